@@ -1,0 +1,468 @@
+//! The user/kernel ABI, defined once: syscall numbers, error codes, the
+//! register convention, and the door structures with their exact illumos C
+//! layouts. Both the kernel and the userland runtime import this module, so
+//! the two sides cannot disagree (the idea of Hubris's `sys/abi`).
+//!
+//! # Calling convention
+//! `syscall` with the number in `rax` and up to six arguments in `rdi`, `rsi`,
+//! `rdx`, `r10`, `r8`, `r9`. The result comes back in `rax`: a value `>= 0` on
+//! success, `-errno` on failure. `rcx` and `r11` are clobbered (the CPU uses
+//! them); every other register is preserved.
+
+/// Syscall numbers.
+pub mod sys {
+    /// `exit(status)`: ends the whole process with `status`.
+    pub const EXIT: usize = 0;
+    /// `debug_write(ptr, len)`: writes bytes to the kernel console.
+    pub const DEBUG_WRITE: usize = 1;
+    /// `yield()`: gives up the CPU to the next ready thread.
+    pub const YIELD: usize = 2;
+    /// `getpid()`: the calling process's id.
+    pub const GETPID: usize = 3;
+    /// `spawn(&SpawnArgs)`: starts a program from the boot file system; returns its pid.
+    pub const SPAWN: usize = 4;
+    /// `wait(pid)`: waits for child `pid` (or any child, `pid == -1`) to exit;
+    /// returns `(pid << 32) | (status as u32)`.
+    pub const WAIT: usize = 5;
+    /// `thread_create(entry, arg, stack_top)`: returns the new thread's id.
+    /// The thread starts at `entry(arg)` with `rsp = stack_top`.
+    pub const THREAD_CREATE: usize = 6;
+    /// `thread_exit(value)`: ends the calling thread.
+    pub const THREAD_EXIT: usize = 7;
+    /// `thread_join(tid)`: waits for thread `tid` of this process; returns its exit value.
+    pub const THREAD_JOIN: usize = 8;
+    /// `mem_map(len, prot, fixed_addr)`: maps zeroed anonymous memory at
+    /// `fixed_addr` (page aligned; 0 lets the kernel choose); returns its address.
+    pub const MEM_MAP: usize = 9;
+    /// `mem_unmap(addr, len)`: unmaps memory mapped by `mem_map` (or a door result area).
+    pub const MEM_UNMAP: usize = 10;
+    /// `gettid()`: the calling thread's id.
+    pub const GETTID: usize = 11;
+    /// `shutdown(code)`: only process 1 (init) may call it; exits QEMU with
+    /// `code` (see [`super::exit_code`]). Others get `EPERM`.
+    pub const SHUTDOWN: usize = 12;
+    /// `bootfs_read(name_ptr, name_len, buf, buf_len)`: reads a file of the boot
+    /// file system (such as [`super::BOOT_ARGS_FILE`]); returns its full length.
+    pub const BOOTFS_READ: usize = 13;
+    /// `kstat(which)`: kernel counters for tests and leak checks (see [`super::kstat`]).
+    pub const KSTAT: usize = 14;
+    /// `sleep_ticks(n)`: blocks the calling thread for `n` timer ticks.
+    pub const SLEEP_TICKS: usize = 15;
+    /// `door_create(proc, cookie, attributes)`: creates a door served by the
+    /// calling process. Returns the new descriptor; bit
+    /// [`super::DOOR_CREATE_RUN_SERVER_CREATE`] is also set when the library
+    /// must run the process's door_server_create procedure now (the first
+    /// non-private door of the process, and every private one).
+    /// Errors: `EINVAL` (unknown attribute bits, or UNREF with UNREF_MULTI),
+    /// `EMFILE`.
+    pub const DOOR_CREATE: usize = 16;
+    /// `door_call(d, params)`: `params` points to a [`super::DoorArg`] (or is 0
+    /// for no arguments and no results). Returns 0 when the call completed;
+    /// the results are described by the updated `*params`. Errors: see
+    /// `door_call` in doors-semantics.md (E2BIG, EAGAIN, EBADF, EFAULT, EINTR,
+    /// EINVAL, EMFILE, ENFILE, ENOBUFS, ENOTSUP, EOVERFLOW).
+    pub const DOOR_CALL: usize = 17;
+    /// `door_return(data_ptr, data_size, desc_ptr, desc_num, stack_base,
+    /// stack_size)`: ends the invocation the thread is serving (if any),
+    /// registers `[stack_base, stack_base + stack_size)` as the area where the
+    /// next invocation's arguments are laid out, and parks the thread in its
+    /// pool. Does not return on success: the thread resumes in its next
+    /// invocation with `rdi` pointing to a [`super::DoorResults`] inside that
+    /// area. Errors: E2BIG, EFAULT, EINVAL, EMFILE, EBADF (bound to a door
+    /// that is gone).
+    pub const DOOR_RETURN: usize = 18;
+    /// `door_info(d, info_ptr)`: fills the [`super::DoorInfo`] at `info_ptr`;
+    /// `d` may be [`super::DOOR_QUERY`]. Errors: EBADF, EFAULT.
+    pub const DOOR_INFO: usize = 19;
+    /// `door_revoke(d)`: revokes a door this process created and closes `d`.
+    /// Errors: EBADF, EPERM.
+    pub const DOOR_REVOKE: usize = 20;
+    /// `door_setparam(d, param, value)`: one of the `DOOR_PARAM_*` limits.
+    /// Errors: EBADF, EPERM, EINVAL, ENOTSUP, ERANGE.
+    pub const DOOR_SETPARAM: usize = 21;
+    /// `door_getparam(d, param, out_ptr)`: stores the value (a `u64`) at
+    /// `out_ptr`. Errors: EBADF, EINVAL, EFAULT.
+    pub const DOOR_GETPARAM: usize = 22;
+    /// `door_ucred(ucred_ptr)`: fills the [`super::Ucred`] of the immediate
+    /// caller of the invocation this thread serves. Errors: EINVAL (not
+    /// serving), EFAULT.
+    pub const DOOR_UCRED: usize = 23;
+    /// `door_cred(cred_ptr)`: the older form of `door_ucred`, filling a
+    /// [`super::DoorCred`]. Errors: EINVAL, EFAULT.
+    pub const DOOR_CRED: usize = 24;
+    /// `door_bind(d)`: the calling thread joins the private pool of door `d`
+    /// at its next door_return (leaving any previous binding). Errors: EBADF
+    /// (not a door, or revoked), EINVAL (not DOOR_PRIVATE, or another
+    /// process's door).
+    pub const DOOR_BIND: usize = 25;
+    /// `door_unbind()`: drops the calling thread's binding. Errors: EBADF (not
+    /// bound).
+    pub const DOOR_UNBIND: usize = 26;
+    /// `door_cancelled()`: 1 if the client of the invocation this thread
+    /// serves abandoned its call and the door lacks DOOR_NO_CANCEL (the
+    /// cancellation notice of this kernel), else 0.
+    pub const DOOR_CANCELLED: usize = 27;
+    /// `door_abort(tid)`: abandons the door_call thread `tid` (of the calling
+    /// process) is blocked in: it fails with EAGAIN if it was still waiting
+    /// for a server thread, EINTR if it was being served (the server gets a
+    /// cancellation notice). Errors: ESRCH (no such thread in this
+    /// process), EINVAL (not in a door_call).
+    pub const DOOR_ABORT: usize = 28;
+    /// `fattach(d, path_ptr, path_len)`: names door `d` by `path` in the
+    /// kernel's door name space. Errors: EBADF, EBUSY, EINVAL (relative
+    /// path), ENAMETOOLONG, ENOENT (empty path), EPERM.
+    pub const FATTACH: usize = 29;
+    /// `fdetach(path_ptr, path_len)`: removes the name. Errors: EINVAL
+    /// (nothing attached), ENAMETOOLONG, ENOENT (empty path), EPERM.
+    pub const FDETACH: usize = 30;
+    /// `open(path_ptr, path_len)`: a new descriptor for the door attached at
+    /// `path`. Errors: ENOENT, EINVAL, ENAMETOOLONG, EMFILE.
+    pub const OPEN: usize = 31;
+    /// `close(d)`: closes a descriptor. Errors: EBADF.
+    pub const CLOSE: usize = 32;
+    /// `dup(d)`: a new descriptor for the same object. Errors: EBADF, EMFILE.
+    pub const DUP: usize = 33;
+    /// Highest syscall number plus one.
+    pub const COUNT: usize = 34;
+}
+
+/// Error numbers, with illumos values so that doors programs written against
+/// illumos see the same codes.
+pub mod errno {
+    pub const EPERM: isize = 1;
+    pub const ENOENT: isize = 2;
+    pub const ESRCH: isize = 3;
+    pub const EINTR: isize = 4;
+    pub const E2BIG: isize = 7;
+    pub const ENOEXEC: isize = 8;
+    pub const EBADF: isize = 9;
+    pub const ECHILD: isize = 10;
+    pub const EAGAIN: isize = 11;
+    pub const ENOMEM: isize = 12;
+    pub const EFAULT: isize = 14;
+    pub const EBUSY: isize = 16;
+    pub const EINVAL: isize = 22;
+    pub const ENFILE: isize = 23;
+    pub const EMFILE: isize = 24;
+    pub const ERANGE: isize = 34;
+    pub const EDEADLK: isize = 45;
+    pub const ENOTSUP: isize = 48;
+    pub const ENAMETOOLONG: isize = 78;
+    pub const EOVERFLOW: isize = 79;
+    pub const ENOSYS: isize = 89;
+    pub const ENOBUFS: isize = 132;
+
+    /// The symbolic name of an error number, for messages.
+    pub fn name(e: isize) -> &'static str {
+        match e {
+            EPERM => "EPERM",
+            ENOENT => "ENOENT",
+            ESRCH => "ESRCH",
+            EINTR => "EINTR",
+            E2BIG => "E2BIG",
+            ENOEXEC => "ENOEXEC",
+            EBADF => "EBADF",
+            ECHILD => "ECHILD",
+            EAGAIN => "EAGAIN",
+            ENOMEM => "ENOMEM",
+            EFAULT => "EFAULT",
+            EBUSY => "EBUSY",
+            EINVAL => "EINVAL",
+            ENFILE => "ENFILE",
+            EMFILE => "EMFILE",
+            ERANGE => "ERANGE",
+            EDEADLK => "EDEADLK",
+            ENOTSUP => "ENOTSUP",
+            ENAMETOOLONG => "ENAMETOOLONG",
+            EOVERFLOW => "EOVERFLOW",
+            ENOSYS => "ENOSYS",
+            ENOBUFS => "ENOBUFS",
+            _ => "E?",
+        }
+    }
+}
+
+/// Protection bits for [`sys::MEM_MAP`].
+pub mod prot {
+    pub const READ: usize = 1;
+    pub const WRITE: usize = 2;
+    pub const EXEC: usize = 4;
+}
+
+/// Which counter [`sys::KSTAT`] returns.
+pub mod kstat {
+    pub const PROCESSES: usize = 0;
+    pub const THREADS: usize = 1;
+    pub const FREE_FRAMES: usize = 2;
+    pub const TIMER_TICKS: usize = 3;
+    pub const DESCRIPTORS: usize = 4;
+    pub const DOORS: usize = 5;
+    /// Time-stamp counter when the kernel was entered.
+    pub const BOOT_TSC: usize = 6;
+    /// Time-stamp counter just before the first user instruction ran.
+    pub const FIRST_USER_TSC: usize = 7;
+}
+
+/// Argument block of [`sys::SPAWN`].
+///
+/// `args` points to `args_len` bytes holding the arguments, each ended by a
+/// NUL byte. `descs` lists descriptors of the caller that the child receives,
+/// in order, as its descriptors 0, 1, ... (a child starts with nothing else).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct SpawnArgs {
+    pub name_ptr: u64,
+    pub name_len: u64,
+    pub args_ptr: u64,
+    pub args_len: u64,
+    pub descs_ptr: u64,
+    pub descs_len: u64,
+}
+
+/// Where a new program finds its arguments: `rdi` points to `argc` entries
+/// of this type (on its stack), `rsi` is `argc`. Argument 0 is the program name.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct UserArg {
+    pub ptr: u64,
+    pub len: u64,
+}
+
+/// The boot file system file that holds the command line init runs: one
+/// program per line, its arguments separated by spaces.
+pub const BOOT_ARGS_FILE: &str = "boot.args";
+
+/// Most arguments (including the name) a spawned program gets.
+pub const MAX_ARGS: usize = 32;
+/// Most bytes of argument text a spawned program gets.
+pub const MAX_ARGS_BYTES: usize = 4096;
+
+/// Exit statuses the kernel gives a process it kills: `KILLED_BASE + vector`
+/// for an exception (like a shell's `128 + signal`).
+pub const KILLED_BASE: i32 = 128;
+
+/// QEMU exit contract (`isa-debug-exit`: the host sees `(value << 1) | 1`).
+pub mod exit_code {
+    /// Everything passed: the host sees 33.
+    pub const SUCCESS: u32 = 0x10;
+    /// The kernel failed (panic, or init could not run): the host sees 35.
+    pub const FAILURE: u32 = 0x11;
+    /// A program was killed by the kernel after a fault: the host sees 37.
+    pub const KILLED: u32 = 0x12;
+    /// A program exited with status `s` in `1..=STATUS_MAX`: the value is
+    /// `STATUS_BASE + s`, so the host sees `((STATUS_BASE + s) << 1) | 1`.
+    pub const STATUS_BASE: u32 = 0x20;
+    /// Statuses above this are reported as `STATUS_BASE + STATUS_MAX`.
+    pub const STATUS_MAX: u32 = 0x5f;
+
+    /// The value init writes for a program's exit status.
+    pub fn for_status(status: i32) -> u32 {
+        match status {
+            0 => SUCCESS,
+            s if (super::KILLED_BASE..super::KILLED_BASE + 32).contains(&s) => KILLED,
+            s if s > 0 && (s as u32) <= STATUS_MAX => STATUS_BASE + s as u32,
+            _ => STATUS_BASE + STATUS_MAX,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Doors: constants and structures with the illumos amd64 layouts.
+// ---------------------------------------------------------------------------
+
+/// Door attribute (door_create, door_info): one unreferenced invocation when
+/// the reference count drops to one.
+pub const DOOR_UNREF: u32 = 0x01;
+/// Door attribute: the door has its own pool of server threads (door_bind).
+pub const DOOR_PRIVATE: u32 = 0x02;
+/// door_info only: the door's server is the asking process.
+pub const DOOR_LOCAL: u32 = 0x04;
+/// door_info only: the door has been revoked (or its server exited).
+pub const DOOR_REVOKED: u32 = 0x08;
+/// Door attribute: like DOOR_UNREF, but fires each time the count drops to one.
+pub const DOOR_UNREF_MULTI: u32 = 0x10;
+/// door_info only: exactly one reference to the door exists now.
+pub const DOOR_IS_UNREF: u32 = 0x20;
+/// Door attribute: calls carrying descriptors fail with ENOTSUP.
+pub const DOOR_REFUSE_DESC: u32 = 0x40;
+/// Door attribute: client aborts do not cancel the server thread.
+pub const DOOR_NO_CANCEL: u32 = 0x80;
+/// The attributes door_create accepts.
+pub const DOOR_CREATE_MASK: u32 =
+    DOOR_UNREF | DOOR_PRIVATE | DOOR_UNREF_MULTI | DOOR_REFUSE_DESC | DOOR_NO_CANCEL;
+/// door_desc_t attribute: the entry carries a descriptor.
+pub const DOOR_DESCRIPTOR: u32 = 0x10000;
+/// door_desc_t attribute: close the sender's copy once passed.
+pub const DOOR_RELEASE: u32 = 0x40000;
+/// `argp` of an unreferenced invocation.
+pub const DOOR_UNREF_DATA: u64 = 1;
+/// door_info's descriptor meaning "the door this server thread serves (or is
+/// bound to)".
+pub const DOOR_QUERY: i32 = -2;
+/// An invalid door descriptor.
+pub const DOOR_INVAL: i32 = -1;
+/// door_setparam/getparam: most descriptors per call.
+pub const DOOR_PARAM_DESC_MAX: i32 = 1;
+/// door_setparam/getparam: most argument bytes per call.
+pub const DOOR_PARAM_DATA_MAX: i32 = 2;
+/// door_setparam/getparam: fewest argument bytes per call.
+pub const DOOR_PARAM_DATA_MIN: i32 = 3;
+/// Set in the result of [`sys::DOOR_CREATE`] (above the descriptor, which is
+/// a positive `i32`) when the library must run its door_server_create
+/// procedure now.
+pub const DOOR_CREATE_RUN_SERVER_CREATE: isize = 1 << 32;
+
+/// `door_desc_t`: a descriptor passed in a door invocation.
+///
+/// In C the part after `d_attributes` is a union of `d_desc { int
+/// d_descriptor; door_id_t d_id; }` and `int d_resv[5]`; under illumos's
+/// `#pragma pack(4)` for amd64 that is 24 bytes, 4-byte aligned, with `d_id`
+/// at offset 8. The union is spelled out as plain fields here (no unsafe
+/// reads needed); `d_resv` is the union's unused tail.
+#[repr(C, packed(4))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct DoorDesc {
+    /// `DOOR_DESCRIPTOR`, optionally with `DOOR_RELEASE`.
+    pub d_attributes: u32,
+    /// The descriptor (in the receiver's table once delivered).
+    pub d_descriptor: i32,
+    /// The door's unique id (filled in on delivery).
+    pub d_id: u64,
+    /// Reserved: the rest of the C union.
+    pub d_resv: [i32; 2],
+}
+
+impl DoorDesc {
+    /// An entry passing descriptor `d` with attributes `attributes`.
+    pub const fn new(d: i32, attributes: u32) -> Self {
+        DoorDesc {
+            d_attributes: attributes,
+            d_descriptor: d,
+            d_id: 0,
+            d_resv: [0; 2],
+        }
+    }
+}
+
+/// `door_info_t`, packed to 4 bytes as on illumos amd64 (`di_proc` at 4).
+#[repr(C, packed(4))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct DoorInfo {
+    /// Server process id, or -1 if the server process has exited.
+    pub di_target: i32,
+    /// Server procedure.
+    pub di_proc: u64,
+    /// Cookie passed to the server procedure.
+    pub di_data: u64,
+    /// Creation attributes plus DOOR_LOCAL, DOOR_REVOKED, DOOR_IS_UNREF.
+    pub di_attributes: u32,
+    /// System-wide unique id of the door (never reused).
+    pub di_uniquifier: u64,
+    /// Reserved.
+    pub di_resv: [i32; 4],
+}
+
+/// `door_arg_t`. illumos's `#pragma pack(4)` does not cover it, so it has the
+/// natural amd64 layout: 48 bytes, `desc_num` followed by 4 bytes of padding.
+/// Pointers are `u64` so the kernel and user space share one definition.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct DoorArg {
+    /// Argument data (on return: result data).
+    pub data_ptr: u64,
+    /// Argument size (on return: result size).
+    pub data_size: u64,
+    /// Argument descriptors (on return: result descriptors).
+    pub desc_ptr: u64,
+    /// Number of descriptors.
+    pub desc_num: u32,
+    /// Result buffer (on return: where the results are, possibly a new mapping).
+    pub rbuf: u64,
+    /// Result buffer size (on return: size of the area at `rbuf`).
+    pub rsize: u64,
+}
+
+/// `door_cred_t` (the older door_cred interface).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct DoorCred {
+    pub dc_euid: u32,
+    pub dc_egid: u32,
+    pub dc_ruid: u32,
+    pub dc_rgid: u32,
+    pub dc_pid: i32,
+    pub dc_resv: [i32; 4],
+}
+
+/// This kernel's `ucred_t` as filled by [`sys::DOOR_UCRED`] (illumos keeps
+/// its ucred opaque; this one is a fixed 32-byte record).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Ucred {
+    /// Process id of the immediate caller (0: the kernel, for unreferenced
+    /// invocations).
+    pub uc_pid: i32,
+    pub uc_euid: u32,
+    pub uc_egid: u32,
+    pub uc_ruid: u32,
+    pub uc_rgid: u32,
+    /// Reserved.
+    pub uc_resv: [u32; 3],
+}
+
+/// What a server thread finds when an invocation starts (illumos's
+/// `struct door_results`): `rdi` points to it, at the bottom of the argument
+/// layout in the thread's registered stack area.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct DoorResults {
+    /// The door's cookie.
+    pub cookie: u64,
+    /// Argument data (`DOOR_UNREF_DATA` for an unreferenced invocation).
+    pub data_ptr: u64,
+    /// Argument size.
+    pub data_size: u64,
+    /// Argument descriptors (already in the server's table).
+    pub desc_ptr: u64,
+    /// Number of descriptors.
+    pub desc_num: u64,
+    /// The server procedure.
+    pub pc: u64,
+    /// 0 when this dispatch took the last idle thread of the pool: run the
+    /// door_server_create procedure first; 1 otherwise.
+    pub nservers: i32,
+    /// For a depleted private pool: the door's `door_info_t` (else 0).
+    pub door_info: u64,
+}
+
+const _: () = {
+    use core::mem::{align_of, offset_of, size_of};
+    assert!(size_of::<DoorDesc>() == 24);
+    assert!(align_of::<DoorDesc>() == 4);
+    assert!(offset_of!(DoorDesc, d_attributes) == 0);
+    assert!(offset_of!(DoorDesc, d_descriptor) == 4);
+    assert!(offset_of!(DoorDesc, d_id) == 8);
+    assert!(offset_of!(DoorDesc, d_resv) == 16);
+    assert!(size_of::<DoorInfo>() == 48);
+    assert!(align_of::<DoorInfo>() == 4);
+    assert!(offset_of!(DoorInfo, di_target) == 0);
+    assert!(offset_of!(DoorInfo, di_proc) == 4);
+    assert!(offset_of!(DoorInfo, di_data) == 12);
+    assert!(offset_of!(DoorInfo, di_attributes) == 20);
+    assert!(offset_of!(DoorInfo, di_uniquifier) == 24);
+    assert!(offset_of!(DoorInfo, di_resv) == 32);
+    assert!(size_of::<DoorArg>() == 48);
+    assert!(align_of::<DoorArg>() == 8);
+    assert!(offset_of!(DoorArg, data_ptr) == 0);
+    assert!(offset_of!(DoorArg, data_size) == 8);
+    assert!(offset_of!(DoorArg, desc_ptr) == 16);
+    assert!(offset_of!(DoorArg, desc_num) == 24);
+    assert!(offset_of!(DoorArg, rbuf) == 32);
+    assert!(offset_of!(DoorArg, rsize) == 40);
+    assert!(size_of::<DoorCred>() == 36);
+    assert!(offset_of!(DoorCred, dc_pid) == 16);
+    assert!(size_of::<Ucred>() == 32);
+    assert!(size_of::<DoorResults>() == 64);
+    assert!(offset_of!(DoorResults, nservers) == 48);
+    assert!(offset_of!(DoorResults, door_info) == 56);
+};

@@ -1,0 +1,276 @@
+//! Operations on door objects that do not move data: door_create,
+//! door_info, door_revoke, door_setparam/getparam, door_ucred/door_cred,
+//! door_bind/door_unbind.
+
+use crate::abi::{self, DoorCred, DoorInfo, Ucred};
+use crate::outcome::{Depleted, Event};
+use crate::system::{Created, Door, DoorId, Pending, Pool, PoolKey, UnrefState};
+use crate::{DoorSystem, Errno, Fd, Pid, Tid};
+
+impl DoorSystem {
+    /// door_create: a door served by `pid` with server procedure `pc`,
+    /// `cookie` and `attributes`. Errors: EINVAL (unknown bits, or UNREF
+    /// with UNREF_MULTI), EMFILE; ESRCH for an unknown process.
+    pub fn door_create(
+        &mut self,
+        pid: Pid,
+        pc: u64,
+        cookie: u64,
+        attributes: u32,
+    ) -> Result<Created, Errno> {
+        let p = self.procs.get(&pid).ok_or(Errno::ESRCH)?;
+        let both = abi::DOOR_UNREF | abi::DOOR_UNREF_MULTI;
+        if attributes & !abi::DOOR_CREATE_MASK != 0 || attributes & both == both {
+            return Err(Errno::EINVAL);
+        }
+        if p.table.free_slots() == 0 {
+            return Err(Errno::EMFILE);
+        }
+        let refuse = attributes & abi::DOOR_REFUSE_DESC != 0;
+        let door = Door {
+            server: pid,
+            server_alive: true,
+            creator_euid: p.cred.euid,
+            pc,
+            cookie,
+            attrs: attributes,
+            revoked: false,
+            uniq: self.next_uniq,
+            refs: 0,
+            active: 0,
+            data_min: 0,
+            data_max: u64::MAX,
+            desc_max: if refuse { 0 } else { i32::MAX as u32 },
+            unref: UnrefState::default(),
+            pool: Pool::default(),
+        };
+        self.next_uniq += 1;
+        let id = self.doors.insert(door);
+        let fd = self.install(pid, id);
+        let p = self.procs.get_mut(&pid).expect("process vanished");
+        let create_server = if attributes & abi::DOOR_PRIVATE != 0 {
+            Some(Depleted::Private(self.info_of(id, pid)))
+        } else if !p.shared_server_created {
+            p.shared_server_created = true;
+            Some(Depleted::Shared)
+        } else {
+            None
+        };
+        Ok(Created { fd, create_server })
+    }
+
+    /// The door_info record of `id` as process `asker` sees it.
+    pub(crate) fn info_of(&self, id: DoorId, asker: Pid) -> DoorInfo {
+        let d = self.door(id);
+        let mut attrs = d.attrs;
+        if d.server == asker && d.server_alive {
+            attrs |= abi::DOOR_LOCAL;
+        }
+        if d.revoked {
+            attrs |= abi::DOOR_REVOKED;
+        }
+        if d.refs == 1 {
+            attrs |= abi::DOOR_IS_UNREF;
+        }
+        DoorInfo {
+            di_target: if d.server_alive { d.server as i32 } else { -1 },
+            di_proc: d.pc,
+            di_data: d.cookie,
+            di_attributes: attrs,
+            di_uniquifier: d.uniq,
+            di_resv: [0; 4],
+        }
+    }
+
+    /// door_info for thread `tid`. `fd == DOOR_QUERY` means the door the
+    /// thread is serving, else the door it is bound to. Errors: EBADF (not a
+    /// door; DOOR_QUERY from a thread serving and bound to nothing); ESRCH
+    /// (unknown thread). EFAULT for the output is the kernel's copyout.
+    pub fn door_info(&self, tid: Tid, fd: Fd) -> Result<DoorInfo, Errno> {
+        let t = self.threads.get(&tid).ok_or(Errno::ESRCH)?;
+        let id = if fd == abi::DOOR_QUERY {
+            let serving = t
+                .serving
+                .map(|inv| self.invs.get(inv).expect("serving a gone invocation").door);
+            serving
+                .or(t.bind.filter(|&b| self.doors.get(b).is_some()))
+                .ok_or(Errno::EBADF)?
+        } else {
+            self.lookup(t.pid, fd)?
+        };
+        Ok(self.info_of(id, t.pid))
+    }
+
+    /// door_revoke by process `pid`: EBADF (not a door, or already revoked),
+    /// EPERM (`pid` did not create it). Closes `fd`, wakes the door's waiting
+    /// callers with EBADF and drops its pending notices; running calls
+    /// complete.
+    pub fn door_revoke(&mut self, pid: Pid, fd: Fd) -> Result<(), Errno> {
+        let id = self.lookup(pid, fd)?;
+        let d = self.door(id);
+        if d.revoked {
+            return Err(Errno::EBADF);
+        }
+        if d.server != pid {
+            return Err(Errno::EPERM);
+        }
+        self.revoke_door(id);
+        self.close(pid, fd)
+    }
+
+    /// Marks `id` revoked: queued calls fail with EBADF, queued or deferred
+    /// notices are dropped, idle threads of its private pool are released.
+    pub(crate) fn revoke_door(&mut self, id: DoorId) {
+        let d = self.door_mut(id);
+        d.revoked = true;
+        d.unref.deferred = false;
+        let key = d.pool_key(id);
+        let private = matches!(key, PoolKey::Private(_));
+        let pool = self.pool_mut(key);
+        let mut ours = alloc::vec::Vec::new();
+        let mut rest = alloc::collections::VecDeque::new();
+        for p in pool.queue.drain(..) {
+            let door = match &p {
+                Pending::Call { door, .. } => *door,
+                Pending::Unref(door) => *door,
+            };
+            if door == id {
+                ours.push(p)
+            } else {
+                rest.push_back(p)
+            }
+        }
+        pool.queue = rest;
+        let idle = if private {
+            core::mem::take(&mut pool.idle)
+        } else {
+            alloc::vec::Vec::new()
+        };
+        // Hold the door while failing its work, so it cannot be freed midway.
+        self.door_mut(id).refs += 1;
+        for p in ours {
+            self.fail_pending(p, Errno::EBADF);
+        }
+        self.release_idle(idle);
+        self.door_mut(id).refs -= 1;
+        self.maybe_free(id);
+    }
+
+    /// Fails queued work: a waiting caller gets `errno`, a notice is dropped.
+    pub(crate) fn fail_pending(&mut self, p: Pending, errno: Errno) {
+        match p {
+            Pending::Call { caller, door, msg } => {
+                self.threads
+                    .get_mut(&caller)
+                    .expect("waiting caller unknown")
+                    .call = None;
+                self.events.push_back(Event::CallFailed { caller, errno });
+                self.drop_message(door, msg.descs);
+            }
+            Pending::Unref(door) => {
+                self.door_mut(door).unref.queued = false;
+                self.maybe_free(door);
+            }
+        }
+    }
+
+    /// Releases an undelivered call's in-flight references and its activity.
+    pub(crate) fn drop_message(&mut self, door: DoorId, descs: alloc::vec::Vec<DoorId>) {
+        for d in descs {
+            self.drop_ref(d);
+        }
+        self.door_mut(door).active -= 1;
+        self.end_activity(door);
+    }
+
+    /// door_setparam by process `pid`. Errors: EBADF (not a door, or
+    /// revoked), EPERM (not the door's server), EINVAL (unknown parameter,
+    /// or min above max), ERANGE (DESC_MAX above INT_MAX), ENOTSUP (non-zero
+    /// DESC_MAX with DOOR_REFUSE_DESC).
+    pub fn door_setparam(&mut self, pid: Pid, fd: Fd, param: i32, value: u64) -> Result<(), Errno> {
+        let id = self.lookup(pid, fd)?;
+        let d = self.door_mut(id);
+        if d.revoked {
+            return Err(Errno::EBADF);
+        }
+        if d.server != pid {
+            return Err(Errno::EPERM);
+        }
+        match param {
+            abi::DOOR_PARAM_DESC_MAX => {
+                if value > i32::MAX as u64 {
+                    return Err(Errno::ERANGE);
+                }
+                if d.attrs & abi::DOOR_REFUSE_DESC != 0 && value != 0 {
+                    return Err(Errno::ENOTSUP);
+                }
+                d.desc_max = value as u32;
+            }
+            abi::DOOR_PARAM_DATA_MIN if value > d.data_max => return Err(Errno::EINVAL),
+            abi::DOOR_PARAM_DATA_MIN => d.data_min = value,
+            abi::DOOR_PARAM_DATA_MAX if value < d.data_min => return Err(Errno::EINVAL),
+            abi::DOOR_PARAM_DATA_MAX => d.data_max = value,
+            _ => return Err(Errno::EINVAL),
+        }
+        Ok(())
+    }
+
+    /// door_getparam (also on revoked doors). Errors: EBADF, EINVAL (unknown
+    /// parameter). Values fit the 64-bit result, so EOVERFLOW cannot arise;
+    /// EFAULT is the kernel's copyout.
+    pub fn door_getparam(&self, pid: Pid, fd: Fd, param: i32) -> Result<u64, Errno> {
+        let d = self.door(self.lookup(pid, fd)?);
+        match param {
+            abi::DOOR_PARAM_DESC_MAX => Ok(d.desc_max as u64),
+            abi::DOOR_PARAM_DATA_MIN => Ok(d.data_min),
+            abi::DOOR_PARAM_DATA_MAX => Ok(d.data_max),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// door_ucred: the immediate caller of the invocation `tid` serves (the
+    /// kernel, pid 0, for an unreferenced invocation). EINVAL when not
+    /// serving, ESRCH for an unknown thread.
+    pub fn door_ucred(&self, tid: Tid) -> Result<Ucred, Errno> {
+        let t = self.threads.get(&tid).ok_or(Errno::ESRCH)?;
+        let inv = t.serving.ok_or(Errno::EINVAL)?;
+        Ok(self.invs.get(inv).expect("serving a gone invocation").cred)
+    }
+
+    /// door_cred: door_ucred in the older `door_cred_t` form.
+    pub fn door_cred(&self, tid: Tid) -> Result<DoorCred, Errno> {
+        let u = self.door_ucred(tid)?;
+        Ok(DoorCred {
+            dc_euid: u.uc_euid,
+            dc_egid: u.uc_egid,
+            dc_ruid: u.uc_ruid,
+            dc_rgid: u.uc_rgid,
+            dc_pid: u.uc_pid,
+            dc_resv: [0; 4],
+        })
+    }
+
+    /// door_bind: thread `tid` joins `fd`'s private pool at its next park,
+    /// replacing any earlier binding. Errors: EBADF (not a door, or
+    /// revoked), EINVAL (not DOOR_PRIVATE, or another process's door).
+    pub fn door_bind(&mut self, tid: Tid, fd: Fd) -> Result<(), Errno> {
+        let pid = self.running_thread(tid)?;
+        let id = self.lookup(pid, fd)?;
+        let d = self.door(id);
+        if d.revoked {
+            return Err(Errno::EBADF);
+        }
+        if d.attrs & abi::DOOR_PRIVATE == 0 || d.server != pid {
+            return Err(Errno::EINVAL);
+        }
+        self.threads.get_mut(&tid).expect("thread vanished").bind = Some(id);
+        Ok(())
+    }
+
+    /// door_unbind: drops `tid`'s binding. EBADF if it has none.
+    pub fn door_unbind(&mut self, tid: Tid) -> Result<(), Errno> {
+        self.running_thread(tid)?;
+        let t = self.threads.get_mut(&tid).expect("thread vanished");
+        t.bind.take().map(|_| ()).ok_or(Errno::EBADF)
+    }
+}

@@ -1,0 +1,213 @@
+//! What the door logic asks of the kernel: the [`UserMemory`] trait it calls
+//! during validation, and the outcomes and [`Event`]s it hands back for the
+//! kernel to carry out (switch threads, copy bytes, wake callers).
+
+use crate::abi::{DoorArg, DoorDesc, DoorInfo, DoorResults};
+use crate::{Errno, Pid, Tid};
+use alloc::vec::Vec;
+
+/// Access to user address spaces, supplied by the kernel.
+///
+/// The door logic only asks questions and maps result areas; the kernel
+/// copies the bytes afterwards, following the outcome. All checks happen
+/// before any door state changes.
+pub trait UserMemory {
+    /// Whether `len` bytes at `addr` in process `pid` can be read (or, with
+    /// `write`, written) by the kernel on the process's behalf.
+    fn accessible(&self, pid: Pid, addr: u64, len: u64, write: bool) -> bool;
+    /// Reads `n` `door_desc_t` entries at `addr` in process `pid`.
+    /// `Err(EFAULT)` when they cannot be read.
+    fn read_descs(&self, pid: Pid, addr: u64, n: u32) -> Result<Vec<DoorDesc>, Errno>;
+    /// Maps `len` bytes (a multiple of the page size) of new zero-filled
+    /// memory into process `pid`; returns the address, or `None` if the
+    /// mapping cannot be made. Called only once nothing else can fail.
+    fn map_zeroed(&mut self, pid: Pid, len: u64) -> Option<u64>;
+}
+
+/// A server thread's registered argument area (from door_return).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct StackArea {
+    /// Lowest address.
+    pub base: u64,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// Where an invocation's pieces go in the server thread's [`StackArea`], from
+/// the top down: door_info slot, descriptors, data, [`DoorResults`]; the
+/// stack pointer starts below that.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArgLayout {
+    /// Where the depleted private pool's `door_info_t` goes (48 bytes).
+    pub info_addr: u64,
+    /// Where the descriptors go.
+    pub desc_addr: u64,
+    /// Where the argument bytes go.
+    pub data_addr: u64,
+    /// Where the [`DoorResults`] goes (`rdi` of the server thread).
+    pub results_addr: u64,
+    /// Initial stack pointer of the server thread (16-byte aligned).
+    pub sp: u64,
+}
+
+/// Why a door's server process must run its door_server_create procedure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Depleted {
+    /// The process's shared pool (create_proc gets NULL).
+    Shared,
+    /// A private pool; create_proc gets this door's information.
+    Private(DoorInfo),
+}
+
+/// Bytes to copy from the caller into the server's argument area.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArgCopy {
+    /// The caller's process.
+    pub from_pid: Pid,
+    /// Source address in the caller.
+    pub from: u64,
+    /// Number of bytes (to [`ArgLayout::data_addr`]).
+    pub len: u64,
+}
+
+/// An invocation a server thread starts: the kernel copies the arguments,
+/// writes `descs`, `info` and `results` at the addresses of `layout`, and
+/// resumes `server` at the library's door entry with `rsp = layout.sp`,
+/// `rdi = layout.results_addr`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Upcall {
+    /// The server thread.
+    pub server: Tid,
+    /// Its process.
+    pub server_pid: Pid,
+    /// The calling thread (`None` for an unreferenced invocation).
+    pub caller: Option<Tid>,
+    /// The door's unique id.
+    pub door: u64,
+    /// Where everything goes.
+    pub layout: ArgLayout,
+    /// Argument bytes to copy (`None`: none, e.g. an unreferenced invocation).
+    pub copy: Option<ArgCopy>,
+    /// Descriptors, already installed in the server's table.
+    pub descs: Vec<DoorDesc>,
+    /// Set when this dispatch took the last idle thread of the pool.
+    pub depleted: Option<Depleted>,
+    /// The record the server procedure's trampoline reads.
+    pub results: DoorResults,
+}
+
+/// Result of [`crate::DoorSystem::door_call`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+// Returned by value once per operation; boxing the upcall would put an
+// allocation on the call path.
+#[allow(clippy::large_enum_variant)]
+pub enum CallOutcome {
+    /// Block the caller and switch the CPU straight to `upcall.server`
+    /// (scheduler handoff). The caller is resumed by the server's
+    /// door_return ([`ReturnOutcome::reply`]) or by [`Event::CallFailed`].
+    Handoff(Upcall),
+    /// No server thread is idle: block the caller. A parking server thread
+    /// takes the call later; the caller is resumed as above.
+    Wait,
+}
+
+/// Results on their way to a caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// The server process (source of the bytes).
+    pub server_pid: Pid,
+    /// Result bytes in the server.
+    pub from: u64,
+    /// Number of result bytes.
+    pub len: u64,
+    /// Where the bytes go in the caller.
+    pub data_addr: u64,
+    /// Where the descriptors go in the caller.
+    pub desc_addr: u64,
+    /// The descriptors, already installed in the caller's table.
+    pub descs: Vec<DoorDesc>,
+    /// A new zero-filled area mapped into the caller for the results
+    /// (address, length); the caller unmaps it with `mem_unmap`.
+    pub mapped: Option<(u64, u64)>,
+    /// The updated `door_arg_t` and where to write it (`None` when the call
+    /// had `params == NULL`).
+    pub arg: Option<(u64, DoorArg)>,
+}
+
+/// The caller's side of a door_return.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    /// The caller thread to switch straight back to.
+    pub caller: Tid,
+    /// Its process.
+    pub caller_pid: Pid,
+    /// `Ok`: copy the results as described, door_call returns 0.
+    /// `Err(EOVERFLOW)`: no result area could be mapped.
+    pub result: Result<Delivery, Errno>,
+}
+
+/// What the returning server thread does next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+// Returned by value once per operation; boxing the upcall would put an
+// allocation on the call path.
+#[allow(clippy::large_enum_variant)]
+pub enum Next {
+    /// It is parked, idle in its pool: block it.
+    Park,
+    /// It took a waiting invocation: it runs this upcall (on the run queue
+    /// if the CPU goes to a caller first).
+    Serve(Upcall),
+    /// It could not park (its bound door is gone and it is now unbound):
+    /// its door_return fails with this error.
+    Fail(Errno),
+}
+
+/// Result of [`crate::DoorSystem::door_return`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReturnOutcome {
+    /// The caller to resume, or `None` when there is none (a first park, an
+    /// unreferenced invocation, an abandoned call): results were discarded
+    /// and DOOR_RELEASE descriptors closed.
+    pub reply: Option<Reply>,
+    /// The server thread's fate.
+    pub next: Next,
+}
+
+/// Something the kernel must do that arose as a side effect of an operation
+/// (see [`crate::DoorSystem::pop_event`]); drain them after every call into
+/// the door logic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+// Returned by value once per operation; boxing the upcall would put an
+// allocation on the call path.
+#[allow(clippy::large_enum_variant)]
+pub enum Event {
+    /// Thread `caller`, blocked in door_call, is done: make it runnable with
+    /// `-errno` as the result.
+    CallFailed { caller: Tid, errno: Errno },
+    /// An idle server thread got an invocation (an unreferenced notice):
+    /// make it runnable through the run queue, starting the upcall.
+    Dispatch(Upcall),
+    /// The client of the invocation `server` serves abandoned it and the door
+    /// lacks DOOR_NO_CANCEL: deliver the cancellation notice (the thread's
+    /// `door_cancelled()` now returns 1; the kernel may also abort a
+    /// door_call the thread is blocked in).
+    Cancel { server: Tid },
+    /// Idle server thread `tid` lost its pool (its private door was revoked
+    /// or freed) and is unbound: its door_return fails with `errno`.
+    ParkFailed { tid: Tid, errno: Errno },
+}
+
+/// Counters for leak accounting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Stats {
+    /// Door objects alive.
+    pub doors: usize,
+    /// Descriptor-table entries in all processes.
+    pub descriptors: usize,
+    /// Name-space attachments.
+    pub attachments: usize,
+    /// Invocations being served.
+    pub invocations: usize,
+    /// Callers waiting for a server thread.
+    pub waiting: usize,
+}

@@ -1,0 +1,599 @@
+//! The door state of the whole machine ([`DoorSystem`]), its bookkeeping
+//! types, and the operations on processes, threads and descriptors:
+//! process creation and spawn, thread creation and exit, process exit,
+//! close, dup, reference counting and the triggers of unreferenced notices.
+
+use crate::abi::{self, Ucred};
+use crate::outcome::{Event, StackArea, Stats};
+use crate::slab::{Key, Slab};
+use crate::table::{MAX_CAPACITY, Table};
+use crate::{Errno, Fd, KERNEL_PID, Pid, Tid};
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec::Vec;
+
+pub(crate) type DoorId = Key;
+pub(crate) type InvId = Key;
+
+/// Tunables of a [`DoorSystem`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Descriptors per process (at most [`MAX_CAPACITY`]); EMFILE beyond.
+    pub table_capacity: usize,
+    /// Hard limit on descriptors in one call or return (E2BIG beyond,
+    /// checked before the descriptor array is even read).
+    pub max_desc_per_msg: u32,
+    /// Longest fattach path in bytes (ENAMETOOLONG beyond).
+    pub path_max: usize,
+    /// Bytes of a server thread's stack area that must stay free below the
+    /// arguments (E2BIG when the arguments would eat into them).
+    pub stack_reserve: u64,
+    /// Page size used to round result mappings.
+    pub page_size: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            table_capacity: 1024,
+            max_desc_per_msg: 256,
+            path_max: 1024,
+            stack_reserve: 0,
+            page_size: 4096,
+        }
+    }
+}
+
+/// A process's credentials (inherited by spawned children).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Cred {
+    pub euid: u32,
+    pub egid: u32,
+    pub ruid: u32,
+    pub rgid: u32,
+}
+
+/// `door_arg_t` of a door_call with the user address it was read from (the
+/// updated copy is written back there).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallParams {
+    /// Address of the caller's `door_arg_t`.
+    pub addr: u64,
+    /// Its contents.
+    pub arg: abi::DoorArg,
+}
+
+/// Arguments of door_return.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ReturnArgs {
+    pub data_ptr: u64,
+    pub data_size: u64,
+    pub desc_ptr: u64,
+    pub desc_num: u32,
+    /// Where the thread's next invocation is laid out.
+    pub stack: StackArea,
+}
+
+/// Result of door_create.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Created {
+    /// The new descriptor.
+    pub fd: Fd,
+    /// Set when the library must run door_server_create's procedure now.
+    pub create_server: Option<crate::Depleted>,
+}
+
+/// A pool of server threads: the process's shared one or a private door's.
+///
+/// Invariant: `idle` and `queue` are never both non-empty (a parking thread
+/// takes queued work first; new work takes an idle thread first).
+#[derive(Default)]
+pub(crate) struct Pool {
+    /// Parked threads, the most recently parked last (taken first).
+    pub idle: Vec<Tid>,
+    /// Work waiting for a thread, oldest first.
+    pub queue: VecDeque<Pending>,
+}
+
+/// Names a pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PoolKey {
+    Shared(Pid),
+    Private(DoorId),
+}
+
+/// Work waiting in a pool's queue.
+pub(crate) enum Pending {
+    /// A caller blocked until a server thread parks. Counts in the door's
+    /// `active`.
+    Call {
+        caller: Tid,
+        door: DoorId,
+        msg: Message,
+    },
+    /// An unreferenced notice (the door's `unref.queued` is set).
+    Unref(DoorId),
+}
+
+/// Where a call's results go (absent when door_call got `params == NULL`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ReplyTo {
+    pub params_addr: u64,
+    pub rbuf: u64,
+    pub rsize: u64,
+}
+
+/// A validated call on its way to a server thread.
+///
+/// Invariant: each door in `descs` holds one counted reference (in flight).
+pub(crate) struct Message {
+    pub data_ptr: u64,
+    pub data_size: u64,
+    /// The doors passed, in order.
+    pub descs: Vec<DoorId>,
+    pub reply: Option<ReplyTo>,
+    pub cred: Ucred,
+}
+
+/// Unreferenced-notice state of a door.
+#[derive(Default, Clone, Copy, Debug)]
+pub(crate) struct UnrefState {
+    /// A notice was queued or deferred at least once (DOOR_UNREF fires once).
+    pub fired: bool,
+    /// A notice waits for the active calls (or a running notice) to finish.
+    pub deferred: bool,
+    /// A notice is queued in the pool (not yet on a thread).
+    pub queued: bool,
+    /// A notice is being served.
+    pub running: bool,
+}
+
+/// A door object.
+///
+/// Invariants: `refs` = descriptors naming it + attachments + in-flight
+/// message entries; `active` = its waiting calls + calls being served; the
+/// door is freed as soon as `refs == 0`, `active == 0` and no notice is
+/// queued or running; `pool` is used only for DOOR_PRIVATE doors.
+pub(crate) struct Door {
+    pub server: Pid,
+    /// False once the server process has exited (di_target -1).
+    pub server_alive: bool,
+    pub creator_euid: u32,
+    pub pc: u64,
+    pub cookie: u64,
+    /// Creation attributes.
+    pub attrs: u32,
+    pub revoked: bool,
+    pub uniq: u64,
+    pub refs: u32,
+    pub active: u32,
+    pub data_min: u64,
+    pub data_max: u64,
+    pub desc_max: u32,
+    pub unref: UnrefState,
+    pub pool: Pool,
+}
+
+impl Door {
+    /// Whether calls may still reach the server.
+    pub fn callable(&self) -> bool {
+        !self.revoked && self.server_alive
+    }
+
+    pub fn pool_key(&self, id: DoorId) -> PoolKey {
+        if self.attrs & abi::DOOR_PRIVATE != 0 {
+            PoolKey::Private(id)
+        } else {
+            PoolKey::Shared(self.server)
+        }
+    }
+
+    /// Whether a drop to one reference should produce a notice now.
+    fn wants_unref(&self) -> bool {
+        let multi = self.attrs & abi::DOOR_UNREF_MULTI != 0;
+        let once = self.attrs & abi::DOOR_UNREF != 0;
+        self.callable()
+            && !self.unref.queued
+            && !self.unref.deferred
+            && (multi || (once && !self.unref.fired))
+    }
+}
+
+pub(crate) struct Process {
+    pub cred: Cred,
+    pub table: Table,
+    pub pool: Pool,
+    /// The first non-private door_create already asked for create_proc.
+    pub shared_server_created: bool,
+    pub threads: Vec<Tid>,
+}
+
+/// What a thread is blocked in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CallState {
+    /// Queued in a pool, no server thread yet.
+    Waiting(PoolKey),
+    /// Being served.
+    Active(InvId),
+}
+
+/// A thread as the door logic sees it.
+///
+/// Invariants: a thread is in at most one of: idle in a pool (`idle`),
+/// blocked in a call (`call`), running. `serving` may coexist with `call`
+/// (a nested call made while serving), never with `idle`.
+pub(crate) struct Thread {
+    pub pid: Pid,
+    pub idle: Option<PoolKey>,
+    pub call: Option<CallState>,
+    pub serving: Option<InvId>,
+    /// door_bind target; takes effect at the next park.
+    pub bind: Option<DoorId>,
+    pub stack: StackArea,
+}
+
+/// An invocation being served.
+///
+/// Invariant: `threads[server].serving == Some(this)`; if `caller` is set,
+/// `threads[caller].call == Some(Active(this))`.
+pub(crate) struct Invocation {
+    pub door: DoorId,
+    pub server: Tid,
+    /// The caller, or `None` (unreferenced notice, or the caller abandoned it).
+    pub caller: Option<Tid>,
+    pub unref: bool,
+    pub reply: Option<ReplyTo>,
+    pub cred: Ucred,
+    /// A cancellation notice was sent to the server thread.
+    pub cancelled: bool,
+}
+
+/// A name in the fattach name space.
+pub(crate) struct Attachment {
+    pub door: DoorId,
+    /// euid of the process that attached it (fdetach permission).
+    pub owner_euid: u32,
+}
+
+/// All door state of the machine. See the crate documentation for how the
+/// kernel drives it.
+pub struct DoorSystem {
+    pub(crate) cfg: Config,
+    pub(crate) procs: BTreeMap<Pid, Process>,
+    pub(crate) threads: BTreeMap<Tid, Thread>,
+    pub(crate) doors: Slab<Door>,
+    pub(crate) invs: Slab<Invocation>,
+    pub(crate) names: BTreeMap<Vec<u8>, Attachment>,
+    pub(crate) next_uniq: u64,
+    pub(crate) events: VecDeque<Event>,
+}
+
+/// The credentials door_ucred reports for unreferenced invocations.
+pub(crate) const KERNEL_UCRED: Ucred = Ucred {
+    uc_pid: KERNEL_PID as i32,
+    uc_euid: 0,
+    uc_egid: 0,
+    uc_ruid: 0,
+    uc_rgid: 0,
+    uc_resv: [0; 3],
+};
+
+impl DoorSystem {
+    /// An empty system. Panics if `cfg.table_capacity > MAX_CAPACITY`.
+    pub fn new(cfg: Config) -> Self {
+        assert!(
+            cfg.table_capacity <= MAX_CAPACITY,
+            "table_capacity too large"
+        );
+        DoorSystem {
+            cfg,
+            procs: BTreeMap::new(),
+            threads: BTreeMap::new(),
+            doors: Slab::default(),
+            invs: Slab::default(),
+            names: BTreeMap::new(),
+            next_uniq: 1,
+            events: VecDeque::new(),
+        }
+    }
+
+    /// The next side effect the kernel must carry out, oldest first.
+    pub fn pop_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Leak-accounting counters.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            doors: self.doors.len(),
+            descriptors: self.procs.values().map(|p| p.table.len()).sum(),
+            attachments: self.names.len(),
+            invocations: self.invs.len(),
+            waiting: self
+                .threads
+                .values()
+                .filter(|t| matches!(t.call, Some(CallState::Waiting(_))))
+                .count(),
+        }
+    }
+
+    /// Registers a process with no descriptors (init). EINVAL if `pid`
+    /// exists.
+    pub fn create_process(&mut self, pid: Pid, cred: Cred) -> Result<(), Errno> {
+        if self.procs.contains_key(&pid) {
+            return Err(Errno::EINVAL);
+        }
+        let table = Table::new(self.cfg.table_capacity);
+        let process = Process {
+            cred,
+            table,
+            pool: Pool::default(),
+            shared_server_created: false,
+            threads: Vec::new(),
+        };
+        self.procs.insert(pid, process);
+        Ok(())
+    }
+
+    /// Registers `child`, spawned by `parent`, with the parent's credentials
+    /// and copies of exactly the descriptors `fds` as its descriptors 0, 1,
+    /// .... Errors: ESRCH (no parent), EINVAL (child exists), EBADF (a bad
+    /// descriptor), EMFILE (more than a table holds).
+    pub fn spawn(&mut self, parent: Pid, child: Pid, fds: &[Fd]) -> Result<(), Errno> {
+        let p = self.procs.get(&parent).ok_or(Errno::ESRCH)?;
+        if self.procs.contains_key(&child) {
+            return Err(Errno::EINVAL);
+        }
+        let doors = fds
+            .iter()
+            .map(|&fd| p.table.get(fd).ok_or(Errno::EBADF))
+            .collect::<Result<Vec<_>, _>>()?;
+        if doors.len() > self.cfg.table_capacity {
+            return Err(Errno::EMFILE);
+        }
+        let cred = p.cred;
+        self.create_process(child, cred)?;
+        for d in doors {
+            self.install(child, d);
+        }
+        Ok(())
+    }
+
+    /// Registers thread `tid` of process `pid`. Errors: ESRCH (no process),
+    /// EINVAL (`tid` exists).
+    pub fn create_thread(&mut self, pid: Pid, tid: Tid) -> Result<(), Errno> {
+        let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        if self.threads.contains_key(&tid) {
+            return Err(Errno::EINVAL);
+        }
+        p.threads.push(tid);
+        let t = Thread {
+            pid,
+            idle: None,
+            call: None,
+            serving: None,
+            bind: None,
+            stack: StackArea::default(),
+        };
+        self.threads.insert(tid, t);
+        Ok(())
+    }
+
+    /// The running thread `tid`'s process. ESRCH if unknown, EINVAL if the
+    /// thread is parked or blocked in a call (it cannot make a syscall).
+    pub(crate) fn running_thread(&self, tid: Tid) -> Result<Pid, Errno> {
+        let t = self.threads.get(&tid).ok_or(Errno::ESRCH)?;
+        if t.idle.is_some() || t.call.is_some() {
+            return Err(Errno::EINVAL);
+        }
+        Ok(t.pid)
+    }
+
+    /// The door descriptor `fd` of `pid` names (EBADF if none).
+    pub(crate) fn lookup(&self, pid: Pid, fd: Fd) -> Result<DoorId, Errno> {
+        self.procs
+            .get(&pid)
+            .and_then(|p| p.table.get(fd))
+            .ok_or(Errno::EBADF)
+    }
+
+    pub(crate) fn door(&self, id: DoorId) -> &Door {
+        self.doors.get(id).expect("door id of a freed door")
+    }
+
+    pub(crate) fn door_mut(&mut self, id: DoorId) -> &mut Door {
+        self.doors.get_mut(id).expect("door id of a freed door")
+    }
+
+    pub(crate) fn pool_mut(&mut self, key: PoolKey) -> &mut Pool {
+        match key {
+            PoolKey::Shared(pid) => {
+                &mut self
+                    .procs
+                    .get_mut(&pid)
+                    .expect("pool of a gone process")
+                    .pool
+            }
+            PoolKey::Private(d) => &mut self.door_mut(d).pool,
+        }
+    }
+
+    /// Adds a descriptor for `door` to `pid`'s table, taking a reference.
+    /// The caller has checked that the table has room.
+    pub(crate) fn install(&mut self, pid: Pid, door: DoorId) -> Fd {
+        let fd = self
+            .procs
+            .get_mut(&pid)
+            .expect("install into a gone process")
+            .table
+            .insert(door);
+        self.door_mut(door).refs += 1;
+        fd.expect("install without room")
+    }
+
+    /// Closes descriptor `fd` of `pid`. EBADF if it is not live.
+    pub fn close(&mut self, pid: Pid, fd: Fd) -> Result<(), Errno> {
+        let p = self.procs.get_mut(&pid).ok_or(Errno::EBADF)?;
+        let door = p.table.remove(fd).ok_or(Errno::EBADF)?;
+        self.drop_ref(door);
+        Ok(())
+    }
+
+    /// A new descriptor of `pid` for the door `fd` names. EBADF, EMFILE.
+    pub fn dup(&mut self, pid: Pid, fd: Fd) -> Result<Fd, Errno> {
+        let door = self.lookup(pid, fd)?;
+        if self.procs[&pid].table.free_slots() == 0 {
+            return Err(Errno::EMFILE);
+        }
+        Ok(self.install(pid, door))
+    }
+
+    /// Drops one reference to `id`: queues (or defers) an unreferenced
+    /// notice when exactly one reference is left, frees the door at zero.
+    pub(crate) fn drop_ref(&mut self, id: DoorId) {
+        let d = self.door_mut(id);
+        d.refs -= 1;
+        if d.refs == 1 && d.wants_unref() {
+            d.unref.fired = true;
+            if d.active > 0 || d.unref.running {
+                d.unref.deferred = true;
+            } else {
+                self.queue_unref(id);
+            }
+        }
+        self.maybe_free(id);
+    }
+
+    /// Called when a call or notice on `id` ends: delivers a deferred notice
+    /// once nothing is active, and frees the door if nothing holds it.
+    pub(crate) fn end_activity(&mut self, id: DoorId) {
+        let d = self.door_mut(id);
+        if d.active == 0 && !d.unref.running && d.unref.deferred {
+            d.unref.deferred = false;
+            if d.callable() {
+                self.queue_unref(id);
+            }
+        }
+        self.maybe_free(id);
+    }
+
+    /// Frees `id` if no reference, call or notice holds it. Idle threads of
+    /// its private pool lose their binding and are told (ParkFailed).
+    pub(crate) fn maybe_free(&mut self, id: DoorId) {
+        let d = self.door(id);
+        if d.refs > 0 || d.active > 0 || d.unref.queued || d.unref.running {
+            return;
+        }
+        let door = self.doors.remove(id).expect("freeing a freed door");
+        debug_assert!(door.pool.queue.is_empty());
+        self.release_idle(door.pool.idle);
+    }
+
+    /// Idle threads whose private pool is gone: unbound, door_return fails.
+    pub(crate) fn release_idle(&mut self, idle: Vec<Tid>) {
+        for tid in idle {
+            let t = self.threads.get_mut(&tid).expect("idle thread unknown");
+            t.idle = None;
+            t.bind = None;
+            self.events.push_back(Event::ParkFailed {
+                tid,
+                errno: Errno::EBADF,
+            });
+        }
+    }
+
+    /// Ends thread `tid` (unknown ids are ignored): its outgoing call is
+    /// abandoned (the server is cancelled), the caller of the invocation it
+    /// serves gets EINTR, it leaves its pool.
+    pub fn exit_thread(&mut self, tid: Tid) {
+        let Some(t) = self.threads.remove(&tid) else {
+            return;
+        };
+        if let Some(p) = self.procs.get_mut(&t.pid) {
+            p.threads.retain(|&x| x != tid);
+        }
+        if let Some(key) = t.idle {
+            self.pool_mut(key).idle.retain(|&x| x != tid);
+        }
+        if let Some(call) = t.call {
+            self.abandon(tid, call);
+        }
+        if let Some(inv) = t.serving {
+            let inv = self.invs.remove(inv).expect("serving a gone invocation");
+            if let Some(caller) = inv.caller {
+                self.threads.get_mut(&caller).expect("caller unknown").call = None;
+                self.events.push_back(Event::CallFailed {
+                    caller,
+                    errno: Errno::EINTR,
+                });
+            }
+            self.finish_invocation(inv.door, inv.unref);
+        }
+    }
+
+    /// Bookkeeping when an invocation of `door` ends.
+    pub(crate) fn finish_invocation(&mut self, door: DoorId, unref: bool) {
+        let d = self.door_mut(door);
+        if unref {
+            d.unref.running = false;
+        } else {
+            d.active -= 1;
+        }
+        self.end_activity(door);
+    }
+
+    /// Ends process `pid`: its doors are revoked with di_target -1 (waiting
+    /// callers get EBADF), its threads exit (their callers get EINTR, their
+    /// calls are abandoned), then its descriptors are closed (ordinary
+    /// closes: they may send unreferenced notices to other processes).
+    pub fn exit_process(&mut self, pid: Pid) {
+        let Some(p) = self.procs.get(&pid) else {
+            return;
+        };
+        let threads = p.threads.clone();
+        // Idle threads leave their pools first, so revoking a private door
+        // does not report ParkFailed for threads that are about to go.
+        for &tid in &threads {
+            let t = self
+                .threads
+                .get_mut(&tid)
+                .expect("thread of process unknown");
+            if let Some(key) = t.idle.take() {
+                self.pool_mut(key).idle.retain(|&x| x != tid);
+            }
+        }
+        let own: Vec<DoorId> = self
+            .doors
+            .iter()
+            .filter(|(_, d)| d.server == pid)
+            .map(|(k, _)| k)
+            .collect();
+        for &id in &own {
+            if let Some(d) = self.doors.get_mut(id) {
+                d.server_alive = false;
+                self.revoke_door(id);
+            }
+        }
+        for tid in threads {
+            self.exit_thread(tid);
+        }
+        let fds: Vec<Fd> = self.procs[&pid].table.iter().map(|(fd, _)| fd).collect();
+        for fd in fds {
+            self.close(pid, fd).expect("closing a listed descriptor");
+        }
+        let p = self.procs.remove(&pid).expect("process vanished");
+        debug_assert!(p.pool.idle.is_empty() && p.pool.queue.is_empty());
+    }
+
+    /// The credentials of `pid` as door_ucred reports them.
+    pub(crate) fn ucred_of(&self, pid: Pid) -> Ucred {
+        let c = self.procs[&pid].cred;
+        Ucred {
+            uc_pid: pid as i32,
+            uc_euid: c.euid,
+            uc_egid: c.egid,
+            uc_ruid: c.ruid,
+            uc_rgid: c.rgid,
+            uc_resv: [0; 3],
+        }
+    }
+}

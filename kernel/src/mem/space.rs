@@ -1,0 +1,259 @@
+//! Address spaces. The upper half (kernel image, physical window, kernel
+//! stacks) is shared: every process's top-level table copies the kernel's
+//! upper-half entries, whose lower tables never change. The lower half is
+//! the process's own: user pages, each a frame it owns, freed with it.
+
+use super::frames::{self, KernelFrames};
+use super::{PAGE_SIZE, phys_offset, phys_to_virt};
+use alloc::collections::BTreeMap;
+use spin::Once;
+use x86_64::registers::control::{Cr3, Cr3Flags};
+use x86_64::structures::paging::mapper::{MapToError, TranslateResult};
+use x86_64::structures::paging::{
+    Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as F, PhysFrame, Size4KiB, Translate,
+};
+use x86_64::{PhysAddr, VirtAddr};
+
+/// User addresses are below this (the lower canonical half).
+pub const USER_END: u64 = 0x0000_8000_0000_0000;
+/// Lowest address a user mapping may have (page 0 stays unmapped).
+pub const USER_START: u64 = 0x1000;
+/// Where `mem_map` places mappings when the caller does not choose.
+const MAP_BASE: u64 = 0x0000_1000_0000_0000;
+
+static KERNEL_PML4: Once<PhysFrame> = Once::new();
+
+/// The kernel-only top-level table: the boot loader's, with its low
+/// identity mapping removed.
+pub fn init_kernel_space() {
+    let (frame, _) = Cr3::read();
+    // SAFETY: the active top-level table, reached through the window;
+    // nothing in the kernel uses the loader's low mappings any more.
+    let table = unsafe { &mut *(phys_to_virt(frame.start_address().as_u64()) as *mut PageTable) };
+    for i in 0..256 {
+        table[i].set_unused();
+    }
+    // SAFETY: reloading CR3 with the same table flushes the TLB.
+    unsafe { Cr3::write(frame, Cr3Flags::empty()) };
+    KERNEL_PML4.call_once(|| frame);
+}
+
+fn kernel_pml4() -> PhysFrame {
+    *KERNEL_PML4.get().expect("kernel space initialised")
+}
+
+fn table_at(frame: PhysFrame) -> &'static mut PageTable {
+    // SAFETY: page tables are frames owned by an address space (or the
+    // kernel), reachable through the window; the kernel runs on one CPU
+    // with interrupts off, so no two references are used at once.
+    unsafe { &mut *(phys_to_virt(frame.start_address().as_u64()) as *mut PageTable) }
+}
+
+/// A page-table view of the kernel's own (upper-half) mappings.
+pub fn kernel_mapper() -> OffsetPageTable<'static> {
+    // SAFETY: the window maps all physical memory at `phys_offset`.
+    unsafe { OffsetPageTable::new(table_at(kernel_pml4()), VirtAddr::new(phys_offset())) }
+}
+
+/// Switches to the kernel-only address space (for exiting processes).
+pub fn activate_kernel() {
+    // SAFETY: the kernel table maps everything the kernel uses.
+    unsafe { Cr3::write(kernel_pml4(), Cr3Flags::empty()) };
+}
+
+/// Why a mapping could not be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapError {
+    OutOfMemory,
+    AlreadyMapped,
+}
+
+/// A user address space.
+///
+/// Invariant: every present lower-half leaf maps a frame owned by this
+/// space (freed in `Drop`), and `regions` lists the `mem_map` areas.
+pub struct AddressSpace {
+    pml4: PhysFrame,
+    regions: BTreeMap<u64, u64>,
+    next_map: u64,
+}
+
+impl AddressSpace {
+    pub fn new() -> Option<AddressSpace> {
+        let pml4 = frames::alloc()?;
+        let kernel = table_at(kernel_pml4());
+        let table = table_at(pml4);
+        for i in 256..512 {
+            table[i] = kernel[i].clone();
+        }
+        Some(AddressSpace {
+            pml4,
+            regions: BTreeMap::new(),
+            next_map: MAP_BASE,
+        })
+    }
+
+    fn mapper(&self) -> OffsetPageTable<'static> {
+        // SAFETY: as in `kernel_mapper`.
+        unsafe { OffsetPageTable::new(table_at(self.pml4), VirtAddr::new(phys_offset())) }
+    }
+
+    /// Maps `pages` fresh zeroed pages at `addr` (page aligned, user range
+    /// checked by the caller); on failure nothing stays mapped.
+    pub fn map_zeroed(
+        &mut self,
+        addr: u64,
+        pages: u64,
+        writable: bool,
+        executable: bool,
+    ) -> Result<(), MapError> {
+        let mut flags = F::PRESENT | F::USER_ACCESSIBLE;
+        if writable {
+            flags |= F::WRITABLE;
+        }
+        if !executable {
+            flags |= F::NO_EXECUTE;
+        }
+        let parents = F::PRESENT | F::WRITABLE | F::USER_ACCESSIBLE;
+        let mut mapper = self.mapper();
+        for i in 0..pages {
+            let page = Page::<Size4KiB>::containing_address(VirtAddr::new(addr + i * PAGE_SIZE));
+            let failure = match frames::alloc() {
+                None => Some(MapError::OutOfMemory),
+                Some(frame) => {
+                    // SAFETY: a fresh frame mapped into user space only.
+                    match unsafe {
+                        mapper.map_to_with_table_flags(
+                            page,
+                            frame,
+                            flags,
+                            parents,
+                            &mut KernelFrames,
+                        )
+                    } {
+                        Ok(flush) => {
+                            flush.flush();
+                            None
+                        }
+                        Err(e) => {
+                            frames::free(frame);
+                            Some(match e {
+                                MapToError::FrameAllocationFailed => MapError::OutOfMemory,
+                                _ => MapError::AlreadyMapped,
+                            })
+                        }
+                    }
+                }
+            };
+            if let Some(e) = failure {
+                self.unmap(addr, i);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Unmaps and frees `pages` pages at `addr` (pages not mapped are skipped).
+    pub fn unmap(&mut self, addr: u64, pages: u64) {
+        let mut mapper = self.mapper();
+        for i in 0..pages {
+            let page = Page::<Size4KiB>::containing_address(VirtAddr::new(addr + i * PAGE_SIZE));
+            if let Ok((frame, flush)) = mapper.unmap(page) {
+                flush.flush();
+                frames::free(frame);
+            }
+        }
+    }
+
+    /// The physical address behind user address `addr`, if it is mapped
+    /// for user access (and writable, when `write` is asked).
+    pub fn translate(&self, addr: u64, write: bool) -> Option<u64> {
+        if !(USER_START..USER_END).contains(&addr) {
+            return None;
+        }
+        match self.mapper().translate(VirtAddr::new(addr)) {
+            TranslateResult::Mapped {
+                frame,
+                offset,
+                flags,
+            } => {
+                let ok =
+                    flags.contains(F::USER_ACCESSIBLE) && (!write || flags.contains(F::WRITABLE));
+                ok.then(|| frame.start_address().as_u64() + offset)
+            }
+            _ => None,
+        }
+    }
+
+    /// Maps a `mem_map` area of `pages` pages, at `fixed` or where there is
+    /// room (leaving an unmapped guard page after each area). Returns its address.
+    pub fn map_area(
+        &mut self,
+        fixed: Option<u64>,
+        pages: u64,
+        writable: bool,
+        executable: bool,
+    ) -> Result<u64, MapError> {
+        let len = pages * PAGE_SIZE;
+        let addr = match fixed {
+            Some(a) => {
+                let clash = self.regions.iter().any(|(&s, &l)| a < s + l && s < a + len);
+                if clash {
+                    return Err(MapError::AlreadyMapped);
+                }
+                a
+            }
+            None => self.next_map,
+        };
+        self.map_zeroed(addr, pages, writable, executable)?;
+        self.regions.insert(addr, len);
+        if fixed.is_none() {
+            self.next_map += len + PAGE_SIZE;
+        }
+        Ok(addr)
+    }
+
+    /// Unmaps the `mem_map` area that starts at `addr` and is `len` bytes
+    /// (page rounded) long; false if there is no such area.
+    pub fn unmap_area(&mut self, addr: u64, len: u64) -> bool {
+        if self.regions.get(&addr) != Some(&len.next_multiple_of(PAGE_SIZE)) || len == 0 {
+            return false;
+        }
+        self.regions.remove(&addr);
+        self.unmap(addr, len.div_ceil(PAGE_SIZE));
+        true
+    }
+
+    /// Makes this the active address space.
+    pub fn activate(&self) {
+        // SAFETY: the upper half is the kernel's, so the kernel keeps running.
+        unsafe { Cr3::write(self.pml4, Cr3Flags::empty()) };
+    }
+}
+
+/// Frees every lower-half page and table under `table` at `level` (4 = PML4).
+fn free_lower(table: &mut PageTable, level: u8, entries: core::ops::Range<usize>) {
+    for i in entries {
+        let entry = &mut table[i];
+        if !entry.flags().contains(F::PRESENT) {
+            continue;
+        }
+        let frame = PhysFrame::containing_address(PhysAddr::new(entry.addr().as_u64()));
+        if level > 1 {
+            free_lower(table_at(frame), level - 1, 0..512);
+        }
+        frames::free(frame);
+        entry.set_unused();
+    }
+}
+
+impl Drop for AddressSpace {
+    fn drop(&mut self) {
+        let (active, _) = Cr3::read();
+        if active == self.pml4 {
+            activate_kernel();
+        }
+        free_lower(table_at(self.pml4), 4, 0..256);
+        frames::free(self.pml4);
+    }
+}

@@ -1,0 +1,54 @@
+//! Processes: exit, spawn a program of the boot file system, wait for it.
+
+use crate::sys::{Errno, check, syscall0, syscall1};
+use alloc::vec::Vec;
+use doors::abi::{SpawnArgs, sys};
+
+/// Ends the process with `status`.
+pub fn exit(status: i32) -> ! {
+    syscall1(sys::EXIT, status as usize);
+    unreachable!("exit returned")
+}
+
+pub fn getpid() -> u32 {
+    syscall0(sys::GETPID) as u32
+}
+
+/// Starts program `name` with `args`; returns its pid.
+pub fn spawn(name: &str, args: &[&str]) -> Result<u32, Errno> {
+    let mut blob = Vec::new();
+    for a in args {
+        blob.extend_from_slice(a.as_bytes());
+        blob.push(0);
+    }
+    let sa = SpawnArgs {
+        name_ptr: name.as_ptr() as u64,
+        name_len: name.len() as u64,
+        args_ptr: blob.as_ptr() as u64,
+        args_len: blob.len() as u64,
+        descs_ptr: 0,
+        descs_len: 0,
+    };
+    check(syscall1(sys::SPAWN, &sa as *const SpawnArgs as usize)).map(|p| p as u32)
+}
+
+/// Waits for child `pid` (or any child with `None`); returns `(pid, status)`.
+pub fn wait(pid: Option<u32>) -> Result<(u32, i32), Errno> {
+    let arg = pid.map_or(-1i64, i64::from);
+    let v = check(syscall1(sys::WAIT, arg as usize))?;
+    Ok(((v >> 32) as u32, v as u32 as i32))
+}
+
+/// A kernel counter (see `doors::abi::kstat`).
+pub fn kstat(which: usize) -> Result<u64, Errno> {
+    check(syscall1(sys::KSTAT, which)).map(|v| v as u64)
+}
+
+/// Sleeps for `ticks` timer ticks.
+pub fn sleep_ticks(ticks: u64) {
+    syscall1(sys::SLEEP_TICKS, ticks as usize);
+}
+
+pub fn yield_now() {
+    syscall0(sys::YIELD);
+}
