@@ -545,41 +545,54 @@ impl DoorSystem {
     /// callers get EBADF), its threads exit (their callers get EINTR, their
     /// calls are abandoned), then its descriptors are closed (ordinary
     /// closes: they may send unreferenced notices to other processes).
+    /// No event it queues names one of its own threads.
     pub fn exit_process(&mut self, pid: Pid) {
         let Some(p) = self.procs.get(&pid) else {
             return;
         };
         let threads = p.threads.clone();
-        // Idle threads leave their pools first, so revoking a private door
-        // does not report ParkFailed for threads that are about to go.
+        // The order keeps every event addressed to a thread that survives:
+        // idle threads leave their pools (no notice or ParkFailed goes to
+        // them), the doors stop accepting work (no new notices), the threads
+        // exit (their own calls are withdrawn silently, their callers get
+        // EINTR), and only then are the doors revoked (waiting callers, all
+        // in other processes now, get EBADF).
         for &tid in &threads {
-            let t = self
-                .threads
-                .get_mut(&tid)
-                .expect("thread of process unknown");
+            let t = self.threads.get_mut(&tid).expect("thread of process unknown");
             if let Some(key) = t.idle.take() {
                 self.pool_mut(key).idle.retain(|&x| x != tid);
             }
         }
-        let own: Vec<DoorId> = self
-            .doors
-            .iter()
-            .filter(|(_, d)| d.server == pid)
-            .map(|(k, _)| k)
-            .collect();
+        let own: Vec<DoorId> =
+            self.doors.iter().filter(|(_, d)| d.server == pid).map(|(k, _)| k).collect();
         for &id in &own {
-            if let Some(d) = self.doors.get_mut(id) {
-                d.server_alive = false;
-                self.revoke_door(id);
-            }
+            self.door_mut(id).server_alive = false;
         }
         for tid in threads {
             self.exit_thread(tid);
+        }
+        for &id in &own {
+            // Doors whose last activity ended with their threads are gone.
+            if self.doors.get(id).is_some() {
+                self.revoke_door(id);
+            }
         }
         let fds: Vec<Fd> = self.procs[&pid].table.iter().map(|(fd, _)| fd).collect();
         for fd in fds {
             self.close(pid, fd).expect("closing a listed descriptor");
         }
+        // Notices between the process's own threads (a Cancel sent by one
+        // exiting thread to another) have no one left to receive them.
+        let threads = &self.threads;
+        self.events.retain(|e| {
+            let tid = match e {
+                Event::CallFailed { caller, .. } => *caller,
+                Event::Dispatch(up) => up.server,
+                Event::Cancel { server } => *server,
+                Event::ParkFailed { tid, .. } => *tid,
+            };
+            threads.contains_key(&tid)
+        });
         let p = self.procs.remove(&pid).expect("process vanished");
         debug_assert!(p.pool.idle.is_empty() && p.pool.queue.is_empty());
     }

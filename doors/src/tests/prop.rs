@@ -1,1 +1,490 @@
+//! Property test: random sequences of create, close, dup, call, return,
+//! descriptor passing, revoke, bind, fattach/fdetach/open, abort and thread
+//! and process exit, checked after every step against a reference model of
+//! the descriptor tables and against the system's own invariants.
 
+use super::*;
+use crate::abi::*;
+use crate::system::{CallState, Pending, PoolKey};
+use proptest::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::vec;
+
+const PIDS: [Pid; 3] = [1, 2, 3];
+const TIDS: [Tid; 6] = [10, 11, 20, 21, 30, 31];
+const ATTRS: [u32; 7] = [
+    0,
+    DOOR_UNREF,
+    DOOR_UNREF_MULTI,
+    DOOR_PRIVATE,
+    DOOR_PRIVATE | DOOR_UNREF_MULTI,
+    DOOR_NO_CANCEL,
+    DOOR_REFUSE_DESC,
+];
+const NAMES: [&[u8]; 2] = [b"/a", b"/b"];
+const CAPACITY: usize = 5;
+
+#[derive(Clone, Debug)]
+enum Op {
+    Create { p: usize, attrs: usize },
+    Close { p: usize, k: usize },
+    Dup { p: usize, k: usize },
+    Call { t: usize, k: usize, pass: Option<(usize, bool)>, big: bool },
+    Return { t: usize, pass: Option<(usize, bool)> },
+    Revoke { p: usize, k: usize },
+    Bind { t: usize, k: usize },
+    Unbind { t: usize },
+    Attach { p: usize, k: usize, n: usize },
+    Detach { p: usize, n: usize },
+    Open { p: usize, n: usize },
+    Abort { t: usize },
+    ExitThread { t: usize },
+    ExitProcess { p: usize },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let p = 0..PIDS.len();
+    let t = 0..TIDS.len();
+    let k = 0..8usize;
+    let pass = proptest::option::of((0..8usize, any::<bool>()));
+    prop_oneof![
+        3 => (p.clone(), 0..ATTRS.len()).prop_map(|(p, attrs)| Op::Create { p, attrs }),
+        2 => (p.clone(), k.clone()).prop_map(|(p, k)| Op::Close { p, k }),
+        2 => (p.clone(), k.clone()).prop_map(|(p, k)| Op::Dup { p, k }),
+        6 => (t.clone(), k.clone(), pass.clone(), proptest::bool::weighted(0.05))
+            .prop_map(|(t, k, pass, big)| Op::Call { t, k, pass, big }),
+        6 => (t.clone(), pass).prop_map(|(t, pass)| Op::Return { t, pass }),
+        1 => (p.clone(), k.clone()).prop_map(|(p, k)| Op::Revoke { p, k }),
+        1 => (t.clone(), k.clone()).prop_map(|(t, k)| Op::Bind { t, k }),
+        1 => t.clone().prop_map(|t| Op::Unbind { t }),
+        2 => (p.clone(), k, 0..NAMES.len()).prop_map(|(p, k, n)| Op::Attach { p, k, n }),
+        1 => (p.clone(), 0..NAMES.len()).prop_map(|(p, n)| Op::Detach { p, n }),
+        2 => (p.clone(), 0..NAMES.len()).prop_map(|(p, n)| Op::Open { p, n }),
+        1 => t.clone().prop_map(|t| Op::Abort { t }),
+        1 => t.prop_map(|t| Op::ExitThread { t }),
+        1 => p.prop_map(|p| Op::ExitProcess { p }),
+    ]
+}
+
+/// What the tables should hold, driven only by the outcomes the system
+/// reports (new descriptors, deliveries, releases).
+#[derive(Default)]
+struct Model {
+    tables: BTreeMap<Pid, BTreeMap<Fd, u64>>,
+    names: BTreeMap<usize, u64>,
+    /// Doors carried by calls still waiting for a server thread.
+    inflight: BTreeMap<Tid, Vec<u64>>,
+    /// Threads blocked in door_call.
+    blocked: BTreeSet<Tid>,
+    threads: BTreeSet<Tid>,
+    /// Doors revoked or whose server died.
+    dead: BTreeSet<u64>,
+    server_of: BTreeMap<u64, Pid>,
+}
+
+struct Run {
+    w: World,
+    m: Model,
+}
+
+fn pid_of(tid: Tid) -> Pid {
+    tid / 10
+}
+
+impl Run {
+    fn new() -> Self {
+        let mut w = World::with(Config { table_capacity: CAPACITY, ..Config::default() });
+        let mut m = Model::default();
+        for pid in PIDS {
+            w.sys.create_process(pid, Cred::default()).unwrap();
+            m.tables.insert(pid, BTreeMap::new());
+        }
+        for tid in TIDS {
+            w.sys.create_thread(pid_of(tid), tid).unwrap();
+            m.threads.insert(tid);
+        }
+        Run { w, m }
+    }
+
+    /// The k-th descriptor of `pid` in the model, or a forged one.
+    fn pick(&self, pid: Pid, k: usize) -> Fd {
+        match self.m.tables.get(&pid) {
+            Some(t) if !t.is_empty() => *t.keys().nth(k % t.len()).unwrap(),
+            _ => 4000 + k as Fd,
+        }
+    }
+
+    fn entry(&self, pid: Pid, k: Option<(usize, bool)>) -> Option<(Fd, bool, u64)> {
+        let (k, release) = k?;
+        let t = self.m.tables.get(&pid)?;
+        let fd = *t.keys().nth(k % t.len().max(1))?;
+        Some((fd, release, t[&fd]))
+    }
+
+    fn insert(&mut self, pid: Pid, fd: Fd, uniq: u64) {
+        let t = self.m.tables.get_mut(&pid).expect("delivery to a dead process");
+        assert!(t.insert(fd, uniq).is_none(), "descriptor {fd} handed out twice in {pid}");
+        assert!(t.len() <= CAPACITY);
+    }
+
+    fn release(&mut self, pid: Pid, pass: Option<(Fd, bool, u64)>) {
+        if let Some((fd, true, _)) = pass {
+            self.m.tables.get_mut(&pid).unwrap().remove(&fd).expect("released twice");
+        }
+    }
+
+    fn upcall(&mut self, up: &Upcall) {
+        let sent = match up.caller {
+            Some(c) => self.m.inflight.remove(&c).unwrap_or_default(),
+            None => {
+                assert_eq!({ up.results.data_ptr }, DOOR_UNREF_DATA);
+                Vec::new()
+            }
+        };
+        assert_eq!(up.descs.iter().map(|d| d.d_id).collect::<Vec<_>>(), sent);
+        for d in &up.descs {
+            self.insert(up.server_pid, d.d_descriptor, d.d_id);
+        }
+    }
+
+    fn drain(&mut self) {
+        while let Some(e) = self.w.sys.pop_event() {
+            match e {
+                Event::CallFailed { caller, .. } => {
+                    assert!(self.m.blocked.remove(&caller), "failed a caller that was not blocked");
+                    self.m.inflight.remove(&caller);
+                }
+                Event::Dispatch(up) => self.upcall(&up),
+                Event::Cancel { server } => assert!(self.w.sys.is_cancelled(server)),
+                Event::ParkFailed { tid, .. } => assert!(self.w.sys.running_thread(tid).is_ok()),
+            }
+        }
+    }
+
+    fn thread_gone(&mut self, tid: Tid) {
+        self.m.threads.remove(&tid);
+        self.m.blocked.remove(&tid);
+        self.m.inflight.remove(&tid);
+    }
+
+    fn step(&mut self, op: &Op) {
+        match *op {
+            Op::Create { p, attrs } => {
+                let pid = PIDS[p];
+                let r = self.w.sys.door_create(pid, PC, 0, ATTRS[attrs]);
+                match self.m.tables.get(&pid) {
+                    None => assert_eq!(r, Err(Errno::ESRCH)),
+                    Some(t) if t.len() == CAPACITY => assert_eq!(r, Err(Errno::EMFILE)),
+                    Some(_) => {
+                        let fd = r.unwrap().fd;
+                        let uniq = self.w.door_of(pid, fd);
+                        self.m.server_of.insert(uniq, pid);
+                        self.insert(pid, fd, uniq);
+                    }
+                }
+            }
+            Op::Close { p, k } => {
+                let (pid, fd) = (PIDS[p], self.pick(PIDS[p], k));
+                let r = self.w.sys.close(pid, fd);
+                match self.m.tables.get_mut(&pid).and_then(|t| t.remove(&fd)) {
+                    Some(_) => assert_eq!(r, Ok(())),
+                    None => assert_eq!(r, Err(Errno::EBADF)),
+                }
+            }
+            Op::Dup { p, k } => {
+                let (pid, fd) = (PIDS[p], self.pick(PIDS[p], k));
+                let r = self.w.sys.dup(pid, fd);
+                match self.m.tables.get(&pid).and_then(|t| t.get(&fd).map(|u| (*u, t.len()))) {
+                    None => assert_eq!(r, Err(Errno::EBADF)),
+                    Some((_, CAPACITY)) => assert_eq!(r, Err(Errno::EMFILE)),
+                    Some((uniq, _)) => self.insert(pid, r.unwrap(), uniq),
+                }
+            }
+            Op::Call { t, k, pass, big } => self.call(TIDS[t], k, pass, big),
+            Op::Return { t, pass } => self.ret(TIDS[t], pass),
+            Op::Revoke { p, k } => {
+                let (pid, fd) = (PIDS[p], self.pick(PIDS[p], k));
+                let r = self.w.sys.door_revoke(pid, fd);
+                match self.m.tables.get(&pid).and_then(|t| t.get(&fd).copied()) {
+                    None => assert_eq!(r, Err(Errno::EBADF)),
+                    Some(u) if self.m.dead.contains(&u) => assert_eq!(r, Err(Errno::EBADF)),
+                    Some(u) if self.m.server_of[&u] != pid => assert_eq!(r, Err(Errno::EPERM)),
+                    Some(u) => {
+                        assert_eq!(r, Ok(()));
+                        self.m.dead.insert(u);
+                        self.m.tables.get_mut(&pid).unwrap().remove(&fd);
+                    }
+                }
+            }
+            Op::Bind { t, k } => {
+                let tid = TIDS[t];
+                let r = self.w.sys.door_bind(tid, self.pick(pid_of(tid), k));
+                assert!(matches!(r, Ok(()) | Err(Errno::EBADF | Errno::EINVAL | Errno::ESRCH)), "{r:?}");
+            }
+            Op::Unbind { t } => {
+                let r = self.w.sys.door_unbind(TIDS[t]);
+                assert!(matches!(r, Ok(()) | Err(Errno::EBADF | Errno::EINVAL | Errno::ESRCH)), "{r:?}");
+            }
+            Op::Attach { p, k, n } => {
+                let (pid, fd) = (PIDS[p], self.pick(PIDS[p], k));
+                let r = self.w.sys.fattach(pid, fd, NAMES[n]);
+                match self.m.tables.get(&pid).and_then(|t| t.get(&fd).copied()) {
+                    None => assert_eq!(r, Err(Errno::EBADF)),
+                    Some(_) if self.m.names.contains_key(&n) => assert_eq!(r, Err(Errno::EBUSY)),
+                    Some(u) => {
+                        assert_eq!(r, Ok(()));
+                        self.m.names.insert(n, u);
+                    }
+                }
+            }
+            Op::Detach { p, n } => {
+                let r = self.w.sys.fdetach(PIDS[p], NAMES[n]);
+                if !self.m.tables.contains_key(&PIDS[p]) {
+                    assert_eq!(r, Err(Errno::ESRCH));
+                } else if self.m.names.remove(&n).is_some() {
+                    assert_eq!(r, Ok(()));
+                } else {
+                    assert_eq!(r, Err(Errno::EINVAL));
+                }
+            }
+            Op::Open { p, n } => {
+                let pid = PIDS[p];
+                let r = self.w.sys.open(pid, NAMES[n]);
+                match (self.m.names.get(&n).copied(), self.m.tables.get(&pid).map(|t| t.len())) {
+                    (None, _) => assert_eq!(r, Err(Errno::ENOENT)),
+                    (Some(_), None) => assert_eq!(r, Err(Errno::ESRCH)),
+                    (Some(_), Some(CAPACITY)) => assert_eq!(r, Err(Errno::EMFILE)),
+                    (Some(u), Some(_)) => self.insert(pid, r.unwrap(), u),
+                }
+            }
+            Op::Abort { t } => {
+                let tid = TIDS[t];
+                let r = self.w.sys.abort_call(pid_of(tid), tid);
+                if self.m.blocked.contains(&tid) {
+                    assert_eq!(r, Ok(()));
+                } else if self.m.threads.contains(&tid) {
+                    assert_eq!(r, Err(Errno::EINVAL));
+                } else {
+                    assert_eq!(r, Err(Errno::ESRCH));
+                }
+            }
+            Op::ExitThread { t } => {
+                self.w.sys.exit_thread(TIDS[t]);
+                self.thread_gone(TIDS[t]);
+            }
+            Op::ExitProcess { p } => self.exit_process(PIDS[p]),
+        }
+        self.drain();
+        self.check();
+    }
+
+    fn exit_process(&mut self, pid: Pid) {
+        self.w.sys.exit_process(pid);
+        for tid in TIDS.iter().filter(|&&t| pid_of(t) == pid) {
+            self.thread_gone(*tid);
+        }
+        self.m.tables.remove(&pid);
+        for (u, s) in &self.m.server_of {
+            if *s == pid {
+                self.m.dead.insert(*u);
+            }
+        }
+    }
+
+    fn call(&mut self, tid: Tid, k: usize, pass: Option<(usize, bool)>, big: bool) {
+        let pid = pid_of(tid);
+        if !self.m.threads.contains(&tid) {
+            assert_eq!(self.w.call(tid, 0, None), Err(Errno::ESRCH));
+            return;
+        }
+        if self.w.sys.running_thread(tid).is_err() {
+            assert_eq!(self.w.call(tid, 0, None), Err(Errno::EINVAL));
+            return;
+        }
+        let fd = self.pick(pid, k);
+        let entry = self.entry(pid, pass);
+        let descs: Vec<_> = entry.iter().map(|&(fd, rel, _)| if rel { pass_release(fd) } else { super::pass(fd) }).collect();
+        let params = self.w.arg(tid, if big { 1 << 20 } else { 8 }, &descs, 64);
+        let r = self.w.call(tid, fd, Some(params));
+        let target = self.m.tables[&pid].get(&fd).copied();
+        match target {
+            None => return assert_eq!(r, Err(Errno::EBADF)),
+            Some(u) if self.m.dead.contains(&u) => return assert_eq!(r, Err(Errno::EBADF)),
+            Some(_) => {}
+        }
+        let sent: Vec<u64> = entry.iter().map(|e| e.2).collect();
+        match r {
+            Ok(CallOutcome::Handoff(up)) => {
+                assert_eq!(up.caller, Some(tid));
+                self.m.inflight.insert(tid, sent);
+                self.upcall(&up);
+                self.m.blocked.insert(tid);
+            }
+            Ok(CallOutcome::Wait) => {
+                self.m.inflight.insert(tid, sent);
+                self.m.blocked.insert(tid);
+            }
+            Err(e) => assert!(matches!(e, Errno::E2BIG | Errno::ENOTSUP | Errno::EMFILE), "{e:?}"),
+        }
+        self.release(pid, entry);
+    }
+
+    fn ret(&mut self, tid: Tid, pass: Option<(usize, bool)>) {
+        let pid = pid_of(tid);
+        if !self.m.threads.contains(&tid) {
+            let r = self.w.sys.door_return(&mut self.w.mem, tid, ReturnArgs { stack: stack(tid), ..ReturnArgs::default() });
+            return assert_eq!(r, Err(Errno::ESRCH));
+        }
+        if self.w.sys.running_thread(tid).is_err() {
+            return assert_eq!(self.w.ret(tid, 0, &[]), Err(Errno::EINVAL));
+        }
+        let entry = self.entry(pid, pass);
+        let descs: Vec<_> = entry.iter().map(|&(fd, rel, _)| if rel { pass_release(fd) } else { super::pass(fd) }).collect();
+        match self.w.ret(tid, 8, &descs) {
+            Ok(out) => {
+                if let Some(reply) = &out.reply {
+                    assert!(self.m.blocked.remove(&reply.caller), "replied to a caller that was not blocked");
+                    let d = reply.result.as_ref().expect("mappings do not fail here");
+                    let ids: Vec<u64> = d.descs.iter().map(|d| d.d_id).collect();
+                    assert_eq!(ids, entry.iter().map(|e| e.2).collect::<Vec<_>>());
+                    for x in &d.descs {
+                        self.insert(reply.caller_pid, x.d_descriptor, x.d_id);
+                    }
+                }
+                self.release(pid, entry);
+                if let Next::Serve(up) = &out.next {
+                    self.upcall(up);
+                }
+            }
+            Err(e) => assert_eq!(e, Errno::EMFILE),
+        }
+    }
+
+    /// Invariants of the system against itself and the model.
+    fn check(&self) {
+        let sys = &self.w.sys;
+        // Tables match the model exactly.
+        let tables: BTreeMap<Pid, BTreeMap<Fd, u64>> = sys
+            .procs
+            .iter()
+            .map(|(&pid, p)| (pid, p.table.iter().map(|(fd, d)| (fd, sys.door(d).uniq)).collect()))
+            .collect();
+        assert_eq!(tables, self.m.tables);
+        // Reference counts: descriptors + attachments + in-flight entries.
+        let mut refs: BTreeMap<u64, u32> = BTreeMap::new();
+        let named = self.m.tables.values().flat_map(|t| t.values()).chain(self.m.names.values());
+        for u in named.chain(self.m.inflight.values().flatten()) {
+            *refs.entry(*u).or_default() += 1;
+        }
+        let mut live = BTreeSet::new();
+        for (id, d) in sys.doors.iter() {
+            live.insert(d.uniq);
+            assert_eq!(d.refs, refs.get(&d.uniq).copied().unwrap_or(0), "refs of door {}", d.uniq);
+            let calls = sys.invs.iter().filter(|(_, i)| i.door == id && !i.unref).count()
+                + sys
+                    .procs
+                    .values()
+                    .map(|p| &p.pool)
+                    .chain(sys.doors.iter().map(|(_, d)| &d.pool))
+                    .flat_map(|p| p.queue.iter())
+                    .filter(|p| matches!(p, Pending::Call { door, .. } if *door == id))
+                    .count();
+            assert_eq!(d.active as usize, calls, "active calls of door {}", d.uniq);
+            assert!(d.refs > 0 || d.active > 0 || d.unref.queued || d.unref.running, "garbage door {}", d.uniq);
+        }
+        assert!(refs.keys().all(|u| live.contains(u)), "a referenced door was freed");
+        // Threads, pools, invocations.
+        let pool = |key: PoolKey| match key {
+            PoolKey::Shared(p) => &sys.procs[&p].pool,
+            PoolKey::Private(d) => &sys.doors.get(d).expect("pool of a freed door").pool,
+        };
+        for (&tid, t) in &sys.threads {
+            if let Some(key) = t.idle {
+                assert!(t.serving.is_none() && t.call.is_none(), "thread {tid} idle and busy");
+                assert_eq!(pool(key).idle.iter().filter(|&&x| x == tid).count(), 1);
+            }
+            if let Some(CallState::Waiting(key)) = t.call {
+                let q = &pool(key).queue;
+                assert_eq!(q.iter().filter(|p| matches!(p, Pending::Call { caller, .. } if *caller == tid)).count(), 1);
+            }
+            if let Some(CallState::Active(inv)) = t.call {
+                assert_eq!(sys.invs.get(inv).unwrap().caller, Some(tid));
+            }
+            if let Some(inv) = t.serving {
+                assert_eq!(sys.invs.get(inv).unwrap().server, tid);
+            }
+        }
+        let pools = sys.procs.values().map(|p| &p.pool).chain(sys.doors.iter().map(|(_, d)| &d.pool));
+        for p in pools {
+            assert!(p.idle.is_empty() || p.queue.is_empty(), "idle threads next to waiting work");
+            for tid in &p.idle {
+                assert!(sys.threads[tid].idle.is_some());
+            }
+        }
+        for (inv, i) in sys.invs.iter() {
+            assert_eq!(sys.threads[&i.server].serving, Some(inv));
+            if let Some(c) = i.caller {
+                assert_eq!(sys.threads[&c].call, Some(CallState::Active(inv)));
+            }
+        }
+        let blocked: BTreeSet<Tid> = sys.threads.iter().filter(|(_, t)| t.call.is_some()).map(|(&t, _)| t).collect();
+        assert_eq!(blocked, self.m.blocked);
+        let s = sys.stats();
+        assert_eq!(s.descriptors, self.m.tables.values().map(|t| t.len()).sum::<usize>());
+        assert_eq!(s.attachments, self.m.names.len());
+    }
+
+    /// Lets every thread return and park until nothing moves, then ends all
+    /// processes: every blocked caller must have been answered or failed,
+    /// and nothing may be left.
+    fn finish(&mut self) {
+        for _ in 0..20 {
+            let runnable: Vec<Tid> =
+                self.m.threads.iter().copied().filter(|&t| self.w.sys.running_thread(t).is_ok()).collect();
+            if runnable.is_empty() {
+                break;
+            }
+            for tid in runnable {
+                if self.w.sys.running_thread(tid).is_ok() {
+                    self.ret(tid, None);
+                    self.drain();
+                    self.check();
+                }
+            }
+        }
+        for (&tid, t) in &self.w.sys.threads {
+            if let Some(CallState::Waiting(key)) = t.call {
+                let idle = match key {
+                    PoolKey::Shared(p) => self.w.sys.procs[&p].pool.idle.len(),
+                    PoolKey::Private(d) => self.w.sys.doors.get(d).unwrap().pool.idle.len(),
+                };
+                assert_eq!(idle, 0, "thread {tid} waits although a server thread is idle");
+            }
+        }
+        for pid in PIDS {
+            self.exit_process(pid);
+            self.drain();
+            self.check();
+        }
+        assert!(self.m.blocked.is_empty(), "callers never answered: {:?}", self.m.blocked);
+        assert_eq!(self.w.sys.stats().doors, self.m.names.len().min(self.w.sys.stats().doors));
+        let names: Vec<_> = self.m.names.keys().map(|&n| NAMES[n]).collect();
+        for n in names {
+            self.w.sys.fdetach(0, n).unwrap_err();
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_door_operations_keep_the_model_and_invariants(ops in proptest::collection::vec(op(), 1..120)) {
+        let mut run = Run::new();
+        for (i, op) in ops.iter().enumerate() {
+            let _ = i;
+            run.step(op);
+        }
+        run.finish();
+    }
+}

@@ -66,10 +66,11 @@ pub fn alloc() -> Option<PhysFrame> {
     )))
 }
 
-/// `count` zeroed, physically contiguous frames; returns the physical address.
-pub fn alloc_contiguous(count: u64) -> Option<u64> {
+/// `count` physically contiguous frames, not zeroed (for the kernel's own
+/// heap, which never hands out memory it did not write); returns the
+/// physical address.
+pub fn alloc_contiguous_uninit(count: u64) -> Option<u64> {
     let frame = FRAMES.lock().as_mut()?.alloc_contiguous(count)?;
-    zero(frame, count);
     Some(frame * PAGE_SIZE)
 }
 
