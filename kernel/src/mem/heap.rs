@@ -11,8 +11,8 @@ const HEAP_BYTES: u64 = 32 << 20;
 static HEAP: LockedHeap = LockedHeap::empty();
 
 pub fn init() {
-    let phys =
-        frames::alloc_contiguous_uninit(HEAP_BYTES / PAGE_SIZE).expect("no memory for the kernel heap");
+    let phys = frames::alloc_contiguous_uninit(HEAP_BYTES / PAGE_SIZE)
+        .expect("no memory for the kernel heap");
     // SAFETY: the frames were just allocated for the heap and are never freed.
     unsafe { HEAP.lock().init(phys_to_virt(phys), HEAP_BYTES as usize) };
 }

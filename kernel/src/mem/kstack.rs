@@ -27,11 +27,35 @@ static SLOTS: Mutex<Slots> = Mutex::new(Slots {
     next: 0,
 });
 
-/// Makes the region's top-level entry exist before any address space is
-/// created, so every space shares the stacks mapped later.
+/// Most threads that can exist at once.
+const MAX_SLOTS: u64 = 4096;
+
+/// Creates the page tables of the whole region up front (by mapping and
+/// unmapping one page per 2 MiB), before any address space exists: every
+/// space then shares the stacks mapped later, and creating threads never
+/// allocates page tables that outlive them (which keeps the free-frame
+/// count an exact leak check).
 pub fn init() {
-    let stack = KernelStack::new().expect("memory for the first kernel stack");
-    drop(stack);
+    let mut mapper = kernel_mapper();
+    let chunk = 512 * PAGE_SIZE;
+    for base in (REGION..REGION + MAX_SLOTS * SLOT).step_by(chunk as usize) {
+        let page = Page::<Size4KiB>::containing_address(VirtAddr::new(base));
+        let frame = frames::alloc().expect("memory for kernel stack page tables");
+        // SAFETY: a guard-page address of the region, mapped only for a moment.
+        let flush = unsafe {
+            mapper.map_to(
+                page,
+                frame,
+                F::PRESENT | F::WRITABLE | F::NO_EXECUTE,
+                &mut KernelFrames,
+            )
+        }
+        .expect("the kernel stack region is free");
+        flush.flush();
+        let (frame, flush) = mapper.unmap(page).expect("just mapped");
+        flush.flush();
+        frames::free(frame);
+    }
 }
 
 /// A mapped kernel stack; unmapped and freed on drop.
@@ -43,10 +67,14 @@ impl KernelStack {
     pub fn new() -> Option<KernelStack> {
         let slot = {
             let mut s = SLOTS.lock();
-            s.free.pop().unwrap_or_else(|| {
-                s.next += 1;
-                s.next - 1
-            })
+            match s.free.pop() {
+                Some(slot) => slot,
+                None if s.next < MAX_SLOTS => {
+                    s.next += 1;
+                    s.next - 1
+                }
+                None => return None,
+            }
         };
         let base = REGION + slot * SLOT + PAGE_SIZE;
         let mut mapper = kernel_mapper();

@@ -1,6 +1,11 @@
 //! init, process 1: starts the programs named in the boot file system's
 //! `boot.args` (one per line: name and arguments), waits for all of them,
 //! and turns the first failing status (or success) into the QEMU exit code.
+//!
+//! It also checks that the programs leaked nothing: once they are all gone,
+//! the kernel's counts of processes, threads and free physical frames must
+//! be back where they were before the first one started; if not, the run
+//! fails with the kernel-failure code.
 #![no_std]
 #![no_main]
 
@@ -8,7 +13,7 @@ extern crate alloc;
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use userland::abi::{BOOT_ARGS_FILE, exit_code, sys};
+use userland::abi::{BOOT_ARGS_FILE, exit_code, kstat, sys};
 use userland::sys::{check, syscall1, syscall4};
 use userland::{println, process};
 
@@ -34,12 +39,24 @@ fn shutdown(code: u32) -> ! {
     process::exit(1)
 }
 
+/// The kernel counters that must return to their starting values.
+const COUNTERS: [(&str, usize); 3] = [
+    ("processes", kstat::PROCESSES),
+    ("threads", kstat::THREADS),
+    ("free frames", kstat::FREE_FRAMES),
+];
+
+fn counters() -> [u64; 3] {
+    COUNTERS.map(|(_, which)| process::kstat(which).unwrap_or(u64::MAX))
+}
+
 fn main() -> i32 {
     let Some(text) = read_boot_args() else {
         println!("init: no {BOOT_ARGS_FILE} in the boot file system");
         shutdown(exit_code::FAILURE);
     };
-    let mut running: Vec<(u32, String)> = Vec::new();
+    let mut running: Vec<(u32, String)> = Vec::with_capacity(text.lines().count());
+    let before = counters();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let mut words = line.split_whitespace();
         let name = words.next().unwrap_or_default();
@@ -66,5 +83,16 @@ fn main() -> i32 {
             verdict = status;
         }
     }
+    let after = counters();
+    for (i, (what, _)) in COUNTERS.iter().enumerate() {
+        if before[i] != after[i] {
+            println!(
+                "init: leak: {what} {} before the programs ran, {} after",
+                before[i], after[i]
+            );
+            shutdown(exit_code::FAILURE);
+        }
+    }
+    println!("init: no leaks (processes, threads, frames back to their starting counts)");
     shutdown(exit_code::for_status(verdict))
 }

@@ -1,5 +1,7 @@
 //! Threads: create, join (with results), shared memory between threads
-//! under preemption, and the join errors.
+//! under preemption, the join errors, and whole-process effects: `exit`
+//! from one thread ends the others, and a fault in any thread kills the
+//! process.
 #![no_std]
 #![no_main]
 
@@ -8,15 +10,48 @@ extern crate alloc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 use userland::abi::errno::{EDEADLK, EINVAL, ESRCH};
-use userland::abi::sys;
+use userland::abi::{KILLED_BASE, sys};
 use userland::sys::{Errno, check, syscall1, syscall3};
-use userland::{println, thread};
+use userland::{arg, println, process, thread};
 
 userland::entry!(main);
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// Child modes: a process whose main thread exits while another thread
+/// sleeps, and one whose second thread faults while main waits.
+fn child(mode: &str) -> i32 {
+    match mode {
+        "exit" => {
+            thread::spawn(|| {
+                process::sleep_ticks(100_000);
+                0
+            })
+            .expect("spawn sleeper");
+            process::exit(7)
+        }
+        "fault" => {
+            let h = thread::spawn(|| {
+                // SAFETY: a deliberate bad read: the kernel kills the process.
+                unsafe { core::ptr::read_volatile(0x10 as *const u64) }
+            })
+            .expect("spawn faulter");
+            let _ = h.join();
+            3
+        }
+        _ => 2,
+    }
+}
+
+fn run_child(mode: &str) -> i32 {
+    let pid = process::spawn("threads", &[mode]).expect("spawn child");
+    process::wait(Some(pid)).expect("wait child").1
+}
+
 fn main() -> i32 {
+    if let Some(mode) = arg(1) {
+        return child(mode);
+    }
     let handles: Vec<_> = (0..4u64)
         .map(|i| {
             thread::spawn(move || {
@@ -61,6 +96,11 @@ fn main() -> i32 {
         println!("threads: kernel entry point accepted: {bad_entry:?}");
         return 1;
     }
-    println!("threads: 4 threads joined with correct results");
+    let (exit, fault) = (run_child("exit"), run_child("fault"));
+    if exit != 7 || fault != KILLED_BASE + 14 {
+        println!("threads: exit with a live thread gave {exit}, a faulting thread gave {fault}");
+        return 1;
+    }
+    println!("threads: 4 threads joined with correct results; exit and faults end every thread");
     0
 }
