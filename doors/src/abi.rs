@@ -68,8 +68,10 @@ pub mod sys {
     /// next invocation's arguments are laid out, and parks the thread in its
     /// pool. Does not return on success: the thread resumes in its next
     /// invocation with `rdi` pointing to a [`super::DoorResults`] inside that
-    /// area. Errors: E2BIG, EFAULT, EINVAL, EMFILE, EBADF (bound to a door
-    /// that is gone).
+    /// area. Errors: E2BIG, EFAULT, EINVAL, EMFILE (nothing happened, the
+    /// thread still serves its invocation); EBADF (the results were
+    /// delivered, but the door the thread is bound to is gone: the thread is
+    /// now unbound and did not park).
     pub const DOOR_RETURN: usize = 18;
     /// `door_info(d, info_ptr)`: fills the [`super::DoorInfo`] at `info_ptr`;
     /// `d` may be [`super::DOOR_QUERY`]. Errors: EBADF, EFAULT.

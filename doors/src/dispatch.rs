@@ -622,14 +622,14 @@ impl DoorSystem {
         match call {
             CallState::Waiting(key) => {
                 let q = &mut self.pool_mut(key).queue;
-                let pos = q
-                    .iter()
-                    .position(|p| matches!(p, Pending::Call { caller, .. } if *caller == tid))
-                    .expect("waiting caller not queued");
-                let Some(Pending::Call { door, msg, .. }) = q.remove(pos) else {
-                    unreachable!()
-                };
-                self.drop_message(door, msg.descs);
+                let found = q.iter().enumerate().find_map(|(i, p)| match p {
+                    Pending::Call { caller, door, .. } if *caller == tid => Some((i, *door)),
+                    _ => None,
+                });
+                let (pos, door) = found.expect("waiting caller not queued");
+                if let Some(Pending::Call { msg, .. }) = q.remove(pos) {
+                    self.drop_message(door, msg.descs);
+                }
             }
             CallState::Active(inv) => {
                 let i = self

@@ -142,7 +142,10 @@ pub struct Reply {
     /// Its process.
     pub caller_pid: Pid,
     /// `Ok`: copy the results as described, door_call returns 0.
-    /// `Err(EOVERFLOW)`: no result area could be mapped.
+    /// `Err(EOVERFLOW)`: no result area could be mapped; `Err(EFAULT)`: the
+    /// caller's `door_arg_t` or rbuf is no longer writable. On `Err` the
+    /// results are discarded (DOOR_RELEASE descriptors closed) and the
+    /// caller's door_call fails with that error.
     pub result: Result<Delivery, Errno>,
 }
 

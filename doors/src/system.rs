@@ -558,13 +558,20 @@ impl DoorSystem {
         // EINTR), and only then are the doors revoked (waiting callers, all
         // in other processes now, get EBADF).
         for &tid in &threads {
-            let t = self.threads.get_mut(&tid).expect("thread of process unknown");
+            let t = self
+                .threads
+                .get_mut(&tid)
+                .expect("thread of process unknown");
             if let Some(key) = t.idle.take() {
                 self.pool_mut(key).idle.retain(|&x| x != tid);
             }
         }
-        let own: Vec<DoorId> =
-            self.doors.iter().filter(|(_, d)| d.server == pid).map(|(k, _)| k).collect();
+        let own: Vec<DoorId> = self
+            .doors
+            .iter()
+            .filter(|(_, d)| d.server == pid)
+            .map(|(k, _)| k)
+            .collect();
         for &id in &own {
             self.door_mut(id).server_alive = false;
         }

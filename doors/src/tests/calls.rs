@@ -627,3 +627,17 @@ fn a_waiting_call_whose_descriptors_no_longer_fit_fails_with_emfile() {
         "door + attachment + two descriptors; in-flight one dropped"
     );
 }
+
+#[test]
+fn a_result_buffer_unmapped_during_the_call_fails_the_caller_with_efault() {
+    let mut w = setup();
+    let mine = w.create(1, 0, 0);
+    let p = w.arg(20, 0, &[], 64);
+    w.call(20, 0, Some(p)).unwrap();
+    w.mem.holes.push((p.arg.rbuf, p.arg.rbuf + 64));
+    let out = w.ret(11, 8, &[pass_release(mine)]).unwrap();
+    assert_eq!(out.reply.unwrap().result, Err(Errno::EFAULT));
+    assert_eq!(out.next, Next::Park);
+    assert_eq!(w.sys.lookup(1, mine), Err(Errno::EBADF));
+    assert_eq!(w.sys.procs[&2].table.len(), 1, "nothing delivered");
+}

@@ -25,11 +25,14 @@ pub struct Mem {
     pub map_fails: bool,
     pub next_map: u64,
     pub maps: Vec<(Pid, u64, u64)>,
+    /// Ranges `[start, end)` unmapped since the test began.
+    pub holes: Vec<(u64, u64)>,
 }
 
 impl UserMemory for Mem {
     fn accessible(&self, _pid: Pid, addr: u64, len: u64, _write: bool) -> bool {
-        addr.checked_add(len).is_some_and(|end| end <= BAD)
+        let hole = |&(s, e): &(u64, u64)| addr < e && addr + len > s;
+        addr.checked_add(len).is_some_and(|end| end <= BAD) && !self.holes.iter().any(hole)
     }
     fn read_descs(&self, pid: Pid, addr: u64, n: u32) -> Result<Vec<DoorDesc>, Errno> {
         match self.descs.get(&(pid, addr)) {
