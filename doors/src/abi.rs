@@ -124,8 +124,13 @@ pub mod sys {
     pub const CLOSE: usize = 32;
     /// `dup(d)`: a new descriptor for the same object. Errors: EBADF, EMFILE.
     pub const DUP: usize = 33;
+    /// `door_handoff(on)`: benchmark knob for the whole system. With 1 (the
+    /// default) door_call and door_return hand the CPU straight to the other
+    /// side; with 0 they wake it through the run queue instead, so one run
+    /// can measure what the handoff gains. Errors: EINVAL (not 0 or 1).
+    pub const DOOR_HANDOFF: usize = 34;
     /// Highest syscall number plus one.
-    pub const COUNT: usize = 34;
+    pub const COUNT: usize = 35;
 }
 
 /// Error numbers, with illumos values so that doors programs written against
@@ -211,7 +216,7 @@ pub mod kstat {
 /// NUL byte. `descs` lists descriptors of the caller that the child receives,
 /// in order, as its descriptors 0, 1, ... (a child starts with nothing else).
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct SpawnArgs {
     pub name_ptr: u64,
     pub name_len: u64,
@@ -229,6 +234,12 @@ pub struct UserArg {
     pub ptr: u64,
     pub len: u64,
 }
+
+/// Top of a program's main-thread stack (the kernel maps it; the doors
+/// library uses its extent as the main thread's door stack area).
+pub const MAIN_STACK_TOP: u64 = 0x0000_7fff_ffff_0000;
+/// Size of the main-thread stack; the page below it stays unmapped.
+pub const MAIN_STACK_SIZE: u64 = 256 * 1024;
 
 /// The boot file system file that holds the command line init runs: one
 /// program per line, its arguments separated by spaces.

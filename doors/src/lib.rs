@@ -65,6 +65,7 @@ mod outcome;
 mod slab;
 mod system;
 mod table;
+pub mod wire;
 
 #[cfg(test)]
 mod tests;

@@ -51,7 +51,8 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         features.smap,
         features.umip
     );
-    if let Err(e) = task::spawn(0, "init", &[]) {
+    task::SCHED.lock().init_doors();
+    if let Err(e) = task::spawn(0, "init", &[], &[]) {
         panic!("cannot start init: {}", doors::abi::errno::name(e));
     }
     task::start()

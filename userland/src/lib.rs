@@ -19,6 +19,7 @@
 
 extern crate alloc;
 
+pub mod door;
 pub mod heap;
 pub mod io;
 pub mod process;

@@ -16,6 +16,12 @@ pub fn getpid() -> u32 {
 
 /// Starts program `name` with `args`; returns its pid.
 pub fn spawn(name: &str, args: &[&str]) -> Result<u32, Errno> {
+    spawn_with_fds(name, args, &[])
+}
+
+/// Starts program `name` with `args`, handing it copies of the descriptors
+/// `fds` (they become its descriptors 0, 1, ...; it gets no others).
+pub fn spawn_with_fds(name: &str, args: &[&str], fds: &[i32]) -> Result<u32, Errno> {
     let mut blob = Vec::new();
     for a in args {
         blob.extend_from_slice(a.as_bytes());
@@ -26,8 +32,8 @@ pub fn spawn(name: &str, args: &[&str]) -> Result<u32, Errno> {
         name_len: name.len() as u64,
         args_ptr: blob.as_ptr() as u64,
         args_len: blob.len() as u64,
-        descs_ptr: 0,
-        descs_len: 0,
+        descs_ptr: fds.as_ptr() as u64,
+        descs_len: fds.len() as u64,
     };
     check(syscall1(sys::SPAWN, &sa as *const SpawnArgs as usize)).map(|p| p as u32)
 }

@@ -1,37 +1,70 @@
 //! Threads: `spawn` runs a closure on a new thread with its own stack (a
 //! `mem_map` area, so an unmapped guard page sits beyond it); `join` waits
-//! for it and returns its result.
+//! for it and returns its result. Each thread's stack extent is recorded,
+//! because a door server thread lends its stack to the kernel as the area
+//! where invocations are laid out.
 
 use crate::heap::{map, unmap};
 use crate::sys::{Errno, check, syscall0, syscall1, syscall3};
 use alloc::boxed::Box;
-use doors::abi::sys;
+use alloc::collections::BTreeMap;
+use doors::abi::{MAIN_STACK_SIZE, MAIN_STACK_TOP, sys};
+use spin::Mutex;
 
-const STACK_SIZE: usize = 64 * 1024;
+/// Stack size of threads made by [`spawn`].
+pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
+
+/// Stack extents `(base, size)` of the threads this runtime started.
+static STACKS: Mutex<BTreeMap<u32, (usize, usize)>> = Mutex::new(BTreeMap::new());
 
 type Job = Box<dyn FnOnce() -> u64 + Send>;
+
+struct Start {
+    job: Job,
+    stack: (usize, usize),
+}
 
 /// A running thread; join it to get its result.
 pub struct JoinHandle {
     tid: u32,
-    stack: usize,
+    stack: (usize, usize),
 }
 
-extern "C" fn thread_start(job: usize) -> ! {
-    // SAFETY: `spawn` passed a `Box<Job>` it leaked for this thread alone.
-    let job = unsafe { Box::from_raw(job as *mut Job) };
-    let value = job();
+extern "C" fn thread_start(start: usize) -> ! {
+    // SAFETY: `spawn_with_stack` passed a `Box<Start>` it leaked for this
+    // thread alone.
+    let start = unsafe { Box::from_raw(start as *mut Start) };
+    STACKS.lock().insert(gettid(), start.stack);
+    let value = (start.job)();
+    exit(value)
+}
+
+/// Ends the calling thread with `value` (what `join` returns).
+pub fn exit(value: u64) -> ! {
+    STACKS.lock().remove(&gettid());
     syscall1(sys::THREAD_EXIT, value as usize);
     unreachable!("thread_exit returned")
 }
 
-/// Starts `f` on a new thread.
+/// Starts `f` on a new thread with the default stack size.
 pub fn spawn(f: impl FnOnce() -> u64 + Send + 'static) -> Result<JoinHandle, Errno> {
-    let stack = map(STACK_SIZE, 0)?;
-    let job: Box<Job> = Box::new(Box::new(f));
-    let raw = Box::into_raw(job) as usize;
+    spawn_with_stack(DEFAULT_STACK_SIZE, f)
+}
+
+/// Starts `f` on a new thread with a stack of `size` bytes.
+pub fn spawn_with_stack(
+    size: usize,
+    f: impl FnOnce() -> u64 + Send + 'static,
+) -> Result<JoinHandle, Errno> {
+    let base = map(size, 0)?;
+    let size = size.next_multiple_of(4096);
+    let start = Box::new(Start {
+        job: Box::new(f),
+        stack: (base, size),
+    });
+    let raw = Box::into_raw(start) as usize;
     // The entry sees the stack as if called: 16-byte aligned minus 8.
-    let top = stack + STACK_SIZE - 8;
+    let top = base + size - 8;
     match check(syscall3(
         sys::THREAD_CREATE,
         thread_start as *const () as usize,
@@ -40,12 +73,12 @@ pub fn spawn(f: impl FnOnce() -> u64 + Send + 'static) -> Result<JoinHandle, Err
     )) {
         Ok(tid) => Ok(JoinHandle {
             tid: tid as u32,
-            stack,
+            stack: (base, size),
         }),
         Err(e) => {
-            // SAFETY: the thread was not created, so the job is still ours.
-            drop(unsafe { Box::from_raw(raw as *mut Job) });
-            let _ = unmap(stack, STACK_SIZE);
+            // SAFETY: the thread was not created, so the box is still ours.
+            drop(unsafe { Box::from_raw(raw as *mut Start) });
+            let _ = unmap(base, size);
             Err(e)
         }
     }
@@ -59,11 +92,24 @@ impl JoinHandle {
     /// Waits for the thread; returns what its closure returned.
     pub fn join(self) -> Result<u64, Errno> {
         let v = check(syscall1(sys::THREAD_JOIN, self.tid as usize))?;
-        let _ = unmap(self.stack, STACK_SIZE);
+        let _ = unmap(self.stack.0, self.stack.1);
         Ok(v as u64)
     }
 }
 
 pub fn gettid() -> u32 {
     syscall0(sys::GETTID) as u32
+}
+
+/// Top of the main stack kept out of the main thread's door area: the
+/// kernel put the program's arguments there.
+const ARGS_RESERVE: usize = 8 * 1024;
+
+/// The calling thread's stack extent `(base, size)` that door invocations
+/// may use (for the main thread: all but the arguments at its top).
+pub fn current_stack() -> (usize, usize) {
+    STACKS.lock().get(&gettid()).copied().unwrap_or((
+        (MAIN_STACK_TOP - MAIN_STACK_SIZE) as usize,
+        MAIN_STACK_SIZE as usize - ARGS_RESERVE,
+    ))
 }

@@ -71,11 +71,22 @@ pub enum MapError {
 /// A user address space.
 ///
 /// Invariant: every present lower-half leaf maps a frame owned by this
-/// space (freed in `Drop`), and `regions` lists the `mem_map` areas.
+/// space (freed in `Drop`), and `areas` lists exactly the mapped ranges:
+/// every page of an area is present, so a range check against `areas`
+/// answers "may the kernel access this" without walking page tables.
 pub struct AddressSpace {
     pml4: PhysFrame,
-    regions: BTreeMap<u64, u64>,
+    areas: BTreeMap<u64, Area>,
     next_map: u64,
+}
+
+/// A fully mapped range of user pages.
+#[derive(Clone, Copy)]
+struct Area {
+    len: u64,
+    writable: bool,
+    /// Made by `mem_map` (so `mem_unmap` may remove it).
+    unmappable: bool,
 }
 
 impl AddressSpace {
@@ -88,7 +99,7 @@ impl AddressSpace {
         }
         Some(AddressSpace {
             pml4,
-            regions: BTreeMap::new(),
+            areas: BTreeMap::new(),
             next_map: MAP_BASE,
         })
     }
@@ -99,8 +110,43 @@ impl AddressSpace {
     }
 
     /// Maps `pages` fresh zeroed pages at `addr` (page aligned, user range
-    /// checked by the caller); on failure nothing stays mapped.
+    /// checked by the caller) as one area; on failure nothing stays mapped.
     pub fn map_zeroed(
+        &mut self,
+        addr: u64,
+        pages: u64,
+        writable: bool,
+        executable: bool,
+    ) -> Result<(), MapError> {
+        self.populate(addr, pages, writable, executable)?;
+        let area = Area {
+            len: pages * PAGE_SIZE,
+            writable,
+            unmappable: false,
+        };
+        self.areas.insert(addr, area);
+        Ok(())
+    }
+
+    /// Whether `[addr, addr + len)` lies inside mapped areas (writable ones,
+    /// when `write` is asked). An empty range always does.
+    pub fn covers(&self, addr: u64, len: u64, write: bool) -> bool {
+        let Some(end) = addr.checked_add(len) else {
+            return false;
+        };
+        let mut at = addr;
+        while at < end {
+            match self.areas.range(..=at).next_back() {
+                Some((&start, a)) if start + a.len > at && (a.writable || !write) => {
+                    at = start + a.len
+                }
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    fn populate(
         &mut self,
         addr: u64,
         pages: u64,
@@ -146,7 +192,7 @@ impl AddressSpace {
                 }
             };
             if let Some(e) = failure {
-                self.unmap(addr, i);
+                self.unmap_pages(addr, i);
                 return Err(e);
             }
         }
@@ -154,7 +200,7 @@ impl AddressSpace {
     }
 
     /// Unmaps and frees `pages` pages at `addr` (pages not mapped are skipped).
-    pub fn unmap(&mut self, addr: u64, pages: u64) {
+    fn unmap_pages(&mut self, addr: u64, pages: u64) {
         let mut mapper = self.mapper();
         for i in 0..pages {
             let page = Page::<Size4KiB>::containing_address(VirtAddr::new(addr + i * PAGE_SIZE));
@@ -197,7 +243,11 @@ impl AddressSpace {
         let len = pages * PAGE_SIZE;
         let addr = match fixed {
             Some(a) => {
-                let clash = self.regions.iter().any(|(&s, &l)| a < s + l && s < a + len);
+                let clash = self
+                    .areas
+                    .range(..a + len)
+                    .next_back()
+                    .is_some_and(|(&s, area)| s + area.len > a);
                 if clash {
                     return Err(MapError::AlreadyMapped);
                 }
@@ -205,8 +255,15 @@ impl AddressSpace {
             }
             None => self.next_map,
         };
-        self.map_zeroed(addr, pages, writable, executable)?;
-        self.regions.insert(addr, len);
+        self.populate(addr, pages, writable, executable)?;
+        self.areas.insert(
+            addr,
+            Area {
+                len,
+                writable,
+                unmappable: true,
+            },
+        );
         if fixed.is_none() {
             self.next_map += len + PAGE_SIZE;
         }
@@ -216,11 +273,15 @@ impl AddressSpace {
     /// Unmaps the `mem_map` area that starts at `addr` and is `len` bytes
     /// (page rounded) long; false if there is no such area.
     pub fn unmap_area(&mut self, addr: u64, len: u64) -> bool {
-        if self.regions.get(&addr) != Some(&len.next_multiple_of(PAGE_SIZE)) || len == 0 {
+        let matches = self
+            .areas
+            .get(&addr)
+            .is_some_and(|a| a.unmappable && a.len == len.next_multiple_of(PAGE_SIZE));
+        if !matches || len == 0 {
             return false;
         }
-        self.regions.remove(&addr);
-        self.unmap(addr, len.div_ceil(PAGE_SIZE));
+        self.areas.remove(&addr);
+        self.unmap_pages(addr, len.div_ceil(PAGE_SIZE));
         true
     }
 

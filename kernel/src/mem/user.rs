@@ -9,6 +9,7 @@ use super::space::{AddressSpace, USER_END};
 use super::{PAGE_SIZE, phys_to_virt};
 use alloc::vec::Vec;
 use doors::abi::errno::EFAULT;
+use doors::wire::Wire;
 
 /// A range of user memory named by a program.
 #[derive(Clone, Copy, Debug)]
@@ -35,13 +36,10 @@ impl UserSlice {
         write: bool,
         mut f: impl FnMut(u64, usize, usize),
     ) -> Result<(), isize> {
-        let mut at = self.addr;
+        // Check the whole range before touching any of it, so a failed copy
+        // has no effect.
+        self.check(space, write)?;
         let end = self.addr + self.len;
-        // Check every page before touching any, so a failed copy has no effect.
-        while at < end {
-            space.translate(at, write).ok_or(EFAULT)?;
-            at = (at & !(PAGE_SIZE - 1)) + PAGE_SIZE;
-        }
         let mut at = self.addr;
         while at < end {
             let chunk = (PAGE_SIZE - at % PAGE_SIZE).min(end - at);
@@ -50,6 +48,16 @@ impl UserSlice {
             at += chunk;
         }
         Ok(())
+    }
+
+    /// Checks that every page of the range is mapped for user access (and
+    /// writable, when `write` is asked).
+    pub fn check(&self, space: &AddressSpace, write: bool) -> Result<(), isize> {
+        if space.covers(self.addr, self.len, write) {
+            Ok(())
+        } else {
+            Err(EFAULT)
+        }
     }
 
     /// Copies the user bytes into `buf` (which must be `len` long).
@@ -91,4 +99,49 @@ impl UserSlice {
             unsafe { core::ptr::copy_nonoverlapping(data[off..].as_ptr(), phys_to_virt(phys), n) }
         })
     }
+}
+
+/// Copies `len` bytes from `src_addr` in `src` to `dst_addr` in `dst` (two
+/// possibly different address spaces), page by page through the physical
+/// window, after checking every page of both ranges.
+pub fn copy_between(
+    src: &AddressSpace,
+    src_addr: u64,
+    dst: &AddressSpace,
+    dst_addr: u64,
+    len: u64,
+) -> Result<(), isize> {
+    let from = UserSlice::new(src_addr, len)?;
+    let to = UserSlice::new(dst_addr, len)?;
+    from.check(src, false)?;
+    to.check(dst, true)?;
+    let mut done = 0;
+    while done < len {
+        let (s, d) = (src_addr + done, dst_addr + done);
+        let n = (PAGE_SIZE - s % PAGE_SIZE)
+            .min(PAGE_SIZE - d % PAGE_SIZE)
+            .min(len - done);
+        let ps = src.translate(s, false).ok_or(EFAULT)?;
+        let pd = dst.translate(d, true).ok_or(EFAULT)?;
+        // SAFETY: both ranges lie within single mapped user pages (checked
+        // above), reached through the window; they may be the same memory,
+        // hence `copy` rather than `copy_nonoverlapping`.
+        unsafe { core::ptr::copy(phys_to_virt(ps), phys_to_virt(pd), n as usize) };
+        done += n;
+    }
+    Ok(())
+}
+
+/// Reads an ABI structure at a user address.
+pub fn read_wire<T: Wire>(space: &AddressSpace, addr: u64) -> Result<T, isize> {
+    let mut buf = [0u8; 64];
+    UserSlice::new(addr, T::SIZE as u64)?.read(space, &mut buf[..T::SIZE])?;
+    Ok(T::decode(&buf[..T::SIZE]))
+}
+
+/// Writes an ABI structure at a user address.
+pub fn write_wire<T: Wire>(space: &AddressSpace, addr: u64, value: &T) -> Result<(), isize> {
+    let mut buf = [0u8; 64];
+    value.encode(&mut buf[..T::SIZE]);
+    UserSlice::new(addr, T::SIZE as u64)?.write(space, &buf[..T::SIZE])
 }

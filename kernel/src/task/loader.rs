@@ -8,16 +8,16 @@ use crate::mem::PAGE_SIZE;
 use crate::mem::space::{AddressSpace, MapError, USER_END, USER_START};
 use crate::mem::user::UserSlice;
 use alloc::vec::Vec;
-use doors::abi::UserArg;
 use doors::abi::errno::{ENOENT, ENOEXEC, ENOMEM};
+use doors::abi::{MAIN_STACK_SIZE, MAIN_STACK_TOP, UserArg};
 use kernel::bootfs::Bootfs;
 use kernel::elf::Elf;
 use spin::Once;
 
 /// Top of a program's main stack (an unmapped page lies above it).
-const STACK_TOP: u64 = 0x0000_7fff_ffff_0000;
+const STACK_TOP: u64 = MAIN_STACK_TOP;
 /// Size of the main stack; the page below it stays unmapped as a guard.
-const STACK_PAGES: u64 = 64;
+const STACK_PAGES: u64 = MAIN_STACK_SIZE / PAGE_SIZE;
 /// Initial RFLAGS of user threads: interrupts on.
 const USER_RFLAGS: u64 = 0x202;
 
@@ -57,7 +57,7 @@ pub fn user_frame(rip: u64, rsp: u64, rdi: u64, rsi: u64) -> TrapFrame {
 
 /// Starts program `name` from the boot file system with `args` (argument 0,
 /// the name, is added); returns the new process's id.
-pub fn spawn(parent: u32, name: &str, args: &[&[u8]]) -> Result<u32, isize> {
+pub fn spawn(parent: u32, name: &str, args: &[&[u8]], fds: &[i32]) -> Result<u32, isize> {
     let image = bootfs().find(name).ok_or(ENOENT)?;
     let elf = Elf::parse(image, USER_START, USER_END).map_err(|_| ENOEXEC)?;
     let mut space = AddressSpace::new().ok_or(ENOMEM)?;
@@ -94,9 +94,11 @@ pub fn spawn(parent: u32, name: &str, args: &[&[u8]]) -> Result<u32, isize> {
     let frame = user_frame(elf.entry(), table_at - 8, table_at, all.len() as u64);
 
     let mut g = SCHED.lock();
-    let pid = g.add_process(parent, name, space);
+    let pid = g.add_process(parent, name, space, fds)?;
     if let Err(e) = g.add_user_thread(pid, &frame) {
         g.procs.remove(&pid);
+        g.doors().exit_process(pid);
+        g.handle_door_events();
         return Err(e);
     }
     crate::debug!("spawned process {pid} ({name})");

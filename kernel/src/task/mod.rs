@@ -8,9 +8,11 @@
 //! the run queue is a separate step, so a door call can hand the CPU from
 //! caller to server and back without a trip through the run queue.
 
+mod ipc;
 mod loader;
 mod report;
 
+pub use ipc::{HANDOFF, handoff_enabled};
 pub use loader::{bootfs, init_bootfs, spawn, user_frame};
 pub use report::{on_kernel_exception, on_user_exception};
 
@@ -38,6 +40,10 @@ pub enum Wait {
     Child,
     /// A number of timer ticks.
     Sleep,
+    /// The end of its door call.
+    DoorCall,
+    /// An invocation, as an idle thread of a door server pool.
+    DoorPark,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -58,6 +64,10 @@ pub struct Thread {
     fpu: Box<FpuState>,
     /// Whether it has run in user mode yet (for the boot benchmark).
     started: bool,
+    /// What its pending door_call / door_return returns (`-errno` on failure).
+    door_ret: isize,
+    /// An invocation handed to it while parked: (stack pointer, results address).
+    upcall: Option<(u64, u64)>,
 }
 
 pub struct Process {
@@ -86,6 +96,8 @@ pub struct Sched {
     dead: Vec<Box<Thread>>,
     next_id: u32,
     ticks: u64,
+    /// The door logic (set up at boot by `init_doors`).
+    doors: Option<doors::DoorSystem>,
 }
 
 pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
@@ -98,6 +110,7 @@ pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
     dead: Vec::new(),
     next_id: 1,
     ticks: 0,
+    doors: None,
 });
 
 /// Kernel-entry and first-user-instruction timestamps (boot benchmark).
@@ -134,6 +147,14 @@ impl Sched {
         (self.procs.len(), self.threads.len())
     }
 
+    /// Live doors and descriptor-table entries (for leak checks).
+    pub fn door_counts(&self) -> (usize, usize) {
+        self.doors.as_ref().map_or((0, 0), |d| {
+            let s = d.stats();
+            (s.doors, s.descriptors)
+        })
+    }
+
     fn alloc_id(&mut self) -> u32 {
         self.next_id += 1;
         self.next_id - 1
@@ -158,7 +179,9 @@ impl Sched {
         let kstack = KernelStack::new().ok_or(ENOMEM)?;
         // SAFETY: a fresh, mapped kernel stack.
         let rsp = unsafe { prepare_user(kstack.top(), frame) };
-        let tid = self.alloc_id();
+        let tid = self.next_id;
+        self.doors().create_thread(pid, tid).map_err(|e| e.0)?;
+        self.alloc_id();
         let thread = Thread {
             tid,
             pid,
@@ -167,6 +190,8 @@ impl Sched {
             rsp,
             fpu: Box::new(FpuState::new()),
             started: false,
+            door_ret: 0,
+            upcall: None,
         };
         self.threads.insert(tid, Box::new(thread));
         if let Some(p) = self.procs.get_mut(&pid) {
@@ -176,9 +201,24 @@ impl Sched {
         Ok(tid)
     }
 
-    /// Registers a new process (with no threads yet); returns its pid.
-    pub fn add_process(&mut self, parent: u32, name: &str, space: AddressSpace) -> u32 {
-        let pid = self.alloc_id();
+    /// Registers a new process (with no threads yet) holding exactly the
+    /// descriptors `fds` of its parent (as its descriptors 0, 1, ...);
+    /// returns its pid.
+    pub fn add_process(
+        &mut self,
+        parent: u32,
+        name: &str,
+        space: AddressSpace,
+        fds: &[i32],
+    ) -> Result<u32, isize> {
+        let pid = self.next_id;
+        let registered = if parent == 0 {
+            self.doors().create_process(pid, doors::Cred::default())
+        } else {
+            self.doors().spawn(parent, pid, fds)
+        };
+        registered.map_err(|e| e.0)?;
+        self.alloc_id();
         let p = Process {
             pid,
             parent,
@@ -189,13 +229,15 @@ impl Sched {
             exit_status: None,
         };
         self.procs.insert(pid, p);
-        pid
+        Ok(pid)
     }
 
     /// Takes a thread that is not running off every queue and frees it.
     fn destroy_thread(&mut self, tid: u32) {
         self.ready.remove(tid);
         self.sleepers.remove(tid);
+        self.doors().exit_thread(tid);
+        self.handle_door_events();
         if let Some(t) = self.threads.remove(&tid) {
             self.dead.push(t);
         }
@@ -230,6 +272,8 @@ impl Sched {
     /// The last thread is gone: free the address space, make the process a
     /// zombie for its parent (or drop it if nobody will wait), wake the parent.
     fn finish_process(&mut self, pid: u32) {
+        self.doors().exit_process(pid);
+        self.handle_door_events();
         let Some(p) = self.procs.get_mut(&pid) else {
             return;
         };
@@ -330,6 +374,40 @@ pub fn block(mut g: MutexGuard<'static, Sched>, wait: Wait) {
     switch_locked(g, next);
 }
 
+/// Direct handoff: the running thread blocks with `wait` and `target` (which
+/// must be blocked or ready) runs at once, without the run queue. With the
+/// handoff disabled (benchmark knob) `target` goes through the run queue.
+pub fn handoff(mut g: MutexGuard<'static, Sched>, wait: Wait, target: u32) {
+    if !handoff_enabled() {
+        g.wake(target);
+        return block(g, wait);
+    }
+    let cur = g.current;
+    if let Some(t) = g.threads.get_mut(&cur) {
+        t.state = State::Blocked(wait);
+    }
+    g.ready.remove(target);
+    switch_locked(g, target);
+}
+
+/// Runs `target` at once; the running thread stays runnable at the back of
+/// the run queue.
+pub fn yield_to(mut g: MutexGuard<'static, Sched>, target: u32) {
+    let cur = g.current;
+    if let Some(t) = g.threads.get_mut(&cur) {
+        t.state = State::Ready;
+    }
+    g.ready.push(cur);
+    let next = if handoff_enabled() {
+        g.ready.remove(target);
+        target
+    } else {
+        g.wake(target);
+        g.pick_next()
+    };
+    switch_locked(g, next);
+}
+
 /// Gives the CPU to the next ready thread, if any.
 pub fn yield_now() {
     let mut g = SCHED.lock();
@@ -354,6 +432,8 @@ pub fn exit_thread(value: u64) -> ! {
         p.threads.retain(|&t| t != tid);
         p.exited_threads.insert(tid, value);
     }
+    g.doors().exit_thread(tid);
+    g.handle_door_events();
     let joiners: Vec<u32> = g
         .threads
         .values()
@@ -537,6 +617,8 @@ pub fn start() -> ! {
         rsp,
         fpu: Box::new(FpuState::new()),
         started: true,
+        door_ret: 0,
+        upcall: None,
     };
     g.threads.insert(idle, Box::new(thread));
     g.idle = idle;

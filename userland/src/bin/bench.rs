@@ -1,19 +1,134 @@
-//! Boot and system-call benchmarks, meant for `cargo run -- bench` (QEMU
-//! with `-icount shift=0`, where the time-stamp counter counts executed
-//! instructions). Prints `BENCH name value unit` lines.
+//! Benchmarks, meant for `cargo run -- bench` (QEMU with `-icount shift=0`,
+//! where the time-stamp counter counts executed instructions). Prints
+//! `BENCH name value unit` lines:
+//! - kernel entry to the first user instruction, and a null system call;
+//! - a null door_call round trip within one process and across processes,
+//!   with 1 KiB and 64 KiB arguments, and through the run queue instead of
+//!   the direct handoff;
+//! - the null cross-process call with 1, 100 and 1,000 doors and server
+//!   threads in the server process.
+//!
+//! The parent process is the door server; each measurement runs in a child
+//! (`bench client MODE`) that gets the doors as its descriptors 0, 1, ...
 #![no_std]
 #![no_main]
 
+extern crate alloc;
+
+use alloc::format;
+use alloc::vec::Vec;
+use core::ffi::c_void;
+use core::ptr::null_mut;
 use userland::abi::kstat::{BOOT_TSC, FIRST_USER_TSC};
 use userland::abi::sys;
+use userland::door::{self, door_arg_t, door_desc_t};
 use userland::sys::{rdtsc, syscall0};
-use userland::{println, process};
+use userland::{arg, println, process, thread};
 
 userland::entry!(main);
 
 const ROUNDS: u64 = 10_000;
+const COPY_ROUNDS: u64 = 1_000;
+/// Stack of the extra server threads of the scaling runs.
+const SMALL_STACK: usize = 48 * 1024;
+
+/// The null server procedure: no results.
+extern "C" fn null_server(_: *mut c_void, _: *mut u8, _: usize, _: *mut door_desc_t, _: u32) {
+    door::door_return(null_mut(), 0, null_mut(), 0);
+}
+
+/// Null calls on `doors` in turn; returns instructions per round trip.
+fn null_calls(doors: &[i32], rounds: u64) -> u64 {
+    for &d in doors.iter().cycle().take(100) {
+        door::door_call(d, null_mut());
+    }
+    let t0 = rdtsc();
+    for &d in doors.iter().cycle().take(rounds as usize) {
+        if door::door_call(d, null_mut()) != 0 {
+            println!("bench: door_call failed: {}", door::errno());
+            process::exit(1);
+        }
+    }
+    (rdtsc() - t0) / rounds
+}
+
+/// Calls with `size` argument bytes; returns instructions per round trip.
+fn data_calls(d: i32, size: usize, rounds: u64) -> u64 {
+    let mut data = alloc::vec![7u8; size];
+    let mut call = || {
+        let mut arg = door_arg_t {
+            data_ptr: data.as_mut_ptr() as u64,
+            data_size: size as u64,
+            desc_ptr: 0,
+            desc_num: 0,
+            rbuf: 0,
+            rsize: 0,
+        };
+        door::door_call(d, &mut arg)
+    };
+    for _ in 0..10 {
+        call();
+    }
+    let t0 = rdtsc();
+    for _ in 0..rounds {
+        if call() != 0 {
+            println!(
+                "bench: door_call with {size} bytes failed: {}",
+                door::errno()
+            );
+            process::exit(1);
+        }
+    }
+    (rdtsc() - t0) / rounds
+}
+
+fn client(mode: &str) -> i32 {
+    match mode {
+        "null" => {
+            println!(
+                "BENCH door_null_cross_process {} instructions",
+                null_calls(&[0], ROUNDS)
+            );
+            door::door_handoff(false);
+            println!(
+                "BENCH door_null_cross_process_run_queue {} instructions",
+                null_calls(&[0], ROUNDS)
+            );
+            door::door_handoff(true);
+            println!(
+                "BENCH door_1KiB_cross_process {} instructions",
+                data_calls(0, 1024, COPY_ROUNDS)
+            );
+            println!(
+                "BENCH door_64KiB_cross_process {} instructions",
+                data_calls(0, 64 * 1024, COPY_ROUNDS)
+            );
+        }
+        n => {
+            let count: i32 = n.parse().unwrap_or(1);
+            let doors: Vec<i32> = (0..count).collect();
+            println!(
+                "BENCH door_null_{count}_doors {} instructions",
+                null_calls(&doors, ROUNDS)
+            );
+        }
+    }
+    0
+}
+
+fn spawn_client(mode: &str, fds: &[i32]) {
+    let pid = process::spawn_with_fds("bench", &["client", mode], fds).expect("spawn client");
+    let (_, status) = process::wait(Some(pid)).expect("wait client");
+    if status != 0 {
+        println!("bench: client {mode} failed with {status}");
+        process::exit(1);
+    }
+}
 
 fn main() -> i32 {
+    if arg(1) == Some("client") {
+        return client(arg(2).unwrap_or("null"));
+    }
     let boot = process::kstat(BOOT_TSC).unwrap_or(0);
     let first_user = process::kstat(FIRST_USER_TSC).unwrap_or(0);
     println!(
@@ -27,10 +142,29 @@ fn main() -> i32 {
     for _ in 0..ROUNDS {
         syscall0(sys::GETPID);
     }
-    let t1 = rdtsc();
     println!(
         "BENCH null_syscall_round_trip {} instructions",
-        (t1 - t0) / ROUNDS
+        (rdtsc() - t0) / ROUNDS
     );
+
+    let first = door::door_create(null_server, null_mut(), 0);
+    println!(
+        "BENCH door_null_same_process {} instructions",
+        null_calls(&[first], ROUNDS)
+    );
+    spawn_client("null", &[first]);
+
+    let mut doors = alloc::vec![first];
+    for target in [1usize, 100, 1000] {
+        while doors.len() < target {
+            doors.push(door::door_create(null_server, null_mut(), 0));
+            thread::spawn_with_stack(SMALL_STACK, || {
+                door::door_return(null_mut(), 0, null_mut(), 0);
+                0
+            })
+            .expect("server thread");
+        }
+        spawn_client(&format!("{target}"), &doors);
+    }
     0
 }

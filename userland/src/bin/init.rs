@@ -3,7 +3,8 @@
 //! and turns the first failing status (or success) into the QEMU exit code.
 //!
 //! It also checks that the programs leaked nothing: once they are all gone,
-//! the kernel's counts of processes, threads and free physical frames must
+//! the kernel's counts of processes, threads, free physical frames, doors
+//! and descriptors must
 //! be back where they were before the first one started; if not, the run
 //! fails with the kernel-failure code.
 #![no_std]
@@ -40,13 +41,15 @@ fn shutdown(code: u32) -> ! {
 }
 
 /// The kernel counters that must return to their starting values.
-const COUNTERS: [(&str, usize); 3] = [
+const COUNTERS: [(&str, usize); 5] = [
     ("processes", kstat::PROCESSES),
     ("threads", kstat::THREADS),
     ("free frames", kstat::FREE_FRAMES),
+    ("doors", kstat::DOORS),
+    ("descriptors", kstat::DESCRIPTORS),
 ];
 
-fn counters() -> [u64; 3] {
+fn counters() -> [u64; 5] {
     COUNTERS.map(|(_, which)| process::kstat(which).unwrap_or(u64::MAX))
 }
 
@@ -93,6 +96,8 @@ fn main() -> i32 {
             shutdown(exit_code::FAILURE);
         }
     }
-    println!("init: no leaks (processes, threads, frames back to their starting counts)");
+    println!(
+        "init: no leaks (processes, threads, frames, doors, descriptors back to their starting counts)"
+    );
     shutdown(exit_code::for_status(verdict))
 }

@@ -1,12 +1,14 @@
 //! The system-call layer: decodes the registers of a [`TrapFrame`], checks
 //! every argument (user pointers through [`UserSlice`]), and only then acts.
 //! Bad input gets an error code; nothing a program passes can fault or hang
-//! the kernel.
+//! the kernel. The door calls are in [`door`].
+
+mod door;
 
 use crate::arch::traps::TrapFrame;
 use crate::mem::PAGE_SIZE;
 use crate::mem::space::{MapError, USER_END, USER_START};
-use crate::mem::user::UserSlice;
+use crate::mem::user::{UserSlice, read_wire};
 use crate::task::{self, SCHED};
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
@@ -50,6 +52,25 @@ pub fn dispatch(frame: &mut TrapFrame) {
         sys::BOOTFS_READ => bootfs_read(a[0], a[1], a[2], a[3]),
         sys::KSTAT => kstat(a[0]),
         sys::SLEEP_TICKS => sleep(a[0]),
+        sys::DOOR_CREATE => door::door_create(a[0], a[1], a[2]),
+        sys::DOOR_CALL => door::door_call(a[0], a[1]),
+        sys::DOOR_RETURN => door::door_return(frame, a),
+        sys::DOOR_INFO => door::door_info(a[0], a[1]),
+        sys::DOOR_REVOKE => door::door_revoke(a[0]),
+        sys::DOOR_SETPARAM => door::door_setparam(a[0], a[1], a[2]),
+        sys::DOOR_GETPARAM => door::door_getparam(a[0], a[1], a[2]),
+        sys::DOOR_UCRED => door::door_ucred(a[0]),
+        sys::DOOR_CRED => door::door_cred(a[0]),
+        sys::DOOR_BIND => door::door_bind(a[0]),
+        sys::DOOR_UNBIND => door::door_unbind(),
+        sys::DOOR_CANCELLED => door::door_cancelled(),
+        sys::DOOR_ABORT => door::door_abort(a[0]),
+        sys::FATTACH => door::fattach(a[0], a[1], a[2]),
+        sys::FDETACH => door::fdetach(a[0], a[1]),
+        sys::OPEN => door::open(a[0], a[1]),
+        sys::CLOSE => door::close(a[0]),
+        sys::DUP => door::dup(a[0]),
+        sys::DOOR_HANDOFF => door::door_handoff(a[0]),
         n => {
             crate::warn!(
                 "process {} called unknown syscall {n}",
@@ -75,35 +96,21 @@ fn debug_write(ptr: u64, len: u64) -> SysResult {
 }
 
 fn spawn(args_ptr: u64) -> SysResult {
+    let sa: SpawnArgs = read_wire(SCHED.lock().current_space(), args_ptr)?;
+    if sa.name_len > NAME_MAX as u64 {
+        return Err(ENAMETOOLONG);
+    }
+    if sa.args_len > MAX_ARGS_BYTES as u64 {
+        return Err(E2BIG);
+    }
     let (name, blob) = {
         let mut g = SCHED.lock();
         let space = g.current_space();
-        let mut raw = [0u8; size_of::<SpawnArgs>()];
-        UserSlice::new(args_ptr, raw.len() as u64)?.read(space, &mut raw)?;
-        let field =
-            |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or_default());
-        let sa = SpawnArgs {
-            name_ptr: field(0),
-            name_len: field(1),
-            args_ptr: field(2),
-            args_len: field(3),
-            descs_ptr: field(4),
-            descs_len: field(5),
-        };
-        if sa.name_len > NAME_MAX as u64 {
-            return Err(ENAMETOOLONG);
-        }
-        if sa.args_len > MAX_ARGS_BYTES as u64 {
-            return Err(E2BIG);
-        }
-        // Descriptor passing to children arrives with the capability tables.
-        if sa.descs_len != 0 {
-            return Err(EINVAL);
-        }
         let name = UserSlice::new(sa.name_ptr, sa.name_len)?.read_vec(space)?;
         let blob = UserSlice::new(sa.args_ptr, sa.args_len)?.read_vec(space)?;
         (name, blob)
     };
+    let fds = door::read_fds(sa.descs_ptr, sa.descs_len)?;
     let name = core::str::from_utf8(&name).map_err(|_| EINVAL)?;
     if blob.last().is_some_and(|&b| b != 0) {
         return Err(EINVAL);
@@ -116,7 +123,7 @@ fn spawn(args_ptr: u64) -> SysResult {
         return Err(E2BIG);
     }
     let parent = SCHED.lock().current_pid();
-    task::spawn(parent, name, &args).map(u64::from)
+    task::spawn(parent, name, &args, &fds).map(u64::from)
 }
 
 fn thread_create(entry: u64, arg: u64, stack_top: u64) -> SysResult {
@@ -199,6 +206,8 @@ fn kstat(which: u64) -> SysResult {
         kstat::THREADS => threads as u64,
         kstat::FREE_FRAMES => crate::mem::frames::free_count(),
         kstat::TIMER_TICKS => g.ticks(),
+        kstat::DOORS => g.door_counts().0 as u64,
+        kstat::DESCRIPTORS => g.door_counts().1 as u64,
         kstat::BOOT_TSC => task::BOOT_TSC.load(Ordering::Relaxed),
         kstat::FIRST_USER_TSC => task::FIRST_USER_TSC.load(Ordering::Relaxed),
         _ => return Err(EINVAL),

@@ -1,0 +1,14 @@
+//! Doors under QEMU: each test boots one door test program (in
+//! `userland/src/bin/`) and checks it passed; init's leak check (doors,
+//! descriptors, threads, processes, frames) runs after every one.
+
+use qemu::test_program;
+
+/// A door called within its process and from a child that got the
+/// descriptor at spawn.
+#[test]
+fn door_hello() {
+    test_program("door_hello", &[])
+        .expect_success()
+        .assert_line("door_hello: child got Ok(\"dlihc eht morf\")");
+}

@@ -1,0 +1,272 @@
+//! The doors API under the illumos names and signatures, for people who know
+//! doors from C: functions return -1 and set [`errno`] on failure, server
+//! procedures are `extern "C" fn(cookie, argp, arg_size, dp, n_desc)`, and
+//! `door_return` does not return on success. [`safe`] is an idiomatic Rust
+//! layer over it.
+//!
+//! How serving works here (as in illumos): a server thread calls
+//! `door_return`, which parks it in the kernel with its stack area
+//! registered. An invocation resumes it on that stack at
+//! [`door_invocation`], which runs the door_server_create procedure first
+//! when the pool has just run dry (`nservers == 0`), then the door's server
+//! procedure. A server procedure that returns instead of calling
+//! `door_return` ends its thread (its caller gets an error).
+
+pub mod safe;
+
+use crate::sys::{Errno, check, syscall, syscall0, syscall1, syscall2, syscall3};
+use crate::thread;
+use alloc::collections::BTreeMap;
+use core::arch::asm;
+use core::ffi::c_void;
+use doors::abi::{DOOR_CREATE_RUN_SERVER_CREATE, DoorResults, sys};
+use spin::Mutex;
+
+pub use doors::abi::{
+    DOOR_DESCRIPTOR, DOOR_IS_UNREF, DOOR_LOCAL, DOOR_NO_CANCEL, DOOR_PARAM_DATA_MAX,
+    DOOR_PARAM_DATA_MIN, DOOR_PARAM_DESC_MAX, DOOR_PRIVATE, DOOR_QUERY, DOOR_REFUSE_DESC,
+    DOOR_RELEASE, DOOR_REVOKED, DOOR_UNREF, DOOR_UNREF_DATA, DOOR_UNREF_MULTI,
+};
+#[allow(non_camel_case_types)]
+pub type door_arg_t = doors::abi::DoorArg;
+#[allow(non_camel_case_types)]
+pub type door_desc_t = doors::abi::DoorDesc;
+#[allow(non_camel_case_types)]
+pub type door_info_t = doors::abi::DoorInfo;
+#[allow(non_camel_case_types)]
+pub type door_cred_t = doors::abi::DoorCred;
+#[allow(non_camel_case_types)]
+pub type ucred_t = doors::abi::Ucred;
+
+/// A server procedure: `(cookie, argp, arg_size, dp, n_desc)`.
+pub type ServerProc = extern "C" fn(*mut c_void, *mut u8, usize, *mut door_desc_t, u32);
+/// A door_server_create procedure: gets the door's information for a
+/// private pool, NULL for the shared pool.
+pub type CreateProc = extern "C" fn(*mut door_info_t);
+
+/// The last error of each thread (C's `errno`).
+static ERRNO: Mutex<BTreeMap<u32, isize>> = Mutex::new(BTreeMap::new());
+/// The process's door_server_create procedure (0: the default).
+static CREATE_PROC: Mutex<usize> = Mutex::new(0);
+
+/// The calling thread's last door error.
+pub fn errno() -> isize {
+    ERRNO.lock().get(&thread::gettid()).copied().unwrap_or(0)
+}
+
+/// Turns a raw syscall result into the C convention.
+fn c_result(ret: isize) -> i32 {
+    match check(ret) {
+        Ok(v) => v as i32,
+        Err(Errno(e)) => {
+            ERRNO.lock().insert(thread::gettid(), e);
+            -1
+        }
+    }
+}
+
+/// The default door_server_create procedure: one more server thread for the
+/// shared pool, parked in `door_return`. As in illumos it does not bind the
+/// thread to a private door: programs with DOOR_PRIVATE doors install a
+/// create procedure whose threads call `door_bind` (see door_bind(3C)).
+extern "C" fn default_create_proc(_info: *mut door_info_t) {
+    let _ = thread::spawn(|| {
+        door_return(core::ptr::null_mut(), 0, core::ptr::null_mut(), 0);
+        0
+    });
+}
+
+fn run_create_proc(info: *mut door_info_t) {
+    let p = *CREATE_PROC.lock();
+    if p == 0 {
+        default_create_proc(info);
+    } else {
+        // SAFETY: only `door_server_create` stores here, and only a `CreateProc`.
+        let f: CreateProc = unsafe { core::mem::transmute::<usize, CreateProc>(p) };
+        f(info);
+    }
+}
+
+/// Sets the process's door_server_create procedure; returns the previous one
+/// (`None`: the default). Cannot fail.
+pub fn door_server_create(create_proc: Option<CreateProc>) -> Option<CreateProc> {
+    let new = create_proc.map_or(0, |f| f as usize);
+    let old = core::mem::replace(&mut *CREATE_PROC.lock(), new);
+    // SAFETY: only `CreateProc` values are stored.
+    (old != 0).then(|| unsafe { core::mem::transmute::<usize, CreateProc>(old) })
+}
+
+/// Creates a door served by `server_procedure` with `cookie`.
+pub fn door_create(server_procedure: ServerProc, cookie: *mut c_void, attributes: u32) -> i32 {
+    let ret = syscall3(
+        sys::DOOR_CREATE,
+        server_procedure as usize,
+        cookie as usize,
+        attributes as usize,
+    );
+    if ret < 0 {
+        return c_result(ret);
+    }
+    let fd = (ret & 0xffff_ffff) as i32;
+    if ret & DOOR_CREATE_RUN_SERVER_CREATE != 0 {
+        if attributes & DOOR_PRIVATE != 0 {
+            let mut info = door_info_t::default();
+            if door_info(fd, &mut info) == 0 {
+                run_create_proc(&mut info);
+            }
+        } else {
+            run_create_proc(core::ptr::null_mut());
+        }
+    }
+    fd
+}
+
+/// Calls door `d`; `params` may be NULL.
+pub fn door_call(d: i32, params: *mut door_arg_t) -> i32 {
+    c_result(syscall2(sys::DOOR_CALL, d as usize, params as usize))
+}
+
+/// Where an invocation starts: on the server thread's stack area, with the
+/// kernel's `DoorResults` record.
+extern "C" fn door_invocation(results: *const DoorResults) -> ! {
+    // SAFETY: the kernel wrote the record there before resuming the thread.
+    let r = unsafe { *results };
+    if r.nservers == 0 {
+        run_create_proc(r.door_info as *mut door_info_t);
+    }
+    // SAFETY: `pc` is the server procedure given to door_create.
+    let pc: ServerProc = unsafe { core::mem::transmute::<usize, ServerProc>(r.pc as usize) };
+    pc(
+        r.cookie as *mut c_void,
+        r.data_ptr as *mut u8,
+        r.data_size as usize,
+        r.desc_ptr as *mut door_desc_t,
+        r.desc_num as u32,
+    );
+    // The procedure returned instead of calling door_return.
+    thread::exit(0)
+}
+
+/// Returns results to the caller and parks this thread for the next
+/// invocation. Does not return on success; returns -1 with errno otherwise.
+pub fn door_return(data: *mut u8, size: usize, desc: *mut door_desc_t, n_desc: u32) -> i32 {
+    let (base, len) = thread::current_stack();
+    let ret: isize;
+    // SAFETY: on success the kernel resumes this thread with a fresh stack
+    // pointer inside its registered area and `rdi` pointing at the
+    // invocation record; the old frames are abandoned and
+    // `door_invocation` never returns. On failure nothing changed.
+    unsafe {
+        asm!(
+            "syscall",
+            "test rax, rax",
+            "jnz 2f",
+            "call {entry}",
+            "ud2",
+            "2:",
+            entry = sym door_invocation,
+            inlateout("rax") sys::DOOR_RETURN as isize => ret,
+            inlateout("rdi") data as usize => _,
+            in("rsi") size,
+            in("rdx") desc as usize,
+            in("r10") n_desc as usize,
+            in("r8") base,
+            in("r9") len,
+            lateout("rcx") _,
+            lateout("r11") _,
+        );
+    }
+    c_result(ret)
+}
+
+/// Information about door `d` (or, with `DOOR_QUERY`, the door this server
+/// thread is serving).
+pub fn door_info(d: i32, info: *mut door_info_t) -> i32 {
+    c_result(syscall2(sys::DOOR_INFO, d as usize, info as usize))
+}
+
+pub fn door_revoke(d: i32) -> i32 {
+    c_result(syscall1(sys::DOOR_REVOKE, d as usize))
+}
+
+pub fn door_setparam(d: i32, param: i32, value: usize) -> i32 {
+    c_result(syscall3(
+        sys::DOOR_SETPARAM,
+        d as usize,
+        param as usize,
+        value,
+    ))
+}
+
+pub fn door_getparam(d: i32, param: i32, out: *mut usize) -> i32 {
+    c_result(syscall3(
+        sys::DOOR_GETPARAM,
+        d as usize,
+        param as usize,
+        out as usize,
+    ))
+}
+
+/// Credentials of the immediate caller of the invocation being served.
+pub fn door_ucred(out: *mut ucred_t) -> i32 {
+    c_result(syscall1(sys::DOOR_UCRED, out as usize))
+}
+
+/// The older form of [`door_ucred`].
+pub fn door_cred(out: *mut door_cred_t) -> i32 {
+    c_result(syscall1(sys::DOOR_CRED, out as usize))
+}
+
+/// Binds the calling thread to the private pool of door `d` (at its next
+/// door_return).
+pub fn door_bind(d: i32) -> i32 {
+    c_result(syscall1(sys::DOOR_BIND, d as usize))
+}
+
+pub fn door_unbind() -> i32 {
+    c_result(syscall0(sys::DOOR_UNBIND))
+}
+
+/// 1 when the client of the invocation being served abandoned it (and the
+/// door lacks DOOR_NO_CANCEL): this kernel's cancellation notice.
+pub fn door_cancelled() -> i32 {
+    c_result(syscall0(sys::DOOR_CANCELLED))
+}
+
+/// Abandons the door_call thread `tid` of this process is blocked in.
+pub fn door_abort(tid: u32) -> i32 {
+    c_result(syscall1(sys::DOOR_ABORT, tid as usize))
+}
+
+/// Names door `d` by `path`.
+pub fn fattach(d: i32, path: &str) -> i32 {
+    c_result(syscall3(
+        sys::FATTACH,
+        d as usize,
+        path.as_ptr() as usize,
+        path.len(),
+    ))
+}
+
+pub fn fdetach(path: &str) -> i32 {
+    c_result(syscall2(sys::FDETACH, path.as_ptr() as usize, path.len()))
+}
+
+/// Opens the door attached at `path`.
+pub fn open(path: &str) -> i32 {
+    c_result(syscall2(sys::OPEN, path.as_ptr() as usize, path.len()))
+}
+
+pub fn close(d: i32) -> i32 {
+    c_result(syscall1(sys::CLOSE, d as usize))
+}
+
+pub fn dup(d: i32) -> i32 {
+    c_result(syscall1(sys::DUP, d as usize))
+}
+
+/// Benchmark knob: 1 hands the CPU straight between caller and server (the
+/// default), 0 goes through the run queue.
+pub fn door_handoff(on: bool) -> i32 {
+    c_result(syscall(sys::DOOR_HANDOFF, [on as usize, 0, 0, 0, 0, 0]))
+}
