@@ -129,8 +129,12 @@ pub mod sys {
     /// side; with 0 they wake it through the run queue instead, so one run
     /// can measure what the handoff gains. Errors: EINVAL (not 0 or 1).
     pub const DOOR_HANDOFF: usize = 34;
+    /// `seteuid(uid)`: sets the calling process's effective user id (what
+    /// door_ucred reports, and what fattach's permission check uses). With
+    /// euid 0 any id may be taken; otherwise only the real id. Errors: EPERM.
+    pub const SETEUID: usize = 35;
     /// Highest syscall number plus one.
-    pub const COUNT: usize = 35;
+    pub const COUNT: usize = 36;
 }
 
 /// Error numbers, with illumos values so that doors programs written against

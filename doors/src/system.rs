@@ -358,6 +358,18 @@ impl DoorSystem {
         Ok(())
     }
 
+    /// Sets the effective user id of `pid` (what door_ucred reports and
+    /// fattach checks). A process with euid 0 may take any id; others may
+    /// only return to their real id (EPERM otherwise). ESRCH: no process.
+    pub fn set_euid(&mut self, pid: Pid, euid: u32) -> Result<(), Errno> {
+        let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        if p.cred.euid != 0 && euid != p.cred.ruid {
+            return Err(Errno::EPERM);
+        }
+        p.cred.euid = euid;
+        Ok(())
+    }
+
     /// Registers thread `tid` of process `pid`. Errors: ESRCH (no process),
     /// EINVAL (`tid` exists).
     pub fn create_thread(&mut self, pid: Pid, tid: Tid) -> Result<(), Errno> {

@@ -442,3 +442,19 @@ fn an_attached_door_outlives_its_descriptors_and_dies_at_fdetach() {
     w.sys.fdetach(1, b"/a").unwrap();
     assert_eq!(w.sys.stats().doors, 0);
 }
+
+#[test]
+fn seteuid_drops_privilege_once() {
+    let mut w = World::new();
+    w.sys.create_process(7, Cred::default()).unwrap();
+    assert_eq!(w.sys.set_euid(8, 5), Err(Errno::ESRCH));
+    w.sys.set_euid(7, 5).unwrap();
+    assert_eq!(w.sys.door_create(7, 0, 0, 0).map(|_| ()), Ok(()));
+    assert_eq!(
+        w.sys.set_euid(7, 6),
+        Err(Errno::EPERM),
+        "euid 5 may not pick another id"
+    );
+    w.sys.set_euid(7, 0).unwrap(); // back to its real id (0)
+    w.sys.set_euid(7, 6).unwrap();
+}

@@ -224,6 +224,11 @@ pub fn dup(d: u64) -> SysResult {
     with_doors(|doors, pid, _| doors.dup(pid, d)).map(|fd| fd as u64)
 }
 
+pub fn seteuid(uid: u64) -> SysResult {
+    let uid = u32::try_from(uid).map_err(|_| EINVAL)?;
+    with_doors(|doors, pid, _| doors.set_euid(pid, uid)).map(|()| 0)
+}
+
 pub fn door_handoff(on: u64) -> SysResult {
     match on {
         0 | 1 => {

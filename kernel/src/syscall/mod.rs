@@ -71,6 +71,7 @@ pub fn dispatch(frame: &mut TrapFrame) {
         sys::CLOSE => door::close(a[0]),
         sys::DUP => door::dup(a[0]),
         sys::DOOR_HANDOFF => door::door_handoff(a[0]),
+        sys::SETEUID => door::seteuid(a[0]),
         n => {
             crate::warn!(
                 "process {} called unknown syscall {n}",

@@ -265,6 +265,12 @@ pub fn dup(d: i32) -> i32 {
     c_result(syscall1(sys::DUP, d as usize))
 }
 
+/// Sets the process's effective user id (root may take any; others only
+/// their real id).
+pub fn seteuid(uid: u32) -> i32 {
+    c_result(syscall1(sys::SETEUID, uid as usize))
+}
+
 /// Benchmark knob: 1 hands the CPU straight between caller and server (the
 /// default), 0 goes through the run queue.
 pub fn door_handoff(on: bool) -> i32 {
