@@ -133,8 +133,12 @@ pub mod sys {
     /// door_ucred reports, and what fattach's permission check uses). With
     /// euid 0 any id may be taken; otherwise only the real id. Errors: EPERM.
     pub const SETEUID: usize = 35;
+    /// `mem_limit(bytes)`: lowers the cap on the calling process's
+    /// `mem_map` memory, door result areas included (it cannot be raised;
+    /// beyond it `mem_map` fails with ENOMEM and door_call with EOVERFLOW).
+    pub const MEM_LIMIT: usize = 36;
     /// Highest syscall number plus one.
-    pub const COUNT: usize = 36;
+    pub const COUNT: usize = 37;
 }
 
 /// Error numbers, with illumos values so that doors programs written against

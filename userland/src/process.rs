@@ -55,6 +55,11 @@ pub fn sleep_ticks(ticks: u64) {
     syscall1(sys::SLEEP_TICKS, ticks as usize);
 }
 
+/// Lowers the cap on this process's mapped memory (door result areas too).
+pub fn mem_limit(bytes: u64) {
+    syscall1(sys::MEM_LIMIT, bytes as usize);
+}
+
 pub fn yield_now() {
     syscall0(sys::YIELD);
 }

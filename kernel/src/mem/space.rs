@@ -78,6 +78,9 @@ pub struct AddressSpace {
     pml4: PhysFrame,
     areas: BTreeMap<u64, Area>,
     next_map: u64,
+    /// Bytes of `mem_map` areas (including door result areas) and their cap.
+    mapped: u64,
+    map_limit: u64,
 }
 
 /// A fully mapped range of user pages.
@@ -101,6 +104,8 @@ impl AddressSpace {
             pml4,
             areas: BTreeMap::new(),
             next_map: MAP_BASE,
+            mapped: 0,
+            map_limit: u64::MAX,
         })
     }
 
@@ -241,6 +246,9 @@ impl AddressSpace {
         executable: bool,
     ) -> Result<u64, MapError> {
         let len = pages * PAGE_SIZE;
+        if self.mapped + len > self.map_limit {
+            return Err(MapError::OutOfMemory);
+        }
         let addr = match fixed {
             Some(a) => {
                 let clash = self
@@ -264,6 +272,7 @@ impl AddressSpace {
                 unmappable: true,
             },
         );
+        self.mapped += len;
         if fixed.is_none() {
             self.next_map += len + PAGE_SIZE;
         }
@@ -281,8 +290,14 @@ impl AddressSpace {
             return false;
         }
         self.areas.remove(&addr);
+        self.mapped -= len.next_multiple_of(PAGE_SIZE);
         self.unmap_pages(addr, len.div_ceil(PAGE_SIZE));
         true
+    }
+
+    /// Lowers the cap on `mem_map` bytes (it can never be raised).
+    pub fn lower_map_limit(&mut self, limit: u64) {
+        self.map_limit = self.map_limit.min(limit);
     }
 
     /// Makes this the active address space.

@@ -72,6 +72,10 @@ pub fn dispatch(frame: &mut TrapFrame) {
         sys::DUP => door::dup(a[0]),
         sys::DOOR_HANDOFF => door::door_handoff(a[0]),
         sys::SETEUID => door::seteuid(a[0]),
+        sys::MEM_LIMIT => {
+            SCHED.lock().current_space().lower_map_limit(a[0]);
+            Ok(0)
+        }
         n => {
             crate::warn!(
                 "process {} called unknown syscall {n}",
