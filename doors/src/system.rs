@@ -14,6 +14,11 @@ use alloc::vec::Vec;
 pub(crate) type DoorId = Key;
 pub(crate) type InvId = Key;
 
+/// Records keyed by process or thread id (looked up on every call): a hash
+/// map with a fixed hasher, also used by the kernel for its own records.
+pub type IdMap<V> =
+    hashbrown::HashMap<u32, V, core::hash::BuildHasherDefault<rustc_hash::FxHasher>>;
+
 /// Tunables of a [`DoorSystem`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -258,8 +263,8 @@ pub(crate) struct Attachment {
 /// kernel drives it.
 pub struct DoorSystem {
     pub(crate) cfg: Config,
-    pub(crate) procs: BTreeMap<Pid, Process>,
-    pub(crate) threads: BTreeMap<Tid, Thread>,
+    pub(crate) procs: IdMap<Process>,
+    pub(crate) threads: IdMap<Thread>,
     pub(crate) doors: Slab<Door>,
     pub(crate) invs: Slab<Invocation>,
     pub(crate) names: BTreeMap<Vec<u8>, Attachment>,
@@ -286,8 +291,8 @@ impl DoorSystem {
         );
         DoorSystem {
             cfg,
-            procs: BTreeMap::new(),
-            threads: BTreeMap::new(),
+            procs: IdMap::default(),
+            threads: IdMap::default(),
             doors: Slab::default(),
             invs: Slab::default(),
             names: BTreeMap::new(),

@@ -10,13 +10,12 @@ use super::{Process, Sched};
 use crate::mem::PAGE_SIZE;
 use crate::mem::space::AddressSpace;
 use crate::mem::user::{UserSlice, copy_between, write_wire};
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 use doors::abi::DoorDesc;
 use doors::abi::errno::{EFAULT, EINTR};
 use doors::wire::Wire;
-use doors::{Config, Depleted, DoorSystem, Errno, Event, Pid, Reply, Upcall, UserMemory};
+use doors::{Config, Depleted, DoorSystem, Errno, Event, IdMap, Pid, Reply, Upcall, UserMemory};
 
 /// Whether door calls and returns hand the CPU straight to the other side
 /// (the default) or wake it through the run queue (for the benchmark that
@@ -28,7 +27,7 @@ pub static HANDOFF: AtomicBool = AtomicBool::new(true);
 const STACK_RESERVE: u64 = 16 * 1024;
 
 /// The door logic's view of user memory: every process's address space.
-pub struct Spaces<'a>(&'a mut BTreeMap<u32, Process>);
+pub struct Spaces<'a>(&'a mut IdMap<Process>);
 
 impl Spaces<'_> {
     fn space(&self, pid: Pid) -> Option<&AddressSpace> {

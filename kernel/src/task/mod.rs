@@ -26,7 +26,9 @@ use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::hash::BuildHasherDefault;
 use core::sync::atomic::{AtomicU64, Ordering};
+use doors::IdMap;
 use doors::abi::errno::{ECHILD, EDEADLK, ENOMEM, ESRCH};
 use kernel::runq::{ReadyQueue, SleepQueue};
 use spin::{Mutex, MutexGuard};
@@ -84,8 +86,8 @@ pub struct Process {
 }
 
 pub struct Sched {
-    threads: BTreeMap<u32, Box<Thread>>,
-    procs: BTreeMap<u32, Process>,
+    threads: IdMap<Box<Thread>>,
+    procs: IdMap<Process>,
     ready: ReadyQueue,
     sleepers: SleepQueue,
     current: u32,
@@ -101,8 +103,8 @@ pub struct Sched {
 }
 
 pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
-    threads: BTreeMap::new(),
-    procs: BTreeMap::new(),
+    threads: IdMap::with_hasher(BuildHasherDefault::new()),
+    procs: IdMap::with_hasher(BuildHasherDefault::new()),
     ready: ReadyQueue::new(),
     sleepers: SleepQueue::new(),
     current: 0,
