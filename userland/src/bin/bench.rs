@@ -4,7 +4,8 @@
 //! - kernel entry to the first user instruction, and a null system call;
 //! - a null door_call round trip within one process and across processes,
 //!   with 1 KiB and 64 KiB arguments, and through the run queue instead of
-//!   the direct handoff;
+//!   the direct handoff, alone and with other threads ready to run (where
+//!   the run queue makes the server wait its turn);
 //! - the null cross-process call with 1, 100 and 1,000 doors and server
 //!   threads in the server process.
 //!
@@ -31,6 +32,10 @@ const ROUNDS: u64 = 10_000;
 const COPY_ROUNDS: u64 = 1_000;
 /// Stack of the extra server threads of the scaling runs.
 const SMALL_STACK: usize = 48 * 1024;
+/// Threads of the busy process, each yielding in a loop.
+const BUSY_THREADS: usize = 8;
+/// Yields each busy thread makes (more than a run-queue measurement uses).
+const BUSY_YIELDS: u64 = 25_000;
 
 /// The null server procedure: no results.
 extern "C" fn null_server(_: *mut c_void, _: *mut u8, _: usize, _: *mut door_desc_t, _: u32) {
@@ -82,8 +87,40 @@ fn data_calls(d: i32, size: usize, rounds: u64) -> u64 {
     (rdtsc() - t0) / rounds
 }
 
+/// A process whose threads keep the run queue full.
+fn busy() -> i32 {
+    let threads: Vec<_> = (0..BUSY_THREADS)
+        .map(|_| {
+            thread::spawn_with_stack(SMALL_STACK, || {
+                for _ in 0..BUSY_YIELDS {
+                    process::yield_now();
+                }
+                0
+            })
+            .expect("busy thread")
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("join busy thread");
+    }
+    0
+}
+
 fn client(mode: &str) -> i32 {
     match mode {
+        "busy" => {
+            let pid = process::spawn("bench", &["busy"]).expect("spawn busy process");
+            process::sleep_ticks(1);
+            let with_handoff = null_calls(&[0], ROUNDS);
+            door::door_handoff(false);
+            let with_run_queue = null_calls(&[0], ROUNDS);
+            door::door_handoff(true);
+            println!("BENCH door_null_{BUSY_THREADS}_threads_ready {with_handoff} instructions");
+            println!(
+                "BENCH door_null_{BUSY_THREADS}_threads_ready_run_queue {with_run_queue} instructions"
+            );
+            process::wait(Some(pid)).expect("wait busy process");
+        }
         "null" => {
             println!(
                 "BENCH door_null_cross_process {} instructions",
@@ -126,8 +163,10 @@ fn spawn_client(mode: &str, fds: &[i32]) {
 }
 
 fn main() -> i32 {
-    if arg(1) == Some("client") {
-        return client(arg(2).unwrap_or("null"));
+    match arg(1) {
+        Some("client") => return client(arg(2).unwrap_or("null")),
+        Some("busy") => return busy(),
+        _ => {}
     }
     let boot = process::kstat(BOOT_TSC).unwrap_or(0);
     let first_user = process::kstat(FIRST_USER_TSC).unwrap_or(0);
@@ -153,6 +192,7 @@ fn main() -> i32 {
         null_calls(&[first], ROUNDS)
     );
     spawn_client("null", &[first]);
+    spawn_client("busy", &[first]);
 
     let mut doors = alloc::vec![first];
     for target in [1usize, 100, 1000] {
