@@ -137,8 +137,12 @@ pub mod sys {
     /// `mem_map` memory, door result areas included (it cannot be raised;
     /// beyond it `mem_map` fails with ENOMEM and door_call with EOVERFLOW).
     pub const MEM_LIMIT: usize = 36;
+    /// `set_tls(addr)`: sets the calling thread's FS base (its thread
+    /// control block, read by the runtime with `mov rax, fs:[0]`). Errors:
+    /// EINVAL (not a user address).
+    pub const SET_TLS: usize = 37;
     /// Highest syscall number plus one.
-    pub const COUNT: usize = 37;
+    pub const COUNT: usize = 38;
 }
 
 /// Error numbers, with illumos values so that doors programs written against

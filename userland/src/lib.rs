@@ -24,6 +24,7 @@ pub mod heap;
 pub mod io;
 pub mod process;
 pub mod sys;
+mod tcb;
 pub mod thread;
 
 pub use doors::abi;
@@ -54,6 +55,8 @@ unsafe extern "Rust" {
 #[unsafe(no_mangle)]
 extern "C" fn _start(argv: *const UserArg, argc: usize) -> ! {
     ARGS.call_once(|| (argv as usize, argc));
+    let (base, size) = thread::main_stack();
+    tcb::install(base, size);
     // SAFETY: `__user_main` is defined by the program through `entry!`.
     let status = unsafe { __user_main() };
     process::exit(status)

@@ -1,21 +1,16 @@
 //! Threads: `spawn` runs a closure on a new thread with its own stack (a
 //! `mem_map` area, so an unmapped guard page sits beyond it); `join` waits
-//! for it and returns its result. Each thread's stack extent is recorded,
-//! because a door server thread lends its stack to the kernel as the area
-//! where invocations are laid out.
+//! for it and returns its result. Each thread's stack extent is kept in its
+//! thread control block, because a door server thread lends its stack to the
+//! kernel as the area where invocations are laid out.
 
 use crate::heap::{map, unmap};
-use crate::sys::{Errno, check, syscall0, syscall1, syscall3};
+use crate::sys::{Errno, check, syscall1, syscall3};
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use doors::abi::{MAIN_STACK_SIZE, MAIN_STACK_TOP, sys};
-use spin::Mutex;
 
 /// Stack size of threads made by [`spawn`].
 pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
-
-/// Stack extents `(base, size)` of the threads this runtime started.
-static STACKS: Mutex<BTreeMap<u32, (usize, usize)>> = Mutex::new(BTreeMap::new());
 
 type Job = Box<dyn FnOnce() -> u64 + Send>;
 
@@ -34,14 +29,14 @@ extern "C" fn thread_start(start: usize) -> ! {
     // SAFETY: `spawn_with_stack` passed a `Box<Start>` it leaked for this
     // thread alone.
     let start = unsafe { Box::from_raw(start as *mut Start) };
-    STACKS.lock().insert(gettid(), start.stack);
+    crate::tcb::install(start.stack.0, start.stack.1);
     let value = (start.job)();
     exit(value)
 }
 
 /// Ends the calling thread with `value` (what `join` returns).
 pub fn exit(value: u64) -> ! {
-    STACKS.lock().remove(&gettid());
+    crate::tcb::release();
     syscall1(sys::THREAD_EXIT, value as usize);
     unreachable!("thread_exit returned")
 }
@@ -98,18 +93,24 @@ impl JoinHandle {
 }
 
 pub fn gettid() -> u32 {
-    syscall0(sys::GETTID) as u32
+    crate::tcb::tid()
 }
 
 /// Top of the main stack kept out of the main thread's door area: the
 /// kernel put the program's arguments there.
 const ARGS_RESERVE: usize = 8 * 1024;
 
-/// The calling thread's stack extent `(base, size)` that door invocations
-/// may use (for the main thread: all but the arguments at its top).
-pub fn current_stack() -> (usize, usize) {
-    STACKS.lock().get(&gettid()).copied().unwrap_or((
+/// The main thread's stack extent that door invocations may use (all but
+/// the arguments at its top).
+pub(crate) fn main_stack() -> (usize, usize) {
+    (
         (MAIN_STACK_TOP - MAIN_STACK_SIZE) as usize,
         MAIN_STACK_SIZE as usize - ARGS_RESERVE,
-    ))
+    )
+}
+
+/// The calling thread's stack extent `(base, size)` that door invocations
+/// may use.
+pub fn current_stack() -> (usize, usize) {
+    crate::tcb::stack()
 }

@@ -54,6 +54,13 @@ pub fn rdtsc() -> u64 {
     unsafe { _rdtsc() }
 }
 
+/// Loads the FS base register (user thread-local storage).
+pub fn set_fs_base(base: u64) {
+    // Only canonical lower-half values reach here (checked by the caller),
+    // so the write cannot fault.
+    x86_64::registers::model_specific::FsBase::write(x86_64::VirtAddr::new_truncate(base));
+}
+
 /// One thread's saved x87/SSE state, in `fxsave` format.
 #[repr(C, align(16))]
 pub struct FpuState([u8; 512]);

@@ -8,9 +8,9 @@ use super::{PAGE_SIZE, phys_offset, phys_to_virt};
 use alloc::collections::BTreeMap;
 use spin::Once;
 use x86_64::registers::control::{Cr3, Cr3Flags};
-use x86_64::structures::paging::mapper::{MapToError, TranslateResult};
+use x86_64::structures::paging::mapper::MapToError;
 use x86_64::structures::paging::{
-    Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as F, PhysFrame, Size4KiB, Translate,
+    Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as F, PhysFrame, Size4KiB,
 };
 use x86_64::{PhysAddr, VirtAddr};
 
@@ -222,18 +222,25 @@ impl AddressSpace {
         if !(USER_START..USER_END).contains(&addr) {
             return None;
         }
-        match self.mapper().translate(VirtAddr::new(addr)) {
-            TranslateResult::Mapped {
-                frame,
-                offset,
-                flags,
-            } => {
-                let ok =
-                    flags.contains(F::USER_ACCESSIBLE) && (!write || flags.contains(F::WRITABLE));
-                ok.then(|| frame.start_address().as_u64() + offset)
+        // A plain four-level walk: user space has only 4 KiB pages, and
+        // every level of a user mapping carries USER (and WRITABLE for the
+        // parents), so the leaf's flags decide.
+        let mut table = self.pml4.start_address().as_u64();
+        for level in (0..4).rev() {
+            let index = (addr >> (12 + 9 * level)) & 0x1ff;
+            // SAFETY: `table` is a page table of this space, reached through
+            // the window; entries are plain u64s.
+            let entry = unsafe { *(phys_to_virt(table + index * 8) as *const u64) };
+            let flags = F::from_bits_truncate(entry);
+            if !flags.contains(F::PRESENT | F::USER_ACCESSIBLE) {
+                return None;
             }
-            _ => None,
+            if level == 0 && write && !flags.contains(F::WRITABLE) {
+                return None;
+            }
+            table = entry & 0x000f_ffff_ffff_f000;
         }
+        Some(table + (addr & 0xfff))
     }
 
     /// Maps a `mem_map` area of `pages` pages, at `fixed` or where there is

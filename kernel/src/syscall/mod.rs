@@ -72,6 +72,13 @@ pub fn dispatch(frame: &mut TrapFrame) {
         sys::DUP => door::dup(a[0]),
         sys::DOOR_HANDOFF => door::door_handoff(a[0]),
         sys::SETEUID => door::seteuid(a[0]),
+        sys::SET_TLS => match a[0] {
+            base if base < USER_END => {
+                SCHED.lock().set_fs_base(base);
+                Ok(0)
+            }
+            _ => Err(EINVAL),
+        },
         sys::MEM_LIMIT => {
             SCHED.lock().current_space().lower_map_limit(a[0]);
             Ok(0)

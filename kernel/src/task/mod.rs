@@ -16,7 +16,7 @@ pub use ipc::{HANDOFF, handoff_enabled};
 pub use loader::{bootfs, init_bootfs, spawn, user_frame};
 pub use report::{on_kernel_exception, on_user_exception};
 
-use crate::arch::cpu::{FpuState, rdtsc};
+use crate::arch::cpu::{self, FpuState, rdtsc};
 use crate::arch::switch::{prepare_kernel, prepare_user, switch};
 use crate::arch::traps::TrapFrame;
 use crate::arch::{gdt, syscall};
@@ -70,6 +70,8 @@ pub struct Thread {
     door_ret: isize,
     /// An invocation handed to it while parked: (stack pointer, results address).
     upcall: Option<(u64, u64)>,
+    /// Its FS base (the runtime's thread control block).
+    fs_base: u64,
 }
 
 pub struct Process {
@@ -141,6 +143,15 @@ impl Sched {
             .expect("a running user thread has a space")
     }
 
+    /// Sets the running thread's FS base (and loads it now).
+    pub fn set_fs_base(&mut self, base: u64) {
+        let cur = self.current;
+        if let Some(t) = self.threads.get_mut(&cur) {
+            t.fs_base = base;
+        }
+        cpu::set_fs_base(base);
+    }
+
     pub fn ticks(&self) -> u64 {
         self.ticks
     }
@@ -194,6 +205,7 @@ impl Sched {
             started: false,
             door_ret: 0,
             upcall: None,
+            fs_base: 0,
         };
         self.threads.insert(tid, Box::new(thread));
         if let Some(p) = self.procs.get_mut(&pid) {
@@ -334,6 +346,7 @@ fn switch_locked(mut g: MutexGuard<'static, Sched>, next: u32) {
     let n = g.threads.get_mut(&next).expect("switch to unknown thread");
     n.state = State::Running;
     let (next_rsp, next_fpu, top, pid) = (n.rsp, &raw const *n.fpu, n.kstack.top(), n.pid);
+    cpu::set_fs_base(n.fs_base);
     if let Some(space) = g.procs.get(&pid).and_then(|p| p.space.as_ref()) {
         space.activate();
     }
@@ -468,6 +481,7 @@ pub fn exit_thread(value: u64) -> ! {
     let n = g.threads.get_mut(&next).expect("next thread exists");
     n.state = State::Running;
     let (next_rsp, next_fpu, top, npid) = (n.rsp, &raw const *n.fpu, n.kstack.top(), n.pid);
+    cpu::set_fs_base(n.fs_base);
     g.current = next;
     if let Some(space) = g.procs.get(&npid).and_then(|p| p.space.as_ref()) {
         space.activate();
@@ -621,6 +635,7 @@ pub fn start() -> ! {
         started: true,
         door_ret: 0,
         upcall: None,
+        fs_base: 0,
     };
     g.threads.insert(idle, Box::new(thread));
     g.idle = idle;

@@ -16,7 +16,6 @@ pub mod safe;
 
 use crate::sys::{Errno, check, syscall, syscall0, syscall1, syscall2, syscall3};
 use crate::thread;
-use alloc::collections::BTreeMap;
 use core::arch::asm;
 use core::ffi::c_void;
 use doors::abi::{DOOR_CREATE_RUN_SERVER_CREATE, DoorResults, sys};
@@ -44,14 +43,12 @@ pub type ServerProc = extern "C" fn(*mut c_void, *mut u8, usize, *mut door_desc_
 /// private pool, NULL for the shared pool.
 pub type CreateProc = extern "C" fn(*mut door_info_t);
 
-/// The last error of each thread (C's `errno`).
-static ERRNO: Mutex<BTreeMap<u32, isize>> = Mutex::new(BTreeMap::new());
 /// The process's door_server_create procedure (0: the default).
 static CREATE_PROC: Mutex<usize> = Mutex::new(0);
 
 /// The calling thread's last door error.
 pub fn errno() -> isize {
-    ERRNO.lock().get(&thread::gettid()).copied().unwrap_or(0)
+    crate::tcb::errno()
 }
 
 /// Turns a raw syscall result into the C convention.
@@ -59,7 +56,7 @@ fn c_result(ret: isize) -> i32 {
     match check(ret) {
         Ok(v) => v as i32,
         Err(Errno(e)) => {
-            ERRNO.lock().insert(thread::gettid(), e);
+            crate::tcb::set_errno(e);
             -1
         }
     }

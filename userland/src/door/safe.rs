@@ -6,6 +6,7 @@
 use super::*;
 use crate::heap::unmap;
 use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
 

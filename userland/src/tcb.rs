@@ -1,0 +1,72 @@
+//! Thread control blocks: every thread's FS base points at its own block
+//! (set with `set_tls` when the thread starts), so the runtime reads the
+//! thread's id, stack extent and last door error with one `fs:` load instead
+//! of a system call.
+
+use crate::sys::{syscall0, syscall1};
+use alloc::boxed::Box;
+use core::arch::asm;
+use doors::abi::sys;
+
+#[repr(C)]
+struct Tcb {
+    /// The block's own address (what `fs:[0]` reads).
+    this: usize,
+    tid: u32,
+    stack_base: usize,
+    stack_size: usize,
+    errno: isize,
+}
+
+/// Gives the calling thread its block; call first thing on every thread.
+pub fn install(stack_base: usize, stack_size: usize) {
+    let tid = syscall0(sys::GETTID) as u32;
+    let block = Box::leak(Box::new(Tcb {
+        this: 0,
+        tid,
+        stack_base,
+        stack_size,
+        errno: 0,
+    }));
+    block.this = block as *mut Tcb as usize;
+    syscall1(sys::SET_TLS, block.this);
+}
+
+/// Frees the calling thread's block (just before it exits).
+pub fn release() {
+    let p = current();
+    syscall1(sys::SET_TLS, 0);
+    // SAFETY: the block was leaked by `install` for this thread alone, and
+    // FS no longer points at it.
+    drop(unsafe { Box::from_raw(p) });
+}
+
+fn current() -> *mut Tcb {
+    let p: usize;
+    // SAFETY: `install` ran on this thread, so fs:[0] holds the block's address.
+    unsafe { asm!("mov {}, fs:[0]", out(reg) p, options(nostack, readonly, preserves_flags)) };
+    p as *mut Tcb
+}
+
+/// The calling thread's id.
+pub fn tid() -> u32 {
+    // SAFETY: the block lives as long as the thread.
+    unsafe { (*current()).tid }
+}
+
+/// The calling thread's stack extent.
+pub fn stack() -> (usize, usize) {
+    // SAFETY: as above.
+    unsafe { ((*current()).stack_base, (*current()).stack_size) }
+}
+
+/// The calling thread's last door error.
+pub fn errno() -> isize {
+    // SAFETY: as above.
+    unsafe { (*current()).errno }
+}
+
+pub fn set_errno(e: isize) {
+    // SAFETY: as above; only this thread touches its block.
+    unsafe { (*current()).errno = e };
+}
