@@ -6,6 +6,7 @@
 use super::frames::{self, KernelFrames};
 use super::{PAGE_SIZE, phys_offset, phys_to_virt};
 use alloc::collections::BTreeMap;
+use core::cell::Cell;
 use spin::Once;
 use x86_64::registers::control::{Cr3, Cr3Flags};
 use x86_64::structures::paging::mapper::MapToError;
@@ -78,6 +79,8 @@ pub struct AddressSpace {
     pml4: PhysFrame,
     areas: BTreeMap<u64, Area>,
     next_map: u64,
+    /// The area `area_at` found last (a cache, cleared when an area goes).
+    last_area: Cell<Option<(u64, Area)>>,
     /// Bytes of `mem_map` areas (including door result areas) and their cap.
     mapped: u64,
     map_limit: u64,
@@ -104,6 +107,7 @@ impl AddressSpace {
             pml4,
             areas: BTreeMap::new(),
             next_map: MAP_BASE,
+            last_area: Cell::new(None),
             mapped: 0,
             map_limit: u64::MAX,
         })
@@ -141,14 +145,29 @@ impl AddressSpace {
         };
         let mut at = addr;
         while at < end {
-            match self.areas.range(..=at).next_back() {
-                Some((&start, a)) if start + a.len > at && (a.writable || !write) => {
-                    at = start + a.len
-                }
+            match self.area_at(at) {
+                Some((start, a)) if a.writable || !write => at = start + a.len,
                 _ => return false,
             }
         }
         true
+    }
+
+    /// The area containing `addr`. The last one found is remembered: door
+    /// calls check the same server stack area several times in a row, and
+    /// a tree search grows with the number of areas.
+    fn area_at(&self, addr: u64) -> Option<(u64, Area)> {
+        if let Some((start, a)) = self.last_area.get()
+            && (start..start + a.len).contains(&addr)
+        {
+            return Some((start, a));
+        }
+        let (&start, &a) = self.areas.range(..=addr).next_back()?;
+        if start + a.len <= addr {
+            return None;
+        }
+        self.last_area.set(Some((start, a)));
+        Some((start, a))
     }
 
     fn populate(
@@ -297,6 +316,7 @@ impl AddressSpace {
             return false;
         }
         self.areas.remove(&addr);
+        self.last_area.set(None);
         self.mapped -= len.next_multiple_of(PAGE_SIZE);
         self.unmap_pages(addr, len.div_ceil(PAGE_SIZE));
         true
