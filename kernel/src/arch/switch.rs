@@ -51,7 +51,7 @@ pub unsafe extern "C" fn switch(
 /// through the trap frame at the top of its kernel stack.
 #[unsafe(naked)]
 unsafe extern "C" fn user_thread_start() {
-    naked_asm!("call {after}", "jmp trap_return", after = sym crate::task::after_switch)
+    naked_asm!("call {entry}", "jmp trap_return", entry = sym crate::task::user_thread_entry)
 }
 
 /// First code of a new kernel thread: finish the switch, then call the

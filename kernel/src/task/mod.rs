@@ -27,7 +27,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::hash::BuildHasherDefault;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use doors::IdMap;
 use doors::abi::errno::{ECHILD, EDEADLK, ENOMEM, ESRCH};
 use kernel::runq::{ReadyQueue, SleepQueue};
@@ -64,8 +64,6 @@ pub struct Thread {
     /// Saved kernel stack pointer while not running.
     rsp: u64,
     fpu: Box<FpuState>,
-    /// Whether it has run in user mode yet (for the boot benchmark).
-    started: bool,
     /// What its pending door_call / door_return returns (`-errno` on failure).
     door_ret: isize,
     /// An invocation handed to it while parked: (stack pointer, results address).
@@ -85,6 +83,9 @@ pub struct Process {
     /// Exit values of threads not yet joined.
     exited_threads: BTreeMap<u32, u64>,
     pub exit_status: Option<i32>,
+    /// Killed (or exiting) while some of its threads still run: they must
+    /// not return to user mode. Counted in [`DYING`].
+    dying: bool,
 }
 
 pub struct Sched {
@@ -120,6 +121,10 @@ pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
 /// Kernel-entry and first-user-instruction timestamps (boot benchmark).
 pub static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
 pub static FIRST_USER_TSC: AtomicU64 = AtomicU64::new(0);
+/// Processes with `dying` set (so the common syscall return skips the check).
+static DYING: AtomicUsize = AtomicUsize::new(0);
+/// Whether `Sched::dead` holds threads to free.
+static DEAD_PENDING: AtomicBool = AtomicBool::new(false);
 
 impl Sched {
     pub fn current_tid(&self) -> u32 {
@@ -202,7 +207,6 @@ impl Sched {
             kstack,
             rsp,
             fpu: Box::new(FpuState::new()),
-            started: false,
             door_ret: 0,
             upcall: None,
             fs_base: 0,
@@ -241,6 +245,7 @@ impl Sched {
             threads: Vec::new(),
             exited_threads: BTreeMap::new(),
             exit_status: None,
+            dying: false,
         };
         self.procs.insert(pid, p);
         Ok(pid)
@@ -254,6 +259,7 @@ impl Sched {
         self.handle_door_events();
         if let Some(t) = self.threads.remove(&tid) {
             self.dead.push(t);
+            DEAD_PENDING.store(true, Ordering::Relaxed);
         }
     }
 
@@ -267,6 +273,8 @@ impl Sched {
         };
         if p.exit_status.is_none() {
             p.exit_status = Some(status);
+            p.dying = true;
+            DYING.fetch_add(1, Ordering::Relaxed);
         }
         let others: Vec<u32> = p
             .threads
@@ -293,6 +301,9 @@ impl Sched {
         };
         p.space = None;
         p.exited_threads.clear();
+        if core::mem::take(&mut p.dying) {
+            DYING.fetch_sub(1, Ordering::Relaxed);
+        }
         let parent = p.parent;
         let status = *p.exit_status.get_or_insert(0);
         crate::debug!("process {pid} ({}) exited with status {status}", p.name);
@@ -335,8 +346,8 @@ fn switch_locked(mut g: MutexGuard<'static, Sched>, next: u32) {
         return;
     }
     g.current = next;
-    let (prev_rsp, prev_fpu) = match g.threads.get_mut(&prev) {
-        Some(t) => (&raw mut t.rsp, &raw mut *t.fpu),
+    let (prev_rsp, prev_fpu, prev_pid) = match g.threads.get_mut(&prev) {
+        Some(t) => (&raw mut t.rsp, &raw mut *t.fpu, t.pid),
         None => {
             // The previous thread was already freed (cannot happen: dead
             // threads are freed only by the next thread to run).
@@ -347,7 +358,11 @@ fn switch_locked(mut g: MutexGuard<'static, Sched>, next: u32) {
     n.state = State::Running;
     let (next_rsp, next_fpu, top, pid) = (n.rsp, &raw const *n.fpu, n.kstack.top(), n.pid);
     cpu::set_fs_base(n.fs_base);
-    if let Some(space) = g.procs.get(&pid).and_then(|p| p.space.as_ref()) {
+    // A thread runs in its process's address space, so a switch within one
+    // process keeps CR3 (and the TLB).
+    if pid != prev_pid
+        && let Some(space) = g.procs.get(&pid).and_then(|p| p.space.as_ref())
+    {
         space.activate();
     }
     gdt::set_kernel_stack(top);
@@ -363,20 +378,19 @@ fn switch_locked(mut g: MutexGuard<'static, Sched>, next: u32) {
 /// Runs on the new thread right after every switch: frees dead threads and
 /// notes the first entry to user mode.
 pub extern "C" fn after_switch() {
-    let mut g = SCHED.lock();
-    let dead = core::mem::take(&mut g.dead);
-    let cur = g.current;
-    if let Some(t) = g.threads.get_mut(&cur)
-        && !t.started
-        && t.pid != 0
-    {
-        t.started = true;
-        if FIRST_USER_TSC.load(Ordering::Relaxed) == 0 {
-            FIRST_USER_TSC.store(rdtsc(), Ordering::Relaxed);
-        }
+    if DEAD_PENDING.swap(false, Ordering::Relaxed) {
+        let dead = core::mem::take(&mut SCHED.lock().dead);
+        drop(dead);
     }
-    drop(g);
-    drop(dead);
+}
+
+/// Runs first on a new user thread: finishes the switch, and notes the
+/// first entry to user mode since boot (for the boot benchmark).
+pub extern "C" fn user_thread_entry() {
+    after_switch();
+    if FIRST_USER_TSC.load(Ordering::Relaxed) == 0 {
+        FIRST_USER_TSC.store(rdtsc(), Ordering::Relaxed);
+    }
 }
 
 /// Blocks the running thread until [`Sched::wake`]; `g` is released meanwhile.
@@ -477,6 +491,7 @@ pub fn exit_thread(value: u64) -> ! {
     };
     if let Some(r) = record {
         g.dead.push(r);
+        DEAD_PENDING.store(true, Ordering::Relaxed);
     }
     let n = g.threads.get_mut(&next).expect("next thread exists");
     n.state = State::Running;
@@ -508,6 +523,9 @@ pub fn exit_process(status: i32) -> ! {
 /// Called before returning to user mode: a thread whose process is ending
 /// does not go back.
 pub fn check_exiting() {
+    if DYING.load(Ordering::Relaxed) == 0 {
+        return;
+    }
     let g = SCHED.lock();
     let pid = g.current_pid();
     let exiting = g.procs.get(&pid).is_some_and(|p| p.exit_status.is_some());
@@ -632,7 +650,6 @@ pub fn start() -> ! {
         kstack,
         rsp,
         fpu: Box::new(FpuState::new()),
-        started: true,
         door_ret: 0,
         upcall: None,
         fs_base: 0,
