@@ -440,7 +440,13 @@ impl DoorSystem {
             return Err(Errno::EMFILE);
         }
         // Placement: in rbuf if it fits, else a new page-rounded mapping.
-        let data_span = round_up(ret.data_size, DESC_SIZE).ok_or(Errno::E2BIG)?;
+        // Descriptors follow the data at the next door_desc_t boundary; with
+        // none, the data alone must fit (as illumos's door_results()).
+        let data_span = if n > 0 {
+            round_up(ret.data_size, DESC_SIZE).ok_or(Errno::E2BIG)?
+        } else {
+            ret.data_size
+        };
         let need = data_span.checked_add(n * DESC_SIZE).ok_or(Errno::E2BIG)?;
         let result = match reply_to {
             None => Ok(None),

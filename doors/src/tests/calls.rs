@@ -351,6 +351,20 @@ fn results_that_fit_go_to_rbuf_with_descriptors_after_the_rounded_data() {
 }
 
 #[test]
+fn results_without_descriptors_that_exactly_fill_rbuf_stay_in_it() {
+    let mut w = setup();
+    let p = w.arg(20, 0, &[], 16);
+    w.call(20, 0, Some(p)).unwrap();
+    let d = delivered(&w.ret(11, 16, &[]).unwrap()).clone();
+    assert_eq!(
+        (d.data_addr, d.mapped),
+        (p.arg.rbuf, None),
+        "16 bytes fit a 16-byte rbuf"
+    );
+    assert!(w.mem.maps.is_empty());
+}
+
+#[test]
 fn results_larger_than_rsize_land_in_a_new_page_rounded_mapping() {
     let mut w = setup();
     let p = w.arg(20, 0, &[], 16);
