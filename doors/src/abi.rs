@@ -220,6 +220,9 @@ pub mod kstat {
     pub const BOOT_TSC: usize = 6;
     /// Time-stamp counter just before the first user instruction ran.
     pub const FIRST_USER_TSC: usize = 7;
+    /// Direct switches between a door caller and a server thread so far
+    /// (each leg of a handed-off call counts once).
+    pub const DOOR_HANDOFFS: usize = 8;
 }
 
 /// Argument block of [`sys::SPAWN`].

@@ -12,3 +12,12 @@ fn door_hello() {
         .expect_success()
         .assert_line("door_hello: child got Ok(\"dlihc eht morf\")");
 }
+
+/// Every round trip is two direct switches between caller and server (no
+/// run queue), within a process and across processes.
+#[test]
+fn door_handoff() {
+    test_program("door_handoff", &[])
+        .expect_success()
+        .assert_line("door_handoff: ok");
+}

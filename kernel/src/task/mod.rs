@@ -121,6 +121,8 @@ pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
 /// Kernel-entry and first-user-instruction timestamps (boot benchmark).
 pub static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
 pub static FIRST_USER_TSC: AtomicU64 = AtomicU64::new(0);
+/// Direct caller/server switches (see `kstat::DOOR_HANDOFFS`).
+pub static HANDOFFS: AtomicU64 = AtomicU64::new(0);
 /// Processes with `dying` set (so the common syscall return skips the check).
 static DYING: AtomicUsize = AtomicUsize::new(0);
 /// Whether `Sched::dead` holds threads to free.
@@ -416,6 +418,7 @@ pub fn handoff(mut g: MutexGuard<'static, Sched>, wait: Wait, target: u32) {
         t.state = State::Blocked(wait);
     }
     g.ready.remove(target);
+    HANDOFFS.fetch_add(1, Ordering::Relaxed);
     switch_locked(g, target);
 }
 
@@ -429,6 +432,7 @@ pub fn yield_to(mut g: MutexGuard<'static, Sched>, target: u32) {
     g.ready.push(cur);
     let next = if handoff_enabled() {
         g.ready.remove(target);
+        HANDOFFS.fetch_add(1, Ordering::Relaxed);
         target
     } else {
         g.wake(target);

@@ -1,0 +1,76 @@
+//! CPU feature setup (NX, SMEP, SMAP, UMIP, FPU/SSE for user code) and small
+//! instructions the kernel needs: the time-stamp counter, FPU state areas.
+
+use core::arch::x86_64::{__cpuid, _rdtsc};
+use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
+use x86_64::registers::model_specific::{Efer, EferFlags};
+
+/// Which protections were switched on (reported at boot).
+pub struct Features {
+    pub smep: bool,
+    pub smap: bool,
+    pub umip: bool,
+}
+
+pub fn init() -> Features {
+    let leaf7 = __cpuid(7);
+    let features = Features {
+        smep: leaf7.ebx & (1 << 7) != 0,
+        smap: leaf7.ebx & (1 << 20) != 0,
+        umip: leaf7.ecx & (1 << 2) != 0,
+    };
+    // SAFETY: enabling NX, syscall, FPU/SSE for user mode and the
+    // protections the CPU reports; the kernel never touches user memory
+    // directly (it copies through the physical-memory window), so SMAP holds.
+    unsafe {
+        Efer::update(|f| {
+            f.insert(EferFlags::NO_EXECUTE_ENABLE | EferFlags::SYSTEM_CALL_EXTENSIONS)
+        });
+        Cr0::update(|f| {
+            f.remove(Cr0Flags::EMULATE_COPROCESSOR | Cr0Flags::TASK_SWITCHED);
+            f.insert(
+                Cr0Flags::MONITOR_COPROCESSOR | Cr0Flags::NUMERIC_ERROR | Cr0Flags::WRITE_PROTECT,
+            );
+        });
+        Cr4::update(|f| {
+            f.insert(Cr4Flags::OSFXSR | Cr4Flags::OSXMMEXCPT_ENABLE);
+            if features.smep {
+                f.insert(Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION);
+            }
+            if features.smap {
+                f.insert(Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION);
+            }
+            if features.umip {
+                f.insert(Cr4Flags::USER_MODE_INSTRUCTION_PREVENTION);
+            }
+        });
+    }
+    features
+}
+
+/// The time-stamp counter (under `-icount shift=0`: instructions executed).
+pub fn rdtsc() -> u64 {
+    // SAFETY: rdtsc has no side effects.
+    unsafe { _rdtsc() }
+}
+
+/// Loads the FS base register (user thread-local storage).
+pub fn set_fs_base(base: u64) {
+    // Only canonical lower-half values reach here (checked by the caller),
+    // so the write cannot fault.
+    x86_64::registers::model_specific::FsBase::write(x86_64::VirtAddr::new_truncate(base));
+}
+
+/// One thread's saved x87/SSE state, in `fxsave` format.
+#[repr(C, align(16))]
+pub struct FpuState([u8; 512]);
+
+impl FpuState {
+    /// The state a new thread starts with: all exceptions masked.
+    pub fn new() -> FpuState {
+        let mut area = [0u8; 512];
+        area[0..2].copy_from_slice(&0x037fu16.to_le_bytes()); // FCW
+        area[24..28].copy_from_slice(&0x1f80u32.to_le_bytes()); // MXCSR
+        FpuState(area)
+    }
+}

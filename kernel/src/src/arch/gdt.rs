@@ -1,0 +1,75 @@
+//! Segments: the GDT (kernel and user code/data laid out as `syscall`/`sysret`
+//! require) and the TSS whose RSP0 is the current thread's kernel stack.
+
+use core::ptr::addr_of_mut;
+use spin::Once;
+use x86_64::VirtAddr;
+use x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
+use x86_64::instructions::tables::load_tss;
+use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable, SegmentSelector};
+use x86_64::structures::tss::TaskStateSegment;
+
+/// IST slot for the double-fault handler.
+pub const DOUBLE_FAULT_IST: u16 = 0;
+const IST_STACK_SIZE: usize = 16 * 1024;
+
+static mut DOUBLE_FAULT_STACK: [u128; IST_STACK_SIZE / 16] = [0; IST_STACK_SIZE / 16];
+static mut TSS: TaskStateSegment = TaskStateSegment::new();
+static GDT: Once<GlobalDescriptorTable> = Once::new();
+
+/// Selectors; user selectors carry RPL 3.
+pub struct Selectors {
+    pub kernel_code: SegmentSelector,
+    pub kernel_data: SegmentSelector,
+    pub user_data: SegmentSelector,
+    pub user_code: SegmentSelector,
+}
+pub static SELECTORS: Once<Selectors> = Once::new();
+
+pub fn init() {
+    let tss = addr_of_mut!(TSS);
+    // SAFETY: runs once at boot before interrupts; the IST stack is used
+    // only by the double-fault handler.
+    unsafe {
+        let top = VirtAddr::from_ptr(addr_of_mut!(DOUBLE_FAULT_STACK)) + IST_STACK_SIZE as u64;
+        (*tss).interrupt_stack_table[DOUBLE_FAULT_IST as usize] = top;
+    }
+    let mut sel = None;
+    let gdt = GDT.call_once(|| {
+        let mut gdt = GlobalDescriptorTable::new();
+        let kernel_code = gdt.append(Descriptor::kernel_code_segment());
+        let kernel_data = gdt.append(Descriptor::kernel_data_segment());
+        let user_data = gdt.append(Descriptor::user_data_segment());
+        let user_code = gdt.append(Descriptor::user_code_segment());
+        // SAFETY: the TSS is a static that lives forever.
+        let tss_sel = gdt.append(unsafe { Descriptor::tss_segment_unchecked(tss) });
+        sel = Some((
+            Selectors {
+                kernel_code,
+                kernel_data,
+                user_data,
+                user_code,
+            },
+            tss_sel,
+        ));
+        gdt
+    });
+    gdt.load();
+    let (selectors, tss_sel) = sel.expect("gdt initialised twice");
+    // SAFETY: the selectors index the GDT just loaded.
+    unsafe {
+        CS::set_reg(selectors.kernel_code);
+        SS::set_reg(selectors.kernel_data);
+        DS::set_reg(selectors.kernel_data);
+        ES::set_reg(selectors.kernel_data);
+        load_tss(tss_sel);
+    }
+    SELECTORS.call_once(|| selectors);
+}
+
+/// Points RSP0 (the stack for interrupts from ring 3) at `top`.
+pub fn set_kernel_stack(top: u64) {
+    // SAFETY: single CPU with interrupts off in the kernel: nothing reads
+    // the TSS concurrently except the CPU on the next ring switch.
+    unsafe { (*addr_of_mut!(TSS)).privilege_stack_table[0] = VirtAddr::new(top) };
+}

@@ -1,0 +1,100 @@
+//! `syscall`/`sysret` entry. The stub switches to the current thread's
+//! kernel stack, saves the same [`TrapFrame`] as an interrupt would, calls
+//! the dispatcher, and returns with `sysretq`.
+
+use super::gdt::SELECTORS;
+use super::traps::TrapFrame;
+use core::arch::naked_asm;
+use core::sync::atomic::{AtomicU64, Ordering};
+use x86_64::VirtAddr;
+use x86_64::registers::model_specific::{LStar, SFMask, Star};
+use x86_64::registers::rflags::RFlags;
+
+/// `TrapFrame::vector` of a frame built by a syscall (not an IDT vector).
+pub const SYSCALL_VECTOR: u64 = 0x100;
+
+/// Top of the running thread's kernel stack (read by the entry stub).
+static KERNEL_RSP: AtomicU64 = AtomicU64::new(0);
+/// The user stack pointer while the stub switches stacks.
+static USER_RSP: AtomicU64 = AtomicU64::new(0);
+
+pub fn init() {
+    let s = SELECTORS.get().expect("GDT before syscalls");
+    Star::write(s.user_code, s.user_data, s.kernel_code, s.kernel_data)
+        .expect("GDT layout fits sysret");
+    LStar::write(VirtAddr::new(syscall_entry as *const () as u64));
+    // Interrupts off, string direction forward, no single-step, and AC clear
+    // so SMAP stays in force while in the kernel.
+    SFMask::write(
+        RFlags::INTERRUPT_FLAG
+            | RFlags::DIRECTION_FLAG
+            | RFlags::TRAP_FLAG
+            | RFlags::ALIGNMENT_CHECK,
+    );
+}
+
+/// Makes `top` the stack the next syscall runs on.
+pub fn set_kernel_stack(top: u64) {
+    KERNEL_RSP.store(top, Ordering::Relaxed);
+}
+
+#[unsafe(naked)]
+unsafe extern "C" fn syscall_entry() {
+    naked_asm!(
+        "mov [rip + {user_rsp}], rsp",
+        "mov rsp, [rip + {kernel_rsp}]",
+        "push 0x1b",                      // ss: user data, RPL 3
+        "push qword ptr [rip + {user_rsp}]",
+        "push r11",                       // rflags
+        "push 0x23",                      // cs: user code, RPL 3
+        "push rcx",                       // rip
+        "push 0",
+        "push {vector}",
+        "push rax",
+        "push rbx",
+        "push rcx",
+        "push rdx",
+        "push rsi",
+        "push rdi",
+        "push rbp",
+        "push r8",
+        "push r9",
+        "push r10",
+        "push r11",
+        "push r12",
+        "push r13",
+        "push r14",
+        "push r15",
+        "mov rdi, rsp",
+        "call {dispatch}",
+        "pop r15",
+        "pop r14",
+        "pop r13",
+        "pop r12",
+        "pop r11",
+        "pop r10",
+        "pop r9",
+        "pop r8",
+        "pop rbp",
+        "pop rdi",
+        "pop rsi",
+        "pop rdx",
+        "pop rcx",
+        "pop rbx",
+        "pop rax",
+        "add rsp, 16",
+        "pop rcx",                        // rip
+        "add rsp, 8",
+        "pop r11",                        // rflags
+        "pop rsp",
+        "sysretq",
+        user_rsp = sym USER_RSP,
+        kernel_rsp = sym KERNEL_RSP,
+        vector = const SYSCALL_VECTOR,
+        dispatch = sym syscall_dispatch,
+    )
+}
+
+extern "C" fn syscall_dispatch(frame: &mut TrapFrame) {
+    crate::syscall::dispatch(frame);
+}

@@ -1,0 +1,364 @@
+//! ELF64 parsing and validation for the two loaders of this system: the boot
+//! loader (which loads the kernel into the higher half) and the kernel (which
+//! loads user programs). An image is untrusted input: [`Elf::parse`] checks
+//! every header and every loadable segment against the file and against the
+//! address range it must fit in, so that loading afterwards cannot go out of
+//! bounds.
+
+/// Why an ELF file was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElfError {
+    /// Shorter than the header, or a table runs past the end of the file.
+    Truncated,
+    /// Not `\x7fELF`, not 64-bit little-endian x86_64, or not an executable.
+    NotX86_64Executable,
+    /// A program header entry has an unexpected size.
+    BadHeaderSize,
+    /// A loadable segment is malformed (file size above memory size, its
+    /// bytes outside the file, an address overflow, or a bad alignment).
+    BadSegment,
+    /// A segment lies outside the allowed address range, or two overlap.
+    SegmentOutOfRange,
+    /// The entry point is not inside an executable segment.
+    BadEntry,
+    /// No loadable segment at all.
+    NoSegments,
+}
+
+/// Segment flag: executable.
+pub const PF_X: u32 = 1;
+/// Segment flag: writable.
+pub const PF_W: u32 = 2;
+const PT_LOAD: u32 = 1;
+const PT_TLS: u32 = 7;
+const ET_EXEC: u16 = 2;
+const EM_X86_64: u16 = 62;
+const EHDR_SIZE: usize = 64;
+const PHDR_SIZE: usize = 56;
+const SHDR_SIZE: usize = 64;
+const PAGE: u64 = 4096;
+/// Most program headers accepted (real programs have a handful).
+const MAX_PHDRS: usize = 64;
+
+/// A loadable segment, validated against the file and the address range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    pub vaddr: u64,
+    pub mem_size: u64,
+    pub file_offset: u64,
+    pub file_size: u64,
+    pub flags: u32,
+}
+
+impl Segment {
+    /// First page-aligned address the segment touches.
+    pub fn page_start(&self) -> u64 {
+        self.vaddr & !(PAGE - 1)
+    }
+
+    /// End of the last page the segment touches (exclusive).
+    pub fn page_end(&self) -> u64 {
+        (self.vaddr + self.mem_size).next_multiple_of(PAGE)
+    }
+
+    pub fn writable(&self) -> bool {
+        self.flags & PF_W != 0
+    }
+
+    pub fn executable(&self) -> bool {
+        self.flags & PF_X != 0
+    }
+}
+
+/// A validated ELF64 x86_64 executable borrowed from memory.
+#[derive(Clone, Copy)]
+pub struct Elf<'a> {
+    data: &'a [u8],
+    entry: u64,
+    phoff: usize,
+    phnum: usize,
+}
+
+fn u16_at(d: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([d[at], d[at + 1]])
+}
+
+fn u32_at(d: &[u8], at: usize) -> u32 {
+    let mut b = [0; 4];
+    b.copy_from_slice(&d[at..at + 4]);
+    u32::from_le_bytes(b)
+}
+
+fn u64_at(d: &[u8], at: usize) -> u64 {
+    let mut b = [0; 8];
+    b.copy_from_slice(&d[at..at + 8]);
+    u64::from_le_bytes(b)
+}
+
+impl<'a> Elf<'a> {
+    /// Validates `data` as a static x86_64 executable whose loadable
+    /// segments all lie in `[range_start, range_end)`, do not overlap (at
+    /// page granularity), and whose entry point is in an executable segment.
+    pub fn parse(data: &'a [u8], range_start: u64, range_end: u64) -> Result<Self, ElfError> {
+        if data.len() < EHDR_SIZE {
+            return Err(ElfError::Truncated);
+        }
+        let ident_ok = &data[..4] == b"\x7fELF" && data[4] == 2 && data[5] == 1 && data[6] == 1;
+        if !ident_ok || u16_at(data, 16) != ET_EXEC || u16_at(data, 18) != EM_X86_64 {
+            return Err(ElfError::NotX86_64Executable);
+        }
+        let phnum = u16_at(data, 56) as usize;
+        if phnum > 0 && u16_at(data, 54) as usize != PHDR_SIZE || phnum > MAX_PHDRS {
+            return Err(ElfError::BadHeaderSize);
+        }
+        let phoff = usize::try_from(u64_at(data, 32)).map_err(|_| ElfError::Truncated)?;
+        let table_end = phoff
+            .checked_add(phnum * PHDR_SIZE)
+            .ok_or(ElfError::Truncated)?;
+        if table_end > data.len() {
+            return Err(ElfError::Truncated);
+        }
+        let elf = Elf {
+            data,
+            entry: u64_at(data, 24),
+            phoff,
+            phnum,
+        };
+        let mut any = false;
+        let mut entry_ok = false;
+        for (i, seg) in elf.raw_segments().enumerate() {
+            let seg = seg?;
+            if seg.vaddr < range_start || seg.vaddr + seg.mem_size > range_end {
+                return Err(ElfError::SegmentOutOfRange);
+            }
+            for other in elf.raw_segments().take(i) {
+                let other = other?;
+                if seg.page_start() < other.page_end() && other.page_start() < seg.page_end() {
+                    return Err(ElfError::SegmentOutOfRange);
+                }
+            }
+            any = true;
+            entry_ok |=
+                seg.executable() && (seg.vaddr..seg.vaddr + seg.mem_size).contains(&elf.entry);
+        }
+        if !any {
+            return Err(ElfError::NoSegments);
+        }
+        if !entry_ok {
+            return Err(ElfError::BadEntry);
+        }
+        Ok(elf)
+    }
+
+    fn phdr(&self, i: usize) -> &'a [u8] {
+        let at = self.phoff + i * PHDR_SIZE;
+        &self.data[at..at + PHDR_SIZE]
+    }
+
+    /// Loadable segments, each checked on its own (bounds, sizes, overflow).
+    fn raw_segments(&self) -> impl Iterator<Item = Result<Segment, ElfError>> + 'a {
+        let this = *self;
+        (0..self.phnum)
+            .map(move |i| this.phdr(i))
+            .filter(|p| u32_at(p, 0) == PT_LOAD)
+            .map(move |p| {
+                let seg = Segment {
+                    flags: u32_at(p, 4),
+                    file_offset: u64_at(p, 8),
+                    vaddr: u64_at(p, 16),
+                    file_size: u64_at(p, 32),
+                    mem_size: u64_at(p, 40),
+                };
+                let align = u64_at(p, 48);
+                let file_end = seg.file_offset.checked_add(seg.file_size);
+                let bad = seg.file_size > seg.mem_size
+                    || file_end.is_none_or(|e| e > this.data.len() as u64)
+                    || seg
+                        .vaddr
+                        .checked_add(seg.mem_size)
+                        .is_none_or(|e| e > u64::MAX - PAGE)
+                    || (align > 1
+                        && (!align.is_power_of_two()
+                            || seg.vaddr % align != seg.file_offset % align));
+                if bad {
+                    Err(ElfError::BadSegment)
+                } else {
+                    Ok(seg)
+                }
+            })
+    }
+
+    /// The loadable segments (all validated by [`Elf::parse`]).
+    pub fn segments(&self) -> impl Iterator<Item = Segment> + 'a {
+        self.raw_segments().filter_map(Result::ok)
+    }
+
+    /// The bytes a segment takes from the file.
+    pub fn segment_data(&self, seg: &Segment) -> &'a [u8] {
+        &self.data[seg.file_offset as usize..(seg.file_offset + seg.file_size) as usize]
+    }
+
+    pub fn entry(&self) -> u64 {
+        self.entry
+    }
+
+    /// The thread-local-storage template segment, if any, as `(vaddr, file_size, mem_size)`.
+    pub fn tls(&self) -> Option<(u64, u64, u64)> {
+        (0..self.phnum)
+            .map(|i| self.phdr(i))
+            .find(|p| u32_at(p, 0) == PT_TLS)
+            .map(|p| (u64_at(p, 16), u64_at(p, 32), u64_at(p, 40)))
+    }
+
+    /// The contents of the section called `name`, if the file has a valid
+    /// section table that names it.
+    pub fn section(&self, name: &str) -> Option<&'a [u8]> {
+        let d = self.data;
+        let shoff = usize::try_from(u64_at(d, 40)).ok()?;
+        let shnum = u16_at(d, 60) as usize;
+        let shstrndx = u16_at(d, 62) as usize;
+        if shnum == 0 || u16_at(d, 58) as usize != SHDR_SIZE || shstrndx >= shnum {
+            return None;
+        }
+        if shoff.checked_add(shnum * SHDR_SIZE)? > d.len() {
+            return None;
+        }
+        let shdr = |i: usize| &d[shoff + i * SHDR_SIZE..shoff + (i + 1) * SHDR_SIZE];
+        let body = |h: &[u8]| -> Option<&'a [u8]> {
+            let off = usize::try_from(u64_at(h, 24)).ok()?;
+            let size = usize::try_from(u64_at(h, 32)).ok()?;
+            d.get(off..off.checked_add(size)?)
+        };
+        let strtab = body(shdr(shstrndx))?;
+        (0..shnum).find_map(|i| {
+            let h = shdr(i);
+            let name_at = u32_at(h, 0) as usize;
+            let rest = strtab.get(name_at..)?;
+            let end = rest.iter().position(|&c| c == 0)?;
+            if &rest[..end] == name.as_bytes() {
+                body(h)
+            } else {
+                None
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    /// Builds a minimal executable: one header, the given segments as
+    /// `(vaddr, mem_size, flags, bytes)`, no sections.
+    fn build(entry: u64, segs: &[(u64, u64, u32, &[u8])]) -> Vec<u8> {
+        let mut f = vec![0u8; EHDR_SIZE + segs.len() * PHDR_SIZE];
+        f[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
+        f[16..18].copy_from_slice(&ET_EXEC.to_le_bytes());
+        f[18..20].copy_from_slice(&EM_X86_64.to_le_bytes());
+        f[24..32].copy_from_slice(&entry.to_le_bytes());
+        f[32..40].copy_from_slice(&(EHDR_SIZE as u64).to_le_bytes());
+        f[54..56].copy_from_slice(&(PHDR_SIZE as u16).to_le_bytes());
+        f[56..58].copy_from_slice(&(segs.len() as u16).to_le_bytes());
+        for (i, (vaddr, mem, flags, bytes)) in segs.iter().enumerate() {
+            let off = f.len().next_multiple_of(PAGE as usize) as u64 + vaddr % PAGE;
+            f.resize(off as usize, 0);
+            f.extend_from_slice(bytes);
+            let p = EHDR_SIZE + i * PHDR_SIZE;
+            f[p..p + 4].copy_from_slice(&PT_LOAD.to_le_bytes());
+            f[p + 4..p + 8].copy_from_slice(&flags.to_le_bytes());
+            f[p + 8..p + 16].copy_from_slice(&off.to_le_bytes());
+            f[p + 16..p + 24].copy_from_slice(&vaddr.to_le_bytes());
+            f[p + 32..p + 40].copy_from_slice(&(bytes.len() as u64).to_le_bytes());
+            f[p + 40..p + 48].copy_from_slice(&mem.to_le_bytes());
+            f[p + 48..p + 56].copy_from_slice(&PAGE.to_le_bytes());
+        }
+        f
+    }
+
+    const LO: u64 = 0x40_0000;
+    const HI: u64 = 0x8000_0000_0000;
+
+    #[test]
+    fn accepts_a_valid_program() {
+        let f = build(
+            0x40_1000,
+            &[
+                (0x40_1000, 16, PF_X, b"code"),
+                (0x40_3000, 0x2000, PF_W, b"data"),
+            ],
+        );
+        let elf = Elf::parse(&f, LO, HI).unwrap();
+        assert_eq!(elf.entry(), 0x40_1000);
+        let segs: Vec<_> = elf.segments().collect();
+        assert_eq!(segs.len(), 2);
+        assert_eq!(elf.segment_data(&segs[0]), b"code");
+        assert!(segs[1].writable() && !segs[1].executable());
+        assert_eq!(segs[1].page_end(), 0x40_5000);
+        assert!(elf.tls().is_none());
+        assert!(elf.section(".bootloader-config").is_none());
+    }
+
+    #[test]
+    fn rejects_wrong_kind_of_file() {
+        assert_eq!(
+            Elf::parse(b"short", LO, HI).err(),
+            Some(ElfError::Truncated)
+        );
+        let mut f = build(0x40_1000, &[(0x40_1000, 16, PF_X, b"code")]);
+        f[18] = 3; // EM_386
+        assert_eq!(
+            Elf::parse(&f, LO, HI).err(),
+            Some(ElfError::NotX86_64Executable)
+        );
+        let mut f = build(0x40_1000, &[(0x40_1000, 16, PF_X, b"code")]);
+        f[54] = 40;
+        assert_eq!(Elf::parse(&f, LO, HI).err(), Some(ElfError::BadHeaderSize));
+        assert_eq!(
+            Elf::parse(&build(0x40_1000, &[]), LO, HI).err(),
+            Some(ElfError::NoSegments)
+        );
+    }
+
+    #[test]
+    fn rejects_segments_outside_file_or_range() {
+        let mut f = build(0x40_1000, &[(0x40_1000, 16, PF_X, b"code")]);
+        let filesz_at = EHDR_SIZE + 32;
+        f[filesz_at..filesz_at + 8].copy_from_slice(&1_000_000u64.to_le_bytes());
+        assert_eq!(Elf::parse(&f, LO, HI).err(), Some(ElfError::BadSegment));
+        // Kernel memory for a user program.
+        let f = build(
+            0xffff_8000_0000_0000,
+            &[(0xffff_8000_0000_0000, 16, PF_X, b"code")],
+        );
+        assert_eq!(
+            Elf::parse(&f, LO, HI).err(),
+            Some(ElfError::SegmentOutOfRange)
+        );
+        // Wrapping size.
+        let f = build(0x40_1000, &[(0x40_1000, u64::MAX - 0x1000, PF_X, b"code")]);
+        assert_eq!(Elf::parse(&f, LO, HI).err(), Some(ElfError::BadSegment));
+        // Overlapping pages.
+        let f = build(
+            0x40_1000,
+            &[(0x40_1000, 16, PF_X, b"a"), (0x40_1800, 16, PF_W, b"b")],
+        );
+        assert_eq!(
+            Elf::parse(&f, LO, HI).err(),
+            Some(ElfError::SegmentOutOfRange)
+        );
+    }
+
+    #[test]
+    fn rejects_entry_outside_code() {
+        let f = build(
+            0x40_3000,
+            &[
+                (0x40_1000, 16, PF_X, b"code"),
+                (0x40_3000, 16, PF_W, b"data"),
+            ],
+        );
+        assert_eq!(Elf::parse(&f, LO, HI).err(), Some(ElfError::BadEntry));
+    }
+}

@@ -1,0 +1,180 @@
+//! Physical frame bookkeeping: one bit per 4 KiB frame (set = in use), with
+//! counts kept exact so the kernel can report free frames for leak checks.
+//! The bitmap's storage comes from the caller (the kernel carves it out of
+//! the memory map at boot), so this logic needs no heap and runs on the host.
+
+/// A frame was freed that was not in use (a kernel bug: reported, not ignored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DoubleFree(pub u64);
+
+/// Frame allocator state over frames `0..frame_count`.
+///
+/// Invariant: `free` equals the number of clear bits below `frame_count`.
+pub struct FrameBitmap<'a> {
+    bits: &'a mut [u64],
+    frame_count: u64,
+    free: u64,
+    hint: u64,
+}
+
+/// Words of storage needed to track `frame_count` frames.
+pub const fn words_for(frame_count: u64) -> usize {
+    frame_count.div_ceil(64) as usize
+}
+
+impl<'a> FrameBitmap<'a> {
+    /// Starts with every frame in use; add RAM with [`Self::release_range`].
+    pub fn new(bits: &'a mut [u64], frame_count: u64) -> Self {
+        let frame_count = frame_count.min(bits.len() as u64 * 64);
+        bits.fill(u64::MAX);
+        FrameBitmap {
+            bits,
+            frame_count,
+            free: 0,
+            hint: 0,
+        }
+    }
+
+    fn is_used(&self, frame: u64) -> bool {
+        self.bits[(frame / 64) as usize] & (1 << (frame % 64)) != 0
+    }
+
+    fn set(&mut self, frame: u64, used: bool) {
+        let word = &mut self.bits[(frame / 64) as usize];
+        if used {
+            *word |= 1 << (frame % 64);
+        } else {
+            *word &= !(1 << (frame % 64));
+        }
+    }
+
+    /// Marks frames `start..end` free (frames beyond the bitmap are ignored;
+    /// frames already free stay free).
+    pub fn release_range(&mut self, start: u64, end: u64) {
+        for f in start..end.min(self.frame_count) {
+            if self.is_used(f) {
+                self.set(f, false);
+                self.free += 1;
+            }
+        }
+        self.hint = self.hint.min(start);
+    }
+
+    /// Marks frames `start..end` in use (for memory taken before the
+    /// allocator existed, such as the bitmap itself).
+    pub fn reserve_range(&mut self, start: u64, end: u64) {
+        for f in start..end.min(self.frame_count) {
+            if !self.is_used(f) {
+                self.set(f, true);
+                self.free -= 1;
+            }
+        }
+    }
+
+    /// One free frame, marked used.
+    pub fn alloc(&mut self) -> Option<u64> {
+        if self.free == 0 {
+            return None;
+        }
+        let words = self.bits.len();
+        let first = (self.hint / 64) as usize;
+        for i in (first..words).chain(0..first) {
+            let w = self.bits[i];
+            if w != u64::MAX {
+                let frame = i as u64 * 64 + u64::from((!w).trailing_zeros());
+                if frame < self.frame_count {
+                    self.set(frame, true);
+                    self.free -= 1;
+                    self.hint = frame;
+                    return Some(frame);
+                }
+            }
+        }
+        None
+    }
+
+    /// `n` consecutive free frames, marked used; returns the first.
+    pub fn alloc_contiguous(&mut self, n: u64) -> Option<u64> {
+        if n == 0 || n > self.free {
+            return None;
+        }
+        let mut run = 0;
+        for f in 0..self.frame_count {
+            run = if self.is_used(f) { 0 } else { run + 1 };
+            if run == n {
+                let start = f + 1 - n;
+                self.reserve_range(start, f + 1);
+                return Some(start);
+            }
+        }
+        None
+    }
+
+    /// Gives a frame back.
+    pub fn free(&mut self, frame: u64) -> Result<(), DoubleFree> {
+        if frame >= self.frame_count || !self.is_used(frame) {
+            return Err(DoubleFree(frame));
+        }
+        self.set(frame, false);
+        self.free += 1;
+        self.hint = self.hint.min(frame);
+        Ok(())
+    }
+
+    /// Frames currently free.
+    pub fn free_count(&self) -> u64 {
+        self.free
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn starts_full_and_counts_releases() {
+        let mut bits = [0u64; 4];
+        let mut fb = FrameBitmap::new(&mut bits, 200);
+        assert_eq!(fb.free_count(), 0);
+        assert_eq!(fb.alloc(), None);
+        fb.release_range(10, 20);
+        fb.release_range(15, 25); // overlap counted once
+        assert_eq!(fb.free_count(), 15);
+        fb.release_range(190, 1000); // clipped to the bitmap
+        assert_eq!(fb.free_count(), 25);
+        fb.reserve_range(10, 12);
+        assert_eq!(fb.free_count(), 23);
+    }
+
+    #[test]
+    fn alloc_and_free_are_exact() {
+        let mut bits = [0u64; 2];
+        let mut fb = FrameBitmap::new(&mut bits, 128);
+        fb.release_range(1, 128);
+        let mut seen = HashSet::new();
+        while let Some(f) = fb.alloc() {
+            assert!((1..128).contains(&f));
+            assert!(seen.insert(f), "frame {f} handed out twice");
+        }
+        assert_eq!(seen.len(), 127);
+        assert_eq!(fb.free_count(), 0);
+        fb.free(77).unwrap();
+        assert_eq!(fb.free(77), Err(DoubleFree(77)));
+        assert_eq!(fb.free(128), Err(DoubleFree(128)), "beyond the bitmap");
+        assert_eq!(fb.alloc(), Some(77));
+    }
+
+    #[test]
+    fn contiguous_runs_skip_holes() {
+        let mut bits = [0u64; 1];
+        let mut fb = FrameBitmap::new(&mut bits, 64);
+        fb.release_range(0, 3);
+        fb.release_range(5, 12);
+        assert_eq!(fb.alloc_contiguous(4), Some(5));
+        assert_eq!(fb.free_count(), 6);
+        assert_eq!(fb.alloc_contiguous(4), None, "only runs of 3 left");
+        assert_eq!(fb.alloc_contiguous(3), Some(0));
+        assert_eq!(fb.alloc_contiguous(0), None);
+    }
+}

@@ -1,0 +1,15 @@
+//! The kernel's hardware-free logic: formats and bookkeeping that the
+//! bare-metal image (`main.rs` and its modules) uses and that the host tests.
+#![no_std]
+#![forbid(unsafe_code)]
+
+#[cfg(any(test, feature = "alloc"))]
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+pub mod bootfs;
+pub mod elf;
+pub mod frames;
+#[cfg(any(test, feature = "alloc"))]
+pub mod runq;

@@ -1,0 +1,362 @@
+//! Address spaces. The upper half (kernel image, physical window, kernel
+//! stacks) is shared: every process's top-level table copies the kernel's
+//! upper-half entries, whose lower tables never change. The lower half is
+//! the process's own: user pages, each a frame it owns, freed with it.
+
+use super::frames::{self, KernelFrames};
+use super::{PAGE_SIZE, phys_offset, phys_to_virt};
+use alloc::collections::BTreeMap;
+use core::cell::Cell;
+use spin::Once;
+use x86_64::registers::control::{Cr3, Cr3Flags};
+use x86_64::structures::paging::mapper::MapToError;
+use x86_64::structures::paging::{
+    Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as F, PhysFrame, Size4KiB,
+};
+use x86_64::{PhysAddr, VirtAddr};
+
+/// User addresses are below this (the lower canonical half).
+pub const USER_END: u64 = 0x0000_8000_0000_0000;
+/// Lowest address a user mapping may have (page 0 stays unmapped).
+pub const USER_START: u64 = 0x1000;
+/// Where `mem_map` places mappings when the caller does not choose.
+const MAP_BASE: u64 = 0x0000_1000_0000_0000;
+
+static KERNEL_PML4: Once<PhysFrame> = Once::new();
+
+/// The kernel-only top-level table: the boot loader's, with its low
+/// identity mapping removed.
+pub fn init_kernel_space() {
+    let (frame, _) = Cr3::read();
+    // SAFETY: the active top-level table, reached through the window;
+    // nothing in the kernel uses the loader's low mappings any more.
+    let table = unsafe { &mut *(phys_to_virt(frame.start_address().as_u64()) as *mut PageTable) };
+    for i in 0..256 {
+        table[i].set_unused();
+    }
+    // SAFETY: reloading CR3 with the same table flushes the TLB.
+    unsafe { Cr3::write(frame, Cr3Flags::empty()) };
+    KERNEL_PML4.call_once(|| frame);
+}
+
+fn kernel_pml4() -> PhysFrame {
+    *KERNEL_PML4.get().expect("kernel space initialised")
+}
+
+fn table_at(frame: PhysFrame) -> &'static mut PageTable {
+    // SAFETY: page tables are frames owned by an address space (or the
+    // kernel), reachable through the window; the kernel runs on one CPU
+    // with interrupts off, so no two references are used at once.
+    unsafe { &mut *(phys_to_virt(frame.start_address().as_u64()) as *mut PageTable) }
+}
+
+/// A page-table view of the kernel's own (upper-half) mappings.
+pub fn kernel_mapper() -> OffsetPageTable<'static> {
+    // SAFETY: the window maps all physical memory at `phys_offset`.
+    unsafe { OffsetPageTable::new(table_at(kernel_pml4()), VirtAddr::new(phys_offset())) }
+}
+
+/// Switches to the kernel-only address space (for exiting processes).
+pub fn activate_kernel() {
+    // SAFETY: the kernel table maps everything the kernel uses.
+    unsafe { Cr3::write(kernel_pml4(), Cr3Flags::empty()) };
+}
+
+/// Why a mapping could not be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapError {
+    OutOfMemory,
+    AlreadyMapped,
+}
+
+/// A user address space.
+///
+/// Invariant: every present lower-half leaf maps a frame owned by this
+/// space (freed in `Drop`), and `areas` lists exactly the mapped ranges:
+/// every page of an area is present, so a range check against `areas`
+/// answers "may the kernel access this" without walking page tables.
+pub struct AddressSpace {
+    pml4: PhysFrame,
+    areas: BTreeMap<u64, Area>,
+    next_map: u64,
+    /// The area `area_at` found last (a cache, cleared when an area goes).
+    last_area: Cell<Option<(u64, Area)>>,
+    /// Bytes of `mem_map` areas (including door result areas) and their cap.
+    mapped: u64,
+    map_limit: u64,
+}
+
+/// A fully mapped range of user pages.
+#[derive(Clone, Copy)]
+struct Area {
+    len: u64,
+    writable: bool,
+    /// Made by `mem_map` (so `mem_unmap` may remove it).
+    unmappable: bool,
+}
+
+impl AddressSpace {
+    pub fn new() -> Option<AddressSpace> {
+        let pml4 = frames::alloc()?;
+        let kernel = table_at(kernel_pml4());
+        let table = table_at(pml4);
+        for i in 256..512 {
+            table[i] = kernel[i].clone();
+        }
+        Some(AddressSpace {
+            pml4,
+            areas: BTreeMap::new(),
+            next_map: MAP_BASE,
+            last_area: Cell::new(None),
+            mapped: 0,
+            map_limit: u64::MAX,
+        })
+    }
+
+    fn mapper(&self) -> OffsetPageTable<'static> {
+        // SAFETY: as in `kernel_mapper`.
+        unsafe { OffsetPageTable::new(table_at(self.pml4), VirtAddr::new(phys_offset())) }
+    }
+
+    /// Maps `pages` fresh zeroed pages at `addr` (page aligned, user range
+    /// checked by the caller) as one area; on failure nothing stays mapped.
+    pub fn map_zeroed(
+        &mut self,
+        addr: u64,
+        pages: u64,
+        writable: bool,
+        executable: bool,
+    ) -> Result<(), MapError> {
+        self.populate(addr, pages, writable, executable)?;
+        let area = Area {
+            len: pages * PAGE_SIZE,
+            writable,
+            unmappable: false,
+        };
+        self.areas.insert(addr, area);
+        Ok(())
+    }
+
+    /// Whether `[addr, addr + len)` lies inside mapped areas (writable ones,
+    /// when `write` is asked). An empty range always does.
+    pub fn covers(&self, addr: u64, len: u64, write: bool) -> bool {
+        let Some(end) = addr.checked_add(len) else {
+            return false;
+        };
+        let mut at = addr;
+        while at < end {
+            match self.area_at(at) {
+                Some((start, a)) if a.writable || !write => at = start + a.len,
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    /// The area containing `addr`. The last one found is remembered: door
+    /// calls check the same server stack area several times in a row, and
+    /// a tree search grows with the number of areas.
+    fn area_at(&self, addr: u64) -> Option<(u64, Area)> {
+        if let Some((start, a)) = self.last_area.get()
+            && (start..start + a.len).contains(&addr)
+        {
+            return Some((start, a));
+        }
+        let (&start, &a) = self.areas.range(..=addr).next_back()?;
+        if start + a.len <= addr {
+            return None;
+        }
+        self.last_area.set(Some((start, a)));
+        Some((start, a))
+    }
+
+    fn populate(
+        &mut self,
+        addr: u64,
+        pages: u64,
+        writable: bool,
+        executable: bool,
+    ) -> Result<(), MapError> {
+        let mut flags = F::PRESENT | F::USER_ACCESSIBLE;
+        if writable {
+            flags |= F::WRITABLE;
+        }
+        if !executable {
+            flags |= F::NO_EXECUTE;
+        }
+        let parents = F::PRESENT | F::WRITABLE | F::USER_ACCESSIBLE;
+        let mut mapper = self.mapper();
+        for i in 0..pages {
+            let page = Page::<Size4KiB>::containing_address(VirtAddr::new(addr + i * PAGE_SIZE));
+            let failure = match frames::alloc() {
+                None => Some(MapError::OutOfMemory),
+                Some(frame) => {
+                    // SAFETY: a fresh frame mapped into user space only.
+                    match unsafe {
+                        mapper.map_to_with_table_flags(
+                            page,
+                            frame,
+                            flags,
+                            parents,
+                            &mut KernelFrames,
+                        )
+                    } {
+                        Ok(flush) => {
+                            flush.flush();
+                            None
+                        }
+                        Err(e) => {
+                            frames::free(frame);
+                            Some(match e {
+                                MapToError::FrameAllocationFailed => MapError::OutOfMemory,
+                                _ => MapError::AlreadyMapped,
+                            })
+                        }
+                    }
+                }
+            };
+            if let Some(e) = failure {
+                self.unmap_pages(addr, i);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Unmaps and frees `pages` pages at `addr` (pages not mapped are skipped).
+    fn unmap_pages(&mut self, addr: u64, pages: u64) {
+        let mut mapper = self.mapper();
+        for i in 0..pages {
+            let page = Page::<Size4KiB>::containing_address(VirtAddr::new(addr + i * PAGE_SIZE));
+            if let Ok((frame, flush)) = mapper.unmap(page) {
+                flush.flush();
+                frames::free(frame);
+            }
+        }
+    }
+
+    /// The physical address behind user address `addr`, if it is mapped
+    /// for user access (and writable, when `write` is asked).
+    pub fn translate(&self, addr: u64, write: bool) -> Option<u64> {
+        if !(USER_START..USER_END).contains(&addr) {
+            return None;
+        }
+        // A plain four-level walk: user space has only 4 KiB pages, and
+        // every level of a user mapping carries USER (and WRITABLE for the
+        // parents), so the leaf's flags decide.
+        let mut table = self.pml4.start_address().as_u64();
+        for level in (0..4).rev() {
+            let index = (addr >> (12 + 9 * level)) & 0x1ff;
+            // SAFETY: `table` is a page table of this space, reached through
+            // the window; entries are plain u64s.
+            let entry = unsafe { *(phys_to_virt(table + index * 8) as *const u64) };
+            let flags = F::from_bits_truncate(entry);
+            if !flags.contains(F::PRESENT | F::USER_ACCESSIBLE) {
+                return None;
+            }
+            if level == 0 && write && !flags.contains(F::WRITABLE) {
+                return None;
+            }
+            table = entry & 0x000f_ffff_ffff_f000;
+        }
+        Some(table + (addr & 0xfff))
+    }
+
+    /// Maps a `mem_map` area of `pages` pages, at `fixed` or where there is
+    /// room (leaving an unmapped guard page after each area). Returns its address.
+    pub fn map_area(
+        &mut self,
+        fixed: Option<u64>,
+        pages: u64,
+        writable: bool,
+        executable: bool,
+    ) -> Result<u64, MapError> {
+        let len = pages * PAGE_SIZE;
+        if self.mapped + len > self.map_limit {
+            return Err(MapError::OutOfMemory);
+        }
+        let addr = match fixed {
+            Some(a) => {
+                let clash = self
+                    .areas
+                    .range(..a + len)
+                    .next_back()
+                    .is_some_and(|(&s, area)| s + area.len > a);
+                if clash {
+                    return Err(MapError::AlreadyMapped);
+                }
+                a
+            }
+            None => self.next_map,
+        };
+        self.populate(addr, pages, writable, executable)?;
+        self.areas.insert(
+            addr,
+            Area {
+                len,
+                writable,
+                unmappable: true,
+            },
+        );
+        self.mapped += len;
+        if fixed.is_none() {
+            self.next_map += len + PAGE_SIZE;
+        }
+        Ok(addr)
+    }
+
+    /// Unmaps the `mem_map` area that starts at `addr` and is `len` bytes
+    /// (page rounded) long; false if there is no such area.
+    pub fn unmap_area(&mut self, addr: u64, len: u64) -> bool {
+        let matches = self
+            .areas
+            .get(&addr)
+            .is_some_and(|a| a.unmappable && a.len == len.next_multiple_of(PAGE_SIZE));
+        if !matches || len == 0 {
+            return false;
+        }
+        self.areas.remove(&addr);
+        self.last_area.set(None);
+        self.mapped -= len.next_multiple_of(PAGE_SIZE);
+        self.unmap_pages(addr, len.div_ceil(PAGE_SIZE));
+        true
+    }
+
+    /// Lowers the cap on `mem_map` bytes (it can never be raised).
+    pub fn lower_map_limit(&mut self, limit: u64) {
+        self.map_limit = self.map_limit.min(limit);
+    }
+
+    /// Makes this the active address space.
+    pub fn activate(&self) {
+        // SAFETY: the upper half is the kernel's, so the kernel keeps running.
+        unsafe { Cr3::write(self.pml4, Cr3Flags::empty()) };
+    }
+}
+
+/// Frees every lower-half page and table under `table` at `level` (4 = PML4).
+fn free_lower(table: &mut PageTable, level: u8, entries: core::ops::Range<usize>) {
+    for i in entries {
+        let entry = &mut table[i];
+        if !entry.flags().contains(F::PRESENT) {
+            continue;
+        }
+        let frame = PhysFrame::containing_address(PhysAddr::new(entry.addr().as_u64()));
+        if level > 1 {
+            free_lower(table_at(frame), level - 1, 0..512);
+        }
+        frames::free(frame);
+        entry.set_unused();
+    }
+}
+
+impl Drop for AddressSpace {
+    fn drop(&mut self) {
+        let (active, _) = Cr3::read();
+        if active == self.pml4 {
+            activate_kernel();
+        }
+        free_lower(table_at(self.pml4), 4, 0..256);
+        frames::free(self.pml4);
+    }
+}

@@ -1,0 +1,254 @@
+//! Door system calls. Each decodes its registers and user structures, asks
+//! the door logic (which validates everything before it changes anything),
+//! then carries out the outcome: for door_call and door_return that means
+//! handing the CPU straight to the server thread or back to the caller.
+
+use super::SysResult;
+use crate::arch::traps::TrapFrame;
+use crate::mem::user::{UserSlice, read_wire, write_wire};
+use crate::task::{self, SCHED, Wait};
+use core::sync::atomic::Ordering;
+use doors::abi::errno::{EBADF, EFAULT, EINTR, EINVAL, ENAMETOOLONG, ESRCH};
+use doors::abi::{DOOR_CREATE_RUN_SERVER_CREATE, DoorArg};
+use doors::{CallOutcome, CallParams, Errno, Next, ReturnArgs, ReturnOutcome, StackArea};
+
+/// Longest path read from user memory (the door logic's own limit is lower,
+/// so a longer one is ENAMETOOLONG either way).
+const PATH_READ_MAX: u64 = 4096;
+
+/// A descriptor argument: an `int` in a 64-bit register.
+fn fd(reg: u64) -> Result<i32, isize> {
+    i32::try_from(reg as i64).map_err(|_| EBADF)
+}
+
+fn errno(e: Errno) -> isize {
+    e.0
+}
+
+/// Runs `op` on the door logic for the calling thread, then carries out the
+/// events it queued.
+fn with_doors<T>(
+    op: impl FnOnce(&mut doors::DoorSystem, u32, u32) -> Result<T, Errno>,
+) -> Result<T, isize> {
+    let mut g = SCHED.lock();
+    let (pid, tid) = (g.current_pid(), g.current_tid());
+    let r = op(g.doors(), pid, tid);
+    g.handle_door_events();
+    r.map_err(errno)
+}
+
+pub fn door_create(pc: u64, cookie: u64, attributes: u64) -> SysResult {
+    let attributes = u32::try_from(attributes).map_err(|_| EINVAL)?;
+    let created = with_doors(|d, pid, _| d.door_create(pid, pc, cookie, attributes))?;
+    let flag = if created.create_server.is_some() {
+        DOOR_CREATE_RUN_SERVER_CREATE as u64
+    } else {
+        0
+    };
+    Ok(created.fd as u64 | flag)
+}
+
+pub fn door_call(d: u64, params_ptr: u64) -> SysResult {
+    let d = fd(d)?;
+    let mut g = SCHED.lock();
+    let tid = g.current_tid();
+    let params = match params_ptr {
+        0 => None,
+        addr => Some(CallParams {
+            addr,
+            arg: read_wire::<DoorArg>(g.current_space(), addr)?,
+        }),
+    };
+    let outcome = {
+        let (doors, memory) = g.doors_and_memory();
+        doors.door_call(&memory, tid, d, params)
+    };
+    g.handle_door_events();
+    let outcome = outcome.map_err(errno)?;
+    g.set_door_result(tid, -EINTR);
+    match outcome {
+        CallOutcome::Handoff(up) => {
+            g.deliver_upcall(&up);
+            task::handoff(g, Wait::DoorCall, up.server);
+        }
+        CallOutcome::Wait => task::block(g, Wait::DoorCall),
+    }
+    match SCHED.lock().door_result(tid) {
+        r if r < 0 => Err(-r),
+        r => Ok(r as u64),
+    }
+}
+
+pub fn door_return(frame: &mut TrapFrame, a: [u64; 6]) -> SysResult {
+    let ret = ReturnArgs {
+        data_ptr: a[0],
+        data_size: a[1],
+        desc_ptr: a[2],
+        desc_num: u32::try_from(a[3]).map_err(|_| EINVAL)?,
+        stack: StackArea {
+            base: a[4],
+            size: a[5],
+        },
+    };
+    let mut g = SCHED.lock();
+    let tid = g.current_tid();
+    let outcome = {
+        let (doors, mut memory) = g.doors_and_memory();
+        doors.door_return(&mut memory, tid, ret)
+    };
+    g.handle_door_events();
+    let ReturnOutcome { reply, next } = outcome.map_err(errno)?;
+    let caller = reply.as_ref().map(|r| r.caller);
+    if let Some(r) = reply {
+        g.deliver_reply(r);
+    }
+    g.set_door_result(tid, -EINTR);
+    match next {
+        Next::Park => match caller {
+            Some(c) => task::handoff(g, Wait::DoorPark, c),
+            None => task::block(g, Wait::DoorPark),
+        },
+        Next::Serve(up) => {
+            g.deliver_upcall(&up);
+            match caller {
+                Some(c) => task::yield_to(g, c),
+                None => drop(g),
+            }
+        }
+        Next::Fail(e) => {
+            if let Some(c) = caller {
+                g.wake(c);
+            }
+            return Err(e.0);
+        }
+    }
+    // Back with an invocation to start, or with the reason there is none.
+    let mut g = SCHED.lock();
+    match g.take_upcall(tid) {
+        Some((sp, results)) => {
+            frame.rsp = sp;
+            frame.rdi = results;
+            Ok(0)
+        }
+        None => Err(-g.door_result(tid)),
+    }
+}
+
+pub fn door_info(d: u64, info_ptr: u64) -> SysResult {
+    let d = fd(d)?;
+    let info = with_doors(|doors, _, tid| doors.door_info(tid, d))?;
+    write_wire(SCHED.lock().current_space(), info_ptr, &info)?;
+    Ok(0)
+}
+
+pub fn door_revoke(d: u64) -> SysResult {
+    let d = fd(d)?;
+    with_doors(|doors, pid, _| doors.door_revoke(pid, d)).map(|()| 0)
+}
+
+pub fn door_setparam(d: u64, param: u64, value: u64) -> SysResult {
+    let d = fd(d)?;
+    let param = i32::try_from(param as i64).map_err(|_| EINVAL)?;
+    with_doors(|doors, pid, _| doors.door_setparam(pid, d, param, value)).map(|()| 0)
+}
+
+pub fn door_getparam(d: u64, param: u64, out: u64) -> SysResult {
+    let d = fd(d)?;
+    let param = i32::try_from(param as i64).map_err(|_| EINVAL)?;
+    let value = with_doors(|doors, pid, _| doors.door_getparam(pid, d, param))?;
+    UserSlice::new(out, 8)?.write(SCHED.lock().current_space(), &value.to_le_bytes())?;
+    Ok(0)
+}
+
+pub fn door_ucred(out: u64) -> SysResult {
+    let cred = with_doors(|doors, _, tid| doors.door_ucred(tid))?;
+    write_wire(SCHED.lock().current_space(), out, &cred)?;
+    Ok(0)
+}
+
+pub fn door_cred(out: u64) -> SysResult {
+    let cred = with_doors(|doors, _, tid| doors.door_cred(tid))?;
+    write_wire(SCHED.lock().current_space(), out, &cred)?;
+    Ok(0)
+}
+
+pub fn door_bind(d: u64) -> SysResult {
+    let d = fd(d)?;
+    with_doors(|doors, _, tid| doors.door_bind(tid, d)).map(|()| 0)
+}
+
+pub fn door_unbind() -> SysResult {
+    with_doors(|doors, _, tid| doors.door_unbind(tid)).map(|()| 0)
+}
+
+pub fn door_cancelled() -> SysResult {
+    with_doors(|doors, _, tid| Ok(u64::from(doors.is_cancelled(tid))))
+}
+
+pub fn door_abort(target: u64) -> SysResult {
+    let target = u32::try_from(target).map_err(|_| ESRCH)?;
+    with_doors(|doors, pid, _| doors.abort_call(pid, target)).map(|()| 0)
+}
+
+/// Reads a path argument.
+fn path(ptr: u64, len: u64) -> Result<alloc::vec::Vec<u8>, isize> {
+    if len > PATH_READ_MAX {
+        return Err(ENAMETOOLONG);
+    }
+    UserSlice::new(ptr, len)?.read_vec(SCHED.lock().current_space())
+}
+
+pub fn fattach(d: u64, path_ptr: u64, path_len: u64) -> SysResult {
+    let d = fd(d)?;
+    let p = path(path_ptr, path_len)?;
+    with_doors(|doors, pid, _| doors.fattach(pid, d, &p)).map(|()| 0)
+}
+
+pub fn fdetach(path_ptr: u64, path_len: u64) -> SysResult {
+    let p = path(path_ptr, path_len)?;
+    with_doors(|doors, pid, _| doors.fdetach(pid, &p)).map(|()| 0)
+}
+
+pub fn open(path_ptr: u64, path_len: u64) -> SysResult {
+    let p = path(path_ptr, path_len)?;
+    with_doors(|doors, pid, _| doors.open(pid, &p)).map(|fd| fd as u64)
+}
+
+pub fn close(d: u64) -> SysResult {
+    let d = fd(d)?;
+    with_doors(|doors, pid, _| doors.close(pid, d)).map(|()| 0)
+}
+
+pub fn dup(d: u64) -> SysResult {
+    let d = fd(d)?;
+    with_doors(|doors, pid, _| doors.dup(pid, d)).map(|fd| fd as u64)
+}
+
+pub fn seteuid(uid: u64) -> SysResult {
+    let uid = u32::try_from(uid).map_err(|_| EINVAL)?;
+    with_doors(|doors, pid, _| doors.set_euid(pid, uid)).map(|()| 0)
+}
+
+pub fn door_handoff(on: u64) -> SysResult {
+    match on {
+        0 | 1 => {
+            task::HANDOFF.store(on == 1, Ordering::Relaxed);
+            Ok(0)
+        }
+        _ => Err(EINVAL),
+    }
+}
+
+/// Reads the descriptor list of a spawn (`i32`s).
+pub fn read_fds(ptr: u64, count: u64) -> Result<alloc::vec::Vec<i32>, isize> {
+    if count > doors::MAX_CAPACITY as u64 {
+        return Err(EINVAL);
+    }
+    let bytes = UserSlice::new(ptr, count * 4)?
+        .read_vec(SCHED.lock().current_space())
+        .map_err(|_| EFAULT)?;
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
+}

@@ -1,0 +1,106 @@
+//! Starting programs: a program is an ELF file in the boot file system. The
+//! loader validates it, builds a fresh address space with its segments, a
+//! stack holding its arguments, and a first thread that enters it.
+
+use super::SCHED;
+use crate::arch::traps::TrapFrame;
+use crate::mem::PAGE_SIZE;
+use crate::mem::space::{AddressSpace, MapError, USER_END, USER_START};
+use crate::mem::user::UserSlice;
+use alloc::vec::Vec;
+use doors::abi::errno::{ENOENT, ENOEXEC, ENOMEM};
+use doors::abi::{MAIN_STACK_SIZE, MAIN_STACK_TOP, UserArg};
+use kernel::bootfs::Bootfs;
+use kernel::elf::Elf;
+use spin::Once;
+
+/// Top of a program's main stack (an unmapped page lies above it).
+const STACK_TOP: u64 = MAIN_STACK_TOP;
+/// Size of the main stack; the page below it stays unmapped as a guard.
+const STACK_PAGES: u64 = MAIN_STACK_SIZE / PAGE_SIZE;
+/// Initial RFLAGS of user threads: interrupts on.
+const USER_RFLAGS: u64 = 0x202;
+
+static BOOTFS: Once<Bootfs<'static>> = Once::new();
+
+/// Registers the boot file system the boot loader passed as the ramdisk.
+pub fn init_bootfs(image: &'static [u8]) {
+    match Bootfs::parse(image) {
+        Ok(fs) => {
+            BOOTFS.call_once(|| fs);
+        }
+        Err(e) => panic!("the ramdisk is not a boot file system: {e:?}"),
+    }
+}
+
+pub fn bootfs() -> Bootfs<'static> {
+    *BOOTFS.get().expect("boot file system registered")
+}
+
+fn map_err(_: MapError) -> isize {
+    ENOMEM
+}
+
+/// A user-mode entry frame.
+pub fn user_frame(rip: u64, rsp: u64, rdi: u64, rsi: u64) -> TrapFrame {
+    TrapFrame {
+        rip,
+        rsp,
+        rdi,
+        rsi,
+        cs: 0x23,
+        ss: 0x1b,
+        rflags: USER_RFLAGS,
+        ..TrapFrame::default()
+    }
+}
+
+/// Starts program `name` from the boot file system with `args` (argument 0,
+/// the name, is added); returns the new process's id.
+pub fn spawn(parent: u32, name: &str, args: &[&[u8]], fds: &[i32]) -> Result<u32, isize> {
+    let image = bootfs().find(name).ok_or(ENOENT)?;
+    let elf = Elf::parse(image, USER_START, USER_END).map_err(|_| ENOEXEC)?;
+    let mut space = AddressSpace::new().ok_or(ENOMEM)?;
+    for seg in elf.segments() {
+        let pages = (seg.page_end() - seg.page_start()) / PAGE_SIZE;
+        space
+            .map_zeroed(seg.page_start(), pages, seg.writable(), seg.executable())
+            .map_err(map_err)?;
+        let data = elf.segment_data(&seg);
+        UserSlice::new(seg.vaddr, data.len() as u64)?.load(&space, data)?;
+    }
+    let stack_bottom = STACK_TOP - STACK_PAGES * PAGE_SIZE;
+    space
+        .map_zeroed(stack_bottom, STACK_PAGES, true, false)
+        .map_err(map_err)?;
+
+    // Argument strings at the top of the stack, the (ptr, len) table below
+    // them, and the stack pointer below that as if `_start` had been called.
+    let all: Vec<&[u8]> = core::iter::once(name.as_bytes())
+        .chain(args.iter().copied())
+        .collect();
+    let text_len: u64 = all.iter().map(|a| a.len() as u64).sum();
+    let text_at = (STACK_TOP - text_len) & !15;
+    let table_at = (text_at - all.len() as u64 * size_of::<UserArg>() as u64) & !15;
+    let mut table = Vec::with_capacity(all.len() * size_of::<UserArg>());
+    let mut at = text_at;
+    for a in &all {
+        UserSlice::new(at, a.len() as u64)?.write(&space, a)?;
+        table.extend_from_slice(&at.to_le_bytes());
+        table.extend_from_slice(&(a.len() as u64).to_le_bytes());
+        at += a.len() as u64;
+    }
+    UserSlice::new(table_at, table.len() as u64)?.write(&space, &table)?;
+    let frame = user_frame(elf.entry(), table_at - 8, table_at, all.len() as u64);
+
+    let mut g = SCHED.lock();
+    let pid = g.add_process(parent, name, space, fds)?;
+    if let Err(e) = g.add_user_thread(pid, &frame) {
+        g.procs.remove(&pid);
+        g.doors().exit_process(pid);
+        g.handle_door_events();
+        return Err(e);
+    }
+    crate::debug!("spawned process {pid} ({name})");
+    Ok(pid)
+}

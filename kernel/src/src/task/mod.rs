@@ -1,0 +1,671 @@
+//! Processes, threads and the scheduler.
+//!
+//! One CPU, and kernel code runs with interrupts off, so all of this state
+//! sits behind one lock ([`SCHED`]) that is never held across a context
+//! switch. Scheduling is round-robin over a FIFO of ready threads, with
+//! preemption from the timer. Switching is built on one primitive,
+//! `switch_locked(next)`, which runs a chosen thread directly; picking from
+//! the run queue is a separate step, so a door call can hand the CPU from
+//! caller to server and back without a trip through the run queue.
+
+mod ipc;
+mod loader;
+mod report;
+
+pub use ipc::{HANDOFF, handoff_enabled};
+pub use loader::{bootfs, init_bootfs, spawn, user_frame};
+pub use report::{on_kernel_exception, on_user_exception};
+
+use crate::arch::cpu::{self, FpuState, rdtsc};
+use crate::arch::switch::{prepare_kernel, prepare_user, switch};
+use crate::arch::traps::TrapFrame;
+use crate::arch::{gdt, syscall};
+use crate::mem::kstack::KernelStack;
+use crate::mem::space::AddressSpace;
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::hash::BuildHasherDefault;
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use doors::IdMap;
+use doors::abi::errno::{ECHILD, EDEADLK, ENOMEM, ESRCH};
+use kernel::runq::{ReadyQueue, SleepQueue};
+use spin::{Mutex, MutexGuard};
+
+/// What a blocked thread waits for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Wait {
+    /// Another thread of its process to exit.
+    Join(u32),
+    /// A child process to exit.
+    Child,
+    /// A number of timer ticks.
+    Sleep,
+    /// The end of its door call.
+    DoorCall,
+    /// An invocation, as an idle thread of a door server pool.
+    DoorPark,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum State {
+    Ready,
+    Running,
+    Blocked(Wait),
+    Dead,
+}
+
+pub struct Thread {
+    pub tid: u32,
+    pub pid: u32,
+    state: State,
+    kstack: KernelStack,
+    /// Saved kernel stack pointer while not running.
+    rsp: u64,
+    fpu: Box<FpuState>,
+    /// What its pending door_call / door_return returns (`-errno` on failure).
+    door_ret: isize,
+    /// An invocation handed to it while parked: (stack pointer, results address).
+    upcall: Option<(u64, u64)>,
+    /// Its FS base (the runtime's thread control block).
+    fs_base: u64,
+}
+
+pub struct Process {
+    pub pid: u32,
+    pub parent: u32,
+    pub name: String,
+    /// `None` once the process has exited (a zombie until waited for).
+    pub space: Option<AddressSpace>,
+    /// Live threads.
+    threads: Vec<u32>,
+    /// Exit values of threads not yet joined.
+    exited_threads: BTreeMap<u32, u64>,
+    pub exit_status: Option<i32>,
+    /// Killed (or exiting) while some of its threads still run: they must
+    /// not return to user mode. Counted in [`DYING`].
+    dying: bool,
+}
+
+pub struct Sched {
+    threads: IdMap<Box<Thread>>,
+    procs: IdMap<Process>,
+    ready: ReadyQueue,
+    sleepers: SleepQueue,
+    current: u32,
+    idle: u32,
+    /// Threads that died; freed by the next thread to run. Boxed because
+    /// `switch` still saves into a record after it leaves the thread map.
+    #[allow(clippy::vec_box)]
+    dead: Vec<Box<Thread>>,
+    next_id: u32,
+    ticks: u64,
+    /// The door logic (set up at boot by `init_doors`).
+    doors: Option<doors::DoorSystem>,
+}
+
+pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
+    threads: IdMap::with_hasher(BuildHasherDefault::new()),
+    procs: IdMap::with_hasher(BuildHasherDefault::new()),
+    ready: ReadyQueue::new(),
+    sleepers: SleepQueue::new(),
+    current: 0,
+    idle: 0,
+    dead: Vec::new(),
+    next_id: 1,
+    ticks: 0,
+    doors: None,
+});
+
+/// Kernel-entry and first-user-instruction timestamps (boot benchmark).
+pub static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
+pub static FIRST_USER_TSC: AtomicU64 = AtomicU64::new(0);
+/// Processes with `dying` set (so the common syscall return skips the check).
+static DYING: AtomicUsize = AtomicUsize::new(0);
+/// Whether `Sched::dead` holds threads to free.
+static DEAD_PENDING: AtomicBool = AtomicBool::new(false);
+
+impl Sched {
+    pub fn current_tid(&self) -> u32 {
+        self.current
+    }
+
+    pub fn current_pid(&self) -> u32 {
+        self.threads.get(&self.current).map_or(0, |t| t.pid)
+    }
+
+    pub fn process(&self, pid: u32) -> Option<&Process> {
+        self.procs.get(&pid)
+    }
+
+    /// The running process's address space.
+    pub fn current_space(&mut self) -> &mut AddressSpace {
+        let pid = self.current_pid();
+        self.procs
+            .get_mut(&pid)
+            .and_then(|p| p.space.as_mut())
+            .expect("a running user thread has a space")
+    }
+
+    /// Sets the running thread's FS base (and loads it now).
+    pub fn set_fs_base(&mut self, base: u64) {
+        let cur = self.current;
+        if let Some(t) = self.threads.get_mut(&cur) {
+            t.fs_base = base;
+        }
+        cpu::set_fs_base(base);
+    }
+
+    pub fn ticks(&self) -> u64 {
+        self.ticks
+    }
+
+    pub fn counts(&self) -> (usize, usize) {
+        (self.procs.len(), self.threads.len())
+    }
+
+    /// Live doors and descriptor-table entries (for leak checks).
+    pub fn door_counts(&self) -> (usize, usize) {
+        self.doors.as_ref().map_or((0, 0), |d| {
+            let s = d.stats();
+            (s.doors, s.descriptors)
+        })
+    }
+
+    fn alloc_id(&mut self) -> u32 {
+        self.next_id += 1;
+        self.next_id - 1
+    }
+
+    /// Makes a blocked thread ready (no effect on any other state).
+    pub fn wake(&mut self, tid: u32) {
+        if let Some(t) = self.threads.get_mut(&tid)
+            && matches!(t.state, State::Blocked(_))
+        {
+            t.state = State::Ready;
+            self.ready.push(tid);
+        }
+    }
+
+    fn pick_next(&mut self) -> u32 {
+        self.ready.pop().unwrap_or(self.idle)
+    }
+
+    /// Adds a thread that enters user mode with `frame`.
+    pub fn add_user_thread(&mut self, pid: u32, frame: &TrapFrame) -> Result<u32, isize> {
+        let kstack = KernelStack::new().ok_or(ENOMEM)?;
+        // SAFETY: a fresh, mapped kernel stack.
+        let rsp = unsafe { prepare_user(kstack.top(), frame) };
+        let tid = self.next_id;
+        self.doors().create_thread(pid, tid).map_err(|e| e.0)?;
+        self.alloc_id();
+        let thread = Thread {
+            tid,
+            pid,
+            state: State::Ready,
+            kstack,
+            rsp,
+            fpu: Box::new(FpuState::new()),
+            door_ret: 0,
+            upcall: None,
+            fs_base: 0,
+        };
+        self.threads.insert(tid, Box::new(thread));
+        if let Some(p) = self.procs.get_mut(&pid) {
+            p.threads.push(tid);
+        }
+        self.ready.push(tid);
+        Ok(tid)
+    }
+
+    /// Registers a new process (with no threads yet) holding exactly the
+    /// descriptors `fds` of its parent (as its descriptors 0, 1, ...);
+    /// returns its pid.
+    pub fn add_process(
+        &mut self,
+        parent: u32,
+        name: &str,
+        space: AddressSpace,
+        fds: &[i32],
+    ) -> Result<u32, isize> {
+        let pid = self.next_id;
+        let registered = if parent == 0 {
+            self.doors().create_process(pid, doors::Cred::default())
+        } else {
+            self.doors().spawn(parent, pid, fds)
+        };
+        registered.map_err(|e| e.0)?;
+        self.alloc_id();
+        let p = Process {
+            pid,
+            parent,
+            name: String::from(name),
+            space: Some(space),
+            threads: Vec::new(),
+            exited_threads: BTreeMap::new(),
+            exit_status: None,
+            dying: false,
+        };
+        self.procs.insert(pid, p);
+        Ok(pid)
+    }
+
+    /// Takes a thread that is not running off every queue and frees it.
+    fn destroy_thread(&mut self, tid: u32) {
+        self.ready.remove(tid);
+        self.sleepers.remove(tid);
+        self.doors().exit_thread(tid);
+        self.handle_door_events();
+        if let Some(t) = self.threads.remove(&tid) {
+            self.dead.push(t);
+            DEAD_PENDING.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Ends process `pid` with `status`: every thread but the running one
+    /// is destroyed now; if the running thread is not the process's, the
+    /// process is finished at once. Idempotent (the first status wins).
+    pub fn kill_process(&mut self, pid: u32, status: i32) {
+        let current = self.current;
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return;
+        };
+        if p.exit_status.is_none() {
+            p.exit_status = Some(status);
+            p.dying = true;
+            DYING.fetch_add(1, Ordering::Relaxed);
+        }
+        let others: Vec<u32> = p
+            .threads
+            .iter()
+            .copied()
+            .filter(|&t| t != current)
+            .collect();
+        p.threads.retain(|&t| t == current);
+        for tid in others {
+            self.destroy_thread(tid);
+        }
+        if self.procs.get(&pid).is_some_and(|p| p.threads.is_empty()) {
+            self.finish_process(pid);
+        }
+    }
+
+    /// The last thread is gone: free the address space, make the process a
+    /// zombie for its parent (or drop it if nobody will wait), wake the parent.
+    fn finish_process(&mut self, pid: u32) {
+        self.doors().exit_process(pid);
+        self.handle_door_events();
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return;
+        };
+        p.space = None;
+        p.exited_threads.clear();
+        if core::mem::take(&mut p.dying) {
+            DYING.fetch_sub(1, Ordering::Relaxed);
+        }
+        let parent = p.parent;
+        let status = *p.exit_status.get_or_insert(0);
+        crate::debug!("process {pid} ({}) exited with status {status}", p.name);
+        for child in self.procs.values_mut().filter(|c| c.parent == pid) {
+            child.parent = 0;
+        }
+        let orphan_zombies: Vec<u32> = self
+            .procs
+            .values()
+            .filter(|c| c.parent == 0 && c.space.is_none() && c.pid != pid)
+            .map(|c| c.pid)
+            .collect();
+        for z in orphan_zombies {
+            self.procs.remove(&z);
+        }
+        if parent == 0 || !self.procs.contains_key(&parent) {
+            self.procs.remove(&pid);
+            return;
+        }
+        let waiters: Vec<u32> = self
+            .threads
+            .values()
+            .filter(|t| t.pid == parent && t.state == State::Blocked(Wait::Child))
+            .map(|t| t.tid)
+            .collect();
+        for w in waiters {
+            self.wake(w);
+        }
+    }
+}
+
+/// Switches from the running thread to `next`, releasing the lock; returns
+/// when the running thread is switched back to.
+fn switch_locked(mut g: MutexGuard<'static, Sched>, next: u32) {
+    let prev = g.current;
+    if prev == next {
+        if let Some(t) = g.threads.get_mut(&next) {
+            t.state = State::Running;
+        }
+        return;
+    }
+    g.current = next;
+    let (prev_rsp, prev_fpu, prev_pid) = match g.threads.get_mut(&prev) {
+        Some(t) => (&raw mut t.rsp, &raw mut *t.fpu, t.pid),
+        None => {
+            // The previous thread was already freed (cannot happen: dead
+            // threads are freed only by the next thread to run).
+            panic!("switch from unknown thread {prev}");
+        }
+    };
+    let n = g.threads.get_mut(&next).expect("switch to unknown thread");
+    n.state = State::Running;
+    let (next_rsp, next_fpu, top, pid) = (n.rsp, &raw const *n.fpu, n.kstack.top(), n.pid);
+    cpu::set_fs_base(n.fs_base);
+    // A thread runs in its process's address space, so a switch within one
+    // process keeps CR3 (and the TLB).
+    if pid != prev_pid
+        && let Some(space) = g.procs.get(&pid).and_then(|p| p.space.as_ref())
+    {
+        space.activate();
+    }
+    gdt::set_kernel_stack(top);
+    syscall::set_kernel_stack(top);
+    drop(g);
+    // SAFETY: both threads' records are boxed and stay alive across the
+    // switch (a dead thread is freed only by the next thread to run, in
+    // `after_switch`); `next_rsp` was saved by `switch` or prepared.
+    unsafe { switch(prev_rsp, next_rsp, prev_fpu, next_fpu) };
+    after_switch();
+}
+
+/// Runs on the new thread right after every switch: frees dead threads and
+/// notes the first entry to user mode.
+pub extern "C" fn after_switch() {
+    if DEAD_PENDING.swap(false, Ordering::Relaxed) {
+        let dead = core::mem::take(&mut SCHED.lock().dead);
+        drop(dead);
+    }
+}
+
+/// Runs first on a new user thread: finishes the switch, and notes the
+/// first entry to user mode since boot (for the boot benchmark).
+pub extern "C" fn user_thread_entry() {
+    after_switch();
+    if FIRST_USER_TSC.load(Ordering::Relaxed) == 0 {
+        FIRST_USER_TSC.store(rdtsc(), Ordering::Relaxed);
+    }
+}
+
+/// Blocks the running thread until [`Sched::wake`]; `g` is released meanwhile.
+pub fn block(mut g: MutexGuard<'static, Sched>, wait: Wait) {
+    let cur = g.current;
+    if let Some(t) = g.threads.get_mut(&cur) {
+        t.state = State::Blocked(wait);
+    }
+    let next = g.pick_next();
+    switch_locked(g, next);
+}
+
+/// Direct handoff: the running thread blocks with `wait` and `target` (which
+/// must be blocked or ready) runs at once, without the run queue. With the
+/// handoff disabled (benchmark knob) `target` goes through the run queue.
+pub fn handoff(mut g: MutexGuard<'static, Sched>, wait: Wait, target: u32) {
+    if !handoff_enabled() {
+        g.wake(target);
+        return block(g, wait);
+    }
+    let cur = g.current;
+    if let Some(t) = g.threads.get_mut(&cur) {
+        t.state = State::Blocked(wait);
+    }
+    g.ready.remove(target);
+    switch_locked(g, target);
+}
+
+/// Runs `target` at once; the running thread stays runnable at the back of
+/// the run queue.
+pub fn yield_to(mut g: MutexGuard<'static, Sched>, target: u32) {
+    let cur = g.current;
+    if let Some(t) = g.threads.get_mut(&cur) {
+        t.state = State::Ready;
+    }
+    g.ready.push(cur);
+    let next = if handoff_enabled() {
+        g.ready.remove(target);
+        target
+    } else {
+        g.wake(target);
+        g.pick_next()
+    };
+    switch_locked(g, next);
+}
+
+/// Gives the CPU to the next ready thread, if any.
+pub fn yield_now() {
+    let mut g = SCHED.lock();
+    let Some(next) = g.ready.pop() else { return };
+    let cur = g.current;
+    if cur != g.idle
+        && let Some(t) = g.threads.get_mut(&cur)
+    {
+        t.state = State::Ready;
+        g.ready.push(cur);
+    }
+    switch_locked(g, next);
+}
+
+/// Ends the running thread with `value`; ends its process too when it is
+/// the last thread.
+pub fn exit_thread(value: u64) -> ! {
+    let mut g = SCHED.lock();
+    let tid = g.current;
+    let pid = g.current_pid();
+    if let Some(p) = g.procs.get_mut(&pid) {
+        p.threads.retain(|&t| t != tid);
+        p.exited_threads.insert(tid, value);
+    }
+    g.doors().exit_thread(tid);
+    g.handle_door_events();
+    let joiners: Vec<u32> = g
+        .threads
+        .values()
+        .filter(|t| t.state == State::Blocked(Wait::Join(tid)))
+        .map(|t| t.tid)
+        .collect();
+    for j in joiners {
+        g.wake(j);
+    }
+    if g.procs.get(&pid).is_some_and(|p| p.threads.is_empty()) {
+        g.finish_process(pid);
+    }
+    if let Some(t) = g.threads.get_mut(&tid) {
+        t.state = State::Dead;
+    }
+    let next = g.pick_next();
+    // Move the record to `dead` only after choosing: `switch_locked` still
+    // saves into it, and the next thread frees it.
+    let record = g.threads.remove(&tid);
+    let (prev_rsp, prev_fpu) = match &record {
+        Some(t) => (
+            &raw const t.rsp as *mut u64,
+            &raw const *t.fpu as *mut FpuState,
+        ),
+        None => panic!("exit of unknown thread {tid}"),
+    };
+    if let Some(r) = record {
+        g.dead.push(r);
+        DEAD_PENDING.store(true, Ordering::Relaxed);
+    }
+    let n = g.threads.get_mut(&next).expect("next thread exists");
+    n.state = State::Running;
+    let (next_rsp, next_fpu, top, npid) = (n.rsp, &raw const *n.fpu, n.kstack.top(), n.pid);
+    cpu::set_fs_base(n.fs_base);
+    g.current = next;
+    if let Some(space) = g.procs.get(&npid).and_then(|p| p.space.as_ref()) {
+        space.activate();
+    }
+    gdt::set_kernel_stack(top);
+    syscall::set_kernel_stack(top);
+    drop(g);
+    // SAFETY: the dead record stays boxed in `dead` until the next thread
+    // runs `after_switch`, after this switch has saved into it.
+    unsafe { switch(prev_rsp, next_rsp, prev_fpu, next_fpu) };
+    unreachable!("a dead thread was resumed");
+}
+
+/// Ends the running process with `status` (all its threads).
+pub fn exit_process(status: i32) -> ! {
+    {
+        let mut g = SCHED.lock();
+        let pid = g.current_pid();
+        g.kill_process(pid, status);
+    }
+    exit_thread(0)
+}
+
+/// Called before returning to user mode: a thread whose process is ending
+/// does not go back.
+pub fn check_exiting() {
+    if DYING.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    let g = SCHED.lock();
+    let pid = g.current_pid();
+    let exiting = g.procs.get(&pid).is_some_and(|p| p.exit_status.is_some());
+    drop(g);
+    if exiting {
+        exit_thread(0);
+    }
+}
+
+/// Waits for a child (`pid`, or any child for -1) to exit; returns
+/// `(pid, status)`.
+pub fn wait_child(pid: i64) -> Result<(u32, i32), isize> {
+    loop {
+        let mut g = SCHED.lock();
+        let me = g.current_pid();
+        let matches = |p: &Process| p.parent == me && (pid == -1 || i64::from(p.pid) == pid);
+        if !g.procs.values().any(matches) {
+            return Err(ECHILD);
+        }
+        let zombie = g
+            .procs
+            .values()
+            .find(|p| matches(p) && p.space.is_none())
+            .map(|p| p.pid);
+        if let Some(z) = zombie {
+            let p = g.procs.remove(&z).expect("zombie exists");
+            return Ok((z, p.exit_status.unwrap_or(0)));
+        }
+        block(g, Wait::Child);
+    }
+}
+
+/// Waits for thread `tid` of the running process; returns its exit value.
+pub fn join_thread(tid: u32) -> Result<u64, isize> {
+    loop {
+        let mut g = SCHED.lock();
+        if tid == g.current {
+            return Err(EDEADLK);
+        }
+        let pid = g.current_pid();
+        let p = g.procs.get_mut(&pid).ok_or(ESRCH)?;
+        if let Some(v) = p.exited_threads.remove(&tid) {
+            return Ok(v);
+        }
+        if !p.threads.contains(&tid) {
+            return Err(ESRCH);
+        }
+        block(g, Wait::Join(tid));
+    }
+}
+
+/// Sleeps for `ticks` timer ticks.
+pub fn sleep(ticks: u64) {
+    let mut g = SCHED.lock();
+    let when = g.ticks + ticks;
+    let cur = g.current;
+    g.sleepers.insert(when, cur);
+    block(g, Wait::Sleep);
+}
+
+/// Timer interrupt: wake sleepers; preempt a user thread.
+pub fn on_timer_tick(frame: &TrapFrame) {
+    let mut g = SCHED.lock();
+    g.ticks += 1;
+    let now = g.ticks;
+    while let Some(tid) = g.sleepers.pop_expired(now) {
+        g.wake(tid);
+    }
+    drop(g);
+    if frame.is_user_mode() {
+        yield_now();
+        check_exiting();
+    }
+}
+
+/// The idle thread: runs when nothing else can, halting until an interrupt.
+/// If every thread is blocked with no timer pending, the system can never
+/// make progress again: that is reported as a kernel failure.
+extern "C" fn idle_loop() -> ! {
+    loop {
+        let mut g = SCHED.lock();
+        if let Some(next) = g.ready.pop() {
+            switch_locked(g, next);
+            continue;
+        }
+        if g.procs.is_empty() {
+            drop(g);
+            panic!("no processes left (init exited without shutting down)");
+        }
+        let sleeping = g
+            .threads
+            .values()
+            .any(|t| t.state == State::Blocked(Wait::Sleep));
+        if !sleeping {
+            let stuck: Vec<(u32, u32, State)> = g
+                .threads
+                .values()
+                .filter(|t| t.tid != g.idle)
+                .map(|t| (t.tid, t.pid, t.state))
+                .collect();
+            drop(g);
+            panic!("deadlock: every thread is blocked and no timer is pending: {stuck:?}");
+        }
+        drop(g);
+        x86_64::instructions::interrupts::enable_and_hlt();
+        x86_64::instructions::interrupts::disable();
+    }
+}
+
+/// Creates the idle thread and becomes it: the boot stack is abandoned and
+/// the scheduler starts running user threads.
+pub fn start() -> ! {
+    let kstack = KernelStack::new().expect("memory for the idle stack");
+    // SAFETY: a fresh, mapped kernel stack.
+    let rsp = unsafe { prepare_kernel(kstack.top(), idle_loop) };
+    let mut g = SCHED.lock();
+    let idle = g.alloc_id();
+    let thread = Thread {
+        tid: idle,
+        pid: 0,
+        state: State::Running,
+        kstack,
+        rsp,
+        fpu: Box::new(FpuState::new()),
+        door_ret: 0,
+        upcall: None,
+        fs_base: 0,
+    };
+    g.threads.insert(idle, Box::new(thread));
+    g.idle = idle;
+    g.current = idle;
+    let top = g.threads[&idle].kstack.top();
+    let idle_fpu = &raw const *g.threads[&idle].fpu;
+    gdt::set_kernel_stack(top);
+    syscall::set_kernel_stack(top);
+    drop(g);
+    let mut boot_rsp = 0u64;
+    let mut boot_fpu = FpuState::new();
+    // SAFETY: switching from the boot stack (never resumed) to the idle
+    // thread's prepared stack; the boot FPU area is only written.
+    unsafe { switch(&raw mut boot_rsp, rsp, &raw mut boot_fpu, idle_fpu) };
+    unreachable!("the boot context was resumed");
+}
