@@ -60,7 +60,11 @@ pub mod sys {
     /// for no arguments and no results). Returns 0 when the call completed;
     /// the results are described by the updated `*params`. Errors: see
     /// `door_call` in doors-semantics.md (E2BIG, EAGAIN, EBADF, EFAULT, EINTR,
-    /// EINVAL, EMFILE, ENFILE, ENOBUFS, ENOTSUP, EOVERFLOW).
+    /// EINVAL, EMFILE, ENFILE, ENOBUFS, ENOTSUP, EOVERFLOW). DOOR_RELEASE
+    /// descriptors are closed when the call fails, except on EFAULT, EBADF,
+    /// and E2BIG for a descriptor count above the kernel's hard limit per
+    /// message (refused before the array is read, as illumos's
+    /// `door_max_desc`).
     pub const DOOR_CALL: usize = 17;
     /// `door_return(data_ptr, data_size, desc_ptr, desc_num, stack_base,
     /// stack_size)`: ends the invocation the thread is serving (if any),

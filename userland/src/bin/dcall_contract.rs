@@ -1,0 +1,941 @@
+//! The door_create attributes and the door_arg_t contract of door_call /
+//! door_return (doors-semantics.md, "door_call"), within one process and
+//! across two:
+//!
+//! - door_create accepts every attribute (DOOR_UNREF, DOOR_PRIVATE,
+//!   DOOR_UNREF_MULTI, DOOR_REFUSE_DESC, DOOR_NO_CANCEL) and door_info
+//!   reports it; unknown bits and DOOR_UNREF|DOOR_UNREF_MULTI are EINVAL.
+//! - Arguments in, results out through rbuf: data_ptr/desc_ptr point into
+//!   rbuf, the descriptors at rbuf + roundup(data_size, sizeof(door_desc_t));
+//!   one buffer as argument and result buffer; params == NULL (no arguments,
+//!   no results, and the server's door_return with data fails with E2BIG);
+//!   results larger than rsize in a new zero-filled, page-rounded mapping
+//!   that the caller unmaps; EOVERFLOW when that mapping cannot be made.
+//!
+//! The parent serves two doors and runs the client checks on them itself,
+//! then spawns a child (descriptors 0 = main door, 1 = NULL door, 2 = a door
+//! with attributes) that runs the same checks from another process and the
+//! EOVERFLOW check last (after `mem_limit(0)`).
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::ffi::c_void;
+use core::ptr::{null_mut, read_unaligned};
+use core::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, AtomicU64, Ordering};
+use userland::abi::errno::{self, E2BIG, EBADF, EINVAL, EOVERFLOW};
+use userland::abi::kstat;
+use userland::door::*;
+use userland::heap::unmap;
+use userland::{arg, println, process};
+
+userland::entry!(main);
+
+type R = Result<(), String>;
+
+macro_rules! ensure {
+    ($c:expr, $($a:tt)*) => {
+        if !$c {
+            return Err(format!($($a)*));
+        }
+    };
+}
+
+const DESC: usize = core::mem::size_of::<door_desc_t>();
+const PAGE: usize = 4096;
+const COOKIE_MAIN: usize = 0x1111;
+const COOKIE_NULL: usize = 0x2222;
+/// "Not set": the door_return this value stands for did not come back.
+const PENDING: i64 = -1000;
+
+const fn pattern() -> [u8; 16384] {
+    let mut p = [0u8; 16384];
+    let mut i = 0;
+    while i < p.len() {
+        p[i] = ((i * 7 + 3) % 251) as u8 | 1;
+        i += 1;
+    }
+    p
+}
+/// Result data of the 'R' request: byte `i` is `PATTERN[i]` (never zero).
+static PATTERN: [u8; 16384] = pattern();
+
+static MAIN_FD: AtomicI32 = AtomicI32::new(-1);
+static MAIN_UNIQ: AtomicU64 = AtomicU64::new(0);
+// What the NULL door's server saw and got in its last invocation.
+static NULL_CALLS: AtomicI64 = AtomicI64::new(0);
+static NULL_SIZE: AtomicI64 = AtomicI64::new(PENDING);
+static NULL_NDESC: AtomicI64 = AtomicI64::new(PENDING);
+static NULL_E_DATA: AtomicI64 = AtomicI64::new(PENDING);
+static NULL_E_DESC: AtomicI64 = AtomicI64::new(PENDING);
+
+fn ename(e: isize) -> &'static str {
+    errno::name(e)
+}
+
+/// Returns `bytes` to the caller (the server procedure ends there).
+fn reply(bytes: &[u8]) {
+    door_return(bytes.as_ptr() as *mut u8, bytes.len(), null_mut(), 0);
+}
+
+extern "C" fn server(
+    cookie: *mut c_void,
+    argp: *mut u8,
+    size: usize,
+    dp: *mut door_desc_t,
+    n: u32,
+) {
+    if cookie as usize == COOKIE_NULL {
+        null_server(size, n);
+    } else {
+        main_server(argp, size, dp, n);
+    }
+}
+
+/// The NULL door: always tries to return data, then a descriptor, then
+/// nothing; records what it was given and what door_return said.
+fn null_server(size: usize, n: u32) {
+    NULL_SIZE.store(size as i64, Ordering::SeqCst);
+    NULL_NDESC.store(i64::from(n), Ordering::SeqCst);
+    NULL_E_DATA.store(PENDING, Ordering::SeqCst);
+    NULL_E_DESC.store(PENDING, Ordering::SeqCst);
+    NULL_CALLS.fetch_add(1, Ordering::SeqCst);
+    door_return(b"xyz".as_ptr() as *mut u8, 3, null_mut(), 0);
+    NULL_E_DATA.store(errno() as i64, Ordering::SeqCst);
+    let mut d = door_desc_t::new(MAIN_FD.load(Ordering::SeqCst), DOOR_DESCRIPTOR);
+    door_return(null_mut(), 0, &mut d, 1);
+    NULL_E_DESC.store(errno() as i64, Ordering::SeqCst);
+    door_return(null_mut(), 0, null_mut(), 0);
+}
+
+/// The main door. Requests (first data byte):
+/// - `E`: echo: returns the data reversed and every descriptor received
+///   (given back with DOOR_RELEASE), after checking each names the main door;
+/// - `R len:u32 n:u8`: returns `len` bytes of PATTERN and `n` new
+///   descriptors for the main door;
+/// - `Q`: returns the NULL door's record (5 little-endian i64).
+fn main_server(argp: *mut u8, size: usize, dp: *mut door_desc_t, n: u32) {
+    // SAFETY: the kernel laid out `size` bytes and `n` entries there, in
+    // this thread's stack area.
+    let data: &mut [u8] = if size == 0 {
+        &mut []
+    } else {
+        unsafe { core::slice::from_raw_parts_mut(argp, size) }
+    };
+    let descs: &mut [door_desc_t] = if n == 0 {
+        &mut []
+    } else {
+        unsafe { core::slice::from_raw_parts_mut(dp, n as usize) }
+    };
+    match data.first().copied() {
+        Some(b'E') => {
+            let uniq = MAIN_UNIQ.load(Ordering::SeqCst);
+            let mut good = true;
+            for d in descs.iter() {
+                let mut info = door_info_t::default();
+                let fd = d.d_descriptor;
+                let ok = d.d_attributes & DOOR_DESCRIPTOR != 0
+                    && door_info(fd, &mut info) == 0
+                    && info.di_uniquifier == uniq
+                    && d.d_id == uniq;
+                good &= ok;
+            }
+            if !good {
+                for d in descs.iter() {
+                    close(d.d_descriptor);
+                }
+                return reply(b"server: bad descriptor received");
+            }
+            data.reverse();
+            for d in descs.iter_mut() {
+                d.d_attributes = DOOR_DESCRIPTOR | DOOR_RELEASE;
+            }
+            door_return(argp, size, dp, n);
+            reply(b"server: echo door_return failed");
+        }
+        Some(b'R') if size >= 6 => {
+            let len = u32::from_le_bytes([data[1], data[2], data[3], data[4]]) as usize;
+            let nd = usize::from(data[5]).min(4);
+            if len > PATTERN.len() {
+                return reply(b"server: R too long");
+            }
+            let mut out = [door_desc_t::default(); 4];
+            for o in out.iter_mut().take(nd) {
+                *o = door_desc_t::new(
+                    dup(MAIN_FD.load(Ordering::SeqCst)),
+                    DOOR_DESCRIPTOR | DOOR_RELEASE,
+                );
+            }
+            door_return(
+                PATTERN.as_ptr() as *mut u8,
+                len,
+                out.as_mut_ptr(),
+                nd as u32,
+            );
+            for o in out.iter().take(nd) {
+                close(o.d_descriptor);
+            }
+            reply(b"server: R door_return failed");
+        }
+        Some(b'Q') => {
+            let rec = [
+                NULL_CALLS.load(Ordering::SeqCst),
+                NULL_SIZE.load(Ordering::SeqCst),
+                NULL_NDESC.load(Ordering::SeqCst),
+                NULL_E_DATA.load(Ordering::SeqCst),
+                NULL_E_DESC.load(Ordering::SeqCst),
+            ];
+            let mut out = [0u8; 40];
+            for (i, v) in rec.iter().enumerate() {
+                out[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
+            }
+            reply(&out);
+        }
+        _ => reply(b"server: unknown request"),
+    }
+}
+
+/// A 16-byte aligned buffer (so descriptor entries in it are aligned too).
+#[repr(C, align(16))]
+struct Buf<const N: usize>([u8; N]);
+
+fn arg_for(data: &[u8], rbuf: &mut [u8]) -> door_arg_t {
+    door_arg_t {
+        data_ptr: data.as_ptr() as u64,
+        data_size: data.len() as u64,
+        desc_ptr: 0,
+        desc_num: 0,
+        rbuf: rbuf.as_mut_ptr() as u64,
+        rsize: rbuf.len() as u64,
+    }
+}
+
+fn call(what: &str, d: i32, a: &mut door_arg_t) -> R {
+    if door_call(d, a) != 0 {
+        return Err(format!("{what}: door_call failed with {}", ename(errno())));
+    }
+    Ok(())
+}
+
+fn r_request(len: u32, nd: u8) -> [u8; 6] {
+    let l = len.to_le_bytes();
+    [b'R', l[0], l[1], l[2], l[3], nd]
+}
+
+fn info_of(d: i32) -> Result<door_info_t, String> {
+    let mut info = door_info_t::default();
+    if door_info(d, &mut info) != 0 {
+        return Err(format!("door_info({d}) failed with {}", ename(errno())));
+    }
+    Ok(info)
+}
+
+fn expect_closed(what: &str, d: i32) -> R {
+    let mut info = door_info_t::default();
+    let r = door_info(d, &mut info);
+    ensure!(
+        r == -1 && errno() == EBADF,
+        "{what}: descriptor {d} should be closed, door_info gave {r} ({})",
+        ename(errno())
+    );
+    Ok(())
+}
+
+/// Checks a received descriptor entry names the main door, then closes it.
+fn take_desc(what: &str, d: door_desc_t, uniq: u64) -> R {
+    let (attrs, fd, id) = (d.d_attributes, d.d_descriptor, d.d_id);
+    ensure!(
+        attrs & DOOR_DESCRIPTOR != 0,
+        "{what}: received entry lacks DOOR_DESCRIPTOR (attributes {attrs:#x})"
+    );
+    ensure!(
+        id == uniq,
+        "{what}: received d_id {id}, the door's id is {uniq}"
+    );
+    let info = info_of(fd).map_err(|e| format!("{what}: received descriptor: {e}"))?;
+    let got = info.di_uniquifier;
+    ensure!(
+        got == uniq,
+        "{what}: received descriptor {fd} names door {got}, expected {uniq}"
+    );
+    ensure!(close(fd) == 0, "{what}: close({fd}) failed");
+    Ok(())
+}
+
+fn descs_at(ptr: u64, n: usize) -> Vec<door_desc_t> {
+    // SAFETY: the kernel wrote `n` entries at `ptr` (inside the result area).
+    (0..n)
+        .map(|i| unsafe { read_unaligned((ptr as *const door_desc_t).add(i)) })
+        .collect()
+}
+
+fn bytes_at(ptr: u64, n: usize) -> &'static [u8] {
+    // SAFETY: the kernel wrote `n` bytes at `ptr` (the result area).
+    unsafe { core::slice::from_raw_parts(ptr as *const u8, n) }
+}
+
+fn reversed(data: &[u8]) -> Vec<u8> {
+    data.iter().rev().copied().collect()
+}
+
+fn roundup(x: usize, to: usize) -> usize {
+    x.div_ceil(to) * to
+}
+
+/// The NULL door's record, read through the main door.
+fn null_record(main: i32) -> Result<[i64; 5], String> {
+    let mut rbuf = [0u8; 64];
+    let q = [b'Q'];
+    let mut a = arg_for(&q, &mut rbuf);
+    call("Q", main, &mut a)?;
+    ensure!(a.data_size == 40, "Q: reply of {} bytes", a.data_size);
+    let b = bytes_at(a.data_ptr, 40);
+    let mut rec = [0i64; 5];
+    for (i, r) in rec.iter_mut().enumerate() {
+        *r = i64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap());
+    }
+    Ok(rec)
+}
+
+static FAILED: AtomicU32 = AtomicU32::new(0);
+
+/// Runs one group of checks; a failure is reported and counted, and the
+/// next group still runs.
+fn section(who: &str, name: &str, f: impl FnOnce() -> R) {
+    if let Err(e) = f() {
+        println!("dcall_contract: FAIL: {who}: {name}: {e}");
+        FAILED.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// The door_arg_t contract, from whichever process holds `main` and `null`.
+fn client(who: &str, main: i32, null: i32) -> R {
+    let uniq = info_of(main)?.di_uniquifier;
+
+    // 1. Arguments in, results out in rbuf (no descriptors).
+    section(who, "basic", || -> R {
+        let args = *b"Ehello, door contract";
+        let mut rbuf = Buf([0xaau8; 256]);
+        let rptr = rbuf.0.as_ptr() as u64;
+        let mut a = arg_for(&args, &mut rbuf.0);
+        call("echo", main, &mut a)?;
+        ensure!(
+            a.rbuf == rptr && a.rsize == 256,
+            "echo: rbuf/rsize changed to {:#x}/{} (was {rptr:#x}/256)",
+            a.rbuf,
+            a.rsize
+        );
+        ensure!(
+            a.data_ptr == rptr,
+            "echo: data_ptr {:#x} is not rbuf {rptr:#x}",
+            a.data_ptr
+        );
+        ensure!(
+            a.data_size == args.len() as u64 && a.desc_num == 0,
+            "echo: data_size {} desc_num {}",
+            a.data_size,
+            a.desc_num
+        );
+        ensure!(
+            rbuf.0[..args.len()] == reversed(&args)[..],
+            "echo: rbuf holds {:?}",
+            &rbuf.0[..args.len()]
+        );
+        ensure!(
+            args == *b"Ehello, door contract",
+            "echo: the argument buffer was modified"
+        );
+        println!("dcall_contract: {who}: arguments in, results out in rbuf");
+        Ok(())
+    });
+
+    // Results of exactly rsize bytes (no descriptors) fit in rbuf,
+    // whatever their size modulo sizeof(door_desc_t).
+    section(who, "exact-rsize", || -> R {
+        let args = *b"Ehello, door contract";
+        for len in [21usize, 5] {
+            let mut rbuf = Buf([0u8; 32]);
+            let rptr = rbuf.0.as_ptr() as u64;
+            let mut a = arg_for(&args[..len], &mut rbuf.0[..len]);
+            call("echo into exactly rsize", main, &mut a)?;
+            let moved = a.rbuf != rptr;
+            let (got_rbuf, got_rsize) = (a.rbuf, a.rsize);
+            if moved {
+                let _ = unmap(got_rbuf as usize, got_rsize as usize);
+            }
+            ensure!(
+                !moved && got_rsize == len as u64 && a.data_ptr == rptr,
+                "{len} bytes of results into rsize {len}: moved to a new area {got_rbuf:#x}+{got_rsize} (rbuf was {rptr:#x}); results that fit rbuf must stay there"
+            );
+            ensure!(
+                rbuf.0[..len] == reversed(&args[..len])[..],
+                "echo into exactly rsize: data {:?}",
+                &rbuf.0[..len]
+            );
+        }
+        println!("dcall_contract: {who}: results of exactly rsize bytes stay in rbuf");
+        Ok(())
+    });
+
+    // 2. Descriptors both ways: after the data, at rbuf + roundup(size, 24).
+    section(who, "descriptors", || -> R {
+        let keep = dup(main);
+        let give = dup(main);
+        ensure!(keep >= 0 && give >= 0, "dup failed");
+        let args: Vec<u8> = (0..30u8)
+            .map(|i| if i == 0 { b'E' } else { b'a' + i % 26 })
+            .collect();
+        let descs = [
+            door_desc_t::new(keep, DOOR_DESCRIPTOR),
+            door_desc_t::new(give, DOOR_DESCRIPTOR | DOOR_RELEASE),
+        ];
+        let mut rbuf = Buf([0u8; 512]);
+        let rptr = rbuf.0.as_ptr() as u64;
+        let mut a = arg_for(&args, &mut rbuf.0);
+        a.desc_ptr = descs.as_ptr() as u64;
+        a.desc_num = 2;
+        call("echo+descs", main, &mut a)?;
+        ensure!(
+            a.rbuf == rptr && a.data_ptr == rptr && a.data_size == 30,
+            "echo+descs: rbuf {:#x} data_ptr {:#x} data_size {} (rbuf was {rptr:#x})",
+            a.rbuf,
+            a.data_ptr,
+            a.data_size
+        );
+        ensure!(
+            a.desc_num == 2 && a.desc_ptr == rptr + 48,
+            "echo+descs: desc_num {} desc_ptr {:#x}, expected 2 at rbuf + 48 = {:#x}",
+            a.desc_num,
+            a.desc_ptr,
+            rptr + 48
+        );
+        ensure!(
+            bytes_at(a.data_ptr, 30) == &reversed(&args)[..],
+            "echo+descs: data {:?}",
+            core::str::from_utf8(bytes_at(a.data_ptr, a.data_size as usize))
+        );
+        let got = descs_at(a.desc_ptr, 2);
+        ensure!(
+            got[0].d_descriptor != got[1].d_descriptor,
+            "echo+descs: both results name descriptor {}",
+            { got[0].d_descriptor }
+        );
+        for d in got {
+            take_desc("echo+descs", d, uniq)?;
+        }
+        expect_closed("DOOR_RELEASE argument", give)?;
+        ensure!(
+            info_of(keep)?.di_uniquifier == uniq,
+            "argument without DOOR_RELEASE lost"
+        );
+        close(keep);
+        println!("dcall_contract: {who}: descriptors after the data at rbuf + roundup(size, 24)");
+        Ok(())
+    });
+
+    // 3. Zero bytes of data and a descriptor: the descriptor at rbuf itself.
+    section(who, "zero-data", || -> R {
+        let req = r_request(0, 1);
+        let mut rbuf = Buf([0u8; 128]);
+        let rptr = rbuf.0.as_ptr() as u64;
+        let mut a = arg_for(&req, &mut rbuf.0);
+        call("R(0,1)", main, &mut a)?;
+        ensure!(
+            a.rbuf == rptr && a.data_size == 0 && a.desc_num == 1 && a.desc_ptr == rptr,
+            "R(0,1): rbuf {:#x} data_size {} desc_num {} desc_ptr {:#x} (rbuf was {rptr:#x})",
+            a.rbuf,
+            a.data_size,
+            a.desc_num,
+            a.desc_ptr
+        );
+        take_desc("R(0,1)", descs_at(a.desc_ptr, 1)[0], uniq)?;
+        Ok(())
+    });
+
+    // 4. One buffer as argument and result buffer (data and descriptors
+    //    taken from it, results written over them).
+    section(who, "shared-buffer", || -> R {
+        let mut buf = Buf([0u8; 512]);
+        let base = buf.0.as_ptr() as u64;
+        let args: Vec<u8> = (0..30u8)
+            .map(|i| if i == 0 { b'E' } else { b'A' + i % 26 })
+            .collect();
+        buf.0[..30].copy_from_slice(&args);
+        let (d1, d2) = (dup(main), dup(main));
+        ensure!(d1 >= 0 && d2 >= 0, "dup failed");
+        for (i, d) in [d1, d2].into_iter().enumerate() {
+            let e = door_desc_t::new(d, DOOR_DESCRIPTOR);
+            // SAFETY: inside `buf`, 16-byte aligned base + 48 + 24 i.
+            unsafe { (buf.0.as_mut_ptr().add(48 + i * DESC) as *mut door_desc_t).write(e) };
+        }
+        let mut a = door_arg_t {
+            data_ptr: base,
+            data_size: 30,
+            desc_ptr: base + 48,
+            desc_num: 2,
+            rbuf: base,
+            rsize: 512,
+        };
+        call("shared buffer echo", main, &mut a)?;
+        ensure!(
+            a.rbuf == base && a.data_ptr == base && a.data_size == 30,
+            "shared buffer: rbuf {:#x} data_ptr {:#x} size {} (buffer {base:#x})",
+            a.rbuf,
+            a.data_ptr,
+            a.data_size
+        );
+        ensure!(
+            buf.0[..30] == reversed(&args)[..],
+            "shared buffer: data {:?}",
+            &buf.0[..30]
+        );
+        ensure!(
+            a.desc_num == 2 && a.desc_ptr == base + 48,
+            "shared buffer: desc_num {} desc_ptr {:#x}",
+            a.desc_num,
+            a.desc_ptr
+        );
+        for d in descs_at(a.desc_ptr, 2) {
+            ensure!(
+                d.d_descriptor != d1 && d.d_descriptor != d2,
+                "shared buffer: result entry still names the argument descriptor"
+            );
+            take_desc("shared buffer", d, uniq)?;
+        }
+        close(d1);
+        close(d2);
+
+        // Results bigger than the arguments, in the same buffer.
+        let req = r_request(200, 1);
+        buf.0[..6].copy_from_slice(&req);
+        let mut a = door_arg_t {
+            data_ptr: base,
+            data_size: 6,
+            desc_ptr: 0,
+            desc_num: 0,
+            rbuf: base,
+            rsize: 512,
+        };
+        call("shared buffer R(200,1)", main, &mut a)?;
+        ensure!(
+            a.rbuf == base && a.data_ptr == base && a.data_size == 200,
+            "shared buffer R: rbuf {:#x} data_ptr {:#x} size {}",
+            a.rbuf,
+            a.data_ptr,
+            a.data_size
+        );
+        ensure!(
+            buf.0[..200] == PATTERN[..200],
+            "shared buffer R: data differs"
+        );
+        ensure!(
+            a.desc_num == 1 && a.desc_ptr == base + 216,
+            "shared buffer R: desc_num {} desc_ptr {:#x}, expected 1 at {:#x}",
+            a.desc_num,
+            a.desc_ptr,
+            base + 216
+        );
+        take_desc("shared buffer R", descs_at(a.desc_ptr, 1)[0], uniq)?;
+        println!("dcall_contract: {who}: one buffer for arguments and results");
+        Ok(())
+    });
+
+    // 5. params == NULL: no arguments; the server cannot return data or
+    //    descriptors (E2BIG) and the call completes once it returns nothing.
+    section(who, "null-params", || -> R {
+        let before = null_record(main)?;
+        let r = door_call(null, null_mut());
+        ensure!(
+            r == 0,
+            "door_call(NULL params) failed with {}",
+            ename(errno())
+        );
+        let rec = null_record(main)?;
+        ensure!(
+            rec[0] == before[0] + 1,
+            "NULL params: the server ran {} times",
+            rec[0] - before[0]
+        );
+        ensure!(
+            rec[1] == 0 && rec[2] == 0,
+            "NULL params: the server got {} bytes and {} descriptors",
+            rec[1],
+            rec[2]
+        );
+        ensure!(
+            rec[3] == E2BIG as i64,
+            "NULL params: server's door_return with data gave {} (expected E2BIG)",
+            if rec[3] == PENDING {
+                "success"
+            } else {
+                ename(rec[3] as isize)
+            }
+        );
+        ensure!(
+            rec[4] == E2BIG as i64,
+            "NULL params: server's door_return with a descriptor gave {} (expected E2BIG)",
+            if rec[4] == PENDING {
+                "success"
+            } else {
+                ename(rec[4] as isize)
+            }
+        );
+        // The same server with a door_arg_t: its data arrives.
+        let mut rbuf = [0u8; 64];
+        let mut a = arg_for(&[], &mut rbuf);
+        call("NULL door with params", null, &mut a)?;
+        ensure!(
+            a.data_size == 3 && bytes_at(a.data_ptr, 3) == b"xyz",
+            "NULL door with params: got {} bytes",
+            a.data_size
+        );
+        let rec = null_record(main)?;
+        ensure!(
+            rec[3] == PENDING,
+            "NULL door with params: the server's door_return failed ({})",
+            ename(rec[3] as isize)
+        );
+        println!("dcall_contract: {who}: NULL params: no arguments, results refused with E2BIG");
+        Ok(())
+    });
+
+    // 6. Results larger than rsize: a new zero-filled, page-rounded mapping.
+    section(who, "large-results", || -> R {
+        for (len, rsize) in [(10_000usize, 64usize), (40, 71)] {
+            let nd = 1usize;
+            let req = r_request(len as u32, nd as u8);
+            let mut small = Buf([0x55u8; 128]);
+            let sptr = small.0.as_ptr() as u64;
+            let mut a = arg_for(&req, &mut small.0[..rsize]);
+            call("R (overflow)", main, &mut a)?;
+            let span = roundup(len, DESC);
+            let need = span + nd * DESC;
+            ensure!(
+                a.rbuf != sptr,
+                "R({len}) into rsize {rsize}: results left in the caller's buffer"
+            );
+            ensure!(
+                (a.rbuf as usize).is_multiple_of(PAGE) && a.rsize as usize == roundup(need, PAGE),
+                "R({len}): new area {:#x}+{}, expected a page-aligned {} bytes",
+                a.rbuf,
+                a.rsize,
+                roundup(need, PAGE)
+            );
+            ensure!(
+                a.data_ptr == a.rbuf && a.data_size == len as u64,
+                "R({len}): data_ptr {:#x} size {} (area {:#x})",
+                a.data_ptr,
+                a.data_size,
+                a.rbuf
+            );
+            ensure!(
+                a.desc_num == nd as u32 && a.desc_ptr == a.rbuf + span as u64,
+                "R({len}): desc_num {} desc_ptr {:#x}, expected area + {span}",
+                a.desc_num,
+                a.desc_ptr
+            );
+            let area = bytes_at(a.rbuf, a.rsize as usize);
+            ensure!(area[..len] == PATTERN[..len], "R({len}): data differs");
+            ensure!(
+                area[len..span].iter().all(|&b| b == 0) && area[need..].iter().all(|&b| b == 0),
+                "R({len}): the new area is not zero beyond the results"
+            );
+            ensure!(
+                small.0.iter().all(|&b| b == 0x55),
+                "R({len}): the caller's too-small buffer was written"
+            );
+            take_desc("R (overflow)", descs_at(a.desc_ptr, 1)[0], uniq)?;
+            if let Err(e) = unmap(a.rbuf as usize, a.rsize as usize) {
+                return Err(format!("R({len}): unmapping the result area: {e:?}"));
+            }
+            ensure!(
+                unmap(a.rbuf as usize, a.rsize as usize).is_err(),
+                "R({len}): the result area could be unmapped twice"
+            );
+        }
+        Ok(())
+    });
+    // No result buffer at all (rbuf NULL, rsize 0): any results are mapped.
+    section(who, "no-rbuf", || -> R {
+        let req = r_request(100, 0);
+        let mut a = door_arg_t {
+            data_ptr: req.as_ptr() as u64,
+            data_size: req.len() as u64,
+            desc_ptr: 0,
+            desc_num: 0,
+            rbuf: 0,
+            rsize: 0,
+        };
+        call("R(100) with rbuf NULL", main, &mut a)?;
+        ensure!(
+            a.rbuf != 0 && a.rsize == PAGE as u64 && a.data_ptr == a.rbuf && a.data_size == 100,
+            "R(100) with rbuf NULL: area {:#x}+{} data_ptr {:#x} size {}",
+            a.rbuf,
+            a.rsize,
+            a.data_ptr,
+            a.data_size
+        );
+        let area = bytes_at(a.rbuf, PAGE);
+        ensure!(
+            area[..100] == PATTERN[..100] && area[100..].iter().all(|&b| b == 0),
+            "R(100) with rbuf NULL: wrong contents"
+        );
+        if let Err(e) = unmap(a.rbuf as usize, a.rsize as usize) {
+            return Err(format!("unmapping the result area: {e:?}"));
+        }
+        println!("dcall_contract: {who}: rbuf NULL, rsize 0: results in a new area");
+        Ok(())
+    });
+
+    // Exactly rsize bytes of results still fit in rbuf.
+    section(who, "exact-fit", || -> R {
+        let req = r_request(40, 1);
+        let mut rbuf = Buf([0u8; 128]);
+        let rptr = rbuf.0.as_ptr() as u64;
+        let mut a = arg_for(&req, &mut rbuf.0[..72]);
+        call("R(40,1) into 72 bytes", main, &mut a)?;
+        ensure!(
+            a.rbuf == rptr && a.rsize == 72 && a.desc_ptr == rptr + 48,
+            "R(40,1) into exactly 72 bytes: rbuf {:#x} rsize {} desc_ptr {:#x} (rbuf was {rptr:#x})",
+            a.rbuf,
+            a.rsize,
+            a.desc_ptr
+        );
+        ensure!(rbuf.0[..40] == PATTERN[..40], "R(40,1): data differs");
+        take_desc("R(40,1)", descs_at(a.desc_ptr, 1)[0], uniq)?;
+        Ok(())
+    });
+    println!("dcall_contract: {who}: large results in a new zero-filled page-rounded area");
+    Ok(())
+}
+
+/// EOVERFLOW: the result area cannot be mapped (the caller's map limit is
+/// 0); nothing is delivered, the server goes on serving.
+fn overflow(main: i32) -> R {
+    // Leave room in the heap for what follows, then forbid new mappings.
+    drop(vec![0u8; 128 * 1024]);
+    process::mem_limit(0);
+    let descs_before = process::kstat(kstat::DESCRIPTORS).unwrap_or(0);
+    let req = r_request(10_000, 1);
+    let mut rbuf = Buf([0x55u8; 64]);
+    let rptr = rbuf.0.as_ptr() as u64;
+    let mut a = arg_for(&req, &mut rbuf.0);
+    let r = door_call(main, &mut a);
+    ensure!(
+        r == -1 && errno() == EOVERFLOW,
+        "results beyond rsize with no room to map them: door_call gave {r} ({}), expected EOVERFLOW",
+        ename(errno())
+    );
+    let descs_after = process::kstat(kstat::DESCRIPTORS).unwrap_or(0);
+    ensure!(
+        descs_after == descs_before,
+        "EOVERFLOW: descriptors {descs_before} before, {descs_after} after (a result descriptor leaked)"
+    );
+    // The server goes on; results that fit need no mapping.
+    let args = *b"Eafter overflow";
+    let mut rbuf = Buf([0u8; 256]);
+    let mut a = arg_for(&args, &mut rbuf.0);
+    call("echo after EOVERFLOW", main, &mut a)?;
+    ensure!(
+        bytes_at(a.data_ptr, a.data_size as usize) == &reversed(&args)[..],
+        "echo after EOVERFLOW: wrong reply"
+    );
+    let req = r_request(100, 1);
+    let mut a = arg_for(&req, &mut rbuf.0);
+    call("R(100,1) after EOVERFLOW", main, &mut a)?;
+    ensure!(
+        a.data_size == 100 && a.desc_num == 1 && a.desc_ptr == a.rbuf + 120,
+        "R(100,1) after EOVERFLOW: size {} desc_num {}",
+        a.data_size,
+        a.desc_num
+    );
+    let uniq = info_of(main)?.di_uniquifier;
+    take_desc("R(100,1) after EOVERFLOW", descs_at(a.desc_ptr, 1)[0], uniq)?;
+    let _ = rptr;
+    println!("dcall_contract: child: EOVERFLOW when the result area cannot be mapped");
+    Ok(())
+}
+
+/// door_create's attributes as door_info reports them; EINVAL cases.
+fn attributes() -> R {
+    let me = process::getpid() as i32;
+    let all = [
+        0,
+        DOOR_UNREF,
+        DOOR_PRIVATE,
+        DOOR_UNREF_MULTI,
+        DOOR_REFUSE_DESC,
+        DOOR_NO_CANCEL,
+        DOOR_UNREF | DOOR_PRIVATE | DOOR_REFUSE_DESC | DOOR_NO_CANCEL,
+        DOOR_UNREF_MULTI | DOOR_PRIVATE | DOOR_REFUSE_DESC | DOOR_NO_CANCEL,
+    ];
+    let mut seen: Vec<u64> = Vec::new();
+    for (i, &attrs) in all.iter().enumerate() {
+        let cookie = 0x5000 + i;
+        let d = door_create(server, cookie as *mut c_void, attrs);
+        ensure!(
+            d >= 0,
+            "door_create(attributes {attrs:#x}) failed with {}",
+            ename(errno())
+        );
+        let info = info_of(d)?;
+        let (got, target, pc, data, uniq) = (
+            info.di_attributes,
+            info.di_target,
+            info.di_proc,
+            info.di_data,
+            info.di_uniquifier,
+        );
+        let want = attrs | DOOR_LOCAL | DOOR_IS_UNREF;
+        ensure!(
+            got == want,
+            "door_info of a door created with {attrs:#x}: attributes {got:#x}, expected {want:#x}"
+        );
+        ensure!(
+            target == me && pc == server as *const () as u64 && data == cookie as u64,
+            "door_info: target {target} proc {pc:#x} data {data:#x}"
+        );
+        ensure!(!seen.contains(&uniq), "door_info: uniquifier {uniq} reused");
+        seen.push(uniq);
+        let mut v = 0usize;
+        ensure!(
+            door_getparam(d, DOOR_PARAM_DESC_MAX, &mut v) == 0,
+            "door_getparam failed"
+        );
+        let want_max = if attrs & DOOR_REFUSE_DESC != 0 {
+            0
+        } else {
+            i32::MAX as usize
+        };
+        ensure!(
+            v == want_max,
+            "attributes {attrs:#x}: DESC_MAX {v}, expected {want_max}"
+        );
+        ensure!(
+            door_revoke(d) == 0,
+            "door_revoke failed with {}",
+            ename(errno())
+        );
+    }
+    let doors = process::kstat(kstat::DOORS).unwrap_or(0);
+    let descs = process::kstat(kstat::DESCRIPTORS).unwrap_or(0);
+    let bad = [
+        DOOR_LOCAL,
+        DOOR_REVOKED,
+        DOOR_IS_UNREF,
+        0x100,
+        0x8000_0000,
+        DOOR_DESCRIPTOR,
+        DOOR_RELEASE,
+        DOOR_PRIVATE | 0x200,
+        DOOR_UNREF | DOOR_UNREF_MULTI,
+        DOOR_UNREF | DOOR_UNREF_MULTI | DOOR_PRIVATE,
+    ];
+    for attrs in bad {
+        let r = door_create(server, null_mut(), attrs);
+        ensure!(
+            r == -1 && errno() == EINVAL,
+            "door_create(attributes {attrs:#x}) gave {r} ({}), expected EINVAL",
+            ename(errno())
+        );
+    }
+    let (doors2, descs2) = (
+        process::kstat(kstat::DOORS).unwrap_or(0),
+        process::kstat(kstat::DESCRIPTORS).unwrap_or(0),
+    );
+    ensure!(
+        doors2 == doors && descs2 == descs,
+        "failed door_create calls left doors {doors}->{doors2}, descriptors {descs}->{descs2}"
+    );
+    println!("dcall_contract: door_create attributes reported by door_info; bad ones EINVAL");
+    Ok(())
+}
+
+const PASSED_ATTRS: u32 = DOOR_PRIVATE | DOOR_REFUSE_DESC | DOOR_NO_CANCEL;
+
+fn child() -> i32 {
+    let parent: i32 = arg(2).and_then(|s| s.parse().ok()).unwrap_or(-1);
+    let result = (|| -> R {
+        let info = info_of(0)?;
+        let (t, a) = (info.di_target, info.di_attributes);
+        ensure!(
+            t == parent && a == 0,
+            "child: door_info of the main door: target {t} attributes {a:#x}, expected {parent} and 0"
+        );
+        let info = info_of(2)?;
+        let (t, a) = (info.di_target, info.di_attributes);
+        ensure!(
+            t == parent && a == PASSED_ATTRS,
+            "child: door_info of a passed door: target {t} attributes {a:#x}, expected {parent} and {PASSED_ATTRS:#x}"
+        );
+        client("child", 0, 1)?;
+        overflow(0)
+    })();
+    let failed = FAILED.load(Ordering::SeqCst);
+    match result {
+        Ok(()) if failed == 0 => 0,
+        Ok(()) => {
+            println!("dcall_contract: child: {failed} group(s) of checks failed");
+            1
+        }
+        Err(e) => {
+            println!("dcall_contract: FAIL: {e}");
+            1
+        }
+    }
+}
+
+fn main() -> i32 {
+    if arg(1) == Some("child") {
+        return child();
+    }
+    let result = (|| -> R {
+        attributes()?;
+        let main = door_create(server, COOKIE_MAIN as *mut c_void, 0);
+        let null = door_create(server, COOKIE_NULL as *mut c_void, 0);
+        let passed = door_create(server, null_mut(), PASSED_ATTRS);
+        ensure!(main >= 0 && null >= 0 && passed >= 0, "door_create failed");
+        MAIN_FD.store(main, Ordering::SeqCst);
+        MAIN_UNIQ.store(info_of(main)?.di_uniquifier, Ordering::SeqCst);
+        client("local", main, null)?;
+        let me = format!("{}", process::getpid());
+        let pid = process::spawn_with_fds("dcall_contract", &["child", &me], &[main, null, passed])
+            .map_err(|e| format!("spawn: {e:?}"))?;
+        let (_, status) = process::wait(Some(pid)).map_err(|e| format!("wait: {e:?}"))?;
+        if status != 0 {
+            println!("dcall_contract: FAIL: child exited with status {status}");
+            FAILED.fetch_add(1, Ordering::SeqCst);
+        }
+        // Still serving after everything the child did.
+        let args = *b"Elast";
+        let mut rbuf = [0u8; 64];
+        let mut a = arg_for(&args, &mut rbuf);
+        call("final echo", main, &mut a)?;
+        ensure!(
+            a.data_size == 5 && bytes_at(a.data_ptr, 5) == b"tsalE",
+            "final echo: reply {:?}",
+            core::str::from_utf8(bytes_at(a.data_ptr, a.data_size as usize))
+        );
+        Ok(())
+    })();
+    let failed = FAILED.load(Ordering::SeqCst);
+    match result {
+        Ok(()) if failed == 0 => {
+            println!("dcall_contract: ok");
+            0
+        }
+        Ok(()) => {
+            println!("dcall_contract: FAIL: {failed} group(s) of checks failed");
+            1
+        }
+        Err(e) => {
+            println!("dcall_contract: FAIL: {e}");
+            1
+        }
+    }
+}

@@ -1,0 +1,903 @@
+//! Every door_call error code of doors-semantics.md, each with its own
+//! check, across two processes (and within one where noted):
+//!
+//! - E2BIG: the arguments do not fit the server thread's stack area (the
+//!   server's pool threads have 32 KiB stacks: door_server_create +
+//!   thread::spawn_with_stack);
+//! - EAGAIN: a caller waiting for a server thread (none is free: a
+//!   DOOR_PRIVATE door without bound threads) is aborted with door_abort
+//!   (across processes and within one);
+//! - EBADF: not a descriptor, a closed descriptor, a revoked door (within
+//!   one process and across two), a door whose server exited;
+//! - EFAULT: bad params pointer, bad data_ptr, bad desc_ptr, bad rbuf;
+//! - EINTR: the server process exits while serving the call;
+//! - EINVAL: a door_desc_t without DOOR_DESCRIPTOR, or with a bad descriptor;
+//! - EMFILE: the server's descriptor table is full and descriptors are passed;
+//! - ENFILE: more descriptors than DOOR_PARAM_DESC_MAX;
+//! - ENOBUFS: data_size outside DATA_MIN..DATA_MAX;
+//! - ENOTSUP: descriptors sent to a DOOR_REFUSE_DESC door.
+//!
+//! (EOVERFLOW is checked by dcall_contract.) Where a failing call carries a
+//! DOOR_RELEASE descriptor, the check also verifies it is closed, except on
+//! EFAULT and EBADF where it must stay open.
+//!
+//! The parent is the client. It serves a registry door (descriptor 0 of the
+//! child) through which the server child hands over its doors and parks its
+//! main thread until the parent lets it exit.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::ffi::c_void;
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
+use spin::Mutex;
+use userland::abi::errno::{
+    self, E2BIG, EAGAIN, EBADF, EFAULT, EINTR, EINVAL, EMFILE, ENFILE, ENOBUFS, ENOTSUP,
+};
+use userland::door::*;
+use userland::{arg, println, process, thread};
+
+userland::entry!(main);
+
+type R = Result<(), String>;
+
+macro_rules! ensure {
+    ($c:expr, $($a:tt)*) => {
+        if !$c {
+            return Err(format!($($a)*));
+        }
+    };
+}
+
+fn ename(e: isize) -> &'static str {
+    errno::name(e)
+}
+
+/// Stack size of the server child's pool threads.
+const SMALL_STACK: usize = 32 * 1024;
+/// Fits a 32 KiB area (the kernel keeps 16 KiB of it for the procedure).
+const FITS: usize = 4000;
+/// Does not fit it.
+const TOO_BIG: usize = 20_000;
+
+// ---------------------------------------------------------------------------
+// The server child.
+// ---------------------------------------------------------------------------
+
+/// The child's doors, in the order it registers them with the parent.
+const D_MAIN: usize = 0;
+const D_PRIV: usize = 1;
+const D_LIM: usize = 2;
+const D_REFUSE: usize = 3;
+const D_REV: usize = 4;
+const NDOORS: usize = 5;
+
+static CHILD_DOORS: Mutex<[i32; NDOORS]> = Mutex::new([-1; NDOORS]);
+static FILLED: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// The child's door_server_create procedure: pool threads with small stacks.
+extern "C" fn small_create(_info: *mut door_info_t) {
+    let _ = thread::spawn_with_stack(SMALL_STACK, || {
+        door_return(null_mut(), 0, null_mut(), 0);
+        0
+    });
+}
+
+fn reply(bytes: &[u8]) {
+    door_return(bytes.as_ptr() as *mut u8, bytes.len(), null_mut(), 0);
+}
+
+/// "ok", the number of descriptors and the data size received.
+fn ok_reply(n: u32, size: usize) {
+    let s = (size as u32).to_le_bytes();
+    reply(&[b'o', b'k', n as u8, s[0], s[1], s[2], s[3]]);
+}
+
+/// The child's server procedure (all its doors). Requests by first byte:
+/// `E` echo (closes received descriptors, replies [`ok_reply`]); `F` fills
+/// the descriptor table; `U` empties it again; `H` tells the parent it is
+/// serving, then never returns; `V` revokes the D_REV door.
+extern "C" fn child_server(
+    _cookie: *mut c_void,
+    argp: *mut u8,
+    size: usize,
+    dp: *mut door_desc_t,
+    n: u32,
+) {
+    // SAFETY: the kernel laid out `n` entries at `dp`.
+    let descs: &[door_desc_t] = if n == 0 {
+        &[]
+    } else {
+        unsafe { core::slice::from_raw_parts(dp, n as usize) }
+    };
+    for d in descs {
+        close(d.d_descriptor);
+    }
+    // SAFETY: `size` bytes at `argp`.
+    let op = if size == 0 { 0 } else { unsafe { *argp } };
+    match op {
+        b'F' => {
+            let mut filled = FILLED.lock();
+            let stop = loop {
+                let d = dup(0);
+                if d < 0 {
+                    break errno();
+                }
+                filled.push(d);
+            };
+            let c = (filled.len() as u32).to_le_bytes();
+            drop(filled);
+            reply(&[c[0], c[1], c[2], c[3], stop as u8]);
+        }
+        b'U' => {
+            let mut filled = FILLED.lock();
+            for &d in filled.iter() {
+                close(d);
+            }
+            let c = (filled.len() as u32).to_le_bytes();
+            filled.clear();
+            drop(filled);
+            reply(&c);
+        }
+        b'H' => {
+            let mut rbuf = [0u8; 16];
+            let msg = [b'h'];
+            let mut a = arg_for(&msg, &mut rbuf);
+            door_call(0, &mut a);
+            loop {
+                process::sleep_ticks(10);
+            }
+        }
+        b'V' => {
+            let d = CHILD_DOORS.lock()[D_REV];
+            let r = door_revoke(d);
+            reply(&[if r == 0 { 0 } else { errno() as u8 }]);
+        }
+        _ => ok_reply(n, size),
+    }
+}
+
+fn server_child() -> i32 {
+    door_server_create(Some(small_create));
+    let mut doors = [-1; NDOORS];
+    let attrs = [0, DOOR_PRIVATE, 0, DOOR_REFUSE_DESC, 0];
+    for (i, d) in doors.iter_mut().enumerate() {
+        *d = door_create(child_server, i as *mut c_void, attrs[i]);
+        if *d < 0 {
+            println!(
+                "dcall_errors: server: door_create failed: {}",
+                ename(errno())
+            );
+            return 2;
+        }
+    }
+    let lim = doors[D_LIM];
+    if door_setparam(lim, DOOR_PARAM_DESC_MAX, 1) != 0
+        || door_setparam(lim, DOOR_PARAM_DATA_MIN, 4) != 0
+        || door_setparam(lim, DOOR_PARAM_DATA_MAX, 64) != 0
+    {
+        println!(
+            "dcall_errors: server: door_setparam failed: {}",
+            ename(errno())
+        );
+        return 3;
+    }
+    *CHILD_DOORS.lock() = doors;
+    let descs: Vec<door_desc_t> = doors
+        .iter()
+        .map(|&d| door_desc_t::new(d, DOOR_DESCRIPTOR))
+        .collect();
+    let mut rbuf = [0u8; 16];
+    let msg = [b'G'];
+    let mut a = arg_for(&msg, &mut rbuf);
+    a.desc_ptr = descs.as_ptr() as u64;
+    a.desc_num = NDOORS as u32;
+    if door_call(0, &mut a) != 0 {
+        println!(
+            "dcall_errors: server: registering failed: {}",
+            ename(errno())
+        );
+        return 4;
+    }
+    // Park until the parent lets this process exit.
+    let msg = [b'P'];
+    let mut a = arg_for(&msg, &mut rbuf);
+    if door_call(0, &mut a) != 0 {
+        println!("dcall_errors: server: park failed: {}", ename(errno()));
+        return 5;
+    }
+    0
+}
+
+// ---------------------------------------------------------------------------
+// The parent: registry door and client checks.
+// ---------------------------------------------------------------------------
+
+static REG: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+static REGISTERED: AtomicBool = AtomicBool::new(false);
+static CHILD_EXIT: AtomicBool = AtomicBool::new(false);
+static HUNG: AtomicBool = AtomicBool::new(false);
+static WAITED: AtomicBool = AtomicBool::new(false);
+static FAILED: AtomicU32 = AtomicU32::new(0);
+static LOCAL_FD: AtomicI32 = AtomicI32::new(-1);
+
+/// The parent's server procedure: `G` registers the child's doors, `P`
+/// parks the child until CHILD_EXIT, `h` notes the child is serving a
+/// hanging call; anything else is an echo ([`ok_reply`]).
+extern "C" fn parent_server(
+    _cookie: *mut c_void,
+    argp: *mut u8,
+    size: usize,
+    dp: *mut door_desc_t,
+    n: u32,
+) {
+    // SAFETY: as in child_server.
+    let descs: &[door_desc_t] = if n == 0 {
+        &[]
+    } else {
+        unsafe { core::slice::from_raw_parts(dp, n as usize) }
+    };
+    let op = if size == 0 { 0 } else { unsafe { *argp } };
+    match op {
+        b'G' => {
+            *REG.lock() = descs.iter().map(|d| d.d_descriptor).collect();
+            REGISTERED.store(true, Ordering::SeqCst);
+            reply(&[]);
+        }
+        b'P' => {
+            while !CHILD_EXIT.load(Ordering::SeqCst) {
+                process::sleep_ticks(1);
+            }
+            reply(&[]);
+        }
+        b'h' => {
+            HUNG.store(true, Ordering::SeqCst);
+            reply(&[]);
+        }
+        _ => {
+            for d in descs {
+                close(d.d_descriptor);
+            }
+            ok_reply(n, size)
+        }
+    }
+}
+
+fn arg_for(data: &[u8], rbuf: &mut [u8]) -> door_arg_t {
+    door_arg_t {
+        data_ptr: data.as_ptr() as u64,
+        data_size: data.len() as u64,
+        desc_ptr: 0,
+        desc_num: 0,
+        rbuf: rbuf.as_mut_ptr() as u64,
+        rsize: rbuf.len() as u64,
+    }
+}
+
+/// Calls `d` with `data` and `descs`; the reply data, or the errno.
+fn call(d: i32, data: &[u8], descs: &[door_desc_t]) -> Result<Vec<u8>, isize> {
+    let mut rbuf = [0u8; 64];
+    let mut a = arg_for(data, &mut rbuf);
+    a.desc_ptr = descs.as_ptr() as u64;
+    a.desc_num = descs.len() as u32;
+    if door_call(d, &mut a) != 0 {
+        return Err(errno());
+    }
+    // SAFETY: the results are at data_ptr (rbuf: every reply here fits).
+    let out = unsafe { core::slice::from_raw_parts(a.data_ptr as *const u8, a.data_size as usize) }
+        .to_vec();
+    if a.rbuf != rbuf.as_ptr() as u64 {
+        let _ = userland::heap::unmap(a.rbuf as usize, a.rsize as usize);
+    }
+    Ok(out)
+}
+
+fn expect_ok(what: &str, d: i32, data: &[u8], descs: &[door_desc_t]) -> R {
+    let want = {
+        let s = (data.len() as u32).to_le_bytes();
+        [b'o', b'k', descs.len() as u8, s[0], s[1], s[2], s[3]]
+    };
+    match call(d, data, descs) {
+        Ok(r) if r == want => Ok(()),
+        Ok(r) => Err(format!("{what}: unexpected reply {r:?}, expected {want:?}")),
+        Err(e) => Err(format!("{what}: door_call failed with {}", ename(e))),
+    }
+}
+
+fn expect_err(what: &str, d: i32, data: &[u8], descs: &[door_desc_t], want: isize) -> R {
+    match call(d, data, descs) {
+        Err(e) if e == want => Ok(()),
+        Err(e) => Err(format!(
+            "{what}: door_call failed with {}, expected {}",
+            ename(e),
+            ename(want)
+        )),
+        Ok(r) => Err(format!(
+            "{what}: door_call succeeded (reply {r:?}), expected {}",
+            ename(want)
+        )),
+    }
+}
+
+/// A raw door_call that must fail with `want`.
+fn expect_raw(what: &str, d: i32, params: *mut door_arg_t, want: isize) -> R {
+    let r = door_call(d, params);
+    ensure!(
+        r == -1 && errno() == want,
+        "{what}: door_call gave {r} ({}), expected {}",
+        if r == -1 { ename(errno()) } else { "success" },
+        ename(want)
+    );
+    Ok(())
+}
+
+fn is_open(d: i32) -> bool {
+    let mut info = door_info_t::default();
+    door_info(d, &mut info) == 0
+}
+
+fn info_of(d: i32) -> Result<door_info_t, String> {
+    let mut info = door_info_t::default();
+    if door_info(d, &mut info) != 0 {
+        return Err(format!("door_info({d}) failed with {}", ename(errno())));
+    }
+    Ok(info)
+}
+
+/// A new descriptor for the registry door, to pass around.
+fn spare() -> Result<i32, String> {
+    let d = dup(LOCAL_FD.load(Ordering::SeqCst));
+    ensure!(d >= 0, "dup failed with {}", ename(errno()));
+    Ok(d)
+}
+
+/// A failing call closed (or, for EFAULT/EBADF, kept) its DOOR_RELEASE descriptor.
+fn released(what: &str, d: i32, closed: bool) -> R {
+    let open = is_open(d);
+    if open {
+        close(d);
+    }
+    ensure!(
+        open != closed,
+        "{what}: the DOOR_RELEASE descriptor was {} (expected {})",
+        if open { "left open" } else { "closed" },
+        if closed { "closed" } else { "left open" }
+    );
+    Ok(())
+}
+
+fn section(name: &str, f: impl FnOnce() -> R) {
+    match f() {
+        Ok(()) => println!("dcall_errors: {name}: ok"),
+        Err(e) => {
+            println!("dcall_errors: FAIL: {name}: {e}");
+            FAILED.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+fn e2big(main: i32) -> R {
+    let fits = vec![b'E'; FITS];
+    expect_ok(
+        "arguments that fit the server's stack area",
+        main,
+        &fits,
+        &[],
+    )?;
+    let big = vec![b'E'; TOO_BIG];
+    expect_err(
+        "arguments larger than the server's stack area",
+        main,
+        &big,
+        &[],
+        E2BIG,
+    )?;
+    let s = spare()?;
+    let rel = [door_desc_t::new(s, DOOR_DESCRIPTOR | DOOR_RELEASE)];
+    expect_err(
+        "too big, with a DOOR_RELEASE descriptor",
+        main,
+        &big,
+        &rel,
+        E2BIG,
+    )?;
+    released("E2BIG", s, true)?;
+    let s = spare()?;
+    let many = vec![door_desc_t::new(s, DOOR_DESCRIPTOR); 2000];
+    let r = expect_err(
+        "2000 descriptors (48000 bytes of entries)",
+        main,
+        b"E",
+        &many,
+        E2BIG,
+    );
+    close(s);
+    r?;
+    // The same, with a DOOR_RELEASE entry among them. A count above the
+    // kernel's hard per-message limit is refused before the descriptor
+    // array is even read (as illumos does with door_max_desc), so, like
+    // EFAULT and EBADF, this E2BIG leaves the descriptor open.
+    let (s, rel) = (spare()?, spare()?);
+    let mut many = vec![door_desc_t::new(s, DOOR_DESCRIPTOR); 2000];
+    many[0] = door_desc_t::new(rel, DOOR_DESCRIPTOR | DOOR_RELEASE);
+    let r = expect_err(
+        "2000 descriptors, one with DOOR_RELEASE",
+        main,
+        b"E",
+        &many,
+        E2BIG,
+    );
+    close(s);
+    r?;
+    released("E2BIG with 2000 descriptors", rel, false)?;
+    expect_ok("a call that fits, afterwards", main, &fits, &[])
+}
+
+/// A call to `d` (which has no free server thread) on another thread is
+/// aborted while it waits: EAGAIN, and its DOOR_RELEASE descriptor is gone.
+fn eagain_on(what: &str, d: i32) -> R {
+    let s = spare()?;
+    let h = thread::spawn(move || {
+        let rel = [door_desc_t::new(s, DOOR_DESCRIPTOR | DOOR_RELEASE)];
+        match call(d, b"Ewaiting", &rel) {
+            Ok(_) => 0,
+            Err(e) => e as u64,
+        }
+    })
+    .map_err(|e| format!("{what}: thread::spawn: {e:?}"))?;
+    let mut aborted = false;
+    for _ in 0..1000 {
+        if door_abort(h.tid()) == 0 {
+            aborted = true;
+            break;
+        }
+        let e = errno();
+        ensure!(
+            e == EINVAL,
+            "{what}: door_abort failed with {} (expected EINVAL until the thread waits)",
+            ename(e)
+        );
+        process::sleep_ticks(1);
+    }
+    ensure!(
+        aborted,
+        "{what}: the calling thread never was in door_call (or its call ended)"
+    );
+    let got = h.join().map_err(|e| format!("{what}: join: {e:?}"))? as isize;
+    ensure!(
+        got == EAGAIN,
+        "{what}: the aborted waiting call returned {}, expected EAGAIN",
+        if got == 0 { "success" } else { ename(got) }
+    );
+    released(what, s, true)
+}
+
+fn eagain(private: i32) -> R {
+    eagain_on("across processes", private)?;
+    let local = door_create(parent_server, null_mut(), DOOR_PRIVATE);
+    ensure!(local >= 0, "door_create(DOOR_PRIVATE) failed");
+    let r = eagain_on("within one process", local);
+    door_revoke(local);
+    r
+}
+
+fn ebadf(main: i32, rev: i32) -> R {
+    let mut rbuf = [0u8; 16];
+    let msg = *b"E1";
+    let mut a = arg_for(&msg, &mut rbuf);
+    for d in [-1, 0x7ff, 0x7fff_ffff, DOOR_QUERY] {
+        expect_raw(&format!("not a descriptor ({d})"), d, &mut a, EBADF)?;
+    }
+    let d = spare()?;
+    close(d);
+    expect_err("closed descriptor", d, b"E1", &[], EBADF)?;
+    let s = spare()?;
+    let rel = [door_desc_t::new(s, DOOR_DESCRIPTOR | DOOR_RELEASE)];
+    expect_err(
+        "closed descriptor, with a DOOR_RELEASE descriptor",
+        d,
+        b"E1",
+        &rel,
+        EBADF,
+    )?;
+    released("EBADF", s, false)?;
+
+    // Revoked within one process: the other descriptor of the door.
+    let own = door_create(parent_server, null_mut(), 0);
+    ensure!(own >= 0, "door_create failed");
+    let other = dup(own);
+    expect_ok("own door before revocation", other, b"E2", &[])?;
+    ensure!(
+        door_revoke(own) == 0,
+        "door_revoke failed with {}",
+        ename(errno())
+    );
+    let r = expect_err("door revoked by this process", other, b"E2", &[], EBADF);
+    let revoked = info_of(other).map(|i| i.di_attributes & DOOR_REVOKED != 0);
+    close(other);
+    r?;
+    ensure!(revoked?, "door_info of the revoked door lacks DOOR_REVOKED");
+
+    // Revoked by its server, another process.
+    expect_ok("the child's door before revocation", rev, b"E3", &[])?;
+    match call(main, b"V", &[]) {
+        Ok(r) if r == [0] => {}
+        Ok(r) => {
+            return Err(format!(
+                "the child's door_revoke failed: {}",
+                ename(r[0] as isize)
+            ));
+        }
+        Err(e) => return Err(format!("asking the child to revoke: {}", ename(e))),
+    }
+    expect_err("door revoked by its server process", rev, b"E3", &[], EBADF)?;
+    let info = info_of(rev)?;
+    let (attrs, target) = (info.di_attributes, info.di_target);
+    ensure!(
+        attrs & DOOR_REVOKED != 0 && target > 0,
+        "door_info of the child's revoked door: attributes {attrs:#x} target {target}"
+    );
+    Ok(())
+}
+
+fn efault(main: i32) -> R {
+    let msg = *b"Efault";
+    let mut rbuf = [0u8; 64];
+    expect_raw("params unmapped", main, 0x1000 as *mut door_arg_t, EFAULT)?;
+    expect_raw(
+        "params in the kernel half",
+        main,
+        0xffff_8000_0000_0000u64 as *mut door_arg_t,
+        EFAULT,
+    )?;
+    let mut a = arg_for(&msg, &mut rbuf);
+    a.data_ptr = 0x1000;
+    expect_raw("data_ptr unmapped", main, &mut a, EFAULT)?;
+    let mut a = arg_for(&msg, &mut rbuf);
+    a.data_ptr = 0xffff_8000_0000_0000;
+    expect_raw("data_ptr in the kernel half", main, &mut a, EFAULT)?;
+    let mut a = arg_for(&msg, &mut rbuf);
+    a.rbuf = 0x1000;
+    expect_raw("rbuf unmapped", main, &mut a, EFAULT)?;
+    let mut a = arg_for(&msg, &mut rbuf);
+    a.desc_ptr = 0x1000;
+    a.desc_num = 1;
+    expect_raw("desc_ptr unmapped", main, &mut a, EFAULT)?;
+    let s = spare()?;
+    let rel = [door_desc_t::new(s, DOOR_DESCRIPTOR | DOOR_RELEASE)];
+    let mut a = arg_for(&msg, &mut rbuf);
+    a.data_ptr = 0x1000;
+    a.desc_ptr = rel.as_ptr() as u64;
+    a.desc_num = 1;
+    expect_raw(
+        "data_ptr unmapped, with a DOOR_RELEASE descriptor",
+        main,
+        &mut a,
+        EFAULT,
+    )?;
+    released("EFAULT", s, false)?;
+    expect_ok("a good call afterwards", main, &msg, &[])
+}
+
+fn einval(main: i32) -> R {
+    let s = spare()?;
+    let r = expect_err(
+        "door_desc_t without DOOR_DESCRIPTOR",
+        main,
+        b"E",
+        &[door_desc_t::new(s, 0)],
+        EINVAL,
+    );
+    close(s);
+    r?;
+    expect_err(
+        "door_desc_t with a descriptor never opened",
+        main,
+        b"E",
+        &[door_desc_t::new(0x7ff, DOOR_DESCRIPTOR)],
+        EINVAL,
+    )?;
+    let c = spare()?;
+    close(c);
+    expect_err(
+        "door_desc_t with a closed descriptor",
+        main,
+        b"E",
+        &[door_desc_t::new(c, DOOR_DESCRIPTOR)],
+        EINVAL,
+    )?;
+    let s = spare()?;
+    let descs = [
+        door_desc_t::new(s, DOOR_DESCRIPTOR | DOOR_RELEASE),
+        door_desc_t::new(c, DOOR_DESCRIPTOR),
+    ];
+    expect_err(
+        "a DOOR_RELEASE entry and a bad one",
+        main,
+        b"E",
+        &descs,
+        EINVAL,
+    )?;
+    released("EINVAL", s, true)
+}
+
+fn emfile(main: i32) -> R {
+    let filled = match call(main, b"F", &[]) {
+        Ok(r) if r.len() == 5 => {
+            let n = u32::from_le_bytes([r[0], r[1], r[2], r[3]]);
+            ensure!(
+                n > 0 && isize::from(r[4]) == EMFILE,
+                "the child filled {n} slots and then got {}, expected EMFILE",
+                ename(isize::from(r[4]))
+            );
+            n
+        }
+        Ok(r) => return Err(format!("fill: reply {r:?}")),
+        Err(e) => return Err(format!("fill: {}", ename(e))),
+    };
+    let checks = (|| -> R {
+        let s = spare()?;
+        let r = expect_err(
+            "a descriptor to a server whose table is full",
+            main,
+            b"E",
+            &[door_desc_t::new(s, DOOR_DESCRIPTOR)],
+            EMFILE,
+        );
+        let open = is_open(s);
+        close(s);
+        r?;
+        ensure!(
+            open,
+            "EMFILE: a descriptor passed without DOOR_RELEASE was closed"
+        );
+        let s = spare()?;
+        expect_err(
+            "a DOOR_RELEASE descriptor to a full table",
+            main,
+            b"E",
+            &[door_desc_t::new(s, DOOR_DESCRIPTOR | DOOR_RELEASE)],
+            EMFILE,
+        )?;
+        released("EMFILE", s, true)?;
+        expect_ok("no descriptors while the table is full", main, b"E", &[])
+    })();
+    let emptied = match call(main, b"U", &[]) {
+        Ok(r) if r.len() == 4 => u32::from_le_bytes([r[0], r[1], r[2], r[3]]),
+        Ok(r) => return Err(format!("unfill: reply {r:?}")),
+        Err(e) => return Err(format!("unfill: {}", ename(e))),
+    };
+    checks?;
+    ensure!(emptied == filled, "unfill closed {emptied} of {filled}");
+    let s = spare()?;
+    let r = expect_ok(
+        "a descriptor once the table has room",
+        main,
+        b"E",
+        &[door_desc_t::new(s, DOOR_DESCRIPTOR)],
+    );
+    close(s);
+    r
+}
+
+fn param(d: i32, p: i32) -> Result<usize, String> {
+    let mut v = 0usize;
+    ensure!(
+        door_getparam(d, p, &mut v) == 0,
+        "door_getparam({p}) failed with {}",
+        ename(errno())
+    );
+    Ok(v)
+}
+
+fn enfile(lim: i32) -> R {
+    let max = param(lim, DOOR_PARAM_DESC_MAX)?;
+    ensure!(max == 1, "DESC_MAX is {max}, the server set 1");
+    let (a, b) = (spare()?, spare()?);
+    let r = expect_err(
+        "two descriptors, DESC_MAX 1",
+        lim,
+        b"Eenfile",
+        &[
+            door_desc_t::new(a, DOOR_DESCRIPTOR),
+            door_desc_t::new(b, DOOR_DESCRIPTOR),
+        ],
+        ENFILE,
+    );
+    close(a);
+    close(b);
+    r?;
+    let (a, b) = (spare()?, spare()?);
+    expect_err(
+        "two DOOR_RELEASE descriptors, DESC_MAX 1",
+        lim,
+        b"Eenfile",
+        &[
+            door_desc_t::new(a, DOOR_DESCRIPTOR | DOOR_RELEASE),
+            door_desc_t::new(b, DOOR_DESCRIPTOR | DOOR_RELEASE),
+        ],
+        ENFILE,
+    )?;
+    released("ENFILE (first)", a, true)?;
+    released("ENFILE (second)", b, true)?;
+    let a = spare()?;
+    let r = expect_ok(
+        "one descriptor, DESC_MAX 1",
+        lim,
+        b"Eenfile",
+        &[door_desc_t::new(a, DOOR_DESCRIPTOR)],
+    );
+    close(a);
+    r
+}
+
+fn enobufs(lim: i32) -> R {
+    let (min, max) = (
+        param(lim, DOOR_PARAM_DATA_MIN)?,
+        param(lim, DOOR_PARAM_DATA_MAX)?,
+    );
+    ensure!(
+        min == 4 && max == 64,
+        "DATA_MIN {min} DATA_MAX {max}, the server set 4 and 64"
+    );
+    let data = [b'E'; 65];
+    expect_err("3 bytes, DATA_MIN 4", lim, &data[..3], &[], ENOBUFS)?;
+    expect_err("65 bytes, DATA_MAX 64", lim, &data[..65], &[], ENOBUFS)?;
+    expect_raw(
+        "params NULL (0 bytes), DATA_MIN 4",
+        lim,
+        null_mut(),
+        ENOBUFS,
+    )?;
+    let s = spare()?;
+    expect_err(
+        "3 bytes with a DOOR_RELEASE descriptor",
+        lim,
+        &data[..3],
+        &[door_desc_t::new(s, DOOR_DESCRIPTOR | DOOR_RELEASE)],
+        ENOBUFS,
+    )?;
+    released("ENOBUFS", s, true)?;
+    expect_ok("4 bytes", lim, &data[..4], &[])?;
+    expect_ok("64 bytes", lim, &data[..64], &[])
+}
+
+fn enotsup(refuse: i32) -> R {
+    let max = param(refuse, DOOR_PARAM_DESC_MAX)?;
+    ensure!(
+        max == 0,
+        "DESC_MAX of a DOOR_REFUSE_DESC door is {max}, expected 0"
+    );
+    let s = spare()?;
+    let r = expect_err(
+        "a descriptor to a DOOR_REFUSE_DESC door",
+        refuse,
+        b"E",
+        &[door_desc_t::new(s, DOOR_DESCRIPTOR)],
+        ENOTSUP,
+    );
+    close(s);
+    r?;
+    let s = spare()?;
+    expect_err(
+        "a DOOR_RELEASE descriptor to a DOOR_REFUSE_DESC door",
+        refuse,
+        b"E",
+        &[door_desc_t::new(s, DOOR_DESCRIPTOR | DOOR_RELEASE)],
+        ENOTSUP,
+    )?;
+    released("ENOTSUP", s, true)?;
+    expect_ok(
+        "no descriptors to a DOOR_REFUSE_DESC door",
+        refuse,
+        b"E",
+        &[],
+    )
+}
+
+/// The server process exits while serving a call: EINTR; later calls
+/// EBADF, and door_info reports di_target -1.
+fn eintr(main: i32, child: u32) -> R {
+    let h = thread::spawn(move || match call(main, b"H", &[]) {
+        Ok(_) => 0,
+        Err(e) => e as u64,
+    })
+    .map_err(|e| format!("thread::spawn: {e:?}"))?;
+    let mut hung = false;
+    for _ in 0..1000 {
+        if HUNG.load(Ordering::SeqCst) {
+            hung = true;
+            break;
+        }
+        process::sleep_ticks(1);
+    }
+    CHILD_EXIT.store(true, Ordering::SeqCst);
+    ensure!(hung, "the child never started serving the hanging call");
+    let got = h.join().map_err(|e| format!("join: {e:?}"))? as isize;
+    let (_, status) = process::wait(Some(child)).map_err(|e| format!("wait: {e:?}"))?;
+    WAITED.store(true, Ordering::SeqCst);
+    ensure!(
+        got == EINTR,
+        "call in progress when the server exited: {}, expected EINTR",
+        if got == 0 { "success" } else { ename(got) }
+    );
+    ensure!(status == 0, "the server child exited with {status}");
+    expect_err("a call after the server exited", main, b"E", &[], EBADF)?;
+    let info = info_of(main)?;
+    let (target, attrs) = (info.di_target, info.di_attributes);
+    ensure!(
+        target == -1,
+        "door_info after the server exited: di_target {target}, expected -1"
+    );
+    ensure!(
+        attrs & DOOR_REVOKED != 0,
+        "door_info after the server exited: attributes {attrs:#x} lack DOOR_REVOKED"
+    );
+    Ok(())
+}
+
+fn main() -> i32 {
+    if arg(1) == Some("server") {
+        return server_child();
+    }
+    let reg = door_create(parent_server, null_mut(), 0);
+    if reg < 0 {
+        println!("dcall_errors: FAIL: door_create: {}", ename(errno()));
+        return 1;
+    }
+    LOCAL_FD.store(reg, Ordering::SeqCst);
+    let child = match process::spawn_with_fds("dcall_errors", &["server"], &[reg]) {
+        Ok(p) => p,
+        Err(e) => {
+            println!("dcall_errors: FAIL: spawn: {e:?}");
+            return 1;
+        }
+    };
+    for _ in 0..1000 {
+        if REGISTERED.load(Ordering::SeqCst) {
+            break;
+        }
+        process::sleep_ticks(1);
+    }
+    let reg_fds = REG.lock().clone();
+    if reg_fds.len() != NDOORS {
+        println!(
+            "dcall_errors: FAIL: the server child registered {} doors",
+            reg_fds.len()
+        );
+        CHILD_EXIT.store(true, Ordering::SeqCst);
+        let _ = process::wait(Some(child));
+        return 1;
+    }
+    let d = |i: usize| reg_fds[i];
+    section("E2BIG", || e2big(d(D_MAIN)));
+    section("EAGAIN", || eagain(d(D_PRIV)));
+    section("EBADF", || ebadf(d(D_MAIN), d(D_REV)));
+    section("EFAULT", || efault(d(D_MAIN)));
+    section("EINVAL", || einval(d(D_MAIN)));
+    section("EMFILE", || emfile(d(D_MAIN)));
+    section("ENFILE", || enfile(d(D_LIM)));
+    section("ENOBUFS", || enobufs(d(D_LIM)));
+    section("ENOTSUP", || enotsup(d(D_REFUSE)));
+    section("EINTR", || eintr(d(D_MAIN), child));
+    CHILD_EXIT.store(true, Ordering::SeqCst);
+    if !WAITED.load(Ordering::SeqCst) {
+        let _ = process::wait(Some(child));
+    }
+    match FAILED.load(Ordering::SeqCst) {
+        0 => {
+            println!("dcall_errors: ok");
+            0
+        }
+        n => {
+            println!("dcall_errors: FAIL: {n} error code check(s) failed");
+            1
+        }
+    }
+}
