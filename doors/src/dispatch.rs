@@ -1,26 +1,29 @@
-//! Moving invocations: door_call, door_return, parking server threads in
-//! their pools, handing work to them (scheduler handoff or queueing),
-//! descriptor translation between tables, result placement, unreferenced
-//! notice delivery, and abandoning calls (cancellation).
+//! Moving invocations: door_call (checks, then a scheduler handoff to an
+//! idle server thread or queueing), argument layout, descriptor translation
+//! between tables, unreferenced notice delivery, and abandoning calls
+//! (cancellation). door_return is in `returning`.
+//!
+//! The null call is the hot path: each record is looked up once (registry
+//! positions and slab keys are passed on), descriptor work is skipped for
+//! empty lists, and the upcall is built in place in the returned outcome.
 
 use crate::abi::{self, DoorDesc, DoorResults};
 use crate::outcome::{
-    ArgCopy, ArgLayout, CallOutcome, Delivery, Depleted, Event, Next, Reply, ReturnOutcome,
-    StackArea, Upcall, UserMemory,
+    ArgCopy, ArgLayout, CallOutcome, Depleted, Event, StackArea, Upcall, UserMemory,
 };
-use crate::system::{
-    CallState, DoorId, InvId, Invocation, KERNEL_UCRED, Message, Pending, PoolKey, ReplyTo,
-};
-use crate::{CallParams, DoorSystem, Errno, Fd, Pid, ReturnArgs, Tid};
+use crate::registry::At;
+use crate::system::{CallState, DoorId, Invocation, Message, Pending, ReplyTo};
+use crate::{CallParams, Cred, DoorSystem, Errno, Fd, KERNEL_PID, Pid, Tid};
 use alloc::vec::Vec;
 
-const DESC_SIZE: u64 = core::mem::size_of::<DoorDesc>() as u64;
+pub(crate) const DESC_SIZE: u64 = core::mem::size_of::<DoorDesc>() as u64;
 const INFO_SIZE: u64 = core::mem::size_of::<abi::DoorInfo>() as u64;
 const RESULTS_SIZE: u64 = core::mem::size_of::<DoorResults>() as u64;
-const ARG_SIZE: u64 = core::mem::size_of::<abi::DoorArg>() as u64;
+pub(crate) const ARG_SIZE: u64 = core::mem::size_of::<abi::DoorArg>() as u64;
 
 /// Places an invocation with `data` bytes and `ndesc` descriptors in `area`,
 /// keeping `reserve` bytes free at the bottom; `None` if it does not fit.
+#[inline]
 pub(crate) fn layout(area: StackArea, data: u64, ndesc: u32, reserve: u64) -> Option<ArgLayout> {
     let top = area.base.checked_add(area.size)?;
     let info_addr = top.checked_sub(INFO_SIZE)? & !7;
@@ -37,17 +40,48 @@ pub(crate) fn layout(area: StackArea, data: u64, ndesc: u32, reserve: u64) -> Op
     })
 }
 
+/// The idle thread a checked call goes to.
+pub(crate) struct Taken {
+    pub server: Tid,
+    /// Where the server thread is in the thread registry.
+    pub at: At,
+    /// Where the invocation goes in its area.
+    pub layout: ArgLayout,
+}
+
+/// What door_call's checks found.
+struct Checked {
+    passed: Vec<Passed>,
+    /// Where the server process is, for a door of its shared pool.
+    shared: Option<At>,
+    /// The idle thread taking the call, if any (else the call waits).
+    server: Option<Taken>,
+}
+
 /// A descriptor entry of a call or return, checked against the sender's table.
-struct Passed {
-    fd: Fd,
-    door: DoorId,
-    release: bool,
+pub(crate) struct Passed {
+    pub fd: Fd,
+    pub door: DoorId,
+    pub release: bool,
 }
 
 /// Checks `raw` against `pid`'s table: every entry has DOOR_DESCRIPTOR, no
 /// unknown bits, a live descriptor, and a DOOR_RELEASE descriptor appears
 /// once. EINVAL otherwise.
-fn parse_descs(sys: &DoorSystem, pid: Pid, raw: &[DoorDesc]) -> Result<Vec<Passed>, Errno> {
+#[inline]
+pub(crate) fn parse_descs(
+    sys: &DoorSystem,
+    pid: Pid,
+    raw: &[DoorDesc],
+) -> Result<Vec<Passed>, Errno> {
+    if raw.is_empty() {
+        return Ok(Vec::new());
+    }
+    parse_some_descs(sys, pid, raw)
+}
+
+/// [`parse_descs`] for a non-empty `raw` (kept out of line).
+fn parse_some_descs(sys: &DoorSystem, pid: Pid, raw: &[DoorDesc]) -> Result<Vec<Passed>, Errno> {
     let mut out: Vec<Passed> = Vec::with_capacity(raw.len());
     for d in raw {
         let attrs = d.d_attributes;
@@ -69,7 +103,7 @@ fn parse_descs(sys: &DoorSystem, pid: Pid, raw: &[DoorDesc]) -> Result<Vec<Passe
 
 /// The live DOOR_RELEASE descriptors of `raw` (each once): what a failed
 /// call closes.
-fn release_fds(sys: &DoorSystem, pid: Pid, raw: &[DoorDesc]) -> Vec<Fd> {
+pub(crate) fn release_fds(sys: &DoorSystem, pid: Pid, raw: &[DoorDesc]) -> Vec<Fd> {
     let mut fds: Vec<Fd> = raw
         .iter()
         .filter(|d| {
@@ -82,7 +116,7 @@ fn release_fds(sys: &DoorSystem, pid: Pid, raw: &[DoorDesc]) -> Vec<Fd> {
     fds
 }
 
-fn round_up(x: u64, to: u64) -> Option<u64> {
+pub(crate) fn round_up(x: u64, to: u64) -> Option<u64> {
     x.checked_add(to - 1).map(|v| v / to * to)
 }
 
@@ -103,10 +137,12 @@ impl DoorSystem {
         fd: Fd,
         params: Option<CallParams>,
     ) -> Result<CallOutcome, Errno> {
-        let pid = self.running_thread(tid)?;
-        let id = self.lookup(pid, fd)?;
-        let door = self.door(id);
-        if !door.callable() {
+        let caller_at = self.running_thread_at(tid)?;
+        let pid = self.threads.at(caller_at).pid;
+        let caller = self.procs.get(&pid).ok_or(Errno::EBADF)?;
+        let id = caller.table.get(fd).ok_or(Errno::EBADF)?;
+        let cred = caller.cred;
+        if !self.door(id).callable() {
             return Err(Errno::EBADF);
         }
         let arg = params.map(|p| p.arg).unwrap_or_default();
@@ -126,8 +162,7 @@ impl DoorSystem {
         } else {
             Vec::new()
         };
-        let checked = self.check_call(id, &arg, &raw, pid);
-        let (passed, server) = match checked {
+        let checked = match self.check_call(id, &arg, &raw, pid) {
             Ok(v) => v,
             Err(e) => {
                 for fd in release_fds(self, pid, &raw) {
@@ -141,55 +176,69 @@ impl DoorSystem {
         let door = self.door_mut(id);
         door.active += 1;
         let key = door.pool_key(id);
+        let passed = checked.passed;
         for p in &passed {
             self.door_mut(p.door).refs += 1;
         }
-        let reply = params.map(|p| ReplyTo {
-            params_addr: p.addr,
-            rbuf: arg.rbuf,
-            rsize: arg.rsize,
-        });
         let msg = Message {
             data_ptr: arg.data_ptr,
             data_size: arg.data_size,
             descs: passed.iter().map(|p| p.door).collect(),
-            reply,
-            cred: self.ucred_of(pid),
+            reply: params.map(|p| ReplyTo {
+                params_addr: p.addr,
+                rbuf: arg.rbuf,
+                rsize: arg.rsize,
+            }),
+            caller_pid: pid,
+            cred,
         };
-        let outcome = match server {
-            Some(server) => {
-                let pool = self.pool_mut(key);
-                pool.idle.pop();
-                let depleted = pool.idle.is_empty();
-                CallOutcome::Handoff(self.start_call(server, tid, id, msg, depleted))
-            }
-            None => {
-                self.pool_mut(key).queue.push_back(Pending::Call {
-                    caller: tid,
-                    door: id,
-                    msg,
-                });
-                self.threads.get_mut(&tid).expect("caller vanished").call =
-                    Some(CallState::Waiting(key));
-                CallOutcome::Wait
-            }
+        let pool = match checked.shared {
+            Some(at) => &mut self.procs.at_mut(at).pool,
+            None => &mut self.door_mut(id).pool,
         };
+        let Some(server) = checked.server else {
+            pool.queue.push_back(Pending::Call {
+                caller: tid,
+                door: id,
+                msg,
+            });
+            self.threads.at_mut(caller_at).call = Some(CallState::Waiting(key));
+            self.release(pid, &passed);
+            return Ok(CallOutcome::Wait);
+        };
+        pool.idle.pop();
+        let depleted = pool.idle.is_empty();
+        let caller = (tid, caller_at);
+        if !passed.iter().any(|p| p.release) {
+            // Built in place: the upcall is large.
+            return Ok(CallOutcome::Handoff(
+                self.start_call(caller, server, id, msg, depleted),
+            ));
+        }
+        let up = self.start_call(caller, server, id, msg, depleted);
+        self.release(pid, &passed);
+        Ok(CallOutcome::Handoff(up))
+    }
+
+    /// Closes the DOOR_RELEASE descriptors of a delivered message.
+    #[inline]
+    pub(crate) fn release(&mut self, pid: Pid, passed: &[Passed]) {
         for p in passed.iter().filter(|p| p.release) {
             self.close(pid, p.fd)
                 .expect("release of a checked descriptor");
         }
-        Ok(outcome)
     }
 
     /// The checks of door_call that close DOOR_RELEASE descriptors when they
-    /// fail. Returns the entries and the idle thread that will serve.
+    /// fail.
+    #[inline(always)]
     fn check_call(
         &self,
         id: DoorId,
         arg: &abi::DoorArg,
         raw: &[DoorDesc],
         pid: Pid,
-    ) -> Result<(Vec<Passed>, Option<Tid>), Errno> {
+    ) -> Result<Checked, Errno> {
         let passed = parse_descs(self, pid, raw)?;
         let d = self.door(id);
         let n = raw.len() as u32;
@@ -202,68 +251,96 @@ impl DoorSystem {
         if arg.data_size < d.data_min || arg.data_size > d.data_max {
             return Err(Errno::ENOBUFS);
         }
-        let pool = match d.pool_key(id) {
-            PoolKey::Shared(p) => &self.procs[&p].pool,
-            PoolKey::Private(_) => &d.pool,
+        // The server process holds the shared pool and the table that takes
+        // the descriptors; a null call to a private door needs neither.
+        let shared = if d.attrs & abi::DOOR_PRIVATE == 0 {
+            Some(self.procs.find(d.server).expect("server process gone"))
+        } else {
+            None
         };
-        let server = pool.idle.last().copied();
-        if let Some(s) = server {
-            layout(
-                self.threads[&s].stack,
-                arg.data_size,
-                n,
-                self.cfg.stack_reserve,
-            )
-            .ok_or(Errno::E2BIG)?;
-        }
-        if self.procs[&d.server].table.free_slots() < n as usize {
+        let pool = match shared {
+            Some(at) => &self.procs.at(at).pool,
+            None => &d.pool,
+        };
+        let server = match pool.idle.last() {
+            Some(&server) => {
+                let at = self.threads.find(server).expect("idle thread unknown");
+                let stack = self.threads.at(at).stack;
+                let layout =
+                    layout(stack, arg.data_size, n, self.cfg.stack_reserve).ok_or(Errno::E2BIG)?;
+                Some(Taken { server, at, layout })
+            }
+            None => None,
+        };
+        if n > 0 && self.procs[&d.server].table.free_slots() < n as usize {
             return Err(Errno::EMFILE);
         }
-        Ok((passed, server))
+        Ok(Checked {
+            passed,
+            shared,
+            server,
+        })
     }
 
-    /// Starts a validated call on idle-taken thread `server`: installs the
-    /// descriptors in the server's table and records the invocation.
-    fn start_call(
+    /// Starts a validated call of `caller` (thread and position) on the
+    /// idle-taken thread `server`: installs the descriptors in the server's
+    /// table and records the invocation.
+    #[inline(always)]
+    pub(crate) fn start_call(
         &mut self,
-        server: Tid,
-        caller: Tid,
+        (caller, caller_at): (Tid, At),
+        server: Taken,
         id: DoorId,
         msg: Message,
         depleted: bool,
     ) -> Upcall {
-        let server_pid = self.threads[&server].pid;
-        let n = msg.descs.len() as u32;
-        let lay = layout(
-            self.threads[&server].stack,
-            msg.data_size,
-            n,
-            self.cfg.stack_reserve,
-        )
-        .expect("layout checked before dispatch");
-        let descs = self.deliver_descs(server_pid, &msg.descs);
         let inv = self.invs.insert(Invocation {
             door: id,
-            server,
+            server: server.server,
             caller: Some(caller),
             unref: false,
             reply: msg.reply,
+            caller_pid: msg.caller_pid,
             cred: msg.cred,
             cancelled: false,
         });
-        self.threads.get_mut(&caller).expect("caller vanished").call = Some(CallState::Active(inv));
-        let caller_pid = self.threads[&caller].pid;
+        self.threads.at_mut(caller_at).call = Some(CallState::Active(inv));
+        let s = self.threads.at_mut(server.at);
+        s.idle = None;
+        s.serving = Some(inv);
+        let server_pid = s.pid;
+        let descs = self.deliver_descs(server_pid, &msg.descs);
         let copy = (msg.data_size > 0).then_some(ArgCopy {
-            from_pid: caller_pid,
+            from_pid: msg.caller_pid,
             from: msg.data_ptr,
             len: msg.data_size,
         });
-        self.make_upcall(server, inv, lay, copy, descs, depleted)
+        let (tid, layout) = (server.server, server.layout);
+        self.upcall(
+            tid,
+            server_pid,
+            id,
+            Some(caller),
+            layout,
+            copy,
+            descs,
+            depleted,
+        )
     }
 
     /// Moves in-flight references into `pid`'s table (the reference moves,
     /// the count does not change) and describes them for the receiver.
-    fn deliver_descs(&mut self, pid: Pid, doors: &[DoorId]) -> Vec<DoorDesc> {
+    #[inline]
+    pub(crate) fn deliver_descs(&mut self, pid: Pid, doors: &[DoorId]) -> Vec<DoorDesc> {
+        if doors.is_empty() {
+            return Vec::new();
+        }
+        self.deliver_some_descs(pid, doors)
+    }
+
+    /// [`DoorSystem::deliver_descs`] for a non-empty `doors` (kept out of
+    /// line).
+    fn deliver_some_descs(&mut self, pid: Pid, doors: &[DoorId]) -> Vec<DoorDesc> {
         let mut out = Vec::with_capacity(doors.len());
         for &d in doors {
             let fd = self.install(pid, d);
@@ -276,50 +353,24 @@ impl DoorSystem {
         out
     }
 
-    /// Marks `server` as serving `inv` and builds what the kernel needs.
-    fn make_upcall(
-        &mut self,
+    /// What the kernel needs to start an invocation of door `id` on thread
+    /// `server` of process `server_pid`; `caller` is `None` for an
+    /// unreferenced notice.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn upcall(
+        &self,
         server: Tid,
-        inv: InvId,
+        server_pid: Pid,
+        id: DoorId,
+        caller: Option<Tid>,
         layout: ArgLayout,
         copy: Option<ArgCopy>,
         descs: Vec<DoorDesc>,
         depleted: bool,
     ) -> Upcall {
-        let t = self.threads.get_mut(&server).expect("server vanished");
-        t.idle = None;
-        t.serving = Some(inv);
-        let server_pid = t.pid;
-        let invocation = self.invs.get(inv).expect("invocation vanished");
-        let unref = invocation.unref;
-        let caller = invocation.caller;
-        let d = self.door(invocation.door);
-        let depleted = depleted.then(|| match d.pool_key(invocation.door) {
-            PoolKey::Shared(_) => Depleted::Shared,
-            PoolKey::Private(id) => Depleted::Private(self.info_of(id, server_pid)),
-        });
-        let results = DoorResults {
-            cookie: d.cookie,
-            data_ptr: if unref {
-                abi::DOOR_UNREF_DATA
-            } else {
-                layout.data_addr
-            },
-            data_size: copy.map_or(0, |c| c.len),
-            desc_ptr: if descs.is_empty() {
-                0
-            } else {
-                layout.desc_addr
-            },
-            desc_num: descs.len() as u64,
-            pc: d.pc,
-            nservers: if depleted.is_some() { 0 } else { 1 },
-            door_info: if matches!(depleted, Some(Depleted::Private(_))) {
-                layout.info_addr
-            } else {
-                0
-            },
-        };
+        let d = self.door(id);
+        let private = d.attrs & abi::DOOR_PRIVATE != 0;
         Upcall {
             server,
             server_pid,
@@ -327,9 +378,36 @@ impl DoorSystem {
             door: d.uniq,
             layout,
             copy,
+            depleted: depleted.then(|| {
+                if private {
+                    Depleted::Private(self.info_of(id, server_pid))
+                } else {
+                    Depleted::Shared
+                }
+            }),
+            results: DoorResults {
+                cookie: d.cookie,
+                data_ptr: if caller.is_none() {
+                    abi::DOOR_UNREF_DATA
+                } else {
+                    layout.data_addr
+                },
+                data_size: copy.map_or(0, |c| c.len),
+                desc_ptr: if descs.is_empty() {
+                    0
+                } else {
+                    layout.desc_addr
+                },
+                desc_num: descs.len() as u64,
+                pc: d.pc,
+                nservers: if depleted { 0 } else { 1 },
+                door_info: if depleted && private {
+                    layout.info_addr
+                } else {
+                    0
+                },
+            },
             descs,
-            depleted,
-            results,
         }
     }
 
@@ -350,255 +428,36 @@ impl DoorSystem {
         }
     }
 
-    fn start_unref(&mut self, server: Tid, id: DoorId, depleted: bool) -> Upcall {
+    pub(crate) fn start_unref(&mut self, server: Tid, id: DoorId, depleted: bool) -> Upcall {
         let d = self.door_mut(id);
         d.unref.queued = false;
         d.unref.running = true;
-        let lay = layout(self.threads[&server].stack, 0, 0, self.cfg.stack_reserve)
-            .expect("a parked thread's area fits an empty invocation");
         let inv = self.invs.insert(Invocation {
             door: id,
             server,
             caller: None,
             unref: true,
             reply: None,
-            cred: KERNEL_UCRED,
+            caller_pid: KERNEL_PID,
+            cred: Cred::default(),
             cancelled: false,
         });
-        self.make_upcall(server, inv, lay, None, Vec::new(), depleted)
-    }
-
-    /// door_return by thread `tid`. Registers `ret.stack` (EINVAL if it
-    /// cannot hold an empty invocation, EFAULT if not writable). If the
-    /// thread serves a call whose caller is still there, checks in order:
-    /// E2BIG (more than `max_desc_per_msg`), EFAULT (data or descriptors
-    /// unreadable), EINVAL (bad entry), E2BIG (results for `params ==
-    /// NULL`), EMFILE (caller's table cannot take the descriptors); on error
-    /// nothing changes and the thread keeps serving. Otherwise results are
-    /// discarded and DOOR_RELEASE descriptors closed. Then the thread parks.
-    pub fn door_return<M: UserMemory>(
-        &mut self,
-        mem: &mut M,
-        tid: Tid,
-        ret: ReturnArgs,
-    ) -> Result<ReturnOutcome, Errno> {
-        let pid = self.running_thread(tid)?;
-        layout(ret.stack, 0, 0, self.cfg.stack_reserve).ok_or(Errno::EINVAL)?;
-        if !mem.accessible(pid, ret.stack.base, ret.stack.size, true) {
-            return Err(Errno::EFAULT);
-        }
-        let serving = self.threads[&tid].serving;
-        let live = serving.and_then(|inv| {
-            let i = self.invs.get(inv).expect("serving a gone invocation");
-            i.caller.map(|c| (inv, c, i.reply))
-        });
-        let reply = match live {
-            Some((inv, caller, reply_to)) => {
-                Some(self.reply(mem, pid, inv, caller, reply_to, &ret)?)
-            }
-            None => {
-                self.discard_results(mem, pid, &ret);
-                if let Some(inv) = serving {
-                    self.end_invocation(tid, inv);
-                }
-                None
-            }
-        };
-        self.threads.get_mut(&tid).expect("thread vanished").stack = ret.stack;
-        let next = self.park(tid);
-        Ok(ReturnOutcome { reply, next })
-    }
-
-    /// Validates and delivers results to a live caller (see door_return).
-    fn reply<M: UserMemory>(
-        &mut self,
-        mem: &mut M,
-        pid: Pid,
-        inv: InvId,
-        caller: Tid,
-        reply_to: Option<ReplyTo>,
-        ret: &ReturnArgs,
-    ) -> Result<Reply, Errno> {
-        if ret.desc_num > self.cfg.max_desc_per_msg {
-            return Err(Errno::E2BIG);
-        }
-        if !mem.accessible(pid, ret.data_ptr, ret.data_size, false) {
-            return Err(Errno::EFAULT);
-        }
-        let raw = if ret.desc_num > 0 {
-            mem.read_descs(pid, ret.desc_ptr, ret.desc_num)?
-        } else {
-            Vec::new()
-        };
-        let passed = parse_descs(self, pid, &raw)?;
-        let caller_pid = self.threads[&caller].pid;
-        let n = raw.len() as u64;
-        if reply_to.is_none() && (ret.data_size > 0 || n > 0) {
-            return Err(Errno::E2BIG);
-        }
-        if self.procs[&caller_pid].table.free_slots() < n as usize {
-            return Err(Errno::EMFILE);
-        }
-        // Placement: in rbuf if it fits, else a new page-rounded mapping.
-        // Descriptors follow the data at the next door_desc_t boundary; with
-        // none, the data alone must fit (as illumos's door_results()).
-        let data_span = if n > 0 {
-            round_up(ret.data_size, DESC_SIZE).ok_or(Errno::E2BIG)?
-        } else {
-            ret.data_size
-        };
-        let need = data_span.checked_add(n * DESC_SIZE).ok_or(Errno::E2BIG)?;
-        let result = match reply_to {
-            None => Ok(None),
-            Some(r) if need <= r.rsize => {
-                let ok = mem.accessible(caller_pid, r.params_addr, ARG_SIZE, true)
-                    && mem.accessible(caller_pid, r.rbuf, need, true);
-                if ok {
-                    Ok(Some((r, r.rbuf, r.rsize, None)))
-                } else {
-                    Err(Errno::EFAULT)
-                }
-            }
-            Some(r) => {
-                let len = round_up(need, self.cfg.page_size).ok_or(Errno::E2BIG)?;
-                if !mem.accessible(caller_pid, r.params_addr, ARG_SIZE, true) {
-                    Err(Errno::EFAULT)
-                } else {
-                    match mem.map_zeroed(caller_pid, len) {
-                        Some(addr) => Ok(Some((r, addr, len, Some((addr, len))))),
-                        None => Err(Errno::EOVERFLOW),
-                    }
-                }
-            }
-        };
-        // Commit: install in the caller first (so passing a door back does
-        // not make its count dip), then close the server's released copies.
-        let result = result.map(|placed| {
-            let doors: Vec<DoorId> = passed.iter().map(|p| p.door).collect();
-            for &d in &doors {
-                self.door_mut(d).refs += 1;
-            }
-            let descs = self.deliver_descs(caller_pid, &doors);
-            let (data_addr, desc_addr, arg) = match placed {
-                None => (0, 0, None),
-                Some((r, area, size, _)) => {
-                    let desc_addr = if n > 0 { area + data_span } else { 0 };
-                    let arg = abi::DoorArg {
-                        data_ptr: area,
-                        data_size: ret.data_size,
-                        desc_ptr: desc_addr,
-                        desc_num: n as u32,
-                        rbuf: area,
-                        rsize: size,
-                    };
-                    (area, desc_addr, Some((r.params_addr, arg)))
-                }
-            };
-            Delivery {
-                server_pid: pid,
-                from: ret.data_ptr,
-                len: ret.data_size,
-                data_addr,
-                desc_addr,
-                descs,
-                mapped: placed.and_then(|p| p.3),
-                arg,
-            }
-        });
-        for p in passed.iter().filter(|p| p.release) {
-            self.close(pid, p.fd)
-                .expect("release of a checked descriptor");
-        }
-        let server = self.invs.get(inv).expect("invocation vanished").server;
-        self.end_invocation(server, inv);
-        Ok(Reply {
-            caller,
-            caller_pid,
-            result,
-        })
-    }
-
-    /// Results nobody receives: DOOR_RELEASE descriptors that can be read
-    /// and are live are closed; nothing else happens.
-    fn discard_results<M: UserMemory>(&mut self, mem: &M, pid: Pid, ret: &ReturnArgs) {
-        if ret.desc_num == 0 || ret.desc_num > self.cfg.max_desc_per_msg {
-            return;
-        }
-        if let Ok(raw) = mem.read_descs(pid, ret.desc_ptr, ret.desc_num) {
-            for fd in release_fds(self, pid, &raw) {
-                self.close(pid, fd)
-                    .expect("release of a checked descriptor");
-            }
-        }
-    }
-
-    /// Removes invocation `inv` served by `server`; its caller (if any) is
-    /// no longer blocked in it.
-    fn end_invocation(&mut self, server: Tid, inv: InvId) {
-        let i = self.invs.remove(inv).expect("ending a gone invocation");
-        self.threads
-            .get_mut(&server)
-            .expect("server vanished")
-            .serving = None;
-        if let Some(c) = i.caller {
-            self.threads.get_mut(&c).expect("caller vanished").call = None;
-        }
-        self.finish_invocation(i.door, i.unref);
-    }
-
-    /// Parks thread `tid` in its pool (the bound door's private pool, else
-    /// its process's shared pool), taking queued work first.
-    fn park(&mut self, tid: Tid) -> Next {
-        let t = self.threads.get_mut(&tid).expect("thread vanished");
-        let key = match t.bind {
-            Some(d) => match self.doors.get(d) {
-                Some(door) if !door.revoked => PoolKey::Private(d),
-                _ => {
-                    t.bind = None;
-                    return Next::Fail(Errno::EBADF);
-                }
-            },
-            None => PoolKey::Shared(t.pid),
-        };
-        while let Some(p) = self.pool_mut(key).queue.pop_front() {
-            if let Some(up) = self.try_start(tid, p) {
-                return Next::Serve(up);
-            }
-        }
-        self.pool_mut(key).idle.push(tid);
-        self.threads.get_mut(&tid).expect("thread vanished").idle = Some(key);
-        Next::Park
-    }
-
-    /// Gives queued work to parking thread `server` (the pool has no other
-    /// idle thread, so the dispatch depletes it). A call that does not fit
-    /// the thread's area (E2BIG) or the server's table (EMFILE) fails.
-    fn try_start(&mut self, server: Tid, p: Pending) -> Option<Upcall> {
-        match p {
-            Pending::Unref(id) => Some(self.start_unref(server, id, true)),
-            Pending::Call { caller, door, msg } => {
-                let n = msg.descs.len();
-                let fits = layout(
-                    self.threads[&server].stack,
-                    msg.data_size,
-                    n as u32,
-                    self.cfg.stack_reserve,
-                );
-                let room = self.procs[&self.threads[&server].pid].table.free_slots() >= n;
-                match (fits, room) {
-                    (Some(_), true) => Some(self.start_call(server, caller, door, msg, true)),
-                    (fits, _) => {
-                        let errno = if fits.is_none() {
-                            Errno::E2BIG
-                        } else {
-                            Errno::EMFILE
-                        };
-                        self.fail_pending(Pending::Call { caller, door, msg }, errno);
-                        None
-                    }
-                }
-            }
-        }
+        let t = self.threads.get_mut(&server).expect("server vanished");
+        t.idle = None;
+        t.serving = Some(inv);
+        let server_pid = t.pid;
+        let lay = layout(t.stack, 0, 0, self.cfg.stack_reserve)
+            .expect("a parked thread's area fits an empty invocation");
+        self.upcall(
+            server,
+            server_pid,
+            id,
+            None,
+            lay,
+            None,
+            Vec::new(),
+            depleted,
+        )
     }
 
     /// Abandons the door_call of thread `tid` (process `pid`): it fails with

@@ -234,7 +234,15 @@ impl DoorSystem {
     pub fn door_ucred(&self, tid: Tid) -> Result<Ucred, Errno> {
         let t = self.threads.get(&tid).ok_or(Errno::ESRCH)?;
         let inv = t.serving.ok_or(Errno::EINVAL)?;
-        Ok(self.invs.get(inv).expect("serving a gone invocation").cred)
+        let i = self.invs.get(inv).expect("serving a gone invocation");
+        Ok(Ucred {
+            uc_pid: i.caller_pid as i32,
+            uc_euid: i.cred.euid,
+            uc_egid: i.cred.egid,
+            uc_ruid: i.cred.ruid,
+            uc_rgid: i.cred.rgid,
+            uc_resv: [0; 3],
+        })
     }
 
     /// door_cred: door_ucred in the older `door_cred_t` form.

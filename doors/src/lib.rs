@@ -62,6 +62,8 @@ mod dispatch;
 mod door;
 mod names;
 mod outcome;
+mod registry;
+mod returning;
 mod slab;
 mod system;
 mod table;

@@ -39,6 +39,7 @@ impl<T> Default for Slab<T> {
 
 impl<T> Slab<T> {
     /// Stores `value`, returning its key.
+    #[inline(always)]
     pub fn insert(&mut self, value: T) -> Key {
         self.len += 1;
         if let Some(index) = self.free.pop() {
@@ -61,6 +62,7 @@ impl<T> Slab<T> {
     }
 
     /// The value named by `key`, if it is still there.
+    #[inline]
     pub fn get(&self, key: Key) -> Option<&T> {
         let slot = self.slots.get(key.index as usize)?;
         if slot.generation == key.generation {
@@ -71,6 +73,7 @@ impl<T> Slab<T> {
     }
 
     /// The value named by `key`, mutably, if it is still there.
+    #[inline]
     pub fn get_mut(&mut self, key: Key) -> Option<&mut T> {
         let slot = self.slots.get_mut(key.index as usize)?;
         if slot.generation == key.generation {
@@ -81,6 +84,7 @@ impl<T> Slab<T> {
     }
 
     /// Removes and returns the value named by `key`.
+    #[inline]
     pub fn remove(&mut self, key: Key) -> Option<T> {
         let slot = self.slots.get_mut(key.index as usize)?;
         if slot.generation != key.generation {

@@ -3,19 +3,21 @@
 //! process creation and spawn, thread creation and exit, process exit,
 //! close, dup, reference counting and the triggers of unreferenced notices.
 
-use crate::abi::{self, Ucred};
+use crate::abi;
 use crate::outcome::{Event, StackArea, Stats};
+use crate::registry::{At, Registry};
 use crate::slab::{Key, Slab};
 use crate::table::{MAX_CAPACITY, Table};
-use crate::{Errno, Fd, KERNEL_PID, Pid, Tid};
+use crate::{Errno, Fd, Pid, Tid};
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
 
 pub(crate) type DoorId = Key;
 pub(crate) type InvId = Key;
 
-/// Records keyed by process or thread id (looked up on every call): a hash
-/// map with a fixed hasher, also used by the kernel for its own records.
+/// A hash map with a fixed hasher for records keyed by process or thread id,
+/// used by the kernel for its own records (the door logic keeps its records
+/// in its own registry, cheaper to look up).
 pub type IdMap<V> =
     hashbrown::HashMap<u32, V, core::hash::BuildHasherDefault<rustc_hash::FxHasher>>;
 
@@ -136,7 +138,9 @@ pub(crate) struct Message {
     /// The doors passed, in order.
     pub descs: Vec<DoorId>,
     pub reply: Option<ReplyTo>,
-    pub cred: Ucred,
+    /// The calling process and its credentials when it called.
+    pub caller_pid: Pid,
+    pub cred: Cred,
 }
 
 /// Unreferenced-notice state of a door.
@@ -180,10 +184,12 @@ pub(crate) struct Door {
 
 impl Door {
     /// Whether calls may still reach the server.
+    #[inline]
     pub fn callable(&self) -> bool {
         !self.revoked && self.server_alive
     }
 
+    #[inline]
     pub fn pool_key(&self, id: DoorId) -> PoolKey {
         if self.attrs & abi::DOOR_PRIVATE != 0 {
             PoolKey::Private(id)
@@ -247,7 +253,11 @@ pub(crate) struct Invocation {
     pub caller: Option<Tid>,
     pub unref: bool,
     pub reply: Option<ReplyTo>,
-    pub cred: Ucred,
+    /// What door_ucred reports: the calling process and its credentials
+    /// when it called ([`crate::KERNEL_PID`] and zeros for a notice). Kept when the
+    /// caller abandons the call.
+    pub caller_pid: Pid,
+    pub cred: Cred,
     /// A cancellation notice was sent to the server thread.
     pub cancelled: bool,
 }
@@ -263,24 +273,14 @@ pub(crate) struct Attachment {
 /// kernel drives it.
 pub struct DoorSystem {
     pub(crate) cfg: Config,
-    pub(crate) procs: IdMap<Process>,
-    pub(crate) threads: IdMap<Thread>,
+    pub(crate) procs: Registry<Process>,
+    pub(crate) threads: Registry<Thread>,
     pub(crate) doors: Slab<Door>,
     pub(crate) invs: Slab<Invocation>,
     pub(crate) names: BTreeMap<Vec<u8>, Attachment>,
     pub(crate) next_uniq: u64,
     pub(crate) events: VecDeque<Event>,
 }
-
-/// The credentials door_ucred reports for unreferenced invocations.
-pub(crate) const KERNEL_UCRED: Ucred = Ucred {
-    uc_pid: KERNEL_PID as i32,
-    uc_euid: 0,
-    uc_egid: 0,
-    uc_ruid: 0,
-    uc_rgid: 0,
-    uc_resv: [0; 3],
-};
 
 impl DoorSystem {
     /// An empty system. Panics if `cfg.table_capacity > MAX_CAPACITY`.
@@ -291,8 +291,8 @@ impl DoorSystem {
         );
         DoorSystem {
             cfg,
-            procs: IdMap::default(),
-            threads: IdMap::default(),
+            procs: Registry::default(),
+            threads: Registry::default(),
             doors: Slab::default(),
             invs: Slab::default(),
             names: BTreeMap::new(),
@@ -397,12 +397,22 @@ impl DoorSystem {
 
     /// The running thread `tid`'s process. ESRCH if unknown, EINVAL if the
     /// thread is parked or blocked in a call (it cannot make a syscall).
+    #[inline]
     pub(crate) fn running_thread(&self, tid: Tid) -> Result<Pid, Errno> {
-        let t = self.threads.get(&tid).ok_or(Errno::ESRCH)?;
+        self.running_thread_at(tid)
+            .map(|at| self.threads.at(at).pid)
+    }
+
+    /// Where the running thread `tid` is in the registry (errors as
+    /// [`DoorSystem::running_thread`]).
+    #[inline]
+    pub(crate) fn running_thread_at(&self, tid: Tid) -> Result<At, Errno> {
+        let at = self.threads.find(tid).ok_or(Errno::ESRCH)?;
+        let t = self.threads.at(at);
         if t.idle.is_some() || t.call.is_some() {
             return Err(Errno::EINVAL);
         }
-        Ok(t.pid)
+        Ok(at)
     }
 
     /// The door descriptor `fd` of `pid` names (EBADF if none).
@@ -413,14 +423,17 @@ impl DoorSystem {
             .ok_or(Errno::EBADF)
     }
 
+    #[inline]
     pub(crate) fn door(&self, id: DoorId) -> &Door {
         self.doors.get(id).expect("door id of a freed door")
     }
 
+    #[inline]
     pub(crate) fn door_mut(&mut self, id: DoorId) -> &mut Door {
         self.doors.get_mut(id).expect("door id of a freed door")
     }
 
+    #[inline]
     pub(crate) fn pool_mut(&mut self, key: PoolKey) -> &mut Pool {
         match key {
             PoolKey::Shared(pid) => {
@@ -548,12 +561,17 @@ impl DoorSystem {
     }
 
     /// Bookkeeping when an invocation of `door` ends.
+    #[inline]
     pub(crate) fn finish_invocation(&mut self, door: DoorId, unref: bool) {
         let d = self.door_mut(door);
         if unref {
             d.unref.running = false;
         } else {
             d.active -= 1;
+        }
+        // Still referenced, no notice waiting: nothing else can change.
+        if d.refs > 0 && !d.unref.deferred {
+            return;
         }
         self.end_activity(door);
     }
@@ -619,18 +637,5 @@ impl DoorSystem {
         });
         let p = self.procs.remove(&pid).expect("process vanished");
         debug_assert!(p.pool.idle.is_empty() && p.pool.queue.is_empty());
-    }
-
-    /// The credentials of `pid` as door_ucred reports them.
-    pub(crate) fn ucred_of(&self, pid: Pid) -> Ucred {
-        let c = self.procs[&pid].cred;
-        Ucred {
-            uc_pid: pid as i32,
-            uc_euid: c.euid,
-            uc_egid: c.egid,
-            uc_ruid: c.ruid,
-            uc_rgid: c.rgid,
-            uc_resv: [0; 3],
-        }
     }
 }

@@ -55,6 +55,7 @@ impl Table {
         }
     }
 
+    #[inline]
     fn slot_of(&self, fd: Fd) -> Option<usize> {
         if fd < 0 {
             return None;
@@ -66,11 +67,13 @@ impl Table {
     }
 
     /// The door descriptor `fd` names, if it is live.
+    #[inline]
     pub fn get(&self, fd: Fd) -> Option<Key> {
         self.slot_of(fd).and_then(|i| self.slots[i].door)
     }
 
     /// How many more descriptors fit.
+    #[inline]
     pub fn free_slots(&self) -> usize {
         self.capacity - self.used
     }

@@ -22,9 +22,11 @@ use doors::{Config, Depleted, DoorSystem, Errno, Event, IdMap, Pid, Reply, Upcal
 /// measures what the handoff gains).
 pub static HANDOFF: AtomicBool = AtomicBool::new(true);
 
-/// Bytes of a server thread's stack area kept free below the arguments, for
-/// the server procedure's own stack.
-const STACK_RESERVE: u64 = 16 * 1024;
+/// Bytes of a server thread's stack area that must stay free below the
+/// arguments, for the server procedure's own frames (one page: the 8 KiB
+/// server stacks of door_server_create(3C)'s example still take small
+/// arguments; a larger stack is the server's choice, as in illumos).
+const STACK_RESERVE: u64 = 4096;
 
 /// The door logic's view of user memory: every process's address space.
 pub struct Spaces<'a>(&'a mut IdMap<Process>);

@@ -1,0 +1,349 @@
+//! door_return: checking a server thread's results and delivering them to
+//! its caller, ending invocations, and parking the thread in its pool (or
+//! handing it the work queued there).
+
+use crate::abi;
+use crate::dispatch::{
+    ARG_SIZE, DESC_SIZE, Passed, Taken, layout, parse_descs, release_fds, round_up,
+};
+use crate::outcome::{Delivery, Next, Reply, ReturnOutcome, StackArea, Upcall, UserMemory};
+use crate::registry::At;
+use crate::system::{DoorId, InvId, Pending, PoolKey, ReplyTo};
+use crate::{DoorSystem, Errno, Pid, ReturnArgs, Tid};
+use alloc::vec::Vec;
+
+/// How a parking thread fared (see `DoorSystem::park`).
+enum Parked {
+    /// It is idle in its pool.
+    Idle,
+    /// Its bound door is gone (it is now unbound).
+    Fail(Errno),
+    /// Work is queued in its pool.
+    Busy(PoolKey),
+}
+
+/// The invocation a returning thread serves, whose caller still waits.
+struct Live {
+    inv: InvId,
+    caller: Tid,
+    caller_pid: Pid,
+    reply_to: Option<ReplyTo>,
+}
+
+/// A door_return's results, checked.
+struct Results {
+    passed: Vec<Passed>,
+    /// Bytes from the start of the results to the descriptors.
+    data_span: u64,
+    /// Bytes data and descriptors take.
+    need: u64,
+    /// Length of the new mapping they go in; 0 when they fit rbuf.
+    map_len: u64,
+}
+
+impl DoorSystem {
+    /// door_return by thread `tid`. Registers `ret.stack` (EINVAL if it
+    /// cannot hold an empty invocation, EFAULT if not writable). If the
+    /// thread serves a call whose caller is still there, checks in order:
+    /// E2BIG (more than `max_desc_per_msg`), EFAULT (data or descriptors
+    /// unreadable), EINVAL (bad entry), E2BIG (results for `params ==
+    /// NULL`), EMFILE (caller's table cannot take the descriptors); on error
+    /// nothing changes and the thread keeps serving. Otherwise results are
+    /// discarded and DOOR_RELEASE descriptors closed. Then the thread parks.
+    pub fn door_return<M: UserMemory>(
+        &mut self,
+        mem: &mut M,
+        tid: Tid,
+        ret: ReturnArgs,
+    ) -> Result<ReturnOutcome, Errno> {
+        let at = self.running_thread_at(tid)?;
+        let t = self.threads.at(at);
+        let (pid, serving) = (t.pid, t.serving);
+        layout(ret.stack, 0, 0, self.cfg.stack_reserve).ok_or(Errno::EINVAL)?;
+        if !mem.accessible(pid, ret.stack.base, ret.stack.size, true) {
+            return Err(Errno::EFAULT);
+        }
+        let live = serving.and_then(|inv| {
+            let i = self.invs.get(inv).expect("serving a gone invocation");
+            i.caller.map(|caller| Live {
+                inv,
+                caller,
+                caller_pid: i.caller_pid,
+                reply_to: i.reply,
+            })
+        });
+        let Some(live) = live else {
+            self.discard_results(mem, pid, &ret);
+            if let Some(inv) = serving {
+                self.end_invocation(inv);
+            }
+            return Ok(self.returned(at, tid, ret.stack, None));
+        };
+        let results = self.check_results(mem, pid, &live, &ret)?;
+        let reply = self.reply(mem, pid, live, results, &ret);
+        Ok(self.returned(at, tid, ret.stack, Some(reply)))
+    }
+
+    /// The checks of door_return's results for a live caller (see
+    /// door_return); nothing changes.
+    #[inline(always)]
+    fn check_results<M: UserMemory>(
+        &self,
+        mem: &M,
+        pid: Pid,
+        live: &Live,
+        ret: &ReturnArgs,
+    ) -> Result<Results, Errno> {
+        if ret.desc_num > self.cfg.max_desc_per_msg {
+            return Err(Errno::E2BIG);
+        }
+        if !mem.accessible(pid, ret.data_ptr, ret.data_size, false) {
+            return Err(Errno::EFAULT);
+        }
+        let raw = if ret.desc_num > 0 {
+            mem.read_descs(pid, ret.desc_ptr, ret.desc_num)?
+        } else {
+            Vec::new()
+        };
+        let passed = parse_descs(self, pid, &raw)?;
+        let n = raw.len() as u64;
+        if live.reply_to.is_none() && (ret.data_size > 0 || n > 0) {
+            return Err(Errno::E2BIG);
+        }
+        if n > 0 && self.procs[&live.caller_pid].table.free_slots() < n as usize {
+            return Err(Errno::EMFILE);
+        }
+        // Placement: in rbuf if it fits, else a new page-rounded mapping.
+        // Descriptors follow the data at the next door_desc_t boundary; with
+        // none, the data alone must fit (as illumos's door_results()).
+        let data_span = if n > 0 {
+            round_up(ret.data_size, DESC_SIZE).ok_or(Errno::E2BIG)?
+        } else {
+            ret.data_size
+        };
+        let need = data_span.checked_add(n * DESC_SIZE).ok_or(Errno::E2BIG)?;
+        let map_len = match live.reply_to {
+            Some(r) if need > r.rsize => round_up(need, self.cfg.page_size).ok_or(Errno::E2BIG)?,
+            _ => 0,
+        };
+        Ok(Results {
+            passed,
+            data_span,
+            need,
+            map_len,
+        })
+    }
+
+    /// Delivers checked results to a live caller and ends the invocation.
+    fn reply<M: UserMemory>(
+        &mut self,
+        mem: &mut M,
+        pid: Pid,
+        live: Live,
+        results: Results,
+        ret: &ReturnArgs,
+    ) -> Reply {
+        let Results {
+            passed,
+            data_span,
+            need,
+            map_len,
+        } = results;
+        let (caller_pid, n) = (live.caller_pid, passed.len() as u64);
+        let placed = match live.reply_to {
+            None => Ok(None),
+            Some(r) if map_len == 0 => {
+                let ok = mem.accessible(caller_pid, r.params_addr, ARG_SIZE, true)
+                    && mem.accessible(caller_pid, r.rbuf, need, true);
+                if ok {
+                    Ok(Some((r, r.rbuf, r.rsize, None)))
+                } else {
+                    Err(Errno::EFAULT)
+                }
+            }
+            Some(r) => {
+                if !mem.accessible(caller_pid, r.params_addr, ARG_SIZE, true) {
+                    Err(Errno::EFAULT)
+                } else {
+                    match mem.map_zeroed(caller_pid, map_len) {
+                        Some(addr) => Ok(Some((r, addr, map_len, Some((addr, map_len))))),
+                        None => Err(Errno::EOVERFLOW),
+                    }
+                }
+            }
+        };
+        // Commit: install in the caller first (so passing a door back does
+        // not make its count dip), then close the server's released copies.
+        let result = placed.map(|placed| {
+            let descs = if passed.is_empty() {
+                Vec::new()
+            } else {
+                let doors: Vec<DoorId> = passed.iter().map(|p| p.door).collect();
+                for &d in &doors {
+                    self.door_mut(d).refs += 1;
+                }
+                self.deliver_descs(caller_pid, &doors)
+            };
+            let (data_addr, desc_addr, arg) = match placed {
+                None => (0, 0, None),
+                Some((r, area, size, _)) => {
+                    let desc_addr = if n > 0 { area + data_span } else { 0 };
+                    let arg = abi::DoorArg {
+                        data_ptr: area,
+                        data_size: ret.data_size,
+                        desc_ptr: desc_addr,
+                        desc_num: n as u32,
+                        rbuf: area,
+                        rsize: size,
+                    };
+                    (area, desc_addr, Some((r.params_addr, arg)))
+                }
+            };
+            Delivery {
+                server_pid: pid,
+                from: ret.data_ptr,
+                len: ret.data_size,
+                data_addr,
+                desc_addr,
+                descs,
+                mapped: placed.and_then(|p| p.3),
+                arg,
+            }
+        });
+        self.release(pid, &passed);
+        self.end_invocation(live.inv);
+        Reply {
+            caller: live.caller,
+            caller_pid,
+            result,
+        }
+    }
+
+    /// Results nobody receives: DOOR_RELEASE descriptors that can be read
+    /// and are live are closed; nothing else happens.
+    fn discard_results<M: UserMemory>(&mut self, mem: &M, pid: Pid, ret: &ReturnArgs) {
+        if ret.desc_num == 0 || ret.desc_num > self.cfg.max_desc_per_msg {
+            return;
+        }
+        if let Ok(raw) = mem.read_descs(pid, ret.desc_ptr, ret.desc_num) {
+            for fd in release_fds(self, pid, &raw) {
+                self.close(pid, fd)
+                    .expect("release of a checked descriptor");
+            }
+        }
+    }
+
+    /// Removes invocation `inv`; its caller (if any) is no longer blocked in
+    /// it. Its server stops serving it when it parks.
+    #[inline(always)]
+    fn end_invocation(&mut self, inv: InvId) {
+        let i = self.invs.remove(inv).expect("ending a gone invocation");
+        if let Some(c) = i.caller {
+            self.threads.get_mut(&c).expect("caller vanished").call = None;
+        }
+        self.finish_invocation(i.door, i.unref);
+    }
+
+    /// Finishes a door_return whose caller side is `reply`: parks thread
+    /// `tid` (at `at`) with argument area `stack`.
+    #[inline(always)]
+    fn returned(
+        &mut self,
+        at: At,
+        tid: Tid,
+        stack: StackArea,
+        reply: Option<Reply>,
+    ) -> ReturnOutcome {
+        // One outcome per arm: a parked thread's outcome is written in place.
+        match self.park(at, tid, stack) {
+            Parked::Idle => ReturnOutcome {
+                reply,
+                next: Next::Park,
+            },
+            Parked::Fail(errno) => ReturnOutcome {
+                reply,
+                next: Next::Fail(errno),
+            },
+            Parked::Busy(key) => ReturnOutcome {
+                reply,
+                next: self.serve_queued(tid, key),
+            },
+        }
+    }
+
+    /// Parks thread `tid` (at `at`), done serving, with argument area
+    /// `stack` in its pool (the bound door's private pool, else its
+    /// process's shared pool), unless work is queued there.
+    #[inline(always)]
+    fn park(&mut self, at: At, tid: Tid, stack: StackArea) -> Parked {
+        let t = self.threads.at_mut(at);
+        t.serving = None;
+        t.stack = stack;
+        let key = match t.bind {
+            Some(d) => match self.doors.get(d) {
+                Some(door) if !door.revoked => PoolKey::Private(d),
+                _ => {
+                    t.bind = None;
+                    return Parked::Fail(Errno::EBADF);
+                }
+            },
+            None => PoolKey::Shared(t.pid),
+        };
+        let pool = match key {
+            PoolKey::Shared(pid) => self.procs.get_mut(&pid).map(|p| &mut p.pool),
+            PoolKey::Private(d) => self.doors.get_mut(d).map(|d| &mut d.pool),
+        };
+        let pool = pool.expect("pool of a gone process");
+        if !pool.queue.is_empty() {
+            return Parked::Busy(key);
+        }
+        pool.idle.push(tid);
+        t.idle = Some(key);
+        Parked::Idle
+    }
+
+    /// Parking thread `tid` takes the work queued in pool `key` (calls that
+    /// do not fit it fail), or parks there when none is left.
+    fn serve_queued(&mut self, tid: Tid, key: PoolKey) -> Next {
+        while let Some(p) = self.pool_mut(key).queue.pop_front() {
+            if let Some(up) = self.try_start(tid, p) {
+                return Next::Serve(up);
+            }
+        }
+        self.pool_mut(key).idle.push(tid);
+        self.threads.get_mut(&tid).expect("thread vanished").idle = Some(key);
+        Next::Park
+    }
+
+    /// Gives queued work to parking thread `server` (the pool has no other
+    /// idle thread, so the dispatch depletes it). A call that does not fit
+    /// the thread's area (E2BIG) or the server's table (EMFILE) fails.
+    fn try_start(&mut self, server: Tid, p: Pending) -> Option<Upcall> {
+        match p {
+            Pending::Unref(id) => Some(self.start_unref(server, id, true)),
+            Pending::Call { caller, door, msg } => {
+                let n = msg.descs.len();
+                let at = self.threads.find(server).expect("server vanished");
+                let t = self.threads.at(at);
+                let fits = layout(t.stack, msg.data_size, n as u32, self.cfg.stack_reserve);
+                let room = self.procs[&t.pid].table.free_slots() >= n;
+                match (fits, room) {
+                    (Some(layout), true) => {
+                        let caller_at = self.threads.find(caller).expect("caller vanished");
+                        let server = Taken { server, at, layout };
+                        Some(self.start_call((caller, caller_at), server, door, msg, true))
+                    }
+                    (fits, _) => {
+                        let errno = if fits.is_none() {
+                            Errno::E2BIG
+                        } else {
+                            Errno::EMFILE
+                        };
+                        self.fail_pending(Pending::Call { caller, door, msg }, errno);
+                        None
+                    }
+                }
+            }
+        }
+    }
+}
