@@ -76,7 +76,8 @@ pub use outcome::{
     ArgCopy, ArgLayout, CallOutcome, Delivery, Depleted, Event, Next, Reply, ReturnOutcome,
     StackArea, Stats, Upcall, UserMemory,
 };
-pub use system::{CallParams, Config, Created, Cred, DoorSystem, IdMap, ReturnArgs};
+pub use registry::Registry;
+pub use system::{CallParams, Config, Created, Cred, DoorSystem, ReturnArgs};
 pub use table::MAX_CAPACITY;
 
 /// A process id (0 is the kernel).

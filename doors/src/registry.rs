@@ -1,4 +1,5 @@
-//! [`Registry`]: the records of processes and threads, keyed by their ids.
+//! [`Registry`]: the records of processes and threads, keyed by their ids
+//! (the door logic's, and the kernel's own).
 //!
 //! Every door call and return looks up several of them, so this is a small
 //! open-addressing hash table specialised for `u32` keys: Fibonacci hashing
@@ -31,11 +32,21 @@ pub struct Registry<T> {
 
 impl<T> Default for Registry<T> {
     fn default() -> Self {
-        Self::with_slots(MIN_SLOTS)
+        Self::new()
     }
 }
 
 impl<T> Registry<T> {
+    /// An empty registry; it allocates at its first insert (so it can
+    /// initialise a `static`).
+    pub const fn new() -> Self {
+        Registry {
+            slots: Vec::new(),
+            shift: 64,
+            len: 0,
+        }
+    }
+
     fn with_slots(n: usize) -> Self {
         debug_assert!(n.is_power_of_two());
         Registry {
@@ -59,6 +70,9 @@ impl<T> Registry<T> {
     /// Where the value under `key` is.
     #[inline(always)]
     pub fn find(&self, key: u32) -> Option<At> {
+        if self.len == 0 {
+            return None;
+        }
         let mut i = self.home(key);
         loop {
             match &self.slots[i] {
@@ -87,10 +101,12 @@ impl<T> Registry<T> {
             .1
     }
 
-    /// Whether there are no values (the tests check that nothing is left).
-    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
     }
 
     #[inline]
@@ -114,7 +130,7 @@ impl<T> Registry<T> {
             return Some(core::mem::replace(self.at_mut(at), value));
         }
         if 2 * (self.len + 1) > self.slots.len() {
-            let mut bigger = Self::with_slots(2 * self.slots.len());
+            let mut bigger = Self::with_slots((2 * self.slots.len()).max(MIN_SLOTS));
             for (k, v) in self.slots.drain(..).flatten() {
                 bigger.place(k, v);
             }
@@ -163,6 +179,11 @@ impl<T> Registry<T> {
     /// All values.
     pub fn values(&self) -> impl Iterator<Item = &T> {
         self.slots.iter().flatten().map(|(_, v)| v)
+    }
+
+    /// All values, mutably.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.slots.iter_mut().flatten().map(|(_, v)| v)
     }
 }
 

@@ -15,12 +15,6 @@ use alloc::vec::Vec;
 pub(crate) type DoorId = Key;
 pub(crate) type InvId = Key;
 
-/// A hash map with a fixed hasher for records keyed by process or thread id,
-/// used by the kernel for its own records (the door logic keeps its records
-/// in its own registry, cheaper to look up).
-pub type IdMap<V> =
-    hashbrown::HashMap<u32, V, core::hash::BuildHasherDefault<rustc_hash::FxHasher>>;
-
 /// Tunables of a [`DoorSystem`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {

@@ -15,7 +15,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use doors::abi::DoorDesc;
 use doors::abi::errno::{EFAULT, EINTR};
 use doors::wire::Wire;
-use doors::{Config, Depleted, DoorSystem, Errno, Event, IdMap, Pid, Reply, Upcall, UserMemory};
+use doors::{Config, Depleted, DoorSystem, Errno, Event, Pid, Registry, Reply, Upcall, UserMemory};
 
 /// Whether door calls and returns hand the CPU straight to the other side
 /// (the default) or wake it through the run queue (for the benchmark that
@@ -29,7 +29,7 @@ pub static HANDOFF: AtomicBool = AtomicBool::new(true);
 const STACK_RESERVE: u64 = 4096;
 
 /// The door logic's view of user memory: every process's address space.
-pub struct Spaces<'a>(&'a mut IdMap<Process>);
+pub struct Spaces<'a>(&'a mut Registry<Process>);
 
 impl Spaces<'_> {
     fn space(&self, pid: Pid) -> Option<&AddressSpace> {

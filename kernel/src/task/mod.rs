@@ -26,9 +26,9 @@ use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::hash::BuildHasherDefault;
+
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use doors::IdMap;
+use doors::Registry;
 use doors::abi::errno::{ECHILD, EDEADLK, ENOMEM, ESRCH};
 use kernel::runq::{ReadyQueue, SleepQueue};
 use spin::{Mutex, MutexGuard};
@@ -89,8 +89,8 @@ pub struct Process {
 }
 
 pub struct Sched {
-    threads: IdMap<Box<Thread>>,
-    procs: IdMap<Process>,
+    threads: Registry<Box<Thread>>,
+    procs: Registry<Process>,
     ready: ReadyQueue,
     sleepers: SleepQueue,
     current: u32,
@@ -106,8 +106,8 @@ pub struct Sched {
 }
 
 pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
-    threads: IdMap::with_hasher(BuildHasherDefault::new()),
-    procs: IdMap::with_hasher(BuildHasherDefault::new()),
+    threads: Registry::new(),
+    procs: Registry::new(),
     ready: ReadyQueue::new(),
     sleepers: SleepQueue::new(),
     current: 0,
