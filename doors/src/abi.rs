@@ -71,8 +71,8 @@ pub mod sys {
     /// registers `[stack_base, stack_base + stack_size)` as the area where the
     /// next invocation's arguments are laid out, and parks the thread in its
     /// pool. Does not return on success: the thread resumes in its next
-    /// invocation with `rdi` pointing to a [`super::DoorResults`] inside that
-    /// area. Errors: E2BIG, EFAULT, EINVAL, EMFILE (nothing happened, the
+    /// invocation, on that area, with the fields of a [`super::DoorResults`]
+    /// in registers (see [`super::invocation`]). Errors: E2BIG, EFAULT, EINVAL, EMFILE (nothing happened, the
     /// thread still serves its invocation); EBADF (the results were
     /// delivered, but the door the thread is bound to is gone: the thread is
     /// now unbound and did not park).
@@ -343,6 +343,22 @@ pub const DOOR_PARAM_DATA_MIN: i32 = 3;
 /// a positive `i32`) when the library must run its door_server_create
 /// procedure now.
 pub const DOOR_CREATE_RUN_SERVER_CREATE: isize = 1 << 32;
+
+/// How a server thread's `door_return` comes back with an invocation: the
+/// stack pointer is set inside its registered stack area (16-byte aligned,
+/// below the arguments) and the registers hold the invocation.
+pub mod invocation {
+    /// `rax`: what to do before the server procedure: [`RUN`] (just run
+    /// it), [`DEPLETED_SHARED`] (this dispatch took the shared pool's last
+    /// idle thread: run door_server_create's procedure with NULL first), or
+    /// the address of the door's `door_info_t` in the stack area (a private
+    /// pool was depleted). Errors come back negative, as always.
+    pub const RUN: u64 = 1;
+    pub const DEPLETED_SHARED: u64 = 2;
+    // rdi = cookie, rsi = argp (DOOR_UNREF_DATA for an unreferenced
+    // invocation), rdx = arg_size, r10 = desc_ptr, r8 = n_desc, r9 = the
+    // server procedure.
+}
 
 /// `door_desc_t`: a descriptor passed in a door invocation.
 ///

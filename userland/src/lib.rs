@@ -25,6 +25,7 @@ pub mod io;
 pub mod process;
 pub mod sys;
 mod tcb;
+pub mod testkit;
 pub mod thread;
 
 pub use doors::abi;

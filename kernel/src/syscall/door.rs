@@ -125,10 +125,12 @@ pub fn door_return(frame: &mut TrapFrame, a: [u64; 6]) -> SysResult {
     // Back with an invocation to start, or with the reason there is none.
     let mut g = SCHED.lock();
     match g.take_upcall(tid) {
-        Some((sp, results)) => {
-            frame.rsp = sp;
-            frame.rdi = results;
-            Ok(0)
+        Some(entry) => {
+            let [cookie, argp, size, descs, n_desc, pc] = entry.regs;
+            frame.rsp = entry.sp;
+            (frame.rdi, frame.rsi, frame.rdx) = (cookie, argp, size);
+            (frame.r10, frame.r8, frame.r9) = (descs, n_desc, pc);
+            Ok(entry.status)
         }
         None => Err(-g.door_result(tid)),
     }

@@ -12,8 +12,8 @@ use crate::mem::space::AddressSpace;
 use crate::mem::user::{UserSlice, copy_between, write_wire};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
-use doors::abi::DoorDesc;
 use doors::abi::errno::{EFAULT, EINTR};
+use doors::abi::{DoorDesc, invocation};
 use doors::wire::Wire;
 use doors::{Config, Depleted, DoorSystem, Errno, Event, Pid, Registry, Reply, Upcall, UserMemory};
 
@@ -27,6 +27,17 @@ pub static HANDOFF: AtomicBool = AtomicBool::new(true);
 /// server stacks of door_server_create(3C)'s example still take small
 /// arguments; a larger stack is the server's choice, as in illumos).
 const STACK_RESERVE: u64 = 4096;
+
+/// How a parked server thread starts an invocation (see
+/// `doors::abi::invocation`): its stack pointer, `rax`, and the cookie,
+/// argument pointer and size, descriptor pointer and count, and server
+/// procedure for `rdi`, `rsi`, `rdx`, `r10`, `r8`, `r9`.
+#[derive(Clone, Copy)]
+pub struct Entry {
+    pub sp: u64,
+    pub status: u64,
+    pub regs: [u64; 6],
+}
 
 /// The door logic's view of user memory: every process's address space.
 pub struct Spaces<'a>(&'a mut Registry<Process>);
@@ -103,15 +114,14 @@ impl Sched {
         }
     }
 
-    /// Takes the invocation a server thread was given while parked:
-    /// `(stack pointer, results address)`.
-    pub fn take_upcall(&mut self, tid: u32) -> Option<(u64, u64)> {
+    /// Takes the invocation a server thread was given while parked.
+    pub fn take_upcall(&mut self, tid: u32) -> Option<Entry> {
         self.threads.get_mut(&tid).and_then(|t| t.upcall.take())
     }
 
     /// Writes an invocation into the server thread's stack area (arguments,
-    /// descriptors, door_info of a depleted private pool, the results
-    /// record) and records where the thread starts it.
+    /// descriptors, door_info of a depleted private pool) and records how
+    /// the thread starts it.
     pub fn deliver_upcall(&mut self, up: &Upcall) {
         let procs = &self.procs;
         let space = |pid: Pid| procs.get(&pid).and_then(|p| p.space.as_ref());
@@ -133,7 +143,7 @@ impl Sched {
             if let Some(Depleted::Private(info)) = &up.depleted {
                 write_wire(server, l.info_addr, info)?;
             }
-            write_wire(server, l.results_addr, &up.results)
+            Ok(())
         })();
         if let Err(e) = result {
             // The door logic checked these ranges before committing; a
@@ -143,8 +153,26 @@ impl Sched {
                 up.server
             );
         }
+        let r = &up.results;
+        let status = match (r.nservers, r.door_info) {
+            (0, 0) => invocation::DEPLETED_SHARED,
+            (0, info) => info,
+            _ => invocation::RUN,
+        };
+        let entry = Entry {
+            sp: up.layout.sp,
+            status,
+            regs: [
+                r.cookie,
+                r.data_ptr,
+                r.data_size,
+                r.desc_ptr,
+                r.desc_num,
+                r.pc,
+            ],
+        };
         if let Some(t) = self.threads.get_mut(&up.server) {
-            t.upcall = Some((up.layout.sp, up.layout.results_addr));
+            t.upcall = Some(entry);
         }
     }
 

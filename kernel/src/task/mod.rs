@@ -66,8 +66,8 @@ pub struct Thread {
     fpu: Box<FpuState>,
     /// What its pending door_call / door_return returns (`-errno` on failure).
     door_ret: isize,
-    /// An invocation handed to it while parked: (stack pointer, results address).
-    upcall: Option<(u64, u64)>,
+    /// An invocation handed to it while parked.
+    upcall: Option<ipc::Entry>,
     /// Its FS base (the runtime's thread control block).
     fs_base: u64,
 }

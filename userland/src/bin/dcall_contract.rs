@@ -32,18 +32,13 @@ use userland::abi::errno::{self, E2BIG, EBADF, EINVAL, EOVERFLOW};
 use userland::abi::kstat;
 use userland::door::*;
 use userland::heap::unmap;
-use userland::{arg, println, process};
+use userland::testkit::{Outcome as R, arg_for, info};
+use userland::{arg, ensure, println, process};
 
 userland::entry!(main);
 
-type R = Result<(), String>;
-
-macro_rules! ensure {
-    ($c:expr, $($a:tt)*) => {
-        if !$c {
-            return Err(format!($($a)*));
-        }
-    };
+fn info_of(d: i32) -> Result<door_info_t, String> {
+    info(d).map_err(|e| format!("door_info({d}) failed with {}", errno::name(e)))
 }
 
 const DESC: usize = core::mem::size_of::<door_desc_t>();
@@ -73,10 +68,6 @@ static NULL_SIZE: AtomicI64 = AtomicI64::new(PENDING);
 static NULL_NDESC: AtomicI64 = AtomicI64::new(PENDING);
 static NULL_E_DATA: AtomicI64 = AtomicI64::new(PENDING);
 static NULL_E_DESC: AtomicI64 = AtomicI64::new(PENDING);
-
-fn ename(e: isize) -> &'static str {
-    errno::name(e)
-}
 
 /// Returns `bytes` to the caller (the server procedure ends there).
 fn reply(bytes: &[u8]) {
@@ -204,20 +195,12 @@ fn main_server(argp: *mut u8, size: usize, dp: *mut door_desc_t, n: u32) {
 #[repr(C, align(16))]
 struct Buf<const N: usize>([u8; N]);
 
-fn arg_for(data: &[u8], rbuf: &mut [u8]) -> door_arg_t {
-    door_arg_t {
-        data_ptr: data.as_ptr() as u64,
-        data_size: data.len() as u64,
-        desc_ptr: 0,
-        desc_num: 0,
-        rbuf: rbuf.as_mut_ptr() as u64,
-        rsize: rbuf.len() as u64,
-    }
-}
-
 fn call(what: &str, d: i32, a: &mut door_arg_t) -> R {
     if door_call(d, a) != 0 {
-        return Err(format!("{what}: door_call failed with {}", ename(errno())));
+        return Err(format!(
+            "{what}: door_call failed with {}",
+            errno::name(errno())
+        ));
     }
     Ok(())
 }
@@ -227,21 +210,13 @@ fn r_request(len: u32, nd: u8) -> [u8; 6] {
     [b'R', l[0], l[1], l[2], l[3], nd]
 }
 
-fn info_of(d: i32) -> Result<door_info_t, String> {
-    let mut info = door_info_t::default();
-    if door_info(d, &mut info) != 0 {
-        return Err(format!("door_info({d}) failed with {}", ename(errno())));
-    }
-    Ok(info)
-}
-
 fn expect_closed(what: &str, d: i32) -> R {
     let mut info = door_info_t::default();
     let r = door_info(d, &mut info);
     ensure!(
         r == -1 && errno() == EBADF,
         "{what}: descriptor {d} should be closed, door_info gave {r} ({})",
-        ename(errno())
+        errno::name(errno())
     );
     Ok(())
 }
@@ -553,7 +528,7 @@ fn client(who: &str, main: i32, null: i32) -> R {
         ensure!(
             r == 0,
             "door_call(NULL params) failed with {}",
-            ename(errno())
+            errno::name(errno())
         );
         let rec = null_record(main)?;
         ensure!(
@@ -573,7 +548,7 @@ fn client(who: &str, main: i32, null: i32) -> R {
             if rec[3] == PENDING {
                 "success"
             } else {
-                ename(rec[3] as isize)
+                errno::name(rec[3] as isize)
             }
         );
         ensure!(
@@ -582,7 +557,7 @@ fn client(who: &str, main: i32, null: i32) -> R {
             if rec[4] == PENDING {
                 "success"
             } else {
-                ename(rec[4] as isize)
+                errno::name(rec[4] as isize)
             }
         );
         // The same server with a door_arg_t: its data arrives.
@@ -598,7 +573,7 @@ fn client(who: &str, main: i32, null: i32) -> R {
         ensure!(
             rec[3] == PENDING,
             "NULL door with params: the server's door_return failed ({})",
-            ename(rec[3] as isize)
+            errno::name(rec[3] as isize)
         );
         println!("dcall_contract: {who}: NULL params: no arguments, results refused with E2BIG");
         Ok(())
@@ -729,7 +704,7 @@ fn overflow(main: i32) -> R {
     ensure!(
         r == -1 && errno() == EOVERFLOW,
         "results beyond rsize with no room to map them: door_call gave {r} ({}), expected EOVERFLOW",
-        ename(errno())
+        errno::name(errno())
     );
     let descs_after = process::kstat(kstat::DESCRIPTORS).unwrap_or(0);
     ensure!(
@@ -781,7 +756,7 @@ fn attributes() -> R {
         ensure!(
             d >= 0,
             "door_create(attributes {attrs:#x}) failed with {}",
-            ename(errno())
+            errno::name(errno())
         );
         let info = info_of(d)?;
         let (got, target, pc, data, uniq) = (
@@ -819,7 +794,7 @@ fn attributes() -> R {
         ensure!(
             door_revoke(d) == 0,
             "door_revoke failed with {}",
-            ename(errno())
+            errno::name(errno())
         );
     }
     let doors = process::kstat(kstat::DOORS).unwrap_or(0);
@@ -841,7 +816,7 @@ fn attributes() -> R {
         ensure!(
             r == -1 && errno() == EINVAL,
             "door_create(attributes {attrs:#x}) gave {r} ({}), expected EINVAL",
-            ename(errno())
+            errno::name(errno())
         );
     }
     let (doors2, descs2) = (

@@ -41,30 +41,21 @@ use userland::abi::errno::{
     self, E2BIG, EAGAIN, EBADF, EFAULT, EINTR, EINVAL, EMFILE, ENFILE, ENOBUFS, ENOTSUP,
 };
 use userland::door::*;
-use userland::{arg, println, process, thread};
+use userland::testkit::{Outcome as R, arg_for, info, spawn_server_thread};
+use userland::{arg, ensure, println, process, thread};
 
 userland::entry!(main);
 
-type R = Result<(), String>;
-
-macro_rules! ensure {
-    ($c:expr, $($a:tt)*) => {
-        if !$c {
-            return Err(format!($($a)*));
-        }
-    };
-}
-
-fn ename(e: isize) -> &'static str {
-    errno::name(e)
+fn info_of(d: i32) -> Result<door_info_t, String> {
+    info(d).map_err(|e| format!("door_info({d}) failed with {}", errno::name(e)))
 }
 
 /// Stack size of the server child's pool threads.
 const SMALL_STACK: usize = 32 * 1024;
-/// Fits a 32 KiB area (the kernel keeps 16 KiB of it for the procedure).
+/// Fits a 32 KiB area (the kernel keeps a page of it for the procedure).
 const FITS: usize = 4000;
-/// Does not fit it.
-const TOO_BIG: usize = 20_000;
+/// Does not fit it (more than the area less that page).
+const TOO_BIG: usize = 30_000;
 
 // ---------------------------------------------------------------------------
 // The server child.
@@ -83,10 +74,7 @@ static FILLED: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 
 /// The child's door_server_create procedure: pool threads with small stacks.
 extern "C" fn small_create(_info: *mut door_info_t) {
-    let _ = thread::spawn_with_stack(SMALL_STACK, || {
-        door_return(null_mut(), 0, null_mut(), 0);
-        0
-    });
+    let _ = spawn_server_thread(SMALL_STACK, |_| {});
 }
 
 fn reply(bytes: &[u8]) {
@@ -172,7 +160,7 @@ fn server_child() -> i32 {
         if *d < 0 {
             println!(
                 "dcall_errors: server: door_create failed: {}",
-                ename(errno())
+                errno::name(errno())
             );
             return 2;
         }
@@ -184,7 +172,7 @@ fn server_child() -> i32 {
     {
         println!(
             "dcall_errors: server: door_setparam failed: {}",
-            ename(errno())
+            errno::name(errno())
         );
         return 3;
     }
@@ -201,7 +189,7 @@ fn server_child() -> i32 {
     if door_call(0, &mut a) != 0 {
         println!(
             "dcall_errors: server: registering failed: {}",
-            ename(errno())
+            errno::name(errno())
         );
         return 4;
     }
@@ -209,7 +197,10 @@ fn server_child() -> i32 {
     let msg = [b'P'];
     let mut a = arg_for(&msg, &mut rbuf);
     if door_call(0, &mut a) != 0 {
-        println!("dcall_errors: server: park failed: {}", ename(errno()));
+        println!(
+            "dcall_errors: server: park failed: {}",
+            errno::name(errno())
+        );
         return 5;
     }
     0
@@ -269,17 +260,6 @@ extern "C" fn parent_server(
     }
 }
 
-fn arg_for(data: &[u8], rbuf: &mut [u8]) -> door_arg_t {
-    door_arg_t {
-        data_ptr: data.as_ptr() as u64,
-        data_size: data.len() as u64,
-        desc_ptr: 0,
-        desc_num: 0,
-        rbuf: rbuf.as_mut_ptr() as u64,
-        rsize: rbuf.len() as u64,
-    }
-}
-
 /// Calls `d` with `data` and `descs`; the reply data, or the errno.
 fn call(d: i32, data: &[u8], descs: &[door_desc_t]) -> Result<Vec<u8>, isize> {
     let mut rbuf = [0u8; 64];
@@ -306,7 +286,7 @@ fn expect_ok(what: &str, d: i32, data: &[u8], descs: &[door_desc_t]) -> R {
     match call(d, data, descs) {
         Ok(r) if r == want => Ok(()),
         Ok(r) => Err(format!("{what}: unexpected reply {r:?}, expected {want:?}")),
-        Err(e) => Err(format!("{what}: door_call failed with {}", ename(e))),
+        Err(e) => Err(format!("{what}: door_call failed with {}", errno::name(e))),
     }
 }
 
@@ -315,12 +295,12 @@ fn expect_err(what: &str, d: i32, data: &[u8], descs: &[door_desc_t], want: isiz
         Err(e) if e == want => Ok(()),
         Err(e) => Err(format!(
             "{what}: door_call failed with {}, expected {}",
-            ename(e),
-            ename(want)
+            errno::name(e),
+            errno::name(want)
         )),
         Ok(r) => Err(format!(
             "{what}: door_call succeeded (reply {r:?}), expected {}",
-            ename(want)
+            errno::name(want)
         )),
     }
 }
@@ -331,35 +311,26 @@ fn expect_raw(what: &str, d: i32, params: *mut door_arg_t, want: isize) -> R {
     ensure!(
         r == -1 && errno() == want,
         "{what}: door_call gave {r} ({}), expected {}",
-        if r == -1 { ename(errno()) } else { "success" },
-        ename(want)
+        if r == -1 {
+            errno::name(errno())
+        } else {
+            "success"
+        },
+        errno::name(want)
     );
     Ok(())
-}
-
-fn is_open(d: i32) -> bool {
-    let mut info = door_info_t::default();
-    door_info(d, &mut info) == 0
-}
-
-fn info_of(d: i32) -> Result<door_info_t, String> {
-    let mut info = door_info_t::default();
-    if door_info(d, &mut info) != 0 {
-        return Err(format!("door_info({d}) failed with {}", ename(errno())));
-    }
-    Ok(info)
 }
 
 /// A new descriptor for the registry door, to pass around.
 fn spare() -> Result<i32, String> {
     let d = dup(LOCAL_FD.load(Ordering::SeqCst));
-    ensure!(d >= 0, "dup failed with {}", ename(errno()));
+    ensure!(d >= 0, "dup failed with {}", errno::name(errno()));
     Ok(d)
 }
 
 /// A failing call closed (or, for EFAULT/EBADF, kept) its DOOR_RELEASE descriptor.
 fn released(what: &str, d: i32, closed: bool) -> R {
-    let open = is_open(d);
+    let open = info(d).is_ok();
     if open {
         close(d);
     }
@@ -461,7 +432,7 @@ fn eagain_on(what: &str, d: i32) -> R {
         ensure!(
             e == EINVAL,
             "{what}: door_abort failed with {} (expected EINVAL until the thread waits)",
-            ename(e)
+            errno::name(e)
         );
         process::sleep_ticks(1);
     }
@@ -473,7 +444,11 @@ fn eagain_on(what: &str, d: i32) -> R {
     ensure!(
         got == EAGAIN,
         "{what}: the aborted waiting call returned {}, expected EAGAIN",
-        if got == 0 { "success" } else { ename(got) }
+        if got == 0 {
+            "success"
+        } else {
+            errno::name(got)
+        }
     );
     released(what, s, true)
 }
@@ -516,7 +491,7 @@ fn ebadf(main: i32, rev: i32) -> R {
     ensure!(
         door_revoke(own) == 0,
         "door_revoke failed with {}",
-        ename(errno())
+        errno::name(errno())
     );
     let r = expect_err("door revoked by this process", other, b"E2", &[], EBADF);
     let revoked = info_of(other).map(|i| i.di_attributes & DOOR_REVOKED != 0);
@@ -531,10 +506,10 @@ fn ebadf(main: i32, rev: i32) -> R {
         Ok(r) => {
             return Err(format!(
                 "the child's door_revoke failed: {}",
-                ename(r[0] as isize)
+                errno::name(r[0] as isize)
             ));
         }
-        Err(e) => return Err(format!("asking the child to revoke: {}", ename(e))),
+        Err(e) => return Err(format!("asking the child to revoke: {}", errno::name(e))),
     }
     expect_err("door revoked by its server process", rev, b"E3", &[], EBADF)?;
     let info = info_of(rev)?;
@@ -634,12 +609,12 @@ fn emfile(main: i32) -> R {
             ensure!(
                 n > 0 && isize::from(r[4]) == EMFILE,
                 "the child filled {n} slots and then got {}, expected EMFILE",
-                ename(isize::from(r[4]))
+                errno::name(isize::from(r[4]))
             );
             n
         }
         Ok(r) => return Err(format!("fill: reply {r:?}")),
-        Err(e) => return Err(format!("fill: {}", ename(e))),
+        Err(e) => return Err(format!("fill: {}", errno::name(e))),
     };
     let checks = (|| -> R {
         let s = spare()?;
@@ -650,7 +625,7 @@ fn emfile(main: i32) -> R {
             &[door_desc_t::new(s, DOOR_DESCRIPTOR)],
             EMFILE,
         );
-        let open = is_open(s);
+        let open = info(s).is_ok();
         close(s);
         r?;
         ensure!(
@@ -671,7 +646,7 @@ fn emfile(main: i32) -> R {
     let emptied = match call(main, b"U", &[]) {
         Ok(r) if r.len() == 4 => u32::from_le_bytes([r[0], r[1], r[2], r[3]]),
         Ok(r) => return Err(format!("unfill: reply {r:?}")),
-        Err(e) => return Err(format!("unfill: {}", ename(e))),
+        Err(e) => return Err(format!("unfill: {}", errno::name(e))),
     };
     checks?;
     ensure!(emptied == filled, "unfill closed {emptied} of {filled}");
@@ -691,7 +666,7 @@ fn param(d: i32, p: i32) -> Result<usize, String> {
     ensure!(
         door_getparam(d, p, &mut v) == 0,
         "door_getparam({p}) failed with {}",
-        ename(errno())
+        errno::name(errno())
     );
     Ok(v)
 }
@@ -825,7 +800,11 @@ fn eintr(main: i32, child: u32) -> R {
     ensure!(
         got == EINTR,
         "call in progress when the server exited: {}, expected EINTR",
-        if got == 0 { "success" } else { ename(got) }
+        if got == 0 {
+            "success"
+        } else {
+            errno::name(got)
+        }
     );
     ensure!(status == 0, "the server child exited with {status}");
     expect_err("a call after the server exited", main, b"E", &[], EBADF)?;
@@ -848,7 +827,7 @@ fn main() -> i32 {
     }
     let reg = door_create(parent_server, null_mut(), 0);
     if reg < 0 {
-        println!("dcall_errors: FAIL: door_create: {}", ename(errno()));
+        println!("dcall_errors: FAIL: door_create: {}", errno::name(errno()));
         return 1;
     }
     LOCAL_FD.store(reg, Ordering::SeqCst);

@@ -30,23 +30,10 @@ use core::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, Ordering};
 use userland::abi::errno::{self, E2BIG, EFAULT, EINVAL, EMFILE};
 use userland::abi::{KILLED_BASE, kstat};
 use userland::door::*;
-use userland::{arg, println, process, thread};
+use userland::testkit::{Outcome as R, info, wait_until};
+use userland::{arg, ensure, println, process, thread};
 
 userland::entry!(main);
-
-type R = Result<(), String>;
-
-macro_rules! ensure {
-    ($c:expr, $($a:tt)*) => {
-        if !$c {
-            return Err(format!($($a)*));
-        }
-    };
-}
-
-fn ename(e: isize) -> &'static str {
-    errno::name(e)
-}
 
 const COOKIE_MAIN: usize = 1;
 const COOKIE_NULL: usize = 2;
@@ -64,11 +51,6 @@ static S_FD: AtomicI32 = AtomicI32::new(-1);
 
 fn reply(bytes: &[u8]) {
     door_return(bytes.as_ptr() as *mut u8, bytes.len(), null_mut(), 0);
-}
-
-fn is_open(d: i32) -> bool {
-    let mut info = door_info_t::default();
-    door_info(d, &mut info) == 0
 }
 
 /// Tries `door_return` with these results; it must fail: returns errno (0
@@ -124,7 +106,7 @@ extern "C" fn server(
             let d = dup(main);
             let mut rel = [door_desc_t::new(d, DOOR_DESCRIPTOR | DOOR_RELEASE)];
             let e4 = try_return(0x1000 as *const u8, 16, &mut rel);
-            let open = is_open(d) as u8;
+            let open = info(d).is_ok() as u8;
             close(d);
             reply(&[e1, e2, e3, e4, open]);
         }
@@ -140,7 +122,7 @@ extern "C" fn server(
                 door_desc_t::new(c, DOOR_DESCRIPTOR),
             ];
             let e4 = try_return(x_ptr(), 1, &mut two);
-            let open = is_open(d) as u8;
+            let open = info(d).is_ok() as u8;
             close(d);
             reply(&[e1, e2, e3, e4, open]);
         }
@@ -148,7 +130,7 @@ extern "C" fn server(
             let d = dup(main);
             let mut rel = [door_desc_t::new(d, DOOR_DESCRIPTOR | DOOR_RELEASE)];
             let e = try_return(b"desc".as_ptr(), 4, &mut rel);
-            let open = is_open(d) as u8;
+            let open = info(d).is_ok() as u8;
             close(d);
             reply(&[b'!', e, open]);
         }
@@ -174,7 +156,7 @@ extern "C" fn server(
             STATE.store(2, Ordering::SeqCst);
             let d = S_FD.load(Ordering::SeqCst);
             let mut waited = 0;
-            while is_open(d) && S_RESULT.load(Ordering::SeqCst) == PENDING && waited < 2000 {
+            while info(d).is_ok() && S_RESULT.load(Ordering::SeqCst) == PENDING && waited < 2000 {
                 process::sleep_ticks(1);
                 waited += 1;
             }
@@ -215,7 +197,7 @@ fn call(d: i32, data: &[u8]) -> Result<Reply, String> {
         return Err(format!(
             "door_call({:?}) failed with {}",
             core::str::from_utf8(data),
-            ename(errno())
+            errno::name(errno())
         ));
     }
     ensure!(
@@ -236,7 +218,7 @@ fn call(d: i32, data: &[u8]) -> Result<Reply, String> {
 }
 
 fn errs(v: &[u8]) -> Vec<&'static str> {
-    v.iter().map(|&e| ename(isize::from(e))).collect()
+    v.iter().map(|&e| errno::name(isize::from(e))).collect()
 }
 
 /// door_return's errors, seen through what the server reports.
@@ -272,7 +254,7 @@ fn client(who: &str, main: i32, null: i32, table_full: bool) -> R {
     ensure!(
         door_call(null, null_mut()) == 0,
         "{who}: door_call(NULL params) failed with {}",
-        ename(errno())
+        errno::name(errno())
     );
     let r = call(main, b"Q")?;
     ensure!(r.data.len() == 16, "{who}: Q reply {:?}", r.data);
@@ -282,7 +264,7 @@ fn client(who: &str, main: i32, null: i32, table_full: bool) -> R {
         if e == PENDING {
             "success"
         } else {
-            ename(e as isize)
+            errno::name(e as isize)
         }
     };
     ensure!(
@@ -310,7 +292,7 @@ fn client(who: &str, main: i32, null: i32, table_full: bool) -> R {
         ensure!(
             stop == EMFILE && !fillers.is_empty(),
             "{who}: filling the table stopped with {}",
-            ename(stop)
+            errno::name(stop)
         );
         let r = full?;
         ensure!(
@@ -326,7 +308,7 @@ fn client(who: &str, main: i32, null: i32, table_full: bool) -> R {
         ensure!(
             isize::from(r.data[1]) == EMFILE && r.data[2] == 1,
             "{who}: door_return into a full table gave {} (DOOR_RELEASE descriptor open: {}), expected EMFILE and open",
-            ename(isize::from(r.data[1])),
+            errno::name(isize::from(r.data[1])),
             r.data[2]
         );
         // With room, the descriptor arrives.
@@ -383,7 +365,7 @@ fn victim_abort() -> i32 {
     if door_abort(h.tid()) != 0 {
         println!(
             "dcall_return: FAIL: door_abort of a thread being served: {}",
-            ename(errno())
+            errno::name(errno())
         );
         return 4;
     }
@@ -391,7 +373,11 @@ fn victim_abort() -> i32 {
     if got != errno::EINTR {
         println!(
             "dcall_return: FAIL: the aborted call returned {}, expected EINTR",
-            if got == 0 { "success" } else { ename(got) }
+            if got == 0 {
+                "success"
+            } else {
+                errno::name(got)
+            }
         );
         return 5;
     }
@@ -449,20 +435,17 @@ fn no_caller(mode: &str, main: i32) -> R {
         "victim ({mode}) exited with {status} (expected {want}), server inside the call: {in_call}"
     );
     let d = S_FD.load(Ordering::SeqCst);
-    for _ in 0..1000 {
-        if S_RESULT.load(Ordering::SeqCst) != PENDING || !is_open(d) {
-            break;
-        }
-        process::sleep_ticks(1);
-    }
+    wait_until(1000, || {
+        S_RESULT.load(Ordering::SeqCst) != PENDING || info(d).is_err()
+    });
     let e = S_RESULT.load(Ordering::SeqCst);
     ensure!(
         e == PENDING,
         "door_return with no caller left failed with {}",
-        ename(e as isize)
+        errno::name(e as isize)
     );
     ensure!(
-        !is_open(d),
+        info(d).is_err(),
         "door_return with no caller left did not close its DOOR_RELEASE descriptor"
     );
     let descs_after = process::kstat(kstat::DESCRIPTORS).unwrap_or(0);
@@ -494,7 +477,7 @@ fn main() -> i32 {
     let main = door_create(server, COOKIE_MAIN as *mut c_void, 0);
     let null = door_create(server, COOKIE_NULL as *mut c_void, 0);
     if main < 0 || null < 0 {
-        println!("dcall_return: FAIL: door_create: {}", ename(errno()));
+        println!("dcall_return: FAIL: door_create: {}", errno::name(errno()));
         return 1;
     }
     MAIN_FD.store(main, Ordering::SeqCst);

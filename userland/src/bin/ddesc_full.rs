@@ -17,141 +17,18 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use spin::Mutex;
-use userland::abi::errno::{self, EBADF, EMFILE};
-use userland::door::safe::Door;
+use userland::abi::errno::{self, EMFILE};
 use userland::door::{
-    DOOR_DESCRIPTOR, DOOR_RELEASE, close, door_create, door_desc_t, door_info, door_info_t,
-    door_return, door_ucred, dup, errno, ucred_t,
+    DOOR_DESCRIPTOR, close, door_create, door_desc_t, door_return, door_ucred, dup, errno, ucred_t,
 };
+use userland::testkit::{self, *};
 use userland::{arg, println, process};
 
 userland::entry!(main);
 
 const NAME: &str = "ddesc_full";
-
-static FAILS: AtomicU32 = AtomicU32::new(0);
-
-macro_rules! fail {
-    ($($t:tt)*) => {{
-        println!("{}[{}]: FAIL: {}", NAME, process::getpid(), format_args!($($t)*));
-        FAILS.fetch_add(1, Ordering::SeqCst);
-    }};
-}
-
-fn expect_eq<T: PartialEq + core::fmt::Debug>(what: &str, got: T, want: T) {
-    if got != want {
-        fail!("{what}: got {got:?}, expected {want:?}");
-    }
-}
-
-fn expect_ok(what: &str, ret: i32) -> i32 {
-    if ret < 0 {
-        fail!("{what}: failed with {}", errno::name(errno()));
-    }
-    ret
-}
-
-fn info(d: i32) -> Option<door_info_t> {
-    let mut i = door_info_t::default();
-    (door_info(d, &mut i) == 0).then_some(i)
-}
-
-fn expect_live(what: &str, d: i32, live: bool) {
-    let mut i = door_info_t::default();
-    let r = door_info(d, &mut i);
-    match (live, r) {
-        (true, 0) => {}
-        (true, _) => fail!(
-            "{what}: descriptor {d} should still be open, door_info: {}",
-            errno::name(errno())
-        ),
-        (false, -1) if errno() == EBADF => {}
-        (false, -1) => fail!("{what}: door_info({d}) errno {}", errno::name(errno())),
-        (false, _) => fail!("{what}: descriptor {d} should have been closed"),
-    }
-}
-
-fn desc(fd: i32, release: bool) -> door_desc_t {
-    door_desc_t::new(fd, DOOR_DESCRIPTOR | if release { DOOR_RELEASE } else { 0 })
-}
-
-/// Ends the invocation with `data` and `descs`; if door_return fails, the
-/// client gets "bad: ..." instead.
-fn reply(data: &[u8], descs: &[door_desc_t]) {
-    let mut descs: Vec<door_desc_t> = descs.to_vec();
-    door_return(
-        data.as_ptr() as *mut u8,
-        data.len(),
-        descs.as_mut_ptr(),
-        descs.len() as u32,
-    );
-    let msg = format!("bad: door_return failed with {}", errno::name(errno()));
-    door_return(msg.as_ptr() as *mut u8, msg.len(), core::ptr::null_mut(), 0);
-}
-
-fn args<'a>(
-    argp: *mut u8,
-    size: usize,
-    dp: *mut door_desc_t,
-    n: u32,
-) -> (&'a [u8], &'a [door_desc_t]) {
-    // SAFETY: the kernel laid out `size` bytes and `n` entries there.
-    unsafe {
-        (
-            if size == 0 {
-                &[][..]
-            } else {
-                core::slice::from_raw_parts(argp, size)
-            },
-            if n == 0 {
-                &[][..]
-            } else {
-                core::slice::from_raw_parts(dp, n as usize)
-            },
-        )
-    }
-}
-
-fn call(d: i32, data: &[u8], descs: &[door_desc_t]) -> Result<(Vec<u8>, Vec<door_desc_t>), isize> {
-    Door::from_fd(d)
-        .call(data, descs)
-        .map(|r| (r.data, r.descs))
-        .map_err(|e| e.0)
-}
-
-fn call_expect(what: &str, d: i32, data: &[u8], descs: &[door_desc_t], want: &[u8]) {
-    match call(d, data, descs) {
-        Ok((r, rd)) => {
-            if r != want || !rd.is_empty() {
-                fail!(
-                    "{what}: reply {:?} with {} descriptors, expected {:?}",
-                    String::from_utf8_lossy(&r),
-                    rd.len(),
-                    String::from_utf8_lossy(want)
-                );
-            }
-        }
-        Err(e) => fail!("{what}: door_call failed with {}", errno::name(e)),
-    }
-}
-
-fn call_err(what: &str, d: i32, data: &[u8], descs: &[door_desc_t], want: isize) {
-    match call(d, data, descs) {
-        Err(e) if e == want => {}
-        Err(e) => fail!(
-            "{what}: errno {}, expected {}",
-            errno::name(e),
-            errno::name(want)
-        ),
-        Ok((r, _)) => fail!(
-            "{what}: succeeded ({:?}), expected {}",
-            String::from_utf8_lossy(&r),
-            errno::name(want)
-        ),
-    }
-}
 
 /// Dups `d` until the table is full (checking that the failure is EMFILE).
 fn fill(what: &str, d: i32, into: &mut Vec<i32>) {
@@ -163,7 +40,7 @@ fn fill(what: &str, d: i32, into: &mut Vec<i32>) {
         }
         into.push(r);
     }
-    fail!("{what}: 5000 dups without EMFILE");
+    fail(format_args!("{what}: 5000 dups without EMFILE"));
 }
 
 // ---------------------------------------------------------------------------
@@ -181,7 +58,7 @@ extern "C" fn serve_p(_: *mut c_void, argp: *mut u8, size: usize, dp: *mut door_
         return reply(b"bad: expected \"full\" with one descriptor", &[]);
     }
     let fd = descs[0].d_descriptor;
-    match info(fd) {
+    match info(fd).ok() {
         Some(i) if i.di_target == cred.uc_pid => {}
         _ => return reply(b"bad: DS is not served by its sender", &[]),
     }
@@ -198,7 +75,7 @@ fn role_p() {
     let s = match process::spawn_with_fds(NAME, &["s"], &[dr]) {
         Ok(pid) => pid,
         Err(e) => {
-            fail!("spawn S: {e:?}");
+            fail(format_args!("spawn S: {e:?}"));
             return;
         }
     };
@@ -209,12 +86,12 @@ fn role_p() {
     }
     let ds = DS.load(Ordering::SeqCst);
     if ds < 0 {
-        fail!("S never registered");
+        fail(format_args!("S never registered"));
         return;
     }
     let s_pid = S_PID.load(Ordering::SeqCst);
     expect_eq("pid of S", s_pid, s as i32);
-    let uds = info(ds).map_or(0, |i| i.di_uniquifier);
+    let uds = info(ds).ok().map_or(0, |i| i.di_uniquifier);
 
     // Client -> server with S's table full: EMFILE, reported to the caller.
     let x = expect_ok("dup(DR)", dup(dr));
@@ -268,57 +145,62 @@ fn role_p() {
     let mut mine = Vec::new();
     fill("P fills its table", dr, &mut mine);
     for (req, what) in [(b"give".as_slice(), "released"), (b"give-kept", "kept")] {
-        match call(ds, req, &[]) {
+        match call_full(ds, req, &[]) {
             Ok((data, descs)) => {
                 let want = b"door_return EMFILE, still open";
                 if data != want || !descs.is_empty() {
-                    fail!(
+                    fail(format_args!(
                         "{what} result to a full table: reply {:?} with {} descriptors, expected {:?}",
                         String::from_utf8_lossy(&data),
                         descs.len(),
                         String::from_utf8_lossy(want)
-                    );
+                    ));
                 }
             }
-            Err(e) => fail!(
+            Err(e) => fail(format_args!(
                 "{what} result to a full table: door_call {}",
                 errno::name(e)
-            ),
+            )),
         }
     }
     let r = dup(dr);
     if r != -1 || errno() != EMFILE {
-        fail!("P's table should still be full after the refused results (dup gave {r})");
+        fail(format_args!(
+            "P's table should still be full after the refused results (dup gave {r})"
+        ));
         if r >= 0 {
             mine.push(r);
         }
     }
     // One free slot: the descriptor arrives and works.
     expect_ok("P frees one slot", close(mine.pop().unwrap_or(-1)));
-    match call(ds, b"give", &[]) {
+    match call_full(ds, b"give", &[]) {
         Ok((data, descs)) if data == b"given" && descs.len() == 1 => {
             let d = descs[0];
             let (attrs, fd, id) = (d.d_attributes, d.d_descriptor, d.d_id);
             if attrs & DOOR_DESCRIPTOR == 0 {
-                fail!("received d_attributes {attrs:#x}");
+                fail(format_args!("received d_attributes {attrs:#x}"));
             }
-            match info(fd) {
+            match info(fd).ok() {
                 Some(i) => {
                     expect_eq("d_id of the received DS", id, i.di_uniquifier);
                     expect_eq("uniquifier of the received DS", i.di_uniquifier, uds);
                     expect_eq("di_target of the received DS", i.di_target, s_pid);
                 }
-                None => fail!("received descriptor {fd}: {}", errno::name(errno())),
+                None => fail(format_args!(
+                    "received descriptor {fd}: {}",
+                    errno::name(errno())
+                )),
             }
             call_expect("call the received DS", fd, b"sink", &[], b"sunk 0");
             mine.push(fd);
         }
-        Ok((data, descs)) => fail!(
+        Ok((data, descs)) => fail(format_args!(
             "give with one free slot: {:?} with {} descriptors",
             String::from_utf8_lossy(&data),
             descs.len()
-        ),
-        Err(e) => fail!("give with one free slot: {}", errno::name(e)),
+        )),
+        Err(e) => fail(format_args!("give with one free slot: {}", errno::name(e))),
     }
     for d in mine {
         expect_ok("close", close(d));
@@ -327,8 +209,8 @@ fn role_p() {
     call_expect("tell S to quit", ds, b"quit", &[], b"bye");
     match process::wait(Some(s)) {
         Ok((_, 0)) => {}
-        Ok((_, st)) => fail!("S exited with status {st}"),
-        Err(e) => fail!("wait for S: {e:?}"),
+        Ok((_, st)) => fail(format_args!("S exited with status {st}")),
+        Err(e) => fail(format_args!("wait for S: {e:?}")),
     }
     expect_ok("close(DS)", close(ds));
     expect_ok("close(DR)", close(dr));
@@ -359,7 +241,7 @@ fn give(release: bool) {
     door_return(b"given".as_ptr() as *mut u8, 5, descs.as_mut_ptr(), 1);
     // Not delivered: the client's table is full.
     let e = errno();
-    let open = info(fd).is_some();
+    let open = info(fd).ok().is_some();
     if release && open {
         EXTRA.lock().push(fd);
     }
@@ -428,7 +310,7 @@ fn role_s() {
         ticks += 1;
     }
     if !QUIT.load(Ordering::SeqCst) {
-        fail!("S: never told to quit");
+        fail(format_args!("S: never told to quit"));
     }
     // Let the server thread finish its "bye" door_return first.
     process::sleep_ticks(5);
@@ -443,13 +325,5 @@ fn main() -> i32 {
             return 2;
         }
     }
-    let fails = FAILS.load(Ordering::SeqCst);
-    if fails != 0 {
-        println!("{NAME}[{}]: {fails} check(s) failed", process::getpid());
-        return 1;
-    }
-    if arg(1).is_none() {
-        println!("{NAME}: ok");
-    }
-    0
+    testkit::verdict(arg(1).is_none())
 }

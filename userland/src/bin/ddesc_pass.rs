@@ -29,76 +29,20 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use userland::abi::errno::{self, EBADF, EFAULT, EINVAL, ENFILE, ENOBUFS, ENOTSUP};
-use userland::door::safe::Door;
 use userland::door::{
     DOOR_DESCRIPTOR, DOOR_LOCAL, DOOR_PARAM_DATA_MIN, DOOR_PARAM_DESC_MAX, DOOR_REFUSE_DESC,
-    DOOR_RELEASE, close, door_arg_t, door_call, door_create, door_desc_t, door_getparam, door_info,
-    door_info_t, door_return, door_revoke, door_setparam, door_ucred, dup, errno, ucred_t,
+    DOOR_RELEASE, close, door_arg_t, door_call, door_create, door_desc_t, door_getparam,
+    door_revoke, door_setparam, door_ucred, dup, errno, ucred_t,
 };
+use userland::testkit::{self, *};
 use userland::{arg, println, process};
 
 userland::entry!(main);
 
 const NAME: &str = "ddesc_pass";
 const KERNEL_ADDR: u64 = 0xffff_8000_0000_0000;
-
-static FAILS: AtomicU32 = AtomicU32::new(0);
-
-macro_rules! fail {
-    ($($t:tt)*) => {{
-        println!("{}[{}]: FAIL: {}", NAME, process::getpid(), format_args!($($t)*));
-        FAILS.fetch_add(1, Ordering::SeqCst);
-    }};
-}
-
-fn expect_eq<T: PartialEq + core::fmt::Debug>(what: &str, got: T, want: T) {
-    if got != want {
-        fail!("{what}: got {got:?}, expected {want:?}");
-    }
-}
-
-fn expect_ok(what: &str, ret: i32) -> i32 {
-    if ret < 0 {
-        fail!("{what}: failed with {}", errno::name(errno()));
-    }
-    ret
-}
-
-fn info(d: i32) -> Option<door_info_t> {
-    let mut i = door_info_t::default();
-    (door_info(d, &mut i) == 0).then_some(i)
-}
-
-fn uniq(d: i32) -> u64 {
-    match info(d) {
-        Some(i) => i.di_uniquifier,
-        None => {
-            fail!("door_info({d}) failed with {}", errno::name(errno()));
-            0
-        }
-    }
-}
-
-fn is_live(d: i32) -> bool {
-    info(d).is_some()
-}
-
-fn expect_live(what: &str, d: i32, live: bool) {
-    let mut i = door_info_t::default();
-    let r = door_info(d, &mut i);
-    match (live, r) {
-        (true, 0) => {}
-        (true, _) => fail!(
-            "{what}: descriptor {d} should still be open, door_info: {}",
-            errno::name(errno())
-        ),
-        (false, -1) if errno() == EBADF => {}
-        (false, -1) => fail!("{what}: door_info({d}) errno {}", errno::name(errno())),
-        (false, _) => fail!("{what}: descriptor {d} should have been closed"),
-    }
-}
 
 /// Checks a received descriptor entry; returns its descriptor. A problem is
 /// described in the returned error (servers send it back to their client).
@@ -107,7 +51,7 @@ fn check_received(desc: &door_desc_t, want_uniq: u64, want_target: i32) -> Resul
     if attrs & DOOR_DESCRIPTOR == 0 || attrs & DOOR_RELEASE != 0 {
         return Err(format!("received d_attributes {attrs:#x}"));
     }
-    let Some(i) = info(fd) else {
+    let Some(i) = info(fd).ok() else {
         return Err(format!(
             "received descriptor {fd}: door_info {}",
             errno::name(errno())
@@ -124,93 +68,6 @@ fn check_received(desc: &door_desc_t, want_uniq: u64, want_target: i32) -> Resul
         return Err(format!("di_target {target}, expected {want_target}"));
     }
     Ok(fd)
-}
-
-fn desc(fd: i32, release: bool) -> door_desc_t {
-    door_desc_t::new(fd, DOOR_DESCRIPTOR | if release { DOOR_RELEASE } else { 0 })
-}
-
-/// Ends the invocation with `data` and `descs`. If door_return fails, the
-/// client gets "bad: ..." instead.
-fn reply(data: &[u8], descs: &[door_desc_t]) {
-    let mut descs: Vec<door_desc_t> = descs.to_vec();
-    door_return(
-        data.as_ptr() as *mut u8,
-        data.len(),
-        descs.as_mut_ptr(),
-        descs.len() as u32,
-    );
-    let msg = format!("bad: door_return failed with {}", errno::name(errno()));
-    door_return(msg.as_ptr() as *mut u8, msg.len(), core::ptr::null_mut(), 0);
-}
-
-/// The invocation's data and descriptors as slices.
-fn args<'a>(
-    argp: *mut u8,
-    size: usize,
-    dp: *mut door_desc_t,
-    n: u32,
-) -> (&'a [u8], &'a [door_desc_t]) {
-    // SAFETY: the kernel laid out `size` bytes and `n` entries there.
-    unsafe {
-        (
-            if size == 0 {
-                &[][..]
-            } else {
-                core::slice::from_raw_parts(argp, size)
-            },
-            if n == 0 {
-                &[][..]
-            } else {
-                core::slice::from_raw_parts(dp, n as usize)
-            },
-        )
-    }
-}
-
-/// Calls `d`; the reply, or the errno.
-fn call(d: i32, data: &[u8], descs: &[door_desc_t]) -> Result<(Vec<u8>, Vec<door_desc_t>), isize> {
-    Door::from_fd(d)
-        .call(data, descs)
-        .map(|r| (r.data, r.descs))
-        .map_err(|e| e.0)
-}
-
-/// Calls `d` and expects `want` with no descriptors back.
-fn call_expect(what: &str, d: i32, data: &[u8], descs: &[door_desc_t], want: &[u8]) {
-    match call(d, data, descs) {
-        Ok((r, rd)) => {
-            if r != want || !rd.is_empty() {
-                fail!(
-                    "{what}: reply {:?} with {} descriptors, expected {:?}",
-                    String::from_utf8_lossy(&r),
-                    rd.len(),
-                    String::from_utf8_lossy(want)
-                );
-            }
-        }
-        Err(e) => fail!("{what}: door_call failed with {}", errno::name(e)),
-    }
-}
-
-fn call_err(what: &str, d: i32, data: &[u8], descs: &[door_desc_t], want: isize) {
-    match call(d, data, descs) {
-        Err(e) if e == want => {}
-        Err(e) => fail!(
-            "{what}: errno {}, expected {}",
-            errno::name(e),
-            errno::name(want)
-        ),
-        Ok((r, _)) => fail!(
-            "{what}: succeeded ({:?}), expected {}",
-            String::from_utf8_lossy(&r),
-            errno::name(want)
-        ),
-    }
-}
-
-fn num(i: usize) -> i64 {
-    arg(i).and_then(|s| s.parse().ok()).unwrap_or(-1)
 }
 
 // ---------------------------------------------------------------------------
@@ -285,7 +142,7 @@ extern "C" fn serve_registry(
                 Ok(fd) => fd,
                 Err(e) => return reply(format!("bad: {e}").as_bytes(), &[]),
             };
-            let local = info(fd).map_or(0, |i| i.di_attributes) & DOOR_LOCAL;
+            let local = info(fd).ok().map_or(0, |i| i.di_attributes) & DOOR_LOCAL;
             if local == 0 {
                 return reply(b"bad: DA back home without DOOR_LOCAL", &[]);
             }
@@ -296,14 +153,6 @@ extern "C" fn serve_registry(
             reply(b"ok", &[])
         }
         _ => reply(b"bad: unknown request", &[]),
-    }
-}
-
-fn wait_child(what: &str, pid: u32) {
-    match process::wait(Some(pid)) {
-        Ok((_, 0)) => {}
-        Ok((_, s)) => fail!("{what} exited with status {s}"),
-        Err(e) => fail!("wait for {what}: {e:?}"),
     }
 }
 
@@ -324,7 +173,7 @@ fn role_a() {
     let b = match process::spawn_with_fds(NAME, &["b", &format!("{me}"), &format!("{ua}")], &[dr]) {
         Ok(pid) => pid,
         Err(e) => {
-            fail!("spawn B: {e:?}");
+            fail(format_args!("spawn B: {e:?}"));
             return;
         }
     };
@@ -335,7 +184,7 @@ fn role_a() {
     }
     let [db, dref, dmin, done] = B_DOORS.each_ref().map(|a| a.load(Ordering::SeqCst));
     if done < 0 {
-        fail!("B never registered its doors");
+        fail(format_args!("B never registered its doors"));
         return;
     }
     let ub = uniq(db);
@@ -359,13 +208,13 @@ fn role_a() {
     ) {
         Ok(pid) => pid,
         Err(e) => {
-            fail!("spawn C: {e:?}");
+            fail(format_args!("spawn C: {e:?}"));
             return;
         }
     };
     wait_child("C", c);
     if !BACK.load(Ordering::SeqCst) {
-        fail!("C never passed DA back");
+        fail(format_args!("C never passed DA back"));
     }
 
     errors(da, db, dref, dmin, done, ua);
@@ -373,7 +222,7 @@ fn role_a() {
     call_expect("tell B to quit", db, b"quit", &[], b"bye");
     wait_child("B", b);
     // B is gone: its doors are revoked (di_target -1), calls are EBADF.
-    if let Some(i) = info(db) {
+    if let Ok(i) = info(db) {
         expect_eq("di_target of DB after B exited", i.di_target, -1);
     }
     call_err("call DB after B exited", db, b"x", &[], EBADF);
@@ -576,10 +425,10 @@ fn errors(da: i32, db: i32, dref: i32, dmin: i32, done: i32, ua: u64) {
         let mut a = bad;
         let r = door_call(db, &mut a);
         if r != -1 || errno() != EFAULT {
-            fail!(
+            fail(format_args!(
                 "{what}: door_call {r}, errno {}, expected EFAULT",
                 errno::name(errno())
-            );
+            ));
         }
         expect_live(
             &format!("DOOR_RELEASE entry of an EFAULT call ({what})"),
@@ -623,8 +472,8 @@ fn errors(da: i32, db: i32, dref: i32, dmin: i32, done: i32, ua: u64) {
         format!("A:{}:hi", process::getpid()).as_bytes(),
     );
     expect_ok("close(x)", close(x));
-    if !is_live(da) {
-        fail!("DA itself was closed by the error cases");
+    if info(da).is_err() {
+        fail(format_args!("DA itself was closed by the error cases"));
     }
 }
 
@@ -654,7 +503,7 @@ extern "C" fn serve_b(_: *mut c_void, argp: *mut u8, size: usize, dp: *mut door_
             };
             // Usable at once: a nested call from this server thread to A.
             let want = format!("A:{}:from-b", process::getpid());
-            match call(fd, b"from-b", &[]) {
+            match call_full(fd, b"from-b", &[]) {
                 Ok((r, _)) if r == want.as_bytes() => {}
                 Ok((r, _)) => {
                     return reply(
@@ -693,8 +542,8 @@ extern "C" fn serve_b(_: *mut c_void, argp: *mut u8, size: usize, dp: *mut door_
 }
 
 fn role_b() {
-    B_ARGS[0].store(num(2) as u64, Ordering::SeqCst);
-    B_ARGS[1].store(num(3) as u64, Ordering::SeqCst);
+    B_ARGS[0].store(num_arg(2) as u64, Ordering::SeqCst);
+    B_ARGS[1].store(num_arg(3) as u64, Ordering::SeqCst);
     let dr = 0;
     let create = |attrs| {
         expect_ok(
@@ -721,12 +570,12 @@ fn role_b() {
         ticks += 1;
     }
     if !QUIT.load(Ordering::SeqCst) {
-        fail!("B: never told to quit");
+        fail(format_args!("B: never told to quit"));
     }
     // DA went to C with DOOR_RELEASE: B's copy is closed.
     let da = B_DA.load(Ordering::SeqCst);
     if da < 0 {
-        fail!("B: never got DA");
+        fail(format_args!("B: never got DA"));
     } else {
         expect_live("B's DA after giving it with DOOR_RELEASE", da, false);
     }
@@ -741,57 +590,62 @@ fn role_b() {
 
 fn role_c() {
     let me = process::getpid();
-    let (a_pid, ua, b_pid, ub) = (num(2) as i32, num(3) as u64, num(4) as i32, num(5) as u64);
+    let (a_pid, ua, b_pid, ub) = (
+        num_arg(2) as i32,
+        num_arg(3) as u64,
+        num_arg(4) as i32,
+        num_arg(5) as u64,
+    );
     let dr = 0;
     // A -> C in the results: DB.
-    let db = match call(dr, b"get-b", &[]) {
+    let db = match call_full(dr, b"get-b", &[]) {
         Ok((data, descs)) if data == b"db" && descs.len() == 1 => {
             match check_received(&descs[0], ub, b_pid) {
                 Ok(fd) => fd,
                 Err(e) => {
-                    fail!("C: DB from A: {e}");
+                    fail(format_args!("C: DB from A: {e}"));
                     return;
                 }
             }
         }
         Ok((data, descs)) => {
-            fail!(
+            fail(format_args!(
                 "C: get-b answered {:?} with {} descriptors",
                 String::from_utf8_lossy(&data),
                 descs.len()
-            );
+            ));
             return;
         }
         Err(e) => {
-            fail!("C: get-b: {}", errno::name(e));
+            fail(format_args!("C: get-b: {}", errno::name(e)));
             return;
         }
     };
     // B -> C in the results, released by B: DA.
-    let da = match call(db, b"give", &[]) {
+    let da = match call_full(db, b"give", &[]) {
         Ok((data, descs)) if data == b"da" && descs.len() == 1 => {
             match check_received(&descs[0], ua, a_pid) {
                 Ok(fd) => fd,
                 Err(e) => {
-                    fail!("C: DA from B: {e}");
+                    fail(format_args!("C: DA from B: {e}"));
                     return;
                 }
             }
         }
         Ok((data, descs)) => {
-            fail!(
+            fail(format_args!(
                 "C: give answered {:?} with {} descriptors",
                 String::from_utf8_lossy(&data),
                 descs.len()
-            );
+            ));
             return;
         }
         Err(e) => {
-            fail!("C: give: {}", errno::name(e));
+            fail(format_args!("C: give: {}", errno::name(e)));
             return;
         }
     };
-    let local = info(da).map_or(DOOR_LOCAL, |i| i.di_attributes) & DOOR_LOCAL;
+    let local = info(da).ok().map_or(DOOR_LOCAL, |i| i.di_attributes) & DOOR_LOCAL;
     expect_eq("C: DOOR_LOCAL of DA", local, 0);
     // C calls DA; A serves it and sees C as its caller.
     call_expect(
@@ -823,13 +677,5 @@ fn main() -> i32 {
             return 2;
         }
     }
-    let fails = FAILS.load(Ordering::SeqCst);
-    if fails != 0 {
-        println!("{NAME}[{}]: {fails} check(s) failed", process::getpid());
-        return 1;
-    }
-    if arg(1).is_none() {
-        println!("{NAME}: ok");
-    }
-    0
+    testkit::verdict(arg(1).is_none())
 }

@@ -20,7 +20,6 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicU32, Ordering};
 use userland::abi::errno::{self, EBADF, EMFILE, EPERM};
 use userland::abi::sys;
 use userland::door::{
@@ -29,6 +28,7 @@ use userland::door::{
     open,
 };
 use userland::sys::{Errno, syscall1, syscall2};
+use userland::testkit::{self, *};
 use userland::{arg, println, process};
 
 userland::entry!(main);
@@ -37,45 +37,6 @@ const NAME: &str = "ddesc_tables";
 /// Bits of a descriptor holding the slot index (doors/src/table.rs).
 const INDEX_MASK: i32 = (1 << 12) - 1;
 const PATH: &str = "/ddesc_tables/c";
-
-static FAILS: AtomicU32 = AtomicU32::new(0);
-
-macro_rules! fail {
-    ($($t:tt)*) => {{
-        println!("{}: FAIL: {}", NAME, format_args!($($t)*));
-        FAILS.fetch_add(1, Ordering::SeqCst);
-    }};
-}
-
-/// Expects a C-style call to have failed with `want`.
-fn expect_err(what: &str, ret: i32, want: isize) {
-    if ret != -1 {
-        fail!(
-            "{what}: returned {ret}, expected -1 with {}",
-            errno::name(want)
-        );
-    } else if errno() != want {
-        fail!(
-            "{what}: errno {}, expected {}",
-            errno::name(errno()),
-            errno::name(want)
-        );
-    }
-}
-
-/// Expects a C-style call to have succeeded; returns its value.
-fn expect_ok(what: &str, ret: i32) -> i32 {
-    if ret < 0 {
-        fail!("{what}: failed with {}", errno::name(errno()));
-    }
-    ret
-}
-
-fn expect_eq<T: PartialEq + core::fmt::Debug>(what: &str, got: T, want: T) {
-    if got != want {
-        fail!("{what}: got {got:?}, expected {want:?}");
-    }
-}
 
 /// Replies with its cookie (a tag naming the door) as 8 bytes.
 extern "C" fn tag_server(cookie: *mut c_void, _: *mut u8, _: usize, _: *mut door_desc_t, _: u32) {
@@ -100,12 +61,10 @@ fn call_tag(d: i32) -> Result<u64, isize> {
         return Err(errno());
     }
     if a.data_size != 8 || a.desc_num != 0 || a.data_ptr != rbuf.as_ptr() as u64 {
-        fail!(
+        fail(format_args!(
             "call on {d}: results {} bytes, {} descriptors at {:#x}",
-            a.data_size,
-            a.desc_num,
-            a.data_ptr
-        );
+            a.data_size, a.desc_num, a.data_ptr
+        ));
         return Err(0);
     }
     Ok(u64::from_le_bytes(rbuf[..8].try_into().unwrap()))
@@ -114,23 +73,13 @@ fn call_tag(d: i32) -> Result<u64, isize> {
 fn expect_tag(what: &str, d: i32, tag: u64) {
     match call_tag(d) {
         Ok(t) if t == tag => {}
-        Ok(t) => fail!("{what}: call on {d} answered tag {t}, expected {tag}"),
-        Err(e) => fail!("{what}: call on {d} failed with {}", errno::name(e)),
-    }
-}
-
-fn info(d: i32) -> Option<door_info_t> {
-    let mut i = door_info_t::default();
-    (door_info(d, &mut i) == 0).then_some(i)
-}
-
-fn uniq(d: i32) -> u64 {
-    match info(d) {
-        Some(i) => i.di_uniquifier,
-        None => {
-            fail!("door_info({d}) failed with {}", errno::name(errno()));
-            0
-        }
+        Ok(t) => fail(format_args!(
+            "{what}: call on {d} answered tag {t}, expected {tag}"
+        )),
+        Err(e) => fail(format_args!(
+            "{what}: call on {d} failed with {}",
+            errno::name(e)
+        )),
     }
 }
 
@@ -138,31 +87,33 @@ fn uniq(d: i32) -> u64 {
 fn expect_dead(what: &str, d: i32) {
     let mut i = door_info_t::default();
     expect_err(
-        &format!("{what}: door_info({d})"),
         door_info(d, &mut i),
         EBADF,
+        &format!("{what}: door_info({d})"),
     );
     match call_tag(d) {
         Err(EBADF) => {}
-        Err(e) => fail!(
+        Err(e) => fail(format_args!(
             "{what}: door_call({d}) errno {}, expected EBADF",
             errno::name(e)
-        ),
-        Ok(t) => fail!("{what}: door_call({d}) reached door tag {t}, expected EBADF"),
+        )),
+        Ok(t) => fail(format_args!(
+            "{what}: door_call({d}) reached door tag {t}, expected EBADF"
+        )),
     }
     expect_err(
-        &format!("{what}: door_call({d}, NULL)"),
         door_call(d, core::ptr::null_mut()),
         EBADF,
+        &format!("{what}: door_call({d}, NULL)"),
     );
-    expect_err(&format!("{what}: dup({d})"), dup(d), EBADF);
+    expect_err(dup(d), EBADF, &format!("{what}: dup({d})"));
     expect_err(
-        &format!("{what}: fattach({d})"),
         fattach(d, "/ddesc_tables/dead"),
         EBADF,
+        &format!("{what}: fattach({d})"),
     );
-    expect_err(&format!("{what}: door_revoke({d})"), door_revoke(d), EBADF);
-    expect_err(&format!("{what}: close({d})"), close(d), EBADF);
+    expect_err(door_revoke(d), EBADF, &format!("{what}: door_revoke({d})"));
+    expect_err(close(d), EBADF, &format!("{what}: close({d})"));
 }
 
 fn parent() {
@@ -176,7 +127,7 @@ fn parent() {
     expect_tag("door a", a, 1);
     expect_tag("door b", b, 2);
     expect_tag("door c", c, 3);
-    match info(a) {
+    match info(a).ok() {
         Some(i) => {
             expect_eq("di_target of an own door", i.di_target, me);
             expect_eq(
@@ -185,18 +136,23 @@ fn parent() {
                 DOOR_LOCAL,
             );
         }
-        None => fail!("door_info(a) failed with {}", errno::name(errno())),
+        None => fail(format_args!(
+            "door_info(a) failed with {}",
+            errno::name(errno())
+        )),
     }
 
     // close; a second close is EBADF; the slot's old value stays dead once
     // the slot is reused.
     expect_ok("close(b)", close(b));
-    expect_err("second close(b)", close(b), EBADF);
+    expect_err(close(b), EBADF, "second close(b)");
     expect_dead("closed b", b);
     let b2 = create(4);
     println!("{NAME}: slot of b ({b}) reused as {b2}");
     if b2 == b {
-        fail!("reused slot handed out the old value {b} again");
+        fail(format_args!(
+            "reused slot handed out the old value {b} again"
+        ));
     }
     expect_eq(
         "slot index of the reused descriptor",
@@ -237,7 +193,7 @@ fn parent() {
     // the first.
     let d = expect_ok("dup(a)", dup(a));
     if d == a {
-        fail!("dup returned the same descriptor {d}");
+        fail(format_args!("dup returned the same descriptor {d}"));
     }
     expect_eq("uniquifier of the dup", uniq(d), uniq(a));
     expect_tag("call through the dup", d, 1);
@@ -257,7 +213,7 @@ fn parent() {
         }
         extra.push(r);
         if extra.len() > 5000 {
-            fail!("5000 dups without EMFILE");
+            fail(format_args!("5000 dups without EMFILE"));
             break;
         }
     }
@@ -265,18 +221,18 @@ fn parent() {
         "{NAME}: table full after {} dups (3 other descriptors held)",
         extra.len()
     );
-    expect_err("dup on a full table", dup(d), EMFILE);
-    expect_err("door_create on a full table", create(9), EMFILE);
-    expect_err("open on a full table", open(PATH), EMFILE);
+    expect_err(dup(d), EMFILE, "dup on a full table");
+    expect_err(create(9), EMFILE, "door_create on a full table");
+    expect_err(open(PATH), EMFILE, "open on a full table");
     expect_tag("call with a full table", c, 3);
     // One freed slot takes exactly one more descriptor, whatever makes it.
     expect_ok("close one dup", close(extra.pop().unwrap_or(-1)));
     let o = expect_ok("open after freeing a slot", open(PATH));
     expect_eq("uniquifier of the opened door", uniq(o), uniq(c));
-    expect_err("door_create on a full table again", create(9), EMFILE);
+    expect_err(create(9), EMFILE, "door_create on a full table again");
     expect_ok("close(o)", close(o));
     let e = expect_ok("door_create after freeing a slot", create(5));
-    expect_err("dup on a full table again", dup(c), EMFILE);
+    expect_err(dup(c), EMFILE, "dup on a full table again");
     for x in extra.drain(..) {
         expect_ok("close a dup", close(x));
     }
@@ -287,9 +243,13 @@ fn parent() {
     for (what, fds) in [("a stale", [c, b]), ("a negative", [c, -1])] {
         match process::spawn_with_fds(NAME, &["never"], &fds) {
             Err(Errno(EBADF)) => {}
-            Err(e) => fail!("spawn handing {what} descriptor: {e:?}, expected EBADF"),
+            Err(e) => fail(format_args!(
+                "spawn handing {what} descriptor: {e:?}, expected EBADF"
+            )),
             Ok(pid) => {
-                fail!("spawn handing {what} descriptor succeeded, expected EBADF");
+                fail(format_args!(
+                    "spawn handing {what} descriptor succeeded, expected EBADF"
+                ));
                 let _ = process::wait(Some(pid));
             }
         }
@@ -311,10 +271,10 @@ fn parent() {
     match process::spawn_with_fds(NAME, &argv, &handed) {
         Ok(pid) => match process::wait(Some(pid)) {
             Ok((_, 0)) => {}
-            Ok((_, s)) => fail!("child exited with status {s}"),
-            Err(e) => fail!("wait: {e:?}"),
+            Ok((_, s)) => fail(format_args!("child exited with status {s}")),
+            Err(e) => fail(format_args!("wait: {e:?}")),
         },
-        Err(e) => fail!("spawn: {e:?}"),
+        Err(e) => fail(format_args!("spawn: {e:?}")),
     }
     // The child's use and exit left the parent's descriptors alone.
     expect_tag("c after the child", c, 3);
@@ -325,14 +285,13 @@ fn parent() {
 }
 
 fn child() {
-    let num = |i: usize| -> i64 { arg(i).and_then(|s| s.parse().ok()).unwrap_or(-1) };
-    let parent_pid = num(2) as i32;
-    let (uc, ud) = (num(3) as u64, num(4) as u64);
-    let parent_values: Vec<i32> = (5..9).map(|i| num(i) as i32).collect();
+    let parent_pid = num_arg(2) as i32;
+    let (uc, ud) = (num_arg(3) as u64, num_arg(4) as u64);
+    let parent_values: Vec<i32> = (5..9).map(|i| num_arg(i) as i32).collect();
 
     // Descriptor 0 is the parent's c (tag 3), 1 its d (tag 1).
     for (fd, u, tag) in [(0, uc, 3), (1, ud, 1)] {
-        match info(fd) {
+        match info(fd).ok() {
             Some(i) => {
                 expect_eq(
                     &format!("uniquifier of child descriptor {fd}"),
@@ -350,10 +309,10 @@ fn child() {
                     0,
                 );
             }
-            None => fail!(
+            None => fail(format_args!(
                 "child: door_info({fd}) failed with {}",
                 errno::name(errno())
-            ),
+            )),
         }
         expect_tag(&format!("child descriptor {fd}"), fd, tag);
     }
@@ -369,14 +328,14 @@ fn child() {
     }
     // It may use what it holds but not revoke or configure another's door.
     expect_err(
-        "child door_revoke of the parent's door",
         door_revoke(0),
         EPERM,
+        "child door_revoke of the parent's door",
     );
     expect_err(
-        "child door_setparam of the parent's door",
         door_setparam(1, DOOR_PARAM_DESC_MAX, 1),
         EPERM,
+        "child door_setparam of the parent's door",
     );
     // Its own next descriptor is slot 2.
     let x = expect_ok("child dup(0)", dup(0));
@@ -397,14 +356,5 @@ fn main() -> i32 {
         }
         None => parent(),
     }
-    let fails = FAILS.load(Ordering::SeqCst);
-    if fails == 0 {
-        if arg(1).is_none() {
-            println!("{NAME}: ok");
-        }
-        0
-    } else {
-        println!("{NAME}: {fails} check(s) failed");
-        1
-    }
+    testkit::verdict(arg(1).is_none())
 }

@@ -21,43 +21,17 @@ use core::sync::atomic::{AtomicI32, AtomicU32, Ordering::SeqCst};
 use spin::Mutex;
 use userland::abi::errno::{EBADF, EFAULT, name};
 use userland::abi::kstat;
-use userland::door::safe::Door;
 use userland::door::{
     DOOR_DESCRIPTOR, DOOR_IS_UNREF, DOOR_LOCAL, DOOR_NO_CANCEL, DOOR_PRIVATE, DOOR_QUERY,
-    DOOR_REFUSE_DESC, DOOR_REVOKED, DOOR_UNREF, DOOR_UNREF_DATA, DOOR_UNREF_MULTI, close,
-    door_create, door_desc_t, door_info, door_info_t, door_return, dup, errno,
+    DOOR_REFUSE_DESC, DOOR_REVOKED, DOOR_UNREF, DOOR_UNREF_MULTI, close, door_create, door_desc_t,
+    door_info, door_info_t, door_return, dup, errno,
 };
-use userland::{arg, println, process};
+use userland::testkit::{self, *};
+use userland::{arg, check, println, process};
 
 userland::entry!(main);
 
 const NAME: &str = "dinfo_info";
-
-static FAILS: AtomicU32 = AtomicU32::new(0);
-
-fn fail(what: core::fmt::Arguments) {
-    println!("{NAME}: FAIL [pid {}]: {what}", process::getpid());
-    FAILS.fetch_add(1, SeqCst);
-}
-
-macro_rules! check {
-    ($c:expr, $($f:tt)+) => {
-        if !$c {
-            fail(format_args!($($f)+));
-        }
-    };
-}
-
-/// `ret` must be -1 with errno `want`.
-fn expect_err(ret: i32, want: isize, what: &str) {
-    let e = errno();
-    check!(
-        ret == -1 && e == want,
-        "{what}: got {ret} errno {} ({e}), want -1 {}",
-        name(e),
-        name(want)
-    );
-}
 
 /// Cookie of door A (di_data must report it unchanged, all 64 bits).
 const COOKIE_A: u64 = 0x1234_5678_9abc_def0;
@@ -107,15 +81,6 @@ fn info_from(b: &[u8]) -> door_info_t {
     }
 }
 
-/// door_info of `fd`, or the errno.
-fn info(fd: i32) -> Result<door_info_t, isize> {
-    let mut i = door_info_t::default();
-    match door_info(fd, &mut i) {
-        0 => Ok(i),
-        _ => Err(errno()),
-    }
-}
-
 /// door_info of `fd`, counting a failure as a check failure.
 fn must_info(fd: i32, what: &str) -> door_info_t {
     info(fd).unwrap_or_else(|e| {
@@ -124,30 +89,13 @@ fn must_info(fd: i32, what: &str) -> door_info_t {
     })
 }
 
-/// A call with `data`, returning the result data.
-fn call(fd: i32, data: &[u8], descs: &[door_desc_t]) -> Result<Vec<u8>, isize> {
-    Door::from_fd(fd)
-        .call(data, descs)
-        .map(|r| r.data)
-        .map_err(|e| e.0)
-}
-
-fn args_of<'a>(argp: *mut u8, size: usize) -> &'a [u8] {
-    if size == 0 || argp.is_null() || argp as u64 == DOOR_UNREF_DATA {
-        &[]
-    } else {
-        // SAFETY: the kernel laid out `size` argument bytes at `argp`.
-        unsafe { core::slice::from_raw_parts(argp, size) }
-    }
-}
-
 /// The server procedure of the parent's doors. "query": returns door_info
 /// (DOOR_QUERY) as seen by this server thread (48 bytes), or the errno (8
 /// bytes). Anything else (unreferenced notices too): no results.
 extern "C" fn proc_a(_c: *mut c_void, argp: *mut u8, size: usize, _d: *mut door_desc_t, _n: u32) {
     let mut out = [0u8; INFO_SIZE];
     let mut len = 0;
-    if args_of(argp, size) == b"query" {
+    if data(argp, size) == b"query" {
         let mut i = door_info_t::default();
         if door_info(DOOR_QUERY, &mut i) == 0 {
             out = info_bytes(&i);
@@ -180,7 +128,7 @@ static SHARED_FDS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 static SHARED_VIEWS: Mutex<Vec<Result<door_info_t, isize>>> = Mutex::new(Vec::new());
 
 extern "C" fn proc_mail(_c: *mut c_void, argp: *mut u8, size: usize, dp: *mut door_desc_t, n: u32) {
-    *MAIL_DATA.lock() = args_of(argp, size).to_vec();
+    *MAIL_DATA.lock() = data(argp, size).to_vec();
     if n == 1 {
         // SAFETY: the kernel laid out `n` descriptor entries at `dp`.
         let d = unsafe { *dp };
@@ -235,11 +183,8 @@ fn main() -> i32 {
             false
         }
     };
-    if ok && FAILS.load(SeqCst) == 0 {
-        if arg(1).is_none() {
-            println!("{NAME}: ok");
-        }
-        0
+    if ok {
+        testkit::verdict(arg(1).is_none())
     } else {
         1
     }

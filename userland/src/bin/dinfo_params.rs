@@ -18,7 +18,7 @@ extern crate alloc;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering::SeqCst};
+use core::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use userland::abi::errno::{EBADF, EFAULT, EINVAL, ENFILE, ENOBUFS, ENOTSUP, EPERM, ERANGE, name};
 use userland::door::safe::Door;
 use userland::door::{
@@ -26,37 +26,12 @@ use userland::door::{
     DOOR_REFUSE_DESC, DOOR_UNREF, DOOR_UNREF_DATA, close, door_create, door_desc_t, door_getparam,
     door_return, door_revoke, door_setparam, dup, errno,
 };
-use userland::{arg, println, process, thread};
+use userland::testkit::{self, *};
+use userland::{arg, check, println, process, thread};
 
 userland::entry!(main);
 
 const NAME: &str = "dinfo_params";
-
-static FAILS: AtomicU32 = AtomicU32::new(0);
-
-fn fail(what: core::fmt::Arguments) {
-    println!("{NAME}: FAIL [pid {}]: {what}", process::getpid());
-    FAILS.fetch_add(1, SeqCst);
-}
-
-macro_rules! check {
-    ($c:expr, $($f:tt)+) => {
-        if !$c {
-            fail(format_args!($($f)+));
-        }
-    };
-}
-
-/// `ret` must be -1 with errno `want`.
-fn expect_err(ret: i32, want: isize, what: &str) {
-    let e = errno();
-    check!(
-        ret == -1 && e == want,
-        "{what}: got {ret} errno {} ({e}), want -1 {}",
-        name(e),
-        name(want)
-    );
-}
 
 const PARAMS: [(i32, &str); 3] = [
     (DOOR_PARAM_DESC_MAX, "DESC_MAX"),
@@ -187,25 +162,11 @@ fn main() -> i32 {
             false
         }
     };
-    if ok && FAILS.load(SeqCst) == 0 {
-        if arg(1).is_none() {
-            println!("{NAME}: ok");
-        }
-        0
+    if ok {
+        testkit::verdict(arg(1).is_none())
     } else {
         1
     }
-}
-
-/// Sleeps until `flag` is set (bounded: a failure is reported, not a hang).
-fn wait_flag(flag: &AtomicBool, ticks: u32) -> bool {
-    for _ in 0..ticks {
-        if flag.load(SeqCst) {
-            return true;
-        }
-        process::sleep_ticks(1);
-    }
-    flag.load(SeqCst)
 }
 
 /// The limits the parent set, as the client must see and meet them.
@@ -374,7 +335,7 @@ fn parent() -> bool {
     });
     match t {
         Ok(h) => {
-            if wait_flag(&Q_DONE, 300) {
+            if wait_until(300, || Q_DONE.load(SeqCst)) {
                 let _ = h.join();
             } else {
                 fail(format_args!(
@@ -391,7 +352,7 @@ fn parent() -> bool {
     let u2 = dup(u);
     check!(close(u2) == 0, "close(dup of UNREF door)");
     check!(
-        wait_flag(&UNREF_SEEN, 300),
+        wait_until(300, || UNREF_SEEN.load(SeqCst)),
         "no unreferenced invocation on a door with DATA_MIN 4"
     );
 

@@ -13,55 +13,20 @@
 
 extern crate alloc;
 
-use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering::SeqCst};
+use core::sync::atomic::{AtomicBool, AtomicI64, Ordering::SeqCst};
 use userland::abi::errno::{EBADF, EPERM, name};
-use userland::door::safe::Door;
 use userland::door::{
     DOOR_IS_UNREF, DOOR_LOCAL, DOOR_PRIVATE, DOOR_REVOKED, close, door_bind, door_call,
     door_create, door_desc_t, door_info, door_info_t, door_return, door_revoke, dup, errno,
 };
-use userland::{arg, println, process, thread};
+use userland::testkit::{self, *};
+use userland::{arg, check, println, process, thread};
 
 userland::entry!(main);
 
 const NAME: &str = "dinfo_revoke";
-
-static FAILS: AtomicU32 = AtomicU32::new(0);
-
-fn fail(what: core::fmt::Arguments) {
-    println!("{NAME}: FAIL [pid {}]: {what}", process::getpid());
-    FAILS.fetch_add(1, SeqCst);
-}
-
-macro_rules! check {
-    ($c:expr, $($f:tt)+) => {
-        if !$c {
-            fail(format_args!($($f)+));
-        }
-    };
-}
-
-/// `ret` must be -1 with errno `want`.
-fn expect_err(ret: i32, want: isize, what: &str) {
-    let e = errno();
-    check!(
-        ret == -1 && e == want,
-        "{what}: got {ret} errno {} ({e}), want -1 {}",
-        name(e),
-        name(want)
-    );
-}
-
-fn info(fd: i32) -> Result<door_info_t, isize> {
-    let mut i = door_info_t::default();
-    match door_info(fd, &mut i) {
-        0 => Ok(i),
-        _ => Err(errno()),
-    }
-}
 
 /// di_attributes of `fd` (0 after a reported failure).
 fn attrs(fd: i32, what: &str) -> u32 {
@@ -71,22 +36,6 @@ fn attrs(fd: i32, what: &str) -> u32 {
             fail(format_args!("door_info({what}): {}", name(e)));
             0
         }
-    }
-}
-
-fn call(fd: i32, data: &[u8]) -> Result<Vec<u8>, isize> {
-    Door::from_fd(fd)
-        .call(data, &[])
-        .map(|r| r.data)
-        .map_err(|e| e.0)
-}
-
-fn args_of<'a>(argp: *mut u8, size: usize) -> &'a [u8] {
-    if size == 0 || argp.is_null() || argp as u64 == 1 {
-        &[]
-    } else {
-        // SAFETY: the kernel laid out `size` argument bytes at `argp`.
-        unsafe { core::slice::from_raw_parts(argp, size) }
     }
 }
 
@@ -104,7 +53,7 @@ static READY: AtomicBool = AtomicBool::new(false);
 /// returns "done". R is DOOR_PRIVATE with one bound thread, so while it
 /// runs no thread of R is idle.
 extern "C" fn proc_r(_c: *mut c_void, argp: *mut u8, size: usize, _d: *mut door_desc_t, _n: u32) {
-    if args_of(argp, size) == b"block" {
+    if data(argp, size) == b"block" {
         RUNNING.store(true, SeqCst);
         while !RELEASE.load(SeqCst) {
             process::sleep_ticks(1);
@@ -119,7 +68,7 @@ extern "C" fn proc_r(_c: *mut c_void, argp: *mut u8, size: usize, _d: *mut door_
 
 /// K's server procedure: "ready" from the `waiting` child.
 extern "C" fn proc_k(_c: *mut c_void, argp: *mut u8, size: usize, _d: *mut door_desc_t, _n: u32) {
-    if args_of(argp, size) == b"ready" {
+    if data(argp, size) == b"ready" {
         READY.store(true, SeqCst);
     }
     door_return(null_mut(), 0, null_mut(), 0);
@@ -135,11 +84,8 @@ fn main() -> i32 {
             false
         }
     };
-    if ok && FAILS.load(SeqCst) == 0 {
-        if arg(1).is_none() {
-            println!("{NAME}: ok");
-        }
-        0
+    if ok {
+        testkit::verdict(arg(1).is_none())
     } else {
         1
     }
@@ -164,7 +110,7 @@ fn check_eperm(role: &str) {
 /// normally; the next call gets EBADF.
 fn running() -> bool {
     check_eperm("running");
-    match call(0, b"block") {
+    match call(0, b"block", &[]) {
         Ok(r) => check!(
             r == b"done",
             "running: call completed with {:?}, want \"done\"",
@@ -198,11 +144,11 @@ fn running() -> bool {
 /// `running` child's call) when R is revoked: woken with EBADF.
 fn waiting() -> bool {
     check_eperm("waiting");
-    if let Err(e) = call(1, b"ready") {
+    if let Err(e) = call(1, b"ready", &[]) {
         fail(format_args!("waiting: ready call: {}", name(e)));
     }
     // No thread of R is idle: this call waits until the revoke.
-    match call(0, b"wait") {
+    match call(0, b"wait", &[]) {
         Ok(r) => fail(format_args!(
             "waiting: the waiting call succeeded with {:?}, want EBADF",
             r
@@ -222,35 +168,17 @@ fn waiting() -> bool {
     true
 }
 
-fn spawn(role: &str, fds: &[i32]) -> Option<u32> {
-    match process::spawn_with_fds(NAME, &[role], fds) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            fail(format_args!("spawn {role}: {e:?}"));
-            None
-        }
-    }
-}
-
 fn wait_ok(pid: Option<u32>, role: &str) {
-    let Some(pid) = pid else { return };
-    match process::wait(Some(pid)) {
-        Ok((_, 0)) => {}
-        Ok((_, s)) => fail(format_args!("{role} exited with {s}")),
-        Err(e) => fail(format_args!("wait {role}: {e:?}")),
+    if let Some(pid) = pid {
+        wait_child(role, pid);
     }
 }
 
 /// Sleeps until `flag` is set (bounded: a failure is reported, not a hang).
 fn wait_flag(flag: &AtomicBool, what: &str) -> bool {
-    for _ in 0..500 {
-        if flag.load(SeqCst) {
-            return true;
-        }
-        process::sleep_ticks(1);
-    }
-    fail(format_args!("timed out waiting for {what}"));
-    false
+    let set = wait_until(500, || flag.load(SeqCst));
+    check!(set, "timed out waiting for {what}");
+    set
 }
 
 fn parent() -> bool {
@@ -284,14 +212,14 @@ fn parent() -> bool {
     }
 
     // `running`'s call occupies R's only thread.
-    let run_pid = spawn("running", &[r, k]);
+    let run_pid = spawn(&["running"], &[r, k]);
     if !wait_flag(&RUNNING, "the running call to start") {
         RELEASE.store(true, SeqCst);
         wait_ok(run_pid, "running");
         return false;
     }
     // `waiting` calls R and waits for a server thread.
-    let wait_pid = spawn("waiting", &[r, k]);
+    let wait_pid = spawn(&["waiting"], &[r, k]);
     wait_flag(&READY, "the waiting child's handshake");
     process::sleep_ticks(20);
 

@@ -15,15 +15,15 @@ extern crate alloc;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering::SeqCst};
+use core::sync::atomic::{AtomicBool, AtomicI32, Ordering::SeqCst};
 use spin::Mutex;
 use userland::abi::errno::{EFAULT, EINVAL, name};
-use userland::door::safe::Door;
 use userland::door::{
     DOOR_DESCRIPTOR, DOOR_UNREF, DOOR_UNREF_DATA, close, door_create, door_cred, door_cred_t,
     door_desc_t, door_return, door_ucred, dup, errno, seteuid, ucred_t,
 };
-use userland::{arg, println, process};
+use userland::testkit::{self, *};
+use userland::{arg, check, println, process};
 
 userland::entry!(main);
 
@@ -33,48 +33,6 @@ const NAME: &str = "dinfo_ucred";
 const EUID_A: u32 = 1001;
 const EUID_B: u32 = 2002;
 const EUID_C: u32 = 3003;
-
-static FAILS: AtomicU32 = AtomicU32::new(0);
-
-fn fail(what: core::fmt::Arguments) {
-    println!("{NAME}: FAIL [pid {}]: {what}", process::getpid());
-    FAILS.fetch_add(1, SeqCst);
-}
-
-macro_rules! check {
-    ($c:expr, $($f:tt)+) => {
-        if !$c {
-            fail(format_args!($($f)+));
-        }
-    };
-}
-
-/// `ret` must be -1 with errno `want`.
-fn expect_err(ret: i32, want: isize, what: &str) {
-    let e = errno();
-    check!(
-        ret == -1 && e == want,
-        "{what}: got {ret} errno {} ({e}), want -1 {}",
-        name(e),
-        name(want)
-    );
-}
-
-fn args_of<'a>(argp: *mut u8, size: usize) -> &'a [u8] {
-    if size == 0 || argp.is_null() || argp as u64 == DOOR_UNREF_DATA {
-        &[]
-    } else {
-        // SAFETY: the kernel laid out `size` argument bytes at `argp`.
-        unsafe { core::slice::from_raw_parts(argp, size) }
-    }
-}
-
-fn call(fd: i32, data: &[u8], descs: &[door_desc_t]) -> Result<Vec<u8>, isize> {
-    Door::from_fd(fd)
-        .call(data, descs)
-        .map(|r| r.data)
-        .map_err(|e| e.0)
-}
 
 /// Credentials as a server saw them: door_ucred's and door_cred's records,
 /// or their errnos (as a negative pid).
@@ -187,7 +145,7 @@ static UNREF_SEEN: Mutex<Option<(Seen, Seen)>> = Mutex::new(None);
 
 /// A's mailbox: data `b` or `c` with one descriptor, the door of B or C.
 extern "C" fn proc_mail(_c: *mut c_void, argp: *mut u8, size: usize, dp: *mut door_desc_t, n: u32) {
-    let tag = args_of(argp, size).first().copied();
+    let tag = data(argp, size).first().copied();
     if n == 1 {
         // SAFETY: the kernel laid out `n` descriptor entries at `dp`.
         let fd = unsafe { (*dp).d_descriptor };
@@ -224,7 +182,7 @@ extern "C" fn proc_server(
         out.extend_from_slice(&ucred_now().bytes());
         out.extend_from_slice(&cred_now().bytes());
     };
-    match args_of(argp, size) {
+    match data(argp, size) {
         b"who" => {
             who(&mut out);
             out.extend_from_slice(&bad_buffers());
@@ -252,11 +210,8 @@ fn main() -> i32 {
             false
         }
     };
-    if ok && FAILS.load(SeqCst) == 0 {
-        if arg(1).is_none() {
-            println!("{NAME}: ok");
-        }
-        0
+    if ok {
+        testkit::verdict(arg(1).is_none())
     } else {
         1
     }
@@ -298,34 +253,15 @@ fn child(role: &str) -> bool {
         return false;
     }
     expect_not_serving(role);
-    for _ in 0..1000 {
-        if QUIT.load(SeqCst) {
-            break;
-        }
-        process::sleep_ticks(1);
-    }
+    wait_until(1000, || QUIT.load(SeqCst));
     check!(QUIT.load(SeqCst), "{role}: never told to quit");
     true
 }
 
-fn spawn(role: &str, fds: &[i32]) -> Option<u32> {
-    match process::spawn_with_fds(NAME, &[role], fds) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            fail(format_args!("spawn {role}: {e:?}"));
-            None
-        }
-    }
-}
-
 /// Waits (bounded) until the mailbox got a door in `slot`.
 fn wait_door(slot: &AtomicI32, role: &str) -> Option<i32> {
-    for _ in 0..500 {
-        let fd = slot.load(SeqCst);
-        if fd >= 0 {
-            return Some(fd);
-        }
-        process::sleep_ticks(1);
+    if wait_until(500, || slot.load(SeqCst) >= 0) {
+        return Some(slot.load(SeqCst));
     }
     fail(format_args!("{role} never mailed its door"));
     None
@@ -388,10 +324,10 @@ fn parent() -> bool {
     check!(m >= 0, "door_create(mailbox): {}", name(errno()));
 
     // C first, then B (which gets C's door).
-    let c_pid = spawn("c", &[m]);
+    let c_pid = spawn(&["c"], &[m]);
     let dc = c_pid.and_then(|_| wait_door(&PEER_C, "C"));
     let b_pid = match dc {
-        Some(dc) => spawn("b", &[m, dc]),
+        Some(dc) => spawn(&["b"], &[m, dc]),
         None => None,
     };
     let db = b_pid.and_then(|_| wait_door(&PEER_B, "B"));

@@ -39,34 +39,14 @@ use userland::door::{
     DOOR_LOCAL, DOOR_PRIVATE, DOOR_QUERY, DOOR_REVOKED, door_bind, door_create, door_desc_t,
     door_info, door_info_t, door_return, door_revoke, door_server_create, door_unbind, dup, errno,
 };
+use userland::testkit::{self, *};
 use userland::thread::JoinHandle;
-use userland::{arg, println, process, thread};
+use userland::{arg, check, println, process, thread};
 
 userland::entry!(main);
 
 const P: &str = "dpool_bind";
 const PATIENCE: u64 = 1000;
-
-static FAILURES: AtomicU32 = AtomicU32::new(0);
-
-macro_rules! check {
-    ($cond:expr, $($msg:tt)*) => {
-        if !$cond {
-            FAILURES.fetch_add(1, SeqCst);
-            println!("{P}: FAIL: {}", format_args!($($msg)*));
-        }
-    };
-}
-
-fn wait_until(f: impl Fn() -> bool) -> bool {
-    for _ in 0..PATIENCE {
-        if f() {
-            return true;
-        }
-        process::sleep_ticks(1);
-    }
-    f()
-}
 
 /// Tags of the doors (their cookies) and of the pools.
 const SHARED: u8 = b'S';
@@ -118,11 +98,10 @@ extern "C" fn server(
     let pool = POOL_OF.lock().get(&tid).copied().unwrap_or(0);
     let wrong_pool = pool != door;
     if wrong_pool {
-        println!(
-            "{P}: FAIL: thread {tid} of pool {:?} serves door {:?}",
+        fail(format_args!(
+            "thread {tid} of pool {:?} serves door {:?}",
             pool as char, door as char
-        );
-        FAILURES.fetch_add(1, SeqCst);
+        ));
     }
     // The door being served, as door_info(DOOR_QUERY) reports it.
     let mut q = door_info_t::default();
@@ -157,7 +136,7 @@ extern "C" fn server(
         }
         (Some(OP_HOLD), Some(key)) => {
             STARTED.fetch_or(1 << key, SeqCst);
-            let released = wait_until(|| RELEASED.load(SeqCst) & (1 << key) != 0);
+            let released = wait_until(PATIENCE, || RELEASED.load(SeqCst) & (1 << key) != 0);
             check!(released, "held call {key} never released");
         }
         _ => {}
@@ -177,8 +156,7 @@ type Served = (u8, u8, u32);
 fn call(fd: i32, msg: &[u8]) -> Result<Served, isize> {
     let r = Door::from_fd(fd).call(msg, &[]).map_err(|e| e.0)?;
     if r.data.len() != 7 {
-        println!("{P}: FAIL: reply of {} bytes", r.data.len());
-        FAILURES.fetch_add(1, SeqCst);
+        fail(format_args!("reply of {} bytes", r.data.len()));
         return Err(0);
     }
     Ok((
@@ -286,7 +264,7 @@ fn finish(slot: usize, h: JoinHandle, what: &str) -> u32 {
 /// Starts a held call (OP_HOLD with `key`) and waits until it is being served.
 fn hold(slot: usize, fd: i32, key: u8) -> JoinHandle {
     let h = call_async(slot, fd, alloc::vec![OP_HOLD, key]);
-    let started = wait_until(|| STARTED.load(SeqCst) & (1 << key) != 0);
+    let started = wait_until(PATIENCE, || STARTED.load(SeqCst) & (1 << key) != 0);
     check!(started, "held call {key} never started");
     h
 }
@@ -298,16 +276,6 @@ fn release(key: u8) {
 /// Lets other threads run for a while (they block if they must wait).
 fn settle() {
     process::sleep_ticks(20);
-}
-
-fn expect_err(r: i32, want: isize, what: &str) {
-    let got = if r == -1 { errno() } else { 0 };
-    check!(
-        r == -1 && got == want,
-        "{what}: got {r} ({}), expected {}",
-        name(got),
-        name(want)
-    );
 }
 
 fn main() -> i32 {
@@ -565,14 +533,7 @@ fn main() -> i32 {
         CREATE_CALLS.load(SeqCst) > 0,
         "the create procedure was never called"
     );
-    let failures = FAILURES.load(SeqCst);
-    if failures == 0 {
-        println!("{P}: ok");
-        0
-    } else {
-        println!("{P}: {failures} failures");
-        1
-    }
+    testkit::verdict(true)
 }
 
 /// The child: descriptors 0 = S, 1 = P1, 2 = P2 of the parent; arguments
@@ -616,5 +577,5 @@ fn child() -> i32 {
         "door_info of the parent's P1 in the child: attributes {:#x}",
         { info.di_attributes }
     );
-    (FAILURES.load(SeqCst) != 0) as i32
+    (failures() != 0) as i32
 }

@@ -38,41 +38,21 @@ use userland::door::{
     CreateProc, DOOR_PRIVATE, door_bind, door_create, door_desc_t, door_info, door_info_t,
     door_return, door_server_create, errno,
 };
+use userland::testkit::{self, *};
 use userland::thread::JoinHandle;
-use userland::{arg, println, process, thread};
+use userland::{arg, check, println, process, thread};
 
 userland::entry!(main);
 
 const P: &str = "dpool_create";
 const PATIENCE: u64 = 1000;
 
-static FAILURES: AtomicU32 = AtomicU32::new(0);
-
-macro_rules! check {
-    ($cond:expr, $($msg:tt)*) => {
-        if !$cond {
-            FAILURES.fetch_add(1, SeqCst);
-            println!("{P}: FAIL: {}", format_args!($($msg)*));
-        }
-    };
-}
-
-fn wait_until(f: impl Fn() -> bool) -> bool {
-    for _ in 0..PATIENCE {
-        if f() {
-            return true;
-        }
-        process::sleep_ticks(1);
-    }
-    f()
-}
-
 fn settle() {
     process::sleep_ticks(20);
 }
 
 fn status() -> i32 {
-    (FAILURES.load(SeqCst) != 0) as i32
+    (failures() != 0) as i32
 }
 
 // ---------------------------------------------------------------------------
@@ -179,7 +159,7 @@ fn spawn_server(pool: Pool) -> u32 {
             Pool::Shared => None,
             Pool::Tag(t) => Some(t),
             Pool::Uniq(u) => {
-                let known = wait_until(|| TAG_OF_UNIQ.lock().contains_key(&u));
+                let known = wait_until(PATIENCE, || TAG_OF_UNIQ.lock().contains_key(&u));
                 check!(known, "door {u} never got its descriptor");
                 TAG_OF_UNIQ.lock().get(&u).copied()
             }
@@ -249,11 +229,10 @@ extern "C" fn server(
     let want_pool = if door == SHARED2 { SHARED } else { door };
     let wrong_pool = pool != want_pool;
     if wrong_pool {
-        println!(
-            "{P}: FAIL: thread {tid} of pool {:?} serves door {:?}",
+        fail(format_args!(
+            "thread {tid} of pool {:?} serves door {:?}",
             pool as char, door as char
-        );
-        FAILURES.fetch_add(1, SeqCst);
+        ));
     }
     let sync = args_first(argp, size) == Some(OP_SYNC);
     if !sync {
@@ -269,12 +248,12 @@ extern "C" fn server(
     match (args.first().copied(), args.get(1).copied()) {
         (Some(OP_HOLD), Some(key)) => {
             STARTED.fetch_or(1 << key, SeqCst);
-            let ok = wait_until(|| RELEASED.load(SeqCst) & (1 << key) != 0);
+            let ok = wait_until(PATIENCE, || RELEASED.load(SeqCst) & (1 << key) != 0);
             check!(ok, "held call {key} never released");
         }
         (Some(OP_BARRIER), Some(n)) => {
             ACTIVE.fetch_add(1, SeqCst);
-            let ok = wait_until(|| ACTIVE.load(SeqCst) >= u32::from(n));
+            let ok = wait_until(PATIENCE, || ACTIVE.load(SeqCst) >= u32::from(n));
             check!(
                 ok,
                 "only {} of {n} calls were served at once",
@@ -287,7 +266,9 @@ extern "C" fn server(
             // Each thread counts itself just before its first door_return;
             // once all have, the few that have not yet entered it are the
             // only runnable threads while this one sleeps.
-            let ok = wait_until(|| PARKING.load(SeqCst) == THREADS_MADE.load(SeqCst));
+            let ok = wait_until(PATIENCE, || {
+                PARKING.load(SeqCst) == THREADS_MADE.load(SeqCst)
+            });
             check!(ok, "server threads never reached door_return");
             process::sleep_ticks(2);
         }
@@ -372,7 +353,7 @@ fn finish(slot: usize, h: JoinHandle, what: &str) -> Served {
 
 fn hold(slot: usize, fd: i32, key: u8) -> JoinHandle {
     let h = call_async(slot, fd, vec![OP_HOLD, key]);
-    let ok = wait_until(|| STARTED.load(SeqCst) & (1 << key) != 0);
+    let ok = wait_until(PATIENCE, || STARTED.load(SeqCst) & (1 << key) != 0);
     check!(ok, "held call {key} never started");
     h
 }
@@ -402,14 +383,7 @@ fn main() -> i32 {
         let (_, s) = process::wait(Some(pid)).expect("wait role");
         check!(s == 0, "role `{role}` exited with {s}");
     }
-    let failures = FAILURES.load(SeqCst);
-    if failures == 0 {
-        println!("{P}: ok");
-        0
-    } else {
-        println!("{P}: {failures} failures");
-        1
-    }
+    testkit::verdict(true)
 }
 
 fn addr(f: Option<CreateProc>) -> usize {

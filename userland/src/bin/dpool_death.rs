@@ -32,33 +32,13 @@ use userland::door::{
     close, door_abort, door_bind, door_cancelled, door_create, door_desc_t, door_info, door_info_t,
     door_return, door_revoke, door_server_create, dup, errno,
 };
-use userland::{arg, println, process, thread};
+use userland::testkit::{self, *};
+use userland::{arg, check, println, process, thread};
 
 userland::entry!(main);
 
 const P: &str = "dpool_death";
 const PATIENCE: u64 = 1000;
-
-static FAILURES: AtomicU32 = AtomicU32::new(0);
-
-macro_rules! check {
-    ($cond:expr, $($msg:tt)*) => {
-        if !$cond {
-            FAILURES.fetch_add(1, SeqCst);
-            println!("{P}: FAIL: {}", format_args!($($msg)*));
-        }
-    };
-}
-
-fn wait_until(f: impl Fn() -> bool) -> bool {
-    for _ in 0..PATIENCE {
-        if f() {
-            return true;
-        }
-        process::sleep_ticks(1);
-    }
-    f()
-}
 
 fn settle() {
     process::sleep_ticks(30);
@@ -167,7 +147,7 @@ extern "C" fn worker(_c: *mut c_void, argp: *mut u8, size: usize, _dp: *mut door
         "door_cancelled() is 1 while the client still waits"
     );
     WORKING.store(true, SeqCst);
-    let gone = wait_until(|| GONE.load(SeqCst));
+    let gone = wait_until(PATIENCE, || GONE.load(SeqCst));
     check!(gone, "the client never went away");
     CANCELLED.store(door_cancelled(), SeqCst);
     // Results with a DOOR_RELEASE descriptor: nobody receives them.
@@ -175,11 +155,10 @@ extern "C" fn worker(_c: *mut c_void, argp: *mut u8, size: usize, _dp: *mut door
     let mut desc = [door_desc_t::new(rel, DOOR_DESCRIPTOR | DOOR_RELEASE)];
     door_return(&tid as *const u32 as *mut u8, 4, desc.as_mut_ptr(), 1);
     RETURN_FAILED.fetch_add(1, SeqCst);
-    println!(
-        "{P}: FAIL: door_return after the client left failed: {}",
+    fail(format_args!(
+        "door_return after the client left failed: {}",
         name(errno())
-    );
-    FAILURES.fetch_add(1, SeqCst);
+    ));
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -210,7 +189,10 @@ fn abandoned(fd: i32, ctl: i32, server_tid: u32, leave: Leave, want: i32, what: 
                 Err(e) => e as u64,
             })
             .expect("spawn caller");
-            check!(wait_until(|| WORKING.load(SeqCst)), "{what}: never served");
+            check!(
+                wait_until(PATIENCE, || WORKING.load(SeqCst)),
+                "{what}: never served"
+            );
             let r = door_abort(caller.tid());
             check!(r == 0, "{what}: door_abort: {}", name(errno()));
             let e = caller.join().unwrap_or(0) as isize;
@@ -223,7 +205,7 @@ fn abandoned(fd: i32, ctl: i32, server_tid: u32, leave: Leave, want: i32, what: 
     }
     GONE.store(true, SeqCst);
     check!(
-        wait_until(|| CANCELLED.load(SeqCst) != -2),
+        wait_until(PATIENCE, || CANCELLED.load(SeqCst) != -2),
         "{what}: server never checked"
     );
     let got = CANCELLED.load(SeqCst);
@@ -233,7 +215,7 @@ fn abandoned(fd: i32, ctl: i32, server_tid: u32, leave: Leave, want: i32, what: 
     );
     // The results were discarded: the released descriptor is closed, so
     // the door has one reference again.
-    let closed = wait_until(|| info(rel).di_attributes & DOOR_IS_UNREF != 0);
+    let closed = wait_until(PATIENCE, || info(rel).di_attributes & DOOR_IS_UNREF != 0);
     check!(
         closed,
         "{what}: the DOOR_RELEASE descriptor of discarded results was not closed"
@@ -261,7 +243,7 @@ fn victim() -> i32 {
         process::exit(9)
     })
     .expect("spawn");
-    let served = wait_until(|| call(1, &[OP_STATUS]) == Ok(alloc::vec![1]));
+    let served = wait_until(PATIENCE, || call(1, &[OP_STATUS]) == Ok(alloc::vec![1]));
     if !served {
         println!("{P}: FAIL: victim's call never served");
         return 1;
@@ -275,7 +257,7 @@ fn victim() -> i32 {
 
 extern "C" fn x_proc(_c: *mut c_void, _a: *mut u8, _s: usize, _dp: *mut door_desc_t, _n: u32) {
     let _ = call(0, &[OP_X_WORKING]);
-    let told = wait_until(|| call(0, &[OP_MAY_DIE]) == Ok(alloc::vec![1]));
+    let told = wait_until(PATIENCE, || call(0, &[OP_MAY_DIE]) == Ok(alloc::vec![1]));
     if !told {
         println!("{P}: FAIL: dying server never told to die");
     }
@@ -319,7 +301,7 @@ extern "C" fn plain(_c: *mut c_void, argp: *mut u8, size: usize, _dp: *mut door_
         Some(OP_HOLD) => {
             HOLD_STARTED.store(true, SeqCst);
             check!(
-                wait_until(|| HOLD_RELEASE.load(SeqCst)),
+                wait_until(PATIENCE, || HOLD_RELEASE.load(SeqCst)),
                 "held call never released"
             );
         }
@@ -346,7 +328,7 @@ fn ret_client() -> i32 {
         second.as_ref().is_ok_and(|d| d.len() == 4),
         "next call: {second:?}"
     );
-    (FAILURES.load(SeqCst) != 0) as i32
+    (failures() != 0) as i32
 }
 
 /// Child: descriptor 0 = W (no server thread). Exits 0 if its call fails
@@ -397,7 +379,7 @@ fn main() -> i32 {
     })
     .expect("spawn");
     // Until the thread is blocked in its door_call, door_abort says EINVAL.
-    let aborted = wait_until(|| {
+    let aborted = wait_until(PATIENCE, || {
         let r = door_abort(waiting.tid());
         check!(
             r == 0 || errno() == EINVAL,
@@ -440,13 +422,13 @@ fn main() -> i32 {
     // C: the server process dies mid-call.
     let pid = process::spawn_with_fds(P, &["dying_server"], &[ctl]).expect("spawn dying server");
     check!(
-        wait_until(|| X_FD.load(SeqCst) >= 0),
+        wait_until(PATIENCE, || X_FD.load(SeqCst) >= 0),
         "the dying server never sent its door"
     );
     let x = X_FD.load(SeqCst);
     let a = thread::spawn(move || call(x, &[0]).err().unwrap_or(0) as u64).expect("spawn");
     check!(
-        wait_until(|| X_WORKING.load(SeqCst)),
+        wait_until(PATIENCE, || X_WORKING.load(SeqCst)),
         "the dying server never served"
     );
     let b = thread::spawn(move || call(x, &[0]).err().unwrap_or(0) as u64).expect("spawn");
@@ -528,7 +510,7 @@ fn main() -> i32 {
     let running =
         thread::spawn(move || call(v, &[OP_HOLD]).map_or(0, |d| d.len() as u64)).expect("spawn");
     check!(
-        wait_until(|| HOLD_STARTED.load(SeqCst)),
+        wait_until(PATIENCE, || HOLD_STARTED.load(SeqCst)),
         "held call on V never started"
     );
     check!(door_revoke(v) == 0, "door_revoke(V): {}", name(errno()));
@@ -552,12 +534,5 @@ fn main() -> i32 {
     check!(close(v2) == 0, "close V dup");
     println!("{P}: E (revoke wakes waiting callers with EBADF, running call completes) done");
 
-    let failures = FAILURES.load(SeqCst);
-    if failures == 0 {
-        println!("{P}: ok");
-        0
-    } else {
-        println!("{P}: {failures} failures");
-        1
-    }
+    testkit::verdict(true)
 }

@@ -34,35 +34,14 @@ use userland::door::{
     DOOR_PRIVATE, DOOR_QUERY, door_bind, door_create, door_desc_t, door_info, door_info_t,
     door_return, door_server_create, errno,
 };
-use userland::{arg, println, process, thread};
+use userland::testkit::*;
+use userland::{arg, check, println, process, thread};
 
 userland::entry!(main);
 
 const P: &str = "dpool_examples";
 /// Bound on every wait, in timer ticks (100 Hz).
 const PATIENCE: u64 = 1000;
-
-static FAILURES: AtomicU32 = AtomicU32::new(0);
-
-macro_rules! check {
-    ($cond:expr, $($msg:tt)*) => {
-        if !$cond {
-            FAILURES.fetch_add(1, SeqCst);
-            println!("{P}: FAIL: {}", format_args!($($msg)*));
-        }
-    };
-}
-
-/// Polls `f` every tick for at most [`PATIENCE`] ticks.
-fn wait_until(f: impl Fn() -> bool) -> bool {
-    for _ in 0..PATIENCE {
-        if f() {
-            return true;
-        }
-        process::sleep_ticks(1);
-    }
-    f()
-}
 
 /// Returns `data` to the caller; only comes back if door_return failed.
 fn reply(data: &[u8]) {
@@ -115,11 +94,10 @@ fn my_thread() -> u64 {
     door_return(null_mut(), 0, null_mut(), 0);
     // Only reached if door_return failed.
     RETURN_FAILED.fetch_add(1, SeqCst);
-    println!(
-        "{P}: FAIL: door_return on an {SMALL_STACK}-byte server thread stack failed with {}",
+    fail(format_args!(
+        "door_return on an {SMALL_STACK}-byte server thread stack failed with {}",
         name(errno())
-    );
-    FAILURES.fetch_add(1, SeqCst);
+    ));
     0
 }
 
@@ -138,7 +116,7 @@ extern "C" fn my_create(_dip: *mut door_info_t) {
 extern "C" fn echo(_c: *mut c_void, argp: *mut u8, size: usize, _dp: *mut door_desc_t, _n: u32) {
     let stack = thread::current_stack().1;
     ACTIVE.fetch_add(1, SeqCst);
-    let all_in = wait_until(|| ACTIVE.load(SeqCst) >= CREATE_CALLERS);
+    let all_in = wait_until(PATIENCE, || ACTIVE.load(SeqCst) >= CREATE_CALLERS);
     SERVED.fetch_add(1, SeqCst);
     // SAFETY: the kernel laid out `size` argument bytes at `argp`.
     let arg = unsafe { core::slice::from_raw_parts(argp, size) };
@@ -193,8 +171,9 @@ fn create_example() -> i32 {
         .collect();
     // A server thread whose door_return failed leaves the callers waiting
     // forever: stop then instead of hanging.
-    let done =
-        wait_until(|| SERVED.load(SeqCst) == CREATE_CALLERS || RETURN_FAILED.load(SeqCst) > 0);
+    let done = wait_until(PATIENCE, || {
+        SERVED.load(SeqCst) == CREATE_CALLERS || RETURN_FAILED.load(SeqCst) > 0
+    });
     if RETURN_FAILED.load(SeqCst) > 0 || !done {
         check!(
             done,
@@ -217,7 +196,7 @@ fn create_example() -> i32 {
     println!(
         "{P}: door_server_create example: {CREATE_CALLERS} calls on {SMALL_STACK}-byte server threads, my_create ran {created} times"
     );
-    (FAILURES.load(SeqCst) != 0) as i32
+    (failures() != 0) as i32
 }
 
 // ---------------------------------------------------------------------------
@@ -316,7 +295,7 @@ fn pool_work(me: usize, door: i32, active: &AtomicU32, tag: u8) {
     let right_thread = tsd == me;
     let right_door = q == 0 && { info.di_uniquifier } == { d_info.di_uniquifier };
     active.fetch_add(1, SeqCst);
-    let all_in = wait_until(|| active.load(SeqCst) >= BIND_CALLERS);
+    let all_in = wait_until(PATIENCE, || active.load(SeqCst) >= BIND_CALLERS);
     let tid = thread::gettid();
     let mut out = [0u8; 8];
     out[0] = tag;
@@ -378,7 +357,7 @@ fn bind_example() -> i32 {
         1 + BIND_CALLERS
     );
     println!("{P}: door_bind example: my_create ran {f} times for d1, {b} for d2");
-    (FAILURES.load(SeqCst) != 0) as i32
+    (failures() != 0) as i32
 }
 
 fn bind_client() -> i32 {
@@ -432,5 +411,5 @@ fn bind_client() -> i32 {
         tids.len(),
         2 * BIND_CALLERS
     );
-    (FAILURES.load(SeqCst) != 0) as i32
+    (failures() != 0) as i32
 }

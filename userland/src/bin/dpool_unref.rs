@@ -29,33 +29,13 @@ use userland::door::{
     door_bind, door_create, door_desc_t, door_info, door_info_t, door_return, door_ucred, dup,
     errno, ucred_t,
 };
-use userland::{arg, println, process, thread};
+use userland::testkit::{self, *};
+use userland::{arg, check, println, process, thread};
 
 userland::entry!(main);
 
 const P: &str = "dpool_unref";
 const PATIENCE: u64 = 1000;
-
-static FAILURES: AtomicU32 = AtomicU32::new(0);
-
-macro_rules! check {
-    ($cond:expr, $($msg:tt)*) => {
-        if !$cond {
-            FAILURES.fetch_add(1, SeqCst);
-            println!("{P}: FAIL: {}", format_args!($($msg)*));
-        }
-    };
-}
-
-fn wait_until(f: impl Fn() -> bool) -> bool {
-    for _ in 0..PATIENCE {
-        if f() {
-            return true;
-        }
-        process::sleep_ticks(1);
-    }
-    f()
-}
 
 fn settle() {
     process::sleep_ticks(20);
@@ -127,7 +107,7 @@ extern "C" fn server(
     }
     if door == C {
         C_STARTED.store(true, SeqCst);
-        let ok = wait_until(|| C_RELEASE.load(SeqCst));
+        let ok = wait_until(PATIENCE, || C_RELEASE.load(SeqCst));
         check!(ok, "the call on C was never released");
         C_RETURN_SEQ.store(SEQ.fetch_add(1, SeqCst), SeqCst);
     }
@@ -158,7 +138,7 @@ fn notices(door: usize) -> u32 {
 
 fn expect_notices(door: usize, want: u32, what: &str) {
     if want > notices(door) {
-        wait_until(|| notices(door) >= want);
+        wait_until(PATIENCE, || notices(door) >= want);
     } else {
         settle();
     }
@@ -232,7 +212,7 @@ fn main() -> i32 {
     let caller = thread::spawn(move || Door::from_fd(c).call(&[], &[]).is_ok() as u64)
         .expect("spawn caller");
     check!(
-        wait_until(|| C_STARTED.load(SeqCst)),
+        wait_until(PATIENCE, || C_STARTED.load(SeqCst)),
         "the call on C never started"
     );
     check!(close(c2) == 0, "close C dup");
@@ -282,12 +262,5 @@ fn main() -> i32 {
     for fd in [a, b, c, d, e] {
         check!(close(fd) == 0, "close {fd}");
     }
-    let failures = FAILURES.load(SeqCst);
-    if failures == 0 {
-        println!("{P}: ok");
-        0
-    } else {
-        println!("{P}: {failures} failures");
-        1
-    }
+    testkit::verdict(true)
 }

@@ -31,6 +31,7 @@ use userland::door::{
     door_arg_t, door_call, door_create, door_desc_t, door_info_t, door_return, door_revoke,
     door_server_create, errno,
 };
+use userland::testkit::{arg_for, spawn_server_thread, word};
 use userland::{arg, heap, println, process, thread};
 
 userland::entry!(main);
@@ -97,12 +98,6 @@ fn mismatch(buf: &[u8], seed: u64) -> Option<usize> {
         }
     }
     None
-}
-
-fn word(buf: &[u8], at: usize) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&buf[at..at + 8]);
-    u64::from_le_bytes(w)
 }
 
 fn put_word(buf: &mut [u8], at: usize, v: u64) {
@@ -192,14 +187,12 @@ extern "C" fn big_server(
 
 /// The door_server_create procedure: server threads with big stacks.
 extern "C" fn big_create(_info: *mut door_info_t) {
-    match thread::spawn_with_stack(SERVER_STACK, || {
-        door_return(core::ptr::null_mut(), 0, core::ptr::null_mut(), 0);
+    match spawn_server_thread(SERVER_STACK, |e| {
         FAILED.fetch_add(1, Ordering::SeqCst);
         println!(
             "dstress_big: server thread: door_return failed: {}",
-            name(errno())
+            name(e)
         );
-        1
     }) {
         Ok(_) => {
             CREATED.fetch_add(1, Ordering::SeqCst);
@@ -256,14 +249,7 @@ fn call_mapped(
 ) -> Result<(), &'static str> {
     let req_hash = make_request(req, seed, resp_len);
     small.fill(0xee);
-    let mut a = door_arg_t {
-        data_ptr: req.as_ptr() as u64,
-        data_size: req.len() as u64,
-        desc_ptr: 0,
-        desc_num: 0,
-        rbuf: small.as_mut_ptr() as u64,
-        rsize: small.len() as u64,
-    };
+    let mut a = arg_for(req, small);
     if door_call(door, &mut a) != 0 {
         println!("dstress_big: door_call failed: {}", name(errno()));
         return Err("door_call");
@@ -366,14 +352,7 @@ fn client() -> Result<(), &'static str> {
     let mut exact = vec![0u8; MIB];
     let seed = 0x3100;
     let req_hash = make_request(&mut req, seed, MIB);
-    let mut a = door_arg_t {
-        data_ptr: req.as_ptr() as u64,
-        data_size: MIB as u64,
-        desc_ptr: 0,
-        desc_num: 0,
-        rbuf: exact.as_mut_ptr() as u64,
-        rsize: exact.len() as u64,
-    };
+    let mut a = arg_for(&req[..MIB], &mut exact);
     if door_call(door, &mut a) != 0 {
         println!(
             "dstress_big: door_call (exact rbuf) failed: {}",
@@ -428,14 +407,7 @@ fn tight() -> Result<(), &'static str> {
     process::mem_limit(0);
     let seed = 0x5000;
     make_request(&mut req, seed, MIB);
-    let mut a = door_arg_t {
-        data_ptr: req.as_ptr() as u64,
-        data_size: MIB as u64,
-        desc_ptr: 0,
-        desc_num: 0,
-        rbuf: small.as_mut_ptr() as u64,
-        rsize: small.len() as u64,
-    };
+    let mut a = arg_for(&req[..MIB], &mut small);
     let r = door_call(door, &mut a);
     if r != -1 || errno() != EOVERFLOW {
         println!(
@@ -447,14 +419,7 @@ fn tight() -> Result<(), &'static str> {
     println!("dstress_big: tight: results too big for rbuf and no room to map: EOVERFLOW: ok");
     let seed = 0x5001;
     let req_hash = make_request(&mut req, seed, MIB);
-    let mut a = door_arg_t {
-        data_ptr: req.as_ptr() as u64,
-        data_size: MIB as u64,
-        desc_ptr: 0,
-        desc_num: 0,
-        rbuf: rbuf.as_mut_ptr() as u64,
-        rsize: rbuf.len() as u64,
-    };
+    let mut a = arg_for(&req[..MIB], &mut rbuf);
     if door_call(door, &mut a) != 0 {
         println!(
             "dstress_big: tight: door_call with a big rbuf failed: {}",

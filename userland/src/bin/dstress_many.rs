@@ -18,9 +18,8 @@ use core::ffi::c_void;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use userland::abi::errno::name;
 use userland::abi::kstat::TIMER_TICKS;
-use userland::door::{
-    door_arg_t, door_call, door_create, door_desc_t, door_return, door_revoke, errno,
-};
+use userland::door::{door_call, door_create, door_desc_t, door_return, door_revoke, errno};
+use userland::testkit::{arg_for, word};
 use userland::{arg, println, process};
 
 userland::entry!(main);
@@ -64,12 +63,6 @@ extern "C" fn echo(_c: *mut c_void, argp: *mut u8, size: usize, _dp: *mut door_d
     door_return(out.as_mut_ptr(), len, core::ptr::null_mut(), 0);
     BAD.fetch_add(1, Ordering::SeqCst);
     door_return(core::ptr::null_mut(), 0, core::ptr::null_mut(), 0);
-}
-
-fn word(b: &[u8], at: usize) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(w)
 }
 
 /// The spinner's check-in: arguments are its report (iterations,
@@ -117,14 +110,7 @@ fn client() -> i32 {
     let t0 = process::kstat(TIMER_TICKS).unwrap_or(0);
     for i in 0..CALLS {
         let len = make_args(i, &mut args);
-        let mut a = door_arg_t {
-            data_ptr: args.as_ptr() as u64,
-            data_size: len as u64,
-            desc_ptr: 0,
-            desc_num: 0,
-            rbuf: rbuf.as_mut_ptr() as u64,
-            rsize: rbuf.len() as u64,
-        };
+        let mut a = arg_for(&args[..len], &mut rbuf);
         if door_call(door, &mut a) != 0 {
             println!(
                 "dstress_many: call {i}: door_call failed: {}",
@@ -173,14 +159,7 @@ fn checkin(door: i32, report: [u64; 4]) -> Option<(u64, bool)> {
     // Bigger than the 16-byte answer (dstress_big checks results that fill
     // rbuf exactly).
     let mut answer = [0u8; 32];
-    let mut a = door_arg_t {
-        data_ptr: args.as_ptr() as u64,
-        data_size: args.len() as u64,
-        desc_ptr: 0,
-        desc_num: 0,
-        rbuf: answer.as_mut_ptr() as u64,
-        rsize: answer.len() as u64,
-    };
+    let mut a = arg_for(&args, &mut answer);
     if door_call(door, &mut a) != 0 {
         println!("dstress_many: spinner: check-in failed: {}", name(errno()));
         return None;

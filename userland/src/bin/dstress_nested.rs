@@ -28,6 +28,7 @@ use userland::door::{
     DOOR_DESCRIPTOR, door_arg_t, door_call, door_create, door_desc_t, door_return, door_revoke,
     door_ucred, errno, ucred_t,
 };
+use userland::testkit::{arg_for, word};
 use userland::{arg, println, process, thread};
 
 userland::entry!(main);
@@ -93,14 +94,7 @@ fn call(door: i32, req: [u64; REQ_WORDS]) -> Result<[u64; RESP_WORDS], &'static 
         args[k * 8..k * 8 + 8].copy_from_slice(&v.to_le_bytes());
     }
     let mut rbuf = [0u8; 64];
-    let mut a = door_arg_t {
-        data_ptr: args.as_ptr() as u64,
-        data_size: args.len() as u64,
-        desc_ptr: 0,
-        desc_num: 0,
-        rbuf: rbuf.as_mut_ptr() as u64,
-        rsize: rbuf.len() as u64,
-    };
+    let mut a = arg_for(&args, &mut rbuf);
     if door_call(door, &mut a) != 0 {
         println!(
             "dstress_nested: door_call op {} failed: {}",
@@ -123,12 +117,6 @@ fn call(door: i32, req: [u64; REQ_WORDS]) -> Result<[u64; RESP_WORDS], &'static 
         return Err("results not as returned");
     }
     Ok(core::array::from_fn(|k| word(&rbuf, k * 8)))
-}
-
-fn word(b: &[u8], at: usize) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(w)
 }
 
 /// Returns `resp` from a server procedure (does not return on success).

@@ -18,7 +18,7 @@ use crate::sys::{Errno, check, syscall, syscall0, syscall1, syscall2, syscall3};
 use crate::thread;
 use core::arch::asm;
 use core::ffi::c_void;
-use doors::abi::{DOOR_CREATE_RUN_SERVER_CREATE, DoorResults, sys};
+use doors::abi::{DOOR_CREATE_RUN_SERVER_CREATE, invocation, sys};
 use spin::Mutex;
 
 pub use doors::abi::{
@@ -124,22 +124,24 @@ pub fn door_call(d: i32, params: *mut door_arg_t) -> i32 {
 }
 
 /// Where an invocation starts: on the server thread's stack area, with the
-/// kernel's `DoorResults` record.
-extern "C" fn door_invocation(results: *const DoorResults) -> ! {
-    // SAFETY: the kernel wrote the record there before resuming the thread.
-    let r = unsafe { *results };
-    if r.nservers == 0 {
-        run_create_proc(r.door_info as *mut door_info_t);
+/// invocation in registers (`doors::abi::invocation`).
+extern "C" fn door_invocation(
+    cookie: *mut c_void,
+    argp: *mut u8,
+    arg_size: usize,
+    dp: *mut door_desc_t,
+    n_desc: u32,
+    pc: usize,
+    status: u64,
+) -> ! {
+    match status {
+        invocation::RUN => {}
+        invocation::DEPLETED_SHARED => run_create_proc(core::ptr::null_mut()),
+        private_info => run_create_proc(private_info as *mut door_info_t),
     }
     // SAFETY: `pc` is the server procedure given to door_create.
-    let pc: ServerProc = unsafe { core::mem::transmute::<usize, ServerProc>(r.pc as usize) };
-    pc(
-        r.cookie as *mut c_void,
-        r.data_ptr as *mut u8,
-        r.data_size as usize,
-        r.desc_ptr as *mut door_desc_t,
-        r.desc_num as u32,
-    );
+    let pc: ServerProc = unsafe { core::mem::transmute::<usize, ServerProc>(pc) };
+    pc(cookie, argp, arg_size, dp, n_desc);
     // The procedure returned instead of calling door_return.
     thread::exit(0)
 }
@@ -150,14 +152,18 @@ pub fn door_return(data: *mut u8, size: usize, desc: *mut door_desc_t, n_desc: u
     let (base, len) = thread::current_stack();
     let ret: isize;
     // SAFETY: on success the kernel resumes this thread with a fresh stack
-    // pointer inside its registered area and `rdi` pointing at the
-    // invocation record; the old frames are abandoned and
-    // `door_invocation` never returns. On failure nothing changed.
+    // pointer inside its registered area and the invocation in registers;
+    // the old frames are abandoned and `door_invocation` (called with the
+    // status as its seventh, stacked, argument) never returns. On failure
+    // nothing changed but rax.
     unsafe {
         asm!(
             "syscall",
             "test rax, rax",
-            "jnz 2f",
+            "jle 2f",
+            "mov rcx, r10",
+            "sub rsp, 8",
+            "push rax",
             "call {entry}",
             "ud2",
             "2:",
