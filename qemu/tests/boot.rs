@@ -59,3 +59,15 @@ fn badsys() {
 fn fpu() {
     test_program("fpu", &[]).expect_success();
 }
+
+/// The demo `cargo run` boots: threads, a contained fault, and doors between
+/// two processes (by descriptor and by name).
+#[test]
+fn demo() {
+    test_program("demo", &[])
+        .expect_success()
+        .assert_line("demo: threads joined, results add up to 60")
+        .assert_line("was killed (status 142)")
+        .assert_line("hello, doors, from door server pid")
+        .assert_line("demo: /demo/upper answered Ok(\"SHOUT\")");
+}

@@ -1,7 +1,8 @@
 //! Property test: random sequences of create, close, dup, call, return,
 //! descriptor passing, revoke, bind, fattach/fdetach/open, abort and thread
 //! and process exit, checked after every step against a reference model of
-//! the descriptor tables and against the system's own invariants.
+//! the descriptor tables and against the system's own invariants; the
+//! scheduling and unreferenced-invocation rules are in `prop_unref`.
 
 use super::*;
 use crate::abi::*;
@@ -9,10 +10,14 @@ use crate::system::{CallState, Pending, PoolKey};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::vec;
+use unref::{PoolM, Sched};
+
+#[path = "prop_unref.rs"]
+mod unref;
 
 const PIDS: [Pid; 3] = [1, 2, 3];
 const TIDS: [Tid; 6] = [10, 11, 20, 21, 30, 31];
-const ATTRS: [u32; 7] = [
+const ATTRS: [u32; 8] = [
     0,
     DOOR_UNREF,
     DOOR_UNREF_MULTI,
@@ -20,6 +25,7 @@ const ATTRS: [u32; 7] = [
     DOOR_PRIVATE | DOOR_UNREF_MULTI,
     DOOR_NO_CANCEL,
     DOOR_REFUSE_DESC,
+    DOOR_PRIVATE | DOOR_UNREF,
 ];
 const NAMES: [&[u8]; 2] = [b"/a", b"/b"];
 const CAPACITY: usize = 5;
@@ -121,6 +127,8 @@ struct Model {
     /// Doors revoked or whose server died.
     dead: BTreeSet<u64>,
     server_of: BTreeMap<u64, Pid>,
+    /// Pools, invocations and notices.
+    s: Sched,
 }
 
 struct Run {
@@ -189,7 +197,9 @@ impl Run {
         }
     }
 
-    fn upcall(&mut self, up: &Upcall) {
+    /// An upcall of thread `up.server`, taken from `pool`.
+    fn upcall(&mut self, up: &Upcall, pool: PoolM) {
+        self.check_upcall(up, pool);
         let sent = match up.caller {
             Some(c) => self.m.inflight.remove(&c).unwrap_or_default(),
             None => {
@@ -212,10 +222,18 @@ impl Run {
                         "failed a caller that was not blocked"
                     );
                     self.m.inflight.remove(&caller);
+                    self.m.s.waiting.remove(&caller);
                 }
-                Event::Dispatch(up) => self.upcall(&up),
+                Event::Dispatch(up) => {
+                    assert!(up.caller.is_none(), "only notices are dispatched");
+                    let pool = self.m.s.parked.remove(&up.server);
+                    self.upcall(&up, pool.expect("dispatch to a thread not parked"));
+                }
                 Event::Cancel { server } => assert!(self.w.sys.is_cancelled(server)),
-                Event::ParkFailed { tid, .. } => assert!(self.w.sys.running_thread(tid).is_ok()),
+                Event::ParkFailed { tid, .. } => {
+                    assert!(self.w.sys.running_thread(tid).is_ok());
+                    self.park_failed(tid);
+                }
             }
         }
     }
@@ -224,6 +242,7 @@ impl Run {
         self.m.threads.remove(&tid);
         self.m.blocked.remove(&tid);
         self.m.inflight.remove(&tid);
+        self.sched_gone(tid);
     }
 
     fn step(&mut self, op: &Op) {
@@ -238,6 +257,7 @@ impl Run {
                         let fd = r.unwrap().fd;
                         let uniq = self.w.door_of(pid, fd);
                         self.m.server_of.insert(uniq, pid);
+                        self.created(uniq, ATTRS[attrs]);
                         self.insert(pid, fd, uniq);
                     }
                 }
@@ -282,11 +302,18 @@ impl Run {
             }
             Op::Bind { t, k } => {
                 let tid = TIDS[t];
-                let r = self.w.sys.door_bind(tid, self.pick(pid_of(tid), k));
+                let fd = self.pick(pid_of(tid), k);
+                let r = self.w.sys.door_bind(tid, fd);
                 assert!(
                     matches!(r, Ok(()) | Err(Errno::EBADF | Errno::EINVAL | Errno::ESRCH)),
                     "{r:?}"
                 );
+                if r.is_ok() {
+                    let u = self.m.tables[&pid_of(tid)][&fd];
+                    assert_eq!(self.m.s.doors[&u].attrs & DOOR_PRIVATE, DOOR_PRIVATE);
+                    assert_eq!(self.m.server_of[&u], pid_of(tid));
+                    self.m.s.bound.insert(tid, u);
+                }
             }
             Op::Unbind { t } => {
                 let r = self.w.sys.door_unbind(TIDS[t]);
@@ -294,6 +321,11 @@ impl Run {
                     matches!(r, Ok(()) | Err(Errno::EBADF | Errno::EINVAL | Errno::ESRCH)),
                     "{r:?}"
                 );
+                match r {
+                    Ok(()) => assert!(self.m.s.bound.remove(&TIDS[t]).is_some()),
+                    Err(Errno::EBADF) => assert!(!self.m.s.bound.contains_key(&TIDS[t])),
+                    Err(_) => {}
+                }
             }
             Op::Attach { p, k, n } => {
                 let (pid, fd) = (PIDS[p], self.pick(PIDS[p], k));
@@ -335,6 +367,10 @@ impl Run {
                 let r = self.w.sys.abort_call(pid_of(tid), tid);
                 if self.m.blocked.contains(&tid) {
                     assert_eq!(r, Ok(()));
+                    // Withdrawn now (its CallFailed may follow a notice).
+                    if self.m.s.waiting.remove(&tid).is_some() {
+                        self.m.inflight.remove(&tid);
+                    }
                 } else if self.m.threads.contains(&tid) {
                     assert_eq!(r, Err(Errno::EINVAL));
                 } else {
@@ -348,13 +384,16 @@ impl Run {
             Op::ExitProcess { p } => self.exit_process(PIDS[p]),
         }
         self.drain();
+        self.track();
         self.check();
     }
 
     fn exit_process(&mut self, pid: Pid) {
         self.w.sys.exit_process(pid);
-        for tid in TIDS.iter().filter(|&&t| pid_of(t) == pid) {
-            self.thread_gone(*tid);
+        self.m.s.exiting = true;
+        let threads: Vec<Tid> = TIDS.iter().chain(&self.m.threads).copied().collect();
+        for tid in threads.into_iter().filter(|&t| pid_of(t) == pid) {
+            self.thread_gone(tid);
         }
         self.m.tables.remove(&pid);
         for (u, s) in &self.m.server_of {
@@ -395,16 +434,22 @@ impl Run {
             Some(_) => {}
         }
         let sent: Vec<u64> = entry.iter().map(|e| e.2).collect();
+        if let (Ok(_), Some((_, true, u))) = (&r, entry) {
+            self.transient(u);
+        }
         match r {
             Ok(CallOutcome::Handoff(up)) => {
                 assert_eq!(up.caller, Some(tid));
+                assert_eq!(Some(up.door), target);
                 self.m.inflight.insert(tid, sent);
-                self.upcall(&up);
+                let pool = self.m.s.parked.remove(&up.server);
+                self.upcall(&up, pool.expect("handoff to a thread not parked"));
                 self.m.blocked.insert(tid);
             }
             Ok(CallOutcome::Wait) => {
                 self.m.inflight.insert(tid, sent);
                 self.m.blocked.insert(tid);
+                self.waits(tid, target.unwrap());
             }
             Err(e) => assert!(
                 matches!(e, Errno::E2BIG | Errno::ENOTSUP | Errno::EMFILE),
@@ -443,6 +488,10 @@ impl Run {
             .collect();
         match self.w.ret(tid, 8, &descs) {
             Ok(out) => {
+                self.m.s.serving.remove(&tid);
+                if let (Some(_), Some((_, true, u))) = (&out.reply, entry) {
+                    self.transient(u);
+                }
                 if let Some(reply) = &out.reply {
                     assert!(
                         self.m.blocked.remove(&reply.caller),
@@ -456,9 +505,10 @@ impl Run {
                     }
                 }
                 self.release(pid, entry);
-                if let Next::Serve(up) = &out.next {
-                    self.upcall(up);
-                }
+                // Events of this return precede the parking thread's next
+                // upcall.
+                self.drain();
+                self.next(tid, &out.next);
             }
             Err(e) => assert_eq!(e, Errno::EMFILE),
         }
@@ -483,16 +533,7 @@ impl Run {
             .collect();
         assert_eq!(tables, self.m.tables);
         // Reference counts: descriptors + attachments + in-flight entries.
-        let mut refs: BTreeMap<u64, u32> = BTreeMap::new();
-        let named = self
-            .m
-            .tables
-            .values()
-            .flat_map(|t| t.values())
-            .chain(self.m.names.values());
-        for u in named.chain(self.m.inflight.values().flatten()) {
-            *refs.entry(*u).or_default() += 1;
-        }
+        let refs = self.model_refs();
         let mut live = BTreeSet::new();
         for (id, d) in sys.doors.iter() {
             live.insert(d.uniq);
@@ -588,6 +629,7 @@ impl Run {
             self.m.tables.values().map(|t| t.len()).sum::<usize>()
         );
         assert_eq!(s.attachments, self.m.names.len());
+        self.check_sched();
     }
 
     /// Lets every thread return and park until nothing moves, then ends all
@@ -609,6 +651,7 @@ impl Run {
                 if self.w.sys.running_thread(tid).is_ok() {
                     self.ret(tid, None);
                     self.drain();
+                    self.track();
                     self.check();
                 }
             }
@@ -625,9 +668,11 @@ impl Run {
                 );
             }
         }
+        self.check_liveness();
         for pid in PIDS {
             self.exit_process(pid);
             self.drain();
+            self.track();
             self.check();
         }
         assert!(
