@@ -4,6 +4,7 @@
 
 use crate::abi::{DoorArg, DoorDesc, DoorInfo, DoorResults};
 use crate::{Errno, Pid, Tid};
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 /// Access to user address spaces, supplied by the kernel.
@@ -151,15 +152,13 @@ pub struct Reply {
 
 /// What the returning server thread does next.
 #[derive(Clone, Debug, PartialEq, Eq)]
-// Returned by value once per operation; boxing the upcall would put an
-// allocation on the call path.
-#[allow(clippy::large_enum_variant)]
 pub enum Next {
     /// It is parked, idle in its pool: block it.
     Park,
     /// It took a waiting invocation: it runs this upcall (on the run queue
-    /// if the CPU goes to a caller first).
-    Serve(Upcall),
+    /// if the CPU goes to a caller first). Boxed: this is the rare path, and
+    /// an inline upcall would make every return outcome three times larger.
+    Serve(Box<Upcall>),
     /// It could not park (its bound door is gone and it is now unbound):
     /// its door_return fails with this error.
     Fail(Errno),

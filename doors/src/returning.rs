@@ -10,6 +10,7 @@ use crate::outcome::{Delivery, Next, Reply, ReturnOutcome, StackArea, Upcall, Us
 use crate::registry::At;
 use crate::system::{DoorId, InvId, Pending, PoolKey, ReplyTo};
 use crate::{DoorSystem, Errno, Pid, ReturnArgs, Tid};
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 /// How a parking thread fared (see `DoorSystem::park`).
@@ -307,7 +308,7 @@ impl DoorSystem {
     fn serve_queued(&mut self, tid: Tid, key: PoolKey) -> Next {
         while let Some(p) = self.pool_mut(key).queue.pop_front() {
             if let Some(up) = self.try_start(tid, p) {
-                return Next::Serve(up);
+                return Next::Serve(Box::new(up));
             }
         }
         self.pool_mut(key).idle.push(tid);

@@ -59,20 +59,23 @@ pub fn door_call(d: u64, params_ptr: u64) -> SysResult {
             arg: read_wire::<DoorArg>(g.current_space(), addr)?,
         }),
     };
-    let outcome = {
+    let result = {
         let (doors, memory) = g.doors_and_memory();
         doors.door_call(&memory, tid, d, params)
     };
     g.handle_door_events();
-    let outcome = outcome.map_err(errno)?;
     g.set_door_result(tid, -EINTR);
-    match outcome {
-        CallOutcome::Handoff(up) => {
-            g.deliver_upcall(&up);
-            task::handoff(g, Wait::DoorCall, up.server);
+    // Used in place: the upcall is large, and moving it costs copies.
+    match &result {
+        Err(e) => return Err(e.0),
+        Ok(CallOutcome::Handoff(up)) => {
+            g.deliver_upcall(up);
+            let server = up.server;
+            task::handoff(g, Wait::DoorCall, server);
         }
-        CallOutcome::Wait => task::block(g, Wait::DoorCall),
+        Ok(CallOutcome::Wait) => task::block(g, Wait::DoorCall),
     }
+    drop(result);
     match SCHED.lock().door_result(tid) {
         r if r < 0 => Err(-r),
         r => Ok(r as u64),
@@ -92,12 +95,16 @@ pub fn door_return(frame: &mut TrapFrame, a: [u64; 6]) -> SysResult {
     };
     let mut g = SCHED.lock();
     let tid = g.current_tid();
-    let outcome = {
+    let result = {
         let (doors, mut memory) = g.doors_and_memory();
         doors.door_return(&mut memory, tid, ret)
     };
     g.handle_door_events();
-    let ReturnOutcome { reply, next } = outcome.map_err(errno)?;
+    // Used in place: the outcome is large, and moving it costs copies.
+    let ReturnOutcome { reply, next } = match &result {
+        Ok(outcome) => outcome,
+        Err(e) => return Err(e.0),
+    };
     let caller = reply.as_ref().map(|r| r.caller);
     if let Some(r) = reply {
         g.deliver_reply(r);
@@ -109,7 +116,7 @@ pub fn door_return(frame: &mut TrapFrame, a: [u64; 6]) -> SysResult {
             None => task::block(g, Wait::DoorPark),
         },
         Next::Serve(up) => {
-            g.deliver_upcall(&up);
+            g.deliver_upcall(up);
             match caller {
                 Some(c) => task::yield_to(g, c),
                 None => drop(g),
@@ -122,6 +129,7 @@ pub fn door_return(frame: &mut TrapFrame, a: [u64; 6]) -> SysResult {
             return Err(e.0);
         }
     }
+    drop(result);
     // Back with an invocation to start, or with the reason there is none.
     let mut g = SCHED.lock();
     match g.take_upcall(tid) {

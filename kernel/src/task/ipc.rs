@@ -178,8 +178,8 @@ impl Sched {
 
     /// Copies a door_return's results into the caller and sets what its
     /// door_call returns.
-    pub fn deliver_reply(&mut self, reply: Reply) {
-        let value = match reply.result {
+    pub fn deliver_reply(&mut self, reply: &Reply) {
+        let value = match &reply.result {
             Err(e) => -e.0,
             Ok(d) => {
                 let procs = &self.procs;
