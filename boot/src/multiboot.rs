@@ -53,38 +53,41 @@ impl Info {
             modules: [Module::default(); MAX_MODULES],
             module_count: 0,
         };
-        // SAFETY (all reads below): fields of the information structure and
-        // the tables it points to, as the multiboot specification lays out.
-        let flags: u32 = unsafe { read(addr) };
-        if flags & FLAG_MMAP != 0 {
-            let len = u64::from(unsafe { read::<u32>(addr + 44) });
-            let base = u64::from(unsafe { read::<u32>(addr + 48) });
-            let mut at = base;
-            while at < base + len && info.region_count < MAX_REGIONS {
-                let size = u64::from(unsafe { read::<u32>(at) });
-                let start: u64 = unsafe { read(at + 4) };
-                let length: u64 = unsafe { read(at + 12) };
-                let kind: u32 = unsafe { read(at + 20) };
-                info.regions[info.region_count] = Region {
-                    start,
-                    end: start + length,
-                    kind,
-                };
-                info.region_count += 1;
-                at += size + 4;
+        // SAFETY: every read below is a field of the information structure
+        // or of the tables it points to, as the multiboot specification lays
+        // them out; the caller guarantees the structure is there and mapped.
+        unsafe {
+            let flags: u32 = read(addr);
+            if flags & FLAG_MMAP != 0 {
+                let len = u64::from(read::<u32>(addr + 44));
+                let base = u64::from(read::<u32>(addr + 48));
+                let mut at = base;
+                while at < base + len && info.region_count < MAX_REGIONS {
+                    let size = u64::from(read::<u32>(at));
+                    let start: u64 = read(at + 4);
+                    let length: u64 = read(at + 12);
+                    let kind: u32 = read(at + 20);
+                    info.regions[info.region_count] = Region {
+                        start,
+                        end: start + length,
+                        kind,
+                    };
+                    info.region_count += 1;
+                    at += size + 4;
+                }
             }
-        }
-        if flags & FLAG_MODS != 0 {
-            let count = unsafe { read::<u32>(addr + 20) } as usize;
-            let base = u64::from(unsafe { read::<u32>(addr + 24) });
-            for i in 0..count.min(MAX_MODULES) {
-                let at = base + 16 * i as u64;
-                info.modules[i] = Module {
-                    start: u64::from(unsafe { read::<u32>(at) }),
-                    end: u64::from(unsafe { read::<u32>(at + 4) }),
-                };
+            if flags & FLAG_MODS != 0 {
+                let count = read::<u32>(addr + 20) as usize;
+                let base = u64::from(read::<u32>(addr + 24));
+                for i in 0..count.min(MAX_MODULES) {
+                    let at = base + 16 * i as u64;
+                    info.modules[i] = Module {
+                        start: u64::from(read::<u32>(at)),
+                        end: u64::from(read::<u32>(at + 4)),
+                    };
+                }
+                info.module_count = count.min(MAX_MODULES);
             }
-            info.module_count = count.min(MAX_MODULES);
         }
         info
     }
