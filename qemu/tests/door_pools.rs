@@ -53,3 +53,12 @@ fn dpool_death() {
         .expect_success()
         .assert_line("dpool_death: ok");
 }
+
+/// The default create procedure makes at most one server thread per
+/// concurrent caller (plus one on its way), however many calls are made.
+#[test]
+fn door_pool_growth() {
+    qemu::test_program("door_pool_growth", &[])
+        .expect_success()
+        .assert_line("door_pool_growth: ok");
+}

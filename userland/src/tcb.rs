@@ -16,6 +16,8 @@ struct Tcb {
     stack_base: usize,
     stack_size: usize,
     errno: isize,
+    /// A server thread on its way to its pool (see `door::STARTING`).
+    starting: bool,
 }
 
 /// Gives the calling thread its block; call first thing on every thread.
@@ -27,6 +29,7 @@ pub fn install(stack_base: usize, stack_size: usize) {
         stack_base,
         stack_size,
         errno: 0,
+        starting: false,
     }));
     block.this = block as *mut Tcb as usize;
     syscall1(sys::SET_TLS, block.this);
@@ -64,6 +67,18 @@ pub fn stack() -> (usize, usize) {
 pub fn errno() -> isize {
     // SAFETY: as above.
     unsafe { (*current()).errno }
+}
+
+/// Marks the calling thread as a server thread not yet in its pool.
+pub fn set_starting() {
+    // SAFETY: as above; only this thread touches its block.
+    unsafe { (*current()).starting = true };
+}
+
+/// Clears the mark; returns whether it was set.
+pub fn take_starting() -> bool {
+    // SAFETY: as above.
+    unsafe { core::mem::replace(&mut (*current()).starting, false) }
 }
 
 pub fn set_errno(e: isize) {

@@ -18,6 +18,7 @@ use crate::sys::{Errno, check, syscall, syscall0, syscall1, syscall2, syscall3};
 use crate::thread;
 use core::arch::asm;
 use core::ffi::c_void;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use doors::abi::{DOOR_CREATE_RUN_SERVER_CREATE, invocation, sys};
 use spin::Mutex;
 
@@ -62,15 +63,42 @@ fn c_result(ret: isize) -> i32 {
     }
 }
 
+/// Server threads the default create procedure started that have not yet
+/// reached the pool.
+static STARTING: AtomicUsize = AtomicUsize::new(0);
+
 /// The default door_server_create procedure: one more server thread for the
-/// shared pool, parked in `door_return`. As in illumos it does not bind the
-/// thread to a private door: programs with DOOR_PRIVATE doors install a
-/// create procedure whose threads call `door_bind` (see door_bind(3C)).
+/// shared pool, parked in `door_return`, unless one it made earlier is still
+/// on its way there (it will take the waiting work; without this check a
+/// caller and a server handing the CPU to each other would make a new
+/// thread at every depletion while the last one waits to run: the
+/// "unbounded server thread creation" pitfall). As in illumos it does not
+/// bind the thread to a private door: programs with DOOR_PRIVATE doors
+/// install a create procedure whose threads call `door_bind` (see
+/// door_bind(3C)).
 extern "C" fn default_create_proc(_info: *mut door_info_t) {
-    let _ = thread::spawn(|| {
+    if STARTING.fetch_add(1, Ordering::Relaxed) > 0 {
+        STARTING.fetch_sub(1, Ordering::Relaxed);
+        return;
+    }
+    let started = thread::spawn(|| {
+        // Counted out by its first invocation (it has parked by then), or
+        // here if it could not park.
+        crate::tcb::set_starting();
         door_return(core::ptr::null_mut(), 0, core::ptr::null_mut(), 0);
+        arrived();
         0
     });
+    if started.is_err() {
+        STARTING.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A thread made by the default create procedure reached its pool (or gave up).
+fn arrived() {
+    if crate::tcb::take_starting() {
+        STARTING.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 fn run_create_proc(info: *mut door_info_t) {
@@ -134,6 +162,7 @@ extern "C" fn door_invocation(
     pc: usize,
     status: u64,
 ) -> ! {
+    arrived();
     match status {
         invocation::RUN => {}
         invocation::DEPLETED_SHARED => run_create_proc(core::ptr::null_mut()),
