@@ -51,23 +51,39 @@ impl<'a> FrameBitmap<'a> {
     /// Marks frames `start..end` free (frames beyond the bitmap are ignored;
     /// frames already free stay free).
     pub fn release_range(&mut self, start: u64, end: u64) {
-        for f in start..end.min(self.frame_count) {
-            if self.is_used(f) {
-                self.set(f, false);
-                self.free += 1;
-            }
-        }
+        self.mark_range(start, end, false);
         self.hint = self.hint.min(start);
     }
 
     /// Marks frames `start..end` in use (for memory taken before the
     /// allocator existed, such as the bitmap itself).
     pub fn reserve_range(&mut self, start: u64, end: u64) {
-        for f in start..end.min(self.frame_count) {
-            if !self.is_used(f) {
-                self.set(f, true);
-                self.free -= 1;
+        self.mark_range(start, end, true);
+    }
+
+    /// Sets frames `start..end` used or free a word at a time, keeping
+    /// `free` exact (boot marks all of memory this way).
+    fn mark_range(&mut self, start: u64, end: u64, used: bool) {
+        let end = end.min(self.frame_count);
+        let mut f = start;
+        while f < end {
+            let bit = f % 64;
+            let n = (64 - bit).min(end - f);
+            let mask = if n == 64 {
+                u64::MAX
+            } else {
+                ((1u64 << n) - 1) << bit
+            };
+            let word = &mut self.bits[(f / 64) as usize];
+            let were_used = u64::from((*word & mask).count_ones());
+            if used {
+                *word |= mask;
+                self.free -= n - were_used;
+            } else {
+                *word &= !mask;
+                self.free += were_used;
             }
+            f += n;
         }
     }
 
@@ -131,6 +147,7 @@ impl<'a> FrameBitmap<'a> {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+    use std::vec::Vec;
 
     #[test]
     fn starts_full_and_counts_releases() {
@@ -145,6 +162,23 @@ mod tests {
         assert_eq!(fb.free_count(), 25);
         fb.reserve_range(10, 12);
         assert_eq!(fb.free_count(), 23);
+    }
+
+    #[test]
+    fn ranges_across_words_keep_counts_exact() {
+        let mut bits = [0u64; 4];
+        let mut fb = FrameBitmap::new(&mut bits, 256);
+        fb.release_range(30, 200);
+        assert_eq!(fb.free_count(), 170);
+        fb.reserve_range(60, 130);
+        assert_eq!(fb.free_count(), 100);
+        fb.release_range(0, 256);
+        assert_eq!(fb.free_count(), 256);
+        fb.reserve_range(63, 65);
+        assert_eq!(fb.free_count(), 254);
+        let got: Vec<u64> = core::iter::from_fn(|| fb.alloc()).collect();
+        assert_eq!(got.len(), 254);
+        assert!(!got.contains(&63) && !got.contains(&64));
     }
 
     #[test]
