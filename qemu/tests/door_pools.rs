@@ -15,14 +15,21 @@ fn dpool_bind() {
 }
 
 /// door_server_create return values; when the create procedure runs (door
-/// creation, pool depletion); callers waiting for a parking thread; 12
-/// parallel callers served by threads made on demand; shared and private
-/// doors under load; a private door whose threads never bind.
+/// creation, pool depletion); callers waiting for a parking thread.
 #[test]
 fn dpool_create() {
     test_program("dpool_create", &[])
         .expect_success()
         .assert_line("dpool_create: ok");
+}
+
+/// 12 parallel callers served by threads made on demand; shared and private
+/// doors under load; a private door whose threads never bind.
+#[test]
+fn dpool_load() {
+    test_program("dpool_load", &[])
+        .expect_success()
+        .assert_line("dpool_load: ok");
 }
 
 /// The EXAMPLE programs of door_server_create(3C) (8 KiB server thread

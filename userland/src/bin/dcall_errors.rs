@@ -1,4 +1,5 @@
-//! Every door_call error code of doors-semantics.md, each with its own
+//! The door_call error codes of doors-semantics.md that come from the call
+//! itself (its arguments, the door, the server thread), each with its own
 //! check, across two processes (and within one where noted):
 //!
 //! - E2BIG: the arguments do not fit the server thread's stack area (the
@@ -11,13 +12,10 @@
 //!   one process and across two), a door whose server exited;
 //! - EFAULT: bad params pointer, bad data_ptr, bad desc_ptr, bad rbuf;
 //! - EINTR: the server process exits while serving the call;
-//! - EINVAL: a door_desc_t without DOOR_DESCRIPTOR, or with a bad descriptor;
-//! - EMFILE: the server's descriptor table is full and descriptors are passed;
-//! - ENFILE: more descriptors than DOOR_PARAM_DESC_MAX;
-//! - ENOBUFS: data_size outside DATA_MIN..DATA_MAX;
-//! - ENOTSUP: descriptors sent to a DOOR_REFUSE_DESC door.
+//! - EINVAL: a door_desc_t without DOOR_DESCRIPTOR, or with a bad descriptor.
 //!
-//! (EOVERFLOW is checked by dcall_contract.) Where a failing call carries a
+//! (EMFILE, ENFILE, ENOBUFS and ENOTSUP, the server's limits, are checked by
+//! dcall_limits, EOVERFLOW by dcall_results.) Where a failing call carries a
 //! DOOR_RELEASE descriptor, the check also verifies it is closed, except on
 //! EFAULT and EBADF where it must stay open.
 //!
@@ -37,9 +35,7 @@ use core::ffi::c_void;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 use spin::Mutex;
-use userland::abi::errno::{
-    self, E2BIG, EAGAIN, EBADF, EFAULT, EINTR, EINVAL, EMFILE, ENFILE, ENOBUFS, ENOTSUP,
-};
+use userland::abi::errno::{self, E2BIG, EAGAIN, EBADF, EFAULT, EINTR, EINVAL};
 use userland::door::*;
 use userland::testkit::{Outcome as R, arg_for, info, spawn_server_thread};
 use userland::{arg, ensure, println, process, thread};
@@ -64,13 +60,10 @@ const TOO_BIG: usize = 30_000;
 /// The child's doors, in the order it registers them with the parent.
 const D_MAIN: usize = 0;
 const D_PRIV: usize = 1;
-const D_LIM: usize = 2;
-const D_REFUSE: usize = 3;
-const D_REV: usize = 4;
-const NDOORS: usize = 5;
+const D_REV: usize = 2;
+const NDOORS: usize = 3;
 
 static CHILD_DOORS: Mutex<[i32; NDOORS]> = Mutex::new([-1; NDOORS]);
-static FILLED: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 
 /// The child's door_server_create procedure: pool threads with small stacks.
 extern "C" fn small_create(_info: *mut door_info_t) {
@@ -88,9 +81,8 @@ fn ok_reply(n: u32, size: usize) {
 }
 
 /// The child's server procedure (all its doors). Requests by first byte:
-/// `E` echo (closes received descriptors, replies [`ok_reply`]); `F` fills
-/// the descriptor table; `U` empties it again; `H` tells the parent it is
-/// serving, then never returns; `V` revokes the D_REV door.
+/// `E` echo (closes received descriptors, replies [`ok_reply`]); `H` tells
+/// the parent it is serving, then never returns; `V` revokes the D_REV door.
 extern "C" fn child_server(
     _cookie: *mut c_void,
     argp: *mut u8,
@@ -110,29 +102,6 @@ extern "C" fn child_server(
     // SAFETY: `size` bytes at `argp`.
     let op = if size == 0 { 0 } else { unsafe { *argp } };
     match op {
-        b'F' => {
-            let mut filled = FILLED.lock();
-            let stop = loop {
-                let d = dup(0);
-                if d < 0 {
-                    break errno();
-                }
-                filled.push(d);
-            };
-            let c = (filled.len() as u32).to_le_bytes();
-            drop(filled);
-            reply(&[c[0], c[1], c[2], c[3], stop as u8]);
-        }
-        b'U' => {
-            let mut filled = FILLED.lock();
-            for &d in filled.iter() {
-                close(d);
-            }
-            let c = (filled.len() as u32).to_le_bytes();
-            filled.clear();
-            drop(filled);
-            reply(&c);
-        }
         b'H' => {
             let mut rbuf = [0u8; 16];
             let msg = [b'h'];
@@ -154,7 +123,7 @@ extern "C" fn child_server(
 fn server_child() -> i32 {
     door_server_create(Some(small_create));
     let mut doors = [-1; NDOORS];
-    let attrs = [0, DOOR_PRIVATE, 0, DOOR_REFUSE_DESC, 0];
+    let attrs = [0, DOOR_PRIVATE, 0];
     for (i, d) in doors.iter_mut().enumerate() {
         *d = door_create(child_server, i as *mut c_void, attrs[i]);
         if *d < 0 {
@@ -164,17 +133,6 @@ fn server_child() -> i32 {
             );
             return 2;
         }
-    }
-    let lim = doors[D_LIM];
-    if door_setparam(lim, DOOR_PARAM_DESC_MAX, 1) != 0
-        || door_setparam(lim, DOOR_PARAM_DATA_MIN, 4) != 0
-        || door_setparam(lim, DOOR_PARAM_DATA_MAX, 64) != 0
-    {
-        println!(
-            "dcall_errors: server: door_setparam failed: {}",
-            errno::name(errno())
-        );
-        return 3;
     }
     *CHILD_DOORS.lock() = doors;
     let descs: Vec<door_desc_t> = doors
@@ -602,180 +560,6 @@ fn einval(main: i32) -> R {
     released("EINVAL", s, true)
 }
 
-fn emfile(main: i32) -> R {
-    let filled = match call(main, b"F", &[]) {
-        Ok(r) if r.len() == 5 => {
-            let n = u32::from_le_bytes([r[0], r[1], r[2], r[3]]);
-            ensure!(
-                n > 0 && isize::from(r[4]) == EMFILE,
-                "the child filled {n} slots and then got {}, expected EMFILE",
-                errno::name(isize::from(r[4]))
-            );
-            n
-        }
-        Ok(r) => return Err(format!("fill: reply {r:?}")),
-        Err(e) => return Err(format!("fill: {}", errno::name(e))),
-    };
-    let checks = (|| -> R {
-        let s = spare()?;
-        let r = expect_err(
-            "a descriptor to a server whose table is full",
-            main,
-            b"E",
-            &[door_desc_t::new(s, DOOR_DESCRIPTOR)],
-            EMFILE,
-        );
-        let open = info(s).is_ok();
-        close(s);
-        r?;
-        ensure!(
-            open,
-            "EMFILE: a descriptor passed without DOOR_RELEASE was closed"
-        );
-        let s = spare()?;
-        expect_err(
-            "a DOOR_RELEASE descriptor to a full table",
-            main,
-            b"E",
-            &[door_desc_t::new(s, DOOR_DESCRIPTOR | DOOR_RELEASE)],
-            EMFILE,
-        )?;
-        released("EMFILE", s, true)?;
-        expect_ok("no descriptors while the table is full", main, b"E", &[])
-    })();
-    let emptied = match call(main, b"U", &[]) {
-        Ok(r) if r.len() == 4 => u32::from_le_bytes([r[0], r[1], r[2], r[3]]),
-        Ok(r) => return Err(format!("unfill: reply {r:?}")),
-        Err(e) => return Err(format!("unfill: {}", errno::name(e))),
-    };
-    checks?;
-    ensure!(emptied == filled, "unfill closed {emptied} of {filled}");
-    let s = spare()?;
-    let r = expect_ok(
-        "a descriptor once the table has room",
-        main,
-        b"E",
-        &[door_desc_t::new(s, DOOR_DESCRIPTOR)],
-    );
-    close(s);
-    r
-}
-
-fn param(d: i32, p: i32) -> Result<usize, String> {
-    let mut v = 0usize;
-    ensure!(
-        door_getparam(d, p, &mut v) == 0,
-        "door_getparam({p}) failed with {}",
-        errno::name(errno())
-    );
-    Ok(v)
-}
-
-fn enfile(lim: i32) -> R {
-    let max = param(lim, DOOR_PARAM_DESC_MAX)?;
-    ensure!(max == 1, "DESC_MAX is {max}, the server set 1");
-    let (a, b) = (spare()?, spare()?);
-    let r = expect_err(
-        "two descriptors, DESC_MAX 1",
-        lim,
-        b"Eenfile",
-        &[
-            door_desc_t::new(a, DOOR_DESCRIPTOR),
-            door_desc_t::new(b, DOOR_DESCRIPTOR),
-        ],
-        ENFILE,
-    );
-    close(a);
-    close(b);
-    r?;
-    let (a, b) = (spare()?, spare()?);
-    expect_err(
-        "two DOOR_RELEASE descriptors, DESC_MAX 1",
-        lim,
-        b"Eenfile",
-        &[
-            door_desc_t::new(a, DOOR_DESCRIPTOR | DOOR_RELEASE),
-            door_desc_t::new(b, DOOR_DESCRIPTOR | DOOR_RELEASE),
-        ],
-        ENFILE,
-    )?;
-    released("ENFILE (first)", a, true)?;
-    released("ENFILE (second)", b, true)?;
-    let a = spare()?;
-    let r = expect_ok(
-        "one descriptor, DESC_MAX 1",
-        lim,
-        b"Eenfile",
-        &[door_desc_t::new(a, DOOR_DESCRIPTOR)],
-    );
-    close(a);
-    r
-}
-
-fn enobufs(lim: i32) -> R {
-    let (min, max) = (
-        param(lim, DOOR_PARAM_DATA_MIN)?,
-        param(lim, DOOR_PARAM_DATA_MAX)?,
-    );
-    ensure!(
-        min == 4 && max == 64,
-        "DATA_MIN {min} DATA_MAX {max}, the server set 4 and 64"
-    );
-    let data = [b'E'; 65];
-    expect_err("3 bytes, DATA_MIN 4", lim, &data[..3], &[], ENOBUFS)?;
-    expect_err("65 bytes, DATA_MAX 64", lim, &data[..65], &[], ENOBUFS)?;
-    expect_raw(
-        "params NULL (0 bytes), DATA_MIN 4",
-        lim,
-        null_mut(),
-        ENOBUFS,
-    )?;
-    let s = spare()?;
-    expect_err(
-        "3 bytes with a DOOR_RELEASE descriptor",
-        lim,
-        &data[..3],
-        &[door_desc_t::new(s, DOOR_DESCRIPTOR | DOOR_RELEASE)],
-        ENOBUFS,
-    )?;
-    released("ENOBUFS", s, true)?;
-    expect_ok("4 bytes", lim, &data[..4], &[])?;
-    expect_ok("64 bytes", lim, &data[..64], &[])
-}
-
-fn enotsup(refuse: i32) -> R {
-    let max = param(refuse, DOOR_PARAM_DESC_MAX)?;
-    ensure!(
-        max == 0,
-        "DESC_MAX of a DOOR_REFUSE_DESC door is {max}, expected 0"
-    );
-    let s = spare()?;
-    let r = expect_err(
-        "a descriptor to a DOOR_REFUSE_DESC door",
-        refuse,
-        b"E",
-        &[door_desc_t::new(s, DOOR_DESCRIPTOR)],
-        ENOTSUP,
-    );
-    close(s);
-    r?;
-    let s = spare()?;
-    expect_err(
-        "a DOOR_RELEASE descriptor to a DOOR_REFUSE_DESC door",
-        refuse,
-        b"E",
-        &[door_desc_t::new(s, DOOR_DESCRIPTOR | DOOR_RELEASE)],
-        ENOTSUP,
-    )?;
-    released("ENOTSUP", s, true)?;
-    expect_ok(
-        "no descriptors to a DOOR_REFUSE_DESC door",
-        refuse,
-        b"E",
-        &[],
-    )
-}
-
 /// The server process exits while serving a call: EINTR; later calls
 /// EBADF, and door_info reports di_target -1.
 fn eintr(main: i32, child: u32) -> R {
@@ -860,10 +644,6 @@ fn main() -> i32 {
     section("EBADF", || ebadf(d(D_MAIN), d(D_REV)));
     section("EFAULT", || efault(d(D_MAIN)));
     section("EINVAL", || einval(d(D_MAIN)));
-    section("EMFILE", || emfile(d(D_MAIN)));
-    section("ENFILE", || enfile(d(D_LIM)));
-    section("ENOBUFS", || enobufs(d(D_LIM)));
-    section("ENOTSUP", || enotsup(d(D_REFUSE)));
     section("EINTR", || eintr(d(D_MAIN), child));
     CHILD_EXIT.store(true, Ordering::SeqCst);
     if !WAITED.load(Ordering::SeqCst) {
