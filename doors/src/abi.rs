@@ -264,6 +264,11 @@ pub const MAIN_STACK_SIZE: u64 = 256 * 1024;
 /// program per line, its arguments separated by spaces.
 pub const BOOT_ARGS_FILE: &str = "boot.args";
 
+/// The start of the line init prints when, after the programs ran, the
+/// kernel's counts of processes, threads, frames, doors and descriptors are
+/// back at their starting values (the host runner looks for it).
+pub const INIT_NO_LEAKS: &str = "init: no leaks";
+
 /// Most arguments (including the name) a spawned program gets.
 pub const MAX_ARGS: usize = 32;
 /// Most bytes of argument text a spawned program gets.

@@ -73,10 +73,19 @@ pub struct Report {
 }
 
 impl Report {
-    /// Panics, showing the serial log, unless the outcome is [`Outcome::Success`].
+    /// Panics, showing the serial log, unless the outcome is
+    /// [`Outcome::Success`] and init found nothing leaked.
     #[track_caller]
     pub fn expect_success(&self) -> &Self {
-        self.expect_outcome(Outcome::Success)
+        self.expect_outcome(Outcome::Success).expect_no_leaks()
+    }
+
+    /// Panics, showing the serial log, unless init reported that the
+    /// kernel's counts of processes, threads, frames, doors and descriptors
+    /// were back at their starting values after the programs ran.
+    #[track_caller]
+    pub fn expect_no_leaks(&self) -> &Self {
+        self.assert_line(doors::abi::INIT_NO_LEAKS)
     }
 
     /// Panics, showing the serial log, unless the outcome is `expected`.
@@ -182,7 +191,9 @@ mod tests {
 
     #[test]
     fn finds_lines() {
-        let r = report("boot\nBENCH null 338 ticks\nhello from ring 3\nBENCH x 1 ticks\n");
+        let r = report(
+            "boot\nBENCH null 338 ticks\nhello from ring 3\nBENCH x 1 ticks\ninit: no leaks (...)\n",
+        );
         r.expect_success().assert_line("from ring");
         assert_eq!(
             r.lines_with("BENCH ").collect::<Vec<_>>(),
@@ -194,6 +205,12 @@ mod tests {
     #[should_panic(expected = "serial log -----\nboot\n")]
     fn failures_show_the_log() {
         report("boot\n").assert_line("never printed");
+    }
+
+    #[test]
+    #[should_panic(expected = "init: no leaks")]
+    fn success_without_the_leak_check_fails() {
+        report("hello\n").expect_success();
     }
 
     #[test]

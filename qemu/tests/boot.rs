@@ -14,7 +14,9 @@ fn hello() {
 /// The status a program exits with reaches the host through init and QEMU.
 #[test]
 fn exit_status() {
-    test_program("exit_status", &["42"]).expect_outcome(Outcome::ProgramStatus(42));
+    test_program("exit_status", &["42"])
+        .expect_outcome(Outcome::ProgramStatus(42))
+        .expect_no_leaks();
 }
 
 /// Children that fault (#PF, #GP, #UD, divide error) are killed and reported;

@@ -19,228 +19,23 @@ extern crate alloc;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
-use alloc::vec::Vec;
 use core::ffi::c_void;
-use core::ptr::{null_mut, read_unaligned};
-use core::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, AtomicU64, Ordering};
+use core::ptr::null_mut;
 use userland::abi::errno::{self, E2BIG, EOVERFLOW};
 use userland::abi::kstat;
 use userland::door::*;
 use userland::heap::unmap;
-use userland::testkit::{Outcome as R, arg_for, info};
-use userland::{arg, ensure, println, process};
+use userland::testkit::dargs::{
+    self, Buf, COOKIE_MAIN, COOKIE_NULL, DESC, PATTERN, PENDING, bytes_at, call,
+    child_then_final_echo, descs_at, r_request, reversed, section, serve_main, server, take_desc,
+};
+use userland::testkit::dcall::info_of;
+use userland::testkit::{Outcome as R, arg_for};
+use userland::{ensure, println, process};
 
 userland::entry!(main);
 
-fn info_of(d: i32) -> Result<door_info_t, String> {
-    info(d).map_err(|e| format!("door_info({d}) failed with {}", errno::name(e)))
-}
-
-const DESC: usize = core::mem::size_of::<door_desc_t>();
 const PAGE: usize = 4096;
-const COOKIE_MAIN: usize = 0x1111;
-const COOKIE_NULL: usize = 0x2222;
-/// "Not set": the door_return this value stands for did not come back.
-const PENDING: i64 = -1000;
-
-const fn pattern() -> [u8; 16384] {
-    let mut p = [0u8; 16384];
-    let mut i = 0;
-    while i < p.len() {
-        p[i] = ((i * 7 + 3) % 251) as u8 | 1;
-        i += 1;
-    }
-    p
-}
-/// Result data of the 'R' request: byte `i` is `PATTERN[i]` (never zero).
-static PATTERN: [u8; 16384] = pattern();
-
-static MAIN_FD: AtomicI32 = AtomicI32::new(-1);
-static MAIN_UNIQ: AtomicU64 = AtomicU64::new(0);
-// What the NULL door's server saw and got in its last invocation.
-static NULL_CALLS: AtomicI64 = AtomicI64::new(0);
-static NULL_SIZE: AtomicI64 = AtomicI64::new(PENDING);
-static NULL_NDESC: AtomicI64 = AtomicI64::new(PENDING);
-static NULL_E_DATA: AtomicI64 = AtomicI64::new(PENDING);
-static NULL_E_DESC: AtomicI64 = AtomicI64::new(PENDING);
-
-/// Returns `bytes` to the caller (the server procedure ends there).
-fn reply(bytes: &[u8]) {
-    door_return(bytes.as_ptr() as *mut u8, bytes.len(), null_mut(), 0);
-}
-
-extern "C" fn server(
-    cookie: *mut c_void,
-    argp: *mut u8,
-    size: usize,
-    dp: *mut door_desc_t,
-    n: u32,
-) {
-    if cookie as usize == COOKIE_NULL {
-        null_server(size, n);
-    } else {
-        main_server(argp, size, dp, n);
-    }
-}
-
-/// The NULL door: always tries to return data, then a descriptor, then
-/// nothing; records what it was given and what door_return said.
-fn null_server(size: usize, n: u32) {
-    NULL_SIZE.store(size as i64, Ordering::SeqCst);
-    NULL_NDESC.store(i64::from(n), Ordering::SeqCst);
-    NULL_E_DATA.store(PENDING, Ordering::SeqCst);
-    NULL_E_DESC.store(PENDING, Ordering::SeqCst);
-    NULL_CALLS.fetch_add(1, Ordering::SeqCst);
-    door_return(b"xyz".as_ptr() as *mut u8, 3, null_mut(), 0);
-    NULL_E_DATA.store(errno() as i64, Ordering::SeqCst);
-    let mut d = door_desc_t::new(MAIN_FD.load(Ordering::SeqCst), DOOR_DESCRIPTOR);
-    door_return(null_mut(), 0, &mut d, 1);
-    NULL_E_DESC.store(errno() as i64, Ordering::SeqCst);
-    door_return(null_mut(), 0, null_mut(), 0);
-}
-
-/// The main door. Requests (first data byte):
-/// - `E`: echo: returns the data reversed and every descriptor received
-///   (given back with DOOR_RELEASE), after checking each names the main door;
-/// - `R len:u32 n:u8`: returns `len` bytes of PATTERN and `n` new
-///   descriptors for the main door;
-/// - `Q`: returns the NULL door's record (5 little-endian i64).
-fn main_server(argp: *mut u8, size: usize, dp: *mut door_desc_t, n: u32) {
-    // SAFETY: the kernel laid out `size` bytes and `n` entries there, in
-    // this thread's stack area.
-    let data: &mut [u8] = if size == 0 {
-        &mut []
-    } else {
-        unsafe { core::slice::from_raw_parts_mut(argp, size) }
-    };
-    let descs: &mut [door_desc_t] = if n == 0 {
-        &mut []
-    } else {
-        unsafe { core::slice::from_raw_parts_mut(dp, n as usize) }
-    };
-    match data.first().copied() {
-        Some(b'E') => {
-            let uniq = MAIN_UNIQ.load(Ordering::SeqCst);
-            let mut good = true;
-            for d in descs.iter() {
-                let mut info = door_info_t::default();
-                let fd = d.d_descriptor;
-                let ok = d.d_attributes & DOOR_DESCRIPTOR != 0
-                    && door_info(fd, &mut info) == 0
-                    && info.di_uniquifier == uniq
-                    && d.d_id == uniq;
-                good &= ok;
-            }
-            if !good {
-                for d in descs.iter() {
-                    close(d.d_descriptor);
-                }
-                return reply(b"server: bad descriptor received");
-            }
-            data.reverse();
-            for d in descs.iter_mut() {
-                d.d_attributes = DOOR_DESCRIPTOR | DOOR_RELEASE;
-            }
-            door_return(argp, size, dp, n);
-            reply(b"server: echo door_return failed");
-        }
-        Some(b'R') if size >= 6 => {
-            let len = u32::from_le_bytes([data[1], data[2], data[3], data[4]]) as usize;
-            let nd = usize::from(data[5]).min(4);
-            if len > PATTERN.len() {
-                return reply(b"server: R too long");
-            }
-            let mut out = [door_desc_t::default(); 4];
-            for o in out.iter_mut().take(nd) {
-                *o = door_desc_t::new(
-                    dup(MAIN_FD.load(Ordering::SeqCst)),
-                    DOOR_DESCRIPTOR | DOOR_RELEASE,
-                );
-            }
-            door_return(
-                PATTERN.as_ptr() as *mut u8,
-                len,
-                out.as_mut_ptr(),
-                nd as u32,
-            );
-            for o in out.iter().take(nd) {
-                close(o.d_descriptor);
-            }
-            reply(b"server: R door_return failed");
-        }
-        Some(b'Q') => {
-            let rec = [
-                NULL_CALLS.load(Ordering::SeqCst),
-                NULL_SIZE.load(Ordering::SeqCst),
-                NULL_NDESC.load(Ordering::SeqCst),
-                NULL_E_DATA.load(Ordering::SeqCst),
-                NULL_E_DESC.load(Ordering::SeqCst),
-            ];
-            let mut out = [0u8; 40];
-            for (i, v) in rec.iter().enumerate() {
-                out[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
-            }
-            reply(&out);
-        }
-        _ => reply(b"server: unknown request"),
-    }
-}
-
-/// A 16-byte aligned buffer (so descriptor entries in it are aligned too).
-#[repr(C, align(16))]
-struct Buf<const N: usize>([u8; N]);
-
-fn call(what: &str, d: i32, a: &mut door_arg_t) -> R {
-    if door_call(d, a) != 0 {
-        return Err(format!(
-            "{what}: door_call failed with {}",
-            errno::name(errno())
-        ));
-    }
-    Ok(())
-}
-
-fn r_request(len: u32, nd: u8) -> [u8; 6] {
-    let l = len.to_le_bytes();
-    [b'R', l[0], l[1], l[2], l[3], nd]
-}
-
-/// Checks a received descriptor entry names the main door, then closes it.
-fn take_desc(what: &str, d: door_desc_t, uniq: u64) -> R {
-    let (attrs, fd, id) = (d.d_attributes, d.d_descriptor, d.d_id);
-    ensure!(
-        attrs & DOOR_DESCRIPTOR != 0,
-        "{what}: received entry lacks DOOR_DESCRIPTOR (attributes {attrs:#x})"
-    );
-    ensure!(
-        id == uniq,
-        "{what}: received d_id {id}, the door's id is {uniq}"
-    );
-    let info = info_of(fd).map_err(|e| format!("{what}: received descriptor: {e}"))?;
-    let got = info.di_uniquifier;
-    ensure!(
-        got == uniq,
-        "{what}: received descriptor {fd} names door {got}, expected {uniq}"
-    );
-    ensure!(close(fd) == 0, "{what}: close({fd}) failed");
-    Ok(())
-}
-
-fn descs_at(ptr: u64, n: usize) -> Vec<door_desc_t> {
-    // SAFETY: the kernel wrote `n` entries at `ptr` (inside the result area).
-    (0..n)
-        .map(|i| unsafe { read_unaligned((ptr as *const door_desc_t).add(i)) })
-        .collect()
-}
-
-fn bytes_at(ptr: u64, n: usize) -> &'static [u8] {
-    // SAFETY: the kernel wrote `n` bytes at `ptr` (the result area).
-    unsafe { core::slice::from_raw_parts(ptr as *const u8, n) }
-}
-
-fn reversed(data: &[u8]) -> Vec<u8> {
-    data.iter().rev().copied().collect()
-}
 
 fn roundup(x: usize, to: usize) -> usize {
     x.div_ceil(to) * to
@@ -259,17 +54,6 @@ fn null_record(main: i32) -> Result<[i64; 5], String> {
         *r = i64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap());
     }
     Ok(rec)
-}
-
-static FAILED: AtomicU32 = AtomicU32::new(0);
-
-/// Runs one group of checks; a failure is reported and counted, and the
-/// next group still runs.
-fn section(who: &str, name: &str, f: impl FnOnce() -> R) {
-    if let Err(e) = f() {
-        println!("dcall_results: FAIL: {who}: {name}: {e}");
-        FAILED.fetch_add(1, Ordering::SeqCst);
-    }
 }
 
 /// The door_arg_t contract, from whichever process holds `main` and `null`.
@@ -492,68 +276,20 @@ fn overflow(main: i32) -> R {
     Ok(())
 }
 
-fn child() -> i32 {
-    let result = (|| -> R {
-        client("child", 0, 1)?;
-        overflow(0)
-    })();
-    let failed = FAILED.load(Ordering::SeqCst);
-    match result {
-        Ok(()) if failed == 0 => 0,
-        Ok(()) => {
-            println!("dcall_results: child: {failed} group(s) of checks failed");
-            1
-        }
-        Err(e) => {
-            println!("dcall_results: FAIL: {e}");
-            1
-        }
-    }
+fn child() -> R {
+    client("child", 0, 1)?;
+    overflow(0)
+}
+
+fn parent() -> R {
+    let main = door_create(server, COOKIE_MAIN as *mut c_void, 0);
+    let null = door_create(server, COOKIE_NULL as *mut c_void, 0);
+    ensure!(main >= 0 && null >= 0, "door_create failed");
+    serve_main(main)?;
+    client("local", main, null)?;
+    child_then_final_echo(&["child"], &[main, null], main)
 }
 
 fn main() -> i32 {
-    if arg(1) == Some("child") {
-        return child();
-    }
-    let result = (|| -> R {
-        let main = door_create(server, COOKIE_MAIN as *mut c_void, 0);
-        let null = door_create(server, COOKIE_NULL as *mut c_void, 0);
-        ensure!(main >= 0 && null >= 0, "door_create failed");
-        MAIN_FD.store(main, Ordering::SeqCst);
-        MAIN_UNIQ.store(info_of(main)?.di_uniquifier, Ordering::SeqCst);
-        client("local", main, null)?;
-        let pid = process::spawn_with_fds("dcall_results", &["child"], &[main, null])
-            .map_err(|e| format!("spawn: {e:?}"))?;
-        let (_, status) = process::wait(Some(pid)).map_err(|e| format!("wait: {e:?}"))?;
-        if status != 0 {
-            println!("dcall_results: FAIL: child exited with status {status}");
-            FAILED.fetch_add(1, Ordering::SeqCst);
-        }
-        // Still serving after everything the child did.
-        let args = *b"Elast";
-        let mut rbuf = [0u8; 64];
-        let mut a = arg_for(&args, &mut rbuf);
-        call("final echo", main, &mut a)?;
-        ensure!(
-            a.data_size == 5 && bytes_at(a.data_ptr, 5) == b"tsalE",
-            "final echo: reply {:?}",
-            core::str::from_utf8(bytes_at(a.data_ptr, a.data_size as usize))
-        );
-        Ok(())
-    })();
-    let failed = FAILED.load(Ordering::SeqCst);
-    match result {
-        Ok(()) if failed == 0 => {
-            println!("dcall_results: ok");
-            0
-        }
-        Ok(()) => {
-            println!("dcall_results: FAIL: {failed} group(s) of checks failed");
-            1
-        }
-        Err(e) => {
-            println!("dcall_results: FAIL: {e}");
-            1
-        }
-    }
+    dargs::run("dcall_results", parent, child)
 }

@@ -15,243 +15,22 @@
 
 extern crate alloc;
 
-use alloc::collections::BTreeMap;
 use alloc::vec;
-use alloc::vec::Vec;
-use core::ffi::c_void;
-use core::ptr::null_mut;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering::SeqCst};
-use spin::Mutex;
-use userland::abi::errno::name;
-use userland::door::safe::Door;
-use userland::door::{
-    CreateProc, DOOR_PRIVATE, door_bind, door_create, door_desc_t, door_info, door_info_t,
-    door_return, door_server_create, errno,
+use core::sync::atomic::Ordering::SeqCst;
+use userland::door::{CreateProc, DOOR_PRIVATE, door_info, door_info_t, door_server_create};
+use userland::testkit;
+use userland::testkit::dpool::{
+    CREATE_CALLS, CREATE_NULL, CREATE_ON, DONE, LAST_INFO, OP_TID, PRIV1, PRIV2, Pool, SHARED,
+    SHARED2, call_async, create, fd_of, finish, hold, my_create, release, reset_holds, server_addr,
+    settle, spawn_server, uniq,
 };
-use userland::testkit::{self, *};
-use userland::thread::JoinHandle;
 use userland::{check, println, process, thread};
 
 userland::entry!(main);
 
 const P: &str = "dpool_create";
-const PATIENCE: u64 = 1000;
-
-fn settle() {
-    process::sleep_ticks(20);
-}
-
-// ---------------------------------------------------------------------------
-// Doors, pools and the create procedure.
-// ---------------------------------------------------------------------------
-
-/// Door tags (cookies); a thread's pool is the tag of its door, or SHARED.
-const SHARED: u8 = b'S';
-const SHARED2: u8 = b's';
-const PRIV1: u8 = b'1';
-const PRIV2: u8 = b'2';
-
-/// Descriptor of each door by tag, and tag by door_info uniquifier.
-static FDS: Mutex<BTreeMap<u8, i32>> = Mutex::new(BTreeMap::new());
-static TAG_OF_UNIQ: Mutex<BTreeMap<u64, u8>> = Mutex::new(BTreeMap::new());
-/// Which pool each server thread is in.
-static POOL_OF: Mutex<BTreeMap<u32, u8>> = Mutex::new(BTreeMap::new());
-
-fn fd_of(tag: u8) -> i32 {
-    FDS.lock().get(&tag).copied().unwrap_or(-1)
-}
-
-fn uniq(fd: i32) -> u64 {
-    let mut info = door_info_t::default();
-    check!(
-        door_info(fd, &mut info) == 0,
-        "door_info({fd}): {}",
-        name(errno())
-    );
-    info.di_uniquifier
-}
-
-/// Creates a door served by [`server`] with tag `tag`.
-fn create(tag: u8, attrs: u32) -> i32 {
-    let fd = door_create(server, tag as usize as *mut c_void, attrs);
-    check!(fd >= 0, "door_create({:?}): {}", tag as char, name(errno()));
-    FDS.lock().insert(tag, fd);
-    TAG_OF_UNIQ.lock().insert(uniq(fd), tag);
-    fd
-}
-
-static CREATE_CALLS: AtomicU32 = AtomicU32::new(0);
-static CREATE_NULL: AtomicU32 = AtomicU32::new(0);
-/// Create calls per thread since its last invocation started:
-/// (calls, uniquifier of the last door_info or 0 for NULL).
-static CREATE_ON: Mutex<BTreeMap<u32, (u32, u64)>> = Mutex::new(BTreeMap::new());
-/// The last door_info the create procedure got, whole.
-static LAST_INFO: Mutex<Option<door_info_t>> = Mutex::new(None);
-
-/// The create procedure: counts its calls and starts no thread.
-extern "C" fn my_create(dip: *mut door_info_t) {
-    CREATE_CALLS.fetch_add(1, SeqCst);
-    let u = if dip.is_null() {
-        CREATE_NULL.fetch_add(1, SeqCst);
-        0
-    } else {
-        // SAFETY: the library passes a valid door_info_t for a private pool.
-        let info = unsafe { *dip };
-        *LAST_INFO.lock() = Some(info);
-        info.di_uniquifier
-    };
-    {
-        let mut on = CREATE_ON.lock();
-        let e = on.entry(thread::gettid()).or_insert((0, 0));
-        e.0 += 1;
-        e.1 = u;
-    }
-}
-
 /// Another create procedure, for the return-value checks.
 extern "C" fn other_create(_dip: *mut door_info_t) {}
-
-enum Pool {
-    Shared,
-    /// Bind to the door with this tag.
-    Tag(u8),
-}
-
-/// Starts a server thread for `pool`, parked in door_return. Returns its tid.
-fn spawn_server(pool: Pool) -> u32 {
-    let h = thread::spawn(move || {
-        let tag = match pool {
-            Pool::Shared => None,
-            Pool::Tag(t) => Some(t),
-        };
-        let tid = thread::gettid();
-        match tag {
-            Some(t) => {
-                let r = door_bind(fd_of(t));
-                check!(r == 0, "door_bind({:?}): {}", t as char, name(errno()));
-                POOL_OF.lock().insert(tid, t);
-            }
-            None => {
-                POOL_OF.lock().insert(tid, SHARED);
-            }
-        }
-        door_return(null_mut(), 0, null_mut(), 0);
-        check!(
-            false,
-            "door_return of a new server thread: {}",
-            name(errno())
-        );
-        0
-    })
-    .expect("spawn server thread");
-    h.tid()
-}
-
-/// Operations (first argument byte).
-const OP_TID: u8 = 0;
-const OP_HOLD: u8 = 1; // key
-
-static STARTED: AtomicU32 = AtomicU32::new(0);
-static RELEASED: AtomicU32 = AtomicU32::new(0);
-
-/// The server procedure of every door here. Replies `[tag, wrong pool,
-/// create calls on this thread just before, 0, tid x4, create's
-/// uniquifier x8]`; an `OP_HOLD` call first waits for its release.
-extern "C" fn server(
-    cookie: *mut c_void,
-    argp: *mut u8,
-    size: usize,
-    _dp: *mut door_desc_t,
-    _n: u32,
-) {
-    let door = cookie as usize as u8;
-    let tid = thread::gettid();
-    let created = CREATE_ON.lock().remove(&tid).unwrap_or((0, 0));
-    let pool = POOL_OF.lock().get(&tid).copied().unwrap_or(0);
-    let want_pool = if door == SHARED2 { SHARED } else { door };
-    let wrong_pool = pool != want_pool;
-    if wrong_pool {
-        fail(format_args!(
-            "thread {tid} of pool {:?} serves door {:?}",
-            pool as char, door as char
-        ));
-    }
-    // SAFETY: the kernel laid out `size` bytes at `argp`.
-    let args = unsafe { core::slice::from_raw_parts(argp, size) };
-    let mut out = Vec::with_capacity(16);
-    out.extend_from_slice(&[door, wrong_pool as u8, created.0 as u8, 0]);
-    out.extend_from_slice(&tid.to_le_bytes());
-    out.extend_from_slice(&created.1.to_le_bytes());
-    if let (Some(OP_HOLD), Some(key)) = (args.first().copied(), args.get(1).copied()) {
-        STARTED.fetch_or(1 << key, SeqCst);
-        let ok = wait_until(PATIENCE, || RELEASED.load(SeqCst) & (1 << key) != 0);
-        check!(ok, "held call {key} never released");
-    }
-    door_return(out.as_mut_ptr(), out.len(), null_mut(), 0);
-    check!(false, "door_return failed: {}", name(errno()));
-}
-
-/// A reply, decoded.
-#[derive(Clone, Debug, Default)]
-struct Served {
-    created: u8,
-    tid: u32,
-    create_uniq: u64,
-}
-
-fn call(fd: i32, msg: &[u8]) -> Result<Served, isize> {
-    let r = Door::from_fd(fd).call(msg, &[]).map_err(|e| e.0)?;
-    if r.data.len() < 16 {
-        check!(false, "reply of {} bytes", r.data.len());
-        return Err(0);
-    }
-    check!(r.data[1] == 0, "served by a thread of the wrong pool");
-    Ok(Served {
-        created: r.data[2],
-        tid: u32::from_le_bytes(r.data[4..8].try_into().unwrap()),
-        create_uniq: u64::from_le_bytes(r.data[8..16].try_into().unwrap()),
-    })
-}
-
-static DONE: [AtomicBool; 8] = [const { AtomicBool::new(false) }; 8];
-static RESULT: Mutex<[Option<Result<Served, isize>>; 8]> = Mutex::new([const { None }; 8]);
-
-fn call_async(slot: usize, fd: i32, msg: Vec<u8>) -> JoinHandle {
-    DONE[slot].store(false, SeqCst);
-    thread::spawn(move || {
-        let r = call(fd, &msg);
-        RESULT.lock()[slot] = Some(r);
-        DONE[slot].store(true, SeqCst);
-        0
-    })
-    .expect("spawn caller")
-}
-
-fn finish(slot: usize, h: JoinHandle, what: &str) -> Served {
-    h.join().expect("join caller");
-    match RESULT.lock()[slot].take() {
-        Some(Ok(s)) => s,
-        Some(Err(e)) => {
-            check!(false, "{what}: door_call failed: {}", name(e));
-            Served::default()
-        }
-        None => {
-            check!(false, "{what}: no result");
-            Served::default()
-        }
-    }
-}
-
-fn hold(slot: usize, fd: i32, key: u8) -> JoinHandle {
-    let h = call_async(slot, fd, vec![OP_HOLD, key]);
-    let ok = wait_until(PATIENCE, || STARTED.load(SeqCst) & (1 << key) != 0);
-    check!(ok, "held call {key} never started");
-    h
-}
-
-fn release(key: u8) {
-    RELEASED.fetch_or(1 << key, SeqCst);
-}
 
 // ---------------------------------------------------------------------------
 // The main process: phases A and B.
@@ -330,7 +109,7 @@ fn phase_a() {
         door_info(fd, &mut d);
         check!(
             { info.di_uniquifier } == { d.di_uniquifier }
-                && info.di_proc == server as *const () as usize as u64
+                && info.di_proc == server_addr()
                 && info.di_data == u64::from(tag)
                 && info.di_attributes & DOOR_PRIVATE != 0
                 && info.di_target == process::getpid() as i32,
@@ -444,8 +223,7 @@ fn phase_b() {
             "{what}: {} create calls in this phase, expected 2",
             CREATE_CALLS.load(SeqCst) - before
         );
-        RELEASED.store(0, SeqCst);
-        STARTED.store(0, SeqCst);
+        reset_holds();
     }
     println!(
         "{P}: phase B (create procedure at depletion, callers wait for a parking thread) done"

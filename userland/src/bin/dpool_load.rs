@@ -17,18 +17,15 @@
 
 extern crate alloc;
 
-use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::ffi::c_void;
-use core::ptr::null_mut;
-use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering::SeqCst};
-use spin::Mutex;
+use core::sync::atomic::Ordering::SeqCst;
 use userland::abi::errno::name;
-use userland::door::safe::Door;
-use userland::door::{
-    DOOR_PRIVATE, door_bind, door_create, door_desc_t, door_info, door_info_t, door_return,
-    door_server_create, errno,
+use userland::door::{DOOR_PRIVATE, door_server_create};
+use userland::testkit::dpool::{
+    CREATE_CALLS, DONE, MODE, MODE_SPAWN, MODE_SPAWN_NOBIND, NOBIND, OP_BARRIER, OP_ECHO,
+    OP_SPAWN_BOUND, OP_SYNC, OP_TID, POOL_OF, PRIV1, PRIV2, SERVED, SERVERS, SHARED, Served,
+    THREADS_MADE, call, call_async, create, finish, my_create, served_index, settle,
 };
 use userland::testkit::{self, *};
 use userland::thread::JoinHandle;
@@ -37,255 +34,9 @@ use userland::{arg, check, println, process, thread};
 userland::entry!(main);
 
 const P: &str = "dpool_load";
-const PATIENCE: u64 = 1000;
-
-fn settle() {
-    process::sleep_ticks(20);
-}
 
 fn status() -> i32 {
     (failures() != 0) as i32
-}
-
-// ---------------------------------------------------------------------------
-// Doors, pools and the create procedure.
-// ---------------------------------------------------------------------------
-
-/// Door tags (cookies); a thread's pool is the tag of its door, or SHARED.
-const SHARED: u8 = b'S';
-const PRIV1: u8 = b'1';
-const PRIV2: u8 = b'2';
-const NOBIND: u8 = b'N';
-
-/// Descriptor of each door by tag, and tag by door_info uniquifier.
-static FDS: Mutex<BTreeMap<u8, i32>> = Mutex::new(BTreeMap::new());
-static TAG_OF_UNIQ: Mutex<BTreeMap<u64, u8>> = Mutex::new(BTreeMap::new());
-/// Which pool each server thread is in.
-static POOL_OF: Mutex<BTreeMap<u32, u8>> = Mutex::new(BTreeMap::new());
-
-fn fd_of(tag: u8) -> i32 {
-    FDS.lock().get(&tag).copied().unwrap_or(-1)
-}
-
-fn uniq(fd: i32) -> u64 {
-    let mut info = door_info_t::default();
-    check!(
-        door_info(fd, &mut info) == 0,
-        "door_info({fd}): {}",
-        name(errno())
-    );
-    info.di_uniquifier
-}
-
-/// Creates a door served by [`server`] with tag `tag`.
-fn create(tag: u8, attrs: u32) -> i32 {
-    let fd = door_create(server, tag as usize as *mut c_void, attrs);
-    check!(fd >= 0, "door_create({:?}): {}", tag as char, name(errno()));
-    FDS.lock().insert(tag, fd);
-    TAG_OF_UNIQ.lock().insert(uniq(fd), tag);
-    fd
-}
-
-/// What the create procedure does.
-const MODE_COUNT: u8 = 0; // count only, start nothing
-const MODE_SPAWN: u8 = 1; // one thread per call, bound for a private pool
-const MODE_SPAWN_NOBIND: u8 = 2; // one thread per call, never bound
-static MODE: AtomicU8 = AtomicU8::new(MODE_COUNT);
-static CREATE_CALLS: AtomicU32 = AtomicU32::new(0);
-static THREADS_MADE: AtomicU32 = AtomicU32::new(0);
-/// Threads about to park in door_return for the first time.
-static PARKING: AtomicU32 = AtomicU32::new(0);
-/// Create calls per thread since its last invocation started:
-/// (calls, uniquifier of the last door_info or 0 for NULL).
-static CREATE_ON: Mutex<BTreeMap<u32, (u32, u64)>> = Mutex::new(BTreeMap::new());
-
-extern "C" fn my_create(dip: *mut door_info_t) {
-    CREATE_CALLS.fetch_add(1, SeqCst);
-    let u = if dip.is_null() {
-        0
-    } else {
-        // SAFETY: the library passes a valid door_info_t for a private pool.
-        unsafe { *dip }.di_uniquifier
-    };
-    {
-        let mut on = CREATE_ON.lock();
-        let e = on.entry(thread::gettid()).or_insert((0, 0));
-        e.0 += 1;
-        e.1 = u;
-    }
-    match MODE.load(SeqCst) {
-        MODE_SPAWN if u != 0 => {
-            spawn_server(Pool::Uniq(u));
-        }
-        MODE_SPAWN | MODE_SPAWN_NOBIND => {
-            spawn_server(Pool::Shared);
-        }
-        _ => {}
-    }
-}
-
-enum Pool {
-    Shared,
-    /// Bind to the door with this tag.
-    Tag(u8),
-    /// Bind to the door with this uniquifier (once its descriptor is known:
-    /// the create procedure runs inside door_create).
-    Uniq(u64),
-}
-
-/// Starts a server thread for `pool`, parked in door_return. Returns its tid.
-fn spawn_server(pool: Pool) -> u32 {
-    THREADS_MADE.fetch_add(1, SeqCst);
-    let h = thread::spawn(move || {
-        let tag = match pool {
-            Pool::Shared => None,
-            Pool::Tag(t) => Some(t),
-            Pool::Uniq(u) => {
-                let known = wait_until(PATIENCE, || TAG_OF_UNIQ.lock().contains_key(&u));
-                check!(known, "door {u} never got its descriptor");
-                TAG_OF_UNIQ.lock().get(&u).copied()
-            }
-        };
-        let tid = thread::gettid();
-        match tag {
-            Some(t) => {
-                let r = door_bind(fd_of(t));
-                check!(r == 0, "door_bind({:?}): {}", t as char, name(errno()));
-                POOL_OF.lock().insert(tid, t);
-            }
-            None => {
-                POOL_OF.lock().insert(tid, SHARED);
-            }
-        }
-        PARKING.fetch_add(1, SeqCst);
-        door_return(null_mut(), 0, null_mut(), 0);
-        check!(
-            false,
-            "door_return of a new server thread: {}",
-            name(errno())
-        );
-        0
-    })
-    .expect("spawn server thread");
-    h.tid()
-}
-
-/// Operations (first argument byte).
-const OP_TID: u8 = 0;
-const OP_BARRIER: u8 = 2; // count
-const OP_ECHO: u8 = 3; // data...
-const OP_SPAWN_BOUND: u8 = 4; // door tag
-const OP_SYNC: u8 = 5; // waits until every thread made has parked
-
-static ACTIVE: AtomicU32 = AtomicU32::new(0);
-static SERVED: [AtomicU32; 5] = [const { AtomicU32::new(0) }; 5];
-static SERVERS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
-
-fn served_index(tag: u8) -> usize {
-    match tag {
-        SHARED => 0,
-        PRIV1 => 1,
-        PRIV2 => 2,
-        NOBIND => 3,
-        _ => 4,
-    }
-}
-
-/// The server procedure of every door here. Replies `[tag, wrong pool,
-/// create calls on this thread just before, 0, tid x4, create's
-/// uniquifier x8, payload...]`.
-extern "C" fn server(
-    cookie: *mut c_void,
-    argp: *mut u8,
-    size: usize,
-    _dp: *mut door_desc_t,
-    _n: u32,
-) {
-    let door = cookie as usize as u8;
-    let tid = thread::gettid();
-    let created = CREATE_ON.lock().remove(&tid).unwrap_or((0, 0));
-    let pool = POOL_OF.lock().get(&tid).copied().unwrap_or(0);
-    let wrong_pool = pool != door;
-    if wrong_pool {
-        fail(format_args!(
-            "thread {tid} of pool {:?} serves door {:?}",
-            pool as char, door as char
-        ));
-    }
-    let sync = args_first(argp, size) == Some(OP_SYNC);
-    if !sync {
-        SERVED[served_index(door)].fetch_add(1, SeqCst);
-        SERVERS.lock().push(tid);
-    }
-    // SAFETY: the kernel laid out `size` bytes at `argp`.
-    let args = unsafe { core::slice::from_raw_parts(argp, size) };
-    let mut out = Vec::with_capacity(16 + size);
-    out.extend_from_slice(&[door, wrong_pool as u8, created.0 as u8, 0]);
-    out.extend_from_slice(&tid.to_le_bytes());
-    out.extend_from_slice(&created.1.to_le_bytes());
-    match (args.first().copied(), args.get(1).copied()) {
-        (Some(OP_BARRIER), Some(n)) => {
-            ACTIVE.fetch_add(1, SeqCst);
-            let ok = wait_until(PATIENCE, || ACTIVE.load(SeqCst) >= u32::from(n));
-            check!(
-                ok,
-                "only {} of {n} calls were served at once",
-                ACTIVE.load(SeqCst)
-            );
-            out[3] = ok as u8;
-        }
-        (Some(OP_ECHO), _) => out.extend(args[1..].iter().rev()),
-        (Some(OP_SYNC), _) => {
-            // Each thread counts itself just before its first door_return;
-            // once all have, the few that have not yet entered it are the
-            // only runnable threads while this one sleeps.
-            let ok = wait_until(PATIENCE, || {
-                PARKING.load(SeqCst) == THREADS_MADE.load(SeqCst)
-            });
-            check!(ok, "server threads never reached door_return");
-            process::sleep_ticks(2);
-        }
-        (Some(OP_SPAWN_BOUND), Some(t)) => {
-            let new = spawn_server(Pool::Tag(t));
-            out.extend_from_slice(&new.to_le_bytes());
-        }
-        _ => {}
-    }
-    door_return(out.as_mut_ptr(), out.len(), null_mut(), 0);
-    check!(false, "door_return failed: {}", name(errno()));
-}
-
-fn args_first(argp: *mut u8, size: usize) -> Option<u8> {
-    // SAFETY: the kernel laid out `size` bytes at `argp`.
-    (size > 0).then(|| unsafe { *argp })
-}
-
-/// A reply, decoded.
-#[derive(Clone, Debug, Default)]
-struct Served {
-    door: u8,
-    created: u8,
-    flag: u8,
-    tid: u32,
-    create_uniq: u64,
-    payload: Vec<u8>,
-}
-
-fn call(fd: i32, msg: &[u8]) -> Result<Served, isize> {
-    let r = Door::from_fd(fd).call(msg, &[]).map_err(|e| e.0)?;
-    if r.data.len() < 16 {
-        check!(false, "reply of {} bytes", r.data.len());
-        return Err(0);
-    }
-    check!(r.data[1] == 0, "served by a thread of the wrong pool");
-    Ok(Served {
-        door: r.data[0],
-        created: r.data[2],
-        flag: r.data[3],
-        tid: u32::from_le_bytes(r.data[4..8].try_into().unwrap()),
-        create_uniq: u64::from_le_bytes(r.data[8..16].try_into().unwrap()),
-        payload: r.data[16..].to_vec(),
-    })
 }
 
 fn call_ok(fd: i32, msg: &[u8], what: &str) -> Served {
@@ -293,35 +44,6 @@ fn call_ok(fd: i32, msg: &[u8], what: &str) -> Served {
         check!(false, "{what}: door_call failed: {}", name(e));
         Served::default()
     })
-}
-
-static DONE: [AtomicBool; 8] = [const { AtomicBool::new(false) }; 8];
-static RESULT: Mutex<[Option<Result<Served, isize>>; 8]> = Mutex::new([const { None }; 8]);
-
-fn call_async(slot: usize, fd: i32, msg: Vec<u8>) -> JoinHandle {
-    DONE[slot].store(false, SeqCst);
-    thread::spawn(move || {
-        let r = call(fd, &msg);
-        RESULT.lock()[slot] = Some(r);
-        DONE[slot].store(true, SeqCst);
-        0
-    })
-    .expect("spawn caller")
-}
-
-fn finish(slot: usize, h: JoinHandle, what: &str) -> Served {
-    h.join().expect("join caller");
-    match RESULT.lock()[slot].take() {
-        Some(Ok(s)) => s,
-        Some(Err(e)) => {
-            check!(false, "{what}: door_call failed: {}", name(e));
-            Served::default()
-        }
-        None => {
-            check!(false, "{what}: no result");
-            Served::default()
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ extern crate alloc;
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use userland::abi::{BOOT_ARGS_FILE, exit_code, kstat, sys};
+use userland::abi::{BOOT_ARGS_FILE, INIT_NO_LEAKS, exit_code, kstat, sys};
 use userland::sys::{check, syscall1, syscall4};
 use userland::{println, process};
 
@@ -97,7 +97,7 @@ fn main() -> i32 {
         }
     }
     println!(
-        "init: no leaks (processes, threads, frames, doors, descriptors back to their starting counts)"
+        "{INIT_NO_LEAKS} (processes, threads, frames, doors, descriptors back to their starting counts)"
     );
     shutdown(exit_code::for_status(verdict))
 }

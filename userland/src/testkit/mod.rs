@@ -8,6 +8,11 @@
 //! A failed check prints `<program>: FAIL [pid N]: <what>` and is counted;
 //! [`verdict`] turns the count into the exit status (printing
 //! `<program>: ok` when nothing failed).
+//!
+//! The submodules hold what a group of programs shares: [`dcall`] the
+//! two-process harness of the door_call error-code programs, [`dargs`] the
+//! door and client helpers of the door_arg_t contract programs, [`dpool`]
+//! the doors, pools and create procedure of the door_server_create programs.
 
 use crate::door::safe::Door;
 use crate::door::{
@@ -23,6 +28,10 @@ use core::fmt;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicU32, Ordering::SeqCst};
 use doors::abi::errno::name;
+
+pub mod dargs;
+pub mod dcall;
+pub mod dpool;
 
 static FAILURES: AtomicU32 = AtomicU32::new(0);
 
