@@ -19,7 +19,11 @@ pub mod sys {
     pub const YIELD: usize = 2;
     /// `getpid()`: the calling process's id.
     pub const GETPID: usize = 3;
-    /// `spawn(&SpawnArgs)`: starts a program from the boot file system; returns its pid.
+    /// `spawn(&SpawnArgs)`: starts a program from the boot file system;
+    /// returns its pid. Errors: EFAULT, EINVAL, E2BIG, ENAMETOOLONG,
+    /// ENOENT (no such program), ENOEXEC (not a valid program), EBADF (a
+    /// descriptor to hand over is not open), ENOMEM, EAGAIN (already
+    /// [`super::MAX_PROCESSES`] processes).
     pub const SPAWN: usize = 4;
     /// `wait(pid)`: waits for child `pid` (or any child, `pid == -1`) to exit;
     /// returns `(pid << 32) | (status as u32)`.
@@ -268,6 +272,11 @@ pub const BOOT_ARGS_FILE: &str = "boot.args";
 /// kernel's counts of processes, threads, frames, doors and descriptors are
 /// back at their starting values (the host runner looks for it).
 pub const INIT_NO_LEAKS: &str = "init: no leaks";
+
+/// Most processes that exist at once (zombies included). The bound keeps
+/// the kernel heap, which holds every process's records (descriptor table,
+/// doors, areas), from running out whatever programs do.
+pub const MAX_PROCESSES: usize = 128;
 
 /// Most arguments (including the name) a spawned program gets.
 pub const MAX_ARGS: usize = 32;

@@ -73,3 +73,11 @@ fn demo() {
         .assert_line("hello, doors, from door server pid")
         .assert_line("demo: /demo/upper answered Ok(\"SHOUT\")");
 }
+
+/// Spawning stops with EAGAIN at the process limit and works again later.
+#[test]
+fn proclimit() {
+    test_program("proclimit", &[])
+        .expect_success()
+        .assert_line("proclimit: ok");
+}

@@ -4,8 +4,9 @@
 use super::{PAGE_SIZE, frames, phys_to_virt};
 use linked_list_allocator::LockedHeap;
 
-/// Heap size: room for door argument buffers of several MiB.
-const HEAP_BYTES: u64 = 32 << 20;
+/// Heap size: the records of up to `MAX_PROCESSES` processes with full
+/// descriptor tables and their doors, and argument buffers of several MiB.
+const HEAP_BYTES: u64 = 64 << 20;
 
 #[global_allocator]
 static HEAP: LockedHeap = LockedHeap::empty();

@@ -8,8 +8,8 @@ use crate::mem::PAGE_SIZE;
 use crate::mem::space::{AddressSpace, MapError, USER_END, USER_START};
 use crate::mem::user::UserSlice;
 use alloc::vec::Vec;
-use doors::abi::errno::{ENOENT, ENOEXEC, ENOMEM};
-use doors::abi::{MAIN_STACK_SIZE, MAIN_STACK_TOP, UserArg};
+use doors::abi::errno::{EAGAIN, ENOENT, ENOEXEC, ENOMEM};
+use doors::abi::{MAIN_STACK_SIZE, MAIN_STACK_TOP, MAX_PROCESSES, UserArg};
 use kernel::bootfs::Bootfs;
 use kernel::elf::Elf;
 use spin::Once;
@@ -58,6 +58,9 @@ pub fn user_frame(rip: u64, rsp: u64, rdi: u64, rsi: u64) -> TrapFrame {
 /// Starts program `name` from the boot file system with `args` (argument 0,
 /// the name, is added); returns the new process's id.
 pub fn spawn(parent: u32, name: &str, args: &[&[u8]], fds: &[i32]) -> Result<u32, isize> {
+    if SCHED.lock().counts().0 >= MAX_PROCESSES {
+        return Err(EAGAIN);
+    }
     let image = bootfs().find(name).ok_or(ENOENT)?;
     let elf = Elf::parse(image, USER_START, USER_END).map_err(|_| ENOEXEC)?;
     let mut space = AddressSpace::new().ok_or(ENOMEM)?;
