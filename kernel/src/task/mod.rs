@@ -95,10 +95,10 @@ pub struct Sched {
     sleepers: SleepQueue,
     current: u32,
     idle: u32,
-    /// Threads that died; freed by the next thread to run. Boxed because
-    /// `switch` still saves into a record after it leaves the thread map.
-    #[allow(clippy::vec_box)]
-    dead: Vec<Box<Thread>>,
+    /// Threads that exited (still in `threads`, state `Dead`): the switch
+    /// away from one still saves into its record and runs on its stack, so
+    /// the next thread to run frees it.
+    dead: Vec<u32>,
     next_id: u32,
     ticks: u64,
     /// The door logic (set up at boot by `init_doors`).
@@ -259,10 +259,8 @@ impl Sched {
         self.sleepers.remove(tid);
         self.doors().exit_thread(tid);
         self.handle_door_events();
-        if let Some(t) = self.threads.remove(&tid) {
-            self.dead.push(t);
-            DEAD_PENDING.store(true, Ordering::Relaxed);
-        }
+        // Not running, so its stack and record can go now.
+        drop(self.threads.remove(&tid));
     }
 
     /// Ends process `pid` with `status`: every thread but the running one
@@ -381,7 +379,12 @@ fn switch_locked(mut g: MutexGuard<'static, Sched>, next: u32) {
 /// notes the first entry to user mode.
 pub extern "C" fn after_switch() {
     if DEAD_PENDING.swap(false, Ordering::Relaxed) {
-        let dead = core::mem::take(&mut SCHED.lock().dead);
+        let mut g = SCHED.lock();
+        let dead: Vec<Box<Thread>> = core::mem::take(&mut g.dead)
+            .into_iter()
+            .filter_map(|tid| g.threads.remove(&tid))
+            .collect();
+        drop(g);
         drop(dead);
     }
 }
@@ -482,35 +485,10 @@ pub fn exit_thread(value: u64) -> ! {
     if let Some(t) = g.threads.get_mut(&tid) {
         t.state = State::Dead;
     }
+    g.dead.push(tid);
+    DEAD_PENDING.store(true, Ordering::Relaxed);
     let next = g.pick_next();
-    // Move the record to `dead` only after choosing: `switch_locked` still
-    // saves into it, and the next thread frees it.
-    let record = g.threads.remove(&tid);
-    let (prev_rsp, prev_fpu) = match &record {
-        Some(t) => (
-            &raw const t.rsp as *mut u64,
-            &raw const *t.fpu as *mut FpuState,
-        ),
-        None => panic!("exit of unknown thread {tid}"),
-    };
-    if let Some(r) = record {
-        g.dead.push(r);
-        DEAD_PENDING.store(true, Ordering::Relaxed);
-    }
-    let n = g.threads.get_mut(&next).expect("next thread exists");
-    n.state = State::Running;
-    let (next_rsp, next_fpu, top, npid) = (n.rsp, &raw const *n.fpu, n.kstack.top(), n.pid);
-    cpu::set_fs_base(n.fs_base);
-    g.current = next;
-    if let Some(space) = g.procs.get(&npid).and_then(|p| p.space.as_ref()) {
-        space.activate();
-    }
-    gdt::set_kernel_stack(top);
-    syscall::set_kernel_stack(top);
-    drop(g);
-    // SAFETY: the dead record stays boxed in `dead` until the next thread
-    // runs `after_switch`, after this switch has saved into it.
-    unsafe { switch(prev_rsp, next_rsp, prev_fpu, next_fpu) };
+    switch_locked(g, next);
     unreachable!("a dead thread was resumed");
 }
 
