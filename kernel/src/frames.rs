@@ -115,13 +115,30 @@ impl<'a> FrameBitmap<'a> {
             return None;
         }
         let mut run = 0;
-        for f in 0..self.frame_count {
+        let mut f = 0;
+        while f < self.frame_count {
+            // Whole words at once where they are all used or all free.
+            let word = self.bits[(f / 64) as usize];
+            if f % 64 == 0 && f + 64 <= self.frame_count && (word == 0 || word == u64::MAX) {
+                if word == u64::MAX {
+                    run = 0;
+                } else if run + 64 >= n {
+                    let start = f - run;
+                    self.reserve_range(start, start + n);
+                    return Some(start);
+                } else {
+                    run += 64;
+                }
+                f += 64;
+                continue;
+            }
             run = if self.is_used(f) { 0 } else { run + 1 };
             if run == n {
                 let start = f + 1 - n;
                 self.reserve_range(start, f + 1);
                 return Some(start);
             }
+            f += 1;
         }
         None
     }
@@ -179,6 +196,24 @@ mod tests {
         let got: Vec<u64> = core::iter::from_fn(|| fb.alloc()).collect();
         assert_eq!(got.len(), 254);
         assert!(!got.contains(&63) && !got.contains(&64));
+    }
+
+    #[test]
+    fn contiguous_runs_across_many_words() {
+        let mut bits = [0u64; 8];
+        let mut fb = FrameBitmap::new(&mut bits, 512);
+        fb.release_range(10, 100); // 90 free, then a hole
+        fb.release_range(130, 512); // 382 free
+        assert_eq!(
+            fb.alloc_contiguous(91),
+            Some(130),
+            "does not fit before the hole"
+        );
+        assert_eq!(fb.alloc_contiguous(90), Some(10));
+        assert_eq!(fb.alloc_contiguous(200), Some(221));
+        assert_eq!(fb.alloc_contiguous(92), None, "only 91 left");
+        assert_eq!(fb.alloc_contiguous(91), Some(421));
+        assert_eq!(fb.free_count(), 0);
     }
 
     #[test]
