@@ -9,7 +9,7 @@
 
 use crate::abi::{self, DoorDesc, DoorResults};
 use crate::outcome::{
-    ArgCopy, ArgLayout, CallOutcome, Depleted, Event, StackArea, Upcall, UserMemory,
+    ArgCopy, ArgLayout, CallOutcome, Called, Depleted, Event, StackArea, Upcall, UserMemory,
 };
 use crate::registry::At;
 use crate::system::{CallState, DoorId, Invocation, Message, Pending, ReplyTo};
@@ -137,6 +137,25 @@ impl DoorSystem {
         fd: Fd,
         params: Option<CallParams>,
     ) -> Result<CallOutcome, Errno> {
+        let mut up = Upcall::default();
+        Ok(match self.door_call_into(mem, tid, fd, params, &mut up)? {
+            Called::Handoff => CallOutcome::Handoff(up),
+            Called::Wait => CallOutcome::Wait,
+        })
+    }
+
+    /// [`DoorSystem::door_call`] for the kernel's hot path: on
+    /// [`Called::Handoff`] the upcall is written into `up` (a reused buffer,
+    /// any previous contents are replaced) instead of being returned by
+    /// value; on `Wait` or `Err`, `up` is left as it was.
+    pub fn door_call_into<M: UserMemory>(
+        &mut self,
+        mem: &M,
+        tid: Tid,
+        fd: Fd,
+        params: Option<CallParams>,
+        up: &mut Upcall,
+    ) -> Result<Called, Errno> {
         let caller_at = self.running_thread_at(tid)?;
         let pid = self.threads.at(caller_at).pid;
         let caller = self.procs.get(&pid).ok_or(Errno::EBADF)?;
@@ -204,20 +223,13 @@ impl DoorSystem {
             });
             self.threads.at_mut(caller_at).call = Some(CallState::Waiting(key));
             self.release(pid, &passed);
-            return Ok(CallOutcome::Wait);
+            return Ok(Called::Wait);
         };
         pool.idle.pop();
         let depleted = pool.idle.is_empty();
-        let caller = (tid, caller_at);
-        if !passed.iter().any(|p| p.release) {
-            // Built in place: the upcall is large.
-            return Ok(CallOutcome::Handoff(
-                self.start_call(caller, server, id, msg, depleted),
-            ));
-        }
-        let up = self.start_call(caller, server, id, msg, depleted);
+        self.start_call((tid, caller_at), server, id, msg, depleted, up);
         self.release(pid, &passed);
-        Ok(CallOutcome::Handoff(up))
+        Ok(Called::Handoff)
     }
 
     /// Closes the DOOR_RELEASE descriptors of a delivered message.
@@ -284,7 +296,7 @@ impl DoorSystem {
 
     /// Starts a validated call of `caller` (thread and position) on the
     /// idle-taken thread `server`: installs the descriptors in the server's
-    /// table and records the invocation.
+    /// table and records the invocation; writes the upcall into `up`.
     #[inline(always)]
     pub(crate) fn start_call(
         &mut self,
@@ -293,7 +305,8 @@ impl DoorSystem {
         id: DoorId,
         msg: Message,
         depleted: bool,
-    ) -> Upcall {
+        up: &mut Upcall,
+    ) {
         let inv = self.invs.insert(Invocation {
             door: id,
             server: server.server,
@@ -325,6 +338,7 @@ impl DoorSystem {
             copy,
             descs,
             depleted,
+            up,
         )
     }
 
@@ -353,9 +367,9 @@ impl DoorSystem {
         out
     }
 
-    /// What the kernel needs to start an invocation of door `id` on thread
-    /// `server` of process `server_pid`; `caller` is `None` for an
-    /// unreferenced notice.
+    /// Writes into `up` what the kernel needs to start an invocation of door
+    /// `id` on thread `server` of process `server_pid`; `caller` is `None`
+    /// for an unreferenced notice.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn upcall(
@@ -368,47 +382,46 @@ impl DoorSystem {
         copy: Option<ArgCopy>,
         descs: Vec<DoorDesc>,
         depleted: bool,
-    ) -> Upcall {
+        up: &mut Upcall,
+    ) {
         let d = self.door(id);
         let private = d.attrs & abi::DOOR_PRIVATE != 0;
-        Upcall {
-            server,
-            server_pid,
-            caller,
-            door: d.uniq,
-            layout,
-            copy,
-            depleted: depleted.then(|| {
-                if private {
-                    Depleted::Private(self.info_of(id, server_pid))
-                } else {
-                    Depleted::Shared
-                }
-            }),
-            results: DoorResults {
-                cookie: d.cookie,
-                data_ptr: if caller.is_none() {
-                    abi::DOOR_UNREF_DATA
-                } else {
-                    layout.data_addr
-                },
-                data_size: copy.map_or(0, |c| c.len),
-                desc_ptr: if descs.is_empty() {
-                    0
-                } else {
-                    layout.desc_addr
-                },
-                desc_num: descs.len() as u64,
-                pc: d.pc,
-                nservers: if depleted { 0 } else { 1 },
-                door_info: if depleted && private {
-                    layout.info_addr
-                } else {
-                    0
-                },
+        up.server = server;
+        up.server_pid = server_pid;
+        up.caller = caller;
+        up.door = d.uniq;
+        up.layout = layout;
+        up.copy = copy;
+        up.depleted = depleted.then(|| {
+            if private {
+                Depleted::Private(self.info_of(id, server_pid))
+            } else {
+                Depleted::Shared
+            }
+        });
+        up.results = DoorResults {
+            cookie: d.cookie,
+            data_ptr: if caller.is_none() {
+                abi::DOOR_UNREF_DATA
+            } else {
+                layout.data_addr
             },
-            descs,
-        }
+            data_size: copy.map_or(0, |c| c.len),
+            desc_ptr: if descs.is_empty() {
+                0
+            } else {
+                layout.desc_addr
+            },
+            desc_num: descs.len() as u64,
+            pc: d.pc,
+            nservers: if depleted { 0 } else { 1 },
+            door_info: if depleted && private {
+                layout.info_addr
+            } else {
+                0
+            },
+        };
+        up.descs = descs;
     }
 
     /// Queues an unreferenced notice for `id`, or hands it to an idle thread
@@ -448,6 +461,7 @@ impl DoorSystem {
         let server_pid = t.pid;
         let lay = layout(t.stack, 0, 0, self.cfg.stack_reserve)
             .expect("a parked thread's area fits an empty invocation");
+        let mut up = Upcall::default();
         self.upcall(
             server,
             server_pid,
@@ -457,7 +471,9 @@ impl DoorSystem {
             None,
             Vec::new(),
             depleted,
-        )
+            &mut up,
+        );
+        up
     }
 
     /// Abandons the door_call of thread `tid` (process `pid`): it fails with

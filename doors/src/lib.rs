@@ -31,7 +31,10 @@
 //!   switch straight back to with where its results go (or none: results
 //!   discarded), and whether the server thread parks, immediately serves a
 //!   waiting invocation, or fails. The kernel copies the bytes described in
-//!   [`Upcall`] and [`Delivery`].
+//!   [`Upcall`] and [`Delivery`]. On the hot path the kernel calls
+//!   [`DoorSystem::door_call_into`] and [`DoorSystem::door_return_into`]
+//!   instead, which write the upcall and the outcome into buffers it reuses
+//!   rather than returning them by value.
 //! * **Events.** Effects on threads other than the one making the call (a
 //!   waiting caller woken with EBADF by a revoke, a caller failed with EINTR
 //!   by a dying server, an unreferenced notice dispatched to an idle thread,
@@ -73,7 +76,7 @@ pub mod wire;
 mod tests;
 
 pub use outcome::{
-    ArgCopy, ArgLayout, CallOutcome, Delivery, Depleted, Event, Next, Reply, ReturnOutcome,
+    ArgCopy, ArgLayout, CallOutcome, Called, Delivery, Depleted, Event, Next, Reply, ReturnOutcome,
     StackArea, Stats, Upcall, UserMemory,
 };
 pub use registry::Registry;

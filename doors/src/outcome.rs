@@ -37,7 +37,7 @@ pub struct StackArea {
 /// Where an invocation's pieces go in the server thread's [`StackArea`], from
 /// the top down: door_info slot, descriptors, data, [`DoorResults`]; the
 /// stack pointer starts below that.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct ArgLayout {
     /// Where the depleted private pool's `door_info_t` goes (48 bytes).
     pub info_addr: u64,
@@ -75,7 +75,10 @@ pub struct ArgCopy {
 /// writes `descs`, `info` and `results` at the addresses of `layout`, and
 /// resumes `server` at the library's door entry with `rsp = layout.sp`,
 /// `rdi = layout.results_addr`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// The default value is a placeholder for [`crate::DoorSystem::door_call_into`]
+/// to fill (it describes no real invocation).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Upcall {
     /// The server thread.
     pub server: Tid,
@@ -109,6 +112,16 @@ pub enum CallOutcome {
     Handoff(Upcall),
     /// No server thread is idle: block the caller. A parking server thread
     /// takes the call later; the caller is resumed as above.
+    Wait,
+}
+
+/// Result of [`crate::DoorSystem::door_call_into`]: what
+/// [`CallOutcome`] says, without the upcall (which is written in place).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Called {
+    /// As [`CallOutcome::Handoff`], with the upcall in the caller's buffer.
+    Handoff,
+    /// As [`CallOutcome::Wait`] (the buffer is unchanged).
     Wait,
 }
 

@@ -56,26 +56,26 @@ impl<T> Registry<T> {
         }
     }
 
-    /// The slot where the probe for `key` starts.
+    /// The slot where the probe for `key` starts (out of range when there
+    /// are no slots).
     #[inline(always)]
     fn home(&self, key: u32) -> usize {
-        (u64::from(key).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+        u64::from(key)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .wrapping_shr(self.shift) as usize
     }
 
     #[inline(always)]
     fn mask(&self) -> usize {
-        self.slots.len() - 1
+        self.slots.len().wrapping_sub(1)
     }
 
     /// Where the value under `key` is.
     #[inline(always)]
     pub fn find(&self, key: u32) -> Option<At> {
-        if self.len == 0 {
-            return None;
-        }
         let mut i = self.home(key);
         loop {
-            match &self.slots[i] {
+            match self.slots.get(i)? {
                 Some((k, _)) if *k == key => return Some(At(i)),
                 Some(_) => i = (i + 1) & self.mask(),
                 None => return None,
@@ -116,12 +116,23 @@ impl<T> Registry<T> {
 
     #[inline(always)]
     pub fn get(&self, key: &u32) -> Option<&T> {
-        self.find(*key).map(|at| self.at(at))
+        let mut i = self.home(*key);
+        loop {
+            match self.slots.get(i)? {
+                Some((k, v)) if k == key => return Some(v),
+                Some(_) => i = (i + 1) & self.mask(),
+                None => return None,
+            }
+        }
     }
 
     #[inline(always)]
     pub fn get_mut(&mut self, key: &u32) -> Option<&mut T> {
-        self.find(*key).map(|at| self.at_mut(at))
+        let at = self.find(*key)?;
+        match &mut self.slots[at.0] {
+            Some((_, v)) => Some(v),
+            None => None,
+        }
     }
 
     /// Stores `value` under `key`, returning the value it replaces.

@@ -57,6 +57,25 @@ impl DoorSystem {
         tid: Tid,
         ret: ReturnArgs,
     ) -> Result<ReturnOutcome, Errno> {
+        let mut out = ReturnOutcome {
+            reply: None,
+            next: Next::Park,
+        };
+        self.door_return_into(mem, tid, ret, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`DoorSystem::door_return`] for the kernel's hot path: the outcome is
+    /// written into `out` (a reused buffer, any previous contents are
+    /// replaced) instead of being returned by value; on `Err`, `out` is left
+    /// as it was.
+    pub fn door_return_into<M: UserMemory>(
+        &mut self,
+        mem: &mut M,
+        tid: Tid,
+        ret: ReturnArgs,
+        out: &mut ReturnOutcome,
+    ) -> Result<(), Errno> {
         let at = self.running_thread_at(tid)?;
         let t = self.threads.at(at);
         let (pid, serving) = (t.pid, t.serving);
@@ -78,11 +97,14 @@ impl DoorSystem {
             if let Some(inv) = serving {
                 self.end_invocation(inv);
             }
-            return Ok(self.returned(at, tid, ret.stack, None));
+            out.reply = None;
+            out.next = self.returned(at, tid, ret.stack);
+            return Ok(());
         };
         let results = self.check_results(mem, pid, &live, &ret)?;
-        let reply = self.reply(mem, pid, live, results, &ret);
-        Ok(self.returned(at, tid, ret.stack, Some(reply)))
+        out.reply = Some(self.reply(mem, pid, live, results, &ret));
+        out.next = self.returned(at, tid, ret.stack);
+        Ok(())
     }
 
     /// The checks of door_return's results for a live caller (see
@@ -245,30 +267,14 @@ impl DoorSystem {
         self.finish_invocation(i.door, i.unref);
     }
 
-    /// Finishes a door_return whose caller side is `reply`: parks thread
-    /// `tid` (at `at`) with argument area `stack`.
+    /// Finishes a door_return: parks thread `tid` (at `at`) with argument
+    /// area `stack`; what it does next.
     #[inline(always)]
-    fn returned(
-        &mut self,
-        at: At,
-        tid: Tid,
-        stack: StackArea,
-        reply: Option<Reply>,
-    ) -> ReturnOutcome {
-        // One outcome per arm: a parked thread's outcome is written in place.
+    fn returned(&mut self, at: At, tid: Tid, stack: StackArea) -> Next {
         match self.park(at, tid, stack) {
-            Parked::Idle => ReturnOutcome {
-                reply,
-                next: Next::Park,
-            },
-            Parked::Fail(errno) => ReturnOutcome {
-                reply,
-                next: Next::Fail(errno),
-            },
-            Parked::Busy(key) => ReturnOutcome {
-                reply,
-                next: self.serve_queued(tid, key),
-            },
+            Parked::Idle => Next::Park,
+            Parked::Fail(errno) => Next::Fail(errno),
+            Parked::Busy(key) => self.serve_queued(tid, key),
         }
     }
 
@@ -306,9 +312,10 @@ impl DoorSystem {
     /// Parking thread `tid` takes the work queued in pool `key` (calls that
     /// do not fit it fail), or parks there when none is left.
     fn serve_queued(&mut self, tid: Tid, key: PoolKey) -> Next {
+        let mut up = Box::<Upcall>::default();
         while let Some(p) = self.pool_mut(key).queue.pop_front() {
-            if let Some(up) = self.try_start(tid, p) {
-                return Next::Serve(Box::new(up));
+            if self.try_start(tid, p, &mut up) {
+                return Next::Serve(up);
             }
         }
         self.pool_mut(key).idle.push(tid);
@@ -317,11 +324,15 @@ impl DoorSystem {
     }
 
     /// Gives queued work to parking thread `server` (the pool has no other
-    /// idle thread, so the dispatch depletes it). A call that does not fit
-    /// the thread's area (E2BIG) or the server's table (EMFILE) fails.
-    fn try_start(&mut self, server: Tid, p: Pending) -> Option<Upcall> {
+    /// idle thread, so the dispatch depletes it), writing its upcall into
+    /// `up`; false if there was none to start. A call that does not fit the
+    /// thread's area (E2BIG) or the server's table (EMFILE) fails.
+    fn try_start(&mut self, server: Tid, p: Pending, up: &mut Upcall) -> bool {
         match p {
-            Pending::Unref(id) => Some(self.start_unref(server, id, true)),
+            Pending::Unref(id) => {
+                *up = self.start_unref(server, id, true);
+                true
+            }
             Pending::Call { caller, door, msg } => {
                 let n = msg.descs.len();
                 let at = self.threads.find(server).expect("server vanished");
@@ -332,7 +343,8 @@ impl DoorSystem {
                     (Some(layout), true) => {
                         let caller_at = self.threads.find(caller).expect("caller vanished");
                         let server = Taken { server, at, layout };
-                        Some(self.start_call((caller, caller_at), server, door, msg, true))
+                        self.start_call((caller, caller_at), server, door, msg, true, up);
+                        true
                     }
                     (fits, _) => {
                         let errno = if fits.is_none() {
@@ -341,7 +353,7 @@ impl DoorSystem {
                             Errno::EMFILE
                         };
                         self.fail_pending(Pending::Call { caller, door, msg }, errno);
-                        None
+                        false
                     }
                 }
             }

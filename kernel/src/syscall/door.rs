@@ -10,7 +10,7 @@ use crate::task::{self, SCHED, Wait};
 use core::sync::atomic::Ordering;
 use doors::abi::errno::{EBADF, EFAULT, EINTR, EINVAL, ENAMETOOLONG, ESRCH};
 use doors::abi::{DOOR_CREATE_RUN_SERVER_CREATE, DoorArg};
-use doors::{CallOutcome, CallParams, Errno, Next, ReturnArgs, ReturnOutcome, StackArea};
+use doors::{CallParams, Called, Errno, Next, ReturnArgs, ReturnOutcome, StackArea, Upcall};
 
 /// Longest path read from user memory (the door logic's own limit is lower,
 /// so a longer one is ENAMETOOLONG either way).
@@ -59,23 +59,23 @@ pub fn door_call(d: u64, params_ptr: u64) -> SysResult {
             arg: read_wire::<DoorArg>(g.current_space(), addr)?,
         }),
     };
+    // Filled in place: the upcall is large, and moving it costs copies.
+    let mut up = Upcall::default();
     let result = {
         let (doors, memory) = g.doors_and_memory();
-        doors.door_call(&memory, tid, d, params)
+        doors.door_call_into(&memory, tid, d, params, &mut up)
     };
     g.handle_door_events();
     g.set_door_result(tid, -EINTR);
-    // Used in place: the upcall is large, and moving it costs copies.
-    match &result {
+    match result {
         Err(e) => return Err(e.0),
-        Ok(CallOutcome::Handoff(up)) => {
-            g.deliver_upcall(up);
-            let server = up.server;
-            task::handoff(g, Wait::DoorCall, server);
+        Ok(Called::Handoff) => {
+            g.deliver_upcall(&up);
+            task::handoff(g, Wait::DoorCall, up.server);
         }
-        Ok(CallOutcome::Wait) => task::block(g, Wait::DoorCall),
+        Ok(Called::Wait) => task::block(g, Wait::DoorCall),
     }
-    drop(result);
+    drop(up);
     match SCHED.lock().door_result(tid) {
         r if r < 0 => Err(-r),
         r => Ok(r as u64),
@@ -95,16 +95,20 @@ pub fn door_return(frame: &mut TrapFrame, a: [u64; 6]) -> SysResult {
     };
     let mut g = SCHED.lock();
     let tid = g.current_tid();
+    // Filled in place: the outcome is large, and moving it costs copies.
+    let mut out = ReturnOutcome {
+        reply: None,
+        next: Next::Park,
+    };
     let result = {
         let (doors, mut memory) = g.doors_and_memory();
-        doors.door_return(&mut memory, tid, ret)
+        doors.door_return_into(&mut memory, tid, ret, &mut out)
     };
     g.handle_door_events();
-    // Used in place: the outcome is large, and moving it costs copies.
-    let ReturnOutcome { reply, next } = match &result {
-        Ok(outcome) => outcome,
-        Err(e) => return Err(e.0),
-    };
+    if let Err(e) = result {
+        return Err(e.0);
+    }
+    let ReturnOutcome { reply, next } = &out;
     let caller = reply.as_ref().map(|r| r.caller);
     if let Some(r) = reply {
         g.deliver_reply(r);
@@ -129,7 +133,7 @@ pub fn door_return(frame: &mut TrapFrame, a: [u64; 6]) -> SysResult {
             return Err(e.0);
         }
     }
-    drop(result);
+    drop(out);
     // Back with an invocation to start, or with the reason there is none.
     let mut g = SCHED.lock();
     match g.take_upcall(tid) {
