@@ -7,7 +7,7 @@ use bootloader_api::info::{MemoryRegionKind, MemoryRegions};
 use kernel::frames::{FrameBitmap, words_for};
 use spin::Mutex;
 use x86_64::PhysAddr;
-use x86_64::structures::paging::{FrameAllocator, PhysFrame, Size4KiB};
+use x86_64::structures::paging::{FrameAllocator, FrameDeallocator, PhysFrame, Size4KiB};
 
 static FRAMES: Mutex<Option<FrameBitmap<'static>>> = Mutex::new(None);
 
@@ -93,6 +93,14 @@ pub fn free_count() -> u64 {
 
 /// The allocator as the `x86_64` crate's page-table code wants it.
 pub struct KernelFrames;
+
+impl FrameDeallocator<Size4KiB> for KernelFrames {
+    // SAFETY (of the trait's contract): callers pass only page-table frames
+    // they no longer use; `free` checks for double frees.
+    unsafe fn deallocate_frame(&mut self, frame: PhysFrame<Size4KiB>) {
+        free(frame);
+    }
+}
 
 // SAFETY: frames come from the bitmap, each handed out once.
 unsafe impl FrameAllocator<Size4KiB> for KernelFrames {

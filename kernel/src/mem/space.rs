@@ -12,6 +12,7 @@ use x86_64::registers::control::{Cr3, Cr3Flags};
 use x86_64::structures::paging::mapper::MapToError;
 use x86_64::structures::paging::{
     Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as F, PhysFrame, Size4KiB,
+    mapper::CleanUp,
 };
 use x86_64::{PhysAddr, VirtAddr};
 
@@ -224,7 +225,11 @@ impl AddressSpace {
     }
 
     /// Unmaps and frees `pages` pages at `addr` (pages not mapped are skipped).
+    /// Page tables left empty are freed too.
     fn unmap_pages(&mut self, addr: u64, pages: u64) {
+        if pages == 0 {
+            return;
+        }
         let mut mapper = self.mapper();
         for i in 0..pages {
             let page = Page::<Size4KiB>::containing_address(VirtAddr::new(addr + i * PAGE_SIZE));
@@ -233,6 +238,13 @@ impl AddressSpace {
                 frames::free(frame);
             }
         }
+        let first = Page::<Size4KiB>::containing_address(VirtAddr::new(addr));
+        let last = Page::containing_address(VirtAddr::new(addr + (pages - 1) * PAGE_SIZE));
+        // SAFETY: lower-half page tables belong to this space alone (the
+        // shared kernel half is outside the range), each used once.
+        unsafe {
+            mapper.clean_up_addr_range(Page::range_inclusive(first, last), &mut KernelFrames)
+        };
     }
 
     /// The physical address behind user address `addr`, if it is mapped

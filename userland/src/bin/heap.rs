@@ -9,11 +9,35 @@ use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-use userland::println;
+use userland::abi::kstat::FREE_FRAMES;
+use userland::heap::{map, unmap};
+use userland::{println, process};
 
 userland::entry!(main);
 
+/// Mapping and unmapping an area gives back every frame, page tables
+/// included.
+fn map_unmap_returns_every_frame() -> bool {
+    let free = || process::kstat(FREE_FRAMES).expect("kstat");
+    let len = 4 << 20;
+    let before = free();
+    let Ok(addr) = map(len, 0) else { return false };
+    let during = free();
+    let unmapped = unmap(addr, len).is_ok();
+    let after = free();
+    if !unmapped || after != before || during + (len as u64 / 4096) > before {
+        println!(
+            "heap: free frames {before} before mapping 4 MiB, {during} while mapped, {after} after unmapping"
+        );
+        return false;
+    }
+    true
+}
+
 fn main() -> i32 {
+    if !map_unmap_returns_every_frame() {
+        return 1;
+    }
     let big: Vec<u64> = (0..1_000_000u64).collect();
     let sum: u64 = big.iter().sum();
     if sum != 499_999_500_000 {
