@@ -472,9 +472,10 @@ pub struct Ucred {
     pub uc_resv: [u32; 3],
 }
 
-/// What a server thread finds when an invocation starts (illumos's
-/// `struct door_results`): `rdi` points to it, at the bottom of the argument
-/// layout in the thread's registered stack area.
+/// What a server thread starts an invocation with (illumos's `struct
+/// door_results`). The kernel hands the fields over in registers (see
+/// [`invocation`]); the arguments and descriptors themselves are in the
+/// thread's registered stack area.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct DoorResults {

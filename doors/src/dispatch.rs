@@ -18,7 +18,6 @@ use alloc::vec::Vec;
 
 pub(crate) const DESC_SIZE: u64 = core::mem::size_of::<DoorDesc>() as u64;
 const INFO_SIZE: u64 = core::mem::size_of::<abi::DoorInfo>() as u64;
-const RESULTS_SIZE: u64 = core::mem::size_of::<DoorResults>() as u64;
 pub(crate) const ARG_SIZE: u64 = core::mem::size_of::<abi::DoorArg>() as u64;
 
 /// Places an invocation with `data` bytes and `ndesc` descriptors in `area`,
@@ -29,14 +28,12 @@ pub(crate) fn layout(area: StackArea, data: u64, ndesc: u32, reserve: u64) -> Op
     let info_addr = top.checked_sub(INFO_SIZE)? & !7;
     let desc_addr = info_addr.checked_sub(ndesc as u64 * DESC_SIZE)? & !7;
     let data_addr = desc_addr.checked_sub(data)? & !15;
-    let results_addr = data_addr.checked_sub(RESULTS_SIZE)? & !15;
     let floor = area.base.checked_add(reserve)?;
-    (results_addr >= floor).then_some(ArgLayout {
+    (data_addr >= floor).then_some(ArgLayout {
         info_addr,
         desc_addr,
         data_addr,
-        results_addr,
-        sp: results_addr,
+        sp: data_addr,
     })
 }
 

@@ -35,8 +35,8 @@ pub struct StackArea {
 }
 
 /// Where an invocation's pieces go in the server thread's [`StackArea`], from
-/// the top down: door_info slot, descriptors, data, [`DoorResults`]; the
-/// stack pointer starts below that.
+/// the top down: door_info slot, descriptors, data; the stack pointer
+/// starts below the data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct ArgLayout {
     /// Where the depleted private pool's `door_info_t` goes (48 bytes).
@@ -45,8 +45,6 @@ pub struct ArgLayout {
     pub desc_addr: u64,
     /// Where the argument bytes go.
     pub data_addr: u64,
-    /// Where the [`DoorResults`] goes (`rdi` of the server thread).
-    pub results_addr: u64,
     /// Initial stack pointer of the server thread (16-byte aligned).
     pub sp: u64,
 }
