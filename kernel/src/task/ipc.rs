@@ -125,7 +125,11 @@ impl Sched {
     pub fn deliver_upcall(&mut self, up: &Upcall) {
         let procs = &self.procs;
         let space = |pid: Pid| procs.get(&pid).and_then(|p| p.space.as_ref());
+        let nothing_to_write = up.copy.is_none() && up.descs.is_empty() && up.depleted.is_none();
         let result = (|| -> Result<(), isize> {
+            if nothing_to_write {
+                return Ok(());
+            }
             let server = space(up.server_pid).ok_or(EFAULT)?;
             let l = &up.layout;
             if let Some(c) = up.copy {
@@ -185,6 +189,9 @@ impl Sched {
                 let procs = &self.procs;
                 let space = |pid: Pid| procs.get(&pid).and_then(|p| p.space.as_ref());
                 let copied = (|| -> Result<(), isize> {
+                    if d.len == 0 && d.descs.is_empty() && d.arg.is_none() {
+                        return Ok(());
+                    }
                     let caller = space(reply.caller_pid).ok_or(EFAULT)?;
                     if d.len > 0 {
                         copy_between(
