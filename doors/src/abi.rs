@@ -231,6 +231,9 @@ pub mod kstat {
     /// Direct switches between a door caller and a server thread so far
     /// (each leg of a handed-off call counts once).
     pub const DOOR_HANDOFFS: usize = 8;
+    /// Door calls and returns that took the null-call fast path so far
+    /// (each leg counts once).
+    pub const DOOR_FAST_PATHS: usize = 9;
 }
 
 /// Argument block of [`sys::SPAWN`].

@@ -63,6 +63,7 @@ extern crate std;
 pub mod abi;
 mod dispatch;
 mod door;
+mod fastpath;
 mod names;
 mod outcome;
 mod registry;
@@ -75,6 +76,7 @@ pub mod wire;
 #[cfg(test)]
 mod tests;
 
+pub use fastpath::NullUpcall;
 pub use outcome::{
     ArgCopy, ArgLayout, CallOutcome, Called, Delivery, Depleted, Event, Next, Reply, ReturnOutcome,
     StackArea, Stats, Upcall, UserMemory,

@@ -14,11 +14,16 @@ use alloc::vec::Vec;
 /// before any door state changes.
 pub trait UserMemory {
     /// Whether `len` bytes at `addr` in process `pid` can be read (or, with
-    /// `write`, written) by the kernel on the process's behalf.
+    /// `write`, written) by the kernel on the process's behalf. An empty
+    /// range at address 0 (a NULL buffer of size 0) always can.
     fn accessible(&self, pid: Pid, addr: u64, len: u64, write: bool) -> bool;
     /// Reads `n` `door_desc_t` entries at `addr` in process `pid`.
     /// `Err(EFAULT)` when they cannot be read.
     fn read_descs(&self, pid: Pid, addr: u64, n: u32) -> Result<Vec<DoorDesc>, Errno>;
+    /// A number that changes whenever memory that was accessible may have
+    /// stopped being so (an unmap anywhere): a range found accessible at
+    /// one value is still accessible while the value stays the same.
+    fn epoch(&self) -> u64;
     /// Maps `len` bytes (a multiple of the page size) of new zero-filled
     /// memory into process `pid`; returns the address, or `None` if the
     /// mapping cannot be made. Called only once nothing else can fail.
@@ -96,6 +101,20 @@ pub struct Upcall {
     pub depleted: Option<Depleted>,
     /// The record the server procedure's trampoline reads.
     pub results: DoorResults,
+}
+
+impl Upcall {
+    /// What the server thread's `rax` says when it starts this invocation
+    /// (see `abi::invocation`): run it, or first run door_server_create's
+    /// procedure for a depleted shared pool (`DEPLETED_SHARED`) or private
+    /// pool (the address of its door_info).
+    pub fn entry_status(&self) -> u64 {
+        match (self.results.nservers, self.results.door_info) {
+            (0, 0) => crate::abi::invocation::DEPLETED_SHARED,
+            (0, info) => info,
+            _ => crate::abi::invocation::RUN,
+        }
+    }
 }
 
 /// Result of [`crate::DoorSystem::door_call`].

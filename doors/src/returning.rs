@@ -98,12 +98,12 @@ impl DoorSystem {
                 self.end_invocation(inv);
             }
             out.reply = None;
-            out.next = self.returned(at, tid, ret.stack);
+            out.next = self.returned(at, tid, ret.stack, mem.epoch());
             return Ok(());
         };
         let results = self.check_results(mem, pid, &live, &ret)?;
         out.reply = Some(self.reply(mem, pid, live, results, &ret));
-        out.next = self.returned(at, tid, ret.stack);
+        out.next = self.returned(at, tid, ret.stack, mem.epoch());
         Ok(())
     }
 
@@ -259,33 +259,38 @@ impl DoorSystem {
     /// Removes invocation `inv`; its caller (if any) is no longer blocked in
     /// it. Its server stops serving it when it parks.
     #[inline(always)]
-    fn end_invocation(&mut self, inv: InvId) {
-        let i = self.invs.remove(inv).expect("ending a gone invocation");
-        if let Some(c) = i.caller {
+    pub(crate) fn end_invocation(&mut self, inv: InvId) {
+        let i = self.invs.get(inv).expect("ending a gone invocation");
+        let (caller, door, unref) = (i.caller, i.door, i.unref);
+        self.invs.free(inv);
+        if let Some(c) = caller {
             self.threads.get_mut(&c).expect("caller vanished").call = None;
         }
-        self.finish_invocation(i.door, i.unref);
+        self.finish_invocation(door, unref);
     }
 
     /// Finishes a door_return: parks thread `tid` (at `at`) with argument
-    /// area `stack`; what it does next.
+    /// area `stack`, found writable at memory epoch `epoch`; what it does
+    /// next.
     #[inline(always)]
-    fn returned(&mut self, at: At, tid: Tid, stack: StackArea) -> Next {
-        match self.park(at, tid, stack) {
+    pub(crate) fn returned(&mut self, at: At, tid: Tid, stack: StackArea, epoch: u64) -> Next {
+        let t = self.threads.at_mut(at);
+        t.stack = stack;
+        t.stack_epoch = epoch;
+        match self.park(at, tid) {
             Parked::Idle => Next::Park,
             Parked::Fail(errno) => Next::Fail(errno),
             Parked::Busy(key) => self.serve_queued(tid, key),
         }
     }
 
-    /// Parks thread `tid` (at `at`), done serving, with argument area
-    /// `stack` in its pool (the bound door's private pool, else its
-    /// process's shared pool), unless work is queued there.
+    /// Parks thread `tid` (at `at`), done serving, in its pool (the bound
+    /// door's private pool, else its process's shared pool), unless work is
+    /// queued there.
     #[inline(always)]
-    fn park(&mut self, at: At, tid: Tid, stack: StackArea) -> Parked {
+    fn park(&mut self, at: At, tid: Tid) -> Parked {
         let t = self.threads.at_mut(at);
         t.serving = None;
-        t.stack = stack;
         let key = match t.bind {
             Some(d) => match self.doors.get(d) {
                 Some(door) if !door.revoked => PoolKey::Private(d),

@@ -97,6 +97,23 @@ impl<T> Slab<T> {
         Some(value)
     }
 
+    /// Removes the value named by `key` without returning it (cheaper than
+    /// [`Slab::remove`] for a large value); false if it was not there.
+    #[inline]
+    pub fn free(&mut self, key: Key) -> bool {
+        let Some(slot) = self.slots.get_mut(key.index as usize) else {
+            return false;
+        };
+        if slot.generation != key.generation || slot.value.is_none() {
+            return false;
+        }
+        slot.value = None;
+        slot.generation = slot.generation.wrapping_add(1);
+        self.free.push(key.index);
+        self.len -= 1;
+        true
+    }
+
     /// Number of values stored.
     pub fn len(&self) -> usize {
         self.len
@@ -131,7 +148,12 @@ mod tests {
         assert_eq!(s.get(a), None);
         assert_eq!(s.get(b), Some(&2));
         assert_eq!(s.remove(a), None);
+        assert!(!s.free(a));
         assert_eq!(s.len(), 1);
+        let c = s.insert(3);
+        assert!(s.free(c));
+        assert!(!s.free(c));
+        assert_eq!(s.get(c), None);
         assert_eq!(s.iter().map(|(_, v)| *v).collect::<Vec<_>>(), [2]);
     }
 }

@@ -234,6 +234,8 @@ pub(crate) struct Thread {
     /// door_bind target; takes effect at the next park.
     pub bind: Option<DoorId>,
     pub stack: StackArea,
+    /// [`crate::UserMemory::epoch`] when `stack` was found writable.
+    pub stack_epoch: u64,
 }
 
 /// An invocation being served.
@@ -293,6 +295,12 @@ impl DoorSystem {
             next_uniq: 1,
             events: VecDeque::new(),
         }
+    }
+
+    /// Whether side effects wait for [`DoorSystem::pop_event`].
+    #[inline]
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
     }
 
     /// The next side effect the kernel must carry out, oldest first.
@@ -384,6 +392,7 @@ impl DoorSystem {
             serving: None,
             bind: None,
             stack: StackArea::default(),
+            stack_epoch: 0,
         };
         self.threads.insert(tid, t);
         Ok(())

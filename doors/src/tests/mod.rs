@@ -3,6 +3,7 @@
 
 mod basics;
 mod calls;
+mod fastpath;
 mod pools;
 mod prop;
 
@@ -39,6 +40,9 @@ impl UserMemory for Mem {
             Some(v) if v.len() >= n as usize => Ok(v[..n as usize].to_vec()),
             _ => Err(Errno::EFAULT),
         }
+    }
+    fn epoch(&self) -> u64 {
+        self.holes.len() as u64
     }
     fn map_zeroed(&mut self, pid: Pid, len: u64) -> Option<u64> {
         if self.map_fails {

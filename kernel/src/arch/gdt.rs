@@ -67,9 +67,10 @@ pub fn init() {
     SELECTORS.call_once(|| selectors);
 }
 
-/// Points RSP0 (the stack for interrupts from ring 3) at `top`.
+/// Points RSP0 (the stack for interrupts from ring 3) at `top`, a kernel
+/// stack top (canonical: it is truncated, not checked, on the switch path).
 pub fn set_kernel_stack(top: u64) {
     // SAFETY: single CPU with interrupts off in the kernel: nothing reads
     // the TSS concurrently except the CPU on the next ring switch.
-    unsafe { (*addr_of_mut!(TSS)).privilege_stack_table[0] = VirtAddr::new(top) };
+    unsafe { (*addr_of_mut!(TSS)).privilege_stack_table[0] = VirtAddr::new_truncate(top) };
 }

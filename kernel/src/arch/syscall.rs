@@ -1,6 +1,12 @@
 //! `syscall`/`sysret` entry. The stub switches to the current thread's
-//! kernel stack, saves the same [`TrapFrame`] as an interrupt would, calls
-//! the dispatcher, and returns with `sysretq`.
+//! kernel stack, builds the same [`TrapFrame`] layout as an interrupt would,
+//! calls the dispatcher, and returns with `sysretq`.
+//!
+//! The callee-saved registers (rbx, rbp, r12 to r15) get slots in the frame
+//! but are neither saved nor restored here: the dispatcher, like any Rust
+//! function, gives them back as it found them (a context switch on the
+//! way saves them with the kernel context), and no system call reads or
+//! changes them in the frame. Their slots hold garbage in a syscall frame.
 
 use super::gdt::SELECTORS;
 use super::traps::TrapFrame;
@@ -51,36 +57,30 @@ unsafe extern "C" fn syscall_entry() {
         "push 0",
         "push {vector}",
         "push rax",
-        "push rbx",
+        "sub rsp, 8",                     // rbx
         "push rcx",
         "push rdx",
         "push rsi",
         "push rdi",
-        "push rbp",
+        "sub rsp, 8",                     // rbp
         "push r8",
         "push r9",
         "push r10",
         "push r11",
-        "push r12",
-        "push r13",
-        "push r14",
-        "push r15",
+        "sub rsp, 32",                    // r12..r15
         "mov rdi, rsp",
         "call {dispatch}",
-        "pop r15",
-        "pop r14",
-        "pop r13",
-        "pop r12",
+        "add rsp, 32",
         "pop r11",
         "pop r10",
         "pop r9",
         "pop r8",
-        "pop rbp",
+        "add rsp, 8",
         "pop rdi",
         "pop rsi",
         "pop rdx",
         "pop rcx",
-        "pop rbx",
+        "add rsp, 8",
         "pop rax",
         "add rsp, 16",
         "pop rcx",                        // rip

@@ -7,6 +7,7 @@ use super::frames::{self, KernelFrames};
 use super::{PAGE_SIZE, phys_offset, phys_to_virt};
 use alloc::collections::BTreeMap;
 use core::cell::Cell;
+use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Once;
 use x86_64::registers::control::{Cr3, Cr3Flags};
 use x86_64::structures::paging::mapper::MapToError;
@@ -63,6 +64,26 @@ pub fn activate_kernel() {
     unsafe { Cr3::write(kernel_pml4(), Cr3Flags::empty()) };
 }
 
+/// Counts the unmaps of user memory in all address spaces (and the ends of
+/// whole spaces): the door logic's [`doors::UserMemory::epoch`], telling
+/// that a range found accessible earlier still is.
+static UNMAP_EPOCH: AtomicU64 = AtomicU64::new(0);
+
+/// The current [`UNMAP_EPOCH`].
+pub fn unmap_epoch() -> u64 {
+    UNMAP_EPOCH.load(Ordering::Relaxed)
+}
+
+/// Makes the address space whose root table is `root` the current one.
+///
+/// # Safety
+/// `root` must be the root of a live [`AddressSpace`].
+pub unsafe fn activate_root(root: PhysFrame) {
+    // SAFETY: the upper half of every space is the kernel's, so the kernel
+    // keeps running; the caller promises the lower half is a live space's.
+    unsafe { Cr3::write(root, Cr3Flags::empty()) };
+}
+
 /// Why a mapping could not be made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MapError {
@@ -82,6 +103,10 @@ pub struct AddressSpace {
     next_map: u64,
     /// The area `area_at` found last (a cache, cleared when an area goes).
     last_area: Cell<Option<(u64, Area)>>,
+    /// The range `covers` accepted last, with its `write` (a cache: a
+    /// server thread's argument area is checked at every door_return).
+    /// Cleared with `last_area`.
+    last_covered: Cell<Option<(u64, u64, bool)>>,
     /// Bytes of `mem_map` areas (including door result areas) and their cap.
     mapped: u64,
     map_limit: u64,
@@ -109,6 +134,7 @@ impl AddressSpace {
             areas: BTreeMap::new(),
             next_map: MAP_BASE,
             last_area: Cell::new(None),
+            last_covered: Cell::new(None),
             mapped: 0,
             map_limit: u64::MAX,
         })
@@ -140,7 +166,19 @@ impl AddressSpace {
 
     /// Whether `[addr, addr + len)` lies inside mapped areas (writable ones,
     /// when `write` is asked). An empty range always does.
+    #[inline]
     pub fn covers(&self, addr: u64, len: u64, write: bool) -> bool {
+        if self.last_covered.get() == Some((addr, len, write)) {
+            return true;
+        }
+        let covered = self.covers_uncached(addr, len, write);
+        if covered {
+            self.last_covered.set(Some((addr, len, write)));
+        }
+        covered
+    }
+
+    fn covers_uncached(&self, addr: u64, len: u64, write: bool) -> bool {
         let Some(end) = addr.checked_add(len) else {
             return false;
         };
@@ -329,6 +367,8 @@ impl AddressSpace {
         }
         self.areas.remove(&addr);
         self.last_area.set(None);
+        self.last_covered.set(None);
+        UNMAP_EPOCH.fetch_add(1, Ordering::Relaxed);
         self.mapped -= len.next_multiple_of(PAGE_SIZE);
         self.unmap_pages(addr, len.div_ceil(PAGE_SIZE));
         true
@@ -340,9 +380,9 @@ impl AddressSpace {
     }
 
     /// Makes this the active address space.
-    pub fn activate(&self) {
-        // SAFETY: the upper half is the kernel's, so the kernel keeps running.
-        unsafe { Cr3::write(self.pml4, Cr3Flags::empty()) };
+    /// The root page table, for [`activate_root`] while the space lives.
+    pub fn root(&self) -> PhysFrame {
+        self.pml4
     }
 }
 
@@ -364,6 +404,7 @@ fn free_lower(table: &mut PageTable, level: u8, entries: core::ops::Range<usize>
 
 impl Drop for AddressSpace {
     fn drop(&mut self) {
+        UNMAP_EPOCH.fetch_add(1, Ordering::Relaxed);
         let (active, _) = Cr3::read();
         if active == self.pml4 {
             activate_kernel();

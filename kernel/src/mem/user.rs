@@ -52,6 +52,7 @@ impl UserSlice {
 
     /// Checks that every page of the range is mapped for user access (and
     /// writable, when `write` is asked).
+    #[inline]
     pub fn check(&self, space: &AddressSpace, write: bool) -> Result<(), isize> {
         if space.covers(self.addr, self.len, write) {
             Ok(())

@@ -6,11 +6,16 @@
 use super::SysResult;
 use crate::arch::traps::TrapFrame;
 use crate::mem::user::{UserSlice, read_wire, write_wire};
-use crate::task::{self, SCHED, Wait};
-use core::sync::atomic::Ordering;
+use crate::task::{self, Entry, Resume, SCHED, Sched, Wait};
+use core::sync::atomic::{AtomicU64, Ordering};
 use doors::abi::errno::{EBADF, EFAULT, EINTR, EINVAL, ENAMETOOLONG, ESRCH};
 use doors::abi::{DOOR_CREATE_RUN_SERVER_CREATE, DoorArg};
 use doors::{CallParams, Called, Errno, Next, ReturnArgs, ReturnOutcome, StackArea, Upcall};
+use spin::MutexGuard;
+
+/// Door calls and returns that took the null-call fast path
+/// (`kstat::DOOR_FAST_PATHS`).
+pub static FAST_PATHS: AtomicU64 = AtomicU64::new(0);
 
 /// Longest path read from user memory (the door logic's own limit is lower,
 /// so a longer one is ENAMETOOLONG either way).
@@ -52,13 +57,39 @@ pub fn door_call(d: u64, params_ptr: u64) -> SysResult {
     let d = fd(d)?;
     let mut g = SCHED.lock();
     let tid = g.current_tid();
-    let params = match params_ptr {
-        0 => None,
-        addr => Some(CallParams {
-            addr,
-            arg: read_wire::<DoorArg>(g.current_space(), addr)?,
-        }),
+    let result = match params_ptr {
+        0 => match g.doors().try_null_call(tid, d) {
+            Some(up) => {
+                FAST_PATHS.fetch_add(1, Ordering::Relaxed);
+                let entry = Entry {
+                    sp: up.sp,
+                    status: up.status,
+                    regs: up.regs,
+                };
+                let resume = Resume::Invocation(entry);
+                task::door_handoff(g, Wait::DoorCall, up.server, resume, |t| t.door_result())
+            }
+            None => door_call_general(g, tid, d, None)?,
+        },
+        addr => {
+            let arg = read_wire::<DoorArg>(g.current_space(), addr)?;
+            door_call_general(g, tid, d, Some(CallParams { addr, arg }))?
+        }
     };
+    match result {
+        r if r < 0 => Err(-r),
+        r => Ok(r as u64),
+    }
+}
+
+/// door_call beyond the fast path; returns once the call is over, with
+/// what it returns (`-errno` on failure).
+fn door_call_general(
+    mut g: MutexGuard<'static, Sched>,
+    tid: u32,
+    d: i32,
+    params: Option<CallParams>,
+) -> Result<isize, isize> {
     // Filled in place: the upcall is large, and moving it costs copies.
     let mut up = Upcall::default();
     let result = {
@@ -75,11 +106,7 @@ pub fn door_call(d: u64, params_ptr: u64) -> SysResult {
         }
         Ok(Called::Wait) => task::block(g, Wait::DoorCall),
     }
-    drop(up);
-    match SCHED.lock().door_result(tid) {
-        r if r < 0 => Err(-r),
-        r => Ok(r as u64),
-    }
+    Ok(SCHED.lock().door_result(tid))
 }
 
 pub fn door_return(frame: &mut TrapFrame, a: [u64; 6]) -> SysResult {
@@ -95,6 +122,62 @@ pub fn door_return(frame: &mut TrapFrame, a: [u64; 6]) -> SysResult {
     };
     let mut g = SCHED.lock();
     let tid = g.current_tid();
+    let fast = match (ret.data_ptr, ret.data_size, ret.desc_num) {
+        (0, 0, 0) => {
+            let (doors, memory) = g.doors_and_memory();
+            doors.try_null_return(&memory, tid, ret.stack)
+        }
+        _ => None,
+    };
+    if fast.is_some() {
+        FAST_PATHS.fetch_add(1, Ordering::Relaxed);
+    }
+    let resumed = match fast {
+        Some((caller, Next::Park)) => {
+            g.handle_door_events();
+            let resume = Resume::Result(0);
+            task::door_handoff(g, Wait::DoorPark, caller, resume, |t| {
+                (t.door_result(), t.take_upcall())
+            })
+        }
+        Some((caller, next)) => {
+            g.handle_door_events();
+            g.set_door_result(caller, 0);
+            after_return(g, tid, Some(caller), next)?;
+            resumed(tid)
+        }
+        None => {
+            door_return_general(g, tid, ret)?;
+            resumed(tid)
+        }
+    };
+    // Back with an invocation to start, or with the reason there is none.
+    let (result, upcall) = resumed;
+    match upcall {
+        Some(entry) => {
+            let [cookie, argp, size, descs, n_desc, pc] = entry.regs;
+            frame.rsp = entry.sp;
+            (frame.rdi, frame.rsi, frame.rdx) = (cookie, argp, size);
+            (frame.r10, frame.r8, frame.r9) = (descs, n_desc, pc);
+            Ok(entry.status)
+        }
+        None => Err(-result),
+    }
+}
+
+/// What thread `tid`, back from a door operation, was left: what the
+/// operation returns, and the invocation it was given.
+fn resumed(tid: u32) -> (isize, Option<Entry>) {
+    let mut g = SCHED.lock();
+    (g.door_result(tid), g.take_upcall(tid))
+}
+
+/// door_return beyond the fast path; returns once the thread is resumed.
+fn door_return_general(
+    mut g: MutexGuard<'static, Sched>,
+    tid: u32,
+    ret: ReturnArgs,
+) -> Result<(), isize> {
     // Filled in place: the outcome is large, and moving it costs copies.
     let mut out = ReturnOutcome {
         reply: None,
@@ -108,11 +191,21 @@ pub fn door_return(frame: &mut TrapFrame, a: [u64; 6]) -> SysResult {
     if let Err(e) = result {
         return Err(e.0);
     }
-    let ReturnOutcome { reply, next } = &out;
-    let caller = reply.as_ref().map(|r| r.caller);
-    if let Some(r) = reply {
+    let caller = out.reply.as_ref().map(|r| r.caller);
+    if let Some(r) = &out.reply {
         g.deliver_reply(r);
     }
+    after_return(g, tid, caller, out.next)
+}
+
+/// What a returning server thread does once its results are delivered (to
+/// `caller`, if any): park, serve the invocation it took, or fail.
+fn after_return(
+    mut g: MutexGuard<'static, Sched>,
+    tid: u32,
+    caller: Option<u32>,
+    next: Next,
+) -> Result<(), isize> {
     g.set_door_result(tid, -EINTR);
     match next {
         Next::Park => match caller {
@@ -120,7 +213,7 @@ pub fn door_return(frame: &mut TrapFrame, a: [u64; 6]) -> SysResult {
             None => task::block(g, Wait::DoorPark),
         },
         Next::Serve(up) => {
-            g.deliver_upcall(up);
+            g.deliver_upcall(&up);
             match caller {
                 Some(c) => task::yield_to(g, c),
                 None => drop(g),
@@ -133,19 +226,7 @@ pub fn door_return(frame: &mut TrapFrame, a: [u64; 6]) -> SysResult {
             return Err(e.0);
         }
     }
-    drop(out);
-    // Back with an invocation to start, or with the reason there is none.
-    let mut g = SCHED.lock();
-    match g.take_upcall(tid) {
-        Some(entry) => {
-            let [cookie, argp, size, descs, n_desc, pc] = entry.regs;
-            frame.rsp = entry.sp;
-            (frame.rdi, frame.rsi, frame.rdx) = (cookie, argp, size);
-            (frame.r10, frame.r8, frame.r9) = (descs, n_desc, pc);
-            Ok(entry.status)
-        }
-        None => Err(-g.door_result(tid)),
-    }
+    Ok(())
 }
 
 pub fn door_info(d: u64, info_ptr: u64) -> SysResult {

@@ -222,6 +222,7 @@ fn kstat(which: u64) -> SysResult {
         kstat::DESCRIPTORS => g.door_counts().1 as u64,
         kstat::BOOT_TSC => task::BOOT_TSC.load(Ordering::Relaxed),
         kstat::DOOR_HANDOFFS => task::HANDOFFS.load(Ordering::Relaxed),
+        kstat::DOOR_FAST_PATHS => door::FAST_PATHS.load(Ordering::Relaxed),
         kstat::FIRST_USER_TSC => task::FIRST_USER_TSC.load(Ordering::Relaxed),
         _ => return Err(EINVAL),
     })

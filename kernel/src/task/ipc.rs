@@ -12,8 +12,8 @@ use crate::mem::space::AddressSpace;
 use crate::mem::user::{UserSlice, copy_between, write_wire};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
+use doors::abi::DoorDesc;
 use doors::abi::errno::{EFAULT, EINTR};
-use doors::abi::{DoorDesc, invocation};
 use doors::wire::Wire;
 use doors::{Config, Depleted, DoorSystem, Errno, Event, Pid, Registry, Reply, Upcall, UserMemory};
 
@@ -65,6 +65,10 @@ impl UserMemory for Spaces<'_> {
             .chunks_exact(DoorDesc::SIZE)
             .map(DoorDesc::decode)
             .collect())
+    }
+
+    fn epoch(&self) -> u64 {
+        crate::mem::space::unmap_epoch()
     }
 
     fn map_zeroed(&mut self, pid: Pid, len: u64) -> Option<u64> {
@@ -158,14 +162,9 @@ impl Sched {
             );
         }
         let r = &up.results;
-        let status = match (r.nservers, r.door_info) {
-            (0, 0) => invocation::DEPLETED_SHARED,
-            (0, info) => info,
-            _ => invocation::RUN,
-        };
         let entry = Entry {
             sp: up.layout.sp,
-            status,
+            status: up.entry_status(),
             regs: [
                 r.cookie,
                 r.data_ptr,
@@ -220,7 +219,14 @@ impl Sched {
     }
 
     /// Carries out the side effects the door logic queued.
+    #[inline]
     pub fn handle_door_events(&mut self) {
+        if self.doors.as_ref().is_some_and(DoorSystem::has_events) {
+            self.drain_door_events();
+        }
+    }
+
+    fn drain_door_events(&mut self) {
         while let Some(event) = self.doors.as_mut().and_then(DoorSystem::pop_event) {
             match event {
                 Event::CallFailed { caller, errno } | Event::ParkFailed { tid: caller, errno } => {
@@ -242,4 +248,16 @@ impl Sched {
 /// Whether door operations use the direct handoff.
 pub fn handoff_enabled() -> bool {
     HANDOFF.load(Ordering::Relaxed)
+}
+
+impl super::Thread {
+    /// What its pending door_call or door_return returns.
+    pub fn door_result(&self) -> isize {
+        self.door_ret
+    }
+
+    /// Takes the invocation it was given while parked.
+    pub fn take_upcall(&mut self) -> Option<Entry> {
+        self.upcall.take()
+    }
 }

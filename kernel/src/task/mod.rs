@@ -12,7 +12,7 @@ mod ipc;
 mod loader;
 mod report;
 
-pub use ipc::{HANDOFF, handoff_enabled};
+pub use ipc::{Entry, HANDOFF, handoff_enabled};
 pub use loader::{bootfs, init_bootfs, spawn, user_frame};
 pub use report::{on_kernel_exception, on_user_exception};
 
@@ -21,15 +21,16 @@ use crate::arch::switch::{prepare_kernel, prepare_user, switch};
 use crate::arch::traps::TrapFrame;
 use crate::arch::{gdt, syscall};
 use crate::mem::kstack::KernelStack;
-use crate::mem::space::AddressSpace;
+use crate::mem::space::{AddressSpace, activate_root};
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
+use x86_64::structures::paging::PhysFrame;
 
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use doors::Registry;
-use doors::abi::errno::{ECHILD, EDEADLK, ENOMEM, ESRCH};
+use doors::abi::errno::{ECHILD, EDEADLK, EINTR, ENOMEM, ESRCH};
 use kernel::runq::{ReadyQueue, SleepQueue};
 use spin::{Mutex, MutexGuard};
 
@@ -70,6 +71,10 @@ pub struct Thread {
     upcall: Option<ipc::Entry>,
     /// Its FS base (the runtime's thread control block).
     fs_base: u64,
+    /// Its process's root page table (`None` for the idle thread). The
+    /// space outlives every thread that can still run: it goes when the
+    /// last thread has exited.
+    root: Option<PhysFrame>,
 }
 
 pub struct Process {
@@ -200,6 +205,11 @@ impl Sched {
         // SAFETY: a fresh, mapped kernel stack.
         let rsp = unsafe { prepare_user(kstack.top(), frame) };
         let tid = self.next_id;
+        let root = self
+            .procs
+            .get(&pid)
+            .and_then(|p| p.space.as_ref())
+            .map(AddressSpace::root);
         self.doors().create_thread(pid, tid).map_err(|e| e.0)?;
         self.alloc_id();
         let thread = Thread {
@@ -212,6 +222,7 @@ impl Sched {
             door_ret: 0,
             upcall: None,
             fs_base: 0,
+            root,
         };
         self.threads.insert(tid, Box::new(thread));
         if let Some(p) = self.procs.get_mut(&pid) {
@@ -337,33 +348,56 @@ impl Sched {
 
 /// Switches from the running thread to `next`, releasing the lock; returns
 /// when the running thread is switched back to.
-fn switch_locked(mut g: MutexGuard<'static, Sched>, next: u32) {
+fn switch_locked(g: MutexGuard<'static, Sched>, next: u32) {
+    switch_to(g, next, false, |_| {}, |_| {});
+}
+
+/// [`switch_locked`], applying `leave` to the running thread's record and
+/// `arrive` to `next`'s while they are at hand (one lookup each). With
+/// `direct` (a handoff), `next` may be ready and is then taken off the run
+/// queue; otherwise it was just taken from there, or was blocked. Returns
+/// the running thread's record (boxed, so it stays put while the thread
+/// lives), for a look at what was left for it while it was away.
+#[inline(always)]
+fn switch_to(
+    mut g: MutexGuard<'static, Sched>,
+    next: u32,
+    direct: bool,
+    leave: impl FnOnce(&mut Thread),
+    arrive: impl FnOnce(&mut Thread),
+) -> *mut Thread {
     let prev = g.current;
-    if prev == next {
-        if let Some(t) = g.threads.get_mut(&next) {
-            t.state = State::Running;
-        }
-        return;
-    }
-    g.current = next;
-    let (prev_rsp, prev_fpu, prev_pid) = match g.threads.get_mut(&prev) {
-        Some(t) => (&raw mut t.rsp, &raw mut *t.fpu, t.pid),
-        None => {
-            // The previous thread was already freed (cannot happen: dead
-            // threads are freed only by the next thread to run).
-            panic!("switch from unknown thread {prev}");
-        }
+    let p = match g.threads.get_mut(&prev) {
+        Some(t) => t,
+        // The previous thread was already freed (cannot happen: dead
+        // threads are freed only by the next thread to run).
+        None => panic!("switch from unknown thread {prev}"),
     };
-    let n = g.threads.get_mut(&next).expect("switch to unknown thread");
+    leave(p);
+    if prev == next {
+        arrive(p);
+        p.state = State::Running;
+        return &raw mut **p;
+    }
+    let me: *mut Thread = &raw mut **p;
+    let (prev_rsp, prev_fpu, prev_pid) = (&raw mut p.rsp, &raw mut *p.fpu, p.pid);
+    let s = &mut *g;
+    s.current = next;
+    let n = s.threads.get_mut(&next).expect("switch to unknown thread");
+    if direct && n.state == State::Ready {
+        s.ready.remove(next);
+    }
+    arrive(n);
     n.state = State::Running;
-    let (next_rsp, next_fpu, top, pid) = (n.rsp, &raw const *n.fpu, n.kstack.top(), n.pid);
+    let (next_rsp, next_fpu, top) = (n.rsp, &raw const *n.fpu, n.kstack.top());
     cpu::set_fs_base(n.fs_base);
     // A thread runs in its process's address space, so a switch within one
     // process keeps CR3 (and the TLB).
-    if pid != prev_pid
-        && let Some(space) = g.procs.get(&pid).and_then(|p| p.space.as_ref())
+    if n.pid != prev_pid
+        && let Some(root) = n.root
     {
-        space.activate();
+        // SAFETY: `next` can run, so its process's space is alive.
+        unsafe { activate_root(root) };
     }
     gdt::set_kernel_stack(top);
     syscall::set_kernel_stack(top);
@@ -373,11 +407,20 @@ fn switch_locked(mut g: MutexGuard<'static, Sched>, next: u32) {
     // `after_switch`); `next_rsp` was saved by `switch` or prepared.
     unsafe { switch(prev_rsp, next_rsp, prev_fpu, next_fpu) };
     after_switch();
+    me
 }
 
-/// Runs on the new thread right after every switch: frees dead threads and
-/// notes the first entry to user mode.
+/// Runs on the new thread right after every switch: frees dead threads.
+#[inline]
 pub extern "C" fn after_switch() {
+    if DEAD_PENDING.load(Ordering::Relaxed) {
+        free_dead_threads();
+    }
+}
+
+/// Frees the threads that exited (the switch away from them is over).
+#[cold]
+fn free_dead_threads() {
     if DEAD_PENDING.swap(false, Ordering::Relaxed) {
         let mut g = SCHED.lock();
         let dead: Vec<Box<Thread>> = core::mem::take(&mut g.dead)
@@ -400,48 +443,90 @@ pub extern "C" fn user_thread_entry() {
 
 /// Blocks the running thread until [`Sched::wake`]; `g` is released meanwhile.
 pub fn block(mut g: MutexGuard<'static, Sched>, wait: Wait) {
-    let cur = g.current;
-    if let Some(t) = g.threads.get_mut(&cur) {
-        t.state = State::Blocked(wait);
-    }
     let next = g.pick_next();
-    switch_locked(g, next);
+    switch_to(g, next, false, |t| t.state = State::Blocked(wait), |_| {});
 }
 
-/// Direct handoff: the running thread blocks with `wait` and `target` (which
-/// must be blocked or ready) runs at once, without the run queue. With the
-/// handoff disabled (benchmark knob) `target` goes through the run queue.
-pub fn handoff(mut g: MutexGuard<'static, Sched>, wait: Wait, target: u32) {
-    if !handoff_enabled() {
-        g.wake(target);
-        return block(g, wait);
-    }
-    let cur = g.current;
-    if let Some(t) = g.threads.get_mut(&cur) {
+/// Direct handoff: the running thread blocks with `wait` (its door
+/// operation returning EINTR unless something else is decided for it) and
+/// `target` (which must be blocked or ready) runs at once, without the run
+/// queue. With the handoff disabled (benchmark knob) `target` goes through
+/// the run queue.
+pub fn handoff(g: MutexGuard<'static, Sched>, wait: Wait, target: u32) {
+    door_switch(g, wait, target, |_| {});
+}
+
+/// What a thread blocked in a door operation resumes with.
+pub enum Resume {
+    /// A parked server thread starts this invocation.
+    Invocation(ipc::Entry),
+    /// A caller's door_call returns this (`-errno` on failure).
+    Result(isize),
+}
+
+/// The switch of a door call or return: the running thread blocks with
+/// `wait`, its door operation returning EINTR unless something else is
+/// decided for it, and `target`, blocked in a door operation, resumes with
+/// `resume`: at once (direct handoff), or through the run queue when the
+/// handoff is disabled. When the running thread runs again, `then` reads
+/// what was left for it in its record.
+#[inline(always)]
+pub fn door_handoff<R>(
+    g: MutexGuard<'static, Sched>,
+    wait: Wait,
+    target: u32,
+    resume: Resume,
+    then: impl FnOnce(&mut Thread) -> R,
+) -> R {
+    let give = move |t: &mut Thread| match resume {
+        Resume::Invocation(entry) => t.upcall = Some(entry),
+        Resume::Result(value) => t.door_ret = value,
+    };
+    let me = door_switch(g, wait, target, give);
+    // SAFETY: `me` is the running thread's boxed record, alive while the
+    // thread runs. Nothing else runs now (one CPU, interrupts off in the
+    // kernel) and whoever switched here released the lock first, so no
+    // other reference to the record is in use.
+    then(unsafe { &mut *me })
+}
+
+#[inline(always)]
+fn door_switch(
+    mut g: MutexGuard<'static, Sched>,
+    wait: Wait,
+    target: u32,
+    give: impl FnOnce(&mut Thread),
+) -> *mut Thread {
+    let leave = |t: &mut Thread| {
         t.state = State::Blocked(wait);
+        t.door_ret = -EINTR;
+    };
+    if !handoff_enabled() {
+        if let Some(t) = g.threads.get_mut(&target) {
+            give(t);
+        }
+        g.wake(target);
+        let next = g.pick_next();
+        return switch_to(g, next, false, leave, |_| {});
     }
-    g.ready.remove(target);
     HANDOFFS.fetch_add(1, Ordering::Relaxed);
-    switch_locked(g, target);
+    switch_to(g, target, true, leave, give)
 }
 
 /// Runs `target` at once; the running thread stays runnable at the back of
 /// the run queue.
 pub fn yield_to(mut g: MutexGuard<'static, Sched>, target: u32) {
     let cur = g.current;
-    if let Some(t) = g.threads.get_mut(&cur) {
-        t.state = State::Ready;
-    }
     g.ready.push(cur);
-    let next = if handoff_enabled() {
-        g.ready.remove(target);
+    let leave = |t: &mut Thread| t.state = State::Ready;
+    if handoff_enabled() {
         HANDOFFS.fetch_add(1, Ordering::Relaxed);
-        target
+        switch_to(g, target, true, leave, |_| {});
     } else {
         g.wake(target);
-        g.pick_next()
-    };
-    switch_locked(g, next);
+        let next = g.pick_next();
+        switch_to(g, next, false, leave, |_| {});
+    }
 }
 
 /// Gives the CPU to the next ready thread, if any.
@@ -504,6 +589,7 @@ pub fn exit_process(status: i32) -> ! {
 
 /// Called before returning to user mode: a thread whose process is ending
 /// does not go back.
+#[inline]
 pub fn check_exiting() {
     if DYING.load(Ordering::Relaxed) == 0 {
         return;
@@ -635,6 +721,7 @@ pub fn start() -> ! {
         door_ret: 0,
         upcall: None,
         fs_base: 0,
+        root: None,
     };
     g.threads.insert(idle, Box::new(thread));
     g.idle = idle;

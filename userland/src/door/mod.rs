@@ -20,7 +20,6 @@ use core::arch::asm;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use doors::abi::{DOOR_CREATE_RUN_SERVER_CREATE, invocation, sys};
-use spin::Mutex;
 
 pub use doors::abi::{
     DOOR_DESCRIPTOR, DOOR_IS_UNREF, DOOR_LOCAL, DOOR_NO_CANCEL, DOOR_PARAM_DATA_MAX,
@@ -45,7 +44,7 @@ pub type ServerProc = extern "C" fn(*mut c_void, *mut u8, usize, *mut door_desc_
 pub type CreateProc = extern "C" fn(*mut door_info_t);
 
 /// The process's door_server_create procedure (0: the default).
-static CREATE_PROC: Mutex<usize> = Mutex::new(0);
+static CREATE_PROC: AtomicUsize = AtomicUsize::new(0);
 
 /// The calling thread's last door error.
 pub fn errno() -> isize {
@@ -77,6 +76,9 @@ static STARTING: AtomicUsize = AtomicUsize::new(0);
 /// install a create procedure whose threads call `door_bind` (see
 /// door_bind(3C)).
 extern "C" fn default_create_proc(_info: *mut door_info_t) {
+    if STARTING.load(Ordering::Relaxed) > 0 {
+        return;
+    }
     if STARTING.fetch_add(1, Ordering::Relaxed) > 0 {
         STARTING.fetch_sub(1, Ordering::Relaxed);
         return;
@@ -102,7 +104,7 @@ fn arrived() {
 }
 
 fn run_create_proc(info: *mut door_info_t) {
-    let p = *CREATE_PROC.lock();
+    let p = CREATE_PROC.load(Ordering::Acquire);
     if p == 0 {
         default_create_proc(info);
     } else {
@@ -116,7 +118,7 @@ fn run_create_proc(info: *mut door_info_t) {
 /// (`None`: the default). Cannot fail.
 pub fn door_server_create(create_proc: Option<CreateProc>) -> Option<CreateProc> {
     let new = create_proc.map_or(0, |f| f as usize);
-    let old = core::mem::replace(&mut *CREATE_PROC.lock(), new);
+    let old = CREATE_PROC.swap(new, Ordering::AcqRel);
     // SAFETY: only `CreateProc` values are stored.
     (old != 0).then(|| unsafe { core::mem::transmute::<usize, CreateProc>(old) })
 }

@@ -9,6 +9,7 @@ use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
+use spin::Mutex;
 
 /// Result buffer used by [`Door::call`] before the kernel has to map one.
 const INLINE_RESULT: usize = 4096;

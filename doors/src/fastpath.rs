@@ -1,0 +1,149 @@
+//! The fast path of the null door call, in the manner of seL4's fastpath:
+//! `door_call(d, NULL)` to a door with an idle server thread, and the
+//! server's `door_return(NULL, 0, NULL, 0)` back to its waiting caller.
+//!
+//! These are the round trips an RPC system makes most, and the general
+//! path spends most of its time on what they lack (argument areas, result
+//! placement, descriptor lists, outcome records). Each function here checks
+//! that its case applies and returns `None`, having changed nothing, when it
+//! does not; the kernel then takes the general path
+//! ([`DoorSystem::door_call_into`], [`DoorSystem::door_return_into`]), which
+//! gives the same answer. When it applies, it makes exactly the state
+//! change the general path makes. The differential tests in
+//! `tests/fastpath.rs` run random operation sequences through both and
+//! compare every result and the final state.
+
+use crate::abi::{self, invocation};
+use crate::dispatch::layout;
+use crate::outcome::{Next, StackArea, UserMemory};
+use crate::system::{CallState, Invocation};
+use crate::{DoorSystem, Fd, Pid, Tid};
+
+/// A null invocation started by [`DoorSystem::try_null_call`]: how the
+/// kernel resumes the server thread (see `abi::invocation`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NullUpcall {
+    /// The server thread, taken from its pool.
+    pub server: Tid,
+    /// Its process.
+    pub server_pid: Pid,
+    /// The thread's stack pointer: the bottom of its (empty) argument area.
+    pub sp: u64,
+    /// `rax`: [`invocation::RUN`], or [`invocation::DEPLETED_SHARED`] when
+    /// this call took the last idle thread of a shared pool.
+    pub status: u64,
+    /// cookie, argument pointer, size, descriptor pointer, count, procedure.
+    pub regs: [u64; 6],
+}
+
+impl DoorSystem {
+    /// `door_call(fd, NULL)` by thread `tid` when it can start at once:
+    /// the thread is running, `fd` names a callable door that accepts an
+    /// empty argument (DATA_MIN 0), and its pool has an idle thread (a
+    /// private pool: one that stays idle, since a depleted private pool
+    /// hands the server its door_info in memory). `None`, with nothing
+    /// changed, otherwise.
+    #[inline]
+    pub fn try_null_call(&mut self, tid: Tid, fd: Fd) -> Option<NullUpcall> {
+        let caller_at = self.threads.find(tid)?;
+        let caller = self.threads.at(caller_at);
+        if caller.idle.is_some() || caller.call.is_some() {
+            return None;
+        }
+        let pid = caller.pid;
+        let process = self.procs.get(&pid)?;
+        let (id, cred) = (process.table.get(fd)?, process.cred);
+        let door = self.doors.get_mut(id)?;
+        if !door.callable() || door.data_min > 0 {
+            return None;
+        }
+        let private = door.attrs & abi::DOOR_PRIVATE != 0;
+        let shared_at = match private {
+            true => None,
+            false => Some(self.procs.find(door.server)?),
+        };
+        let pool = match shared_at {
+            Some(at) => &mut self.procs.at_mut(at).pool,
+            None => &mut door.pool,
+        };
+        let server = *pool.idle.last()?;
+        let depleted = pool.idle.len() == 1;
+        if depleted && private {
+            return None;
+        }
+        let server_at = self.threads.find(server)?;
+        let area = layout(
+            self.threads.at(server_at).stack,
+            0,
+            0,
+            self.cfg.stack_reserve,
+        )?;
+        // Commit: nothing below can fail.
+        pool.idle.pop();
+        door.active += 1;
+        let (cookie, pc) = (door.cookie, door.pc);
+        let inv = self.invs.insert(Invocation {
+            door: id,
+            server,
+            caller: Some(tid),
+            unref: false,
+            reply: None,
+            caller_pid: pid,
+            cred,
+            cancelled: false,
+        });
+        self.threads.at_mut(caller_at).call = Some(CallState::Active(inv));
+        let s = self.threads.at_mut(server_at);
+        s.idle = None;
+        s.serving = Some(inv);
+        Some(NullUpcall {
+            server,
+            server_pid: s.pid,
+            sp: area.sp,
+            status: match depleted {
+                true => invocation::DEPLETED_SHARED,
+                false => invocation::RUN,
+            },
+            regs: [cookie, area.data_addr, 0, 0, 0, pc],
+        })
+    }
+
+    /// `door_return(NULL, 0, desc_ptr, 0)` with argument area `stack` by
+    /// thread `tid` when it ends a call made with `params == NULL` whose
+    /// caller still waits, and the area is valid: the invocation ends (the
+    /// caller's door_call returns 0, with nothing to copy) and the thread
+    /// parks as in [`DoorSystem::door_return_into`]. Returns the caller and
+    /// what the thread does next. `None`, with nothing changed, otherwise.
+    #[inline]
+    pub fn try_null_return<M: UserMemory>(
+        &mut self,
+        mem: &M,
+        tid: Tid,
+        stack: StackArea,
+    ) -> Option<(Tid, Next)> {
+        let at = self.threads.find(tid)?;
+        let t = self.threads.at(at);
+        if t.idle.is_some() || t.call.is_some() {
+            return None;
+        }
+        let (pid, inv) = (t.pid, t.serving?);
+        let i = self.invs.get(inv)?;
+        let caller = i.caller?;
+        if i.reply.is_some() {
+            return None;
+        }
+        // The area registered last passed these checks, and is still
+        // writable if nothing was unmapped since (an empty area never
+        // passes). The results are empty at address 0, always accessible.
+        let epoch = mem.epoch();
+        if stack != t.stack || t.stack_epoch != epoch || stack.size == 0 {
+            layout(stack, 0, 0, self.cfg.stack_reserve)?;
+            if !mem.accessible(pid, stack.base, stack.size, true) {
+                return None;
+            }
+        }
+        // Commit: the same steps as the general path for empty results.
+        self.end_invocation(inv);
+        Some((caller, self.returned(at, tid, stack, epoch)))
+    }
+}
