@@ -115,6 +115,21 @@ impl Upcall {
             _ => crate::abi::invocation::RUN,
         }
     }
+
+    /// The server thread's `rdi`, `rsi`, `rdx`, `r10`, `r8`, `r9` when it
+    /// starts this invocation: cookie, argument pointer and size, descriptor
+    /// pointer and count, server procedure (see `abi::invocation`).
+    pub fn entry_regs(&self) -> [u64; 6] {
+        let r = &self.results;
+        [
+            r.cookie,
+            r.data_ptr,
+            r.data_size,
+            r.desc_ptr,
+            r.desc_num,
+            r.pc,
+        ]
+    }
 }
 
 /// Result of [`crate::DoorSystem::door_call`].

@@ -86,32 +86,28 @@ impl<T> Slab<T> {
     /// Removes and returns the value named by `key`.
     #[inline]
     pub fn remove(&mut self, key: Key) -> Option<T> {
-        let slot = self.slots.get_mut(key.index as usize)?;
-        if slot.generation != key.generation {
-            return None;
-        }
-        let value = slot.value.take()?;
-        slot.generation = slot.generation.wrapping_add(1);
-        self.free.push(key.index);
-        self.len -= 1;
-        Some(value)
+        self.vacate(key)?.take()
     }
 
     /// Removes the value named by `key` without returning it (cheaper than
     /// [`Slab::remove`] for a large value); false if it was not there.
     #[inline]
     pub fn free(&mut self, key: Key) -> bool {
-        let Some(slot) = self.slots.get_mut(key.index as usize) else {
-            return false;
-        };
+        self.vacate(key).map(|value| *value = None).is_some()
+    }
+
+    /// Frees the slot of the value named by `key` (new generation, index on
+    /// the free list) and returns the value's place, still holding it.
+    #[inline(always)]
+    fn vacate(&mut self, key: Key) -> Option<&mut Option<T>> {
+        let slot = self.slots.get_mut(key.index as usize)?;
         if slot.generation != key.generation || slot.value.is_none() {
-            return false;
+            return None;
         }
-        slot.value = None;
         slot.generation = slot.generation.wrapping_add(1);
         self.free.push(key.index);
         self.len -= 1;
-        true
+        Some(&mut slot.value)
     }
 
     /// Number of values stored.

@@ -97,20 +97,12 @@ fn op() -> impl Strategy<Value = Op> {
 
 /// What a null invocation looks like when it comes from the general path.
 fn as_null_upcall(up: &Upcall) -> NullUpcall {
-    let r = &up.results;
     NullUpcall {
         server: up.server,
         server_pid: up.server_pid,
         sp: up.layout.sp,
         status: up.entry_status(),
-        regs: [
-            r.cookie,
-            r.data_ptr,
-            r.data_size,
-            r.desc_ptr,
-            r.desc_num,
-            r.pc,
-        ],
+        regs: up.entry_regs(),
     }
 }
 

@@ -109,7 +109,7 @@ impl Sched {
 
     /// What a thread's pending door_call or door_return will return.
     pub fn door_result(&self, tid: u32) -> isize {
-        self.threads.get(&tid).map_or(-EINTR, |t| t.door_ret)
+        self.threads.get(&tid).map_or(-EINTR, |t| t.door_result())
     }
 
     pub fn set_door_result(&mut self, tid: u32, value: isize) {
@@ -120,7 +120,7 @@ impl Sched {
 
     /// Takes the invocation a server thread was given while parked.
     pub fn take_upcall(&mut self, tid: u32) -> Option<Entry> {
-        self.threads.get_mut(&tid).and_then(|t| t.upcall.take())
+        self.threads.get_mut(&tid).and_then(|t| t.take_upcall())
     }
 
     /// Writes an invocation into the server thread's stack area (arguments,
@@ -161,18 +161,10 @@ impl Sched {
                 up.server
             );
         }
-        let r = &up.results;
         let entry = Entry {
             sp: up.layout.sp,
             status: up.entry_status(),
-            regs: [
-                r.cookie,
-                r.data_ptr,
-                r.data_size,
-                r.desc_ptr,
-                r.desc_num,
-                r.pc,
-            ],
+            regs: up.entry_regs(),
         };
         if let Some(t) = self.threads.get_mut(&up.server) {
             t.upcall = Some(entry);
