@@ -13,11 +13,12 @@
 //! `tests/fastpath.rs` run random operation sequences through both and
 //! compare every result and the final state.
 
-use crate::abi::{self, invocation};
+use crate::descriptors::Descriptors;
 use crate::dispatch::layout;
 use crate::outcome::{Next, StackArea, UserMemory};
 use crate::system::{CallState, Invocation};
-use crate::{DoorSystem, Fd, Pid, Tid};
+use crate::{Cred, DoorSystem, Fd, Pid, Tid};
+use abi::{DOOR_PRIVATE, invocation};
 
 /// A null invocation started by [`DoorSystem::try_null_call`]: how the
 /// kernel resumes the server thread (see `abi::invocation`).
@@ -36,28 +37,34 @@ pub struct NullUpcall {
     pub regs: [u64; 6],
 }
 
-impl DoorSystem {
-    /// `door_call(fd, NULL)` by thread `tid` when it can start at once:
+impl<C: Copy> DoorSystem<C> {
+    /// `door_call(fd, NULL)` by thread `tid` (of a process with credentials
+    /// `cred`) when it can start at once:
     /// the thread is running, `fd` names a callable door that accepts an
     /// empty argument (DATA_MIN 0), and its pool has an idle thread (a
     /// private pool: one that stays idle, since a depleted private pool
     /// hands the server its door_info in memory). `None`, with nothing
     /// changed, otherwise.
     #[inline]
-    pub fn try_null_call(&mut self, tid: Tid, fd: Fd) -> Option<NullUpcall> {
+    pub fn try_null_call<D: Descriptors<Cap = C>>(
+        &mut self,
+        caps: &D,
+        tid: Tid,
+        cred: Cred,
+        fd: Fd,
+    ) -> Option<NullUpcall> {
         let caller_at = self.threads.find(tid)?;
         let caller = self.threads.at(caller_at);
         if caller.idle.is_some() || caller.call.is_some() {
             return None;
         }
         let pid = caller.pid;
-        let process = self.procs.get(&pid)?;
-        let (id, cred) = (process.table.get(fd)?, process.cred);
+        let id = D::door(caps.get(pid, fd)?)?;
         let door = self.doors.get_mut(id)?;
         if !door.callable() || door.data_min > 0 {
             return None;
         }
-        let private = door.attrs & abi::DOOR_PRIVATE != 0;
+        let private = door.attrs & DOOR_PRIVATE != 0;
         let shared_at = match private {
             true => None,
             false => Some(self.procs.find(door.server)?),
@@ -115,9 +122,10 @@ impl DoorSystem {
     /// parks as in [`DoorSystem::door_return_into`]. Returns the caller and
     /// what the thread does next. `None`, with nothing changed, otherwise.
     #[inline]
-    pub fn try_null_return<M: UserMemory>(
+    pub fn try_null_return<M: UserMemory, D: Descriptors<Cap = C>>(
         &mut self,
         mem: &M,
+        caps: &mut D,
         tid: Tid,
         stack: StackArea,
     ) -> Option<(Tid, Next)> {
@@ -144,6 +152,6 @@ impl DoorSystem {
         }
         // Commit: the same steps as the general path for empty results.
         self.end_invocation(inv);
-        Some((caller, self.returned(at, tid, stack, epoch)))
+        Some((caller, self.returned(mem, caps, at, tid, stack)))
     }
 }
