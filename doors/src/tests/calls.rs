@@ -651,3 +651,95 @@ fn a_result_buffer_unmapped_during_the_call_fails_the_caller_with_efault() {
     assert_eq!(w.sys.lookup(&w.caps, 1, mine), Err(Errno::EBADF));
     assert_eq!(w.caps.tables[&2].iter().flatten().count(), 1, "nothing delivered");
 }
+
+#[test]
+fn a_malformed_entry_releases_nothing_it_names() {
+    let mut w = setup();
+    let named = w.dup(2, 0).unwrap();
+    for bad in [
+        DoorDesc::new(named, DOOR_RELEASE),
+        DoorDesc::new(named, DOOR_DESCRIPTOR | DOOR_RELEASE | 0x1),
+    ] {
+        let good = w.dup(2, 0).unwrap();
+        let p = w.arg(20, 0, &[pass_release(good), bad], 0);
+        assert_eq!(w.call(20, 0, Some(p)), Err(Errno::EINVAL), "{bad:?}");
+        assert_eq!(
+            w.sys.lookup(&w.caps, 2, good),
+            Err(Errno::EBADF),
+            "a well-formed released entry is closed"
+        );
+        assert!(
+            w.sys.lookup(&w.caps, 2, named).is_ok(),
+            "{bad:?} passes nothing, so it closes nothing"
+        );
+    }
+}
+
+#[test]
+fn descriptors_of_any_kind_pass_both_ways_naming_the_same_object() {
+    let mut w = setup();
+    let file = w.token(2);
+    let p = w.arg(20, 0, &[pass(file)], 4096);
+    let CallOutcome::Handoff(up) = w.call(20, 0, Some(p)).unwrap() else {
+        panic!("expected a handoff")
+    };
+    let got = up.descs[0];
+    assert_eq!(({ got.d_attributes }, { got.d_id }), (DOOR_DESCRIPTOR, 0));
+    let at_server = got.d_descriptor;
+    assert_eq!(w.caps.get(1, at_server), w.caps.get(2, file));
+    assert_eq!(w.token_refs(2, file), 2);
+    let out = w.ret(up.server, 0, &[pass_release(at_server)]).unwrap();
+    let back = delivered(&out).descs[0];
+    assert_eq!(({ back.d_attributes }, { back.d_id }), (DOOR_DESCRIPTOR, 0));
+    assert_eq!(w.caps.get(2, back.d_descriptor), w.caps.get(2, file));
+    assert_eq!(w.caps.get(1, at_server), None, "released by the server");
+    assert_eq!(w.token_refs(2, file), 2, "the caller's two descriptors");
+    w.close(2, back.d_descriptor).unwrap();
+    w.close(2, file).unwrap();
+    assert!(w.caps.tokens.is_empty(), "the object is gone with its last descriptor");
+}
+
+#[test]
+fn a_waiting_call_whose_arguments_were_unmapped_fails_with_efault_delivering_nothing() {
+    let mut w = World::new();
+    w.process(1, &[10]);
+    w.process(2, &[20]);
+    let d = w.create(1, 0, 0);
+    let fd = w.give(1, 2, d);
+    let file = w.token(2);
+    let p = w.arg(20, 100, &[pass_release(file)], 64);
+    assert_eq!(w.call(20, fd, Some(p)), Ok(CallOutcome::Wait));
+    // Another thread of the caller unmaps the argument bytes meanwhile.
+    w.mem.holes.push((0x4000_0000, 0x4000_1000));
+    let out = w.ret(10, 0, &[]).unwrap();
+    assert_eq!(out.next, Next::Park, "the server thread parks instead");
+    assert_eq!(
+        w.events(),
+        [Event::CallFailed {
+            caller: 20,
+            errno: Errno::EFAULT
+        }]
+    );
+    assert_eq!(w.caps.count(), 2, "nothing installed in the server");
+    assert!(w.caps.tokens.is_empty(), "the passed object went with the call");
+    assert_eq!(w.sys.stats().invocations, 0);
+}
+
+#[test]
+fn unmapping_an_idle_threads_area_takes_it_out_of_its_pool() {
+    let mut w = setup();
+    let area = stack(11);
+    w.sys.unmapped(1, area.base + 0x100, 0x10);
+    assert_eq!(
+        w.events(),
+        [Event::ParkFailed {
+            tid: 11,
+            errno: Errno::EFAULT
+        }]
+    );
+    assert!(w.sys.running_thread(11).is_ok(), "its door_return fails");
+    w.sys.unmapped(1, 0, 0x1000);
+    w.sys.unmapped(2, area.base, area.size);
+    assert!(w.events().is_empty(), "no other area was touched");
+    assert_eq!(w.call_handoff(20, 0).server, 10);
+}
