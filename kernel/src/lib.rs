@@ -9,6 +9,8 @@ extern crate alloc;
 extern crate std;
 
 pub mod bootfs;
+#[cfg(any(test, feature = "alloc"))]
+pub mod cap;
 pub mod elf;
 pub mod frames;
 #[cfg(any(test, feature = "alloc"))]
