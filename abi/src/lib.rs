@@ -66,7 +66,7 @@ pub struct SpawnArgs {
 /// Where a new program finds its arguments: `rdi` points to `argc` entries
 /// of this type (on its stack), `rsi` is `argc`. Argument 0 is the program name.
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UserArg {
     pub ptr: u64,
     pub len: u64,

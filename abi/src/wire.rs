@@ -5,7 +5,7 @@
 //! padding is always zero, so no kernel bytes leak through it. Safe code
 //! only: no value is ever reinterpreted as bytes.
 
-use crate::{DoorArg, DoorCred, DoorDesc, DoorInfo, SpawnArgs, Ucred};
+use crate::{DoorArg, DoorCred, DoorDesc, DoorInfo, SpawnArgs, Ucred, UserArg};
 use core::mem::{offset_of, size_of};
 
 /// A value with a fixed C layout that crosses the user/kernel boundary.
@@ -136,6 +136,7 @@ wire!(Ucred {
     uc_rgid,
     uc_resv
 });
+wire!(UserArg { ptr, len });
 wire!(SpawnArgs {
     name_ptr,
     name_len,

@@ -51,9 +51,9 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         features.smap,
         features.umip
     );
-    task::SCHED.lock().init_doors();
+    task::SCHED.lock().init_objects();
     if let Err(e) = task::spawn(0, "init", &[], &[]) {
-        panic!("cannot start init: {}", doors::abi::errno::name(e));
+        panic!("cannot start init: {e:?}");
     }
     task::start()
 }

@@ -19,7 +19,7 @@
 //!    command line init runs) into a boot file system image.
 //! 3. [`run`] starts QEMU with the loader as the multiboot kernel and the
 //!    kernel plus the ramdisk as its modules, collects the serial output and
-//!    maps the exit status through `doors::abi::exit_code`.
+//!    maps the exit status through `abi::exit_code`.
 
 pub mod bench;
 pub mod cli;

@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use doors::abi::BOOT_ARGS_FILE;
+use abi::BOOT_ARGS_FILE;
 
 use crate::Error;
 use crate::images::{Images, bare_dir};

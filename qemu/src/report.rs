@@ -5,7 +5,7 @@ use std::fmt;
 use std::process::ExitStatus;
 use std::time::Duration;
 
-use doors::abi::exit_code;
+use abi::exit_code;
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,7 +85,7 @@ impl Report {
     /// were back at their starting values after the programs ran.
     #[track_caller]
     pub fn expect_no_leaks(&self) -> &Self {
-        self.assert_line(doors::abi::INIT_NO_LEAKS)
+        self.assert_line(abi::INIT_NO_LEAKS)
     }
 
     /// Panics, showing the serial log, unless the outcome is `expected`.
@@ -168,7 +168,7 @@ mod tests {
             };
             assert_eq!(outcome, Some(expected), "status {status}");
         }
-        let killed = exit_code::for_status(doors::abi::KILLED_BASE + 14);
+        let killed = exit_code::for_status(abi::KILLED_BASE + 14);
         assert_eq!(
             Outcome::from_guest_code(status_for(killed)),
             Some(Outcome::ProgramKilled)

@@ -3,12 +3,12 @@
 
 use crate::sys::syscall2;
 use core::fmt::{self, Write};
-use doors::abi::sys;
+use abi::Sys;
 use spin::Mutex;
 
 /// Writes raw bytes to the console.
 pub fn write(bytes: &[u8]) -> isize {
-    syscall2(sys::DEBUG_WRITE, bytes.as_ptr() as usize, bytes.len())
+    syscall2(Sys::DebugWrite, bytes.as_ptr() as usize, bytes.len())
 }
 
 struct LineBuffer {

@@ -28,7 +28,7 @@ mod tcb;
 pub mod testkit;
 pub mod thread;
 
-pub use doors::abi;
+pub use abi;
 pub use sys::Errno;
 
 use abi::UserArg;

@@ -7,7 +7,7 @@
 use crate::heap::{map, unmap};
 use crate::sys::{Errno, check, syscall1, syscall3};
 use alloc::boxed::Box;
-use doors::abi::{MAIN_STACK_SIZE, MAIN_STACK_TOP, sys};
+use abi::{MAIN_STACK_SIZE, MAIN_STACK_TOP, Sys};
 
 /// Stack size of threads made by [`spawn`].
 pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
@@ -37,7 +37,7 @@ extern "C" fn thread_start(start: usize) -> ! {
 /// Ends the calling thread with `value` (what `join` returns).
 pub fn exit(value: u64) -> ! {
     crate::tcb::release();
-    syscall1(sys::THREAD_EXIT, value as usize);
+    syscall1(Sys::ThreadExit, value as usize);
     unreachable!("thread_exit returned")
 }
 
@@ -61,7 +61,7 @@ pub fn spawn_with_stack(
     // The entry sees the stack as if called: 16-byte aligned minus 8.
     let top = base + size - 8;
     match check(syscall3(
-        sys::THREAD_CREATE,
+        Sys::ThreadCreate,
         thread_start as *const () as usize,
         raw,
         top,
@@ -86,7 +86,7 @@ impl JoinHandle {
 
     /// Waits for the thread; returns what its closure returned.
     pub fn join(self) -> Result<u64, Errno> {
-        let v = check(syscall1(sys::THREAD_JOIN, self.tid as usize))?;
+        let v = check(syscall1(Sys::ThreadJoin, self.tid as usize))?;
         let _ = unmap(self.stack.0, self.stack.1);
         Ok(v as u64)
     }

@@ -11,10 +11,12 @@
 mod ipc;
 mod loader;
 mod report;
+mod resume;
 
-pub use ipc::{Entry, HANDOFF, handoff_enabled};
+pub use ipc::{HANDOFF, handoff_enabled};
 pub use loader::{bootfs, init_bootfs, spawn, user_frame};
 pub use report::{on_kernel_exception, on_user_exception};
+pub use resume::{Entry, Resume};
 
 use crate::arch::cpu::{self, FpuState, rdtsc};
 use crate::arch::switch::{prepare_kernel, prepare_user, switch};
@@ -28,9 +30,10 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use x86_64::structures::paging::PhysFrame;
 
+use abi::Errno;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use doors::Registry;
-use doors::abi::errno::{ECHILD, EDEADLK, EINTR, ENOMEM, ESRCH};
+use doors::{Cred, DoorId, Registry};
+use kernel::cap::{DEFAULT_CAPACITY, Objects};
 use kernel::runq::{ReadyQueue, SleepQueue};
 use spin::{Mutex, MutexGuard};
 
@@ -65,10 +68,9 @@ pub struct Thread {
     /// Saved kernel stack pointer while not running.
     rsp: u64,
     fpu: Box<FpuState>,
-    /// What its pending door_call / door_return returns (`-errno` on failure).
-    door_ret: isize,
-    /// An invocation handed to it while parked.
-    upcall: Option<ipc::Entry>,
+    /// How its pending door_call or door_return ends, as decided by the
+    /// thread that woke it ([`Resume::INTERRUPTED`] until then).
+    resume: Resume,
     /// Its FS base (the runtime's thread control block).
     fs_base: u64,
     /// Its process's root page table (`None` for the idle thread). The
@@ -81,6 +83,8 @@ pub struct Process {
     pub pid: u32,
     pub parent: u32,
     pub name: String,
+    /// Its user and group ids.
+    pub cred: Cred,
     /// `None` once the process has exited (a zombie until waited for).
     pub space: Option<AddressSpace>,
     /// Live threads.
@@ -106,8 +110,12 @@ pub struct Sched {
     dead: Vec<u32>,
     next_id: u32,
     ticks: u64,
-    /// The door logic (set up at boot by `init_doors`).
-    doors: Option<doors::DoorSystem>,
+    /// The objects behind descriptors: the door logic and every process's
+    /// descriptor table (set up at boot by `init_objects`).
+    objects: Option<Objects>,
+    /// INTERIM: fattach names (door, euid of the attacher), until the RAM
+    /// file system holds them.
+    pub names: BTreeMap<Vec<u8>, (DoorId, u32)>,
 }
 
 pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
@@ -120,7 +128,8 @@ pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
     dead: Vec::new(),
     next_id: 1,
     ticks: 0,
-    doors: None,
+    objects: None,
+    names: BTreeMap::new(),
 });
 
 /// Kernel-entry and first-user-instruction timestamps (boot benchmark).
@@ -144,6 +153,23 @@ impl Sched {
 
     pub fn process(&self, pid: u32) -> Option<&Process> {
         self.procs.get(&pid)
+    }
+
+    /// The running process's credentials.
+    pub fn current_cred(&self) -> Cred {
+        self.procs
+            .get(&self.current_pid())
+            .map_or(Cred::default(), |p| p.cred)
+    }
+
+    /// The running process's credentials, to change them.
+    pub fn current_cred_mut(&mut self) -> &mut Cred {
+        let pid = self.current_pid();
+        &mut self
+            .procs
+            .get_mut(&pid)
+            .expect("a running user thread has a process")
+            .cred
     }
 
     /// The running process's address space.
@@ -172,11 +198,10 @@ impl Sched {
         (self.procs.len(), self.threads.len())
     }
 
-    /// Live doors and descriptor-table entries (for leak checks).
-    pub fn door_counts(&self) -> (usize, usize) {
-        self.doors.as_ref().map_or((0, 0), |d| {
-            let s = d.stats();
-            (s.doors, s.descriptors)
+    /// Live doors and open descriptors (for leak checks).
+    pub fn object_counts(&self) -> (usize, usize) {
+        self.objects.as_ref().map_or((0, 0), |o| {
+            (o.doors.stats().doors, o.caps.descriptors())
         })
     }
 
@@ -200,8 +225,8 @@ impl Sched {
     }
 
     /// Adds a thread that enters user mode with `frame`.
-    pub fn add_user_thread(&mut self, pid: u32, frame: &TrapFrame) -> Result<u32, isize> {
-        let kstack = KernelStack::new().ok_or(ENOMEM)?;
+    pub fn add_user_thread(&mut self, pid: u32, frame: &TrapFrame) -> Result<u32, Errno> {
+        let kstack = KernelStack::new().ok_or(Errno::ENOMEM)?;
         // SAFETY: a fresh, mapped kernel stack.
         let rsp = unsafe { prepare_user(kstack.top(), frame) };
         let tid = self.next_id;
@@ -210,7 +235,7 @@ impl Sched {
             .get(&pid)
             .and_then(|p| p.space.as_ref())
             .map(AddressSpace::root);
-        self.doors().create_thread(pid, tid).map_err(|e| e.0)?;
+        self.objects().doors.create_thread(pid, tid)?;
         self.alloc_id();
         let thread = Thread {
             tid,
@@ -219,8 +244,7 @@ impl Sched {
             kstack,
             rsp,
             fpu: Box::new(FpuState::new()),
-            door_ret: 0,
-            upcall: None,
+            resume: Resume::INTERRUPTED,
             fs_base: 0,
             root,
         };
@@ -233,27 +257,29 @@ impl Sched {
     }
 
     /// Registers a new process (with no threads yet) holding exactly the
-    /// descriptors `fds` of its parent (as its descriptors 0, 1, ...);
-    /// returns its pid.
+    /// descriptors `fds` of its parent (as its descriptors 0, 1, ...), with
+    /// its parent's credentials; returns its pid.
     pub fn add_process(
         &mut self,
         parent: u32,
         name: &str,
         space: AddressSpace,
         fds: &[i32],
-    ) -> Result<u32, isize> {
+    ) -> Result<u32, Errno> {
         let pid = self.next_id;
-        let registered = if parent == 0 {
-            self.doors().create_process(pid, doors::Cred::default())
-        } else {
-            self.doors().spawn(parent, pid, fds)
-        };
-        registered.map_err(|e| e.0)?;
+        let cred = self.procs.get(&parent).map_or(Cred::default(), |p| p.cred);
+        match parent {
+            0 => self.objects().create_process(pid, DEFAULT_CAPACITY)?,
+            _ => self
+                .objects()
+                .spawn(parent, pid, fds, DEFAULT_CAPACITY)?,
+        }
         self.alloc_id();
         let p = Process {
             pid,
             parent,
             name: String::from(name),
+            cred,
             space: Some(space),
             threads: Vec::new(),
             exited_threads: BTreeMap::new(),
@@ -268,7 +294,8 @@ impl Sched {
     fn destroy_thread(&mut self, tid: u32) {
         self.ready.remove(tid);
         self.sleepers.remove(tid);
-        self.doors().exit_thread(tid);
+        let objects = self.objects();
+        objects.doors.exit_thread(&mut objects.caps, tid);
         self.handle_door_events();
         // Not running, so its stack and record can go now.
         drop(self.threads.remove(&tid));
@@ -305,7 +332,7 @@ impl Sched {
     /// The last thread is gone: free the address space, make the process a
     /// zombie for its parent (or drop it if nobody will wait), wake the parent.
     fn finish_process(&mut self, pid: u32) {
-        self.doors().exit_process(pid);
+        self.objects().exit_process(pid);
         self.handle_door_events();
         let Some(p) = self.procs.get_mut(&pid) else {
             return;
@@ -447,47 +474,43 @@ pub fn block(mut g: MutexGuard<'static, Sched>, wait: Wait) {
     switch_to(g, next, false, |t| t.state = State::Blocked(wait), |_| {});
 }
 
-/// Direct handoff: the running thread blocks with `wait` (its door
-/// operation returning EINTR unless something else is decided for it) and
-/// `target` (which must be blocked or ready) runs at once, without the run
-/// queue. With the handoff disabled (benchmark knob) `target` goes through
-/// the run queue.
-pub fn handoff(g: MutexGuard<'static, Sched>, wait: Wait, target: u32) {
-    door_switch(g, wait, target, |_| {});
-}
-
-/// What a thread blocked in a door operation resumes with.
-pub enum Resume {
-    /// A parked server thread starts this invocation.
-    Invocation(ipc::Entry),
-    /// A caller's door_call returns this (`-errno` on failure).
-    Result(isize),
+/// Direct handoff: the running thread blocks in a door operation with
+/// `wait` and `target` (which must be blocked or ready, its own outcome
+/// already decided) runs at once, without the run queue. With the handoff
+/// disabled (benchmark knob) `target` goes through the run queue. Returns,
+/// when the running thread runs again, how its door operation ends.
+pub fn handoff(g: MutexGuard<'static, Sched>, wait: Wait, target: u32) -> Resume {
+    let me = door_switch(g, wait, target, |_| {});
+    // SAFETY: as in `door_handoff`.
+    unsafe { &mut *me }.take_resume()
 }
 
 /// The switch of a door call or return: the running thread blocks with
-/// `wait`, its door operation returning EINTR unless something else is
-/// decided for it, and `target`, blocked in a door operation, resumes with
+/// `wait`, and `target`, blocked in a door operation, resumes with
 /// `resume`: at once (direct handoff), or through the run queue when the
-/// handoff is disabled. When the running thread runs again, `then` reads
-/// what was left for it in its record.
+/// handoff is disabled. Returns, when the running thread runs again, how
+/// its own door operation ends.
 #[inline(always)]
-pub fn door_handoff<R>(
+pub fn door_handoff(
     g: MutexGuard<'static, Sched>,
     wait: Wait,
     target: u32,
     resume: Resume,
-    then: impl FnOnce(&mut Thread) -> R,
-) -> R {
-    let give = move |t: &mut Thread| match resume {
-        Resume::Invocation(entry) => t.upcall = Some(entry),
-        Resume::Result(value) => t.door_ret = value,
-    };
-    let me = door_switch(g, wait, target, give);
+) -> Resume {
+    let me = door_switch(g, wait, target, move |t| t.resume = resume);
     // SAFETY: `me` is the running thread's boxed record, alive while the
     // thread runs. Nothing else runs now (one CPU, interrupts off in the
     // kernel) and whoever switched here released the lock first, so no
     // other reference to the record is in use.
-    then(unsafe { &mut *me })
+    unsafe { &mut *me }.take_resume()
+}
+
+/// Blocks the running thread in a door operation with `wait` until another
+/// thread decides how it ends (and wakes it); returns that.
+pub fn door_wait(g: MutexGuard<'static, Sched>, wait: Wait) -> Resume {
+    let tid = g.current;
+    block(g, wait);
+    SCHED.lock().take_resume(tid)
 }
 
 #[inline(always)]
@@ -497,10 +520,7 @@ fn door_switch(
     target: u32,
     give: impl FnOnce(&mut Thread),
 ) -> *mut Thread {
-    let leave = |t: &mut Thread| {
-        t.state = State::Blocked(wait);
-        t.door_ret = -EINTR;
-    };
+    let leave = |t: &mut Thread| t.state = State::Blocked(wait);
     if !handoff_enabled() {
         if let Some(t) = g.threads.get_mut(&target) {
             give(t);
@@ -553,7 +573,8 @@ pub fn exit_thread(value: u64) -> ! {
         p.threads.retain(|&t| t != tid);
         p.exited_threads.insert(tid, value);
     }
-    g.doors().exit_thread(tid);
+    let objects = g.objects();
+    objects.doors.exit_thread(&mut objects.caps, tid);
     g.handle_door_events();
     let joiners: Vec<u32> = g
         .threads
@@ -605,13 +626,13 @@ pub fn check_exiting() {
 
 /// Waits for a child (`pid`, or any child for -1) to exit; returns
 /// `(pid, status)`.
-pub fn wait_child(pid: i64) -> Result<(u32, i32), isize> {
+pub fn wait_child(pid: i64) -> Result<(u32, i32), Errno> {
     loop {
         let mut g = SCHED.lock();
         let me = g.current_pid();
         let matches = |p: &Process| p.parent == me && (pid == -1 || i64::from(p.pid) == pid);
         if !g.procs.values().any(matches) {
-            return Err(ECHILD);
+            return Err(Errno::ECHILD);
         }
         let zombie = g
             .procs
@@ -627,19 +648,19 @@ pub fn wait_child(pid: i64) -> Result<(u32, i32), isize> {
 }
 
 /// Waits for thread `tid` of the running process; returns its exit value.
-pub fn join_thread(tid: u32) -> Result<u64, isize> {
+pub fn join_thread(tid: u32) -> Result<u64, Errno> {
     loop {
         let mut g = SCHED.lock();
         if tid == g.current {
-            return Err(EDEADLK);
+            return Err(Errno::EDEADLK);
         }
         let pid = g.current_pid();
-        let p = g.procs.get_mut(&pid).ok_or(ESRCH)?;
+        let p = g.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
         if let Some(v) = p.exited_threads.remove(&tid) {
             return Ok(v);
         }
         if !p.threads.contains(&tid) {
-            return Err(ESRCH);
+            return Err(Errno::ESRCH);
         }
         block(g, Wait::Join(tid));
     }
@@ -718,8 +739,7 @@ pub fn start() -> ! {
         kstack,
         rsp,
         fpu: Box::new(FpuState::new()),
-        door_ret: 0,
-        upcall: None,
+        resume: Resume::INTERRUPTED,
         fs_base: 0,
         root: None,
     };

@@ -16,12 +16,12 @@
 
 extern crate alloc;
 
+use userland::Errno;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 use core::ffi::c_void;
 use core::ptr::null_mut;
-use userland::abi::errno::{self, E2BIG, EOVERFLOW};
 use userland::abi::kstat;
 use userland::door::*;
 use userland::heap::unmap;
@@ -68,7 +68,7 @@ fn client(who: &str, main: i32, null: i32) -> R {
         ensure!(
             r == 0,
             "door_call(NULL params) failed with {}",
-            errno::name(errno())
+            errno().name()
         );
         let rec = null_record(main)?;
         ensure!(
@@ -83,21 +83,21 @@ fn client(who: &str, main: i32, null: i32) -> R {
             rec[2]
         );
         ensure!(
-            rec[3] == E2BIG as i64,
+            rec[3] == Errno::E2BIG.code() as i64,
             "NULL params: server's door_return with data gave {} (expected E2BIG)",
             if rec[3] == PENDING {
                 "success"
             } else {
-                errno::name(rec[3] as isize)
+                Errno::from_code(rec[3] as u16).name()
             }
         );
         ensure!(
-            rec[4] == E2BIG as i64,
+            rec[4] == Errno::E2BIG.code() as i64,
             "NULL params: server's door_return with a descriptor gave {} (expected E2BIG)",
             if rec[4] == PENDING {
                 "success"
             } else {
-                errno::name(rec[4] as isize)
+                Errno::from_code(rec[4] as u16).name()
             }
         );
         // The same server with a door_arg_t: its data arrives.
@@ -113,7 +113,7 @@ fn client(who: &str, main: i32, null: i32) -> R {
         ensure!(
             rec[3] == PENDING,
             "NULL door with params: the server's door_return failed ({})",
-            errno::name(rec[3] as isize)
+            Errno::from_code(rec[3] as u16).name()
         );
         println!("dcall_results: {who}: NULL params: no arguments, results refused with E2BIG");
         Ok(())
@@ -242,9 +242,9 @@ fn overflow(main: i32) -> R {
     let mut a = arg_for(&req, &mut rbuf.0);
     let r = door_call(main, &mut a);
     ensure!(
-        r == -1 && errno() == EOVERFLOW,
+        r == -1 && errno() == Errno::EOVERFLOW,
         "results beyond rsize with no room to map them: door_call gave {r} ({}), expected EOVERFLOW",
-        errno::name(errno())
+        errno().name()
     );
     let descs_after = process::kstat(kstat::DESCRIPTORS).unwrap_or(0);
     ensure!(

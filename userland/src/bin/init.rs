@@ -14,7 +14,7 @@ extern crate alloc;
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use userland::abi::{BOOT_ARGS_FILE, INIT_NO_LEAKS, exit_code, kstat, sys};
+use userland::abi::{BOOT_ARGS_FILE, INIT_NO_LEAKS, Sys, exit_code, kstat};
 use userland::sys::{check, syscall1, syscall4};
 use userland::{println, process};
 
@@ -24,7 +24,7 @@ fn read_boot_args() -> Option<String> {
     let mut buf = alloc::vec![0u8; 4096];
     let name = BOOT_ARGS_FILE.as_bytes();
     let n = check(syscall4(
-        sys::BOOTFS_READ,
+        Sys::BootfsRead,
         name.as_ptr() as usize,
         name.len(),
         buf.as_mut_ptr() as usize,
@@ -36,7 +36,7 @@ fn read_boot_args() -> Option<String> {
 }
 
 fn shutdown(code: u32) -> ! {
-    syscall1(sys::SHUTDOWN, code as usize);
+    syscall1(Sys::Shutdown, code as usize);
     process::exit(1)
 }
 

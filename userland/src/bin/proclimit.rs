@@ -8,7 +8,6 @@
 extern crate alloc;
 
 use alloc::vec::Vec;
-use userland::abi::errno::EAGAIN;
 use userland::abi::{MAX_PROCESSES, kstat};
 use userland::door::safe::{Door, Response};
 use userland::sys::Errno;
@@ -30,10 +29,10 @@ fn main() -> i32 {
     let refused = loop {
         match process::spawn("proclimit", &["child"]) {
             Ok(pid) => children.push(pid),
-            Err(e) => break e,
+            Err(e) => break Some(e),
         }
         if children.len() > MAX_PROCESSES {
-            break Errno(0);
+            break None;
         }
     };
     let expected = MAX_PROCESSES - existing;
@@ -43,7 +42,7 @@ fn main() -> i32 {
         process::wait(Some(pid)).expect("wait child");
     }
     userland::door::fdetach(DONE);
-    if refused != Errno(EAGAIN) || children.len() != expected {
+    if refused != Some(Errno::EAGAIN) || children.len() != expected {
         println!(
             "proclimit: spawn stopped after {} children with {refused:?}; expected {expected} then EAGAIN",
             children.len()
