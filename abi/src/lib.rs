@@ -125,4 +125,3 @@ pub mod exit_code {
         }
     }
 }
-

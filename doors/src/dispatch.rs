@@ -153,10 +153,12 @@ impl<C: Copy> DoorSystem<C> {
         params: Option<CallParams>,
     ) -> Result<CallOutcome, Errno> {
         let mut up = Upcall::default();
-        Ok(match self.door_call_into(mem, caps, tid, cred, fd, params, &mut up)? {
-            Called::Handoff => CallOutcome::Handoff(up),
-            Called::Wait => CallOutcome::Wait,
-        })
+        Ok(
+            match self.door_call_into(mem, caps, tid, cred, fd, params, &mut up)? {
+                Called::Handoff => CallOutcome::Handoff(up),
+                Called::Wait => CallOutcome::Wait,
+            },
+        )
     }
 
     /// [`DoorSystem::door_call`] for the kernel's hot path: on
@@ -549,8 +551,8 @@ impl<C: Copy> DoorSystem<C> {
                     .get_mut(inv)
                     .expect("active call without invocation");
                 i.caller = None;
-                let no_cancel = self.doors.get(i.door).expect("door of an invocation").attrs
-                    & DOOR_NO_CANCEL;
+                let no_cancel =
+                    self.doors.get(i.door).expect("door of an invocation").attrs & DOOR_NO_CANCEL;
                 if no_cancel == 0 {
                     i.cancelled = true;
                     let server = i.server;

@@ -2,8 +2,8 @@
 //! during validation, and the outcomes and [`Event`]s it hands back for the
 //! kernel to carry out (switch threads, copy bytes, wake callers).
 
-use abi::{DOOR_UNREF_DATA, DoorArg, DoorDesc, DoorInfo, invocation};
 use crate::{Errno, Pid, Tid};
+use abi::{DOOR_UNREF_DATA, DoorArg, DoorDesc, DoorInfo, invocation};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 

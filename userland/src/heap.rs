@@ -2,9 +2,9 @@
 //! mapping more pages right after its end (`mem_map` at a fixed address).
 
 use crate::sys::{Errno, check, syscall3};
+use abi::{Sys, prot};
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::NonNull;
-use abi::{Sys, prot};
 use linked_list_allocator::Heap;
 use spin::Mutex;
 

@@ -2,8 +2,8 @@
 //! lines to the kernel console, so lines from different threads do not mix.
 
 use crate::sys::syscall2;
-use core::fmt::{self, Write};
 use abi::Sys;
+use core::fmt::{self, Write};
 use spin::Mutex;
 
 /// Writes raw bytes to the console.

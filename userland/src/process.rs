@@ -1,8 +1,8 @@
 //! Processes: exit, spawn a program of the boot file system, wait for it.
 
 use crate::sys::{Errno, check, syscall0, syscall1};
-use alloc::vec::Vec;
 use abi::{SpawnArgs, Sys};
+use alloc::vec::Vec;
 
 /// Ends the process with `status`.
 pub fn exit(status: i32) -> ! {

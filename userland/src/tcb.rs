@@ -4,9 +4,9 @@
 //! of a system call.
 
 use crate::sys::{syscall0, syscall1};
+use abi::{Errno, Sys};
 use alloc::boxed::Box;
 use core::arch::asm;
-use abi::{Errno, Sys};
 
 #[repr(C)]
 struct Tcb {

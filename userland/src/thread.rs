@@ -6,8 +6,8 @@
 
 use crate::heap::{map, unmap};
 use crate::sys::{Errno, check, syscall1, syscall3};
-use alloc::boxed::Box;
 use abi::{MAIN_STACK_SIZE, MAIN_STACK_TOP, Sys};
+use alloc::boxed::Box;
 
 /// Stack size of threads made by [`spawn`].
 pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;

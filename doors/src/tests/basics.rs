@@ -349,6 +349,10 @@ fn door_operations_on_another_kind_of_descriptor_are_ebadf() {
     assert_eq!(w.door_bind(10, file), Err(Errno::EBADF));
     assert_eq!(w.door_info(10, 12345), Err(Errno::EBADF), "not open");
     assert_eq!(w.door_info(10, -1), Err(Errno::EBADF));
-    assert_eq!(w.token_refs(1, file), 1, "failed operations keep the object");
+    assert_eq!(
+        w.token_refs(1, file),
+        1,
+        "failed operations keep the object"
+    );
     assert!(w.door_info(10, door).is_ok());
 }

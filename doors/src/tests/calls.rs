@@ -3,8 +3,8 @@
 //! result placement (rbuf, new mapping, EOVERFLOW), nested and local calls.
 
 use super::*;
-use abi::*;
 use crate::{ArgCopy, Delivery, Depleted, ReturnArgs};
+use abi::*;
 
 /// Server process 1 (threads 10, 11 parked) with door fd 0 (cookie 7),
 /// client process 2 (thread 20) holding it as fd 0.
@@ -120,14 +120,8 @@ fn arguments_are_laid_out_at_the_top_of_the_server_stack_area() {
             len: 100
         })
     );
-    assert_eq!(
-        (up.entry_regs()[1], up.entry_regs()[2]),
-        (l.data_addr, 100)
-    );
-    assert_eq!(
-        (up.entry_regs()[3], up.entry_regs()[4]),
-        (l.desc_addr, 1)
-    );
+    assert_eq!((up.entry_regs()[1], up.entry_regs()[2]), (l.data_addr, 100));
+    assert_eq!((up.entry_regs()[3], up.entry_regs()[4]), (l.desc_addr, 1));
     assert_eq!(up.descs.len(), 1);
 }
 
@@ -171,7 +165,10 @@ fn call_on_a_bad_or_revoked_door_is_ebadf_and_keeps_released_descriptors() {
     assert_eq!(w.call(20, 999, Some(p)), Err(Errno::EBADF));
     w.door_revoke(1, 0).unwrap();
     assert_eq!(w.call(20, 0, Some(p)), Err(Errno::EBADF));
-    assert!(w.sys.lookup(&w.caps, 2, extra).is_ok(), "EBADF must not release");
+    assert!(
+        w.sys.lookup(&w.caps, 2, extra).is_ok(),
+        "EBADF must not release"
+    );
 }
 
 #[test]
@@ -195,7 +192,10 @@ fn bad_addresses_are_efault_and_keep_released_descriptors() {
     for p in cases {
         assert_eq!(w.call(20, 0, Some(p)), Err(Errno::EFAULT), "{p:?}");
     }
-    assert!(w.sys.lookup(&w.caps, 2, extra).is_ok(), "EFAULT must not release");
+    assert!(
+        w.sys.lookup(&w.caps, 2, extra).is_ok(),
+        "EFAULT must not release"
+    );
     assert!(matches!(
         w.call(20, 0, Some(good)),
         Ok(CallOutcome::Handoff(_))
@@ -395,7 +395,11 @@ fn failed_result_mapping_is_eoverflow_for_the_caller_and_the_server_parks() {
         Err(Errno::EBADF),
         "released descriptors are gone with the results"
     );
-    assert_eq!(w.caps.tables[&2].iter().flatten().count(), 1, "nothing delivered");
+    assert_eq!(
+        w.caps.tables[&2].iter().flatten().count(),
+        1,
+        "nothing delivered"
+    );
 }
 
 #[test]
@@ -430,14 +434,20 @@ fn return_errors_leave_the_invocation_in_place() {
         stack: stack(10),
         ..ReturnArgs::default()
     };
-    assert_eq!(w.sys.door_return(&mut w.mem, &mut w.caps, 10, bad), Err(Errno::EFAULT));
+    assert_eq!(
+        w.sys.door_return(&mut w.mem, &mut w.caps, 10, bad),
+        Err(Errno::EFAULT)
+    );
     let bad = ReturnArgs {
         desc_ptr: 0x99,
         desc_num: 1,
         stack: stack(10),
         ..ReturnArgs::default()
     };
-    assert_eq!(w.sys.door_return(&mut w.mem, &mut w.caps, 10, bad), Err(Errno::EFAULT));
+    assert_eq!(
+        w.sys.door_return(&mut w.mem, &mut w.caps, 10, bad),
+        Err(Errno::EFAULT)
+    );
     assert_eq!(w.sys.stats().invocations, 1);
     assert_eq!(w.door_ucred(10).unwrap().uc_pid, 2, "still serving");
     assert_eq!(w.ret(10, 0, &[]).unwrap().reply.unwrap().caller, 20);
@@ -455,7 +465,10 @@ fn return_with_an_unusable_stack_area_is_einval_or_efault() {
         },
         ..ReturnArgs::default()
     };
-    assert_eq!(w.sys.door_return(&mut w.mem, &mut w.caps, 10, small), Err(Errno::EINVAL));
+    assert_eq!(
+        w.sys.door_return(&mut w.mem, &mut w.caps, 10, small),
+        Err(Errno::EINVAL)
+    );
     let wrap = ReturnArgs {
         stack: StackArea {
             base: u64::MAX - 8,
@@ -463,7 +476,10 @@ fn return_with_an_unusable_stack_area_is_einval_or_efault() {
         },
         ..ReturnArgs::default()
     };
-    assert_eq!(w.sys.door_return(&mut w.mem, &mut w.caps, 10, wrap), Err(Errno::EINVAL));
+    assert_eq!(
+        w.sys.door_return(&mut w.mem, &mut w.caps, 10, wrap),
+        Err(Errno::EINVAL)
+    );
     let unmapped = ReturnArgs {
         stack: StackArea {
             base: BAD,
@@ -649,7 +665,11 @@ fn a_result_buffer_unmapped_during_the_call_fails_the_caller_with_efault() {
     assert_eq!(out.reply.unwrap().result, Err(Errno::EFAULT));
     assert_eq!(out.next, Next::Park);
     assert_eq!(w.sys.lookup(&w.caps, 1, mine), Err(Errno::EBADF));
-    assert_eq!(w.caps.tables[&2].iter().flatten().count(), 1, "nothing delivered");
+    assert_eq!(
+        w.caps.tables[&2].iter().flatten().count(),
+        1,
+        "nothing delivered"
+    );
 }
 
 #[test]
@@ -696,7 +716,10 @@ fn descriptors_of_any_kind_pass_both_ways_naming_the_same_object() {
     assert_eq!(w.token_refs(2, file), 2, "the caller's two descriptors");
     w.close(2, back.d_descriptor).unwrap();
     w.close(2, file).unwrap();
-    assert!(w.caps.tokens.is_empty(), "the object is gone with its last descriptor");
+    assert!(
+        w.caps.tokens.is_empty(),
+        "the object is gone with its last descriptor"
+    );
 }
 
 #[test]
@@ -721,7 +744,10 @@ fn a_waiting_call_whose_arguments_were_unmapped_fails_with_efault_delivering_not
         }]
     );
     assert_eq!(w.caps.count(), 2, "nothing installed in the server");
-    assert!(w.caps.tokens.is_empty(), "the passed object went with the call");
+    assert!(
+        w.caps.tokens.is_empty(),
+        "the passed object went with the call"
+    );
     assert_eq!(w.sys.stats().invocations, 0);
 }
 

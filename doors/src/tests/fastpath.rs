@@ -211,12 +211,15 @@ impl Pair {
             stack,
             ..ReturnArgs::default()
         };
-        let general = self
-            .general
-            .sys
-            .door_return(&mut self.general.mem, &mut self.general.caps, tid, args);
+        let general =
+            self.general
+                .sys
+                .door_return(&mut self.general.mem, &mut self.general.caps, tid, args);
         let fast = &mut self.fast;
-        match fast.sys.try_null_return(&fast.mem, &mut fast.caps, tid, stack) {
+        match fast
+            .sys
+            .try_null_return(&fast.mem, &mut fast.caps, tid, stack)
+        {
             Some((caller, next)) => {
                 self.hits += 1;
                 let g = general.expect("the general path failed a fast return");
@@ -227,7 +230,8 @@ impl Pair {
                 assert_eq!(g.next, next);
             }
             None => assert_eq!(
-                fast.sys.door_return(&mut fast.mem, &mut fast.caps, tid, args),
+                fast.sys
+                    .door_return(&mut fast.mem, &mut fast.caps, tid, args),
                 general
             ),
         }

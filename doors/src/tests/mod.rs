@@ -97,7 +97,10 @@ impl Descriptors for Caps {
     }
     fn install(&mut self, pid: Pid, cap: Cap) -> Fd {
         assert!(self.room(pid) > 0, "install into a full table");
-        let t = self.tables.get_mut(&pid).expect("install into a gone process");
+        let t = self
+            .tables
+            .get_mut(&pid)
+            .expect("install into a gone process");
         let slot = match t.iter().position(Option::is_none) {
             Some(i) => i,
             None => {

@@ -5,8 +5,8 @@
 //! scheduling and unreferenced-invocation rules are in `prop_unref`.
 
 use super::*;
-use abi::*;
 use crate::system::{CallState, Pending, PoolKey};
+use abi::*;
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::vec;

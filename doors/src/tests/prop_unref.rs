@@ -31,9 +31,9 @@
 //! boundaries only), so neither depends on whether such a transfer notifies.
 
 use super::{NAMES, Op, PIDS, Run, TIDS, pid_of};
-use abi::{DOOR_PRIVATE, DOOR_UNREF, DOOR_UNREF_DATA, DOOR_UNREF_MULTI};
 use crate::system::{CallState, Pending, PoolKey};
 use crate::{Errno, Next, Pid, Tid, Upcall};
+use abi::{DOOR_PRIVATE, DOOR_UNREF, DOOR_UNREF_DATA, DOOR_UNREF_MULTI};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::vec;

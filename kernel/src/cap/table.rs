@@ -52,10 +52,7 @@ fn encode(index: usize, generation: u32) -> i32 {
 /// A descriptor's slot index and generation (`None` for a negative one).
 fn decode(fd: i32) -> Option<(usize, u32)> {
     let fd = u32::try_from(fd).ok()?;
-    Some((
-        (fd & (MAX_CAPACITY as u32 - 1)) as usize,
-        fd >> INDEX_BITS,
-    ))
+    Some(((fd & (MAX_CAPACITY as u32 - 1)) as usize, fd >> INDEX_BITS))
 }
 
 impl<C: Copy> Table<C> {

@@ -87,7 +87,11 @@ impl Sched {
     #[inline]
     pub fn door_env(&mut self) -> (&mut DoorSystem<Capability>, &mut CapSpace, Spaces<'_>) {
         let objects = self.objects.as_mut().expect("objects initialised at boot");
-        (&mut objects.doors, &mut objects.caps, Spaces(&mut self.procs))
+        (
+            &mut objects.doors,
+            &mut objects.caps,
+            Spaces(&mut self.procs),
+        )
     }
 
     /// Decides how thread `tid`'s door operation ends.

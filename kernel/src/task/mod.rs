@@ -200,9 +200,9 @@ impl Sched {
 
     /// Live doors and open descriptors (for leak checks).
     pub fn object_counts(&self) -> (usize, usize) {
-        self.objects.as_ref().map_or((0, 0), |o| {
-            (o.doors.stats().doors, o.caps.descriptors())
-        })
+        self.objects
+            .as_ref()
+            .map_or((0, 0), |o| (o.doors.stats().doors, o.caps.descriptors()))
     }
 
     fn alloc_id(&mut self) -> u32 {
@@ -270,9 +270,7 @@ impl Sched {
         let cred = self.procs.get(&parent).map_or(Cred::default(), |p| p.cred);
         match parent {
             0 => self.objects().create_process(pid, DEFAULT_CAPACITY)?,
-            _ => self
-                .objects()
-                .spawn(parent, pid, fds, DEFAULT_CAPACITY)?,
+            _ => self.objects().spawn(parent, pid, fds, DEFAULT_CAPACITY)?,
         }
         self.alloc_id();
         let p = Process {

@@ -4,8 +4,8 @@
 
 use super::{SCHED, exit_thread};
 use crate::arch::traps::{TrapFrame, exception_name, fault_address};
-use alloc::string::String;
 use abi::KILLED_BASE;
+use alloc::string::String;
 
 /// `(pid, tid, name)` of the running thread, if the scheduler is not locked.
 fn who() -> (u32, u32, String) {

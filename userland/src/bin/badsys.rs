@@ -4,10 +4,10 @@
 #![no_std]
 #![no_main]
 
+use userland::Errno;
 use userland::abi::{NATIVE_BASE, SpawnArgs, Sys};
 use userland::println;
 use userland::sys::raw_syscall;
-use userland::Errno;
 
 userland::entry!(main);
 
@@ -43,9 +43,19 @@ fn main() -> i32 {
     let boot_args = "boot.args";
     let cases: [(&str, usize, [usize; 6], Errno); 25] = [
         ("Linux number", 1, [0; 6], Errno::ENOSYS),
-        ("unknown native number", NATIVE_BASE + 999, [0; 6], Errno::ENOSYS),
+        (
+            "unknown native number",
+            NATIVE_BASE + 999,
+            [0; 6],
+            Errno::ENOSYS,
+        ),
         ("huge number", usize::MAX, [0; 6], Errno::ENOSYS),
-        ("write null", Sys::DebugWrite.number(), [0, 10, 0, 0, 0, 0], Errno::EFAULT),
+        (
+            "write null",
+            Sys::DebugWrite.number(),
+            [0, 10, 0, 0, 0, 0],
+            Errno::EFAULT,
+        ),
         (
             "write kernel",
             Sys::DebugWrite.number(),
@@ -107,7 +117,12 @@ fn main() -> i32 {
             [usize::MAX, 0, 0, 0, 0, 0],
             Errno::ECHILD,
         ),
-        ("map zero", Sys::MemMap.number(), [0, 3, 0, 0, 0, 0], Errno::EINVAL),
+        (
+            "map zero",
+            Sys::MemMap.number(),
+            [0, 3, 0, 0, 0, 0],
+            Errno::EINVAL,
+        ),
         (
             "map bad prot",
             Sys::MemMap.number(),
@@ -138,7 +153,12 @@ fn main() -> i32 {
             [0x10, 0, 0, 0, 0, 0],
             Errno::EPERM,
         ),
-        ("kstat bogus", Sys::Kstat.number(), [999, 0, 0, 0, 0, 0], Errno::EINVAL),
+        (
+            "kstat bogus",
+            Sys::Kstat.number(),
+            [999, 0, 0, 0, 0, 0],
+            Errno::EINVAL,
+        ),
         (
             "read into rodata",
             Sys::BootfsRead.number(),
@@ -185,6 +205,5 @@ fn main() -> i32 {
     );
     0
 }
-
 
 extern crate alloc;

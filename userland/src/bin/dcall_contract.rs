@@ -20,11 +20,11 @@
 
 extern crate alloc;
 
-use userland::Errno;
 use alloc::format;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::ptr::null_mut;
+use userland::Errno;
 use userland::abi::kstat;
 use userland::door::*;
 use userland::heap::unmap;

@@ -27,10 +27,10 @@
 
 extern crate alloc;
 
-use userland::Errno;
 use alloc::format;
 use alloc::vec;
 use core::ptr::null_mut;
+use userland::Errno;
 use userland::door::*;
 use userland::testkit::dcall::{
     self, call, expect_err, expect_ok, expect_raw, info_of, let_child_exit, parent_server, reap,
@@ -192,7 +192,13 @@ fn ebadf(main: i32, rev: i32) -> R {
         "door_revoke failed with {}",
         errno().name()
     );
-    let r = expect_err("door revoked by this process", other, b"E2", &[], Errno::EBADF);
+    let r = expect_err(
+        "door revoked by this process",
+        other,
+        b"E2",
+        &[],
+        Errno::EBADF,
+    );
     let revoked = info_of(other).map(|i| i.di_attributes & DOOR_REVOKED != 0);
     close(other);
     r?;
@@ -210,7 +216,13 @@ fn ebadf(main: i32, rev: i32) -> R {
         }
         Err(e) => return Err(format!("asking the child to revoke: {}", e.name())),
     }
-    expect_err("door revoked by its server process", rev, b"E3", &[], Errno::EBADF)?;
+    expect_err(
+        "door revoked by its server process",
+        rev,
+        b"E3",
+        &[],
+        Errno::EBADF,
+    )?;
     let info = info_of(rev)?;
     let (attrs, target) = (info.di_attributes, info.di_target);
     ensure!(
@@ -223,7 +235,12 @@ fn ebadf(main: i32, rev: i32) -> R {
 fn efault(main: i32) -> R {
     let msg = *b"Efault";
     let mut rbuf = [0u8; 64];
-    expect_raw("params unmapped", main, 0x1000 as *mut door_arg_t, Errno::EFAULT)?;
+    expect_raw(
+        "params unmapped",
+        main,
+        0x1000 as *mut door_arg_t,
+        Errno::EFAULT,
+    )?;
     expect_raw(
         "params in the kernel half",
         main,
@@ -331,7 +348,13 @@ fn eintr(main: i32, child: u32) -> R {
         }
     );
     ensure!(status == 0, "the server child exited with {status}");
-    expect_err("a call after the server exited", main, b"E", &[], Errno::EBADF)?;
+    expect_err(
+        "a call after the server exited",
+        main,
+        b"E",
+        &[],
+        Errno::EBADF,
+    )?;
     let info = info_of(main)?;
     let (target, attrs) = (info.di_target, info.di_attributes);
     ensure!(

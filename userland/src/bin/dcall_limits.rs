@@ -18,10 +18,10 @@
 
 extern crate alloc;
 
-use userland::Errno;
 use alloc::format;
 use alloc::string::String;
 use core::ptr::null_mut;
+use userland::Errno;
 use userland::door::*;
 use userland::ensure;
 use userland::testkit::Outcome as R;
@@ -170,7 +170,13 @@ fn enobufs(lim: i32) -> R {
     );
     let data = [b'E'; 65];
     expect_err("3 bytes, DATA_MIN 4", lim, &data[..3], &[], Errno::ENOBUFS)?;
-    expect_err("65 bytes, DATA_MAX 64", lim, &data[..65], &[], Errno::ENOBUFS)?;
+    expect_err(
+        "65 bytes, DATA_MAX 64",
+        lim,
+        &data[..65],
+        &[],
+        Errno::ENOBUFS,
+    )?;
     expect_raw(
         "params NULL (0 bytes), DATA_MIN 4",
         lim,

@@ -16,12 +16,12 @@
 
 extern crate alloc;
 
-use userland::Errno;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 use core::ffi::c_void;
 use core::ptr::null_mut;
+use userland::Errno;
 use userland::abi::kstat;
 use userland::door::*;
 use userland::heap::unmap;

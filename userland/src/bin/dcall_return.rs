@@ -21,13 +21,13 @@
 
 extern crate alloc;
 
-use userland::Errno;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::ptr::{null_mut, read_unaligned};
 use core::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, Ordering};
+use userland::Errno;
 use userland::abi::{KILLED_BASE, kstat};
 use userland::door::*;
 use userland::testkit::{Outcome as R, info, wait_until};
@@ -218,7 +218,9 @@ fn call(d: i32, data: &[u8]) -> Result<Reply, String> {
 }
 
 fn errs(v: &[u8]) -> Vec<&'static str> {
-    v.iter().map(|&e| Errno::from_code(u16::from(e)).name()).collect()
+    v.iter()
+        .map(|&e| Errno::from_code(u16::from(e)).name())
+        .collect()
 }
 
 /// door_return's errors, seen through what the server reports.
@@ -229,7 +231,13 @@ fn client(who: &str, main: i32, null: i32, table_full: bool) -> R {
     // EFAULT: data unmapped, data in the kernel half, descriptors unmapped,
     // and a DOOR_RELEASE descriptor stays open when the return fails.
     let r = call(main, b"F")?;
-    let want = [Errno::EFAULT.code() as u8, Errno::EFAULT.code() as u8, Errno::EFAULT.code() as u8, Errno::EFAULT.code() as u8, 1];
+    let want = [
+        Errno::EFAULT.code() as u8,
+        Errno::EFAULT.code() as u8,
+        Errno::EFAULT.code() as u8,
+        Errno::EFAULT.code() as u8,
+        1,
+    ];
     ensure!(
         r.data == want && r.descs.is_empty(),
         "{who}: door_return EFAULT cases gave {:?} (DOOR_RELEASE descriptor open: {:?}), expected 4 x EFAULT and open",
@@ -241,7 +249,13 @@ fn client(who: &str, main: i32, null: i32, table_full: bool) -> R {
     // EINVAL: no DOOR_DESCRIPTOR, a never-opened descriptor, a closed one,
     // and a DOOR_RELEASE entry beside a bad one (stays open).
     let r = call(main, b"I")?;
-    let want = [Errno::EINVAL.code() as u8, Errno::EINVAL.code() as u8, Errno::EINVAL.code() as u8, Errno::EINVAL.code() as u8, 1];
+    let want = [
+        Errno::EINVAL.code() as u8,
+        Errno::EINVAL.code() as u8,
+        Errno::EINVAL.code() as u8,
+        Errno::EINVAL.code() as u8,
+        1,
+    ];
     ensure!(
         r.data == want && r.descs.is_empty(),
         "{who}: door_return EINVAL cases gave {:?} (DOOR_RELEASE descriptor open: {:?}), expected 4 x EINVAL and open",

@@ -13,13 +13,13 @@
 
 extern crate alloc;
 
-use userland::Errno;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use spin::Mutex;
+use userland::Errno;
 use userland::door::{
     DOOR_DESCRIPTOR, close, door_create, door_desc_t, door_return, door_ucred, dup, errno, ucred_t,
 };
@@ -187,10 +187,7 @@ fn role_p() {
                     expect_eq("uniquifier of the received DS", i.di_uniquifier, uds);
                     expect_eq("di_target of the received DS", i.di_target, s_pid);
                 }
-                None => fail(format_args!(
-                    "received descriptor {fd}: {}",
-                    errno().name()
-                )),
+                None => fail(format_args!("received descriptor {fd}: {}", errno().name())),
             }
             call_expect("call the received DS", fd, b"sink", &[], b"sunk 0");
             mine.push(fd);

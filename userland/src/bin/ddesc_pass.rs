@@ -25,12 +25,12 @@
 
 extern crate alloc;
 
-use userland::Errno;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use userland::Errno;
 use userland::door::{
     DOOR_DESCRIPTOR, DOOR_LOCAL, DOOR_PARAM_DATA_MIN, DOOR_PARAM_DESC_MAX, DOOR_REFUSE_DESC,
     DOOR_RELEASE, close, door_arg_t, door_call, door_create, door_desc_t, door_getparam,

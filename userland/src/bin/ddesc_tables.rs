@@ -75,10 +75,7 @@ fn expect_tag(what: &str, d: i32, tag: u64) {
         Ok(t) => fail(format_args!(
             "{what}: call on {d} answered tag {t}, expected {tag}"
         )),
-        Err(e) => fail(format_args!(
-            "{what}: call on {d} failed with {}",
-            e.name()
-        )),
+        Err(e) => fail(format_args!("{what}: call on {d} failed with {}", e.name())),
     }
 }
 
@@ -111,7 +108,11 @@ fn expect_dead(what: &str, d: i32) {
         Errno::EBADF,
         &format!("{what}: fattach({d})"),
     );
-    expect_err(door_revoke(d), Errno::EBADF, &format!("{what}: door_revoke({d})"));
+    expect_err(
+        door_revoke(d),
+        Errno::EBADF,
+        &format!("{what}: door_revoke({d})"),
+    );
     expect_err(close(d), Errno::EBADF, &format!("{what}: close({d})"));
 }
 
@@ -135,10 +136,7 @@ fn parent() {
                 DOOR_LOCAL,
             );
         }
-        None => fail(format_args!(
-            "door_info(a) failed with {}",
-            errno().name()
-        )),
+        None => fail(format_args!("door_info(a) failed with {}", errno().name())),
     }
 
     // close; a second close is EBADF; the slot's old value stays dead once
@@ -228,7 +226,11 @@ fn parent() {
     expect_ok("close one dup", close(extra.pop().unwrap_or(-1)));
     let o = expect_ok("open after freeing a slot", open(PATH));
     expect_eq("uniquifier of the opened door", uniq(o), uniq(c));
-    expect_err(create(9), Errno::EMFILE, "door_create on a full table again");
+    expect_err(
+        create(9),
+        Errno::EMFILE,
+        "door_create on a full table again",
+    );
     expect_ok("close(o)", close(o));
     let e = expect_ok("door_create after freeing a slot", create(5));
     expect_err(dup(c), Errno::EMFILE, "dup on a full table again");

@@ -14,12 +14,12 @@
 
 extern crate alloc;
 
-use userland::Errno;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicI32, AtomicU32, Ordering::SeqCst};
 use spin::Mutex;
+use userland::Errno;
 use userland::abi::kstat;
 use userland::door::{
     DOOR_DESCRIPTOR, DOOR_IS_UNREF, DOOR_LOCAL, DOOR_NO_CANCEL, DOOR_PRIVATE, DOOR_QUERY,
@@ -526,7 +526,11 @@ fn parent() -> bool {
 
     // EBADF: descriptors that name no door.
     for fd in [999, -1, 1_000_000, i32::MAX] {
-        expect_err(door_info(fd, &mut scratch), Errno::EBADF, "door_info(bad fd)");
+        expect_err(
+            door_info(fd, &mut scratch),
+            Errno::EBADF,
+            "door_info(bad fd)",
+        );
     }
     // EFAULT: the output is not writable user memory.
     let bad: [(usize, &str); 5] = [

@@ -15,11 +15,11 @@
 
 extern crate alloc;
 
-use userland::Errno;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use userland::Errno;
 use userland::door::safe::Door;
 use userland::door::{
     DOOR_DESCRIPTOR, DOOR_PARAM_DATA_MAX, DOOR_PARAM_DATA_MIN, DOOR_PARAM_DESC_MAX, DOOR_PRIVATE,
@@ -327,9 +327,21 @@ fn parent() -> bool {
     expect_set(q, DOOR_PARAM_DESC_MAX, 0, "private DESC_MAX 0");
     static Q_DONE: AtomicBool = AtomicBool::new(false);
     let t = thread::spawn(move || {
-        expect_call_err(q, 0, &[], Errno::ENOBUFS, "private door, no thread, 0 bytes");
+        expect_call_err(
+            q,
+            0,
+            &[],
+            Errno::ENOBUFS,
+            "private door, no thread, 0 bytes",
+        );
         let one = door_desc_t::new(p, DOOR_DESCRIPTOR);
-        expect_call_err(q, 4, &[one], Errno::ENFILE, "private door, no thread, 1 desc");
+        expect_call_err(
+            q,
+            4,
+            &[one],
+            Errno::ENFILE,
+            "private door, no thread, 1 desc",
+        );
         Q_DONE.store(true, SeqCst);
         0
     });

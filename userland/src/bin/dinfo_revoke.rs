@@ -13,10 +13,10 @@
 
 extern crate alloc;
 
-use userland::Errno;
 use core::ffi::c_void;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicI64, Ordering::SeqCst};
+use userland::Errno;
 use userland::door::{
     DOOR_IS_UNREF, DOOR_LOCAL, DOOR_PRIVATE, DOOR_REVOKED, close, door_bind, door_call,
     door_create, door_desc_t, door_info, door_info_t, door_return, door_revoke, dup, errno,
@@ -251,7 +251,11 @@ fn parent() -> bool {
         "R after the revoke: di_attributes {after:#x} want {:#x}",
         DOOR_PRIVATE | DOOR_LOCAL | DOOR_REVOKED
     );
-    expect_err(door_call(r2, null_mut()), Errno::EBADF, "call of the revoked door");
+    expect_err(
+        door_call(r2, null_mut()),
+        Errno::EBADF,
+        "call of the revoked door",
+    );
 
     // The waiting caller was woken with EBADF while the running call is
     // still in progress (it has not been released yet).

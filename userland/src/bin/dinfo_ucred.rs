@@ -12,12 +12,12 @@
 
 extern crate alloc;
 
-use userland::Errno;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicI32, Ordering::SeqCst};
 use spin::Mutex;
+use userland::Errno;
 use userland::door::{
     DOOR_DESCRIPTOR, DOOR_UNREF, DOOR_UNREF_DATA, close, door_create, door_cred, door_cred_t,
     door_desc_t, door_return, door_ucred, dup, errno, seteuid, ucred_t,

@@ -25,7 +25,6 @@
 
 extern crate alloc;
 
-use userland::Errno;
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
@@ -34,6 +33,7 @@ use core::ffi::c_void;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering::SeqCst};
 use spin::Mutex;
+use userland::Errno;
 use userland::door::safe::Door;
 use userland::door::{
     DOOR_LOCAL, DOOR_PRIVATE, DOOR_QUERY, DOOR_REVOKED, door_bind, door_create, door_desc_t,

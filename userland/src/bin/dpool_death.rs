@@ -21,11 +21,11 @@
 
 extern crate alloc;
 
-use userland::Errno;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering::SeqCst};
+use userland::Errno;
 use userland::door::safe::Door;
 use userland::door::{
     DOOR_DESCRIPTOR, DOOR_IS_UNREF, DOOR_NO_CANCEL, DOOR_PRIVATE, DOOR_RELEASE, DOOR_REVOKED,
@@ -46,10 +46,7 @@ fn settle() {
 
 /// A call's outcome: Ok(reply bytes) or Err(errno).
 fn call(fd: i32, msg: &[u8]) -> Result<Vec<u8>, Errno> {
-    Door::from_fd(fd)
-        .call(msg, &[])
-        .map(|r| r.data)
-        
+    Door::from_fd(fd).call(msg, &[]).map(|r| r.data)
 }
 
 fn info(fd: i32) -> door_info_t {
@@ -68,7 +65,11 @@ extern "C" fn no_threads(_dip: *mut door_info_t) {}
 fn spawn_server(bind: i32) -> u32 {
     thread::spawn(move || {
         if bind >= 0 {
-            check!(door_bind(bind) == 0, "door_bind({bind}): {}", errno().name());
+            check!(
+                door_bind(bind) == 0,
+                "door_bind({bind}): {}",
+                errno().name()
+            );
         }
         door_return(null_mut(), 0, null_mut(), 0);
         check!(
@@ -321,7 +322,10 @@ fn ret_client() -> i32 {
         "call whose procedure returned: {first:?}, expected Err(EINTR)"
     );
     if let Err(e) = first {
-        println!("{P}: a procedure that returned gave its caller {}", e.name());
+        println!(
+            "{P}: a procedure that returned gave its caller {}",
+            e.name()
+        );
     }
     let second = call(0, &[0]);
     check!(
@@ -426,12 +430,14 @@ fn main() -> i32 {
         "the dying server never sent its door"
     );
     let x = X_FD.load(SeqCst);
-    let a = thread::spawn(move || call(x, &[0]).err().map_or(0, |e| u64::from(e.code()))).expect("spawn");
+    let a = thread::spawn(move || call(x, &[0]).err().map_or(0, |e| u64::from(e.code())))
+        .expect("spawn");
     check!(
         wait_until(PATIENCE, || X_WORKING.load(SeqCst)),
         "the dying server never served"
     );
-    let b = thread::spawn(move || call(x, &[0]).err().map_or(0, |e| u64::from(e.code()))).expect("spawn");
+    let b = thread::spawn(move || call(x, &[0]).err().map_or(0, |e| u64::from(e.code())))
+        .expect("spawn");
     settle();
     MAY_DIE.store(true, SeqCst);
     let (_, st) = process::wait(Some(pid)).expect("wait dying server");
@@ -490,7 +496,10 @@ fn main() -> i32 {
     // E: revoke while callers wait; a running call completes.
     let w = door_create(plain, null_mut(), DOOR_PRIVATE);
     let locals: Vec<_> = (0..2)
-        .map(|_| thread::spawn(move || call(w, &[0]).err().map_or(0, |e| u64::from(e.code()))).expect("spawn"))
+        .map(|_| {
+            thread::spawn(move || call(w, &[0]).err().map_or(0, |e| u64::from(e.code())))
+                .expect("spawn")
+        })
         .collect();
     let pid = process::spawn_with_fds(P, &["waiter"], &[w]).expect("spawn waiter");
     settle();

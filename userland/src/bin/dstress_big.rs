@@ -19,13 +19,13 @@
 
 extern crate alloc;
 
-use userland::Errno;
 use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Mutex;
+use userland::Errno;
 use userland::abi::kstat::FREE_FRAMES;
 use userland::door::{
     door_arg_t, door_call, door_create, door_desc_t, door_info_t, door_return, door_revoke,
@@ -181,7 +181,10 @@ extern "C" fn big_server(
     };
     door_return(ptr, len, core::ptr::null_mut(), 0);
     FAILED.fetch_add(1, Ordering::SeqCst);
-    println!("dstress_big: server: door_return failed: {}", errno().name());
+    println!(
+        "dstress_big: server: door_return failed: {}",
+        errno().name()
+    );
     door_return(core::ptr::null_mut(), 0, core::ptr::null_mut(), 0);
 }
 

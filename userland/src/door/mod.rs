@@ -16,10 +16,10 @@ pub mod safe;
 
 use crate::sys::{Errno, check, syscall, syscall0, syscall1, syscall2, syscall3};
 use crate::thread;
+use abi::{DOOR_CREATE_RUN_SERVER_CREATE, Sys, invocation};
 use core::arch::asm;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicUsize, Ordering};
-use abi::{DOOR_CREATE_RUN_SERVER_CREATE, Sys, invocation};
 
 pub use abi::{
     DOOR_DESCRIPTOR, DOOR_IS_UNREF, DOOR_LOCAL, DOOR_NO_CANCEL, DOOR_PARAM_DATA_MAX,

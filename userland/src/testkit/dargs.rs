@@ -194,10 +194,7 @@ pub struct Buf<const N: usize>(pub [u8; N]);
 /// door_call of `d` with `a`, which must succeed.
 pub fn call(what: &str, d: i32, a: &mut door_arg_t) -> Outcome {
     if door_call(d, a) != 0 {
-        return Err(format!(
-            "{what}: door_call failed with {}",
-            errno().name()
-        ));
+        return Err(format!("{what}: door_call failed with {}", errno().name()));
     }
     Ok(())
 }

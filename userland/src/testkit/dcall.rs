@@ -12,8 +12,8 @@
 //! child's descriptor table (replies the count and the errno that stopped
 //! it); `U` empties it again (replies the count closed).
 
-use crate::Errno;
 use super::{Outcome, arg_for, info, spawn_server_thread};
+use crate::Errno;
 use crate::door::{
     DOOR_DESCRIPTOR, close, door_arg_t, door_call, door_create, door_desc_t, door_info_t,
     door_return, door_revoke, door_server_create, dup, errno,
@@ -297,11 +297,7 @@ pub fn expect_raw(what: &str, d: i32, params: *mut door_arg_t, want: Errno) -> O
     ensure!(
         r == -1 && errno() == want,
         "{what}: door_call gave {r} ({}), expected {}",
-        if r == -1 {
-            errno().name()
-        } else {
-            "success"
-        },
+        if r == -1 { errno().name() } else { "success" },
         want.name()
     );
     Ok(())

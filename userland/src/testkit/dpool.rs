@@ -10,8 +10,8 @@
 //! `tag` starts a thread bound to that door (its tid is the payload);
 //! [`OP_SYNC`] waits until every thread made has parked.
 
-use crate::Errno;
 use super::{fail, wait_until};
+use crate::Errno;
 use crate::door::safe::Door;
 use crate::door::{
     door_bind, door_create, door_desc_t, door_info, door_info_t, door_return, errno,
@@ -74,7 +74,12 @@ pub fn uniq(fd: i32) -> u64 {
 /// Creates a door served by [`server`] with tag `tag`.
 pub fn create(tag: u8, attrs: u32) -> i32 {
     let fd = door_create(server, tag as usize as *mut c_void, attrs);
-    check!(fd >= 0, "door_create({:?}): {}", tag as char, errno().name());
+    check!(
+        fd >= 0,
+        "door_create({:?}): {}",
+        tag as char,
+        errno().name()
+    );
     FDS.lock().insert(tag, fd);
     TAG_OF_UNIQ.lock().insert(uniq(fd), tag);
     fd
