@@ -89,8 +89,41 @@ pub const INIT_NO_LEAKS: &str = "init: no leaks";
 
 /// Most processes that exist at once (zombies included). The bound keeps
 /// the kernel heap, which holds every process's records (descriptor table,
-/// doors, areas), from running out whatever programs do.
-pub const MAX_PROCESSES: usize = 128;
+/// doors, areas), from running out whatever programs do; the per-process
+/// [`limit::CHILDREN`] binds first.
+pub const MAX_PROCESSES: usize = 256;
+
+/// Most bytes one [`Sys::DebugWrite`] writes.
+pub const DEBUG_WRITE_MAX: usize = 4096;
+
+/// Largest single [`Sys::MemMap`] (bigger maps are several calls): it
+/// bounds the time one system call runs with interrupts off.
+pub const MEM_MAP_MAX: u64 = 16 << 20;
+
+/// Per-process limits ([`Sys::GetLimit`], [`Sys::SetLimit`]): what one
+/// process may take of what all share. A spawned child starts with its
+/// parent's limits.
+pub mod limit {
+    /// Threads alive plus exited ones nobody joined (thread_create: EAGAIN).
+    pub const THREADS: usize = 0;
+    /// Bytes of `mem_map` areas and door result areas (mem_map: ENOMEM,
+    /// door_call: EOVERFLOW).
+    pub const MEMORY: usize = 1;
+    /// Children alive plus exited ones not yet waited for (spawn: EAGAIN).
+    pub const CHILDREN: usize = 2;
+    /// Open descriptors (EMFILE).
+    pub const DESCRIPTORS: usize = 3;
+
+    /// Default threads per process.
+    pub const DEFAULT_THREADS: u64 = 1024;
+    /// Default children per process.
+    pub const DEFAULT_CHILDREN: u64 = 64;
+    /// Default descriptors per process.
+    pub const DEFAULT_DESCRIPTORS: u64 = 1024;
+    /// Default memory per process, as a fraction of the memory free at
+    /// boot: `1 / MEMORY_SHARE` of it.
+    pub const MEMORY_SHARE: u64 = 4;
+}
 
 /// Most arguments (including the name) a spawned program gets.
 pub const MAX_ARGS: usize = 32;

@@ -52,7 +52,9 @@ macro_rules! syscalls {
 syscalls! {
     /// `exit(status)`: ends the whole process with `status`.
     Exit,
-    /// `debug_write(ptr, len)`: writes bytes to the kernel console.
+    /// `debug_write(ptr, len)`: writes bytes to the kernel console; returns
+    /// how many were written (at most [`crate::DEBUG_WRITE_MAX`] per call,
+    /// so no call holds the CPU long).
     DebugWrite,
     /// `yield()`: gives up the CPU to the next ready thread.
     Yield,
@@ -61,17 +63,26 @@ syscalls! {
     /// `spawn(&SpawnArgs)`: starts a program from the boot file system;
     /// returns its pid. Errors: EFAULT, EINVAL, E2BIG, ENAMETOOLONG,
     /// ENOENT (no such program), ENOEXEC (not a valid program), EBADF (a
-    /// descriptor to hand over is not open), ENOMEM, EAGAIN (already
-    /// [`crate::MAX_PROCESSES`] processes).
+    /// descriptor to hand over is not open), ENOMEM, EAGAIN (the caller
+    /// has its [`crate::limit::CHILDREN`] children, or
+    /// [`crate::MAX_PROCESSES`] processes exist).
     Spawn,
     /// `wait(pid)`: waits for child `pid` (or any child, `pid == -1`) to
     /// exit; returns `(pid << 32) | (status as u32)`.
     Wait,
     /// `thread_create(entry, arg, stack_top)`: returns the new thread's id.
-    /// The thread starts at `entry(arg)` with `rsp = stack_top`.
+    /// The thread starts at `entry(arg)` with `rsp = stack_top`. Errors:
+    /// EINVAL, EAGAIN (the process has its [`crate::limit::THREADS`]
+    /// threads, counting exited ones nobody joined), ENOMEM.
     ThreadCreate,
-    /// `thread_exit(value)`: ends the calling thread.
+    /// `thread_exit(value, unmap_addr, unmap_len)`: ends the calling thread.
+    /// With `unmap_len > 0` the `mem_map` area there (the thread's own stack,
+    /// for a detached thread) is unmapped first; a bad area is ignored.
     ThreadExit,
+    /// `thread_detach(tid)`: thread `tid` of this process leaves no exit
+    /// value behind (nobody will join it); an exited one's value is
+    /// dropped now. Errors: ESRCH (no such thread, or already detached).
+    ThreadDetach,
     /// `thread_join(tid)`: waits for thread `tid` of this process; returns
     /// its exit value.
     ThreadJoin,
@@ -176,20 +187,26 @@ syscalls! {
     Close,
     /// `dup(d)`: a new descriptor for the same object. Errors: EBADF, EMFILE.
     Dup,
-    /// `door_handoff(on)`: benchmark knob for the whole system. With 1 (the
-    /// default) door_call and door_return hand the CPU straight to the other
-    /// side; with 0 they wake it through the run queue instead, so one run
-    /// can measure what the handoff gains. Errors: EINVAL (not 0 or 1).
+    /// `door_handoff(on)`: benchmark knob of the calling process. With 1
+    /// (the default) its door calls, and the returns of its calls, hand the
+    /// CPU straight to the other side; with 0 they wake it through the run
+    /// queue instead, so one run can measure what the handoff gains.
+    /// Errors: EINVAL (not 0 or 1).
     DoorHandoff,
     /// `seteuid(uid)`: sets the calling process's effective user id (what
     /// door_ucred reports, and what fattach's permission check uses). With
     /// euid 0 any id may be taken; otherwise only the real id. Errors:
     /// EPERM.
     Seteuid,
-    /// `mem_limit(bytes)`: lowers the cap on the calling process's
-    /// `mem_map` memory, door result areas included (it cannot be raised;
-    /// beyond it `mem_map` fails with ENOMEM and door_call with EOVERFLOW).
-    MemLimit,
+    /// `get_limit(pid, resource)`: a [`crate::limit`] of process `pid` (0:
+    /// the caller). Errors: ESRCH, EINVAL (unknown resource).
+    GetLimit,
+    /// `set_limit(pid, resource, value)`: sets a [`crate::limit`] of process
+    /// `pid` (0: the caller). Any process may lower its own limits; raising
+    /// one, or changing a child's, takes euid 0 (a privileged parent).
+    /// Errors: EPERM, ESRCH (not the caller or its child), EINVAL (unknown
+    /// resource, or a value beyond the system's).
+    SetLimit,
     /// `set_tls(addr)`: sets the calling thread's FS base (its thread
     /// control block, read by the runtime with `mov rax, fs:[0]`). Errors:
     /// EINVAL (not a user address).

@@ -117,7 +117,7 @@ fn qemu_args(images: &Images, ramdisk: &Path, config: &Run) -> Result<Vec<OsStri
         "-cpu",
         "max",
         "-m",
-        "256M",
+        "512M",
         "-smp",
         "1",
         "-nodefaults",

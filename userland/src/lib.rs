@@ -57,7 +57,7 @@ unsafe extern "Rust" {
 extern "C" fn _start(argv: *const UserArg, argc: usize) -> ! {
     ARGS.call_once(|| (argv as usize, argc));
     let (base, size) = thread::main_stack();
-    tcb::install(base, size);
+    tcb::install(base, size, None);
     // SAFETY: `__user_main` is defined by the program through `entry!`.
     let status = unsafe { __user_main() };
     process::exit(status)

@@ -1,6 +1,6 @@
 //! Processes: exit, spawn a program of the boot file system, wait for it.
 
-use crate::sys::{Errno, check, syscall0, syscall1};
+use crate::sys::{Errno, check, syscall0, syscall1, syscall2, syscall3};
 use abi::{SpawnArgs, Sys};
 use alloc::vec::Vec;
 
@@ -55,9 +55,20 @@ pub fn sleep_ticks(ticks: u64) {
     syscall1(Sys::SleepTicks, ticks as usize);
 }
 
-/// Lowers the cap on this process's mapped memory (door result areas too).
-pub fn mem_limit(bytes: u64) {
-    syscall1(Sys::MemLimit, bytes as usize);
+/// A limit of process `pid` (0: this one; see `abi::limit`).
+pub fn get_limit(pid: u32, resource: usize) -> Result<u64, Errno> {
+    check(syscall2(Sys::GetLimit, pid as usize, resource)).map(|v| v as u64)
+}
+
+/// Sets a limit of process `pid` (0: this one; see `abi::limit`).
+pub fn set_limit(pid: u32, resource: usize, value: u64) -> Result<(), Errno> {
+    check(syscall3(
+        Sys::SetLimit,
+        pid as usize,
+        resource,
+        value as usize,
+    ))
+    .map(|_| ())
 }
 
 pub fn yield_now() {

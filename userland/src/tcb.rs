@@ -4,6 +4,7 @@
 //! of a system call.
 
 use crate::sys::{syscall0, syscall1};
+use crate::thread::Fate;
 use abi::{Errno, Sys};
 use alloc::boxed::Box;
 use core::arch::asm;
@@ -18,10 +19,12 @@ struct Tcb {
     errno: Errno,
     /// A server thread on its way to its pool (see `door::STARTING`).
     starting: bool,
+    /// Who cleans up after the thread (none for the main thread).
+    fate: Option<Fate>,
 }
 
 /// Gives the calling thread its block; call first thing on every thread.
-pub fn install(stack_base: usize, stack_size: usize) {
+pub fn install(stack_base: usize, stack_size: usize, fate: Option<Fate>) {
     let tid = syscall0(Sys::GetTid) as u32;
     let block = Box::leak(Box::new(Tcb {
         this: 0,
@@ -30,18 +33,20 @@ pub fn install(stack_base: usize, stack_size: usize) {
         stack_size,
         errno: Errno::from_code(0),
         starting: false,
+        fate,
     }));
     block.this = block as *mut Tcb as usize;
     syscall1(Sys::SetTls, block.this);
 }
 
-/// Frees the calling thread's block (just before it exits).
-pub fn release() {
+/// Frees the calling thread's block (just before it exits); returns who
+/// cleans up after the thread.
+pub fn release() -> Option<Fate> {
     let p = current();
     syscall1(Sys::SetTls, 0);
     // SAFETY: the block was leaked by `install` for this thread alone, and
     // FS no longer points at it.
-    drop(unsafe { Box::from_raw(p) });
+    unsafe { Box::from_raw(p) }.fate
 }
 
 fn current() -> *mut Tcb {

@@ -310,11 +310,13 @@ pub fn open(path_ptr: u64, path_len: u64) -> SysResult {
 }
 
 pub fn door_handoff(on: u64) -> SysResult {
-    match on {
-        0 | 1 => {
-            task::HANDOFF.store(on == 1, Ordering::Relaxed);
-            Ok(0)
-        }
-        _ => Err(Errno::EINVAL),
-    }
+    let on = match on {
+        0 => false,
+        1 => true,
+        _ => return Err(Errno::EINVAL),
+    };
+    let mut g = SCHED.lock();
+    let pid = g.current_pid();
+    g.set_handoff(pid, on);
+    Ok(0)
 }

@@ -12,16 +12,15 @@ use crate::mem::PAGE_SIZE;
 use crate::mem::space::{MapError, USER_END, USER_START};
 use crate::mem::user::{UserPtr, UserSlice};
 use crate::task::{self, Resume, SCHED};
-use abi::{Errno, MAX_ARGS, MAX_ARGS_BYTES, SpawnArgs, Sys, exit_code, kstat, prot};
+use abi::{
+    DEBUG_WRITE_MAX, Errno, MAX_ARGS, MAX_ARGS_BYTES, MEM_MAP_MAX, SpawnArgs, Sys, exit_code,
+    kstat, limit, prot,
+};
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use kernel::bootfs::NAME_MAX;
 use kernel::cap::MAX_CAPACITY;
 
-/// Longest single `debug_write`.
-const MAX_WRITE: u64 = 1 << 20;
-/// Largest single `mem_map`.
-const MAX_MAP: u64 = 1 << 30;
 /// Longest `sleep_ticks`.
 const MAX_SLEEP: u64 = 1_000_000;
 /// Longest path read from user memory (longer ones are ENAMETOOLONG).
@@ -65,7 +64,12 @@ fn invoke(call: Sys, a: [u64; 6]) -> Resume {
             .map(|(pid, status)| (u64::from(pid) << 32) | u64::from(status as u32))
             .into(),
         Sys::ThreadCreate => thread_create(a[0], a[1], a[2]).into(),
-        Sys::ThreadExit => task::exit_thread(a[0]),
+        Sys::ThreadExit => task::exit_thread(a[0], (a[2] > 0).then_some((a[1], a[2]))),
+        Sys::ThreadDetach => u32::try_from(a[0])
+            .map_err(|_| Errno::ESRCH)
+            .and_then(task::detach_thread)
+            .map(|()| 0)
+            .into(),
         Sys::ThreadJoin => u32::try_from(a[0])
             .map_err(|_| Errno::ESRCH)
             .and_then(task::join_thread)
@@ -96,10 +100,8 @@ fn invoke(call: Sys, a: [u64; 6]) -> Resume {
         Sys::Dup => dup(a[0]).into(),
         Sys::DoorHandoff => door::door_handoff(a[0]).into(),
         Sys::Seteuid => seteuid(a[0]).into(),
-        Sys::MemLimit => {
-            SCHED.lock().current_space().lower_map_limit(a[0]);
-            Ok(0).into()
-        }
+        Sys::GetLimit => get_limit(a[0], a[1]).into(),
+        Sys::SetLimit => set_limit(a[0], a[1], a[2]).into(),
         Sys::SetTls => set_tls(a[0]).into(),
     }
 }
@@ -118,9 +120,7 @@ fn path_arg(ptr: u64, len: u64) -> Result<Vec<u8>, Errno> {
 }
 
 fn debug_write(ptr: u64, len: u64) -> SysResult {
-    if len > MAX_WRITE {
-        return Err(Errno::EINVAL);
-    }
+    let len = len.min(DEBUG_WRITE_MAX as u64);
     let bytes = UserSlice::<u8>::new(ptr, len)?.read_all(SCHED.lock().current_space())?;
     crate::log::write_bytes(&bytes);
     Ok(len)
@@ -170,7 +170,8 @@ fn thread_create(entry: u64, arg: u64, stack_top: u64) -> SysResult {
 
 fn mem_map(len: u64, protection: u64, fixed: u64) -> SysResult {
     let known = (prot::READ | prot::WRITE | prot::EXEC) as u64;
-    if len == 0 || len > MAX_MAP || protection & !known != 0 || !fixed.is_multiple_of(PAGE_SIZE) {
+    if len == 0 || len > MEM_MAP_MAX || protection & !known != 0 || !fixed.is_multiple_of(PAGE_SIZE)
+    {
         return Err(Errno::EINVAL);
     }
     let pages = len.div_ceil(PAGE_SIZE);
@@ -199,15 +200,11 @@ fn mem_map(len: u64, protection: u64, fixed: u64) -> SysResult {
 
 fn mem_unmap(addr: u64, len: u64) -> SysResult {
     let mut g = SCHED.lock();
-    if !g.current_space().unmap_area(addr, len) {
-        return Err(Errno::EINVAL);
-    }
-    // Idle door server threads whose argument area was there leave their
-    // pools (their door_return fails with EFAULT).
     let pid = g.current_pid();
-    g.objects().doors.unmapped(pid, addr, len);
-    g.handle_door_events();
-    Ok(0)
+    match g.unmap(pid, addr, len) {
+        true => Ok(0),
+        false => Err(Errno::EINVAL),
+    }
 }
 
 fn shutdown(code: u64) -> SysResult {
@@ -287,6 +284,69 @@ fn seteuid(uid: u64) -> SysResult {
         return Err(Errno::EPERM);
     }
     cred.euid = uid;
+    Ok(0)
+}
+
+/// The process a limit call names: the caller (`pid` 0, or its own pid) or
+/// one of its children; whether it is a child.
+fn limit_target(g: &task::Sched, pid: u64) -> Result<(u32, bool), Errno> {
+    let me = g.current_pid();
+    match u32::try_from(pid).map_err(|_| Errno::ESRCH)? {
+        0 => Ok((me, false)),
+        p if p == me => Ok((me, false)),
+        p if g
+            .process(p)
+            .is_some_and(|c| c.parent == me && c.space.is_some()) =>
+        {
+            Ok((p, true))
+        }
+        _ => Err(Errno::ESRCH),
+    }
+}
+
+fn get_limit(pid: u64, resource: u64) -> SysResult {
+    let mut g = SCHED.lock();
+    let (pid, _) = limit_target(&g, pid)?;
+    let p = g.process(pid).ok_or(Errno::ESRCH)?;
+    Ok(match resource as usize {
+        limit::THREADS => p.limits.threads,
+        limit::CHILDREN => p.limits.children,
+        limit::MEMORY => p.space.as_ref().map_or(0, |s| s.map_limit()),
+        limit::DESCRIPTORS => {
+            let table = g.objects().caps.table(pid);
+            table.map_or(0, |t| t.capacity() as u64)
+        }
+        _ => return Err(Errno::EINVAL),
+    })
+}
+
+fn set_limit(pid: u64, resource: u64, value: u64) -> SysResult {
+    let current = get_limit(pid, resource)?;
+    let mut g = SCHED.lock();
+    let (pid, child) = limit_target(&g, pid)?;
+    if (child || value > current) && g.current_cred().euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    let p = g.process_mut(pid).ok_or(Errno::ESRCH)?;
+    match resource as usize {
+        limit::THREADS => p.limits.threads = value,
+        limit::CHILDREN => p.limits.children = value,
+        limit::MEMORY => {
+            if let Some(s) = p.space.as_mut() {
+                s.set_map_limit(value)
+            }
+        }
+        limit::DESCRIPTORS => {
+            let value = usize::try_from(value).map_err(|_| Errno::EINVAL)?;
+            if value > MAX_CAPACITY {
+                return Err(Errno::EINVAL);
+            }
+            if let Some(t) = g.objects().caps.table_mut(pid) {
+                t.set_capacity(value);
+            }
+        }
+        _ => return Err(Errno::EINVAL),
+    }
     Ok(0)
 }
 

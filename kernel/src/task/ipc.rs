@@ -13,14 +13,8 @@ use crate::mem::space::AddressSpace;
 use crate::mem::user::{UserPtr, UserSlice, copy_between};
 use abi::{DoorArg, DoorDesc, DoorInfo, Errno};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, Ordering};
 use doors::{Config, Depleted, DoorSystem, Event, Pid, Registry, Reply, Upcall, UserMemory};
 use kernel::cap::{CapSpace, Capability, Objects};
-
-/// Whether door calls and returns hand the CPU straight to the other side
-/// (the default) or wake it through the run queue (for the benchmark that
-/// measures what the handoff gains).
-pub static HANDOFF: AtomicBool = AtomicBool::new(true);
 
 /// Bytes of a server thread's stack area that must stay free below the
 /// arguments, for the server procedure's own frames (one page: the 8 KiB
@@ -203,11 +197,6 @@ impl Sched {
             }
         }
     }
-}
-
-/// Whether door operations use the direct handoff.
-pub fn handoff_enabled() -> bool {
-    HANDOFF.load(Ordering::Relaxed)
 }
 
 impl Thread {

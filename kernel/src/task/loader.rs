@@ -63,6 +63,7 @@ pub fn spawn(parent: u32, name: &str, args: &[&[u8]], fds: &[i32]) -> Result<u32
     let image = bootfs().find(name).ok_or(Errno::ENOENT)?;
     let elf = Elf::parse(image, USER_START, USER_END).map_err(|_| Errno::ENOEXEC)?;
     let mut space = AddressSpace::new().ok_or(Errno::ENOMEM)?;
+    space.set_map_limit(SCHED.lock().child_memory_limit(parent));
     for seg in elf.segments() {
         let pages = (seg.page_end() - seg.page_start()) / PAGE_SIZE;
         space

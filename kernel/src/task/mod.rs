@@ -13,7 +13,6 @@ mod loader;
 mod report;
 mod resume;
 
-pub use ipc::{HANDOFF, handoff_enabled};
 pub use loader::{bootfs, init_bootfs, spawn, user_frame};
 pub use report::{on_kernel_exception, on_user_exception};
 pub use resume::{Entry, Resume};
@@ -30,10 +29,10 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use x86_64::structures::paging::PhysFrame;
 
-use abi::Errno;
+use abi::{Errno, MAX_PROCESSES, limit};
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use doors::{Cred, DoorId, Registry};
-use kernel::cap::{DEFAULT_CAPACITY, Objects};
+use kernel::cap::Objects;
 use kernel::runq::{ReadyQueue, SleepQueue};
 use spin::{Mutex, MutexGuard};
 
@@ -73,6 +72,11 @@ pub struct Thread {
     resume: Resume,
     /// Its FS base (the runtime's thread control block).
     fs_base: u64,
+    /// It leaves no exit value behind (nobody will join it).
+    detached: bool,
+    /// Its process lets door calls hand the CPU straight to the other side
+    /// (a copy of [`Process::handoff`], read on the hot path).
+    handoff: bool,
     /// Its process's root page table (`None` for the idle thread). The
     /// space outlives every thread that can still run: it goes when the
     /// last thread has exited.
@@ -91,10 +95,30 @@ pub struct Process {
     threads: Vec<u32>,
     /// Exit values of threads not yet joined.
     exited_threads: BTreeMap<u32, u64>,
+    /// What it may take of what all processes share (its memory limit is
+    /// its address space's).
+    pub limits: Limits,
+    /// Its door calls hand the CPU straight to the other side (the
+    /// `door_handoff` benchmark knob).
+    handoff: bool,
     pub exit_status: Option<i32>,
     /// Killed (or exiting) while some of its threads still run: they must
     /// not return to user mode. Counted in [`DYING`].
     dying: bool,
+}
+
+/// A process's limits on threads and children (see `abi::limit`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub threads: u64,
+    pub children: u64,
+}
+
+impl Limits {
+    pub const DEFAULT: Limits = Limits {
+        threads: limit::DEFAULT_THREADS,
+        children: limit::DEFAULT_CHILDREN,
+    };
 }
 
 pub struct Sched {
@@ -132,6 +156,10 @@ pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
     names: BTreeMap::new(),
 });
 
+/// The memory limit of the first process (`abi::limit::MEMORY`), set at
+/// boot to a share of the free memory; others inherit their parent's.
+pub static DEFAULT_MEMORY: AtomicU64 = AtomicU64::new(0);
+
 /// Kernel-entry and first-user-instruction timestamps (boot benchmark).
 pub static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
 pub static FIRST_USER_TSC: AtomicU64 = AtomicU64::new(0);
@@ -139,6 +167,9 @@ pub static FIRST_USER_TSC: AtomicU64 = AtomicU64::new(0);
 pub static HANDOFFS: AtomicU64 = AtomicU64::new(0);
 /// Processes with `dying` set (so the common syscall return skips the check).
 static DYING: AtomicUsize = AtomicUsize::new(0);
+/// Processes that turned the door handoff off (so door switches skip the
+/// check while there are none).
+static HANDOFF_OFF: AtomicUsize = AtomicUsize::new(0);
 /// Whether `Sched::dead` holds threads to free.
 static DEAD_PENDING: AtomicBool = AtomicBool::new(false);
 
@@ -153,6 +184,10 @@ impl Sched {
 
     pub fn process(&self, pid: u32) -> Option<&Process> {
         self.procs.get(&pid)
+    }
+
+    pub fn process_mut(&mut self, pid: u32) -> Option<&mut Process> {
+        self.procs.get_mut(&pid)
     }
 
     /// The running process's credentials.
@@ -210,6 +245,48 @@ impl Sched {
         self.next_id - 1
     }
 
+    /// Whether a door switch from the running thread to `target` goes
+    /// straight there: unless the process of either turned the handoff off.
+    #[inline]
+    fn direct_switch_to(&self, target: u32) -> bool {
+        if HANDOFF_OFF.load(Ordering::Relaxed) == 0 {
+            return true;
+        }
+        let on = |tid: u32| self.threads.get(&tid).is_none_or(|t| t.handoff);
+        on(self.current) && on(target)
+    }
+
+    /// Turns the door handoff of process `pid` on or off.
+    pub fn set_handoff(&mut self, pid: u32, on: bool) {
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return;
+        };
+        if core::mem::replace(&mut p.handoff, on) != on {
+            match on {
+                true => HANDOFF_OFF.fetch_sub(1, Ordering::Relaxed),
+                false => HANDOFF_OFF.fetch_add(1, Ordering::Relaxed),
+            };
+        }
+        for t in self.threads.values_mut().filter(|t| t.pid == pid) {
+            t.handoff = on;
+        }
+    }
+
+    /// Unmaps the `mem_map` area of process `pid` at `addr` of `len` bytes;
+    /// idle door server threads whose argument area was there leave their
+    /// pools. False if there is no such area.
+    pub fn unmap(&mut self, pid: u32, addr: u64, len: u64) -> bool {
+        let Some(space) = self.procs.get_mut(&pid).and_then(|p| p.space.as_mut()) else {
+            return false;
+        };
+        if !space.unmap_area(addr, len) {
+            return false;
+        }
+        self.objects().doors.unmapped(pid, addr, len);
+        self.handle_door_events();
+        true
+    }
+
     /// Makes a blocked thread ready (no effect on any other state).
     pub fn wake(&mut self, tid: u32) {
         if let Some(t) = self.threads.get_mut(&tid)
@@ -226,6 +303,11 @@ impl Sched {
 
     /// Adds a thread that enters user mode with `frame`.
     pub fn add_user_thread(&mut self, pid: u32, frame: &TrapFrame) -> Result<u32, Errno> {
+        let p = self.procs.get(&pid).ok_or(Errno::ESRCH)?;
+        if (p.threads.len() + p.exited_threads.len()) as u64 >= p.limits.threads {
+            return Err(Errno::EAGAIN);
+        }
+        let handoff = p.handoff;
         let kstack = KernelStack::new().ok_or(Errno::ENOMEM)?;
         // SAFETY: a fresh, mapped kernel stack.
         let rsp = unsafe { prepare_user(kstack.top(), frame) };
@@ -246,6 +328,8 @@ impl Sched {
             fpu: Box::new(FpuState::new()),
             resume: Resume::INTERRUPTED,
             fs_base: 0,
+            detached: false,
+            handoff,
             root,
         };
         self.threads.insert(tid, Box::new(thread));
@@ -256,9 +340,35 @@ impl Sched {
         Ok(tid)
     }
 
+    /// The memory limit a new child of `parent` starts with: its parent's.
+    pub fn child_memory_limit(&self, parent: u32) -> u64 {
+        let space = self.procs.get(&parent).and_then(|p| p.space.as_ref());
+        space.map_or(
+            DEFAULT_MEMORY.load(Ordering::Relaxed),
+            AddressSpace::map_limit,
+        )
+    }
+
+    /// Whether `parent` may start another process: EAGAIN when it has its
+    /// limit of children (live or not yet waited for), or the system its
+    /// limit of processes.
+    pub fn may_spawn(&self, parent: u32) -> Result<(), Errno> {
+        if self.procs.len() >= MAX_PROCESSES {
+            return Err(Errno::EAGAIN);
+        }
+        let Some(p) = self.procs.get(&parent) else {
+            return Ok(());
+        };
+        let children = self.procs.values().filter(|c| c.parent == parent).count();
+        if children as u64 >= p.limits.children {
+            return Err(Errno::EAGAIN);
+        }
+        Ok(())
+    }
+
     /// Registers a new process (with no threads yet) holding exactly the
     /// descriptors `fds` of its parent (as its descriptors 0, 1, ...), with
-    /// its parent's credentials; returns its pid.
+    /// its parent's credentials and limits; returns its pid.
     pub fn add_process(
         &mut self,
         parent: u32,
@@ -266,11 +376,19 @@ impl Sched {
         space: AddressSpace,
         fds: &[i32],
     ) -> Result<u32, Errno> {
+        self.may_spawn(parent)?;
         let pid = self.next_id;
-        let cred = self.procs.get(&parent).map_or(Cred::default(), |p| p.cred);
-        match parent {
-            0 => self.objects().create_process(pid, DEFAULT_CAPACITY)?,
-            _ => self.objects().spawn(parent, pid, fds, DEFAULT_CAPACITY)?,
+        let (cred, limits) = self
+            .procs
+            .get(&parent)
+            .map_or((Cred::default(), Limits::DEFAULT), |p| (p.cred, p.limits));
+        let objects = self.objects();
+        match objects.caps.table(parent) {
+            None => objects.create_process(pid, limit::DEFAULT_DESCRIPTORS as usize)?,
+            Some(t) => {
+                let capacity = t.capacity();
+                objects.spawn(parent, pid, fds, capacity)?
+            }
         }
         self.alloc_id();
         let p = Process {
@@ -281,6 +399,8 @@ impl Sched {
             space: Some(space),
             threads: Vec::new(),
             exited_threads: BTreeMap::new(),
+            limits,
+            handoff: true,
             exit_status: None,
             dying: false,
         };
@@ -339,6 +459,9 @@ impl Sched {
         p.exited_threads.clear();
         if core::mem::take(&mut p.dying) {
             DYING.fetch_sub(1, Ordering::Relaxed);
+        }
+        if !core::mem::replace(&mut p.handoff, true) {
+            HANDOFF_OFF.fetch_sub(1, Ordering::Relaxed);
         }
         let parent = p.parent;
         let status = *p.exit_status.get_or_insert(0);
@@ -519,7 +642,7 @@ fn door_switch(
     give: impl FnOnce(&mut Thread),
 ) -> *mut Thread {
     let leave = |t: &mut Thread| t.state = State::Blocked(wait);
-    if !handoff_enabled() {
+    if !g.direct_switch_to(target) {
         if let Some(t) = g.threads.get_mut(&target) {
             give(t);
         }
@@ -537,7 +660,7 @@ pub fn yield_to(mut g: MutexGuard<'static, Sched>, target: u32) {
     let cur = g.current;
     g.ready.push(cur);
     let leave = |t: &mut Thread| t.state = State::Ready;
-    if handoff_enabled() {
+    if g.direct_switch_to(target) {
         HANDOFFS.fetch_add(1, Ordering::Relaxed);
         switch_to(g, target, true, leave, |_| {});
     } else {
@@ -561,15 +684,22 @@ pub fn yield_now() {
     switch_locked(g, next);
 }
 
-/// Ends the running thread with `value`; ends its process too when it is
-/// the last thread.
-pub fn exit_thread(value: u64) -> ! {
+/// Ends the running thread with `value`, first unmapping the `mem_map`
+/// area `unmap` (its own stack, for a detached thread) if it is one; ends
+/// its process too when it is the last thread.
+pub fn exit_thread(value: u64, unmap: Option<(u64, u64)>) -> ! {
     let mut g = SCHED.lock();
     let tid = g.current;
     let pid = g.current_pid();
+    if let Some((addr, len)) = unmap {
+        g.unmap(pid, addr, len);
+    }
+    let detached = g.threads.get(&tid).is_some_and(|t| t.detached);
     if let Some(p) = g.procs.get_mut(&pid) {
         p.threads.retain(|&t| t != tid);
-        p.exited_threads.insert(tid, value);
+        if !detached {
+            p.exited_threads.insert(tid, value);
+        }
     }
     let objects = g.objects();
     objects.doors.exit_thread(&mut objects.caps, tid);
@@ -603,7 +733,7 @@ pub fn exit_process(status: i32) -> ! {
         let pid = g.current_pid();
         g.kill_process(pid, status);
     }
-    exit_thread(0)
+    exit_thread(0, None)
 }
 
 /// Called before returning to user mode: a thread whose process is ending
@@ -618,7 +748,7 @@ pub fn check_exiting() {
     let exiting = g.procs.get(&pid).is_some_and(|p| p.exit_status.is_some());
     drop(g);
     if exiting {
-        exit_thread(0);
+        exit_thread(0, None);
     }
 }
 
@@ -660,7 +790,32 @@ pub fn join_thread(tid: u32) -> Result<u64, Errno> {
         if !p.threads.contains(&tid) {
             return Err(Errno::ESRCH);
         }
+        if g.threads.get(&tid).is_some_and(|t| t.detached) {
+            return Err(Errno::EINVAL);
+        }
         block(g, Wait::Join(tid));
+    }
+}
+
+/// Thread `tid` of the running process leaves no exit value behind; an
+/// exited one's value is dropped now. ESRCH: no such thread (or already
+/// detached).
+pub fn detach_thread(tid: u32) -> Result<(), Errno> {
+    let mut g = SCHED.lock();
+    let pid = g.current_pid();
+    let p = g.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+    if p.exited_threads.remove(&tid).is_some() {
+        return Ok(());
+    }
+    if !p.threads.contains(&tid) {
+        return Err(Errno::ESRCH);
+    }
+    match g.threads.get_mut(&tid) {
+        Some(t) if !t.detached => {
+            t.detached = true;
+            Ok(())
+        }
+        _ => Err(Errno::ESRCH),
     }
 }
 
@@ -739,6 +894,8 @@ pub fn start() -> ! {
         fpu: Box::new(FpuState::new()),
         resume: Resume::INTERRUPTED,
         fs_base: 0,
+        detached: false,
+        handoff: true,
         root: None,
     };
     g.threads.insert(idle, Box::new(thread));

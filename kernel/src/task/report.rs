@@ -38,7 +38,7 @@ pub fn on_user_exception(frame: &TrapFrame) {
     SCHED
         .lock()
         .kill_process(pid, KILLED_BASE + frame.vector as i32);
-    exit_thread(0);
+    exit_thread(0, None);
 }
 
 pub fn on_kernel_exception(frame: &TrapFrame) {

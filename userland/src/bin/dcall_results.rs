@@ -10,7 +10,7 @@
 //! dcall_contract.) The parent serves two doors and runs the client checks
 //! on them itself, then spawns a child (descriptors 0 = main door, 1 = NULL
 //! door) that runs the same checks from another process and the EOVERFLOW
-//! check last (after `mem_limit(0)`).
+//! check last (after lowering its memory limit to 0).
 #![no_std]
 #![no_main]
 
@@ -234,7 +234,7 @@ fn client(who: &str, main: i32, null: i32) -> R {
 fn overflow(main: i32) -> R {
     // Leave room in the heap for what follows, then forbid new mappings.
     drop(vec![0u8; 128 * 1024]);
-    process::mem_limit(0);
+    process::set_limit(0, userland::abi::limit::MEMORY, 0).expect("lower the memory limit");
     let descs_before = process::kstat(kstat::DESCRIPTORS).unwrap_or(0);
     let req = r_request(10_000, 1);
     let mut rbuf = Buf([0x55u8; 64]);

@@ -407,7 +407,7 @@ fn tight() -> Result<(), &'static str> {
     let mut rbuf = vec![0u8; MIB + PAGE];
     let mut small = vec![0u8; SMALL_RBUF];
     // No more mappings from now on (the heap does not grow below).
-    process::mem_limit(0);
+    process::set_limit(0, userland::abi::limit::MEMORY, 0).expect("lower the memory limit");
     let seed = 0x5000;
     make_request(&mut req, seed, MIB);
     let mut a = arg_for(&req[..MIB], &mut small);
