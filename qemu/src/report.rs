@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use doors::abi::{KILLED_BASE, exit_code};
 
+#[cfg(test)]
+use crate::Error;
 use crate::results::{self, Leak, ProgramResult, Verdict};
 
 /// How a run ended.

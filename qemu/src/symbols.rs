@@ -116,18 +116,23 @@ impl Drop for Symbols {
     }
 }
 
-/// `FUNCTION at FILE:LINE:COL[, inlined into FUNCTION at ...]`, innermost
-/// first; the symbol table's name when there is no line information.
+/// `FUNCTION at FILE:LINE:COL`, for the innermost function from this
+/// workspace's sources (or the outermost when none is), followed by
+/// `(in inlined F, G)` for the functions inlined into it that hold `rip`;
+/// the symbol table's name when there is no line information.
 fn describe(loader: &Loader, rip: u64) -> Option<String> {
     let root = workspace_root();
-    let mut parts = Vec::new();
-    if let Ok(mut frames) = loader.find_frames(rip) {
-        while let Ok(Some(frame)) = frames.next() {
+    // (function, place, whether the place is in the workspace), innermost first.
+    let mut frames = Vec::new();
+    if let Ok(mut iter) = loader.find_frames(rip) {
+        while let Ok(Some(frame)) = iter.next() {
             let function = frame
                 .function
                 .as_ref()
                 .and_then(|f| f.demangle().ok())
                 .map_or_else(|| "??".to_owned(), |f| f.into_owned());
+            let file = frame.location.as_ref().and_then(|l| l.file);
+            let ours = file.is_some_and(|f| Path::new(f).starts_with(&root));
             let place = frame.location.map(|l| {
                 let file = l.file.map_or("??".into(), |f| shorten(&root, f));
                 match (l.line, l.column) {
@@ -136,17 +141,27 @@ fn describe(loader: &Loader, rip: u64) -> Option<String> {
                     _ => file,
                 }
             });
-            parts.push(match place {
-                Some(place) => format!("{function} at {place}"),
-                None => function,
-            });
+            frames.push((function, place, ours));
         }
     }
-    if parts.is_empty() {
+    if frames.is_empty() {
         let name = loader.find_symbol(rip)?;
         return Some(addr2line::demangle_auto(name.into(), None).into_owned());
     }
-    Some(parts.join(", inlined into "))
+    let main = frames
+        .iter()
+        .position(|(_, _, ours)| *ours)
+        .unwrap_or(frames.len() - 1);
+    let (function, place, _) = &frames[main];
+    let mut text = match place {
+        Some(place) => format!("{function} at {place}"),
+        None => function.clone(),
+    };
+    if main > 0 {
+        let inlined: Vec<&str> = frames[..main].iter().map(|(f, _, _)| f.as_str()).collect();
+        text.push_str(&format!(" (in inlined {})", inlined.join(", ")));
+    }
+    Some(text)
 }
 
 /// `file` relative to the workspace root when it is inside it.
