@@ -190,6 +190,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn parse_str(line: &str) -> Result<Command, Error> {
         parse(line.split_whitespace().map(String::from))
@@ -291,7 +292,7 @@ mod tests {
             matches!(parse_str("--list hello + fault"), Ok(Command::List(r)) if r.programs.len() == 2)
         );
         assert!(
-            matches!(parse_str("--pack out.tar hello"), Ok(Command::Pack(_, p)) if p == PathBuf::from("out.tar"))
+            matches!(parse_str("--pack out.tar hello"), Ok(Command::Pack(_, p)) if p == Path::new("out.tar"))
         );
         assert!(parse_str("--list --pack x hello").is_err());
     }

@@ -144,18 +144,17 @@ fn gdb_help(images: &Images, fs: &BootFs) -> String {
         images.kernel.display()
     );
     let first = fs.plan.first().and_then(|l| l.first());
-    let user = first.and_then(|name| fs.sources.get(name).map(|path| (name, path)));
-    if let Some((_, path)) = user {
+    let user = first.and_then(|name| fs.sources.get(name));
+    if let Some(path) = user {
         text.push_str(&format!(" -ex 'add-symbol-file {}'", path.display()));
     }
     text.push_str(" -ex 'target remote :1234'\n");
-    if let Some((name, _)) = user {
-        let module = name.trim_end_matches(".elf").replace('-', "_");
-        text.push_str(&format!(
-            "  then, for example: hbreak {module}::main (a user function: a hardware \
-             breakpoint, as the program is not loaded yet), break kernel::syscall::dispatch, continue\n  \
-             (user programs share their addresses: add-symbol-file one program at a time)"
-        ));
+    text.push_str(
+        "  then, for example: hbreak _start (user code needs hardware breakpoints: it is \
+         not loaded yet), break kernel::panic, continue",
+    );
+    if user.is_some() {
+        text.push_str("\n  (user programs share addresses: add the symbols of one at a time)");
     }
     text
 }

@@ -231,7 +231,7 @@ pub fn program_results(
                 (None, None) => Verdict::NotRun,
             };
             let span = match (start, &end) {
-                _ if together => &lines[..],
+                _ if together => lines,
                 (Some(s), Some((e, _))) => &lines[s.min(*e)..=*e],
                 (Some(s), None) => &lines[s..],
                 (None, Some((e, _))) => &lines[*e..=*e],
