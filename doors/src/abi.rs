@@ -286,7 +286,8 @@ pub const INIT_START: &str = "START ";
 /// `RESULT <index> <verdict> status=<status|-> leaks=<leaks> tsc=<ticks|->
 /// [error=<errno>] cmd=<name> [args...]`, where the verdict is one of
 /// [`verdict`], `leaks` is `none`, `unchecked` (programs run together) or
-/// `what:+n,...`, and `tsc` counts time-stamp ticks from start to exit
+/// `counter:±n,...` (the change of each kernel counter that did not return
+/// to its starting value), and `tsc` counts time-stamp ticks from start to exit
 /// (guest instructions under `-icount shift=0`). Fields may be added before
 /// `cmd=`, which always comes last.
 pub const INIT_RESULT: &str = "RESULT ";

@@ -86,7 +86,7 @@ fn summarize(report: &Report) {
         let status = p.status.map_or("-".into(), |s| s.to_string());
         let time = p
             .duration
-            .map_or(String::new(), |d| format!(", {:.2} s", d.as_secs_f64()));
+            .map_or(String::new(), |d| format!(", {:.3} s", d.as_secs_f64()));
         eprintln!(
             "qemu: {:>3} {:<11} {} (status {status}{time})",
             p.index,

@@ -114,10 +114,12 @@ impl BootFs {
         match self.files.iter().position(|(n, _)| n == name) {
             None => self.files.push((name.to_owned(), data)),
             Some(i) if self.built.contains(name) => {
-                eprintln!(
-                    "qemu: {} replaces the built program `{name}` in the boot file system",
-                    source.display()
-                );
+                if !same_file(&self.sources[name], source) {
+                    eprintln!(
+                        "qemu: {} replaces the built program `{name}` in the boot file system",
+                        source.display()
+                    );
+                }
                 self.files[i].1 = data;
                 self.built.remove(name);
             }

@@ -108,7 +108,9 @@ fn deadlock() {
     let report = test_program("outcome", &["block"]);
     report
         .expect_outcome(Outcome::Deadlock)
-        .assert_line("deadlock: process 1 (init) thread 2 waits for a child process to exit")
+        .assert_line("deadlock: every thread is blocked")
+        .assert_line("(init) thread")
+        .assert_line("waits for a child process to exit")
         .assert_line("(outcome) thread")
         .assert_line("waits for a door invocation");
     report.expect_program(1, Verdict::Unfinished, None);

@@ -71,8 +71,9 @@ fn counters() -> Counts {
     COUNTERS.map(|(_, which)| process::kstat(which).unwrap_or(u64::MAX))
 }
 
-/// `what:+n` for each counter that changed (free frames count down when
-/// leaked, so each difference is written as `after - before`), or `none`.
+/// Writes `counter:±n` for each counter that changed (`after - before`:
+/// free frames count down when frames leak), or `none`, into `out`;
+/// returns whether any changed.
 fn leaks(before: &Counts, after: &Counts, out: &mut String) -> bool {
     let start = out.len();
     for (i, (what, _)) in COUNTERS.iter().enumerate() {
