@@ -78,14 +78,44 @@ pub const MAIN_STACK_TOP: u64 = 0x0000_7fff_ffff_0000;
 /// Size of the main-thread stack; the page below it stays unmapped.
 pub const MAIN_STACK_SIZE: u64 = 256 * 1024;
 
-/// The boot file system file that holds the command line init runs: one
-/// program per line, its arguments separated by spaces.
+/// The boot file system file that holds the plan init runs: one program
+/// per line (its name, then its arguments, separated by spaces), blank lines
+/// and lines starting with `#` ignored, and [`BOOT_ARGS_TOGETHER`] as a line
+/// of its own to start every program at once instead of one after another.
 pub const BOOT_ARGS_FILE: &str = "boot.args";
+/// The `boot.args` line that makes init start all programs together.
+pub const BOOT_ARGS_TOGETHER: &str = "@together";
 
 /// The start of the line init prints when, after the programs ran, the
 /// kernel's counts of processes, threads, frames, doors and descriptors are
 /// back at their starting values (the host runner looks for it).
 pub const INIT_NO_LEAKS: &str = "init: no leaks";
+/// The start of the line init prints as it starts program `index` (from 1,
+/// in plan order): `START <index> cmd=<name> [args...]`.
+pub const INIT_START: &str = "START ";
+/// The start of init's result line for one program:
+/// `RESULT <index> <verdict> status=<status|-> leaks=<leaks> tsc=<ticks|->
+/// [error=<errno>] cmd=<name> [args...]`, where the verdict is one of
+/// [`verdict`], `leaks` is `none`, `unchecked` (programs run together) or
+/// `counter:±n,...` (the change of each kernel counter that did not return
+/// to its starting value), and `tsc` counts time-stamp ticks from start to exit
+/// (guest instructions under `-icount shift=0`). Fields may be added before
+/// `cmd=`, which always comes last.
+pub const INIT_RESULT: &str = "RESULT ";
+
+/// The verdicts of init's result line.
+pub mod verdict {
+    /// Exited with status 0 and (run alone) leaked nothing.
+    pub const PASS: &str = "pass";
+    /// Exited with another status (101 is a Rust panic).
+    pub const FAIL: &str = "fail";
+    /// Killed by the kernel after a fault (status `KILLED_BASE + vector`).
+    pub const FAULT: &str = "fault";
+    /// Exited with status 0 but left kernel objects behind.
+    pub const LEAK: &str = "leak";
+    /// Could not be started (`error=` says why: ENOENT, ENOEXEC, ...).
+    pub const NOT_STARTED: &str = "not-started";
+}
 
 /// Most processes that exist at once (zombies included). The bound keeps
 /// the kernel heap, which holds every process's records (descriptor table,
@@ -134,18 +164,29 @@ pub const MAX_ARGS_BYTES: usize = 4096;
 /// for an exception (like a shell's `128 + signal`).
 pub const KILLED_BASE: i32 = 128;
 
-/// QEMU exit contract (`isa-debug-exit`: the host sees `(value << 1) | 1`).
+/// QEMU exit contract (`isa-debug-exit`: the host sees `(value << 1) | 1`,
+/// so a value has 7 bits). The value says how the boot ended; init's
+/// [`super::INIT_RESULT`] lines carry each program's exact status.
 pub mod exit_code {
     /// Everything passed: the host sees 33.
     pub const SUCCESS: u32 = 0x10;
-    /// The kernel failed (panic, or init could not run): the host sees 35.
+    /// The kernel failed (a panic or kernel exception): the host sees 35.
     pub const FAILURE: u32 = 0x11;
     /// A program was killed by the kernel after a fault: the host sees 37.
     pub const KILLED: u32 = 0x12;
-    /// A program exited with status `s` in `1..=STATUS_MAX`: the value is
+    /// The programs left kernel objects behind: the host sees 39.
+    pub const LEAK: u32 = 0x13;
+    /// Every thread blocked with no timer pending, so nothing could ever
+    /// run again (the kernel writes it): the host sees 41.
+    pub const DEADLOCK: u32 = 0x14;
+    /// Init could not start a program or read its plan: the host sees 43.
+    pub const NOT_STARTED: u32 = 0x15;
+    /// A program exited with status `s` in `1..STATUS_MAX`: the value is
     /// `STATUS_BASE + s`, so the host sees `((STATUS_BASE + s) << 1) | 1`.
     pub const STATUS_BASE: u32 = 0x20;
-    /// Statuses above this are reported as `STATUS_BASE + STATUS_MAX`.
+    /// `STATUS_BASE + STATUS_MAX` stands for every status from `STATUS_MAX`
+    /// up and for negative ones (a panic's 101 among them): the exact value
+    /// is in init's result line.
     pub const STATUS_MAX: u32 = 0x5f;
 
     /// The value init writes for a program's exit status.
@@ -153,7 +194,7 @@ pub mod exit_code {
         match status {
             0 => SUCCESS,
             s if (super::KILLED_BASE..super::KILLED_BASE + 32).contains(&s) => KILLED,
-            s if s > 0 && (s as u32) <= STATUS_MAX => STATUS_BASE + s as u32,
+            s if s > 0 && (s as u32) < STATUS_MAX => STATUS_BASE + s as u32,
             _ => STATUS_BASE + STATUS_MAX,
         }
     }

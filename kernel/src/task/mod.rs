@@ -845,7 +845,8 @@ pub fn on_timer_tick(frame: &TrapFrame) {
 
 /// The idle thread: runs when nothing else can, halting until an interrupt.
 /// If every thread is blocked with no timer pending, the system can never
-/// make progress again: that is reported as a kernel failure.
+/// make progress again: that is a deadlock of the programs (not a kernel
+/// failure), reported with what each thread waits for and its own exit code.
 extern "C" fn idle_loop() -> ! {
     loop {
         let mut g = SCHED.lock();
@@ -862,18 +863,36 @@ extern "C" fn idle_loop() -> ! {
             .values()
             .any(|t| t.state == State::Blocked(Wait::Sleep));
         if !sleeping {
-            let stuck: Vec<(u32, u32, State)> = g
-                .threads
-                .values()
-                .filter(|t| t.tid != g.idle)
-                .map(|t| (t.tid, t.pid, t.state))
-                .collect();
+            report_deadlock(&g);
             drop(g);
-            panic!("deadlock: every thread is blocked and no timer is pending: {stuck:?}");
+            crate::arch::qemu_exit(abi::exit_code::DEADLOCK);
         }
         drop(g);
         x86_64::instructions::interrupts::enable_and_hlt();
         x86_64::instructions::interrupts::disable();
+    }
+}
+
+/// Prints the deadlock report: one line per blocked thread.
+fn report_deadlock(g: &Sched) {
+    crate::error!("deadlock: every thread is blocked and no timer is pending");
+    for t in g.threads.values().filter(|t| t.tid != g.idle) {
+        let State::Blocked(wait) = t.state else {
+            continue;
+        };
+        let name = g.process(t.pid).map_or("?", |p| p.name.as_str());
+        let what = match wait {
+            Wait::Join(tid) => alloc::format!("to join thread {tid}"),
+            Wait::Child => "for a child process to exit".into(),
+            Wait::Sleep => "for a timer".into(),
+            Wait::DoorCall => "for its door call to return".into(),
+            Wait::DoorPark => "for a door invocation (idle server thread)".into(),
+        };
+        crate::error!(
+            "deadlock: process {} ({name}) thread {} waits {what}",
+            t.pid,
+            t.tid
+        );
     }
 }
 

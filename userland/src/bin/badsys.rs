@@ -17,7 +17,8 @@ static READ_ONLY: [u8; 64] = [0; 64];
 
 fn main() -> i32 {
     let name = "hello";
-    let long_name = "n".repeat(100);
+    // Longer than any boot file system name (ustar: 155 + 1 + 100 bytes).
+    let long_name = "n".repeat(300);
     let spawn_of = |name: &str| SpawnArgs {
         name_ptr: name.as_ptr() as u64,
         name_len: name.len() as u64,
