@@ -12,6 +12,7 @@ extern crate std;
 
 mod door;
 mod errno;
+pub mod fs;
 mod sys;
 mod wire;
 
@@ -125,4 +126,3 @@ pub mod exit_code {
         }
     }
 }
-
