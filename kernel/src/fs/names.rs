@@ -127,12 +127,13 @@ impl<S: PageStore, D: Copy> Fs<S, D> {
     /// `rename(from, to)`, each relative to its own directory: moves a file
     /// or directory, replacing what `to` names (a file by a file, an empty
     /// directory by a directory). Renaming a node onto itself does nothing.
-    /// Errors: those of paths, EINVAL (`.`/`..` as a last component, or a
-    /// directory moved under itself), EBUSY (`/`, `/bin`, a door attached
-    /// at either path), ENOENT, ENOTDIR/EISDIR (a directory and a
-    /// non-directory), EROFS, EACCES (including a directory moved to
-    /// another parent without write permission on it), EPERM (sticky),
-    /// ENOTEMPTY.
+    /// Errors: those of paths, EINVAL (`.`/`..` as a last component),
+    /// EBUSY (`/` as one), ENOENT, ENOTDIR (a trailing slash on a
+    /// non-directory), EINVAL (a directory moved under itself), EBUSY
+    /// (`/bin`, or a door attached at either path), EROFS, EACCES
+    /// (including a directory moved to another parent without write
+    /// permission on it), EPERM (sticky), ENOTDIR/EISDIR (a directory and
+    /// a non-directory), ENOTEMPTY.
     pub fn rename(
         &mut self,
         cred: Cred,
@@ -161,6 +162,10 @@ impl<S: PageStore, D: Copy> Fs<S, D> {
         if is_dir && self.is_within(to_dir, node) {
             return Err(Errno::EINVAL);
         }
+        self.check_not_busy(node)?;
+        if let Some(target) = target {
+            self.check_not_busy(target)?;
+        }
         self.check_remove(cred, from_dir, node)?;
         match target {
             Some(target) => {
@@ -182,9 +187,7 @@ impl<S: PageStore, D: Copy> Fs<S, D> {
         if is_dir && from_dir != to_dir {
             self.node(node).check_access(cred, W_OK)?;
         }
-        self.check_not_busy(node)?;
         if let Some(target) = target {
-            self.check_not_busy(target)?;
             if self
                 .node(target)
                 .as_dir()
