@@ -17,8 +17,9 @@
 //!   [`Fs::ofd_dir`]); absolute paths ignore it. Every path call takes the
 //!   caller's [`Cred`] (effective ids, or real ids for `access`).
 //! - Current directories: a process holds a node; [`Fs::root`] plus
-//!   [`Fs::retain_node`] for the first, [`Fs::chdir`] (returns the new
-//!   node retained) and [`Fs::release_node`] for the old one, [`Fs::getcwd`].
+//!   [`Fs::retain_node`] for the first, [`Fs::chdir`] or [`Fs::fchdir`]
+//!   (they return the new node retained) and [`Fs::release_node`] for the
+//!   old one, [`Fs::getcwd`]. A process's exit releases its node.
 //! - [`Fs::open`] gives an [`Opened`]: an open-file description
 //!   ([`OfdId`]) of a file, directory or device, or the door attached at
 //!   the path. Descriptions are counted: [`Fs::retain`] for each further
@@ -39,7 +40,10 @@
 //! `O_CLOEXEC`; writing to the console when [`Fs::write`] says
 //! [`Written::Console`]; counting the references that attachments hold on
 //! their doors (one per successful [`Fs::attach`], dropped with the door
-//! [`Fs::detach`] returns); `fstat` of doors.
+//! [`Fs::detach`] returns); `stat` of doors ([`Statted::Door`]); bounding
+//! open-file descriptions, which its descriptor tables do (each holds at
+//! least one descriptor, or is the transient one of
+//! [`Fs::executable`]).
 //!
 //! # Rules
 //!

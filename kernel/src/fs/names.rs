@@ -230,15 +230,16 @@ impl<S: PageStore, D: Copy> Fs<S, D> {
     }
 
     /// `chdir`: the directory at `path`, retained for the caller (who
-    /// releases its old one). Errors: those of paths, ENOTDIR, EACCES (no
-    /// search permission).
+    /// releases its old one). Errors: those of paths, ENOTDIR (also when a
+    /// door covers it), EACCES (no search permission).
     pub fn chdir(&mut self, cred: Cred, at: NodeId, path: &[u8]) -> Result<NodeId, Errno> {
         let node = self.resolve(cred, at, path)?;
+        self.node(node).walkable_dir()?;
         self.enter(cred, node)
     }
 
-    /// `fchdir`: the directory `ofd` opened, retained as by [`Fs::chdir`].
-    /// Errors: ENOTDIR, EACCES.
+    /// `fchdir`: the directory `ofd` opened (covered by a door since or
+    /// not), retained as by [`Fs::chdir`]. Errors: ENOTDIR, EACCES.
     pub fn fchdir(&mut self, cred: Cred, ofd: OfdId) -> Result<NodeId, Errno> {
         let node = self.ofd_dir(ofd)?;
         self.enter(cred, node)

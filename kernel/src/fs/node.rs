@@ -92,8 +92,8 @@ impl<P, D> Node<P, D> {
         }
     }
 
-    /// The directory a path can go through: ENOTDIR if this is not a
-    /// directory or a door covers it.
+    /// The directory a path names when it must name one (trailing slash,
+    /// `chdir`): ENOTDIR if this is not a directory or a door covers it.
     pub fn walkable_dir(&self) -> Result<&Dir, Errno> {
         match (&self.kind, &self.door) {
             (Kind::Dir(dir), None) => Ok(dir),

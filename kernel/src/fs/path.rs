@@ -1,9 +1,13 @@
 //! Paths: checking one, and walking it from a starting directory with a
 //! search-permission check at every directory passed, as POSIX resolves
 //! path names. Empty components (`a//b`) are skipped; a trailing slash
-//! means the path must name a directory. A directory covered by a door is
-//! not one a path can go through (ENOTDIR), as in illumos, where the door
-//! hides it.
+//! means the path must name a directory.
+//!
+//! A node covered by a door stands for the door wherever a component
+//! (`.` and `..` included) reaches it, so a path cannot go through it
+//! (ENOTDIR), as illumos traverses into the mounted door. The starting
+//! directory itself is not reached by a component: a relative path from a
+//! current directory that was covered later still resolves.
 
 use super::{Cred, Fs, NodeId};
 use crate::io::PageStore;
@@ -81,11 +85,11 @@ fn last_of(name: &[u8]) -> Last<'_> {
 }
 
 impl<S: PageStore, D: Copy> Fs<S, D> {
-    /// The directory `dir`, checked as one a path may go through and
-    /// search: ENOTDIR, EACCES.
+    /// The directory `dir`, checked as one the caller may search: ENOTDIR,
+    /// EACCES.
     pub(super) fn check_search(&self, cred: Cred, dir: NodeId) -> Result<(), Errno> {
         let node = self.node(dir);
-        node.walkable_dir()?;
+        node.as_dir().ok_or(Errno::ENOTDIR)?;
         node.check_access(cred, X_OK)
     }
 
@@ -97,10 +101,15 @@ impl<S: PageStore, D: Copy> Fs<S, D> {
         self.dir(dir).parent().ok_or(Errno::ENOENT)
     }
 
-    /// The node `name` names in directory `dir` (checked first).
+    /// The directory `name` names in directory `dir` (checked first), for
+    /// the walk to go on from: ENOTDIR if a door covers it.
     fn step(&self, cred: Cred, dir: NodeId, name: &[u8]) -> Result<NodeId, Errno> {
         self.check_search(cred, dir)?;
-        self.lookup_last(dir, last_of(name))
+        let next = self.lookup_last(dir, last_of(name))?;
+        if self.node(next).door.is_some() {
+            return Err(Errno::ENOTDIR);
+        }
+        Ok(next)
     }
 
     /// The node `last` names in directory `dir` (already checked by

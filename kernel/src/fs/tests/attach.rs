@@ -174,3 +174,34 @@ fn a_covered_node_is_busy_and_hides_what_is_below() {
     assert!(stat(&fs, ALICE, "/tmp/d/inner").is_ok());
     fs.audit();
 }
+
+#[test]
+fn a_current_directory_covered_later_still_resolves_names() {
+    let mut fs = new_fs();
+    mkdir(&mut fs, ALICE, "/tmp/d", 0o755).unwrap();
+    make_file(&mut fs, ALICE, "/tmp/d/inner", 0o644, b"in");
+    let cwd = fs.chdir(ALICE, fs.root(), b"/tmp/d").unwrap();
+    let dir = open(&mut fs, ALICE, "/tmp/d", O_RDONLY).unwrap();
+    attach(&mut fs, ALICE, "/tmp/d", 5).unwrap();
+    // Held by reference, the directory is no path's component...
+    let Ok(Opened::File(ofd)) = fs.open(ALICE, cwd, b"inner", O_RDONLY, 0) else {
+        panic!("inner did not open");
+    };
+    assert_eq!(read(&mut fs, ofd, 8).unwrap(), b"in");
+    // ... but `.` reaches it as one, and meets the door (as illumos).
+    assert_eq!(fs.open(ALICE, cwd, b".", O_RDONLY, 0), Ok(Opened::Door(5)));
+    assert_eq!(
+        fs.open(ALICE, cwd, b"./inner", O_RDONLY, 0),
+        Err(Errno::ENOTDIR)
+    );
+    let Ok(again) = fs.fchdir(ALICE, dir) else {
+        panic!("fchdir through a description opened before the door failed");
+    };
+    assert_eq!(again, cwd);
+    for node in [cwd, again] {
+        fs.release_node(node);
+    }
+    fs.release(ofd);
+    fs.release(dir);
+    fs.audit();
+}
