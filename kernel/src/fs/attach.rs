@@ -6,10 +6,11 @@
 //! affected. While covered, the node cannot be removed or renamed (EBUSY),
 //! and a path cannot go through it (ENOTDIR).
 //!
-//! The file system only stores the door handle; the kernel counts the
-//! reference each attachment holds (taken when [`Fs::attach`] succeeds,
-//! dropped with the handle [`Fs::detach`] returns) and sees every held
-//! handle through [`Fs::attachments`].
+//! The file system only stores the door handle; the kernel checks that
+//! the descriptor is a door (EINVAL otherwise) before calling
+//! [`Fs::attach`], counts the reference each attachment holds (taken when
+//! it succeeds, dropped with the handle [`Fs::detach`] returns) and sees
+//! every held handle through [`Fs::attachments`].
 
 use super::{Cred, Fs, NodeId};
 use crate::io::PageStore;
