@@ -12,6 +12,7 @@ extern crate std;
 
 mod door;
 mod errno;
+pub mod fs;
 mod sys;
 mod wire;
 

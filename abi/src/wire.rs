@@ -5,6 +5,7 @@
 //! padding is always zero, so no kernel bytes leak through it. Safe code
 //! only: no value is ever reinterpreted as bytes.
 
+use crate::fs::{Stat, Timespec};
 use crate::{DoorArg, DoorCred, DoorDesc, DoorInfo, SpawnArgs, Ucred, UserArg};
 use core::mem::{offset_of, size_of};
 
@@ -69,7 +70,7 @@ macro_rules! int_wire {
         }
     )*};
 }
-int_wire!(u8, u32, i32, u64);
+int_wire!(u8, u32, i32, u64, i64);
 
 impl<T: Field + Default, const N: usize> Field for [T; N] {
     fn put(self, out: &mut [u8], at: usize) {
@@ -137,6 +138,26 @@ wire!(Ucred {
     uc_resv
 });
 wire!(UserArg { ptr, len });
+wire!(Timespec { tv_sec, tv_nsec });
+wire!(Stat {
+    st_dev,
+    st_ino,
+    st_nlink,
+    st_mode,
+    st_uid,
+    st_gid,
+    st_rdev,
+    st_size,
+    st_blksize,
+    st_blocks,
+    st_atime,
+    st_atime_nsec,
+    st_mtime,
+    st_mtime_nsec,
+    st_ctime,
+    st_ctime_nsec,
+    st_reserved,
+});
 wire!(SpawnArgs {
     name_ptr,
     name_len,
@@ -202,6 +223,41 @@ mod tests {
         assert_eq!(&b[4..8], &3i32.to_le_bytes());
         assert_eq!(&b[8..16], &99u64.to_le_bytes());
         assert_eq!(DoorDesc::SIZE, 24);
+    }
+
+    #[test]
+    fn stat_fields_sit_at_linux_offsets() {
+        let stat = Stat {
+            st_dev: 1,
+            st_ino: 2,
+            st_nlink: 3,
+            st_mode: 0o100644,
+            st_uid: 5,
+            st_gid: 6,
+            st_rdev: 7,
+            st_size: -8,
+            st_blksize: 4096,
+            st_blocks: 10,
+            st_atime: 11,
+            st_atime_nsec: 12,
+            st_mtime: 13,
+            st_mtime_nsec: 14,
+            st_ctime: 15,
+            st_ctime_nsec: 16,
+            st_reserved: [0; 3],
+        };
+        let mut b = [0xffu8; 144];
+        stat.encode(&mut b);
+        assert_eq!(Stat::decode(&b), stat);
+        assert_eq!(&b[24..28], &0o100644u32.to_le_bytes());
+        assert_eq!(&b[36..40], &[0; 4], "__pad0 is zeroed");
+        assert_eq!(&b[48..56], &(-8i64).to_le_bytes());
+        assert_eq!(&b[104..112], &15i64.to_le_bytes());
+        assert_eq!(&b[120..144], &[0; 24]);
+        round_trip(Timespec {
+            tv_sec: -1,
+            tv_nsec: 999_999_999,
+        });
     }
 
     #[test]

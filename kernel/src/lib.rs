@@ -14,4 +14,9 @@ pub mod cap;
 pub mod elf;
 pub mod frames;
 #[cfg(any(test, feature = "alloc"))]
+pub mod fs;
+pub mod io;
+#[cfg(any(test, feature = "alloc"))]
+pub mod pipe;
+#[cfg(any(test, feature = "alloc"))]
 pub mod runq;
