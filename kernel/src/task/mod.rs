@@ -233,6 +233,11 @@ impl Sched {
         (self.procs.len(), self.threads.len())
     }
 
+    /// Door calls waiting for a server thread.
+    pub fn door_waiting(&self) -> usize {
+        self.objects.as_ref().map_or(0, |o| o.doors.stats().waiting)
+    }
+
     /// Live doors and open descriptors (for leak checks).
     pub fn object_counts(&self) -> (usize, usize) {
         self.objects
