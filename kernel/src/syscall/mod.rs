@@ -78,7 +78,7 @@ fn invoke(call: Sys, a: [u64; 6]) -> Resume {
         Sys::Kstat => kstat(a[0]).into(),
         Sys::SleepTicks => sleep(a[0]).into(),
         Sys::DoorCreate => door::door_create(a[0], a[1], a[2]).into(),
-        Sys::DoorCall => door::door_call(a[0], a[1]),
+        Sys::DoorCall => door::door_call(a[0], a[1]).into(),
         Sys::DoorReturn => door::door_return(a),
         Sys::DoorInfo => door::door_info(a[0], a[1]).into(),
         Sys::DoorRevoke => door::door_revoke(a[0]).into(),
