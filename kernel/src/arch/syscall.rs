@@ -108,9 +108,9 @@ pub unsafe extern "C" fn syscall_exit() -> ! {
         "pop rbx",
         "pop rax",
         "add rsp, 16",
-        "pop rcx",                        // rip
+        "pop rcx", // rip
         "add rsp, 8",
-        "pop r11",                        // rflags
+        "pop r11", // rflags
         "pop rsp",
         "sysretq",
     )

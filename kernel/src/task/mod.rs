@@ -17,8 +17,8 @@ mod switch;
 pub use loader::{bootfs, init_bootfs, spawn, user_frame};
 pub use report::{on_kernel_exception, on_user_exception};
 pub use resume::{Entry, Resume};
-pub use switch::{Leave, after_switch, block, door_park, user_thread_entry, yield_now};
 use switch::switch_locked;
+pub use switch::{Leave, after_switch, block, door_park, user_thread_entry, yield_now};
 
 use crate::arch::cpu::{self, FpuState};
 use crate::arch::switch::{prepare_kernel, prepare_user, switch};
@@ -33,8 +33,9 @@ use alloc::vec::Vec;
 use x86_64::structures::paging::PhysFrame;
 
 use abi::{Errno, MAX_PROCESSES, limit};
+use core::cell::Cell;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use doors::{Cred, DoorId, Registry};
+use doors::{At, Cred, DoorId, Hint, Registry};
 use kernel::cap::Objects;
 use kernel::runq::{ReadyQueue, SleepQueue};
 use spin::Mutex;
@@ -133,6 +134,10 @@ pub struct Sched {
     ready: ReadyQueue,
     sleepers: SleepQueue,
     current: u32,
+    /// Where the running thread's record was found last, and its
+    /// process's.
+    current_hint: Cell<Hint>,
+    process_hint: Cell<Hint>,
     idle: u32,
     /// Threads that exited (still in `threads`, state `Dead`): the switch
     /// away from one still saves into its record and runs on its stack, so
@@ -154,6 +159,8 @@ pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
     ready: ReadyQueue::new(),
     sleepers: SleepQueue::new(),
     current: 0,
+    current_hint: Cell::new(Hint::NONE),
+    process_hint: Cell::new(Hint::NONE),
     idle: 0,
     dead: Vec::new(),
     next_id: 1,
@@ -184,8 +191,35 @@ impl Sched {
         self.current
     }
 
+    /// Where the running thread's record is (looked up once per layout of
+    /// the thread registry: the door fast path asks several times a call).
+    #[inline]
+    fn current_at(&self) -> Option<At> {
+        let mut hint = self.current_hint.get();
+        let at = self.threads.find_hinted(self.current, &mut hint);
+        self.current_hint.set(hint);
+        at
+    }
+
+    /// Thread `tid`'s record, remembering where it is: `tid` is to run
+    /// now.
+    #[inline]
+    fn record_current(&mut self, tid: u32) -> Option<&mut Thread> {
+        let mut hint = Hint::NONE;
+        let at = self.threads.find_hinted(tid, &mut hint)?;
+        self.current_hint.set(hint);
+        Some(self.threads.at_mut(at))
+    }
+
+    /// The running thread's record.
+    #[inline]
+    fn current_thread(&mut self) -> &mut Thread {
+        let at = self.current_at().expect("the running thread has a record");
+        self.threads.at_mut(at)
+    }
+
     pub fn current_pid(&self) -> u32 {
-        self.threads.get(&self.current).map_or(0, |t| t.pid)
+        self.current_at().map_or(0, |at| self.threads.at(at).pid)
     }
 
     pub fn process(&self, pid: u32) -> Option<&Process> {
@@ -198,9 +232,10 @@ impl Sched {
 
     /// The running process's credentials.
     pub fn current_cred(&self) -> Cred {
-        self.procs
-            .get(&self.current_pid())
-            .map_or(Cred::default(), |p| p.cred)
+        let mut hint = self.process_hint.get();
+        let at = self.procs.find_hinted(self.current_pid(), &mut hint);
+        self.process_hint.set(hint);
+        at.map_or(Cred::default(), |at| self.procs.at(at).cred)
     }
 
     /// The running process's credentials, to change them.

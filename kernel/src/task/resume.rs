@@ -35,8 +35,8 @@ impl Resume {
 
     /// Writes the outcome into the trap frame the thread returns with.
     #[inline]
-    pub fn apply(self, frame: &mut TrapFrame) {
-        match self {
+    pub fn apply(&self, frame: &mut TrapFrame) {
+        match *self {
             Resume::Return(Ok(value)) => frame.rax = value,
             Resume::Return(Err(e)) => frame.rax = e.raw() as u64,
             Resume::Invocation(entry) => {

@@ -47,15 +47,15 @@ fn load(n: &Thread, prev_pid: u32) {
 }
 
 /// The trap frame thread `t`, parked in a door operation, resumes from,
-/// with its outcome written into it; its address.
+/// with `resume` written into it; its address.
 #[inline(always)]
-fn resume_frame(t: &mut Thread) -> u64 {
+fn resume_frame(t: &Thread, resume: &Resume) -> u64 {
     let addr = t.kstack.top() - size_of::<TrapFrame>() as u64;
     // SAFETY: the thread is not running, and a door operation is always a
     // system call, whose trap frame sits at the top of the thread's kernel
     // stack; nothing else refers to it.
     let frame = unsafe { &mut *(addr as *mut TrapFrame) };
-    t.take_resume().apply(frame);
+    resume.apply(frame);
     addr
 }
 
@@ -77,10 +77,13 @@ fn switch_to(mut g: MutexGuard<'static, Sched>, next: u32, leave: impl FnOnce(&m
     let (prev_rsp, prev_fpu, prev_pid) = (&raw mut p.rsp, &raw mut *p.fpu, p.pid);
     let s = &mut *g;
     s.current = next;
-    let n = s.threads.get_mut(&next).expect("switch to unknown thread");
+    let n = s.record_current(next).expect("switch to unknown thread");
     n.state = State::Running;
     let next_fpu = &raw const *n.fpu;
-    let frame = core::mem::take(&mut n.to_user).then(|| resume_frame(n));
+    let frame = core::mem::take(&mut n.to_user).then(|| {
+        let resume = n.take_resume();
+        resume_frame(n, &resume)
+    });
     let next_rsp = n.rsp;
     load(n, prev_pid);
     drop(g);
@@ -151,9 +154,13 @@ pub enum Leave {
 /// operation too), is resumed with `resume`: at once (direct handoff) unless
 /// the process of either side turned the handoff off, then through the run
 /// queue.
-pub fn door_park(mut g: MutexGuard<'static, Sched>, leave: Leave, target: Option<(u32, Resume)>) -> ! {
+pub fn door_park(
+    mut g: MutexGuard<'static, Sched>,
+    leave: Leave,
+    target: Option<(u32, Resume)>,
+) -> ! {
     let cur = g.current;
-    let t = g.threads.get_mut(&cur).expect("the running thread");
+    let t = g.current_thread();
     t.to_user = true;
     t.state = match leave {
         Leave::Blocked(wait) => State::Blocked(wait),
@@ -188,24 +195,22 @@ pub fn door_park(mut g: MutexGuard<'static, Sched>, leave: Leave, target: Option
 /// with `resume` written in. The running thread's kernel context is left
 /// for good (it was parked, or is `target` itself).
 fn jump(mut g: MutexGuard<'static, Sched>, target: u32, resume: Resume) -> ! {
-    let prev = g.current;
-    let p = g.threads.get_mut(&prev).expect("the running thread");
+    let p = g.current_thread();
     let (prev_fpu, prev_pid) = (&raw mut *p.fpu, p.pid);
     let s = &mut *g;
     s.current = target;
-    let n = s.threads.get_mut(&target).expect("jump to unknown thread");
+    let n = s.record_current(target).expect("jump to unknown thread");
     assert!(
         core::mem::take(&mut n.to_user),
         "jump to thread {target}, which is not parked in a door operation"
     );
-    if n.state == State::Ready {
-        s.ready.remove(target);
-    }
-    n.state = State::Running;
-    n.resume = resume;
-    let frame = resume_frame(n);
+    let was_ready = core::mem::replace(&mut n.state, State::Running) == State::Ready;
+    let frame = resume_frame(n, &resume);
     let next_fpu = &raw const *n.fpu;
     load(n, prev_pid);
+    if was_ready {
+        s.ready.remove(target);
+    }
     drop(g);
     // SAFETY: the caller parked the running thread (or it is `target`), so
     // nothing on this kernel stack is needed again; `frame` is `target`'s
