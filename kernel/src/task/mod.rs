@@ -35,7 +35,7 @@ use x86_64::structures::paging::PhysFrame;
 use abi::{Errno, MAX_PROCESSES, limit};
 use core::cell::Cell;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use doors::{At, Cred, DoorId, Hint, Registry};
+use doors::{At, Cred, DoorId, Hint, Registry, ThreadKey};
 use kernel::cap::Objects;
 use kernel::runq::{ReadyQueue, SleepQueue};
 use spin::Mutex;
@@ -84,6 +84,11 @@ pub struct Thread {
     /// Its process lets door calls hand the CPU straight to the other side
     /// (a copy of [`Process::handoff`], read on the hot path).
     handoff: bool,
+    /// Its record in the door logic (`None` for the idle thread).
+    door_key: Option<ThreadKey>,
+    /// Its process's credentials (a copy of [`Process::cred`], kept in step
+    /// by [`Sched::set_current_cred`], read on every door call).
+    cred: Cred,
     /// Its process's root page table (`None` for the idle thread). The
     /// space outlives every thread that can still run: it goes when the
     /// last thread has exited.
@@ -128,16 +133,46 @@ impl Limits {
     };
 }
 
+/// What the system calls of the running thread read of it.
+#[derive(Clone, Copy)]
+struct OnCpu {
+    pid: u32,
+    cred: Cred,
+    door_key: Option<ThreadKey>,
+}
+
+impl OnCpu {
+    const NONE: OnCpu = OnCpu {
+        pid: 0,
+        cred: Cred {
+            euid: 0,
+            egid: 0,
+            ruid: 0,
+            rgid: 0,
+        },
+        door_key: None,
+    };
+
+    fn of(t: &Thread) -> OnCpu {
+        OnCpu {
+            pid: t.pid,
+            cred: t.cred,
+            door_key: t.door_key,
+        }
+    }
+}
+
 pub struct Sched {
     threads: Registry<Box<Thread>>,
     procs: Registry<Process>,
     ready: ReadyQueue,
     sleepers: SleepQueue,
     current: u32,
-    /// Where the running thread's record was found last, and its
-    /// process's.
+    /// What system calls read of the running thread, refreshed at every
+    /// switch (so they need no lookup).
+    on_cpu: OnCpu,
+    /// Where the running thread's record was found last.
     current_hint: Cell<Hint>,
-    process_hint: Cell<Hint>,
     idle: u32,
     /// Threads that exited (still in `threads`, state `Dead`): the switch
     /// away from one still saves into its record and runs on its stack, so
@@ -159,8 +194,8 @@ pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
     ready: ReadyQueue::new(),
     sleepers: SleepQueue::new(),
     current: 0,
+    on_cpu: OnCpu::NONE,
     current_hint: Cell::new(Hint::NONE),
-    process_hint: Cell::new(Hint::NONE),
     idle: 0,
     dead: Vec::new(),
     next_id: 1,
@@ -201,14 +236,23 @@ impl Sched {
         at
     }
 
-    /// Thread `tid`'s record, remembering where it is: `tid` is to run
-    /// now.
+    /// Makes thread `tid` the running one: remembers where its record is
+    /// and what system calls read of it; its record.
     #[inline]
-    fn record_current(&mut self, tid: u32) -> Option<&mut Thread> {
+    fn make_current(&mut self, tid: u32) -> Option<&mut Thread> {
         let mut hint = Hint::NONE;
         let at = self.threads.find_hinted(tid, &mut hint)?;
+        self.current = tid;
         self.current_hint.set(hint);
-        Some(self.threads.at_mut(at))
+        let t = self.threads.at_mut(at);
+        self.on_cpu = OnCpu::of(t);
+        Some(t)
+    }
+
+    /// The running thread's record in the door logic.
+    #[inline]
+    pub fn current_door_key(&self) -> Option<ThreadKey> {
+        self.on_cpu.door_key
     }
 
     /// The running thread's record.
@@ -219,7 +263,7 @@ impl Sched {
     }
 
     pub fn current_pid(&self) -> u32 {
-        self.current_at().map_or(0, |at| self.threads.at(at).pid)
+        self.on_cpu.pid
     }
 
     pub fn process(&self, pid: u32) -> Option<&Process> {
@@ -231,21 +275,22 @@ impl Sched {
     }
 
     /// The running process's credentials.
+    #[inline]
     pub fn current_cred(&self) -> Cred {
-        let mut hint = self.process_hint.get();
-        let at = self.procs.find_hinted(self.current_pid(), &mut hint);
-        self.process_hint.set(hint);
-        at.map_or(Cred::default(), |at| self.procs.at(at).cred)
+        self.on_cpu.cred
     }
 
-    /// The running process's credentials, to change them.
-    pub fn current_cred_mut(&mut self) -> &mut Cred {
+    /// Sets the running process's credentials (in the process and in the
+    /// copies its threads keep).
+    pub fn set_current_cred(&mut self, cred: Cred) {
         let pid = self.current_pid();
-        &mut self
-            .procs
-            .get_mut(&pid)
-            .expect("a running user thread has a process")
-            .cred
+        if let Some(p) = self.procs.get_mut(&pid) {
+            p.cred = cred;
+        }
+        for t in self.threads.values_mut().filter(|t| t.pid == pid) {
+            t.cred = cred;
+        }
+        self.on_cpu.cred = cred;
     }
 
     /// The running process's address space.
@@ -353,7 +398,7 @@ impl Sched {
         if (p.threads.len() + p.exited_threads.len()) as u64 >= p.limits.threads {
             return Err(Errno::EAGAIN);
         }
-        let handoff = p.handoff;
+        let (handoff, cred) = (p.handoff, p.cred);
         let kstack = KernelStack::new().ok_or(Errno::ENOMEM)?;
         // SAFETY: a fresh, mapped kernel stack.
         let rsp = unsafe { prepare_user(kstack.top(), frame) };
@@ -363,7 +408,7 @@ impl Sched {
             .get(&pid)
             .and_then(|p| p.space.as_ref())
             .map(AddressSpace::root);
-        self.objects().doors.create_thread(pid, tid)?;
+        let door_key = self.objects().doors.create_thread(pid, tid)?;
         self.alloc_id();
         let thread = Thread {
             tid,
@@ -378,6 +423,8 @@ impl Sched {
             detached: false,
             handoff,
             root,
+            door_key: Some(door_key),
+            cred,
         };
         self.threads.insert(tid, Box::new(thread));
         if let Some(p) = self.procs.get_mut(&pid) {
@@ -774,10 +821,12 @@ pub fn start() -> ! {
         detached: false,
         handoff: true,
         root: None,
+        door_key: None,
+        cred: Cred::default(),
     };
     g.threads.insert(idle, Box::new(thread));
     g.idle = idle;
-    g.current = idle;
+    g.make_current(idle);
     let top = g.threads[&idle].kstack.top();
     let idle_fpu = &raw const *g.threads[&idle].fpu;
     gdt::set_kernel_stack(top);

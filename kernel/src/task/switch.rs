@@ -76,8 +76,7 @@ fn switch_to(mut g: MutexGuard<'static, Sched>, next: u32, leave: impl FnOnce(&m
     }
     let (prev_rsp, prev_fpu, prev_pid) = (&raw mut p.rsp, &raw mut *p.fpu, p.pid);
     let s = &mut *g;
-    s.current = next;
-    let n = s.record_current(next).expect("switch to unknown thread");
+    let n = s.make_current(next).expect("switch to unknown thread");
     n.state = State::Running;
     let next_fpu = &raw const *n.fpu;
     let frame = core::mem::take(&mut n.to_user).then(|| {
@@ -198,8 +197,7 @@ fn jump(mut g: MutexGuard<'static, Sched>, target: u32, resume: Resume) -> ! {
     let p = g.current_thread();
     let (prev_fpu, prev_pid) = (&raw mut *p.fpu, p.pid);
     let s = &mut *g;
-    s.current = target;
-    let n = s.record_current(target).expect("jump to unknown thread");
+    let n = s.make_current(target).expect("jump to unknown thread");
     assert!(
         core::mem::take(&mut n.to_user),
         "jump to thread {target}, which is not parked in a door operation"
