@@ -20,3 +20,5 @@ pub mod io;
 pub mod pipe;
 #[cfg(any(test, feature = "alloc"))]
 pub mod runq;
+#[cfg(any(test, feature = "alloc"))]
+pub mod slots;

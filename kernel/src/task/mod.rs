@@ -33,11 +33,11 @@ use alloc::vec::Vec;
 use x86_64::structures::paging::PhysFrame;
 
 use abi::{Errno, MAX_PROCESSES, limit};
-use core::cell::Cell;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use doors::{At, Cred, DoorId, Hint, Registry, ThreadKey};
+use doors::{Cred, DoorId, Registry, ThreadKey};
 use kernel::cap::Objects;
 use kernel::runq::{ReadyQueue, SleepQueue};
+use kernel::slots::Slots;
 use spin::Mutex;
 
 /// What a blocked thread waits for.
@@ -163,7 +163,8 @@ impl OnCpu {
 }
 
 pub struct Sched {
-    threads: Registry<Box<Thread>>,
+    /// Threads by tid (a tid says where its record is: no hashing).
+    threads: Slots<Box<Thread>>,
     procs: Registry<Process>,
     ready: ReadyQueue,
     sleepers: SleepQueue,
@@ -171,14 +172,13 @@ pub struct Sched {
     /// What system calls read of the running thread, refreshed at every
     /// switch (so they need no lookup).
     on_cpu: OnCpu,
-    /// Where the running thread's record was found last.
-    current_hint: Cell<Hint>,
     idle: u32,
     /// Threads that exited (still in `threads`, state `Dead`): the switch
     /// away from one still saves into its record and runs on its stack, so
     /// the next thread to run frees it.
     dead: Vec<u32>,
-    next_id: u32,
+    /// The pid of the next process.
+    next_pid: u32,
     ticks: u64,
     /// The objects behind descriptors: the door logic and every process's
     /// descriptor table (set up at boot by `init_objects`).
@@ -189,16 +189,15 @@ pub struct Sched {
 }
 
 pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
-    threads: Registry::new(),
+    threads: Slots::new(),
     procs: Registry::new(),
     ready: ReadyQueue::new(),
     sleepers: SleepQueue::new(),
     current: 0,
     on_cpu: OnCpu::NONE,
-    current_hint: Cell::new(Hint::NONE),
     idle: 0,
     dead: Vec::new(),
-    next_id: 1,
+    next_pid: 1,
     ticks: 0,
     objects: None,
     names: BTreeMap::new(),
@@ -226,25 +225,12 @@ impl Sched {
         self.current
     }
 
-    /// Where the running thread's record is (looked up once per layout of
-    /// the thread registry: the door fast path asks several times a call).
-    #[inline]
-    fn current_at(&self) -> Option<At> {
-        let mut hint = self.current_hint.get();
-        let at = self.threads.find_hinted(self.current, &mut hint);
-        self.current_hint.set(hint);
-        at
-    }
-
-    /// Makes thread `tid` the running one: remembers where its record is
-    /// and what system calls read of it; its record.
+    /// Makes thread `tid` the running one: remembers what system calls
+    /// read of it; its record.
     #[inline]
     fn make_current(&mut self, tid: u32) -> Option<&mut Thread> {
-        let mut hint = Hint::NONE;
-        let at = self.threads.find_hinted(tid, &mut hint)?;
+        let t = self.threads.get_mut(tid)?;
         self.current = tid;
-        self.current_hint.set(hint);
-        let t = self.threads.at_mut(at);
         self.on_cpu = OnCpu::of(t);
         Some(t)
     }
@@ -258,8 +244,10 @@ impl Sched {
     /// The running thread's record.
     #[inline]
     fn current_thread(&mut self) -> &mut Thread {
-        let at = self.current_at().expect("the running thread has a record");
-        self.threads.at_mut(at)
+        let tid = self.current;
+        self.threads
+            .get_mut(tid)
+            .expect("the running thread has a record")
     }
 
     pub fn current_pid(&self) -> u32 {
@@ -305,7 +293,7 @@ impl Sched {
     /// Sets the running thread's FS base (and loads it now).
     pub fn set_fs_base(&mut self, base: u64) {
         let cur = self.current;
-        if let Some(t) = self.threads.get_mut(&cur) {
+        if let Some(t) = self.threads.get_mut(cur) {
             t.fs_base = base;
         }
         cpu::set_fs_base(base);
@@ -331,11 +319,6 @@ impl Sched {
             .map_or((0, 0), |o| (o.doors.stats().doors, o.caps.descriptors()))
     }
 
-    fn alloc_id(&mut self) -> u32 {
-        self.next_id += 1;
-        self.next_id - 1
-    }
-
     /// Whether a door switch from the running thread to `target` goes
     /// straight there: unless the process of either turned the handoff off.
     #[inline]
@@ -343,7 +326,7 @@ impl Sched {
         if HANDOFF_OFF.load(Ordering::Relaxed) == 0 {
             return true;
         }
-        let on = |tid: u32| self.threads.get(&tid).is_none_or(|t| t.handoff);
+        let on = |tid: u32| self.threads.get(tid).is_none_or(|t| t.handoff);
         on(self.current) && on(target)
     }
 
@@ -380,7 +363,7 @@ impl Sched {
 
     /// Makes a blocked thread ready (no effect on any other state).
     pub fn wake(&mut self, tid: u32) {
-        if let Some(t) = self.threads.get_mut(&tid)
+        if let Some(t) = self.threads.get_mut(tid)
             && matches!(t.state, State::Blocked(_))
         {
             t.state = State::Ready;
@@ -402,16 +385,13 @@ impl Sched {
         let kstack = KernelStack::new().ok_or(Errno::ENOMEM)?;
         // SAFETY: a fresh, mapped kernel stack.
         let rsp = unsafe { prepare_user(kstack.top(), frame) };
-        let tid = self.next_id;
         let root = self
             .procs
             .get(&pid)
             .and_then(|p| p.space.as_ref())
             .map(AddressSpace::root);
-        let door_key = self.objects().doors.create_thread(pid, tid)?;
-        self.alloc_id();
         let thread = Thread {
-            tid,
+            tid: 0,
             pid,
             state: State::Ready,
             kstack,
@@ -423,10 +403,19 @@ impl Sched {
             detached: false,
             handoff,
             root,
-            door_key: Some(door_key),
+            door_key: None,
             cred,
         };
-        self.threads.insert(tid, Box::new(thread));
+        let tid = self.threads.insert(Box::new(thread)).ok_or(Errno::EAGAIN)?;
+        let door_key = match self.objects().doors.create_thread(pid, tid) {
+            Ok(key) => key,
+            Err(e) => {
+                self.threads.remove(tid);
+                return Err(e);
+            }
+        };
+        let t = self.threads.get_mut(tid).expect("inserted just now");
+        (t.tid, t.door_key) = (tid, Some(door_key));
         if let Some(p) = self.procs.get_mut(&pid) {
             p.threads.push(tid);
         }
@@ -471,7 +460,7 @@ impl Sched {
         fds: &[i32],
     ) -> Result<u32, Errno> {
         self.may_spawn(parent)?;
-        let pid = self.next_id;
+        let pid = self.next_pid;
         let (cred, limits) = self
             .procs
             .get(&parent)
@@ -484,7 +473,7 @@ impl Sched {
                 objects.spawn(parent, pid, fds, capacity)?
             }
         }
-        self.alloc_id();
+        self.next_pid += 1;
         let p = Process {
             pid,
             parent,
@@ -510,7 +499,7 @@ impl Sched {
         objects.doors.exit_thread(&mut objects.caps, tid);
         self.handle_door_events();
         // Not running, so its stack and record can go now.
-        drop(self.threads.remove(&tid));
+        drop(self.threads.remove(tid));
     }
 
     /// Ends process `pid` with `status`: every thread but the running one
@@ -598,7 +587,7 @@ pub fn exit_thread(value: u64, unmap: Option<(u64, u64)>) -> ! {
     if let Some((addr, len)) = unmap {
         g.unmap(pid, addr, len);
     }
-    let detached = g.threads.get(&tid).is_some_and(|t| t.detached);
+    let detached = g.threads.get(tid).is_some_and(|t| t.detached);
     if let Some(p) = g.procs.get_mut(&pid) {
         p.threads.retain(|&t| t != tid);
         if !detached {
@@ -620,7 +609,7 @@ pub fn exit_thread(value: u64, unmap: Option<(u64, u64)>) -> ! {
     if g.procs.get(&pid).is_some_and(|p| p.threads.is_empty()) {
         g.finish_process(pid);
     }
-    if let Some(t) = g.threads.get_mut(&tid) {
+    if let Some(t) = g.threads.get_mut(tid) {
         t.state = State::Dead;
     }
     g.dead.push(tid);
@@ -694,7 +683,7 @@ pub fn join_thread(tid: u32) -> Result<u64, Errno> {
         if !p.threads.contains(&tid) {
             return Err(Errno::ESRCH);
         }
-        if g.threads.get(&tid).is_some_and(|t| t.detached) {
+        if g.threads.get(tid).is_some_and(|t| t.detached) {
             return Err(Errno::EINVAL);
         }
         block(g, Wait::Join(tid));
@@ -714,7 +703,7 @@ pub fn detach_thread(tid: u32) -> Result<(), Errno> {
     if !p.threads.contains(&tid) {
         return Err(Errno::ESRCH);
     }
-    match g.threads.get_mut(&tid) {
+    match g.threads.get_mut(tid) {
         Some(t) if !t.detached => {
             t.detached = true;
             Ok(())
@@ -807,9 +796,8 @@ pub fn start() -> ! {
     // SAFETY: a fresh, mapped kernel stack.
     let rsp = unsafe { prepare_kernel(kstack.top(), idle_loop) };
     let mut g = SCHED.lock();
-    let idle = g.alloc_id();
     let thread = Thread {
-        tid: idle,
+        tid: 0,
         pid: 0,
         state: State::Running,
         kstack,
@@ -824,11 +812,12 @@ pub fn start() -> ! {
         door_key: None,
         cred: Cred::default(),
     };
-    g.threads.insert(idle, Box::new(thread));
+    let idle = g.threads.insert(Box::new(thread)).expect("room for the idle thread");
+    g.threads.get_mut(idle).expect("the idle thread").tid = idle;
     g.idle = idle;
     g.make_current(idle);
-    let top = g.threads[&idle].kstack.top();
-    let idle_fpu = &raw const *g.threads[&idle].fpu;
+    let top = g.threads.get(idle).expect("the idle thread").kstack.top();
+    let idle_fpu = &raw const *g.threads.get(idle).expect("the idle thread").fpu;
     gdt::set_kernel_stack(top);
     syscall::set_kernel_stack(top);
     drop(g);

@@ -63,7 +63,7 @@ fn resume_frame(t: &Thread, resume: &Resume) -> u64 {
 /// it is at hand. `next` was just taken from the run queue, or was blocked.
 fn switch_to(mut g: MutexGuard<'static, Sched>, next: u32, leave: impl FnOnce(&mut Thread)) {
     let prev = g.current;
-    let p = match g.threads.get_mut(&prev) {
+    let p = match g.threads.get_mut(prev) {
         Some(t) => t,
         // The previous thread was already freed (cannot happen: dead
         // threads are freed only by the next thread to run).
@@ -114,7 +114,7 @@ fn free_dead_threads() {
         let mut g = SCHED.lock();
         let dead: Vec<Box<Thread>> = core::mem::take(&mut g.dead)
             .into_iter()
-            .filter_map(|tid| g.threads.remove(&tid))
+            .filter_map(|tid| g.threads.remove(tid))
             .collect();
         drop(g);
         drop(dead);
@@ -223,7 +223,7 @@ pub fn yield_now() {
     let Some(next) = g.ready.pop() else { return };
     let cur = g.current;
     if cur != g.idle
-        && let Some(t) = g.threads.get_mut(&cur)
+        && let Some(t) = g.threads.get_mut(cur)
     {
         t.state = State::Ready;
         g.ready.push(cur);
