@@ -15,8 +15,8 @@
 
 use crate::descriptors::Descriptors;
 use crate::dispatch::layout;
-use crate::outcome::{Next, StackArea, UserMemory};
-use crate::system::{CallState, Invocation, ThreadKey};
+use crate::outcome::{StackArea, UserMemory};
+use crate::system::{CallState, Invocation, PoolKey, ThreadKey};
 use crate::{Cred, DoorSystem, Fd, Pid, Tid};
 use abi::{DOOR_PRIVATE, invocation};
 
@@ -103,27 +103,30 @@ impl<C: Copy> DoorSystem<C> {
 
     /// `door_return(NULL, 0, desc_ptr, 0)` with argument area `stack` by
     /// thread `me` when it ends a call made with `params == NULL` whose
-    /// caller still waits, and the area is valid: the invocation ends (the
-    /// caller's door_call returns 0, with nothing to copy) and the thread
-    /// parks as in [`DoorSystem::door_return_into`]. Returns the caller and
-    /// what the thread does next. `None`, with nothing changed, otherwise.
+    /// caller still waits, the area is valid, and the thread parks idle
+    /// (its pool has no queued work; a bound thread's door is not revoked):
+    /// the invocation ends (the caller's door_call returns 0, with nothing
+    /// to copy) and the thread parks, as [`DoorSystem::door_return_into`]
+    /// has it. Returns the caller. `None`, with nothing changed, otherwise
+    /// (and when ending the invocation has more to do: the door's last
+    /// reference is gone, or an unreferenced notice is due).
     #[inline]
-    pub fn try_null_return<M: UserMemory, D: Descriptors<Cap = C>>(
+    pub fn try_null_return<M: UserMemory>(
         &mut self,
         mem: &M,
-        caps: &mut D,
         me: ThreadKey,
         stack: StackArea,
-    ) -> Option<(Tid, Next)> {
+    ) -> Option<Tid> {
         let t = self.threads.by_key(me)?;
         if t.idle.is_some() || t.call.is_some() {
             return None;
         }
         let i = t.serving.as_ref()?;
         let caller = i.caller?;
-        if i.reply.is_some() {
+        if i.reply.is_some() || i.unref {
             return None;
         }
+        let door = i.door;
         // The area registered last passed these checks, and is still
         // writable if nothing was unmapped since (an empty area never
         // passes). The results are empty at address 0, always accessible.
@@ -134,9 +137,29 @@ impl<C: Copy> DoorSystem<C> {
                 return None;
             }
         }
+        let pool = match t.bind {
+            None => PoolKey::Shared(t.proc),
+            Some(bound) => PoolKey::Private(bound),
+        };
+        let parks = match pool {
+            PoolKey::Shared(proc) => self.procs.by_key(proc)?.pool.queue.is_empty(),
+            PoolKey::Private(d) => self
+                .doors
+                .get(d)
+                .is_some_and(|d| !d.revoked && d.pool.queue.is_empty()),
+        };
+        let d = self.doors.get_mut(door)?;
+        if !parks || d.refs == 0 || d.unref.deferred {
+            return None;
+        }
         // Commit: the same steps as the general path for empty results.
-        self.end_invocation(me);
-        let caller = self.tid(caller);
-        Some((caller, self.returned(mem, caps, me, stack)))
+        d.active -= 1;
+        self.pool_mut(pool).idle.push(me);
+        let t = self.threads.at_mut(me);
+        (t.serving, t.idle) = (None, Some(pool));
+        (t.stack, t.stack_epoch) = (stack, epoch);
+        let c = self.threads.at_mut(caller);
+        c.call = None;
+        Some(c.tid)
     }
 }

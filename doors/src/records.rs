@@ -101,7 +101,10 @@ impl<T> Records<T> {
     #[cfg(test)]
     pub fn id_of(&self, key: Key) -> u32 {
         let ids = self.ids.iter();
-        *ids.into_iter().find(|(_, k)| **k == key).expect("a live key").0
+        *ids.into_iter()
+            .find(|(_, k)| **k == key)
+            .expect("a live key")
+            .0
     }
 
     /// All records.

@@ -307,7 +307,11 @@ impl<C: Copy> DoorSystem<C> {
     pub fn stats(&self) -> Stats {
         Stats {
             doors: self.doors.len(),
-            invocations: self.threads.values().filter(|t| t.serving.is_some()).count(),
+            invocations: self
+                .threads
+                .values()
+                .filter(|t| t.serving.is_some())
+                .count(),
             waiting: self
                 .threads
                 .values()

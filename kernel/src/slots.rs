@@ -43,10 +43,7 @@ impl<T> Slots<T> {
     /// all [`CAPACITY`] - 1 slots are taken.
     pub fn insert(&mut self, value: T) -> Option<u32> {
         if self.slots.is_empty() {
-            self.slots.push(Slot {
-                id: 0,
-                value: None,
-            });
+            self.slots.push(Slot { id: 0, value: None });
         }
         let id = match self.free.pop_front() {
             Some(index) => {

@@ -812,7 +812,10 @@ pub fn start() -> ! {
         door_key: None,
         cred: Cred::default(),
     };
-    let idle = g.threads.insert(Box::new(thread)).expect("room for the idle thread");
+    let idle = g
+        .threads
+        .insert(Box::new(thread))
+        .expect("room for the idle thread");
     g.threads.get_mut(idle).expect("the idle thread").tid = idle;
     g.idle = idle;
     g.make_current(idle);
