@@ -297,7 +297,7 @@ impl<C: Copy> DoorSystem<C> {
     }
 
     /// door_bind: thread `tid` joins `fd`'s private pool at its next park,
-    /// replacing any earlier binding. Errors: EBADF (not a door, or
+    /// replacing any earlier binding (an invalid one too). Errors: EBADF (not a door, or
     /// revoked), EINVAL (not DOOR_PRIVATE, or another process's door).
     pub fn door_bind<D: Descriptors<Cap = C>>(
         &mut self,
@@ -314,14 +314,19 @@ impl<C: Copy> DoorSystem<C> {
         if d.attrs & DOOR_PRIVATE == 0 || d.server != pid {
             return Err(Errno::EINVAL);
         }
-        self.threads.get_mut(&tid).expect("thread vanished").bind = Some(id);
+        let t = self.threads.get_mut(&tid).expect("thread vanished");
+        (t.bind, t.bound_invalid) = (Some(id), false);
         Ok(())
     }
 
-    /// door_unbind: drops `tid`'s binding. EBADF if it has none.
+    /// door_unbind: drops `tid`'s binding, or the invalid binding a fork
+    /// child's thread inherited (see `fork`). EBADF if it has neither.
     pub fn door_unbind(&mut self, tid: Tid) -> Result<(), Errno> {
         self.running_thread(tid)?;
         let t = self.threads.get_mut(&tid).expect("thread vanished");
+        if core::mem::take(&mut t.bound_invalid) {
+            return Ok(());
+        }
         t.bind.take().map(|_| ()).ok_or(Errno::EBADF)
     }
 }

@@ -15,8 +15,10 @@
 //!
 //! * **Processes and threads.** The kernel owns them; it tells the door logic
 //!   about them with [`DoorSystem::create_process`],
-//!   [`DoorSystem::create_thread`], [`DoorSystem::exit_thread`] and
-//!   [`DoorSystem::exit_process`]. Process 0 is the kernel ([`KERNEL_PID`]).
+//!   [`DoorSystem::create_thread`], [`DoorSystem::exit_thread`],
+//!   [`DoorSystem::exit_process`], [`DoorSystem::fork_process`] and
+//!   [`DoorSystem::exec_process`] (what fork and exec do to doors: module
+//!   `fork`). Process 0 is the kernel ([`KERNEL_PID`]).
 //! * **Descriptors.** The descriptor tables are the kernel's capability
 //!   layer, which names objects of every kind; the door logic reaches them
 //!   through the [`Descriptors`] trait (a door operation on a descriptor of
@@ -74,6 +76,7 @@ mod descriptors;
 mod dispatch;
 mod door;
 mod fastpath;
+mod fork;
 mod outcome;
 mod records;
 mod registry;

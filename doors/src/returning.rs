@@ -42,8 +42,10 @@ struct Results<C> {
 }
 
 impl<C: Copy> DoorSystem<C> {
-    /// door_return by thread `tid`. Registers `ret.stack` (EINVAL if it
-    /// cannot hold an empty invocation, EFAULT if not writable). If the
+    /// door_return by thread `tid`. EINVAL, before anything else, for a
+    /// fork child's thread bound to an invalid door (see `fork`). Registers
+    /// `ret.stack` (EINVAL if it cannot hold an empty invocation, EFAULT if
+    /// not writable). If the
     /// thread serves a call whose caller is still there, checks in order:
     /// E2BIG (more than `max_desc_per_msg`), EFAULT (data or descriptors
     /// unreadable), EINVAL (bad entry), E2BIG (results for `params ==
@@ -79,6 +81,9 @@ impl<C: Copy> DoorSystem<C> {
     ) -> Result<(), Errno> {
         let me = self.running_thread_key(tid)?;
         let t = self.threads.at(me);
+        if t.bound_invalid {
+            return Err(Errno::EINVAL);
+        }
         let pid = t.pid;
         layout(ret.stack, 0, 0, self.cfg.stack_reserve).ok_or(Errno::EINVAL)?;
         if !mem.accessible(pid, ret.stack.base, ret.stack.size, true) {

@@ -240,6 +240,11 @@ pub(crate) struct Thread {
     pub serving: Option<Invocation>,
     /// door_bind target; takes effect at the next park.
     pub bind: Option<DoorId>,
+    /// Bound to an invalid door: the thread is a fork child's copy of a
+    /// bound thread (illumos's DOOR_INVBOUND). Its door_return fails with
+    /// EINVAL until door_unbind (which then succeeds once) or door_bind
+    /// clears it. Never set together with `bind`.
+    pub bound_invalid: bool,
     pub stack: StackArea,
     /// [`crate::UserMemory::epoch`] when `stack` was found writable.
     pub stack_epoch: u64,
@@ -344,6 +349,7 @@ impl<C: Copy> DoorSystem<C> {
             call: None,
             serving: None,
             bind: None,
+            bound_invalid: false,
             stack: StackArea::default(),
             stack_epoch: 0,
         };
@@ -573,7 +579,7 @@ impl<C: Copy> DoorSystem<C> {
         let own: Vec<DoorId> = self
             .doors
             .iter()
-            .filter(|(_, d)| d.server == pid)
+            .filter(|(_, d)| d.server == pid && d.server_alive)
             .map(|(k, _)| k)
             .collect();
         for &id in &own {

@@ -114,8 +114,15 @@ fn fingerprint(w: &World) -> String {
     threads.sort_by_key(|t| t.tid);
     for t in threads {
         out += &format!(
-            "thread {}: pid {} idle {:?} call {:?} serving {:?} bind {:?} stack {:?}\n",
-            t.tid, t.pid, t.idle, t.call, t.serving, t.bind, t.stack
+            "thread {}: pid {} idle {:?} call {:?} serving {:?} bind {:?}{} stack {:?}\n",
+            t.tid,
+            t.pid,
+            t.idle,
+            t.call,
+            t.serving,
+            t.bind,
+            if t.bound_invalid { " (invalid)" } else { "" },
+            t.stack
         );
     }
     let mut procs: Vec<_> = sys

@@ -6,6 +6,7 @@
 mod basics;
 mod calls;
 mod fastpath;
+mod fork;
 mod pools;
 mod prop;
 
@@ -347,6 +348,35 @@ impl World {
             self.release(cap);
         }
         self.creds.remove(&pid);
+    }
+
+    /// fork by thread `forker` of `parent`, as the kernel does it: the door
+    /// logic registers the child and its thread, the capability layer
+    /// copies the whole table (same descriptors) and counts the copies.
+    pub fn fork(
+        &mut self,
+        parent: Pid,
+        forker: Tid,
+        child: Pid,
+        child_tid: Tid,
+    ) -> Result<(), Errno> {
+        let table = self.caps.tables.get(&parent).ok_or(Errno::ESRCH)?.clone();
+        self.sys.fork_process(parent, forker, child, child_tid)?;
+        for &cap in table.iter().flatten() {
+            match cap {
+                Cap::Door(d) => self.sys.add_ref(d),
+                token => self.caps.retain(token),
+            }
+        }
+        self.caps.tables.insert(child, table);
+        self.creds.insert(child, self.creds[&parent]);
+        Ok(())
+    }
+
+    /// exec by thread `tid` of `pid` (the door logic only: these fake
+    /// tables have no close-on-exec flags).
+    pub fn exec(&mut self, pid: Pid, tid: Tid) -> Result<(), Errno> {
+        self.sys.exec_process(&mut self.caps, pid, tid).map(|_| ())
     }
 
     /// The credentials of thread `tid`'s process (none for a gone one).

@@ -1,7 +1,8 @@
 //! Property test: random sequences of create, close, dup, call, return,
 //! descriptor passing (of doors and of tokens: objects of another kind),
-//! revoke, bind, fattach/fdetach/open, abort and thread and process exit, checked after every step against a reference model of
-//! the descriptor tables and against the system's own invariants; the
+//! revoke, bind, fattach/fdetach/open, door_info, abort, thread and process
+//! exit, fork and exec, checked after every step against a reference model
+//! of the descriptor tables and against the system's own invariants; the
 //! scheduling and unreferenced-invocation rules are in `prop_unref`.
 
 use super::*;
@@ -12,11 +13,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::vec;
 use unref::{PoolM, Sched};
 
+#[path = "prop_fork.rs"]
+mod fork;
 #[path = "prop_unref.rs"]
 mod unref;
 
-const PIDS: [Pid; 3] = [1, 2, 3];
-const TIDS: [Tid; 6] = [10, 11, 20, 21, 30, 31];
+/// Processes 1 to 3 exist from the start; 4 and 5 are fork children, each
+/// with one thread (40, 50), once a thread forks.
+const PIDS: [Pid; 5] = [1, 2, 3, 4, 5];
+const INITIAL: usize = 3;
+const TIDS: [Tid; 8] = [10, 11, 20, 21, 30, 31, 40, 50];
 const ATTRS: [u32; 8] = [
     0,
     DOOR_UNREF,
@@ -96,6 +102,16 @@ enum Op {
     ExitProcess {
         p: usize,
     },
+    Info {
+        t: usize,
+        k: usize,
+    },
+    Fork {
+        t: usize,
+    },
+    Exec {
+        t: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -114,12 +130,15 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (p.clone(), k.clone()).prop_map(|(p, k)| Op::Revoke { p, k }),
         1 => (t.clone(), k.clone()).prop_map(|(t, k)| Op::Bind { t, k }),
         1 => t.clone().prop_map(|t| Op::Unbind { t }),
-        2 => (p.clone(), k, 0..NAMES.len()).prop_map(|(p, k, n)| Op::Attach { p, k, n }),
+        2 => (p.clone(), k.clone(), 0..NAMES.len()).prop_map(|(p, k, n)| Op::Attach { p, k, n }),
         1 => (0..NAMES.len()).prop_map(|n| Op::Detach { n }),
         2 => (p.clone(), 0..NAMES.len()).prop_map(|(p, n)| Op::Open { p, n }),
         1 => t.clone().prop_map(|t| Op::Abort { t }),
-        1 => t.prop_map(|t| Op::ExitThread { t }),
+        1 => t.clone().prop_map(|t| Op::ExitThread { t }),
         1 => p.prop_map(|p| Op::ExitProcess { p }),
+        1 => (t.clone(), k).prop_map(|(t, k)| Op::Info { t, k }),
+        1 => t.clone().prop_map(|t| Op::Fork { t }),
+        1 => t.prop_map(|t| Op::Exec { t }),
     ]
 }
 
@@ -136,7 +155,11 @@ struct Model {
     threads: BTreeSet<Tid>,
     /// Doors revoked or whose server died.
     dead: BTreeSet<u64>,
+    /// Doors whose server process exited or executed another image.
+    orphaned: BTreeSet<u64>,
     server_of: BTreeMap<u64, Pid>,
+    /// Processes created so far (fork children are never reused).
+    born: BTreeSet<Pid>,
     /// Pools, invocations and notices.
     s: Sched,
 }
@@ -154,11 +177,12 @@ impl Run {
     fn new() -> Self {
         let mut w = World::with(Config::default(), CAPACITY);
         let mut m = Model::default();
-        for pid in PIDS {
-            w.process(pid, &[]);
-            m.tables.insert(pid, BTreeMap::new());
+        for pid in &PIDS[..INITIAL] {
+            w.process(*pid, &[]);
+            m.tables.insert(*pid, BTreeMap::new());
+            m.born.insert(*pid);
         }
-        for tid in TIDS {
+        for tid in TIDS.into_iter().filter(|&t| m.born.contains(&pid_of(t))) {
             w.sys.create_thread(pid_of(tid), tid).unwrap();
             m.threads.insert(tid);
         }
@@ -333,21 +357,12 @@ impl Run {
                     let u = self.m.tables[&pid_of(tid)][&fd];
                     assert_eq!(self.m.s.doors[&u].attrs & DOOR_PRIVATE, DOOR_PRIVATE);
                     assert_eq!(self.m.server_of[&u], pid_of(tid));
+                    assert!(!self.m.orphaned.contains(&u));
                     self.m.s.bound.insert(tid, u);
+                    self.m.s.invbound.remove(&tid);
                 }
             }
-            Op::Unbind { t } => {
-                let r = self.w.sys.door_unbind(TIDS[t]);
-                assert!(
-                    matches!(r, Ok(()) | Err(Errno::EBADF | Errno::EINVAL | Errno::ESRCH)),
-                    "{r:?}"
-                );
-                match r {
-                    Ok(()) => assert!(self.m.s.bound.remove(&TIDS[t]).is_some()),
-                    Err(Errno::EBADF) => assert!(!self.m.s.bound.contains_key(&TIDS[t])),
-                    Err(_) => {}
-                }
-            }
+            Op::Unbind { t } => self.unbind(TIDS[t]),
             Op::Attach { p, k, n } => {
                 let (pid, fd) = (PIDS[p], self.pick(PIDS[p], k));
                 let r = self.w.fattach(pid, fd, NAMES[n]);
@@ -402,6 +417,9 @@ impl Run {
                 self.thread_gone(TIDS[t]);
             }
             Op::ExitProcess { p } => self.exit_process(PIDS[p]),
+            Op::Info { t, k } => self.info(TIDS[t], k),
+            Op::Fork { t } => self.fork(TIDS[t]),
+            Op::Exec { t } => self.exec(TIDS[t]),
         }
         self.drain();
         self.track();
@@ -416,11 +434,7 @@ impl Run {
             self.thread_gone(tid);
         }
         self.m.tables.remove(&pid);
-        for (u, s) in &self.m.server_of {
-            if *s == pid {
-                self.m.dead.insert(*u);
-            }
-        }
+        self.orphan_doors_of(pid);
     }
 
     fn call(&mut self, tid: Tid, k: usize, pass: Option<(usize, bool)>, big: bool) {
@@ -494,7 +508,7 @@ impl Run {
             );
             return assert_eq!(r, Err(Errno::ESRCH));
         }
-        if self.w.sys.running_thread(tid).is_err() {
+        if self.w.sys.running_thread(tid).is_err() || self.m.s.invbound.contains(&tid) {
             return assert_eq!(self.w.ret(tid, 0, &[]), Err(Errno::EINVAL));
         }
         let entry = self.entry(pid, pass);
@@ -674,6 +688,10 @@ impl Run {
     /// processes: every blocked caller must have been answered or failed,
     /// and nothing may be left.
     fn finish(&mut self) {
+        let invbound: Vec<Tid> = self.m.s.invbound.iter().copied().collect();
+        for tid in invbound {
+            self.unbind(tid);
+        }
         for _ in 0..20 {
             let runnable: Vec<Tid> = self
                 .m

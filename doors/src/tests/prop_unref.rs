@@ -35,7 +35,7 @@ use crate::system::{CallState, Pending, PoolKey};
 use crate::{Errno, Next, Pid, Tid, Upcall};
 use abi::{DOOR_PRIVATE, DOOR_UNREF, DOOR_UNREF_DATA, DOOR_UNREF_MULTI};
 use proptest::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::vec;
 use std::vec::Vec;
 
@@ -76,6 +76,8 @@ pub(super) struct DoorM {
 pub(super) struct Sched {
     /// door_bind targets (doors by unique id).
     pub bound: BTreeMap<Tid, u64>,
+    /// Fork children's threads bound to an invalid door.
+    pub invbound: BTreeSet<Tid>,
     /// Threads idle in a pool.
     pub parked: BTreeMap<Tid, PoolM>,
     /// Callers waiting for a server thread: the door they call, and the
@@ -171,6 +173,7 @@ impl Run {
     pub(super) fn sched_gone(&mut self, tid: Tid) {
         let s = &mut self.m.s;
         s.bound.remove(&tid);
+        s.invbound.remove(&tid);
         s.parked.remove(&tid);
         s.waiting.remove(&tid);
         s.serving.remove(&tid);
@@ -353,6 +356,8 @@ impl Run {
                 },
                 (b, m) => panic!("thread {tid} bound to {b:?}, model {m:?}"),
             }
+            let invalid = self.m.s.invbound.contains(&tid);
+            assert_eq!(t.bound_invalid, invalid, "thread {tid} invalidly bound");
         }
         assert_eq!(parked, self.m.s.parked, "idle threads");
         let s = &self.m.s;
@@ -365,6 +370,13 @@ impl Run {
             .collect();
         assert_eq!(serving, model, "invocations");
         assert!(self.m.s.bound.keys().all(|t| sys.threads.contains_key(t)));
+        assert!(
+            self.m
+                .s
+                .invbound
+                .iter()
+                .all(|t| sys.threads.contains_key(t))
+        );
         for (_, d) in sys.doors.iter() {
             assert_eq!(
                 d.active as usize,
@@ -479,8 +491,10 @@ fn notice_op() -> impl Strategy<Value = Op> {
         2 => (0..NAMES.len()).prop_map(|n| Op::Detach { n }),
         2 => (p.clone(), 0..NAMES.len()).prop_map(|(p, n)| Op::Open { p, n }),
         1 => t.clone().prop_map(|t| Op::Abort { t }),
-        1 => t.prop_map(|t| Op::ExitThread { t }),
+        1 => t.clone().prop_map(|t| Op::ExitThread { t }),
         1 => p.prop_map(|p| Op::ExitProcess { p }),
+        2 => t.clone().prop_map(|t| Op::Fork { t }),
+        1 => t.prop_map(|t| Op::Exec { t }),
     ]
 }
 
