@@ -1,8 +1,9 @@
 //! The capability layer: every process's descriptor table ([`Table`]),
 //! whose entries name objects of every kind ([`Capability`]), and the
 //! operations that work the same for every kind — close, dup, placement at
-//! a chosen descriptor (dup2), inheritance by a new process, and closing
-//! everything at exit — with reference counting per kind.
+//! a chosen descriptor (dup2), inheritance by a new process (spawn, fork),
+//! closing the close-on-exec descriptors at exec and everything at exit —
+//! with reference counting per kind.
 //!
 //! The door logic (`doors::DoorSystem`) is one kind's module: it reaches
 //! the tables through [`doors::Descriptors`] (implemented by [`CapSpace`])
@@ -13,6 +14,7 @@
 //! in [`Capability`], its arms in [`CapSpace::retain`]/[`CapSpace::release`]
 //! (how references to it are counted), and its system calls.
 
+mod fork;
 mod table;
 
 pub use table::{Entry, INDEX_BITS, MAX_CAPACITY, Table};

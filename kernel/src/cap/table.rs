@@ -39,6 +39,7 @@ struct Slot<C> {
 /// `slots.len() <= MAX_CAPACITY`; `used <= capacity` except after the
 /// capacity was lowered below the number of open descriptors; every slot's
 /// `generation < GEN_LIMIT`.
+#[derive(Clone)]
 pub struct Table<C> {
     slots: Vec<Slot<C>>,
     used: usize,
