@@ -11,6 +11,7 @@ extern crate std;
 pub mod bootfs;
 #[cfg(any(test, feature = "alloc"))]
 pub mod cap;
+pub mod cow;
 pub mod elf;
 pub mod frames;
 #[cfg(any(test, feature = "alloc"))]

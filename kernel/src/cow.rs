@@ -1,0 +1,155 @@
+//! Copy-on-write bookkeeping: how many address spaces map each physical
+//! frame, so that fork can share a process's pages instead of copying them
+//! and every frame is freed exactly once, when its last mapping goes (the
+//! leak check compares free frames before and after).
+//!
+//! How the kernel uses it (the page-table walking is the image's):
+//!
+//! * **fork** copies the parent's page tables into new tables for the
+//!   child; every present user leaf then maps its frame in both spaces
+//!   ([`ShareCounts::share`]), and a writable leaf loses its write bit in
+//!   both (the area stays writable: that is what marks the page
+//!   copy-on-write). Read-only pages are shared the same way. No byte of
+//!   user memory is copied, so fork costs a walk of the mapped pages.
+//! * **A write** to a page whose area is writable but whose leaf is not
+//!   (the CPU's write fault, or the kernel writing into user memory)
+//!   breaks the share ([`ShareCounts::break_share`]): a frame no other
+//!   space maps any longer is taken over (the write bit comes back, nothing
+//!   is copied); a frame still shared is copied into a new frame that
+//!   replaces it in this space alone. Without a free frame the write
+//!   fails and nothing changes: the faulting process is the one killed.
+//!   A write to a page whose area is read-only is a protection fault, as
+//!   before.
+//! * **Unmapping** a page (`mem_unmap`, exit, exec) releases its mapping
+//!   ([`ShareCounts::release`]): the frame is freed only when no other
+//!   space maps it.
+//!
+//! A frame mapped by one space only has no entry to update (its count is
+//! zero "extra" mappings), so processes that never fork pay nothing, and
+//! the counts need no heap: their storage is carved from memory at boot,
+//! two bytes per frame, like the frame bitmap's.
+
+/// A frame's share count cannot grow (more mappings than the counter
+/// holds, or a frame beyond the counts' storage): the fork that asked must
+/// fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Saturated(pub u64);
+
+/// What releasing one mapping of a frame leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// It was the last mapping: the caller frees the frame.
+    Free,
+    /// Other spaces still map the frame: it stays.
+    Kept,
+}
+
+/// How a write to a copy-on-write page was resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Broken {
+    /// No other space maps the frame: the writer owns it, and its leaf
+    /// becomes writable again.
+    TookOver,
+    /// The frame is still shared: the caller copies its page into frame
+    /// `to` (taken from the allocator, counted here as this space's alone)
+    /// and maps `to` writable in its place. The old frame lost this mapping.
+    Copied { to: u64 },
+}
+
+/// No frame was free for a copy: nothing changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoFrame;
+
+/// The number of extra mappings (beyond the first) of each frame.
+///
+/// Invariant: for every frame mapped in user space, `extra[frame] + 1` is
+/// the number of leaves that map it (in all address spaces); every other
+/// frame's count is zero. `shared` is the number of frames whose count is
+/// not zero.
+pub struct ShareCounts<'a> {
+    extra: &'a mut [u16],
+    shared: u64,
+}
+
+impl<'a> ShareCounts<'a> {
+    /// Counts over frames `0..storage.len()`, all unshared.
+    pub fn new(storage: &'a mut [u16]) -> Self {
+        storage.fill(0);
+        ShareCounts {
+            extra: storage,
+            shared: 0,
+        }
+    }
+
+    /// How many leaves map `frame` (one when it is not shared; also one for
+    /// a frame nobody maps: the counts know only about sharing).
+    pub fn mappings(&self, frame: u64) -> u32 {
+        self.count(frame).map_or(1, |n| u32::from(n) + 1)
+    }
+
+    /// Whether more than one leaf maps `frame`.
+    pub fn is_shared(&self, frame: u64) -> bool {
+        self.count(frame).is_some_and(|n| n > 0)
+    }
+
+    /// Frames mapped by more than one leaf (for leak accounting: zero once
+    /// every forked process has exited).
+    pub fn shared_frames(&self) -> u64 {
+        self.shared
+    }
+
+    fn count(&self, frame: u64) -> Option<u16> {
+        self.extra.get(usize::try_from(frame).ok()?).copied()
+    }
+
+    fn slot(&mut self, frame: u64) -> Option<&mut u16> {
+        self.extra.get_mut(usize::try_from(frame).ok()?)
+    }
+
+    /// `frame` is mapped by one more leaf (fork copying a parent's leaf
+    /// into the child). On `Err` nothing changed.
+    pub fn share(&mut self, frame: u64) -> Result<(), Saturated> {
+        let n = self.slot(frame).ok_or(Saturated(frame))?;
+        let more = n.checked_add(1).ok_or(Saturated(frame))?;
+        *n = more;
+        if more == 1 {
+            self.shared += 1;
+        }
+        Ok(())
+    }
+
+    /// One leaf mapping `frame` is gone (unmap, exit, exec): whether the
+    /// frame must be freed now.
+    pub fn release(&mut self, frame: u64) -> Release {
+        match self.slot(frame) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                if *n == 0 {
+                    self.shared -= 1;
+                }
+                Release::Kept
+            }
+            _ => Release::Free,
+        }
+    }
+
+    /// A write to a copy-on-write page mapping `frame`: takes it over when
+    /// no other leaf maps it, else takes a frame from `alloc` for the
+    /// writer's copy (`Err(NoFrame)`, nothing changed, when there is none).
+    pub fn break_share(
+        &mut self,
+        frame: u64,
+        alloc: impl FnOnce() -> Option<u64>,
+    ) -> Result<Broken, NoFrame> {
+        if !self.is_shared(frame) {
+            return Ok(Broken::TookOver);
+        }
+        let to = alloc().ok_or(NoFrame)?;
+        let kept = self.release(frame);
+        debug_assert_eq!(kept, Release::Kept);
+        Ok(Broken::Copied { to })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,441 @@
+//! Host tests of the copy-on-write bookkeeping: the counts themselves, and
+//! a property test that drives them as the kernel will (map, write, unmap,
+//! fork, exit over simulated page tables and the real frame bitmap) and
+//! checks every step against a model that knows nothing of frames: which
+//! pages hold what, which pages must still share one copy, and so how many
+//! frames are in use.
+
+use super::*;
+use crate::frames::FrameBitmap;
+use proptest::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::vec::Vec;
+
+#[test]
+fn a_frame_is_freed_by_its_last_mapping_only() {
+    let mut storage = [7u16; 8];
+    let mut s = ShareCounts::new(&mut storage);
+    assert_eq!((s.mappings(3), s.shared_frames()), (1, 0), "storage zeroed");
+    s.share(3).unwrap();
+    s.share(3).unwrap();
+    s.share(5).unwrap();
+    assert_eq!((s.mappings(3), s.mappings(5), s.shared_frames()), (3, 2, 2));
+    assert_eq!(s.release(3), Release::Kept);
+    assert_eq!(s.release(3), Release::Kept);
+    assert!(!s.is_shared(3));
+    assert_eq!(s.shared_frames(), 1);
+    assert_eq!(s.release(3), Release::Free);
+    assert_eq!(s.release(5), Release::Kept);
+    assert_eq!(s.release(5), Release::Free);
+    assert_eq!(s.shared_frames(), 0);
+}
+
+#[test]
+fn a_write_takes_an_unshared_frame_over_without_allocating() {
+    let mut storage = [0u16; 4];
+    let mut s = ShareCounts::new(&mut storage);
+    let r = s.break_share(2, || panic!("no copy needed"));
+    assert_eq!(r, Ok(Broken::TookOver));
+}
+
+#[test]
+fn a_write_copies_a_shared_frame_or_fails_changing_nothing() {
+    let mut storage = [0u16; 4];
+    let mut s = ShareCounts::new(&mut storage);
+    s.share(1).unwrap();
+    assert_eq!(s.break_share(1, || None), Err(NoFrame));
+    assert_eq!(s.mappings(1), 2, "a failed copy changes nothing");
+    assert_eq!(s.break_share(1, || Some(3)), Ok(Broken::Copied { to: 3 }));
+    assert_eq!((s.mappings(1), s.mappings(3), s.shared_frames()), (1, 1, 0));
+    // The other mapping now owns frame 1 alone.
+    assert_eq!(s.break_share(1, || None), Ok(Broken::TookOver));
+}
+
+#[test]
+fn counts_that_cannot_grow_refuse_the_share() {
+    let mut storage = [0u16; 1];
+    let mut s = ShareCounts::new(&mut storage);
+    for _ in 0..u16::MAX {
+        s.share(0).unwrap();
+    }
+    assert_eq!(s.share(0), Err(Saturated(0)));
+    assert_eq!(s.mappings(0), u32::from(u16::MAX) + 1);
+    assert_eq!(s.share(1), Err(Saturated(1)), "beyond the storage");
+    assert_eq!(s.release(1), Release::Free);
+    assert_eq!(s.shared_frames(), 1);
+}
+
+/// Frames in the simulated machine (frame 0 is reserved, as at boot).
+const FRAMES: u64 = 24;
+/// Pages per address space.
+const PAGES: u64 = 6;
+
+/// A page-table leaf.
+#[derive(Clone, Copy, Debug)]
+struct Leaf {
+    frame: u64,
+    writable: bool,
+}
+
+/// A simulated address space: its leaves, and whether each page's area
+/// is writable.
+#[derive(Clone, Default)]
+struct Space {
+    leaves: BTreeMap<u64, Leaf>,
+    areas: BTreeMap<u64, bool>,
+}
+
+/// Why a simulated write failed.
+#[derive(Debug, PartialEq, Eq)]
+enum WriteError {
+    /// The page's area is read-only.
+    Violation,
+    /// No frame for the copy.
+    NoFrame,
+}
+
+/// The kernel's side, simulated: page tables, the frame allocator, the
+/// share counts and the bytes of each frame (one number per page).
+struct Machine<'a> {
+    frames: FrameBitmap<'a>,
+    shares: ShareCounts<'a>,
+    bytes: BTreeMap<u64, u64>,
+    spaces: BTreeMap<u32, Space>,
+}
+
+impl Machine<'_> {
+    /// Maps a fresh page holding `value` (mem_map, or loading a program).
+    fn map(&mut self, s: u32, page: u64, writable: bool, value: u64) -> Result<(), NoFrame> {
+        let frame = self.frames.alloc().ok_or(NoFrame)?;
+        self.bytes.insert(frame, value);
+        let space = self.spaces.get_mut(&s).unwrap();
+        space.leaves.insert(page, Leaf { frame, writable });
+        space.areas.insert(page, writable);
+        Ok(())
+    }
+
+    fn read(&self, s: u32, page: u64) -> u64 {
+        self.bytes[&self.spaces[&s].leaves[&page].frame]
+    }
+
+    /// A user write: straight through a writable leaf; a copy-on-write
+    /// leaf (writable area, read-only leaf) breaks the share first.
+    fn write(&mut self, s: u32, page: u64, value: u64) -> Result<(), WriteError> {
+        let space = &self.spaces[&s];
+        let leaf = space.leaves[&page];
+        if !leaf.writable {
+            if !space.areas[&page] {
+                return Err(WriteError::Violation);
+            }
+            let frames = &mut self.frames;
+            let broken = self.shares.break_share(leaf.frame, || frames.alloc());
+            let frame = match broken.map_err(|NoFrame| WriteError::NoFrame)? {
+                Broken::TookOver => leaf.frame,
+                Broken::Copied { to } => {
+                    self.bytes.insert(to, self.bytes[&leaf.frame]);
+                    to
+                }
+            };
+            let leaf = Leaf {
+                frame,
+                writable: true,
+            };
+            self.spaces.get_mut(&s).unwrap().leaves.insert(page, leaf);
+        }
+        let frame = self.spaces[&s].leaves[&page].frame;
+        self.bytes.insert(frame, value);
+        Ok(())
+    }
+
+    /// Removes a leaf, freeing its frame if it was the last mapping.
+    fn unmap(&mut self, s: u32, page: u64) {
+        let space = self.spaces.get_mut(&s).unwrap();
+        space.areas.remove(&page);
+        let leaf = space.leaves.remove(&page).unwrap();
+        if self.shares.release(leaf.frame) == Release::Free {
+            self.frames.free(leaf.frame).unwrap();
+            self.bytes.remove(&leaf.frame);
+        }
+    }
+
+    /// Copies space `s` into a new space `child`: every leaf shared,
+    /// writable leaves made read-only in both.
+    fn fork(&mut self, s: u32, child: u32) {
+        let parent = self.spaces.get_mut(&s).unwrap();
+        for leaf in parent.leaves.values_mut() {
+            self.shares.share(leaf.frame).unwrap();
+            leaf.writable = false;
+        }
+        let copy = parent.clone();
+        self.spaces.insert(child, copy);
+    }
+
+    fn exit(&mut self, s: u32) {
+        let pages: Vec<u64> = self.spaces[&s].leaves.keys().copied().collect();
+        for page in pages {
+            self.unmap(s, page);
+        }
+        self.spaces.remove(&s);
+    }
+}
+
+/// A page as the model sees it: its contents, its area, and the version
+/// of its contents (pages with the same version must share one frame).
+#[derive(Clone, Copy, Debug)]
+struct PageM {
+    value: u64,
+    writable: bool,
+    version: u64,
+}
+
+#[derive(Default)]
+struct Model {
+    spaces: BTreeMap<u32, BTreeMap<u64, PageM>>,
+    /// Frames not holding any version.
+    free: u64,
+    next_version: u64,
+}
+
+impl Model {
+    /// Pages holding `version`.
+    fn holders(&self, version: u64) -> usize {
+        let pages = self.spaces.values().flat_map(|s| s.values());
+        pages.filter(|p| p.version == version).count()
+    }
+
+    fn new_version(&mut self) -> u64 {
+        self.next_version += 1;
+        self.next_version
+    }
+
+    /// A page stops holding its version; the last holder frees a frame.
+    fn drop_page(&mut self, s: u32, page: u64) {
+        let p = self.spaces.get_mut(&s).unwrap().remove(&page).unwrap();
+        if self.holders(p.version) == 0 {
+            self.free += 1;
+        }
+    }
+
+    fn exit(&mut self, s: u32) {
+        let pages: Vec<u64> = self.spaces[&s].keys().copied().collect();
+        for page in pages {
+            self.drop_page(s, page);
+        }
+        self.spaces.remove(&s);
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Map {
+        s: usize,
+        page: u64,
+        writable: bool,
+        value: u64,
+    },
+    Write {
+        s: usize,
+        page: u64,
+        value: u64,
+    },
+    Unmap {
+        s: usize,
+        page: u64,
+    },
+    Fork {
+        s: usize,
+    },
+    Exit {
+        s: usize,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let s = 0..8usize;
+    let page = 0..PAGES;
+    prop_oneof![
+        4 => (s.clone(), page.clone(), proptest::bool::weighted(0.8), 1..1000u64)
+            .prop_map(|(s, page, writable, value)| Op::Map { s, page, writable, value }),
+        6 => (s.clone(), page.clone(), 1..1000u64)
+            .prop_map(|(s, page, value)| Op::Write { s, page, value }),
+        2 => (s.clone(), page).prop_map(|(s, page)| Op::Unmap { s, page }),
+        2 => s.clone().prop_map(|s| Op::Fork { s }),
+        1 => s.prop_map(|s| Op::Exit { s }),
+    ]
+}
+
+/// Runs `ops` from one space with nothing mapped; checks after every step
+/// and that exiting every space gives every frame back.
+fn run(ops: &[Op]) {
+    let mut bits = [0u64; 1];
+    let mut counts = [0u16; FRAMES as usize];
+    let mut frames = FrameBitmap::new(&mut bits, FRAMES);
+    frames.release_range(1, FRAMES);
+    let initial = frames.free_count();
+    let mut m = Machine {
+        frames,
+        shares: ShareCounts::new(&mut counts),
+        bytes: BTreeMap::new(),
+        spaces: BTreeMap::from([(1, Space::default())]),
+    };
+    let mut model = Model {
+        spaces: BTreeMap::from([(1, BTreeMap::new())]),
+        free: initial,
+        ..Model::default()
+    };
+    let mut next_space = 2;
+    for op in ops {
+        let live: Vec<u32> = model.spaces.keys().copied().collect();
+        if live.is_empty() {
+            break;
+        }
+        let pick = |i: usize| live[i % live.len()];
+        match *op {
+            Op::Map {
+                s,
+                page,
+                writable,
+                value,
+            } => {
+                let s = pick(s);
+                if model.spaces[&s].contains_key(&page) {
+                    continue;
+                }
+                let r = m.map(s, page, writable, value);
+                if model.free == 0 {
+                    assert_eq!(r, Err(NoFrame));
+                } else {
+                    assert_eq!(r, Ok(()));
+                    model.free -= 1;
+                    let version = model.new_version();
+                    let p = PageM {
+                        value,
+                        writable,
+                        version,
+                    };
+                    model.spaces.get_mut(&s).unwrap().insert(page, p);
+                }
+            }
+            Op::Write { s, page, value } => {
+                let s = pick(s);
+                let Some(p) = model.spaces[&s].get(&page).copied() else {
+                    continue;
+                };
+                let r = m.write(s, page, value);
+                let copy = model.holders(p.version) > 1;
+                if !p.writable {
+                    assert_eq!(r, Err(WriteError::Violation));
+                } else if copy && model.free == 0 {
+                    // The faulting process is killed.
+                    assert_eq!(r, Err(WriteError::NoFrame));
+                    m.exit(s);
+                    model.exit(s);
+                } else {
+                    assert_eq!(r, Ok(()));
+                    let version = if copy {
+                        model.free -= 1;
+                        model.new_version()
+                    } else {
+                        p.version
+                    };
+                    let p = PageM {
+                        value,
+                        version,
+                        ..p
+                    };
+                    model.spaces.get_mut(&s).unwrap().insert(page, p);
+                }
+            }
+            Op::Unmap { s, page } => {
+                let s = pick(s);
+                if model.spaces[&s].contains_key(&page) {
+                    m.unmap(s, page);
+                    model.drop_page(s, page);
+                }
+            }
+            Op::Fork { s } => {
+                let s = pick(s);
+                m.fork(s, next_space);
+                let copy = model.spaces[&s].clone();
+                model.spaces.insert(next_space, copy);
+                next_space += 1;
+            }
+            Op::Exit { s } => {
+                let s = pick(s);
+                m.exit(s);
+                model.exit(s);
+            }
+        }
+        check(&m, &model);
+    }
+    let live: Vec<u32> = model.spaces.keys().copied().collect();
+    for s in live {
+        m.exit(s);
+        model.exit(s);
+        check(&m, &model);
+    }
+    assert_eq!(m.frames.free_count(), initial, "every frame given back");
+    assert_eq!(m.shares.shared_frames(), 0);
+    assert!(m.bytes.is_empty());
+}
+
+/// The machine against the model: contents, frames in use, share counts,
+/// and which pages share a frame.
+fn check(m: &Machine, model: &Model) {
+    assert_eq!(
+        m.spaces.keys().collect::<Vec<_>>(),
+        model.spaces.keys().collect::<Vec<_>>()
+    );
+    assert_eq!(m.frames.free_count(), model.free, "frames in use");
+    let mut leaves_of: BTreeMap<u64, u32> = BTreeMap::new();
+    let mut frame_of_version: BTreeMap<u64, u64> = BTreeMap::new();
+    for (s, pages) in &model.spaces {
+        let space = &m.spaces[s];
+        assert_eq!(space.leaves.len(), pages.len());
+        for (&page, p) in pages {
+            assert_eq!(m.read(*s, page), p.value, "space {s} page {page}");
+            let leaf = space.leaves[&page];
+            assert!(
+                p.writable || !leaf.writable,
+                "a read-only area's leaf is read-only"
+            );
+            *leaves_of.entry(leaf.frame).or_default() += 1;
+            let frame = *frame_of_version.entry(p.version).or_insert(leaf.frame);
+            assert_eq!(frame, leaf.frame, "pages of one version share one frame");
+        }
+    }
+    let versions: BTreeSet<u64> = frame_of_version.values().copied().collect();
+    assert_eq!(
+        versions.len(),
+        frame_of_version.len(),
+        "one frame per version"
+    );
+    for (&frame, &n) in &leaves_of {
+        assert_eq!(m.shares.mappings(frame), n, "share count of frame {frame}");
+    }
+    let shared = leaves_of.values().filter(|&&n| n > 1).count() as u64;
+    assert_eq!(m.shares.shared_frames(), shared);
+    for space in m.spaces.values() {
+        for leaf in space.leaves.values() {
+            assert!(
+                !leaf.writable || leaves_of[&leaf.frame] == 1,
+                "a writable leaf's frame is mapped nowhere else"
+            );
+        }
+    }
+    assert_eq!(
+        m.bytes.keys().collect::<BTreeSet<_>>(),
+        leaves_of.keys().collect::<BTreeSet<_>>()
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn copy_on_write_keeps_contents_isolated_and_frames_exact(
+        ops in proptest::collection::vec(op(), 1..150)
+    ) {
+        run(&ops);
+    }
+}
