@@ -1,7 +1,7 @@
 //! The user/kernel ABI, defined once: system call numbers ([`Sys`]), error
 //! numbers ([`Errno`]), the structures that cross the boundary with their
-//! exact C layouts and byte encodings ([`Wire`]), and the exit codes of a
-//! boot. The kernel, the door logic and the user runtime all import this
+//! exact C layouts and byte encodings ([`Wire`]), signal numbers and wait
+//! statuses ([`signal`]), and the exit codes of a boot. The kernel, the door logic and the user runtime all import this
 //! leaf crate, so the sides cannot disagree (the idea of Hubris's
 //! `sys/abi`).
 #![no_std]
@@ -13,6 +13,7 @@ extern crate std;
 mod door;
 mod errno;
 pub mod fs;
+pub mod signal;
 mod sys;
 mod wire;
 

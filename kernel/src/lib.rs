@@ -21,5 +21,6 @@ pub mod io;
 pub mod pipe;
 #[cfg(any(test, feature = "alloc"))]
 pub mod runq;
+pub mod signal;
 #[cfg(any(test, feature = "alloc"))]
 pub mod slots;
