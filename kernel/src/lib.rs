@@ -24,3 +24,4 @@ pub mod runq;
 pub mod signal;
 #[cfg(any(test, feature = "alloc"))]
 pub mod slots;
+pub mod wait;
