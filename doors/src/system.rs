@@ -409,6 +409,18 @@ impl<C: Copy> DoorSystem<C> {
         self.door_mut(id).refs += 1;
     }
 
+    /// How many references door `id` has (descriptors, the kernel's own
+    /// such as fattach attachments, messages in flight); `None` if it is
+    /// gone.
+    pub fn references(&self, id: DoorId) -> Option<u32> {
+        self.doors.get(id).map(|d| d.refs)
+    }
+
+    /// Door `id`'s uniquifier (`di_uniquifier`); `None` if it is gone.
+    pub fn uniquifier(&self, id: DoorId) -> Option<u64> {
+        self.doors.get(id).map(|d| d.uniq)
+    }
+
     /// One more reference to the object `cap` names.
     #[inline]
     pub(crate) fn retain<D: Descriptors<Cap = C>>(&mut self, caps: &mut D, cap: C) {
