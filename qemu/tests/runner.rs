@@ -158,7 +158,9 @@ fn several_programs_together() {
     report.expect_program(3, Verdict::Pass, Some(0));
     let leaks = report.leaks.as_ref().expect("init's whole-run check");
     assert!(
-        leaks.iter().any(|l| l.counter == "processes" && l.change == 1),
+        leaks
+            .iter()
+            .any(|l| l.counter == "processes" && l.change == 1),
         "{leaks:?}"
     );
 }

@@ -61,7 +61,12 @@ pub fn read_fd(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
 }
 
 pub fn write_fd(fd: i32, data: &[u8]) -> Result<usize, Errno> {
-    check(syscall3(Sys::Write, reg(fd), data.as_ptr() as usize, data.len()))
+    check(syscall3(
+        Sys::Write,
+        reg(fd),
+        data.as_ptr() as usize,
+        data.len(),
+    ))
 }
 
 pub fn pread(fd: i32, buf: &mut [u8], offset: i64) -> Result<usize, Errno> {
@@ -86,7 +91,13 @@ pub fn pwrite(fd: i32, data: &[u8], offset: i64) -> Result<usize, Errno> {
 
 /// `lseek`: the new offset.
 pub fn lseek(fd: i32, offset: i64, whence: u32) -> Result<u64, Errno> {
-    check(syscall3(Sys::Lseek, reg(fd), offset as usize, whence as usize)).map(|o| o as u64)
+    check(syscall3(
+        Sys::Lseek,
+        reg(fd),
+        offset as usize,
+        whence as usize,
+    ))
+    .map(|o| o as u64)
 }
 
 pub fn fstat(fd: i32) -> Result<Stat, Errno> {
@@ -240,7 +251,11 @@ pub fn umask(mask: u32) -> u32 {
 /// `pipe2(flags)`: `(read end, write end)`.
 pub fn pipe2(flags: u32) -> Result<(i32, i32), Errno> {
     let mut fds = [-1i32; 2];
-    unit(syscall2(Sys::Pipe2, fds.as_mut_ptr() as usize, flags as usize))?;
+    unit(syscall2(
+        Sys::Pipe2,
+        fds.as_mut_ptr() as usize,
+        flags as usize,
+    ))?;
     Ok((fds[0], fds[1]))
 }
 

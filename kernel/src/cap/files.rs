@@ -26,9 +26,9 @@ use crate::io::{PageStore, Sink, Source};
 use crate::pipe::End;
 use abi::Errno;
 use abi::fs::{
-    AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, F_DUPFD, F_DUPFD_CLOEXEC,
-    F_GETFD, F_GETFL, F_SETFD, F_SETFL, FD_CLOEXEC, O_ACCMODE, O_CLOEXEC, O_NONBLOCK, O_RDONLY,
-    O_RDWR, O_WRONLY, S_IALLUGO, S_IFDOOR, Stat, makedev,
+    AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD,
+    F_GETFL, F_SETFD, F_SETFL, FD_CLOEXEC, O_ACCMODE, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_RDWR,
+    O_WRONLY, S_IALLUGO, S_IFDOOR, Stat, makedev,
 };
 use alloc::vec;
 use alloc::vec::Vec;
@@ -103,7 +103,11 @@ impl<S: PageStore> Objects<S> {
         }
         let at = self.start(pid, dirfd, path)?;
         let umask = self.caps.holder(pid)?.umask;
-        let cap = match self.caps.fs.open(cred, at, path, flags, mode & S_IALLUGO & !umask)? {
+        let cap = match self
+            .caps
+            .fs
+            .open(cred, at, path, flags, mode & S_IALLUGO & !umask)?
+        {
             Opened::File(ofd) => Capability::File(ofd),
             Opened::Dir(ofd) => Capability::Dir(ofd),
             Opened::Device(ofd, device) => Capability::Device(ofd, device),
@@ -192,15 +196,31 @@ impl<S: PageStore> Objects<S> {
 
     /// `mkdirat` with `mode` less the umask. Errors: those of
     /// [`Objects::start`] and [`fs::Fs::mkdir`].
-    pub fn mkdir(&mut self, pid: Pid, cred: Cred, dirfd: Fd, path: &[u8], mode: u32) -> Result<(), Errno> {
+    pub fn mkdir(
+        &mut self,
+        pid: Pid,
+        cred: Cred,
+        dirfd: Fd,
+        path: &[u8],
+        mode: u32,
+    ) -> Result<(), Errno> {
         let at = self.start(pid, dirfd, path)?;
         let umask = self.caps.holder(pid)?.umask;
-        self.caps.fs.mkdir(cred, at, path, mode & MKDIR_MODE & !umask)
+        self.caps
+            .fs
+            .mkdir(cred, at, path, mode & MKDIR_MODE & !umask)
     }
 
     /// `unlinkat`: `rmdir` with [`AT_REMOVEDIR`], else `unlink`. Errors:
     /// EINVAL (other flags), those of the calls.
-    pub fn unlink(&mut self, pid: Pid, cred: Cred, dirfd: Fd, path: &[u8], flags: u32) -> Result<(), Errno> {
+    pub fn unlink(
+        &mut self,
+        pid: Pid,
+        cred: Cred,
+        dirfd: Fd,
+        path: &[u8],
+        flags: u32,
+    ) -> Result<(), Errno> {
         if flags & !AT_REMOVEDIR != 0 {
             return Err(Errno::EINVAL);
         }
@@ -225,14 +245,28 @@ impl<S: PageStore> Objects<S> {
     }
 
     /// `fchmodat`. Errors: those of [`fs::Fs::chmod`].
-    pub fn chmod(&mut self, pid: Pid, cred: Cred, dirfd: Fd, path: &[u8], mode: u32) -> Result<(), Errno> {
+    pub fn chmod(
+        &mut self,
+        pid: Pid,
+        cred: Cred,
+        dirfd: Fd,
+        path: &[u8],
+        mode: u32,
+    ) -> Result<(), Errno> {
         let at = self.start(pid, dirfd, path)?;
         self.caps.fs.chmod(cred, at, path, mode)
     }
 
     /// `faccessat` for `cred` (the real ids, or the effective ones).
     /// Errors: those of [`fs::Fs::access`].
-    pub fn access(&self, pid: Pid, cred: Cred, dirfd: Fd, path: &[u8], mode: u32) -> Result<(), Errno> {
+    pub fn access(
+        &self,
+        pid: Pid,
+        cred: Cred,
+        dirfd: Fd,
+        path: &[u8],
+        mode: u32,
+    ) -> Result<(), Errno> {
         let at = self.start(pid, dirfd, path)?;
         self.caps.fs.access(cred, at, path, mode)
     }
@@ -240,7 +274,14 @@ impl<S: PageStore> Objects<S> {
     /// `fstatat`. Flags: [`AT_SYMLINK_NOFOLLOW`] (no effect),
     /// [`AT_EMPTY_PATH`] (an empty path: what `dirfd` names, of any kind).
     /// Errors: EINVAL (other flags), EBADF, those of paths.
-    pub fn stat(&self, pid: Pid, cred: Cred, dirfd: Fd, path: &[u8], flags: u32) -> Result<Stat, Errno> {
+    pub fn stat(
+        &self,
+        pid: Pid,
+        cred: Cred,
+        dirfd: Fd,
+        path: &[u8],
+        flags: u32,
+    ) -> Result<Stat, Errno> {
         if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
             return Err(Errno::EINVAL);
         }
@@ -322,7 +363,11 @@ impl<S: PageStore> Objects<S> {
                 self.dup(pid, fd, lowest, cmd == F_DUPFD_CLOEXEC)
                     .map(|new| new as u64)
             }
-            F_GETFD => Ok(if entry.cloexec { u64::from(FD_CLOEXEC) } else { 0 }),
+            F_GETFD => Ok(if entry.cloexec {
+                u64::from(FD_CLOEXEC)
+            } else {
+                0
+            }),
             F_SETFD => {
                 table.set_cloexec(fd, arg & u64::from(FD_CLOEXEC) != 0);
                 Ok(0)
@@ -356,7 +401,13 @@ impl<S: PageStore> Objects<S> {
     /// (relative to the current directory), else `/bin/name`. A regular
     /// file's bytes are copied (at most `max` of them). Errors: those of
     /// paths, EACCES (not executable), ENOMEM (larger than `max`).
-    pub fn program(&mut self, pid: Pid, cred: Cred, name: &[u8], max: usize) -> Result<Program, Errno> {
+    pub fn program(
+        &mut self,
+        pid: Pid,
+        cred: Cred,
+        name: &[u8],
+        max: usize,
+    ) -> Result<Program, Errno> {
         let in_bin;
         let path = if name.contains(&b'/') {
             name
@@ -418,7 +469,10 @@ impl<S: PageStore> Objects<S> {
                 self.caps.note_wake(id, moved.wake);
                 Ok(moved.bytes)
             }
-            other => self.caps.fs.read(other.ofd().expect("a file system object"), sink),
+            other => self
+                .caps
+                .fs
+                .read(other.ofd().expect("a file system object"), sink),
         }
     }
 
@@ -432,7 +486,10 @@ impl<S: PageStore> Objects<S> {
                 self.caps.note_wake(id, moved.wake);
                 Ok(Written::Bytes(moved.bytes))
             }
-            other => self.caps.fs.write(other.ofd().expect("a file system object"), source),
+            other => self
+                .caps
+                .fs
+                .write(other.ofd().expect("a file system object"), source),
         }
     }
 
@@ -443,13 +500,23 @@ impl<S: PageStore> Objects<S> {
     }
 
     /// `pread`. Errors: EBADF, ESPIPE, EINVAL, EISDIR.
-    pub fn pread(&self, cap: Capability, offset: i64, sink: &mut impl Sink) -> Result<usize, Errno> {
+    pub fn pread(
+        &self,
+        cap: Capability,
+        offset: i64,
+        sink: &mut impl Sink,
+    ) -> Result<usize, Errno> {
         self.check_readable(cap)?;
         self.caps.fs.pread(Self::seekable(cap)?, offset, sink)
     }
 
     /// `pwrite`. Errors: EBADF, ESPIPE, EINVAL, ENOSPC, EFBIG.
-    pub fn pwrite(&mut self, cap: Capability, offset: i64, source: &mut impl Source) -> Result<usize, Errno> {
+    pub fn pwrite(
+        &mut self,
+        cap: Capability,
+        offset: i64,
+        source: &mut impl Source,
+    ) -> Result<usize, Errno> {
         self.check_writable(cap)?;
         self.caps.fs.pwrite(Self::seekable(cap)?, offset, source)
     }

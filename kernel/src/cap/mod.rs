@@ -25,6 +25,8 @@
 
 mod files;
 mod table;
+#[cfg(test)]
+mod tests;
 
 pub use files::{DOOR_DEV, Program};
 pub use table::{Entry, INDEX_BITS, MAX_CAPACITY, Table};
@@ -40,7 +42,7 @@ use doors::{Descriptors, DoorId, DoorSystem, Fd, Pid, Registry};
 /// What a descriptor names. A capability held in a table, in a door
 /// message in flight, or by a thread blocked on it is one counted
 /// reference to its object.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Capability {
     /// A door (references counted by the door logic).
     Door(DoorId),
@@ -236,7 +238,13 @@ impl<S: PageStore> Objects<S> {
         self.add_holder(pid, capacity, root, DEFAULT_UMASK)
     }
 
-    fn add_holder(&mut self, pid: Pid, capacity: usize, cwd: NodeId, umask: u32) -> Result<(), Errno> {
+    fn add_holder(
+        &mut self,
+        pid: Pid,
+        capacity: usize,
+        cwd: NodeId,
+        umask: u32,
+    ) -> Result<(), Errno> {
         if self.caps.holders.contains_key(&pid) {
             return Err(Errno::EINVAL);
         }

@@ -12,9 +12,9 @@
 use super::space::{AddressSpace, USER_END};
 use super::{PAGE_SIZE, phys_to_virt};
 use abi::{Buffer, Errno, Wire};
-use kernel::io::{Sink, Source};
 use alloc::vec::Vec;
 use core::marker::PhantomData;
+use kernel::io::{Sink, Source};
 
 /// A range of user memory named by a program, in bytes.
 #[derive(Clone, Copy, Debug)]
@@ -199,7 +199,13 @@ impl UserSlice<u8> {
 
 /// Visits `len` bytes of checked user memory from `at` page by page as
 /// `(kernel pointer, offset, chunk length)`.
-fn each_page(space: &AddressSpace, at: u64, len: usize, write: bool, mut f: impl FnMut(*mut u8, usize, usize)) {
+fn each_page(
+    space: &AddressSpace,
+    at: u64,
+    len: usize,
+    write: bool,
+    mut f: impl FnMut(*mut u8, usize, usize),
+) {
     let mut done = 0;
     while done < len {
         let addr = at + done as u64;

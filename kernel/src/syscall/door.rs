@@ -4,8 +4,8 @@
 //! handing the CPU straight to the server thread or back to the caller.
 
 use super::{SysResult, fd_arg};
-use crate::mem::user::UserPtr;
 use crate::mem::pages::FrameStore;
+use crate::mem::user::UserPtr;
 use crate::task::{self, Entry, Resume, SCHED, Sched, Wait};
 use abi::{DOOR_CREATE_RUN_SERVER_CREATE, DoorArg, DoorCred, DoorInfo, Errno, Ucred};
 use core::sync::atomic::{AtomicU64, Ordering};

@@ -31,7 +31,9 @@ type Guard = MutexGuard<'static, Sched>;
 
 /// Runs `op` on the objects for the calling process (its pid and
 /// effective ids), then carries out the events it caused.
-fn with_objects<T>(op: impl FnOnce(&mut Objects, Pid, Cred) -> Result<T, Errno>) -> Result<T, Errno> {
+fn with_objects<T>(
+    op: impl FnOnce(&mut Objects, Pid, Cred) -> Result<T, Errno>,
+) -> Result<T, Errno> {
     let mut g = SCHED.lock();
     let (pid, cred) = (g.current_pid(), g.current_cred().into());
     let result = op(g.objects(), pid, cred);
@@ -158,12 +160,12 @@ pub fn write(fd: i32, buf: u64, count: u64) -> SysResult {
     loop {
         let rest = UserSlice::<u8>::new(buf + done, len - done)?;
         let (objects, space) = g.file_env();
-        let wrote = rest.source(space).and_then(|mut source| {
-            match objects.write(cap, &mut source)? {
-                Written::Bytes(n) => Ok(n as u64),
-                Written::Console => Ok(write_console(&mut source) as u64),
-            }
-        });
+        let wrote =
+            rest.source(space)
+                .and_then(|mut source| match objects.write(cap, &mut source)? {
+                    Written::Bytes(n) => Ok(n as u64),
+                    Written::Console => Ok(write_console(&mut source) as u64),
+                });
         g.handle_events();
         match wrote {
             Ok(n) => {

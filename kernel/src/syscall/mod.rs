@@ -149,12 +149,7 @@ fn file_call(call: Sys, a: [u64; 6]) -> SysResult {
         Sys::Pwrite => file::pwrite(fd_arg(a[0])?, a[1], a[2], a[3] as i64),
         Sys::Lseek => file::lseek(fd_arg(a[0])?, a[1] as i64, u32_arg(a[2])?),
         Sys::Fstat => file::fstat(fd_arg(a[0])?, a[1]),
-        Sys::Fstatat => file::fstatat(
-            fd_arg(a[0])?,
-            &path_arg(a[1], a[2])?,
-            a[3],
-            u32_arg(a[4])?,
-        ),
+        Sys::Fstatat => file::fstatat(fd_arg(a[0])?, &path_arg(a[1], a[2])?, a[3], u32_arg(a[4])?),
         Sys::Getdents64 => file::getdents64(fd_arg(a[0])?, a[1], a[2]),
         Sys::Ftruncate => file::ftruncate(fd_arg(a[0])?, a[1] as i64),
         Sys::Fchmod => file::fchmod(fd_arg(a[0])?, u32_arg(a[1])?),

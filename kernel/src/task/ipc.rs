@@ -10,11 +10,11 @@
 
 use super::{Process, Resume, Sched, Thread};
 use crate::mem::PAGE_SIZE;
+use crate::mem::pages::FrameStore;
 use crate::mem::space::AddressSpace;
 use crate::mem::user::{UserPtr, UserSlice, copy_between};
 use abi::{DoorArg, DoorDesc, DoorInfo, Errno};
 use alloc::vec::Vec;
-use crate::mem::pages::FrameStore;
 use doors::{Depleted, DoorSystem, Pid, Registry, Reply, Upcall, UserMemory};
 use kernel::cap::{CapSpace, Capability};
 

@@ -33,8 +33,8 @@ use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use userland::Errno;
 use userland::abi::kstat::ATTACHED_DOORS;
 use userland::door::{
-    DOOR_REVOKED, close, door_call, door_create, door_desc_t, door_info_t, door_return,
-    door_ucred, errno, fattach, fdetach, open, seteuid, ucred_t,
+    DOOR_REVOKED, close, door_call, door_create, door_desc_t, door_info_t, door_return, door_ucred,
+    errno, fattach, fdetach, open, seteuid, ucred_t,
 };
 use userland::fs::{self, O_RDONLY, O_WRONLY, S_IFDOOR, S_IFMT, S_IFREG};
 use userland::testkit::{self, *};
@@ -212,7 +212,11 @@ fn errors(dn: i32, other: i32) {
     let stale = create(b'S');
     expect_ok("close(stale)", close(stale));
     let plain = path("plain");
-    expect_err(fattach(stale, &plain), Errno::EBADF, "fattach a closed descriptor");
+    expect_err(
+        fattach(stale, &plain),
+        Errno::EBADF,
+        "fattach a closed descriptor",
+    );
     expect_err(fattach(-1, &plain), Errno::EBADF, "fattach descriptor -1");
     expect_err(
         fattach(0x7ff0_0000, &plain),
@@ -240,7 +244,11 @@ fn errors(dn: i32, other: i32) {
     // it cannot be removed or renamed.
     match fs::stat(&a) {
         Ok(st) => {
-            expect_eq("stat of a covered file: type", st.st_mode & S_IFMT, S_IFDOOR);
+            expect_eq(
+                "stat of a covered file: type",
+                st.st_mode & S_IFMT,
+                S_IFDOOR,
+            );
             expect_eq("stat of a covered file: mode", st.st_mode & 0o7777, 0o644);
             expect_eq("stat of a covered file: owner", st.st_uid, 0);
             expect_eq("stat of a covered file: ino", st.st_ino, uniq(dn));
@@ -282,8 +290,16 @@ fn errors(dn: i32, other: i32) {
     expect_ok("fdetach relative path", fdetach("../ddesc/rel"));
     expect_eq("chdir back", fs::chdir("/"), Ok(()));
     // fdetach errors.
-    expect_err(fdetach(&plain), Errno::EINVAL, "fdetach with nothing attached");
-    expect_err(fdetach(&path("none")), Errno::ENOENT, "fdetach a missing file");
+    expect_err(
+        fdetach(&plain),
+        Errno::EINVAL,
+        "fdetach with nothing attached",
+    );
+    expect_err(
+        fdetach(&path("none")),
+        Errno::ENOENT,
+        "fdetach a missing file",
+    );
     expect_err(fdetach(""), Errno::ENOENT, "fdetach empty path");
     expect_err(
         fdetach(&long(1100)),
@@ -292,7 +308,11 @@ fn errors(dn: i32, other: i32) {
     );
     // Failed fattach calls attached nothing.
     expect_plain_file("after the failed fattach calls", &plain);
-    expect_err(fdetach(&plain), Errno::EINVAL, "fdetach after failed fattach");
+    expect_err(
+        fdetach(&plain),
+        Errno::EINVAL,
+        "fdetach after failed fattach",
+    );
 }
 
 fn role_r() {
@@ -443,7 +463,11 @@ fn role_x() {
     }
     expect_plain_file("a after fdetach", &path("a"));
     expect_plain_file("b after fdetach", &path("b"));
-    expect_err(fdetach(&path("b")), Errno::EINVAL, "fdetach b after fdetach");
+    expect_err(
+        fdetach(&path("b")),
+        Errno::EINVAL,
+        "fdetach b after fdetach",
+    );
     expect_ok("close(a)", close(a));
     expect_ok("close(b)", close(b));
 }
@@ -462,7 +486,11 @@ fn role_u() {
         Errno::EPERM,
         "U fattach over R's file",
     );
-    expect_err(fdetach(&path("root")), Errno::EPERM, "U fdetach of R's path");
+    expect_err(
+        fdetach(&path("root")),
+        Errno::EPERM,
+        "U fdetach of R's path",
+    );
     expect_plain_file("rootfile after the refused fattach", &path("rootfile"));
     // Open needs the covered file's read permission (0644: granted).
     let r = expect_ok("U open root", open(&path("root")));
@@ -477,14 +505,21 @@ fn role_u() {
     expect_ok("U fattach u1", fattach(du, &path("u1")));
     expect_ok("U fattach u2", fattach(du, &path("u2")));
     expect_ok("U fattach u2b", fattach(du, &path("u2b")));
-    expect_err(fattach(du, &path("root")), Errno::EBUSY, "U fattach at R's path");
+    expect_err(
+        fattach(du, &path("root")),
+        Errno::EBUSY,
+        "U fattach at R's path",
+    );
     expect_eq("U chmod u3 0444", fs::chmod(&path("u3"), 0o444), Ok(()));
     expect_err(
         fattach(du, &path("u3")),
         Errno::EACCES,
         "U fattach over its own file without write permission",
     );
-    expect_ok("U fattach R's door over its own file", fattach(dn, &path("u4")));
+    expect_ok(
+        "U fattach R's door over its own file",
+        fattach(dn, &path("u4")),
+    );
     let r4 = expect_ok("U open u4", open(&path("u4")));
     expect_door("R's door at U's file", r4, un, r_pid);
     expect_ok("close", close(r4));
@@ -513,7 +548,11 @@ fn role_v() {
         "V seteuid(100) (not root any more)",
     );
     expect_err(fdetach(&path("u1")), Errno::EPERM, "V fdetach of U's path");
-    expect_err(fdetach(&path("root")), Errno::EPERM, "V fdetach of R's path");
+    expect_err(
+        fdetach(&path("root")),
+        Errno::EPERM,
+        "V fdetach of R's path",
+    );
     let f = expect_ok("V open u1", open(&path("u1")));
     expect_eq("V's first descriptor", f, 0);
     expect_door("U's door opened by V", f, uu, u_pid);

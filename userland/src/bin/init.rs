@@ -72,7 +72,9 @@ const COUNTERS: [(&str, fn() -> u64); 7] = [
         count(kstat::FREE_FRAMES) + count(kstat::FILE_PAGES)
     }),
     // Doors only attachments hold are not leaks: attachments persist.
-    ("doors", || count(kstat::DOORS) - count(kstat::ATTACHED_DOORS)),
+    ("doors", || {
+        count(kstat::DOORS) - count(kstat::ATTACHED_DOORS)
+    }),
     ("descriptors", || count(kstat::DESCRIPTORS)),
     ("open_files", || count(kstat::OPEN_FILES)),
     ("pipes", || count(kstat::PIPES)),
