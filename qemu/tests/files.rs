@@ -1,0 +1,32 @@
+//! Files, directories, devices and pipes under QEMU: each test boots one
+//! program of `userland/src/bin/` and checks it passed; init's leak check
+//! (processes, threads, frames, doors, descriptors, open files, pipes)
+//! runs after every one.
+
+use qemu::test_program;
+
+/// Files across processes (by path and by an inherited descriptor with
+/// its shared offset), offsets and holes, a removed file alive while open,
+/// `/bin` read-only with the boot archive's programs (listed, read,
+/// started by path), current directories and the umask inherited, the
+/// devices, dup2/dup3/fcntl.
+#[test]
+fn fs_files() {
+    test_program("fs_files", &[])
+        .expect_success()
+        .assert_line("fs_files: written to /dev/console")
+        .assert_line("hello from ring 3")
+        .assert_line("fs_files: ok");
+}
+
+/// Every error: bad pointers (nothing moves), bad flags, descriptors of the
+/// wrong kind, path errors, a full table, permissions under seteuid (the
+/// sticky /tmp, access with the real ids), and a full file system (the
+/// page limit and the node limit, space back at the last close).
+#[test]
+fn fs_errors() {
+    test_program("fs_errors", &[])
+        .expect_success()
+        .assert_line("fs_errors: the file system took")
+        .assert_line("fs_errors: ok");
+}
