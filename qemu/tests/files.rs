@@ -30,3 +30,24 @@ fn fs_errors() {
         .assert_line("fs_errors: the file system took")
         .assert_line("fs_errors: ok");
 }
+
+/// Pipes between processes and threads: end of file, blocking readers and
+/// writers, partial reads, EPIPE with the count written first, O_NONBLOCK,
+/// PIPE_BUF writes that never mix, a blocked thread holding its end.
+#[test]
+fn pipes() {
+    test_program("pipes", &[])
+        .expect_success()
+        .assert_line("pipes: ok");
+}
+
+/// Descriptors of every kind through doors: a file passed with
+/// DOOR_RELEASE read at the shared offset on both sides, a pipe end, a
+/// directory and a device; door operations on them are EBADF (fattach
+/// EINVAL).
+#[test]
+fn fs_doors() {
+    test_program("fs_doors", &[])
+        .expect_success()
+        .assert_line("fs_doors: ok");
+}
