@@ -51,3 +51,16 @@ fn fs_doors() {
         .expect_success()
         .assert_line("fs_doors: ok");
 }
+
+/// A process that dies holding descriptors of every kind (and threads
+/// blocked on pipes, a parked server thread, a removed current directory)
+/// leaves nothing behind, whether it exits or faults; a door it left
+/// attached stays until detached.
+#[test]
+fn fs_exit() {
+    test_program("fs_exit", &[])
+        .expect_success()
+        .assert_line("fs_exit: a child that ended by exit left nothing behind")
+        .assert_line("fs_exit: a child that ended by fault left nothing behind")
+        .assert_line("fs_exit: ok");
+}

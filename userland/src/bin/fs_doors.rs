@@ -19,6 +19,7 @@ extern crate alloc;
 use alloc::format;
 use alloc::vec::Vec;
 use userland::Errno;
+use userland::arg;
 use userland::door::safe::{Door, Response};
 use userland::door::{
     DOOR_PARAM_DATA_MAX, door_bind, door_call, door_desc_t, door_getparam, door_info, door_info_t,
@@ -26,7 +27,6 @@ use userland::door::{
 };
 use userland::fs::{self, *};
 use userland::testkit::{self, *};
-use userland::arg;
 
 userland::entry!(main);
 
