@@ -52,9 +52,11 @@ macro_rules! syscalls {
 syscalls! {
     /// `exit(status)`: ends the whole process with `status`.
     Exit,
-    /// `debug_write(ptr, len)`: writes bytes to the kernel console; returns
-    /// how many were written (at most [`crate::DEBUG_WRITE_MAX`] per call,
-    /// so no call holds the CPU long).
+    /// `debug_write(ptr, len)`: writes bytes to the kernel console, whatever
+    /// descriptors the caller holds (the runtime's output falls back to it
+    /// when descriptor 1 takes no writes); returns how many were written
+    /// (at most [`crate::DEBUG_WRITE_MAX`] per call, so no call holds the
+    /// CPU long).
     DebugWrite,
     /// `yield()`: gives up the CPU to the next ready thread.
     Yield,

@@ -62,9 +62,11 @@ fn open_console() {
     }
 }
 
-/// The kernel counters that must return to their starting values: a name
-/// and how to compute it.
-const COUNTERS: [(&str, fn() -> u64); 7] = [
+/// A counter: its name in result lines and how to read it.
+type Counter = (&'static str, fn() -> u64);
+
+/// The kernel counters that must return to their starting values.
+const COUNTERS: [Counter; 7] = [
     ("processes", || count(kstat::PROCESSES)),
     ("threads", || count(kstat::THREADS)),
     // Frames holding file data count as free: files persist.
