@@ -2,9 +2,10 @@
 //! (spawn fails with EAGAIN beyond, and works again once they have exited),
 //! and the system at most `MAX_PROCESSES` processes: many parents each
 //! below their own limit still stop there. Children stay alive until the
-//! parent names a door "/tmp/proclimit.done" (a handshake through the kernel's
-//! name space, no timing involved); each middle child reports how many
-//! children it could start by calling "/tmp/proclimit.count".
+//! parent attaches a door at "/tmp/proclimit.done" (a handshake through
+//! the file system, no timing involved); each middle child reports how
+//! many children it could start by calling the door at
+//! "/tmp/proclimit.count".
 #![no_std]
 #![no_main]
 
