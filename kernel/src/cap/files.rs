@@ -303,8 +303,8 @@ impl<S: PageStore> Objects<S> {
     }
 
     /// `fstat` of what `cap` names. A door reports `S_IFDOOR` with mode
-    /// 0777, owner root, its uniquifier as inode number (as illumos's
-    /// doorfs).
+    /// 0777, owner root, size 0 and zero times (as illumos's doorfs), and
+    /// its uniquifier as inode number.
     pub fn fstat(&self, cap: Capability) -> Stat {
         match cap {
             Capability::Door(id) => {
