@@ -137,26 +137,28 @@ impl<C: Copy> DoorSystem<C> {
                 return None;
             }
         }
-        let pool = match t.bind {
-            None => PoolKey::Shared(t.proc),
-            Some(bound) => PoolKey::Private(bound),
+        let d = self.doors.get(door)?;
+        if d.refs == 0 || d.unref.deferred {
+            return None;
+        }
+        let (key, pool) = match t.bind {
+            None => (
+                PoolKey::Shared(t.proc),
+                &mut self.procs.by_key_mut(t.proc)?.pool,
+            ),
+            Some(bound) => {
+                let b = self.doors.get_mut(bound).filter(|b| !b.revoked)?;
+                (PoolKey::Private(bound), &mut b.pool)
+            }
         };
-        let parks = match pool {
-            PoolKey::Shared(proc) => self.procs.by_key(proc)?.pool.queue.is_empty(),
-            PoolKey::Private(d) => self
-                .doors
-                .get(d)
-                .is_some_and(|d| !d.revoked && d.pool.queue.is_empty()),
-        };
-        let d = self.doors.get_mut(door)?;
-        if !parks || d.refs == 0 || d.unref.deferred {
+        if !pool.queue.is_empty() {
             return None;
         }
         // Commit: the same steps as the general path for empty results.
-        d.active -= 1;
-        self.pool_mut(pool).idle.push(me);
+        pool.idle.push(me);
+        self.door_mut(door).active -= 1;
         let t = self.threads.at_mut(me);
-        (t.serving, t.idle) = (None, Some(pool));
+        (t.serving, t.idle) = (None, Some(key));
         (t.stack, t.stack_epoch) = (stack, epoch);
         let c = self.threads.at_mut(caller);
         c.call = None;
