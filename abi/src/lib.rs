@@ -62,6 +62,10 @@ pub mod kstat {
     /// attached after its server exited, like a mounted file, is not a
     /// leak).
     pub const ATTACHED_DOORS: usize = 15;
+    /// Frames that more than one address space maps (copy-on-write pages
+    /// after a fork; none once the forked processes have exited or
+    /// written to every page).
+    pub const SHARED_FRAMES: usize = 16;
 }
 
 /// Argument block of [`Sys::Spawn`].
@@ -80,8 +84,28 @@ pub struct SpawnArgs {
     pub descs_len: u64,
 }
 
+/// Argument block of [`Sys::Execve`].
+///
+/// `path` names the program. `args` points to `args_len` bytes holding
+/// the arguments (argument 0 first, as the caller wants the program to see
+/// its name), `env` to `env_len` bytes holding the environment
+/// (`NAME=value` strings); each string is ended by a NUL byte. At most
+/// [`MAX_ARGS`] strings and [`MAX_ARGS_BYTES`] bytes each.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ExecArgs {
+    pub path_ptr: u64,
+    pub path_len: u64,
+    pub args_ptr: u64,
+    pub args_len: u64,
+    pub env_ptr: u64,
+    pub env_len: u64,
+}
+
 /// Where a new program finds its arguments: `rdi` points to `argc` entries
-/// of this type (on its stack), `rsi` is `argc`. Argument 0 is the program name.
+/// of this type (on its stack), `rsi` is `argc`; its environment likewise,
+/// `rdx` and `rcx` (empty for a spawned program). Argument 0 is the
+/// program name.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UserArg {
@@ -136,6 +160,8 @@ pub mod verdict {
     pub const LEAK: &str = "leak";
     /// Could not be started (`error=` says why: ENOENT, ENOEXEC, ...).
     pub const NOT_STARTED: &str = "not-started";
+    /// Terminated by a signal (status `SIGNALED_BASE + signal`).
+    pub const KILLED: &str = "killed";
 }
 
 /// Most processes that exist at once (zombies included). The bound keeps
@@ -184,6 +210,38 @@ pub const MAX_ARGS_BYTES: usize = 4096;
 /// Exit statuses the kernel gives a process it kills: `KILLED_BASE + vector`
 /// for an exception (like a shell's `128 + signal`).
 pub const KILLED_BASE: i32 = 128;
+/// The status the native `wait` (and init's result line) gives a process
+/// a signal terminated (kill, alarm, no memory for a copy-on-write page):
+/// `SIGNALED_BASE + signal`, 161 to 224, apart from the faults'
+/// `KILLED_BASE + vector` (a shell's `128 + signal` would collide with
+/// them). `wait4` reports the signal itself (`WTERMSIG`).
+pub const SIGNALED_BASE: i32 = 160;
+
+/// Resource limits of [`Sys::Prlimit`]: Linux's numbers and `struct
+/// rlimit`. Each limit is one value, reported as both the soft and the
+/// hard limit.
+pub mod rlimit {
+    /// Bytes of data (the memory limit, [`super::limit::MEMORY`]).
+    pub const DATA: u32 = 2;
+    /// The main stack's size (fixed).
+    pub const STACK: u32 = 3;
+    /// Descriptors (the table size, [`super::limit::DESCRIPTORS`]).
+    pub const NOFILE: u32 = 7;
+    /// Bytes of address space (the memory limit too).
+    pub const AS: u32 = 9;
+    /// Resources Linux numbers (those not listed above are unlimited here).
+    pub const NLIMITS: u32 = 16;
+    /// No limit.
+    pub const INFINITY: u64 = u64::MAX;
+
+    /// `struct rlimit`.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+    pub struct Rlimit {
+        pub cur: u64,
+        pub max: u64,
+    }
+}
 
 /// QEMU exit contract (`isa-debug-exit`: the host sees `(value << 1) | 1`,
 /// so a value has 7 bits). The value says how the boot ended; init's
@@ -202,6 +260,8 @@ pub mod exit_code {
     pub const DEADLOCK: u32 = 0x14;
     /// Init could not start a program or read its plan: the host sees 43.
     pub const NOT_STARTED: u32 = 0x15;
+    /// A program was terminated by a signal: the host sees 45.
+    pub const SIGNALED: u32 = 0x16;
     /// A program exited with status `s` in `1..STATUS_MAX`: the value is
     /// `STATUS_BASE + s`, so the host sees `((STATUS_BASE + s) << 1) | 1`.
     pub const STATUS_BASE: u32 = 0x20;
@@ -215,6 +275,7 @@ pub mod exit_code {
         match status {
             0 => SUCCESS,
             s if (super::KILLED_BASE..super::KILLED_BASE + 32).contains(&s) => KILLED,
+            s if (super::SIGNALED_BASE + 1..=super::SIGNALED_BASE + 64).contains(&s) => SIGNALED,
             s if s > 0 && (s as u32) < STATUS_MAX => STATUS_BASE + s as u32,
             _ => STATUS_BASE + STATUS_MAX,
         }

@@ -115,7 +115,8 @@ syscalls! {
     /// calling process. Returns the new descriptor; bit
     /// [`crate::DOOR_CREATE_RUN_SERVER_CREATE`] is also set when the library
     /// must run the process's door_server_create procedure now (the first
-    /// non-private door of the process, and every private one). Errors:
+    /// non-private door of the process, and every private one). The
+    /// descriptor is close-on-exec (`FD_CLOEXEC`), as illumos's. Errors:
     /// `EINVAL` (unknown attribute bits, or UNREF with UNREF_MULTI),
     /// `EMFILE`.
     DoorCreate,
@@ -330,6 +331,55 @@ syscalls! {
     /// Errors: EBADF, EINVAL (unknown command, `arg` beyond the table),
     /// EMFILE.
     Fcntl,
+    /// `fork()`: a new process with a copy of the calling thread only
+    /// (illumos's `fork1`), of the address space (copy-on-write), of the
+    /// descriptor table (open-file descriptions shared), the current
+    /// directory, umask, credentials, limits and process group. Returns the
+    /// child's pid in the parent and 0 in the child. Doors stay their
+    /// creator's (see the README). Errors: EAGAIN (the caller has its
+    /// [`crate::limit::CHILDREN`] children, or [`crate::MAX_PROCESSES`]
+    /// processes exist), ENOMEM.
+    Fork,
+    /// `execve(&ExecArgs)`: replaces the calling process's image with the
+    /// program at a path (relative ones from the current directory),
+    /// passing its arguments (argument 0 included) and environment (see
+    /// [`crate::ExecArgs`]). Descriptors stay open except close-on-exec
+    /// ones; the process's doors are revoked; its other threads end. Does
+    /// not return on success. Errors (the caller is unchanged): EFAULT,
+    /// E2BIG, EINVAL, ENAMETOOLONG, the errors of paths (ENOENT, ENOTDIR,
+    /// EACCES: also no execute permission or not a regular file), ENOEXEC
+    /// (not a valid program), ENOMEM.
+    Execve,
+    /// `wait4(pid, status_ptr, options)`: reaps a child that has exited
+    /// (`pid > 0` that child, -1 any, 0 one of the caller's process group,
+    /// `< -1` one of group `-pid`), storing its wait status
+    /// ([`crate::signal::wait`]) at `status_ptr` unless 0; returns its pid,
+    /// or 0 with [`crate::signal::wait::WNOHANG`] when none has exited yet.
+    /// Errors: ECHILD, EINVAL (options), EFAULT.
+    Wait4,
+    /// `kill(pid, sig)`: sends signal `sig` (0: only checks) to process
+    /// `pid`, the caller's process group (0), group `-pid`, or every process
+    /// but init and the caller (-1). No handler runs: the signal takes its
+    /// default action (see the README). Errors: EINVAL, ESRCH, EPERM,
+    /// ENOSYS (a stop signal).
+    Kill,
+    /// `alarm(seconds)`: SIGALRM terminates the process after `seconds`
+    /// (0 cancels); returns the seconds left of the previous alarm.
+    Alarm,
+    /// `pause()`: blocks until the process is terminated (no signal handler
+    /// ever runs, so it never returns).
+    Pause,
+    /// `getppid()`: the parent's pid (1 once init adopted the process).
+    GetPpid,
+    /// `setuid(uid)`: with euid 0 sets the real and effective user ids;
+    /// otherwise only the effective one, to the real id. Errors: EPERM,
+    /// EINVAL.
+    Setuid,
+    /// `prlimit(pid, resource, new_ptr, old_ptr)`: reads (into `old_ptr`
+    /// unless 0) and sets (from `new_ptr` unless 0) a resource limit
+    /// ([`crate::rlimit`]) of the caller (`pid` 0) or its child. Errors:
+    /// EINVAL, EPERM, ESRCH, EFAULT.
+    Prlimit,
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 //! only: no value is ever reinterpreted as bytes.
 
 use crate::fs::{Stat, Timespec};
-use crate::{DoorArg, DoorCred, DoorDesc, DoorInfo, SpawnArgs, Ucred, UserArg};
+use crate::rlimit::Rlimit;
+use crate::{DoorArg, DoorCred, DoorDesc, DoorInfo, ExecArgs, SpawnArgs, Ucred, UserArg};
 use core::mem::{offset_of, size_of};
 
 /// A value with a fixed C layout that crosses the user/kernel boundary.
@@ -166,6 +167,15 @@ wire!(SpawnArgs {
     descs_ptr,
     descs_len
 });
+wire!(ExecArgs {
+    path_ptr,
+    path_len,
+    args_ptr,
+    args_len,
+    env_ptr,
+    env_len
+});
+wire!(Rlimit { cur, max });
 
 #[cfg(test)]
 mod tests {
@@ -286,6 +296,15 @@ mod tests {
             descs_ptr: 5,
             descs_len: 6,
         });
+        round_trip(ExecArgs {
+            path_ptr: 1,
+            path_len: 2,
+            args_ptr: 3,
+            args_len: 4,
+            env_ptr: 5,
+            env_len: 6,
+        });
+        round_trip(Rlimit { cur: 1, max: 2 });
         assert_eq!(round_trip(-5i32), (-5i32).to_le_bytes());
         assert_eq!(round_trip(7u64), 7u64.to_le_bytes());
     }

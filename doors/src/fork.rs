@@ -35,6 +35,7 @@
 
 use crate::descriptors::Descriptors;
 use crate::{DoorSystem, Errno, Pid, ThreadKey, Tid};
+use alloc::vec::Vec;
 
 impl<C: Copy> DoorSystem<C> {
     /// fork by thread `forker` of process `parent`: registers process
@@ -83,6 +84,21 @@ impl<C: Copy> DoorSystem<C> {
         self.exit_process(caps, pid);
         self.create_process(pid)?;
         self.create_thread(pid, tid)
+    }
+
+    /// The argument areas (`(base, size)`) of process `pid`'s idle server
+    /// threads: the kernel writes an invocation there without a further
+    /// check, so a fork must not leave them sharing pages copy-on-write.
+    pub fn idle_areas(&self, pid: Pid) -> Vec<(u64, u64)> {
+        let Some(p) = self.procs.get(&pid) else {
+            return Vec::new();
+        };
+        p.threads
+            .iter()
+            .map(|&key| self.threads.at(key))
+            .filter(|t| t.idle.is_some())
+            .map(|t| (t.stack.base, t.stack.size))
+            .collect()
     }
 
     /// The key of running thread `tid` of process `pid`: ESRCH if there is

@@ -70,6 +70,41 @@ pub const fn fault_signal(vector: u8) -> i32 {
     }
 }
 
+/// How a process ended, as its parent learns it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Death {
+    /// It called exit with this status.
+    Exit(i32),
+    /// The kernel killed it after CPU exception `vector`.
+    Fault(u8),
+    /// Signal `sig` terminated it (kill, alarm, or no memory for a
+    /// copy-on-write page: SIGKILL, as Linux's out-of-memory killer).
+    Signal(i32),
+}
+
+impl Death {
+    /// The wait status `wait4` stores: an exit, or a termination by the
+    /// signal (the fault's signal for a fault).
+    pub const fn wait_status(self) -> i32 {
+        match self {
+            Death::Exit(code) => wait::exited(code),
+            Death::Fault(vector) => wait::signaled(fault_signal(vector)),
+            Death::Signal(sig) => wait::signaled(sig),
+        }
+    }
+
+    /// The status the native `wait` returns (and init reports): the exit
+    /// status, `KILLED_BASE + vector` for a fault, `SIGNALED_BASE + sig`
+    /// for a signal.
+    pub const fn status(self) -> i32 {
+        match self {
+            Death::Exit(code) => code,
+            Death::Fault(vector) => abi::KILLED_BASE + vector as i32,
+            Death::Signal(sig) => abi::SIGNALED_BASE + sig,
+        }
+    }
+}
+
 /// A process's user ids, as the permission rule reads them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Ids {
@@ -174,6 +209,30 @@ mod tests {
         }
         for bad in [0, -1, SIGRT_LAST + 1, i32::MIN] {
             assert_eq!(default_action(bad), None);
+        }
+    }
+
+    #[test]
+    fn deaths_give_wait_statuses_and_native_statuses_apart() {
+        let exit = Death::Exit(7);
+        assert_eq!((exit.wait_status(), exit.status()), (7 << 8, 7));
+        let fault = Death::Fault(14);
+        assert_eq!(wait::term_sig(fault.wait_status()), SIGSEGV);
+        assert!(wait::if_signaled(fault.wait_status()));
+        assert_eq!(fault.status(), 142);
+        let alarm = Death::Signal(SIGALRM);
+        assert!(wait::if_signaled(alarm.wait_status()));
+        assert_eq!(wait::term_sig(alarm.wait_status()), SIGALRM);
+        assert_eq!(alarm.status(), 174);
+        let fault_statuses = abi::KILLED_BASE..abi::KILLED_BASE + 32;
+        for sig in 1..=SIGRT_LAST {
+            let status = Death::Signal(sig).status();
+            assert!(!fault_statuses.contains(&status), "signal {sig}");
+            assert_eq!(abi::exit_code::for_status(status), abi::exit_code::SIGNALED);
+        }
+        for vector in 0..32 {
+            let status = Death::Fault(vector).status();
+            assert_eq!(abi::exit_code::for_status(status), abi::exit_code::KILLED);
         }
     }
 

@@ -78,3 +78,10 @@ static HEAP: UserHeap = UserHeap(Mutex::new(Grower {
     heap: Heap::empty(),
     mapped: 0,
 }));
+
+/// Runs `f` with the heap locked (fork: the child's copy of the heap is
+/// then in a consistent state, whatever other threads were doing).
+pub(crate) fn while_held<R>(f: impl FnOnce() -> R) -> R {
+    let _heap = HEAP.0.lock();
+    f()
+}

@@ -86,6 +86,13 @@ pub fn print(args: fmt::Arguments) {
     out.flush();
 }
 
+/// Runs `f` with the output buffer locked (fork: no line half-written by
+/// another thread is copied into the child).
+pub(crate) fn while_held<R>(f: impl FnOnce() -> R) -> R {
+    let _out = OUT.lock();
+    f()
+}
+
 #[macro_export]
 macro_rules! print { ($($a:tt)*) => { $crate::io::print(format_args!($($a)*)) } }
 #[macro_export]

@@ -37,7 +37,9 @@ pub use sys::Errno;
 use abi::UserArg;
 use spin::Once;
 
-static ARGS: Once<(usize, usize)> = Once::new();
+/// The argument table, the number of arguments and of environment strings
+/// (which follow the arguments in the table).
+static ARGS: Once<(usize, usize, usize)> = Once::new();
 
 /// Declares the program's `main` (a `fn() -> i32`; the result is the exit status).
 #[macro_export]
@@ -55,10 +57,12 @@ unsafe extern "Rust" {
     fn __user_main() -> i32;
 }
 
-/// Where the kernel starts a program: `rdi` = argument table, `rsi` = count.
+/// Where the kernel starts a program: `rdi` = the table of the arguments
+/// and then the environment, `rsi` = the number of arguments, `rdx` = the
+/// number of environment strings.
 #[unsafe(no_mangle)]
-extern "C" fn _start(argv: *const UserArg, argc: usize) -> ! {
-    ARGS.call_once(|| (argv as usize, argc));
+extern "C" fn _start(argv: *const UserArg, argc: usize, envc: usize) -> ! {
+    ARGS.call_once(|| (argv as usize, argc, envc));
     let (base, size) = thread::main_stack();
     tcb::install(base, size, None);
     // SAFETY: `__user_main` is defined by the program through `entry!`.
@@ -66,11 +70,11 @@ extern "C" fn _start(argv: *const UserArg, argc: usize) -> ! {
     process::exit(status)
 }
 
-/// The program's arguments; the first is its name.
-pub fn args() -> impl Iterator<Item = &'static str> {
-    let (argv, argc) = ARGS.get().copied().unwrap_or((0, 0));
-    (0..argc).map(move |i| {
-        // SAFETY: the kernel placed `argc` entries at `argv`, each naming
+/// The strings of the start table from `from` on, `count` of them.
+fn table(from: usize, count: usize) -> impl Iterator<Item = &'static str> {
+    let argv = ARGS.get().map_or(0, |a| a.0);
+    (from..from + count).map(move |i| {
+        // SAFETY: the kernel placed the entries at `argv`, each naming
         // bytes on the stack that stay there for the program's lifetime.
         let bytes = unsafe {
             let a = *(argv as *const UserArg).add(i);
@@ -78,6 +82,24 @@ pub fn args() -> impl Iterator<Item = &'static str> {
         };
         core::str::from_utf8(bytes).unwrap_or("")
     })
+}
+
+/// The program's arguments; the first is its name.
+pub fn args() -> impl Iterator<Item = &'static str> {
+    let (_, argc, _) = ARGS.get().copied().unwrap_or((0, 0, 0));
+    table(0, argc)
+}
+
+/// The program's environment (`NAME=value` strings, as execve passed
+/// them; a spawned program has none).
+pub fn env() -> impl Iterator<Item = &'static str> {
+    let (_, argc, envc) = ARGS.get().copied().unwrap_or((0, 0, 0));
+    table(argc, envc)
+}
+
+/// The value of environment variable `name`.
+pub fn var(name: &str) -> Option<&'static str> {
+    env().find_map(|e| e.strip_prefix(name)?.strip_prefix('='))
 }
 
 /// Argument `i` (0 is the program name).

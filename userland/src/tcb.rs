@@ -86,6 +86,17 @@ pub fn take_starting() -> bool {
     unsafe { core::mem::replace(&mut (*current()).starting, false) }
 }
 
+/// In a fork child: its thread has a new id, and is no server thread on
+/// its way to a pool (the pools are the parent's).
+pub(crate) fn after_fork() {
+    let tid = syscall0(Sys::GetTid) as u32;
+    // SAFETY: as above; only this thread touches its block.
+    unsafe {
+        (*current()).tid = tid;
+        (*current()).starting = false;
+    }
+}
+
 pub fn set_errno(e: Errno) {
     // SAFETY: as above; only this thread touches its block.
     unsafe { (*current()).errno = e };

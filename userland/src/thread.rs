@@ -146,8 +146,9 @@ pub fn gettid() -> u32 {
 }
 
 /// Top of the main stack kept out of the main thread's door area: the
-/// kernel put the program's arguments there.
-const ARGS_RESERVE: usize = 8 * 1024;
+/// kernel put the program's arguments and environment there (at most
+/// `2 * MAX_ARGS_BYTES` of strings and `2 * MAX_ARGS` table entries).
+const ARGS_RESERVE: usize = 16 * 1024;
 
 /// The main thread's stack extent that door invocations may use (all but
 /// the arguments at its top).

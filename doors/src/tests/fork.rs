@@ -312,3 +312,25 @@ fn exec_errors_change_nothing() {
     assert_eq!(w.sys.procs[&1].pool.idle.len(), 1);
     assert!(w.events().is_empty());
 }
+
+#[test]
+fn the_idle_server_threads_areas_are_listed_for_fork() {
+    let mut w = World::new();
+    w.process(1, &[10, 11, 12]);
+    let d = w.create(1, 0xc0, 0);
+    assert_eq!(w.sys.idle_areas(1), []);
+    w.park(11);
+    w.park(12);
+    let mut areas = w.sys.idle_areas(1);
+    areas.sort_unstable();
+    let area = |tid| (stack(tid).base, stack(tid).size);
+    assert_eq!(areas, [area(11), area(12)]);
+    let serving = w.call_handoff(10, d).server;
+    let idle = if serving == 11 { 12 } else { 11 };
+    assert_eq!(
+        w.sys.idle_areas(1),
+        [area(idle)],
+        "a serving thread is not idle"
+    );
+    assert_eq!(w.sys.idle_areas(9), [], "no such process");
+}

@@ -1,6 +1,7 @@
 //! CPU feature setup (NX, SMEP, SMAP, UMIP, FPU/SSE for user code) and small
 //! instructions the kernel needs: the time-stamp counter, FPU state areas.
 
+use core::arch::asm;
 use core::arch::x86_64::{__cpuid, _rdtsc};
 use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
 use x86_64::registers::model_specific::{Efer, EferFlags};
@@ -73,4 +74,20 @@ impl FpuState {
         area[24..28].copy_from_slice(&0x1f80u32.to_le_bytes()); // MXCSR
         FpuState(area)
     }
+}
+
+/// Saves the running thread's x87/SSE registers (live in the CPU while it
+/// runs: the kernel uses no floating point) into `state` (fork copies them
+/// into the child's thread).
+pub fn save_fpu(state: &mut FpuState) {
+    // SAFETY: a 512-byte, 16-byte aligned area; fxsave64 only writes it.
+    unsafe { asm!("fxsave64 [{}]", in(reg) state.0.as_mut_ptr(), options(nostack)) };
+}
+
+/// Loads `state` into the x87/SSE registers (exec starts the new image
+/// with a fresh state).
+pub fn load_fpu(state: &FpuState) {
+    // SAFETY: a 512-byte, 16-byte aligned area in fxsave format (made by
+    // `FpuState::new` or `save_fpu`, so its reserved MXCSR bits are clear).
+    unsafe { asm!("fxrstor64 [{}]", in(reg) state.0.as_ptr(), options(nostack, readonly)) };
 }

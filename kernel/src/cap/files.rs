@@ -398,9 +398,8 @@ impl<S: PageStore> Objects<S> {
     }
 
     /// The program `name` names, for `spawn`: a path when it holds a `/`
-    /// (relative to the current directory), else `/bin/name`. A regular
-    /// file's bytes are copied (at most `max` of them). Errors: those of
-    /// paths, EACCES (not executable), ENOMEM (larger than `max`).
+    /// (relative to the current directory), else `/bin/name`. Errors: those
+    /// of [`Objects::program_at`].
     pub fn program(
         &mut self,
         pid: Pid,
@@ -408,13 +407,25 @@ impl<S: PageStore> Objects<S> {
         name: &[u8],
         max: usize,
     ) -> Result<Program, Errno> {
-        let in_bin;
-        let path = if name.contains(&b'/') {
-            name
-        } else {
-            in_bin = [abi::BOOT_DIR.as_bytes(), b"/", name].concat();
-            &in_bin
-        };
+        if name.contains(&b'/') {
+            return self.program_at(pid, cred, name, max);
+        }
+        let in_bin = [abi::BOOT_DIR.as_bytes(), b"/", name].concat();
+        self.program_at(pid, cred, &in_bin, max)
+    }
+
+    /// The program at `path` (relative to the current directory), for
+    /// `spawn` and `execve`. A regular file's bytes are copied (at most
+    /// `max` of them): the program is what the file holds at this moment.
+    /// Errors: those of paths, EACCES (not executable, or not a regular
+    /// file), ENOMEM (larger than `max`).
+    pub fn program_at(
+        &mut self,
+        pid: Pid,
+        cred: Cred,
+        path: &[u8],
+        max: usize,
+    ) -> Result<Program, Errno> {
         let at = self.start(pid, AT_FDCWD, path)?;
         match self.caps.fs.executable(cred, at, path)? {
             Executable::Boot(bytes) => Ok(Program::Boot(bytes)),

@@ -1,9 +1,12 @@
 //! Address spaces. The upper half (kernel image, physical window, kernel
 //! stacks) is shared: every process's top-level table copies the kernel's
 //! upper-half entries, whose lower tables never change. The lower half is
-//! the process's own: user pages, each a frame it owns, freed with it.
+//! the process's own: user pages, each a frame it owns or (after fork)
+//! shares copy-on-write with other spaces ([`cow`]), given back with it.
 
-use super::frames::{self, KernelFrames};
+mod cow;
+
+use super::frames::{self, Frames, KernelFrames};
 use super::{PAGE_SIZE, phys_offset, phys_to_virt};
 use alloc::collections::BTreeMap;
 use core::cell::Cell;
@@ -64,9 +67,10 @@ pub fn activate_kernel() {
     unsafe { Cr3::write(kernel_pml4(), Cr3Flags::empty()) };
 }
 
-/// Counts the unmaps of user memory in all address spaces (and the ends of
-/// whole spaces): the door logic's [`doors::UserMemory::epoch`], telling
-/// that a range found accessible earlier still is.
+/// Counts the unmaps of user memory in all address spaces, the ends of
+/// whole spaces and forks (a page found writable may need a copy now): the
+/// door logic's [`doors::UserMemory::epoch`], telling that a range found
+/// accessible earlier still is.
 static UNMAP_EPOCH: AtomicU64 = AtomicU64::new(0);
 
 /// The current [`UNMAP_EPOCH`].
@@ -93,10 +97,13 @@ pub enum MapError {
 
 /// A user address space.
 ///
-/// Invariant: every present lower-half leaf maps a frame owned by this
-/// space (freed in `Drop`), and `areas` lists exactly the mapped ranges:
-/// every page of an area is present, so a range check against `areas`
-/// answers "may the kernel access this" without walking page tables.
+/// Invariant: every present lower-half leaf maps a frame this space owns or
+/// shares (counted by the frame allocator's share counts; released in
+/// `Drop`), and `areas` lists exactly the mapped ranges: every page of an
+/// area is present, so a range check against `areas` answers "may the
+/// kernel access this" without walking page tables. A leaf without the
+/// write bit in a writable area is copy-on-write (only after a fork, which
+/// `forked` remembers).
 pub struct AddressSpace {
     pml4: PhysFrame,
     areas: BTreeMap<u64, Area>,
@@ -110,6 +117,9 @@ pub struct AddressSpace {
     /// Bytes of `mem_map` areas (including door result areas) and their cap.
     mapped: u64,
     map_limit: u64,
+    /// It took part in a fork, so it may have copy-on-write pages (writes
+    /// the kernel makes into it check for them first).
+    forked: Cell<bool>,
 }
 
 /// A fully mapped range of user pages.
@@ -137,6 +147,7 @@ impl AddressSpace {
             last_covered: Cell::new(None),
             mapped: 0,
             map_limit: u64::MAX,
+            forked: Cell::new(false),
         })
     }
 
@@ -262,8 +273,8 @@ impl AddressSpace {
         Ok(())
     }
 
-    /// Unmaps and frees `pages` pages at `addr` (pages not mapped are skipped).
-    /// Page tables left empty are freed too.
+    /// Unmaps `pages` pages at `addr` (pages not mapped are skipped),
+    /// releasing their frames. Page tables left empty are freed.
     fn unmap_pages(&mut self, addr: u64, pages: u64) {
         if pages == 0 {
             return;
@@ -273,7 +284,7 @@ impl AddressSpace {
             let page = Page::<Size4KiB>::containing_address(VirtAddr::new(addr + i * PAGE_SIZE));
             if let Ok((frame, flush)) = mapper.unmap(page) {
                 flush.flush();
-                frames::free(frame);
+                frames::release(frame);
             }
         }
         let first = Page::<Size4KiB>::containing_address(VirtAddr::new(addr));
@@ -390,8 +401,14 @@ impl AddressSpace {
     }
 }
 
-/// Frees every lower-half page and table under `table` at `level` (4 = PML4).
-fn free_lower(table: &mut PageTable, level: u8, entries: core::ops::Range<usize>) {
+/// Releases every lower-half page and frees every table under `table` at
+/// `level` (4 = PML4).
+fn free_lower(
+    frames: &mut Frames,
+    table: &mut PageTable,
+    level: u8,
+    entries: core::ops::Range<usize>,
+) {
     for i in entries {
         let entry = &mut table[i];
         if !entry.flags().contains(F::PRESENT) {
@@ -399,9 +416,11 @@ fn free_lower(table: &mut PageTable, level: u8, entries: core::ops::Range<usize>
         }
         let frame = PhysFrame::containing_address(PhysAddr::new(entry.addr().as_u64()));
         if level > 1 {
-            free_lower(table_at(frame), level - 1, 0..512);
+            free_lower(frames, table_at(frame), level - 1, 0..512);
+            frames.free(frame);
+        } else {
+            frames.release(frame);
         }
-        frames::free(frame);
         entry.set_unused();
     }
 }
@@ -413,7 +432,9 @@ impl Drop for AddressSpace {
         if active == self.pml4 {
             activate_kernel();
         }
-        free_lower(table_at(self.pml4), 4, 0..256);
-        frames::free(self.pml4);
+        let mut guard = frames::lock();
+        let frames = guard.as_mut().expect("frames initialised at boot");
+        free_lower(frames, table_at(self.pml4), 4, 0..256);
+        frames.free(self.pml4);
     }
 }

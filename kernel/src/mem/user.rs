@@ -5,6 +5,9 @@
 //! never a kernel fault, and the kernel can copy between two processes'
 //! memories without switching address spaces. Values cross in their
 //! [`Wire`] encoding (C layout, zeroed padding), never reinterpreted.
+//! A range checked for writing has its copy-on-write pages (after a fork)
+//! made writable first, so every kernel write into user memory breaks
+//! sharing before it starts.
 //! Files and pipes read into a [`UserSink`] and write from a
 //! [`UserSource`]: a byte range checked whole when made, so a transfer
 //! never fails halfway.
@@ -34,14 +37,18 @@ impl Range {
     }
 
     /// Checks that every page of the range is mapped for user access (and
-    /// writable, when `write` is asked).
+    /// writable, when `write` is asked: copy-on-write pages are then made
+    /// writable, so the kernel's writes cannot fail halfway). Errors:
+    /// EFAULT, ENOMEM (no frame for a copy).
     #[inline]
     fn check(&self, space: &AddressSpace, write: bool) -> Result<(), Errno> {
-        if space.covers(self.addr, self.len, write) {
-            Ok(())
-        } else {
-            Err(Errno::EFAULT)
+        if !space.covers(self.addr, self.len, write) {
+            return Err(Errno::EFAULT);
         }
+        if write {
+            space.unshare(self.addr, self.len)?;
+        }
+        Ok(())
     }
 
     /// Visits the range page by page as `(physical address, offset in the

@@ -40,7 +40,15 @@ fn with_doors<T>(
 
 pub fn door_create(pc: u64, cookie: u64, attributes: u64) -> SysResult {
     let attributes = u32::try_from(attributes).map_err(|_| Errno::EINVAL)?;
-    let created = with_doors(|d, caps, pid, _| d.door_create(caps, pid, pc, cookie, attributes))?;
+    let created = with_doors(|d, caps, pid, _| {
+        let created = d.door_create(caps, pid, pc, cookie, attributes)?;
+        // Close-on-exec, as door_create(3C) says: the door dies with the
+        // image at exec anyway.
+        if let Some(table) = caps.table_mut(pid) {
+            table.set_cloexec(created.fd, true);
+        }
+        Ok(created)
+    })?;
     let flag = match created.create_server {
         Some(_) => DOOR_CREATE_RUN_SERVER_CREATE as u64,
         None => 0,

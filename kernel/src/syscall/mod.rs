@@ -4,10 +4,12 @@
 //! passes can fault or hang the kernel. Every handler's outcome is a
 //! [`Resume`], applied to the trap frame in one place ([`dispatch`]). The
 //! door calls are in [`door`], the calls on files, pipes and descriptors
-//! in [`file`] (its handlers take decoded arguments).
+//! in [`file`], the process calls (fork, execve, wait4, kill, limits) in
+//! [`process`] (their handlers take decoded arguments).
 
 mod door;
 mod file;
+mod process;
 
 use crate::arch::traps::TrapFrame;
 use crate::mem::PAGE_SIZE;
@@ -17,7 +19,7 @@ use crate::task::{self, Resume, SCHED};
 use abi::fs::PATH_MAX;
 use abi::{
     DEBUG_WRITE_MAX, Errno, MAX_ARGS, MAX_ARGS_BYTES, MEM_MAP_MAX, SpawnArgs, Sys, exit_code,
-    kstat, limit, prot,
+    kstat, prot,
 };
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
@@ -43,7 +45,7 @@ pub fn dispatch(frame: &mut TrapFrame) {
         frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
     ];
     let resume = match Sys::try_from(frame.rax as usize) {
-        Ok(call) => invoke(call, a),
+        Ok(call) => invoke(call, a, frame),
         Err(()) => {
             crate::warn!(
                 "process {} called unknown system call {:#x}",
@@ -57,8 +59,9 @@ pub fn dispatch(frame: &mut TrapFrame) {
     task::check_exiting();
 }
 
-/// Runs system call `call` with arguments `a`.
-fn invoke(call: Sys, a: [u64; 6]) -> Resume {
+/// Runs system call `call` with arguments `a` (from `frame`, which fork
+/// copies and execve rewrites).
+fn invoke(call: Sys, a: [u64; 6], frame: &mut TrapFrame) -> Resume {
     match call {
         Sys::Exit => task::exit_process(a[0] as i32),
         Sys::DebugWrite => debug_write(a[0], a[1]).into(),
@@ -69,9 +72,7 @@ fn invoke(call: Sys, a: [u64; 6]) -> Resume {
         Sys::GetPid => Ok(u64::from(SCHED.lock().current_pid())).into(),
         Sys::GetTid => Ok(u64::from(SCHED.lock().current_tid())).into(),
         Sys::Spawn => spawn(a[0]).into(),
-        Sys::Wait => task::wait_child(a[0] as i64)
-            .map(|(pid, status)| (u64::from(pid) << 32) | u64::from(status as u32))
-            .into(),
+        Sys::Wait => process::wait(a[0] as i64).into(),
         Sys::ThreadCreate => thread_create(a[0], a[1], a[2]).into(),
         Sys::ThreadExit => task::exit_thread(a[0], (a[2] > 0).then_some((a[1], a[2]))),
         Sys::ThreadDetach => u32::try_from(a[0])
@@ -99,9 +100,22 @@ fn invoke(call: Sys, a: [u64; 6]) -> Resume {
         Sys::DoorCancelled => door::door_cancelled().into(),
         Sys::DoorAbort => door::door_abort(a[0]).into(),
         Sys::DoorHandoff => door::door_handoff(a[0]).into(),
-        Sys::Seteuid => seteuid(a[0]).into(),
-        Sys::GetLimit => get_limit(a[0], a[1]).into(),
-        Sys::SetLimit => set_limit(a[0], a[1], a[2]).into(),
+        Sys::Seteuid => process::seteuid(a[0]).into(),
+        Sys::GetLimit => process::get_limit(a[0], a[1]).into(),
+        Sys::SetLimit => process::set_limit(a[0], a[1], a[2]).into(),
+        Sys::Fork => process::fork(frame).into(),
+        Sys::Execve => process::execve_native(a[0], frame).into(),
+        Sys::Wait4 => int_arg(a[0])
+            .and_then(|pid| process::wait4(pid, a[1], u32_arg(a[2])?))
+            .into(),
+        Sys::Kill => int_arg(a[0])
+            .and_then(|pid| process::kill(pid, int_arg(a[1])?))
+            .into(),
+        Sys::Alarm => process::alarm(a[0]).into(),
+        Sys::Pause => task::pause(),
+        Sys::GetPpid => process::getppid().into(),
+        Sys::Setuid => process::setuid(a[0]).into(),
+        Sys::Prlimit => process::prlimit_native(a[0], a[1], a[2], a[3]).into(),
         Sys::SetTls => set_tls(a[0]).into(),
         call @ (Sys::Fattach
         | Sys::Fdetach
@@ -188,13 +202,18 @@ fn fd_arg(reg: u64) -> Result<i32, Errno> {
     i32::try_from(reg as i64).map_err(|_| Errno::EBADF)
 }
 
+/// An `int` argument (a pid, a signal): EINVAL beyond 32 bits.
+fn int_arg(reg: u64) -> Result<i32, Errno> {
+    i32::try_from(reg as i64).map_err(|_| Errno::EINVAL)
+}
+
 /// A flags or mode argument: EINVAL beyond 32 bits.
 fn u32_arg(reg: u64) -> Result<u32, Errno> {
     u32::try_from(reg).map_err(|_| Errno::EINVAL)
 }
 
 /// Reads a path argument.
-fn path_arg(ptr: u64, len: u64) -> Result<Vec<u8>, Errno> {
+pub(crate) fn path_arg(ptr: u64, len: u64) -> Result<Vec<u8>, Errno> {
     if len > PATH_READ_MAX {
         return Err(Errno::ENAMETOOLONG);
     }
@@ -331,6 +350,7 @@ fn kstat(which: u64) -> SysResult {
         kstat::FILE_PAGES => fs.pages as u64,
         kstat::FS_NODES => fs.nodes as u64,
         kstat::ATTACHED_DOORS => objects.attached_only_doors() as u64,
+        kstat::SHARED_FRAMES => crate::mem::frames::shared_count(),
         kstat::BOOT_TSC => task::BOOT_TSC.load(Ordering::Relaxed),
         kstat::DOOR_HANDOFFS => task::HANDOFFS.load(Ordering::Relaxed),
         kstat::DOOR_FAST_PATHS => door::FAST_PATHS.load(Ordering::Relaxed),
@@ -345,82 +365,6 @@ fn sleep(ticks: u64) -> SysResult {
         return Err(Errno::EINVAL);
     }
     task::sleep(ticks);
-    Ok(0)
-}
-
-/// seteuid: with euid 0 any id may be taken; otherwise only the real id.
-fn seteuid(uid: u64) -> SysResult {
-    let uid = u32::try_from(uid).map_err(|_| Errno::EINVAL)?;
-    let mut g = SCHED.lock();
-    let mut cred = g.current_cred();
-    if cred.euid != 0 && uid != cred.ruid {
-        return Err(Errno::EPERM);
-    }
-    cred.euid = uid;
-    g.set_current_cred(cred);
-    Ok(0)
-}
-
-/// The process a limit call names: the caller (`pid` 0, or its own pid) or
-/// one of its children; whether it is a child.
-fn limit_target(g: &task::Sched, pid: u64) -> Result<(u32, bool), Errno> {
-    let me = g.current_pid();
-    match u32::try_from(pid).map_err(|_| Errno::ESRCH)? {
-        0 => Ok((me, false)),
-        p if p == me => Ok((me, false)),
-        p if g
-            .process(p)
-            .is_some_and(|c| c.parent == me && c.space.is_some()) =>
-        {
-            Ok((p, true))
-        }
-        _ => Err(Errno::ESRCH),
-    }
-}
-
-fn get_limit(pid: u64, resource: u64) -> SysResult {
-    let mut g = SCHED.lock();
-    let (pid, _) = limit_target(&g, pid)?;
-    let p = g.process(pid).ok_or(Errno::ESRCH)?;
-    Ok(match resource as usize {
-        limit::THREADS => p.limits.threads,
-        limit::CHILDREN => p.limits.children,
-        limit::MEMORY => p.space.as_ref().map_or(0, |s| s.map_limit()),
-        limit::DESCRIPTORS => {
-            let table = g.objects().caps.table(pid);
-            table.map_or(0, |t| t.capacity() as u64)
-        }
-        _ => return Err(Errno::EINVAL),
-    })
-}
-
-fn set_limit(pid: u64, resource: u64, value: u64) -> SysResult {
-    let current = get_limit(pid, resource)?;
-    let mut g = SCHED.lock();
-    let (pid, child) = limit_target(&g, pid)?;
-    if (child || value > current) && g.current_cred().euid != 0 {
-        return Err(Errno::EPERM);
-    }
-    let p = g.process_mut(pid).ok_or(Errno::ESRCH)?;
-    match resource as usize {
-        limit::THREADS => p.limits.threads = value,
-        limit::CHILDREN => p.limits.children = value,
-        limit::MEMORY => {
-            if let Some(s) = p.space.as_mut() {
-                s.set_map_limit(value)
-            }
-        }
-        limit::DESCRIPTORS => {
-            let value = usize::try_from(value).map_err(|_| Errno::EINVAL)?;
-            if value > MAX_CAPACITY {
-                return Err(Errno::EINVAL);
-            }
-            if let Some(t) = g.objects().caps.table_mut(pid) {
-                t.set_capacity(value);
-            }
-        }
-        _ => return Err(Errno::EINVAL),
-    }
     Ok(0)
 }
 

@@ -1,7 +1,9 @@
 //! Starting programs: a program is an ELF file, found by path in the file
 //! system (the boot archive's members are under `/bin`). The loader
-//! validates it, builds a fresh address space with its segments, a stack
-//! holding its arguments, and a first thread that enters it.
+//! validates it and builds a fresh address space with its segments and a
+//! stack holding its arguments and environment ([`load`]); `spawn` gives
+//! it a new process and a first thread that enters it, `execve` (in
+//! `fork.rs`) the calling process.
 
 use super::SCHED;
 use crate::arch::traps::TrapFrame;
@@ -22,7 +24,7 @@ const STACK_PAGES: u64 = MAIN_STACK_SIZE / PAGE_SIZE;
 const USER_RFLAGS: u64 = 0x202;
 /// The largest regular file the kernel loads as a program (it copies the
 /// file while loading it; the boot archive's programs are not copied).
-const MAX_PROGRAM_FILE: usize = 8 << 20;
+pub const MAX_PROGRAM_FILE: usize = 8 << 20;
 
 fn map_err(_: MapError) -> Errno {
     Errno::ENOMEM
@@ -42,25 +44,32 @@ pub fn user_frame(rip: u64, rsp: u64, rdi: u64, rsi: u64) -> TrapFrame {
     }
 }
 
-/// Starts program `name` (a path with a `/`, else a program of `/bin`,
-/// found with `parent`'s current directory and credentials; the kernel,
-/// `parent` 0, starts `init`) with `args` (argument 0, the name, is
-/// added); returns the new process's id.
-pub fn spawn(parent: u32, name: &str, args: &[&[u8]], fds: &[i32]) -> Result<u32, Errno> {
-    let mut g = SCHED.lock();
-    if g.counts().0 >= MAX_PROCESSES {
-        return Err(Errno::EAGAIN);
-    }
-    let cred = g.process(parent).map_or(Cred::ROOT, |p| p.cred.into());
-    let program = g
-        .objects()
-        .program(parent, cred, name.as_bytes(), MAX_PROGRAM_FILE)?;
-    let memory_limit = g.child_memory_limit(parent);
-    drop(g);
-    let image = match &program {
+/// A program loaded into a fresh address space, ready to start.
+pub struct Image {
+    pub space: AddressSpace,
+    /// The registers its first thread starts with.
+    pub frame: TrapFrame,
+}
+
+/// The bytes of `program`.
+pub fn bytes(program: &Program) -> &[u8] {
+    match program {
         Program::Boot(bytes) => bytes,
         Program::File(bytes) => bytes.as_slice(),
-    };
+    }
+}
+
+/// Loads ELF program `image` into a new address space whose `mem_map`
+/// areas are capped at `memory_limit`, with a stack that holds `args`
+/// (argument 0 first) and then `env`. Nothing else changes: a failure
+/// leaves no trace (the system calls bound the strings well below the
+/// stack's size). Errors: ENOEXEC (not a valid program), ENOMEM.
+pub fn load(
+    image: &[u8],
+    args: &[&[u8]],
+    env: &[&[u8]],
+    memory_limit: u64,
+) -> Result<Image, Errno> {
     let elf = Elf::parse(image, USER_START, USER_END).map_err(|_| Errno::ENOEXEC)?;
     let mut space = AddressSpace::new().ok_or(Errno::ENOMEM)?;
     space.set_map_limit(memory_limit);
@@ -77,14 +86,14 @@ pub fn spawn(parent: u32, name: &str, args: &[&[u8]], fds: &[i32]) -> Result<u32
         .map_zeroed(stack_bottom, STACK_PAGES, true, false)
         .map_err(map_err)?;
 
-    // Argument strings at the top of the stack, the (ptr, len) table below
-    // them, and the stack pointer below that as if `_start` had been called.
-    let all: Vec<&[u8]> = core::iter::once(name.as_bytes())
-        .chain(args.iter().copied())
-        .collect();
+    // The strings at the top of the stack, the (ptr, len) table of the
+    // arguments and then of the environment below them, and the stack
+    // pointer below that as if `_start(table, argc, envc)` had been called.
+    let all: Vec<&[u8]> = args.iter().chain(env).copied().collect();
     let text_len: u64 = all.iter().map(|a| a.len() as u64).sum();
+    let table_len = all.len() as u64 * size_of::<UserArg>() as u64;
     let text_at = (STACK_TOP - text_len) & !15;
-    let table_at = (text_at - all.len() as u64 * size_of::<UserArg>() as u64) & !15;
+    let table_at = (text_at - table_len) & !15;
     let mut table = Vec::with_capacity(all.len());
     let mut at = text_at;
     for a in &all {
@@ -96,11 +105,35 @@ pub fn spawn(parent: u32, name: &str, args: &[&[u8]], fds: &[i32]) -> Result<u32
         at += a.len() as u64;
     }
     UserSlice::<UserArg>::new(table_at, table.len() as u64)?.write_all(&space, &table)?;
-    let frame = user_frame(elf.entry(), table_at - 8, table_at, all.len() as u64);
+    let frame = TrapFrame {
+        rdx: env.len() as u64,
+        ..user_frame(elf.entry(), table_at - 8, table_at, args.len() as u64)
+    };
+    Ok(Image { space, frame })
+}
 
+/// Starts program `name` (a path with a `/`, else a program of `/bin`,
+/// found with `parent`'s current directory and credentials; the kernel,
+/// `parent` 0, starts `init`) with `args` (argument 0, the name, is
+/// added) and no environment; returns the new process's id.
+pub fn spawn(parent: u32, name: &str, args: &[&[u8]], fds: &[i32]) -> Result<u32, Errno> {
     let mut g = SCHED.lock();
-    let pid = g.add_process(parent, name, space, fds)?;
-    if let Err(e) = g.add_user_thread(pid, &frame) {
+    if g.counts().0 >= MAX_PROCESSES {
+        return Err(Errno::EAGAIN);
+    }
+    let cred = g.process(parent).map_or(Cred::ROOT, |p| p.cred.into());
+    let program = g
+        .objects()
+        .program(parent, cred, name.as_bytes(), MAX_PROGRAM_FILE)?;
+    let memory_limit = g.child_memory_limit(parent);
+    drop(g);
+    let all: Vec<&[u8]> = core::iter::once(name.as_bytes())
+        .chain(args.iter().copied())
+        .collect();
+    let image = load(bytes(&program), &all, &[], memory_limit)?;
+    let mut g = SCHED.lock();
+    let pid = g.add_process(parent, name, image.space, fds)?;
+    if let Err(e) = g.add_user_thread(pid, &image.frame) {
         g.procs.remove(&pid);
         g.objects().exit_process(pid);
         g.handle_events();

@@ -8,14 +8,18 @@
 //! the run queue is a separate step, so a door call can hand the CPU from
 //! caller to server and back without a trip through the run queue.
 
+mod fork;
 mod ipc;
 mod loader;
 mod objects;
+mod process;
 mod report;
 mod resume;
 mod switch;
 
+pub use fork::exec;
 pub use loader::{spawn, user_frame};
+pub use process::{check_exiting, exit_process, pause, wait4};
 pub use report::{on_kernel_exception, on_user_exception};
 pub use resume::{Entry, Resume};
 use switch::switch_locked;
@@ -40,6 +44,7 @@ use doors::{Cred, Registry, ThreadKey};
 use kernel::cap::Capability;
 use kernel::pipe::{End, PipeId};
 use kernel::runq::{ReadyQueue, SleepQueue};
+use kernel::signal::Death;
 use kernel::slots::Slots;
 
 /// The objects behind descriptors, with file data and pipe buffers in
@@ -54,6 +59,8 @@ pub enum Wait {
     Join(u32),
     /// A child process to exit.
     Child,
+    /// Its process's end (`pause`: no signal handler ever runs).
+    Pause,
     /// A number of timer ticks.
     Sleep,
     /// The end of its door call.
@@ -111,7 +118,12 @@ pub struct Thread {
 
 pub struct Process {
     pub pid: u32,
+    /// Its parent (init, pid 1, once the parent has exited; 0 for init).
     pub parent: u32,
+    /// Its process group: its own pid when spawned (each program init or
+    /// a test starts is a group of its own, as a shell's job), its
+    /// parent's when forked.
+    pub pgid: u32,
     pub name: String,
     /// Its user and group ids.
     pub cred: Cred,
@@ -127,7 +139,9 @@ pub struct Process {
     /// Its door calls hand the CPU straight to the other side (the
     /// `door_handoff` benchmark knob).
     handoff: bool,
-    pub exit_status: Option<i32>,
+    /// How it ended, once it started ending (a zombie, `space` gone,
+    /// once its last thread has, until its parent waits for it).
+    pub death: Option<Death>,
     /// Killed (or exiting) while some of its threads still run: they must
     /// not return to user mode. Counted in [`DYING`].
     dying: bool,
@@ -198,6 +212,8 @@ pub struct Sched {
     /// descriptor table, the file system and the pipes (set up at boot by
     /// `init_objects`).
     objects: Option<Objects>,
+    /// Pending alarms: the tick at which SIGALRM ends each process.
+    alarms: BTreeMap<u32, u64>,
 }
 
 pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
@@ -212,6 +228,7 @@ pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
     next_pid: 1,
     ticks: 0,
     objects: None,
+    alarms: BTreeMap::new(),
 });
 
 /// The memory limit of the first process (`abi::limit::MEMORY`), set at
@@ -482,6 +499,7 @@ impl Sched {
         let p = Process {
             pid,
             parent,
+            pgid: pid,
             name: String::from(name),
             cred,
             space: Some(space),
@@ -489,7 +507,7 @@ impl Sched {
             exited_threads: BTreeMap::new(),
             limits,
             handoff: true,
-            exit_status: None,
+            death: None,
             dying: false,
         };
         self.procs.insert(pid, p);
@@ -509,80 +527,6 @@ impl Sched {
         self.handle_events();
         // Not running, so its stack and record can go now.
         drop(self.threads.remove(tid));
-    }
-
-    /// Ends process `pid` with `status`: every thread but the running one
-    /// is destroyed now; if the running thread is not the process's, the
-    /// process is finished at once. Idempotent (the first status wins).
-    pub fn kill_process(&mut self, pid: u32, status: i32) {
-        let current = self.current;
-        let Some(p) = self.procs.get_mut(&pid) else {
-            return;
-        };
-        if p.exit_status.is_none() {
-            p.exit_status = Some(status);
-            p.dying = true;
-            DYING.fetch_add(1, Ordering::Relaxed);
-        }
-        let others: Vec<u32> = p
-            .threads
-            .iter()
-            .copied()
-            .filter(|&t| t != current)
-            .collect();
-        p.threads.retain(|&t| t == current);
-        for tid in others {
-            self.destroy_thread(tid);
-        }
-        if self.procs.get(&pid).is_some_and(|p| p.threads.is_empty()) {
-            self.finish_process(pid);
-        }
-    }
-
-    /// The last thread is gone: free the address space, make the process a
-    /// zombie for its parent (or drop it if nobody will wait), wake the parent.
-    fn finish_process(&mut self, pid: u32) {
-        self.objects().exit_process(pid);
-        self.handle_events();
-        let Some(p) = self.procs.get_mut(&pid) else {
-            return;
-        };
-        p.space = None;
-        p.exited_threads.clear();
-        if core::mem::take(&mut p.dying) {
-            DYING.fetch_sub(1, Ordering::Relaxed);
-        }
-        if !core::mem::replace(&mut p.handoff, true) {
-            HANDOFF_OFF.fetch_sub(1, Ordering::Relaxed);
-        }
-        let parent = p.parent;
-        let status = *p.exit_status.get_or_insert(0);
-        crate::debug!("process {pid} ({}) exited with status {status}", p.name);
-        for child in self.procs.values_mut().filter(|c| c.parent == pid) {
-            child.parent = 0;
-        }
-        let orphan_zombies: Vec<u32> = self
-            .procs
-            .values()
-            .filter(|c| c.parent == 0 && c.space.is_none() && c.pid != pid)
-            .map(|c| c.pid)
-            .collect();
-        for z in orphan_zombies {
-            self.procs.remove(&z);
-        }
-        if parent == 0 || !self.procs.contains_key(&parent) {
-            self.procs.remove(&pid);
-            return;
-        }
-        let waiters: Vec<u32> = self
-            .threads
-            .values()
-            .filter(|t| t.pid == parent && t.state == State::Blocked(Wait::Child))
-            .map(|t| t.tid)
-            .collect();
-        for w in waiters {
-            self.wake(w);
-        }
     }
 }
 
@@ -626,55 +570,6 @@ pub fn exit_thread(value: u64, unmap: Option<(u64, u64)>) -> ! {
     let next = g.pick_next();
     switch_locked(g, next);
     unreachable!("a dead thread was resumed");
-}
-
-/// Ends the running process with `status` (all its threads).
-pub fn exit_process(status: i32) -> ! {
-    {
-        let mut g = SCHED.lock();
-        let pid = g.current_pid();
-        g.kill_process(pid, status);
-    }
-    exit_thread(0, None)
-}
-
-/// Called before returning to user mode: a thread whose process is ending
-/// does not go back.
-#[inline]
-pub fn check_exiting() {
-    if DYING.load(Ordering::Relaxed) == 0 {
-        return;
-    }
-    let g = SCHED.lock();
-    let pid = g.current_pid();
-    let exiting = g.procs.get(&pid).is_some_and(|p| p.exit_status.is_some());
-    drop(g);
-    if exiting {
-        exit_thread(0, None);
-    }
-}
-
-/// Waits for a child (`pid`, or any child for -1) to exit; returns
-/// `(pid, status)`.
-pub fn wait_child(pid: i64) -> Result<(u32, i32), Errno> {
-    loop {
-        let mut g = SCHED.lock();
-        let me = g.current_pid();
-        let matches = |p: &Process| p.parent == me && (pid == -1 || i64::from(p.pid) == pid);
-        if !g.procs.values().any(matches) {
-            return Err(Errno::ECHILD);
-        }
-        let zombie = g
-            .procs
-            .values()
-            .find(|p| matches(p) && p.space.is_none())
-            .map(|p| p.pid);
-        if let Some(z) = zombie {
-            let p = g.procs.remove(&z).expect("zombie exists");
-            return Ok((z, p.exit_status.unwrap_or(0)));
-        }
-        block(g, Wait::Child);
-    }
 }
 
 /// Waits for thread `tid` of the running process; returns its exit value.
@@ -739,6 +634,9 @@ pub fn on_timer_tick(frame: &TrapFrame) {
     while let Some(tid) = g.sleepers.pop_expired(now) {
         g.wake(tid);
     }
+    if !g.alarms.is_empty() {
+        g.ring_alarms(now);
+    }
     drop(g);
     if frame.is_user_mode() {
         yield_now();
@@ -765,7 +663,7 @@ extern "C" fn idle_loop() -> ! {
             .threads
             .values()
             .any(|t| t.state == State::Blocked(Wait::Sleep));
-        if !sleeping {
+        if !sleeping && g.alarms.is_empty() {
             report_deadlock(&g);
             drop(g);
             crate::arch::qemu_exit(abi::exit_code::DEADLOCK);
@@ -787,6 +685,7 @@ fn report_deadlock(g: &Sched) {
         let what = match wait {
             Wait::Join(tid) => alloc::format!("to join thread {tid}"),
             Wait::Child => "for a child process to exit".into(),
+            Wait::Pause => "for its end (pause) with no alarm pending".into(),
             Wait::Sleep => "for a timer".into(),
             Wait::DoorCall => "for its door call to return".into(),
             Wait::DoorPark => "for a door invocation (idle server thread)".into(),

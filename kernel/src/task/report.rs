@@ -1,11 +1,19 @@
 //! What happens on an exception: from user mode the process is reported and
-//! killed (status `KILLED_BASE + vector`) and everything else goes on; in
-//! the kernel it is a bug, reported with the same detail, and a panic.
+//! killed (status `KILLED_BASE + vector`) and everything else goes on,
+//! unless it was a write to a copy-on-write page, which is resolved (or,
+//! with no frame free for the copy, ends the process as SIGKILL); in the
+//! kernel it is a bug, reported with the same detail, and a panic.
 
 use super::{SCHED, exit_thread};
 use crate::arch::traps::{TrapFrame, exception_name, fault_address};
-use abi::KILLED_BASE;
+use abi::signal::SIGKILL;
 use alloc::string::String;
+use kernel::cow::NoFrame;
+use kernel::signal::Death;
+
+/// Page-fault error bits of a write to a present page from user mode: the
+/// mark of a copy-on-write page.
+const PF_PRESENT_WRITE_USER: u64 = 0b111;
 
 /// `(pid, tid, name)` of the running thread, if the scheduler is not locked.
 fn who() -> (u32, u32, String) {
@@ -26,6 +34,15 @@ fn cr2_for(vector: u64) -> u64 {
 }
 
 pub fn on_user_exception(frame: &TrapFrame) {
+    if frame.vector == 14 && frame.error & PF_PRESENT_WRITE_USER == PF_PRESENT_WRITE_USER {
+        let addr = fault_address();
+        let resolved = SCHED.lock().current_space().cow_fault(addr);
+        match resolved {
+            Ok(true) => return,
+            Ok(false) => {}
+            Err(NoFrame) => no_frame_for_copy(frame, addr),
+        }
+    }
     let (pid, tid, name) = who();
     crate::error!(
         "user fault: process {pid} ({name}) thread {tid}: {} (vector {}) at rip={:#x} error={:#x} cr2={:#x}; process killed",
@@ -37,8 +54,21 @@ pub fn on_user_exception(frame: &TrapFrame) {
     );
     SCHED
         .lock()
-        .kill_process(pid, KILLED_BASE + frame.vector as i32);
+        .kill_process(pid, Death::Fault(frame.vector as u8));
     exit_thread(0, None);
+}
+
+/// A write to a copy-on-write page found no free frame for the copy: the
+/// faulting process ends as Linux's out-of-memory killer ends one, by
+/// SIGKILL; everything else goes on.
+fn no_frame_for_copy(frame: &TrapFrame, addr: u64) -> ! {
+    let (pid, tid, name) = who();
+    crate::error!(
+        "user fault: process {pid} ({name}) thread {tid}: no free memory to copy the copy-on-write page at rip={:#x} cr2={addr:#x}; process killed (SIGKILL)",
+        frame.rip,
+    );
+    SCHED.lock().kill_process(pid, Death::Signal(SIGKILL));
+    exit_thread(0, None)
 }
 
 pub fn on_kernel_exception(frame: &TrapFrame) {

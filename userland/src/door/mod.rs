@@ -96,6 +96,12 @@ extern "C" fn default_create_proc(_info: *mut door_info_t) {
     }
 }
 
+/// In a fork child: the server threads on their way to a pool are the
+/// parent's.
+pub(crate) fn after_fork() {
+    STARTING.store(0, Ordering::Relaxed);
+}
+
 /// A thread made by the default create procedure reached its pool (or gave up).
 fn arrived() {
     if crate::tcb::take_starting() {

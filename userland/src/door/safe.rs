@@ -61,6 +61,13 @@ pub struct Reply {
 /// invocation, because door_return copies it and never comes back.
 static RESPONSES: Mutex<BTreeMap<u32, Response>> = Mutex::new(BTreeMap::new());
 
+/// Runs `f` with the server threads' responses locked (fork: the child's
+/// copy is then consistent).
+pub(crate) fn while_held<R>(f: impl FnOnce() -> R) -> R {
+    let _responses = RESPONSES.lock();
+    f()
+}
+
 fn last_error() -> Errno {
     errno()
 }

@@ -38,7 +38,9 @@ fn fork_copies_every_descriptor_with_its_number_and_flags() {
         .open(1, ROOT, AT_FDCWD, b"/tmp/f", O_CREAT | O_RDWR, 0o644)
         .unwrap();
     let dir = o.open(1, ROOT, AT_FDCWD, b"/tmp", O_RDONLY, 0).unwrap();
-    let null = o.open(1, ROOT, AT_FDCWD, b"/dev/null", O_WRONLY, 0).unwrap();
+    let null = o
+        .open(1, ROOT, AT_FDCWD, b"/dev/null", O_WRONLY, 0)
+        .unwrap();
     let (r, w) = o.pipe(1, ROOT, O_CLOEXEC).unwrap();
     let ofds = o.caps.fs.usage().ofds;
     o.fork(1, 10, 2, 20).unwrap();
@@ -150,7 +152,14 @@ fn exec_closes_the_close_on_exec_descriptors_of_every_kind() {
     let closed = door(&mut o, 0);
     o.caps.table_mut(1).unwrap().set_cloexec(closed, true);
     let file = o
-        .open(1, ROOT, AT_FDCWD, b"/tmp/f", O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+        .open(
+            1,
+            ROOT,
+            AT_FDCWD,
+            b"/tmp/f",
+            O_CREAT | O_RDWR | O_CLOEXEC,
+            0o644,
+        )
         .unwrap();
     let file_kept = o.dup(1, file, 0, false).unwrap();
     o.pipe(1, ROOT, O_CLOEXEC).unwrap();

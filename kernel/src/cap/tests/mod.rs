@@ -342,4 +342,8 @@ fn programs_are_found_in_bin_or_by_path() {
     o.fchmod(ROOT, o.cap(1, fd).unwrap(), 0o644).unwrap();
     assert_eq!(o.program(1, ROOT, b"/tmp/copy", 100), Err(Errno::EACCES));
     assert_eq!(o.program(1, ROOT, b"/tmp", 100), Err(Errno::EACCES));
+    // execve's lookup takes a bare name as a path from the current directory.
+    o.chdir(1, ROOT, b"/bin/tools").unwrap();
+    assert_eq!(o.program_at(1, ROOT, b"tool", 100), Ok(Program::Boot(ELF)));
+    assert_eq!(o.program_at(1, ROOT, b"prog", 100), Err(Errno::ENOENT));
 }

@@ -1,0 +1,210 @@
+//! Copy-on-write (the bookkeeping is `kernel::cow`, in the frame
+//! allocator): [`AddressSpace::fork`] gives a child new page tables whose
+//! leaves map the parent's frames, and takes the write bit off the
+//! writable leaves of both, so no byte of user memory is copied; a write
+//! to such a page then breaks the share, in the CPU's page fault
+//! ([`AddressSpace::cow_fault`]) or before the kernel writes into user
+//! memory ([`AddressSpace::unshare`]): the frame is taken over if no other
+//! space maps it any more, or copied into a new one. Without a free frame
+//! nothing changes and the write fails.
+
+use super::{AddressSpace, MapError, UNMAP_EPOCH, table_at};
+use crate::mem::frames::{self, Frames};
+use crate::mem::{PAGE_SIZE, phys_to_virt};
+use abi::Errno;
+use core::sync::atomic::Ordering;
+use kernel::cow::NoFrame;
+use x86_64::VirtAddr;
+use x86_64::registers::control::{Cr3, Cr3Flags};
+use x86_64::structures::paging::page_table::PageTableEntry;
+use x86_64::structures::paging::{PageTable, PageTableFlags as F, PhysFrame};
+
+/// What the walk of a fork needs to know of the parent.
+struct Fork<'a> {
+    parent: &'a AddressSpace,
+    /// Ranges the child gets copies of instead of shares.
+    private: &'a [(u64, u64)],
+}
+
+impl Fork<'_> {
+    fn is_private(&self, addr: u64) -> bool {
+        self.private
+            .iter()
+            .any(|&(base, len)| (base..base.saturating_add(len)).contains(&addr))
+    }
+}
+
+impl AddressSpace {
+    /// A copy of this space for a fork child: the same areas and limits,
+    /// every page shared copy-on-write, except the pages in `private`
+    /// (`(address, length)` ranges), which the child gets copies of at once
+    /// (the argument areas of idle door server threads, which the kernel
+    /// writes into when an invocation arrives, where it could not fail for
+    /// want of memory). Costs a walk of the page tables: time and frames
+    /// grow with the pages mapped, not with their bytes. Errors (this space
+    /// keeps its contents; some of its pages may have become
+    /// copy-on-write): OutOfMemory.
+    pub fn fork(&self, private: &[(u64, u64)]) -> Result<AddressSpace, MapError> {
+        let mut child = AddressSpace::new().ok_or(MapError::OutOfMemory)?;
+        child.areas = self.areas.clone();
+        child.next_map = self.next_map;
+        child.mapped = self.mapped;
+        child.map_limit = self.map_limit;
+        self.forked.set(true);
+        child.forked.set(true);
+        // Pages the door logic found writable may need a copy now.
+        UNMAP_EPOCH.fetch_add(1, Ordering::Relaxed);
+        let walk = Fork {
+            parent: self,
+            private,
+        };
+        let copied = {
+            let mut guard = frames::lock();
+            let frames = guard.as_mut().expect("frames initialised at boot");
+            copy_tables(
+                frames,
+                &walk,
+                table_at(self.pml4),
+                table_at(child.pml4),
+                4,
+                0,
+            )
+        };
+        if Cr3::read().0 == self.pml4 {
+            // SAFETY: reloading the active root flushes the write bits the
+            // walk took away.
+            unsafe { Cr3::write(self.pml4, Cr3Flags::empty()) };
+        }
+        copied.map(|()| child)
+    }
+
+    /// The CPU faulted writing to user address `addr`: true if it was a
+    /// copy-on-write page, now writable (the instruction can run again);
+    /// false if the fault is the program's. Err: the page needs a copy and
+    /// no frame is free (nothing changed).
+    pub fn cow_fault(&self, addr: u64) -> Result<bool, NoFrame> {
+        if !self.forked.get() || !self.area_at(addr).is_some_and(|(_, a)| a.writable) {
+            return Ok(false);
+        }
+        match self.leaf(addr) {
+            Some(entry) => self.make_writable(entry, addr).map(|()| true),
+            None => Ok(false),
+        }
+    }
+
+    /// Makes every page of `[addr, addr + len)`, which lies in writable
+    /// areas, writable by the kernel: copy-on-write pages are taken over or
+    /// copied. ENOMEM if a copy finds no free frame (pages done before keep
+    /// their new frames, with the same contents).
+    pub fn unshare(&self, addr: u64, len: u64) -> Result<(), Errno> {
+        if !self.forked.get() || len == 0 {
+            return Ok(());
+        }
+        let end = addr + len;
+        let mut page = addr & !(PAGE_SIZE - 1);
+        while page < end {
+            if let Some(entry) = self.leaf(page) {
+                self.make_writable(entry, page)
+                    .map_err(|NoFrame| Errno::ENOMEM)?;
+            }
+            page += PAGE_SIZE;
+        }
+        Ok(())
+    }
+
+    /// Gives leaf `entry` (mapping user page `addr` of a writable area) its
+    /// write bit, breaking its share first.
+    fn make_writable(&self, entry: &mut PageTableEntry, addr: u64) -> Result<(), NoFrame> {
+        let flags = entry.flags();
+        if flags.contains(F::WRITABLE) {
+            return Ok(());
+        }
+        let frame = PhysFrame::containing_address(entry.addr());
+        let copy = {
+            let mut guard = frames::lock();
+            let frames = guard.as_mut().expect("frames initialised at boot");
+            frames.break_share(frame)?
+        };
+        match copy {
+            None => entry.set_flags(flags | F::WRITABLE),
+            Some(copy) => entry.set_addr(copy.start_address(), flags | F::WRITABLE),
+        }
+        if Cr3::read().0 == self.pml4 {
+            x86_64::instructions::tlb::flush(VirtAddr::new(addr));
+        }
+        Ok(())
+    }
+
+    /// The present leaf that maps user address `addr`.
+    fn leaf(&self, addr: u64) -> Option<&'static mut PageTableEntry> {
+        let mut table = table_at(self.pml4);
+        for level in (1..4).rev() {
+            let entry = &table[((addr >> (12 + 9 * level)) & 0x1ff) as usize];
+            if !entry.flags().contains(F::PRESENT) {
+                return None;
+            }
+            table = table_at(PhysFrame::containing_address(entry.addr()));
+        }
+        let entry = &mut table[((addr >> 12) & 0x1ff) as usize];
+        entry.flags().contains(F::PRESENT).then_some(entry)
+    }
+}
+
+/// Copies the entries of the parent's `table` at `level` (4 = PML4, lower
+/// half only), which maps from address `base`, into the child's `copy`:
+/// new tables below, and leaves that share the parent's frames without the
+/// write bit (which the parent's lose too), or copies for private pages.
+fn copy_tables(
+    frames: &mut Frames,
+    walk: &Fork,
+    table: &mut PageTable,
+    copy: &mut PageTable,
+    level: u32,
+    base: u64,
+) -> Result<(), MapError> {
+    let entries = if level == 4 { 0..256 } else { 0..512 };
+    for i in entries {
+        let entry = &mut table[i];
+        let flags = entry.flags();
+        if !flags.contains(F::PRESENT) {
+            continue;
+        }
+        let addr = base + ((i as u64) << (12 + 9 * (level - 1)));
+        let frame = PhysFrame::containing_address(entry.addr());
+        if level > 1 {
+            let lower = frames.alloc().ok_or(MapError::OutOfMemory)?;
+            copy[i].set_addr(lower.start_address(), flags);
+            copy_tables(
+                frames,
+                walk,
+                table_at(frame),
+                table_at(lower),
+                level - 1,
+                addr,
+            )?;
+        } else if walk.is_private(addr) {
+            let own = frames.alloc().ok_or(MapError::OutOfMemory)?;
+            // SAFETY: two whole frames reached through the window: the
+            // parent's page and the child's fresh one.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    phys_to_virt(frame.start_address().as_u64()),
+                    phys_to_virt(own.start_address().as_u64()),
+                    PAGE_SIZE as usize,
+                )
+            };
+            let writable = walk.parent.area_at(addr).is_some_and(|(_, a)| a.writable);
+            let own_flags = match writable {
+                true => flags | F::WRITABLE,
+                false => flags,
+            };
+            copy[i].set_addr(own.start_address(), own_flags);
+        } else {
+            frames.share(frame).map_err(|_| MapError::OutOfMemory)?;
+            let shared = flags - F::WRITABLE;
+            entry.set_flags(shared);
+            copy[i].set_addr(frame.start_address(), shared);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! fork and exec. fork is illumos's `fork1`: the child is a copy of the
+//! calling thread only, with a copy-on-write copy of the address space
+//! (`mem::space::cow`), of the descriptor table, current directory and
+//! umask (`kernel::cap`'s fork) and of the door state as illumos defines it
+//! (`doors`' fork). exec loads the new image completely before it touches
+//! the calling process, so every error leaves the caller as it was; then
+//! the other threads end, the doors are revoked, the close-on-exec
+//! descriptors close and the new image replaces the old.
+
+use super::loader::{self, Image, MAX_PROGRAM_FILE};
+use super::{HANDOFF_OFF, Process, Resume, SCHED, Sched, State, Thread};
+use crate::arch::cpu::{self, FpuState};
+use crate::arch::switch::prepare_user;
+use crate::arch::traps::TrapFrame;
+use crate::mem::kstack::KernelStack;
+use crate::mem::space::activate_root;
+use abi::Errno;
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec;
+use core::sync::atomic::Ordering;
+
+impl Sched {
+    /// fork by the running thread, whose user registers are `frame`: a new
+    /// process whose one thread resumes from `frame` with 0 as the result,
+    /// with the thread's FPU state and thread-local storage. Returns the
+    /// child's pid. Errors (nothing created): EAGAIN (process limits),
+    /// ENOMEM, EINTR (the process is ending: the thread does not return).
+    pub fn fork_current(&mut self, frame: &TrapFrame) -> Result<u32, Errno> {
+        let parent = self.current_pid();
+        let forker = self.current;
+        self.may_spawn(parent)?;
+        let private = self.objects().doors.idle_areas(parent);
+        let p = self.procs.get(&parent).ok_or(Errno::ESRCH)?;
+        if p.death.is_some() {
+            return Err(Errno::EINTR);
+        }
+        let space = p.space.as_ref().ok_or(Errno::ESRCH)?;
+        let space = space.fork(&private).map_err(|_| Errno::ENOMEM)?;
+        let (name, pgid, cred, limits, handoff) =
+            (p.name.clone(), p.pgid, p.cred, p.limits, p.handoff);
+        let fs_base = self.threads.get(forker).ok_or(Errno::ESRCH)?.fs_base;
+        let kstack = KernelStack::new().ok_or(Errno::ENOMEM)?;
+        let resumed = TrapFrame { rax: 0, ..*frame };
+        // SAFETY: a fresh, mapped kernel stack.
+        let rsp = unsafe { prepare_user(kstack.top(), &resumed) };
+        let mut fpu = Box::new(FpuState::new());
+        cpu::save_fpu(&mut fpu);
+        let child = self.next_pid;
+        let thread = Thread {
+            tid: 0,
+            pid: child,
+            state: State::Ready,
+            kstack,
+            rsp,
+            fpu,
+            resume: Resume::INTERRUPTED,
+            fs_base,
+            to_user: false,
+            detached: false,
+            handoff,
+            holds: None,
+            root: Some(space.root()),
+            door_key: None,
+            cred,
+        };
+        let tid = self.threads.insert(Box::new(thread)).ok_or(Errno::EAGAIN)?;
+        let key = match self.objects().fork(parent, forker, child, tid) {
+            Ok(key) => key,
+            Err(e) => {
+                self.threads.remove(tid);
+                return Err(e);
+            }
+        };
+        self.next_pid += 1;
+        let t = self.threads.get_mut(tid).expect("inserted just now");
+        (t.tid, t.door_key) = (tid, Some(key));
+        if !handoff {
+            HANDOFF_OFF.fetch_add(1, Ordering::Relaxed);
+        }
+        let process = Process {
+            pid: child,
+            parent,
+            pgid,
+            name,
+            cred,
+            space: Some(space),
+            threads: vec![tid],
+            exited_threads: BTreeMap::new(),
+            limits,
+            handoff,
+            death: None,
+            dying: false,
+        };
+        self.procs.insert(child, process);
+        self.ready.push(tid);
+        Ok(child)
+    }
+
+    /// Replaces the running process's image with `image` (named `name`),
+    /// the running thread going on in it from `frame`'s new contents: the
+    /// other threads end, the door logic and the capability layer do what
+    /// exec does (doors revoked, close-on-exec descriptors closed), the
+    /// thread gets a fresh door record, FPU state and no thread-local
+    /// storage. EINTR (nothing changes) if the process is ending already.
+    fn replace_image(
+        &mut self,
+        name: &str,
+        image: Image,
+        frame: &mut TrapFrame,
+    ) -> Result<(), Errno> {
+        let (pid, tid) = (self.current_pid(), self.current);
+        let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        if p.death.is_some() {
+            return Err(Errno::EINTR);
+        }
+        let others: alloc::vec::Vec<u32> =
+            p.threads.iter().copied().filter(|&t| t != tid).collect();
+        p.threads.retain(|&t| t == tid);
+        p.exited_threads.clear();
+        for other in others {
+            self.destroy_thread(other);
+        }
+        let key = self.objects().exec(pid, tid)?;
+        self.handle_events();
+        let root = image.space.root();
+        let t = self.current_thread();
+        t.door_key = Some(key);
+        t.root = Some(root);
+        t.fs_base = 0;
+        t.detached = false;
+        self.on_cpu.door_key = Some(key);
+        let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        p.name = String::from(name);
+        // SAFETY: the new space is alive (the process holds it from here).
+        unsafe { activate_root(root) };
+        drop(p.space.replace(image.space));
+        cpu::set_fs_base(0);
+        cpu::load_fpu(&FpuState::new());
+        *frame = image.frame;
+        Ok(())
+    }
+}
+
+/// `execve`: replaces the running process's image with the program at
+/// `path` (relative to the current directory), started with `args`
+/// (argument 0 first) and `env`; on success the thread leaves the system
+/// call into the new program through `frame`. Errors (the caller is
+/// unchanged): the errors of paths, EACCES (not executable), ENOEXEC,
+/// ENOMEM.
+pub fn exec(
+    path: &[u8],
+    args: &[&[u8]],
+    env: &[&[u8]],
+    frame: &mut TrapFrame,
+) -> Result<(), Errno> {
+    let mut g = SCHED.lock();
+    let pid = g.current_pid();
+    let cred = g.current_cred().into();
+    let program = g.objects().program_at(pid, cred, path, MAX_PROGRAM_FILE)?;
+    let memory_limit = g.current_space().map_limit();
+    drop(g);
+    let image = loader::load(loader::bytes(&program), args, env, memory_limit)?;
+    let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+    let name = core::str::from_utf8(name).unwrap_or("?");
+    SCHED.lock().replace_image(name, image, frame)
+}

@@ -1,0 +1,253 @@
+//! How processes end and are reaped: exit, faults and signals (no handler
+//! ever runs: a signal takes its default action, `kernel::signal`), alarms,
+//! `pause`, zombies kept until their parent's `wait4`, and orphans adopted
+//! by init. Ending a process ends its threads as exit does, so its door
+//! calls and the calls its threads serve end as on exit (callers get EINTR,
+//! servers a cancellation notice).
+
+use super::{DYING, HANDOFF_OFF, Process, SCHED, Sched, State, Wait, block, exit_thread};
+use crate::arch::timer::HZ;
+use crate::mem::space::AddressSpace;
+use abi::Errno;
+use abi::signal::SIGALRM;
+use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
+use kernel::signal::{self, Death, Ids};
+use kernel::wait::{Child, Reap, reap};
+
+/// The process that adopts orphans.
+const INIT: u32 = 1;
+
+impl Sched {
+    /// Ends process `pid` as `death` says: every thread but the running one
+    /// is destroyed now; if the running thread is not the process's, the
+    /// process is finished at once (the running thread, if it is the
+    /// process's, ends on its way back to user mode). Idempotent: the first
+    /// death wins, and a zombie stays as it is.
+    pub fn kill_process(&mut self, pid: u32, death: Death) {
+        let current = self.current;
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return;
+        };
+        if p.space.is_none() {
+            return;
+        }
+        if p.death.is_none() {
+            p.death = Some(death);
+            p.dying = true;
+            DYING.fetch_add(1, Ordering::Relaxed);
+        }
+        let others: Vec<u32> = p
+            .threads
+            .iter()
+            .copied()
+            .filter(|&t| t != current)
+            .collect();
+        p.threads.retain(|&t| t == current);
+        for tid in others {
+            self.destroy_thread(tid);
+        }
+        if self.procs.get(&pid).is_some_and(|p| p.threads.is_empty()) {
+            self.finish_process(pid);
+        }
+    }
+
+    /// The last thread is gone: free the address space, make the process a
+    /// zombie for its parent (or drop it if nobody will wait), give its
+    /// children to init, wake whoever waits for them.
+    pub(super) fn finish_process(&mut self, pid: u32) {
+        self.objects().exit_process(pid);
+        self.handle_events();
+        self.alarms.remove(&pid);
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return;
+        };
+        p.space = None;
+        p.exited_threads.clear();
+        if core::mem::take(&mut p.dying) {
+            DYING.fetch_sub(1, Ordering::Relaxed);
+        }
+        if !core::mem::replace(&mut p.handoff, true) {
+            HANDOFF_OFF.fetch_sub(1, Ordering::Relaxed);
+        }
+        let parent = p.parent;
+        let death = *p.death.get_or_insert(Death::Exit(0));
+        crate::debug!("process {pid} ({}) ended: {death:?}", p.name);
+        self.adopt_children(pid);
+        if parent == 0 || !self.procs.contains_key(&parent) {
+            self.procs.remove(&pid);
+            return;
+        }
+        self.wake_waiters(parent);
+    }
+
+    /// Gives the children of `pid` (which is ending) to init, which reaps
+    /// them; with no init (init itself ends) nobody will wait, so zombies
+    /// go at once and the others when they end.
+    fn adopt_children(&mut self, pid: u32) {
+        let adopter = match pid != INIT && self.procs.contains_key(&INIT) {
+            true => INIT,
+            false => 0,
+        };
+        let mut zombie_adopted = false;
+        let mut gone = Vec::new();
+        for child in self.procs.values_mut().filter(|c| c.parent == pid) {
+            child.parent = adopter;
+            if child.space.is_none() {
+                zombie_adopted = true;
+                gone.push(child.pid);
+            }
+        }
+        if adopter == 0 {
+            for z in gone {
+                self.procs.remove(&z);
+            }
+        } else if zombie_adopted {
+            self.wake_waiters(adopter);
+        }
+    }
+
+    /// Wakes the threads of `pid` waiting for a child.
+    fn wake_waiters(&mut self, pid: u32) {
+        let waiters: Vec<u32> = self
+            .threads
+            .values()
+            .filter(|t| t.pid == pid && t.state == State::Blocked(Wait::Child))
+            .map(|t| t.tid)
+            .collect();
+        for w in waiters {
+            self.wake(w);
+        }
+    }
+
+    /// `kill(pid, sig)` by the running process (see `kernel::signal::kill`
+    /// for whom it names and may signal): each process the signal
+    /// terminates ends as if killed by it; a zombie is left as it is. The
+    /// saved user id is the real one here (no set-user-ID programs).
+    pub fn kill(&mut self, pid: i32, sig: i32) -> Result<(), Errno> {
+        let ids = |p: &Process| Ids {
+            ruid: p.cred.ruid,
+            euid: p.cred.euid,
+            suid: p.cred.ruid,
+        };
+        let all: Vec<signal::Process> = self
+            .procs
+            .values()
+            .map(|p| signal::Process {
+                pid: p.pid,
+                pgid: p.pgid,
+                ids: ids(p),
+            })
+            .collect();
+        let me = self.current_pid();
+        let sender = all
+            .iter()
+            .find(|p| p.pid == me)
+            .copied()
+            .ok_or(Errno::ESRCH)?;
+        for target in signal::kill(pid, sig, &sender, &all)? {
+            self.kill_process(target, Death::Signal(sig));
+        }
+        Ok(())
+    }
+
+    /// `alarm(seconds)` for the running process: SIGALRM ends it after
+    /// `seconds` (0 cancels). Returns the seconds the previous alarm had
+    /// left, rounded up (0 if none).
+    pub fn set_alarm(&mut self, seconds: u32) -> u64 {
+        let pid = self.current_pid();
+        let hz = u64::from(HZ);
+        let previous = match seconds {
+            0 => self.alarms.remove(&pid),
+            s => self.alarms.insert(pid, self.ticks + u64::from(s) * hz),
+        };
+        previous.map_or(0, |at| at.saturating_sub(self.ticks).div_ceil(hz))
+    }
+
+    /// Ends the processes whose alarm is due at tick `now`.
+    pub(super) fn ring_alarms(&mut self, now: u64) {
+        let due: Vec<u32> = self
+            .alarms
+            .iter()
+            .filter(|&(_, &at)| at <= now)
+            .map(|(&pid, _)| pid)
+            .collect();
+        for pid in due {
+            self.alarms.remove(&pid);
+            self.kill_process(pid, Death::Signal(SIGALRM));
+        }
+    }
+}
+
+/// Ends the running process with `status` (all its threads).
+pub fn exit_process(status: i32) -> ! {
+    {
+        let mut g = SCHED.lock();
+        let pid = g.current_pid();
+        g.kill_process(pid, Death::Exit(status));
+    }
+    exit_thread(0, None)
+}
+
+/// Called before returning to user mode: a thread whose process is ending
+/// does not go back.
+#[inline]
+pub fn check_exiting() {
+    if DYING.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    let g = SCHED.lock();
+    let pid = g.current_pid();
+    let exiting = g.procs.get(&pid).is_some_and(|p| p.death.is_some());
+    drop(g);
+    if exiting {
+        exit_thread(0, None);
+    }
+}
+
+/// `wait4(pid, options)` by the running process (which children `pid`
+/// names, and the errors, are `kernel::wait::reap`'s): blocks until one of
+/// them has exited, unless WNOHANG. A zombie found is first handed to
+/// `deliver` with the caller's address space (to store its status): if
+/// that fails, the error is returned and the child stays a zombie;
+/// otherwise it is reaped, and its pid and death returned. `Ok(None)`:
+/// WNOHANG and none has exited.
+pub fn wait4(
+    pid: i32,
+    options: u32,
+    deliver: impl Fn(&AddressSpace, Death) -> Result<(), Errno>,
+) -> Result<Option<(u32, Death)>, Errno> {
+    loop {
+        let mut g = SCHED.lock();
+        let me = g.current_pid();
+        let pgid = g.process(me).map_or(0, |p| p.pgid);
+        let children: Vec<Child> = g
+            .procs
+            .values()
+            .filter(|p| p.parent == me)
+            .map(|p| Child {
+                pid: p.pid,
+                pgid: p.pgid,
+                exited: p.space.is_none(),
+            })
+            .collect();
+        match reap(pid, options, pgid, &children)? {
+            Reap::Child(z) => {
+                let death = g.process(z).and_then(|p| p.death).unwrap_or(Death::Exit(0));
+                deliver(g.current_space(), death)?;
+                g.procs.remove(&z);
+                return Ok(Some((z, death)));
+            }
+            Reap::NotYet => return Ok(None),
+            Reap::Block => block(g, Wait::Child),
+        }
+    }
+}
+
+/// `pause()`: blocks the running thread until its process ends (a signal
+/// never runs a handler here, so it never returns).
+pub fn pause() -> ! {
+    loop {
+        block(SCHED.lock(), Wait::Pause);
+    }
+}
