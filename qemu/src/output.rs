@@ -96,6 +96,10 @@ fn junit_problem(p: &ProgramResult) -> Option<(&'static str, String)> {
                     .map_or(String::new(), |s| format!(": {s}"))
             ),
         )),
+        Verdict::Killed => Some((
+            "failure",
+            format!("terminated by a signal (status {status}: 160 + signal)"),
+        )),
         Verdict::Leak => Some(("failure", "left kernel objects behind".into())),
         Verdict::NotStarted => Some((
             "error",
@@ -114,7 +118,10 @@ fn boot_problem(report: &Report) -> Option<String> {
     let attributed = report.programs.iter().any(|p| p.verdict != Verdict::Pass);
     match &report.outcome {
         Outcome::Success => None,
-        Outcome::ProgramStatus(_) | Outcome::ProgramKilled(_) | Outcome::NotStarted
+        Outcome::ProgramStatus(_)
+        | Outcome::ProgramKilled(_)
+        | Outcome::ProgramSignaled(_)
+        | Outcome::NotStarted
             if attributed =>
         {
             None

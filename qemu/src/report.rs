@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitStatus;
 use std::time::Duration;
 
-use abi::{KILLED_BASE, exit_code};
+use abi::{KILLED_BASE, SIGNALED_BASE, exit_code};
 
 #[cfg(test)]
 use crate::Error;
@@ -23,6 +23,9 @@ pub enum Outcome {
     /// The first program that did not pass was killed after a fault; its
     /// status is `128 + vector`.
     ProgramKilled(i32),
+    /// The first program that did not pass was terminated by a signal; its
+    /// status is `160 + signal`.
+    ProgramSignaled(i32),
     /// A program (or the run as a whole) left kernel objects behind.
     Leak,
     /// Every thread blocked with no timer pending: nothing could run again.
@@ -59,6 +62,9 @@ impl Outcome {
             exit_code::SUCCESS => Some(Outcome::Success),
             exit_code::FAILURE => Some(Outcome::KernelFailure),
             exit_code::KILLED => Some(Outcome::ProgramKilled(exact.unwrap_or(KILLED_BASE))),
+            exit_code::SIGNALED => Some(Outcome::ProgramSignaled(
+                exact.unwrap_or(SIGNALED_BASE + abi::signal::SIGKILL),
+            )),
             exit_code::LEAK => Some(Outcome::Leak),
             exit_code::DEADLOCK => Some(Outcome::Deadlock),
             exit_code::NOT_STARTED => Some(Outcome::NotStarted),
@@ -84,6 +90,10 @@ impl Outcome {
                 .ok()
                 .filter(|s| (128..160).contains(s))
                 .unwrap_or(128),
+            Outcome::ProgramSignaled(s) => u8::try_from(*s)
+                .ok()
+                .filter(|s| (161..=224).contains(s))
+                .unwrap_or(SIGNALED_BASE as u8 + abi::signal::SIGKILL as u8),
             Outcome::Leak => 120,
             Outcome::Deadlock => 121,
             Outcome::NotStarted => 122,
@@ -93,13 +103,14 @@ impl Outcome {
         }
     }
 
-    /// One word for the JSON report: `pass`, `fail`, `fault`, `leak`,
+    /// One word for the JSON report: `pass`, `fail`, `fault`, `killed`, `leak`,
     /// `deadlock`, `not-started`, `kernel-failure`, `timeout`, `qemu-error`.
     pub fn word(&self) -> &'static str {
         match self {
             Outcome::Success => "pass",
             Outcome::ProgramStatus(_) => "fail",
             Outcome::ProgramKilled(_) => "fault",
+            Outcome::ProgramSignaled(_) => "killed",
             Outcome::Leak => "leak",
             Outcome::Deadlock => "deadlock",
             Outcome::NotStarted => "not-started",
@@ -117,6 +128,11 @@ impl fmt::Display for Outcome {
             Outcome::ProgramStatus(101) => write!(f, "program exited with status 101 (a panic)"),
             Outcome::ProgramStatus(n) => write!(f, "program exited with status {n}"),
             Outcome::ProgramKilled(n) => write!(f, "program killed after a fault (status {n})"),
+            Outcome::ProgramSignaled(n) => write!(
+                f,
+                "program terminated by signal {} (status {n})",
+                n - SIGNALED_BASE
+            ),
             Outcome::Leak => write!(f, "kernel objects leaked"),
             Outcome::Deadlock => write!(f, "deadlock: every thread blocked"),
             Outcome::NotStarted => write!(f, "a program could not be started"),

@@ -16,6 +16,8 @@ pub enum Verdict {
     Fail,
     /// Killed by the kernel after a fault.
     Fault,
+    /// Terminated by a signal (kill, alarm).
+    Killed,
     /// Exited with 0 but left kernel objects behind.
     Leak,
     /// Init could not start it.
@@ -34,6 +36,7 @@ impl Verdict {
             Verdict::Pass => verdict::PASS,
             Verdict::Fail => verdict::FAIL,
             Verdict::Fault => verdict::FAULT,
+            Verdict::Killed => verdict::KILLED,
             Verdict::Leak => verdict::LEAK,
             Verdict::NotStarted => verdict::NOT_STARTED,
             Verdict::Unfinished => "unfinished",
@@ -46,6 +49,7 @@ impl Verdict {
             Verdict::Pass,
             Verdict::Fail,
             Verdict::Fault,
+            Verdict::Killed,
             Verdict::Leak,
             Verdict::NotStarted,
         ]
@@ -103,7 +107,8 @@ pub struct ProgramResult {
     pub name: String,
     pub args: Vec<String>,
     pub verdict: Verdict,
-    /// Its exit status (killed: `128 + vector`), when it ended.
+    /// Its exit status (killed after a fault: `128 + vector`; terminated by
+    /// a signal: `160 + signal`), when it ended.
     pub status: Option<i32>,
     /// Why it could not start (`ENOENT`, `ENOEXEC`, ...).
     pub error: Option<String>,

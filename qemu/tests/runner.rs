@@ -59,6 +59,20 @@ fn fault() {
     );
 }
 
+/// Terminated by a signal (its own alarm): status 160 + 14, apart from the
+/// faults' statuses, as the runner's exit status too.
+#[test]
+fn signaled() {
+    let report = test_program("outcome", &["alarm"]);
+    report
+        .expect_outcome(Outcome::ProgramSignaled(174))
+        .expect_no_leaks();
+    let program = report.expect_program(1, Verdict::Killed, Some(174));
+    assert!(program.fault.is_none());
+    assert_eq!(report.outcome.exit_status(), 174);
+    assert_eq!(report.outcome.word(), "killed");
+}
+
 /// A process left running after the program exited is a leak init sees.
 #[test]
 fn leak() {

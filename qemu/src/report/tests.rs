@@ -30,6 +30,10 @@ fn maps_guest_exit_codes() {
         decode(exit_code::KILLED),
         Some(Outcome::ProgramKilled(KILLED_BASE))
     );
+    assert_eq!(
+        decode(exit_code::SIGNALED),
+        Some(Outcome::ProgramSignaled(SIGNALED_BASE + 9))
+    );
     assert_eq!(decode(exit_code::LEAK), Some(Outcome::Leak));
     assert_eq!(decode(exit_code::DEADLOCK), Some(Outcome::Deadlock));
     assert_eq!(decode(exit_code::NOT_STARTED), Some(Outcome::NotStarted));
@@ -46,9 +50,10 @@ fn maps_guest_exit_codes() {
 fn exact_statuses_come_from_the_result_lines() {
     let serial = "START 1 cmd=a\nRESULT 1 pass status=0 leaks=none tsc=1 cmd=a\n\
                   START 2 cmd=b\nRESULT 2 fail status=101 leaks=none tsc=1 cmd=b\n\
-                  START 3 cmd=c\nRESULT 3 fault status=142 leaks=none tsc=1 cmd=c\n";
+                  START 3 cmd=c\nRESULT 3 fault status=142 leaks=none tsc=1 cmd=c\n\
+                  START 4 cmd=d\nRESULT 4 killed status=174 leaks=none tsc=1 cmd=d\n";
     let lines: Vec<&str> = serial.lines().collect();
-    let plan: Vec<Vec<String>> = ["a", "b", "c"]
+    let plan: Vec<Vec<String>> = ["a", "b", "c", "d"]
         .iter()
         .map(|n| vec![n.to_string()])
         .collect();
@@ -61,6 +66,10 @@ fn exact_statuses_come_from_the_result_lines() {
     assert_eq!(
         Outcome::from_guest_code(status_for(exit_code::KILLED), &programs[2..]),
         Some(Outcome::ProgramKilled(142))
+    );
+    assert_eq!(
+        Outcome::from_guest_code(status_for(exit_code::SIGNALED), &programs[3..]),
+        Some(Outcome::ProgramSignaled(174))
     );
 }
 
@@ -84,6 +93,10 @@ fn agrees_with_what_init_writes() {
         );
     }
     assert_eq!(exit_code::for_status(KILLED_BASE + 14), exit_code::KILLED);
+    assert_eq!(
+        exit_code::for_status(SIGNALED_BASE + 14),
+        exit_code::SIGNALED
+    );
 }
 
 #[test]
@@ -95,7 +108,7 @@ fn other_statuses_are_not_guest_exits() {
         2,
         3,
         status_for(exit_code::STATUS_BASE),
-        status_for(0x16),
+        status_for(0x17),
         254,
         256,
     ] {
@@ -125,6 +138,8 @@ fn every_class_has_its_own_exit_status() {
         (qemu, 125),
         (Outcome::ProgramKilled(142), 142),
         (Outcome::ProgramKilled(999), 128),
+        (Outcome::ProgramSignaled(174), 174),
+        (Outcome::ProgramSignaled(999), 169),
     ];
     for (outcome, status) in classes {
         assert_eq!(outcome.exit_status(), status, "{outcome}");

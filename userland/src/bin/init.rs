@@ -18,9 +18,14 @@
 //! stays, as on a disk) and doors that only fattach attachments hold (an
 //! attachment persists like a mount until `fdetach`).
 //!
+//! init adopts the orphans programs leave (as every Unix init does) and
+//! reaps them; one still running when its program's leak check comes is
+//! that program's leak.
+//!
 //! The exit code: the first program in plan order that did not pass decides
-//! (not started, killed after a fault, leaked, or its exit status); when
-//! every program passed, a leak of the whole run still fails it.
+//! (not started, killed after a fault, terminated by a signal, leaked, or
+//! its exit status); when every program passed, a leak of the whole run
+//! still fails it.
 #![no_std]
 #![no_main]
 
@@ -31,9 +36,10 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 use userland::abi::fs::O_RDWR;
+use userland::abi::signal::{SIGRT_LAST, wait::WNOHANG};
 use userland::abi::{
     BOOT_ARGS_FILE, BOOT_ARGS_TOGETHER, BOOT_DIR, INIT_NO_LEAKS, INIT_RESULT, INIT_START,
-    KILLED_BASE, Sys, exit_code, kstat, verdict,
+    KILLED_BASE, SIGNALED_BASE, Sys, exit_code, kstat, verdict,
 };
 use userland::sys::{rdtsc, syscall1};
 use userland::{fs, println, process};
@@ -126,6 +132,7 @@ enum End {
     Pass,
     NotStarted,
     Fault,
+    Killed,
     Leak,
     Status(i32),
 }
@@ -136,6 +143,7 @@ impl End {
             0 if leaked => End::Leak,
             0 => End::Pass,
             s if (KILLED_BASE..KILLED_BASE + 32).contains(&s) => End::Fault,
+            s if (SIGNALED_BASE + 1..=SIGNALED_BASE + SIGRT_LAST).contains(&s) => End::Killed,
             s => End::Status(s),
         }
     }
@@ -145,6 +153,7 @@ impl End {
             End::Pass => verdict::PASS,
             End::NotStarted => verdict::NOT_STARTED,
             End::Fault => verdict::FAULT,
+            End::Killed => verdict::KILLED,
             End::Leak => verdict::LEAK,
             End::Status(_) => verdict::FAIL,
         }
@@ -155,6 +164,7 @@ impl End {
             End::Pass => exit_code::SUCCESS,
             End::NotStarted => exit_code::NOT_STARTED,
             End::Fault => exit_code::KILLED,
+            End::Killed => exit_code::SIGNALED,
             End::Leak => exit_code::LEAK,
             End::Status(s) => exit_code::for_status(s),
         }
@@ -208,20 +218,30 @@ fn one_after_another(programs: &mut [Program], ends: &mut Vec<End>) {
             ends.push(End::NotStarted);
             continue;
         }
-        let status = match process::wait(p.pid) {
-            Ok((_, status)) => status,
-            Err(e) => {
-                println!("init: lost program {}: {e:?}", p.index);
-                shutdown(exit_code::FAILURE);
+        let status = loop {
+            match process::wait(None) {
+                Ok((pid, status)) if Some(pid) == p.pid => break status,
+                Ok(_) => {} // an orphan init adopted
+                Err(e) => {
+                    println!("init: lost program {}: {e:?}", p.index);
+                    shutdown(exit_code::FAILURE);
+                }
             }
         };
         let tsc = rdtsc() - t0;
+        reap_orphans();
         text.clear();
         let leaked = leaks(&before, &counters(), &mut text);
         let end = End::of(status, leaked);
         report(p, end, status, &text, tsc);
         ends.push(end);
     }
+}
+
+/// Reaps the orphans init adopted that have exited (the processes a
+/// program's children left behind).
+fn reap_orphans() {
+    while let Ok(Some(_)) = process::wait4(-1, WNOHANG) {}
 }
 
 /// Starts every program, then reports each as it exits.
@@ -285,6 +305,7 @@ fn main() -> i32 {
     } else {
         one_after_another(&mut programs, &mut ends);
     }
+    reap_orphans();
     let leaked = leaks(&before, &counters(), &mut text);
     if leaked {
         println!("init: leak: {text} (after all programs, against before the first)");

@@ -3,6 +3,8 @@
 //!
 //! - `outcome fault`: writes through a null pointer (killed, status 142);
 //! - `outcome panic`: panics (status 101);
+//! - `outcome alarm`: sets an alarm and pauses: SIGALRM terminates it
+//!   (status 160 + 14);
 //! - `outcome hang`: sleeps forever with a timer pending (a timeout);
 //! - `outcome block`: parks its only thread as a door server nobody calls,
 //!   so every thread is blocked (the kernel reports a deadlock);
@@ -25,6 +27,10 @@ fn main() -> i32 {
     match userland::arg(1).unwrap_or_default() {
         "fault" => fault(),
         "panic" => panic!("outcome: panicking as asked"),
+        "alarm" => {
+            process::alarm(1);
+            process::pause()
+        }
         "hang" => loop {
             userland::process::sleep_ticks(1000);
         },
@@ -33,7 +39,9 @@ fn main() -> i32 {
         "orphan" => orphan(),
         "cat" => cat(userland::arg(2).unwrap_or_default()),
         other => {
-            println!("outcome: unknown case `{other}` (fault, panic, hang, block, leak, cat PATH)");
+            println!(
+                "outcome: unknown case `{other}` (fault, panic, alarm, hang, block, leak, cat PATH)"
+            );
             2
         }
     }
