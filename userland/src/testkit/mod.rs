@@ -31,6 +31,7 @@ use core::sync::atomic::{AtomicU32, Ordering::SeqCst};
 pub mod dargs;
 pub mod dcall;
 pub mod dpool;
+pub mod procs;
 
 static FAILURES: AtomicU32 = AtomicU32::new(0);
 

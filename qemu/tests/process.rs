@@ -1,0 +1,88 @@
+//! fork, exec, wait, signals and resource limits under QEMU: each test
+//! boots one program of `userland/src/bin/` and checks it passed; init's
+//! leak check (processes, threads, frames, doors, descriptors, open files,
+//! pipes) runs after every one.
+
+use qemu::test_program;
+
+/// fork: a copy of the calling thread returning 0, copy-on-write memory
+/// (each side's writes its own, also the kernel's: read, pipe2, door
+/// results), frames for page tables at fork and one per written page, all
+/// back after the child; descriptors (one file offset), close-on-exec
+/// flags, current directory, umask, ids and limits inherited; children of
+/// a process whose other threads allocate and print all the time.
+#[test]
+fn proc_fork() {
+    test_program("proc_fork", &[])
+        .expect_success()
+        .assert_line("proc_fork: child 19 allocated 10000 bytes")
+        .assert_line("proc_fork: ok");
+}
+
+/// Doors across fork, as illumos: inherited descriptors reach the parent's
+/// server (di_target the parent, no DOOR_LOCAL, revoke and setparam EPERM,
+/// bind EINVAL), the child's own doors and threads, a forked server called
+/// by its parent and killed, the unreferenced notice at the child's exit,
+/// door_bind(3C)'s rule, fork while a thread is in a call, a server and a
+/// client killed mid-call.
+#[test]
+fn proc_doors() {
+    test_program("proc_doors", &[])
+        .expect_success()
+        .assert_line("proc_doors: ok");
+}
+
+/// execve: a door descriptor kept across exec called by the new image
+/// (with its arguments and environment), the close-on-exec one closed,
+/// the process's doors revoked, the other threads ended, relative paths,
+/// and every error leaving the caller working.
+#[test]
+fn proc_exec() {
+    test_program("proc_exec", &[])
+        .expect_success()
+        .assert_line("proc_image: called door 10 after exec")
+        .assert_line("proc_exec: every failed exec left the caller working")
+        .assert_line("proc_exec: ok");
+}
+
+/// wait4 (a pid, any, the group, WNOHANG, statuses, ECHILD, EINVAL,
+/// EFAULT), zombies, orphans adopted and reaped by init, kill's rules
+/// (default actions, probes, init, ESRCH, EINVAL, EPERM after setuid),
+/// alarm and pause.
+#[test]
+fn proc_wait() {
+    test_program("proc_wait", &[])
+        .expect_success()
+        .assert_line("proc_wait: ok");
+}
+
+/// setrlimit/getrlimit: RLIMIT_NOFILE as the table size (EMFILE, also for
+/// descriptors a door call or return delivers into a full table, which
+/// lose nothing), RLIMIT_AS/DATA as the memory limit, the rest.
+#[test]
+fn proc_limits() {
+    test_program("proc_limits", &[])
+        .expect_success()
+        .assert_line("proc_limits: ok");
+}
+
+/// A fork bomb fills the system to its process limit, where fork fails
+/// with EAGAIN; once released, everything is reaped and fork works.
+#[test]
+fn proc_bomb() {
+    test_program("proc_bomb", &[])
+        .expect_success()
+        .assert_line("proc_bomb: 256 processes, fork fails with EAGAIN")
+        .assert_line("proc_bomb: ok");
+}
+
+/// Copy-on-write with every frame taken: the writing child is killed
+/// (SIGKILL, with the kernel's report), a kernel write fails with ENOMEM,
+/// the parent is untouched and every frame comes back.
+#[test]
+fn proc_oom() {
+    test_program("proc_oom", &[])
+        .expect_success()
+        .assert_line("no free memory to copy the copy-on-write page")
+        .assert_line("proc_oom: ok");
+}
