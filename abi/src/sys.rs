@@ -66,15 +66,19 @@ syscalls! {
     /// a path (relative ones from the current directory) when it holds a
     /// `/`, else a program of `/bin`. The child gets the caller's current
     /// directory, umask, credentials and limits, and exactly the
-    /// descriptors the caller lists. Errors: EFAULT, EINVAL, E2BIG,
+    /// descriptors the caller lists; it leads a new process group. Errors: EFAULT, EINVAL, E2BIG,
     /// ENAMETOOLONG, the errors of paths (ENOENT, ENOTDIR, EACCES: also
     /// no execute permission or not a regular file), ENOEXEC (not a valid
     /// program), EBADF (a descriptor to hand over is not open), ENOMEM,
     /// EAGAIN (the caller has its [`crate::limit::CHILDREN`] children, or
     /// [`crate::MAX_PROCESSES`] processes exist).
     Spawn,
-    /// `wait(pid)`: waits for child `pid` (or any child, `pid == -1`) to
-    /// exit; returns `(pid << 32) | (status as u32)`.
+    /// `wait(pid)`: reaps child `pid` (or any child, `pid == -1`; a
+    /// process group as for `wait4`), waiting for it to end; returns
+    /// `(pid << 32) | (status as u32)`, the status being its exit status,
+    /// [`crate::KILLED_BASE`]` + vector` after a fault, or
+    /// [`crate::SIGNALED_BASE`]` + signal` when a signal terminated it.
+    /// Errors: ECHILD.
     Wait,
     /// `thread_create(entry, arg, stack_top)`: returns the new thread's id.
     /// The thread starts at `entry(arg)` with `rsp = stack_top`. Errors:

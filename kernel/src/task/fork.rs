@@ -19,6 +19,7 @@ use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec;
+use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
 impl Sched {
@@ -100,10 +101,11 @@ impl Sched {
 
     /// Replaces the running process's image with `image` (named `name`),
     /// the running thread going on in it from `frame`'s new contents: the
-    /// other threads end, the door logic and the capability layer do what
-    /// exec does (doors revoked, close-on-exec descriptors closed), the
-    /// thread gets a fresh door record, FPU state and no thread-local
-    /// storage. EINTR (nothing changes) if the process is ending already.
+    /// door logic and the capability layer do what exec does (doors
+    /// revoked, every thread's door state ended, close-on-exec descriptors
+    /// closed), the other threads end, and the thread gets a fresh door
+    /// record, FPU state and no thread-local storage. EINTR (nothing
+    /// changes) if the process is ending already.
     fn replace_image(
         &mut self,
         name: &str,
@@ -115,14 +117,14 @@ impl Sched {
         if p.death.is_some() {
             return Err(Errno::EINTR);
         }
-        let others: alloc::vec::Vec<u32> =
-            p.threads.iter().copied().filter(|&t| t != tid).collect();
+        let key = self.objects().exec(pid, tid)?;
+        let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        let others: Vec<u32> = p.threads.iter().copied().filter(|&t| t != tid).collect();
         p.threads.retain(|&t| t == tid);
         p.exited_threads.clear();
         for other in others {
             self.destroy_thread(other);
         }
-        let key = self.objects().exec(pid, tid)?;
         self.handle_events();
         let root = image.space.root();
         let t = self.current_thread();

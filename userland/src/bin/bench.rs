@@ -9,7 +9,9 @@
 //! - the null cross-process call with 1, 100 and 1,000 doors and server
 //!   threads in the server process;
 //! - beside them, a 1-byte and a 1 KiB ping-pong over two pipes between
-//!   two processes (as the doors paper compared doors with pipes).
+//!   two processes (as the doors paper compared doors with pipes);
+//! - fork, exit and wait of a process with 1 MiB and with 64 MiB of
+//!   touched memory (copy-on-write: the cost follows the page tables).
 //!
 //! The parent process is the door server; each measurement runs in a child
 //! (`bench client MODE`) that gets the doors as its descriptors 0, 1, ...;
@@ -24,12 +26,12 @@ use alloc::format;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::ptr::null_mut;
-use userland::abi::Sys;
 use userland::abi::kstat::{BOOT_TSC, FIRST_USER_TSC};
+use userland::abi::{MEM_MAP_MAX, Sys, limit};
 use userland::door::{self, door_arg_t, door_desc_t};
 use userland::fs::{close, pipe, read_fd, write_fd};
 use userland::sys::{rdtsc, syscall0};
-use userland::{arg, println, process, thread};
+use userland::{arg, heap, println, process, thread};
 
 userland::entry!(main);
 
@@ -113,6 +115,7 @@ fn busy() -> i32 {
 
 fn client(mode: &str) -> i32 {
     match mode {
+        "fork" => return forks(),
         "busy" => {
             let pid = process::spawn("bench", &["busy"]).expect("spawn busy process");
             process::sleep_ticks(1);
@@ -224,6 +227,62 @@ fn pipes() {
     }
 }
 
+/// Rounds of fork, exit and wait per size.
+const FORK_ROUNDS: u64 = 20;
+
+/// fork + exit + wait with `mib` MiB of memory mapped and written (one
+/// byte per page: every page is present); instructions per round.
+fn fork_exit_wait(mib: usize) -> u64 {
+    let chunk = MEM_MAP_MAX as usize;
+    let areas: Vec<usize> = (0..(mib << 20).div_ceil(chunk))
+        .map(|_| heap::map(chunk.min(mib << 20), 0).expect("map"))
+        .collect();
+    let len = chunk.min(mib << 20);
+    for &a in &areas {
+        for page in (a..a + len).step_by(4096) {
+            // SAFETY: a page of the area just mapped.
+            unsafe { (page as *mut u8).write_volatile(1) };
+        }
+    }
+    let round = || match process::fork() {
+        Ok(0) => process::exit(0),
+        Ok(pid) => {
+            if process::wait4(pid as i32, 0).map(|r| r.map(|(_, s)| s)) != Ok(Some(0)) {
+                println!("bench: the forked child failed");
+                process::exit(1);
+            }
+        }
+        Err(e) => {
+            println!("bench: fork failed: {e:?}");
+            process::exit(1);
+        }
+    };
+    for _ in 0..3 {
+        round();
+    }
+    let t0 = rdtsc();
+    for _ in 0..FORK_ROUNDS {
+        round();
+    }
+    let per_round = (rdtsc() - t0) / FORK_ROUNDS;
+    for a in areas {
+        heap::unmap(a, len).expect("unmap");
+    }
+    per_round
+}
+
+/// The fork rows, in a process of their own (no doors, no other threads).
+fn forks() -> i32 {
+    process::set_limit(0, limit::MEMORY, u64::MAX).expect("memory for the fork rows");
+    for mib in [1, 64] {
+        println!(
+            "BENCH fork_exit_wait_{mib}MiB_touched {} instructions",
+            fork_exit_wait(mib)
+        );
+    }
+    0
+}
+
 fn spawn_client(mode: &str, fds: &[i32]) {
     let pid = process::spawn_with_fds("bench", &["client", mode], fds).expect("spawn client");
     let (_, status) = process::wait(Some(pid)).expect("wait client");
@@ -266,6 +325,7 @@ fn main() -> i32 {
     spawn_client("null", &[first]);
     spawn_client("busy", &[first]);
     pipes();
+    spawn_client("fork", &[]);
 
     let mut doors = alloc::vec![first];
     for target in [1usize, 100, 1000] {
