@@ -17,7 +17,8 @@
 //!   space maps any longer is taken over (the write bit comes back, nothing
 //!   is copied); a frame still shared is copied into a new frame that
 //!   replaces it in this space alone. Without a free frame the write
-//!   fails and nothing changes: the faulting process is the one killed.
+//!   fails and nothing changes: the faulting process is the one killed
+//!   (a system call whose kernel write fails so returns ENOMEM).
 //!   A write to a page whose area is read-only is a protection fault, as
 //!   before.
 //! * **Unmapping** a page (`mem_unmap`, exit, exec) releases its mapping

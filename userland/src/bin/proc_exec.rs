@@ -164,11 +164,12 @@ fn ends_the_other_threads() {
     slow.close().expect("close");
 }
 
-/// A bare name is a path from the current directory.
+/// A bare name is a path from the current directory (`execv`: with this
+/// program's environment, none here).
 fn relative_path() {
     let child = fork_child("relative", || {
         fs::chdir("/bin").expect("chdir");
-        let e = process::execve("proc_image", &["proc_image", "exit", "3"], &[]);
+        let e = process::execv("proc_image", &["proc_image", "exit", "3"]);
         fail(format_args!(
             "execve of a relative path failed with {}",
             e.name()
