@@ -52,8 +52,10 @@ machine:
 
 bench:
   boots the `bench` program under -icount and prints its BENCH lines as a
-  table; with --linux, also runs ../shared/bench/linux-ipc-baseline.sh and
-  adds its results as `linux ...` rows.";
+  table, with seL4's null round trip (seL4 13.0.0 under the same emulator)
+  and the ratio; with --linux, also runs
+  ../shared/bench/linux-ipc-baseline.sh and adds its results as `linux ...`
+  rows.";
 
 /// The program `cargo run` boots when none is named.
 pub const DEFAULT_PROGRAM: &str = "demo";
