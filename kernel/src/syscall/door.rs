@@ -8,6 +8,7 @@
 use super::{SysResult, fd_arg, path_arg};
 use crate::mem::user::UserPtr;
 use crate::task::{self, Entry, Leave, Resume, SCHED, Sched, Wait};
+use crate::trace;
 use abi::{DOOR_CREATE_RUN_SERVER_CREATE, DoorArg, DoorCred, DoorInfo, Errno, Ucred};
 use core::sync::atomic::{AtomicU64, Ordering};
 use doors::{CallParams, Called, DoorSystem, Next, ReturnArgs, ReturnOutcome, StackArea, Upcall};
@@ -34,6 +35,7 @@ fn with_doors<T>(
 pub fn door_create(pc: u64, cookie: u64, attributes: u64) -> SysResult {
     let attributes = u32::try_from(attributes).map_err(|_| Errno::EINVAL)?;
     let created = with_doors(|d, caps, pid, _| d.door_create(caps, pid, pc, cookie, attributes))?;
+    trace::door_create(created.fd, created.create_server.is_some());
     let flag = match created.create_server {
         Some(_) => DOOR_CREATE_RUN_SERVER_CREATE as u64,
         None => 0,
@@ -146,6 +148,7 @@ fn after_return(
     match next {
         Next::Park => task::door_park(g, Leave::Blocked(Wait::DoorPark), caller),
         Next::Serve(up) => {
+            trace::serve(&up, caller.is_some());
             let own = g.deliver_upcall(&up);
             drop(up);
             match caller {
@@ -157,6 +160,7 @@ fn after_return(
             }
         }
         Next::Fail(e) => {
+            trace::door_return(caller.as_ref().map(|(c, _)| *c));
             if let Some((c, done)) = caller {
                 g.set_resume(c, done);
                 g.wake(c);
@@ -175,7 +179,9 @@ pub fn door_info(d: u64, info_ptr: u64) -> SysResult {
 
 pub fn door_revoke(d: u64) -> SysResult {
     let d = fd_arg(d)?;
-    with_doors(|doors, caps, pid, _| doors.door_revoke(caps, pid, d)).map(|()| 0)
+    with_doors(|doors, caps, pid, _| doors.door_revoke(caps, pid, d))?;
+    trace::revoke(d);
+    Ok(0)
 }
 
 pub fn door_setparam(d: u64, param: u64, value: u64) -> SysResult {

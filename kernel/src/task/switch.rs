@@ -78,6 +78,7 @@ fn switch_to(mut g: MutexGuard<'static, Sched>, next: u32, leave: impl FnOnce(&m
     let s = &mut *g;
     s.current = next;
     let n = s.record_current(next).expect("switch to unknown thread");
+    crate::trace::switch(next, n.pid);
     n.state = State::Running;
     let next_fpu = &raw const *n.fpu;
     let frame = core::mem::take(&mut n.to_user).then(|| {
@@ -174,12 +175,11 @@ pub fn door_park(
             HANDOFFS.fetch_add(1, Ordering::Relaxed);
             jump(g, target, resume)
         }
-        Some((target, resume)) => {
-            g.set_resume(target, resume);
-            g.wake(target);
+        Some((target, resume)) => wake_door_thread(&mut g, target, resume),
+        None => {
+            crate::trace::door_alone(matches!(leave, Leave::Blocked(Wait::DoorCall)));
             g.pick_next()
         }
-        None => g.pick_next(),
     };
     if next == cur {
         g.ready.remove(cur);
@@ -188,6 +188,17 @@ pub fn door_park(
     }
     switch_to(g, next, |_| {});
     unreachable!("a thread parked in a door operation resumed its kernel context")
+}
+
+/// Resumes `target`, a thread parked in a door operation, with `resume`
+/// through the run queue (a process turned the handoff off); returns the
+/// next thread to run.
+#[cold]
+fn wake_door_thread(g: &mut Sched, target: u32, resume: Resume) -> u32 {
+    crate::trace::door_wake(target, &resume);
+    g.set_resume(target, resume);
+    g.wake(target);
+    g.pick_next()
 }
 
 /// Runs `target`, a thread parked in a door operation (blocked, or ready and
@@ -200,6 +211,7 @@ fn jump(mut g: MutexGuard<'static, Sched>, target: u32, resume: Resume) -> ! {
     let s = &mut *g;
     s.current = target;
     let n = s.record_current(target).expect("jump to unknown thread");
+    crate::trace::handoff(n, &resume);
     assert!(
         core::mem::take(&mut n.to_user),
         "jump to thread {target}, which is not parked in a door operation"
