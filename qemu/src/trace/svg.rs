@@ -23,6 +23,91 @@ const HEADER: f64 = 18.0;
 const LANE: f64 = 16.0;
 /// Height of the legend.
 const LEGEND: f64 = 64.0;
+/// Width a squeezed idle stretch takes.
+const GAP: f64 = 16.0;
+/// The shortest idle stretch squeezed, as a part of the whole trace.
+const GAP_SHARE: u64 = 20;
+
+/// A stretch of the time axis: ticks `t0..=t1` drawn from `x0` to `x1`;
+/// `gap` when it is an idle stretch squeezed to [`GAP`].
+#[derive(Debug, Clone, Copy)]
+struct Piece {
+    t0: u64,
+    t1: u64,
+    x0: f64,
+    x1: f64,
+    gap: bool,
+}
+
+/// The time axis: linear, except that long stretches in which only the
+/// idle thread runs and nothing happens are squeezed (a broken axis), so
+/// that what happens around timer sleeps stays readable.
+struct Axis {
+    pieces: Vec<Piece>,
+}
+
+impl Axis {
+    fn new(timeline: &Timeline) -> Axis {
+        let (start, end) = (timeline.start, timeline.end.max(timeline.start + 1));
+        // Moments something happens: threads other than the idle one on
+        // the CPU, arrows, marks.
+        let mut busy: Vec<(u64, u64)> = timeline
+            .slices
+            .iter()
+            .filter(|s| s.running && timeline.pid_of(s.tid) != 0)
+            .map(|s| (s.start, s.end))
+            .chain(timeline.flows.iter().flat_map(|f| [(f.from.1, f.from.1), (f.to.1, f.to.1)]))
+            .chain(timeline.marks.iter().map(|m| (m.ts, m.ts)))
+            .chain([(start, start), (end, end)])
+            .collect();
+        busy.sort_unstable();
+        let shortest = ((end - start) / GAP_SHARE).max(1);
+        let mut gaps = Vec::new();
+        let mut reached = start;
+        for (t0, t1) in busy {
+            if t0 > reached + shortest {
+                gaps.push((reached, t0));
+            }
+            reached = reached.max(t1);
+        }
+        let squeezed: u64 = gaps.iter().map(|(a, b)| b - a).sum();
+        let live = ((end - start) - squeezed).max(1);
+        let scale = (PLOT - GAP * gaps.len() as f64) / live as f64;
+        let mut pieces = Vec::new();
+        let (mut t, mut x) = (start, LABELS);
+        for (g0, g1) in gaps.into_iter().chain([(end, end)]) {
+            let x1 = x + (g0 - t) as f64 * scale;
+            pieces.push(Piece {
+                t0: t,
+                t1: g0,
+                x0: x,
+                x1,
+                gap: false,
+            });
+            if g1 > g0 {
+                pieces.push(Piece {
+                    t0: g0,
+                    t1: g1,
+                    x0: x1,
+                    x1: x1 + GAP,
+                    gap: true,
+                });
+            }
+            (t, x) = (g1, x1 + if g1 > g0 { GAP } else { 0.0 });
+        }
+        Axis { pieces }
+    }
+
+    /// Where tick `ts` is drawn.
+    fn x(&self, ts: u64) -> f64 {
+        let i = self.pieces.partition_point(|p| p.t1 < ts);
+        let Some(p) = self.pieces.get(i).or(self.pieces.last()) else {
+            return LABELS;
+        };
+        let part = (ts.clamp(p.t0, p.t1) - p.t0) as f64 / (p.t1 - p.t0).max(1) as f64;
+        p.x0 + part * (p.x1 - p.x0)
+    }
+}
 
 /// A slice's colour.
 fn colour(what: &Activity, idle_thread: bool) -> &'static str {
@@ -54,24 +139,31 @@ fn tick_step(span: u64) -> u64 {
         .unwrap_or(step * 10)
 }
 
-/// `n` instructions, shortly: 950, 12.5k, 3.2M.
-fn short(n: u64) -> String {
-    match n {
-        0..1_000 => n.to_string(),
-        1_000..1_000_000 => format!("{}k", trim(n as f64 / 1e3)),
-        _ => format!("{}M", trim(n as f64 / 1e6)),
+/// `n` instructions, shortly (950, 12.5k, 3.25M), with the decimals that
+/// tell apart numbers `step` apart.
+pub(super) fn short_label(n: u64, step: u64) -> String {
+    let (unit, suffix) = match n {
+        0..1_000 => return n.to_string(),
+        1_000..1_000_000 => (1_000, "k"),
+        _ => (1_000_000, "M"),
+    };
+    let mut decimals = 0;
+    while decimals < 3 && step * 10u64.pow(decimals) < unit {
+        decimals += 1;
     }
-}
-
-fn trim(x: f64) -> String {
-    let text = format!("{x:.1}");
-    text.strip_suffix(".0").map_or(text.clone(), str::to_owned)
+    let text = format!("{:.*}", decimals as usize, n as f64 / unit as f64);
+    let text = match text.contains('.') {
+        true => text.trim_end_matches('0').trim_end_matches('.'),
+        false => &text,
+    };
+    format!("{text}{suffix}")
 }
 
 /// The picture; `title` names the run.
 pub fn picture(timeline: &Timeline, title: &str) -> String {
     let span = (timeline.end - timeline.start).max(1);
-    let x = |ts: u64| LABELS + (ts - timeline.start) as f64 * PLOT / span as f64;
+    let axis = Axis::new(timeline);
+    let x = |ts: u64| axis.x(ts);
     // The y of each lane's middle, and of each process header.
     let mut lanes = Vec::new();
     let mut headers = Vec::new();
@@ -109,22 +201,38 @@ pub fn picture(timeline: &Timeline, title: &str) -> String {
     let _ = writeln!(
         svg,
         r##"<text x="8" y="30" fill="#555">{} time-stamp ticks (guest instructions under --icount) from tick {}{lost}</text>"##,
-        short(span),
+        short_label(span, span / 100),
         timeline.start
     );
-    let step = tick_step(span);
-    let mut tick = 0;
-    while tick <= span {
-        let tx = x(timeline.start + tick);
-        let _ = writeln!(
-            svg,
-            r##"<line x1="{tx:.1}" y1="{}" x2="{tx:.1}" y2="{}" stroke="#eee"/><text x="{tx:.1}" y="{}" text-anchor="middle" fill="#555">{}</text>"##,
-            TOP - 6.0,
-            y,
-            TOP - 9.0,
-            short(tick)
-        );
-        tick += step;
+    let shown: u64 = axis.pieces.iter().filter(|p| !p.gap).map(|p| p.t1 - p.t0).sum();
+    let step = tick_step(shown.max(1));
+    for p in &axis.pieces {
+        if p.gap {
+            let _ = writeln!(
+                svg,
+                r##"<rect x="{:.1}" y="{}" width="{GAP}" height="{}" fill="#f7f7f7" stroke="#ccc" stroke-dasharray="2,2"><title>{} ticks in which only the idle thread runs, squeezed</title></rect><text x="{:.1}" y="{}" text-anchor="middle" fill="#999">//</text>"##,
+                p.x0,
+                TOP - 6.0,
+                y - TOP + 6.0,
+                p.t1 - p.t0,
+                p.x0 + GAP / 2.0,
+                TOP - 9.0
+            );
+            continue;
+        }
+        let mut tick = (p.t0 - timeline.start).div_ceil(step) * step;
+        while timeline.start + tick <= p.t1 {
+            let tx = x(timeline.start + tick);
+            let _ = writeln!(
+                svg,
+                r##"<line x1="{tx:.1}" y1="{}" x2="{tx:.1}" y2="{}" stroke="#eee"/><text x="{tx:.1}" y="{}" text-anchor="middle" fill="#555">{}</text>"##,
+                TOP - 6.0,
+                y,
+                TOP - 9.0,
+                short_label(tick, step)
+            );
+            tick += step;
+        }
     }
     for (hy, p) in &headers {
         let _ = writeln!(

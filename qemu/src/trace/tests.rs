@@ -335,6 +335,42 @@ fn svg_is_well_formed_with_a_lane_per_thread_and_an_arrow_per_flow() {
 }
 
 #[test]
+fn long_idle_stretches_are_squeezed() {
+    // Thread 10 runs briefly, the idle thread (process 0) for a long
+    // time, then thread 10 again: the idle stretch takes a fixed width.
+    let records = vec![
+        rec(0, Kind::Switch, 10, 10, 2),
+        rec(100, Kind::Switch, 10, 3, 0),
+        rec(1_000_000, Kind::Switch, 3, 10, 2),
+        rec(1_000_100, Kind::ThreadExit, 10, 10, 2),
+    ];
+    let t = Timeline::new(&Trace { records, lost: 0 });
+    let text = svg::picture(&t, "idle");
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    let gaps: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("rect") && n.attribute("stroke-dasharray").is_some())
+        .collect();
+    assert_eq!(gaps.len(), 1, "one squeezed stretch");
+    let runs: Vec<f64> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("rect") && n.attribute("fill") == Some("#4e79a7"))
+        .filter(|n| n.children().any(|c| c.has_tag_name("title")))
+        .filter_map(|n| n.attribute("width")?.parse().ok())
+        .collect();
+    assert_eq!(runs.len(), 2, "thread 10 runs twice");
+    assert!(runs.iter().all(|w| *w > 400.0), "each takes about half the axis: {runs:?}");
+}
+
+#[test]
+fn axis_labels_tell_ticks_apart() {
+    assert_eq!(svg::short_label(950, 100), "950");
+    assert_eq!(svg::short_label(12_500, 500), "12.5k");
+    assert_eq!(svg::short_label(19_650_000, 50_000), "19.65M");
+    assert_eq!(svg::short_label(20_000_000, 5_000_000), "20M");
+}
+
+#[test]
 fn output_files_sit_beside_the_name_given() {
     let (j, s) = output_paths(Path::new("out/trace"));
     assert_eq!(
