@@ -4,10 +4,11 @@
 //! it is full).
 //!
 //! Each hook is a tiny inline function: while tracing is off it costs one
-//! load of [`MODE`] and a branch that is not taken; the recording itself is
-//! out of line. System calls cost nothing even then: the entry stub calls
-//! the dispatcher through a pointer, which tracing points at a recording
-//! dispatcher ([`crate::arch::syscall::set_dispatcher`]).
+//! compare of [`RECORDING`] with memory and a branch that is not taken; the
+//! recording itself is out of line. A door round trip's fast path meets
+//! one hook per leg ([`handoff`]). System calls cost nothing even then: the
+//! entry stub calls the dispatcher through a pointer, which tracing points
+//! at a recording dispatcher ([`crate::arch::syscall::set_dispatcher`]).
 
 use crate::arch::cpu::rdtsc;
 use crate::arch::syscall::set_dispatcher;

@@ -203,6 +203,11 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, Error> {
                 )));
             }
         };
+        if run.trace.is_some() {
+            return Err(Error::Config(
+                "bench measures untraced: --trace goes with a boot".into(),
+            ));
+        }
         run.icount = true;
         run.programs = vec![vec![BENCH_PROGRAM.into()]];
         return Ok(Command::Bench { run, linux });
@@ -375,6 +380,7 @@ mod tests {
         assert_eq!(boot("hello").trace, None);
         assert_eq!(boot("--trace t hello").trace, Some(TraceOptions::default()));
         assert!(parse_str("--trace-syscalls hello").is_err());
+        assert!(parse_str("--trace t bench").is_err());
         assert!(parse_str("--trace t --trace-records 0 hello").is_err());
         assert!(parse_str("--trace t --trace-records lots hello").is_err());
     }
