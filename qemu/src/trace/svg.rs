@@ -56,7 +56,12 @@ impl Axis {
             .iter()
             .filter(|s| s.running && timeline.pid_of(s.tid) != 0)
             .map(|s| (s.start, s.end))
-            .chain(timeline.flows.iter().flat_map(|f| [(f.from.1, f.from.1), (f.to.1, f.to.1)]))
+            .chain(
+                timeline
+                    .flows
+                    .iter()
+                    .flat_map(|f| [(f.from.1, f.from.1), (f.to.1, f.to.1)]),
+            )
             .chain(timeline.marks.iter().map(|m| (m.ts, m.ts)))
             .chain([(start, start), (end, end)])
             .collect();
@@ -204,7 +209,12 @@ pub fn picture(timeline: &Timeline, title: &str) -> String {
         short_label(span, span / 100),
         timeline.start
     );
-    let shown: u64 = axis.pieces.iter().filter(|p| !p.gap).map(|p| p.t1 - p.t0).sum();
+    let shown: u64 = axis
+        .pieces
+        .iter()
+        .filter(|p| !p.gap)
+        .map(|p| p.t1 - p.t0)
+        .sum();
     let step = tick_step(shown.max(1));
     for p in &axis.pieces {
         if p.gap {

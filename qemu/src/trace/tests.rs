@@ -359,7 +359,10 @@ fn long_idle_stretches_are_squeezed() {
         .filter_map(|n| n.attribute("width")?.parse().ok())
         .collect();
     assert_eq!(runs.len(), 2, "thread 10 runs twice");
-    assert!(runs.iter().all(|w| *w > 400.0), "each takes about half the axis: {runs:?}");
+    assert!(
+        runs.iter().all(|w| *w > 400.0),
+        "each takes about half the axis: {runs:?}"
+    );
 }
 
 #[test]
