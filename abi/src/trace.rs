@@ -19,7 +19,10 @@
 //! TRACE end
 //! ```
 //!
-//! with `ts`, `a` and `b` in hexadecimal and `tid` in decimal.
+//! with `ts`, `a` and `b` in hexadecimal and `tid` in decimal (a
+//! [`Record`]'s `Display`). When every thread is blocked for good, the
+//! kernel prints the same before it reports the deadlock and stops, since
+//! init cannot.
 
 /// The `boot.args` line asking for a trace.
 pub const BOOT_ARGS_TRACE: &str = "@trace";
@@ -68,6 +71,19 @@ pub struct Record {
     pub tid: u32,
     pub a: u64,
     pub b: u64,
+}
+
+/// A record as a dump line writes it, after [`LINE`]:
+/// `<ts> <kind> <tid> <a> <b>`, numbers in hexadecimal but `tid`.
+impl core::fmt::Display for Record {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let kind = Kind::try_from(self.kind).map_or("?", Kind::name);
+        write!(
+            f,
+            "{:x} {kind} {} {:x} {:x}",
+            self.ts, self.tid, self.a, self.b
+        )
+    }
 }
 
 /// [`Kind::Invoke`] flag (in `b >> 32`): the dispatch took the last idle
@@ -180,6 +196,18 @@ mod tests {
         }
         assert_eq!(Kind::try_from(Kind::ALL.len() as u32), Err(()));
         assert_eq!(Kind::from_name("nothing"), None);
+    }
+
+    #[test]
+    fn records_print_as_dump_lines() {
+        let r = Record {
+            ts: 0x1f,
+            kind: Kind::Invoke as u32,
+            tid: 12,
+            a: 13,
+            b: 0x1_0000_000c,
+        };
+        assert_eq!(std::format!("{r}"), "1f invoke 12 d 10000000c");
     }
 
     #[test]

@@ -15,11 +15,13 @@ use crate::arch::syscall::set_dispatcher;
 use crate::arch::traps::TrapFrame;
 use crate::task::{Resume, Thread};
 use abi::trace::{
-    DEFAULT_RECORDS, INVOKE_DEPLETED, INVOKE_UNREF, Kind, MAX_RECORDS, NAME_RECORDS, Record,
-    SYSCALLS,
+    BEGIN, DEFAULT_RECORDS, END, INVOKE_DEPLETED, INVOKE_UNREF, Kind, LINE, MAX_RECORDS,
+    NAME_RECORDS, Record, SYSCALLS,
 };
 use abi::{DOOR_UNREF_DATA, Errno, invocation};
+use alloc::format;
 use alloc::vec::Vec;
+use core::fmt::Write;
 use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use doors::Upcall;
 use spin::Mutex;
@@ -145,6 +147,26 @@ pub fn read(from: u64, n: u64) -> Result<Vec<Record>, Errno> {
     Ok((from..held.min(from.saturating_add(n)))
         .map(|i| ring.get(i as usize))
         .collect())
+}
+
+/// Stops recording, if on, and prints the records as init would (for a
+/// boot that ends in a deadlock, where init cannot).
+pub fn dump() {
+    if !on() {
+        return;
+    }
+    let held = stop();
+    let ring = RING.lock();
+    let mut text = format!("{LINE}{BEGIN} records={held} lost={}\n", ring.lost());
+    for i in 0..held as usize {
+        let _ = writeln!(text, "{LINE}{}", ring.get(i));
+        if text.len() >= 4096 {
+            crate::log::write_bytes(text.as_bytes());
+            text.clear();
+        }
+    }
+    let _ = writeln!(text, "{LINE}{END}");
+    crate::log::write_bytes(text.as_bytes());
 }
 
 /// The system-call dispatcher while system calls are traced.

@@ -3,7 +3,8 @@
 //! test reads the records init prints and checks the events, their order
 //! and counts, the timeline's arrows, and the files `--trace` writes (JSON
 //! that parses, well-formed SVG). A second boot with a tiny ring checks
-//! that the oldest records give way.
+//! that the oldest records give way, a third that a boot ending in a
+//! deadlock still prints its trace (from the kernel).
 
 use abi::Sys;
 use abi::trace::{INVOKE_UNREF, Kind, Record};
@@ -189,4 +190,27 @@ fn trace_files_and_a_full_ring() {
     assert_eq!(picture.root_element().tag_name().name(), "svg");
     assert!(!timeline.processes.is_empty());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_deadlocked_boot_still_gives_its_trace() {
+    // `outcome block`: its only threads wait for a door call nobody makes;
+    // init never gets to print the trace, so the kernel does.
+    let report = test_run(Run::new(&["outcome", "block"]).traced(TraceOptions::default()));
+    report.expect_outcome(qemu::Outcome::Deadlock);
+    let trace = Trace::from_log(&report.serial)
+        .expect("a trace dump")
+        .expect("a whole trace dump");
+    let parked = trace
+        .records
+        .iter()
+        .filter(|r| kind(r) == Kind::DoorReturn && r.a == 0)
+        .count();
+    assert!(
+        parked >= 1,
+        "a thread parked in its pool: {:#?}",
+        trace.records
+    );
+    let timeline = Timeline::new(&trace);
+    assert!(timeline.processes.iter().any(|p| p.name == "outcome"));
 }

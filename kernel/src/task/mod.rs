@@ -724,8 +724,9 @@ extern "C" fn idle_loop() -> ! {
             .values()
             .any(|t| t.state == State::Blocked(Wait::Sleep));
         if !sleeping {
-            report_deadlock(&g);
             drop(g);
+            crate::trace::dump();
+            report_deadlock(&SCHED.lock());
             crate::arch::qemu_exit(abi::exit_code::DEADLOCK);
         }
         drop(g);

@@ -274,16 +274,7 @@ fn dump_trace() {
             Ok(n) => n,
         };
         for r in &records[..n] {
-            let kind = trace::Kind::try_from(r.kind).map_or("?", |k| k.name());
-            let _ = writeln!(
-                text,
-                "{}{:x} {kind} {} {:x} {:x}",
-                trace::LINE,
-                r.ts,
-                r.tid,
-                r.a,
-                r.b
-            );
+            let _ = writeln!(text, "{}{r}", trace::LINE);
             if text.len() >= DEBUG_WRITE_MAX {
                 let _ = io::write(text.as_bytes());
                 text.clear();
