@@ -14,6 +14,7 @@ mod door;
 mod errno;
 pub mod fs;
 mod sys;
+pub mod trace;
 mod wire;
 
 pub use door::*;

@@ -6,6 +6,7 @@
 //! only: no value is ever reinterpreted as bytes.
 
 use crate::fs::{Stat, Timespec};
+use crate::trace::Record;
 use crate::{DoorArg, DoorCred, DoorDesc, DoorInfo, SpawnArgs, Ucred, UserArg};
 use core::mem::{offset_of, size_of};
 
@@ -157,6 +158,13 @@ wire!(Stat {
     st_ctime,
     st_ctime_nsec,
     st_reserved,
+});
+wire!(Record {
+    ts,
+    kind,
+    tid,
+    a,
+    b
 });
 wire!(SpawnArgs {
     name_ptr,

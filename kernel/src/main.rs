@@ -14,6 +14,7 @@ mod log;
 mod mem;
 mod syscall;
 mod task;
+mod trace;
 
 use bootloader_api::config::{BootloaderConfig, Mapping};
 use bootloader_api::{BootInfo, entry_point};

@@ -47,6 +47,7 @@ mod report;
 pub mod results;
 pub mod setup;
 pub mod symbols;
+pub mod trace;
 
 use std::time::Duration;
 

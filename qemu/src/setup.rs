@@ -4,6 +4,7 @@
 
 use crate::error::Error;
 use std::env;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// The Rust target the kernel, loader and user programs are built for.
@@ -23,8 +24,22 @@ fn quiet(cmd: &mut Command) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// Whether the toolchain of the cargo running us (`CARGO`, set by `cargo
+/// run` and `cargo test`) has the bare-metal target's libraries: a look at
+/// its sysroot, quicker than asking rustup.
+fn target_in_sysroot() -> bool {
+    let Some(cargo) = env::var_os("CARGO") else {
+        return false;
+    };
+    let sysroot = Path::new(&cargo).parent().and_then(Path::parent);
+    sysroot.is_some_and(|root| root.join("lib/rustlib").join(TARGET).join("lib").is_dir())
+}
+
 /// Adds the bare-metal target with rustup when it is missing.
 pub fn ensure_target() -> Result<(), Error> {
+    if target_in_sysroot() {
+        return Ok(());
+    }
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()

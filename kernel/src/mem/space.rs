@@ -107,6 +107,11 @@ pub struct AddressSpace {
     /// server thread's argument area is checked at every door_return).
     /// Cleared with `last_area`.
     last_covered: Cell<Option<(u64, u64, bool)>>,
+    /// The last-level page tables found last, as (2 MiB region, table),
+    /// the latest first (a cache for [`Walk`]: a door call checks and
+    /// copies a few buffers of each side, each twice). Cleared whenever
+    /// page tables may have been freed.
+    leaves: Cell<[(u64, u64); 2]>,
     /// Bytes of `mem_map` areas (including door result areas) and their cap.
     mapped: u64,
     map_limit: u64,
@@ -135,6 +140,7 @@ impl AddressSpace {
             next_map: MAP_BASE,
             last_area: Cell::new(None),
             last_covered: Cell::new(None),
+            leaves: Cell::new([NO_LEAF; 2]),
             mapped: 0,
             map_limit: u64::MAX,
         })
@@ -268,6 +274,7 @@ impl AddressSpace {
         if pages == 0 {
             return;
         }
+        self.leaves.set([NO_LEAF; 2]);
         let mut mapper = self.mapper();
         for i in 0..pages {
             let page = Page::<Size4KiB>::containing_address(VirtAddr::new(addr + i * PAGE_SIZE));
@@ -285,31 +292,46 @@ impl AddressSpace {
         };
     }
 
-    /// The physical address behind user address `addr`, if it is mapped
-    /// for user access (and writable, when `write` is asked).
-    pub fn translate(&self, addr: u64, write: bool) -> Option<u64> {
-        if !(USER_START..USER_END).contains(&addr) {
-            return None;
+    /// A walk of this space's page tables for a run of translations.
+    pub fn walk(&self) -> Walk<'_> {
+        Walk {
+            space: self,
+            region: u64::MAX,
+            table: 0,
         }
-        // A plain four-level walk: user space has only 4 KiB pages, and
-        // every level of a user mapping carries USER (and WRITABLE for the
-        // parents), so the leaf's flags decide.
+    }
+
+    /// The last-level page table (physical address) that maps user address
+    /// `addr`, if the levels above it are present for user access.
+    fn leaf_table(&self, addr: u64) -> Option<u64> {
+        let region = addr >> 21;
+        let [latest, earlier] = self.leaves.get();
+        if latest.0 == region {
+            return Some(latest.1);
+        }
+        if earlier.0 == region {
+            self.leaves.set([earlier, latest]);
+            return Some(earlier.1);
+        }
+        let table = self.walk_to_leaf(addr)?;
+        self.leaves.set([(region, table), latest]);
+        Some(table)
+    }
+
+    /// [`Self::leaf_table`] from the top-level table.
+    fn walk_to_leaf(&self, addr: u64) -> Option<u64> {
+        // User space has only 4 KiB pages, and every level of a user
+        // mapping carries USER (and WRITABLE for the parents), so the
+        // leaf's flags decide.
         let mut table = self.pml4.start_address().as_u64();
-        for level in (0..4).rev() {
-            let index = (addr >> (12 + 9 * level)) & 0x1ff;
-            // SAFETY: `table` is a page table of this space, reached through
-            // the window; entries are plain u64s.
-            let entry = unsafe { *(phys_to_virt(table + index * 8) as *const u64) };
-            let flags = F::from_bits_truncate(entry);
-            if !flags.contains(F::PRESENT | F::USER_ACCESSIBLE) {
+        for level in (1..4).rev() {
+            let entry = entry(table, (addr >> (12 + 9 * level)) & 0x1ff);
+            if !F::from_bits_truncate(entry).contains(F::PRESENT | F::USER_ACCESSIBLE) {
                 return None;
             }
-            if level == 0 && write && !flags.contains(F::WRITABLE) {
-                return None;
-            }
-            table = entry & 0x000f_ffff_ffff_f000;
+            table = entry & ENTRY_ADDRESS;
         }
-        Some(table + (addr & 0xfff))
+        Some(table)
     }
 
     /// Maps a `mem_map` area of `pages` pages, at `fixed` or where there is
@@ -387,6 +409,108 @@ impl AddressSpace {
     /// The root page table, for [`activate_root`] while the space lives.
     pub fn root(&self) -> PhysFrame {
         self.pml4
+    }
+}
+
+/// An empty entry of [`AddressSpace::leaves`] (no user region is this).
+const NO_LEAF: (u64, u64) = (u64::MAX, 0);
+
+/// The address bits of a page-table entry.
+const ENTRY_ADDRESS: u64 = 0x000f_ffff_ffff_f000;
+
+/// Entry `index` of the page table at physical address `table`.
+fn entry(table: u64, index: u64) -> u64 {
+    // SAFETY: `table` is a page table of a live space, reached through the
+    // window; entries are plain u64s, and nothing changes them meanwhile
+    // (the kernel runs on one CPU with interrupts off).
+    unsafe { *(phys_to_virt(table + index * 8) as *const u64) }
+}
+
+/// Translations of user addresses of one space, remembering the last-level
+/// table of the last one: consecutive pages (a copy going page by page)
+/// cost one entry each instead of a four-level walk.
+pub struct Walk<'a> {
+    space: &'a AddressSpace,
+    /// The 2 MiB region (address >> 21) that `table` maps.
+    region: u64,
+    /// Its last-level table (valid when `region` is not `u64::MAX`).
+    table: u64,
+}
+
+impl Walk<'_> {
+    /// The flags a user page needs (to be written, with `write`).
+    fn needed(write: bool) -> u64 {
+        match write {
+            true => (F::PRESENT | F::USER_ACCESSIBLE | F::WRITABLE).bits(),
+            false => (F::PRESENT | F::USER_ACCESSIBLE).bits(),
+        }
+    }
+
+    /// The last-level table mapping user address `addr` (looked up once
+    /// per 2 MiB region).
+    #[inline]
+    fn table_for(&mut self, addr: u64) -> Option<u64> {
+        if !(USER_START..USER_END).contains(&addr) {
+            return None;
+        }
+        if addr >> 21 != self.region {
+            self.table = self.space.leaf_table(addr)?;
+            self.region = addr >> 21;
+        }
+        Some(self.table)
+    }
+
+    /// The physical address behind user address `addr`, if it is mapped
+    /// for user access (and writable, when `write` is asked).
+    #[inline]
+    pub fn translate(&mut self, addr: u64, write: bool) -> Option<u64> {
+        let leaf = entry(self.table_for(addr)?, (addr >> 12) & 0x1ff);
+        let needed = Self::needed(write);
+        (leaf & needed == needed).then_some((leaf & ENTRY_ADDRESS) + (addr & 0xfff))
+    }
+
+    /// Whether every page of `[addr, addr + len)` is mapped for user access
+    /// (and writable, when `write` is asked); `len > 0`, `addr + len` does
+    /// not overflow.
+    pub fn mapped(&mut self, addr: u64, len: u64, write: bool) -> bool {
+        let needed = Self::needed(write);
+        let (mut page, end) = (addr >> 12, (addr + len - 1) >> 12);
+        while page <= end {
+            let Some(table) = self.table_for(page << 12) else {
+                return false;
+            };
+            // The pages of this region, one entry each.
+            let last = end.min(page | 0x1ff);
+            while page <= last {
+                if entry(table, page & 0x1ff) & needed != needed {
+                    return false;
+                }
+                page += 1;
+            }
+        }
+        true
+    }
+
+    /// The physically contiguous piece of memory at user address `addr`,
+    /// at most `len` bytes (`len > 0`): its physical address and length;
+    /// `None` if the page of `addr` is not mapped as [`Self::translate`]
+    /// wants.
+    pub fn piece(&mut self, addr: u64, len: u64, write: bool) -> Option<(u64, u64)> {
+        let phys = self.translate(addr, write)?;
+        let mut n = (PAGE_SIZE - addr % PAGE_SIZE).min(len);
+        let needed = Self::needed(write);
+        // The following pages of the same region, while they follow in
+        // physical memory too.
+        let mut index = ((addr >> 12) & 0x1ff) + 1;
+        while n < len && index < 512 {
+            let leaf = entry(self.table, index);
+            if leaf & needed != needed || leaf & ENTRY_ADDRESS != phys + n {
+                return Some((phys, n));
+            }
+            n = (n + PAGE_SIZE).min(len);
+            index += 1;
+        }
+        Some((phys, n))
     }
 }
 

@@ -17,7 +17,7 @@ use crate::task::{self, Resume, SCHED};
 use abi::fs::PATH_MAX;
 use abi::{
     DEBUG_WRITE_MAX, Errno, MAX_ARGS, MAX_ARGS_BYTES, MEM_MAP_MAX, SpawnArgs, Sys, exit_code,
-    kstat, limit, prot,
+    kstat, limit, prot, trace,
 };
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
@@ -27,11 +27,15 @@ use kernel::cap::MAX_CAPACITY;
 const MAX_SLEEP: u64 = 1_000_000;
 /// Longest path read from user memory (longer ones are ENAMETOOLONG).
 const PATH_READ_MAX: u64 = 4096;
+/// Most trace records one call copies out.
+const TRACE_READ_MAX: u64 = 1024;
 
 /// What most system calls return: a value, or an error.
 type SysResult = Result<u64, Errno>;
 
-pub fn dispatch(frame: &mut TrapFrame) {
+/// Runs the system call of `frame` (the entry stub calls it, or tracing's
+/// recording dispatcher does).
+pub extern "C" fn dispatch(frame: &mut TrapFrame) {
     // The door fast paths, ahead of everything: when they apply they leave
     // through the other side's user mode; otherwise nothing has changed.
     match frame.rax {
@@ -103,6 +107,7 @@ fn invoke(call: Sys, a: [u64; 6]) -> Resume {
         Sys::GetLimit => get_limit(a[0], a[1]).into(),
         Sys::SetLimit => set_limit(a[0], a[1], a[2]).into(),
         Sys::SetTls => set_tls(a[0]).into(),
+        Sys::Trace => trace(a[0], a[1], a[2], a[3]).into(),
         call @ (Sys::Fattach
         | Sys::Fdetach
         | Sys::Close
@@ -430,6 +435,31 @@ fn set_tls(base: u64) -> SysResult {
     }
     SCHED.lock().set_fs_base(base);
     Ok(0)
+}
+
+/// Kernel event tracing (`abi::trace::op`), for init alone (called a few
+/// times a boot: kept out of line, away from the door calls).
+#[cold]
+fn trace(op: u64, a: u64, b: u64, c: u64) -> SysResult {
+    let (pid, tid) = {
+        let g = SCHED.lock();
+        (g.current_pid(), g.current_tid())
+    };
+    if pid != 1 {
+        return Err(Errno::EPERM);
+    }
+    match op as usize {
+        trace::op::START => crate::trace::start(a, b, tid).map(|()| 0),
+        trace::op::STOP => Ok(crate::trace::stop()),
+        trace::op::LOST => Ok(crate::trace::lost()),
+        trace::op::READ => {
+            let records = crate::trace::read(c, b.min(TRACE_READ_MAX))?;
+            let out = UserSlice::<trace::Record>::new(a, records.len() as u64)?;
+            out.write_all(SCHED.lock().current_space(), &records)?;
+            Ok(records.len() as u64)
+        }
+        _ => Err(Errno::EINVAL),
+    }
 }
 
 /// The QEMU exit value init uses for a program's status (re-exported for

@@ -106,6 +106,7 @@ pub fn spawn(parent: u32, name: &str, args: &[&[u8]], fds: &[i32]) -> Result<u32
         g.handle_events();
         return Err(e);
     }
+    crate::trace::spawn(pid, parent, name);
     crate::debug!("spawned process {pid} ({name})");
     Ok(pid)
 }

@@ -425,6 +425,7 @@ impl Sched {
             p.threads.push(tid);
         }
         self.ready.push(tid);
+        crate::trace::thread_create(tid, pid);
         Ok(tid)
     }
 
@@ -532,6 +533,7 @@ impl Sched {
             .collect();
         p.threads.retain(|&t| t == current);
         for tid in others {
+            crate::trace::thread_exit(tid, pid);
             self.destroy_thread(tid);
         }
         if self.procs.get(&pid).is_some_and(|p| p.threads.is_empty()) {
@@ -557,6 +559,7 @@ impl Sched {
         }
         let parent = p.parent;
         let status = *p.exit_status.get_or_insert(0);
+        crate::trace::process_exit(pid, status);
         crate::debug!("process {pid} ({}) exited with status {status}", p.name);
         for child in self.procs.values_mut().filter(|c| c.parent == pid) {
             child.parent = 0;
@@ -593,6 +596,7 @@ pub fn exit_thread(value: u64, unmap: Option<(u64, u64)>) -> ! {
     let mut g = SCHED.lock();
     let tid = g.current;
     let pid = g.current_pid();
+    crate::trace::thread_exit(tid, pid);
     if let Some((addr, len)) = unmap {
         g.unmap(pid, addr, len);
     }
@@ -766,8 +770,9 @@ extern "C" fn idle_loop() -> ! {
             .values()
             .any(|t| t.state == State::Blocked(Wait::Sleep));
         if !sleeping {
-            report_deadlock(&g);
             drop(g);
+            crate::trace::dump();
+            report_deadlock(&SCHED.lock());
             crate::arch::qemu_exit(abi::exit_code::DEADLOCK);
         }
         drop(g);

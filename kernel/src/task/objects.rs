@@ -137,11 +137,17 @@ impl Sched {
 
     fn door_event(&mut self, event: Event) {
         match event {
-            Event::CallFailed { caller, errno } | Event::ParkFailed { tid: caller, errno } => {
+            Event::CallFailed { caller, errno } => {
+                crate::trace::call_failed(caller, errno);
                 self.set_resume(caller, Resume::Return(Err(errno)));
                 self.wake(caller);
             }
+            Event::ParkFailed { tid, errno } => {
+                self.set_resume(tid, Resume::Return(Err(errno)));
+                self.wake(tid);
+            }
             Event::Dispatch(up) => {
+                crate::trace::dispatch(&up);
                 let start = self.deliver_upcall(&up);
                 self.set_resume(up.server, start);
                 self.wake(up.server);
