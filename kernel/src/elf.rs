@@ -30,6 +30,8 @@ pub const PF_X: u32 = 1;
 /// Segment flag: writable.
 pub const PF_W: u32 = 2;
 const PT_LOAD: u32 = 1;
+const PT_NOTE: u32 = 4;
+const PT_PHDR: u32 = 6;
 const PT_TLS: u32 = 7;
 const ET_EXEC: u16 = 2;
 const EM_X86_64: u16 = 62;
@@ -202,6 +204,71 @@ impl<'a> Elf<'a> {
         self.entry
     }
 
+    /// Whether the program carries the native ABI's note
+    /// (`abi::NATIVE_NOTE_NAME`); without it, it is a Linux program.
+    pub fn is_native(&self) -> bool {
+        self.has_note(abi::NATIVE_NOTE_NAME, abi::NATIVE_NOTE_TYPE)
+    }
+
+    /// Whether a `PT_NOTE` segment holds a note called `name` (without its
+    /// NUL) of type `kind`. Malformed notes end the search of their segment.
+    pub fn has_note(&self, name: &[u8], kind: u32) -> bool {
+        let d = self.data;
+        (0..self.phnum)
+            .map(|i| self.phdr(i))
+            .filter(|p| u32_at(p, 0) == PT_NOTE)
+            .filter_map(|p| {
+                let off = usize::try_from(u64_at(p, 8)).ok()?;
+                let size = usize::try_from(u64_at(p, 32)).ok()?;
+                d.get(off..off.checked_add(size)?)
+            })
+            .any(|mut notes| {
+                while notes.len() >= 12 {
+                    let namesz = u32_at(notes, 0) as usize;
+                    let descsz = u32_at(notes, 4) as usize;
+                    let body = namesz.next_multiple_of(4) + descsz.next_multiple_of(4);
+                    let Some(rest) = notes.get(12..).filter(|r| r.len() >= body) else {
+                        return false;
+                    };
+                    let found = rest.get(..namesz);
+                    if u32_at(notes, 8) == kind
+                        && found.is_some_and(|n| n.strip_suffix(b"\0") == Some(name))
+                    {
+                        return true;
+                    }
+                    notes = &rest[body..];
+                }
+                false
+            })
+    }
+
+    /// Where the program headers are in memory once loaded (`AT_PHDR`): the
+    /// `PT_PHDR` segment's address, else the address of the loadable
+    /// segment that holds them in the file; `None` if none does.
+    pub fn phdr_address(&self) -> Option<u64> {
+        let phdr = (0..self.phnum)
+            .map(|i| self.phdr(i))
+            .find(|p| u32_at(p, 0) == PT_PHDR);
+        if let Some(p) = phdr {
+            return Some(u64_at(p, 16));
+        }
+        let table = self.phoff as u64;
+        self.segments()
+            .find(|s| (s.file_offset..s.file_offset + s.file_size).contains(&table))
+            .map(|s| s.vaddr + (table - s.file_offset))
+    }
+
+    /// Number of program headers (`AT_PHNUM`).
+    pub fn phnum(&self) -> usize {
+        self.phnum
+    }
+
+    /// The end of the highest loadable segment, page aligned: where a Linux
+    /// program's break starts.
+    pub fn end(&self) -> u64 {
+        self.segments().map(|s| s.page_end()).max().unwrap_or(0)
+    }
+
     /// The thread-local-storage template segment, if any, as `(vaddr, file_size, mem_size)`.
     pub fn tls(&self) -> Option<(u64, u64, u64)> {
         (0..self.phnum)
@@ -348,6 +415,84 @@ mod tests {
             Elf::parse(&f, LO, HI).err(),
             Some(ElfError::SegmentOutOfRange)
         );
+    }
+
+    /// Appends a PT_NOTE segment holding `notes` to an executable.
+    fn with_notes(mut f: Vec<u8>, notes: &[u8]) -> Vec<u8> {
+        let off = f.len() as u64;
+        f.extend_from_slice(notes);
+        let count = u16_at(&f, 56) as usize;
+        let mut ph = vec![0u8; PHDR_SIZE];
+        ph[0..4].copy_from_slice(&PT_NOTE.to_le_bytes());
+        ph[8..16].copy_from_slice(&off.to_le_bytes());
+        ph[32..40].copy_from_slice(&(notes.len() as u64).to_le_bytes());
+        // Move the header table to the end, one entry longer.
+        let table = f[EHDR_SIZE..EHDR_SIZE + count * PHDR_SIZE].to_vec();
+        let at = f.len() as u64;
+        f.extend_from_slice(&table);
+        f.extend_from_slice(&ph);
+        f[32..40].copy_from_slice(&at.to_le_bytes());
+        f[56..58].copy_from_slice(&(count as u16 + 1).to_le_bytes());
+        f
+    }
+
+    fn note(name: &[u8], kind: u32, desc: &[u8]) -> Vec<u8> {
+        let mut n = Vec::new();
+        n.extend_from_slice(&(name.len() as u32 + 1).to_le_bytes());
+        n.extend_from_slice(&(desc.len() as u32).to_le_bytes());
+        n.extend_from_slice(&kind.to_le_bytes());
+        n.extend_from_slice(name);
+        n.push(0);
+        n.resize(n.len().next_multiple_of(4), 0);
+        n.extend_from_slice(desc);
+        n.resize(n.len().next_multiple_of(4), 0);
+        n
+    }
+
+    #[test]
+    fn finds_the_native_note() {
+        let plain = build(0x40_1000, &[(0x40_1000, 16, PF_X, b"code")]);
+        assert!(!Elf::parse(&plain, LO, HI).unwrap().is_native());
+        let mut notes = note(b"GNU", 3, &[1; 20]);
+        notes.extend(note(b"doors", abi::NATIVE_NOTE_TYPE, &1u32.to_le_bytes()));
+        let f = with_notes(plain.clone(), &notes);
+        let elf = Elf::parse(&f, LO, HI).unwrap();
+        assert!(elf.is_native());
+        assert!(elf.has_note(b"GNU", 3));
+        assert!(!elf.has_note(b"doors", 2), "another type");
+        assert!(!elf.has_note(b"door", abi::NATIVE_NOTE_TYPE), "a prefix");
+        // A note whose size runs past its segment is not read.
+        let mut bad = note(b"doors", abi::NATIVE_NOTE_TYPE, &[0; 4]);
+        bad[4..8].copy_from_slice(&1000u32.to_le_bytes());
+        let f = with_notes(plain, &bad);
+        assert!(!Elf::parse(&f, LO, HI).unwrap().is_native());
+    }
+
+    #[test]
+    fn program_headers_and_end() {
+        // The header table at file offset 64 lies in no segment of `build`'s
+        // files (they start a page in).
+        let f = build(
+            0x40_1000,
+            &[
+                (0x40_1000, 16, PF_X, b"code"),
+                (0x40_3000, 0x2001, PF_W, b"d"),
+            ],
+        );
+        let elf = Elf::parse(&f, LO, HI).unwrap();
+        assert_eq!(elf.phdr_address(), None);
+        assert_eq!(elf.phnum(), 2);
+        assert_eq!(elf.end(), 0x40_6000);
+        // A segment from offset 0 (as ld lays out executables) holds it.
+        let mut f = build(0x40_1000, &[(0x40_1000, 16, PF_X, b"code")]);
+        let p = EHDR_SIZE;
+        f[p + 8..p + 16].copy_from_slice(&0u64.to_le_bytes());
+        f[p + 16..p + 24].copy_from_slice(&0x40_0000u64.to_le_bytes());
+        let len = f.len() as u64;
+        f[p + 32..p + 40].copy_from_slice(&len.to_le_bytes());
+        f[p + 40..p + 48].copy_from_slice(&len.to_le_bytes());
+        let elf = Elf::parse(&f, LO, HI).unwrap();
+        assert_eq!(elf.phdr_address(), Some(0x40_0040));
     }
 
     #[test]

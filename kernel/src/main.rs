@@ -11,6 +11,7 @@ extern crate alloc;
 mod arch;
 mod log;
 mod mem;
+mod random;
 mod syscall;
 mod task;
 
@@ -54,6 +55,10 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         features.umip
     );
     task::SCHED.lock().init_objects();
+    match arch::rtc::unix_now() {
+        Some(now) => task::SCHED.lock().set_realtime(now),
+        None => warn!("the CMOS clock holds no valid date: real time starts at 1970"),
+    }
     if let Err(e) = task::spawn(0, "init", &[], &[]) {
         panic!("cannot start init: {e:?}");
     }

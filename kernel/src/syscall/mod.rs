@@ -3,9 +3,15 @@
 //! and only then acts. Bad input gets an error code; nothing a program
 //! passes can fault or hang the kernel. Every handler's outcome is a
 //! [`Resume`], applied to the trap frame in one place ([`dispatch`]). The
-//! door calls are in [`door`].
+//! door calls are in [`door`]; the Linux personality's calls in [`linux`].
+//!
+//! A Linux program's call numbers below [`NATIVE_BASE`] are Linux's; at
+//! and above it they are native, as for any program, so libdoor (C) makes
+//! the native door calls. Errors reach a Linux program with Linux's
+//! numbers, native programs get illumos's.
 
 mod door;
+mod linux;
 
 use crate::arch::traps::TrapFrame;
 use crate::mem::PAGE_SIZE;
@@ -13,8 +19,8 @@ use crate::mem::space::{MapError, USER_END, USER_START};
 use crate::mem::user::{UserPtr, UserSlice};
 use crate::task::{self, Resume, SCHED};
 use abi::{
-    DEBUG_WRITE_MAX, Errno, MAX_ARGS, MAX_ARGS_BYTES, MEM_MAP_MAX, SpawnArgs, Sys, exit_code,
-    kstat, limit, prot,
+    DEBUG_WRITE_MAX, Errno, MAX_ARGS, MAX_ARGS_BYTES, MEM_MAP_MAX, NATIVE_BASE, SpawnArgs, Sys,
+    exit_code, kstat, limit, prot,
 };
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
@@ -33,8 +39,12 @@ pub fn dispatch(frame: &mut TrapFrame) {
     let a = [
         frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
     ];
-    let resume = match Sys::try_from(frame.rax as usize) {
+    let nr = frame.rax as usize;
+    let resume = match Sys::try_from(nr) {
         Ok(call) => invoke(call, a),
+        Err(()) if nr < NATIVE_BASE && SCHED.lock().current_is_linux() => {
+            linux::dispatch(nr, a, frame)
+        }
         Err(()) => {
             crate::warn!(
                 "process {} called unknown system call {:#x}",
@@ -44,7 +54,7 @@ pub fn dispatch(frame: &mut TrapFrame) {
             Resume::Return(Err(Errno::ENOSYS))
         }
     };
-    resume.apply(frame);
+    resume.apply(frame, || SCHED.lock().current_is_linux());
     task::check_exiting();
 }
 

@@ -9,10 +9,12 @@
 //! caller to server and back without a trip through the run queue.
 
 mod ipc;
+mod linux;
 mod loader;
 mod report;
 mod resume;
 
+pub use linux::{exit_linux_thread, futex_wait, pause, sleep_until};
 pub use loader::{bootfs, init_bootfs, spawn, user_frame};
 pub use report::{on_kernel_exception, on_user_exception};
 pub use resume::{Entry, Resume};
@@ -33,6 +35,9 @@ use abi::{Errno, MAX_PROCESSES, limit};
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use doors::{Cred, DoorId, Registry};
 use kernel::cap::Objects;
+use kernel::clock::Clock;
+use kernel::linux::futex::Futexes;
+use kernel::linux::{LinuxProcess, LinuxThread};
 use kernel::runq::{ReadyQueue, SleepQueue};
 use spin::{Mutex, MutexGuard};
 
@@ -49,6 +54,10 @@ pub enum Wait {
     DoorCall,
     /// An invocation, as an idle thread of a door server pool.
     DoorPark,
+    /// A futex wake (a Linux thread), or its timeout.
+    Futex,
+    /// A signal, which never comes (a Linux thread in `pause`).
+    Pause,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -81,6 +90,8 @@ pub struct Thread {
     /// space outlives every thread that can still run: it goes when the
     /// last thread has exited.
     root: Option<PhysFrame>,
+    /// What a thread of a Linux program has besides (`None`: native).
+    linux: Option<Box<LinuxThread>>,
 }
 
 pub struct Process {
@@ -105,6 +116,8 @@ pub struct Process {
     /// Killed (or exiting) while some of its threads still run: they must
     /// not return to user mode. Counted in [`DYING`].
     dying: bool,
+    /// What a Linux program has besides (`None`: a native program).
+    pub linux: Option<Box<LinuxProcess>>,
 }
 
 /// A process's limits on threads and children (see `abi::limit`).
@@ -140,6 +153,10 @@ pub struct Sched {
     /// INTERIM: fattach names (door, euid of the attacher), until the RAM
     /// file system holds them.
     pub names: BTreeMap<Vec<u8>, (DoorId, u32)>,
+    /// Linux threads waiting on futexes.
+    futexes: Futexes,
+    /// Monotonic and real time.
+    clock: Clock,
 }
 
 pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
@@ -154,6 +171,8 @@ pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
     ticks: 0,
     objects: None,
     names: BTreeMap::new(),
+    futexes: Futexes::new(),
+    clock: Clock::new(kernel::clock::NANOS / crate::arch::timer::HZ as u64),
 });
 
 /// The memory limit of the first process (`abi::limit::MEMORY`), set at
@@ -331,6 +350,7 @@ impl Sched {
             detached: false,
             handoff,
             root,
+            linux: None,
         };
         self.threads.insert(tid, Box::new(thread));
         if let Some(p) = self.procs.get_mut(&pid) {
@@ -403,6 +423,7 @@ impl Sched {
             handoff: true,
             exit_status: None,
             dying: false,
+            linux: None,
         };
         self.procs.insert(pid, p);
         Ok(pid)
@@ -412,6 +433,7 @@ impl Sched {
     fn destroy_thread(&mut self, tid: u32) {
         self.ready.remove(tid);
         self.sleepers.remove(tid);
+        self.futexes.remove(tid);
         let objects = self.objects();
         objects.doors.exit_thread(&mut objects.caps, tid);
         self.handle_door_events();
@@ -832,6 +854,7 @@ pub fn sleep(ticks: u64) {
 pub fn on_timer_tick(frame: &TrapFrame) {
     let mut g = SCHED.lock();
     g.ticks += 1;
+    g.clock.tick(rdtsc());
     let now = g.ticks;
     while let Some(tid) = g.sleepers.pop_expired(now) {
         g.wake(tid);
@@ -858,11 +881,8 @@ extern "C" fn idle_loop() -> ! {
             drop(g);
             panic!("no processes left (init exited without shutting down)");
         }
-        let sleeping = g
-            .threads
-            .values()
-            .any(|t| t.state == State::Blocked(Wait::Sleep));
-        if !sleeping {
+        // Sleepers and futex waits with a timeout.
+        if g.sleepers.is_empty() {
             report_deadlock(&g);
             drop(g);
             crate::arch::qemu_exit(abi::exit_code::DEADLOCK);
@@ -887,6 +907,8 @@ fn report_deadlock(g: &Sched) {
             Wait::Sleep => "for a timer".into(),
             Wait::DoorCall => "for its door call to return".into(),
             Wait::DoorPark => "for a door invocation (idle server thread)".into(),
+            Wait::Futex => "for a futex wake".into(),
+            Wait::Pause => "for a signal (pause), which never comes here".into(),
         };
         crate::error!(
             "deadlock: process {} ({name}) thread {} waits {what}",
@@ -916,6 +938,7 @@ pub fn start() -> ! {
         detached: false,
         handoff: true,
         root: None,
+        linux: None,
     };
     g.threads.insert(idle, Box::new(thread));
     g.idle = idle;
