@@ -24,7 +24,16 @@ use crate::setup::{MUSL_GCC, ensure_musl};
 /// Where the C sources are, relative to the workspace root.
 pub const C_DIR: &str = "userland/c";
 /// Flags of every compilation (the programs' and libdoor's).
-const CFLAGS: &[&str] = &["-std=gnu11", "-O2", "-g", "-Wall", "-Wextra", "-pthread"];
+const CFLAGS: &[&str] = &[
+    "-std=gnu11",
+    "-D_GNU_SOURCE",
+    "-O2",
+    "-g",
+    "-Wall",
+    "-Wextra",
+    "-Werror=implicit-function-declaration",
+    "-pthread",
+];
 
 /// What the compiler said about a file that compiled.
 #[derive(Debug, Clone, PartialEq, Eq)]

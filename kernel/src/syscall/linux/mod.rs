@@ -153,14 +153,20 @@ pub fn dispatch(nr: usize, a: [u64; 6], frame: &TrapFrame) -> Resume {
 
 /// ENOSYS for a call this kernel does not have, with a log line naming it.
 fn unsupported(nr: usize) -> Resume {
+    log_unsupported(&alloc::format!(
+        "Linux system call {nr} ({})",
+        names::name(nr).unwrap_or("unknown")
+    ));
+    Resume::Return(Err(Errno::ENOSYS))
+}
+
+/// The log line of an ENOSYS: what the calling program asked for that
+/// this kernel does not have.
+fn log_unsupported(what: &str) {
     let g = SCHED.lock();
     let pid = g.current_pid();
     let program = g.process(pid).map_or("?", |p| p.name.as_str());
-    crate::warn!(
-        "process {pid} ({program}): Linux system call {nr} ({}) is not supported here: ENOSYS",
-        names::name(nr).unwrap_or("unknown")
-    );
-    Resume::Return(Err(Errno::ENOSYS))
+    crate::warn!("process {pid} ({program}): {what} is not supported here: ENOSYS");
 }
 
 /// A Linux `int` argument (file descriptors, ids) from a 64-bit register:

@@ -21,7 +21,11 @@ use kernel::linux::clone;
 /// not read them). Its signal mask is the caller's; it has no alternate
 /// signal stack.
 pub fn clone(a: [u64; 6], frame: &TrapFrame) -> SysResult {
-    let spec = clone::decode(a[0])?;
+    let spec = clone::decode(a[0]).inspect_err(|&e| {
+        if e == Errno::ENOSYS {
+            super::log_unsupported("clone of a process or namespace (no fork yet)");
+        }
+    })?;
     let [_, stack, parent_tid, child_tid, tls, _] = a;
     let stack = if stack == 0 { frame.rsp } else { stack };
     if stack > USER_END || spec.settls && tls >= USER_END {
