@@ -47,6 +47,8 @@ pub mod kstat {
     /// Door calls and returns that took the null-call fast path so far
     /// (each leg counts once).
     pub const DOOR_FAST_PATHS: usize = 9;
+    /// Door calls waiting for a server thread now.
+    pub const DOOR_WAITING: usize = 10;
 }
 
 /// Argument block of [`Sys::Spawn`].

@@ -83,8 +83,10 @@ syscalls! {
     /// value behind (nobody will join it); an exited one's value is
     /// dropped now. Errors: ESRCH (no such thread, or already detached).
     ThreadDetach,
-    /// `thread_join(tid)`: waits for thread `tid` of this process; returns
-    /// its exit value.
+    /// `thread_join(tid, value_ptr)`: waits for thread `tid` of this process
+    /// and stores its exit value (a `u64`) at `value_ptr` (none if 0).
+    /// Errors: ESRCH, EDEADLK (itself), EINVAL (detached), EFAULT (the exit
+    /// value is dropped then).
     ThreadJoin,
     /// `mem_map(len, prot, fixed_addr)`: maps zeroed anonymous memory at
     /// `fixed_addr` (page aligned; 0 lets the kernel choose); returns its

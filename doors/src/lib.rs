@@ -90,7 +90,7 @@ pub use outcome::{
     ArgCopy, ArgLayout, CallOutcome, Called, Delivery, Depleted, Event, Next, Reply, ReturnOutcome,
     StackArea, Stats, Upcall, UserMemory,
 };
-pub use registry::Registry;
+pub use registry::{At, Hint, Registry};
 pub use system::{CallParams, Config, Created, Cred, DoorSystem, ReturnArgs};
 
 /// A process id (0 is the kernel).

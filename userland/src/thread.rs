@@ -5,7 +5,7 @@
 //! kernel as the area where invocations are laid out.
 
 use crate::heap::{map, unmap};
-use crate::sys::{Errno, check, syscall1, syscall3};
+use crate::sys::{Errno, check, syscall1, syscall2, syscall3};
 use abi::{MAIN_STACK_ARGS_RESERVE, MAIN_STACK_SIZE, MAIN_STACK_TOP, Sys};
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -109,11 +109,11 @@ impl JoinHandle {
     /// Waits for the thread; returns what its closure returned.
     pub fn join(self) -> Result<u64, Errno> {
         let this = ManuallyDrop::new(self);
-        let v = check(syscall1(Sys::ThreadJoin, this.tid as usize));
+        let joined = join_raw(this.tid);
         let _ = unmap(this.stack.0, this.stack.1);
         // SAFETY: `this` is never used again, and not dropped.
         drop(unsafe { core::ptr::read(&this.fate) });
-        v.map(|v| v as u64)
+        joined
     }
 }
 
@@ -121,13 +121,24 @@ impl Drop for JoinHandle {
     fn drop(&mut self) {
         if self.fate.swap(DETACHED, Ordering::AcqRel) == EXITED {
             // It ended first: its exit value and stack are ours to free.
-            let _ = check(syscall1(Sys::ThreadJoin, self.tid as usize));
+            let _ = join_raw(self.tid);
             let _ = unmap(self.stack.0, self.stack.1);
         } else {
             // It frees its stack itself; the kernel keeps no exit value.
             let _ = check(syscall1(Sys::ThreadDetach, self.tid as usize));
         }
     }
+}
+
+/// Waits for thread `tid` of this process; its exit value.
+pub fn join_raw(tid: u32) -> Result<u64, Errno> {
+    let mut value = 0u64;
+    check(syscall2(
+        Sys::ThreadJoin,
+        tid as usize,
+        &raw mut value as usize,
+    ))?;
+    Ok(value)
 }
 
 pub fn gettid() -> u32 {

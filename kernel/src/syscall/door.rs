@@ -1,11 +1,13 @@
 //! Door system calls. Each decodes its registers and user structures, asks
 //! the door logic (which validates everything before it changes anything),
 //! then carries out the outcome: for door_call and door_return that means
+//! parking the calling thread (`task::door_park`: it keeps no kernel
+//! context, and resumes in user mode with the outcome its waker writes) and
 //! handing the CPU straight to the server thread or back to the caller.
 
 use super::{SysResult, fd_arg, path_arg};
 use crate::mem::user::UserPtr;
-use crate::task::{self, Entry, Resume, SCHED, Sched, Wait};
+use crate::task::{self, Entry, Leave, Resume, SCHED, Sched, Wait};
 use abi::{DOOR_CREATE_RUN_SERVER_CREATE, DoorArg, DoorCred, DoorInfo, Errno, Ucred};
 use core::sync::atomic::{AtomicU64, Ordering};
 use doors::{CallParams, Called, DoorSystem, Next, ReturnArgs, ReturnOutcome, StackArea, Upcall};
@@ -39,14 +41,9 @@ pub fn door_create(pc: u64, cookie: u64, attributes: u64) -> SysResult {
     Ok(created.fd as u64 | flag)
 }
 
-pub fn door_call(d: u64, params_ptr: u64) -> Resume {
-    match door_call_checked(d, params_ptr) {
-        Ok(resume) => resume,
-        Err(e) => Resume::Return(Err(e)),
-    }
-}
-
-fn door_call_checked(d: u64, params_ptr: u64) -> Result<Resume, Errno> {
+/// door_call: returns only when it fails at once; otherwise the calling
+/// thread parks until the call ends.
+pub fn door_call(d: u64, params_ptr: u64) -> SysResult {
     let d = fd_arg(d)?;
     let mut g = SCHED.lock();
     let (tid, cred) = (g.current_tid(), g.current_cred());
@@ -60,8 +57,8 @@ fn door_call_checked(d: u64, params_ptr: u64) -> Result<Resume, Errno> {
                     status: up.status,
                     regs: up.regs,
                 };
-                let resume = Resume::Invocation(entry);
-                return Ok(task::door_handoff(g, Wait::DoorCall, up.server, resume));
+                let server = Some((up.server, Resume::Invocation(entry)));
+                task::door_park(g, Leave::Blocked(Wait::DoorCall), server);
             }
             None
         }
@@ -78,15 +75,16 @@ fn door_call_checked(d: u64, params_ptr: u64) -> Result<Resume, Errno> {
         doors.door_call_into(&memory, caps, tid, cred, d, params, &mut up)
     };
     g.handle_door_events();
-    Ok(match called? {
-        Called::Handoff => {
-            g.deliver_upcall(&up);
-            task::handoff(g, Wait::DoorCall, up.server)
-        }
-        Called::Wait => task::door_wait(g, Wait::DoorCall),
-    })
+    let server = match called? {
+        Called::Handoff => Some((up.server, g.deliver_upcall(&up))),
+        Called::Wait => None,
+    };
+    drop(up);
+    task::door_park(g, Leave::Blocked(Wait::DoorCall), server)
 }
 
+/// door_return: returns only when it fails, or when the thread, done with
+/// its invocation, starts a queued one at once; otherwise it parks.
 pub fn door_return(a: [u64; 6]) -> Resume {
     match door_return_checked(a) {
         Ok(resume) => resume,
@@ -117,14 +115,7 @@ fn door_return_checked(a: [u64; 6]) -> Result<Resume, Errno> {
     if let Some((caller, next)) = fast {
         FAST_PATHS.fetch_add(1, Ordering::Relaxed);
         g.handle_door_events();
-        let done = Resume::Return(Ok(0));
-        return match next {
-            Next::Park => Ok(task::door_handoff(g, Wait::DoorPark, caller, done)),
-            next => {
-                g.set_resume(caller, done);
-                after_return(g, tid, Some(caller), next)
-            }
-        };
+        return after_return(g, tid, Some((caller, Resume::Return(Ok(0)))), next);
     }
     // Beyond the fast path. Filled in place: the outcome is large, and
     // moving it costs copies.
@@ -138,37 +129,36 @@ fn door_return_checked(a: [u64; 6]) -> Result<Resume, Errno> {
     };
     g.handle_door_events();
     returned?;
-    let caller = out.reply.as_ref().map(|r| r.caller);
-    if let Some(r) = &out.reply {
-        g.deliver_reply(r);
-    }
+    let caller = out.reply.map(|r| (r.caller, g.deliver_reply(&r)));
     after_return(g, tid, caller, out.next)
 }
 
 /// What a returning server thread does once its results are delivered (to
-/// `caller`, if any): park (and come back with its next invocation), serve
-/// the invocation it took, or fail.
+/// `caller`, which resumes with the outcome given, if there is one): park
+/// (and come back with its next invocation), serve the invocation it took
+/// (after the caller, if any, has run), or fail.
 fn after_return(
     mut g: MutexGuard<'static, Sched>,
     tid: u32,
-    caller: Option<u32>,
+    caller: Option<(u32, Resume)>,
     next: Next,
 ) -> Result<Resume, Errno> {
     match next {
-        Next::Park => Ok(match caller {
-            Some(c) => task::handoff(g, Wait::DoorPark, c),
-            None => task::door_wait(g, Wait::DoorPark),
-        }),
+        Next::Park => task::door_park(g, Leave::Blocked(Wait::DoorPark), caller),
         Next::Serve(up) => {
-            g.deliver_upcall(&up);
+            let own = g.deliver_upcall(&up);
+            drop(up);
             match caller {
-                Some(c) => task::yield_to(g, c),
-                None => drop(g),
+                Some(caller) => {
+                    g.set_resume(tid, own);
+                    task::door_park(g, Leave::Ready, Some(caller))
+                }
+                None => Ok(own),
             }
-            Ok(SCHED.lock().take_resume(tid))
         }
         Next::Fail(e) => {
-            if let Some(c) = caller {
+            if let Some((c, done)) = caller {
+                g.set_resume(c, done);
                 g.wake(c);
             }
             Err(e)

@@ -80,10 +80,7 @@ fn invoke(call: Sys, a: [u64; 6]) -> Resume {
             .and_then(task::detach_thread)
             .map(|()| 0)
             .into(),
-        Sys::ThreadJoin => u32::try_from(a[0])
-            .map_err(|_| Errno::ESRCH)
-            .and_then(task::join_thread)
-            .into(),
+        Sys::ThreadJoin => thread_join(a[0], a[1]).into(),
         Sys::MemMap => mem_map(a[0], a[1], a[2]).into(),
         Sys::MemUnmap => mem_unmap(a[0], a[1]).into(),
         Sys::Shutdown => shutdown(a[0]).into(),
@@ -91,7 +88,7 @@ fn invoke(call: Sys, a: [u64; 6]) -> Resume {
         Sys::Kstat => kstat(a[0]).into(),
         Sys::SleepTicks => sleep(a[0]).into(),
         Sys::DoorCreate => door::door_create(a[0], a[1], a[2]).into(),
-        Sys::DoorCall => door::door_call(a[0], a[1]),
+        Sys::DoorCall => door::door_call(a[0], a[1]).into(),
         Sys::DoorReturn => door::door_return(a),
         Sys::DoorInfo => door::door_info(a[0], a[1]).into(),
         Sys::DoorRevoke => door::door_revoke(a[0]).into(),
@@ -178,6 +175,19 @@ fn thread_create(entry: u64, arg: u64, stack_top: u64) -> SysResult {
     g.add_user_thread(pid, &frame).map(u64::from)
 }
 
+fn thread_join(tid: u64, value_ptr: u64) -> SysResult {
+    let tid = u32::try_from(tid).map_err(|_| Errno::ESRCH)?;
+    let out = match value_ptr {
+        0 => None,
+        addr => Some(UserPtr::<u64>::new(addr)?),
+    };
+    let value = task::join_thread(tid)?;
+    if let Some(out) = out {
+        out.write(SCHED.lock().current_space(), &value)?;
+    }
+    Ok(0)
+}
+
 fn mem_map(len: u64, protection: u64, fixed: u64) -> SysResult {
     let known = (prot::READ | prot::WRITE | prot::EXEC) as u64;
     if len == 0 || len > MEM_MAP_MAX || protection & !known != 0 || !fixed.is_multiple_of(PAGE_SIZE)
@@ -256,6 +266,7 @@ fn kstat(which: u64) -> SysResult {
         kstat::BOOT_TSC => task::BOOT_TSC.load(Ordering::Relaxed),
         kstat::DOOR_HANDOFFS => task::HANDOFFS.load(Ordering::Relaxed),
         kstat::DOOR_FAST_PATHS => door::FAST_PATHS.load(Ordering::Relaxed),
+        kstat::DOOR_WAITING => g.door_waiting() as u64,
         kstat::FIRST_USER_TSC => task::FIRST_USER_TSC.load(Ordering::Relaxed),
         _ => return Err(Errno::EINVAL),
     })

@@ -104,12 +104,12 @@ impl Sched {
     }
 
     /// Writes an invocation into the server thread's stack area (arguments,
-    /// descriptors, door_info of a depleted private pool) and records how
-    /// the thread starts it. The door logic checked every range right
-    /// before (an idle thread's area stays writable: unmaps take threads
-    /// out of their pools; a caller's arguments are checked when its call
-    /// starts), under this same lock, so the copies cannot fail.
-    pub fn deliver_upcall(&mut self, up: &Upcall) {
+    /// descriptors, door_info of a depleted private pool); returns how the
+    /// thread starts it. The door logic checked every range right before
+    /// (an idle thread's area stays writable: unmaps take threads out of
+    /// their pools; a caller's arguments are checked when its call starts),
+    /// under this same lock, so the copies cannot fail.
+    pub fn deliver_upcall(&mut self, up: &Upcall) -> Resume {
         let procs = &self.procs;
         let space = |pid: Pid| procs.get(&pid).and_then(|p| p.space.as_ref());
         let nothing_to_write = up.copy.is_none() && up.descs.is_empty() && up.depleted.is_none();
@@ -135,17 +135,16 @@ impl Sched {
                 );
             }
         }
-        let entry = super::Entry {
+        Resume::Invocation(super::Entry {
             sp: up.layout.sp,
             status: up.entry_status(),
             regs: up.entry_regs(),
-        };
-        self.set_resume(up.server, Resume::Invocation(entry));
+        })
     }
 
-    /// Copies a door_return's results into the caller and decides what its
+    /// Copies a door_return's results into the caller; returns what its
     /// door_call returns.
-    pub fn deliver_reply(&mut self, reply: &Reply) {
+    pub fn deliver_reply(&mut self, reply: &Reply) -> Resume {
         let result = match &reply.result {
             Err(e) => Err(*e),
             Ok(d) => {
@@ -169,7 +168,7 @@ impl Sched {
                 })()
             }
         };
-        self.set_resume(reply.caller, Resume::Return(result));
+        Resume::Return(result)
     }
 
     /// Carries out the side effects the door logic queued.
@@ -188,7 +187,8 @@ impl Sched {
                     self.wake(caller);
                 }
                 Event::Dispatch(up) => {
-                    self.deliver_upcall(&up);
+                    let start = self.deliver_upcall(&up);
+                    self.set_resume(up.server, start);
                     self.wake(up.server);
                 }
                 // The notice is the thread's `door_cancelled()` state, which

@@ -13,18 +13,21 @@ mod linux;
 mod loader;
 mod report;
 mod resume;
+mod switch;
 
 pub use linux::{exit_linux_thread, futex_wait, pause, sleep_until};
 pub use loader::{bootfs, init_bootfs, spawn, user_frame};
 pub use report::{on_kernel_exception, on_user_exception};
 pub use resume::{Entry, Resume};
+use switch::switch_locked;
+pub use switch::{Leave, after_switch, block, door_park, user_thread_entry, yield_now};
 
-use crate::arch::cpu::{self, FpuState, rdtsc};
+use crate::arch::cpu::{self, FpuState};
 use crate::arch::switch::{prepare_kernel, prepare_user, switch};
 use crate::arch::traps::TrapFrame;
 use crate::arch::{gdt, syscall};
 use crate::mem::kstack::KernelStack;
-use crate::mem::space::{AddressSpace, activate_root};
+use crate::mem::space::AddressSpace;
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -32,14 +35,15 @@ use alloc::vec::Vec;
 use x86_64::structures::paging::PhysFrame;
 
 use abi::{Errno, MAX_PROCESSES, limit};
+use core::cell::Cell;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use doors::{Cred, DoorId, Registry};
+use doors::{At, Cred, DoorId, Hint, Registry};
 use kernel::cap::Objects;
 use kernel::clock::Clock;
 use kernel::linux::futex::Futexes;
 use kernel::linux::{LinuxProcess, LinuxThread};
 use kernel::runq::{ReadyQueue, SleepQueue};
-use spin::{Mutex, MutexGuard};
+use spin::Mutex;
 
 /// What a blocked thread waits for.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -81,6 +85,9 @@ pub struct Thread {
     resume: Resume,
     /// Its FS base (the runtime's thread control block).
     fs_base: u64,
+    /// It is parked in a door operation: it resumes in user mode from its
+    /// trap frame (with `resume` applied), not from a kernel context.
+    to_user: bool,
     /// It leaves no exit value behind (nobody will join it).
     detached: bool,
     /// Its process lets door calls hand the CPU straight to the other side
@@ -140,6 +147,10 @@ pub struct Sched {
     ready: ReadyQueue,
     sleepers: SleepQueue,
     current: u32,
+    /// Where the running thread's record was found last, and its
+    /// process's.
+    current_hint: Cell<Hint>,
+    process_hint: Cell<Hint>,
     idle: u32,
     /// Threads that exited (still in `threads`, state `Dead`): the switch
     /// away from one still saves into its record and runs on its stack, so
@@ -165,6 +176,8 @@ pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
     ready: ReadyQueue::new(),
     sleepers: SleepQueue::new(),
     current: 0,
+    current_hint: Cell::new(Hint::NONE),
+    process_hint: Cell::new(Hint::NONE),
     idle: 0,
     dead: Vec::new(),
     next_id: 1,
@@ -197,8 +210,35 @@ impl Sched {
         self.current
     }
 
+    /// Where the running thread's record is (looked up once per layout of
+    /// the thread registry: the door fast path asks several times a call).
+    #[inline]
+    fn current_at(&self) -> Option<At> {
+        let mut hint = self.current_hint.get();
+        let at = self.threads.find_hinted(self.current, &mut hint);
+        self.current_hint.set(hint);
+        at
+    }
+
+    /// Thread `tid`'s record, remembering where it is: `tid` is to run
+    /// now.
+    #[inline]
+    fn record_current(&mut self, tid: u32) -> Option<&mut Thread> {
+        let mut hint = Hint::NONE;
+        let at = self.threads.find_hinted(tid, &mut hint)?;
+        self.current_hint.set(hint);
+        Some(self.threads.at_mut(at))
+    }
+
+    /// The running thread's record.
+    #[inline]
+    fn current_thread(&mut self) -> &mut Thread {
+        let at = self.current_at().expect("the running thread has a record");
+        self.threads.at_mut(at)
+    }
+
     pub fn current_pid(&self) -> u32 {
-        self.threads.get(&self.current).map_or(0, |t| t.pid)
+        self.current_at().map_or(0, |at| self.threads.at(at).pid)
     }
 
     pub fn process(&self, pid: u32) -> Option<&Process> {
@@ -211,9 +251,10 @@ impl Sched {
 
     /// The running process's credentials.
     pub fn current_cred(&self) -> Cred {
-        self.procs
-            .get(&self.current_pid())
-            .map_or(Cred::default(), |p| p.cred)
+        let mut hint = self.process_hint.get();
+        let at = self.procs.find_hinted(self.current_pid(), &mut hint);
+        self.process_hint.set(hint);
+        at.map_or(Cred::default(), |at| self.procs.at(at).cred)
     }
 
     /// The running process's credentials, to change them.
@@ -250,6 +291,11 @@ impl Sched {
 
     pub fn counts(&self) -> (usize, usize) {
         (self.procs.len(), self.threads.len())
+    }
+
+    /// Door calls waiting for a server thread.
+    pub fn door_waiting(&self) -> usize {
+        self.objects.as_ref().map_or(0, |o| o.doors.stats().waiting)
     }
 
     /// Live doors and open descriptors (for leak checks).
@@ -347,6 +393,7 @@ impl Sched {
             fpu: Box::new(FpuState::new()),
             resume: Resume::INTERRUPTED,
             fs_base: 0,
+            to_user: false,
             detached: false,
             handoff,
             root,
@@ -516,196 +563,6 @@ impl Sched {
     }
 }
 
-/// Switches from the running thread to `next`, releasing the lock; returns
-/// when the running thread is switched back to.
-fn switch_locked(g: MutexGuard<'static, Sched>, next: u32) {
-    switch_to(g, next, false, |_| {}, |_| {});
-}
-
-/// [`switch_locked`], applying `leave` to the running thread's record and
-/// `arrive` to `next`'s while they are at hand (one lookup each). With
-/// `direct` (a handoff), `next` may be ready and is then taken off the run
-/// queue; otherwise it was just taken from there, or was blocked. Returns
-/// the running thread's record (boxed, so it stays put while the thread
-/// lives), for a look at what was left for it while it was away.
-#[inline(always)]
-fn switch_to(
-    mut g: MutexGuard<'static, Sched>,
-    next: u32,
-    direct: bool,
-    leave: impl FnOnce(&mut Thread),
-    arrive: impl FnOnce(&mut Thread),
-) -> *mut Thread {
-    let prev = g.current;
-    let p = match g.threads.get_mut(&prev) {
-        Some(t) => t,
-        // The previous thread was already freed (cannot happen: dead
-        // threads are freed only by the next thread to run).
-        None => panic!("switch from unknown thread {prev}"),
-    };
-    leave(p);
-    if prev == next {
-        arrive(p);
-        p.state = State::Running;
-        return &raw mut **p;
-    }
-    let me: *mut Thread = &raw mut **p;
-    let (prev_rsp, prev_fpu, prev_pid) = (&raw mut p.rsp, &raw mut *p.fpu, p.pid);
-    let s = &mut *g;
-    s.current = next;
-    let n = s.threads.get_mut(&next).expect("switch to unknown thread");
-    if direct && n.state == State::Ready {
-        s.ready.remove(next);
-    }
-    arrive(n);
-    n.state = State::Running;
-    let (next_rsp, next_fpu, top) = (n.rsp, &raw const *n.fpu, n.kstack.top());
-    cpu::set_fs_base(n.fs_base);
-    // A thread runs in its process's address space, so a switch within one
-    // process keeps CR3 (and the TLB).
-    if n.pid != prev_pid
-        && let Some(root) = n.root
-    {
-        // SAFETY: `next` can run, so its process's space is alive.
-        unsafe { activate_root(root) };
-    }
-    gdt::set_kernel_stack(top);
-    syscall::set_kernel_stack(top);
-    drop(g);
-    // SAFETY: both threads' records are boxed and stay alive across the
-    // switch (a dead thread is freed only by the next thread to run, in
-    // `after_switch`); `next_rsp` was saved by `switch` or prepared.
-    unsafe { switch(prev_rsp, next_rsp, prev_fpu, next_fpu) };
-    after_switch();
-    me
-}
-
-/// Runs on the new thread right after every switch: frees dead threads.
-#[inline]
-pub extern "C" fn after_switch() {
-    if DEAD_PENDING.load(Ordering::Relaxed) {
-        free_dead_threads();
-    }
-}
-
-/// Frees the threads that exited (the switch away from them is over).
-#[cold]
-fn free_dead_threads() {
-    if DEAD_PENDING.swap(false, Ordering::Relaxed) {
-        let mut g = SCHED.lock();
-        let dead: Vec<Box<Thread>> = core::mem::take(&mut g.dead)
-            .into_iter()
-            .filter_map(|tid| g.threads.remove(&tid))
-            .collect();
-        drop(g);
-        drop(dead);
-    }
-}
-
-/// Runs first on a new user thread: finishes the switch, and notes the
-/// first entry to user mode since boot (for the boot benchmark).
-pub extern "C" fn user_thread_entry() {
-    after_switch();
-    if FIRST_USER_TSC.load(Ordering::Relaxed) == 0 {
-        FIRST_USER_TSC.store(rdtsc(), Ordering::Relaxed);
-    }
-}
-
-/// Blocks the running thread until [`Sched::wake`]; `g` is released meanwhile.
-pub fn block(mut g: MutexGuard<'static, Sched>, wait: Wait) {
-    let next = g.pick_next();
-    switch_to(g, next, false, |t| t.state = State::Blocked(wait), |_| {});
-}
-
-/// Direct handoff: the running thread blocks in a door operation with
-/// `wait` and `target` (which must be blocked or ready, its own outcome
-/// already decided) runs at once, without the run queue. With the handoff
-/// disabled (benchmark knob) `target` goes through the run queue. Returns,
-/// when the running thread runs again, how its door operation ends.
-pub fn handoff(g: MutexGuard<'static, Sched>, wait: Wait, target: u32) -> Resume {
-    let me = door_switch(g, wait, target, |_| {});
-    // SAFETY: as in `door_handoff`.
-    unsafe { &mut *me }.take_resume()
-}
-
-/// The switch of a door call or return: the running thread blocks with
-/// `wait`, and `target`, blocked in a door operation, resumes with
-/// `resume`: at once (direct handoff), or through the run queue when the
-/// handoff is disabled. Returns, when the running thread runs again, how
-/// its own door operation ends.
-#[inline(always)]
-pub fn door_handoff(
-    g: MutexGuard<'static, Sched>,
-    wait: Wait,
-    target: u32,
-    resume: Resume,
-) -> Resume {
-    let me = door_switch(g, wait, target, move |t| t.resume = resume);
-    // SAFETY: `me` is the running thread's boxed record, alive while the
-    // thread runs. Nothing else runs now (one CPU, interrupts off in the
-    // kernel) and whoever switched here released the lock first, so no
-    // other reference to the record is in use.
-    unsafe { &mut *me }.take_resume()
-}
-
-/// Blocks the running thread in a door operation with `wait` until another
-/// thread decides how it ends (and wakes it); returns that.
-pub fn door_wait(g: MutexGuard<'static, Sched>, wait: Wait) -> Resume {
-    let tid = g.current;
-    block(g, wait);
-    SCHED.lock().take_resume(tid)
-}
-
-#[inline(always)]
-fn door_switch(
-    mut g: MutexGuard<'static, Sched>,
-    wait: Wait,
-    target: u32,
-    give: impl FnOnce(&mut Thread),
-) -> *mut Thread {
-    let leave = |t: &mut Thread| t.state = State::Blocked(wait);
-    if !g.direct_switch_to(target) {
-        if let Some(t) = g.threads.get_mut(&target) {
-            give(t);
-        }
-        g.wake(target);
-        let next = g.pick_next();
-        return switch_to(g, next, false, leave, |_| {});
-    }
-    HANDOFFS.fetch_add(1, Ordering::Relaxed);
-    switch_to(g, target, true, leave, give)
-}
-
-/// Runs `target` at once; the running thread stays runnable at the back of
-/// the run queue.
-pub fn yield_to(mut g: MutexGuard<'static, Sched>, target: u32) {
-    let cur = g.current;
-    g.ready.push(cur);
-    let leave = |t: &mut Thread| t.state = State::Ready;
-    if g.direct_switch_to(target) {
-        HANDOFFS.fetch_add(1, Ordering::Relaxed);
-        switch_to(g, target, true, leave, |_| {});
-    } else {
-        g.wake(target);
-        let next = g.pick_next();
-        switch_to(g, next, false, leave, |_| {});
-    }
-}
-
-/// Gives the CPU to the next ready thread, if any.
-pub fn yield_now() {
-    let mut g = SCHED.lock();
-    let Some(next) = g.ready.pop() else { return };
-    let cur = g.current;
-    if cur != g.idle
-        && let Some(t) = g.threads.get_mut(&cur)
-    {
-        t.state = State::Ready;
-        g.ready.push(cur);
-    }
-    switch_locked(g, next);
-}
-
 /// Ends the running thread with `value`, first unmapping the `mem_map`
 /// area `unmap` (its own stack, for a detached thread) if it is one; ends
 /// its process too when it is the last thread.
@@ -854,7 +711,7 @@ pub fn sleep(ticks: u64) {
 pub fn on_timer_tick(frame: &TrapFrame) {
     let mut g = SCHED.lock();
     g.ticks += 1;
-    g.clock.tick(rdtsc());
+    g.clock.tick(cpu::rdtsc());
     let now = g.ticks;
     while let Some(tid) = g.sleepers.pop_expired(now) {
         g.wake(tid);
@@ -935,6 +792,7 @@ pub fn start() -> ! {
         fpu: Box::new(FpuState::new()),
         resume: Resume::INTERRUPTED,
         fs_base: 0,
+        to_user: false,
         detached: false,
         handoff: true,
         root: None,

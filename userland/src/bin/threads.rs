@@ -10,7 +10,7 @@ extern crate alloc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 use userland::abi::{KILLED_BASE, Sys};
-use userland::sys::{Errno, check, syscall1, syscall3};
+use userland::sys::{Errno, check, syscall3};
 use userland::{arg, println, process, thread};
 
 userland::entry!(main);
@@ -77,7 +77,7 @@ fn main() -> i32 {
         println!("threads: counter is {}", COUNTER.load(Ordering::Relaxed));
         return 1;
     }
-    let join = |tid: u32| check(syscall1(Sys::ThreadJoin, tid as usize));
+    let join = thread::join_raw;
     if join(tids[0]) != Err(Errno::ESRCH)
         || join(thread::gettid()) != Err(Errno::EDEADLK)
         || join(99_999) != Err(Errno::ESRCH)

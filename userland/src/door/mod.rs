@@ -181,6 +181,20 @@ extern "C" fn door_invocation(
 /// invocation. Does not return on success; returns -1 with errno otherwise.
 pub fn door_return(data: *mut u8, size: usize, desc: *mut door_desc_t, n_desc: u32) -> i32 {
     let (base, len) = thread::current_stack();
+    door_return_on(data, size, desc, n_desc, base, len)
+}
+
+/// [`door_return`] registering `[base, base + len)` (instead of the
+/// thread's own stack) as the area the next invocation is laid out in,
+/// and runs on.
+pub fn door_return_on(
+    data: *mut u8,
+    size: usize,
+    desc: *mut door_desc_t,
+    n_desc: u32,
+    base: usize,
+    len: usize,
+) -> i32 {
     let ret: isize;
     // SAFETY: on success the kernel resumes this thread with a fresh stack
     // pointer inside its registered area and the invocation in registers;

@@ -16,10 +16,8 @@ use kernel::linux::clone;
 
 /// `clone(flags, stack, parent_tid, child_tid, tls)`: a new thread of the
 /// calling process that returns from `clone` with 0 in `rax`, the given
-/// stack (the caller's if 0) and otherwise the caller's registers (but the
-/// callee-saved ones, which start at 0: the C libraries' thread entry does
-/// not read them). Its signal mask is the caller's; it has no alternate
-/// signal stack.
+/// stack (the caller's if 0) and otherwise the caller's registers. Its
+/// signal mask is the caller's; it has no alternate signal stack.
 pub fn clone(a: [u64; 6], frame: &TrapFrame) -> SysResult {
     let spec = clone::decode(a[0]).inspect_err(|&e| {
         if e == Errno::ENOSYS {
@@ -51,14 +49,6 @@ pub fn clone(a: [u64; 6], frame: &TrapFrame) -> SysResult {
     let child = TrapFrame {
         rax: 0,
         rsp: stack,
-        rcx: frame.rip,
-        r11: frame.rflags,
-        rbx: 0,
-        rbp: 0,
-        r12: 0,
-        r13: 0,
-        r14: 0,
-        r15: 0,
         ..*frame
     };
     let tid = g.add_user_thread(pid, &child)?;
