@@ -535,7 +535,7 @@ mod tests {
         let Err(Error::Config(msg)) = images.require("nope") else {
             panic!("an unknown program is a usage error");
         };
-        assert!(msg.contains("has: hello"), "{msg}");
+        assert!(msg.contains("have: hello"), "{msg}");
     }
 
     #[test]
