@@ -10,13 +10,14 @@
 #include <ctest.h>
 #include <door.h>
 #include <spawn_np.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 static int cookie = 42;
 /* A door a child created and handed over before exiting. */
-static int received = -1;
+static atomic_int received = -1;
 
 /* Returns the door_info of the door it serves (DOOR_QUERY). */
 static void
