@@ -51,14 +51,17 @@ machine:
   -h, --help          show this help
 
 bench:
-  boots the `bench` program under -icount and prints its BENCH lines as a
-  table; with --linux, also runs ../shared/bench/linux-ipc-baseline.sh and
+  boots the `bench` program, then the C one (`c_bench`), under -icount and
+  prints their BENCH lines as a table; with --linux, also runs ../shared/bench/linux-ipc-baseline.sh and
   adds its results as `linux ...` rows.";
 
 /// The program `cargo run` boots when none is named.
 pub const DEFAULT_PROGRAM: &str = "demo";
 /// The program `cargo run -- bench` boots.
 pub const BENCH_PROGRAM: &str = "bench";
+/// The C benchmark `cargo run -- bench` boots after [`BENCH_PROGRAM`] (its
+/// rows show what libdoor costs beside the Rust library).
+pub const C_BENCH_PROGRAM: &str = "c_bench";
 /// How long a CLI run may take unless `--timeout` says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -172,7 +175,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, Error> {
             }
         };
         run.icount = true;
-        run.programs = vec![vec![BENCH_PROGRAM.into()]];
+        run.programs = vec![vec![BENCH_PROGRAM.into()], vec![C_BENCH_PROGRAM.into()]];
         return Ok(Command::Bench { run, linux });
     } else if !words.is_empty() {
         run.programs = plan::split_programs(&words)?;
@@ -314,7 +317,7 @@ mod tests {
         match parse_str("bench --linux") {
             Ok(Command::Bench { run, linux }) => {
                 assert!(linux && run.icount);
-                assert_eq!(run.programs, [["bench"]]);
+                assert_eq!(run.programs, [["bench"], ["c_bench"]]);
             }
             other => panic!("{other:?}"),
         }

@@ -39,23 +39,36 @@ pub fn dispatch(frame: &mut TrapFrame) {
     let a = [
         frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
     ];
-    let nr = frame.rax as usize;
-    let resume = match Sys::try_from(nr) {
+    let resume = match Sys::try_from(frame.rax as usize) {
         Ok(call) => invoke(call, a),
-        Err(()) if nr < NATIVE_BASE && SCHED.lock().current_is_linux() => {
-            linux::dispatch(nr, a, frame)
-        }
-        Err(()) => {
-            crate::warn!(
-                "process {} called unknown system call {:#x}",
-                SCHED.lock().current_pid(),
-                frame.rax
-            );
-            Resume::Return(Err(Errno::ENOSYS))
-        }
+        Err(()) => not_native(frame, a),
     };
-    resume.apply(frame, || SCHED.lock().current_is_linux());
+    resume.apply(frame, errors_are_linux);
     task::check_exiting();
+}
+
+/// Whether the running thread's errors take Linux's numbers (asked only
+/// for an error).
+#[cold]
+fn errors_are_linux() -> bool {
+    SCHED.lock().current_is_linux()
+}
+
+/// A call number [`Sys`] does not name: a Linux program's own calls (below
+/// [`NATIVE_BASE`]), else ENOSYS with a log line. Kept out of line, so the
+/// native path stays short.
+#[inline(never)]
+fn not_native(frame: &TrapFrame, a: [u64; 6]) -> Resume {
+    let nr = frame.rax as usize;
+    if nr < NATIVE_BASE && SCHED.lock().current_is_linux() {
+        return linux::dispatch(nr, a, frame);
+    }
+    crate::warn!(
+        "process {} called unknown system call {:#x}",
+        SCHED.lock().current_pid(),
+        frame.rax
+    );
+    Resume::Return(Err(Errno::ENOSYS))
 }
 
 /// Runs system call `call` with arguments `a`.

@@ -617,11 +617,16 @@ pub fn exit_process(status: i32) -> ! {
 
 /// Called before returning to user mode: a thread whose process is ending
 /// does not go back.
-#[inline]
+#[inline(always)]
 pub fn check_exiting() {
-    if DYING.load(Ordering::Relaxed) == 0 {
-        return;
+    if DYING.load(Ordering::Relaxed) != 0 {
+        exit_if_dying();
     }
+}
+
+/// Ends the running thread if its process is ending.
+#[cold]
+fn exit_if_dying() {
     let g = SCHED.lock();
     let pid = g.current_pid();
     let exiting = g.procs.get(&pid).is_some_and(|p| p.exit_status.is_some());
