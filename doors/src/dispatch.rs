@@ -11,8 +11,7 @@ use crate::descriptors::{Descriptors, DoorId};
 use crate::outcome::{
     ArgCopy, ArgLayout, CallOutcome, Called, Depleted, Event, StackArea, Upcall, UserMemory,
 };
-use crate::registry::At;
-use crate::system::{CallState, Invocation, Message, Pending, ReplyTo};
+use crate::system::{CallState, Invocation, Message, Pending, ProcKey, ReplyTo, ThreadKey};
 use crate::{CallParams, Cred, DoorSystem, Errno, Fd, KERNEL_PID, Pid, Tid};
 use abi::{
     DOOR_DESCRIPTOR, DOOR_NO_CANCEL, DOOR_PRIVATE, DOOR_REFUSE_DESC, DOOR_RELEASE, DoorArg,
@@ -43,9 +42,7 @@ pub(crate) fn layout(area: StackArea, data: u64, ndesc: u32, reserve: u64) -> Op
 
 /// The idle thread a checked call goes to.
 pub(crate) struct Taken {
-    pub server: Tid,
-    /// Where the server thread is in the thread registry.
-    pub at: At,
+    pub server: ThreadKey,
     /// Where the invocation goes in its area.
     pub layout: ArgLayout,
 }
@@ -53,8 +50,8 @@ pub(crate) struct Taken {
 /// What door_call's checks found.
 struct Checked<C> {
     passed: Vec<Passed<C>>,
-    /// Where the server process is, for a door of its shared pool.
-    shared: Option<At>,
+    /// The server process, for a door of its shared pool.
+    shared: Option<ProcKey>,
     /// The idle thread taking the call, if any (else the call waits).
     server: Option<Taken>,
 }
@@ -176,8 +173,8 @@ impl<C: Copy> DoorSystem<C> {
         params: Option<CallParams>,
         up: &mut Upcall,
     ) -> Result<Called, Errno> {
-        let caller_at = self.running_thread_at(tid)?;
-        let pid = self.threads.at(caller_at).pid;
+        let caller = self.running_thread_key(tid)?;
+        let pid = self.threads.at(caller).pid;
         let id = self.lookup(caps, pid, fd)?;
         if !self.door(id).callable() {
             return Err(Errno::EBADF);
@@ -230,22 +227,22 @@ impl<C: Copy> DoorSystem<C> {
             cred,
         };
         let pool = match checked.shared {
-            Some(at) => &mut self.procs.at_mut(at).pool,
+            Some(proc) => &mut self.procs.at_mut(proc).pool,
             None => &mut self.door_mut(id).pool,
         };
         let Some(server) = checked.server else {
             pool.queue.push_back(Pending::Call {
-                caller: tid,
+                caller,
                 door: id,
                 msg,
             });
-            self.threads.at_mut(caller_at).call = Some(CallState::Waiting(key));
+            self.threads.at_mut(caller).call = Some(CallState::Waiting(key));
             self.close_released(caps, pid, &passed);
             return Ok(Called::Wait);
         };
         pool.idle.pop();
         let depleted = pool.idle.is_empty();
-        self.start_call(caps, (tid, caller_at), server, id, msg, depleted, up);
+        self.start_call(caps, caller, server, id, msg, depleted, up);
         self.close_released(caps, pid, &passed);
         Ok(Called::Handoff)
     }
@@ -289,22 +286,17 @@ impl<C: Copy> DoorSystem<C> {
         }
         // The server process holds the shared pool and the table that takes
         // the descriptors; a null call to a private door needs neither.
-        let shared = if d.attrs & DOOR_PRIVATE == 0 {
-            Some(self.procs.find(d.server).expect("server process gone"))
-        } else {
-            None
-        };
+        let shared = (d.attrs & DOOR_PRIVATE == 0).then_some(d.server_proc);
         let pool = match shared {
-            Some(at) => &self.procs.at(at).pool,
+            Some(proc) => &self.procs.at(proc).pool,
             None => &d.pool,
         };
         let server = match pool.idle.last() {
             Some(&server) => {
-                let at = self.threads.find(server).expect("idle thread unknown");
-                let stack = self.threads.at(at).stack;
+                let stack = self.threads.at(server).stack;
                 let layout =
                     layout(stack, arg.data_size, n, self.cfg.stack_reserve).ok_or(Errno::E2BIG)?;
-                Some(Taken { server, at, layout })
+                Some(Taken { server, layout })
             }
             None => None,
         };
@@ -326,16 +318,20 @@ impl<C: Copy> DoorSystem<C> {
     pub(crate) fn start_call<D: Descriptors<Cap = C>>(
         &mut self,
         caps: &mut D,
-        (caller, caller_at): (Tid, At),
+        caller: ThreadKey,
         server: Taken,
         id: DoorId,
         msg: Message<C>,
         depleted: bool,
         up: &mut Upcall,
     ) {
-        let inv = self.invs.insert(Invocation {
+        let c = self.threads.at_mut(caller);
+        c.call = Some(CallState::Active(server.server));
+        let caller_tid = c.tid;
+        let s = self.threads.at_mut(server.server);
+        s.idle = None;
+        s.serving = Some(Invocation {
             door: id,
-            server: server.server,
             caller: Some(caller),
             unref: false,
             reply: msg.reply,
@@ -343,24 +339,19 @@ impl<C: Copy> DoorSystem<C> {
             cred: msg.cred,
             cancelled: false,
         });
-        self.threads.at_mut(caller_at).call = Some(CallState::Active(inv));
-        let s = self.threads.at_mut(server.at);
-        s.idle = None;
-        s.serving = Some(inv);
-        let server_pid = s.pid;
+        let (server_tid, server_pid) = (s.tid, s.pid);
         let descs = self.deliver_descs(caps, server_pid, &msg.descs);
         let copy = (msg.data_size > 0).then_some(ArgCopy {
             from_pid: msg.caller_pid,
             from: msg.data_ptr,
             len: msg.data_size,
         });
-        let (tid, layout) = (server.server, server.layout);
         self.upcall(
-            tid,
+            server_tid,
             server_pid,
             id,
-            Some(caller),
-            layout,
+            Some(caller_tid),
+            server.layout,
             copy,
             descs,
             depleted,
@@ -464,13 +455,14 @@ impl<C: Copy> DoorSystem<C> {
         }
     }
 
-    pub(crate) fn start_unref(&mut self, server: Tid, id: DoorId, depleted: bool) -> Upcall {
+    pub(crate) fn start_unref(&mut self, server: ThreadKey, id: DoorId, depleted: bool) -> Upcall {
         let d = self.door_mut(id);
         d.unref.queued = false;
         d.unref.running = true;
-        let inv = self.invs.insert(Invocation {
+        let t = self.threads.at_mut(server);
+        t.idle = None;
+        t.serving = Some(Invocation {
             door: id,
-            server,
             caller: None,
             unref: true,
             reply: None,
@@ -478,15 +470,12 @@ impl<C: Copy> DoorSystem<C> {
             cred: Cred::default(),
             cancelled: false,
         });
-        let t = self.threads.get_mut(&server).expect("server vanished");
-        t.idle = None;
-        t.serving = Some(inv);
-        let server_pid = t.pid;
+        let (server_tid, server_pid) = (t.tid, t.pid);
         let lay = layout(t.stack, 0, 0, self.cfg.stack_reserve)
             .expect("a parked thread's area fits an empty invocation");
         let mut up = Upcall::default();
         self.upcall(
-            server,
+            server_tid,
             server_pid,
             id,
             None,
@@ -509,35 +498,35 @@ impl<C: Copy> DoorSystem<C> {
         pid: Pid,
         tid: Tid,
     ) -> Result<(), Errno> {
-        let t = self
-            .threads
-            .get_mut(&tid)
-            .filter(|t| t.pid == pid)
-            .ok_or(Errno::ESRCH)?;
+        let key = self.threads.find(tid).ok_or(Errno::ESRCH)?;
+        let t = self.threads.at_mut(key);
+        if t.pid != pid {
+            return Err(Errno::ESRCH);
+        }
         let call = t.call.take().ok_or(Errno::EINVAL)?;
         let errno = match call {
             CallState::Waiting(_) => Errno::EAGAIN,
             CallState::Active(_) => Errno::EINTR,
         };
-        self.abandon(caps, tid, call);
+        self.abandon(caps, key, call);
         self.events
             .push_back(Event::CallFailed { caller: tid, errno });
         Ok(())
     }
 
-    /// The caller `tid` gives up its call: a queued call is withdrawn, an
+    /// The caller `key` gives up its call: a queued call is withdrawn, an
     /// invocation loses its caller and its server is cancelled.
     pub(crate) fn abandon<D: Descriptors<Cap = C>>(
         &mut self,
         caps: &mut D,
-        tid: Tid,
+        key: ThreadKey,
         call: CallState,
     ) {
         match call {
-            CallState::Waiting(key) => {
-                let q = &mut self.pool_mut(key).queue;
+            CallState::Waiting(pool) => {
+                let q = &mut self.pool_mut(pool).queue;
                 let found = q.iter().enumerate().find_map(|(i, p)| match p {
-                    Pending::Call { caller, door, .. } if *caller == tid => Some((i, *door)),
+                    Pending::Call { caller, door, .. } if *caller == key => Some((i, *door)),
                     _ => None,
                 });
                 let (pos, door) = found.expect("waiting caller not queued");
@@ -545,18 +534,16 @@ impl<C: Copy> DoorSystem<C> {
                     self.drop_message(caps, door, msg.descs);
                 }
             }
-            CallState::Active(inv) => {
-                let i = self
-                    .invs
-                    .get_mut(inv)
-                    .expect("active call without invocation");
+            CallState::Active(server) => {
+                let s = self.threads.at_mut(server);
+                let server_tid = s.tid;
+                let i = s.serving.as_mut().expect("active call without invocation");
                 i.caller = None;
                 let no_cancel =
                     self.doors.get(i.door).expect("door of an invocation").attrs & DOOR_NO_CANCEL;
                 if no_cancel == 0 {
                     i.cancelled = true;
-                    let server = i.server;
-                    self.events.push_back(Event::Cancel { server });
+                    self.events.push_back(Event::Cancel { server: server_tid });
                 }
             }
         }
@@ -572,19 +559,21 @@ impl<C: Copy> DoorSystem<C> {
             return;
         };
         let end = base.saturating_add(len);
-        let lost: Vec<(Tid, crate::system::PoolKey)> = p
+        let lost: Vec<(ThreadKey, crate::system::PoolKey)> = p
             .threads
             .iter()
-            .filter_map(|tid| {
-                let t = &self.threads[tid];
+            .filter_map(|&key| {
+                let t = self.threads.at(key);
                 let area_end = t.stack.base.saturating_add(t.stack.size);
                 let overlaps = t.stack.base < end && base < area_end;
-                t.idle.filter(|_| overlaps).map(|key| (*tid, key))
+                t.idle.filter(|_| overlaps).map(|pool| (key, pool))
             })
             .collect();
-        for (tid, key) in lost {
-            self.pool_mut(key).idle.retain(|&x| x != tid);
-            self.threads.get_mut(&tid).expect("listed thread").idle = None;
+        for (key, pool) in lost {
+            self.pool_mut(pool).idle.retain(|&x| x != key);
+            let t = self.threads.at_mut(key);
+            t.idle = None;
+            let tid = t.tid;
             self.events.push_back(Event::ParkFailed {
                 tid,
                 errno: Errno::EFAULT,
@@ -595,9 +584,7 @@ impl<C: Copy> DoorSystem<C> {
     /// Whether thread `tid` serves an invocation whose client abandoned it
     /// and whose door lacks DOOR_NO_CANCEL (the `door_cancelled()` syscall).
     pub fn is_cancelled(&self, tid: Tid) -> bool {
-        let serving = self.threads.get(&tid).and_then(|t| t.serving);
-        serving
-            .and_then(|inv| self.invs.get(inv))
-            .is_some_and(|i| i.cancelled)
+        let serving = self.threads.get(&tid).and_then(|t| t.serving.as_ref());
+        serving.is_some_and(|i| i.cancelled)
     }
 }

@@ -26,9 +26,7 @@ impl<C: Copy> DoorSystem<C> {
         cookie: u64,
         attributes: u32,
     ) -> Result<Created, Errno> {
-        if !self.procs.contains_key(&pid) {
-            return Err(Errno::ESRCH);
-        }
+        let server_proc = self.procs.find(pid).ok_or(Errno::ESRCH)?;
         let both = DOOR_UNREF | DOOR_UNREF_MULTI;
         if attributes & !DOOR_CREATE_MASK != 0 || attributes & both == both {
             return Err(Errno::EINVAL);
@@ -39,6 +37,7 @@ impl<C: Copy> DoorSystem<C> {
         let refuse = attributes & DOOR_REFUSE_DESC != 0;
         let door = Door {
             server: pid,
+            server_proc,
             server_alive: true,
             pc,
             cookie,
@@ -104,9 +103,7 @@ impl<C: Copy> DoorSystem<C> {
     ) -> Result<DoorInfo, Errno> {
         let t = self.threads.get(&tid).ok_or(Errno::ESRCH)?;
         let id = if fd == DOOR_QUERY {
-            let serving = t
-                .serving
-                .map(|inv| self.invs.get(inv).expect("serving a gone invocation").door);
+            let serving = t.serving.as_ref().map(|inv| inv.door);
             serving
                 .or(t.bind.filter(|&b| self.doors.get(b).is_some()))
                 .ok_or(Errno::EBADF)?
@@ -185,10 +182,9 @@ impl<C: Copy> DoorSystem<C> {
     ) {
         match p {
             Pending::Call { caller, door, msg } => {
-                self.threads
-                    .get_mut(&caller)
-                    .expect("waiting caller unknown")
-                    .call = None;
+                let c = self.threads.at_mut(caller);
+                c.call = None;
+                let caller = c.tid;
                 self.events.push_back(Event::CallFailed { caller, errno });
                 self.drop_message(caps, door, msg.descs);
             }
@@ -276,8 +272,7 @@ impl<C: Copy> DoorSystem<C> {
     /// serving, ESRCH for an unknown thread.
     pub fn door_ucred(&self, tid: Tid) -> Result<Ucred, Errno> {
         let t = self.threads.get(&tid).ok_or(Errno::ESRCH)?;
-        let inv = t.serving.ok_or(Errno::EINVAL)?;
-        let i = self.invs.get(inv).expect("serving a gone invocation");
+        let i = t.serving.as_ref().ok_or(Errno::EINVAL)?;
         Ok(Ucred {
             uc_pid: i.caller_pid as i32,
             uc_euid: i.cred.euid,

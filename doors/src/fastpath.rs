@@ -16,7 +16,7 @@
 use crate::descriptors::Descriptors;
 use crate::dispatch::layout;
 use crate::outcome::{Next, StackArea, UserMemory};
-use crate::system::{CallState, Invocation};
+use crate::system::{CallState, Invocation, ThreadKey};
 use crate::{Cred, DoorSystem, Fd, Pid, Tid};
 use abi::{DOOR_PRIVATE, invocation};
 
@@ -38,23 +38,21 @@ pub struct NullUpcall {
 }
 
 impl<C: Copy> DoorSystem<C> {
-    /// `door_call(fd, NULL)` by thread `tid` (of a process with credentials
-    /// `cred`) when it can start at once:
-    /// the thread is running, `fd` names a callable door that accepts an
-    /// empty argument (DATA_MIN 0), and its pool has an idle thread (a
-    /// private pool: one that stays idle, since a depleted private pool
-    /// hands the server its door_info in memory). `None`, with nothing
-    /// changed, otherwise.
+    /// `door_call(fd, NULL)` by thread `me` (of a process with credentials
+    /// `cred`) when it can start at once: the thread is running, `fd` names
+    /// a callable door that accepts an empty argument (DATA_MIN 0), and its
+    /// pool has an idle thread (a private pool: one that stays idle, since a
+    /// depleted private pool hands the server its door_info in memory).
+    /// `None`, with nothing changed, otherwise.
     #[inline]
     pub fn try_null_call<D: Descriptors<Cap = C>>(
         &mut self,
         caps: &D,
-        tid: Tid,
+        me: ThreadKey,
         cred: Cred,
         fd: Fd,
     ) -> Option<NullUpcall> {
-        let caller_at = self.threads.find(tid)?;
-        let caller = self.threads.at(caller_at);
+        let caller = self.threads.by_key(me)?;
         if caller.idle.is_some() || caller.call.is_some() {
             return None;
         }
@@ -65,46 +63,34 @@ impl<C: Copy> DoorSystem<C> {
             return None;
         }
         let private = door.attrs & DOOR_PRIVATE != 0;
-        let shared_at = match private {
-            true => None,
-            false => Some(self.procs.find(door.server)?),
-        };
-        let pool = match shared_at {
-            Some(at) => &mut self.procs.at_mut(at).pool,
-            None => &mut door.pool,
+        let pool = match private {
+            true => &mut door.pool,
+            false => &mut self.procs.by_key_mut(door.server_proc)?.pool,
         };
         let server = *pool.idle.last()?;
         let depleted = pool.idle.len() == 1;
         if depleted && private {
             return None;
         }
-        let server_at = self.threads.find(server)?;
-        let area = layout(
-            self.threads.at(server_at).stack,
-            0,
-            0,
-            self.cfg.stack_reserve,
-        )?;
+        let area = layout(self.threads.at(server).stack, 0, 0, self.cfg.stack_reserve)?;
         // Commit: nothing below can fail.
         pool.idle.pop();
         door.active += 1;
         let (cookie, pc) = (door.cookie, door.pc);
-        let inv = self.invs.insert(Invocation {
+        self.threads.at_mut(me).call = Some(CallState::Active(server));
+        let s = self.threads.at_mut(server);
+        s.idle = None;
+        s.serving = Some(Invocation {
             door: id,
-            server,
-            caller: Some(tid),
+            caller: Some(me),
             unref: false,
             reply: None,
             caller_pid: pid,
             cred,
             cancelled: false,
         });
-        self.threads.at_mut(caller_at).call = Some(CallState::Active(inv));
-        let s = self.threads.at_mut(server_at);
-        s.idle = None;
-        s.serving = Some(inv);
         Some(NullUpcall {
-            server,
+            server: s.tid,
             server_pid: s.pid,
             sp: area.sp,
             status: match depleted {
@@ -116,7 +102,7 @@ impl<C: Copy> DoorSystem<C> {
     }
 
     /// `door_return(NULL, 0, desc_ptr, 0)` with argument area `stack` by
-    /// thread `tid` when it ends a call made with `params == NULL` whose
+    /// thread `me` when it ends a call made with `params == NULL` whose
     /// caller still waits, and the area is valid: the invocation ends (the
     /// caller's door_call returns 0, with nothing to copy) and the thread
     /// parks as in [`DoorSystem::door_return_into`]. Returns the caller and
@@ -126,16 +112,14 @@ impl<C: Copy> DoorSystem<C> {
         &mut self,
         mem: &M,
         caps: &mut D,
-        tid: Tid,
+        me: ThreadKey,
         stack: StackArea,
     ) -> Option<(Tid, Next)> {
-        let at = self.threads.find(tid)?;
-        let t = self.threads.at(at);
+        let t = self.threads.by_key(me)?;
         if t.idle.is_some() || t.call.is_some() {
             return None;
         }
-        let (pid, inv) = (t.pid, t.serving?);
-        let i = self.invs.get(inv)?;
+        let i = t.serving.as_ref()?;
         let caller = i.caller?;
         if i.reply.is_some() {
             return None;
@@ -146,12 +130,13 @@ impl<C: Copy> DoorSystem<C> {
         let epoch = mem.epoch();
         if stack != t.stack || t.stack_epoch != epoch || stack.size == 0 {
             layout(stack, 0, 0, self.cfg.stack_reserve)?;
-            if !mem.accessible(pid, stack.base, stack.size, true) {
+            if !mem.accessible(t.pid, stack.base, stack.size, true) {
                 return None;
             }
         }
         // Commit: the same steps as the general path for empty results.
-        self.end_invocation(inv);
-        Some((caller, self.returned(mem, caps, at, tid, stack)))
+        self.end_invocation(me);
+        let caller = self.tid(caller);
+        Some((caller, self.returned(mem, caps, me, stack)))
     }
 }

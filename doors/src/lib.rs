@@ -75,6 +75,7 @@ mod dispatch;
 mod door;
 mod fastpath;
 mod outcome;
+mod records;
 mod registry;
 mod returning;
 mod slab;
@@ -90,8 +91,8 @@ pub use outcome::{
     ArgCopy, ArgLayout, CallOutcome, Called, Delivery, Depleted, Event, Next, Reply, ReturnOutcome,
     StackArea, Stats, Upcall, UserMemory,
 };
-pub use registry::{At, Hint, Registry};
-pub use system::{CallParams, Config, Created, Cred, DoorSystem, ReturnArgs};
+pub use registry::Registry;
+pub use system::{CallParams, Config, Created, Cred, DoorSystem, ReturnArgs, ThreadKey};
 
 /// A process id (0 is the kernel).
 pub type Pid = u32;

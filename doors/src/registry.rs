@@ -19,44 +19,15 @@ const MIN_SLOTS: usize = 8;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct At(usize);
 
-/// A remembered [`At`] of a key, kept by a caller that looks the same key
-/// up again and again (the door fast path): valid while the registry's
-/// layout has not changed since, which [`Registry::find_hinted`] checks with
-/// one comparison instead of hashing and probing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Hint {
-    key: u32,
-    at: At,
-    layout: u64,
-}
-
-impl Hint {
-    /// A hint that matches nothing.
-    pub const NONE: Hint = Hint {
-        key: 0,
-        at: At(0),
-        layout: u64::MAX,
-    };
-}
-
-impl Default for Hint {
-    fn default() -> Self {
-        Hint::NONE
-    }
-}
-
 /// Values keyed by `u32` ids, in no particular order.
 ///
 /// Invariants: `slots.len()` is a power of two `>= MIN_SLOTS` and equals
 /// `1 << (64 - shift)`; `2 * len <= slots.len()`; every key sits in the run
-/// of occupied slots that starts at its home slot ([`Registry::home`]);
-/// `layout` changes whenever a key may have moved (an insert of a new key,
-/// a remove).
+/// of occupied slots that starts at its home slot ([`Registry::home`]).
 pub struct Registry<T> {
     slots: Vec<Option<(u32, T)>>,
     shift: u32,
     len: usize,
-    layout: u64,
 }
 
 impl<T> Default for Registry<T> {
@@ -73,7 +44,6 @@ impl<T> Registry<T> {
             slots: Vec::new(),
             shift: 64,
             len: 0,
-            layout: 0,
         }
     }
 
@@ -83,7 +53,6 @@ impl<T> Registry<T> {
             slots: (0..n).map(|_| None).collect(),
             shift: 64 - n.trailing_zeros(),
             len: 0,
-            layout: 0,
         }
     }
 
@@ -112,21 +81,6 @@ impl<T> Registry<T> {
                 None => return None,
             }
         }
-    }
-
-    /// Where the value under `key` is, using and updating `hint`.
-    #[inline(always)]
-    pub fn find_hinted(&self, key: u32, hint: &mut Hint) -> Option<At> {
-        if hint.key == key && hint.layout == self.layout {
-            return Some(hint.at);
-        }
-        let at = self.find(key)?;
-        *hint = Hint {
-            key,
-            at,
-            layout: self.layout,
-        };
-        Some(at)
     }
 
     /// The value at `at`.
@@ -188,7 +142,6 @@ impl<T> Registry<T> {
         }
         if 2 * (self.len + 1) > self.slots.len() {
             let mut bigger = Self::with_slots((2 * self.slots.len()).max(MIN_SLOTS));
-            bigger.layout = self.layout;
             for (k, v) in self.slots.drain(..).flatten() {
                 bigger.place(k, v);
             }
@@ -206,7 +159,6 @@ impl<T> Registry<T> {
         }
         self.slots[i] = Some((key, value));
         self.len += 1;
-        self.layout += 1;
     }
 
     /// Removes and returns the value under `key`.
@@ -214,7 +166,6 @@ impl<T> Registry<T> {
         let mut hole = self.find(*key)?.0;
         let (_, value) = self.slots[hole].take().expect("found slot is occupied");
         self.len -= 1;
-        self.layout += 1;
         // Shift later entries of the run back into the hole unless that
         // would put them before their home slot.
         let mut j = hole;
@@ -309,23 +260,5 @@ mod tests {
         }
         assert!(r.is_empty());
         assert_eq!(r.get(&1), None);
-    }
-
-    #[test]
-    fn hints_follow_every_move() {
-        let mut r = Registry::default();
-        let mut hint = Hint::default();
-        for k in 0..100u32 {
-            r.insert(k * 13, k);
-            for probe in [0, k * 13, k * 6] {
-                let hinted = r.find_hinted(probe, &mut hint).map(|at| *r.at(at));
-                assert_eq!(hinted, r.get(&probe).copied(), "key {probe}");
-            }
-            if k % 5 == 4 {
-                r.remove(&((k - 2) * 13));
-                let hinted = r.find_hinted(0, &mut hint).map(|at| *r.at(at));
-                assert_eq!(hinted, r.get(&0).copied());
-            }
-        }
     }
 }

@@ -7,8 +7,7 @@ use crate::dispatch::{
     ARG_SIZE, DESC_SIZE, Passed, Taken, layout, parse_descs, release_fds, round_up,
 };
 use crate::outcome::{Delivery, Next, Reply, ReturnOutcome, StackArea, Upcall, UserMemory};
-use crate::registry::At;
-use crate::system::{InvId, Pending, PoolKey, ReplyTo};
+use crate::system::{Pending, PoolKey, ReplyTo, ThreadKey};
 use crate::{DoorSystem, Errno, Pid, ReturnArgs, Tid};
 use abi::DoorArg;
 use alloc::boxed::Box;
@@ -26,8 +25,7 @@ enum Parked {
 
 /// The invocation a returning thread serves, whose caller still waits.
 struct Live {
-    inv: InvId,
-    caller: Tid,
+    caller: ThreadKey,
     caller_pid: Pid,
     reply_to: Option<ReplyTo>,
 }
@@ -79,17 +77,15 @@ impl<C: Copy> DoorSystem<C> {
         ret: ReturnArgs,
         out: &mut ReturnOutcome,
     ) -> Result<(), Errno> {
-        let at = self.running_thread_at(tid)?;
-        let t = self.threads.at(at);
-        let (pid, serving) = (t.pid, t.serving);
+        let me = self.running_thread_key(tid)?;
+        let t = self.threads.at(me);
+        let pid = t.pid;
         layout(ret.stack, 0, 0, self.cfg.stack_reserve).ok_or(Errno::EINVAL)?;
         if !mem.accessible(pid, ret.stack.base, ret.stack.size, true) {
             return Err(Errno::EFAULT);
         }
-        let live = serving.and_then(|inv| {
-            let i = self.invs.get(inv).expect("serving a gone invocation");
+        let live = t.serving.as_ref().and_then(|i| {
             i.caller.map(|caller| Live {
-                inv,
                 caller,
                 caller_pid: i.caller_pid,
                 reply_to: i.reply,
@@ -97,16 +93,14 @@ impl<C: Copy> DoorSystem<C> {
         });
         let Some(live) = live else {
             self.discard_results(mem, caps, pid, &ret);
-            if let Some(inv) = serving {
-                self.end_invocation(inv);
-            }
+            self.end_invocation(me);
             out.reply = None;
-            out.next = self.returned(mem, caps, at, tid, ret.stack);
+            out.next = self.returned(mem, caps, me, ret.stack);
             return Ok(());
         };
         let results = self.check_results(mem, caps, pid, &live, &ret)?;
-        out.reply = Some(self.reply(mem, caps, pid, live, results, &ret));
-        out.next = self.returned(mem, caps, at, tid, ret.stack);
+        out.reply = Some(self.reply(mem, caps, me, pid, live, results, &ret));
+        out.next = self.returned(mem, caps, me, ret.stack);
         Ok(())
     }
 
@@ -162,10 +156,12 @@ impl<C: Copy> DoorSystem<C> {
     }
 
     /// Delivers checked results to a live caller and ends the invocation.
+    #[allow(clippy::too_many_arguments)]
     fn reply<M: UserMemory, D: Descriptors<Cap = C>>(
         &mut self,
         mem: &mut M,
         caps: &mut D,
+        me: ThreadKey,
         pid: Pid,
         live: Live,
         results: Results<C>,
@@ -239,9 +235,9 @@ impl<C: Copy> DoorSystem<C> {
             }
         });
         self.close_released(caps, pid, &passed);
-        self.end_invocation(live.inv);
+        self.end_invocation(me);
         Reply {
-            caller: live.caller,
+            caller: self.tid(live.caller),
             caller_pid,
             result,
         }
@@ -267,47 +263,45 @@ impl<C: Copy> DoorSystem<C> {
         }
     }
 
-    /// Removes invocation `inv`; its caller (if any) is no longer blocked in
-    /// it. Its server stops serving it when it parks.
+    /// Ends the invocation thread `server` serves, if any: its caller (if
+    /// any) is no longer blocked in it.
     #[inline(always)]
-    pub(crate) fn end_invocation(&mut self, inv: InvId) {
-        let i = self.invs.get(inv).expect("ending a gone invocation");
-        let (caller, door, unref) = (i.caller, i.door, i.unref);
-        self.invs.free(inv);
-        if let Some(c) = caller {
-            self.threads.get_mut(&c).expect("caller vanished").call = None;
+    pub(crate) fn end_invocation(&mut self, server: ThreadKey) {
+        let Some(i) = self.threads.at_mut(server).serving.take() else {
+            return;
+        };
+        if let Some(c) = i.caller {
+            self.threads.at_mut(c).call = None;
         }
-        self.finish_invocation(door, unref);
+        self.finish_invocation(i.door, i.unref);
     }
 
-    /// Finishes a door_return: parks thread `tid` (at `at`) with argument
-    /// area `stack`, found writable just now; what it does next.
+    /// Finishes a door_return: parks thread `me` with argument area
+    /// `stack`, found writable just now; what it does next.
     #[inline(always)]
     pub(crate) fn returned<M: UserMemory, D: Descriptors<Cap = C>>(
         &mut self,
         mem: &M,
         caps: &mut D,
-        at: At,
-        tid: Tid,
+        me: ThreadKey,
         stack: StackArea,
     ) -> Next {
-        let t = self.threads.at_mut(at);
+        let t = self.threads.at_mut(me);
         t.stack = stack;
         t.stack_epoch = mem.epoch();
-        match self.park(at, tid) {
+        match self.park(me) {
             Parked::Idle => Next::Park,
             Parked::Fail(errno) => Next::Fail(errno),
-            Parked::Busy(key) => self.serve_queued(mem, caps, tid, key),
+            Parked::Busy(pool) => self.serve_queued(mem, caps, me, pool),
         }
     }
 
-    /// Parks thread `tid` (at `at`), done serving, in its pool (the bound
-    /// door's private pool, else its process's shared pool), unless work is
+    /// Parks thread `me`, done serving, in its pool (the bound door's
+    /// private pool, else its process's shared pool), unless work is
     /// queued there.
     #[inline(always)]
-    fn park(&mut self, at: At, tid: Tid) -> Parked {
-        let t = self.threads.at_mut(at);
-        t.serving = None;
+    fn park(&mut self, me: ThreadKey) -> Parked {
+        let t = self.threads.at_mut(me);
         let key = match t.bind {
             Some(d) => match self.doors.get(d) {
                 Some(door) if !door.revoked => PoolKey::Private(d),
@@ -316,18 +310,17 @@ impl<C: Copy> DoorSystem<C> {
                     return Parked::Fail(Errno::EBADF);
                 }
             },
-            None => PoolKey::Shared(t.pid),
+            None => PoolKey::Shared(t.proc),
         };
         let pool = match key {
-            PoolKey::Shared(pid) => self.procs.get_mut(&pid).map(|p| &mut p.pool),
-            PoolKey::Private(d) => self.doors.get_mut(d).map(|d| &mut d.pool),
+            PoolKey::Shared(proc) => &mut self.procs.at_mut(proc).pool,
+            PoolKey::Private(d) => &mut self.doors.get_mut(d).expect("checked just now").pool,
         };
-        let pool = pool.expect("pool of a gone process");
         if !pool.queue.is_empty() {
             return Parked::Busy(key);
         }
-        pool.idle.push(tid);
-        t.idle = Some(key);
+        pool.idle.push(me);
+        self.threads.at_mut(me).idle = Some(key);
         Parked::Idle
     }
 
@@ -338,17 +331,17 @@ impl<C: Copy> DoorSystem<C> {
         &mut self,
         mem: &M,
         caps: &mut D,
-        tid: Tid,
-        key: PoolKey,
+        me: ThreadKey,
+        pool: PoolKey,
     ) -> Next {
         let mut up = Box::<Upcall>::default();
-        while let Some(p) = self.pool_mut(key).queue.pop_front() {
-            if self.try_start(mem, caps, tid, p, &mut up) {
+        while let Some(p) = self.pool_mut(pool).queue.pop_front() {
+            if self.try_start(mem, caps, me, p, &mut up) {
                 return Next::Serve(up);
             }
         }
-        self.pool_mut(key).idle.push(tid);
-        self.threads.get_mut(&tid).expect("thread vanished").idle = Some(key);
+        self.pool_mut(pool).idle.push(me);
+        self.threads.at_mut(me).idle = Some(pool);
         Next::Park
     }
 
@@ -363,7 +356,7 @@ impl<C: Copy> DoorSystem<C> {
         &mut self,
         mem: &M,
         caps: &mut D,
-        server: Tid,
+        server: ThreadKey,
         p: Pending<C>,
         up: &mut Upcall,
     ) -> bool {
@@ -375,8 +368,7 @@ impl<C: Copy> DoorSystem<C> {
             Pending::Call { caller, door, msg } => (caller, door, msg),
         };
         let n = msg.descs.len();
-        let at = self.threads.find(server).expect("server vanished");
-        let t = self.threads.at(at);
+        let t = self.threads.at(server);
         let readable = mem.accessible(msg.caller_pid, msg.data_ptr, msg.data_size, false);
         let fits = layout(t.stack, msg.data_size, n as u32, self.cfg.stack_reserve);
         let checked = match (readable, fits) {
@@ -387,9 +379,8 @@ impl<C: Copy> DoorSystem<C> {
         };
         match checked {
             Ok(layout) => {
-                let caller_at = self.threads.find(caller).expect("caller vanished");
-                let server = Taken { server, at, layout };
-                self.start_call(caps, (caller, caller_at), server, door, msg, true, up);
+                let server = Taken { server, layout };
+                self.start_call(caps, caller, server, door, msg, true, up);
                 true
             }
             Err(errno) => {

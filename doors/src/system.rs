@@ -5,14 +5,18 @@
 
 use crate::descriptors::{Descriptors, DoorId};
 use crate::outcome::{Event, StackArea, Stats};
-use crate::registry::{At, Registry};
+use crate::records::Records;
 use crate::slab::{Key, Slab};
 use crate::{Errno, Fd, Pid, Tid};
 use abi::{DOOR_PRIVATE, DOOR_UNREF, DOOR_UNREF_MULTI};
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
-pub(crate) type InvId = Key;
+/// Names a thread's record in the door logic: the kernel keeps it to reach
+/// the record without hashing on the fast path.
+pub type ThreadKey = Key;
+/// Names a process's record in the door logic.
+pub(crate) type ProcKey = Key;
 
 /// Tunables of a [`DoorSystem`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,7 +86,7 @@ pub struct Created {
 /// takes queued work first; new work takes an idle thread first).
 pub(crate) struct Pool<C> {
     /// Parked threads, the most recently parked last (taken first).
-    pub idle: Vec<Tid>,
+    pub idle: Vec<ThreadKey>,
     /// Work waiting for a thread, oldest first.
     pub queue: VecDeque<Pending<C>>,
 }
@@ -99,7 +103,7 @@ impl<C> Default for Pool<C> {
 /// Names a pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum PoolKey {
-    Shared(Pid),
+    Shared(ProcKey),
     Private(DoorId),
 }
 
@@ -108,7 +112,7 @@ pub(crate) enum Pending<C> {
     /// A caller blocked until a server thread parks. Counts in the door's
     /// `active`.
     Call {
-        caller: Tid,
+        caller: ThreadKey,
         door: DoorId,
         msg: Message<C>,
     },
@@ -160,6 +164,7 @@ pub(crate) struct UnrefState {
 /// queued or running; `pool` is used only for DOOR_PRIVATE doors.
 pub(crate) struct Door<C> {
     pub server: Pid,
+    pub server_proc: ProcKey,
     /// False once the server process has exited (di_target -1).
     pub server_alive: bool,
     pub pc: u64,
@@ -189,7 +194,7 @@ impl<C> Door<C> {
         if self.attrs & DOOR_PRIVATE != 0 {
             PoolKey::Private(id)
         } else {
-            PoolKey::Shared(self.server)
+            PoolKey::Shared(self.server_proc)
         }
     }
 
@@ -208,7 +213,7 @@ pub(crate) struct Process<C> {
     pub pool: Pool<C>,
     /// The first non-private door_create already asked for create_proc.
     pub shared_server_created: bool,
-    pub threads: Vec<Tid>,
+    pub threads: Vec<ThreadKey>,
 }
 
 /// What a thread is blocked in.
@@ -216,8 +221,8 @@ pub(crate) struct Process<C> {
 pub(crate) enum CallState {
     /// Queued in a pool, no server thread yet.
     Waiting(PoolKey),
-    /// Being served.
-    Active(InvId),
+    /// Being served by this thread (which holds the invocation).
+    Active(ThreadKey),
 }
 
 /// A thread as the door logic sees it.
@@ -226,10 +231,13 @@ pub(crate) enum CallState {
 /// blocked in a call (`call`), running. `serving` may coexist with `call`
 /// (a nested call made while serving), never with `idle`.
 pub(crate) struct Thread {
+    pub tid: Tid,
     pub pid: Pid,
+    pub proc: ProcKey,
     pub idle: Option<PoolKey>,
     pub call: Option<CallState>,
-    pub serving: Option<InvId>,
+    /// The invocation it serves (a thread serves one at a time).
+    pub serving: Option<Invocation>,
     /// door_bind target; takes effect at the next park.
     pub bind: Option<DoorId>,
     pub stack: StackArea,
@@ -237,15 +245,15 @@ pub(crate) struct Thread {
     pub stack_epoch: u64,
 }
 
-/// An invocation being served.
+/// An invocation being served, held by its server thread.
+#[derive(Debug)]
 ///
-/// Invariant: `threads[server].serving == Some(this)`; if `caller` is set,
-/// `threads[caller].call == Some(Active(this))`.
+/// Invariant: if `caller` is set, `threads[caller].call` is
+/// `Active(the server thread)`.
 pub(crate) struct Invocation {
     pub door: DoorId,
-    pub server: Tid,
     /// The caller, or `None` (unreferenced notice, or the caller abandoned it).
-    pub caller: Option<Tid>,
+    pub caller: Option<ThreadKey>,
     pub unref: bool,
     pub reply: Option<ReplyTo>,
     /// What door_ucred reports: the calling process and its credentials
@@ -264,10 +272,9 @@ pub(crate) struct Invocation {
 /// carry capabilities of any kind.
 pub struct DoorSystem<C> {
     pub(crate) cfg: Config,
-    pub(crate) procs: Registry<Process<C>>,
-    pub(crate) threads: Registry<Thread>,
+    pub(crate) procs: Records<Process<C>>,
+    pub(crate) threads: Records<Thread>,
     pub(crate) doors: Slab<Door<C>>,
-    pub(crate) invs: Slab<Invocation>,
     pub(crate) next_uniq: u64,
     pub(crate) events: VecDeque<Event>,
 }
@@ -277,10 +284,9 @@ impl<C: Copy> DoorSystem<C> {
     pub fn new(cfg: Config) -> Self {
         DoorSystem {
             cfg,
-            procs: Registry::default(),
-            threads: Registry::default(),
+            procs: Records::default(),
+            threads: Records::default(),
             doors: Slab::default(),
-            invs: Slab::default(),
             next_uniq: 1,
             events: VecDeque::new(),
         }
@@ -301,7 +307,11 @@ impl<C: Copy> DoorSystem<C> {
     pub fn stats(&self) -> Stats {
         Stats {
             doors: self.doors.len(),
-            invocations: self.invs.len(),
+            invocations: self
+                .threads
+                .values()
+                .filter(|t| t.serving.is_some())
+                .count(),
             waiting: self
                 .threads
                 .values()
@@ -312,28 +322,24 @@ impl<C: Copy> DoorSystem<C> {
 
     /// Registers process `pid`. EINVAL if it exists.
     pub fn create_process(&mut self, pid: Pid) -> Result<(), Errno> {
-        if self.procs.contains_key(&pid) {
-            return Err(Errno::EINVAL);
-        }
         let process = Process {
             pool: Pool::default(),
             shared_server_created: false,
             threads: Vec::new(),
         };
-        self.procs.insert(pid, process);
+        self.procs.insert(pid, process).ok_or(Errno::EINVAL)?;
         Ok(())
     }
 
-    /// Registers thread `tid` of process `pid`. Errors: ESRCH (no process),
-    /// EINVAL (`tid` exists).
-    pub fn create_thread(&mut self, pid: Pid, tid: Tid) -> Result<(), Errno> {
-        let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
-        if self.threads.contains_key(&tid) {
-            return Err(Errno::EINVAL);
-        }
-        p.threads.push(tid);
+    /// Registers thread `tid` of process `pid`; returns the key the kernel
+    /// keeps for the fast path. Errors: ESRCH (no process), EINVAL (`tid`
+    /// exists).
+    pub fn create_thread(&mut self, pid: Pid, tid: Tid) -> Result<ThreadKey, Errno> {
+        let proc = self.procs.find(pid).ok_or(Errno::ESRCH)?;
         let t = Thread {
+            tid,
             pid,
+            proc,
             idle: None,
             call: None,
             serving: None,
@@ -341,28 +347,35 @@ impl<C: Copy> DoorSystem<C> {
             stack: StackArea::default(),
             stack_epoch: 0,
         };
-        self.threads.insert(tid, t);
-        Ok(())
+        let key = self.threads.insert(tid, t).ok_or(Errno::EINVAL)?;
+        self.procs.at_mut(proc).threads.push(key);
+        Ok(key)
     }
 
     /// The running thread `tid`'s process. ESRCH if unknown, EINVAL if the
     /// thread is parked or blocked in a call (it cannot make a syscall).
     #[inline]
     pub(crate) fn running_thread(&self, tid: Tid) -> Result<Pid, Errno> {
-        self.running_thread_at(tid)
-            .map(|at| self.threads.at(at).pid)
+        self.running_thread_key(tid)
+            .map(|key| self.threads.at(key).pid)
     }
 
-    /// Where the running thread `tid` is in the registry (errors as
+    /// The key of the running thread `tid` (errors as
     /// [`DoorSystem::running_thread`]).
     #[inline]
-    pub(crate) fn running_thread_at(&self, tid: Tid) -> Result<At, Errno> {
-        let at = self.threads.find(tid).ok_or(Errno::ESRCH)?;
-        let t = self.threads.at(at);
+    pub(crate) fn running_thread_key(&self, tid: Tid) -> Result<ThreadKey, Errno> {
+        let key = self.threads.find(tid).ok_or(Errno::ESRCH)?;
+        let t = self.threads.at(key);
         if t.idle.is_some() || t.call.is_some() {
             return Err(Errno::EINVAL);
         }
-        Ok(at)
+        Ok(key)
+    }
+
+    /// The thread id of the thread record `key`.
+    #[inline]
+    pub(crate) fn tid(&self, key: ThreadKey) -> Tid {
+        self.threads.at(key).tid
     }
 
     /// The door descriptor `fd` of `pid` names (EBADF if it is not open or
@@ -390,13 +403,7 @@ impl<C: Copy> DoorSystem<C> {
     #[inline]
     pub(crate) fn pool_mut(&mut self, key: PoolKey) -> &mut Pool<C> {
         match key {
-            PoolKey::Shared(pid) => {
-                &mut self
-                    .procs
-                    .get_mut(&pid)
-                    .expect("pool of a gone process")
-                    .pool
-            }
+            PoolKey::Shared(proc) => &mut self.procs.at_mut(proc).pool,
             PoolKey::Private(d) => &mut self.door_mut(d).pool,
         }
     }
@@ -481,11 +488,12 @@ impl<C: Copy> DoorSystem<C> {
     }
 
     /// Idle threads whose private pool is gone: unbound, door_return fails.
-    pub(crate) fn release_idle(&mut self, idle: Vec<Tid>) {
-        for tid in idle {
-            let t = self.threads.get_mut(&tid).expect("idle thread unknown");
+    pub(crate) fn release_idle(&mut self, idle: Vec<ThreadKey>) {
+        for key in idle {
+            let t = self.threads.at_mut(key);
             t.idle = None;
             t.bind = None;
+            let tid = t.tid;
             self.events.push_back(Event::ParkFailed {
                 tid,
                 errno: Errno::EBADF,
@@ -497,22 +505,24 @@ impl<C: Copy> DoorSystem<C> {
     /// abandoned (the server is cancelled), the caller of the invocation it
     /// serves gets EINTR, it leaves its pool.
     pub fn exit_thread<D: Descriptors<Cap = C>>(&mut self, caps: &mut D, tid: Tid) {
-        let Some(t) = self.threads.remove(&tid) else {
+        let Some(key) = self.threads.find(tid) else {
             return;
         };
-        if let Some(p) = self.procs.get_mut(&t.pid) {
-            p.threads.retain(|&x| x != tid);
+        if let Some(call) = self.threads.at(key).call {
+            self.abandon(caps, key, call);
         }
-        if let Some(key) = t.idle {
-            self.pool_mut(key).idle.retain(|&x| x != tid);
+        let t = self.threads.remove(&tid).expect("found just now");
+        if let Some(p) = self.procs.by_key_mut(t.proc) {
+            p.threads.retain(|&x| x != key);
         }
-        if let Some(call) = t.call {
-            self.abandon(caps, tid, call);
+        if let Some(pool) = t.idle {
+            self.pool_mut(pool).idle.retain(|&x| x != key);
         }
         if let Some(inv) = t.serving {
-            let inv = self.invs.remove(inv).expect("serving a gone invocation");
             if let Some(caller) = inv.caller {
-                self.threads.get_mut(&caller).expect("caller unknown").call = None;
+                let c = self.threads.at_mut(caller);
+                c.call = None;
+                let caller = c.tid;
                 self.events.push_back(Event::CallFailed {
                     caller,
                     errno: Errno::EINTR,
@@ -555,13 +565,9 @@ impl<C: Copy> DoorSystem<C> {
         // exit (their own calls are withdrawn silently, their callers get
         // EINTR), and only then are the doors revoked (waiting callers, all
         // in other processes now, get EBADF).
-        for &tid in &threads {
-            let t = self
-                .threads
-                .get_mut(&tid)
-                .expect("thread of process unknown");
-            if let Some(key) = t.idle.take() {
-                self.pool_mut(key).idle.retain(|&x| x != tid);
+        for &key in &threads {
+            if let Some(pool) = self.threads.at_mut(key).idle.take() {
+                self.pool_mut(pool).idle.retain(|&x| x != key);
             }
         }
         let own: Vec<DoorId> = self
@@ -573,7 +579,8 @@ impl<C: Copy> DoorSystem<C> {
         for &id in &own {
             self.door_mut(id).server_alive = false;
         }
-        for tid in threads {
+        for key in threads {
+            let tid = self.tid(key);
             self.exit_thread(caps, tid);
         }
         for &id in &own {

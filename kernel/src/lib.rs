@@ -23,3 +23,5 @@ pub mod linux;
 pub mod pipe;
 #[cfg(any(test, feature = "alloc"))]
 pub mod runq;
+#[cfg(any(test, feature = "alloc"))]
+pub mod slots;

@@ -110,18 +110,22 @@ fn as_null_upcall(up: &Upcall) -> NullUpcall {
 fn fingerprint(w: &World) -> String {
     let sys = &w.sys;
     let mut out = format!("{:?}\n", sys.stats());
-    let mut threads: Vec<_> = sys.threads.iter().collect();
-    threads.sort_by_key(|(tid, _)| **tid);
-    for (tid, t) in threads {
+    let mut threads: Vec<_> = sys.threads.values().collect();
+    threads.sort_by_key(|t| t.tid);
+    for t in threads {
         out += &format!(
-            "thread {tid}: pid {} idle {:?} call {:?} serving {:?} bind {:?} stack {:?}\n",
-            t.pid, t.idle, t.call, t.serving, t.bind, t.stack
+            "thread {}: pid {} idle {:?} call {:?} serving {:?} bind {:?} stack {:?}\n",
+            t.tid, t.pid, t.idle, t.call, t.serving, t.bind, t.stack
         );
     }
-    let mut procs: Vec<_> = sys.procs.iter().collect();
-    procs.sort_by_key(|(pid, _)| **pid);
+    let mut procs: Vec<_> = sys
+        .procs
+        .iter()
+        .map(|(k, p)| (sys.procs.id_of(k), p))
+        .collect();
+    procs.sort_by_key(|(pid, _)| *pid);
     for (pid, p) in procs {
-        let fds: Vec<_> = (0..8).filter_map(|fd| w.caps.get(*pid, fd)).collect();
+        let fds: Vec<_> = (0..8).filter_map(|fd| w.caps.get(pid, fd)).collect();
         out += &format!(
             "process {pid}: fds {fds:?} idle {:?} queued {}\n",
             p.pool.idle,
@@ -137,12 +141,6 @@ fn fingerprint(w: &World) -> String {
             d.unref,
             d.pool.idle,
             d.pool.queue.len()
-        );
-    }
-    for (id, i) in sys.invs.iter() {
-        out += &format!(
-            "invocation {id:?}: door {:?} server {} caller {:?} unref {} pid {} cancelled {}\n",
-            i.door, i.server, i.caller, i.unref, i.caller_pid, i.cancelled
         );
     }
     out
@@ -215,11 +213,7 @@ impl Pair {
             self.general
                 .sys
                 .door_return(&mut self.general.mem, &mut self.general.caps, tid, args);
-        let fast = &mut self.fast;
-        match fast
-            .sys
-            .try_null_return(&fast.mem, &mut fast.caps, tid, stack)
-        {
+        match self.fast.try_null_return(tid, stack) {
             Some((caller, next)) => {
                 self.hits += 1;
                 let g = general.expect("the general path failed a fast return");
@@ -230,8 +224,9 @@ impl Pair {
                 assert_eq!(g.next, next);
             }
             None => assert_eq!(
-                fast.sys
-                    .door_return(&mut fast.mem, &mut fast.caps, tid, args),
+                self.fast
+                    .sys
+                    .door_return(&mut self.fast.mem, &mut self.fast.caps, tid, args),
                 general
             ),
         }
@@ -382,10 +377,7 @@ fn fast_path_declines_what_it_does_not_cover() {
     w.park(22);
     let p = w.arg(21, 0, &[], 64);
     w.call(21, shared, Some(p)).unwrap();
-    assert_eq!(
-        w.sys.try_null_return(&w.mem, &mut w.caps, 22, stack(22)),
-        None
-    );
+    assert_eq!(w.try_null_return(22, stack(22)), None);
     assert_eq!(w.sys.stats().invocations, 1);
 }
 

@@ -408,7 +408,15 @@ impl World {
     /// The fast path's null call.
     pub fn try_null_call(&mut self, tid: Tid, fd: Fd) -> Option<NullUpcall> {
         let cred = self.cred_of(tid);
-        self.sys.try_null_call(&self.caps, tid, cred, fd)
+        let me = self.sys.threads.find(tid)?;
+        self.sys.try_null_call(&self.caps, me, cred, fd)
+    }
+
+    /// The fast path's null return.
+    pub fn try_null_return(&mut self, tid: Tid, stack: StackArea) -> Option<(Tid, Next)> {
+        let me = self.sys.threads.find(tid)?;
+        self.sys
+            .try_null_return(&self.mem, &mut self.caps, me, stack)
     }
 
     /// A null call (params with nothing in, 64-byte rbuf) that must hand off.

@@ -584,9 +584,10 @@ impl Run {
                 d.uniq
             );
             let calls = sys
-                .invs
-                .iter()
-                .filter(|(_, i)| i.door == id && !i.unref)
+                .threads
+                .values()
+                .filter_map(|t| t.serving.as_ref())
+                .filter(|i| i.door == id && !i.unref)
                 .count()
                 + sys
                     .procs
@@ -609,31 +610,35 @@ impl Run {
         );
         // Threads, pools, invocations.
         let pool = |key: PoolKey| match key {
-            PoolKey::Shared(p) => &sys.procs[&p].pool,
+            PoolKey::Shared(p) => &sys.procs.at(p).pool,
             PoolKey::Private(d) => &sys.doors.get(d).expect("pool of a freed door").pool,
         };
-        for (&tid, t) in &sys.threads {
-            if let Some(key) = t.idle {
+        for (key, t) in sys.threads.iter() {
+            let tid = t.tid;
+            if let Some(pool_key) = t.idle {
                 assert!(
                     t.serving.is_none() && t.call.is_none(),
                     "thread {tid} idle and busy"
                 );
-                assert_eq!(pool(key).idle.iter().filter(|&&x| x == tid).count(), 1);
+                assert_eq!(pool(pool_key).idle.iter().filter(|&&x| x == key).count(), 1);
             }
-            if let Some(CallState::Waiting(key)) = t.call {
-                let q = &pool(key).queue;
+            if let Some(CallState::Waiting(pool_key)) = t.call {
+                let q = &pool(pool_key).queue;
                 assert_eq!(
                     q.iter()
-                        .filter(|p| matches!(p, Pending::Call { caller, .. } if *caller == tid))
+                        .filter(|p| matches!(p, Pending::Call { caller, .. } if *caller == key))
                         .count(),
                     1
                 );
             }
-            if let Some(CallState::Active(inv)) = t.call {
-                assert_eq!(sys.invs.get(inv).unwrap().caller, Some(tid));
+            if let Some(CallState::Active(server)) = t.call {
+                let i = sys.threads.at(server).serving.as_ref();
+                assert_eq!(i.expect("an active call's invocation").caller, Some(key));
             }
-            if let Some(inv) = t.serving {
-                assert_eq!(sys.invs.get(inv).unwrap().server, tid);
+            if let Some(i) = &t.serving
+                && let Some(c) = i.caller
+            {
+                assert_eq!(sys.threads.at(c).call, Some(CallState::Active(key)));
             }
         }
         let pools = sys
@@ -646,21 +651,15 @@ impl Run {
                 p.idle.is_empty() || p.queue.is_empty(),
                 "idle threads next to waiting work"
             );
-            for tid in &p.idle {
-                assert!(sys.threads[tid].idle.is_some());
-            }
-        }
-        for (inv, i) in sys.invs.iter() {
-            assert_eq!(sys.threads[&i.server].serving, Some(inv));
-            if let Some(c) = i.caller {
-                assert_eq!(sys.threads[&c].call, Some(CallState::Active(inv)));
+            for &key in &p.idle {
+                assert!(sys.threads.at(key).idle.is_some());
             }
         }
         let blocked: BTreeSet<Tid> = sys
             .threads
-            .iter()
-            .filter(|(_, t)| t.call.is_some())
-            .map(|(&t, _)| t)
+            .values()
+            .filter(|t| t.call.is_some())
+            .map(|t| t.tid)
             .collect();
         assert_eq!(blocked, self.m.blocked);
         assert_eq!(
@@ -695,10 +694,11 @@ impl Run {
                 }
             }
         }
-        for (&tid, t) in &self.w.sys.threads {
+        for t in self.w.sys.threads.values() {
+            let tid = t.tid;
             if let Some(CallState::Waiting(key)) = t.call {
                 let idle = match key {
-                    PoolKey::Shared(p) => self.w.sys.procs[&p].pool.idle.len(),
+                    PoolKey::Shared(p) => self.w.sys.procs.at(p).pool.idle.len(),
                     PoolKey::Private(d) => self.w.sys.doors.get(d).unwrap().pool.idle.len(),
                 };
                 assert_eq!(
@@ -722,7 +722,7 @@ impl Run {
         let s = self.w.sys.stats();
         assert_eq!((self.w.caps.count(), s.invocations, s.waiting), (0, 0, 0));
         assert!(self.w.caps.tokens.is_empty(), "tokens leaked");
-        assert!(self.w.sys.threads.is_empty());
+        assert!(self.w.sys.threads.values().next().is_none());
         // Only attached doors may remain; detaching them frees everything.
         assert!(s.doors <= self.m.names.len());
         for &n in self.m.names.keys() {

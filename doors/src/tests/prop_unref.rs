@@ -319,30 +319,30 @@ impl Run {
         let sys = &self.w.sys;
         let uniq = |k| sys.doors.get(k).map(|d| d.uniq);
         let pool = |k| match k {
-            PoolKey::Shared(p) => PoolM::Shared(p),
+            PoolKey::Shared(p) => PoolM::Shared(sys.procs.id_of(p)),
             PoolKey::Private(d) => PoolM::Private(uniq(d).expect("pool of a freed door")),
         };
         let mut parked = BTreeMap::new();
         let mut waiting = BTreeMap::new();
         let mut serving = BTreeMap::new();
-        for (&tid, t) in &sys.threads {
+        for (key, t) in sys.threads.iter() {
+            let tid = t.tid;
             if let Some(k) = t.idle {
                 parked.insert(tid, pool(k));
             }
             if let Some(CallState::Waiting(k)) = t.call {
                 let q = match k {
-                    PoolKey::Shared(p) => &sys.procs[&p].pool.queue,
+                    PoolKey::Shared(p) => &sys.procs.at(p).pool.queue,
                     PoolKey::Private(d) => &sys.doors.get(d).unwrap().pool.queue,
                 };
                 let door = q.iter().find_map(|p| match p {
-                    Pending::Call { caller, door, .. } if *caller == tid => Some(*door),
+                    Pending::Call { caller, door, .. } if *caller == key => Some(*door),
                     _ => None,
                 });
                 let door = uniq(door.expect("waiting caller not queued"));
                 waiting.insert(tid, door.unwrap());
             }
-            if let Some(inv) = t.serving {
-                let i = sys.invs.get(inv).unwrap();
+            if let Some(i) = &t.serving {
                 serving.insert(tid, (uniq(i.door).unwrap(), i.unref));
             }
             match (t.bind, self.m.s.bound.get(&tid)) {

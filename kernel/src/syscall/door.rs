@@ -47,10 +47,10 @@ pub fn door_call(d: u64, params_ptr: u64) -> SysResult {
     let d = fd_arg(d)?;
     let mut g = SCHED.lock();
     let (tid, cred) = (g.current_tid(), g.current_cred());
-    let params = match params_ptr {
-        0 => {
+    let params = match (params_ptr, g.current_door_key()) {
+        (0, Some(me)) => {
             let (doors, caps, _) = g.door_env();
-            if let Some(up) = doors.try_null_call(caps, tid, cred, d) {
+            if let Some(up) = doors.try_null_call(caps, me, cred, d) {
                 FAST_PATHS.fetch_add(1, Ordering::Relaxed);
                 let entry = Entry {
                     sp: up.sp,
@@ -62,7 +62,8 @@ pub fn door_call(d: u64, params_ptr: u64) -> SysResult {
             }
             None
         }
-        addr => {
+        (0, None) => None,
+        (addr, _) => {
             let arg = UserPtr::<DoorArg>::new(addr)?.read(g.current_space())?;
             Some(CallParams { addr, arg })
         }
@@ -105,10 +106,15 @@ fn door_return_checked(a: [u64; 6]) -> Result<Resume, Errno> {
     };
     let mut g = SCHED.lock();
     let tid = g.current_tid();
-    let fast = match (ret.data_ptr, ret.data_size, ret.desc_num) {
-        (0, 0, 0) => {
+    let fast = match (
+        ret.data_ptr,
+        ret.data_size,
+        ret.desc_num,
+        g.current_door_key(),
+    ) {
+        (0, 0, 0, Some(me)) => {
             let (doors, caps, memory) = g.door_env();
-            doors.try_null_return(&memory, caps, tid, ret.stack)
+            doors.try_null_return(&memory, caps, me, ret.stack)
         }
         _ => None,
     };

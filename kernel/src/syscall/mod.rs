@@ -313,11 +313,12 @@ fn dup(d: u64) -> SysResult {
 fn seteuid(uid: u64) -> SysResult {
     let uid = u32::try_from(uid).map_err(|_| Errno::EINVAL)?;
     let mut g = SCHED.lock();
-    let cred = g.current_cred_mut();
+    let mut cred = g.current_cred();
     if cred.euid != 0 && uid != cred.ruid {
         return Err(Errno::EPERM);
     }
     cred.euid = uid;
+    g.set_current_cred(cred);
     Ok(0)
 }
 

@@ -90,7 +90,7 @@ impl Sched {
 
     /// Decides how thread `tid`'s door operation ends.
     pub fn set_resume(&mut self, tid: u32, resume: Resume) {
-        if let Some(t) = self.threads.get_mut(&tid) {
+        if let Some(t) = self.threads.get_mut(tid) {
             t.resume = resume;
         }
     }
@@ -99,7 +99,7 @@ impl Sched {
     /// starts out interrupted).
     pub fn take_resume(&mut self, tid: u32) -> Resume {
         self.threads
-            .get_mut(&tid)
+            .get_mut(tid)
             .map_or(Resume::INTERRUPTED, |t| t.take_resume())
     }
 

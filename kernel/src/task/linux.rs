@@ -18,15 +18,13 @@ impl Sched {
     /// Whether the running thread belongs to a Linux program.
     #[inline]
     pub fn current_is_linux(&self) -> bool {
-        self.threads
-            .get(&self.current)
-            .is_some_and(|t| t.linux.is_some())
+        self.on_cpu.linux
     }
 
     /// The running thread's Linux state (`None` for a native thread).
     pub fn current_linux_thread(&mut self) -> Option<&mut LinuxThread> {
         let cur = self.current;
-        self.threads.get_mut(&cur)?.linux.as_deref_mut()
+        self.threads.get_mut(cur)?.linux.as_deref_mut()
     }
 
     /// The running process's Linux state (`None` for a native process).
@@ -40,7 +38,7 @@ impl Sched {
     /// (their joiners wait on the tid word instead), so the kernel keeps
     /// them detached.
     pub fn make_linux_thread(&mut self, tid: u32, state: LinuxThread, fs_base: Option<u64>) {
-        if let Some(t) = self.threads.get_mut(&tid) {
+        if let Some(t) = self.threads.get_mut(tid) {
             t.linux = Some(Box::new(state));
             t.detached = true;
             if let Some(base) = fs_base {
@@ -51,12 +49,12 @@ impl Sched {
 
     /// The running thread's FS base.
     pub fn fs_base(&self) -> u64 {
-        self.threads.get(&self.current).map_or(0, |t| t.fs_base)
+        self.threads.get(self.current).map_or(0, |t| t.fs_base)
     }
 
     /// Whether thread `tid` belongs to process `pid`.
     pub fn is_thread_of(&self, tid: u32, pid: u32) -> bool {
-        self.threads.get(&tid).is_some_and(|t| t.pid == pid)
+        self.threads.get(tid).is_some_and(|t| t.pid == pid)
     }
 
     /// Unmaps every page of `[start, start + len)` of process `pid`; idle

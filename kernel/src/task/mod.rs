@@ -35,14 +35,14 @@ use alloc::vec::Vec;
 use x86_64::structures::paging::PhysFrame;
 
 use abi::{Errno, MAX_PROCESSES, limit};
-use core::cell::Cell;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use doors::{At, Cred, DoorId, Hint, Registry};
+use doors::{Cred, DoorId, Registry, ThreadKey};
 use kernel::cap::Objects;
 use kernel::clock::Clock;
 use kernel::linux::futex::Futexes;
 use kernel::linux::{LinuxProcess, LinuxThread};
 use kernel::runq::{ReadyQueue, SleepQueue};
+use kernel::slots::Slots;
 use spin::Mutex;
 
 /// What a blocked thread waits for.
@@ -93,6 +93,11 @@ pub struct Thread {
     /// Its process lets door calls hand the CPU straight to the other side
     /// (a copy of [`Process::handoff`], read on the hot path).
     handoff: bool,
+    /// Its record in the door logic (`None` for the idle thread).
+    door_key: Option<ThreadKey>,
+    /// Its process's credentials (a copy of [`Process::cred`], kept in step
+    /// by [`Sched::set_current_cred`], read on every door call).
+    cred: Cred,
     /// Its process's root page table (`None` for the idle thread). The
     /// space outlives every thread that can still run: it goes when the
     /// last thread has exited.
@@ -141,22 +146,56 @@ impl Limits {
     };
 }
 
+/// What the system calls of the running thread read of it.
+#[derive(Clone, Copy)]
+struct OnCpu {
+    pid: u32,
+    cred: Cred,
+    door_key: Option<ThreadKey>,
+    /// It belongs to a Linux program (its errors take Linux's numbers).
+    linux: bool,
+}
+
+impl OnCpu {
+    const NONE: OnCpu = OnCpu {
+        pid: 0,
+        cred: Cred {
+            euid: 0,
+            egid: 0,
+            ruid: 0,
+            rgid: 0,
+        },
+        door_key: None,
+        linux: false,
+    };
+
+    fn of(t: &Thread) -> OnCpu {
+        OnCpu {
+            pid: t.pid,
+            cred: t.cred,
+            door_key: t.door_key,
+            linux: t.linux.is_some(),
+        }
+    }
+}
+
 pub struct Sched {
-    threads: Registry<Box<Thread>>,
+    /// Threads by tid (a tid says where its record is: no hashing).
+    threads: Slots<Box<Thread>>,
     procs: Registry<Process>,
     ready: ReadyQueue,
     sleepers: SleepQueue,
     current: u32,
-    /// Where the running thread's record was found last, and its
-    /// process's.
-    current_hint: Cell<Hint>,
-    process_hint: Cell<Hint>,
+    /// What system calls read of the running thread, refreshed at every
+    /// switch (so they need no lookup).
+    on_cpu: OnCpu,
     idle: u32,
     /// Threads that exited (still in `threads`, state `Dead`): the switch
     /// away from one still saves into its record and runs on its stack, so
     /// the next thread to run frees it.
     dead: Vec<u32>,
-    next_id: u32,
+    /// The pid of the next process.
+    next_pid: u32,
     ticks: u64,
     /// The objects behind descriptors: the door logic and every process's
     /// descriptor table (set up at boot by `init_objects`).
@@ -171,16 +210,15 @@ pub struct Sched {
 }
 
 pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
-    threads: Registry::new(),
+    threads: Slots::new(),
     procs: Registry::new(),
     ready: ReadyQueue::new(),
     sleepers: SleepQueue::new(),
     current: 0,
-    current_hint: Cell::new(Hint::NONE),
-    process_hint: Cell::new(Hint::NONE),
+    on_cpu: OnCpu::NONE,
     idle: 0,
     dead: Vec::new(),
-    next_id: 1,
+    next_pid: 1,
     ticks: 0,
     objects: None,
     names: BTreeMap::new(),
@@ -210,35 +248,33 @@ impl Sched {
         self.current
     }
 
-    /// Where the running thread's record is (looked up once per layout of
-    /// the thread registry: the door fast path asks several times a call).
+    /// Makes thread `tid` the running one: remembers what system calls
+    /// read of it; its record.
     #[inline]
-    fn current_at(&self) -> Option<At> {
-        let mut hint = self.current_hint.get();
-        let at = self.threads.find_hinted(self.current, &mut hint);
-        self.current_hint.set(hint);
-        at
+    fn make_current(&mut self, tid: u32) -> Option<&mut Thread> {
+        let t = self.threads.get_mut(tid)?;
+        self.current = tid;
+        self.on_cpu = OnCpu::of(t);
+        Some(t)
     }
 
-    /// Thread `tid`'s record, remembering where it is: `tid` is to run
-    /// now.
+    /// The running thread's record in the door logic.
     #[inline]
-    fn record_current(&mut self, tid: u32) -> Option<&mut Thread> {
-        let mut hint = Hint::NONE;
-        let at = self.threads.find_hinted(tid, &mut hint)?;
-        self.current_hint.set(hint);
-        Some(self.threads.at_mut(at))
+    pub fn current_door_key(&self) -> Option<ThreadKey> {
+        self.on_cpu.door_key
     }
 
     /// The running thread's record.
     #[inline]
     fn current_thread(&mut self) -> &mut Thread {
-        let at = self.current_at().expect("the running thread has a record");
-        self.threads.at_mut(at)
+        let tid = self.current;
+        self.threads
+            .get_mut(tid)
+            .expect("the running thread has a record")
     }
 
     pub fn current_pid(&self) -> u32 {
-        self.current_at().map_or(0, |at| self.threads.at(at).pid)
+        self.on_cpu.pid
     }
 
     pub fn process(&self, pid: u32) -> Option<&Process> {
@@ -250,21 +286,22 @@ impl Sched {
     }
 
     /// The running process's credentials.
+    #[inline]
     pub fn current_cred(&self) -> Cred {
-        let mut hint = self.process_hint.get();
-        let at = self.procs.find_hinted(self.current_pid(), &mut hint);
-        self.process_hint.set(hint);
-        at.map_or(Cred::default(), |at| self.procs.at(at).cred)
+        self.on_cpu.cred
     }
 
-    /// The running process's credentials, to change them.
-    pub fn current_cred_mut(&mut self) -> &mut Cred {
+    /// Sets the running process's credentials (in the process and in the
+    /// copies its threads keep).
+    pub fn set_current_cred(&mut self, cred: Cred) {
         let pid = self.current_pid();
-        &mut self
-            .procs
-            .get_mut(&pid)
-            .expect("a running user thread has a process")
-            .cred
+        if let Some(p) = self.procs.get_mut(&pid) {
+            p.cred = cred;
+        }
+        for t in self.threads.values_mut().filter(|t| t.pid == pid) {
+            t.cred = cred;
+        }
+        self.on_cpu.cred = cred;
     }
 
     /// The running process's address space.
@@ -279,7 +316,7 @@ impl Sched {
     /// Sets the running thread's FS base (and loads it now).
     pub fn set_fs_base(&mut self, base: u64) {
         let cur = self.current;
-        if let Some(t) = self.threads.get_mut(&cur) {
+        if let Some(t) = self.threads.get_mut(cur) {
             t.fs_base = base;
         }
         cpu::set_fs_base(base);
@@ -305,11 +342,6 @@ impl Sched {
             .map_or((0, 0), |o| (o.doors.stats().doors, o.caps.descriptors()))
     }
 
-    fn alloc_id(&mut self) -> u32 {
-        self.next_id += 1;
-        self.next_id - 1
-    }
-
     /// Whether a door switch from the running thread to `target` goes
     /// straight there: unless the process of either turned the handoff off.
     #[inline]
@@ -317,7 +349,7 @@ impl Sched {
         if HANDOFF_OFF.load(Ordering::Relaxed) == 0 {
             return true;
         }
-        let on = |tid: u32| self.threads.get(&tid).is_none_or(|t| t.handoff);
+        let on = |tid: u32| self.threads.get(tid).is_none_or(|t| t.handoff);
         on(self.current) && on(target)
     }
 
@@ -354,7 +386,7 @@ impl Sched {
 
     /// Makes a blocked thread ready (no effect on any other state).
     pub fn wake(&mut self, tid: u32) {
-        if let Some(t) = self.threads.get_mut(&tid)
+        if let Some(t) = self.threads.get_mut(tid)
             && matches!(t.state, State::Blocked(_))
         {
             t.state = State::Ready;
@@ -372,20 +404,17 @@ impl Sched {
         if (p.threads.len() + p.exited_threads.len()) as u64 >= p.limits.threads {
             return Err(Errno::EAGAIN);
         }
-        let handoff = p.handoff;
+        let (handoff, cred) = (p.handoff, p.cred);
         let kstack = KernelStack::new().ok_or(Errno::ENOMEM)?;
         // SAFETY: a fresh, mapped kernel stack.
         let rsp = unsafe { prepare_user(kstack.top(), frame) };
-        let tid = self.next_id;
         let root = self
             .procs
             .get(&pid)
             .and_then(|p| p.space.as_ref())
             .map(AddressSpace::root);
-        self.objects().doors.create_thread(pid, tid)?;
-        self.alloc_id();
         let thread = Thread {
-            tid,
+            tid: 0,
             pid,
             state: State::Ready,
             kstack,
@@ -397,9 +426,20 @@ impl Sched {
             detached: false,
             handoff,
             root,
+            door_key: None,
+            cred,
             linux: None,
         };
-        self.threads.insert(tid, Box::new(thread));
+        let tid = self.threads.insert(Box::new(thread)).ok_or(Errno::EAGAIN)?;
+        let door_key = match self.objects().doors.create_thread(pid, tid) {
+            Ok(key) => key,
+            Err(e) => {
+                self.threads.remove(tid);
+                return Err(e);
+            }
+        };
+        let t = self.threads.get_mut(tid).expect("inserted just now");
+        (t.tid, t.door_key) = (tid, Some(door_key));
         if let Some(p) = self.procs.get_mut(&pid) {
             p.threads.push(tid);
         }
@@ -444,7 +484,7 @@ impl Sched {
         fds: &[i32],
     ) -> Result<u32, Errno> {
         self.may_spawn(parent)?;
-        let pid = self.next_id;
+        let pid = self.next_pid;
         let (cred, limits) = self
             .procs
             .get(&parent)
@@ -457,7 +497,7 @@ impl Sched {
                 objects.spawn(parent, pid, fds, capacity)?
             }
         }
-        self.alloc_id();
+        self.next_pid += 1;
         let p = Process {
             pid,
             parent,
@@ -485,7 +525,7 @@ impl Sched {
         objects.doors.exit_thread(&mut objects.caps, tid);
         self.handle_door_events();
         // Not running, so its stack and record can go now.
-        drop(self.threads.remove(&tid));
+        drop(self.threads.remove(tid));
     }
 
     /// Ends process `pid` with `status`: every thread but the running one
@@ -573,7 +613,7 @@ pub fn exit_thread(value: u64, unmap: Option<(u64, u64)>) -> ! {
     if let Some((addr, len)) = unmap {
         g.unmap(pid, addr, len);
     }
-    let detached = g.threads.get(&tid).is_some_and(|t| t.detached);
+    let detached = g.threads.get(tid).is_some_and(|t| t.detached);
     if let Some(p) = g.procs.get_mut(&pid) {
         p.threads.retain(|&t| t != tid);
         if !detached {
@@ -595,7 +635,7 @@ pub fn exit_thread(value: u64, unmap: Option<(u64, u64)>) -> ! {
     if g.procs.get(&pid).is_some_and(|p| p.threads.is_empty()) {
         g.finish_process(pid);
     }
-    if let Some(t) = g.threads.get_mut(&tid) {
+    if let Some(t) = g.threads.get_mut(tid) {
         t.state = State::Dead;
     }
     g.dead.push(tid);
@@ -674,7 +714,7 @@ pub fn join_thread(tid: u32) -> Result<u64, Errno> {
         if !p.threads.contains(&tid) {
             return Err(Errno::ESRCH);
         }
-        if g.threads.get(&tid).is_some_and(|t| t.detached) {
+        if g.threads.get(tid).is_some_and(|t| t.detached) {
             return Err(Errno::EINVAL);
         }
         block(g, Wait::Join(tid));
@@ -694,7 +734,7 @@ pub fn detach_thread(tid: u32) -> Result<(), Errno> {
     if !p.threads.contains(&tid) {
         return Err(Errno::ESRCH);
     }
-    match g.threads.get_mut(&tid) {
+    match g.threads.get_mut(tid) {
         Some(t) if !t.detached => {
             t.detached = true;
             Ok(())
@@ -787,9 +827,8 @@ pub fn start() -> ! {
     // SAFETY: a fresh, mapped kernel stack.
     let rsp = unsafe { prepare_kernel(kstack.top(), idle_loop) };
     let mut g = SCHED.lock();
-    let idle = g.alloc_id();
     let thread = Thread {
-        tid: idle,
+        tid: 0,
         pid: 0,
         state: State::Running,
         kstack,
@@ -801,13 +840,19 @@ pub fn start() -> ! {
         detached: false,
         handoff: true,
         root: None,
+        door_key: None,
+        cred: Cred::default(),
         linux: None,
     };
-    g.threads.insert(idle, Box::new(thread));
+    let idle = g
+        .threads
+        .insert(Box::new(thread))
+        .expect("room for the idle thread");
+    g.threads.get_mut(idle).expect("the idle thread").tid = idle;
     g.idle = idle;
-    g.current = idle;
-    let top = g.threads[&idle].kstack.top();
-    let idle_fpu = &raw const *g.threads[&idle].fpu;
+    g.make_current(idle);
+    let top = g.threads.get(idle).expect("the idle thread").kstack.top();
+    let idle_fpu = &raw const *g.threads.get(idle).expect("the idle thread").fpu;
     gdt::set_kernel_stack(top);
     syscall::set_kernel_stack(top);
     drop(g);

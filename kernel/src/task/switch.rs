@@ -63,7 +63,7 @@ fn resume_frame(t: &Thread, resume: &Resume) -> u64 {
 /// it is at hand. `next` was just taken from the run queue, or was blocked.
 fn switch_to(mut g: MutexGuard<'static, Sched>, next: u32, leave: impl FnOnce(&mut Thread)) {
     let prev = g.current;
-    let p = match g.threads.get_mut(&prev) {
+    let p = match g.threads.get_mut(prev) {
         Some(t) => t,
         // The previous thread was already freed (cannot happen: dead
         // threads are freed only by the next thread to run).
@@ -76,8 +76,7 @@ fn switch_to(mut g: MutexGuard<'static, Sched>, next: u32, leave: impl FnOnce(&m
     }
     let (prev_rsp, prev_fpu, prev_pid) = (&raw mut p.rsp, &raw mut *p.fpu, p.pid);
     let s = &mut *g;
-    s.current = next;
-    let n = s.record_current(next).expect("switch to unknown thread");
+    let n = s.make_current(next).expect("switch to unknown thread");
     n.state = State::Running;
     let next_fpu = &raw const *n.fpu;
     let frame = core::mem::take(&mut n.to_user).then(|| {
@@ -115,7 +114,7 @@ fn free_dead_threads() {
         let mut g = SCHED.lock();
         let dead: Vec<Box<Thread>> = core::mem::take(&mut g.dead)
             .into_iter()
-            .filter_map(|tid| g.threads.remove(&tid))
+            .filter_map(|tid| g.threads.remove(tid))
             .collect();
         drop(g);
         drop(dead);
@@ -198,8 +197,7 @@ fn jump(mut g: MutexGuard<'static, Sched>, target: u32, resume: Resume) -> ! {
     let p = g.current_thread();
     let (prev_fpu, prev_pid) = (&raw mut *p.fpu, p.pid);
     let s = &mut *g;
-    s.current = target;
-    let n = s.record_current(target).expect("jump to unknown thread");
+    let n = s.make_current(target).expect("jump to unknown thread");
     assert!(
         core::mem::take(&mut n.to_user),
         "jump to thread {target}, which is not parked in a door operation"
@@ -225,7 +223,7 @@ pub fn yield_now() {
     let Some(next) = g.ready.pop() else { return };
     let cur = g.current;
     if cur != g.idle
-        && let Some(t) = g.threads.get_mut(&cur)
+        && let Some(t) = g.threads.get_mut(cur)
     {
         t.state = State::Ready;
         g.ready.push(cur);

@@ -33,7 +33,7 @@ pub fn setresid(ids: Ids, real: u64, effective: u64, saved: u64, setid: bool) ->
     let arg = |v: u64| (v as u32 != u32::MAX).then_some(v as u32);
     let (mut real, effective, saved) = (arg(real), arg(effective), arg(saved));
     let mut g = SCHED.lock();
-    let cred = g.current_cred_mut();
+    let mut cred = g.current_cred();
     let privileged = cred.euid == 0;
     let (r, e) = match ids {
         Ids::User => (&mut cred.ruid, &mut cred.euid),
@@ -53,6 +53,7 @@ pub fn setresid(ids: Ids, real: u64, effective: u64, saved: u64, setid: bool) ->
     if let Some(id) = effective {
         *e = id;
     }
+    g.set_current_cred(cred);
     Ok(0)
 }
 
