@@ -62,10 +62,11 @@ pub fn discover(dir: &Path) -> io::Result<Vec<String>> {
     };
     for entry in entries {
         let path = entry?.path();
-        if path.is_file() && path.extension() == Some("c".as_ref()) {
-            if let Some(name) = path.file_stem().and_then(|n| n.to_str()) {
-                names.push(name.to_owned());
-            }
+        if path.is_file()
+            && path.extension() == Some("c".as_ref())
+            && let Some(name) = path.file_stem().and_then(|n| n.to_str())
+        {
+            names.push(name.to_owned());
         }
     }
     names.sort();
