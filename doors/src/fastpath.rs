@@ -15,8 +15,8 @@
 
 use crate::descriptors::Descriptors;
 use crate::dispatch::layout;
-use crate::outcome::{Next, StackArea, UserMemory};
-use crate::system::{CallState, Invocation, ThreadKey};
+use crate::outcome::{StackArea, UserMemory};
+use crate::system::{CallState, Invocation, PoolKey, ThreadKey};
 use crate::{Cred, DoorSystem, Fd, Pid, Tid};
 use abi::{DOOR_PRIVATE, invocation};
 
@@ -103,27 +103,30 @@ impl<C: Copy> DoorSystem<C> {
 
     /// `door_return(NULL, 0, desc_ptr, 0)` with argument area `stack` by
     /// thread `me` when it ends a call made with `params == NULL` whose
-    /// caller still waits, and the area is valid: the invocation ends (the
-    /// caller's door_call returns 0, with nothing to copy) and the thread
-    /// parks as in [`DoorSystem::door_return_into`]. Returns the caller and
-    /// what the thread does next. `None`, with nothing changed, otherwise.
+    /// caller still waits, the area is valid, and the thread parks idle
+    /// (its pool has no queued work; a bound thread's door is not revoked):
+    /// the invocation ends (the caller's door_call returns 0, with nothing
+    /// to copy) and the thread parks, as [`DoorSystem::door_return_into`]
+    /// has it. Returns the caller. `None`, with nothing changed, otherwise
+    /// (and when ending the invocation has more to do: the door's last
+    /// reference is gone, or an unreferenced notice is due).
     #[inline]
-    pub fn try_null_return<M: UserMemory, D: Descriptors<Cap = C>>(
+    pub fn try_null_return<M: UserMemory>(
         &mut self,
         mem: &M,
-        caps: &mut D,
         me: ThreadKey,
         stack: StackArea,
-    ) -> Option<(Tid, Next)> {
+    ) -> Option<Tid> {
         let t = self.threads.by_key(me)?;
         if t.idle.is_some() || t.call.is_some() {
             return None;
         }
         let i = t.serving.as_ref()?;
         let caller = i.caller?;
-        if i.reply.is_some() {
+        if i.reply.is_some() || i.unref {
             return None;
         }
+        let door = i.door;
         // The area registered last passed these checks, and is still
         // writable if nothing was unmapped since (an empty area never
         // passes). The results are empty at address 0, always accessible.
@@ -134,9 +137,31 @@ impl<C: Copy> DoorSystem<C> {
                 return None;
             }
         }
+        let d = self.doors.get(door)?;
+        if d.refs == 0 || d.unref.deferred {
+            return None;
+        }
+        let (key, pool) = match t.bind {
+            None => (
+                PoolKey::Shared(t.proc),
+                &mut self.procs.by_key_mut(t.proc)?.pool,
+            ),
+            Some(bound) => {
+                let b = self.doors.get_mut(bound).filter(|b| !b.revoked)?;
+                (PoolKey::Private(bound), &mut b.pool)
+            }
+        };
+        if !pool.queue.is_empty() {
+            return None;
+        }
         // Commit: the same steps as the general path for empty results.
-        self.end_invocation(me);
-        let caller = self.tid(caller);
-        Some((caller, self.returned(mem, caps, me, stack)))
+        pool.idle.push(me);
+        self.door_mut(door).active -= 1;
+        let t = self.threads.at_mut(me);
+        (t.serving, t.idle) = (None, Some(key));
+        (t.stack, t.stack_epoch) = (stack, epoch);
+        let c = self.threads.at_mut(caller);
+        c.call = None;
+        Some(c.tid)
     }
 }

@@ -214,14 +214,14 @@ impl Pair {
                 .sys
                 .door_return(&mut self.general.mem, &mut self.general.caps, tid, args);
         match self.fast.try_null_return(tid, stack) {
-            Some((caller, next)) => {
+            Some(caller) => {
                 self.hits += 1;
                 let g = general.expect("the general path failed a fast return");
                 let reply = g.reply.expect("the general path found no caller");
                 assert_eq!(reply.caller, caller);
                 let d = reply.result.expect("the general path failed the reply");
                 assert!(d.len == 0 && d.descs.is_empty() && d.arg.is_none() && d.mapped.is_none());
-                assert_eq!(g.next, next);
+                assert_eq!(g.next, Next::Park, "the fast path parks");
             }
             None => assert_eq!(
                 self.fast

@@ -413,10 +413,9 @@ impl World {
     }
 
     /// The fast path's null return.
-    pub fn try_null_return(&mut self, tid: Tid, stack: StackArea) -> Option<(Tid, Next)> {
+    pub fn try_null_return(&mut self, tid: Tid, stack: StackArea) -> Option<Tid> {
         let me = self.sys.threads.find(tid)?;
-        self.sys
-            .try_null_return(&self.mem, &mut self.caps, me, stack)
+        self.sys.try_null_return(&self.mem, me, stack)
     }
 
     /// A null call (params with nothing in, 64-byte rbuf) that must hand off.

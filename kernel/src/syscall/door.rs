@@ -6,6 +6,7 @@
 //! handing the CPU straight to the server thread or back to the caller.
 
 use super::{SysResult, fd_arg, path_arg};
+use crate::arch::traps::TrapFrame;
 use crate::mem::user::UserPtr;
 use crate::task::{self, Entry, Leave, Resume, SCHED, Sched, Wait};
 use abi::{DOOR_CREATE_RUN_SERVER_CREATE, DoorArg, DoorCred, DoorInfo, Errno, Ucred};
@@ -41,29 +42,72 @@ pub fn door_create(pc: u64, cookie: u64, attributes: u64) -> SysResult {
     Ok(created.fd as u64 | flag)
 }
 
+/// `door_call(d, NULL)` through the door logic's fast path, when it
+/// applies (see [`DoorSystem::try_null_call`]): the caller parks and the
+/// server thread starts at once. Returns, with nothing changed, otherwise.
+#[inline(never)]
+pub fn fast_call(frame: &TrapFrame) {
+    let Ok(d) = fd_arg(frame.rdi) else { return };
+    if frame.rsi != 0 {
+        return;
+    }
+    let mut g = SCHED.lock();
+    let Some(me) = g.current_door_key() else {
+        return;
+    };
+    let cred = g.current_cred();
+    let (doors, caps, _) = g.door_env();
+    let Some(up) = doors.try_null_call(caps, me, cred, d) else {
+        return;
+    };
+    FAST_PATHS.fetch_add(1, Ordering::Relaxed);
+    let resume = Resume::Invocation(Entry {
+        sp: up.sp,
+        status: up.status,
+        regs: up.regs,
+    });
+    task::door_park(
+        g,
+        Leave::Blocked(Wait::DoorCall),
+        Some((up.server, &resume)),
+    )
+}
+
+/// `door_return(NULL, 0, NULL, 0)` through the door logic's fast path,
+/// when it applies (see [`DoorSystem::try_null_return`]): the thread parks
+/// and the caller resumes at once. Returns, with nothing changed,
+/// otherwise.
+#[inline(never)]
+pub fn fast_return(frame: &TrapFrame) {
+    if (frame.rdi | frame.rsi | frame.r10) != 0 {
+        return;
+    }
+    let stack = StackArea {
+        base: frame.r8,
+        size: frame.r9,
+    };
+    let mut g = SCHED.lock();
+    let Some(me) = g.current_door_key() else {
+        return;
+    };
+    let (doors, _, memory) = g.door_env();
+    let Some(caller) = doors.try_null_return(&memory, me, stack) else {
+        return;
+    };
+    FAST_PATHS.fetch_add(1, Ordering::Relaxed);
+    let done = Resume::Return(Ok(0));
+    task::door_park(g, Leave::Blocked(Wait::DoorPark), Some((caller, &done)))
+}
+
 /// door_call: returns only when it fails at once; otherwise the calling
 /// thread parks until the call ends.
 pub fn door_call(d: u64, params_ptr: u64) -> SysResult {
     let d = fd_arg(d)?;
     let mut g = SCHED.lock();
     let (tid, cred) = (g.current_tid(), g.current_cred());
-    let params = match (params_ptr, g.current_door_key()) {
-        (0, Some(me)) => {
-            let (doors, caps, _) = g.door_env();
-            if let Some(up) = doors.try_null_call(caps, me, cred, d) {
-                FAST_PATHS.fetch_add(1, Ordering::Relaxed);
-                let entry = Entry {
-                    sp: up.sp,
-                    status: up.status,
-                    regs: up.regs,
-                };
-                let server = Some((up.server, Resume::Invocation(entry)));
-                task::door_park(g, Leave::Blocked(Wait::DoorCall), server);
-            }
-            None
-        }
-        (0, None) => None,
-        (addr, _) => {
+    let params = match params_ptr {
+        0 => None,
+        addr => {
             let arg = UserPtr::<DoorArg>::new(addr)?.read(g.current_space())?;
             Some(CallParams { addr, arg })
         }
@@ -81,6 +125,7 @@ pub fn door_call(d: u64, params_ptr: u64) -> SysResult {
         Called::Wait => None,
     };
     drop(up);
+    let server = server.as_ref().map(|(tid, resume)| (*tid, resume));
     task::door_park(g, Leave::Blocked(Wait::DoorCall), server)
 }
 
@@ -106,23 +151,6 @@ fn door_return_checked(a: [u64; 6]) -> Result<Resume, Errno> {
     };
     let mut g = SCHED.lock();
     let tid = g.current_tid();
-    let fast = match (
-        ret.data_ptr,
-        ret.data_size,
-        ret.desc_num,
-        g.current_door_key(),
-    ) {
-        (0, 0, 0, Some(me)) => {
-            let (doors, caps, memory) = g.door_env();
-            doors.try_null_return(&memory, caps, me, ret.stack)
-        }
-        _ => None,
-    };
-    if let Some((caller, next)) = fast {
-        FAST_PATHS.fetch_add(1, Ordering::Relaxed);
-        g.handle_door_events();
-        return after_return(g, tid, Some((caller, Resume::Return(Ok(0)))), next);
-    }
     // Beyond the fast path. Filled in place: the outcome is large, and
     // moving it costs copies.
     let mut out = ReturnOutcome {
@@ -150,14 +178,17 @@ fn after_return(
     next: Next,
 ) -> Result<Resume, Errno> {
     match next {
-        Next::Park => task::door_park(g, Leave::Blocked(Wait::DoorPark), caller),
+        Next::Park => {
+            let caller = caller.as_ref().map(|(tid, resume)| (*tid, resume));
+            task::door_park(g, Leave::Blocked(Wait::DoorPark), caller)
+        }
         Next::Serve(up) => {
             let own = g.deliver_upcall(&up);
             drop(up);
             match caller {
                 Some(caller) => {
                     g.set_resume(tid, own);
-                    task::door_park(g, Leave::Ready, Some(caller))
+                    task::door_park(g, Leave::Ready, Some((caller.0, &caller.1)))
                 }
                 None => Ok(own),
             }

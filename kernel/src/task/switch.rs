@@ -12,7 +12,7 @@
 //! stack for good and enters the server's user mode at once.
 
 use super::{DEAD_PENDING, FIRST_USER_TSC, HANDOFFS, Resume, SCHED, Sched, State, Thread, Wait};
-use crate::arch::cpu::{self, rdtsc};
+use crate::arch::cpu::{self, FpuState, rdtsc};
 use crate::arch::switch::{jump_to_user, switch, switch_to_user};
 use crate::arch::traps::TrapFrame;
 use crate::arch::{gdt, syscall};
@@ -153,10 +153,11 @@ pub enum Leave {
 /// operation too), is resumed with `resume`: at once (direct handoff) unless
 /// the process of either side turned the handoff off, then through the run
 /// queue.
+#[inline(always)]
 pub fn door_park(
     mut g: MutexGuard<'static, Sched>,
     leave: Leave,
-    target: Option<(u32, Resume)>,
+    target: Option<(u32, &Resume)>,
 ) -> ! {
     let cur = g.current;
     let t = g.current_thread();
@@ -165,16 +166,17 @@ pub fn door_park(
         Leave::Blocked(wait) => State::Blocked(wait),
         Leave::Ready => State::Ready,
     };
+    let prev = (&raw mut *t.fpu, t.pid);
     if let Leave::Ready = leave {
         g.ready.push(cur);
     }
     let next = match target {
         Some((target, resume)) if g.direct_switch_to(target) => {
             HANDOFFS.fetch_add(1, Ordering::Relaxed);
-            jump(g, target, resume)
+            jump(g, prev, target, resume)
         }
         Some((target, resume)) => {
-            g.set_resume(target, resume);
+            g.set_resume(target, *resume);
             g.wake(target);
             g.pick_next()
         }
@@ -183,7 +185,7 @@ pub fn door_park(
     if next == cur {
         g.ready.remove(cur);
         let resume = g.take_resume(cur);
-        jump(g, cur, resume)
+        jump(g, prev, cur, &resume)
     }
     switch_to(g, next, |_| {});
     unreachable!("a thread parked in a door operation resumed its kernel context")
@@ -191,11 +193,17 @@ pub fn door_park(
 
 /// Runs `target`, a thread parked in a door operation (blocked, or ready and
 /// then taken off the run queue), at once: it starts from its trap frame
-/// with `resume` written in. The running thread's kernel context is left
-/// for good (it was parked, or is `target` itself).
-fn jump(mut g: MutexGuard<'static, Sched>, target: u32, resume: Resume) -> ! {
-    let p = g.current_thread();
-    let (prev_fpu, prev_pid) = (&raw mut *p.fpu, p.pid);
+/// with `resume` written in. The running thread (whose FPU area and process
+/// `prev` gives) leaves its kernel context for good (it was parked, or is
+/// `target` itself).
+#[inline(never)]
+fn jump(
+    mut g: MutexGuard<'static, Sched>,
+    prev: (*mut FpuState, u32),
+    target: u32,
+    resume: &Resume,
+) -> ! {
+    let (prev_fpu, prev_pid) = prev;
     let s = &mut *g;
     let n = s.make_current(target).expect("jump to unknown thread");
     assert!(
@@ -203,7 +211,7 @@ fn jump(mut g: MutexGuard<'static, Sched>, target: u32, resume: Resume) -> ! {
         "jump to thread {target}, which is not parked in a door operation"
     );
     let was_ready = core::mem::replace(&mut n.state, State::Running) == State::Ready;
-    let frame = resume_frame(n, &resume);
+    let frame = resume_frame(n, resume);
     let next_fpu = &raw const *n.fpu;
     load(n, prev_pid);
     if was_ready {
