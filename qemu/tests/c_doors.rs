@@ -15,6 +15,16 @@ fn c_door_hello() {
         .assert_line("c_door_hello: ok");
 }
 
+/// door_create(3C), Example 1: the server attaches its door at a path,
+/// the client (another process) opens the path and calls it.
+#[test]
+fn c_door_create() {
+    test_program("c_door_create", &[])
+        .expect_success()
+        .assert_line("said \"hello\"")
+        .assert_line("server: the client exited with status 0");
+}
+
 /// door_server_create(3C), Example 1: 8 KiB server threads made by the
 /// create procedure, serving three calls at once.
 #[test]
