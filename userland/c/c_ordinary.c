@@ -7,6 +7,8 @@
  */
 #include <ctest.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,6 +167,36 @@ threads(void)
 	printf("c_ordinary: %d threads counted to %ld\n", THREADS, counter);
 }
 
+static atomic_int ran;
+
+static void *
+quick(void *arg)
+{
+	atomic_fetch_add(&ran, 1);
+	return (arg);
+}
+
+static void
+unjoined(void)
+{
+	pthread_attr_t detached;
+	pthread_t t;
+
+	pthread_attr_init(&detached);
+	pthread_attr_setdetachstate(&detached, PTHREAD_CREATE_DETACHED);
+	for (int i = 0; i < 4; i++) {
+		CHECK(pthread_create(&t, &detached, quick, NULL) == 0);
+		CHECK(pthread_create(&t, NULL, quick, NULL) == 0);
+	}
+	pthread_attr_destroy(&detached);
+	while (atomic_load(&ran) < 8)
+		sched_yield();
+	/* Let them end (init's leak check after this program tells whether
+	 * anything stayed behind, whether or not they did). */
+	usleep(20000);
+	printf("c_ordinary: threads that exit unjoined ok\n");
+}
+
 static double
 seconds(clockid_t clock)
 {
@@ -205,6 +237,7 @@ main(void)
 	memory();
 	sorting_and_strings();
 	threads();
+	unjoined();
 	time_and_sleep();
 	printf("c_ordinary: done\n");
 	return (0);
