@@ -4,7 +4,7 @@
 //! flat fattach name space).
 
 use super::SysResult;
-use crate::mem::user::{UserPtr, UserSlice};
+use crate::mem::user::UserSlice;
 use crate::task::SCHED;
 use abi::linux::Iovec;
 use abi::{DEBUG_WRITE_MAX, Errno};
@@ -41,20 +41,8 @@ pub fn writev(fd: u64, iov: u64, count: u64) -> SysResult {
     Ok(done)
 }
 
-/// Reads a NUL-terminated path of at most 1024 bytes.
-fn c_path(addr: u64) -> Result<u64, Errno> {
-    let mut g = SCHED.lock();
-    let space = g.current_space();
-    for i in 0..1024 {
-        if UserPtr::<u8>::new(addr + i)?.read(space)? == 0 {
-            return Ok(i);
-        }
-    }
-    Err(Errno::ENAMETOOLONG)
-}
-
 pub fn open(path: u64) -> SysResult {
-    let len = c_path(path)?;
+    let len = super::path_arg(path)?.len() as u64;
     super::super::door::open(path, len)
 }
 

@@ -15,6 +15,7 @@ mod thread;
 mod time;
 
 use crate::arch::traps::TrapFrame;
+use crate::mem::user::UserSlice;
 use crate::task::{Resume, SCHED};
 use abi::Errno;
 use kernel::linux::names;
@@ -173,4 +174,26 @@ fn log_unsupported(what: &str) {
 /// its low 32 bits, as Linux reads them.
 fn int_arg(reg: u64) -> i32 {
     reg as u32 as i32
+}
+
+/// Longest path a Linux call reads, its NUL included (Linux's `PATH_MAX`).
+const PATH_MAX: u64 = 4096;
+
+/// A NUL-terminated path at `addr`, without its NUL: EFAULT if unreadable,
+/// ENAMETOOLONG if no NUL comes within [`PATH_MAX`] bytes. Read a page at
+/// a time.
+fn path_arg(addr: u64) -> Result<alloc::vec::Vec<u8>, Errno> {
+    let mut path = alloc::vec::Vec::new();
+    let mut at = addr;
+    while (path.len() as u64) < PATH_MAX {
+        let chunk = (4096 - at % 4096).min(PATH_MAX - path.len() as u64);
+        let bytes = UserSlice::<u8>::new(at, chunk)?.read_all(SCHED.lock().current_space())?;
+        if let Some(end) = bytes.iter().position(|&b| b == 0) {
+            path.extend_from_slice(&bytes[..end]);
+            return Ok(path);
+        }
+        path.extend_from_slice(&bytes);
+        at += chunk;
+    }
+    Err(Errno::ENAMETOOLONG)
 }
