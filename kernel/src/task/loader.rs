@@ -16,7 +16,7 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use doors::Cred;
 use kernel::bootfs::Bootfs;
-use kernel::elf::Elf;
+use kernel::elf::{Elf, ElfError};
 use kernel::linux::start::{StartInfo, at, initial_stack};
 use kernel::linux::{LinuxProcess, LinuxThread};
 use spin::Once;
@@ -25,6 +25,9 @@ use spin::Once;
 const STACK_TOP: u64 = MAIN_STACK_TOP;
 /// Size of the main stack; the page below it stays unmapped as a guard.
 const STACK_PAGES: u64 = MAIN_STACK_SIZE / PAGE_SIZE;
+/// Where a position-independent program's lowest page goes (where linkers
+/// put executables).
+const PIE_BASE: u64 = 0x40_0000;
 /// Initial RFLAGS of user threads: interrupts on.
 const USER_RFLAGS: u64 = 0x202;
 
@@ -69,7 +72,12 @@ pub fn spawn(parent: u32, name: &str, args: &[&[u8]], fds: &[i32]) -> Result<u32
         return Err(Errno::EAGAIN);
     }
     let image = bootfs().find(name).ok_or(Errno::ENOENT)?;
-    let elf = Elf::parse(image, USER_START, USER_END).map_err(|_| Errno::ENOEXEC)?;
+    let elf = Elf::parse_program(image, USER_START, USER_END, PIE_BASE).map_err(|e| {
+        if e == ElfError::Dynamic {
+            crate::warn!("{name} is dynamically linked: only static programs run here");
+        }
+        Errno::ENOEXEC
+    })?;
     let mut space = AddressSpace::new().ok_or(Errno::ENOMEM)?;
     space.set_map_limit(SCHED.lock().child_memory_limit(parent));
     for seg in elf.segments() {
