@@ -72,12 +72,14 @@ fn c_door_errors() {
         .assert_line("c_door_errors: ok");
 }
 
-/// Descriptor passing in both directions, DOOR_RELEASE, d_id.
+/// Descriptor passing of doors in both directions and of a file,
+/// DOOR_RELEASE, d_id.
 #[test]
 fn c_door_desc() {
     test_program("c_door_desc", &[])
         .expect_success()
         .assert_line("c_door_desc: client gets a door in the results ok")
+        .assert_line("c_door_desc: a file passed with DOOR_RELEASE shares its offset ok")
         .assert_line("c_door_desc: ok");
 }
 

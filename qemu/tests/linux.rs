@@ -6,7 +6,7 @@
 use qemu::test_program;
 
 /// A Rust program with std (built for x86_64-unknown-linux-musl): threads
-/// with a Mutex and a Condvar, println!, std::time, the heap.
+/// with a Mutex and a Condvar, println!, std::time, std::fs, the heap.
 #[test]
 fn rust_std() {
     test_program("rust_std", &["x", "y"])
@@ -14,6 +14,7 @@ fn rust_std() {
         .assert_line(r#"rust_std: args ["x", "y"]"#)
         .assert_line("rust_std: 8 threads counted to 8000")
         .assert_line("rust_std: sleep and clocks ok")
+        .assert_line("rust_std: std::fs ok")
         .assert_line("rust_std: done");
 }
 
@@ -26,7 +27,7 @@ fn c_hello() {
 
 /// printf formats, malloc/free of many sizes, qsort, strings, 8 threads
 /// with mutexes and condition variables, threads that exit unjoined (the
-/// leak check covers them), sleep, clock_gettime.
+/// leak check covers them), files in /tmp, sleep, clock_gettime.
 #[test]
 fn c_ordinary() {
     test_program("c_ordinary", &[])
@@ -34,6 +35,7 @@ fn c_ordinary() {
         .assert_line("c_ordinary: printf formats ok")
         .assert_line("c_ordinary: 8 threads counted to 16000")
         .assert_line("c_ordinary: threads that exit unjoined ok")
+        .assert_line("c_ordinary: files in /tmp ok")
         .assert_line("c_ordinary: sleep and clock_gettime ok")
         .assert_line("c_ordinary: done");
 }
@@ -47,6 +49,16 @@ fn c_memory() {
         .assert_line("user fault: ")
         .assert_line("c_memory: a guard page touch kills the process (status 142)")
         .assert_line("c_memory: done");
+}
+
+/// Files, directories, devices and pipes through the Linux file calls.
+#[test]
+fn c_files() {
+    test_program("c_files", &[])
+        .expect_success()
+        .assert_line("c_files: pipes, poll, dup2, fcntl ok")
+        .assert_line("c_files unprivileged: EACCES under seteuid ok")
+        .assert_line("c_files: ok");
 }
 
 /// Bad clone flags and addresses, futexes on bad words, mprotect of kernel

@@ -103,7 +103,7 @@ bar(void *cookie, char *argp, size_t size, door_desc_t *dp, uint_t n)
 	answer(bar, "bar", &bar_serving);
 }
 
-/* The child: descriptors 0 (d1) and 1 (d2). */
+/* The child: d1 and d2 as CHILD_FD(0) and CHILD_FD(1). */
 struct call {
 	int d;
 	char reply[32];
@@ -126,7 +126,7 @@ client(void)
 	struct call calls[2 * CALLERS];
 
 	for (int i = 0; i < 2 * CALLERS; i++) {
-		calls[i].d = i % 2;
+		calls[i].d = CHILD_FD(i % 2);
 		CHECK(pthread_create(&t[i], NULL, client_thread, &calls[i]) == 0);
 	}
 	for (int i = 0; i < 2 * CALLERS; i++)
@@ -173,8 +173,7 @@ main(int argc, char *argv[])
 	/* Instead of the man page's pause() loop: serve one client. */
 	int fds[] = { d1, d2 };
 	char *args[] = { "c_door_bind", "client", NULL };
-	pid_t child = spawn_np("c_door_bind", args, fds, 2);
-	CHECK(child > 0);
+	pid_t child = ctest_spawn(args, fds, 2);
 	int status;
 	CHECK(waitpid(child, &status, 0) == child);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);

@@ -143,20 +143,20 @@ contract(int d, const char *who)
 	printf("%s: results larger than rbuf in a new mapping ok\n", who);
 }
 
-/* The child: descriptors 0 (the main door) and 1 (the NULL door). */
+/* The child: the main door and the NULL door as CHILD_FD(0) and (1). */
 static int
 child(void)
 {
-	contract(0, "c_door_calls child");
-	CHECK(door_call(1, NULL) == 0);
+	contract(CHILD_FD(0), "c_door_calls child");
+	CHECK(door_call(CHILD_FD(1), NULL) == 0);
 	/* No memory left for a result area: EOVERFLOW. */
 	struct rlimit none = { 0, 0 };
 	CHECK(setrlimit(RLIMIT_AS, &none) == 0);
 	char small[16];
 	door_arg_t a = args("B5000", small, sizeof (small));
-	CHECK_ERR(door_call(0, &a), EOVERFLOW);
+	CHECK_ERR(door_call(CHILD_FD(0), &a), EOVERFLOW);
 	a = args("B16", small, sizeof (small));
-	CHECK(door_call(0, &a) == 0 && a.rbuf == small);
+	CHECK(door_call(CHILD_FD(0), &a) == 0 && a.rbuf == small);
 	printf("c_door_calls child: EOVERFLOW without memory for results ok\n");
 	return (0);
 }
@@ -192,8 +192,7 @@ main(int argc, char *argv[])
 
 	int fds[] = { d, null };
 	char *args[] = { "c_door_calls", "child", NULL };
-	pid_t c = spawn_np("c_door_calls", args, fds, 2);
-	CHECK(c > 0);
+	pid_t c = ctest_spawn(args, fds, 2);
 	int status;
 	CHECK(waitpid(c, &status, 0) == c && WEXITSTATUS(status) == 0);
 	CHECK(null_calls == 2 && null_return_errno == E2BIG);

@@ -89,13 +89,14 @@ call_forever(void *arg)
 	return (NULL);
 }
 
-/* Children: "abandon" gets the mailbox (0) and the door to abandon (1);
- * "returns" gets the door whose procedure gives up (0). */
+/* Children: "abandon" gets the mailbox and the door to abandon
+ * (CHILD_FD(0) and (1)); "returns" gets the door whose procedure gives up
+ * (CHILD_FD(0)). */
 static int
 child(const char *role)
 {
 	if (strcmp(role, "returns") == 0) {
-		CHECK_ERR(door_call(0, NULL), EINTR);
+		CHECK_ERR(door_call(CHILD_FD(0), NULL), EINTR);
 		return (0);
 	}
 	door_desc_t pass = {
@@ -103,9 +104,9 @@ child(const char *role)
 		.d_data.d_desc.d_descriptor = door_create(exit_now, NULL, 0),
 	};
 	door_arg_t a = { .desc_ptr = &pass, .desc_num = 1 };
-	CHECK(door_call(0, &a) == 0);
+	CHECK(door_call(CHILD_FD(0), &a) == 0);
 	pthread_t t;
-	int d = 1;
+	int d = CHILD_FD(1);
 	CHECK(pthread_create(&t, NULL, call_forever, &d) == 0);
 	pthread_join(t, NULL);
 	return (1);
@@ -128,8 +129,7 @@ abandoned_by_exit(int d, int m, int no_cancel)
 	released_fd = dup(m);
 	int fds[] = { m, d };
 	char *args[] = { "c_door_cancel", "abandon", NULL };
-	pid_t c = spawn_np("c_door_cancel", args, fds, 2);
-	CHECK(c > 0);
+	pid_t c = ctest_spawn(args, fds, 2);
 	await(&serving);
 	await(&handed);
 	/* The child's door ends it. */
@@ -211,9 +211,9 @@ main(int argc, char *argv[])
 	int g = door_create(gives_up, NULL, 0);
 	int fds[] = { g };
 	char *args[] = { "c_door_cancel", "returns", NULL };
-	pid_t c = spawn_np("c_door_cancel", args, fds, 1);
+	pid_t c = ctest_spawn(args, fds, 1);
 	int status;
-	CHECK(c > 0 && waitpid(c, &status, 0) == c && WEXITSTATUS(status) == 0);
+	CHECK(waitpid(c, &status, 0) == c && WEXITSTATUS(status) == 0);
 	serving = finished = 0;
 	release = 1;
 	released_fd = dup(m);

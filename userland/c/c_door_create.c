@@ -1,11 +1,11 @@
 /*
  * door_create(3C), Example 1, as a server and a client in two processes:
- * the server creates a door, makes sure nothing else is attached at its
- * path, attaches the door there with fattach(3C) and starts the client,
- * which finds the door with open(2) and calls it. The server procedure
- * answers with the caller's pid and the text it was sent; the client
- * passes a word, checks the answer and exits; the server then detaches
- * the door and exits too.
+ * the server creates a door, makes sure the file it names exists (creat,
+ * mode 0444), that nothing else is attached there, attaches the door with
+ * fattach(3C) and starts the client, which finds the door with open(2) and
+ * calls it. The server procedure answers with the caller's pid and the
+ * text it was sent; the client passes a word, checks the answer and
+ * exits; the server then detaches the door, removes the file and exits.
  */
 #include <door.h>
 #include <fcntl.h>
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stropts.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -70,12 +71,22 @@ int
 main(int argc, char *argv[])
 {
 	int did;
+	struct stat buf;
 
 	if (argc > 2 && strcmp(argv[1], "client") == 0)
 		return (client(argv[2]));
 	if ((did = door_create(server, 0, 0)) < 0) {
 		perror("door_create");
 		exit(1);
+	}
+	/* make sure file system location exists */
+	if (stat(DOOR_PATH, &buf) < 0) {
+		int newfd;
+		if ((newfd = creat(DOOR_PATH, 0444)) < 0) {
+			perror("creat");
+			exit(1);
+		}
+		(void) close(newfd);
 	}
 	/* make sure nothing else is attached */
 	(void) fdetach(DOOR_PATH);
@@ -85,13 +96,14 @@ main(int argc, char *argv[])
 		exit(2);
 	}
 	char *args[] = { "c_door_create", "client", "hello", NULL };
-	pid_t pid = spawn_np("c_door_create", args, NULL, 0);
+	int console[] = { 0, 1, 2 };
+	pid_t pid = spawn_np("c_door_create", args, console, 3);
 	int status;
 	if (pid < 0 || waitpid(pid, &status, 0) != pid) {
 		perror("spawn_np");
 		exit(3);
 	}
-	if (fdetach(DOOR_PATH) < 0) {
+	if (fdetach(DOOR_PATH) < 0 || unlink(DOOR_PATH) < 0) {
 		perror("fdetach");
 		exit(4);
 	}

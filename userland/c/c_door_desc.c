@@ -2,13 +2,15 @@
  * Descriptor passing with DOOR_DESCRIPTOR from C, between two processes:
  * client to server (B hands its door to A with DOOR_RELEASE: B keeps no
  * copy), server to client (B returns a new door in its results, released),
- * A to B in a call's arguments (B calls the door at once), and back. Every
- * received entry carries DOOR_DESCRIPTOR and the door's unique id (d_id
- * equal to door_info's di_uniquifier); a process that did not create a door
- * cannot revoke it (EPERM).
+ * A to B in a call's arguments (B calls the door at once), and back; and a
+ * file, whose open-file description (and so its offset) the two processes
+ * then share. Every received door carries DOOR_DESCRIPTOR and the door's
+ * unique id (d_id equal to door_info's di_uniquifier); a process that did
+ * not create a door cannot revoke it (EPERM).
  */
 #include <ctest.h>
 #include <door.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <spawn_np.h>
 #include <stdatomic.h>
@@ -83,7 +85,9 @@ call_whoami(int d)
 }
 
 /* B's door DB: 'c' calls the door it is passed; 'g' gives a new door
- * (released); 'r' tries to revoke the door it is passed; 'q' quits. */
+ * (released); 'r' tries to revoke the door it is passed; 'f' reads the
+ * file it is passed from where its offset is and appends to it; 'q'
+ * quits. */
 static void
 b_server(void *cookie, char *argp, size_t size, door_desc_t *dp, uint_t n)
 {
@@ -110,6 +114,15 @@ b_server(void *cookie, char *argp, size_t size, door_desc_t *dp, uint_t n)
 		CHECK(close(d) == 0);
 		break;
 	}
+	case 'f': {
+		CHECK(n == 1 && (dp[0].d_attributes & DOOR_DESCRIPTOR));
+		int f = dp[0].d_data.d_desc.d_descriptor;
+		char text[64];
+		ssize_t got = read(f, text, sizeof (text));
+		CHECK(got > 0 && write(f, " and B", 6) == 6 && close(f) == 0);
+		door_return(text, (size_t)got, NULL, 0);
+		break;
+	}
 	case 'q':
 		door_return(NULL, 0, NULL, 0);
 		break;
@@ -127,7 +140,7 @@ b_main_server(void *cookie, char *argp, size_t size, door_desc_t *dp, uint_t n)
 	b_server(cookie, argp, size, dp, n);
 }
 
-/* B: gets A's registry as descriptor 0. */
+/* B: gets A's registry as CHILD_FD(0). */
 static int
 b(void)
 {
@@ -136,7 +149,7 @@ b(void)
 	door_desc_t pass = passing(db, 1);
 	door_arg_t a = { .desc_ptr = &pass, .desc_num = 1 };
 
-	CHECK(door_call(0, &a) == 0);
+	CHECK(door_call(CHILD_FD(0), &a) == 0);
 	/* Released: B has no descriptor for its door any more. */
 	door_info_t info;
 	CHECK_ERR(door_info(db, &info), EBADF);
@@ -173,8 +186,7 @@ main(int argc, char *argv[])
 	int da = door_create(whoami, NULL, 0);
 	int fds[] = { reg };
 	char *args[] = { "c_door_desc", "b", NULL };
-	pid_t child = spawn_np("c_door_desc", args, fds, 1);
-	CHECK(child > 0);
+	pid_t child = ctest_spawn(args, fds, 1);
 	while (handed < 0)
 		sched_yield();
 	int db = handed;
@@ -200,6 +212,28 @@ main(int argc, char *argv[])
 	CHECK(door_info(dx, &info) == 0 && info.di_target == child);
 	CHECK(call_whoami(dx) == getpid());
 	printf("c_door_desc: client gets a door in the results ok\n");
+
+	/* A file: B reads it from the shared offset and appends. */
+	int file = open("/tmp/c_door_desc", O_CREAT | O_RDWR | O_TRUNC, 0600);
+	CHECK(file >= 0 && write(file, "from A", 6) == 6);
+	CHECK(lseek(file, 5, SEEK_SET) == 5);
+	int lent = dup(file);
+	pass = passing(lent, 1);
+	char reply[64];
+	door_arg_t fa = {
+		.data_ptr = "f", .data_size = 1, .desc_ptr = &pass,
+		.desc_num = 1, .rbuf = reply, .rsize = sizeof (reply),
+	};
+	CHECK(door_call(db, &fa) == 0);
+	CHECK(fa.data_size == 1 && fa.data_ptr[0] == 'A');
+	CHECK(fcntl(lent, F_GETFD) == -1 && errno == EBADF);
+	CHECK(lseek(file, 0, SEEK_CUR) == 12);
+	char text[32] = "";
+	CHECK(pread(file, text, sizeof (text), 0) == 12);
+	CHECK(strcmp(text, "from A and B") == 0);
+	CHECK(close(file) == 0 && unlink("/tmp/c_door_desc") == 0);
+	printf("c_door_desc: a file passed with DOOR_RELEASE shares its "
+	    "offset ok\n");
 
 	/* B may not revoke A's door. */
 	pass = passing(da, 0);

@@ -220,8 +220,9 @@ params(void)
 
 /* Child processes. "exits": hands its door over, then exits while
  * serving it. "full": hands its door over, fills its descriptor table,
- * serves until told to stop. Both get the mailbox as descriptor 0 (and
- * "exits" the parent's echo door as 1, to set a parameter on: EPERM). */
+ * serves until told to stop. Both get the mailbox as CHILD_FD(0) (and
+ * "exits" the parent's echo door as CHILD_FD(1), to set a parameter on:
+ * EPERM). */
 static pthread_mutex_t stop_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t stop = PTHREAD_COND_INITIALIZER;
 static int stopping;
@@ -249,22 +250,23 @@ static void
 hand_over(int d)
 {
 	door_desc_t desc = passing(d, 1);
-	CHECK(call_with(0, &desc, 1, 0) == 0);
+	CHECK(call_with(CHILD_FD(0), &desc, 1, 0) == 0);
 }
 
 static int
 child(const char *role)
 {
 	if (strcmp(role, "exits") == 0) {
-		CHECK_ERR(door_setparam(1, DOOR_PARAM_DATA_MAX, 1), EPERM);
+		CHECK_ERR(door_setparam(CHILD_FD(1), DOOR_PARAM_DATA_MAX, 1), EPERM);
 		hand_over(door_create(exit_now, NULL, 0));
 		pause();
 	}
 	int d = door_create(until_stopped, NULL, 0);
 	int keep = dup(d);
 	hand_over(d);
-	struct rlimit one = { 2, 2 };	/* the mailbox and `keep` */
-	CHECK(setrlimit(RLIMIT_NOFILE, &one) == 0);
+	/* The console, the mailbox and `keep`. */
+	struct rlimit full = { CHILD_FD(1) + 1, CHILD_FD(1) + 1 };
+	CHECK(setrlimit(RLIMIT_NOFILE, &full) == 0);
 	CHECK_ERR(dup(keep), EMFILE);
 	pthread_mutex_lock(&stop_lock);
 	while (!stopping)
@@ -278,8 +280,7 @@ start(const char *role, int *fds, unsigned n)
 {
 	char *args[] = { "c_door_errors", (char *)role, NULL };
 	mailbox_fd = -1;
-	pid_t c = spawn_np("c_door_errors", args, fds, n);
-	CHECK(c > 0);
+	pid_t c = ctest_spawn(args, fds, n);
 	/* The child hands its door over first. */
 	while (mailbox_fd < 0)
 		sched_yield();

@@ -56,7 +56,7 @@ int
 main(int argc, char *argv[])
 {
 	if (argc > 1 && strcmp(argv[1], "client") == 0) {
-		call(0, "child");
+		call(CHILD_FD(0), "child");
 		return (0);
 	}
 	int d = door_create(greet, "hello", 0);
@@ -65,8 +65,7 @@ main(int argc, char *argv[])
 
 	int fds[] = { d };
 	char *args[] = { "c_door_hello", "client", NULL };
-	pid_t child = spawn_np("c_door_hello", args, fds, 1);
-	CHECK(child > 0);
+	pid_t child = ctest_spawn(args, fds, 1);
 	int status;
 	CHECK(waitpid(child, &status, 0) == child);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);

@@ -66,17 +66,17 @@ query_by_call(int d, door_desc_t *desc, uint_t n)
 	return (info);
 }
 
-/* The child: descriptors 0 (D, refusing descriptors) and 1 (E). */
+/* The child: D (refusing descriptors) and E as CHILD_FD(0) and (1). */
 static int
 child(pid_t parent, unsigned long long uniq_d)
 {
-	door_info_t info = info_of(0);
+	door_info_t info = info_of(CHILD_FD(0));
 	CHECK(info.di_target == parent);
 	CHECK(info.di_data == (door_ptr_t)(uintptr_t)&cookie);
 	CHECK(info.di_attributes == (DOOR_REFUSE_DESC | DOOR_NO_CANCEL));
 	CHECK(info.di_uniquifier == uniq_d);
 	/* Served in the parent: DOOR_QUERY names D there. */
-	info = query_by_call(0, NULL, 0);
+	info = query_by_call(CHILD_FD(0), NULL, 0);
 	CHECK(info.di_uniquifier == uniq_d);
 	CHECK(info.di_attributes & DOOR_LOCAL);
 	/* A door of its own, handed to the parent as it exits. */
@@ -87,7 +87,7 @@ child(pid_t parent, unsigned long long uniq_d)
 		.d_attributes = DOOR_DESCRIPTOR | DOOR_RELEASE,
 		.d_data.d_desc.d_descriptor = mine,
 	};
-	(void) query_by_call(1, &pass, 1);
+	(void) query_by_call(CHILD_FD(1), &pass, 1);
 	CHECK_ERR(door_info(mine, &info), EBADF);
 	printf("c_door_info child: the parent's doors seen from here ok\n");
 	return (0);
@@ -137,18 +137,18 @@ main(int argc, char *argv[])
 	CHECK_ERR(door_info(-7, &served), EBADF);
 	CHECK_ERR(door_info(4000, &served), EBADF);
 	CHECK_ERR(door_info(gone, &served), EBADF);
+	CHECK_ERR(door_info(1, &served), EBADF);	/* the console */
 	CHECK_ERR(door_info(d, (door_info_t *)8), EFAULT);
 	CHECK_ERR(door_info(d, (door_info_t *)0xffffffff80000000UL), EFAULT);
 	printf("c_door_info: fields, DOOR_QUERY and errors ok\n");
 
-	/* Another process: D and E as its descriptors 0 and 1. */
+	/* Another process, with D and E. */
 	char pid[16], uniq[32];
 	snprintf(pid, sizeof (pid), "%d", getpid());
 	snprintf(uniq, sizeof (uniq), "%llu", info.di_uniquifier);
 	char *args[] = { "c_door_info", "child", pid, uniq, NULL };
 	int fds[] = { d, e };
-	pid_t c = spawn_np("c_door_info", args, fds, 2);
-	CHECK(c > 0);
+	pid_t c = ctest_spawn(args, fds, 2);
 	int status;
 	CHECK(waitpid(c, &status, 0) == c && WEXITSTATUS(status) == 0);
 	/* The child's door outlives it: its server is gone. */

@@ -90,7 +90,7 @@ nested(void *cookie, char *argp, size_t size, door_desc_t *dp, uint_t n)
 		door_return(NULL, 0, NULL, 0);
 	}
 	s[0] = caller();
-	s[1] = ask(1);
+	s[1] = ask(CHILD_FD(1));
 	s[2] = caller();
 	door_return((char *)s, sizeof (s), NULL, 0);
 }
@@ -107,7 +107,8 @@ hand_over(int mailbox, int d)
 	CHECK(door_call(mailbox, &a) == 0);
 }
 
-/* The children get A's mailbox as descriptor 0 (B gets C's door as 1). */
+/* The children get A's mailbox as CHILD_FD(0) (B gets C's door as
+ * CHILD_FD(1)). */
 static int
 child(const char *role)
 {
@@ -115,7 +116,7 @@ child(const char *role)
 
 	CHECK(seteuid(b ? 100 : 200) == 0);
 	CHECK(geteuid() == (uid_t)(b ? 100 : 200) && getuid() == 0);
-	hand_over(0, door_create(b ? nested : report, NULL, 0));
+	hand_over(CHILD_FD(0), door_create(b ? nested : report, NULL, 0));
 	while (!quit)
 		usleep(10000);
 	return (0);
@@ -127,7 +128,7 @@ start(const char *role, int *fds, unsigned n)
 	char *args[] = { "c_door_ucred", (char *)role, NULL };
 
 	handed = -1;
-	CHECK(spawn_np("c_door_ucred", args, fds, n) > 0);
+	(void) ctest_spawn(args, fds, n);
 	while (handed < 0)
 		sched_yield();
 	return (handed);

@@ -70,7 +70,7 @@ int
 main(int argc, char *argv[])
 {
 	if (argc > 1 && strcmp(argv[1], "child") == 0)
-		return (0);	/* holds descriptor 0, exits */
+		return (0);	/* holds the door, exits */
 
 	/* DOOR_UNREF: never two references, no notice. */
 	int once = door_create(serve, NULL, DOOR_UNREF);
@@ -115,9 +115,9 @@ main(int argc, char *argv[])
 	int passed = door_create(serve, NULL, DOOR_UNREF);
 	int fds[] = { passed };
 	char *args[] = { "c_door_unref", "child", NULL };
-	pid_t c = spawn_np("c_door_unref", args, fds, 1);
+	pid_t c = ctest_spawn(args, fds, 1);
 	int status;
-	CHECK(c > 0 && waitpid(c, &status, 0) == c);
+	CHECK(waitpid(c, &status, 0) == c);
 	await(&notices, 8);
 	settle();
 	CHECK(notices == 8 && bad_notices == 0);

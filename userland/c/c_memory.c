@@ -159,8 +159,7 @@ main(int argc, char *argv[])
 	program_break();
 
 	char *args[] = { "c_memory", "guard", NULL };
-	pid_t child = spawn_np("c_memory", args, NULL, 0);
-	CHECK(child > 0);
+	pid_t child = ctest_spawn(args, NULL, 0);
 	int status;
 	CHECK(waitpid(child, &status, 0) == child);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 128 + 14);

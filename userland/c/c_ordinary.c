@@ -197,6 +197,27 @@ unjoined(void)
 	printf("c_ordinary: threads that exit unjoined ok\n");
 }
 
+static void
+files(void)
+{
+	FILE *f = fopen("/tmp/ordinary.txt", "w");
+	CHECK(f != NULL);
+	for (int i = 0; i < 50; i++)
+		CHECK(fprintf(f, "%03d %s %.2f\n", i, "squares", i * 1.5) > 0);
+	CHECK(fclose(f) == 0);
+	char text[2048];
+	f = fopen("/tmp/ordinary.txt", "r");
+	CHECK(f != NULL);
+	size_t n = fread(text, 1, sizeof (text) - 1, f);
+	CHECK(feof(f) && fclose(f) == 0);
+	text[n] = 0;
+	CHECK(strncmp(text, "000 squares 0.00\n001 squares 1.50\n", 34) == 0);
+	CHECK(strstr(text, "049 squares 73.50\n") != NULL);
+	CHECK(remove("/tmp/ordinary.txt") == 0);
+	CHECK(fopen("/tmp/ordinary.txt", "r") == NULL && errno == ENOENT);
+	printf("c_ordinary: files in /tmp ok (%zu bytes)\n", n);
+}
+
 static double
 seconds(clockid_t clock)
 {
@@ -238,6 +259,7 @@ main(void)
 	sorting_and_strings();
 	threads();
 	unjoined();
+	files();
 	time_and_sleep();
 	printf("c_ordinary: done\n");
 	return (0);

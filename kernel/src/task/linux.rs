@@ -65,7 +65,7 @@ impl Sched {
         };
         if space.unmap_range(start, len) {
             self.objects().doors.unmapped(pid, start, len);
-            self.handle_door_events();
+            self.handle_events();
         }
     }
 
@@ -81,7 +81,7 @@ impl Sched {
             .map_err(|_| Errno::ENOMEM)?;
         if reduced {
             self.objects().doors.unmapped(pid, start, len);
-            self.handle_door_events();
+            self.handle_events();
         }
         Ok(())
     }

@@ -7,8 +7,8 @@
 //! support fails with ENOSYS and a one-line kernel log naming it, so a user
 //! knows what is missing.
 
+mod file;
 mod ident;
-mod interim;
 mod mem;
 mod signal;
 mod thread;
@@ -22,10 +22,15 @@ use kernel::linux::names;
 
 /// Linux x86-64 system call numbers this personality handles.
 mod nr {
+    pub const READ: usize = 0;
     pub const WRITE: usize = 1;
     pub const OPEN: usize = 2;
     pub const CLOSE: usize = 3;
+    pub const STAT: usize = 4;
+    pub const FSTAT: usize = 5;
+    pub const LSTAT: usize = 6;
     pub const POLL: usize = 7;
+    pub const LSEEK: usize = 8;
     pub const MMAP: usize = 9;
     pub const MPROTECT: usize = 10;
     pub const MUNMAP: usize = 11;
@@ -33,11 +38,17 @@ mod nr {
     pub const RT_SIGACTION: usize = 13;
     pub const RT_SIGPROCMASK: usize = 14;
     pub const IOCTL: usize = 16;
+    pub const PREAD64: usize = 17;
+    pub const PWRITE64: usize = 18;
+    pub const READV: usize = 19;
     pub const WRITEV: usize = 20;
+    pub const ACCESS: usize = 21;
+    pub const PIPE: usize = 22;
     pub const SCHED_YIELD: usize = 24;
     pub const MREMAP: usize = 25;
     pub const MADVISE: usize = 28;
     pub const DUP: usize = 32;
+    pub const DUP2: usize = 33;
     pub const PAUSE: usize = 34;
     pub const NANOSLEEP: usize = 35;
     pub const GETPID: usize = 39;
@@ -46,6 +57,23 @@ mod nr {
     pub const WAIT4: usize = 61;
     pub const KILL: usize = 62;
     pub const UNAME: usize = 63;
+    pub const FCNTL: usize = 72;
+    pub const FSYNC: usize = 74;
+    pub const FDATASYNC: usize = 75;
+    pub const TRUNCATE: usize = 76;
+    pub const FTRUNCATE: usize = 77;
+    pub const GETCWD: usize = 79;
+    pub const CHDIR: usize = 80;
+    pub const FCHDIR: usize = 81;
+    pub const RENAME: usize = 82;
+    pub const MKDIR: usize = 83;
+    pub const RMDIR: usize = 84;
+    pub const CREAT: usize = 85;
+    pub const UNLINK: usize = 87;
+    pub const READLINK: usize = 89;
+    pub const CHMOD: usize = 90;
+    pub const FCHMOD: usize = 91;
+    pub const UMASK: usize = 95;
     pub const GETTIMEOFDAY: usize = 96;
     pub const GETRLIMIT: usize = 97;
     pub const GETUID: usize = 102;
@@ -70,6 +98,7 @@ mod nr {
     pub const TIME: usize = 201;
     pub const FUTEX: usize = 202;
     pub const SCHED_GETAFFINITY: usize = 204;
+    pub const GETDENTS64: usize = 217;
     pub const SET_TID_ADDRESS: usize = 218;
     pub const CLOCK_GETTIME: usize = 228;
     pub const CLOCK_GETRES: usize = 229;
@@ -77,8 +106,20 @@ mod nr {
     pub const EXIT_GROUP: usize = 231;
     pub const TGKILL: usize = 234;
     pub const OPENAT: usize = 257;
+    pub const MKDIRAT: usize = 258;
+    pub const NEWFSTATAT: usize = 262;
+    pub const UNLINKAT: usize = 263;
+    pub const RENAMEAT: usize = 264;
+    pub const READLINKAT: usize = 267;
+    pub const FCHMODAT: usize = 268;
+    pub const FACCESSAT: usize = 269;
+    pub const DUP3: usize = 292;
+    pub const PIPE2: usize = 293;
     pub const PRLIMIT64: usize = 302;
+    pub const RENAMEAT2: usize = 316;
     pub const GETRANDOM: usize = 318;
+    pub const STATX: usize = 332;
+    pub const FACCESSAT2: usize = 439;
 }
 
 /// What most calls return.
@@ -139,15 +180,10 @@ pub fn dispatch(nr: usize, a: [u64; 6], frame: &TrapFrame) -> Resume {
         nr::TKILL => signal::tgkill(None, a[0], a[1]),
         nr::TGKILL => signal::tgkill(Some(a[0]), a[1], a[2]),
         nr::PAUSE | nr::RT_SIGSUSPEND => crate::task::pause(),
-        nr::WRITE => interim::write(a[0], a[1], a[2]),
-        nr::WRITEV => interim::writev(a[0], a[1], a[2]),
-        nr::POLL => interim::poll(a[0], a[1]),
-        nr::OPEN => interim::open(a[0]),
-        nr::OPENAT => interim::openat(a[0], a[1]),
-        nr::CLOSE => super::close(a[0]),
-        nr::DUP => super::dup(a[0]),
-        nr::IOCTL => Err(Errno::ENOTTY),
-        _ => return unsupported(nr),
+        call => match file::dispatch(call, a) {
+            Some(result) => result,
+            None => return unsupported(nr),
+        },
     };
     Resume::Return(result)
 }
@@ -176,13 +212,11 @@ fn int_arg(reg: u64) -> i32 {
     reg as u32 as i32
 }
 
-/// Longest path a Linux call reads, its NUL included (Linux's `PATH_MAX`).
-const PATH_MAX: u64 = 4096;
-
 /// A NUL-terminated path at `addr`, without its NUL: EFAULT if unreadable,
-/// ENAMETOOLONG if no NUL comes within [`PATH_MAX`] bytes. Read a page at
-/// a time.
+/// ENAMETOOLONG if no NUL comes within `abi::fs::PATH_MAX` bytes (the file
+/// system's bound). Read a page at a time.
 fn path_arg(addr: u64) -> Result<alloc::vec::Vec<u8>, Errno> {
+    const PATH_MAX: u64 = abi::fs::PATH_MAX as u64;
     let mut path = alloc::vec::Vec::new();
     let mut at = addr;
     while (path.len() as u64) < PATH_MAX {
