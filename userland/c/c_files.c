@@ -67,6 +67,7 @@ descriptors(void)
 	CHECK(memcmp(a, "one t", 5) == 0 && memcmp(b, "wo three", 8) == 0);
 	struct stat st;
 	CHECK(fstat(fd, &st) == 0 && st.st_size == 13 && S_ISREG(st.st_mode));
+	CHECK(st.st_mtime > 1577836800);	/* real time: after 2020 */
 	CHECK((st.st_mode & 07777) == 0640);
 	CHECK(ftruncate(fd, 4) == 0 && fstat(fd, &st) == 0 && st.st_size == 4);
 	CHECK(truncate("/tmp/raw", 100) == 0);

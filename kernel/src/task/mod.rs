@@ -767,7 +767,8 @@ pub fn on_timer_tick(frame: &TrapFrame) {
     g.ticks += 1;
     g.clock.tick(cpu::rdtsc());
     let now = g.ticks;
-    g.set_fs_time(now);
+    let real = g.realtime_ns();
+    g.set_fs_time(real);
     while let Some(tid) = g.sleepers.pop_expired(now) {
         g.wake(tid);
     }

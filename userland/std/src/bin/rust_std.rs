@@ -74,6 +74,12 @@ fn main() {
     assert_eq!(text.lines().nth(42), Some("note 42"));
     let meta = fs::metadata(path).unwrap();
     assert!(meta.is_file() && meta.len() == text.len() as u64);
+    // File times are real time too.
+    let modified = meta.modified().unwrap().duration_since(UNIX_EPOCH).unwrap();
+    assert!(
+        modified.as_secs() > 1_577_836_800,
+        "modified at {modified:?}"
+    );
     let mut appended = fs::OpenOptions::new().append(true).open(path).unwrap();
     appended.write_all(b"last\n").unwrap();
     let mut again = String::new();
