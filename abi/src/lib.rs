@@ -13,6 +13,7 @@ extern crate std;
 mod door;
 mod errno;
 pub mod fs;
+pub mod linux;
 mod sys;
 pub mod trace;
 mod wire;
@@ -89,11 +90,25 @@ pub struct UserArg {
     pub len: u64,
 }
 
+/// The ELF note that marks a native program (the user runtime adds it to
+/// every program it links): name `"doors"`, type [`NATIVE_NOTE_TYPE`], in a
+/// `PT_NOTE` segment. A program without it is a Linux x86-64 program, run
+/// by the kernel's Linux personality.
+pub const NATIVE_NOTE_NAME: &[u8] = b"doors";
+/// The type of the [`NATIVE_NOTE_NAME`] note (its 4-byte descriptor holds
+/// the ABI version, 1).
+pub const NATIVE_NOTE_TYPE: u32 = 1;
+
 /// Top of a program's main-thread stack (the kernel maps it; the doors
 /// library uses its extent as the main thread's door stack area).
 pub const MAIN_STACK_TOP: u64 = 0x0000_7fff_ffff_0000;
 /// Size of the main-thread stack; the page below it stays unmapped.
 pub const MAIN_STACK_SIZE: u64 = 256 * 1024;
+/// The top of the main stack that holds a program's arguments (and, for a
+/// Linux program, its environment and auxiliary vector): the rest of the
+/// main stack is what the doors libraries lend as the main thread's door
+/// stack area.
+pub const MAIN_STACK_ARGS_RESERVE: u64 = 8 * 1024;
 
 /// The boot archive's member that holds the plan init runs: one program
 /// per line (its name, then its arguments, separated by spaces), blank lines

@@ -59,9 +59,9 @@ machine:
   -h, --help          show this help
 
 bench:
-  boots the `bench` program under -icount and prints its BENCH lines as a
-  table, with seL4's null round trip (seL4 13.0.0 under the same emulator)
-  and the ratio; with --linux, also runs
+  boots the `bench` program, then the C one (`c_bench`), under -icount and
+  prints their BENCH lines as a table, with seL4's null round trip (seL4
+  13.0.0 under the same emulator) and the ratio; with --linux, also runs
   ../shared/bench/linux-ipc-baseline.sh and adds its results as `linux ...`
   rows.";
 
@@ -69,6 +69,9 @@ bench:
 pub const DEFAULT_PROGRAM: &str = "demo";
 /// The program `cargo run -- bench` boots.
 pub const BENCH_PROGRAM: &str = "bench";
+/// The C benchmark `cargo run -- bench` boots after [`BENCH_PROGRAM`] (its
+/// rows show what libdoor costs beside the Rust library).
+pub const C_BENCH_PROGRAM: &str = "c_bench";
 /// How long a CLI run may take unless `--timeout` says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -209,7 +212,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, Error> {
             ));
         }
         run.icount = true;
-        run.programs = vec![vec![BENCH_PROGRAM.into()]];
+        run.programs = vec![vec![BENCH_PROGRAM.into()], vec![C_BENCH_PROGRAM.into()]];
         return Ok(Command::Bench { run, linux });
     } else if !words.is_empty() {
         run.programs = plan::split_programs(&words)?;
@@ -351,7 +354,7 @@ mod tests {
         match parse_str("bench --linux") {
             Ok(Command::Bench { run, linux }) => {
                 assert!(linux && run.icount);
-                assert_eq!(run.programs, [["bench"]]);
+                assert_eq!(run.programs, [["bench"], ["c_bench"]]);
             }
             other => panic!("{other:?}"),
         }

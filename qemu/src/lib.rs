@@ -35,6 +35,7 @@
 //!    [`output`] writes it as JSON or JUnit XML.
 
 pub mod bench;
+pub mod cbuild;
 pub mod cli;
 mod error;
 pub mod images;

@@ -342,6 +342,7 @@ mod tests {
             boot: dir.join("boot"),
             programs: Vec::new(),
             broken: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 

@@ -2,12 +2,18 @@
 //! stacks) is shared: every process's top-level table copies the kernel's
 //! upper-half entries, whose lower tables never change. The lower half is
 //! the process's own: user pages, each a frame it owns, freed with it.
+//! [`ranges`] adds what Linux programs need: mappings at chosen places,
+//! unmapping and changing the protection of any page range (splitting
+//! areas), growing and shrinking in place.
+
+mod ranges;
 
 use super::frames::{self, KernelFrames};
 use super::{PAGE_SIZE, phys_offset, phys_to_virt};
 use alloc::collections::BTreeMap;
 use core::cell::Cell;
 use core::sync::atomic::{AtomicU64, Ordering};
+use kernel::linux::mm::Prot;
 use spin::Once;
 use x86_64::registers::control::{Cr3, Cr3Flags};
 use x86_64::structures::paging::mapper::MapToError;
@@ -94,9 +100,12 @@ pub enum MapError {
 /// A user address space.
 ///
 /// Invariant: every present lower-half leaf maps a frame owned by this
-/// space (freed in `Drop`), and `areas` lists exactly the mapped ranges:
-/// every page of an area is present, so a range check against `areas`
-/// answers "may the kernel access this" without walking page tables.
+/// space (freed in `Drop`) and lies in an area; `areas` lists the mapped
+/// ranges, disjoint: every page of an accessible area (not PROT_NONE) is
+/// present with the area's access, so a range check against `areas`
+/// answers "may the kernel access this" without walking page tables. A
+/// page of a PROT_NONE area is absent, or (once it was accessible) present
+/// without user access, keeping its contents for a later `mprotect`.
 pub struct AddressSpace {
     pml4: PhysFrame,
     areas: BTreeMap<u64, Area>,
@@ -117,13 +126,39 @@ pub struct AddressSpace {
     map_limit: u64,
 }
 
-/// A fully mapped range of user pages.
+/// A range of user pages with one protection.
 #[derive(Clone, Copy)]
 struct Area {
     len: u64,
-    writable: bool,
-    /// Made by `mem_map` (so `mem_unmap` may remove it).
-    unmappable: bool,
+    prot: Prot,
+    /// Made by `mem_map`, a Linux `mmap` or `brk`: counted against the
+    /// memory limit, and `mem_unmap` may remove it.
+    counted: bool,
+}
+
+/// The protection of a native mapping.
+fn prot_of(writable: bool, executable: bool) -> Prot {
+    Prot {
+        read: true,
+        write: writable,
+        exec: executable,
+    }
+}
+
+/// The page-table flags of a page with access `prot`: present (its frame
+/// is kept even without access), user-accessible unless PROT_NONE.
+fn page_flags(prot: Prot) -> F {
+    let mut flags = F::PRESENT;
+    if prot.read {
+        flags |= F::USER_ACCESSIBLE;
+    }
+    if prot.write {
+        flags |= F::WRITABLE;
+    }
+    if !prot.exec {
+        flags |= F::NO_EXECUTE;
+    }
+    flags
 }
 
 impl AddressSpace {
@@ -160,11 +195,12 @@ impl AddressSpace {
         writable: bool,
         executable: bool,
     ) -> Result<(), MapError> {
-        self.populate(addr, pages, writable, executable)?;
+        let prot = prot_of(writable, executable);
+        self.populate(addr, pages, prot)?;
         let area = Area {
             len: pages * PAGE_SIZE,
-            writable,
-            unmappable: false,
+            prot,
+            counted: false,
         };
         self.areas.insert(addr, area);
         Ok(())
@@ -191,7 +227,7 @@ impl AddressSpace {
         let mut at = addr;
         while at < end {
             match self.area_at(at) {
-                Some((start, a)) if a.writable || !write => at = start + a.len,
+                Some((start, a)) if a.prot.read && (a.prot.write || !write) => at = start + a.len,
                 _ => return false,
             }
         }
@@ -215,20 +251,10 @@ impl AddressSpace {
         Some((start, a))
     }
 
-    fn populate(
-        &mut self,
-        addr: u64,
-        pages: u64,
-        writable: bool,
-        executable: bool,
-    ) -> Result<(), MapError> {
-        let mut flags = F::PRESENT | F::USER_ACCESSIBLE;
-        if writable {
-            flags |= F::WRITABLE;
-        }
-        if !executable {
-            flags |= F::NO_EXECUTE;
-        }
+    /// Maps `pages` fresh zeroed pages at `addr` with access `prot`; on
+    /// failure nothing stays mapped.
+    fn populate(&mut self, addr: u64, pages: u64, prot: Prot) -> Result<(), MapError> {
+        let flags = page_flags(prot);
         let parents = F::PRESENT | F::WRITABLE | F::USER_ACCESSIBLE;
         let mut mapper = self.mapper();
         for i in 0..pages {
@@ -359,21 +385,19 @@ impl AddressSpace {
                 }
                 a
             }
-            None => self.next_map,
+            None => self.free_place(None, len).ok_or(MapError::OutOfMemory)?,
         };
-        self.populate(addr, pages, writable, executable)?;
+        let prot = prot_of(writable, executable);
+        self.populate(addr, pages, prot)?;
         self.areas.insert(
             addr,
             Area {
                 len,
-                writable,
-                unmappable: true,
+                prot,
+                counted: true,
             },
         );
         self.mapped += len;
-        if fixed.is_none() {
-            self.next_map += len + PAGE_SIZE;
-        }
         Ok(addr)
     }
 
@@ -383,17 +407,22 @@ impl AddressSpace {
         let matches = self
             .areas
             .get(&addr)
-            .is_some_and(|a| a.unmappable && a.len == len.next_multiple_of(PAGE_SIZE));
+            .is_some_and(|a| a.counted && a.len == len.next_multiple_of(PAGE_SIZE));
         if !matches || len == 0 {
             return false;
         }
         self.areas.remove(&addr);
-        self.last_area.set(None);
-        self.last_covered.set(None);
+        self.forget_caches();
         UNMAP_EPOCH.fetch_add(1, Ordering::Relaxed);
         self.mapped -= len.next_multiple_of(PAGE_SIZE);
         self.unmap_pages(addr, len.div_ceil(PAGE_SIZE));
         true
+    }
+
+    /// Forgets the lookups remembered for `covers` (areas changed).
+    fn forget_caches(&self) {
+        self.last_area.set(None);
+        self.last_covered.set(None);
     }
 
     /// The cap on `mem_map` bytes (door result areas included).

@@ -308,6 +308,11 @@ impl<T: Wire> UserPtr<T> {
         self.0.read(space, 0)
     }
 
+    /// Checks that the value can be read (or written).
+    pub fn check(&self, space: &AddressSpace, write: bool) -> Result<(), Errno> {
+        self.0.check(space, write)
+    }
+
     pub fn write(&self, space: &AddressSpace, value: &T) -> Result<(), Errno> {
         self.0.write(space, 0, value)
     }

@@ -4,10 +4,17 @@
 //! passes can fault or hang the kernel. Every handler's outcome is a
 //! [`Resume`], applied to the trap frame in one place ([`dispatch`]). The
 //! door calls are in [`door`], the calls on files, pipes and descriptors
-//! in [`file`] (its handlers take decoded arguments).
+//! in [`file`] (its handlers take decoded arguments), the Linux
+//! personality's calls in [`linux`].
+//!
+//! A Linux program's call numbers below [`NATIVE_BASE`] are Linux's; at
+//! and above it they are native, as for any program, so libdoor (C) makes
+//! the native door calls. Errors reach a Linux program with Linux's
+//! numbers, native programs get illumos's.
 
 mod door;
 mod file;
+mod linux;
 
 use crate::arch::traps::TrapFrame;
 use crate::mem::PAGE_SIZE;
@@ -16,8 +23,8 @@ use crate::mem::user::{UserPtr, UserSlice};
 use crate::task::{self, Resume, SCHED};
 use abi::fs::PATH_MAX;
 use abi::{
-    DEBUG_WRITE_MAX, Errno, MAX_ARGS, MAX_ARGS_BYTES, MEM_MAP_MAX, SpawnArgs, Sys, exit_code,
-    kstat, limit, prot, trace,
+    DEBUG_WRITE_MAX, Errno, MAX_ARGS, MAX_ARGS_BYTES, MEM_MAP_MAX, NATIVE_BASE, SpawnArgs, Sys,
+    exit_code, kstat, limit, prot, trace,
 };
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
@@ -48,17 +55,34 @@ pub extern "C" fn dispatch(frame: &mut TrapFrame) {
     ];
     let resume = match Sys::try_from(frame.rax as usize) {
         Ok(call) => invoke(call, a),
-        Err(()) => {
-            crate::warn!(
-                "process {} called unknown system call {:#x}",
-                SCHED.lock().current_pid(),
-                frame.rax
-            );
-            Resume::Return(Err(Errno::ENOSYS))
-        }
+        Err(()) => not_native(frame, a),
     };
-    resume.apply(frame);
+    resume.apply(frame, errors_are_linux);
     task::check_exiting();
+}
+
+/// Whether the running thread's errors take Linux's numbers (asked only
+/// for an error).
+#[cold]
+fn errors_are_linux() -> bool {
+    SCHED.lock().current_is_linux()
+}
+
+/// A call number [`Sys`] does not name: a Linux program's own calls (below
+/// [`NATIVE_BASE`]), else ENOSYS with a log line. Kept out of line, so the
+/// native path stays short.
+#[inline(never)]
+fn not_native(frame: &TrapFrame, a: [u64; 6]) -> Resume {
+    let nr = frame.rax as usize;
+    if nr < NATIVE_BASE && SCHED.lock().current_is_linux() {
+        return linux::dispatch(nr, a, frame);
+    }
+    crate::warn!(
+        "process {} called unknown system call {:#x}",
+        SCHED.lock().current_pid(),
+        frame.rax
+    );
+    Resume::Return(Err(Errno::ENOSYS))
 }
 
 /// Runs system call `call` with arguments `a`.

@@ -9,12 +9,14 @@
 //! caller to server and back without a trip through the run queue.
 
 mod ipc;
+mod linux;
 mod loader;
 mod objects;
 mod report;
 mod resume;
 mod switch;
 
+pub use linux::{exit_linux_thread, futex_wait, pause, sleep_until};
 pub use loader::{spawn, user_frame};
 pub use report::{on_kernel_exception, on_user_exception};
 pub use resume::{Entry, Resume};
@@ -38,6 +40,9 @@ use abi::{Errno, MAX_PROCESSES, limit};
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use doors::{Cred, Registry, ThreadKey};
 use kernel::cap::Capability;
+use kernel::clock::Clock;
+use kernel::linux::futex::Futexes;
+use kernel::linux::{LinuxProcess, LinuxThread};
 use kernel::pipe::{End, PipeId};
 use kernel::runq::{ReadyQueue, SleepQueue};
 use kernel::slots::Slots;
@@ -63,6 +68,10 @@ pub enum Wait {
     /// Data (`End::Read`) or room (`End::Write`) in a pipe, or its other
     /// side gone.
     Pipe(PipeId, End),
+    /// A futex wake (a Linux thread), or its timeout.
+    Futex,
+    /// A signal, which never comes (a Linux thread in `pause`).
+    Pause,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -107,6 +116,8 @@ pub struct Thread {
     /// space outlives every thread that can still run: it goes when the
     /// last thread has exited.
     root: Option<PhysFrame>,
+    /// What a thread of a Linux program has besides (`None`: native).
+    linux: Option<Box<LinuxThread>>,
 }
 
 pub struct Process {
@@ -131,6 +142,8 @@ pub struct Process {
     /// Killed (or exiting) while some of its threads still run: they must
     /// not return to user mode. Counted in [`DYING`].
     dying: bool,
+    /// What a Linux program has besides (`None`: a native program).
+    pub linux: Option<Box<LinuxProcess>>,
 }
 
 /// A process's limits on threads and children (see `abi::limit`).
@@ -153,6 +166,8 @@ struct OnCpu {
     pid: u32,
     cred: Cred,
     door_key: Option<ThreadKey>,
+    /// It belongs to a Linux program (its errors take Linux's numbers).
+    linux: bool,
 }
 
 impl OnCpu {
@@ -165,6 +180,7 @@ impl OnCpu {
             rgid: 0,
         },
         door_key: None,
+        linux: false,
     };
 
     fn of(t: &Thread) -> OnCpu {
@@ -172,6 +188,7 @@ impl OnCpu {
             pid: t.pid,
             cred: t.cred,
             door_key: t.door_key,
+            linux: t.linux.is_some(),
         }
     }
 }
@@ -198,6 +215,10 @@ pub struct Sched {
     /// descriptor table, the file system and the pipes (set up at boot by
     /// `init_objects`).
     objects: Option<Objects>,
+    /// Linux threads waiting on futexes.
+    futexes: Futexes,
+    /// Monotonic and real time.
+    clock: Clock,
 }
 
 pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
@@ -212,6 +233,8 @@ pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
     next_pid: 1,
     ticks: 0,
     objects: None,
+    futexes: Futexes::new(),
+    clock: Clock::new(kernel::clock::NANOS / crate::arch::timer::HZ as u64),
 });
 
 /// The memory limit of the first process (`abi::limit::MEMORY`), set at
@@ -410,6 +433,7 @@ impl Sched {
             root,
             door_key: None,
             cred,
+            linux: None,
         };
         let tid = self.threads.insert(Box::new(thread)).ok_or(Errno::EAGAIN)?;
         let door_key = match self.objects().doors.create_thread(pid, tid) {
@@ -492,6 +516,7 @@ impl Sched {
             handoff: true,
             exit_status: None,
             dying: false,
+            linux: None,
         };
         self.procs.insert(pid, p);
         Ok(pid)
@@ -501,6 +526,7 @@ impl Sched {
     fn destroy_thread(&mut self, tid: u32) {
         self.ready.remove(tid);
         self.sleepers.remove(tid);
+        self.futexes.remove(tid);
         let objects = self.objects();
         objects.doors.exit_thread(&mut objects.caps, tid);
         let held = self.threads.get_mut(tid).and_then(|t| t.holds.take());
@@ -644,11 +670,16 @@ pub fn exit_process(status: i32) -> ! {
 
 /// Called before returning to user mode: a thread whose process is ending
 /// does not go back.
-#[inline]
+#[inline(always)]
 pub fn check_exiting() {
-    if DYING.load(Ordering::Relaxed) == 0 {
-        return;
+    if DYING.load(Ordering::Relaxed) != 0 {
+        exit_if_dying();
     }
+}
+
+/// Ends the running thread if its process is ending.
+#[cold]
+fn exit_if_dying() {
     let g = SCHED.lock();
     let pid = g.current_pid();
     let exiting = g.procs.get(&pid).is_some_and(|p| p.exit_status.is_some());
@@ -738,8 +769,10 @@ pub fn sleep(ticks: u64) {
 pub fn on_timer_tick(frame: &TrapFrame) {
     let mut g = SCHED.lock();
     g.ticks += 1;
+    g.clock.tick(cpu::rdtsc());
     let now = g.ticks;
-    g.set_fs_time(now);
+    let real = g.realtime_ns();
+    g.set_fs_time(real);
     while let Some(tid) = g.sleepers.pop_expired(now) {
         g.wake(tid);
     }
@@ -765,11 +798,8 @@ extern "C" fn idle_loop() -> ! {
             drop(g);
             panic!("no processes left (init exited without shutting down)");
         }
-        let sleeping = g
-            .threads
-            .values()
-            .any(|t| t.state == State::Blocked(Wait::Sleep));
-        if !sleeping {
+        // Sleepers and futex waits with a timeout.
+        if g.sleepers.is_empty() {
             drop(g);
             crate::trace::dump();
             report_deadlock(&SCHED.lock());
@@ -797,6 +827,8 @@ fn report_deadlock(g: &Sched) {
             Wait::DoorPark => "for a door invocation (idle server thread)".into(),
             Wait::Pipe(id, End::Read) => alloc::format!("to read from pipe {id:?}"),
             Wait::Pipe(id, End::Write) => alloc::format!("to write to pipe {id:?}"),
+            Wait::Futex => "for a futex wake".into(),
+            Wait::Pause => "for a signal (pause), which never comes here".into(),
         };
         crate::error!(
             "deadlock: process {} ({name}) thread {} waits {what}",
@@ -829,6 +861,7 @@ pub fn start() -> ! {
         root: None,
         door_key: None,
         cred: Cred::default(),
+        linux: None,
     };
     let idle = g
         .threads

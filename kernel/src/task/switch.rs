@@ -55,7 +55,7 @@ fn resume_frame(t: &Thread, resume: &Resume) -> u64 {
     // system call, whose trap frame sits at the top of the thread's kernel
     // stack; nothing else refers to it.
     let frame = unsafe { &mut *(addr as *mut TrapFrame) };
-    resume.apply(frame);
+    resume.apply(frame, || t.linux.is_some());
     addr
 }
 
