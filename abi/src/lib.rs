@@ -13,8 +13,10 @@ extern crate std;
 mod door;
 mod errno;
 pub mod fs;
+pub mod linux;
 pub mod signal;
 mod sys;
+pub mod trace;
 mod wire;
 
 pub use door::*;
@@ -113,11 +115,27 @@ pub struct UserArg {
     pub len: u64,
 }
 
+/// The ELF note that marks a native program (the user runtime adds it to
+/// every program it links): name `"doors"`, type [`NATIVE_NOTE_TYPE`], in a
+/// `PT_NOTE` segment. A program without it is a Linux x86-64 program, run
+/// by the kernel's Linux personality.
+pub const NATIVE_NOTE_NAME: &[u8] = b"doors";
+/// The type of the [`NATIVE_NOTE_NAME`] note (its 4-byte descriptor holds
+/// the ABI version, 1).
+pub const NATIVE_NOTE_TYPE: u32 = 1;
+
 /// Top of a program's main-thread stack (the kernel maps it; the doors
 /// library uses its extent as the main thread's door stack area).
 pub const MAIN_STACK_TOP: u64 = 0x0000_7fff_ffff_0000;
 /// Size of the main-thread stack; the page below it stays unmapped.
 pub const MAIN_STACK_SIZE: u64 = 256 * 1024;
+/// The top of the main stack that holds a program's arguments and
+/// environment (and, for a Linux program, its auxiliary vector): the rest
+/// of the main stack is what the doors libraries lend as the main thread's
+/// door stack area. It holds what `execve` may pass: [`MAX_ARGS`] strings
+/// of arguments and as many of environment, [`MAX_ARGS_BYTES`] bytes each,
+/// with their tables.
+pub const MAIN_STACK_ARGS_RESERVE: u64 = 16 * 1024;
 
 /// The boot archive's member that holds the plan init runs: one program
 /// per line (its name, then its arguments, separated by spaces), blank lines
@@ -217,14 +235,19 @@ pub const KILLED_BASE: i32 = 128;
 /// them). `wait4` reports the signal itself (`WTERMSIG`).
 pub const SIGNALED_BASE: i32 = 160;
 
-/// Resource limits of [`Sys::Prlimit`]: Linux's numbers and `struct
-/// rlimit`. Each limit is one value, reported as both the soft and the
-/// hard limit.
+/// Resource limits of [`Sys::Prlimit`] (and Linux's `prlimit64`):
+/// Linux's numbers and `struct rlimit`. Each limit is one value, reported
+/// as both the soft and the hard limit.
 pub mod rlimit {
+    pub use crate::linux::Rlimit;
+
     /// Bytes of data (the memory limit, [`super::limit::MEMORY`]).
     pub const DATA: u32 = 2;
     /// The main stack's size (fixed).
     pub const STACK: u32 = 3;
+    /// Processes of the user for Linux; threads of the process here
+    /// ([`super::limit::THREADS`]), which Linux counts there too.
+    pub const NPROC: u32 = 6;
     /// Descriptors (the table size, [`super::limit::DESCRIPTORS`]).
     pub const NOFILE: u32 = 7;
     /// Bytes of address space (the memory limit too).
@@ -233,14 +256,6 @@ pub mod rlimit {
     pub const NLIMITS: u32 = 16;
     /// No limit.
     pub const INFINITY: u64 = u64::MAX;
-
-    /// `struct rlimit`.
-    #[repr(C)]
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-    pub struct Rlimit {
-        pub cur: u64,
-        pub max: u64,
-    }
 }
 
 /// QEMU exit contract (`isa-debug-exit`: the host sees `(value << 1) | 1`,

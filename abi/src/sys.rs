@@ -335,6 +335,12 @@ syscalls! {
     /// Errors: EBADF, EINVAL (unknown command, `arg` beyond the table),
     /// EMFILE.
     Fcntl,
+    /// `trace(op, a, b, c)`: kernel event tracing (see [`crate::trace`] for
+    /// the operations and records); only init (process 1) may call it.
+    /// Errors: EPERM (another process), EINVAL (unknown operation, flags,
+    /// or a ring larger than [`crate::trace::MAX_RECORDS`]), ENOMEM (no
+    /// room for the ring), EBUSY (READ while recording), EFAULT.
+    Trace,
     /// `fork()`: a new process with a copy of the calling thread only
     /// (illumos's `fork1`), of the address space (copy-on-write), of the
     /// descriptor table (open-file descriptions shared), the current

@@ -6,7 +6,8 @@
 //! only: no value is ever reinterpreted as bytes.
 
 use crate::fs::{Stat, Timespec};
-use crate::rlimit::Rlimit;
+use crate::linux::{Iovec, Rlimit, SigStack, Sigaction, Timeval};
+use crate::trace::Record;
 use crate::{DoorArg, DoorCred, DoorDesc, DoorInfo, ExecArgs, SpawnArgs, Ucred, UserArg};
 use core::mem::{offset_of, size_of};
 
@@ -159,6 +160,27 @@ wire!(Stat {
     st_ctime_nsec,
     st_reserved,
 });
+wire!(Record {
+    ts,
+    kind,
+    tid,
+    a,
+    b
+});
+wire!(Timeval { tv_sec, tv_usec });
+wire!(Rlimit { rlim_cur, rlim_max });
+wire!(Sigaction {
+    sa_handler,
+    sa_flags,
+    sa_restorer,
+    sa_mask
+});
+wire!(SigStack {
+    ss_sp,
+    ss_flags,
+    ss_size
+});
+wire!(Iovec { iov_base, iov_len });
 wire!(SpawnArgs {
     name_ptr,
     name_len,
@@ -175,7 +197,6 @@ wire!(ExecArgs {
     env_ptr,
     env_len
 });
-wire!(Rlimit { cur, max });
 
 #[cfg(test)]
 mod tests {
@@ -304,7 +325,31 @@ mod tests {
             env_ptr: 5,
             env_len: 6,
         });
-        round_trip(Rlimit { cur: 1, max: 2 });
+        let b = round_trip(SigStack {
+            ss_sp: 1,
+            ss_flags: 2,
+            ss_size: 3,
+        });
+        assert_eq!(&b[12..16], &[0; 4], "padding after ss_flags");
+        assert_eq!(&b[16..24], &3u64.to_le_bytes());
+        round_trip(Sigaction {
+            sa_handler: 1,
+            sa_flags: 2,
+            sa_restorer: 3,
+            sa_mask: 4,
+        });
+        round_trip(Timeval {
+            tv_sec: 1,
+            tv_usec: 2,
+        });
+        round_trip(Rlimit {
+            rlim_cur: 1,
+            rlim_max: u64::MAX,
+        });
+        round_trip(Iovec {
+            iov_base: 1,
+            iov_len: 2,
+        });
         assert_eq!(round_trip(-5i32), (-5i32).to_le_bytes());
         assert_eq!(round_trip(7u64), 7u64.to_le_bytes());
     }

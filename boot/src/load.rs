@@ -110,9 +110,13 @@ pub fn boot(info: &Info) -> Result<Infallible, &'static str> {
         Some(Mapping::FixedAddress(addr)) => addr,
         _ => DEFAULT_PHYS_OFFSET,
     };
+    // The window covers the first 4 GiB (RAM and the devices below it) and
+    // all RAM above; not reserved ranges far beyond, such as the 12 GiB QEMU
+    // reports below 1 TiB, which would take half a million mappings.
     let phys_end = info
         .regions()
         .iter()
+        .filter(|r| r.kind == 1)
         .map(|r| r.end)
         .max()
         .unwrap_or(0)

@@ -18,6 +18,8 @@
 pub const BLOCK: usize = 512;
 /// Longest member name: a 155-byte prefix, `/`, a 100-byte name.
 pub const NAME_MAX: usize = 256;
+/// Size of the name filter [`Bootfs::parse`] finds duplicates with.
+const FILTER_BITS: usize = 4096;
 
 const NAME: (usize, usize) = (0, 100);
 const SIZE: (usize, usize) = (124, 136);
@@ -67,6 +69,13 @@ impl Name<'_> {
 
     fn same(&self, other: &Name) -> bool {
         self.parts().eq(other.parts())
+    }
+
+    /// A hash of the full name (FNV-1a).
+    fn hash(&self) -> u64 {
+        self.parts().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
     }
 
     /// The bytes of the full name.
@@ -181,8 +190,18 @@ fn check_name(name: &Name, directory: bool) -> Result<(), BootfsError> {
     Ok(())
 }
 
-/// Reads the header at `at`.
-fn record(image: &[u8], at: usize) -> Result<Record<'_>, BootfsError> {
+/// The ustar checksum of a header: the sum of its bytes, with the checksum
+/// field counted as spaces.
+fn checksum(header: &[u8]) -> u64 {
+    let (start, end) = CHECKSUM;
+    let all: u64 = header.iter().map(|&b| u64::from(b)).sum();
+    let field: u64 = header[start..end].iter().map(|&b| u64::from(b)).sum();
+    all - field + (end - start) as u64 * u64::from(b' ')
+}
+
+/// Reads the header at `at`; with `verify`, checks its checksum too (the
+/// files of an archive [`Bootfs::parse`] accepted are read without).
+fn record(image: &[u8], at: usize, verify: bool) -> Result<Record<'_>, BootfsError> {
     let header = image.get(at..at + BLOCK).ok_or(BootfsError::Truncated)?;
     if header.iter().all(|&b| b == 0) {
         return Ok(Record::End);
@@ -191,14 +210,7 @@ fn record(image: &[u8], at: usize) -> Result<Record<'_>, BootfsError> {
     if magic != b"ustar\x0000" && magic != b"ustar  \0" {
         return Err(BootfsError::BadMagic);
     }
-    let stored = octal(field(header, CHECKSUM))?;
-    let (start, end) = CHECKSUM;
-    let sum: u64 = header
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| u64::from(if (start..end).contains(&i) { b' ' } else { b }))
-        .sum();
-    if sum != stored {
+    if verify && checksum(header) != octal(field(header, CHECKSUM))? {
         return Err(BootfsError::BadChecksum);
     }
     let size = octal(field(header, SIZE))?;
@@ -244,7 +256,7 @@ impl<'a> Iterator for Files<'a> {
 
     fn next(&mut self) -> Option<File<'a>> {
         loop {
-            match record(self.image, self.at).ok()? {
+            match record(self.image, self.at, false).ok()? {
                 Record::End => return None,
                 Record::Skip(next) => self.at = next,
                 Record::File(file, next) => {
@@ -258,19 +270,25 @@ impl<'a> Iterator for Files<'a> {
 
 impl<'a> Bootfs<'a> {
     /// Checks the whole archive: every header, name and size valid, every
-    /// name unique, an end block. After this, reading cannot fail.
+    /// name unique, an end block. After this, reading cannot fail. Each
+    /// header is read once; a name is compared with the earlier ones only
+    /// when its bit in a filter of name hashes is already set.
     pub fn parse(image: &'a [u8]) -> Result<Self, BootfsError> {
         let mut at = 0;
         let mut count = 0;
+        let mut seen = [0u64; FILTER_BITS / 64];
         loop {
-            match record(image, at)? {
+            match record(image, at, true)? {
                 Record::End => break,
                 Record::Skip(next) => at = next,
                 Record::File(file, next) => {
-                    let earlier = Files { image, at: 0 }.take(count);
-                    if earlier.into_iter().any(|f| f.name.same(&file.name)) {
+                    let bit = (file.name.hash() % FILTER_BITS as u64) as usize;
+                    let (word, mask) = (bit / 64, 1u64 << (bit % 64));
+                    let mut earlier = Files { image, at: 0 }.take(count);
+                    if seen[word] & mask != 0 && earlier.any(|f| f.name.same(&file.name)) {
                         return Err(BootfsError::DuplicateName);
                     }
+                    seen[word] |= mask;
                     count += 1;
                     at = next;
                 }

@@ -23,6 +23,8 @@ pub enum ElfError {
     BadEntry,
     /// No loadable segment at all.
     NoSegments,
+    /// Dynamically linked (it names an interpreter): only static programs run.
+    Dynamic,
 }
 
 /// Segment flag: executable.
@@ -30,8 +32,12 @@ pub const PF_X: u32 = 1;
 /// Segment flag: writable.
 pub const PF_W: u32 = 2;
 const PT_LOAD: u32 = 1;
+const PT_INTERP: u32 = 3;
+const PT_NOTE: u32 = 4;
+const PT_PHDR: u32 = 6;
 const PT_TLS: u32 = 7;
 const ET_EXEC: u16 = 2;
+const ET_DYN: u16 = 3;
 const EM_X86_64: u16 = 62;
 const EHDR_SIZE: usize = 64;
 const PHDR_SIZE: usize = 56;
@@ -70,13 +76,16 @@ impl Segment {
     }
 }
 
-/// A validated ELF64 x86_64 executable borrowed from memory.
+/// A validated ELF64 x86_64 executable borrowed from memory. Addresses it
+/// reports (segments, entry, program headers) are where the program is
+/// loaded: a position-independent one is moved by its `bias`.
 #[derive(Clone, Copy)]
 pub struct Elf<'a> {
     data: &'a [u8],
     entry: u64,
     phoff: usize,
     phnum: usize,
+    bias: u64,
 }
 
 fn u16_at(d: &[u8], at: usize) -> u16 {
@@ -100,11 +109,34 @@ impl<'a> Elf<'a> {
     /// segments all lie in `[range_start, range_end)`, do not overlap (at
     /// page granularity), and whose entry point is in an executable segment.
     pub fn parse(data: &'a [u8], range_start: u64, range_end: u64) -> Result<Self, ElfError> {
+        Self::parse_at(data, range_start, range_end, None)
+    }
+
+    /// [`Elf::parse`], also accepting a static position-independent
+    /// executable (`ET_DYN` with no interpreter, as `-static-pie` makes),
+    /// whose lowest page is then loaded at `pie_base`.
+    pub fn parse_program(
+        data: &'a [u8],
+        range_start: u64,
+        range_end: u64,
+        pie_base: u64,
+    ) -> Result<Self, ElfError> {
+        Self::parse_at(data, range_start, range_end, Some(pie_base))
+    }
+
+    fn parse_at(
+        data: &'a [u8],
+        range_start: u64,
+        range_end: u64,
+        pie_base: Option<u64>,
+    ) -> Result<Self, ElfError> {
         if data.len() < EHDR_SIZE {
             return Err(ElfError::Truncated);
         }
         let ident_ok = &data[..4] == b"\x7fELF" && data[4] == 2 && data[5] == 1 && data[6] == 1;
-        if !ident_ok || u16_at(data, 16) != ET_EXEC || u16_at(data, 18) != EM_X86_64 {
+        let kind = u16_at(data, 16);
+        let kind_ok = kind == ET_EXEC || kind == ET_DYN && pie_base.is_some();
+        if !ident_ok || !kind_ok || u16_at(data, 18) != EM_X86_64 {
             return Err(ElfError::NotX86_64Executable);
         }
         let phnum = u16_at(data, 56) as usize;
@@ -118,12 +150,26 @@ impl<'a> Elf<'a> {
         if table_end > data.len() {
             return Err(ElfError::Truncated);
         }
-        let elf = Elf {
+        let mut elf = Elf {
             data,
             entry: u64_at(data, 24),
             phoff,
             phnum,
+            bias: 0,
         };
+        if (0..phnum).any(|i| u32_at(elf.phdr(i), 0) == PT_INTERP) {
+            return Err(ElfError::Dynamic);
+        }
+        if let (ET_DYN, Some(base)) = (kind, pie_base) {
+            let mut lowest = u64::MAX;
+            for seg in elf.raw_segments() {
+                lowest = lowest.min(seg?.page_start());
+            }
+            elf.bias = base
+                .checked_sub(lowest)
+                .ok_or(ElfError::SegmentOutOfRange)?;
+            elf.entry = elf.entry.checked_add(elf.bias).ok_or(ElfError::BadEntry)?;
+        }
         let mut any = false;
         let mut entry_ok = false;
         for (i, seg) in elf.raw_segments().enumerate() {
@@ -162,10 +208,13 @@ impl<'a> Elf<'a> {
             .map(move |i| this.phdr(i))
             .filter(|p| u32_at(p, 0) == PT_LOAD)
             .map(move |p| {
+                let Some(vaddr) = u64_at(p, 16).checked_add(this.bias) else {
+                    return Err(ElfError::BadSegment);
+                };
                 let seg = Segment {
                     flags: u32_at(p, 4),
                     file_offset: u64_at(p, 8),
-                    vaddr: u64_at(p, 16),
+                    vaddr,
                     file_size: u64_at(p, 32),
                     mem_size: u64_at(p, 40),
                 };
@@ -200,6 +249,71 @@ impl<'a> Elf<'a> {
 
     pub fn entry(&self) -> u64 {
         self.entry
+    }
+
+    /// Whether the program carries the native ABI's note
+    /// (`abi::NATIVE_NOTE_NAME`); without it, it is a Linux program.
+    pub fn is_native(&self) -> bool {
+        self.has_note(abi::NATIVE_NOTE_NAME, abi::NATIVE_NOTE_TYPE)
+    }
+
+    /// Whether a `PT_NOTE` segment holds a note called `name` (without its
+    /// NUL) of type `kind`. Malformed notes end the search of their segment.
+    pub fn has_note(&self, name: &[u8], kind: u32) -> bool {
+        let d = self.data;
+        (0..self.phnum)
+            .map(|i| self.phdr(i))
+            .filter(|p| u32_at(p, 0) == PT_NOTE)
+            .filter_map(|p| {
+                let off = usize::try_from(u64_at(p, 8)).ok()?;
+                let size = usize::try_from(u64_at(p, 32)).ok()?;
+                d.get(off..off.checked_add(size)?)
+            })
+            .any(|mut notes| {
+                while notes.len() >= 12 {
+                    let namesz = u32_at(notes, 0) as usize;
+                    let descsz = u32_at(notes, 4) as usize;
+                    let body = namesz.next_multiple_of(4) + descsz.next_multiple_of(4);
+                    let Some(rest) = notes.get(12..).filter(|r| r.len() >= body) else {
+                        return false;
+                    };
+                    let found = rest.get(..namesz);
+                    if u32_at(notes, 8) == kind
+                        && found.is_some_and(|n| n.strip_suffix(b"\0") == Some(name))
+                    {
+                        return true;
+                    }
+                    notes = &rest[body..];
+                }
+                false
+            })
+    }
+
+    /// Where the program headers are in memory once loaded (`AT_PHDR`): the
+    /// `PT_PHDR` segment's address, else the address of the loadable
+    /// segment that holds them in the file; `None` if none does.
+    pub fn phdr_address(&self) -> Option<u64> {
+        let phdr = (0..self.phnum)
+            .map(|i| self.phdr(i))
+            .find(|p| u32_at(p, 0) == PT_PHDR);
+        if let Some(p) = phdr {
+            return Some(u64_at(p, 16).wrapping_add(self.bias));
+        }
+        let table = self.phoff as u64;
+        self.segments()
+            .find(|s| (s.file_offset..s.file_offset + s.file_size).contains(&table))
+            .map(|s| s.vaddr + (table - s.file_offset))
+    }
+
+    /// Number of program headers (`AT_PHNUM`).
+    pub fn phnum(&self) -> usize {
+        self.phnum
+    }
+
+    /// The end of the highest loadable segment, page aligned: where a Linux
+    /// program's break starts.
+    pub fn end(&self) -> u64 {
+        self.segments().map(|s| s.page_end()).max().unwrap_or(0)
     }
 
     /// The thread-local-storage template segment, if any, as `(vaddr, file_size, mem_size)`.
@@ -347,6 +461,144 @@ mod tests {
         assert_eq!(
             Elf::parse(&f, LO, HI).err(),
             Some(ElfError::SegmentOutOfRange)
+        );
+    }
+
+    /// Appends a PT_NOTE segment holding `notes` to an executable.
+    fn with_notes(mut f: Vec<u8>, notes: &[u8]) -> Vec<u8> {
+        let off = f.len() as u64;
+        f.extend_from_slice(notes);
+        let count = u16_at(&f, 56) as usize;
+        let mut ph = vec![0u8; PHDR_SIZE];
+        ph[0..4].copy_from_slice(&PT_NOTE.to_le_bytes());
+        ph[8..16].copy_from_slice(&off.to_le_bytes());
+        ph[32..40].copy_from_slice(&(notes.len() as u64).to_le_bytes());
+        // Move the header table to the end, one entry longer.
+        let table = f[EHDR_SIZE..EHDR_SIZE + count * PHDR_SIZE].to_vec();
+        let at = f.len() as u64;
+        f.extend_from_slice(&table);
+        f.extend_from_slice(&ph);
+        f[32..40].copy_from_slice(&at.to_le_bytes());
+        f[56..58].copy_from_slice(&(count as u16 + 1).to_le_bytes());
+        f
+    }
+
+    fn note(name: &[u8], kind: u32, desc: &[u8]) -> Vec<u8> {
+        let mut n = Vec::new();
+        n.extend_from_slice(&(name.len() as u32 + 1).to_le_bytes());
+        n.extend_from_slice(&(desc.len() as u32).to_le_bytes());
+        n.extend_from_slice(&kind.to_le_bytes());
+        n.extend_from_slice(name);
+        n.push(0);
+        n.resize(n.len().next_multiple_of(4), 0);
+        n.extend_from_slice(desc);
+        n.resize(n.len().next_multiple_of(4), 0);
+        n
+    }
+
+    #[test]
+    fn finds_the_native_note() {
+        let plain = build(0x40_1000, &[(0x40_1000, 16, PF_X, b"code")]);
+        assert!(!Elf::parse(&plain, LO, HI).unwrap().is_native());
+        let mut notes = note(b"GNU", 3, &[1; 20]);
+        notes.extend(note(b"doors", abi::NATIVE_NOTE_TYPE, &1u32.to_le_bytes()));
+        let f = with_notes(plain.clone(), &notes);
+        let elf = Elf::parse(&f, LO, HI).unwrap();
+        assert!(elf.is_native());
+        assert!(elf.has_note(b"GNU", 3));
+        assert!(!elf.has_note(b"doors", 2), "another type");
+        assert!(!elf.has_note(b"door", abi::NATIVE_NOTE_TYPE), "a prefix");
+        // A note whose size runs past its segment is not read.
+        let mut bad = note(b"doors", abi::NATIVE_NOTE_TYPE, &[0; 4]);
+        bad[4..8].copy_from_slice(&1000u32.to_le_bytes());
+        let f = with_notes(plain, &bad);
+        assert!(!Elf::parse(&f, LO, HI).unwrap().is_native());
+    }
+
+    #[test]
+    fn program_headers_and_end() {
+        // The header table at file offset 64 lies in no segment of `build`'s
+        // files (they start a page in).
+        let f = build(
+            0x40_1000,
+            &[
+                (0x40_1000, 16, PF_X, b"code"),
+                (0x40_3000, 0x2001, PF_W, b"d"),
+            ],
+        );
+        let elf = Elf::parse(&f, LO, HI).unwrap();
+        assert_eq!(elf.phdr_address(), None);
+        assert_eq!(elf.phnum(), 2);
+        assert_eq!(elf.end(), 0x40_6000);
+        // A segment from offset 0 (as ld lays out executables) holds it.
+        let mut f = build(0x40_1000, &[(0x40_1000, 16, PF_X, b"code")]);
+        let p = EHDR_SIZE;
+        f[p + 8..p + 16].copy_from_slice(&0u64.to_le_bytes());
+        f[p + 16..p + 24].copy_from_slice(&0x40_0000u64.to_le_bytes());
+        let len = f.len() as u64;
+        f[p + 32..p + 40].copy_from_slice(&len.to_le_bytes());
+        f[p + 40..p + 48].copy_from_slice(&len.to_le_bytes());
+        let elf = Elf::parse(&f, LO, HI).unwrap();
+        assert_eq!(elf.phdr_address(), Some(0x40_0040));
+    }
+
+    /// `build`'s file as a position-independent one (ET_DYN).
+    fn as_pie(mut f: Vec<u8>) -> Vec<u8> {
+        f[16..18].copy_from_slice(&ET_DYN.to_le_bytes());
+        f
+    }
+
+    #[test]
+    fn loads_static_pies_at_a_base() {
+        let f = as_pie(build(
+            0x1008,
+            &[(0x1000, 16, PF_X, b"code"), (0x3000, 0x2000, PF_W, b"d")],
+        ));
+        assert_eq!(
+            Elf::parse(&f, LO, HI).err(),
+            Some(ElfError::NotX86_64Executable),
+            "plain parse takes executables only"
+        );
+        let elf = Elf::parse_program(&f, LO, HI, 0x40_0000).unwrap();
+        assert_eq!(elf.entry(), 0x40_0008);
+        let segs: Vec<_> = elf.segments().collect();
+        assert_eq!(segs[0].vaddr, 0x40_0000);
+        assert_eq!(segs[1].vaddr, 0x40_2000);
+        assert_eq!(elf.end(), 0x40_4000);
+        // Below the range once moved, or moved past the end of memory.
+        assert_eq!(
+            Elf::parse_program(&f, LO, HI, 0x1000).err(),
+            Some(ElfError::SegmentOutOfRange)
+        );
+        assert!(Elf::parse_program(&f, LO, HI, u64::MAX - 0x1000).is_err());
+        // An executable is not moved.
+        let exe = build(0x40_1000, &[(0x40_1000, 16, PF_X, b"code")]);
+        let elf = Elf::parse_program(&exe, LO, HI, 0x80_0000).unwrap();
+        assert_eq!(elf.entry(), 0x40_1000);
+    }
+
+    #[test]
+    fn refuses_dynamic_programs() {
+        let exe = build(
+            0x40_1000,
+            &[(0x40_1000, 16, PF_X, b"c"), (0x40_3000, 16, 0, b"i")],
+        );
+        // The first header becomes PT_INTERP: the second holds the code now.
+        let f = {
+            let mut f = exe.clone();
+            let p = EHDR_SIZE + PHDR_SIZE;
+            f[p + 4..p + 8].copy_from_slice(&PF_X.to_le_bytes());
+            f[24..32].copy_from_slice(&0x40_3000u64.to_le_bytes());
+            f
+        };
+        assert!(Elf::parse(&f, LO, HI).is_ok());
+        let mut dynamic = f.clone();
+        dynamic[EHDR_SIZE..EHDR_SIZE + 4].copy_from_slice(&PT_INTERP.to_le_bytes());
+        assert_eq!(Elf::parse(&dynamic, LO, HI).err(), Some(ElfError::Dynamic));
+        let pie = as_pie(dynamic);
+        assert_eq!(
+            Elf::parse_program(&pie, LO, HI, 0x40_0000).err(),
+            Some(ElfError::Dynamic)
         );
     }
 

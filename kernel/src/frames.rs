@@ -9,7 +9,9 @@ pub struct DoubleFree(pub u64);
 
 /// Frame allocator state over frames `0..frame_count`.
 ///
-/// Invariant: `free` equals the number of clear bits below `frame_count`.
+/// Invariants: `free` equals the number of clear bits below `frame_count`;
+/// every frame below `hint` is in use (so [`FrameBitmap::alloc`] starts
+/// looking there, past the kernel heap and whatever else boot took).
 pub struct FrameBitmap<'a> {
     bits: &'a mut [u64],
     frame_count: u64,
@@ -59,6 +61,9 @@ impl<'a> FrameBitmap<'a> {
     /// allocator existed, such as the bitmap itself).
     pub fn reserve_range(&mut self, start: u64, end: u64) {
         self.mark_range(start, end, true);
+        if (start..end).contains(&self.hint) {
+            self.hint = end;
+        }
     }
 
     /// Sets frames `start..end` used or free a word at a time, keeping
@@ -75,7 +80,11 @@ impl<'a> FrameBitmap<'a> {
                 ((1u64 << n) - 1) << bit
             };
             let word = &mut self.bits[(f / 64) as usize];
-            let were_used = u64::from((*word & mask).count_ones());
+            let were_used = match *word & mask {
+                0 => 0,
+                m if m == mask => n,
+                m => u64::from(m.count_ones()),
+            };
             if used {
                 *word |= mask;
                 self.free -= n - were_used;
@@ -87,21 +96,20 @@ impl<'a> FrameBitmap<'a> {
         }
     }
 
-    /// One free frame, marked used.
+    /// The lowest free frame, marked used.
     pub fn alloc(&mut self) -> Option<u64> {
         if self.free == 0 {
             return None;
         }
-        let words = self.bits.len();
         let first = (self.hint / 64) as usize;
-        for i in (first..words).chain(0..first) {
+        for i in first..self.bits.len() {
             let w = self.bits[i];
             if w != u64::MAX {
                 let frame = i as u64 * 64 + u64::from((!w).trailing_zeros());
                 if frame < self.frame_count {
                     self.set(frame, true);
                     self.free -= 1;
-                    self.hint = frame;
+                    self.hint = frame + 1;
                     return Some(frame);
                 }
             }
@@ -163,6 +171,7 @@ impl<'a> FrameBitmap<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use std::collections::HashSet;
     use std::vec::Vec;
 
@@ -245,5 +254,75 @@ mod tests {
         assert_eq!(fb.alloc_contiguous(4), None, "only runs of 3 left");
         assert_eq!(fb.alloc_contiguous(3), Some(0));
         assert_eq!(fb.alloc_contiguous(0), None);
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Release(u64, u64),
+        Reserve(u64, u64),
+        Alloc,
+        Contiguous(u64),
+        Free(u64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0u64..200, 0u64..80).prop_map(|(s, n)| Op::Release(s, s + n)),
+            (0u64..200, 0u64..80).prop_map(|(s, n)| Op::Reserve(s, s + n)),
+            Just(Op::Alloc),
+            Just(Op::Alloc),
+            (0u64..70).prop_map(Op::Contiguous),
+            (0u64..200).prop_map(Op::Free),
+        ]
+    }
+
+    proptest! {
+        /// Against a model (one flag per frame): counts stay exact, `alloc`
+        /// gives the lowest free frame, `alloc_contiguous` the lowest run.
+        #[test]
+        fn behaves_like_a_set_of_used_frames(ops in proptest::collection::vec(op(), 1..80)) {
+            const FRAMES: u64 = 190;
+            let mut bits = [0u64; 3];
+            let mut fb = FrameBitmap::new(&mut bits, FRAMES);
+            let mut used = [true; FRAMES as usize];
+            for op in ops {
+                match op {
+                    Op::Release(s, e) | Op::Reserve(s, e) => {
+                        let now_used = matches!(op, Op::Reserve(..));
+                        match now_used {
+                            true => fb.reserve_range(s, e),
+                            false => fb.release_range(s, e),
+                        }
+                        for f in s..e.min(FRAMES) {
+                            used[f as usize] = now_used;
+                        }
+                    }
+                    Op::Alloc => {
+                        let lowest = used.iter().position(|u| !u).map(|f| f as u64);
+                        prop_assert_eq!(fb.alloc(), lowest);
+                        if let Some(f) = lowest {
+                            used[f as usize] = true;
+                        }
+                    }
+                    Op::Contiguous(n) => {
+                        let lowest = (0..FRAMES.saturating_sub(n) + 1)
+                            .find(|&s| n > 0 && (s..s + n).all(|f| !used[f as usize]));
+                        prop_assert_eq!(fb.alloc_contiguous(n), lowest);
+                        for f in lowest.map_or(0..0, |s| s..s + n) {
+                            used[f as usize] = true;
+                        }
+                    }
+                    Op::Free(f) => {
+                        let was_used = used.get(f as usize) == Some(&true);
+                        prop_assert_eq!(fb.free(f).is_ok(), was_used);
+                        if was_used {
+                            used[f as usize] = false;
+                        }
+                    }
+                }
+                let free = used.iter().filter(|u| !**u).count() as u64;
+                prop_assert_eq!(fb.free_count(), free);
+            }
+        }
     }
 }

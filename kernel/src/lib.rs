@@ -11,12 +11,15 @@ extern crate std;
 pub mod bootfs;
 #[cfg(any(test, feature = "alloc"))]
 pub mod cap;
+pub mod clock;
 pub mod cow;
 pub mod elf;
 pub mod frames;
 #[cfg(any(test, feature = "alloc"))]
 pub mod fs;
 pub mod io;
+#[cfg(any(test, feature = "alloc"))]
+pub mod linux;
 #[cfg(any(test, feature = "alloc"))]
 pub mod pipe;
 #[cfg(any(test, feature = "alloc"))]

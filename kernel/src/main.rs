@@ -12,8 +12,10 @@ extern crate alloc;
 mod arch;
 mod log;
 mod mem;
+mod random;
 mod syscall;
 mod task;
+mod trace;
 
 use bootloader_api::config::{BootloaderConfig, Mapping};
 use bootloader_api::{BootInfo, entry_point};
@@ -58,6 +60,10 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         features.umip
     );
     task::SCHED.lock().init_objects(archive);
+    match arch::rtc::unix_now() {
+        Some(now) => task::SCHED.lock().set_realtime(now),
+        None => warn!("the CMOS clock holds no valid date: real time starts at 1970"),
+    }
     if let Err(e) = task::spawn(0, "init", &[], &[]) {
         panic!("cannot start init: {e:?}");
     }

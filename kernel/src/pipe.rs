@@ -68,6 +68,21 @@ pub struct Moved {
     pub wake: Wake,
 }
 
+/// What `poll` sees of a pipe: whether a read or a write would go ahead
+/// without blocking, and whether the other side is gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Readiness {
+    /// A read goes ahead: bytes are queued, or no write end is left.
+    pub readable: bool,
+    /// A write of [`PIPE_BUF`] bytes goes ahead (or fails at once, with no
+    /// read end left).
+    pub writable: bool,
+    /// No write end is left (`POLLHUP` at the read end).
+    pub hangup: bool,
+    /// No read end is left (`POLLERR` at the write end).
+    pub broken: bool,
+}
+
 /// What the pipes hold now (for the kernel's leak check).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PipeUsage {
@@ -348,6 +363,19 @@ impl<S: PageStore> Pipes<S> {
         }
     }
 
+    /// What `poll` sees of pipe `id`.
+    pub fn readiness(&self, id: PipeId) -> Readiness {
+        let pipe = self.pipe(id);
+        let hangup = pipe.ends[End::Write as usize].refs == 0;
+        let broken = pipe.ends[End::Read as usize].refs == 0;
+        Readiness {
+            readable: pipe.len > 0 || hangup,
+            writable: PIPE_CAPACITY - pipe.len >= PIPE_BUF || broken,
+            hangup,
+            broken,
+        }
+    }
+
     /// What the pipes hold now.
     pub fn usage(&self) -> PipeUsage {
         PipeUsage {
@@ -411,6 +439,37 @@ mod tests {
             )
         );
         assert_eq!(read(&mut pipes, id, 100).unwrap(), b"o world");
+    }
+
+    #[test]
+    fn readiness_follows_the_bytes_and_the_ends() {
+        let mut pipes = pipes();
+        let id = pipes.create(OWNER, false).unwrap();
+        let ready = |p: &Pipes<VecStore>| p.readiness(id);
+        assert_eq!(
+            ready(&pipes),
+            Readiness {
+                writable: true,
+                ..Readiness::default()
+            }
+        );
+        assert_eq!(write(&mut pipes, id, b"x"), Ok(1));
+        assert!(ready(&pipes).readable && ready(&pipes).writable);
+        let fill = vec![0u8; PIPE_CAPACITY - 1 - PIPE_BUF + 1];
+        assert_eq!(write(&mut pipes, id, &fill), Ok(fill.len()));
+        assert!(!ready(&pipes).writable, "less than PIPE_BUF of room");
+        let _ = pipes.release(id, End::Write);
+        let r = ready(&pipes);
+        assert!(r.readable && r.hangup && !r.broken);
+        assert_eq!(
+            read(&mut pipes, id, PIPE_CAPACITY).unwrap().len(),
+            fill.len() + 1
+        );
+        assert!(ready(&pipes).readable, "end of file reads at once");
+        pipes.retain(id, End::Write);
+        let _ = pipes.release(id, End::Read);
+        let r = ready(&pipes);
+        assert!(r.writable && r.broken && !r.hangup && !r.readable);
     }
 
     #[test]

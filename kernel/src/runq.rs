@@ -70,6 +70,11 @@ impl SleepQueue {
         self.sleepers.retain(|&(_, t)| t != tid);
     }
 
+    /// Whether no thread sleeps.
+    pub fn is_empty(&self) -> bool {
+        self.sleepers.is_empty()
+    }
+
     /// The next thread whose wake-up tick is at or before `now`.
     pub fn pop_expired(&mut self, now: u64) -> Option<u32> {
         let &(tick, tid) = self.sleepers.first()?;
@@ -112,5 +117,6 @@ mod tests {
         assert_eq!(s.pop_expired(20), Some(4));
         assert_eq!(s.pop_expired(20), None);
         assert_eq!(s.pop_expired(100), Some(1));
+        assert!(s.is_empty());
     }
 }

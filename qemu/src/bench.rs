@@ -1,7 +1,8 @@
 //! `cargo run -- bench`: boots the `bench` program under `-icount shift=0`
 //! (so one clock tick is one guest instruction, reproducible run to run),
 //! collects its `BENCH <name> <value> <unit>` lines and prints them as a
-//! table, optionally next to the Linux baseline measured the same way by
+//! table with seL4's figures under the same emulator and the ratio,
+//! optionally next to the Linux baseline measured the same way by
 //! `../shared/bench/linux-ipc-baseline.sh`.
 
 use std::path::PathBuf;
@@ -81,14 +82,56 @@ pub fn linux_baseline() -> Result<Vec<Row>, Error> {
     Ok(stdout.lines().filter_map(parse_linux_line).collect())
 }
 
-/// Boots the benchmark described by `run` and gathers its rows, plus the Linux
-/// baseline when `linux` is set and the benchmark itself succeeded.
+/// seL4's null IPC round trip between two address spaces, as measured on
+/// seL4 13.0.0 (sel4bench, x86_64 release build, fastpath on) under the
+/// same emulator and flags (`../shared/bench/README.md`): its own figure
+/// (Call + ReplyRecv) and the round trip timed by the client around
+/// `seL4_Call`, which is how `door_null_cross_process` is measured.
+pub const SEL4: [(&str, u64); 2] = [
+    ("sel4 call_replyrecv_cross_address_space", 409),
+    ("sel4 round_trip_timed_by_client", 426),
+];
+
+/// The benchmark whose figure is set against seL4's.
+pub const SEL4_PEER: &str = "door_null_cross_process";
+
+/// seL4's figures as rows, and the ratio of [`SEL4_PEER`] to each (when
+/// `rows` has it).
+pub fn sel4_rows(rows: &[Row]) -> Vec<Row> {
+    let ours = rows
+        .iter()
+        .find(|r| r.name == SEL4_PEER)
+        .and_then(|r| r.value.parse::<f64>().ok());
+    let mut out = Vec::new();
+    for (name, value) in SEL4 {
+        out.push(Row {
+            name: name.into(),
+            value: value.to_string(),
+            unit: "instructions (seL4 13.0.0, same emulator)".into(),
+        });
+    }
+    if let Some(ours) = ours {
+        for (name, value) in SEL4 {
+            out.push(Row {
+                name: format!("{SEL4_PEER} / {name}"),
+                value: format!("{:.2}", ours / value as f64),
+                unit: "x".into(),
+            });
+        }
+    }
+    out
+}
+
+/// Boots the benchmark described by `run` and gathers its rows and seL4's,
+/// plus the Linux baseline when `linux` is set and the benchmark itself
+/// succeeded.
 pub fn bench(run: &Run, linux: bool) -> Result<(Report, Vec<Row>), Error> {
     let report = crate::run(run)?;
     let mut rows: Vec<Row> = report
         .lines_with(PREFIX)
         .filter_map(parse_bench_line)
         .collect();
+    rows.extend(sel4_rows(&rows));
     if linux && report.outcome == crate::Outcome::Success {
         rows.extend(linux_baseline()?);
     }
@@ -156,6 +199,32 @@ mod tests {
         );
         assert_eq!(parse_linux_line("DONE"), None);
         assert_eq!(parse_linux_line("pipe many 1 2"), None);
+    }
+
+    #[test]
+    fn sets_sel4_beside_the_null_round_trip() {
+        let rows = sel4_rows(&[row("door_null_cross_process", "852", "instructions")]);
+        let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "sel4 call_replyrecv_cross_address_space",
+                "sel4 round_trip_timed_by_client",
+                "door_null_cross_process / sel4 call_replyrecv_cross_address_space",
+                "door_null_cross_process / sel4 round_trip_timed_by_client",
+            ]
+        );
+        assert_eq!(
+            (rows[0].value.as_str(), rows[1].value.as_str()),
+            ("409", "426")
+        );
+        assert_eq!(
+            (rows[2].value.as_str(), rows[3].value.as_str()),
+            ("2.08", "2.00")
+        );
+        assert!(rows[0].unit.contains("seL4 13.0.0"));
+        // Without our figure, seL4's alone.
+        assert_eq!(sel4_rows(&[]).len(), 2);
     }
 
     #[test]

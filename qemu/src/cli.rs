@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::plan::{self, AddFile};
+use crate::plan::{self, AddFile, TraceOptions};
 use crate::{Error, Run};
+use abi::trace::MAX_RECORDS;
 
 /// What `cargo run -- --help` prints.
 pub const USAGE: &str = "\
@@ -35,6 +36,13 @@ programs and files:
   --pack FILE         write the boot file system to FILE and exit
 
 results:
+  --trace FILE        have the kernel record events (door calls and returns,
+                      invocations, waits, pools, switches, ...) and write them
+                      as FILE.json (Chrome trace events: Perfetto,
+                      chrome://tracing) and FILE.svg (a timeline)
+  --trace-syscalls    record every system call too (with --trace)
+  --trace-records N   the kernel's ring of records holds N (default 65536;
+                      the oldest are dropped when it is full)
   --report FILE       write the results as JSON (schema doors-run/1)
   --junit FILE        write the results as JUnit XML
   --log-dir DIR       keep the serial log in DIR
@@ -51,14 +59,19 @@ machine:
   -h, --help          show this help
 
 bench:
-  boots the `bench` program under -icount and prints its BENCH lines as a
-  table; with --linux, also runs ../shared/bench/linux-ipc-baseline.sh and
-  adds its results as `linux ...` rows.";
+  boots the `bench` program, then the C one (`c_bench`), under -icount and
+  prints their BENCH lines as a table, with seL4's null round trip (seL4
+  13.0.0 under the same emulator) and the ratio; with --linux, also runs
+  ../shared/bench/linux-ipc-baseline.sh and adds its results as `linux ...`
+  rows.";
 
 /// The program `cargo run` boots when none is named.
 pub const DEFAULT_PROGRAM: &str = "demo";
 /// The program `cargo run -- bench` boots.
 pub const BENCH_PROGRAM: &str = "bench";
+/// The C benchmark `cargo run -- bench` boots after [`BENCH_PROGRAM`] (its
+/// rows show what libdoor costs beside the Rust library).
+pub const C_BENCH_PROGRAM: &str = "c_bench";
 /// How long a CLI run may take unless `--timeout` says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -69,6 +82,8 @@ pub struct Outputs {
     pub json: Option<PathBuf>,
     /// `--junit FILE`: JUnit XML.
     pub junit: Option<PathBuf>,
+    /// `--trace FILE`: the kernel trace, as FILE.json and FILE.svg.
+    pub trace: Option<PathBuf>,
 }
 
 /// What the user asked for.
@@ -102,6 +117,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, Error> {
     run.show_build = true;
     let (mut timeout, mut plan_file, mut outputs) = (None, None, Outputs::default());
     let (mut list, mut pack) = (false, None);
+    let mut trace = TraceOptions::default();
     while let Some(word) = args.next_if(|a| a.starts_with('-')) {
         let (option, inline) = match word.split_once('=') {
             Some((o, v)) if o.starts_with("--") => (o.to_owned(), Some(v.to_owned())),
@@ -127,6 +143,17 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, Error> {
             "--pack" => pack = Some(PathBuf::from(value()?)),
             "--report" => outputs.json = Some(PathBuf::from(value()?)),
             "--junit" => outputs.junit = Some(PathBuf::from(value()?)),
+            "--trace" => outputs.trace = Some(PathBuf::from(value()?)),
+            "--trace-syscalls" => trace.syscalls = true,
+            "--trace-records" => {
+                let n = value()?;
+                match n.parse() {
+                    Ok(records) if (1..=MAX_RECORDS).contains(&records) => {
+                        trace.records = Some(records)
+                    }
+                    _ => return Err(plan::bad_records(&n)),
+                }
+            }
             "--log-dir" => run.log_dir = Some(PathBuf::from(value()?)),
             "--memory" | "-m" => run.memory = value()?,
             "--smp" => run.smp = number(&option, &value()?)?,
@@ -134,6 +161,13 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, Error> {
             "--" => break,
             other => return Err(Error::Config(format!("unknown option `{other}`"))),
         }
+    }
+    if outputs.trace.is_some() {
+        run.trace = Some(trace);
+    } else if trace != TraceOptions::default() {
+        return Err(Error::Config(
+            "--trace-syscalls and --trace-records go with --trace FILE".into(),
+        ));
     }
     run.timeout = match timeout {
         Some(0) => None,
@@ -151,15 +185,16 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, Error> {
         }
         let text = std::fs::read_to_string(&path)
             .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
-        let (programs, together) = plan::parse_plan(&text)?;
-        if programs.is_empty() {
+        let plan = plan::parse_plan(&text)?;
+        if plan.programs.is_empty() {
             return Err(Error::Config(format!(
                 "{} names no program",
                 path.display()
             )));
         }
-        run.programs = programs;
-        run.together |= together;
+        run.programs = plan.programs;
+        run.together |= plan.together;
+        run.trace = run.trace.or(plan.trace);
     } else if words.first().is_some_and(|w| w == BENCH_PROGRAM) {
         let linux = match &words[1..] {
             [] => false,
@@ -171,8 +206,13 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, Error> {
                 )));
             }
         };
+        if run.trace.is_some() {
+            return Err(Error::Config(
+                "bench measures untraced: --trace goes with a boot".into(),
+            ));
+        }
         run.icount = true;
-        run.programs = vec![vec![BENCH_PROGRAM.into()]];
+        run.programs = vec![vec![BENCH_PROGRAM.into()], vec![C_BENCH_PROGRAM.into()]];
         return Ok(Command::Bench { run, linux });
     } else if !words.is_empty() {
         run.programs = plan::split_programs(&words)?;
@@ -314,7 +354,7 @@ mod tests {
         match parse_str("bench --linux") {
             Ok(Command::Bench { run, linux }) => {
                 assert!(linux && run.icount);
-                assert_eq!(run.programs, [["bench"]]);
+                assert_eq!(run.programs, [["bench"], ["c_bench"]]);
             }
             other => panic!("{other:?}"),
         }
@@ -323,6 +363,29 @@ mod tests {
             Ok(Command::Bench { linux: false, .. })
         ));
         assert!(parse_str("bench --fast").is_err());
+    }
+
+    #[test]
+    fn trace_options() {
+        let Ok(Command::Boot(run, outputs)) =
+            parse_str("--trace out/t --trace-syscalls --trace-records 4096 door_hello")
+        else {
+            panic!("--trace");
+        };
+        assert_eq!(outputs.trace, Some("out/t".into()));
+        assert_eq!(
+            run.trace,
+            Some(TraceOptions {
+                syscalls: true,
+                records: Some(4096)
+            })
+        );
+        assert_eq!(boot("hello").trace, None);
+        assert_eq!(boot("--trace t hello").trace, Some(TraceOptions::default()));
+        assert!(parse_str("--trace-syscalls hello").is_err());
+        assert!(parse_str("--trace t bench").is_err());
+        assert!(parse_str("--trace t --trace-records 0 hello").is_err());
+        assert!(parse_str("--trace t --trace-records lots hello").is_err());
     }
 
     #[test]

@@ -1,5 +1,8 @@
-//! Building the bare-metal images with cargo: the kernel, the multiboot
-//! loader (`boot`) and every user program of `userland/src/bin`.
+//! Building the images: with cargo, the kernel, the multiboot loader
+//! (`boot`), every native user program of `userland/src/bin` and every Rust
+//! program with std of `userland/std/src/bin` (built for
+//! `x86_64-unknown-linux-musl`, run by the kernel's Linux personality); with
+//! `musl-gcc`, every C program of `userland/c` ([`crate::cbuild`]).
 //!
 //! The bare-metal crates are built by a nested `cargo build` with an explicit
 //! `--target` and their own target directories under `target/bare/`, so they
@@ -21,6 +24,8 @@ use serde_json::Value;
 
 use crate::Error;
 
+use crate::cbuild::{self, Diagnostic};
+use crate::setup::MUSL_TARGET;
 /// The target all bare-metal crates are built for.
 pub use crate::setup::TARGET;
 /// The cargo profile of the images (defined in the workspace `Cargo.toml`).
@@ -54,6 +59,8 @@ pub struct Images {
     pub programs: Vec<Program>,
     /// The user programs that did not compile.
     pub broken: Vec<Broken>,
+    /// Warnings of C files that compiled.
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl Images {
@@ -77,8 +84,9 @@ impl Images {
         }
         let known: Vec<&str> = self.programs.iter().map(|p| p.name.as_str()).collect();
         Err(Error::Config(format!(
-            "no user program `{name}` (userland/src/bin has: {}; a prebuilt ELF \
-             is named by a path with a `/`, such as ./{name})",
+            "no user program `{name}` (userland/src/bin, userland/std/src/bin and \
+             userland/c have: {}; a prebuilt ELF is named by a path with a `/`, such \
+             as ./{name})",
             known.join(", ")
         )))
     }
@@ -104,20 +112,26 @@ pub fn bare_dir() -> PathBuf {
 pub fn images(show: bool) -> Result<&'static Images, Error> {
     static IMAGES: OnceLock<Result<Images, Error>> = OnceLock::new();
     IMAGES
-        .get_or_init(|| crate::setup::ensure_target().and_then(|()| build(&workspace_root(), show)))
+        .get_or_init(|| {
+            crate::setup::ensure_targets().and_then(|()| build(&workspace_root(), show))
+        })
         .as_ref()
         .map_err(Clone::clone)
 }
 
-/// Builds the kernel, then the loader and the user programs together.
+/// Builds the kernel, then the loader and the native user programs
+/// together, then the Rust programs with std and the C programs.
 fn build(root: &Path, show: bool) -> Result<Images, Error> {
     let bin_dir = root.join("userland").join("src").join("bin");
     let names = discover_programs(&bin_dir)
         .map_err(|e| Error::io(format!("listing {}", bin_dir.display()), e))?;
+    let std_dir = root.join("userland").join("std").join("src").join("bin");
+    let std_names = discover_programs(&std_dir)
+        .map_err(|e| Error::io(format!("listing {}", std_dir.display()), e))?;
     let bare = root.join("target").join("bare");
     eprintln!(
         "qemu: building the kernel, the loader and {} user programs{}",
-        names.len(),
+        names.len() + std_names.len(),
         if show {
             ""
         } else {
@@ -128,6 +142,7 @@ fn build(root: &Path, show: bool) -> Result<Images, Error> {
     let kernel = cargo_build(
         root,
         &["-p", "kernel", "--bin", "kernel", "--features", "image"],
+        TARGET,
         &bare.join("kernel"),
         &["-Ccode-model=kernel", "-Crelocation-model=static"],
         show,
@@ -136,55 +151,48 @@ fn build(root: &Path, show: bool) -> Result<Images, Error> {
     let low = cargo_build(
         root,
         &["-p", "boot", "-p", "userland", "--bins", "--keep-going"],
+        TARGET,
         &bare.join("low"),
         &["-Crelocation-model=static"],
         show,
     )?;
-    if let Some(fatal) = low
-        .errors
-        .iter()
-        .find(|e| e.kind != "bin" || e.name == "boot")
-    {
-        return Err(Error::Build(format!(
-            "{} does not compile:\n{}\n{}",
-            fatal.source.display(),
-            fatal.rendered,
-            low.stderr
-        )));
-    }
+    low.check_libraries(&["boot"])?;
     let boot = low.executable("boot")?;
     let mut programs = Vec::new();
     let mut broken = Vec::new();
-    for name in names {
-        match low.artifacts.iter().find(|(n, _)| *n == name) {
-            Some((_, elf)) => programs.push(Program {
-                name,
-                elf: elf.clone(),
-            }),
-            None => {
-                let errors: Vec<&BuildError> =
-                    low.errors.iter().filter(|e| e.name == name).collect();
-                let Some(first) = errors.first() else {
-                    return Err(low.failure(&format!("no executable for user program `{name}`")));
-                };
-                let rendered: String = errors.iter().map(|e| e.rendered.as_str()).collect();
-                eprintln!(
-                    "qemu: warning: {} does not compile; the other programs can still run",
-                    first.source.display()
-                );
-                broken.push(Broken {
-                    name,
-                    source: first.source.clone(),
-                    errors: rendered,
-                });
-            }
-        }
+    low.collect(names, &mut programs, &mut broken)?;
+    // Static, non-PIE executables: the kernel loads ELF executables at their
+    // link addresses.
+    let std = cargo_build(
+        root,
+        &["-p", "userland-std", "--bins", "--keep-going"],
+        MUSL_TARGET,
+        &bare.join("musl"),
+        &["-Crelocation-model=static", "-Ctarget-feature=+crt-static"],
+        show,
+    )?;
+    std.check_libraries(&[])?;
+    std.collect(std_names, &mut programs, &mut broken)?;
+    let c = cbuild::build(root, &bare.join("c"), show)?;
+    programs.extend(c.programs);
+    broken.extend(c.broken);
+    programs.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut seen: Vec<&str> = programs.iter().map(|p| p.name.as_str()).collect();
+    seen.extend(broken.iter().map(|b| b.name.as_str()));
+    seen.sort();
+    if let Some(twice) = seen.windows(2).find(|w| w[0] == w[1]) {
+        return Err(Error::Build(format!(
+            "two user programs are called `{}` (names must be unique across \
+             userland/src/bin, userland/std/src/bin and userland/c)",
+            twice[0]
+        )));
     }
     Ok(Images {
         kernel,
         boot,
         programs,
         broken,
+        warnings: c.warnings,
     })
 }
 
@@ -269,6 +277,58 @@ impl BuildLog {
         }
     }
 
+    /// Fails when a library, or one of the binaries `fatal`, did not
+    /// compile: nothing can run without them.
+    fn check_libraries(&self, fatal: &[&str]) -> Result<(), Error> {
+        match self
+            .errors
+            .iter()
+            .find(|e| e.kind != "bin" || fatal.contains(&e.name.as_str()))
+        {
+            Some(e) => Err(Error::Build(format!(
+                "{} does not compile:\n{}\n{}",
+                e.source.display(),
+                e.rendered,
+                self.stderr
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Adds the programs `names` to `programs`, or to `broken` with their
+    /// errors when they did not compile.
+    fn collect(
+        &self,
+        names: Vec<String>,
+        programs: &mut Vec<Program>,
+        broken: &mut Vec<Broken>,
+    ) -> Result<(), Error> {
+        for name in names {
+            if let Some((_, elf)) = self.artifacts.iter().find(|(n, _)| *n == name) {
+                programs.push(Program {
+                    name,
+                    elf: elf.clone(),
+                });
+                continue;
+            }
+            let errors: Vec<&BuildError> = self.errors.iter().filter(|e| e.name == name).collect();
+            let Some(first) = errors.first() else {
+                return Err(self.failure(&format!("no executable for user program `{name}`")));
+            };
+            let rendered: String = errors.iter().map(|e| e.rendered.as_str()).collect();
+            eprintln!(
+                "qemu: warning: {} does not compile; the other programs can still run",
+                first.source.display()
+            );
+            broken.push(Broken {
+                name,
+                source: first.source.clone(),
+                errors: rendered,
+            });
+        }
+        Ok(())
+    }
+
     fn success_or_error(self) -> Result<Self, Error> {
         if self.success {
             Ok(self)
@@ -300,6 +360,7 @@ impl BuildLog {
 fn cargo_build(
     root: &Path,
     args: &[&str],
+    target: &str,
     target_dir: &Path,
     rustflags: &[&str],
     show: bool,
@@ -310,7 +371,7 @@ fn cargo_build(
     cmd.current_dir(root)
         .arg("build")
         .args(args)
-        .args(["--target", TARGET, "--profile", PROFILE, "--target-dir"])
+        .args(["--target", target, "--profile", PROFILE, "--target-dir"])
         .arg(target_dir)
         .arg("--message-format")
         .arg(if colour {
@@ -371,7 +432,7 @@ fn cargo_build(
                 .any(|e| e.rendered.contains("can't find crate for `core`")))
     {
         return Err(Error::Setup(format!(
-            "the {TARGET} target is missing; fix: rustup target add {TARGET}\n{}",
+            "the {target} target is missing; fix: rustup target add {target}\n{}",
             log.stderr
         )));
     }
@@ -460,6 +521,7 @@ mod tests {
                 source: "userland/src/bin/broken.rs".into(),
                 errors: "error[E0308]: mismatched types".into(),
             }],
+            warnings: Vec::new(),
         };
         assert!(images.require("hello").is_ok());
         let Err(Error::Build(msg)) = images.require("broken") else {
@@ -473,7 +535,7 @@ mod tests {
         let Err(Error::Config(msg)) = images.require("nope") else {
             panic!("an unknown program is a usage error");
         };
-        assert!(msg.contains("has: hello"), "{msg}");
+        assert!(msg.contains("have: hello"), "{msg}");
     }
 
     #[test]

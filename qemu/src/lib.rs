@@ -35,6 +35,7 @@
 //!    [`output`] writes it as JSON or JUnit XML.
 
 pub mod bench;
+pub mod cbuild;
 pub mod cli;
 mod error;
 pub mod images;
@@ -47,6 +48,7 @@ mod report;
 pub mod results;
 pub mod setup;
 pub mod symbols;
+pub mod trace;
 
 use std::time::Duration;
 

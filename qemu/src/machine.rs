@@ -12,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::images::{self, Images};
-use crate::plan::AddFile;
+use crate::plan::{AddFile, TraceOptions};
 use crate::ramdisk::BootFs;
 use crate::symbols::{Source, Symbols};
 use crate::{Error, Report};
@@ -57,6 +57,8 @@ pub struct Run {
     /// Show the image build's progress and warnings (the first build of a
     /// process decides).
     pub show_build: bool,
+    /// Have the kernel trace the run (init prints the records at the end).
+    pub trace: Option<TraceOptions>,
 }
 
 impl Run {
@@ -77,6 +79,7 @@ impl Run {
             qemu_args: Vec::new(),
             log_dir: None,
             show_build: false,
+            trace: None,
         }
     }
 
@@ -84,6 +87,13 @@ impl Run {
     pub fn then(mut self, line: &[&str]) -> Self {
         self.programs
             .push(line.iter().map(|w| w.to_string()).collect());
+        self
+    }
+
+    /// Has the kernel trace the run (the records end the serial log; see
+    /// [`crate::trace::Trace::from_log`]).
+    pub fn traced(mut self, options: TraceOptions) -> Self {
+        self.trace = Some(options);
         self
     }
 
@@ -107,7 +117,13 @@ pub fn boot_fs(config: &Run) -> Result<(&'static Images, BootFs), Error> {
                 "an image brings its own programs and files: name none with --image".into(),
             ));
         }
-        Some(path) => BootFs::open(path)?,
+        Some(path) => {
+            let mut fs = BootFs::open(path)?;
+            if let Some(options) = config.trace {
+                fs.set_trace(options)?;
+            }
+            fs
+        }
         None => BootFs::for_run(images, config)?,
     };
     Ok((images, fs))
@@ -282,7 +298,8 @@ fn collect_serial(
         let text = text.trim_end_matches(['\n', '\r']);
         let extra = annotate(text);
         for text in std::iter::once(text).chain(extra.as_deref()) {
-            if echo {
+            // A trace dump is for the files `--trace` writes.
+            if echo && !text.starts_with(abi::trace::LINE) {
                 let _ = writeln!(io::stdout().lock(), "{text}");
             }
             log.push_str(text);
@@ -325,6 +342,7 @@ mod tests {
             boot: dir.join("boot"),
             programs: Vec::new(),
             broken: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use qemu::cli::{self, Command, Outputs, USAGE};
-use qemu::{Error, Report, bench, output};
+use qemu::{Error, Report, bench, output, trace};
 
 fn main() -> ExitCode {
     let command = match cli::parse(std::env::args().skip(1)) {
@@ -76,6 +76,34 @@ fn write_outputs(report: &Report, outputs: &Outputs) -> Result<(), Error> {
     }
     if let Some(path) = &outputs.junit {
         write_file(path, &output::junit(report))?;
+    }
+    if let Some(path) = &outputs.trace {
+        let title: Vec<String> = report.programs.iter().map(|p| p.command()).collect();
+        // No trace (the boot ended before init printed it) is worth a
+        // warning; the exit status still says how the boot ended.
+        let (json, svg, timeline) = match trace::write(&report.serial, path, &title.join(" + ")) {
+            Ok(written) => written,
+            Err(e) => {
+                eprintln!("qemu: warning: no trace written: {e}");
+                return Ok(());
+            }
+        };
+        eprintln!(
+            "qemu: trace of {} threads, {} door calls, {} instructions: {} and {}{}",
+            timeline
+                .processes
+                .iter()
+                .map(|p| p.threads.len())
+                .sum::<usize>(),
+            timeline.flows.iter().filter(|f| f.call).count(),
+            timeline.end - timeline.start,
+            json.display(),
+            svg.display(),
+            match timeline.lost {
+                0 => String::new(),
+                n => format!(" (the {n} oldest records were dropped)"),
+            }
+        );
     }
     Ok(())
 }

@@ -62,7 +62,7 @@ pub fn json(report: &Report) -> Value {
 
 /// `text` with XML's special characters escaped and the characters XML
 /// 1.0 cannot hold (most control characters) replaced.
-fn xml_escape(text: &str) -> String {
+pub(crate) fn xml_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

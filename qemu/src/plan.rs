@@ -1,11 +1,13 @@
 //! What a boot runs: the programs (one line each, name or host path first),
-//! whether they run together, and the extra files of the boot file system;
-//! with the text forms of that plan: the command line's `+` separator, plan
-//! files, and `boot.args`, the plan init reads.
+//! whether they run together, whether the kernel traces them, and the extra
+//! files of the boot file system; with the text forms of that plan: the
+//! command line's `+` separator, plan files, and `boot.args`, the plan init
+//! reads.
 
 use std::path::PathBuf;
 
 use abi::BOOT_ARGS_TOGETHER;
+use abi::trace::{BOOT_ARGS_RECORDS, BOOT_ARGS_SYSCALLS, BOOT_ARGS_TRACE, MAX_RECORDS};
 
 use crate::Error;
 
@@ -80,40 +82,121 @@ pub fn split_programs(words: &[String]) -> Result<Vec<Vec<String>>, Error> {
     Ok(lines)
 }
 
+/// What the kernel records of a run (`--trace`): the `@trace` line of
+/// `boot.args` (see `abi::trace`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TraceOptions {
+    /// Every system call too.
+    pub syscalls: bool,
+    /// The size of the kernel's ring of records (its default when `None`).
+    pub records: Option<u64>,
+}
+
+impl TraceOptions {
+    /// The `@trace` line.
+    pub fn line(&self) -> String {
+        let mut line = String::from(BOOT_ARGS_TRACE);
+        if self.syscalls {
+            line = format!("{line} {BOOT_ARGS_SYSCALLS}");
+        }
+        if let Some(n) = self.records {
+            line = format!("{line} {BOOT_ARGS_RECORDS}{n}");
+        }
+        line
+    }
+
+    /// Reads an `@trace` line (`None` if it is not one).
+    pub fn parse(line: &str) -> Option<Result<TraceOptions, Error>> {
+        let mut words = line.split_whitespace();
+        if words.next() != Some(BOOT_ARGS_TRACE) {
+            return None;
+        }
+        let mut options = TraceOptions::default();
+        for word in words {
+            match word.strip_prefix(BOOT_ARGS_RECORDS) {
+                None if word == BOOT_ARGS_SYSCALLS => options.syscalls = true,
+                Some(n) => match n.parse() {
+                    Ok(n) if (1..=MAX_RECORDS).contains(&n) => options.records = Some(n),
+                    _ => return Some(Err(bad_records(n))),
+                },
+                None => {
+                    return Some(Err(Error::Config(format!(
+                        "unknown {BOOT_ARGS_TRACE} option `{word}` (only \
+                         {BOOT_ARGS_SYSCALLS} and {BOOT_ARGS_RECORDS}N)"
+                    ))));
+                }
+            }
+        }
+        Some(Ok(options))
+    }
+}
+
+/// The error for a ring size that is not one.
+pub fn bad_records(n: &str) -> Error {
+    Error::Config(format!(
+        "`{n}` is not a number of trace records (1 to {MAX_RECORDS})"
+    ))
+}
+
+/// A plan: the programs, one line each (name first), and how they run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub programs: Vec<Vec<String>>,
+    /// The programs start all at once.
+    pub together: bool,
+    /// The kernel traces the run.
+    pub trace: Option<TraceOptions>,
+}
+
 /// A plan file: one program per line, words separated by white space;
 /// blank lines and `#` comments are skipped; a line `@together` starts all
-/// programs at once. Returns the lines and whether `@together` was there.
-pub fn parse_plan(text: &str) -> Result<(Vec<Vec<String>>, bool), Error> {
-    let mut together = false;
-    let mut lines = Vec::new();
+/// programs at once, and a line `@trace ...` has the kernel trace them.
+pub fn parse_plan(text: &str) -> Result<Plan, Error> {
+    let mut plan = Plan::default();
     for line in text.lines().map(str::trim) {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
         if line == BOOT_ARGS_TOGETHER {
-            together = true;
+            plan.together = true;
+            continue;
+        }
+        if let Some(trace) = TraceOptions::parse(line) {
+            plan.trace = Some(trace?);
             continue;
         }
         if line.starts_with('@') {
             return Err(Error::Config(format!(
-                "unknown plan directive `{line}` (only {BOOT_ARGS_TOGETHER})"
+                "unknown plan directive `{line}` (only {BOOT_ARGS_TOGETHER} and \
+                 {BOOT_ARGS_TRACE})"
             )));
         }
-        lines.push(line.split_whitespace().map(str::to_owned).collect());
+        plan.programs
+            .push(line.split_whitespace().map(str::to_owned).collect());
     }
-    Ok((lines, together))
+    Ok(plan)
 }
 
 /// Renders `boot.args` for init: one program per line (guest name first),
-/// words separated by single spaces, and `@together` first when asked.
-/// Words must be non-empty and free of white space (init splits on it).
-pub fn render_boot_args(programs: &[Vec<String>], together: bool) -> Result<String, Error> {
+/// words separated by single spaces, with `@together` and the `@trace` line
+/// first when asked. Words must be non-empty and free of white space (init
+/// splits on it).
+pub fn render_boot_args(plan: &Plan) -> Result<String, Error> {
+    let Plan {
+        programs,
+        together,
+        trace,
+    } = plan;
     if programs.is_empty() {
         return Err(Error::Config("no program to boot".into()));
     }
     let mut text = String::new();
-    if together {
+    if *together {
         text.push_str(BOOT_ARGS_TOGETHER);
+        text.push('\n');
+    }
+    if let Some(trace) = trace {
+        text.push_str(&trace.line());
         text.push('\n');
     }
     for line in programs {
@@ -159,36 +242,74 @@ mod tests {
         }
     }
 
+    fn plan(programs: &[Vec<String>], together: bool, trace: Option<TraceOptions>) -> Plan {
+        Plan {
+            programs: programs.to_vec(),
+            together,
+            trace,
+        }
+    }
+
     #[test]
     fn parses_plan_files() {
-        let (lines, together) =
-            parse_plan("# grading plan\n\nhello\n  exit_status 7  \n@together\n").unwrap();
-        assert_eq!(lines, [line("hello"), line("exit_status 7")]);
-        assert!(together);
-        assert!(!parse_plan("hello\n").unwrap().1);
+        let parsed = parse_plan("# grading plan\n\nhello\n  exit_status 7  \n@together\n").unwrap();
+        assert_eq!(parsed.programs, [line("hello"), line("exit_status 7")]);
+        assert!(parsed.together && parsed.trace.is_none());
+        assert!(!parse_plan("hello\n").unwrap().together);
         assert!(parse_plan("@parallel\nhello\n").is_err());
+        let traced = parse_plan("@trace records=100 syscalls\nhello\n").unwrap();
+        assert_eq!(
+            traced.trace,
+            Some(TraceOptions {
+                syscalls: true,
+                records: Some(100)
+            })
+        );
+        assert_eq!(
+            parse_plan("@trace\nhello\n").unwrap().trace,
+            Some(TraceOptions::default())
+        );
+        for bad in [
+            "@trace records=0",
+            "@trace records=x",
+            "@trace loud",
+            "@tracer",
+        ] {
+            assert!(parse_plan(&format!("{bad}\nhello\n")).is_err(), "{bad}");
+        }
     }
 
     #[test]
     fn renders_boot_args_that_parse_back() {
         let programs = [line("exit_status 42"), line("hello")];
-        let text = render_boot_args(&programs, false).unwrap();
+        let text = render_boot_args(&plan(&programs, false, None)).unwrap();
         assert_eq!(text, "exit_status 42\nhello\n");
-        assert_eq!(parse_plan(&text).unwrap(), (programs.to_vec(), false));
-        let text = render_boot_args(&programs, true).unwrap();
+        assert_eq!(parse_plan(&text).unwrap(), plan(&programs, false, None));
+        let text = render_boot_args(&plan(&programs, true, None)).unwrap();
         assert_eq!(text, "@together\nexit_status 42\nhello\n");
-        assert_eq!(parse_plan(&text).unwrap(), (programs.to_vec(), true));
+        assert_eq!(parse_plan(&text).unwrap(), plan(&programs, true, None));
+        let trace = Some(TraceOptions {
+            syscalls: true,
+            records: Some(4096),
+        });
+        let text = render_boot_args(&plan(&programs, false, trace)).unwrap();
+        assert_eq!(
+            text,
+            "@trace syscalls records=4096\nexit_status 42\nhello\n"
+        );
+        assert_eq!(parse_plan(&text).unwrap(), plan(&programs, false, trace));
     }
 
     #[test]
     fn rejects_what_init_cannot_split() {
-        assert!(render_boot_args(&[], false).is_err());
-        assert!(render_boot_args(&[vec![]], false).is_err());
+        let render = |programs: &[Vec<String>]| render_boot_args(&plan(programs, false, None));
+        assert!(render(&[]).is_err());
+        assert!(render(&[vec![]]).is_err());
         let two = vec!["echo".to_string(), "two words".into()];
-        assert!(render_boot_args(&[two], false).is_err());
-        assert!(render_boot_args(&[vec!["echo".into(), String::new()]], false).is_err());
-        assert!(render_boot_args(&[line("@together")], false).is_err());
-        assert!(render_boot_args(&[line("#x")], false).is_err());
+        assert!(render(&[two]).is_err());
+        assert!(render(&[vec!["echo".into(), String::new()]]).is_err());
+        assert!(render(&[line("@together")]).is_err());
+        assert!(render(&[line("#x")]).is_err());
     }
 
     #[test]

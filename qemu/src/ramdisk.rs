@@ -20,7 +20,7 @@ use abi::BOOT_ARGS_FILE;
 use kernel::bootfs::Bootfs;
 
 use crate::images::{Images, bare_dir};
-use crate::plan::{self, AddFile};
+use crate::plan::{self, AddFile, Plan, TraceOptions};
 use crate::{Error, Run};
 
 /// The files of a boot file system, before packing.
@@ -36,6 +36,8 @@ pub struct BootFs {
     pub plan: Vec<Vec<String>>,
     /// Whether init starts the programs together.
     pub together: bool,
+    /// Whether (and how) the kernel traces the run.
+    pub trace: Option<TraceOptions>,
 }
 
 /// Whether `data` starts like a 64-bit ELF file.
@@ -58,6 +60,7 @@ impl BootFs {
             built: BTreeSet::new(),
             plan: Vec::new(),
             together: run.together,
+            trace: run.trace,
         };
         for program in &images.programs {
             let elf = fs::read(&program.elf)
@@ -78,10 +81,29 @@ impl BootFs {
                     .collect(),
             );
         }
-        let boot_args = plan::render_boot_args(&fs.plan, fs.together)?;
-        fs.files
-            .push((BOOT_ARGS_FILE.into(), boot_args.into_bytes()));
+        fs.files.push((BOOT_ARGS_FILE.into(), fs.boot_args()?));
         Ok(fs)
+    }
+
+    /// `boot.args` for this plan.
+    fn boot_args(&self) -> Result<Vec<u8>, Error> {
+        let plan = Plan {
+            programs: self.plan.clone(),
+            together: self.together,
+            trace: self.trace,
+        };
+        Ok(plan::render_boot_args(&plan)?.into_bytes())
+    }
+
+    /// Has the kernel trace the run as `options` say (rewriting `boot.args`).
+    pub fn set_trace(&mut self, options: TraceOptions) -> Result<(), Error> {
+        self.trace = Some(options);
+        let boot_args = self.boot_args()?;
+        match self.files.iter_mut().find(|(n, _)| n == BOOT_ARGS_FILE) {
+            Some((_, data)) => *data = boot_args,
+            None => self.files.push((BOOT_ARGS_FILE.into(), boot_args)),
+        }
+        Ok(())
     }
 
     /// The guest name of program `word`: a member's name, or a host file
@@ -165,7 +187,11 @@ impl BootFs {
             .find(BOOT_ARGS_FILE)
             .map(String::from_utf8_lossy)
             .ok_or_else(|| Error::Config(format!("{} has no {BOOT_ARGS_FILE}", path.display())))?;
-        let (plan, together) = plan::parse_plan(&text)?;
+        let Plan {
+            programs: plan,
+            together,
+            trace,
+        } = plan::parse_plan(&text)?;
         if archive.find("init").is_none() || plan.is_empty() {
             return Err(Error::Config(format!(
                 "{} needs an `init` and a {BOOT_ARGS_FILE} naming at least one program",
@@ -178,6 +204,7 @@ impl BootFs {
             built: BTreeSet::new(),
             plan,
             together,
+            trace,
         })
     }
 

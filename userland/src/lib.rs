@@ -41,6 +41,22 @@ use spin::Once;
 /// (which follow the arguments in the table).
 static ARGS: Once<(usize, usize, usize)> = Once::new();
 
+// The note that makes the kernel run a program as native (with the system
+// calls of `abi::Sys` and arguments as `abi::UserArg`s) rather than as a
+// Linux program: `abi::NATIVE_NOTE_NAME`, type `abi::NATIVE_NOTE_TYPE`, ABI
+// version 1. `user.ld` keeps it in a PT_NOTE segment.
+#[cfg(target_os = "none")]
+core::arch::global_asm!(
+    ".pushsection .note.doors, \"a\", @note",
+    ".balign 4",
+    ".long 6, 4, {kind}",
+    ".asciz \"doors\"",
+    ".balign 4",
+    ".long 1",
+    ".popsection",
+    kind = const abi::NATIVE_NOTE_TYPE,
+);
+
 /// Declares the program's `main` (a `fn() -> i32`; the result is the exit status).
 #[macro_export]
 macro_rules! entry {

@@ -6,7 +6,7 @@
 
 use crate::heap::{map, unmap};
 use crate::sys::{Errno, check, syscall1, syscall2, syscall3};
-use abi::{MAIN_STACK_SIZE, MAIN_STACK_TOP, Sys};
+use abi::{MAIN_STACK_ARGS_RESERVE, MAIN_STACK_SIZE, MAIN_STACK_TOP, Sys};
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::mem::ManuallyDrop;
@@ -145,17 +145,12 @@ pub fn gettid() -> u32 {
     crate::tcb::tid()
 }
 
-/// Top of the main stack kept out of the main thread's door area: the
-/// kernel put the program's arguments and environment there (at most
-/// `2 * MAX_ARGS_BYTES` of strings and `2 * MAX_ARGS` table entries).
-const ARGS_RESERVE: usize = 16 * 1024;
-
 /// The main thread's stack extent that door invocations may use (all but
 /// the arguments at its top).
 pub(crate) fn main_stack() -> (usize, usize) {
     (
         (MAIN_STACK_TOP - MAIN_STACK_SIZE) as usize,
-        MAIN_STACK_SIZE as usize - ARGS_RESERVE,
+        (MAIN_STACK_SIZE - MAIN_STACK_ARGS_RESERVE) as usize,
     )
 }
 

@@ -55,6 +55,20 @@ pub fn rdtsc() -> u64 {
     unsafe { _rdtsc() }
 }
 
+/// A random number from the CPU's RDRAND instruction, if it has one (and
+/// it delivers within a few tries).
+pub fn rdrand() -> Option<u64> {
+    if __cpuid(1).ecx & (1 << 30) == 0 {
+        return None;
+    }
+    (0..10).find_map(|_| {
+        let mut value = 0u64;
+        // SAFETY: the CPU has RDRAND (checked above); it writes only `value`.
+        let ok = unsafe { core::arch::x86_64::_rdrand64_step(&mut value) };
+        (ok == 1).then_some(value)
+    })
+}
+
 /// Loads the FS base register (user thread-local storage).
 pub fn set_fs_base(base: u64) {
     // Only canonical lower-half values reach here (checked by the caller),

@@ -5,6 +5,7 @@
 
 pub mod cpu;
 pub mod gdt;
+pub mod rtc;
 pub mod switch;
 pub mod syscall;
 pub mod timer;

@@ -12,13 +12,23 @@
 use super::gdt::SELECTORS;
 use super::traps::TrapFrame;
 use core::arch::naked_asm;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use x86_64::VirtAddr;
 use x86_64::registers::model_specific::{LStar, SFMask, Star};
 use x86_64::registers::rflags::RFlags;
 
 /// `TrapFrame::vector` of a frame built by a syscall (not an IDT vector).
 pub const SYSCALL_VECTOR: u64 = 0x100;
+
+/// The function the entry stub calls with the trap frame: the dispatcher,
+/// or tracing's recording one (an indirect call costs what a direct one
+/// does, so tracing off costs nothing here).
+static DISPATCHER: AtomicPtr<()> = AtomicPtr::new(crate::syscall::dispatch as *mut ());
+
+/// Makes `dispatcher` the function system calls enter.
+pub fn set_dispatcher(dispatcher: extern "C" fn(&mut TrapFrame)) {
+    DISPATCHER.store(dispatcher as *mut (), Ordering::Relaxed);
+}
 
 /// Top of the running thread's kernel stack (read by the entry stub).
 static KERNEL_RSP: AtomicU64 = AtomicU64::new(0);
@@ -73,12 +83,12 @@ unsafe extern "C" fn syscall_entry() {
         "push r14",
         "push r15",
         "mov rdi, rsp",
-        "call {dispatch}",
+        "call qword ptr [rip + {dispatcher}]",
         "jmp {exit}",
         user_rsp = sym USER_RSP,
         kernel_rsp = sym KERNEL_RSP,
         vector = const SYSCALL_VECTOR,
-        dispatch = sym syscall_dispatch,
+        dispatcher = sym DISPATCHER,
         exit = sym syscall_exit,
     )
 }
@@ -114,8 +124,4 @@ pub unsafe extern "C" fn syscall_exit() -> ! {
         "pop rsp",
         "sysretq",
     )
-}
-
-extern "C" fn syscall_dispatch(frame: &mut TrapFrame) {
-    crate::syscall::dispatch(frame);
 }

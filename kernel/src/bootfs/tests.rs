@@ -203,6 +203,34 @@ fn refuses_duplicate_names() {
 }
 
 #[test]
+fn names_sharing_a_filter_bit_are_compared_in_full() {
+    let bit = |n: &str| Name { head: "", tail: n }.hash() % FILTER_BITS as u64;
+    let names: Vec<String> = (0..).map(|i| format!("f{i}")).take(2000).collect();
+    let (a, b) = names
+        .iter()
+        .enumerate()
+        .find_map(|(i, a)| names[..i].iter().find(|b| bit(b) == bit(a)).map(|b| (a, b)))
+        .expect("two of 2000 names share one of 4096 bits");
+    let img = archive(&[(a, b"1"), ("other", b"2"), (b, b"3")]);
+    let fs = Bootfs::parse(&img).unwrap();
+    assert_eq!((fs.find(a), fs.find(b)), (Some(&b"1"[..]), Some(&b"3"[..])));
+    for dup in [a, b] {
+        let img = archive(&[(a, b"1"), (b, b"3"), (dup, b"4")]);
+        assert_eq!(Bootfs::parse(&img).err(), Some(BootfsError::DuplicateName));
+    }
+}
+
+#[test]
+fn checksums_count_their_own_field_as_spaces() {
+    let img = archive(&[("a", b"1")]);
+    let stored = octal(field(&img[..BLOCK], CHECKSUM)).unwrap();
+    assert_eq!(checksum(&img[..BLOCK]), stored);
+    let mut bad = img.clone();
+    bad[CHECKSUM.0] = b'7';
+    assert_eq!(Bootfs::parse(&bad).err(), Some(BootfsError::BadChecksum));
+}
+
+#[test]
 fn names_compare_whole() {
     let name = Name {
         head: "ab",

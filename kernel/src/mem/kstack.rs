@@ -7,8 +7,8 @@ use super::frames::{self, KernelFrames};
 use super::space::kernel_mapper;
 use alloc::vec::Vec;
 use spin::Mutex;
-use x86_64::VirtAddr;
-use x86_64::structures::paging::{Mapper, Page, PageTableFlags as F, Size4KiB};
+use x86_64::structures::paging::{Mapper, Page, PageTableFlags as F, PhysFrame, Size4KiB};
+use x86_64::{PhysAddr, VirtAddr};
 
 /// Base of the kernel-stack region (its own top-level slot, 508).
 const REGION: u64 = 0xffff_fe00_0000_0000;
@@ -38,23 +38,26 @@ const MAX_SLOTS: u64 = 4096;
 pub fn init() {
     let mut mapper = kernel_mapper();
     let chunk = 512 * PAGE_SIZE;
+    // What the pages map for that moment: physical frame 0, which the frame
+    // allocator never hands out; nothing reads or writes it through them.
+    // (Writable, as the tables made on the way inherit these flags.)
+    let nothing = PhysFrame::containing_address(PhysAddr::new(0));
     for base in (REGION..REGION + MAX_SLOTS * SLOT).step_by(chunk as usize) {
         let page = Page::<Size4KiB>::containing_address(VirtAddr::new(base));
-        let frame = frames::alloc().expect("memory for kernel stack page tables");
-        // SAFETY: a guard-page address of the region, mapped only for a moment.
+        // SAFETY: a guard-page address of the region, mapped only for a
+        // moment and never accessed.
         let flush = unsafe {
             mapper.map_to(
                 page,
-                frame,
+                nothing,
                 F::PRESENT | F::WRITABLE | F::NO_EXECUTE,
                 &mut KernelFrames,
             )
         }
         .expect("the kernel stack region is free");
         flush.flush();
-        let (frame, flush) = mapper.unmap(page).expect("just mapped");
+        let (_, flush) = mapper.unmap(page).expect("just mapped");
         flush.flush();
-        frames::free(frame);
     }
 }
 

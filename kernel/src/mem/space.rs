@@ -3,14 +3,19 @@
 //! upper-half entries, whose lower tables never change. The lower half is
 //! the process's own: user pages, each a frame it owns or (after fork)
 //! shares copy-on-write with other spaces ([`cow`]), given back with it.
+//! [`ranges`] adds what Linux programs need: mappings at chosen places,
+//! unmapping and changing the protection of any page range (splitting
+//! areas), growing and shrinking in place.
 
 mod cow;
+mod ranges;
 
 use super::frames::{self, Frames, KernelFrames};
 use super::{PAGE_SIZE, phys_offset, phys_to_virt};
 use alloc::collections::BTreeMap;
 use core::cell::Cell;
 use core::sync::atomic::{AtomicU64, Ordering};
+use kernel::linux::mm::Prot;
 use spin::Once;
 use x86_64::registers::control::{Cr3, Cr3Flags};
 use x86_64::structures::paging::mapper::MapToError;
@@ -97,13 +102,16 @@ pub enum MapError {
 
 /// A user address space.
 ///
-/// Invariant: every present lower-half leaf maps a frame this space owns or
-/// shares (counted by the frame allocator's share counts; released in
-/// `Drop`), and `areas` lists exactly the mapped ranges: every page of an
-/// area is present, so a range check against `areas` answers "may the
-/// kernel access this" without walking page tables. A leaf without the
-/// write bit in a writable area is copy-on-write (only after a fork, which
-/// `forked` remembers).
+/// Invariant: every present lower-half leaf maps a frame this space owns
+/// or shares (counted by the frame allocator's share counts; released in
+/// `Drop`) and lies in an area; `areas` lists the mapped ranges, disjoint:
+/// every page of an accessible area (not PROT_NONE) is present with the
+/// area's access, so a range check against `areas` answers "may the
+/// kernel access this" without walking page tables, except that a leaf
+/// without the write bit in a writable area is copy-on-write (only after
+/// a fork, which `forked` remembers; writes break the share first). A page
+/// of a PROT_NONE area is absent, or (once it was accessible) present
+/// without user access, keeping its contents for a later `mprotect`.
 pub struct AddressSpace {
     pml4: PhysFrame,
     areas: BTreeMap<u64, Area>,
@@ -114,6 +122,11 @@ pub struct AddressSpace {
     /// server thread's argument area is checked at every door_return).
     /// Cleared with `last_area`.
     last_covered: Cell<Option<(u64, u64, bool)>>,
+    /// The last-level page tables found last, as (2 MiB region, table),
+    /// the latest first (a cache for [`Walk`]: a door call checks and
+    /// copies a few buffers of each side, each twice). Cleared whenever
+    /// page tables may have been freed.
+    leaves: Cell<[(u64, u64); 2]>,
     /// Bytes of `mem_map` areas (including door result areas) and their cap.
     mapped: u64,
     map_limit: u64,
@@ -122,13 +135,39 @@ pub struct AddressSpace {
     forked: Cell<bool>,
 }
 
-/// A fully mapped range of user pages.
+/// A range of user pages with one protection.
 #[derive(Clone, Copy)]
 struct Area {
     len: u64,
-    writable: bool,
-    /// Made by `mem_map` (so `mem_unmap` may remove it).
-    unmappable: bool,
+    prot: Prot,
+    /// Made by `mem_map`, a Linux `mmap` or `brk`: counted against the
+    /// memory limit, and `mem_unmap` may remove it.
+    counted: bool,
+}
+
+/// The protection of a native mapping.
+fn prot_of(writable: bool, executable: bool) -> Prot {
+    Prot {
+        read: true,
+        write: writable,
+        exec: executable,
+    }
+}
+
+/// The page-table flags of a page with access `prot`: present (its frame
+/// is kept even without access), user-accessible unless PROT_NONE.
+fn page_flags(prot: Prot) -> F {
+    let mut flags = F::PRESENT;
+    if prot.read {
+        flags |= F::USER_ACCESSIBLE;
+    }
+    if prot.write {
+        flags |= F::WRITABLE;
+    }
+    if !prot.exec {
+        flags |= F::NO_EXECUTE;
+    }
+    flags
 }
 
 impl AddressSpace {
@@ -145,6 +184,7 @@ impl AddressSpace {
             next_map: MAP_BASE,
             last_area: Cell::new(None),
             last_covered: Cell::new(None),
+            leaves: Cell::new([NO_LEAF; 2]),
             mapped: 0,
             map_limit: u64::MAX,
             forked: Cell::new(false),
@@ -165,11 +205,12 @@ impl AddressSpace {
         writable: bool,
         executable: bool,
     ) -> Result<(), MapError> {
-        self.populate(addr, pages, writable, executable)?;
+        let prot = prot_of(writable, executable);
+        self.populate(addr, pages, prot)?;
         let area = Area {
             len: pages * PAGE_SIZE,
-            writable,
-            unmappable: false,
+            prot,
+            counted: false,
         };
         self.areas.insert(addr, area);
         Ok(())
@@ -196,7 +237,7 @@ impl AddressSpace {
         let mut at = addr;
         while at < end {
             match self.area_at(at) {
-                Some((start, a)) if a.writable || !write => at = start + a.len,
+                Some((start, a)) if a.prot.read && (a.prot.write || !write) => at = start + a.len,
                 _ => return false,
             }
         }
@@ -220,20 +261,10 @@ impl AddressSpace {
         Some((start, a))
     }
 
-    fn populate(
-        &mut self,
-        addr: u64,
-        pages: u64,
-        writable: bool,
-        executable: bool,
-    ) -> Result<(), MapError> {
-        let mut flags = F::PRESENT | F::USER_ACCESSIBLE;
-        if writable {
-            flags |= F::WRITABLE;
-        }
-        if !executable {
-            flags |= F::NO_EXECUTE;
-        }
+    /// Maps `pages` fresh zeroed pages at `addr` with access `prot`; on
+    /// failure nothing stays mapped.
+    fn populate(&mut self, addr: u64, pages: u64, prot: Prot) -> Result<(), MapError> {
+        let flags = page_flags(prot);
         let parents = F::PRESENT | F::WRITABLE | F::USER_ACCESSIBLE;
         let mut mapper = self.mapper();
         for i in 0..pages {
@@ -279,6 +310,7 @@ impl AddressSpace {
         if pages == 0 {
             return;
         }
+        self.leaves.set([NO_LEAF; 2]);
         let mut mapper = self.mapper();
         for i in 0..pages {
             let page = Page::<Size4KiB>::containing_address(VirtAddr::new(addr + i * PAGE_SIZE));
@@ -296,31 +328,46 @@ impl AddressSpace {
         };
     }
 
-    /// The physical address behind user address `addr`, if it is mapped
-    /// for user access (and writable, when `write` is asked).
-    pub fn translate(&self, addr: u64, write: bool) -> Option<u64> {
-        if !(USER_START..USER_END).contains(&addr) {
-            return None;
+    /// A walk of this space's page tables for a run of translations.
+    pub fn walk(&self) -> Walk<'_> {
+        Walk {
+            space: self,
+            region: u64::MAX,
+            table: 0,
         }
-        // A plain four-level walk: user space has only 4 KiB pages, and
-        // every level of a user mapping carries USER (and WRITABLE for the
-        // parents), so the leaf's flags decide.
+    }
+
+    /// The last-level page table (physical address) that maps user address
+    /// `addr`, if the levels above it are present for user access.
+    fn leaf_table(&self, addr: u64) -> Option<u64> {
+        let region = addr >> 21;
+        let [latest, earlier] = self.leaves.get();
+        if latest.0 == region {
+            return Some(latest.1);
+        }
+        if earlier.0 == region {
+            self.leaves.set([earlier, latest]);
+            return Some(earlier.1);
+        }
+        let table = self.walk_to_leaf(addr)?;
+        self.leaves.set([(region, table), latest]);
+        Some(table)
+    }
+
+    /// [`Self::leaf_table`] from the top-level table.
+    fn walk_to_leaf(&self, addr: u64) -> Option<u64> {
+        // User space has only 4 KiB pages, and every level of a user
+        // mapping carries USER (and WRITABLE for the parents), so the
+        // leaf's flags decide.
         let mut table = self.pml4.start_address().as_u64();
-        for level in (0..4).rev() {
-            let index = (addr >> (12 + 9 * level)) & 0x1ff;
-            // SAFETY: `table` is a page table of this space, reached through
-            // the window; entries are plain u64s.
-            let entry = unsafe { *(phys_to_virt(table + index * 8) as *const u64) };
-            let flags = F::from_bits_truncate(entry);
-            if !flags.contains(F::PRESENT | F::USER_ACCESSIBLE) {
+        for level in (1..4).rev() {
+            let entry = entry(table, (addr >> (12 + 9 * level)) & 0x1ff);
+            if !F::from_bits_truncate(entry).contains(F::PRESENT | F::USER_ACCESSIBLE) {
                 return None;
             }
-            if level == 0 && write && !flags.contains(F::WRITABLE) {
-                return None;
-            }
-            table = entry & 0x000f_ffff_ffff_f000;
+            table = entry & ENTRY_ADDRESS;
         }
-        Some(table + (addr & 0xfff))
+        Some(table)
     }
 
     /// Maps a `mem_map` area of `pages` pages, at `fixed` or where there is
@@ -348,21 +395,19 @@ impl AddressSpace {
                 }
                 a
             }
-            None => self.next_map,
+            None => self.free_place(None, len).ok_or(MapError::OutOfMemory)?,
         };
-        self.populate(addr, pages, writable, executable)?;
+        let prot = prot_of(writable, executable);
+        self.populate(addr, pages, prot)?;
         self.areas.insert(
             addr,
             Area {
                 len,
-                writable,
-                unmappable: true,
+                prot,
+                counted: true,
             },
         );
         self.mapped += len;
-        if fixed.is_none() {
-            self.next_map += len + PAGE_SIZE;
-        }
         Ok(addr)
     }
 
@@ -372,17 +417,22 @@ impl AddressSpace {
         let matches = self
             .areas
             .get(&addr)
-            .is_some_and(|a| a.unmappable && a.len == len.next_multiple_of(PAGE_SIZE));
+            .is_some_and(|a| a.counted && a.len == len.next_multiple_of(PAGE_SIZE));
         if !matches || len == 0 {
             return false;
         }
         self.areas.remove(&addr);
-        self.last_area.set(None);
-        self.last_covered.set(None);
+        self.forget_caches();
         UNMAP_EPOCH.fetch_add(1, Ordering::Relaxed);
         self.mapped -= len.next_multiple_of(PAGE_SIZE);
         self.unmap_pages(addr, len.div_ceil(PAGE_SIZE));
         true
+    }
+
+    /// Forgets the lookups remembered for `covers` (areas changed).
+    fn forget_caches(&self) {
+        self.last_area.set(None);
+        self.last_covered.set(None);
     }
 
     /// The cap on `mem_map` bytes (door result areas included).
@@ -398,6 +448,108 @@ impl AddressSpace {
     /// The root page table, for [`activate_root`] while the space lives.
     pub fn root(&self) -> PhysFrame {
         self.pml4
+    }
+}
+
+/// An empty entry of [`AddressSpace::leaves`] (no user region is this).
+const NO_LEAF: (u64, u64) = (u64::MAX, 0);
+
+/// The address bits of a page-table entry.
+const ENTRY_ADDRESS: u64 = 0x000f_ffff_ffff_f000;
+
+/// Entry `index` of the page table at physical address `table`.
+fn entry(table: u64, index: u64) -> u64 {
+    // SAFETY: `table` is a page table of a live space, reached through the
+    // window; entries are plain u64s, and nothing changes them meanwhile
+    // (the kernel runs on one CPU with interrupts off).
+    unsafe { *(phys_to_virt(table + index * 8) as *const u64) }
+}
+
+/// Translations of user addresses of one space, remembering the last-level
+/// table of the last one: consecutive pages (a copy going page by page)
+/// cost one entry each instead of a four-level walk.
+pub struct Walk<'a> {
+    space: &'a AddressSpace,
+    /// The 2 MiB region (address >> 21) that `table` maps.
+    region: u64,
+    /// Its last-level table (valid when `region` is not `u64::MAX`).
+    table: u64,
+}
+
+impl Walk<'_> {
+    /// The flags a user page needs (to be written, with `write`).
+    fn needed(write: bool) -> u64 {
+        match write {
+            true => (F::PRESENT | F::USER_ACCESSIBLE | F::WRITABLE).bits(),
+            false => (F::PRESENT | F::USER_ACCESSIBLE).bits(),
+        }
+    }
+
+    /// The last-level table mapping user address `addr` (looked up once
+    /// per 2 MiB region).
+    #[inline]
+    fn table_for(&mut self, addr: u64) -> Option<u64> {
+        if !(USER_START..USER_END).contains(&addr) {
+            return None;
+        }
+        if addr >> 21 != self.region {
+            self.table = self.space.leaf_table(addr)?;
+            self.region = addr >> 21;
+        }
+        Some(self.table)
+    }
+
+    /// The physical address behind user address `addr`, if it is mapped
+    /// for user access (and writable, when `write` is asked).
+    #[inline]
+    pub fn translate(&mut self, addr: u64, write: bool) -> Option<u64> {
+        let leaf = entry(self.table_for(addr)?, (addr >> 12) & 0x1ff);
+        let needed = Self::needed(write);
+        (leaf & needed == needed).then_some((leaf & ENTRY_ADDRESS) + (addr & 0xfff))
+    }
+
+    /// Whether every page of `[addr, addr + len)` is mapped for user access
+    /// (and writable, when `write` is asked); `len > 0`, `addr + len` does
+    /// not overflow.
+    pub fn mapped(&mut self, addr: u64, len: u64, write: bool) -> bool {
+        let needed = Self::needed(write);
+        let (mut page, end) = (addr >> 12, (addr + len - 1) >> 12);
+        while page <= end {
+            let Some(table) = self.table_for(page << 12) else {
+                return false;
+            };
+            // The pages of this region, one entry each.
+            let last = end.min(page | 0x1ff);
+            while page <= last {
+                if entry(table, page & 0x1ff) & needed != needed {
+                    return false;
+                }
+                page += 1;
+            }
+        }
+        true
+    }
+
+    /// The physically contiguous piece of memory at user address `addr`,
+    /// at most `len` bytes (`len > 0`): its physical address and length;
+    /// `None` if the page of `addr` is not mapped as [`Self::translate`]
+    /// wants.
+    pub fn piece(&mut self, addr: u64, len: u64, write: bool) -> Option<(u64, u64)> {
+        let phys = self.translate(addr, write)?;
+        let mut n = (PAGE_SIZE - addr % PAGE_SIZE).min(len);
+        let needed = Self::needed(write);
+        // The following pages of the same region, while they follow in
+        // physical memory too.
+        let mut index = ((addr >> 12) & 0x1ff) + 1;
+        while n < len && index < 512 {
+            let leaf = entry(self.table, index);
+            if leaf & needed != needed || leaf & ENTRY_ADDRESS != phys + n {
+                return Some((phys, n));
+            }
+            n = (n + PAGE_SIZE).min(len);
+            index += 1;
+        }
+        Some((phys, n))
     }
 }
 

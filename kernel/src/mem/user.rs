@@ -5,12 +5,11 @@
 //! never a kernel fault, and the kernel can copy between two processes'
 //! memories without switching address spaces. Values cross in their
 //! [`Wire`] encoding (C layout, zeroed padding), never reinterpreted.
-//! A range checked for writing has its copy-on-write pages (after a fork)
-//! made writable first, so every kernel write into user memory breaks
-//! sharing before it starts.
 //! Files and pipes read into a [`UserSink`] and write from a
 //! [`UserSource`]: a byte range checked whole when made, so a transfer
-//! never fails halfway.
+//! never fails halfway. A range about to be written has its copy-on-write
+//! pages (after a fork) made writable first, so every kernel write into
+//! user memory breaks sharing before it starts.
 
 use super::space::{AddressSpace, USER_END};
 use super::{PAGE_SIZE, phys_to_virt};
@@ -18,6 +17,10 @@ use abi::{Buffer, Errno, Wire};
 use alloc::vec::Vec;
 use core::marker::PhantomData;
 use kernel::io::{Sink, Source};
+
+/// The longest range [`Range::check`] checks in the page tables (above it,
+/// the list of areas is quicker).
+const CHECK_BY_WALK: u64 = 8 * PAGE_SIZE;
 
 /// A range of user memory named by a program, in bytes.
 #[derive(Clone, Copy, Debug)]
@@ -37,37 +40,61 @@ impl Range {
     }
 
     /// Checks that every page of the range is mapped for user access (and
-    /// writable, when `write` is asked: copy-on-write pages are then made
-    /// writable, so the kernel's writes cannot fail halfway). Errors:
-    /// EFAULT, ENOMEM (no frame for a copy).
+    /// writable, when `write` is asked, its copy-on-write pages made
+    /// writable first): from the page tables for a short range, from the
+    /// space's list of areas (which remembers the range it accepted last)
+    /// for a long one, such as the stack area of a door server thread that
+    /// the door logic checks at every return. Errors: EFAULT, ENOMEM (no
+    /// frame for a copy).
     #[inline]
     fn check(&self, space: &AddressSpace, write: bool) -> Result<(), Errno> {
-        if !space.covers(self.addr, self.len, write) {
-            return Err(Errno::EFAULT);
-        }
         if write {
             space.unshare(self.addr, self.len)?;
         }
-        Ok(())
+        let mapped = match self.len {
+            0 => true,
+            len if len <= CHECK_BY_WALK => space.walk().mapped(self.addr, len, write),
+            len => space.covers(self.addr, len, write),
+        };
+        match mapped {
+            true => Ok(()),
+            false => Err(Errno::EFAULT),
+        }
     }
 
-    /// Visits the range page by page as `(physical address, offset in the
-    /// range, chunk length)`, after checking every page first (so a failed
-    /// copy has no effect).
-    fn chunks(
+    /// Visits the range as physically contiguous pieces `(physical
+    /// address, offset in the range, length)`, after checking every page
+    /// first (so a failed copy has no effect; pages to be written are made
+    /// writable first). The checks are the page tables' own: a walk that
+    /// reads one entry per page.
+    fn pieces(
         &self,
         space: &AddressSpace,
         write: bool,
         mut f: impl FnMut(u64, usize, usize),
     ) -> Result<(), Errno> {
-        self.check(space, write)?;
-        let end = self.addr + self.len;
-        let mut at = self.addr;
-        while at < end {
-            let chunk = (PAGE_SIZE - at % PAGE_SIZE).min(end - at);
-            let phys = space.translate(at, write).ok_or(Errno::EFAULT)?;
-            f(phys, (at - self.addr) as usize, chunk as usize);
-            at += chunk;
+        if self.len == 0 {
+            return Ok(());
+        }
+        if write {
+            space.unshare(self.addr, self.len)?;
+        }
+        let mut walk = space.walk();
+        if within_page(self.addr, self.len) {
+            let phys = walk.translate(self.addr, write).ok_or(Errno::EFAULT)?;
+            f(phys, 0, self.len as usize);
+            return Ok(());
+        }
+        if !walk.mapped(self.addr, self.len, write) {
+            return Err(Errno::EFAULT);
+        }
+        let mut done = 0;
+        while done < self.len {
+            let (phys, n) = walk
+                .piece(self.addr + done, self.len - done, write)
+                .ok_or(Errno::EFAULT)?;
+            f(phys, done as usize, n as usize);
+            done += n;
         }
         Ok(())
     }
@@ -75,8 +102,8 @@ impl Range {
     /// Copies the user bytes into `buf` (exactly `len` long).
     fn read(&self, space: &AddressSpace, buf: &mut [u8]) -> Result<(), Errno> {
         assert_eq!(buf.len() as u64, self.len);
-        self.chunks(space, false, |phys, off, n| {
-            // SAFETY: `phys..phys+n` is a mapped user page's memory, read
+        self.pieces(space, false, |phys, off, n| {
+            // SAFETY: `phys..phys+n` is mapped user memory (checked), read
             // through the window; `buf` has room.
             unsafe {
                 core::ptr::copy_nonoverlapping(phys_to_virt(phys), buf[off..].as_mut_ptr(), n)
@@ -89,8 +116,8 @@ impl Range {
     /// and constants).
     fn write(&self, space: &AddressSpace, data: &[u8], load: bool) -> Result<(), Errno> {
         assert_eq!(data.len() as u64, self.len);
-        self.chunks(space, !load, |phys, off, n| {
-            // SAFETY: a mapped user page (writable unless loading),
+        self.pieces(space, !load, |phys, off, n| {
+            // SAFETY: mapped user memory (writable unless loading, checked),
             // written through the window.
             unsafe { core::ptr::copy_nonoverlapping(data[off..].as_ptr(), phys_to_virt(phys), n) }
         })
@@ -158,6 +185,10 @@ impl<T: Wire> UserSlice<T> {
     /// Writes `values` (exactly `count` of them), all or nothing.
     pub fn write_all(&self, space: &AddressSpace, values: &[T]) -> Result<(), Errno> {
         assert_eq!(values.len() as u64, self.count);
+        // Door replies write their (mostly empty) descriptor lists.
+        if values.is_empty() {
+            return Ok(());
+        }
         let mut bytes = alloc::vec![0; self.range.len as usize];
         for (v, out) in values.iter().zip(bytes.chunks_exact_mut(T::SIZE)) {
             v.encode(out);
@@ -213,11 +244,12 @@ fn each_page(
     write: bool,
     mut f: impl FnMut(*mut u8, usize, usize),
 ) {
+    let mut walk = space.walk();
     let mut done = 0;
     while done < len {
         let addr = at + done as u64;
         let chunk = ((PAGE_SIZE - addr % PAGE_SIZE) as usize).min(len - done);
-        let phys = space
+        let phys = walk
             .translate(addr, write)
             .expect("a page of a checked user range is unmapped");
         f(phys_to_virt(phys), done, chunk);
@@ -287,14 +319,23 @@ impl<T: Wire> UserPtr<T> {
         self.0.read(space, 0)
     }
 
+    /// Checks that the value can be read (or written).
+    pub fn check(&self, space: &AddressSpace, write: bool) -> Result<(), Errno> {
+        self.0.check(space, write)
+    }
+
     pub fn write(&self, space: &AddressSpace, value: &T) -> Result<(), Errno> {
         self.0.write(space, 0, value)
     }
 }
 
 /// Copies `len` bytes from `src_addr` in `src` to `dst_addr` in `dst` (two
-/// possibly different address spaces), page by page through the physical
-/// window, after checking every page of both ranges.
+/// possibly different address spaces) through the physical window, after
+/// checking every page of both ranges (and making the destination's
+/// copy-on-write pages writable). The copy goes in pieces as long as
+/// both sides are physically contiguous, so a copy between buffers whose
+/// frames were allocated in order is one `memmove`; each side's page-table
+/// entries are read twice (to check, to copy), one each per page.
 pub fn copy_between(
     src: &AddressSpace,
     src_addr: u64,
@@ -302,21 +343,56 @@ pub fn copy_between(
     dst_addr: u64,
     len: u64,
 ) -> Result<(), Errno> {
-    Range::new(src_addr, len)?.check(src, false)?;
-    Range::new(dst_addr, len)?.check(dst, true)?;
+    Range::new(src_addr, len)?;
+    Range::new(dst_addr, len)?;
+    if len == 0 {
+        return Ok(());
+    }
+    dst.unshare(dst_addr, len)?;
+    let (mut from, mut to) = (src.walk(), dst.walk());
+    if within_page(src_addr, len) && within_page(dst_addr, len) {
+        let source = from.translate(src_addr, false).ok_or(Errno::EFAULT)?;
+        let dest = to.translate(dst_addr, true).ok_or(Errno::EFAULT)?;
+        copy_physical(source, dest, len);
+        return Ok(());
+    }
+    if !from.mapped(src_addr, len, false) || !to.mapped(dst_addr, len, true) {
+        return Err(Errno::EFAULT);
+    }
+    // The physically contiguous pieces of each side not copied yet.
+    let (mut source, mut dest) = ((0, 0), (0, 0));
     let mut done = 0;
     while done < len {
-        let (s, d) = (src_addr + done, dst_addr + done);
-        let n = (PAGE_SIZE - s % PAGE_SIZE)
-            .min(PAGE_SIZE - d % PAGE_SIZE)
-            .min(len - done);
-        let ps = src.translate(s, false).ok_or(Errno::EFAULT)?;
-        let pd = dst.translate(d, true).ok_or(Errno::EFAULT)?;
-        // SAFETY: both ranges lie within single mapped user pages (checked
-        // above), reached through the window; they may be the same memory,
-        // hence `copy` rather than `copy_nonoverlapping`.
-        unsafe { core::ptr::copy(phys_to_virt(ps), phys_to_virt(pd), n as usize) };
+        if source.1 == 0 {
+            source = from
+                .piece(src_addr + done, len - done, false)
+                .ok_or(Errno::EFAULT)?;
+        }
+        if dest.1 == 0 {
+            dest = to
+                .piece(dst_addr + done, len - done, true)
+                .ok_or(Errno::EFAULT)?;
+        }
+        let n = source.1.min(dest.1);
+        copy_physical(source.0, dest.0, n);
+        source = (source.0 + n, source.1 - n);
+        dest = (dest.0 + n, dest.1 - n);
         done += n;
     }
     Ok(())
+}
+
+/// Whether `[addr, addr + len)` (`len > 0`) lies in one page.
+fn within_page(addr: u64, len: u64) -> bool {
+    addr % PAGE_SIZE + len <= PAGE_SIZE
+}
+
+/// Copies `len` bytes of user memory at physical address `from` to `to`,
+/// through the window.
+#[inline]
+fn copy_physical(from: u64, to: u64, len: u64) {
+    // SAFETY: the callers checked that both ranges are mapped user memory;
+    // they may be the same memory, hence `copy` rather than
+    // `copy_nonoverlapping`.
+    unsafe { core::ptr::copy(phys_to_virt(from), phys_to_virt(to), len as usize) };
 }

@@ -10,6 +10,7 @@ use crate::arch::traps::TrapFrame;
 use crate::mem::pages::FrameStore;
 use crate::mem::user::UserPtr;
 use crate::task::{self, Entry, Leave, Resume, SCHED, Sched, Wait};
+use crate::trace;
 use abi::{DOOR_CREATE_RUN_SERVER_CREATE, DoorArg, DoorCred, DoorInfo, Errno, Ucred};
 use core::sync::atomic::{AtomicU64, Ordering};
 use doors::{CallParams, Called, DoorSystem, Next, ReturnArgs, ReturnOutcome, StackArea, Upcall};
@@ -49,6 +50,7 @@ pub fn door_create(pc: u64, cookie: u64, attributes: u64) -> SysResult {
         }
         Ok(created)
     })?;
+    trace::door_create(created.fd, created.create_server.is_some());
     let flag = match created.create_server {
         Some(_) => DOOR_CREATE_RUN_SERVER_CREATE as u64,
         None => 0,
@@ -197,6 +199,7 @@ fn after_return(
             task::door_park(g, Leave::Blocked(Wait::DoorPark), caller)
         }
         Next::Serve(up) => {
+            trace::serve(&up, caller.is_some());
             let own = g.deliver_upcall(&up);
             drop(up);
             match caller {
@@ -208,6 +211,7 @@ fn after_return(
             }
         }
         Next::Fail(e) => {
+            trace::door_return(caller.as_ref().map(|(c, _)| *c));
             if let Some((c, done)) = caller {
                 g.set_resume(c, done);
                 g.wake(c);
@@ -226,7 +230,9 @@ pub fn door_info(d: u64, info_ptr: u64) -> SysResult {
 
 pub fn door_revoke(d: u64) -> SysResult {
     let d = fd_arg(d)?;
-    with_doors(|doors, caps, pid, _| doors.door_revoke(caps, pid, d)).map(|()| 0)
+    with_doors(|doors, caps, pid, _| doors.door_revoke(caps, pid, d))?;
+    trace::revoke(d);
+    Ok(0)
 }
 
 pub fn door_setparam(d: u64, param: u64, value: u64) -> SysResult {

@@ -5,10 +5,17 @@
 //! [`Resume`], applied to the trap frame in one place ([`dispatch`]). The
 //! door calls are in [`door`], the calls on files, pipes and descriptors
 //! in [`file`], the process calls (fork, execve, wait4, kill, limits) in
-//! [`process`] (their handlers take decoded arguments).
+//! [`process`] (their handlers take decoded arguments), the Linux
+//! personality's calls in [`linux`].
+//!
+//! A Linux program's call numbers below [`NATIVE_BASE`] are Linux's; at
+//! and above it they are native, as for any program, so libdoor (C) makes
+//! the native door calls. Errors reach a Linux program with Linux's
+//! numbers, native programs get illumos's.
 
 mod door;
 mod file;
+mod linux;
 mod process;
 
 use crate::arch::traps::TrapFrame;
@@ -18,8 +25,8 @@ use crate::mem::user::{UserPtr, UserSlice};
 use crate::task::{self, Resume, SCHED};
 use abi::fs::PATH_MAX;
 use abi::{
-    DEBUG_WRITE_MAX, Errno, MAX_ARGS, MAX_ARGS_BYTES, MEM_MAP_MAX, SpawnArgs, Sys, exit_code,
-    kstat, prot,
+    DEBUG_WRITE_MAX, Errno, MAX_ARGS, MAX_ARGS_BYTES, MEM_MAP_MAX, NATIVE_BASE, SpawnArgs, Sys,
+    exit_code, kstat, prot, trace,
 };
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
@@ -29,11 +36,15 @@ use kernel::cap::MAX_CAPACITY;
 const MAX_SLEEP: u64 = 1_000_000;
 /// Longest path read from user memory (longer ones are ENAMETOOLONG).
 const PATH_READ_MAX: u64 = 4096;
+/// Most trace records one call copies out.
+const TRACE_READ_MAX: u64 = 1024;
 
 /// What most system calls return: a value, or an error.
 type SysResult = Result<u64, Errno>;
 
-pub fn dispatch(frame: &mut TrapFrame) {
+/// Runs the system call of `frame` (the entry stub calls it, or tracing's
+/// recording dispatcher does).
+pub extern "C" fn dispatch(frame: &mut TrapFrame) {
     // The door fast paths, ahead of everything: when they apply they leave
     // through the other side's user mode; otherwise nothing has changed.
     match frame.rax {
@@ -46,17 +57,34 @@ pub fn dispatch(frame: &mut TrapFrame) {
     ];
     let resume = match Sys::try_from(frame.rax as usize) {
         Ok(call) => invoke(call, a, frame),
-        Err(()) => {
-            crate::warn!(
-                "process {} called unknown system call {:#x}",
-                SCHED.lock().current_pid(),
-                frame.rax
-            );
-            Resume::Return(Err(Errno::ENOSYS))
-        }
+        Err(()) => not_native(frame, a),
     };
-    resume.apply(frame);
+    resume.apply(frame, errors_are_linux);
     task::check_exiting();
+}
+
+/// Whether the running thread's errors take Linux's numbers (asked only
+/// for an error).
+#[cold]
+fn errors_are_linux() -> bool {
+    SCHED.lock().current_is_linux()
+}
+
+/// A call number [`Sys`] does not name: a Linux program's own calls (below
+/// [`NATIVE_BASE`]), else ENOSYS with a log line. Kept out of line, so the
+/// native path stays short.
+#[inline(never)]
+fn not_native(frame: &TrapFrame, a: [u64; 6]) -> Resume {
+    let nr = frame.rax as usize;
+    if nr < NATIVE_BASE && SCHED.lock().current_is_linux() {
+        return linux::dispatch(nr, a, frame);
+    }
+    crate::warn!(
+        "process {} called unknown system call {:#x}",
+        SCHED.lock().current_pid(),
+        frame.rax
+    );
+    Resume::Return(Err(Errno::ENOSYS))
 }
 
 /// Runs system call `call` with arguments `a` (from `frame`, which fork
@@ -117,6 +145,7 @@ fn invoke(call: Sys, a: [u64; 6], frame: &mut TrapFrame) -> Resume {
         Sys::Setuid => process::setuid(a[0]).into(),
         Sys::Prlimit => process::prlimit_native(a[0], a[1], a[2], a[3]).into(),
         Sys::SetTls => set_tls(a[0]).into(),
+        Sys::Trace => trace(a[0], a[1], a[2], a[3]).into(),
         call @ (Sys::Fattach
         | Sys::Fdetach
         | Sys::Close
@@ -374,6 +403,31 @@ fn set_tls(base: u64) -> SysResult {
     }
     SCHED.lock().set_fs_base(base);
     Ok(0)
+}
+
+/// Kernel event tracing (`abi::trace::op`), for init alone (called a few
+/// times a boot: kept out of line, away from the door calls).
+#[cold]
+fn trace(op: u64, a: u64, b: u64, c: u64) -> SysResult {
+    let (pid, tid) = {
+        let g = SCHED.lock();
+        (g.current_pid(), g.current_tid())
+    };
+    if pid != 1 {
+        return Err(Errno::EPERM);
+    }
+    match op as usize {
+        trace::op::START => crate::trace::start(a, b, tid).map(|()| 0),
+        trace::op::STOP => Ok(crate::trace::stop()),
+        trace::op::LOST => Ok(crate::trace::lost()),
+        trace::op::READ => {
+            let records = crate::trace::read(c, b.min(TRACE_READ_MAX))?;
+            let out = UserSlice::<trace::Record>::new(a, records.len() as u64)?;
+            out.write_all(SCHED.lock().current_space(), &records)?;
+            Ok(records.len() as u64)
+        }
+        _ => Err(Errno::EINVAL),
+    }
 }
 
 /// The QEMU exit value init uses for a program's status (re-exported for

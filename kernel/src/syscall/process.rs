@@ -201,6 +201,7 @@ fn kernel_limit(resource: u32) -> Option<usize> {
     match resource {
         rlimit::NOFILE => Some(limit::DESCRIPTORS),
         rlimit::AS | rlimit::DATA => Some(limit::MEMORY),
+        rlimit::NPROC => Some(limit::THREADS),
         _ => None,
     }
 }
@@ -210,8 +211,9 @@ fn kernel_limit(resource: u32) -> Option<usize> {
 /// hard; setting takes the soft one, under the rules of `set_limit`
 /// (lowering is free; raising, or a child's, takes euid 0). RLIMIT_NOFILE
 /// is the descriptor table's size (EMFILE beyond), RLIMIT_AS and
-/// RLIMIT_DATA the memory limit, RLIMIT_STACK the fixed main stack; every
-/// other resource is unlimited. Errors: EINVAL (unknown resource, soft
+/// RLIMIT_DATA the memory limit, RLIMIT_NPROC the thread limit (Linux
+/// counts threads there), RLIMIT_STACK the fixed main stack; every other
+/// resource is unlimited. Errors: EINVAL (unknown resource, soft
 /// above hard, a value that cannot be set), EPERM, ESRCH.
 pub fn prlimit(pid: u64, resource: u32, new: Option<Rlimit>) -> Result<Rlimit, Errno> {
     if resource >= rlimit::NLIMITS {
@@ -224,20 +226,20 @@ pub fn prlimit(pid: u64, resource: u32, new: Option<Rlimit>) -> Result<Rlimit, E
         None => rlimit::INFINITY,
     };
     if let Some(new) = new {
-        if new.cur > new.max {
+        if new.rlim_cur > new.rlim_max {
             return Err(Errno::EINVAL);
         }
         match kind {
             Some(kind) => {
-                set_limit(pid, kind as u64, new.cur)?;
+                set_limit(pid, kind as u64, new.rlim_cur)?;
             }
-            None if new.cur == current => {}
+            None if new.rlim_cur == current => {}
             None => return Err(Errno::EINVAL),
         }
     }
     Ok(Rlimit {
-        cur: current,
-        max: current,
+        rlim_cur: current,
+        rlim_max: current,
     })
 }
 

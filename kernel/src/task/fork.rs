@@ -21,6 +21,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
+use kernel::linux::LinuxThread;
 
 impl Sched {
     /// fork by the running thread, whose user registers are `frame`: a new
@@ -41,7 +42,17 @@ impl Sched {
         let space = space.fork(&private).map_err(|_| Errno::ENOMEM)?;
         let (name, pgid, cred, limits, handoff) =
             (p.name.clone(), p.pgid, p.cred, p.limits, p.handoff);
-        let fs_base = self.threads.get(forker).ok_or(Errno::ESRCH)?.fs_base;
+        let linux_process = p.linux.clone();
+        let t = self.threads.get(forker).ok_or(Errno::ESRCH)?;
+        let fs_base = t.fs_base;
+        // A Linux thread's copy keeps its signal mask and alternate stack,
+        // not its clear-child-tid word (fork sets none).
+        let linux_thread = t.linux.as_deref().map(|l| {
+            Box::new(LinuxThread {
+                clear_child_tid: 0,
+                ..*l
+            })
+        });
         let kstack = KernelStack::new().ok_or(Errno::ENOMEM)?;
         let resumed = TrapFrame { rax: 0, ..*frame };
         // SAFETY: a fresh, mapped kernel stack.
@@ -59,12 +70,13 @@ impl Sched {
             resume: Resume::INTERRUPTED,
             fs_base,
             to_user: false,
-            detached: false,
+            detached: linux_thread.is_some(),
             handoff,
             holds: None,
             root: Some(space.root()),
             door_key: None,
             cred,
+            linux: linux_thread,
         };
         let tid = self.threads.insert(Box::new(thread)).ok_or(Errno::EAGAIN)?;
         let key = match self.objects().fork(parent, forker, child, tid) {
@@ -93,9 +105,19 @@ impl Sched {
             handoff,
             death: None,
             dying: false,
+            linux: linux_process,
         };
         self.procs.insert(child, process);
         self.ready.push(tid);
+        crate::trace::spawn(
+            child,
+            parent,
+            &self
+                .procs
+                .get(&child)
+                .map_or(String::new(), |p| p.name.clone()),
+        );
+        crate::trace::thread_create(tid, child);
         Ok(child)
     }
 
@@ -131,8 +153,8 @@ impl Sched {
         t.door_key = Some(key);
         t.root = Some(root);
         t.fs_base = 0;
-        t.detached = false;
         self.on_cpu.door_key = Some(key);
+        self.set_personality(pid, tid, image.linux_end);
         let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
         p.name = String::from(name);
         // SAFETY: the new space is alive (the process holds it from here).
@@ -159,12 +181,14 @@ pub fn exec(
 ) -> Result<(), Errno> {
     let mut g = SCHED.lock();
     let pid = g.current_pid();
-    let cred = g.current_cred().into();
-    let program = g.objects().program_at(pid, cred, path, MAX_PROGRAM_FILE)?;
+    let ids = g.current_cred();
+    let program = g
+        .objects()
+        .program_at(pid, ids.into(), path, MAX_PROGRAM_FILE)?;
     let memory_limit = g.current_space().map_limit();
     drop(g);
-    let image = loader::load(loader::bytes(&program), args, env, memory_limit)?;
     let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
     let name = core::str::from_utf8(name).unwrap_or("?");
+    let image = loader::load(name, loader::bytes(&program), args, env, memory_limit, ids)?;
     SCHED.lock().replace_image(name, image, frame)
 }

@@ -10,6 +10,7 @@
 
 mod fork;
 mod ipc;
+mod linux;
 mod loader;
 mod objects;
 mod process;
@@ -18,6 +19,7 @@ mod resume;
 mod switch;
 
 pub use fork::exec;
+pub use linux::{exit_linux_thread, futex_wait, sleep_until};
 pub use loader::{spawn, user_frame};
 pub use process::{check_exiting, exit_process, pause, wait4};
 pub use report::{on_kernel_exception, on_user_exception};
@@ -42,6 +44,9 @@ use abi::{Errno, MAX_PROCESSES, limit};
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use doors::{Cred, Registry, ThreadKey};
 use kernel::cap::Capability;
+use kernel::clock::Clock;
+use kernel::linux::futex::Futexes;
+use kernel::linux::{LinuxProcess, LinuxThread};
 use kernel::pipe::{End, PipeId};
 use kernel::runq::{ReadyQueue, SleepQueue};
 use kernel::signal::Death;
@@ -70,6 +75,8 @@ pub enum Wait {
     /// Data (`End::Read`) or room (`End::Write`) in a pipe, or its other
     /// side gone.
     Pipe(PipeId, End),
+    /// A futex wake (a Linux thread), or its timeout.
+    Futex,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -114,6 +121,8 @@ pub struct Thread {
     /// space outlives every thread that can still run: it goes when the
     /// last thread has exited.
     root: Option<PhysFrame>,
+    /// What a thread of a Linux program has besides (`None`: native).
+    linux: Option<Box<LinuxThread>>,
 }
 
 pub struct Process {
@@ -145,6 +154,8 @@ pub struct Process {
     /// Killed (or exiting) while some of its threads still run: they must
     /// not return to user mode. Counted in [`DYING`].
     dying: bool,
+    /// What a Linux program has besides (`None`: a native program).
+    pub linux: Option<Box<LinuxProcess>>,
 }
 
 /// A process's limits on threads and children (see `abi::limit`).
@@ -167,6 +178,8 @@ struct OnCpu {
     pid: u32,
     cred: Cred,
     door_key: Option<ThreadKey>,
+    /// It belongs to a Linux program (its errors take Linux's numbers).
+    linux: bool,
 }
 
 impl OnCpu {
@@ -179,6 +192,7 @@ impl OnCpu {
             rgid: 0,
         },
         door_key: None,
+        linux: false,
     };
 
     fn of(t: &Thread) -> OnCpu {
@@ -186,6 +200,7 @@ impl OnCpu {
             pid: t.pid,
             cred: t.cred,
             door_key: t.door_key,
+            linux: t.linux.is_some(),
         }
     }
 }
@@ -214,6 +229,10 @@ pub struct Sched {
     objects: Option<Objects>,
     /// Pending alarms: the tick at which SIGALRM ends each process.
     alarms: BTreeMap<u32, u64>,
+    /// Linux threads waiting on futexes.
+    futexes: Futexes,
+    /// Monotonic and real time.
+    clock: Clock,
 }
 
 pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
@@ -229,6 +248,8 @@ pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
     ticks: 0,
     objects: None,
     alarms: BTreeMap::new(),
+    futexes: Futexes::new(),
+    clock: Clock::new(kernel::clock::NANOS / crate::arch::timer::HZ as u64),
 });
 
 /// The memory limit of the first process (`abi::limit::MEMORY`), set at
@@ -427,6 +448,7 @@ impl Sched {
             root,
             door_key: None,
             cred,
+            linux: None,
         };
         let tid = self.threads.insert(Box::new(thread)).ok_or(Errno::EAGAIN)?;
         let door_key = match self.objects().doors.create_thread(pid, tid) {
@@ -442,6 +464,7 @@ impl Sched {
             p.threads.push(tid);
         }
         self.ready.push(tid);
+        crate::trace::thread_create(tid, pid);
         Ok(tid)
     }
 
@@ -509,6 +532,7 @@ impl Sched {
             handoff: true,
             death: None,
             dying: false,
+            linux: None,
         };
         self.procs.insert(pid, p);
         Ok(pid)
@@ -518,6 +542,7 @@ impl Sched {
     fn destroy_thread(&mut self, tid: u32) {
         self.ready.remove(tid);
         self.sleepers.remove(tid);
+        self.futexes.remove(tid);
         let objects = self.objects();
         objects.doors.exit_thread(&mut objects.caps, tid);
         let held = self.threads.get_mut(tid).and_then(|t| t.holds.take());
@@ -537,6 +562,7 @@ pub fn exit_thread(value: u64, unmap: Option<(u64, u64)>) -> ! {
     let mut g = SCHED.lock();
     let tid = g.current;
     let pid = g.current_pid();
+    crate::trace::thread_exit(tid, pid);
     if let Some((addr, len)) = unmap {
         g.unmap(pid, addr, len);
     }
@@ -629,8 +655,10 @@ pub fn sleep(ticks: u64) {
 pub fn on_timer_tick(frame: &TrapFrame) {
     let mut g = SCHED.lock();
     g.ticks += 1;
+    g.clock.tick(cpu::rdtsc());
     let now = g.ticks;
-    g.set_fs_time(now);
+    let real = g.realtime_ns();
+    g.set_fs_time(real);
     while let Some(tid) = g.sleepers.pop_expired(now) {
         g.wake(tid);
     }
@@ -659,13 +687,11 @@ extern "C" fn idle_loop() -> ! {
             drop(g);
             panic!("no processes left (init exited without shutting down)");
         }
-        let sleeping = g
-            .threads
-            .values()
-            .any(|t| t.state == State::Blocked(Wait::Sleep));
-        if !sleeping && g.alarms.is_empty() {
-            report_deadlock(&g);
+        // Sleepers (futex waits with a timeout among them) and alarms.
+        if g.sleepers.is_empty() && g.alarms.is_empty() {
             drop(g);
+            crate::trace::dump();
+            report_deadlock(&SCHED.lock());
             crate::arch::qemu_exit(abi::exit_code::DEADLOCK);
         }
         drop(g);
@@ -691,6 +717,7 @@ fn report_deadlock(g: &Sched) {
             Wait::DoorPark => "for a door invocation (idle server thread)".into(),
             Wait::Pipe(id, End::Read) => alloc::format!("to read from pipe {id:?}"),
             Wait::Pipe(id, End::Write) => alloc::format!("to write to pipe {id:?}"),
+            Wait::Futex => "for a futex wake".into(),
         };
         crate::error!(
             "deadlock: process {} ({name}) thread {} waits {what}",
@@ -723,6 +750,7 @@ pub fn start() -> ! {
         root: None,
         door_key: None,
         cred: Cred::default(),
+        linux: None,
     };
     let idle = g
         .threads

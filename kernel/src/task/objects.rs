@@ -6,7 +6,6 @@
 //! blocks on a pipe holds a reference to its end while it waits.
 
 use super::{Objects, Resume, Sched, State, Wait};
-use crate::arch::timer::HZ;
 use crate::mem::PAGE_SIZE;
 use crate::mem::pages::FrameStore;
 use crate::mem::space::AddressSpace;
@@ -15,6 +14,7 @@ use alloc::string::ToString;
 use doors::{Config, DoorSystem, Event};
 use kernel::bootfs::Bootfs;
 use kernel::cap::{CapSpace, Capability};
+use kernel::clock::NANOS;
 use kernel::fs::{Fs, Limits};
 use kernel::pipe::{End, PipeId, Pipes, Wake};
 
@@ -71,14 +71,13 @@ impl Sched {
         (objects, space)
     }
 
-    /// Moves the file system's clock to timer tick `ticks` (timestamps
-    /// count from boot: there is no real-time clock).
-    pub fn set_fs_time(&mut self, ticks: u64) {
+    /// Moves the file system's clock to real time `ns` (nanoseconds since
+    /// 1970: the CMOS clock's reading at boot plus the time since).
+    pub fn set_fs_time(&mut self, ns: u64) {
         if let Some(objects) = self.objects.as_mut() {
-            let hz = u64::from(HZ);
             objects.caps.fs.set_time(Timespec {
-                tv_sec: (ticks / hz) as i64,
-                tv_nsec: ((ticks % hz) * (1_000_000_000 / hz)) as i64,
+                tv_sec: (ns / NANOS) as i64,
+                tv_nsec: (ns % NANOS) as i64,
             });
         }
     }
@@ -137,11 +136,17 @@ impl Sched {
 
     fn door_event(&mut self, event: Event) {
         match event {
-            Event::CallFailed { caller, errno } | Event::ParkFailed { tid: caller, errno } => {
+            Event::CallFailed { caller, errno } => {
+                crate::trace::call_failed(caller, errno);
                 self.set_resume(caller, Resume::Return(Err(errno)));
                 self.wake(caller);
             }
+            Event::ParkFailed { tid, errno } => {
+                self.set_resume(tid, Resume::Return(Err(errno)));
+                self.wake(tid);
+            }
             Event::Dispatch(up) => {
+                crate::trace::dispatch(&up);
                 let start = self.deliver_upcall(&up);
                 self.set_resume(up.server, start);
                 self.wake(up.server);

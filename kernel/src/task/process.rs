@@ -45,6 +45,7 @@ impl Sched {
             .collect();
         p.threads.retain(|&t| t == current);
         for tid in others {
+            crate::trace::thread_exit(tid, pid);
             self.destroy_thread(tid);
         }
         if self.procs.get(&pid).is_some_and(|p| p.threads.is_empty()) {
@@ -72,6 +73,7 @@ impl Sched {
         }
         let parent = p.parent;
         let death = *p.death.get_or_insert(Death::Exit(0));
+        crate::trace::process_exit(pid, death.status());
         crate::debug!("process {pid} ({}) ended: {death:?}", p.name);
         self.adopt_children(pid);
         if parent == 0 || !self.procs.contains_key(&parent) {
@@ -146,9 +148,34 @@ impl Sched {
             .copied()
             .ok_or(Errno::ESRCH)?;
         for target in signal::kill(pid, sig, &sender, &all)? {
+            if self.ignores(target, sig) {
+                continue;
+            }
             self.kill_process(target, Death::Signal(sig));
         }
         Ok(())
+    }
+
+    /// Whether process `pid` ignores signal `sig` (whose default action
+    /// terminates): a Linux program can set SIG_IGN. A handler cannot run
+    /// here, so a signal with one installed terminates it (the log says so).
+    fn ignores(&self, pid: u32, sig: i32) -> bool {
+        let Some(p) = self.procs.get(&pid) else {
+            return true;
+        };
+        let Some(linux) = p.linux.as_deref() else {
+            return false;
+        };
+        if !linux.actions.terminates(sig as u32) {
+            return true;
+        }
+        if linux.actions.has_handler(sig as u32) {
+            crate::warn!(
+                "process {pid} ({}) ends on signal {sig}: its handler cannot run (this kernel runs no signal handlers)",
+                p.name
+            );
+        }
+        false
     }
 
     /// `alarm(seconds)` for the running process: SIGALRM ends it after
@@ -191,11 +218,16 @@ pub fn exit_process(status: i32) -> ! {
 
 /// Called before returning to user mode: a thread whose process is ending
 /// does not go back.
-#[inline]
+#[inline(always)]
 pub fn check_exiting() {
-    if DYING.load(Ordering::Relaxed) == 0 {
-        return;
+    if DYING.load(Ordering::Relaxed) != 0 {
+        exit_if_dying();
     }
+}
+
+/// Ends the running thread if its process is ending.
+#[cold]
+fn exit_if_dying() {
     let g = SCHED.lock();
     let pid = g.current_pid();
     let exiting = g.procs.get(&pid).is_some_and(|p| p.death.is_some());

@@ -33,11 +33,14 @@ impl Resume {
     /// interrupted).
     pub const INTERRUPTED: Resume = Resume::Return(Err(Errno::EINTR));
 
-    /// Writes the outcome into the trap frame the thread returns with.
+    /// Writes the outcome into the trap frame the thread returns with. An
+    /// error is `-errno` with Linux's number when `linux()` says the thread
+    /// belongs to a Linux program, else with illumos's (the native ABI).
     #[inline]
-    pub fn apply(&self, frame: &mut TrapFrame) {
+    pub fn apply(&self, frame: &mut TrapFrame, linux: impl FnOnce() -> bool) {
         match *self {
             Resume::Return(Ok(value)) => frame.rax = value,
+            Resume::Return(Err(e)) if linux() => frame.rax = (-i64::from(e.linux())) as u64,
             Resume::Return(Err(e)) => frame.rax = e.raw() as u64,
             Resume::Invocation(entry) => {
                 let [cookie, argp, size, descs, n_desc, pc] = entry.regs;

@@ -55,7 +55,7 @@ fn resume_frame(t: &Thread, resume: &Resume) -> u64 {
     // system call, whose trap frame sits at the top of the thread's kernel
     // stack; nothing else refers to it.
     let frame = unsafe { &mut *(addr as *mut TrapFrame) };
-    resume.apply(frame);
+    resume.apply(frame, || t.linux.is_some());
     addr
 }
 
@@ -77,6 +77,7 @@ fn switch_to(mut g: MutexGuard<'static, Sched>, next: u32, leave: impl FnOnce(&m
     let (prev_rsp, prev_fpu, prev_pid) = (&raw mut p.rsp, &raw mut *p.fpu, p.pid);
     let s = &mut *g;
     let n = s.make_current(next).expect("switch to unknown thread");
+    crate::trace::switch(next, n.pid);
     n.state = State::Running;
     let next_fpu = &raw const *n.fpu;
     let frame = core::mem::take(&mut n.to_user).then(|| {
@@ -175,12 +176,11 @@ pub fn door_park(
             HANDOFFS.fetch_add(1, Ordering::Relaxed);
             jump(g, prev, target, resume)
         }
-        Some((target, resume)) => {
-            g.set_resume(target, *resume);
-            g.wake(target);
+        Some((target, resume)) => wake_door_thread(&mut g, target, *resume),
+        None => {
+            crate::trace::door_alone(matches!(leave, Leave::Blocked(Wait::DoorCall)));
             g.pick_next()
         }
-        None => g.pick_next(),
     };
     if next == cur {
         g.ready.remove(cur);
@@ -189,6 +189,17 @@ pub fn door_park(
     }
     switch_to(g, next, |_| {});
     unreachable!("a thread parked in a door operation resumed its kernel context")
+}
+
+/// Resumes `target`, a thread parked in a door operation, with `resume`
+/// through the run queue (a process turned the handoff off); returns the
+/// next thread to run.
+#[cold]
+fn wake_door_thread(g: &mut Sched, target: u32, resume: Resume) -> u32 {
+    crate::trace::door_wake(target, &resume);
+    g.set_resume(target, resume);
+    g.wake(target);
+    g.pick_next()
 }
 
 /// Runs `target`, a thread parked in a door operation (blocked, or ready and
@@ -206,6 +217,7 @@ fn jump(
     let (prev_fpu, prev_pid) = prev;
     let s = &mut *g;
     let n = s.make_current(target).expect("jump to unknown thread");
+    crate::trace::handoff(n, resume);
     assert!(
         core::mem::take(&mut n.to_user),
         "jump to thread {target}, which is not parked in a door operation"

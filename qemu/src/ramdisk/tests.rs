@@ -41,6 +41,7 @@ impl Scratch {
             boot: self.dir.join("boot"),
             programs,
             broken: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 }

@@ -3,9 +3,15 @@
 //! `BENCH name value unit` lines:
 //! - kernel entry to the first user instruction, and a null system call;
 //! - a null door_call round trip within one process and across processes,
-//!   with 1 KiB and 64 KiB arguments, and through the run queue instead of
-//!   the direct handoff, alone and with other threads ready to run (where
-//!   the run queue makes the server wait its turn);
+//!   and through the run queue instead of the direct handoff, alone and
+//!   with other threads ready to run (where the run queue makes the server
+//!   wait its turn);
+//! - round trips carrying 16, 64 and 256 bytes, 1 KiB and 64 KiB of
+//!   arguments and as many bytes of results (an echo server);
+//! - a plain copy of 1 KiB and 64 KiB in user memory, with the routine the
+//!   kernel's copies use (`memmove`: `rep movsq` between byte moves) and
+//!   with `rep movsb`, to read the copying rows against (under icount
+//!   each repetition of a `rep` instruction counts as one instruction);
 //! - the null cross-process call with 1, 100 and 1,000 doors and server
 //!   threads in the server process;
 //! - beside them, a 1-byte and a 1 KiB ping-pong over two pipes between
@@ -25,6 +31,7 @@ extern crate alloc;
 use alloc::format;
 use alloc::vec::Vec;
 use core::ffi::c_void;
+use core::hint::black_box;
 use core::ptr::null_mut;
 use userland::abi::kstat::{BOOT_TSC, FIRST_USER_TSC};
 use userland::abi::{MEM_MAP_MAX, Sys, limit};
@@ -37,6 +44,16 @@ userland::entry!(main);
 
 const ROUNDS: u64 = 10_000;
 const COPY_ROUNDS: u64 = 1_000;
+/// Sizes of arguments and results of the copying round trips.
+const DATA_SIZES: [(&str, usize); 5] = [
+    ("16B", 16),
+    ("64B", 64),
+    ("256B", 256),
+    ("1KiB", 1024),
+    ("64KiB", 64 * 1024),
+];
+/// Sizes of the plain copies.
+const COPY_SIZES: [(&str, usize); 2] = [("1KiB", 1024), ("64KiB", 64 * 1024)];
 /// Stack of the extra server threads of the scaling runs.
 const SMALL_STACK: usize = 48 * 1024;
 /// Threads of the busy process, each yielding in a loop.
@@ -64,19 +81,32 @@ fn null_calls(doors: &[i32], rounds: u64) -> u64 {
     (rdtsc() - t0) / rounds
 }
 
-/// Calls with `size` argument bytes; returns instructions per round trip.
+/// The echo server procedure: its arguments are its results.
+extern "C" fn echo_server(_: *mut c_void, argp: *mut u8, size: usize, _: *mut door_desc_t, _: u32) {
+    door::door_return(argp, size, null_mut(), 0);
+}
+
+/// Calls with `size` argument bytes to the echo server, whose `size` bytes
+/// of results land in a buffer of that size; returns instructions per
+/// round trip.
 fn data_calls(d: i32, size: usize, rounds: u64) -> u64 {
     let mut data = alloc::vec![7u8; size];
+    let mut results = alloc::vec![0u8; size];
     let mut call = || {
         let mut arg = door_arg_t {
             data_ptr: data.as_mut_ptr() as u64,
             data_size: size as u64,
             desc_ptr: 0,
             desc_num: 0,
-            rbuf: 0,
-            rsize: 0,
+            rbuf: results.as_mut_ptr() as u64,
+            rsize: size as u64,
         };
-        door::door_call(d, &mut arg)
+        let called = door::door_call(d, &mut arg);
+        if called == 0 && (arg.rbuf, arg.data_size) != (results.as_ptr() as u64, size as u64) {
+            println!("bench: results of {size} bytes did not land in the caller's buffer");
+            process::exit(1);
+        }
+        called
     };
     for _ in 0..10 {
         call();
@@ -92,6 +122,59 @@ fn data_calls(d: i32, size: usize, rounds: u64) -> u64 {
         }
     }
     (rdtsc() - t0) / rounds
+}
+
+/// Copies `len` bytes with `rep movsb`.
+fn rep_movsb(src: *const u8, dst: *mut u8, len: usize) {
+    // SAFETY: the caller's buffers hold `len` bytes each.
+    unsafe {
+        core::arch::asm!(
+            "rep movsb",
+            inout("rsi") src => _,
+            inout("rdi") dst => _,
+            inout("rcx") len => _,
+            options(nostack, preserves_flags)
+        )
+    }
+}
+
+/// Copies `len` bytes with the routine of the kernel's copies:
+/// compiler_builtins' `memmove`, which the kernel and user programs of
+/// this target share.
+fn memmove(src: *const u8, dst: *mut u8, len: usize) {
+    // SAFETY: the caller's buffers hold `len` bytes each.
+    unsafe { core::ptr::copy(black_box(src), black_box(dst), len) }
+}
+
+/// Instructions per copy of `len` bytes with `copy` between two buffers.
+fn copy_cost(len: usize, copy: fn(*const u8, *mut u8, usize)) -> u64 {
+    let src = alloc::vec![7u8; len];
+    let mut dst = alloc::vec![0u8; len];
+    copy(src.as_ptr(), dst.as_mut_ptr(), len);
+    let t0 = rdtsc();
+    for _ in 0..COPY_ROUNDS {
+        copy(src.as_ptr(), dst.as_mut_ptr(), len);
+    }
+    let cost = (rdtsc() - t0) / COPY_ROUNDS;
+    if dst != src {
+        println!("bench: a copy of {len} bytes came out wrong");
+        process::exit(1);
+    }
+    cost
+}
+
+/// The plain copies the copying round trips compare with.
+fn copies() {
+    for (name, len) in COPY_SIZES {
+        println!(
+            "BENCH copy_{name}_kernel_routine {} instructions",
+            copy_cost(len, memmove)
+        );
+        println!(
+            "BENCH copy_{name}_rep_movsb {} instructions",
+            copy_cost(len, rep_movsb)
+        );
+    }
 }
 
 /// A process whose threads keep the run queue full.
@@ -140,14 +223,13 @@ fn client(mode: &str) -> i32 {
                 null_calls(&[0], ROUNDS)
             );
             door::door_handoff(true);
-            println!(
-                "BENCH door_1KiB_cross_process {} instructions",
-                data_calls(0, 1024, COPY_ROUNDS)
-            );
-            println!(
-                "BENCH door_64KiB_cross_process {} instructions",
-                data_calls(0, 64 * 1024, COPY_ROUNDS)
-            );
+            for (name, size) in DATA_SIZES {
+                let rounds = if size > 256 { COPY_ROUNDS } else { ROUNDS };
+                println!(
+                    "BENCH door_{name}_cross_process {} instructions",
+                    data_calls(1, size, rounds)
+                );
+            }
         }
         n => {
             let count: i32 = n.parse().unwrap_or(1);
@@ -317,12 +399,16 @@ fn main() -> i32 {
         (rdtsc() - t0) / ROUNDS
     );
 
+    copies();
+
     let first = door::door_create(null_server, null_mut(), 0);
     println!(
         "BENCH door_null_same_process {} instructions",
         null_calls(&[first], ROUNDS)
     );
-    spawn_client("null", &[first]);
+    let echo = door::door_create(echo_server, null_mut(), 0);
+    spawn_client("null", &[first, echo]);
+    door::door_revoke(echo);
     spawn_client("busy", &[first]);
     pipes();
     spawn_client("fork", &[]);

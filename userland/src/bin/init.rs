@@ -26,6 +26,10 @@
 //! (not started, killed after a fault, terminated by a signal, leaked, or
 //! its exit status); when every program passed, a leak of the whole run
 //! still fails it.
+//!
+//! With an `@trace` line in the plan (`abi::trace::BOOT_ARGS_TRACE`), init
+//! has the kernel record events from before the first program until after
+//! the last, then prints the records (`abi::trace`) before shutting down.
 #![no_std]
 #![no_main]
 
@@ -37,12 +41,13 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 use userland::abi::fs::O_RDWR;
 use userland::abi::signal::{SIGRT_LAST, wait::WNOHANG};
+use userland::abi::trace::{self, BOOT_ARGS_RECORDS, BOOT_ARGS_SYSCALLS, BOOT_ARGS_TRACE, Record};
 use userland::abi::{
-    BOOT_ARGS_FILE, BOOT_ARGS_TOGETHER, BOOT_DIR, INIT_NO_LEAKS, INIT_RESULT, INIT_START,
-    KILLED_BASE, SIGNALED_BASE, Sys, exit_code, kstat, verdict,
+    BOOT_ARGS_FILE, BOOT_ARGS_TOGETHER, BOOT_DIR, DEBUG_WRITE_MAX, INIT_NO_LEAKS, INIT_RESULT,
+    INIT_START, KILLED_BASE, SIGNALED_BASE, Sys, exit_code, kstat, verdict,
 };
-use userland::sys::{rdtsc, syscall1};
-use userland::{fs, println, process};
+use userland::sys::{check, rdtsc, syscall, syscall1};
+use userland::{fs, io, println, process};
 
 userland::entry!(main);
 
@@ -272,6 +277,60 @@ fn together(programs: &mut [Program], ends: &mut Vec<End>) {
     }
 }
 
+/// `trace(op, a, b, c)`.
+fn trace(op: usize, a: usize, b: usize, c: usize) -> Result<usize, userland::Errno> {
+    check(syscall(Sys::Trace, [op, a, b, c, 0, 0]))
+}
+
+/// Starts tracing as the plan's `@trace` line asks (`line` without the
+/// directive): `syscalls`, `records=N`. Whether it started.
+fn start_trace(words: &str) -> bool {
+    let mut flags = 0;
+    let mut records = 0;
+    for word in words.split_whitespace() {
+        match word.strip_prefix(BOOT_ARGS_RECORDS) {
+            Some(n) => records = n.parse().unwrap_or(usize::MAX),
+            None if word == BOOT_ARGS_SYSCALLS => flags |= trace::SYSCALLS as usize,
+            None => println!("init: trace: unknown option `{word}`"),
+        }
+    }
+    match trace(trace::op::START, records, flags, 0) {
+        Ok(_) => true,
+        Err(e) => {
+            println!("init: trace: cannot start: {}", e.name());
+            false
+        }
+    }
+}
+
+/// Stops tracing and prints the records (`abi::trace`), in as few console
+/// writes as fit.
+fn dump_trace() {
+    let held = trace(trace::op::STOP, 0, 0, 0).unwrap_or(0);
+    let lost = trace(trace::op::LOST, 0, 0, 0).unwrap_or(0);
+    println!("{}{} records={held} lost={lost}", trace::LINE, trace::BEGIN);
+    let mut records = alloc::vec![Record::default(); 512];
+    let mut text = String::with_capacity(2 * DEBUG_WRITE_MAX);
+    let mut from = 0;
+    while from < held {
+        let ptr = records.as_mut_ptr() as usize;
+        let n = match trace(trace::op::READ, ptr, records.len(), from) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        for r in &records[..n] {
+            let _ = writeln!(text, "{}{r}", trace::LINE);
+            if text.len() >= DEBUG_WRITE_MAX {
+                let _ = io::write(text.as_bytes());
+                text.clear();
+            }
+        }
+        from += n;
+    }
+    let _ = io::write(text.as_bytes());
+    println!("{}{}", trace::LINE, trace::END);
+}
+
 fn main() -> i32 {
     open_console();
     let plan = format!("{BOOT_DIR}/{BOOT_ARGS_FILE}");
@@ -284,8 +343,12 @@ fn main() -> i32 {
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'));
     let all_together = lines.clone().any(|l| l == BOOT_ARGS_TOGETHER);
+    let trace_words = lines.clone().find_map(|l| {
+        let (directive, rest) = l.split_once(' ').unwrap_or((l, ""));
+        (directive == BOOT_ARGS_TRACE).then_some(rest)
+    });
     let mut programs: Vec<Program> = lines
-        .filter(|l| *l != BOOT_ARGS_TOGETHER)
+        .filter(|l| *l != BOOT_ARGS_TOGETHER && !l.starts_with(BOOT_ARGS_TRACE))
         .enumerate()
         .map(|(i, line)| Program {
             index: i + 1,
@@ -299,6 +362,7 @@ fn main() -> i32 {
     }
     let mut ends = Vec::with_capacity(programs.len());
     let mut text = String::with_capacity(128);
+    let traced = trace_words.is_some_and(start_trace);
     let before = counters();
     if all_together {
         together(&mut programs, &mut ends);
@@ -313,6 +377,9 @@ fn main() -> i32 {
         println!(
             "{INIT_NO_LEAKS} (processes, threads, frames, doors, descriptors, open files, pipes back to their starting counts)"
         );
+    }
+    if traced {
+        dump_trace();
     }
     let first_failure = ends.iter().copied().find(|e| *e != End::Pass);
     let code = match first_failure {

@@ -34,8 +34,8 @@ userland::entry!(main);
 
 fn one(value: u64) -> Rlimit {
     Rlimit {
-        cur: value,
-        max: value,
+        rlim_cur: value,
+        rlim_max: value,
     }
 }
 
@@ -176,7 +176,10 @@ fn memory_and_the_rest() {
         process::getrlimit(rlimit::NLIMITS),
         Err(Errno::EINVAL),
     );
-    let upside_down = Rlimit { cur: 10, max: 5 };
+    let upside_down = Rlimit {
+        rlim_cur: 10,
+        rlim_max: 5,
+    };
     expect_eq(
         "soft above hard",
         process::setrlimit(rlimit::NOFILE, upside_down),

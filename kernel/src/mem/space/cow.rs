@@ -83,7 +83,7 @@ impl AddressSpace {
     /// false if the fault is the program's. Err: the page needs a copy and
     /// no frame is free (nothing changed).
     pub fn cow_fault(&self, addr: u64) -> Result<bool, NoFrame> {
-        if !self.forked.get() || !self.area_at(addr).is_some_and(|(_, a)| a.writable) {
+        if !self.forked.get() || !self.is_writable_area(addr) {
             return Ok(false);
         }
         match self.leaf(addr) {
@@ -92,24 +92,48 @@ impl AddressSpace {
         }
     }
 
-    /// Makes every page of `[addr, addr + len)`, which lies in writable
-    /// areas, writable by the kernel: copy-on-write pages are taken over or
-    /// copied. ENOMEM if a copy finds no free frame (pages done before keep
-    /// their new frames, with the same contents).
+    /// Makes the copy-on-write pages of `[addr, addr + len)` writable by
+    /// the kernel: each is taken over or copied. Pages of other areas (or
+    /// none) are left alone, for the caller's check to refuse. ENOMEM if a
+    /// copy finds no free frame (pages done before keep their new frames,
+    /// with the same contents). Costs nothing in a space never forked.
     pub fn unshare(&self, addr: u64, len: u64) -> Result<(), Errno> {
         if !self.forked.get() || len == 0 {
             return Ok(());
         }
-        let end = addr + len;
+        let end = addr.saturating_add(len);
         let mut page = addr & !(PAGE_SIZE - 1);
         while page < end {
-            if let Some(entry) = self.leaf(page) {
+            if self.is_writable_area(page)
+                && let Some(entry) = self.leaf(page)
+            {
                 self.make_writable(entry, page)
                     .map_err(|NoFrame| Errno::ENOMEM)?;
             }
             page += PAGE_SIZE;
         }
         Ok(())
+    }
+
+    /// Whether `addr` lies in an area the program may write.
+    fn is_writable_area(&self, addr: u64) -> bool {
+        self.area_at(addr)
+            .is_some_and(|(_, a)| a.prot.read && a.prot.write)
+    }
+
+    /// The flags page `addr` may take now instead of `flags` (a change of
+    /// protection): in a forked space a page without the write bit keeps
+    /// it off, so that its first write breaks its share (or takes the
+    /// frame over) in the fault.
+    pub(super) fn protect_flags(&self, addr: u64, flags: F) -> F {
+        let shared = self.forked.get()
+            && self
+                .leaf(addr)
+                .is_some_and(|e| !e.flags().contains(F::WRITABLE));
+        match shared {
+            true => flags - F::WRITABLE,
+            false => flags,
+        }
     }
 
     /// Gives leaf `entry` (mapping user page `addr` of a writable area) its
@@ -193,7 +217,7 @@ fn copy_tables(
                     PAGE_SIZE as usize,
                 )
             };
-            let writable = walk.parent.area_at(addr).is_some_and(|(_, a)| a.writable);
+            let writable = walk.parent.is_writable_area(addr);
             let own_flags = match writable {
                 true => flags | F::WRITABLE,
                 false => flags,

@@ -1,0 +1,65 @@
+//! Structures of Linux's x86-64 ABI that the kernel's Linux personality
+//! reads from and writes to programs (with their Linux layouts; [`Wire`]
+//! encodes them). The file ABI's structures are in [`crate::fs`].
+//!
+//! [`Wire`]: crate::Wire
+
+/// `struct timeval`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Timeval {
+    pub tv_sec: i64,
+    pub tv_usec: i64,
+}
+
+/// `struct rlimit` (`getrlimit`, `prlimit64`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Rlimit {
+    pub rlim_cur: u64,
+    pub rlim_max: u64,
+}
+
+/// The kernel's `struct sigaction` (what `rt_sigaction` takes: the handler,
+/// flags, restorer and a 64-bit mask, in this order).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Sigaction {
+    pub sa_handler: u64,
+    pub sa_flags: u64,
+    pub sa_restorer: u64,
+    pub sa_mask: u64,
+}
+
+/// `stack_t` (`sigaltstack`): 24 bytes, 4 of padding after `ss_flags`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct SigStack {
+    pub ss_sp: u64,
+    pub ss_flags: i32,
+    pub ss_size: u64,
+}
+
+/// `struct iovec` (`readv`, `writev`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Iovec {
+    pub iov_base: u64,
+    pub iov_len: u64,
+}
+
+/// Bytes of each field of `struct utsname` (six of them).
+pub const UTSNAME_FIELD: usize = 65;
+
+const _: () = {
+    use core::mem::{offset_of, size_of};
+    assert!(size_of::<Timeval>() == 16);
+    assert!(size_of::<Rlimit>() == 16);
+    assert!(size_of::<Sigaction>() == 32);
+    assert!(offset_of!(Sigaction, sa_restorer) == 16);
+    assert!(offset_of!(Sigaction, sa_mask) == 24);
+    assert!(size_of::<SigStack>() == 24);
+    assert!(offset_of!(SigStack, ss_flags) == 8);
+    assert!(offset_of!(SigStack, ss_size) == 16);
+    assert!(size_of::<Iovec>() == 16);
+};

@@ -1,0 +1,133 @@
+//! Signals without handlers (see `kernel::linux::signal`): actions, masks
+//! and alternate stacks are kept and read back; a signal takes its default
+//! action unless the program ignores it (`kill` is the native call's
+//! handler, `Sched::kill`), so `abort()` ends the process as SIGABRT
+//! (native status 160 + 6, `WTERMSIG` 6 for its parent) and
+//! `raise(SIGCHLD)` does nothing.
+
+use super::{SysResult, int_arg, process};
+use crate::mem::user::UserPtr;
+use crate::task::SCHED;
+use abi::Errno;
+use abi::linux::{SigStack, Sigaction};
+use kernel::linux::signal::{self, SIGSET_SIZE};
+
+/// `rt_sigaction(sig, act, oact, sigsetsize)`.
+pub fn rt_sigaction(sig: u64, act: u64, oact: u64, size: u64) -> SysResult {
+    if size != SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let sig = signal::signal_arg(sig)?;
+    let mut g = SCHED.lock();
+    let space = g.current_space();
+    let new = match act {
+        0 => None,
+        addr => Some(UserPtr::<Sigaction>::new(addr)?.read(space)?),
+    };
+    let out = match oact {
+        0 => None,
+        addr => {
+            let p = UserPtr::<Sigaction>::new(addr)?;
+            p.check(space, true)?;
+            Some(p)
+        }
+    };
+    let state = g.current_linux_process().ok_or(Errno::ENOSYS)?;
+    let old = state.actions.exchange(sig, new)?;
+    if let Some(p) = out {
+        p.write(g.current_space(), &old)?;
+    }
+    Ok(0)
+}
+
+/// `rt_sigprocmask(how, set, oset, sigsetsize)`.
+pub fn rt_sigprocmask(how: u64, set: u64, oset: u64, size: u64) -> SysResult {
+    if size != SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let mut g = SCHED.lock();
+    let space = g.current_space();
+    let new = match set {
+        0 => None,
+        addr => Some(UserPtr::<u64>::new(addr)?.read(space)?),
+    };
+    let out = match oset {
+        0 => None,
+        addr => {
+            let p = UserPtr::<u64>::new(addr)?;
+            p.check(space, true)?;
+            Some(p)
+        }
+    };
+    let thread = g.current_linux_thread().ok_or(Errno::ENOSYS)?;
+    let old = thread.signals.mask;
+    if let Some(set) = new {
+        thread.signals.mask = signal::new_mask(old, how, set)?;
+    }
+    if let Some(p) = out {
+        p.write(g.current_space(), &old)?;
+    }
+    Ok(0)
+}
+
+/// `sigaltstack(ss, old)`.
+pub fn sigaltstack(ss: u64, old: u64) -> SysResult {
+    let mut g = SCHED.lock();
+    let space = g.current_space();
+    let new = match ss {
+        0 => None,
+        addr => Some(signal::check_altstack(
+            UserPtr::<SigStack>::new(addr)?.read(space)?,
+        )?),
+    };
+    let out = match old {
+        0 => None,
+        addr => {
+            let p = UserPtr::<SigStack>::new(addr)?;
+            p.check(space, true)?;
+            Some(p)
+        }
+    };
+    let thread = g.current_linux_thread().ok_or(Errno::ENOSYS)?;
+    let previous = thread.signals.altstack;
+    if let Some(stack) = new {
+        thread.signals.altstack = stack;
+    }
+    if let Some(p) = out {
+        p.write(g.current_space(), &previous)?;
+    }
+    Ok(0)
+}
+
+/// A signal argument of tkill/tgkill: 0 (a check only) or 1..=64.
+fn kill_signal(sig: u64) -> Result<Option<u32>, Errno> {
+    match sig {
+        0 => Ok(None),
+        s => signal::signal_arg(s).map(Some),
+    }
+}
+
+/// `kill(pid, sig)`: the native call's handler (`syscall::process`): a
+/// signal takes its default action, or none for a program that ignores it.
+pub fn kill(pid: u64, sig: u64) -> SysResult {
+    process::kill(int_arg(pid), int_arg(sig))
+}
+
+/// `tgkill(tgid, tid, sig)` (`tkill` without `tgid`): `tid` must be a
+/// thread of the caller's process (ESRCH otherwise); the signal goes to
+/// the process.
+pub fn tgkill(tgid: Option<u64>, tid: u64, sig: u64) -> SysResult {
+    let sig = kill_signal(sig)?;
+    let g = SCHED.lock();
+    let me = g.current_pid();
+    let tid = u32::try_from(int_arg(tid))
+        .ok()
+        .filter(|&t| t > 0)
+        .ok_or(Errno::EINVAL)?;
+    let group_ok = tgid.is_none_or(|t| u32::try_from(int_arg(t)) == Ok(me));
+    if !group_ok || !g.is_thread_of(tid, me) {
+        return Err(Errno::ESRCH);
+    }
+    drop(g);
+    sig.map_or(Ok(0), |sig| process::kill(me as i32, sig as i32))
+}

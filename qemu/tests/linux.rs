@@ -1,0 +1,94 @@
+//! The Linux personality: static Linux binaries (C with musl, Rust with
+//! std) run unchanged, with their own system calls, and bad input from one
+//! gets errors, never a kernel fault or hang. Every run also checks that
+//! nothing leaked.
+
+use qemu::test_program;
+
+/// A Rust program with std (built for x86_64-unknown-linux-musl): threads
+/// with a Mutex and a Condvar, println!, std::time, std::fs, the heap.
+#[test]
+fn rust_std() {
+    test_program("rust_std", &["x", "y"])
+        .expect_success()
+        .assert_line(r#"rust_std: args ["x", "y"]"#)
+        .assert_line("rust_std: 8 threads counted to 8000")
+        .assert_line("rust_std: sleep and clocks ok")
+        .assert_line("rust_std: std::fs ok")
+        .assert_line("rust_std: done");
+}
+
+#[test]
+fn c_hello() {
+    test_program("c_hello", &["a", "b"])
+        .expect_success()
+        .assert_line("hello from C: a b");
+}
+
+/// printf formats, malloc/free of many sizes, qsort, strings, 8 threads
+/// with mutexes and condition variables, threads that exit unjoined (the
+/// leak check covers them), files in /tmp, sleep, clock_gettime.
+#[test]
+fn c_ordinary() {
+    test_program("c_ordinary", &[])
+        .expect_success()
+        .assert_line("c_ordinary: printf formats ok")
+        .assert_line("c_ordinary: 8 threads counted to 16000")
+        .assert_line("c_ordinary: threads that exit unjoined ok")
+        .assert_line("c_ordinary: files in /tmp ok")
+        .assert_line("c_ordinary: sleep and clock_gettime ok")
+        .assert_line("c_ordinary: done");
+}
+
+/// mmap, munmap and mprotect of any page range, PROT_NONE guard pages (a
+/// touch kills with the kernel's report), mremap, brk.
+#[test]
+fn c_memory() {
+    test_program("c_memory", &[])
+        .expect_success()
+        .assert_line("user fault: ")
+        .assert_line("c_memory: a guard page touch kills the process (signal 11)")
+        .assert_line("c_memory: done");
+}
+
+/// Files, directories, devices and pipes through the Linux file calls.
+#[test]
+fn c_files() {
+    test_program("c_files", &[])
+        .expect_success()
+        .assert_line("c_files: pipes, poll, dup2, fcntl ok")
+        .assert_line("c_files unprivileged: EACCES under seteuid ok")
+        .assert_line("c_files: ok");
+}
+
+/// Bad clone flags and addresses, futexes on bad words, mprotect of kernel
+/// addresses, brk below its start, huge mmaps, bad signal calls: errors,
+/// no kernel fault, no leak; an unsupported call is named in the log.
+#[test]
+fn c_hostile() {
+    let report = test_program("c_hostile", &[]);
+    report
+        .expect_success()
+        .assert_line("c_hostile: done")
+        .assert_line("Linux system call 250 (keyctl) is not supported here: ENOSYS")
+        .assert_line("clone of a process or namespace (no fork yet) is not supported");
+    assert!(
+        report.kernel_errors().is_empty(),
+        "{:?}",
+        report.kernel_errors()
+    );
+}
+
+/// The project's own C files compile without a warning (the runner shows a
+/// student's warnings and still runs the program).
+#[test]
+fn c_sources_compile_cleanly() {
+    let images = qemu::images::images(false).expect("the images build");
+    let c_broken: Vec<_> = images
+        .broken
+        .iter()
+        .filter(|b| b.source.starts_with(qemu::cbuild::C_DIR))
+        .collect();
+    assert!(c_broken.is_empty(), "{c_broken:#?}");
+    assert!(images.warnings.is_empty(), "{:#?}", images.warnings);
+}

@@ -1,0 +1,231 @@
+//! Door copies across pages. The kernel copies arguments and results
+//! through the page tables, in one piece while both sides go on in the
+//! next physical page; it checks short ranges in the page tables and long
+//! ones against the mapped areas. Checked within one process:
+//! - echoes of 1 byte to 50 pages, at offsets all over a page, from and to
+//!   buffers in different areas, arrive exact, and the bytes around the
+//!   result buffer stay as they were;
+//! - the same from buffers whose frames are likely out of order (areas
+//!   mapped into the holes of unmapped ones);
+//! - arguments, or a result buffer, that run off the end of their area
+//!   into the unmapped page after it fail with EFAULT before the server
+//!   runs, leaving the result buffer as it was: a short range and a long
+//!   one; so does a read-only result buffer.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use core::ffi::c_void;
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use userland::abi::{Sys, prot};
+use userland::door::{
+    door_arg_t, door_call, door_create, door_desc_t, door_info_t, door_return, door_server_create,
+    errno,
+};
+use userland::sys::{Errno, check, syscall3};
+use userland::testkit::{expect_eq, spawn_server_thread, verdict};
+use userland::{check, heap, println};
+
+userland::entry!(main);
+
+const PAGE: usize = 4096;
+/// Stack of each server thread: room for the largest arguments.
+const SERVER_STACK: usize = 1 << 20;
+/// The largest echo (beyond what the page tables check: the area list).
+const LARGEST: usize = 50 * PAGE;
+/// Bytes of each area that stay untouched around the result buffer.
+const MARGIN: usize = 64;
+
+/// Invocations of the echo server.
+static INVOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+/// The echo server procedure: its arguments are its results.
+extern "C" fn echo(_: *mut c_void, argp: *mut u8, size: usize, _: *mut door_desc_t, _: u32) {
+    INVOCATIONS.fetch_add(1, SeqCst);
+    door_return(argp, size, null_mut(), 0);
+}
+
+/// The door_server_create procedure: server threads with big stacks.
+extern "C" fn create(_: *mut door_info_t) {
+    let started = spawn_server_thread(SERVER_STACK, |e| {
+        println!("dcopy: server thread: door_return failed: {}", e.name());
+    });
+    check!(started.is_ok(), "server thread: {started:?}");
+}
+
+/// An area of `len` bytes mapped with `protection`.
+fn map(len: usize, protection: usize) -> usize {
+    check(syscall3(Sys::MemMap, len, protection, 0)).expect("mem_map")
+}
+
+/// `len` bytes of user memory at `addr`, to read.
+fn bytes<'a>(addr: usize, len: usize) -> &'a [u8] {
+    // SAFETY: every caller names memory it mapped, and holds no other
+    // reference to it while this one lives.
+    unsafe { core::slice::from_raw_parts(addr as *const u8, len) }
+}
+
+/// `len` bytes of user memory at `addr`, to write.
+fn bytes_mut<'a>(addr: usize, len: usize) -> &'a mut [u8] {
+    // SAFETY: as for `bytes`.
+    unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, len) }
+}
+
+/// A pattern no two nearby sizes and offsets share.
+fn fill(buf: &mut [u8], seed: usize) {
+    for (i, b) in buf.iter_mut().enumerate() {
+        *b = (i.wrapping_mul(31) ^ seed.wrapping_mul(7) ^ (i >> 8)) as u8;
+    }
+}
+
+/// door_call of `d` with the arguments at `data` and the result buffer at
+/// `rbuf` (`len` bytes each).
+fn call(d: i32, data: usize, rbuf: usize, len: usize) -> Result<door_arg_t, Errno> {
+    let mut arg = door_arg_t {
+        data_ptr: data as u64,
+        data_size: len as u64,
+        desc_ptr: 0,
+        desc_num: 0,
+        rbuf: rbuf as u64,
+        rsize: len as u64,
+    };
+    match door_call(d, &mut arg) {
+        0 => Ok(arg),
+        _ => Err(errno()),
+    }
+}
+
+/// Echoes `len` bytes from offset `from` of area `src` into offset `to` of
+/// area `dst` (each big enough), checking the results and the margins.
+fn echo_once(d: i32, (src, from): (usize, usize), (dst, to): (usize, usize), len: usize) {
+    let seed = len ^ (from << 4) ^ (to << 16);
+    fill(bytes_mut(src + from, len), seed);
+    bytes_mut(dst + to - MARGIN, len + 2 * MARGIN).fill(0xa5);
+    match call(d, src + from, dst + to, len) {
+        Err(e) => check!(false, "echo of {len} bytes at {from}/{to}: {}", e.name()),
+        Ok(arg) => {
+            check!(
+                (arg.rbuf, arg.data_size) == ((dst + to) as u64, len as u64),
+                "echo of {len} bytes at {from}/{to}: results at {:#x}, {} bytes",
+                arg.rbuf,
+                arg.data_size
+            );
+            check!(
+                bytes(dst + to, len) == bytes(src + from, len),
+                "echo of {len} bytes at {from}/{to}: the results differ"
+            );
+            let untouched = |at: usize| bytes(at, MARGIN).iter().all(|&x| x == 0xa5);
+            check!(
+                untouched(dst + to - MARGIN) && untouched(dst + to + len),
+                "echo of {len} bytes at {from}/{to}: bytes around rbuf changed"
+            );
+        }
+    }
+}
+
+/// Echoes of many sizes and offsets between areas `src` and `dst`.
+fn echoes(d: i32, src: usize, dst: usize) {
+    let sizes = [
+        1,
+        16,
+        100,
+        PAGE - 1,
+        PAGE,
+        PAGE + 1,
+        3 * PAGE + 5,
+        9 * PAGE,
+        LARGEST,
+    ];
+    for len in sizes {
+        for from in [MARGIN, 100, PAGE - 3, PAGE / 2] {
+            for to in [MARGIN, PAGE - 1, 2 * PAGE - 7] {
+                echo_once(d, (src, from), (dst, to), len);
+            }
+        }
+    }
+}
+
+/// An area whose frames likely do not follow each other: the frame
+/// allocator hands out the lowest free frames first, and every other page
+/// of a run of one-page areas is unmapped first (the others stay).
+fn scattered(len: usize) -> usize {
+    let pages: Vec<usize> = (0..16)
+        .map(|_| map(PAGE, prot::READ | prot::WRITE))
+        .collect();
+    for page in pages.iter().step_by(2) {
+        heap::unmap(*page, PAGE).expect("unmap a page");
+    }
+    map(len, prot::READ | prot::WRITE)
+}
+
+/// A call that must fail with EFAULT before the server runs, leaving the
+/// `rsize` bytes at `rbuf` as they were.
+fn expect_efault(what: &str, d: i32, data: usize, rbuf: usize, len: usize, rsize: usize) {
+    let before = INVOCATIONS.load(SeqCst);
+    let saved: Vec<u8> = bytes(rbuf, rsize).to_vec();
+    let mut arg = door_arg_t {
+        data_ptr: data as u64,
+        data_size: len as u64,
+        desc_ptr: 0,
+        desc_num: 0,
+        rbuf: rbuf as u64,
+        rsize: len as u64,
+    };
+    let ret = door_call(d, &mut arg);
+    expect_eq(what, (ret, errno()), (-1, Errno::EFAULT));
+    expect_eq(
+        &alloc::format!("{what}: invocations"),
+        INVOCATIONS.load(SeqCst),
+        before,
+    );
+    check!(bytes(rbuf, rsize) == saved, "{what}: rbuf changed");
+}
+
+fn main() -> i32 {
+    door_server_create(Some(create));
+    let d = door_create(echo, null_mut(), 0);
+    check!(d >= 0, "door_create: {}", errno().name());
+    let area = LARGEST + 3 * PAGE;
+    let (src, dst) = (
+        map(area, prot::READ | prot::WRITE),
+        map(area, prot::READ | prot::WRITE),
+    );
+    echoes(d, src, dst);
+    println!("dcopy: echoes of 1 byte to 50 pages at offsets all over a page are exact");
+    echoes(d, scattered(area), scattered(area));
+    println!("dcopy: so are echoes between areas whose frames are out of order");
+
+    // Off the end of an area: the unmapped page after it (a guard).
+    let short = map(2 * PAGE, prot::READ | prot::WRITE);
+    let long = map(12 * PAGE, prot::READ | prot::WRITE);
+    let rbuf = map(LARGEST, prot::READ | prot::WRITE);
+    bytes_mut(rbuf, LARGEST).fill(0x5a);
+    let len = 2 * PAGE;
+    expect_efault(
+        "short arguments off the end",
+        d,
+        short + PAGE + 8,
+        rbuf,
+        len,
+        len,
+    );
+    let len = 13 * PAGE;
+    expect_efault("long arguments off the end", d, long + 8, rbuf, len, len);
+    expect_efault(
+        "short rbuf off the end",
+        d,
+        rbuf,
+        short + PAGE + 8,
+        2 * PAGE,
+        0,
+    );
+    expect_efault("long rbuf off the end", d, rbuf, long + 8, 13 * PAGE, 0);
+    let read_only = map(12 * PAGE, prot::READ);
+    expect_efault("short read-only rbuf", d, rbuf, read_only, 16, 0);
+    expect_efault("long read-only rbuf", d, rbuf, read_only, 12 * PAGE, 0);
+    println!("dcopy: ranges off the end of their area, or read-only results, fail with EFAULT");
+    verdict(true)
+}
