@@ -40,6 +40,21 @@ fn c_ordinary() {
         .assert_line("c_ordinary: done");
 }
 
+/// fork, execve/execl, waitpid, kill, alarm and pause through musl: a
+/// child's memory its own, a pipe across fork, signals' default actions,
+/// an exec'd image reading its arguments and environment, exec errors.
+#[test]
+fn c_fork() {
+    test_program("c_fork", &[])
+        .expect_success()
+        .assert_line("c_fork: a child's memory is its own")
+        .assert_line("c_fork: a pipe across fork ok")
+        .assert_line("c_fork: waitpid, kill and alarm ok")
+        .assert_line("c_fork image: arguments and environment ok")
+        .assert_line("c_fork: exec ok")
+        .assert_line("c_fork: done");
+}
+
 /// mmap, munmap and mprotect of any page range, PROT_NONE guard pages (a
 /// touch kills with the kernel's report), mremap, brk.
 #[test]

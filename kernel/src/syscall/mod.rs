@@ -74,7 +74,7 @@ fn errors_are_linux() -> bool {
 /// [`NATIVE_BASE`]), else ENOSYS with a log line. Kept out of line, so the
 /// native path stays short.
 #[inline(never)]
-fn not_native(frame: &TrapFrame, a: [u64; 6]) -> Resume {
+fn not_native(frame: &mut TrapFrame, a: [u64; 6]) -> Resume {
     let nr = frame.rax as usize;
     if nr < NATIVE_BASE && SCHED.lock().current_is_linux() {
         return linux::dispatch(nr, a, frame);

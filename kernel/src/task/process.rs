@@ -182,13 +182,21 @@ impl Sched {
     /// `seconds` (0 cancels). Returns the seconds the previous alarm had
     /// left, rounded up (0 if none).
     pub fn set_alarm(&mut self, seconds: u32) -> u64 {
-        let pid = self.current_pid();
         let hz = u64::from(HZ);
-        let previous = match seconds {
+        let left = self.set_alarm_ticks(u64::from(seconds) * hz);
+        left.map_or(0, |ticks| ticks.div_ceil(hz))
+    }
+
+    /// Sets the running process's alarm to ring after `ticks` timer ticks
+    /// (0 cancels it); the ticks the previous one had left, if there was
+    /// one.
+    pub fn set_alarm_ticks(&mut self, ticks: u64) -> Option<u64> {
+        let pid = self.current_pid();
+        let previous = match ticks {
             0 => self.alarms.remove(&pid),
-            s => self.alarms.insert(pid, self.ticks + u64::from(s) * hz),
+            t => self.alarms.insert(pid, self.ticks + t),
         };
-        previous.map_or(0, |at| at.saturating_sub(self.ticks).div_ceil(hz))
+        previous.map(|at| at.saturating_sub(self.ticks))
     }
 
     /// Ends the processes whose alarm is due at tick `now`.
@@ -201,7 +209,9 @@ impl Sched {
             .collect();
         for pid in due {
             self.alarms.remove(&pid);
-            self.kill_process(pid, Death::Signal(SIGALRM));
+            if !self.ignores(pid, SIGALRM) {
+                self.kill_process(pid, Death::Signal(SIGALRM));
+            }
         }
     }
 }

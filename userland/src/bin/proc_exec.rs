@@ -8,6 +8,7 @@
 //! - exec from a process with other threads (one blocked in a door call to
 //!   this process) ends them: the image runs alone, nothing is left;
 //! - a relative path is found from the current directory;
+//! - a Linux program (C) replaces a native one;
 //! - every error leaves the caller as it was: ENOENT, EACCES (a directory,
 //!   a file without execute permission), ENOEXEC (garbage, an ELF cut
 //!   short that is still being written), E2BIG, EFAULT, ENAMETOOLONG; its
@@ -46,6 +47,7 @@ fn main() -> i32 {
     revokes_its_doors(door.fd());
     ends_the_other_threads();
     relative_path();
+    a_linux_program();
     errors_leave_the_caller_unharmed(door.fd());
     door.close().expect("close the door");
     verdict(true)
@@ -177,6 +179,19 @@ fn relative_path() {
         1
     });
     expect_exit("relative path", child, 3);
+}
+
+/// A Linux program (C, musl) in place of this native one.
+fn a_linux_program() {
+    let child = fork_child("linux", || {
+        let e = process::execve("/bin/c_hello", &["c_hello", "from", "proc_exec"], &[]);
+        fail(format_args!(
+            "execve of a Linux program failed with {}",
+            e.name()
+        ));
+        1
+    });
+    expect_exit("the Linux program", child, 0);
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);

@@ -10,6 +10,7 @@
 mod file;
 mod ident;
 mod mem;
+mod process_calls;
 mod signal;
 mod thread;
 mod time;
@@ -53,7 +54,12 @@ mod nr {
     pub const PAUSE: usize = 34;
     pub const NANOSLEEP: usize = 35;
     pub const GETPID: usize = 39;
+    pub const ALARM: usize = 37;
+    pub const SETITIMER: usize = 38;
     pub const CLONE: usize = 56;
+    pub const FORK: usize = 57;
+    pub const VFORK: usize = 58;
+    pub const EXECVE: usize = 59;
     pub const EXIT: usize = 60;
     pub const WAIT4: usize = 61;
     pub const KILL: usize = 62;
@@ -128,7 +134,7 @@ type SysResult = Result<u64, Errno>;
 
 /// Runs Linux system call `nr` with arguments `a`; `frame` is the caller's
 /// user state (a new thread starts from a copy of it).
-pub fn dispatch(nr: usize, a: [u64; 6], frame: &TrapFrame) -> Resume {
+pub fn dispatch(nr: usize, a: [u64; 6], frame: &mut TrapFrame) -> Resume {
     let result = match nr {
         nr::MMAP => mem::mmap(a),
         nr::MPROTECT => mem::mprotect(a[0], a[1], a[2]),
@@ -137,6 +143,10 @@ pub fn dispatch(nr: usize, a: [u64; 6], frame: &TrapFrame) -> Resume {
         nr::MREMAP => mem::mremap(a),
         nr::MADVISE => mem::madvise(a[0], a[1], a[2]),
         nr::CLONE => thread::clone(a, frame),
+        nr::FORK | nr::VFORK => process_calls::fork(frame),
+        nr::EXECVE => process_calls::execve(a[0], a[1], a[2], frame),
+        nr::ALARM => process_calls::alarm(a[0]),
+        nr::SETITIMER => process_calls::setitimer(a[0], a[1], a[2]),
         nr::EXIT => thread::exit(a[0]),
         nr::EXIT_GROUP => crate::task::exit_process((a[0] & 0xff) as i32),
         nr::SET_TID_ADDRESS => thread::set_tid_address(a[0]),

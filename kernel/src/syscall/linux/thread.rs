@@ -21,7 +21,7 @@ use kernel::linux::clone;
 pub fn clone(a: [u64; 6], frame: &TrapFrame) -> SysResult {
     let spec = clone::decode(a[0]).inspect_err(|&e| {
         if e == Errno::ENOSYS {
-            super::log_unsupported("clone of a process or namespace (no fork yet)");
+            super::log_unsupported("clone of a process (fork and vfork are) or of a namespace");
         }
     })?;
     let [_, stack, parent_tid, child_tid, tls, _] = a;
