@@ -86,7 +86,7 @@ fn c_hostile() {
         .expect_success()
         .assert_line("c_hostile: done")
         .assert_line("Linux system call 250 (keyctl) is not supported here: ENOSYS")
-        .assert_line("clone of a process or namespace (no fork yet) is not supported");
+        .assert_line("clone of a process (fork and vfork are) or of a namespace is not supported");
     assert!(
         report.kernel_errors().is_empty(),
         "{:?}",

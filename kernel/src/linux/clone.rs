@@ -60,8 +60,8 @@ pub struct ThreadClone {
 /// `CLONE_SIGHAND` without `CLONE_VM`, `CLONE_PIDFD` with a thread, an
 /// unknown bit for a thread) and for a thread that would not share
 /// everything (this kernel's threads share the address space, descriptors
-/// and current directory); ENOSYS for a new process (no fork yet) or a
-/// namespace.
+/// and current directory); ENOSYS for a new process (processes come from
+/// `fork` and `vfork`) or a namespace.
 pub fn decode(flags: u64) -> Result<ThreadClone, Errno> {
     let flags = flags & 0xffff_ffff;
     if flags & CLONE_THREAD != 0 && flags & CLONE_SIGHAND == 0
