@@ -218,11 +218,7 @@ impl<C: Copy> DoorSystem<C> {
             data_ptr: arg.data_ptr,
             data_size: arg.data_size,
             descs: passed.iter().map(|p| p.cap).collect(),
-            reply: params.map(|p| ReplyTo {
-                params_addr: p.addr,
-                rbuf: arg.rbuf,
-                rsize: arg.rsize,
-            }),
+            reply: params.map(|p| ReplyTo::of(&p, mem.epoch())),
             caller_pid: pid,
             cred,
         };

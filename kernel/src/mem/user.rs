@@ -42,16 +42,26 @@ impl Range {
     /// range, from the space's list of areas (which remembers the range it
     /// accepted last) for a long one, such as the stack area of a door
     /// server thread that the door logic checks at every return.
-    #[inline]
+    #[inline(always)]
     fn check(&self, space: &AddressSpace, write: bool) -> Result<(), Errno> {
-        let mapped = match self.len {
-            0 => true,
-            len if len <= CHECK_BY_WALK => space.walk().mapped(self.addr, len, write),
-            len => space.covers(self.addr, len, write),
+        let mapped = match self.len > 0 && within_page(self.addr, self.len) {
+            true => space.translate(self.addr, write).is_some(),
+            false => self.mapped_across_pages(space, write),
         };
         match mapped {
             true => Ok(()),
             false => Err(Errno::EFAULT),
+        }
+    }
+
+    /// [`Range::check`] for an empty range or one that crosses a page
+    /// boundary.
+    #[inline(never)]
+    fn mapped_across_pages(&self, space: &AddressSpace, write: bool) -> bool {
+        match self.len {
+            0 => true,
+            len if len <= CHECK_BY_WALK => space.walk().mapped(self.addr, len, write),
+            len => space.covers(self.addr, len, write),
         }
     }
 
@@ -68,12 +78,12 @@ impl Range {
         if self.len == 0 {
             return Ok(());
         }
-        let mut walk = space.walk();
         if within_page(self.addr, self.len) {
-            let phys = walk.translate(self.addr, write).ok_or(Errno::EFAULT)?;
+            let phys = space.translate(self.addr, write).ok_or(Errno::EFAULT)?;
             f(phys, 0, self.len as usize);
             return Ok(());
         }
+        let mut walk = space.walk();
         if !walk.mapped(self.addr, self.len, write) {
             return Err(Errno::EFAULT);
         }
@@ -143,11 +153,22 @@ impl<T: Wire> UserSlice<T> {
     }
 
     /// Value `i` (`i < count`).
+    #[inline]
     pub fn read(&self, space: &AddressSpace, i: u64) -> Result<T, Errno> {
         assert!(i < self.count, "read past a user slice");
+        let addr = self.addr_of(i);
+        if within_page(addr, T::SIZE as u64) {
+            // Decoded straight from the window (a door_call's door_arg_t).
+            let phys = space.translate(addr, false).ok_or(Errno::EFAULT)?;
+            // SAFETY: `SIZE` bytes of mapped user memory in one page,
+            // reached through the window; nothing writes them meanwhile
+            // (one CPU, interrupts off), and any bytes are valid `u8`s.
+            let bytes = unsafe { core::slice::from_raw_parts(phys_to_virt(phys), T::SIZE) };
+            return Ok(T::decode(bytes));
+        }
         let mut b = T::Bytes::zeroed();
         Range {
-            addr: self.addr_of(i),
+            addr,
             len: T::SIZE as u64,
         }
         .read(space, b.as_mut())?;
@@ -162,10 +183,22 @@ impl<T: Wire> UserSlice<T> {
     }
 
     /// Writes `value` as value `i` (`i < count`).
+    #[inline]
     pub fn write(&self, space: &AddressSpace, i: u64, value: &T) -> Result<(), Errno> {
         assert!(i < self.count, "write past a user slice");
+        let addr = self.addr_of(i);
+        if within_page(addr, T::SIZE as u64) {
+            // Encoded straight into the window (a door_arg_t written back).
+            let phys = space.translate(addr, true).ok_or(Errno::EFAULT)?;
+            // SAFETY: `SIZE` bytes of mapped, writable user memory in one
+            // page, reached through the window; no reference to them
+            // exists meanwhile (one CPU, interrupts off).
+            let out = unsafe { core::slice::from_raw_parts_mut(phys_to_virt(phys), T::SIZE) };
+            value.encode(out);
+            return Ok(());
+        }
         Range {
-            addr: self.addr_of(i),
+            addr,
             len: T::SIZE as u64,
         }
         .write(space, value.to_bytes().as_ref(), false)
@@ -331,13 +364,13 @@ pub fn copy_between(
     if len == 0 {
         return Ok(());
     }
-    let (mut from, mut to) = (src.walk(), dst.walk());
     if within_page(src_addr, len) && within_page(dst_addr, len) {
-        let source = from.translate(src_addr, false).ok_or(Errno::EFAULT)?;
-        let dest = to.translate(dst_addr, true).ok_or(Errno::EFAULT)?;
+        let source = src.translate(src_addr, false).ok_or(Errno::EFAULT)?;
+        let dest = dst.translate(dst_addr, true).ok_or(Errno::EFAULT)?;
         copy_physical(source, dest, len);
         return Ok(());
     }
+    let (mut from, mut to) = (src.walk(), dst.walk());
     if !from.mapped(src_addr, len, false) || !to.mapped(dst_addr, len, true) {
         return Err(Errno::EFAULT);
     }
@@ -365,6 +398,7 @@ pub fn copy_between(
 }
 
 /// Whether `[addr, addr + len)` (`len > 0`) lies in one page.
+#[inline(always)]
 fn within_page(addr: u64, len: u64) -> bool {
     addr % PAGE_SIZE + len <= PAGE_SIZE
 }

@@ -50,24 +50,37 @@ pub fn door_create(pc: u64, cookie: u64, attributes: u64) -> SysResult {
     Ok(created.fd as u64 | flag)
 }
 
-/// `door_call(d, NULL)` through the door logic's fast path, when it
-/// applies (see [`DoorSystem::try_null_call`]): the caller parks and the
-/// server thread starts at once. Returns, with nothing changed, otherwise.
+/// `door_call(d, params)` through the door logic's fast path, when it
+/// applies (see [`DoorSystem::try_fast_call`]): the arguments are copied,
+/// the caller parks and the server thread starts at once. Returns, with
+/// nothing changed, otherwise.
 #[inline(never)]
 pub fn fast_call(frame: &TrapFrame) {
     let Ok(d) = fd_arg(frame.rdi) else { return };
-    if frame.rsi != 0 {
-        return;
-    }
     let mut g = SCHED.lock();
     let Some(me) = g.current_door_key() else {
         return;
     };
-    let cred = g.current_cred();
-    let (doors, caps, _) = g.door_env();
-    let Some(up) = doors.try_null_call(caps, me, cred, d) else {
-        return;
+    let (pid, cred) = (g.current_pid(), g.current_cred());
+    let (doors, caps, memory) = g.door_env();
+    // Two calls of the inlined fast path: the null call's has no memory
+    // to check or copy.
+    let up = match frame.rsi {
+        0 => doors.try_fast_call(caps, &memory, me, cred, d, None),
+        addr => {
+            let Some(arg) = memory.read_value::<DoorArg>(pid, addr) else {
+                return;
+            };
+            let params = CallParams { addr, arg };
+            let up = doors.try_fast_call(caps, &memory, me, cred, d, Some(&params));
+            if let Some(up) = &up {
+                let (to, len) = (up.regs[1], up.regs[2]);
+                memory.copy_checked(pid, arg.data_ptr, up.server_pid, to, len);
+            }
+            up
+        }
     };
+    let Some(up) = up else { return };
     FAST_PATHS.fetch_add(1, Ordering::Relaxed);
     let resume = Resume::Invocation(Entry {
         sp: up.sp,
@@ -81,15 +94,16 @@ pub fn fast_call(frame: &TrapFrame) {
     )
 }
 
-/// `door_return(NULL, 0, NULL, 0)` through the door logic's fast path,
-/// when it applies (see [`DoorSystem::try_null_return`]): the thread parks
-/// and the caller resumes at once. Returns, with nothing changed,
-/// otherwise.
+/// `door_return(data, size, desc_ptr, 0)` through the door logic's fast
+/// path, when it applies (see [`DoorSystem::try_fast_return`]): the
+/// results are copied, the thread parks and the caller resumes at once.
+/// Returns, with nothing changed, otherwise.
 #[inline(never)]
 pub fn fast_return(frame: &TrapFrame) {
-    if (frame.rdi | frame.rsi | frame.r10) != 0 {
+    if frame.r10 != 0 {
         return;
     }
+    let (data, size) = (frame.rdi, frame.rsi);
     let stack = StackArea {
         base: frame.r8,
         size: frame.r9,
@@ -98,13 +112,22 @@ pub fn fast_return(frame: &TrapFrame) {
     let Some(me) = g.current_door_key() else {
         return;
     };
+    let pid = g.current_pid();
     let (doors, _, memory) = g.door_env();
-    let Some(caller) = doors.try_null_return(&memory, me, stack) else {
+    let Some(reply) = doors.try_fast_return(&memory, me, data, size, stack) else {
         return;
     };
+    if let Some((addr, arg)) = &reply.arg {
+        memory.copy_checked(pid, data, reply.caller_pid, arg.data_ptr, size);
+        memory.write_checked(reply.caller_pid, *addr, arg);
+    }
     FAST_PATHS.fetch_add(1, Ordering::Relaxed);
     let done = Resume::Return(Ok(0));
-    task::door_park(g, Leave::Blocked(Wait::DoorPark), Some((caller, &done)))
+    task::door_park(
+        g,
+        Leave::Blocked(Wait::DoorPark),
+        Some((reply.caller, &done)),
+    )
 }
 
 /// door_call: returns only when it fails at once; otherwise the calling

@@ -13,7 +13,7 @@ use crate::mem::PAGE_SIZE;
 use crate::mem::pages::FrameStore;
 use crate::mem::space::AddressSpace;
 use crate::mem::user::{UserPtr, UserSlice, copy_between};
-use abi::{DoorArg, DoorDesc, DoorInfo, Errno};
+use abi::{DoorArg, DoorDesc, DoorInfo, Errno, Wire};
 use alloc::vec::Vec;
 use doors::{Depleted, DoorSystem, Pid, Registry, Reply, Upcall, UserMemory};
 use kernel::cap::{CapSpace, Capability};
@@ -22,12 +22,44 @@ use kernel::cap::{CapSpace, Capability};
 pub struct Spaces<'a>(&'a mut Registry<Process>);
 
 impl Spaces<'_> {
+    #[inline]
     fn space(&self, pid: Pid) -> Option<&AddressSpace> {
         self.0.get(&pid).and_then(|p| p.space.as_ref())
     }
 }
 
+impl Spaces<'_> {
+    /// Copies `len` bytes from `from` in process `from_pid` to `to` in
+    /// process `to_pid`: ranges the door logic checked just now, under the
+    /// same lock (the fast path's copies), so the copy cannot fail.
+    pub fn copy_checked(&self, from_pid: Pid, from: u64, to_pid: Pid, to: u64, len: u64) {
+        let copied = match (self.space(from_pid), self.space(to_pid)) {
+            (Some(src), Some(dst)) => copy_between(src, from, dst, to, len),
+            _ => Err(Errno::EFAULT),
+        };
+        if let Err(e) = copied {
+            panic!("door copy of {len} bytes failed ({e:?}) on ranges the door logic checked");
+        }
+    }
+
+    /// The value at `addr` in process `pid`, if it can be read.
+    #[inline]
+    pub fn read_value<T: Wire>(&self, pid: Pid, addr: u64) -> Option<T> {
+        UserPtr::<T>::new(addr).ok()?.read(self.space(pid)?).ok()
+    }
+
+    /// Writes `value` at `addr` in process `pid`, a place the door logic
+    /// checked just now, under the same lock.
+    pub fn write_checked<T: Wire>(&self, pid: Pid, addr: u64, value: &T) {
+        let space = self.space(pid).ok_or(Errno::EFAULT);
+        if let Err(e) = space.and_then(|s| UserPtr::<T>::new(addr)?.write(s, value)) {
+            panic!("door write at {addr:#x} failed ({e:?}) on a range the door logic checked");
+        }
+    }
+}
+
 impl UserMemory for Spaces<'_> {
+    #[inline]
     fn accessible(&self, pid: Pid, addr: u64, len: u64, write: bool) -> bool {
         let Some(space) = self.space(pid) else {
             return false;
