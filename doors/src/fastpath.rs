@@ -46,18 +46,44 @@ pub struct FastUpcall {
 
 /// The caller's side of a door_return through
 /// [`DoorSystem::try_fast_return`]: its door_call returns 0 once the kernel
-/// has copied the results (the returned `size` bytes from the server's
-/// `data` to `arg.data_ptr`, in the caller's rbuf) and written `arg` back
-/// to the caller's `door_arg_t`.
+/// has copied the results (the `size` bytes at the server's `data`) to
+/// [`ResultPlace::rbuf`] and written [`ResultPlace::arg`] back to the
+/// caller's `door_arg_t`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FastReply {
     /// The caller, to switch straight back to.
     pub caller: Tid,
     /// Its process.
     pub caller_pid: Pid,
-    /// Where its `door_arg_t` is and what is written there; `None` for a
-    /// call with `params == NULL` (which gets no results).
-    pub arg: Option<(u64, DoorArg)>,
+    /// Where the results go; `None` for a call with `params == NULL`
+    /// (which gets none).
+    pub place: Option<ResultPlace>,
+}
+
+/// Where a call's results go: in its rbuf, described by its `door_arg_t`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResultPlace {
+    /// The caller's `door_arg_t`.
+    pub params: u64,
+    /// Its rbuf, where the results go.
+    pub rbuf: u64,
+    /// Its rsize.
+    pub rsize: u64,
+}
+
+impl ResultPlace {
+    /// The `door_arg_t` written back for `size` bytes of results.
+    #[inline(always)]
+    pub fn arg(&self, size: u64) -> DoorArg {
+        DoorArg {
+            data_ptr: self.rbuf,
+            data_size: size,
+            desc_ptr: 0,
+            desc_num: 0,
+            rbuf: self.rbuf,
+            rsize: self.rsize,
+        }
+    }
 }
 
 impl<C: Copy> DoorSystem<C> {
@@ -189,7 +215,7 @@ impl<C: Copy> DoorSystem<C> {
         if (data | size) != 0 && !mem.accessible(t.pid, data, size, false) {
             return None;
         }
-        let arg = match reply {
+        let place = match reply {
             None if size > 0 => return None,
             None => None,
             Some(r) => {
@@ -202,15 +228,11 @@ impl<C: Copy> DoorSystem<C> {
                 if !ok {
                     return None;
                 }
-                let arg = DoorArg {
-                    data_ptr: r.rbuf,
-                    data_size: size,
-                    desc_ptr: 0,
-                    desc_num: 0,
+                Some(ResultPlace {
+                    params: r.params_addr,
                     rbuf: r.rbuf,
                     rsize: r.rsize,
-                };
-                Some((r.params_addr, arg))
+                })
             }
         };
         let d = self.doors.get(door)?;
@@ -241,7 +263,7 @@ impl<C: Copy> DoorSystem<C> {
         Some(FastReply {
             caller: c.tid,
             caller_pid,
-            arg,
+            place,
         })
     }
 }

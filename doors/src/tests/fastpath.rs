@@ -425,7 +425,7 @@ impl Pair {
         match fast {
             Some(reply) => {
                 self.hits += 1;
-                self.data_hits += usize::from(reply.arg.is_some());
+                self.data_hits += usize::from(reply.place.is_some());
                 let g = general
                     .clone()
                     .expect("the general path failed a fast return");
@@ -433,10 +433,11 @@ impl Pair {
                 assert_eq!((r.caller, r.caller_pid), (reply.caller, reply.caller_pid));
                 let d = r.result.expect("the general path failed the reply");
                 let server_pid = self.general.sys.threads[&tid].pid;
-                let to = reply.arg.map_or(0, |(_, arg)| arg.data_ptr);
+                let to = reply.place.map_or(0, |p| p.rbuf);
+                let arg = reply.place.map(|p| (p.params, p.arg(size)));
                 assert_eq!(
                     (d.server_pid, d.from, d.len, d.data_addr, d.arg),
-                    (server_pid, data, size, to, reply.arg),
+                    (server_pid, data, size, to, arg),
                     "the results the kernel copies and the door_arg_t it writes"
                 );
                 assert!(d.descs.is_empty() && d.desc_addr == 0 && d.mapped.is_none());
@@ -622,7 +623,9 @@ fn fast_path_takes_a_round_trip_with_data_and_agrees() {
             rsize: 256,
         };
         let reply = fast.expect("a fast return");
-        assert_eq!((reply.caller, reply.arg), (10, Some((params, want))));
+        let place = reply.place.expect("a place for the results");
+        assert_eq!((reply.caller, place.params), (10, params));
+        assert_eq!(place.arg(results), want);
     }
     assert_eq!((pair.hits, pair.data_hits), (6, 6));
     assert_eq!(pair.fast.sys.threads[&10].call, None, "the caller is done");

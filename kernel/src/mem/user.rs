@@ -44,11 +44,7 @@ impl Range {
     /// server thread that the door logic checks at every return.
     #[inline(always)]
     fn check(&self, space: &AddressSpace, write: bool) -> Result<(), Errno> {
-        let mapped = match self.len > 0 && within_page(self.addr, self.len) {
-            true => space.translate(self.addr, write).is_some(),
-            false => self.mapped_across_pages(space, write),
-        };
-        match mapped {
+        match accessible(space, self.addr, self.len, write) {
             true => Ok(()),
             false => Err(Errno::EFAULT),
         }
@@ -346,13 +342,45 @@ impl<T: Wire> UserPtr<T> {
     }
 }
 
+/// Whether `len` bytes at user address `addr` of `space` can be read (or,
+/// with `write`, written): an empty range can if it lies in the user half;
+/// a range within one page, with one page-table entry (the few small
+/// ranges of a door call).
+#[inline(always)]
+pub fn accessible(space: &AddressSpace, addr: u64, len: u64, write: bool) -> bool {
+    match one_page(addr, len) {
+        true => space.translate(addr, write).is_some(),
+        false => Range::new(addr, len).is_ok_and(|r| r.mapped_across_pages(space, write)),
+    }
+}
+
 /// Copies `len` bytes from `src_addr` in `src` to `dst_addr` in `dst` (two
 /// possibly different address spaces) through the physical window, after
 /// checking every page of both ranges. The copy goes in pieces as long as
 /// both sides are physically contiguous, so a copy between buffers whose
 /// frames were allocated in order is one `memmove`; each side's page-table
 /// entries are read twice (to check, to copy), one each per page.
+#[inline(always)]
 pub fn copy_between(
+    src: &AddressSpace,
+    src_addr: u64,
+    dst: &AddressSpace,
+    dst_addr: u64,
+    len: u64,
+) -> Result<(), Errno> {
+    if one_page(src_addr, len) && one_page(dst_addr, len) {
+        let source = src.translate(src_addr, false).ok_or(Errno::EFAULT)?;
+        let dest = dst.translate(dst_addr, true).ok_or(Errno::EFAULT)?;
+        copy_physical(source, dest, len);
+        return Ok(());
+    }
+    copy_in_pieces(src, src_addr, dst, dst_addr, len)
+}
+
+/// [`copy_between`] for an empty copy or one that crosses a page boundary
+/// on either side.
+#[inline(never)]
+fn copy_in_pieces(
     src: &AddressSpace,
     src_addr: u64,
     dst: &AddressSpace,
@@ -362,12 +390,6 @@ pub fn copy_between(
     Range::new(src_addr, len)?;
     Range::new(dst_addr, len)?;
     if len == 0 {
-        return Ok(());
-    }
-    if within_page(src_addr, len) && within_page(dst_addr, len) {
-        let source = src.translate(src_addr, false).ok_or(Errno::EFAULT)?;
-        let dest = dst.translate(dst_addr, true).ok_or(Errno::EFAULT)?;
-        copy_physical(source, dest, len);
         return Ok(());
     }
     let (mut from, mut to) = (src.walk(), dst.walk());
@@ -401,6 +423,13 @@ pub fn copy_between(
 #[inline(always)]
 fn within_page(addr: u64, len: u64) -> bool {
     addr % PAGE_SIZE + len <= PAGE_SIZE
+}
+
+/// Whether `[addr, addr + len)` is not empty and lies in one page (so it
+/// lies in the user half if `addr` does).
+#[inline(always)]
+fn one_page(addr: u64, len: u64) -> bool {
+    len.wrapping_sub(1) < PAGE_SIZE - addr % PAGE_SIZE
 }
 
 /// Copies `len` bytes of user memory at physical address `from` to `to`,

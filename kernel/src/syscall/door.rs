@@ -9,7 +9,9 @@ use super::{SysResult, fd_arg};
 use crate::arch::traps::TrapFrame;
 use crate::mem::pages::FrameStore;
 use crate::mem::user::UserPtr;
-use crate::task::{self, Entry, Leave, Resume, SCHED, Sched, Wait};
+use crate::task::{
+    self, Entry, Leave, ProcessMemory, Resume, SCHED, Sched, Wait, copy_checked, space_of,
+};
 use crate::trace;
 use abi::{DOOR_CREATE_RUN_SERVER_CREATE, DoorArg, DoorCred, DoorInfo, Errno, Ucred};
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -62,20 +64,22 @@ pub fn fast_call(frame: &TrapFrame) {
         return;
     };
     let (pid, cred) = (g.current_pid(), g.current_cred());
-    let (doors, caps, memory) = g.door_env();
+    let (doors, caps, procs) = g.fast_door_env();
+    let memory = ProcessMemory::new(procs, pid);
     // Two calls of the inlined fast path: the null call's has no memory
     // to check or copy.
     let up = match frame.rsi {
         0 => doors.try_fast_call(caps, &memory, me, cred, d, None),
         addr => {
-            let Some(arg) = memory.read_value::<DoorArg>(pid, addr) else {
+            let Some(space) = memory.space() else { return };
+            let Ok(arg) = UserPtr::<DoorArg>::new(addr).and_then(|p| p.read(space)) else {
                 return;
             };
             let params = CallParams { addr, arg };
             let up = doors.try_fast_call(caps, &memory, me, cred, d, Some(&params));
             if let Some(up) = &up {
-                let (to, len) = (up.regs[1], up.regs[2]);
-                memory.copy_checked(pid, arg.data_ptr, up.server_pid, to, len);
+                let server = space_of(procs, up.server_pid).expect("a server thread's space");
+                copy_checked(space, arg.data_ptr, server, up.regs[1], up.regs[2]);
             }
             up
         }
@@ -113,13 +117,18 @@ pub fn fast_return(frame: &TrapFrame) {
         return;
     };
     let pid = g.current_pid();
-    let (doors, _, memory) = g.door_env();
+    let (doors, _, procs) = g.fast_door_env();
+    let memory = ProcessMemory::new(procs, pid);
     let Some(reply) = doors.try_fast_return(&memory, me, data, size, stack) else {
         return;
     };
-    if let Some((addr, arg)) = &reply.arg {
-        memory.copy_checked(pid, data, reply.caller_pid, arg.data_ptr, size);
-        memory.write_checked(reply.caller_pid, *addr, arg);
+    if let Some(place) = &reply.place {
+        let space = memory.space().expect("the running process's space");
+        let caller = space_of(procs, reply.caller_pid).expect("a waiting caller's space");
+        copy_checked(space, data, caller, place.rbuf, size);
+        let written =
+            UserPtr::<DoorArg>::new(place.params).and_then(|p| p.write(caller, &place.arg(size)));
+        written.expect("a door_arg_t the door logic checked");
     }
     FAST_PATHS.fetch_add(1, Ordering::Relaxed);
     let done = Resume::Return(Ok(0));

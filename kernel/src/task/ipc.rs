@@ -13,8 +13,9 @@ use crate::mem::PAGE_SIZE;
 use crate::mem::pages::FrameStore;
 use crate::mem::space::AddressSpace;
 use crate::mem::user::{UserPtr, UserSlice, copy_between};
-use abi::{DoorArg, DoorDesc, DoorInfo, Errno, Wire};
+use abi::{DoorArg, DoorDesc, DoorInfo, Errno};
 use alloc::vec::Vec;
+use core::cell::Cell;
 use doors::{Depleted, DoorSystem, Pid, Registry, Reply, Upcall, UserMemory};
 use kernel::cap::{CapSpace, Capability};
 
@@ -22,44 +23,85 @@ use kernel::cap::{CapSpace, Capability};
 pub struct Spaces<'a>(&'a mut Registry<Process>);
 
 impl Spaces<'_> {
-    #[inline]
     fn space(&self, pid: Pid) -> Option<&AddressSpace> {
-        self.0.get(&pid).and_then(|p| p.space.as_ref())
+        space_of(self.0, pid)
     }
 }
 
-impl Spaces<'_> {
-    /// Copies `len` bytes from `from` in process `from_pid` to `to` in
-    /// process `to_pid`: ranges the door logic checked just now, under the
-    /// same lock (the fast path's copies), so the copy cannot fail.
-    pub fn copy_checked(&self, from_pid: Pid, from: u64, to_pid: Pid, to: u64, len: u64) {
-        let copied = match (self.space(from_pid), self.space(to_pid)) {
-            (Some(src), Some(dst)) => copy_between(src, from, dst, to, len),
-            _ => Err(Errno::EFAULT),
+/// Process `pid`'s address space.
+#[inline(always)]
+pub fn space_of(procs: &Registry<Process>, pid: Pid) -> Option<&AddressSpace> {
+    procs.get(&pid).and_then(|p| p.space.as_ref())
+}
+
+/// One process's memory, as the door fast path sees it: the fast path asks
+/// only about the running process's memory (a question about another
+/// process's is answered no, and the general path takes the call), reads
+/// no descriptors and maps nothing.
+pub struct ProcessMemory<'a> {
+    pid: Pid,
+    procs: &'a Registry<Process>,
+    /// Its address space, once looked up (a null call never needs it).
+    space: Cell<Option<&'a AddressSpace>>,
+}
+
+impl<'a> ProcessMemory<'a> {
+    /// Process `pid`'s memory, among `procs`.
+    #[inline(always)]
+    pub fn new(procs: &'a Registry<Process>, pid: Pid) -> Self {
+        ProcessMemory {
+            pid,
+            procs,
+            space: Cell::new(None),
+        }
+    }
+
+    /// Its address space.
+    #[inline(always)]
+    pub fn space(&self) -> Option<&'a AddressSpace> {
+        if let Some(space) = self.space.get() {
+            return Some(space);
+        }
+        let space = space_of(self.procs, self.pid)?;
+        self.space.set(Some(space));
+        Some(space)
+    }
+}
+
+impl UserMemory for ProcessMemory<'_> {
+    #[inline(always)]
+    fn accessible(&self, pid: Pid, addr: u64, len: u64, write: bool) -> bool {
+        let Some(space) = self.space().filter(|_| pid == self.pid) else {
+            return false;
         };
-        if let Err(e) = copied {
-            panic!("door copy of {len} bytes failed ({e:?}) on ranges the door logic checked");
-        }
+        crate::mem::user::accessible(space, addr, len, write)
     }
 
-    /// The value at `addr` in process `pid`, if it can be read.
-    #[inline]
-    pub fn read_value<T: Wire>(&self, pid: Pid, addr: u64) -> Option<T> {
-        UserPtr::<T>::new(addr).ok()?.read(self.space(pid)?).ok()
+    fn read_descs(&self, _: Pid, _: u64, _: u32) -> Result<Vec<DoorDesc>, Errno> {
+        Err(Errno::EFAULT)
     }
 
-    /// Writes `value` at `addr` in process `pid`, a place the door logic
-    /// checked just now, under the same lock.
-    pub fn write_checked<T: Wire>(&self, pid: Pid, addr: u64, value: &T) {
-        let space = self.space(pid).ok_or(Errno::EFAULT);
-        if let Err(e) = space.and_then(|s| UserPtr::<T>::new(addr)?.write(s, value)) {
-            panic!("door write at {addr:#x} failed ({e:?}) on a range the door logic checked");
-        }
+    #[inline(always)]
+    fn epoch(&self) -> u64 {
+        crate::mem::space::unmap_epoch()
+    }
+
+    fn map_zeroed(&mut self, _: Pid, _: u64) -> Option<u64> {
+        None
+    }
+}
+
+/// Copies `len` bytes from `from` in `src` to `to` in `dst`: ranges the
+/// door logic checked just now, under the same lock (the fast path's
+/// copies), so the copy cannot fail.
+#[inline(always)]
+pub fn copy_checked(src: &AddressSpace, from: u64, dst: &AddressSpace, to: u64, len: u64) {
+    if let Err(e) = copy_between(src, from, dst, to, len) {
+        panic!("door copy of {len} bytes failed ({e:?}) on ranges the door logic checked");
     }
 }
 
 impl UserMemory for Spaces<'_> {
-    #[inline]
     fn accessible(&self, pid: Pid, addr: u64, len: u64, write: bool) -> bool {
         let Some(space) = self.space(pid) else {
             return false;
@@ -101,6 +143,20 @@ impl Sched {
             &mut objects.caps,
             Spaces(&mut self.procs),
         )
+    }
+
+    /// What the door fast path works with: the door logic, the descriptor
+    /// tables, and the processes (for their memories).
+    #[inline(always)]
+    pub fn fast_door_env(
+        &mut self,
+    ) -> (
+        &mut DoorSystem<Capability>,
+        &CapSpace<FrameStore>,
+        &Registry<Process>,
+    ) {
+        let objects = self.objects.as_mut().expect("objects initialised at boot");
+        (&mut objects.doors, &objects.caps, &self.procs)
     }
 
     /// Decides how thread `tid`'s door operation ends.

@@ -15,6 +15,7 @@ mod report;
 mod resume;
 mod switch;
 
+pub use ipc::{ProcessMemory, copy_checked, space_of};
 pub use loader::{spawn, user_frame};
 pub use report::{on_kernel_exception, on_user_exception};
 pub use resume::{Entry, Resume};
@@ -325,7 +326,7 @@ impl Sched {
 
     /// Whether a door switch from the running thread to `target` goes
     /// straight there: unless the process of either turned the handoff off.
-    #[inline]
+    #[inline(always)]
     fn direct_switch_to(&self, target: u32) -> bool {
         if HANDOFF_OFF.load(Ordering::Relaxed) == 0 {
             return true;

@@ -207,7 +207,7 @@ fn wake_door_thread(g: &mut Sched, target: u32, resume: Resume) -> u32 {
 /// with `resume` written in. The running thread (whose FPU area and process
 /// `prev` gives) leaves its kernel context for good (it was parked, or is
 /// `target` itself).
-#[inline(never)]
+#[inline(always)]
 fn jump(
     mut g: MutexGuard<'static, Sched>,
     prev: (*mut FpuState, u32),
