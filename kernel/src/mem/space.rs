@@ -521,20 +521,23 @@ impl Walk<'_> {
     /// wants.
     pub fn piece(&mut self, addr: u64, len: u64, write: bool) -> Option<(u64, u64)> {
         let phys = self.translate(addr, write)?;
-        let mut n = (PAGE_SIZE - addr % PAGE_SIZE).min(len);
-        let needed = Self::needed(write);
-        // The following pages of the same region, while they follow in
-        // physical memory too.
-        let mut index = ((addr >> 12) & 0x1ff) + 1;
-        while n < len && index < 512 {
-            let leaf = entry(self.table, index);
-            if leaf & needed != needed || leaf & ENTRY_ADDRESS != phys + n {
-                return Some((phys, n));
-            }
-            n = (n + PAGE_SIZE).min(len);
-            index += 1;
+        let first = PAGE_SIZE - addr % PAGE_SIZE;
+        if first >= len {
+            return Some((phys, len));
         }
-        Some((phys, n))
+        // The following pages of the same region, while they follow in
+        // physical memory too: each entry must be the next frame's, with
+        // the flags wanted.
+        let needed = Self::needed(write);
+        let index = ((addr >> 12) & 0x1ff) + 1;
+        let pages = (len - first).div_ceil(PAGE_SIZE).min(512 - index);
+        let mut next = (phys + first) | needed;
+        let mut n = 0;
+        while n < pages && entry(self.table, index + n) & (ENTRY_ADDRESS | needed) == next {
+            next += PAGE_SIZE;
+            n += 1;
+        }
+        Some((phys, (first + n * PAGE_SIZE).min(len)))
     }
 }
 

@@ -374,11 +374,33 @@ pub fn copy_between(
         copy_physical(source, dest, len);
         return Ok(());
     }
-    copy_in_pieces(src, src_addr, dst, dst_addr, len)
+    copy_in_pieces(src, src_addr, dst, dst_addr, len, true)
+}
+
+/// [`copy_between`] of ranges found accessible just now, under the lock
+/// every unmap takes (the door fast path's copies): the pages are not
+/// checked again before the copy, only translated as it goes, so a page
+/// that is not mapped after all (a kernel bug) ends it with EFAULT halfway.
+#[inline(always)]
+pub fn copy_between_checked(
+    src: &AddressSpace,
+    src_addr: u64,
+    dst: &AddressSpace,
+    dst_addr: u64,
+    len: u64,
+) -> Result<(), Errno> {
+    if one_page(src_addr, len) && one_page(dst_addr, len) {
+        let source = src.translate(src_addr, false).ok_or(Errno::EFAULT)?;
+        let dest = dst.translate(dst_addr, true).ok_or(Errno::EFAULT)?;
+        copy_physical(source, dest, len);
+        return Ok(());
+    }
+    copy_in_pieces(src, src_addr, dst, dst_addr, len, false)
 }
 
 /// [`copy_between`] for an empty copy or one that crosses a page boundary
-/// on either side.
+/// on either side; with `check`, every page of both ranges is checked
+/// first.
 #[inline(never)]
 fn copy_in_pieces(
     src: &AddressSpace,
@@ -386,6 +408,7 @@ fn copy_in_pieces(
     dst: &AddressSpace,
     dst_addr: u64,
     len: u64,
+    check: bool,
 ) -> Result<(), Errno> {
     Range::new(src_addr, len)?;
     Range::new(dst_addr, len)?;
@@ -393,7 +416,7 @@ fn copy_in_pieces(
         return Ok(());
     }
     let (mut from, mut to) = (src.walk(), dst.walk());
-    if !from.mapped(src_addr, len, false) || !to.mapped(dst_addr, len, true) {
+    if check && (!from.mapped(src_addr, len, false) || !to.mapped(dst_addr, len, true)) {
         return Err(Errno::EFAULT);
     }
     // The physically contiguous pieces of each side not copied yet.

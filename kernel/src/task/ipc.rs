@@ -12,7 +12,7 @@ use super::{Process, Resume, Sched, Thread};
 use crate::mem::PAGE_SIZE;
 use crate::mem::pages::FrameStore;
 use crate::mem::space::AddressSpace;
-use crate::mem::user::{UserPtr, UserSlice, copy_between};
+use crate::mem::user::{UserPtr, UserSlice, copy_between, copy_between_checked};
 use abi::{DoorArg, DoorDesc, DoorInfo, Errno};
 use alloc::vec::Vec;
 use core::cell::Cell;
@@ -96,7 +96,7 @@ impl UserMemory for ProcessMemory<'_> {
 /// copies), so the copy cannot fail.
 #[inline(always)]
 pub fn copy_checked(src: &AddressSpace, from: u64, dst: &AddressSpace, to: u64, len: u64) {
-    if let Err(e) = copy_between(src, from, dst, to, len) {
+    if let Err(e) = copy_between_checked(src, from, dst, to, len) {
         panic!("door copy of {len} bytes failed ({e:?}) on ranges the door logic checked");
     }
 }
