@@ -241,6 +241,12 @@ impl Sched {
     /// read of it; its record.
     #[inline]
     fn make_current(&mut self, tid: u32) -> Option<&mut Thread> {
+        self.make_current_inline(tid)
+    }
+
+    /// [`Sched::make_current`], inlined (into the door handoff).
+    #[inline(always)]
+    fn make_current_inline(&mut self, tid: u32) -> Option<&mut Thread> {
         let t = self.threads.get_mut(tid)?;
         self.current = tid;
         self.on_cpu = OnCpu::of(t);

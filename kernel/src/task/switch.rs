@@ -216,7 +216,9 @@ fn jump(
 ) -> ! {
     let (prev_fpu, prev_pid) = prev;
     let s = &mut *g;
-    let n = s.make_current(target).expect("jump to unknown thread");
+    let n = s
+        .make_current_inline(target)
+        .expect("jump to unknown thread");
     crate::trace::handoff(n, resume);
     assert!(
         core::mem::take(&mut n.to_user),
