@@ -52,12 +52,28 @@ pub fn door_create(pc: u64, cookie: u64, attributes: u64) -> SysResult {
     Ok(created.fd as u64 | flag)
 }
 
+/// door_call: through the fast path when it applies, else the general
+/// path.
+#[inline(never)]
+pub fn fast_call(frame: &mut TrapFrame) {
+    try_fast_call(frame);
+    super::dispatch_general(frame)
+}
+
+/// door_return: through the fast path when it applies, else the general
+/// path.
+#[inline(never)]
+pub fn fast_return(frame: &mut TrapFrame) {
+    try_fast_return(frame);
+    super::dispatch_general(frame)
+}
+
 /// `door_call(d, params)` through the door logic's fast path, when it
 /// applies (see [`DoorSystem::try_fast_call`]): the arguments are copied,
 /// the caller parks and the server thread starts at once. Returns, with
 /// nothing changed, otherwise.
-#[inline(never)]
-pub fn fast_call(frame: &TrapFrame) {
+#[inline(always)]
+fn try_fast_call(frame: &TrapFrame) {
     let Ok(d) = fd_arg(frame.rdi) else { return };
     let mut g = SCHED.lock();
     let Some(me) = g.current_door_key() else {
@@ -102,8 +118,8 @@ pub fn fast_call(frame: &TrapFrame) {
 /// path, when it applies (see [`DoorSystem::try_fast_return`]): the
 /// results are copied, the thread parks and the caller resumes at once.
 /// Returns, with nothing changed, otherwise.
-#[inline(never)]
-pub fn fast_return(frame: &TrapFrame) {
+#[inline(always)]
+fn try_fast_return(frame: &TrapFrame) {
     if frame.r10 != 0 {
         return;
     }

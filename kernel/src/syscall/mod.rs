@@ -38,13 +38,13 @@ type SysResult = Result<u64, Errno>;
 pub extern "C" fn dispatch(frame: &mut TrapFrame) {
     // The door fast paths, ahead of everything (and of the general path's
     // stack frame): when they apply they leave through the other side's
-    // user mode; otherwise nothing has changed.
+    // user mode; otherwise nothing has changed, and they go on to the
+    // general path.
     match frame.rax {
         rax if rax == Sys::DoorCall.number() as u64 => door::fast_call(frame),
         rax if rax == Sys::DoorReturn.number() as u64 => door::fast_return(frame),
-        _ => {}
+        _ => dispatch_general(frame),
     }
-    dispatch_general(frame);
 }
 
 /// Runs the system call of `frame` beyond the door fast paths.
