@@ -149,7 +149,7 @@ impl<T: Wire> UserSlice<T> {
     }
 
     /// Value `i` (`i < count`).
-    #[inline]
+    #[inline(always)]
     pub fn read(&self, space: &AddressSpace, i: u64) -> Result<T, Errno> {
         assert!(i < self.count, "read past a user slice");
         let addr = self.addr_of(i);
@@ -179,7 +179,7 @@ impl<T: Wire> UserSlice<T> {
     }
 
     /// Writes `value` as value `i` (`i < count`).
-    #[inline]
+    #[inline(always)]
     pub fn write(&self, space: &AddressSpace, i: u64, value: &T) -> Result<(), Errno> {
         assert!(i < self.count, "write past a user slice");
         let addr = self.addr_of(i);

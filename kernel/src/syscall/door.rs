@@ -53,27 +53,62 @@ pub fn door_create(pc: u64, cookie: u64, attributes: u64) -> SysResult {
 }
 
 /// door_call: through the fast path when it applies, else the general
-/// path.
-#[inline(never)]
+/// path. The null call (`params == NULL`, no memory to check or copy) and
+/// the call with a `door_arg_t` have a fast path each, compiled apart.
+#[inline(always)]
 pub fn fast_call(frame: &mut TrapFrame) {
-    try_fast_call(frame);
+    match frame.rsi {
+        0 => fast_null_call(frame),
+        _ => fast_data_call(frame),
+    }
+}
+
+/// [`fast_call`] with `params == NULL`.
+#[inline(never)]
+fn fast_null_call(frame: &mut TrapFrame) {
+    try_fast_call(frame, None);
+    super::dispatch_general(frame)
+}
+
+/// [`fast_call`] with a `door_arg_t`.
+#[inline(never)]
+fn fast_data_call(frame: &mut TrapFrame) {
+    try_fast_call(frame, Some(frame.rsi));
     super::dispatch_general(frame)
 }
 
 /// door_return: through the fast path when it applies, else the general
-/// path.
-#[inline(never)]
+/// path. A return without results and one with results have a fast path
+/// each, compiled apart.
+#[inline(always)]
 pub fn fast_return(frame: &mut TrapFrame) {
-    try_fast_return(frame);
+    match frame.rdi | frame.rsi {
+        0 => fast_empty_return(frame),
+        _ => fast_data_return(frame),
+    }
+}
+
+/// [`fast_return`] with no results (`data` NULL, `size` 0).
+#[inline(never)]
+fn fast_empty_return(frame: &mut TrapFrame) {
+    try_fast_return(frame, 0, 0);
     super::dispatch_general(frame)
 }
 
-/// `door_call(d, params)` through the door logic's fast path, when it
-/// applies (see [`DoorSystem::try_fast_call`]): the arguments are copied,
-/// the caller parks and the server thread starts at once. Returns, with
-/// nothing changed, otherwise.
+/// [`fast_return`] with results.
+#[inline(never)]
+fn fast_data_return(frame: &mut TrapFrame) {
+    try_fast_return(frame, frame.rdi, frame.rsi);
+    super::dispatch_general(frame)
+}
+
+/// `door_call(d, params)` (`params`: the address of the `door_arg_t`, if
+/// any) through the door logic's fast path, when it applies (see
+/// [`DoorSystem::try_fast_call`]): the arguments are copied, the caller
+/// parks and the server thread starts at once. Returns, with nothing
+/// changed, otherwise.
 #[inline(always)]
-fn try_fast_call(frame: &TrapFrame) {
+fn try_fast_call(frame: &TrapFrame, params: Option<u64>) {
     let Ok(d) = fd_arg(frame.rdi) else { return };
     let mut g = SCHED.lock();
     let Some(me) = g.current_door_key() else {
@@ -82,11 +117,9 @@ fn try_fast_call(frame: &TrapFrame) {
     let (pid, cred) = (g.current_pid(), g.current_cred());
     let (doors, caps, procs) = g.fast_door_env();
     let memory = ProcessMemory::new(procs, pid);
-    // Two calls of the inlined fast path: the null call's has no memory
-    // to check or copy.
-    let up = match frame.rsi {
-        0 => doors.try_fast_call(caps, &memory, me, cred, d, None),
-        addr => {
+    let up = match params {
+        None => doors.try_fast_call(caps, &memory, me, cred, d, None),
+        Some(addr) => {
             let Some(space) = memory.space() else { return };
             let Ok(arg) = UserPtr::<DoorArg>::new(addr).and_then(|p| p.read(space)) else {
                 return;
@@ -114,16 +147,16 @@ fn try_fast_call(frame: &TrapFrame) {
     )
 }
 
-/// `door_return(data, size, desc_ptr, 0)` through the door logic's fast
-/// path, when it applies (see [`DoorSystem::try_fast_return`]): the
-/// results are copied, the thread parks and the caller resumes at once.
-/// Returns, with nothing changed, otherwise.
+/// `door_return(data, size, desc_ptr, 0)` (`data` and `size` as in
+/// `frame`) through the door logic's fast path, when it applies (see
+/// [`DoorSystem::try_fast_return`]): the results are copied, the thread
+/// parks and the caller resumes at once. Returns, with nothing changed,
+/// otherwise.
 #[inline(always)]
-fn try_fast_return(frame: &TrapFrame) {
+fn try_fast_return(frame: &TrapFrame, data: u64, size: u64) {
     if frame.r10 != 0 {
         return;
     }
-    let (data, size) = (frame.rdi, frame.rsi);
     let stack = StackArea {
         base: frame.r8,
         size: frame.r9,
