@@ -3,9 +3,10 @@
 //! between tables, unreferenced notice delivery, and abandoning calls
 //! (cancellation). door_return is in `returning`.
 //!
-//! The null call is the hot path: each record is looked up once (registry
-//! positions and slab keys are passed on), descriptor work is skipped for
-//! empty lists, and the upcall is built in place in the returned outcome.
+//! The most common calls take the fast path (`fastpath.rs`) instead; here
+//! each record is looked up once (registry positions and slab keys are
+//! passed on), descriptor work is skipped for empty lists, and the upcall
+//! is built in place in the returned outcome.
 
 use crate::descriptors::{Descriptors, DoorId};
 use crate::outcome::{

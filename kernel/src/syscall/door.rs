@@ -4,6 +4,10 @@
 //! parking the calling thread (`task::door_park`: it keeps no kernel
 //! context, and resumes in user mode with the outcome its waker writes) and
 //! handing the CPU straight to the server thread or back to the caller.
+//! `syscall::dispatch` sends door_call and door_return here first, to the
+//! fast paths (the door logic's `try_fast_call`/`try_fast_return`: the
+//! most common calls and returns, with their copies), which go on to the
+//! general path when they decline.
 
 use super::{SysResult, fd_arg};
 use crate::arch::traps::TrapFrame;
@@ -19,7 +23,7 @@ use doors::{CallParams, Called, DoorSystem, Next, ReturnArgs, ReturnOutcome, Sta
 use kernel::cap::{CapSpace, Capability};
 use spin::MutexGuard;
 
-/// Door calls and returns that took the null-call fast path
+/// Door calls and returns that took the fast path
 /// (`kstat::DOOR_FAST_PATHS`).
 pub static FAST_PATHS: AtomicU64 = AtomicU64::new(0);
 

@@ -1,7 +1,8 @@
 //! The kernel side of doors. The door logic (`doors::DoorSystem`, tested on
 //! the host) lives inside the scheduler state, under the same lock, with the
 //! capability layer (`kernel::cap`, see `objects.rs`); this module gives it
-//! access to user memory ([`Spaces`]) and carries out what it decides:
+//! access to user memory ([`Spaces`]; [`ProcessMemory`], the running
+//! process's alone, on the fast path) and carries out what it decides:
 //! copying arguments into a server thread's stack area and results back to
 //! the caller (the side effects it reports as events are carried out in
 //! `objects.rs`). Switching threads is left to the callers
