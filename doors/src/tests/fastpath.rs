@@ -307,16 +307,10 @@ fn fingerprint(w: &World) -> String {
         );
     }
     for (id, d) in sys.doors.iter() {
+        let (refs, active, revoked, unref) = (d.refs, d.active, d.revoked, d.unref);
+        let (idle, queued, data) = (&d.pool.idle, d.pool.queue.len(), d.data_min..=d.data_max);
         out += &format!(
-            "door {id:?}: refs {} active {} revoked {} unref {:?} idle {:?} queued {} data {}..{}\n",
-            d.refs,
-            d.active,
-            d.revoked,
-            d.unref,
-            d.pool.idle,
-            d.pool.queue.len(),
-            d.data_min,
-            d.data_max
+            "door {id:?}: refs {refs} active {active} revoked {revoked} unref {unref:?} idle {idle:?} queued {queued} data {data:?}\n"
         );
     }
     out + &format!("mappings {:?}\n", w.mem.maps)
