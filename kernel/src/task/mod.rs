@@ -17,6 +17,7 @@ mod resume;
 mod switch;
 
 pub use linux::{exit_linux_thread, futex_wait, pause, sleep_until};
+pub use ipc::{ProcessMemory, copy_checked, space_of};
 pub use loader::{spawn, user_frame};
 pub use report::{on_kernel_exception, on_user_exception};
 pub use resume::{Entry, Resume};
@@ -263,6 +264,12 @@ impl Sched {
     /// read of it; its record.
     #[inline]
     fn make_current(&mut self, tid: u32) -> Option<&mut Thread> {
+        self.make_current_inline(tid)
+    }
+
+    /// [`Sched::make_current`], inlined (into the door handoff).
+    #[inline(always)]
+    fn make_current_inline(&mut self, tid: u32) -> Option<&mut Thread> {
         let t = self.threads.get_mut(tid)?;
         self.current = tid;
         self.on_cpu = OnCpu::of(t);
@@ -348,7 +355,7 @@ impl Sched {
 
     /// Whether a door switch from the running thread to `target` goes
     /// straight there: unless the process of either turned the handoff off.
-    #[inline]
+    #[inline(always)]
     fn direct_switch_to(&self, target: u32) -> bool {
         if HANDOFF_OFF.load(Ordering::Relaxed) == 0 {
             return true;
