@@ -16,8 +16,8 @@ mod report;
 mod resume;
 mod switch;
 
-pub use linux::{exit_linux_thread, futex_wait, pause, sleep_until};
 pub use ipc::{ProcessMemory, copy_checked, space_of};
+pub use linux::{exit_linux_thread, futex_wait, pause, sleep_until};
 pub use loader::{spawn, user_frame};
 pub use report::{on_kernel_exception, on_user_exception};
 pub use resume::{Entry, Resume};
