@@ -46,8 +46,9 @@ pub mod kstat {
     /// Direct switches between a door caller and a server thread so far
     /// (each leg of a handed-off call counts once).
     pub const DOOR_HANDOFFS: usize = 8;
-    /// Door calls and returns that took the null-call fast path so far
-    /// (each leg counts once).
+    /// Door calls and returns that took the kernel's fast path so far
+    /// (each leg counts once): calls without descriptors to a door with an
+    /// idle server thread, returns whose results fit the caller's rbuf.
     pub const DOOR_FAST_PATHS: usize = 9;
     /// Door calls waiting for a server thread now.
     pub const DOOR_WAITING: usize = 10;

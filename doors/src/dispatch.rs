@@ -3,9 +3,10 @@
 //! between tables, unreferenced notice delivery, and abandoning calls
 //! (cancellation). door_return is in `returning`.
 //!
-//! The null call is the hot path: each record is looked up once (registry
-//! positions and slab keys are passed on), descriptor work is skipped for
-//! empty lists, and the upcall is built in place in the returned outcome.
+//! The most common calls take the fast path (`fastpath.rs`) instead; here
+//! each record is looked up once (registry positions and slab keys are
+//! passed on), descriptor work is skipped for empty lists, and the upcall
+//! is built in place in the returned outcome.
 
 use crate::descriptors::{Descriptors, DoorId};
 use crate::outcome::{
@@ -218,11 +219,7 @@ impl<C: Copy> DoorSystem<C> {
             data_ptr: arg.data_ptr,
             data_size: arg.data_size,
             descs: passed.iter().map(|p| p.cap).collect(),
-            reply: params.map(|p| ReplyTo {
-                params_addr: p.addr,
-                rbuf: arg.rbuf,
-                rsize: arg.rsize,
-            }),
+            reply: params.map(|p| ReplyTo::of(&p, mem.epoch())),
             caller_pid: pid,
             cred,
         };

@@ -1,34 +1,41 @@
-//! The fast path of the null door call, in the manner of seL4's fastpath:
-//! `door_call(d, NULL)` to a door with an idle server thread, and the
-//! server's `door_return(NULL, 0, NULL, 0)` back to its waiting caller.
+//! The fast path of door calls, in the manner of seL4's fastpath:
+//! `door_call(d, params)` without descriptors to a door with an idle server
+//! thread, and the server's `door_return(data, size, NULL, 0)` back to its
+//! waiting caller when the results fit the caller's rbuf (or there are
+//! none, for `params == NULL`).
 //!
 //! These are the round trips an RPC system makes most, and the general
-//! path spends most of its time on what they lack (argument areas, result
-//! placement, descriptor lists, outcome records). Each function here checks
-//! that its case applies and returns `None`, having changed nothing, when it
-//! does not; the kernel then takes the general path
-//! ([`DoorSystem::door_call_into`], [`DoorSystem::door_return_into`]), which
-//! gives the same answer. When it applies, it makes exactly the state
-//! change the general path makes. The differential tests in
-//! `tests/fastpath.rs` run random operation sequences through both and
-//! compare every result and the final state.
+//! path spends most of its time on what they lack (descriptor lists,
+//! result mappings, outcome records). Each function here is a chain of
+//! guards with one point of no return: it checks that its case applies and
+//! returns `None`, having changed nothing, when it does not; the kernel
+//! then takes the general path ([`DoorSystem::door_call_into`],
+//! [`DoorSystem::door_return_into`]), which gives the answer (an error such
+//! as EFAULT or E2BIG, a wait, a mapping for large results). When it
+//! applies, it makes exactly the state change the general path makes, and
+//! describes the bytes the kernel copies just as the general path's
+//! outcome would. The differential tests in `tests/fastpath.rs` run random
+//! operation sequences through both and compare every result, every copy
+//! and the whole state after each step.
 
 use crate::descriptors::Descriptors;
-use crate::dispatch::layout;
+use crate::dispatch::{ARG_SIZE, layout};
 use crate::outcome::{StackArea, UserMemory};
-use crate::system::{CallState, Invocation, PoolKey, ThreadKey};
-use crate::{Cred, DoorSystem, Fd, Pid, Tid};
-use abi::{DOOR_PRIVATE, invocation};
+use crate::system::{CallState, Invocation, PoolKey, ReplyTo, ThreadKey};
+use crate::{CallParams, Cred, DoorSystem, Fd, Pid, Tid};
+use abi::{DOOR_PRIVATE, DoorArg, invocation};
 
-/// A null invocation started by [`DoorSystem::try_null_call`]: how the
-/// kernel resumes the server thread (see `abi::invocation`).
+/// An invocation started by [`DoorSystem::try_fast_call`]: how the kernel
+/// resumes the server thread (see `abi::invocation`), after copying the
+/// arguments (`regs[2]` bytes from the caller's `door_arg_t` `data_ptr` to
+/// `regs[1]` in the server's process).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct NullUpcall {
+pub struct FastUpcall {
     /// The server thread, taken from its pool.
     pub server: Tid,
     /// Its process.
     pub server_pid: Pid,
-    /// The thread's stack pointer: the bottom of its (empty) argument area.
+    /// The thread's stack pointer: the bottom of its argument area.
     pub sp: u64,
     /// `rax`: [`invocation::RUN`], or [`invocation::DEPLETED_SHARED`] when
     /// this call took the last idle thread of a shared pool.
@@ -37,21 +44,68 @@ pub struct NullUpcall {
     pub regs: [u64; 6],
 }
 
+/// The caller's side of a door_return through
+/// [`DoorSystem::try_fast_return`]: its door_call returns 0 once the kernel
+/// has copied the results (the `size` bytes at the server's `data`) to
+/// [`ResultPlace::rbuf`] and written [`ResultPlace::arg`] back to the
+/// caller's `door_arg_t`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FastReply {
+    /// The caller, to switch straight back to.
+    pub caller: Tid,
+    /// Its process.
+    pub caller_pid: Pid,
+    /// Where the results go; `None` for a call with `params == NULL`
+    /// (which gets none).
+    pub place: Option<ResultPlace>,
+}
+
+/// Where a call's results go: in its rbuf, described by its `door_arg_t`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResultPlace {
+    /// The caller's `door_arg_t`.
+    pub params: u64,
+    /// Its rbuf, where the results go.
+    pub rbuf: u64,
+    /// Its rsize.
+    pub rsize: u64,
+}
+
+impl ResultPlace {
+    /// The `door_arg_t` written back for `size` bytes of results.
+    #[inline(always)]
+    pub fn arg(&self, size: u64) -> DoorArg {
+        DoorArg {
+            data_ptr: self.rbuf,
+            data_size: size,
+            desc_ptr: 0,
+            desc_num: 0,
+            rbuf: self.rbuf,
+            rsize: self.rsize,
+        }
+    }
+}
+
 impl<C: Copy> DoorSystem<C> {
-    /// `door_call(fd, NULL)` by thread `me` (of a process with credentials
-    /// `cred`) when it can start at once: the thread is running, `fd` names
-    /// a callable door that accepts an empty argument (DATA_MIN 0), and its
-    /// pool has an idle thread (a private pool: one that stays idle, since a
-    /// depleted private pool hands the server its door_info in memory).
-    /// `None`, with nothing changed, otherwise.
-    #[inline]
-    pub fn try_null_call<D: Descriptors<Cap = C>>(
+    /// `door_call(fd, params)` by thread `me` (of a process with
+    /// credentials `cred`) when it can start at once: the thread is
+    /// running, `fd` names a callable door, the call passes no descriptors
+    /// and its argument size is within the door's DATA_MIN..DATA_MAX, its
+    /// `door_arg_t`, argument bytes and rbuf can be accessed, the door's
+    /// pool has an idle thread (of a private pool: one that stays idle,
+    /// since a depleted private pool hands the server its door_info in
+    /// memory), and the arguments fit that thread's area. `None`, with
+    /// nothing changed, otherwise.
+    #[inline(always)]
+    pub fn try_fast_call<M: UserMemory, D: Descriptors<Cap = C>>(
         &mut self,
         caps: &D,
+        mem: &M,
         me: ThreadKey,
         cred: Cred,
         fd: Fd,
-    ) -> Option<NullUpcall> {
+        params: Option<&CallParams>,
+    ) -> Option<FastUpcall> {
         let caller = self.threads.by_key(me)?;
         if caller.idle.is_some() || caller.call.is_some() {
             return None;
@@ -59,8 +113,19 @@ impl<C: Copy> DoorSystem<C> {
         let pid = caller.pid;
         let id = D::door(caps.get(pid, fd)?)?;
         let door = self.doors.get_mut(id)?;
-        if !door.callable() || door.data_min > 0 {
+        let size = params.map_or(0, |p| p.arg.data_size);
+        if !door.callable() || size < door.data_min || size > door.data_max {
             return None;
+        }
+        if let Some(p) = params {
+            let a = &p.arg;
+            let ok = a.desc_num == 0
+                && mem.accessible(pid, p.addr, ARG_SIZE, true)
+                && mem.accessible(pid, a.data_ptr, a.data_size, false)
+                && mem.accessible(pid, a.rbuf, a.rsize, true);
+            if !ok {
+                return None;
+            }
         }
         let private = door.attrs & DOOR_PRIVATE != 0;
         let pool = match private {
@@ -72,7 +137,12 @@ impl<C: Copy> DoorSystem<C> {
         if depleted && private {
             return None;
         }
-        let area = layout(self.threads.at(server).stack, 0, 0, self.cfg.stack_reserve)?;
+        let area = layout(
+            self.threads.at(server).stack,
+            size,
+            0,
+            self.cfg.stack_reserve,
+        )?;
         // Commit: nothing below can fail.
         pool.idle.pop();
         door.active += 1;
@@ -84,12 +154,12 @@ impl<C: Copy> DoorSystem<C> {
             door: id,
             caller: Some(me),
             unref: false,
-            reply: None,
+            reply: params.map(|p| ReplyTo::of(p, mem.epoch())),
             caller_pid: pid,
             cred,
             cancelled: false,
         });
-        Some(NullUpcall {
+        Some(FastUpcall {
             server: s.tid,
             server_pid: s.pid,
             sp: area.sp,
@@ -97,39 +167,43 @@ impl<C: Copy> DoorSystem<C> {
                 true => invocation::DEPLETED_SHARED,
                 false => invocation::RUN,
             },
-            regs: [cookie, area.data_addr, 0, 0, 0, pc],
+            regs: [cookie, area.data_addr, size, 0, 0, pc],
         })
     }
 
-    /// `door_return(NULL, 0, desc_ptr, 0)` with argument area `stack` by
-    /// thread `me` when it ends a call made with `params == NULL` whose
-    /// caller still waits, the area is valid, and the thread parks idle
-    /// (its pool has no queued work; a bound thread's door is not revoked):
-    /// the invocation ends (the caller's door_call returns 0, with nothing
-    /// to copy) and the thread parks, as [`DoorSystem::door_return_into`]
-    /// has it. Returns the caller. `None`, with nothing changed, otherwise
-    /// (and when ending the invocation has more to do: the door's last
-    /// reference is gone, or an unreferenced notice is due).
-    #[inline]
-    pub fn try_null_return<M: UserMemory>(
+    /// `door_return(data, size, desc_ptr, 0)` with argument area `stack`
+    /// by thread `me` when it ends a call whose caller still waits and
+    /// whose results fit where they go (no results for `params == NULL`;
+    /// at most rsize bytes, so no new mapping), the result bytes can be
+    /// read and the caller's `door_arg_t` and rbuf written, the area is
+    /// valid, and the thread parks idle (its pool has no queued work; a
+    /// bound thread's door is not revoked): the invocation ends and the
+    /// thread parks, as [`DoorSystem::door_return_into`] has it. `None`,
+    /// with nothing changed, otherwise (and when ending the invocation has
+    /// more to do: the door's last reference is gone, or an unreferenced
+    /// notice is due).
+    #[inline(always)]
+    pub fn try_fast_return<M: UserMemory>(
         &mut self,
         mem: &M,
         me: ThreadKey,
+        data: u64,
+        size: u64,
         stack: StackArea,
-    ) -> Option<Tid> {
+    ) -> Option<FastReply> {
         let t = self.threads.by_key(me)?;
         if t.idle.is_some() || t.call.is_some() {
             return None;
         }
         let i = t.serving.as_ref()?;
         let caller = i.caller?;
-        if i.reply.is_some() || i.unref {
+        if i.unref {
             return None;
         }
-        let door = i.door;
+        let (door, caller_pid, reply) = (i.door, i.caller_pid, i.reply);
         // The area registered last passed these checks, and is still
         // writable if nothing was unmapped since (an empty area never
-        // passes). The results are empty at address 0, always accessible.
+        // passes).
         let epoch = mem.epoch();
         if stack != t.stack || t.stack_epoch != epoch || stack.size == 0 {
             layout(stack, 0, 0, self.cfg.stack_reserve)?;
@@ -137,6 +211,30 @@ impl<C: Copy> DoorSystem<C> {
                 return None;
             }
         }
+        // No results at address 0 (the null return) need no check.
+        if (data | size) != 0 && !mem.accessible(t.pid, data, size, false) {
+            return None;
+        }
+        let place = match reply {
+            None if size > 0 => return None,
+            None => None,
+            Some(r) => {
+                // The door_arg_t and rbuf found writable at the call
+                // still are if nothing was unmapped since.
+                let ok = size <= r.rsize
+                    && (r.epoch == epoch
+                        || mem.accessible(caller_pid, r.params_addr, ARG_SIZE, true)
+                            && mem.accessible(caller_pid, r.rbuf, size, true));
+                if !ok {
+                    return None;
+                }
+                Some(ResultPlace {
+                    params: r.params_addr,
+                    rbuf: r.rbuf,
+                    rsize: r.rsize,
+                })
+            }
+        };
         let d = self.doors.get(door)?;
         if d.refs == 0 || d.unref.deferred {
             return None;
@@ -154,7 +252,7 @@ impl<C: Copy> DoorSystem<C> {
         if !pool.queue.is_empty() {
             return None;
         }
-        // Commit: the same steps as the general path for empty results.
+        // Commit: the same steps as the general path.
         pool.idle.push(me);
         self.door_mut(door).active -= 1;
         let t = self.threads.at_mut(me);
@@ -162,6 +260,10 @@ impl<C: Copy> DoorSystem<C> {
         (t.stack, t.stack_epoch) = (stack, epoch);
         let c = self.threads.at_mut(caller);
         c.call = None;
-        Some(c.tid)
+        Some(FastReply {
+            caller: c.tid,
+            caller_pid,
+            place,
+        })
     }
 }

@@ -126,6 +126,24 @@ pub(crate) struct ReplyTo {
     pub params_addr: u64,
     pub rbuf: u64,
     pub rsize: u64,
+    /// [`crate::UserMemory::epoch`] when the `door_arg_t` and the whole
+    /// rbuf were found writable (at door_call): while it stays the same,
+    /// they still are.
+    pub epoch: u64,
+}
+
+impl ReplyTo {
+    /// Where the results of a call with `params` go; its `door_arg_t` and
+    /// rbuf were found writable at `epoch`.
+    #[inline(always)]
+    pub fn of(params: &CallParams, epoch: u64) -> ReplyTo {
+        ReplyTo {
+            params_addr: params.addr,
+            rbuf: params.arg.rbuf,
+            rsize: params.arg.rsize,
+            epoch,
+        }
+    }
 }
 
 /// A validated call on its way to a server thread.

@@ -1,10 +1,17 @@
-//! The null-call fast path against the general path: two systems run the
-//! same operations, one trying `try_null_call`/`try_null_return` first,
-//! the other only ever taking the general path; every result, every event
-//! and the whole door state must agree after every step.
+//! The fast path against the general path: two systems run the same
+//! operations, one trying `try_fast_call`/`try_fast_return` first, the
+//! other only ever taking the general path; every result, every event,
+//! every copy the kernel is told to make (argument layout, result place,
+//! the `door_arg_t` written back) and the whole door state must agree
+//! after every step. Calls and returns come in every shape the fast path
+//! must decline too: descriptors, unreadable or unwritable buffers
+//! (EFAULT), arguments that do not fit the server's area (E2BIG) or the
+//! door's DATA_MIN..DATA_MAX (ENOBUFS), results larger than rbuf (a new
+//! mapping), results to a call without `door_arg_t` (E2BIG), and areas
+//! unmapped between a call and its return.
 
 use super::*;
-use crate::NullUpcall;
+use crate::{ArgCopy, FastUpcall};
 use abi::*;
 use proptest::prelude::*;
 use std::format;
@@ -20,6 +27,68 @@ const ATTRS: [u32; 5] = [
     DOOR_PRIVATE | DOOR_UNREF_MULTI,
     DOOR_REFUSE_DESC,
 ];
+/// Argument and result sizes: none, small, a page, the most a server
+/// thread's area (`stack`) holds, and one byte more.
+const SIZES: [u64; 7] = [0, 1, 16, 256, 4096, 0xffd0, 0xffd1];
+/// rbuf sizes.
+const RSIZES: [u64; 4] = [0, 16, 256, 0x1_0000];
+/// DATA_MIN and DATA_MAX values.
+const LIMITS: [u64; 3] = [0, 16, 4096];
+
+/// A buffer of a call or return: where it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Place {
+    /// In the thread's own mapped memory.
+    Good,
+    /// Not mapped (EFAULT).
+    Bad,
+    /// Mapped for reading only (EFAULT where it is written).
+    ReadOnly,
+    /// At address 0 (NULL).
+    Null,
+}
+
+fn place() -> impl Strategy<Value = Place> {
+    prop_oneof![
+        24 => Just(Place::Good),
+        1 => Just(Place::Bad),
+        1 => Just(Place::ReadOnly),
+        1 => Just(Place::Null),
+    ]
+}
+
+/// The shape of a door_call with a `door_arg_t`.
+#[derive(Clone, Copy, Debug)]
+struct CallShape {
+    size: usize,
+    rsize: usize,
+    params: Place,
+    data: Place,
+    rbuf: Place,
+    /// Passes a descriptor (the general path's case).
+    desc: bool,
+}
+
+/// The shape of a door_return.
+#[derive(Clone, Copy, Debug)]
+struct ReturnShape {
+    size: usize,
+    data: Place,
+    /// Its argument area is not mapped.
+    bad_area: bool,
+    /// Returns a descriptor (the general path's case).
+    desc: bool,
+}
+
+/// What an unmap takes away from a thread: part of one of its buffers.
+#[derive(Clone, Copy, Debug)]
+enum Buffer {
+    Params,
+    CallData,
+    Rbuf,
+    ReturnData,
+    Area,
+}
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -32,19 +101,21 @@ enum Op {
         t: usize,
         k: usize,
     },
-    /// door_call with a door_arg_t (the general path on both sides).
-    ParamCall {
+    /// door_call with a door_arg_t.
+    DataCall {
         t: usize,
         k: usize,
+        shape: CallShape,
     },
     /// door_return(NULL, 0, NULL, 0), with a bad argument area if `bad`.
     NullReturn {
         t: usize,
         bad: bool,
     },
-    /// door_return with 8 bytes of results.
+    /// door_return with results.
     DataReturn {
         t: usize,
+        shape: ReturnShape,
     },
     Bind {
         t: usize,
@@ -54,9 +125,11 @@ enum Op {
         p: usize,
         k: usize,
     },
-    DataMin {
+    SetParam {
         p: usize,
         k: usize,
+        max: bool,
+        value: usize,
     },
     Close {
         p: usize,
@@ -72,32 +145,133 @@ enum Op {
     ExitThread {
         t: usize,
     },
+    /// Part of a thread's buffer is unmapped (for good).
+    Unmap {
+        t: usize,
+        buffer: Buffer,
+    },
+}
+
+fn call_shape() -> impl Strategy<Value = CallShape> {
+    let size = prop_oneof![3 => 0..4usize, 1 => 0..SIZES.len()];
+    let rsize = 0..RSIZES.len();
+    let desc = proptest::bool::weighted(0.05);
+    (size, rsize, place(), place(), place(), desc).prop_map(
+        |(size, rsize, params, data, rbuf, desc)| CallShape {
+            size,
+            rsize,
+            params,
+            data,
+            rbuf,
+            desc,
+        },
+    )
+}
+
+fn return_shape() -> impl Strategy<Value = ReturnShape> {
+    let size = prop_oneof![3 => 0..4usize, 1 => 0..SIZES.len()];
+    let bad_area = proptest::bool::weighted(0.03);
+    let desc = proptest::bool::weighted(0.05);
+    (size, place(), bad_area, desc).prop_map(|(size, data, bad_area, desc)| ReturnShape {
+        size,
+        data,
+        bad_area,
+        desc,
+    })
+}
+
+fn buffer() -> impl Strategy<Value = Buffer> {
+    prop_oneof![
+        Just(Buffer::Params),
+        Just(Buffer::CallData),
+        Just(Buffer::Rbuf),
+        Just(Buffer::ReturnData),
+        Just(Buffer::Area),
+    ]
 }
 
 fn op() -> impl Strategy<Value = Op> {
     let p = 0..PIDS.len();
     let t = 0..TIDS.len();
     let k = 0..3usize;
+    let door = prop_oneof![3 => Just(0usize), 1 => k.clone()];
     prop_oneof![
         2 => (p.clone(), 0..ATTRS.len()).prop_map(|(p, attrs)| Op::Create { p, attrs }),
-        40 => (0..20usize, prop_oneof![3 => Just(0usize), 1 => k.clone()]).prop_map(|(t, k)| Op::NullCall { t, k }),
-        2 => (t.clone(), k.clone()).prop_map(|(t, k)| Op::ParamCall { t, k }),
-        40 => (0..20usize, proptest::bool::weighted(0.05))
+        20 => (0..20usize, door.clone()).prop_map(|(t, k)| Op::NullCall { t, k }),
+        20 => (0..20usize, door, call_shape())
+            .prop_map(|(t, k, shape)| Op::DataCall { t, k, shape }),
+        20 => (0..20usize, proptest::bool::weighted(0.05))
             .prop_map(|(t, bad)| Op::NullReturn { t, bad }),
-        1 => t.clone().prop_map(|t| Op::DataReturn { t }),
+        20 => (0..20usize, return_shape()).prop_map(|(t, shape)| Op::DataReturn { t, shape }),
         1 => (t.clone(), k.clone()).prop_map(|(t, k)| Op::Bind { t, k }),
         1 => (p.clone(), k.clone()).prop_map(|(p, k)| Op::Revoke { p, k }),
-        1 => (p.clone(), k.clone()).prop_map(|(p, k)| Op::DataMin { p, k }),
+        1 => (p.clone(), k.clone(), any::<bool>(), 0..LIMITS.len())
+            .prop_map(|(p, k, max, value)| Op::SetParam { p, k, max, value }),
         1 => (p.clone(), k.clone()).prop_map(|(p, k)| Op::Close { p, k }),
         1 => (p, k).prop_map(|(p, k)| Op::Dup { p, k }),
         1 => t.clone().prop_map(|t| Op::Abort { t }),
-        1 => t.prop_map(|t| Op::ExitThread { t }),
+        1 => t.clone().prop_map(|t| Op::ExitThread { t }),
+        1 => (t, buffer()).prop_map(|(t, buffer)| Op::Unmap { t, buffer }),
     ]
 }
 
-/// What a null invocation looks like when it comes from the general path.
-fn as_null_upcall(up: &Upcall) -> NullUpcall {
-    NullUpcall {
+/// Where thread `tid`'s buffer of kind `buffer` is (`stack(tid)` for its
+/// argument area).
+fn buffer_addr(tid: Tid, buffer: Buffer) -> u64 {
+    let at = tid as u64 * 0x10_0000;
+    match buffer {
+        Buffer::Params => 0x2000_0000 + tid as u64 * 0x100,
+        Buffer::CallData => 0x4000_0000 + at,
+        Buffer::Rbuf => 0x8000_0000 + at,
+        Buffer::ReturnData => 0xc000_0000 + at,
+        Buffer::Area => stack(tid).base,
+    }
+}
+
+/// The address of a buffer of kind `buffer` in `place`.
+fn placed(tid: Tid, buffer: Buffer, place: Place) -> u64 {
+    match place {
+        Place::Good => buffer_addr(tid, buffer),
+        Place::Bad => BAD + buffer_addr(tid, buffer),
+        Place::ReadOnly => READ_ONLY + buffer_addr(tid, buffer),
+        Place::Null => 0,
+    }
+}
+
+/// The `door_arg_t` of a call of `shape` by `tid` in `w`; the descriptor
+/// it passes (if any) is its process's descriptor 0.
+fn call_params(w: &mut World, tid: Tid, shape: &CallShape) -> CallParams {
+    let desc_ptr = 0x3000_0000 + tid as u64 * 0x1000;
+    if let Some(t) = w.sys.threads.get(&tid) {
+        w.mem.descs.insert((t.pid, desc_ptr), vec![pass(0)]);
+    }
+    CallParams {
+        addr: placed(tid, Buffer::Params, shape.params),
+        arg: DoorArg {
+            data_ptr: placed(tid, Buffer::CallData, shape.data),
+            data_size: SIZES[shape.size],
+            desc_ptr,
+            desc_num: u32::from(shape.desc),
+            rbuf: placed(tid, Buffer::Rbuf, shape.rbuf),
+            rsize: RSIZES[shape.rsize],
+        },
+    }
+}
+
+/// Thread `tid`'s argument area, or one that is not mapped.
+fn area(tid: Tid, bad: bool) -> StackArea {
+    match bad {
+        true => StackArea {
+            base: BAD,
+            size: 0x1_0000,
+        },
+        false => stack(tid),
+    }
+}
+
+/// What an invocation looks like when it comes from the general path.
+fn as_fast_upcall(up: &Upcall) -> FastUpcall {
+    FastUpcall {
         server: up.server,
         server_pid: up.server_pid,
         sp: up.layout.sp,
@@ -114,7 +288,7 @@ fn fingerprint(w: &World) -> String {
     threads.sort_by_key(|t| t.tid);
     for t in threads {
         out += &format!(
-            "thread {}: pid {} idle {:?} call {:?} serving {:?} bind {:?}{} stack {:?}\n",
+            "thread {}: pid {} idle {:?} call {:?} serving {:?} bind {:?}{} stack {:?} at {}\n",
             t.tid,
             t.pid,
             t.idle,
@@ -122,7 +296,8 @@ fn fingerprint(w: &World) -> String {
             t.serving,
             t.bind,
             if t.bound_invalid { " (invalid)" } else { "" },
-            t.stack
+            t.stack,
+            t.stack_epoch
         );
     }
     let mut procs: Vec<_> = sys
@@ -140,17 +315,13 @@ fn fingerprint(w: &World) -> String {
         );
     }
     for (id, d) in sys.doors.iter() {
+        let (refs, active, revoked, unref) = (d.refs, d.active, d.revoked, d.unref);
+        let (idle, queued, data) = (&d.pool.idle, d.pool.queue.len(), d.data_min..=d.data_max);
         out += &format!(
-            "door {id:?}: refs {} active {} revoked {} unref {:?} idle {:?} queued {}\n",
-            d.refs,
-            d.active,
-            d.revoked,
-            d.unref,
-            d.pool.idle,
-            d.pool.queue.len()
+            "door {id:?}: refs {refs} active {active} revoked {revoked} unref {unref:?} idle {idle:?} queued {queued} data {data:?}\n"
         );
     }
-    out
+    out + &format!("mappings {:?}\n", w.mem.maps)
 }
 
 /// The two systems and how often the fast path applied.
@@ -158,6 +329,8 @@ struct Pair {
     fast: World,
     general: World,
     hits: usize,
+    /// Of them, calls with a `door_arg_t` and returns to one.
+    data_hits: usize,
 }
 
 impl Pair {
@@ -166,6 +339,7 @@ impl Pair {
             fast: World::new(),
             general: World::new(),
             hits: 0,
+            data_hits: 0,
         };
         // Process 2 serves a shared and a private door (thread 22 bound to
         // it); process 1, its child, holds both as descriptors 0 and 1.
@@ -185,49 +359,90 @@ impl Pair {
         assert_eq!(f(&mut self.fast), f(&mut self.general));
     }
 
-    /// door_call(fd, NULL) on both; the fast path's upcall when it applied.
-    fn null_call(&mut self, tid: Tid, fd: Fd) -> Option<NullUpcall> {
-        let general = self.general.call(tid, fd, None);
-        match self.fast.try_null_call(tid, fd) {
+    /// door_call on both; the fast path's upcall when it applied (the
+    /// general path must start the same invocation, copying the same
+    /// bytes to the same place).
+    fn call(&mut self, tid: Tid, fd: Fd, params: Option<CallParams>) -> Option<FastUpcall> {
+        let general = self.general.call(tid, fd, params);
+        match self.fast.try_fast_call(tid, fd, params) {
             Some(up) => {
                 self.hits += 1;
-                match general {
-                    Ok(CallOutcome::Handoff(g)) => assert_eq!(up, as_null_upcall(&g)),
-                    other => panic!("fast path started a call the general path gave {other:?}"),
-                }
+                self.data_hits += usize::from(params.is_some());
+                let Ok(CallOutcome::Handoff(g)) = general else {
+                    panic!("fast path started a call the general path gave {general:?}");
+                };
+                assert_eq!(up, as_fast_upcall(&g));
+                let pid = self.general.sys.threads[&tid].pid;
+                let copy = params.filter(|p| p.arg.data_size > 0).map(|p| ArgCopy {
+                    from_pid: pid,
+                    from: p.arg.data_ptr,
+                    len: p.arg.data_size,
+                });
+                assert_eq!(g.copy, copy, "the bytes the kernel copies");
+                assert_eq!((g.layout.data_addr, g.descs.len()), (up.regs[1], 0));
+                assert_eq!(g.depleted.is_some(), up.status != invocation::RUN);
                 Some(up)
             }
             None => {
-                assert_eq!(self.fast.call(tid, fd, None), general);
+                assert_eq!(self.fast.call(tid, fd, params), general);
                 None
             }
         }
     }
 
-    fn null_return(&mut self, tid: Tid, bad: bool) {
-        let stack = match bad {
-            true => StackArea {
-                base: BAD,
-                size: 0x1_0000,
-            },
-            false => stack(tid),
-        };
+    /// door_return of `size` bytes at `data` (and descriptor 0 of the
+    /// thread's process, with `desc`) on both; when the fast path applied,
+    /// the general path must deliver the same bytes to the same place, write
+    /// the same `door_arg_t` back, and park the thread. Returns the fast
+    /// path's reply, if it applied, and the general path's outcome.
+    fn ret(
+        &mut self,
+        tid: Tid,
+        data: u64,
+        size: u64,
+        desc: bool,
+        stack: StackArea,
+    ) -> (Option<FastReply>, Result<ReturnOutcome, Errno>) {
+        let desc_ptr = 0x5000_0000 + tid as u64 * 0x1000;
         let args = ReturnArgs {
+            data_ptr: data,
+            data_size: size,
+            desc_ptr,
+            desc_num: u32::from(desc),
             stack,
-            ..ReturnArgs::default()
         };
+        for w in [&mut self.fast, &mut self.general] {
+            if let Some(t) = w.sys.threads.get(&tid) {
+                w.mem.descs.insert((t.pid, desc_ptr), vec![pass(0)]);
+            }
+        }
         let general =
             self.general
                 .sys
                 .door_return(&mut self.general.mem, &mut self.general.caps, tid, args);
-        match self.fast.try_null_return(tid, stack) {
-            Some(caller) => {
+        let fast = match desc {
+            false => self.fast.try_fast_return(tid, data, size, stack),
+            true => None,
+        };
+        match fast {
+            Some(reply) => {
                 self.hits += 1;
-                let g = general.expect("the general path failed a fast return");
-                let reply = g.reply.expect("the general path found no caller");
-                assert_eq!(reply.caller, caller);
-                let d = reply.result.expect("the general path failed the reply");
-                assert!(d.len == 0 && d.descs.is_empty() && d.arg.is_none() && d.mapped.is_none());
+                self.data_hits += usize::from(reply.place.is_some());
+                let g = general
+                    .clone()
+                    .expect("the general path failed a fast return");
+                let r = g.reply.expect("the general path found no caller");
+                assert_eq!((r.caller, r.caller_pid), (reply.caller, reply.caller_pid));
+                let d = r.result.expect("the general path failed the reply");
+                let server_pid = self.general.sys.threads[&tid].pid;
+                let to = reply.place.map_or(0, |p| p.rbuf);
+                let arg = reply.place.map(|p| (p.params, p.arg(size)));
+                assert_eq!(
+                    (d.server_pid, d.from, d.len, d.data_addr, d.arg),
+                    (server_pid, data, size, to, arg),
+                    "the results the kernel copies and the door_arg_t it writes"
+                );
+                assert!(d.descs.is_empty() && d.desc_addr == 0 && d.mapped.is_none());
                 assert_eq!(g.next, Next::Park, "the fast path parks");
             }
             None => assert_eq!(
@@ -237,6 +452,20 @@ impl Pair {
                 general
             ),
         }
+        (fast, general)
+    }
+
+    /// door_return(NULL, 0, NULL, 0) on both, with a bad area if `bad`.
+    fn null_return(&mut self, tid: Tid, bad: bool) {
+        // Both outcomes were compared.
+        let _ = self.ret(tid, 0, 0, false, area(tid, bad));
+    }
+
+    /// A call of `shape` by thread `tid` on descriptor 0, on both.
+    fn data_call(&mut self, tid: Tid, shape: &CallShape) -> Option<FastUpcall> {
+        let params = call_params(&mut self.general, tid, shape);
+        call_params(&mut self.fast, tid, shape);
+        self.call(tid, 0, Some(params))
     }
 
     /// Thread `TIDS[t]`, or for most operations the `t`-th thread that can
@@ -267,20 +496,20 @@ impl Pair {
                 self.both(|w| w.door_create(PIDS[p], PC, 7, ATTRS[attrs]));
             }
             Op::NullCall { t, k } => {
-                self.null_call(self.pick(t, false), k as Fd);
+                self.call(self.pick(t, false), k as Fd, None);
             }
-            // The harness's helpers need a live thread.
-            Op::ParamCall { t, .. } | Op::DataReturn { t }
-                if !self.general.sys.threads.contains_key(&TIDS[t]) => {}
-            Op::ParamCall { t, k } => {
-                self.both(|w| {
-                    let p = w.arg(TIDS[t], 16, &[], 64);
-                    w.call(TIDS[t], k as Fd, Some(p))
-                });
+            Op::DataCall { t, k, shape } => {
+                let tid = self.pick(t, false);
+                let params = call_params(&mut self.general, tid, &shape);
+                call_params(&mut self.fast, tid, &shape);
+                self.call(tid, k as Fd, Some(params));
             }
             Op::NullReturn { t, bad } => self.null_return(self.pick(t, true), bad),
-            Op::DataReturn { t } => {
-                self.both(|w| w.ret(TIDS[t], 8, &[]));
+            Op::DataReturn { t, shape } => {
+                let tid = self.pick(t, true);
+                let data = placed(tid, Buffer::ReturnData, shape.data);
+                let size = SIZES[shape.size];
+                let _ = self.ret(tid, data, size, shape.desc, area(tid, shape.bad_area));
             }
             Op::Bind { t, k } => {
                 self.both(|w| w.door_bind(TIDS[t], k as Fd));
@@ -288,8 +517,13 @@ impl Pair {
             Op::Revoke { p, k } => {
                 self.both(|w| w.door_revoke(PIDS[p], k as Fd));
             }
-            Op::DataMin { p, k } => {
-                self.both(|w| w.door_setparam(PIDS[p], k as Fd, DOOR_PARAM_DATA_MIN, 1));
+            Op::SetParam { p, k, max, value } => {
+                let param = if max {
+                    DOOR_PARAM_DATA_MAX
+                } else {
+                    DOOR_PARAM_DATA_MIN
+                };
+                self.both(|w| w.door_setparam(PIDS[p], k as Fd, param, LIMITS[value]));
             }
             Op::Close { p, k } => {
                 self.both(|w| w.close(PIDS[p], k as Fd));
@@ -305,6 +539,14 @@ impl Pair {
             Op::ExitThread { t } => {
                 self.both(|w| w.exit_thread(TIDS[t]));
             }
+            Op::Unmap { t, buffer } => {
+                let (tid, pid) = (TIDS[t], if t < 2 { 1 } else { 2 });
+                let at = buffer_addr(tid, buffer);
+                self.both(|w| {
+                    w.mem.holes.push((at, at + 16));
+                    w.sys.unmapped(pid, at, 16);
+                });
+            }
         }
         self.both(|w| w.events());
         assert_eq!(fingerprint(&self.fast), fingerprint(&self.general));
@@ -318,32 +560,167 @@ fn fast_path_takes_the_null_round_trip_and_agrees() {
     pair.null_return(20, false);
     pair.null_return(21, false);
     assert_eq!(pair.hits, 0);
-    let up = pair.null_call(22, 0).expect("a fast call");
+    let up = pair.call(22, 0, None).expect("a fast call");
     assert_eq!(
         (up.server, up.server_pid, up.status),
         (21, 2, invocation::RUN)
     );
-    assert_eq!((up.regs[0], up.regs[5]), (7, PC));
+    assert_eq!((up.regs[0], up.regs[2], up.regs[5]), (7, 0, PC));
     assert_eq!(up.sp, up.regs[1]);
     pair.null_return(21, false);
     assert_eq!(pair.hits, 2);
     // With thread 20 gone, the call takes the last idle thread.
     pair.both(|w| w.exit_thread(20));
-    let up = pair.null_call(22, 0).expect("a fast call");
+    let up = pair.call(22, 0, None).expect("a fast call");
     assert_eq!((up.server, up.status), (21, invocation::DEPLETED_SHARED));
     pair.null_return(21, false);
-    assert_eq!(pair.hits, 4);
+    assert_eq!((pair.hits, pair.data_hits), (4, 0));
     assert_eq!(fingerprint(&pair.fast), fingerprint(&pair.general));
     assert_eq!(pair.fast.sys.stats().invocations, 0);
 }
 
+/// A call of `size` bytes by thread 10 with an rbuf of `rsize`.
+fn data_call(size: usize, rsize: usize) -> CallShape {
+    CallShape {
+        size,
+        rsize,
+        params: Place::Good,
+        data: Place::Good,
+        rbuf: Place::Good,
+        desc: false,
+    }
+}
+
 #[test]
-fn null_return_rechecks_its_area_after_an_unmap() {
+fn fast_path_takes_a_round_trip_with_data_and_agrees() {
     let mut pair = Pair::new();
     pair.null_return(20, false);
-    pair.null_call(10, 0).expect("a fast call");
+    // 16 bytes of arguments: laid out below the door_info slot at the top
+    // of thread 20's area, 16-byte aligned.
+    let shape = data_call(2, 2);
+    let up = pair.data_call(10, &shape).expect("a fast call");
+    let top = stack(20).base + stack(20).size;
+    let data_addr = (top - 48 - 16) & !15;
+    assert_eq!(
+        (up.server, up.sp, up.regs[1], up.regs[2]),
+        (20, data_addr, data_addr, 16)
+    );
+    assert_eq!(up.status, invocation::DEPLETED_SHARED);
+    // 16 bytes of results land in the 256-byte rbuf, and the door_arg_t
+    // written back says so; then as many as rbuf holds, and none.
+    let data = buffer_addr(20, Buffer::ReturnData);
+    let rbuf = buffer_addr(10, Buffer::Rbuf);
+    let params = buffer_addr(10, Buffer::Params);
+    for results in [16, 256, 0] {
+        if results != 16 {
+            pair.data_call(10, &shape).expect("a fast call");
+        }
+        let (fast, _) = pair.ret(20, data, results, false, stack(20));
+        let want = DoorArg {
+            data_ptr: rbuf,
+            data_size: results,
+            desc_ptr: 0,
+            desc_num: 0,
+            rbuf,
+            rsize: 256,
+        };
+        let reply = fast.expect("a fast return");
+        let place = reply.place.expect("a place for the results");
+        assert_eq!((reply.caller, place.params), (10, params));
+        assert_eq!(place.arg(results), want);
+    }
+    assert_eq!((pair.hits, pair.data_hits), (6, 6));
+    assert_eq!(pair.fast.sys.threads[&10].call, None, "the caller is done");
+}
+
+#[test]
+fn fast_path_declines_what_it_does_not_cover() {
+    let mut pair = Pair::new();
     pair.null_return(20, false);
-    pair.null_call(10, 0).expect("a fast call");
+    let good = data_call(2, 2);
+    // Each fails in both paths with the same error, before anything changes.
+    let failing = [
+        (
+            CallShape {
+                data: Place::Bad,
+                ..good
+            },
+            Errno::EFAULT,
+        ),
+        (
+            CallShape {
+                rbuf: Place::ReadOnly,
+                ..good
+            },
+            Errno::EFAULT,
+        ),
+        (
+            CallShape {
+                params: Place::ReadOnly,
+                ..good
+            },
+            Errno::EFAULT,
+        ),
+        (CallShape { size: 6, ..good }, Errno::E2BIG),
+    ];
+    for (shape, errno) in failing {
+        assert_eq!(pair.data_call(10, &shape), None, "{shape:?}");
+        let params = call_params(&mut pair.general, 10, &shape);
+        assert_eq!(
+            pair.general.call(10, 0, Some(params)),
+            Err(errno),
+            "{shape:?}"
+        );
+    }
+    pair.both(|w| w.door_setparam(2, 0, DOOR_PARAM_DATA_MAX, 8));
+    assert_eq!(pair.data_call(10, &good), None);
+    let params = call_params(&mut pair.general, 10, &good);
+    assert_eq!(pair.general.call(10, 0, Some(params)), Err(Errno::ENOBUFS));
+    pair.both(|w| w.door_setparam(2, 0, DOOR_PARAM_DATA_MAX, u64::MAX));
+    assert_eq!(pair.hits, 0);
+    // Passing a descriptor: the general path serves it.
+    assert_eq!(pair.data_call(10, &CallShape { desc: true, ..good }), None);
+    assert!(pair.general.sys.threads[&20].serving.is_some());
+    // Results larger than rbuf go in a new mapping: the general path.
+    let data = buffer_addr(20, Buffer::ReturnData);
+    let (fast, general) = pair.ret(20, data, 257, false, stack(20));
+    assert_eq!((fast, pair.general.mem.maps.len()), (None, 1));
+    assert!(
+        general
+            .unwrap()
+            .reply
+            .unwrap()
+            .result
+            .unwrap()
+            .mapped
+            .is_some()
+    );
+    // Results to a call without door_arg_t: E2BIG, the thread serves on.
+    pair.call(10, 0, None).expect("a fast call");
+    let (_, general) = pair.ret(20, data, 1, false, stack(20));
+    assert_eq!(general, Err(Errno::E2BIG));
+    pair.null_return(20, false);
+    // The caller's rbuf unmapped while its call is served: the results
+    // cannot be delivered, and the caller gets EFAULT.
+    pair.data_call(10, &good).expect("a fast call");
+    pair.step(&Op::Unmap {
+        t: 0,
+        buffer: Buffer::Rbuf,
+    });
+    let (fast, general) = pair.ret(20, data, 16, false, stack(20));
+    let reply = general.unwrap().reply.expect("a caller");
+    assert_eq!((fast, reply.result), (None, Err(Errno::EFAULT)));
+    assert_eq!((pair.hits, pair.data_hits), (3, 1));
+    assert_eq!(fingerprint(&pair.fast), fingerprint(&pair.general));
+}
+
+#[test]
+fn return_rechecks_its_area_after_an_unmap() {
+    let mut pair = Pair::new();
+    pair.null_return(20, false);
+    pair.call(10, 0, None).expect("a fast call");
+    pair.null_return(20, false);
+    pair.call(10, 0, None).expect("a fast call");
     assert_eq!(pair.hits, 3);
     // Part of thread 20's area goes away while it serves: the same area
     // registered again is no longer writable.
@@ -366,26 +743,30 @@ fn null_return_rechecks_its_area_after_an_unmap() {
 }
 
 #[test]
-fn fast_path_declines_what_it_does_not_cover() {
+fn fast_path_declines_without_an_idle_thread_or_a_door() {
     let mut w = World::new();
     w.process(1, &[10]);
     w.process(2, &[20, 21, 22]);
     let shared = w.create(2, 1, 0);
     let private = w.create(2, 2, DOOR_PRIVATE);
     // No idle thread: the call must wait.
-    assert_eq!(w.try_null_call(21, shared), None);
+    assert_eq!(w.try_fast_call(21, shared, None), None);
     w.door_bind(20, private).unwrap();
     w.park(20);
     // Taking the only thread of a private pool depletes it.
-    assert_eq!(w.try_null_call(21, private), None);
+    assert_eq!(w.try_fast_call(21, private, None), None);
     // A descriptor that names nothing.
-    assert_eq!(w.try_null_call(21, 9), None);
-    // A call with parameters is served, but its return is not a null one.
+    assert_eq!(w.try_fast_call(21, 9, None), None);
+    // A call that passed a descriptor is served, and its return can be
+    // a fast one.
     w.park(22);
-    let p = w.arg(21, 0, &[], 64);
+    let p = w.arg(21, 0, &[pass(0)], 64);
     w.call(21, shared, Some(p)).unwrap();
-    assert_eq!(w.try_null_return(22, stack(22)), None);
-    assert_eq!(w.sys.stats().invocations, 1);
+    let reply = w
+        .try_fast_return(22, 0, 0, stack(22))
+        .expect("a fast return");
+    assert_eq!((reply.caller, reply.caller_pid), (21, 2));
+    assert_eq!(w.sys.stats().invocations, 0);
 }
 
 proptest! {
@@ -405,7 +786,7 @@ fn random_runs_take_the_fast_path() {
     use proptest::strategy::ValueTree;
     use proptest::test_runner::TestRunner;
     let mut runner = TestRunner::deterministic();
-    let mut hits = 0;
+    let (mut hits, mut data_hits) = (0, 0);
     for _ in 0..32 {
         let ops = proptest::collection::vec(op(), 60)
             .new_tree(&mut runner)
@@ -416,6 +797,11 @@ fn random_runs_take_the_fast_path() {
             pair.step(op);
         }
         hits += pair.hits;
+        data_hits += pair.data_hits;
     }
     assert!(hits > 200, "the fast path applied only {hits} times");
+    assert!(
+        data_hits > 100,
+        "the fast path applied to calls and returns with data only {data_hits} times"
+    );
 }

@@ -12,7 +12,8 @@ mod prop;
 
 use crate::{
     CallOutcome, CallParams, Config, Created, Cred, Descriptors, DoorId, DoorSystem, Errno, Event,
-    Fd, Next, NullUpcall, Pid, ReturnArgs, ReturnOutcome, StackArea, Tid, Upcall, UserMemory,
+    FastReply, FastUpcall, Fd, Next, Pid, ReturnArgs, ReturnOutcome, StackArea, Tid, Upcall,
+    UserMemory,
 };
 use abi::{self, DoorArg, DoorCred, DoorDesc, DoorInfo, Ucred};
 use alloc::collections::BTreeMap;
@@ -20,9 +21,12 @@ use alloc::vec::Vec;
 
 /// Addresses at or above this are not mapped in any process.
 pub const BAD: u64 = 0xdead_0000_0000;
+/// Addresses from this one up to [`BAD`] can be read but not written.
+pub const READ_ONLY: u64 = 0xa000_0000_0000;
 
-/// A fake address space: everything below [`BAD`] is accessible; descriptor
-/// arrays are stored per (pid, address); mappings succeed unless `map_fails`.
+/// A fake address space: everything below [`READ_ONLY`] is accessible,
+/// from there to [`BAD`] only for reading; descriptor arrays are stored
+/// per (pid, address); mappings succeed unless `map_fails`.
 #[derive(Default)]
 pub struct Mem {
     pub descs: BTreeMap<(Pid, u64), Vec<DoorDesc>>,
@@ -34,9 +38,10 @@ pub struct Mem {
 }
 
 impl UserMemory for Mem {
-    fn accessible(&self, _pid: Pid, addr: u64, len: u64, _write: bool) -> bool {
+    fn accessible(&self, _pid: Pid, addr: u64, len: u64, write: bool) -> bool {
         let hole = |&(s, e): &(u64, u64)| addr < e && addr + len > s;
-        addr.checked_add(len).is_some_and(|end| end <= BAD) && !self.holes.iter().any(hole)
+        let limit = if write { READ_ONLY } else { BAD };
+        addr.checked_add(len).is_some_and(|end| end <= limit) && !self.holes.iter().any(hole)
     }
     fn read_descs(&self, pid: Pid, addr: u64, n: u32) -> Result<Vec<DoorDesc>, Errno> {
         match self.descs.get(&(pid, addr)) {
@@ -435,17 +440,30 @@ impl World {
             .door_call(&self.mem, &mut self.caps, tid, cred, fd, params)
     }
 
-    /// The fast path's null call.
-    pub fn try_null_call(&mut self, tid: Tid, fd: Fd) -> Option<NullUpcall> {
+    /// The fast path's door_call.
+    pub fn try_fast_call(
+        &mut self,
+        tid: Tid,
+        fd: Fd,
+        params: Option<CallParams>,
+    ) -> Option<FastUpcall> {
         let cred = self.cred_of(tid);
         let me = self.sys.threads.find(tid)?;
-        self.sys.try_null_call(&self.caps, me, cred, fd)
+        self.sys
+            .try_fast_call(&self.caps, &self.mem, me, cred, fd, params.as_ref())
     }
 
-    /// The fast path's null return.
-    pub fn try_null_return(&mut self, tid: Tid, stack: StackArea) -> Option<Tid> {
+    /// The fast path's door_return of `size` bytes at `data` (no
+    /// descriptors).
+    pub fn try_fast_return(
+        &mut self,
+        tid: Tid,
+        data: u64,
+        size: u64,
+        stack: StackArea,
+    ) -> Option<FastReply> {
         let me = self.sys.threads.find(tid)?;
-        self.sys.try_null_return(&self.mem, me, stack)
+        self.sys.try_fast_return(&self.mem, me, data, size, stack)
     }
 
     /// A null call (params with nothing in, 64-byte rbuf) that must hand off.

@@ -163,7 +163,7 @@ impl<S: PageStore> Descriptors for CapSpace<S> {
         Capability::Door(id)
     }
 
-    #[inline]
+    #[inline(always)]
     fn get(&self, pid: Pid, fd: Fd) -> Option<Capability> {
         self.holders.get(&pid)?.table.get(fd)
     }

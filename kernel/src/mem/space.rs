@@ -337,14 +337,36 @@ impl AddressSpace {
         }
     }
 
+    /// The physical address behind user address `addr`, if it is mapped
+    /// for user access (and writable, when `write` is asked): one entry
+    /// read, through the cache of last-level tables (the few small ranges
+    /// of a door call are each checked and copied this way).
+    #[inline(always)]
+    pub fn translate(&self, addr: u64, write: bool) -> Option<u64> {
+        if !(USER_START..USER_END).contains(&addr) {
+            return None;
+        }
+        let leaf = entry(self.leaf_table(addr)?, (addr >> 12) & 0x1ff);
+        let needed = Walk::needed(write);
+        (leaf & needed == needed).then_some((leaf & ENTRY_ADDRESS) + (addr & 0xfff))
+    }
+
     /// The last-level page table (physical address) that maps user address
     /// `addr`, if the levels above it are present for user access.
+    #[inline(always)]
     fn leaf_table(&self, addr: u64) -> Option<u64> {
+        let [latest, _] = self.leaves.get();
+        match latest.0 == addr >> 21 {
+            true => Some(latest.1),
+            false => self.leaf_table_further(addr),
+        }
+    }
+
+    /// [`Self::leaf_table`] when the latest table is another region's.
+    #[inline(never)]
+    fn leaf_table_further(&self, addr: u64) -> Option<u64> {
         let region = addr >> 21;
         let [latest, earlier] = self.leaves.get();
-        if latest.0 == region {
-            return Some(latest.1);
-        }
         if earlier.0 == region {
             self.leaves.set([earlier, latest]);
             return Some(earlier.1);
@@ -458,6 +480,7 @@ const NO_LEAF: (u64, u64) = (u64::MAX, 0);
 const ENTRY_ADDRESS: u64 = 0x000f_ffff_ffff_f000;
 
 /// Entry `index` of the page table at physical address `table`.
+#[inline(always)]
 fn entry(table: u64, index: u64) -> u64 {
     // SAFETY: `table` is a page table of a live space, reached through the
     // window; entries are plain u64s, and nothing changes them meanwhile
@@ -478,6 +501,7 @@ pub struct Walk<'a> {
 
 impl Walk<'_> {
     /// The flags a user page needs (to be written, with `write`).
+    #[inline(always)]
     fn needed(write: bool) -> u64 {
         match write {
             true => (F::PRESENT | F::USER_ACCESSIBLE | F::WRITABLE).bits(),
@@ -536,20 +560,23 @@ impl Walk<'_> {
     /// wants.
     pub fn piece(&mut self, addr: u64, len: u64, write: bool) -> Option<(u64, u64)> {
         let phys = self.translate(addr, write)?;
-        let mut n = (PAGE_SIZE - addr % PAGE_SIZE).min(len);
-        let needed = Self::needed(write);
-        // The following pages of the same region, while they follow in
-        // physical memory too.
-        let mut index = ((addr >> 12) & 0x1ff) + 1;
-        while n < len && index < 512 {
-            let leaf = entry(self.table, index);
-            if leaf & needed != needed || leaf & ENTRY_ADDRESS != phys + n {
-                return Some((phys, n));
-            }
-            n = (n + PAGE_SIZE).min(len);
-            index += 1;
+        let first = PAGE_SIZE - addr % PAGE_SIZE;
+        if first >= len {
+            return Some((phys, len));
         }
-        Some((phys, n))
+        // The following pages of the same region, while they follow in
+        // physical memory too: each entry must be the next frame's, with
+        // the flags wanted.
+        let needed = Self::needed(write);
+        let index = ((addr >> 12) & 0x1ff) + 1;
+        let pages = (len - first).div_ceil(PAGE_SIZE).min(512 - index);
+        let mut next = (phys + first) | needed;
+        let mut n = 0;
+        while n < pages && entry(self.table, index + n) & (ENTRY_ADDRESS | needed) == next {
+            next += PAGE_SIZE;
+            n += 1;
+        }
+        Some((phys, (first + n * PAGE_SIZE).min(len)))
     }
 }
 

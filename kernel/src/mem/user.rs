@@ -46,27 +46,33 @@ impl Range {
     /// for a long one, such as the stack area of a door server thread that
     /// the door logic checks at every return. Errors: EFAULT, ENOMEM (no
     /// frame for a copy).
-    #[inline]
+    #[inline(always)]
     fn check(&self, space: &AddressSpace, write: bool) -> Result<(), Errno> {
         if write {
             space.unshare(self.addr, self.len)?;
         }
-        let mapped = match self.len {
+        match mapped(space, self.addr, self.len, write) {
+            true => Ok(()),
+            false => Err(Errno::EFAULT),
+        }
+    }
+
+    /// [`Range::check`] for an empty range or one that crosses a page
+    /// boundary.
+    #[inline(never)]
+    fn mapped_across_pages(&self, space: &AddressSpace, write: bool) -> bool {
+        match self.len {
             0 => true,
             len if len <= CHECK_BY_WALK => space.walk().mapped(self.addr, len, write),
             len => space.covers(self.addr, len, write),
-        };
-        match mapped {
-            true => Ok(()),
-            false => Err(Errno::EFAULT),
         }
     }
 
     /// Visits the range as physically contiguous pieces `(physical
     /// address, offset in the range, length)`, after checking every page
     /// first (so a failed copy has no effect; pages to be written are made
-    /// writable first). The checks are the page tables' own: a walk that
-    /// reads one entry per page.
+    /// writable first). The checks are the page
+    /// tables' own: a walk that reads one entry per page.
     fn pieces(
         &self,
         space: &AddressSpace,
@@ -79,12 +85,12 @@ impl Range {
         if write {
             space.unshare(self.addr, self.len)?;
         }
-        let mut walk = space.walk();
         if within_page(self.addr, self.len) {
-            let phys = walk.translate(self.addr, write).ok_or(Errno::EFAULT)?;
+            let phys = space.translate(self.addr, write).ok_or(Errno::EFAULT)?;
             f(phys, 0, self.len as usize);
             return Ok(());
         }
+        let mut walk = space.walk();
         if !walk.mapped(self.addr, self.len, write) {
             return Err(Errno::EFAULT);
         }
@@ -154,11 +160,22 @@ impl<T: Wire> UserSlice<T> {
     }
 
     /// Value `i` (`i < count`).
+    #[inline(always)]
     pub fn read(&self, space: &AddressSpace, i: u64) -> Result<T, Errno> {
         assert!(i < self.count, "read past a user slice");
+        let addr = self.addr_of(i);
+        if within_page(addr, T::SIZE as u64) {
+            // Decoded straight from the window (a door_call's door_arg_t).
+            let phys = space.translate(addr, false).ok_or(Errno::EFAULT)?;
+            // SAFETY: `SIZE` bytes of mapped user memory in one page,
+            // reached through the window; nothing writes them meanwhile
+            // (one CPU, interrupts off), and any bytes are valid `u8`s.
+            let bytes = unsafe { core::slice::from_raw_parts(phys_to_virt(phys), T::SIZE) };
+            return Ok(T::decode(bytes));
+        }
         let mut b = T::Bytes::zeroed();
         Range {
-            addr: self.addr_of(i),
+            addr,
             len: T::SIZE as u64,
         }
         .read(space, b.as_mut())?;
@@ -173,10 +190,23 @@ impl<T: Wire> UserSlice<T> {
     }
 
     /// Writes `value` as value `i` (`i < count`).
+    #[inline(always)]
     pub fn write(&self, space: &AddressSpace, i: u64, value: &T) -> Result<(), Errno> {
         assert!(i < self.count, "write past a user slice");
+        let addr = self.addr_of(i);
+        if within_page(addr, T::SIZE as u64) {
+            // Encoded straight into the window (a door_arg_t written back).
+            space.unshare(addr, T::SIZE as u64)?;
+            let phys = space.translate(addr, true).ok_or(Errno::EFAULT)?;
+            // SAFETY: `SIZE` bytes of mapped, writable user memory in one
+            // page, reached through the window; no reference to them
+            // exists meanwhile (one CPU, interrupts off).
+            let out = unsafe { core::slice::from_raw_parts_mut(phys_to_virt(phys), T::SIZE) };
+            value.encode(out);
+            return Ok(());
+        }
         Range {
-            addr: self.addr_of(i),
+            addr,
             len: T::SIZE as u64,
         }
         .write(space, value.to_bytes().as_ref(), false)
@@ -329,6 +359,25 @@ impl<T: Wire> UserPtr<T> {
     }
 }
 
+/// Whether `len` bytes at user address `addr` of `space` can be read (or,
+/// with `write`, written, its copy-on-write pages made writable first): an
+/// empty range can if it lies in the user half; a range within one page,
+/// with one page-table entry (the few small ranges of a door call).
+#[inline(always)]
+pub fn accessible(space: &AddressSpace, addr: u64, len: u64, write: bool) -> bool {
+    (!write || space.unshare(addr, len).is_ok()) && mapped(space, addr, len, write)
+}
+
+/// [`accessible`] once copy-on-write pages to be written were made
+/// writable.
+#[inline(always)]
+fn mapped(space: &AddressSpace, addr: u64, len: u64, write: bool) -> bool {
+    match one_page(addr, len) {
+        true => space.translate(addr, write).is_some(),
+        false => Range::new(addr, len).is_ok_and(|r| r.mapped_across_pages(space, write)),
+    }
+}
+
 /// Copies `len` bytes from `src_addr` in `src` to `dst_addr` in `dst` (two
 /// possibly different address spaces) through the physical window, after
 /// checking every page of both ranges (and making the destination's
@@ -336,6 +385,7 @@ impl<T: Wire> UserPtr<T> {
 /// both sides are physically contiguous, so a copy between buffers whose
 /// frames were allocated in order is one `memmove`; each side's page-table
 /// entries are read twice (to check, to copy), one each per page.
+#[inline(always)]
 pub fn copy_between(
     src: &AddressSpace,
     src_addr: u64,
@@ -343,20 +393,57 @@ pub fn copy_between(
     dst_addr: u64,
     len: u64,
 ) -> Result<(), Errno> {
+    dst.unshare(dst_addr, len)?;
+    if one_page(src_addr, len) && one_page(dst_addr, len) {
+        let source = src.translate(src_addr, false).ok_or(Errno::EFAULT)?;
+        let dest = dst.translate(dst_addr, true).ok_or(Errno::EFAULT)?;
+        copy_physical(source, dest, len);
+        return Ok(());
+    }
+    copy_in_pieces(src, src_addr, dst, dst_addr, len, true)
+}
+
+/// [`copy_between`] of ranges found accessible just now, under the lock
+/// every unmap takes (the door fast path's copies): the pages are not
+/// checked again before the copy, only translated as it goes, so a page
+/// that is not mapped after all (a kernel bug) ends it with EFAULT halfway.
+#[inline(always)]
+pub fn copy_between_checked(
+    src: &AddressSpace,
+    src_addr: u64,
+    dst: &AddressSpace,
+    dst_addr: u64,
+    len: u64,
+) -> Result<(), Errno> {
+    dst.unshare(dst_addr, len)?;
+    if one_page(src_addr, len) && one_page(dst_addr, len) {
+        let source = src.translate(src_addr, false).ok_or(Errno::EFAULT)?;
+        let dest = dst.translate(dst_addr, true).ok_or(Errno::EFAULT)?;
+        copy_physical(source, dest, len);
+        return Ok(());
+    }
+    copy_in_pieces(src, src_addr, dst, dst_addr, len, false)
+}
+
+/// [`copy_between`] for an empty copy or one that crosses a page boundary
+/// on either side; with `check`, every page of both ranges is checked
+/// first.
+#[inline(never)]
+fn copy_in_pieces(
+    src: &AddressSpace,
+    src_addr: u64,
+    dst: &AddressSpace,
+    dst_addr: u64,
+    len: u64,
+    check: bool,
+) -> Result<(), Errno> {
     Range::new(src_addr, len)?;
     Range::new(dst_addr, len)?;
     if len == 0 {
         return Ok(());
     }
-    dst.unshare(dst_addr, len)?;
     let (mut from, mut to) = (src.walk(), dst.walk());
-    if within_page(src_addr, len) && within_page(dst_addr, len) {
-        let source = from.translate(src_addr, false).ok_or(Errno::EFAULT)?;
-        let dest = to.translate(dst_addr, true).ok_or(Errno::EFAULT)?;
-        copy_physical(source, dest, len);
-        return Ok(());
-    }
-    if !from.mapped(src_addr, len, false) || !to.mapped(dst_addr, len, true) {
+    if check && (!from.mapped(src_addr, len, false) || !to.mapped(dst_addr, len, true)) {
         return Err(Errno::EFAULT);
     }
     // The physically contiguous pieces of each side not copied yet.
@@ -383,8 +470,16 @@ pub fn copy_between(
 }
 
 /// Whether `[addr, addr + len)` (`len > 0`) lies in one page.
+#[inline(always)]
 fn within_page(addr: u64, len: u64) -> bool {
     addr % PAGE_SIZE + len <= PAGE_SIZE
+}
+
+/// Whether `[addr, addr + len)` is not empty and lies in one page (so it
+/// lies in the user half if `addr` does).
+#[inline(always)]
+fn one_page(addr: u64, len: u64) -> bool {
+    len.wrapping_sub(1) < PAGE_SIZE - addr % PAGE_SIZE
 }
 
 /// Copies `len` bytes of user memory at physical address `from` to `to`,

@@ -4,12 +4,18 @@
 //! parking the calling thread (`task::door_park`: it keeps no kernel
 //! context, and resumes in user mode with the outcome its waker writes) and
 //! handing the CPU straight to the server thread or back to the caller.
+//! `syscall::dispatch` sends door_call and door_return here first, to the
+//! fast paths (the door logic's `try_fast_call`/`try_fast_return`: the
+//! most common calls and returns, with their copies), which go on to the
+//! general path when they decline.
 
 use super::{SysResult, fd_arg};
 use crate::arch::traps::TrapFrame;
 use crate::mem::pages::FrameStore;
 use crate::mem::user::UserPtr;
-use crate::task::{self, Entry, Leave, Resume, SCHED, Sched, Wait};
+use crate::task::{
+    self, Entry, Leave, ProcessMemory, Resume, SCHED, Sched, Wait, copy_checked, space_of,
+};
 use crate::trace;
 use abi::{DOOR_CREATE_RUN_SERVER_CREATE, DoorArg, DoorCred, DoorInfo, Errno, Ucred};
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -17,7 +23,7 @@ use doors::{CallParams, Called, DoorSystem, Next, ReturnArgs, ReturnOutcome, Sta
 use kernel::cap::{CapSpace, Capability};
 use spin::MutexGuard;
 
-/// Door calls and returns that took the null-call fast path
+/// Door calls and returns that took the fast path
 /// (`kstat::DOOR_FAST_PATHS`).
 pub static FAST_PATHS: AtomicU64 = AtomicU64::new(0);
 
@@ -58,24 +64,88 @@ pub fn door_create(pc: u64, cookie: u64, attributes: u64) -> SysResult {
     Ok(created.fd as u64 | flag)
 }
 
-/// `door_call(d, NULL)` through the door logic's fast path, when it
-/// applies (see [`DoorSystem::try_null_call`]): the caller parks and the
-/// server thread starts at once. Returns, with nothing changed, otherwise.
-#[inline(never)]
-pub fn fast_call(frame: &TrapFrame) {
-    let Ok(d) = fd_arg(frame.rdi) else { return };
-    if frame.rsi != 0 {
-        return;
+/// door_call: through the fast path when it applies, else the general
+/// path. The null call (`params == NULL`, no memory to check or copy) and
+/// the call with a `door_arg_t` have a fast path each, compiled apart.
+#[inline(always)]
+pub fn fast_call(frame: &mut TrapFrame) {
+    match frame.rsi {
+        0 => fast_null_call(frame),
+        _ => fast_data_call(frame),
     }
+}
+
+/// [`fast_call`] with `params == NULL`.
+#[inline(never)]
+fn fast_null_call(frame: &mut TrapFrame) {
+    try_fast_call(frame, None);
+    super::dispatch_general(frame)
+}
+
+/// [`fast_call`] with a `door_arg_t`.
+#[inline(never)]
+fn fast_data_call(frame: &mut TrapFrame) {
+    try_fast_call(frame, Some(frame.rsi));
+    super::dispatch_general(frame)
+}
+
+/// door_return: through the fast path when it applies, else the general
+/// path. A return without results and one with results have a fast path
+/// each, compiled apart.
+#[inline(always)]
+pub fn fast_return(frame: &mut TrapFrame) {
+    match frame.rdi | frame.rsi {
+        0 => fast_empty_return(frame),
+        _ => fast_data_return(frame),
+    }
+}
+
+/// [`fast_return`] with no results (`data` NULL, `size` 0).
+#[inline(never)]
+fn fast_empty_return(frame: &mut TrapFrame) {
+    try_fast_return(frame, 0, 0);
+    super::dispatch_general(frame)
+}
+
+/// [`fast_return`] with results.
+#[inline(never)]
+fn fast_data_return(frame: &mut TrapFrame) {
+    try_fast_return(frame, frame.rdi, frame.rsi);
+    super::dispatch_general(frame)
+}
+
+/// `door_call(d, params)` (`params`: the address of the `door_arg_t`, if
+/// any) through the door logic's fast path, when it applies (see
+/// [`DoorSystem::try_fast_call`]): the arguments are copied, the caller
+/// parks and the server thread starts at once. Returns, with nothing
+/// changed, otherwise.
+#[inline(always)]
+fn try_fast_call(frame: &TrapFrame, params: Option<u64>) {
+    let Ok(d) = fd_arg(frame.rdi) else { return };
     let mut g = SCHED.lock();
     let Some(me) = g.current_door_key() else {
         return;
     };
-    let cred = g.current_cred();
-    let (doors, caps, _) = g.door_env();
-    let Some(up) = doors.try_null_call(caps, me, cred, d) else {
-        return;
+    let (pid, cred) = (g.current_pid(), g.current_cred());
+    let (doors, caps, procs) = g.fast_door_env();
+    let memory = ProcessMemory::new(procs, pid);
+    let up = match params {
+        None => doors.try_fast_call(caps, &memory, me, cred, d, None),
+        Some(addr) => {
+            let Some(space) = memory.space() else { return };
+            let Ok(arg) = UserPtr::<DoorArg>::new(addr).and_then(|p| p.read(space)) else {
+                return;
+            };
+            let params = CallParams { addr, arg };
+            let up = doors.try_fast_call(caps, &memory, me, cred, d, Some(&params));
+            if let Some(up) = &up {
+                let server = space_of(procs, up.server_pid).expect("a server thread's space");
+                copy_checked(space, arg.data_ptr, server, up.regs[1], up.regs[2]);
+            }
+            up
+        }
     };
+    let Some(up) = up else { return };
     FAST_PATHS.fetch_add(1, Ordering::Relaxed);
     let resume = Resume::Invocation(Entry {
         sp: up.sp,
@@ -89,13 +159,14 @@ pub fn fast_call(frame: &TrapFrame) {
     )
 }
 
-/// `door_return(NULL, 0, NULL, 0)` through the door logic's fast path,
-/// when it applies (see [`DoorSystem::try_null_return`]): the thread parks
-/// and the caller resumes at once. Returns, with nothing changed,
+/// `door_return(data, size, desc_ptr, 0)` (`data` and `size` as in
+/// `frame`) through the door logic's fast path, when it applies (see
+/// [`DoorSystem::try_fast_return`]): the results are copied, the thread
+/// parks and the caller resumes at once. Returns, with nothing changed,
 /// otherwise.
-#[inline(never)]
-pub fn fast_return(frame: &TrapFrame) {
-    if (frame.rdi | frame.rsi | frame.r10) != 0 {
+#[inline(always)]
+fn try_fast_return(frame: &TrapFrame, data: u64, size: u64) {
+    if frame.r10 != 0 {
         return;
     }
     let stack = StackArea {
@@ -106,13 +177,27 @@ pub fn fast_return(frame: &TrapFrame) {
     let Some(me) = g.current_door_key() else {
         return;
     };
-    let (doors, _, memory) = g.door_env();
-    let Some(caller) = doors.try_null_return(&memory, me, stack) else {
+    let pid = g.current_pid();
+    let (doors, _, procs) = g.fast_door_env();
+    let memory = ProcessMemory::new(procs, pid);
+    let Some(reply) = doors.try_fast_return(&memory, me, data, size, stack) else {
         return;
     };
+    if let Some(place) = &reply.place {
+        let space = memory.space().expect("the running process's space");
+        let caller = space_of(procs, reply.caller_pid).expect("a waiting caller's space");
+        copy_checked(space, data, caller, place.rbuf, size);
+        let written =
+            UserPtr::<DoorArg>::new(place.params).and_then(|p| p.write(caller, &place.arg(size)));
+        written.expect("a door_arg_t the door logic checked");
+    }
     FAST_PATHS.fetch_add(1, Ordering::Relaxed);
     let done = Resume::Return(Ok(0));
-    task::door_park(g, Leave::Blocked(Wait::DoorPark), Some((caller, &done)))
+    task::door_park(
+        g,
+        Leave::Blocked(Wait::DoorPark),
+        Some((reply.caller, &done)),
+    )
 }
 
 /// door_call: returns only when it fails at once; otherwise the calling

@@ -45,13 +45,20 @@ type SysResult = Result<u64, Errno>;
 /// Runs the system call of `frame` (the entry stub calls it, or tracing's
 /// recording dispatcher does).
 pub extern "C" fn dispatch(frame: &mut TrapFrame) {
-    // The door fast paths, ahead of everything: when they apply they leave
-    // through the other side's user mode; otherwise nothing has changed.
+    // The door fast paths, ahead of everything (and of the general path's
+    // stack frame): when they apply they leave through the other side's
+    // user mode; otherwise nothing has changed, and they go on to the
+    // general path.
     match frame.rax {
         rax if rax == Sys::DoorCall.number() as u64 => door::fast_call(frame),
         rax if rax == Sys::DoorReturn.number() as u64 => door::fast_return(frame),
-        _ => {}
+        _ => dispatch_general(frame),
     }
+}
+
+/// Runs the system call of `frame` beyond the door fast paths.
+#[inline(never)]
+fn dispatch_general(frame: &mut TrapFrame) {
     let a = [
         frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
     ];

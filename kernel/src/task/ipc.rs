@@ -1,7 +1,8 @@
 //! The kernel side of doors. The door logic (`doors::DoorSystem`, tested on
 //! the host) lives inside the scheduler state, under the same lock, with the
 //! capability layer (`kernel::cap`, see `objects.rs`); this module gives it
-//! access to user memory ([`Spaces`]) and carries out what it decides:
+//! access to user memory ([`Spaces`]; [`ProcessMemory`], the running
+//! process's alone, on the fast path) and carries out what it decides:
 //! copying arguments into a server thread's stack area and results back to
 //! the caller (the side effects it reports as events are carried out in
 //! `objects.rs`). Switching threads is left to the callers
@@ -12,9 +13,10 @@ use super::{Process, Resume, Sched, Thread};
 use crate::mem::PAGE_SIZE;
 use crate::mem::pages::FrameStore;
 use crate::mem::space::AddressSpace;
-use crate::mem::user::{UserPtr, UserSlice, copy_between};
+use crate::mem::user::{UserPtr, UserSlice, copy_between, copy_between_checked};
 use abi::{DoorArg, DoorDesc, DoorInfo, Errno};
 use alloc::vec::Vec;
+use core::cell::Cell;
 use doors::{Depleted, DoorSystem, Pid, Registry, Reply, Upcall, UserMemory};
 use kernel::cap::{CapSpace, Capability};
 
@@ -23,7 +25,80 @@ pub struct Spaces<'a>(&'a mut Registry<Process>);
 
 impl Spaces<'_> {
     fn space(&self, pid: Pid) -> Option<&AddressSpace> {
-        self.0.get(&pid).and_then(|p| p.space.as_ref())
+        space_of(self.0, pid)
+    }
+}
+
+/// Process `pid`'s address space.
+#[inline(always)]
+pub fn space_of(procs: &Registry<Process>, pid: Pid) -> Option<&AddressSpace> {
+    procs.get(&pid).and_then(|p| p.space.as_ref())
+}
+
+/// One process's memory, as the door fast path sees it: the fast path asks
+/// only about the running process's memory (a question about another
+/// process's is answered no, and the general path takes the call), reads
+/// no descriptors and maps nothing.
+pub struct ProcessMemory<'a> {
+    pid: Pid,
+    procs: &'a Registry<Process>,
+    /// Its address space, once looked up (a null call never needs it).
+    space: Cell<Option<&'a AddressSpace>>,
+}
+
+impl<'a> ProcessMemory<'a> {
+    /// Process `pid`'s memory, among `procs`.
+    #[inline(always)]
+    pub fn new(procs: &'a Registry<Process>, pid: Pid) -> Self {
+        ProcessMemory {
+            pid,
+            procs,
+            space: Cell::new(None),
+        }
+    }
+
+    /// Its address space.
+    #[inline(always)]
+    pub fn space(&self) -> Option<&'a AddressSpace> {
+        if let Some(space) = self.space.get() {
+            return Some(space);
+        }
+        let space = space_of(self.procs, self.pid)?;
+        self.space.set(Some(space));
+        Some(space)
+    }
+}
+
+impl UserMemory for ProcessMemory<'_> {
+    #[inline(always)]
+    fn accessible(&self, pid: Pid, addr: u64, len: u64, write: bool) -> bool {
+        let Some(space) = self.space().filter(|_| pid == self.pid) else {
+            return false;
+        };
+        crate::mem::user::accessible(space, addr, len, write)
+    }
+
+    fn read_descs(&self, _: Pid, _: u64, _: u32) -> Result<Vec<DoorDesc>, Errno> {
+        Err(Errno::EFAULT)
+    }
+
+    #[inline(always)]
+    fn epoch(&self) -> u64 {
+        crate::mem::space::unmap_epoch()
+    }
+
+    fn map_zeroed(&mut self, _: Pid, _: u64) -> Option<u64> {
+        None
+    }
+}
+
+/// Copies `len` bytes from `from` in `src` to `to` in `dst`: ranges the
+/// door logic checked just now, under the same lock (the fast path's
+/// copies), so the copy cannot fail.
+#[inline(always)]
+pub fn copy_checked(src: &AddressSpace, from: u64, dst: &AddressSpace, to: u64, len: u64) {
+    if let Err(e) = copy_between_checked(src, from, dst, to, len) {
+        panic!("door copy of {len} bytes failed ({e:?}) on ranges the door logic checked");
     }
 }
 
@@ -69,6 +144,20 @@ impl Sched {
             &mut objects.caps,
             Spaces(&mut self.procs),
         )
+    }
+
+    /// What the door fast path works with: the door logic, the descriptor
+    /// tables, and the processes (for their memories).
+    #[inline(always)]
+    pub fn fast_door_env(
+        &mut self,
+    ) -> (
+        &mut DoorSystem<Capability>,
+        &CapSpace<FrameStore>,
+        &Registry<Process>,
+    ) {
+        let objects = self.objects.as_mut().expect("objects initialised at boot");
+        (&mut objects.doors, &objects.caps, &self.procs)
     }
 
     /// Decides how thread `tid`'s door operation ends.

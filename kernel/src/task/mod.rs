@@ -19,6 +19,7 @@ mod resume;
 mod switch;
 
 pub use fork::exec;
+pub use ipc::{ProcessMemory, copy_checked, space_of};
 pub use linux::{exit_linux_thread, futex_wait, sleep_until};
 pub use loader::{spawn, user_frame};
 pub use process::{check_exiting, exit_process, pause, wait4};
@@ -278,6 +279,12 @@ impl Sched {
     /// read of it; its record.
     #[inline]
     fn make_current(&mut self, tid: u32) -> Option<&mut Thread> {
+        self.make_current_inline(tid)
+    }
+
+    /// [`Sched::make_current`], inlined (into the door handoff).
+    #[inline(always)]
+    fn make_current_inline(&mut self, tid: u32) -> Option<&mut Thread> {
         let t = self.threads.get_mut(tid)?;
         self.current = tid;
         self.on_cpu = OnCpu::of(t);
@@ -363,7 +370,7 @@ impl Sched {
 
     /// Whether a door switch from the running thread to `target` goes
     /// straight there: unless the process of either turned the handoff off.
-    #[inline]
+    #[inline(always)]
     fn direct_switch_to(&self, target: u32) -> bool {
         if HANDOFF_OFF.load(Ordering::Relaxed) == 0 {
             return true;

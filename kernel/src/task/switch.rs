@@ -207,7 +207,7 @@ fn wake_door_thread(g: &mut Sched, target: u32, resume: Resume) -> u32 {
 /// with `resume` written in. The running thread (whose FPU area and process
 /// `prev` gives) leaves its kernel context for good (it was parked, or is
 /// `target` itself).
-#[inline(never)]
+#[inline(always)]
 fn jump(
     mut g: MutexGuard<'static, Sched>,
     prev: (*mut FpuState, u32),
@@ -216,7 +216,9 @@ fn jump(
 ) -> ! {
     let (prev_fpu, prev_pid) = prev;
     let s = &mut *g;
-    let n = s.make_current(target).expect("jump to unknown thread");
+    let n = s
+        .make_current_inline(target)
+        .expect("jump to unknown thread");
     crate::trace::handoff(n, resume);
     assert!(
         core::mem::take(&mut n.to_user),

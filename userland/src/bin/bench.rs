@@ -13,7 +13,8 @@
 //!   with `rep movsb`, to read the copying rows against (under icount
 //!   each repetition of a `rep` instruction counts as one instruction);
 //! - the null cross-process call with 1, 100 and 1,000 doors and server
-//!   threads in the server process;
+//!   threads in the server process, and with 1,000 of each and 100
+//!   processes alive (idle ones, each blocked reading a pipe);
 //! - beside them, a 1-byte and a 1 KiB ping-pong over two pipes between
 //!   two processes (as the doors paper compared doors with pipes);
 //! - fork, exit and wait of a process with 1 MiB and with 64 MiB of
@@ -22,7 +23,8 @@
 //! The parent process is the door server; each measurement runs in a child
 //! (`bench client MODE`) that gets the doors as its descriptors 0, 1, ...;
 //! the pipe child (`bench echo`) gets a pipe's read end as 0 and another's
-//! write end as 1 and sends back what it reads.
+//! write end as 1 and sends back what it reads; the idle children
+//! (`bench idle`) get a pipe's read end as 0 and exit at its end of file.
 #![no_std]
 #![no_main]
 
@@ -33,7 +35,7 @@ use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::hint::black_box;
 use core::ptr::null_mut;
-use userland::abi::kstat::{BOOT_TSC, FIRST_USER_TSC};
+use userland::abi::kstat::{BOOT_TSC, FIRST_USER_TSC, PROCESSES};
 use userland::abi::{MEM_MAP_MAX, Sys, limit};
 use userland::door::{self, door_arg_t, door_desc_t};
 use userland::fs::{close, pipe, read_fd, write_fd};
@@ -60,6 +62,9 @@ const SMALL_STACK: usize = 48 * 1024;
 const BUSY_THREADS: usize = 8;
 /// Yields each busy thread makes (more than a run-queue measurement uses).
 const BUSY_YIELDS: u64 = 25_000;
+/// Processes alive in the loaded run (init, this one, the client, and idle
+/// ones).
+const LOADED_PROCESSES: u64 = 100;
 
 /// The null server procedure: no results.
 extern "C" fn null_server(_: *mut c_void, _: *mut u8, _: usize, _: *mut door_desc_t, _: u32) {
@@ -231,13 +236,16 @@ fn client(mode: &str) -> i32 {
                 );
             }
         }
+        // `DOORS` or `DOORS_PROCESSES`: the doors are descriptors 0, 1, ...
         n => {
-            let count: i32 = n.parse().unwrap_or(1);
+            let (count, processes) = n.split_once('_').unwrap_or((n, ""));
+            let count: i32 = count.parse().unwrap_or(1);
             let doors: Vec<i32> = (0..count).collect();
-            println!(
-                "BENCH door_null_{count}_doors {} instructions",
-                null_calls(&doors, ROUNDS)
-            );
+            let cost = null_calls(&doors, ROUNDS);
+            match processes {
+                "" => println!("BENCH door_null_{count}_doors {cost} instructions"),
+                p => println!("BENCH door_null_{count}_doors_{p}_processes {cost} instructions"),
+            }
         }
     }
     0
@@ -251,6 +259,39 @@ fn echo() -> i32 {
             Ok(0) => return 0,
             Ok(n) if write_fd(1, &buf[..n]) == Ok(n) => {}
             _ => return 1,
+        }
+    }
+}
+
+/// An idle child: blocks reading descriptor 0 until its end of file.
+fn idle() -> i32 {
+    let mut byte = [0u8; 1];
+    match read_fd(0, &mut byte) {
+        Ok(0) => 0,
+        _ => 1,
+    }
+}
+
+/// The null call with `doors` (of as many server threads) and
+/// [`LOADED_PROCESSES`] processes alive: idle children wait on a pipe
+/// meanwhile.
+fn loaded(doors: &[i32]) {
+    process::set_limit(0, limit::CHILDREN, 2 * LOADED_PROCESSES).expect("children limit");
+    let (waiting, end) = pipe().expect("pipe");
+    let mut children = Vec::new();
+    // The client makes one more.
+    while process::kstat(PROCESSES).expect("kstat") + 1 < LOADED_PROCESSES {
+        let pid = process::spawn_with_fds("bench", &["idle"], &[waiting]).expect("spawn idle");
+        children.push(pid);
+    }
+    close(waiting).expect("close");
+    spawn_client(&format!("{}_{LOADED_PROCESSES}", doors.len()), doors);
+    close(end).expect("close");
+    for pid in children {
+        let (_, status) = process::wait(Some(pid)).expect("wait idle");
+        if status != 0 {
+            println!("bench: an idle child failed with {status}");
+            process::exit(1);
         }
     }
 }
@@ -379,6 +420,7 @@ fn main() -> i32 {
         Some("client") => return client(arg(2).unwrap_or("null")),
         Some("busy") => return busy(),
         Some("echo") => return echo(),
+        Some("idle") => return idle(),
         _ => {}
     }
     let boot = process::kstat(BOOT_TSC).unwrap_or(0);
@@ -425,5 +467,6 @@ fn main() -> i32 {
         }
         spawn_client(&format!("{target}"), &doors);
     }
+    loaded(&doors);
     0
 }

@@ -2,9 +2,11 @@
 //! server thread idle, every round trip is exactly two direct switches (the
 //! kernel counts them), both within one process and across processes; with
 //! the handoff turned off (the benchmark knob) calls still work but no
-//! switch is direct. Null calls (`params == NULL`, nothing returned) take
-//! the kernel's fast path on both legs; a call with a `door_arg_t` takes the
-//! general path, and hands off all the same.
+//! switch is direct. Calls without descriptors take the kernel's fast path
+//! on both legs, null calls and calls with data alike, as long as the
+//! results fit the caller's rbuf; results that do not (the kernel maps an
+//! area for them) return through the general path, and hand off all the
+//! same.
 #![no_std]
 #![no_main]
 
@@ -20,6 +22,24 @@ const CALLS: u64 = 100;
 
 extern "C" fn null_server(_: *mut c_void, _: *mut u8, _: usize, _: *mut door_desc_t, _: u32) {
     door::door_return(null_mut(), 0, null_mut(), 0);
+}
+
+/// Returns its arguments twice over (so results of 8 bytes or more do
+/// not fit an rbuf as large as the arguments).
+extern "C" fn double_server(
+    _: *mut c_void,
+    argp: *mut u8,
+    size: usize,
+    _: *mut door_desc_t,
+    _: u32,
+) {
+    let mut results = [0u8; 64];
+    let size = size.min(32);
+    // SAFETY: the kernel laid out `size` argument bytes at `argp`.
+    let args = unsafe { core::slice::from_raw_parts(argp, size) };
+    results[..size].copy_from_slice(args);
+    results[size..2 * size].copy_from_slice(args);
+    door::door_return(results.as_mut_ptr(), 2 * size, null_mut(), 0);
 }
 
 fn handoffs() -> u64 {
@@ -43,6 +63,41 @@ fn param_calls(d: i32) -> Result<(u64, u64), Errno> {
         };
         if door::door_call(d, &mut arg) != 0 {
             return Err(door::errno());
+        }
+    }
+    Ok((handoffs() - h, fast_paths() - f))
+}
+
+/// Makes `CALLS` calls on `d` (a `double_server` door) with `size` bytes
+/// of arguments and an rbuf of `rsize` bytes, checking the results (in
+/// rbuf, or in an area the kernel mapped, which is unmapped again);
+/// returns the direct switches and the fast-path legs they made.
+fn data_calls(d: i32, size: usize, rsize: usize) -> Result<(u64, u64), Errno> {
+    let mut data = [0u8; 32];
+    let mut rbuf = [0u8; 64];
+    let (h, f) = (handoffs(), fast_paths());
+    for i in 0..CALLS {
+        data.iter_mut().for_each(|b| *b = i as u8);
+        let mut arg = door::door_arg_t {
+            data_ptr: data.as_mut_ptr() as u64,
+            data_size: size as u64,
+            rbuf: rbuf.as_mut_ptr() as u64,
+            rsize: rsize as u64,
+            ..Default::default()
+        };
+        if door::door_call(d, &mut arg) != 0 {
+            return Err(door::errno());
+        }
+        // SAFETY: the kernel says the results are there.
+        let results = unsafe { core::slice::from_raw_parts(arg.data_ptr as *const u8, 2 * size) };
+        let right = arg.data_size == 2 * size as u64 && results.iter().all(|&b| b == i as u8);
+        let mapped = arg.rbuf != rbuf.as_ptr() as u64;
+        if mapped {
+            userland::heap::unmap(arg.rbuf as usize, arg.rsize as usize)?;
+        }
+        if !right || mapped != (2 * size > rsize) {
+            println!("door_handoff: call {i} with {size} bytes: wrong results {arg:?}");
+            return Err(Errno::EINVAL);
         }
     }
     Ok((handoffs() - h, fast_paths() - f))
@@ -82,7 +137,12 @@ fn main() -> i32 {
     }
     let d = door::door_create(null_server, null_mut(), 0);
     let mut ok = check("within a process", calls(d), both);
-    ok &= check("calls with door_arg_t", param_calls(d), (2 * CALLS, 0));
+    ok &= check("calls with door_arg_t", param_calls(d), both);
+    let double = door::door_create(double_server, null_mut(), 0);
+    ok &= check("8 bytes in, 16 out", data_calls(double, 8, 16), both);
+    let half = (2 * CALLS, CALLS);
+    ok &= check("results larger than rbuf", data_calls(double, 16, 16), half);
+    door::door_revoke(double);
     let pid = process::spawn_with_fds("door_handoff", &["client"], &[d]).expect("spawn");
     ok &= process::wait(Some(pid)).expect("wait").1 == 0;
     door::door_handoff(false);

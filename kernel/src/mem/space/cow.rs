@@ -96,11 +96,19 @@ impl AddressSpace {
     /// the kernel: each is taken over or copied. Pages of other areas (or
     /// none) are left alone, for the caller's check to refuse. ENOMEM if a
     /// copy finds no free frame (pages done before keep their new frames,
-    /// with the same contents). Costs nothing in a space never forked.
+    /// with the same contents). Costs one test in a space never forked.
+    #[inline(always)]
     pub fn unshare(&self, addr: u64, len: u64) -> Result<(), Errno> {
-        if !self.forked.get() || len == 0 {
-            return Ok(());
+        match self.forked.get() && len > 0 {
+            true => self.unshare_pages(addr, len),
+            false => Ok(()),
         }
+    }
+
+    /// [`Self::unshare`] in a space that took part in a fork.
+    #[cold]
+    #[inline(never)]
+    fn unshare_pages(&self, addr: u64, len: u64) -> Result<(), Errno> {
         let end = addr.saturating_add(len);
         let mut page = addr & !(PAGE_SIZE - 1);
         while page < end {
