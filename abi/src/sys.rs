@@ -324,9 +324,11 @@ syscalls! {
     /// system's pipes are all in use).
     Pipe2,
     /// `dup3(old, new, flags)`: makes descriptor `new` name what `old`
-    /// names, closing what `new` named (flags: `O_CLOEXEC`). Errors: EBADF
-    /// (`old` not open, `new` negative or beyond the table's capacity),
-    /// EINVAL (`old == new`, flags).
+    /// names, closing what `new` named (flags: `O_CLOEXEC`). `new` may be
+    /// an open descriptor or a free slot's number under any generation, but
+    /// not a number whose slot another descriptor holds. Errors: EBADF
+    /// (`old` not open, `new` negative, beyond the table's capacity, or
+    /// stale with its slot held), EINVAL (`old == new`, flags).
     Dup3,
     /// `fcntl(d, cmd, arg)`: [`crate::fs::F_DUPFD`] and
     /// `F_DUPFD_CLOEXEC` (lowest free descriptor at or above `arg`),

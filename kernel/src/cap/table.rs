@@ -7,6 +7,14 @@
 //! callers turn into `EBADF`. The first use of slot `i` has generation 0, so
 //! a fresh table hands out `0, 1, 2, ...` like Unix.
 //!
+//! dup2 names its descriptor exactly, as POSIX has it: onto an open
+//! descriptor (which it replaces), or onto a free slot under the number's
+//! own generation (so `close(5); dup2(d, 5)` works), but never onto a slot
+//! another descriptor holds under another generation (EBADF: that number
+//! is stale, and taking the slot would close the other descriptor). A slot
+//! never hands out a generation it handed out before when it is freed,
+//! whatever dup2 named it meanwhile (until generations wrap).
+//!
 //! Each entry holds what the descriptor names (a capability, `C`) and its
 //! descriptor flags (close-on-exec).
 
@@ -29,8 +37,20 @@ pub struct Entry<C> {
 
 #[derive(Clone, Copy)]
 struct Slot<C> {
+    /// The generation of the descriptor naming it (while it holds an
+    /// entry), or of the next one (while it is free).
     generation: u32,
+    /// The newest generation it has had (dup2 may name an older one).
+    newest: u32,
     entry: Option<Entry<C>>,
+}
+
+impl<C> Slot<C> {
+    const FRESH: Slot<C> = Slot {
+        generation: 0,
+        newest: 0,
+        entry: None,
+    };
 }
 
 /// One process's descriptors.
@@ -38,7 +58,7 @@ struct Slot<C> {
 /// Invariants: `used` equals the number of slots holding an entry;
 /// `slots.len() <= MAX_CAPACITY`; `used <= capacity` except after the
 /// capacity was lowered below the number of open descriptors; every slot's
-/// `generation < GEN_LIMIT`.
+/// `generation < GEN_LIMIT` and `newest < GEN_LIMIT`.
 #[derive(Clone)]
 pub struct Table<C> {
     slots: Vec<Slot<C>>,
@@ -145,13 +165,7 @@ impl<C: Copy> Table<C> {
                 if i >= self.capacity {
                     return None;
                 }
-                self.slots.resize(
-                    i + 1,
-                    Slot {
-                        generation: 0,
-                        entry: None,
-                    },
-                );
+                self.slots.resize(i + 1, Slot::FRESH);
                 i
             }
         };
@@ -172,8 +186,9 @@ impl<C: Copy> Table<C> {
     }
 
     /// Stores `entry` under exactly descriptor `fd` (dup2), returning the
-    /// entry it replaces. `None` (nothing changed) when `fd` is negative or
-    /// its slot lies beyond the capacity.
+    /// entry it replaces (`fd` was open). `None` (nothing changed) when `fd`
+    /// is negative, its slot lies beyond the capacity, or another
+    /// descriptor holds its slot (see the module's documentation).
     #[allow(clippy::type_complexity)]
     pub fn insert_at(&mut self, fd: i32, entry: Entry<C>) -> Option<Option<Entry<C>>> {
         let (index, generation) = decode(fd)?;
@@ -181,20 +196,18 @@ impl<C: Copy> Table<C> {
             return None;
         }
         if index >= self.slots.len() {
-            self.slots.resize(
-                index + 1,
-                Slot {
-                    generation: 0,
-                    entry: None,
-                },
-            );
+            self.slots.resize(index + 1, Slot::FRESH);
         }
         let slot = &mut self.slots[index];
+        if slot.entry.is_some() && slot.generation != generation {
+            return None;
+        }
         let old = slot.entry.replace(entry);
         if old.is_none() {
             self.used += 1;
         }
         slot.generation = generation;
+        slot.newest = slot.newest.max(generation);
         Some(old)
     }
 
@@ -202,7 +215,8 @@ impl<C: Copy> Table<C> {
     pub fn remove(&mut self, fd: i32) -> Option<C> {
         let i = self.slot_of(fd)?;
         let slot = &mut self.slots[i];
-        slot.generation = (slot.generation + 1) % GEN_LIMIT;
+        slot.newest = (slot.newest + 1) % GEN_LIMIT;
+        slot.generation = slot.newest;
         self.used -= 1;
         slot.entry.take().map(|e| e.cap)
     }
@@ -287,10 +301,33 @@ mod tests {
         assert_eq!(t.insert_at(9, entry(4)), None, "beyond the capacity");
         assert_eq!(t.insert_at(-1, entry(4)), None);
         assert_eq!(t.len(), 2);
-        // A stale value names the slot again with its own generation.
+        // A free slot takes the number dup2 names, with its generation...
         t.remove(5).unwrap();
         assert_eq!(t.insert_at(5, entry(6)), Some(None));
         assert_eq!(t.get(5), Some(6));
+        // ... but the next descriptor there gets a generation never used.
+        t.remove(5).unwrap();
+        let next = t.insert_from(5, entry(7)).unwrap();
+        assert_eq!(next, 5 | (2 << INDEX_BITS));
+        assert_eq!((t.get(5), t.get(5 | (1 << INDEX_BITS))), (None, None));
+    }
+
+    #[test]
+    fn insert_at_never_takes_a_slot_another_descriptor_holds() {
+        let mut t = Table::new(8);
+        let a = t.insert(1).unwrap();
+        t.remove(a).unwrap();
+        let b = t.insert(2).unwrap();
+        assert_eq!(b, a | (1 << INDEX_BITS), "the slot reused");
+        assert_eq!(t.insert_at(a, entry(3)), None, "a stale number");
+        assert_eq!(t.get(b), Some(2), "the holder keeps its slot");
+        assert_eq!(t.len(), 1);
+        // Closing the holder frees the slot under a new generation, which
+        // neither old number names.
+        t.remove(b).unwrap();
+        let c = t.insert(4).unwrap();
+        assert!(c != a && c != b);
+        assert_eq!((t.get(a), t.get(b), t.get(c)), (None, None, Some(4)));
     }
 
     #[test]

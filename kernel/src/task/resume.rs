@@ -36,7 +36,7 @@ impl Resume {
     /// Writes the outcome into the trap frame the thread returns with. An
     /// error is `-errno` with Linux's number when `linux()` says the thread
     /// belongs to a Linux program, else with illumos's (the native ABI).
-    #[inline]
+    #[inline(always)]
     pub fn apply(&self, frame: &mut TrapFrame, linux: impl FnOnce() -> bool) {
         match *self {
             Resume::Return(Ok(value)) => frame.rax = value,

@@ -13,7 +13,8 @@
 //! - current directories (`chdir`, `fchdir`, `getcwd`, relative paths) and
 //!   the umask, both inherited by a child;
 //! - `/dev/null`, `/dev/zero`, `/dev/console`;
-//! - `dup2`, `dup3`, `fcntl` (F_DUPFD, descriptor and status flags).
+//! - `dup2`, `dup3` (onto open, closed and stale numbers), `fcntl`
+//!   (F_DUPFD, descriptor and status flags).
 #![no_std]
 #![no_main]
 
@@ -376,6 +377,24 @@ fn descriptors() {
     for fd in [f, g, 30, 31] {
         ok("close", close(fd));
     }
+    // dup2 onto a closed number works (POSIX), but not onto a number whose
+    // slot another descriptor holds now: that would close it.
+    expect_eq("dup2 onto a closed number", dup2(0, 30), Ok(30));
+    ok("close", close(30));
+    let held = ok("F_DUPFD into slot 30", fcntl(0, F_DUPFD, 30)) as i32;
+    expect_eq(
+        "slot 30 under a new generation",
+        (held & 0xfff, held != 30),
+        (30, true),
+    );
+    expect_eq("dup2 onto a stale number", dup2(0, 30), Err(Errno::EBADF));
+    expect_eq("the holder is untouched", fcntl(held, F_GETFD, 0), Ok(0));
+    ok("close", close(held));
+    expect_eq(
+        "closed numbers stay closed",
+        fcntl(30, F_GETFD, 0),
+        Err(Errno::EBADF),
+    );
 }
 
 fn main() -> i32 {

@@ -261,11 +261,17 @@ impl World {
             }
             Op::Dup2(p, k, slot) => {
                 if let Some((fd, cap)) = self.pick(pid(p), k) {
-                    assert_eq!(self.o.dup2(pid(p), fd, slot, false), Ok(slot));
                     let table = self.tables.get_mut(&pid(p)).unwrap();
-                    if fd != slot {
-                        let index = |fd: Fd| fd & (MAX_CAPACITY as i32 - 1);
-                        table.retain(|&f, _| index(f) != slot);
+                    let index = |fd: Fd| fd & (MAX_CAPACITY as i32 - 1);
+                    // Another number holding the slot makes `slot` stale.
+                    let held = table.keys().any(|&f| index(f) == slot && f != slot);
+                    let expected = match held {
+                        true => Err(Errno::EBADF),
+                        false => Ok(slot),
+                    };
+                    assert_eq!(self.o.dup2(pid(p), fd, slot, false), expected);
+                    if !held && fd != slot {
+                        table.remove(&slot);
                         table.insert(slot, cap);
                     }
                 }
