@@ -1,0 +1,15 @@
+//! Hostile programs: user RFLAGS on every kernel entry.
+
+use qemu::test_program;
+
+/// NT and AC set by a program survive no entry into the kernel (syscall,
+/// timer interrupt, fault), and TF on a syscall traps in user mode.
+#[test]
+fn userflags() {
+    test_program("userflags", &[])
+        .expect_success()
+        .assert_line("userflags: syscalls with NT|AC set: ok")
+        .assert_line("userflags: timer interrupts with NT|AC set: ok")
+        .assert_line("userflags: faults with NT|AC set: ok")
+        .assert_line("userflags: syscall with TF set: ok");
+}
