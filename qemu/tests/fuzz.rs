@@ -13,3 +13,13 @@ fn userflags() {
         .assert_line("userflags: faults with NT|AC set: ok")
         .assert_line("userflags: syscall with TF set: ok");
 }
+
+/// The last user page cannot be mapped, so no `syscall` returns to the
+/// non-canonical address after it; the page below still works.
+#[test]
+fn toppage() {
+    test_program("toppage", &[])
+        .expect_success()
+        .assert_line("toppage: the top page is refused: ok")
+        .assert_line("toppage: syscall at the end of the page below: #PF in user mode: ok");
+}

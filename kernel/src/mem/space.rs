@@ -17,8 +17,15 @@ use x86_64::structures::paging::{
 };
 use x86_64::{PhysAddr, VirtAddr};
 
-/// User addresses are below this (the lower canonical half).
-pub const USER_END: u64 = 0x0000_8000_0000_0000;
+/// User addresses are below this: the lower canonical half without its
+/// last page. That page stays unmappable so that no `syscall` instruction
+/// can end at the non-canonical boundary 0x0000_8000_0000_0000: `sysretq`
+/// to such a return address takes a #GP in ring 0 on Intel CPUs, on the
+/// user's stack (CVE-2012-0217). Every user address the kernel accepts
+/// (mappings, program segments, thread entries and stacks, user copies)
+/// is checked against this bound, so every `sysretq` returns to a
+/// canonical address.
+pub const USER_END: u64 = 0x0000_7fff_ffff_f000;
 /// Lowest address a user mapping may have (page 0 stays unmapped).
 pub const USER_START: u64 = 0x1000;
 /// Where `mem_map` places mappings when the caller does not choose.
@@ -337,7 +344,8 @@ impl AddressSpace {
                 }
                 a
             }
-            None => self.next_map,
+            None if self.next_map + len <= USER_END => self.next_map,
+            None => return Err(MapError::OutOfMemory),
         };
         self.populate(addr, pages, writable, executable)?;
         self.areas.insert(
