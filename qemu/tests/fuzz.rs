@@ -23,3 +23,10 @@ fn toppage() {
         .assert_line("toppage: the top page is refused: ok")
         .assert_line("toppage: syscall at the end of the page below: #PF in user mode: ok");
 }
+
+/// LDT selectors fault (#GP): the CPU never reads descriptors from user
+/// memory at the reset LDT base 0.
+#[test]
+fn ldt() {
+    test_program("ldt", &[]).expect_success().assert_line("ldt: ok");
+}
