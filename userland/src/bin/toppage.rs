@@ -42,7 +42,9 @@ fn syscall_at_end_of(at: usize) -> Result<(), isize> {
 /// Runs `mode` in a child; expects it killed with `vector` (or exiting 0
 /// when `vector` is `None`).
 fn child(mode: &str, vector: Option<i32>) {
-    let Some(pid) = spawn(&[mode], &[]) else { return };
+    let Some(pid) = spawn(&[mode], &[]) else {
+        return;
+    };
     match process::wait(Some(pid)) {
         Ok((_, status)) => expect_eq(mode, status, vector.map_or(0, |v| KILLED_BASE + v)),
         Err(e) => fail(format_args!("{mode}: wait: {e:?}")),

@@ -1,0 +1,285 @@
+//! How the fuzzer makes the process, thread, memory and file calls of the
+//! [`table`](crate::table): arguments from every class, what the result
+//! must be, and what a success leaves to clean up (mappings, threads,
+//! children, attached names).
+
+use crate::fuzzer::{Ctx, Expect};
+use crate::mem::{
+    self, Access, MAP_REGION, PAGE, Ptr, STRIDE, TOP_PAGE, bad_addr, beyond_user, wire,
+};
+use crate::rng::choose;
+use crate::table::nr;
+use alloc::format;
+use alloc::vec::Vec;
+use core::arch::naked_asm;
+use userland::abi::SpawnArgs;
+use userland::abi::errno::EDEADLK;
+use userland::process;
+
+/// A path: this thread's own names (most often), other threads', odd
+/// ones, long ones and random bytes; returns the pointer and the length
+/// to pass (most often the path's).
+pub fn path(c: &mut Ctx) -> (Ptr, usize) {
+    let bytes = match c.rng.below(8) {
+        0..=3 => format!("/fuzz/{}/{}/{}", c.worker, c.slot, c.rng.below(4)).into_bytes(),
+        4 => format!(
+            "/fuzz/{}/{}/{}",
+            c.rng.below(4),
+            c.rng.below(4),
+            c.rng.below(4)
+        )
+        .into_bytes(),
+        5 => c
+            .rng
+            .pick(&[
+                &b""[..],
+                b"/",
+                b"relative",
+                b"//",
+                b"/fuzz/\0x",
+                b"\xff\xfe",
+            ])
+            .to_vec(),
+        6 => {
+            let mut long = alloc::vec![b'a'; c.rng.below(600) as usize];
+            long.insert(0, b'/');
+            long
+        }
+        _ => (0..c.rng.below(64)).map(|_| c.rng.next() as u8).collect(),
+    };
+    let ptr = c.place(&bytes);
+    let len = if c.rng.chance(90) {
+        bytes.len()
+    } else {
+        c.rng.boundary() as usize
+    };
+    (ptr, len)
+}
+
+pub fn debug_write(c: &mut Ctx) {
+    // Only writes that must fail: a successful one would print noise.
+    let len = mem::size(&mut c.rng);
+    if len == 0 {
+        let ptr = c.ptr(0).addr;
+        c.issue([ptr, 0, 0, 0, 0, 0], Expect::Any);
+    } else {
+        let ptr = bad_addr(&mut c.rng);
+        c.issue([ptr, len, 0, 0, 0, 0], Expect::Fail);
+    }
+}
+
+pub fn spawn(c: &mut Ctx) {
+    // Only this program can start: in its "quick" mode, which exits 0.
+    let name: &[u8] = c.rng.pick(&[
+        &b"fuzz"[..],
+        b"fuzz",
+        b"boot.args",
+        b"no-such-program",
+        b"fuzz\0",
+        b"",
+    ]);
+    let blob: &[u8] = c.rng.pick(&[
+        &b"quick\0"[..],
+        b"quick\0",
+        b"quick\0\0",
+        b"quick",
+        b"quick\0x",
+    ]);
+    let name_at = c.place(name);
+    let blob_at = c.place(blob);
+    let count = choose([0, 0, 1, 2, 3, c.rng.boundary() as usize], &mut c.rng);
+    let descs = if (1..=3).contains(&count) {
+        let fds: Vec<u8> = (0..count)
+            .flat_map(|_| (c.fd() as i32).to_le_bytes())
+            .collect();
+        c.place(&fds).addr
+    } else {
+        c.ptr(count.saturating_mul(4)).addr
+    };
+    let args_len = if c.rng.chance(90) {
+        blob.len()
+    } else {
+        c.rng.boundary() as usize
+    };
+    let args = SpawnArgs {
+        name_ptr: name_at.addr as u64,
+        name_len: name.len() as u64,
+        args_ptr: blob_at.addr as u64,
+        args_len: args_len as u64,
+        descs_ptr: descs as u64,
+        descs_len: count as u64,
+    };
+    let at = c.place(&wire(&args));
+    // Later placements may have overwritten the arguments: what the kernel
+    // reads is what the scratch area holds now.
+    let sent = c.scratch.read(blob_at.addr, args_len).unwrap_or_default();
+    let expect = if at.access == Access::Bad || name_at.access == Access::Bad {
+        Expect::Fail
+    } else {
+        Expect::Any
+    };
+    let pid = c.issue([at.addr, 0, 0, 0, 0, 0], expect);
+    if pid > 0 {
+        // In quick mode it exits 0; with other arguments it prints its
+        // usage and exits 2. (Another thread's wait(-1) may reap it first.)
+        let quick = sent.starts_with(b"quick\0");
+        if let Ok((_, status)) = process::wait(Some(pid as u32)) {
+            c.check(
+                status == 0 || (status == 2 && !quick),
+                format_args!("child {pid} (arguments {sent:?}) exited with {status}"),
+            );
+        }
+    }
+}
+
+pub fn wait(c: &mut Ctx) {
+    let pid = choose(
+        [usize::MAX, 0, 1, c.pid as usize, c.rng.boundary() as usize],
+        &mut c.rng,
+    );
+    c.issue([pid, 0, 0, 0, 0, 0], Expect::Any);
+}
+
+/// Where a thread made by a fuzzed `thread_create` starts: it ends at
+/// once with `thread_exit` (whose number is its argument), touching no
+/// memory, so any stack pointer will do.
+#[unsafe(naked)]
+extern "C" fn exit_stub() -> ! {
+    naked_asm!("mov rax, rdi", "xor edi, edi", "syscall", "ud2")
+}
+
+pub fn thread_create(c: &mut Ctx) {
+    let stack = match c.rng.below(3) {
+        0 => c.rng.boundary() as usize,
+        1 => bad_addr(&mut c.rng),
+        _ => c.ptr(0).addr,
+    };
+    if c.rng.chance(60) {
+        let tid = c.issue(
+            [
+                exit_stub as *const () as usize,
+                nr("thread_exit"),
+                stack,
+                0,
+                0,
+                0,
+            ],
+            Expect::Any,
+        );
+        if tid > 0 {
+            c.stub(tid as u32);
+        }
+    } else {
+        let entry = choose(
+            [beyond_user(&mut c.rng), c.rng.below(PAGE as u64) as usize],
+            &mut c.rng,
+        );
+        let arg = c.rng.boundary() as usize;
+        c.issue([entry, arg, stack, 0, 0, 0], Expect::Fail);
+    }
+}
+
+pub fn thread_join(c: &mut Ctx) {
+    match c.rng.below(3) {
+        0 => {
+            c.issue([c.tid as usize, 0, 0, 0, 0, 0], Expect::Errno(EDEADLK));
+        }
+        1 if !c.stubs.is_empty() => {
+            let tid = c.stubs.remove(c.rng.index(c.stubs.len()));
+            c.issue([tid as usize, 0, 0, 0, 0, 0], Expect::Any);
+        }
+        _ => {
+            let tid = (1 << 32) + c.rng.below(1 << 40) as usize;
+            c.issue([tid, 0, 0, 0, 0, 0], Expect::Fail);
+        }
+    }
+}
+
+pub fn mem_map(c: &mut Ctx) {
+    let len = match c.rng.below(8) {
+        0 => 0,
+        1..=4 => PAGE * (1 + c.rng.below(16) as usize) - c.rng.pick(&[0, 0, 1, PAGE - 1]),
+        5 => c.rng.below(PAGE as u64 * 4) as usize,
+        6 => c
+            .rng
+            .pick(&[1 << 18, 1 << 30, (1 << 30) + 1, 1 << 40, usize::MAX]),
+        _ => c.rng.boundary() as usize,
+    };
+    let prot = if c.rng.chance(90) {
+        c.rng.below(8)
+    } else {
+        c.rng.boundary()
+    } as usize;
+    let region = MAP_REGION + c.slot * STRIDE;
+    let (fixed, bad_fixed) = match c.rng.below(6) {
+        0..=2 => (0, false),
+        3 => (region + c.rng.below(256) as usize * PAGE, false),
+        4 => (region + 1 + c.rng.below(PAGE as u64 - 1) as usize, true),
+        _ => {
+            let near_top = TOP_PAGE - c.rng.below(4) as usize * PAGE;
+            let reaches_top = len > TOP_PAGE - near_top;
+            choose(
+                [(near_top, reaches_top), (beyond_user(&mut c.rng), true)],
+                &mut c.rng,
+            )
+        }
+    };
+    let invalid = len == 0 || len > 1 << 30 || prot & !7 != 0 || bad_fixed;
+    let expect = if invalid { Expect::Fail } else { Expect::Any };
+    let addr = c.issue([len, prot, fixed, 0, 0, 0], expect);
+    if addr > 0 {
+        c.mapped(addr as usize, len.next_multiple_of(PAGE));
+    }
+}
+
+pub fn mem_unmap(c: &mut Ctx) {
+    match c.rng.below(4) {
+        0 if !c.maps.is_empty() => {
+            let (addr, len) = c.maps.remove(c.rng.index(c.maps.len()));
+            c.issue([addr, len, 0, 0, 0, 0], Expect::Value(0));
+        }
+        1 if !c.maps.is_empty() => {
+            let (addr, len) = c.maps[c.rng.index(c.maps.len())];
+            let wrong = c.rng.pick(&[0, len + PAGE, len - PAGE]);
+            c.issue([addr, wrong, 0, 0, 0, 0], Expect::Fail);
+        }
+        2 => {
+            let addr = MAP_REGION + c.slot * STRIDE + c.rng.below(256) as usize * PAGE;
+            let len = c.rng.below(16) as usize * PAGE;
+            if c.issue([addr, len, 0, 0, 0, 0], Expect::Any) == 0 {
+                c.maps.retain(|&(a, _)| a != addr);
+            }
+        }
+        _ => {
+            let (addr, len) = (bad_addr(&mut c.rng), c.rng.below(16) as usize * PAGE);
+            c.issue([addr, len, 0, 0, 0, 0], Expect::Fail);
+        }
+    }
+}
+
+pub fn bootfs_read(c: &mut Ctx) {
+    let name: &[u8] = c
+        .rng
+        .pick(&[&b"boot.args"[..], b"fuzz", b"no-such-file", b""]);
+    let name_at = c.place(name);
+    let name_len = if c.rng.chance(90) {
+        name.len()
+    } else {
+        1 << 20
+    };
+    let buf_len = mem::size(&mut c.rng);
+    let buf = c.ptr(buf_len);
+    // The kernel writes min(file size, buf_len) bytes: at least the first
+    // one must be writable.
+    let exists = matches!(name, b"boot.args" | b"fuzz") && name_len == name.len();
+    let unwritable = !c.scratch.holds(buf.addr, 1) && buf.access != Access::Unknown;
+    let expect = if name_at.access == Access::Bad
+        || name_len > name.len()
+        || (exists && buf_len > 0 && unwritable)
+    {
+        Expect::Fail
+    } else {
+        Expect::Any
+    };
+    c.issue([name_at.addr, name_len, buf.addr, buf_len, 0, 0], expect);
+}

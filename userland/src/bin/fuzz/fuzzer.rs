@@ -1,0 +1,349 @@
+//! One fuzz thread: its [`Ctx`] (generator, scratch area, what its calls
+//! created and must clean up), the loop that draws calls from the table
+//! and issues them, the judgement of every result, and the progress
+//! records the watchdog reads.
+
+use crate::fds;
+use crate::mem::{Access, Ptr, SCRATCH_RW, Scratch, bad_addr};
+use crate::rng::{Rng, mix};
+use crate::table::{self, Syscall};
+use alloc::vec::Vec;
+use core::arch::asm;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use userland::abi::errno::name;
+use userland::door::close;
+use userland::heap::unmap;
+use userland::sys::syscall;
+use userland::{println, process, thread};
+
+/// Most fuzz threads in one process.
+pub const MAX_THREADS: usize = 8;
+
+/// What a fuzz thread is doing, for the watchdog: calls done, whether it
+/// finished, and the call it is in.
+pub struct Progress {
+    pub done: AtomicU64,
+    pub finished: AtomicBool,
+    pub tid: AtomicU32,
+    pub call: AtomicUsize,
+    pub args: [AtomicU64; 6],
+}
+
+pub static PROGRESS: [Progress; MAX_THREADS] = [const {
+    Progress {
+        done: AtomicU64::new(0),
+        finished: AtomicBool::new(false),
+        tid: AtomicU32::new(0),
+        call: AtomicUsize::new(0),
+        args: [const { AtomicU64::new(0) }; 6],
+    }
+}; MAX_THREADS];
+
+/// Findings of this process (fuzz and server threads).
+pub static FINDINGS: AtomicU32 = AtomicU32::new(0);
+
+/// What a result must be.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Success or a known error number.
+    Any,
+    /// A known error number: the arguments are certainly invalid.
+    Fail,
+    /// Exactly this error number.
+    Errno(isize),
+    /// Exactly this value.
+    Value(isize),
+}
+
+/// RFLAGS bits a fuzz call may enter the kernel with: CF, PF, AF, ZF, SF,
+/// DF, OF, NT and AC (not TF: the single-step trap would kill the process).
+const ENTRY_FLAGS: u64 = 0x4_4cd5;
+/// IF and the bit that is always set.
+const FIXED_FLAGS: u64 = 0x202;
+
+/// Issues call `nr` with RFLAGS set to `flags` (within [`ENTRY_FLAGS`]);
+/// returns the result and RFLAGS right after the call.
+fn syscall_with_flags(nr: usize, a: [usize; 6], flags: u64) -> (isize, u64) {
+    let ret: isize;
+    let after: u64;
+    // SAFETY: the flags are set right before `syscall` and the caller's
+    // own flags (DF clear, as Rust requires) are back before the block
+    // ends; the kernel validates every argument and clobbers only rcx and
+    // r11 besides the result.
+    unsafe {
+        asm!(
+            "pushfq",
+            "push {flags}",
+            "popfq",
+            "syscall",
+            "pushfq",
+            "pop {flags}",
+            "popfq",
+            flags = inout(reg) flags | FIXED_FLAGS => after,
+            inlateout("rax") nr as isize => ret,
+            in("rdi") a[0],
+            in("rsi") a[1],
+            in("rdx") a[2],
+            in("r10") a[3],
+            in("r8") a[4],
+            in("r9") a[5],
+            lateout("rcx") _,
+            lateout("r11") _,
+        );
+    }
+    (ret, after)
+}
+
+/// A fuzz thread's state.
+pub struct Ctx {
+    pub rng: Rng,
+    pub scratch: Scratch,
+    pub seed: u64,
+    pub worker: usize,
+    pub slot: usize,
+    pub pid: u32,
+    pub tid: u32,
+    /// The table entry being run and its call number.
+    pub entry: &'static Syscall,
+    pub index: u64,
+    /// `mem_map` areas to unmap, as (address, length).
+    pub maps: Vec<(usize, usize)>,
+    /// Threads made by `thread_create`, to join.
+    pub stubs: Vec<u32>,
+    /// Paths this thread attached a door to.
+    pub attached: Vec<Vec<u8>>,
+    /// Calls that failed (as they mostly should).
+    pub failed: u64,
+}
+
+/// Prints a finding (with everything needed to reproduce it) and counts it.
+pub fn finding(seed: u64, what: core::fmt::Arguments) {
+    println!("fuzz: FINDING (seed {seed}): {what}");
+    FINDINGS.fetch_add(1, Relaxed);
+}
+
+impl Ctx {
+    pub fn new(seed: u64, worker: usize, slot: usize, scratch: Scratch) -> Ctx {
+        Ctx {
+            rng: Rng::new(mix(mix(seed, worker as u64), slot as u64)),
+            scratch,
+            seed,
+            worker,
+            slot,
+            pid: process::getpid(),
+            tid: thread::gettid(),
+            entry: &table::TABLE[0],
+            index: 0,
+            maps: Vec::new(),
+            stubs: Vec::new(),
+            attached: Vec::new(),
+            failed: 0,
+        }
+    }
+
+    /// A pointer for `len` bytes (see [`Scratch::ptr`]).
+    pub fn ptr(&mut self, len: usize) -> Ptr {
+        self.scratch.ptr(&mut self.rng, len)
+    }
+
+    /// A descriptor argument (known, closed or forged).
+    pub fn fd(&mut self) -> usize {
+        fds::any(&mut self.rng)
+    }
+
+    /// A descriptor argument for a call that needs a live door.
+    pub fn target(&mut self) -> usize {
+        fds::target(&mut self.rng)
+    }
+
+    /// Records call `nr` about to be made (for the watchdog).
+    pub fn note(&self, nr: usize, args: &[usize; 6]) {
+        let p = &PROGRESS[self.slot];
+        p.call.store(nr, Relaxed);
+        for (slot, &a) in p.args.iter().zip(args) {
+            slot.store(a as u64, Relaxed);
+        }
+    }
+
+    /// Issues the current table entry's call with `args` and judges the result.
+    pub fn issue(&mut self, args: [usize; 6], expect: Expect) -> isize {
+        self.issue_nr(self.entry.nr, args, expect)
+    }
+
+    /// Issues call `nr` (the entry's own number, or an unknown one for the
+    /// entry of unknown numbers) and judges the result. A quarter of the
+    /// calls enter the kernel with random user flags set (NT, AC, DF and
+    /// the arithmetic ones), which must come back unchanged.
+    pub fn issue_nr(&mut self, nr: usize, args: [usize; 6], expect: Expect) -> isize {
+        self.note(nr, &args);
+        let ret = if self.rng.chance(25) {
+            let flags = self.rng.next() & ENTRY_FLAGS;
+            let (ret, after) = syscall_with_flags(nr, args, flags);
+            self.check(
+                after & ENTRY_FLAGS == flags,
+                format_args!("RFLAGS {flags:#x} came back as {after:#x}"),
+            );
+            ret
+        } else {
+            syscall(nr, args)
+        };
+        self.judge(&args, expect, ret);
+        ret
+    }
+
+    /// Copies `bytes` into the scratch area (most often) or returns a bad
+    /// pointer for them.
+    pub fn place(&mut self, bytes: &[u8]) -> Ptr {
+        if bytes.len() <= SCRATCH_RW && self.rng.chance(85) {
+            let misalign = self.rng.chance(30);
+            let at = self.scratch.slot(&mut self.rng, bytes.len(), misalign);
+            self.scratch.write(at, bytes);
+            Ptr {
+                addr: at,
+                access: Access::Write,
+            }
+        } else {
+            let access = if bytes.is_empty() {
+                Access::Unknown
+            } else {
+                Access::Bad
+            };
+            Ptr {
+                addr: bad_addr(&mut self.rng),
+                access,
+            }
+        }
+    }
+
+    /// A finding unless `ok`.
+    pub fn check(&mut self, ok: bool, what: core::fmt::Arguments) {
+        if !ok {
+            finding(
+                self.seed,
+                format_args!(
+                    "worker {} thread {} call {}: {}: {what}",
+                    self.worker, self.slot, self.index, self.entry.name
+                ),
+            );
+        }
+    }
+
+    /// Checks `ret` against `expect`; a mismatch is a finding.
+    pub fn judge(&mut self, args: &[usize; 6], expect: Expect, ret: isize) {
+        let problem = match expect {
+            _ if ret < 0 && name(-ret) == "E?" => Some("an unknown error number"),
+            Expect::Fail | Expect::Errno(_) if ret >= 0 => Some("success with invalid arguments"),
+            Expect::Errno(e) if ret != -e => Some("the wrong error number"),
+            Expect::Value(v) if ret != v => Some("the wrong value"),
+            _ => None,
+        };
+        if ret < 0 {
+            self.failed += 1;
+        }
+        if let Some(problem) = problem {
+            let want = match expect {
+                Expect::Errno(e) => name(e),
+                Expect::Value(_) => "the value",
+                _ => "an error",
+            };
+            finding(
+                self.seed,
+                format_args!(
+                    "worker {} thread {} call {}: {}({:#x?}) returned {ret} ({}): {problem}, expected {want}",
+                    self.worker,
+                    self.slot,
+                    self.index,
+                    self.entry.name,
+                    args,
+                    if ret < 0 { name(-ret) } else { "ok" },
+                ),
+            );
+        }
+    }
+
+    /// Runs `calls` random calls, then undoes what they left behind.
+    pub fn run(&mut self, calls: u64) {
+        let progress = &PROGRESS[self.slot];
+        progress.tid.store(self.tid, Relaxed);
+        for i in 0..calls {
+            self.index = i;
+            if i % 16 == 0 {
+                fds::refill(&mut self.rng);
+            }
+            self.entry = table::draw(&mut self.rng);
+            if let Some(run) = self.entry.run {
+                run(self);
+            }
+            progress.done.store(i + 1, Relaxed);
+        }
+        self.cleanup();
+        progress.finished.store(true, Relaxed);
+    }
+
+    /// Remembers a mapped area; unmaps the oldest beyond a few.
+    pub fn mapped(&mut self, addr: usize, len: usize) {
+        self.maps.push((addr, len));
+        if self.maps.len() > 6 {
+            let (addr, len) = self.maps.remove(0);
+            self.unmap(addr, len);
+        }
+    }
+
+    /// Unmaps an area this thread mapped, which must work.
+    pub fn unmap(&mut self, addr: usize, len: usize) {
+        if let Err(e) = unmap(addr, len) {
+            finding(
+                self.seed,
+                format_args!(
+                    "worker {} thread {}: unmapping its own area {addr:#x}+{len:#x} failed: {e:?}",
+                    self.worker, self.slot
+                ),
+            );
+        }
+    }
+
+    /// Remembers a thread made by `thread_create`; joins the oldest beyond a few.
+    pub fn stub(&mut self, tid: u32) {
+        self.stubs.push(tid);
+        if self.stubs.len() > 4 {
+            let tid = self.stubs.remove(0);
+            self.join(tid);
+        }
+    }
+
+    fn join(&mut self, tid: u32) {
+        let ret = syscall(table::nr("thread_join"), [tid as usize, 0, 0, 0, 0, 0]);
+        // Another call may have joined it already (ESRCH).
+        if ret < 0 && -ret != userland::abi::errno::ESRCH {
+            finding(
+                self.seed,
+                format_args!(
+                    "worker {} thread {}: joining thread {tid} it made failed with {}",
+                    self.worker,
+                    self.slot,
+                    name(-ret)
+                ),
+            );
+        }
+    }
+
+    fn cleanup(&mut self) {
+        for (addr, len) in core::mem::take(&mut self.maps) {
+            self.unmap(addr, len);
+        }
+        for tid in core::mem::take(&mut self.stubs) {
+            self.join(tid);
+        }
+    }
+
+    /// Closes descriptors `received` (most of them) or keeps them.
+    pub fn receive(&mut self, received: &[i32]) {
+        for &fd in received {
+            if self.rng.chance(70) {
+                close(fd);
+            } else {
+                fds::add(&mut self.rng, fd);
+            }
+        }
+    }
+}
