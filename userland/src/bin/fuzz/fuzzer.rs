@@ -114,6 +114,10 @@ pub struct Ctx {
     pub attached: Vec<Vec<u8>>,
     /// Calls that failed (as they mostly should).
     pub failed: u64,
+    /// Whether `fattach` may succeed (names outlive their process).
+    pub names: bool,
+    /// The call before which the thread ends its whole process.
+    pub exit_at: Option<u64>,
 }
 
 /// Prints a finding (with everything needed to reproduce it) and counts it.
@@ -138,6 +142,8 @@ impl Ctx {
             stubs: Vec::new(),
             attached: Vec::new(),
             failed: 0,
+            names: true,
+            exit_at: None,
         }
     }
 
@@ -267,6 +273,9 @@ impl Ctx {
         progress.tid.store(self.tid, Relaxed);
         for i in 0..calls {
             self.index = i;
+            if self.exit_at == Some(i) {
+                process::exit(0);
+            }
             if i % 16 == 0 {
                 fds::refill(&mut self.rng);
             }

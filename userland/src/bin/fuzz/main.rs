@@ -73,10 +73,14 @@ fn main() -> i32 {
             (Some(seed), Some(index)) => wild::run(seed, index),
             _ => usage(),
         },
-        ["worker", seed, index, calls] => match (num(seed), num(index), num(calls)) {
-            (Some(seed), Some(index), Some(calls)) => worker(seed, index, calls),
-            _ => usage(),
-        },
+        [mode @ ("worker" | "mortal"), seed, index, calls] => {
+            match (num(seed), num(index), num(calls)) {
+                (Some(seed), Some(index), Some(calls)) => {
+                    worker(seed, index, calls, *mode == "mortal")
+                }
+                _ => usage(),
+            }
+        }
         [seed, calls] => match (num(seed), num(calls)) {
             (Some(seed), Some(calls)) => coordinator(seed, calls),
             _ => usage(),
@@ -99,9 +103,14 @@ fn share(total: u64, parts: u64, index: u64) -> u64 {
     total / parts + u64::from(index < total % parts)
 }
 
-/// The wild child being waited for (index + 1, 0 for none) and since when.
-static WILD_AT: AtomicU64 = AtomicU64::new(0);
-static WILD_SINCE: AtomicU64 = AtomicU64::new(0);
+/// Calls of a mortal worker (it exits part-way through them).
+const MORTAL_CALLS: u64 = 3000;
+
+/// The child being waited for (index + 1, 0 for none; mortal workers
+/// above [`MORTAL`]) and since when.
+static WAITING: AtomicU64 = AtomicU64::new(0);
+static WAITING_SINCE: AtomicU64 = AtomicU64::new(0);
+const MORTAL: u64 = 1 << 32;
 
 fn coordinator(seed: u64, calls: u64) -> i32 {
     let wild_children = 8 + calls / 20_000;
@@ -135,12 +144,15 @@ fn coordinator(seed: u64, calls: u64) -> i32 {
             Err(e) => finding(seed, format_args!("could not start worker {index}: {e:?}")),
         }
     }
-    thread::spawn(move || watch_wild(seed)).expect("coordinator watchdog");
+    thread::spawn(move || watch_children(seed)).expect("coordinator watchdog");
     let mut killed = 0;
     for index in 0..wild_children {
         killed += u64::from(run_wild(seed, index));
+        if index % 2 == 1 {
+            run_mortal(seed, index / 2, &doors);
+        }
     }
-    WILD_AT.store(0, Relaxed);
+    WAITING.store(0, Relaxed);
     for (index, pid) in workers {
         match process::wait(Some(pid)) {
             Ok((_, 0)) => {}
@@ -158,7 +170,8 @@ fn coordinator(seed: u64, calls: u64) -> i32 {
     let findings = FINDINGS.load(Relaxed);
     println!(
         "fuzz: seed {seed}: {calls} calls and {killed}/{wild_children} wild children killed as \
-         expected in {elapsed} ticks; {findings} findings"
+         expected, {} mortal workers, in {elapsed} ticks; {findings} findings",
+        wild_children / 2
     );
     if findings == 0 {
         println!("fuzz: ok");
@@ -168,27 +181,56 @@ fn coordinator(seed: u64, calls: u64) -> i32 {
     }
 }
 
-/// Starts wild child `index` and checks how it ended; true if as expected.
-fn run_wild(seed: u64, index: u64) -> bool {
-    let arg = alloc::format!("{index}");
-    let s = alloc::format!("{seed}");
+/// Starts this program with `args` and descriptors `fds` (retrying while
+/// memory or the process table is busy with the workers), marks it as
+/// the child being waited for (`waiting`), and waits; its status.
+fn run_child(seed: u64, args: &[&str], fds: &[i32], waiting: u64) -> Option<i32> {
     let pid = loop {
-        match process::spawn("fuzz", &["wild", &s, &arg]) {
+        match process::spawn_with_fds("fuzz", args, fds) {
             Ok(pid) => break pid,
-            // Memory or the process table is busy with the workers.
             Err(_) => process::sleep_ticks(5),
         }
     };
-    WILD_SINCE.store(ticks(), Relaxed);
-    WILD_AT.store(index + 1, Relaxed);
-    let plan = wild::plan(seed, index);
-    let status = match process::wait(Some(pid)) {
-        Ok((_, status)) => status,
+    WAITING_SINCE.store(ticks(), Relaxed);
+    WAITING.store(waiting, Relaxed);
+    match process::wait(Some(pid)) {
+        Ok((_, status)) => Some(status),
         Err(e) => {
-            finding(seed, format_args!("waiting for wild child {index}: {e:?}"));
-            return false;
+            finding(
+                seed,
+                format_args!("waiting for {args:?} (pid {pid}): {e:?}"),
+            );
+            None
         }
+    }
+}
+
+/// Runs mortal worker `index`: a worker that exits (from one of its fuzz
+/// threads, while the others are in their calls) part-way through
+/// [`MORTAL_CALLS`] calls. It must end with status 0.
+fn run_mortal(seed: u64, index: u64, doors: &[i32]) {
+    let (s, i, c) = (
+        alloc::format!("{seed}"),
+        alloc::format!("{index}"),
+        alloc::format!("{MORTAL_CALLS}"),
+    );
+    let args = ["mortal", &s, &i, &c];
+    match run_child(seed, &args, doors, MORTAL + index + 1) {
+        Some(0) | None => {}
+        Some(status) => finding(
+            seed,
+            format_args!("mortal worker {index} ended with status {status}"),
+        ),
+    }
+}
+
+/// Starts wild child `index` and checks how it ended; true if as expected.
+fn run_wild(seed: u64, index: u64) -> bool {
+    let (s, i) = (alloc::format!("{seed}"), alloc::format!("{index}"));
+    let Some(status) = run_child(seed, &["wild", &s, &i], &[], index + 1) else {
+        return false;
     };
+    let plan = wild::plan(seed, index);
     let expected = KILLED_BASE + plan.vector();
     if status != expected {
         finding(
@@ -201,15 +243,20 @@ fn run_wild(seed: u64, index: u64) -> bool {
     status == expected
 }
 
-/// Reports a wild child that does not end (and ends the campaign).
-fn watch_wild(seed: u64) -> u64 {
+/// Reports a wild child or mortal worker that does not end (and ends the
+/// campaign).
+fn watch_children(seed: u64) -> u64 {
     loop {
         process::sleep_ticks(20);
-        let at = WILD_AT.load(Relaxed);
-        if at > 0 && ticks() - WILD_SINCE.load(Relaxed) > STALL_TICKS {
+        let waiting = WAITING.load(Relaxed);
+        if waiting > 0 && ticks() - WAITING_SINCE.load(Relaxed) > STALL_TICKS {
+            let (what, index) = match waiting {
+                w if w > MORTAL => ("mortal worker", w - MORTAL - 1),
+                w => ("wild child", w - 1),
+            };
             finding(
                 seed,
-                format_args!("wild child {} did not end in {STALL_TICKS} ticks", at - 1),
+                format_args!("{what} {index} did not end in {STALL_TICKS} ticks"),
             );
             process::exit(3);
         }
@@ -219,7 +266,11 @@ fn watch_wild(seed: u64) -> u64 {
 /// Names fuzz threads attached doors to (detached at the end).
 static ATTACHED: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
 
-fn worker(seed: u64, index: u64, calls: u64) -> i32 {
+/// A worker: fuzz threads, its own door servers, a watchdog. A mortal one
+/// (its index counted after the others') attaches no names (they would
+/// outlive it) and exits from its first fuzz thread part-way through.
+fn worker(seed: u64, index: u64, calls: u64, mortal: bool) -> i32 {
+    let index = if mortal { WORKERS + index } else { index };
     let mut rng = Rng::new(mix(seed, index));
     servers::SEED.store(seed, Relaxed);
     servers::STREAM.store(mix(seed, index + 1), Relaxed);
@@ -235,8 +286,11 @@ fn worker(seed: u64, index: u64, calls: u64) -> i32 {
     for slot in 0..THREADS {
         let scratch = Scratch::map(slot).expect("scratch area");
         let calls = share(calls, THREADS as u64, slot as u64);
+        let exit_at = (mortal && slot == 0).then(|| rng.below(calls));
         let fuzz = thread::spawn(move || {
             let mut ctx = Ctx::new(seed, index as usize, slot, scratch);
+            ctx.names = !mortal;
+            ctx.exit_at = exit_at;
             ctx.run(calls);
             ATTACHED.lock().append(&mut ctx.attached);
             ctx.failed

@@ -5,8 +5,9 @@
 //! hands them to later callers, so doors travel between workers) and
 //! [`SLOW`] (yields before replying, so calls overlap and can be aborted);
 //! workers create doors of every kind at random, most often [`CHAOS`],
-//! which first makes the calls only a server thread may make, then tries
-//! corrupt `door_return`s, then replies with random data and descriptors.
+//! which first makes the calls only a server thread may make, sometimes
+//! ends its thread in the middle of the invocation, then tries corrupt
+//! `door_return`s, then replies with random data and descriptors.
 
 use crate::fds;
 use crate::fuzzer::finding;
@@ -14,11 +15,12 @@ use crate::mem::{CONSTANTS, bad_addr};
 use crate::rng::{Rng, mix};
 use core::ffi::c_void;
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicI32, AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering::Relaxed};
 use userland::door::{
-    DOOR_DESCRIPTOR, DOOR_QUERY, DOOR_RELEASE, close, door_bind, door_cancelled, door_desc_t,
-    door_info, door_info_t, door_return, door_revoke, door_ucred, dup, errno, ucred_t,
+    DOOR_DESCRIPTOR, DOOR_PRIVATE, DOOR_QUERY, DOOR_RELEASE, close, door_bind, door_cancelled,
+    door_desc_t, door_info, door_info_t, door_return, door_revoke, door_ucred, dup, errno, ucred_t,
 };
+use userland::thread::DEFAULT_STACK_SIZE;
 use userland::{process, testkit, thread};
 
 pub const ECHO: usize = 0;
@@ -35,6 +37,11 @@ pub static STREAM: AtomicU64 = AtomicU64::new(0);
 static INVOCATIONS: AtomicU64 = AtomicU64::new(0);
 /// Doors the hub keeps for later callers.
 static STOCK: [AtomicI32; 8] = [const { AtomicI32::new(-1) }; 8];
+/// Server threads of shared pools that ended in the middle of an
+/// invocation (their stacks stay mapped: a bounded number).
+static DEATHS: AtomicU32 = AtomicU32::new(0);
+const MAX_DEATHS: u32 = 16;
+
 /// Most bytes of argument data a reply carries back.
 const MAX_ECHO: usize = 4096;
 
@@ -162,9 +169,16 @@ fn chaos(rng: &mut Rng, received: impl Iterator<Item = i32>) {
     if rng.chance(20) && door_ucred(bad_addr(rng) as *mut ucred_t) != -1 {
         finding(seed(), format_args!("door_ucred wrote to a bad pointer"));
     }
-    if rng.chance(20) {
-        let mut info = door_info_t::default();
-        door_info(DOOR_QUERY, &mut info);
+    let mut info = door_info_t::default();
+    let private = door_info(DOOR_QUERY, &mut info) == 0 && info.di_attributes & DOOR_PRIVATE != 0;
+    if !private && rng.chance(3) && DEATHS.fetch_add(1, Relaxed) < MAX_DEATHS {
+        // A replacement is started first, so the shared pool never empties.
+        if testkit::spawn_server_thread(DEFAULT_STACK_SIZE, |_| {}).is_ok() {
+            for fd in received {
+                close(fd);
+            }
+            thread::exit(0);
+        }
     }
     if rng.chance(20) && !matches!(door_cancelled(), 0 | 1) {
         finding(

@@ -157,6 +157,12 @@ pub static TABLE: [Syscall; sys::COUNT + 1] = [
     call(sys::FATTACH, "fattach", 8, true, |c| {
         let d = c.target();
         let (path, len) = path(c);
+        // A relative path, which cannot be attached, when names must not be.
+        let (path, len) = if c.names {
+            (path, len)
+        } else {
+            (c.place(b"fuzz"), 4)
+        };
         if c.issue([d, path.addr, len, 0, 0, 0], unreadable(path)) == 0 {
             // The name the kernel read (the path may be longer or shorter).
             match c.scratch.read(path.addr, len) {
