@@ -85,14 +85,16 @@ pub fn spawn(c: &mut Ctx) {
         b"quick",
         b"quick\0x",
     ]);
-    let name_at = c.place(name);
-    let blob_at = c.place(blob);
+    // Each piece in its own page: a child only ever sees "quick" (or a
+    // prefix of it, or nothing) as its first argument.
+    let name_at = c.place_in(name, Some(0));
+    let blob_at = c.place_in(blob, Some(1));
     let count = choose([0, 0, 1, 2, 3, c.rng.boundary() as usize], &mut c.rng);
     let descs = if (1..=3).contains(&count) {
         let fds: Vec<u8> = (0..count)
             .flat_map(|_| (c.fd() as i32).to_le_bytes())
             .collect();
-        c.place(&fds).addr
+        c.place_in(&fds, Some(2)).addr
     } else {
         c.ptr(count.saturating_mul(4)).addr
     };
@@ -109,9 +111,7 @@ pub fn spawn(c: &mut Ctx) {
         descs_ptr: descs as u64,
         descs_len: count as u64,
     };
-    let at = c.place(&wire(&args));
-    // Later placements may have overwritten the arguments: what the kernel
-    // reads is what the scratch area holds now.
+    let at = c.place_in(&wire(&args), Some(3));
     let sent = c.scratch.read(blob_at.addr, args_len).unwrap_or_default();
     let expect = if at.access == Access::Bad || name_at.access == Access::Bad {
         Expect::Fail
@@ -120,8 +120,8 @@ pub fn spawn(c: &mut Ctx) {
     };
     let pid = c.issue([at.addr, 0, 0, 0, 0, 0], expect);
     if pid > 0 {
-        // In quick mode it exits 0; with other arguments it prints its
-        // usage and exits 2. (Another thread's wait(-1) may reap it first.)
+        // In quick mode it exits 0; with no arguments it prints its usage
+        // and exits 2. (Another thread's wait(-1) may reap it first.)
         let quick = sent.starts_with(b"quick\0");
         if let Ok((_, status)) = process::wait(Some(pid as u32)) {
             c.check(

@@ -4,7 +4,7 @@
 //! records the watchdog reads.
 
 use crate::fds;
-use crate::mem::{Access, Ptr, SCRATCH_RW, Scratch, bad_addr};
+use crate::mem::{Access, PAGE, Ptr, SCRATCH_RW, Scratch, bad_addr};
 use crate::rng::{Rng, mix};
 use crate::table::{self, Syscall};
 use alloc::vec::Vec;
@@ -200,9 +200,21 @@ impl Ctx {
     /// Copies `bytes` into the scratch area (most often) or returns a bad
     /// pointer for them.
     pub fn place(&mut self, bytes: &[u8]) -> Ptr {
-        if bytes.len() <= SCRATCH_RW && self.rng.chance(85) {
+        self.place_in(bytes, None)
+    }
+
+    /// As [`place`](Self::place), but only within scratch page `page` (if
+    /// given), so that pieces placed in different pages cannot overwrite
+    /// each other.
+    pub fn place_in(&mut self, bytes: &[u8], page: Option<usize>) -> Ptr {
+        let room = if page.is_some() { PAGE } else { SCRATCH_RW };
+        if bytes.len() <= room && self.rng.chance(85) {
             let misalign = self.rng.chance(30);
-            let at = self.scratch.slot(&mut self.rng, bytes.len(), misalign);
+            let len = bytes.len();
+            let at = match page {
+                Some(page) => self.scratch.slot_in(&mut self.rng, page, len, misalign),
+                None => self.scratch.slot(&mut self.rng, len, misalign),
+            };
             self.scratch.write(at, bytes);
             Ptr {
                 addr: at,

@@ -9,19 +9,22 @@
 //! `door_return` from threads that serve nothing) beside their own door
 //! servers, and meanwhile starts "wild" children ([`wild`]) that jump to
 //! random addresses with random registers and must be killed with a fault
-//! report. Each fuzz thread has its own generator seeded from SEED, so a
-//! seed always makes the same calls (with `--icount`, in the same order).
+//! report, and "mortal" workers that exit part-way through. Each fuzz
+//! thread has its own generator seeded from SEED, so a seed makes the same
+//! random choices; under `--icount` the whole run repeats exactly.
 //!
 //! A finding prints `fuzz: FINDING (seed SEED): ...` with the call that
 //! showed it: a result a call cannot have (success with invalid
-//! arguments, an unknown error number, a wrong value), a wild child that
-//! ended otherwise than killed with the expected vector, a worker that
-//! died, or a fuzz thread that made no progress for [`STALL_TICKS`] (the
-//! watchdog). A kernel panic or a leak after the run (init's check) fails
-//! the boot itself; the first line of the log names the seed.
+//! arguments, an unknown error number, a wrong value, changed flags), a
+//! wild child that ended otherwise than killed with the expected vector,
+//! a worker that died, or a fuzz thread that made no progress for
+//! [`STALL_TICKS`] (the watchdog). A kernel panic or a leak after the run
+//! (init's check) fails the boot itself; the first line of the log names
+//! the seed.
 //!
-//! Other modes: `fuzz worker SEED INDEX CALLS`, `fuzz wild SEED INDEX`,
-//! and `fuzz quick` (exits 0 at once: what fuzzed `spawn`s start).
+//! Other modes: `fuzz worker SEED INDEX CALLS`, `fuzz mortal SEED INDEX
+//! CALLS`, `fuzz wild SEED INDEX`, and `fuzz quick` (exits 0 at once: what
+//! fuzzed `spawn`s start).
 #![no_std]
 #![no_main]
 
@@ -46,7 +49,7 @@ use rng::{Rng, mix};
 use spin::Mutex;
 use userland::abi::KILLED_BASE;
 use userland::abi::kstat::TIMER_TICKS;
-use userland::door::{DOOR_UNREF, close, door_create, door_revoke, seteuid};
+use userland::door::{DOOR_UNREF, door_create, door_revoke, seteuid};
 use userland::sys::syscall2;
 use userland::{println, process, thread};
 
@@ -249,14 +252,16 @@ fn watch_children(seed: u64) -> u64 {
     loop {
         process::sleep_ticks(20);
         let waiting = WAITING.load(Relaxed);
-        if waiting > 0 && ticks() - WAITING_SINCE.load(Relaxed) > STALL_TICKS {
+        // Twice the workers' limit, so a stuck mortal worker's own
+        // watchdog reports first, naming the call.
+        if waiting > 0 && ticks() - WAITING_SINCE.load(Relaxed) > 2 * STALL_TICKS {
             let (what, index) = match waiting {
                 w if w > MORTAL => ("mortal worker", w - MORTAL - 1),
                 w => ("wild child", w - 1),
             };
             finding(
                 seed,
-                format_args!("{what} {index} did not end in {STALL_TICKS} ticks"),
+                format_args!("{what} {index} did not end in {} ticks", 2 * STALL_TICKS),
             );
             process::exit(3);
         }
@@ -304,9 +309,6 @@ fn worker(seed: u64, index: u64, calls: u64, mortal: bool) -> i32 {
     seteuid(0);
     for path in ATTACHED.lock().drain(..) {
         syscall2(table::nr("fdetach"), path.as_ptr() as usize, path.len());
-    }
-    for fd in 0..4 {
-        close(fd);
     }
     let findings = FINDINGS.load(Relaxed);
     println!(

@@ -117,6 +117,15 @@ pub fn size(rng: &mut Rng) -> usize {
     }
 }
 
+/// An offset in `0..=room`, a multiple of 8 unless `misalign`.
+fn offset(rng: &mut Rng, room: usize, misalign: bool) -> usize {
+    (if misalign {
+        rng.below(room as u64 + 1)
+    } else {
+        rng.below(room as u64 / 8 + 1) * 8
+    }) as usize
+}
+
 /// One fuzz thread's scratch area.
 pub struct Scratch {
     base: usize,
@@ -143,13 +152,13 @@ impl Scratch {
     /// A place for `len` bytes in the read-write part (`len` must fit),
     /// 8-byte aligned unless `misalign`.
     pub fn slot(&self, rng: &mut Rng, len: usize, misalign: bool) -> usize {
-        let room = (SCRATCH_RW - len) as u64;
-        let offset = if misalign {
-            rng.below(room + 1)
-        } else {
-            rng.below(room / 8 + 1) * 8
-        };
-        self.base + offset as usize
+        self.base + offset(rng, SCRATCH_RW - len, misalign)
+    }
+
+    /// A place for `len` bytes (at most a page) within page `page` of the
+    /// read-write part, 8-byte aligned unless `misalign`.
+    pub fn slot_in(&self, rng: &mut Rng, page: usize, len: usize, misalign: bool) -> usize {
+        self.base + page * PAGE + offset(rng, PAGE - len, misalign)
     }
 
     /// Copies `bytes` to `addr` (which [`holds`](Self::holds) them).
@@ -168,11 +177,14 @@ impl Scratch {
             .then(|| unsafe { (addr as *const T).read_unaligned() })
     }
 
-    /// A copy of `[addr, addr + len)`, if the scratch area holds it.
+    /// A copy of `[addr, addr + len)`, if the scratch area (its read-only
+    /// page included) holds it.
     pub fn read(&self, addr: usize, len: usize) -> Option<Vec<u8>> {
-        // SAFETY: as in `write`.
-        self.holds(addr, len)
-            .then(|| unsafe { core::slice::from_raw_parts(addr as *const u8, len) }.to_vec())
+        let end = self.base + SCRATCH_RW + PAGE;
+        let inside = addr >= self.base && addr.checked_add(len).is_some_and(|e| e <= end);
+        // SAFETY: the scratch area is mapped readable for the whole run,
+        // and only this thread (and the kernel, in its calls) writes it.
+        inside.then(|| unsafe { core::slice::from_raw_parts(addr as *const u8, len) }.to_vec())
     }
 
     /// Random bytes over `[addr, addr + len)` (which it holds).

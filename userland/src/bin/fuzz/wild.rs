@@ -3,9 +3,10 @@
 //! instruction can run: null, unmapped, non-executable stack, heap and
 //! data, the kernel half, the top page, non-canonical; or load a bad
 //! selector into a segment register (CS by a far jump); or run one
-//! `syscall` with random registers followed by `ud2`. The kernel must kill each with a fault
-//! report, status 128 + vector. A child's [`Plan`] follows from the seed
-//! and its index, so the coordinator knows which vector to expect.
+//! `syscall` with random registers followed by `ud2`. The kernel must
+//! kill each with a fault report, status 128 + vector. A child's [`Plan`]
+//! follows from the seed and its index, so the coordinator knows which
+//! vector to expect.
 //!
 //! (Not `iretq`, which would set everything at once: QEMU's TCG reads an
 //! `iretq` frame with supervisor accesses even at CPL 3, which SMAP
@@ -97,7 +98,7 @@ const PF: i32 = 14;
 /// What a wild child does.
 #[derive(Debug)]
 pub struct Plan {
-    pub target: Target,
+    target: Target,
     /// rax, rbx, rcx, rdx, rsi, rdi, rbp, r8 to r15.
     regs: [u64; 15],
     rflags: u64,
@@ -124,7 +125,8 @@ pub fn plan(seed: u64, index: u64) -> Plan {
         Segment::Ss => rng.pick(&BAD_SS),
         _ => rng.pick(&BAD_DATA),
     };
-    // Single-stepping stops a child before its target: a quarter do.
+    // Single-stepping stops a child before its target: TF is kept one
+    // time in four.
     let mut rflags = rng.next() & FLAGS | FLAGS_FIXED;
     if rng.chance(75) {
         rflags &= !TRAP_FLAG;
@@ -224,7 +226,8 @@ fn fill(page: usize, seed: u64) {
 static FRAME: [AtomicU64; 20] = [const { AtomicU64::new(0) }; 20];
 
 /// Loads the registers from [`FRAME`] (rflags, then rsp last), then runs
-/// `$last`, which must fault (or trap) in this process.
+/// `$last`, which must fault (or trap): the process dies there, so the
+/// function never returns to Rust code.
 macro_rules! launch {
     ($name:ident, $last:literal) => {
         #[unsafe(naked)]
