@@ -6,7 +6,7 @@ use qemu::{Outcome, Run, TEST_TIMEOUT, run, test_program};
 
 /// Calls each campaign boot makes (spread over 3 worker processes of 3
 /// threads each, beside live door servers and wild children).
-const CALLS: u64 = 100_000;
+const CALLS: u64 = 200_000;
 
 /// Boots one fuzz campaign under `-icount` (so it is the same run every
 /// time, and a failure replays exactly) and expects it to find nothing:
