@@ -51,10 +51,7 @@ pub fn door_create_call(c: &mut Ctx) {
         let fd = door_create(servers::serve, cookie as *mut c_void, attrs);
         let ret = if fd < 0 { -errno() } else { fd as isize };
         c.judge(&args, Expect::Any, ret);
-        if fd >= 0 {
-            if attrs & DOOR_PRIVATE != 0 {
-                servers::bind_thread(fd);
-            }
+        if fd >= 0 && (attrs & DOOR_PRIVATE == 0 || servers::bind_thread(fd)) {
             fds::add(&mut c.rng, fd);
         }
     } else {

@@ -13,9 +13,10 @@ use crate::fds;
 use crate::fuzzer::finding;
 use crate::mem::{CONSTANTS, bad_addr};
 use crate::rng::{Rng, mix};
+use alloc::sync::Arc;
 use core::ffi::c_void;
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::{AtomicI32, AtomicU8, AtomicU32, AtomicU64, Ordering::Relaxed};
 use userland::door::{
     DOOR_DESCRIPTOR, DOOR_PRIVATE, DOOR_QUERY, DOOR_RELEASE, close, door_bind, door_cancelled,
     door_desc_t, door_info, door_info_t, door_return, door_revoke, door_ucred, dup, errno, ucred_t,
@@ -217,11 +218,17 @@ fn chaos(rng: &mut Rng, received: impl Iterator<Item = i32>) {
     reply(&CONSTANTS[at..at + len], &mut pass[..count]);
 }
 
-/// Starts a thread that binds to private door `fd` and serves it; if no
-/// thread can be made, revokes the door (its calls would wait forever).
-pub fn bind_thread(fd: i32) {
+/// Starts a thread that binds to private door `fd` and serves it, and
+/// waits until it is bound. If no thread can be made or the binding fails
+/// (a sibling closed `fd` first), revokes the door: calls to a private
+/// door without threads would wait forever. Returns whether `fd` serves.
+pub fn bind_thread(fd: i32) -> bool {
+    let state = Arc::new(AtomicU8::new(BINDING));
+    let told = state.clone();
     let spawned = thread::spawn(move || {
-        door_bind(fd);
+        let bound = door_bind(fd) == 0;
+        told.store(if bound { BOUND } else { UNBOUND }, Relaxed);
+        drop(told);
         // Fails only when the door is gone (EBADF, now unbound): the next
         // one parks in the shared pool.
         for _ in 0..2 {
@@ -229,7 +236,19 @@ pub fn bind_thread(fd: i32) {
         }
         0
     });
-    if spawned.is_err() {
+    if spawned.is_ok() {
+        while state.load(Relaxed) == BINDING {
+            process::yield_now();
+        }
+    }
+    let bound = state.load(Relaxed) == BOUND;
+    if !bound {
         door_revoke(fd);
     }
+    bound
 }
+
+/// States of a thread started by [`bind_thread`].
+const BINDING: u8 = 0;
+const BOUND: u8 = 1;
+const UNBOUND: u8 = 2;
