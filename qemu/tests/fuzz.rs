@@ -71,3 +71,12 @@ fn ldt() {
         .expect_success()
         .assert_line("ldt: ok");
 }
+
+/// Automatic mappings (and thread stacks, door result areas) find room
+/// around a fixed mapping placed where the next one would go.
+#[test]
+fn automap() {
+    test_program("automap", &[])
+        .expect_success()
+        .assert_line("automap: ok");
+}

@@ -320,7 +320,7 @@ impl AddressSpace {
     }
 
     /// Maps a `mem_map` area of `pages` pages, at `fixed` or where there is
-    /// room (leaving an unmapped guard page after each area). Returns its address.
+    /// room ([`room`](Self::room)). Returns its address.
     pub fn map_area(
         &mut self,
         fixed: Option<u64>,
@@ -344,8 +344,7 @@ impl AddressSpace {
                 }
                 a
             }
-            None if self.next_map + len <= USER_END => self.next_map,
-            None => return Err(MapError::OutOfMemory),
+            None => self.room(len).ok_or(MapError::OutOfMemory)?,
         };
         self.populate(addr, pages, writable, executable)?;
         self.areas.insert(
@@ -358,9 +357,29 @@ impl AddressSpace {
         );
         self.mapped += len;
         if fixed.is_none() {
-            self.next_map += len + PAGE_SIZE;
+            self.next_map = addr + len + PAGE_SIZE;
         }
         Ok(addr)
+    }
+
+    /// Where an automatic mapping of `len` bytes goes: the first address
+    /// from `next_map` on with an unmapped page before and after it (so a
+    /// stack there overflows into a guard page), skipping the areas, fixed
+    /// ones included, that are in the way.
+    fn room(&self, len: u64) -> Option<u64> {
+        let mut at = self.next_map;
+        loop {
+            let end = at.checked_add(len)?.checked_add(PAGE_SIZE)?;
+            if end > USER_END {
+                return None;
+            }
+            match self.areas.range(..end).next_back() {
+                Some((&start, area)) if start + area.len + PAGE_SIZE > at => {
+                    at = start + area.len + PAGE_SIZE;
+                }
+                _ => return Some(at),
+            }
+        }
     }
 
     /// Unmaps the `mem_map` area that starts at `addr` and is `len` bytes
