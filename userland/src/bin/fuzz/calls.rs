@@ -13,8 +13,11 @@ use alloc::format;
 use alloc::vec::Vec;
 use core::arch::naked_asm;
 use userland::abi::SpawnArgs;
-use userland::abi::errno::EDEADLK;
+use userland::abi::errno::{EDEADLK, EINVAL};
 use userland::process;
+
+/// Where the kernel places mappings made without a fixed address.
+const AUTO_AREA: usize = 0x0000_1000_0000_0000;
 
 /// A path: this thread's own names (most often), other threads', odd
 /// ones, long ones and random bytes; returns the pointer and the length
@@ -211,9 +214,11 @@ pub fn mem_map(c: &mut Ctx) {
         c.rng.boundary()
     } as usize;
     let region = MAP_REGION + c.slot * STRIDE;
-    let (fixed, bad_fixed) = match c.rng.below(6) {
+    let (fixed, bad_fixed) = match c.rng.below(7) {
         0..=2 => (0, false),
         3 => (region + c.rng.below(256) as usize * PAGE, false),
+        // Among the automatic mappings (thread stacks, result areas).
+        6 => (AUTO_AREA + c.rng.below(1 << 14) as usize * PAGE, false),
         4 => (region + 1 + c.rng.below(PAGE as u64 - 1) as usize, true),
         _ => {
             let near_top = TOP_PAGE - c.rng.below(4) as usize * PAGE;
@@ -227,6 +232,10 @@ pub fn mem_map(c: &mut Ctx) {
     let invalid = len == 0 || len > 1 << 30 || prot & !7 != 0 || bad_fixed;
     let expect = if invalid { Expect::Fail } else { Expect::Any };
     let addr = c.issue([len, prot, fixed, 0, 0, 0], expect);
+    c.check(
+        invalid || fixed != 0 || addr != -EINVAL,
+        format_args!("a valid automatic mapping was refused with EINVAL"),
+    );
     if addr > 0 {
         c.mapped(addr as usize, len.next_multiple_of(PAGE));
     }
