@@ -5,7 +5,7 @@ use core::fmt::{self, Write};
 use x86_64::instructions::port::Port;
 
 /// The kernel-failure exit value of the QEMU exit contract
-/// (`doors::abi::exit_code::FAILURE`; the loader stays free of the heap
+/// (`abi::exit_code::FAILURE`; the loader stays free of the heap
 /// that the `doors` crate needs, so it names the value itself).
 const FAILURE: u32 = 0x11;
 

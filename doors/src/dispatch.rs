@@ -7,18 +7,21 @@
 //! positions and slab keys are passed on), descriptor work is skipped for
 //! empty lists, and the upcall is built in place in the returned outcome.
 
-use crate::abi::{self, DoorDesc, DoorResults};
+use crate::descriptors::{Descriptors, DoorId};
 use crate::outcome::{
     ArgCopy, ArgLayout, CallOutcome, Called, Depleted, Event, StackArea, Upcall, UserMemory,
 };
-use crate::registry::At;
-use crate::system::{CallState, DoorId, Invocation, Message, Pending, ReplyTo};
+use crate::system::{CallState, Invocation, Message, Pending, ProcKey, ReplyTo, ThreadKey};
 use crate::{CallParams, Cred, DoorSystem, Errno, Fd, KERNEL_PID, Pid, Tid};
+use abi::{
+    DOOR_DESCRIPTOR, DOOR_NO_CANCEL, DOOR_PRIVATE, DOOR_REFUSE_DESC, DOOR_RELEASE, DoorArg,
+    DoorDesc, DoorInfo,
+};
 use alloc::vec::Vec;
 
 pub(crate) const DESC_SIZE: u64 = core::mem::size_of::<DoorDesc>() as u64;
-const INFO_SIZE: u64 = core::mem::size_of::<abi::DoorInfo>() as u64;
-pub(crate) const ARG_SIZE: u64 = core::mem::size_of::<abi::DoorArg>() as u64;
+const INFO_SIZE: u64 = core::mem::size_of::<DoorInfo>() as u64;
+pub(crate) const ARG_SIZE: u64 = core::mem::size_of::<DoorArg>() as u64;
 
 /// Places an invocation with `data` bytes and `ndesc` descriptors in `area`,
 /// keeping `reserve` bytes free at the bottom; `None` if it does not fit.
@@ -39,72 +42,82 @@ pub(crate) fn layout(area: StackArea, data: u64, ndesc: u32, reserve: u64) -> Op
 
 /// The idle thread a checked call goes to.
 pub(crate) struct Taken {
-    pub server: Tid,
-    /// Where the server thread is in the thread registry.
-    pub at: At,
+    pub server: ThreadKey,
     /// Where the invocation goes in its area.
     pub layout: ArgLayout,
 }
 
 /// What door_call's checks found.
-struct Checked {
-    passed: Vec<Passed>,
-    /// Where the server process is, for a door of its shared pool.
-    shared: Option<At>,
+struct Checked<C> {
+    passed: Vec<Passed<C>>,
+    /// The server process, for a door of its shared pool.
+    shared: Option<ProcKey>,
     /// The idle thread taking the call, if any (else the call waits).
     server: Option<Taken>,
 }
 
-/// A descriptor entry of a call or return, checked against the sender's table.
-pub(crate) struct Passed {
+/// A descriptor entry of a call or return, checked against the sender's
+/// table: the capability it passes (any kind of object).
+pub(crate) struct Passed<C> {
     pub fd: Fd,
-    pub door: DoorId,
+    pub cap: C,
     pub release: bool,
 }
 
-/// Checks `raw` against `pid`'s table: every entry has DOOR_DESCRIPTOR, no
-/// unknown bits, a live descriptor, and a DOOR_RELEASE descriptor appears
+/// Whether a descriptor entry is well formed: DOOR_DESCRIPTOR, optionally
+/// DOOR_RELEASE, nothing else.
+fn well_formed(d: &DoorDesc) -> bool {
+    let attrs = d.d_attributes;
+    attrs & DOOR_DESCRIPTOR != 0 && attrs & !(DOOR_DESCRIPTOR | DOOR_RELEASE) == 0
+}
+
+/// Checks `raw` against `pid`'s table: every entry is well formed and names
+/// an open descriptor (of any kind), and a DOOR_RELEASE descriptor appears
 /// once. EINVAL otherwise.
 #[inline]
-pub(crate) fn parse_descs(
-    sys: &DoorSystem,
+pub(crate) fn parse_descs<D: Descriptors>(
+    caps: &D,
     pid: Pid,
     raw: &[DoorDesc],
-) -> Result<Vec<Passed>, Errno> {
+) -> Result<Vec<Passed<D::Cap>>, Errno> {
     if raw.is_empty() {
         return Ok(Vec::new());
     }
-    parse_some_descs(sys, pid, raw)
+    parse_some_descs(caps, pid, raw)
 }
 
 /// [`parse_descs`] for a non-empty `raw` (kept out of line).
-fn parse_some_descs(sys: &DoorSystem, pid: Pid, raw: &[DoorDesc]) -> Result<Vec<Passed>, Errno> {
-    let mut out: Vec<Passed> = Vec::with_capacity(raw.len());
+fn parse_some_descs<D: Descriptors>(
+    caps: &D,
+    pid: Pid,
+    raw: &[DoorDesc],
+) -> Result<Vec<Passed<D::Cap>>, Errno> {
+    let mut out: Vec<Passed<D::Cap>> = Vec::with_capacity(raw.len());
     for d in raw {
-        let attrs = d.d_attributes;
-        if attrs & abi::DOOR_DESCRIPTOR == 0
-            || attrs & !(abi::DOOR_DESCRIPTOR | abi::DOOR_RELEASE) != 0
-        {
+        if !well_formed(d) {
             return Err(Errno::EINVAL);
         }
         let fd = d.d_descriptor;
-        let door = sys.lookup(pid, fd).map_err(|_| Errno::EINVAL)?;
-        let release = attrs & abi::DOOR_RELEASE != 0;
+        let cap = caps.get(pid, fd).ok_or(Errno::EINVAL)?;
+        let release = d.d_attributes & DOOR_RELEASE != 0;
         if out.iter().any(|p| p.fd == fd && (p.release || release)) {
             return Err(Errno::EINVAL);
         }
-        out.push(Passed { fd, door, release });
+        out.push(Passed { fd, cap, release });
     }
     Ok(out)
 }
 
-/// The live DOOR_RELEASE descriptors of `raw` (each once): what a failed
-/// call closes.
-pub(crate) fn release_fds(sys: &DoorSystem, pid: Pid, raw: &[DoorDesc]) -> Vec<Fd> {
+/// The open descriptors that well-formed DOOR_RELEASE entries of `raw` pass
+/// (each once): what a failed call closes. A malformed entry passes
+/// nothing, so its descriptor stays open.
+pub(crate) fn release_fds<D: Descriptors>(caps: &D, pid: Pid, raw: &[DoorDesc]) -> Vec<Fd> {
     let mut fds: Vec<Fd> = raw
         .iter()
         .filter(|d| {
-            d.d_attributes & abi::DOOR_RELEASE != 0 && sys.lookup(pid, d.d_descriptor).is_ok()
+            well_formed(d)
+                && d.d_attributes & DOOR_RELEASE != 0
+                && caps.get(pid, d.d_descriptor).is_some()
         })
         .map(|d| d.d_descriptor)
         .collect();
@@ -117,9 +130,9 @@ pub(crate) fn round_up(x: u64, to: u64) -> Option<u64> {
     x.checked_add(to - 1).map(|v| v / to * to)
 }
 
-impl DoorSystem {
-    /// door_call by thread `tid` on descriptor `fd`; `params` is `None` for
-    /// `params == NULL`. EFAULT for reading `door_arg_t` itself is the
+impl<C: Copy> DoorSystem<C> {
+    /// door_call by thread `tid`, of a process with credentials `cred`, on
+    /// descriptor `fd`; `params` is `None` for `params == NULL`. EFAULT for reading `door_arg_t` itself is the
     /// kernel's. Checks, in order: EBADF (not a door, revoked, server gone);
     /// E2BIG (more than `max_desc_per_msg` descriptors); EFAULT (door_arg_t
     /// not writable, data not readable, descriptors not readable, rbuf not
@@ -127,37 +140,42 @@ impl DoorSystem {
     /// EINVAL (bad entry), ENOTSUP (DOOR_REFUSE_DESC), ENFILE (DESC_MAX),
     /// ENOBUFS (DATA_MIN..DATA_MAX), E2BIG (does not fit the idle server
     /// thread's area), EMFILE (server table cannot take the descriptors).
-    pub fn door_call<M: UserMemory>(
+    pub fn door_call<M: UserMemory, D: Descriptors<Cap = C>>(
         &mut self,
         mem: &M,
+        caps: &mut D,
         tid: Tid,
+        cred: Cred,
         fd: Fd,
         params: Option<CallParams>,
     ) -> Result<CallOutcome, Errno> {
         let mut up = Upcall::default();
-        Ok(match self.door_call_into(mem, tid, fd, params, &mut up)? {
-            Called::Handoff => CallOutcome::Handoff(up),
-            Called::Wait => CallOutcome::Wait,
-        })
+        Ok(
+            match self.door_call_into(mem, caps, tid, cred, fd, params, &mut up)? {
+                Called::Handoff => CallOutcome::Handoff(up),
+                Called::Wait => CallOutcome::Wait,
+            },
+        )
     }
 
     /// [`DoorSystem::door_call`] for the kernel's hot path: on
     /// [`Called::Handoff`] the upcall is written into `up` (a reused buffer,
     /// any previous contents are replaced) instead of being returned by
     /// value; on `Wait` or `Err`, `up` is left as it was.
-    pub fn door_call_into<M: UserMemory>(
+    #[allow(clippy::too_many_arguments)]
+    pub fn door_call_into<M: UserMemory, D: Descriptors<Cap = C>>(
         &mut self,
         mem: &M,
+        caps: &mut D,
         tid: Tid,
+        cred: Cred,
         fd: Fd,
         params: Option<CallParams>,
         up: &mut Upcall,
     ) -> Result<Called, Errno> {
-        let caller_at = self.running_thread_at(tid)?;
-        let pid = self.threads.at(caller_at).pid;
-        let caller = self.procs.get(&pid).ok_or(Errno::EBADF)?;
-        let id = caller.table.get(fd).ok_or(Errno::EBADF)?;
-        let cred = caller.cred;
+        let caller = self.running_thread_key(tid)?;
+        let pid = self.threads.at(caller).pid;
+        let id = self.lookup(caps, pid, fd)?;
         if !self.door(id).callable() {
             return Err(Errno::EBADF);
         }
@@ -178,11 +196,11 @@ impl DoorSystem {
         } else {
             Vec::new()
         };
-        let checked = match self.check_call(id, &arg, &raw, pid) {
+        let checked = match self.check_call(caps, id, &arg, &raw, pid) {
             Ok(v) => v,
             Err(e) => {
-                for fd in release_fds(self, pid, &raw) {
-                    self.close(pid, fd)
+                for fd in release_fds(caps, pid, &raw) {
+                    self.close(caps, pid, fd)
                         .expect("release of a checked descriptor");
                 }
                 return Err(e);
@@ -194,12 +212,12 @@ impl DoorSystem {
         let key = door.pool_key(id);
         let passed = checked.passed;
         for p in &passed {
-            self.door_mut(p.door).refs += 1;
+            self.retain(caps, p.cap);
         }
         let msg = Message {
             data_ptr: arg.data_ptr,
             data_size: arg.data_size,
-            descs: passed.iter().map(|p| p.door).collect(),
+            descs: passed.iter().map(|p| p.cap).collect(),
             reply: params.map(|p| ReplyTo {
                 params_addr: p.addr,
                 rbuf: arg.rbuf,
@@ -209,31 +227,36 @@ impl DoorSystem {
             cred,
         };
         let pool = match checked.shared {
-            Some(at) => &mut self.procs.at_mut(at).pool,
+            Some(proc) => &mut self.procs.at_mut(proc).pool,
             None => &mut self.door_mut(id).pool,
         };
         let Some(server) = checked.server else {
             pool.queue.push_back(Pending::Call {
-                caller: tid,
+                caller,
                 door: id,
                 msg,
             });
-            self.threads.at_mut(caller_at).call = Some(CallState::Waiting(key));
-            self.release(pid, &passed);
+            self.threads.at_mut(caller).call = Some(CallState::Waiting(key));
+            self.close_released(caps, pid, &passed);
             return Ok(Called::Wait);
         };
         pool.idle.pop();
         let depleted = pool.idle.is_empty();
-        self.start_call((tid, caller_at), server, id, msg, depleted, up);
-        self.release(pid, &passed);
+        self.start_call(caps, caller, server, id, msg, depleted, up);
+        self.close_released(caps, pid, &passed);
         Ok(Called::Handoff)
     }
 
     /// Closes the DOOR_RELEASE descriptors of a delivered message.
     #[inline]
-    pub(crate) fn release(&mut self, pid: Pid, passed: &[Passed]) {
+    pub(crate) fn close_released<D: Descriptors<Cap = C>>(
+        &mut self,
+        caps: &mut D,
+        pid: Pid,
+        passed: &[Passed<C>],
+    ) {
         for p in passed.iter().filter(|p| p.release) {
-            self.close(pid, p.fd)
+            self.close(caps, pid, p.fd)
                 .expect("release of a checked descriptor");
         }
     }
@@ -241,17 +264,18 @@ impl DoorSystem {
     /// The checks of door_call that close DOOR_RELEASE descriptors when they
     /// fail.
     #[inline(always)]
-    fn check_call(
+    fn check_call<D: Descriptors<Cap = C>>(
         &self,
+        caps: &D,
         id: DoorId,
-        arg: &abi::DoorArg,
+        arg: &DoorArg,
         raw: &[DoorDesc],
         pid: Pid,
-    ) -> Result<Checked, Errno> {
-        let passed = parse_descs(self, pid, raw)?;
+    ) -> Result<Checked<C>, Errno> {
+        let passed = parse_descs(caps, pid, raw)?;
         let d = self.door(id);
         let n = raw.len() as u32;
-        if n > 0 && d.attrs & abi::DOOR_REFUSE_DESC != 0 {
+        if n > 0 && d.attrs & DOOR_REFUSE_DESC != 0 {
             return Err(Errno::ENOTSUP);
         }
         if n > d.desc_max {
@@ -262,26 +286,21 @@ impl DoorSystem {
         }
         // The server process holds the shared pool and the table that takes
         // the descriptors; a null call to a private door needs neither.
-        let shared = if d.attrs & abi::DOOR_PRIVATE == 0 {
-            Some(self.procs.find(d.server).expect("server process gone"))
-        } else {
-            None
-        };
+        let shared = (d.attrs & DOOR_PRIVATE == 0).then_some(d.server_proc);
         let pool = match shared {
-            Some(at) => &self.procs.at(at).pool,
+            Some(proc) => &self.procs.at(proc).pool,
             None => &d.pool,
         };
         let server = match pool.idle.last() {
             Some(&server) => {
-                let at = self.threads.find(server).expect("idle thread unknown");
-                let stack = self.threads.at(at).stack;
+                let stack = self.threads.at(server).stack;
                 let layout =
                     layout(stack, arg.data_size, n, self.cfg.stack_reserve).ok_or(Errno::E2BIG)?;
-                Some(Taken { server, at, layout })
+                Some(Taken { server, layout })
             }
             None => None,
         };
-        if n > 0 && self.procs[&d.server].table.free_slots() < n as usize {
+        if n > 0 && caps.room(d.server) < n as usize {
             return Err(Errno::EMFILE);
         }
         Ok(Checked {
@@ -294,19 +313,25 @@ impl DoorSystem {
     /// Starts a validated call of `caller` (thread and position) on the
     /// idle-taken thread `server`: installs the descriptors in the server's
     /// table and records the invocation; writes the upcall into `up`.
+    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub(crate) fn start_call(
+    pub(crate) fn start_call<D: Descriptors<Cap = C>>(
         &mut self,
-        (caller, caller_at): (Tid, At),
+        caps: &mut D,
+        caller: ThreadKey,
         server: Taken,
         id: DoorId,
-        msg: Message,
+        msg: Message<C>,
         depleted: bool,
         up: &mut Upcall,
     ) {
-        let inv = self.invs.insert(Invocation {
+        let c = self.threads.at_mut(caller);
+        c.call = Some(CallState::Active(server.server));
+        let caller_tid = c.tid;
+        let s = self.threads.at_mut(server.server);
+        s.idle = None;
+        s.serving = Some(Invocation {
             door: id,
-            server: server.server,
             caller: Some(caller),
             unref: false,
             reply: msg.reply,
@@ -314,24 +339,19 @@ impl DoorSystem {
             cred: msg.cred,
             cancelled: false,
         });
-        self.threads.at_mut(caller_at).call = Some(CallState::Active(inv));
-        let s = self.threads.at_mut(server.at);
-        s.idle = None;
-        s.serving = Some(inv);
-        let server_pid = s.pid;
-        let descs = self.deliver_descs(server_pid, &msg.descs);
+        let (server_tid, server_pid) = (s.tid, s.pid);
+        let descs = self.deliver_descs(caps, server_pid, &msg.descs);
         let copy = (msg.data_size > 0).then_some(ArgCopy {
             from_pid: msg.caller_pid,
             from: msg.data_ptr,
             len: msg.data_size,
         });
-        let (tid, layout) = (server.server, server.layout);
         self.upcall(
-            tid,
+            server_tid,
             server_pid,
             id,
-            Some(caller),
-            layout,
+            Some(caller_tid),
+            server.layout,
             copy,
             descs,
             depleted,
@@ -340,25 +360,42 @@ impl DoorSystem {
     }
 
     /// Moves in-flight references into `pid`'s table (the reference moves,
-    /// the count does not change) and describes them for the receiver.
+    /// the count does not change) and describes them for the receiver: a
+    /// door with its attributes and id, any other object as a plain
+    /// DOOR_DESCRIPTOR entry (as illumos's `door_insert`).
     #[inline]
-    pub(crate) fn deliver_descs(&mut self, pid: Pid, doors: &[DoorId]) -> Vec<DoorDesc> {
-        if doors.is_empty() {
+    pub(crate) fn deliver_descs<D: Descriptors<Cap = C>>(
+        &mut self,
+        caps: &mut D,
+        pid: Pid,
+        passed: &[C],
+    ) -> Vec<DoorDesc> {
+        if passed.is_empty() {
             return Vec::new();
         }
-        self.deliver_some_descs(pid, doors)
+        self.deliver_some_descs(caps, pid, passed)
     }
 
-    /// [`DoorSystem::deliver_descs`] for a non-empty `doors` (kept out of
+    /// [`DoorSystem::deliver_descs`] for a non-empty `passed` (kept out of
     /// line).
-    fn deliver_some_descs(&mut self, pid: Pid, doors: &[DoorId]) -> Vec<DoorDesc> {
-        let mut out = Vec::with_capacity(doors.len());
-        for &d in doors {
-            let fd = self.install(pid, d);
-            self.door_mut(d).refs -= 1;
-            let info = self.info_of(d, pid);
-            let mut desc = DoorDesc::new(fd, abi::DOOR_DESCRIPTOR | info.di_attributes);
-            desc.d_id = info.di_uniquifier;
+    fn deliver_some_descs<D: Descriptors<Cap = C>>(
+        &mut self,
+        caps: &mut D,
+        pid: Pid,
+        passed: &[C],
+    ) -> Vec<DoorDesc> {
+        let mut out = Vec::with_capacity(passed.len());
+        for &cap in passed {
+            let fd = caps.install(pid, cap);
+            let desc = match D::door(cap) {
+                Some(d) => {
+                    let info = self.info_of(d, pid);
+                    let mut desc = DoorDesc::new(fd, DOOR_DESCRIPTOR | info.di_attributes);
+                    desc.d_id = info.di_uniquifier;
+                    desc
+                }
+                None => DoorDesc::new(fd, DOOR_DESCRIPTOR),
+            };
             out.push(desc);
         }
         out
@@ -382,7 +419,7 @@ impl DoorSystem {
         up: &mut Upcall,
     ) {
         let d = self.door(id);
-        let private = d.attrs & abi::DOOR_PRIVATE != 0;
+        let private = d.attrs & DOOR_PRIVATE != 0;
         up.server = server;
         up.server_pid = server_pid;
         up.caller = caller;
@@ -396,28 +433,8 @@ impl DoorSystem {
                 Depleted::Shared
             }
         });
-        up.results = DoorResults {
-            cookie: d.cookie,
-            data_ptr: if caller.is_none() {
-                abi::DOOR_UNREF_DATA
-            } else {
-                layout.data_addr
-            },
-            data_size: copy.map_or(0, |c| c.len),
-            desc_ptr: if descs.is_empty() {
-                0
-            } else {
-                layout.desc_addr
-            },
-            desc_num: descs.len() as u64,
-            pc: d.pc,
-            nservers: if depleted { 0 } else { 1 },
-            door_info: if depleted && private {
-                layout.info_addr
-            } else {
-                0
-            },
-        };
+        up.cookie = d.cookie;
+        up.pc = d.pc;
         up.descs = descs;
     }
 
@@ -438,13 +455,14 @@ impl DoorSystem {
         }
     }
 
-    pub(crate) fn start_unref(&mut self, server: Tid, id: DoorId, depleted: bool) -> Upcall {
+    pub(crate) fn start_unref(&mut self, server: ThreadKey, id: DoorId, depleted: bool) -> Upcall {
         let d = self.door_mut(id);
         d.unref.queued = false;
         d.unref.running = true;
-        let inv = self.invs.insert(Invocation {
+        let t = self.threads.at_mut(server);
+        t.idle = None;
+        t.serving = Some(Invocation {
             door: id,
-            server,
             caller: None,
             unref: true,
             reply: None,
@@ -452,15 +470,12 @@ impl DoorSystem {
             cred: Cred::default(),
             cancelled: false,
         });
-        let t = self.threads.get_mut(&server).expect("server vanished");
-        t.idle = None;
-        t.serving = Some(inv);
-        let server_pid = t.pid;
+        let (server_tid, server_pid) = (t.tid, t.pid);
         let lay = layout(t.stack, 0, 0, self.cfg.stack_reserve)
             .expect("a parked thread's area fits an empty invocation");
         let mut up = Upcall::default();
         self.upcall(
-            server,
+            server_tid,
             server_pid,
             id,
             None,
@@ -477,61 +492,99 @@ impl DoorSystem {
     /// EAGAIN if still waiting, EINTR if being served (the server is
     /// cancelled unless DOOR_NO_CANCEL). Errors: ESRCH (no such thread in
     /// `pid`), EINVAL (not in a door_call).
-    pub fn abort_call(&mut self, pid: Pid, tid: Tid) -> Result<(), Errno> {
-        let t = self
-            .threads
-            .get_mut(&tid)
-            .filter(|t| t.pid == pid)
-            .ok_or(Errno::ESRCH)?;
+    pub fn abort_call<D: Descriptors<Cap = C>>(
+        &mut self,
+        caps: &mut D,
+        pid: Pid,
+        tid: Tid,
+    ) -> Result<(), Errno> {
+        let key = self.threads.find(tid).ok_or(Errno::ESRCH)?;
+        let t = self.threads.at_mut(key);
+        if t.pid != pid {
+            return Err(Errno::ESRCH);
+        }
         let call = t.call.take().ok_or(Errno::EINVAL)?;
         let errno = match call {
             CallState::Waiting(_) => Errno::EAGAIN,
             CallState::Active(_) => Errno::EINTR,
         };
-        self.abandon(tid, call);
+        self.abandon(caps, key, call);
         self.events
             .push_back(Event::CallFailed { caller: tid, errno });
         Ok(())
     }
 
-    /// The caller `tid` gives up its call: a queued call is withdrawn, an
+    /// The caller `key` gives up its call: a queued call is withdrawn, an
     /// invocation loses its caller and its server is cancelled.
-    pub(crate) fn abandon(&mut self, tid: Tid, call: CallState) {
+    pub(crate) fn abandon<D: Descriptors<Cap = C>>(
+        &mut self,
+        caps: &mut D,
+        key: ThreadKey,
+        call: CallState,
+    ) {
         match call {
-            CallState::Waiting(key) => {
-                let q = &mut self.pool_mut(key).queue;
+            CallState::Waiting(pool) => {
+                let q = &mut self.pool_mut(pool).queue;
                 let found = q.iter().enumerate().find_map(|(i, p)| match p {
-                    Pending::Call { caller, door, .. } if *caller == tid => Some((i, *door)),
+                    Pending::Call { caller, door, .. } if *caller == key => Some((i, *door)),
                     _ => None,
                 });
                 let (pos, door) = found.expect("waiting caller not queued");
                 if let Some(Pending::Call { msg, .. }) = q.remove(pos) {
-                    self.drop_message(door, msg.descs);
+                    self.drop_message(caps, door, msg.descs);
                 }
             }
-            CallState::Active(inv) => {
-                let i = self
-                    .invs
-                    .get_mut(inv)
-                    .expect("active call without invocation");
+            CallState::Active(server) => {
+                let s = self.threads.at_mut(server);
+                let server_tid = s.tid;
+                let i = s.serving.as_mut().expect("active call without invocation");
                 i.caller = None;
-                let no_cancel = self.doors.get(i.door).expect("door of an invocation").attrs
-                    & abi::DOOR_NO_CANCEL;
+                let no_cancel =
+                    self.doors.get(i.door).expect("door of an invocation").attrs & DOOR_NO_CANCEL;
                 if no_cancel == 0 {
                     i.cancelled = true;
-                    let server = i.server;
-                    self.events.push_back(Event::Cancel { server });
+                    self.events.push_back(Event::Cancel { server: server_tid });
                 }
             }
+        }
+    }
+
+    /// Process `pid` can no longer write `len` bytes at `base` (an unmap):
+    /// its idle server threads whose argument area overlaps them leave
+    /// their pools, and their door_return fails with EFAULT. So an idle
+    /// thread's area is always writable, and an invocation is only ever
+    /// laid out where the kernel can write it.
+    pub fn unmapped(&mut self, pid: Pid, base: u64, len: u64) {
+        let Some(p) = self.procs.get(&pid) else {
+            return;
+        };
+        let end = base.saturating_add(len);
+        let lost: Vec<(ThreadKey, crate::system::PoolKey)> = p
+            .threads
+            .iter()
+            .filter_map(|&key| {
+                let t = self.threads.at(key);
+                let area_end = t.stack.base.saturating_add(t.stack.size);
+                let overlaps = t.stack.base < end && base < area_end;
+                t.idle.filter(|_| overlaps).map(|pool| (key, pool))
+            })
+            .collect();
+        for (key, pool) in lost {
+            self.pool_mut(pool).idle.retain(|&x| x != key);
+            let t = self.threads.at_mut(key);
+            t.idle = None;
+            let tid = t.tid;
+            self.events.push_back(Event::ParkFailed {
+                tid,
+                errno: Errno::EFAULT,
+            });
         }
     }
 
     /// Whether thread `tid` serves an invocation whose client abandoned it
     /// and whose door lacks DOOR_NO_CANCEL (the `door_cancelled()` syscall).
     pub fn is_cancelled(&self, tid: Tid) -> bool {
-        let serving = self.threads.get(&tid).and_then(|t| t.serving);
-        serving
-            .and_then(|inv| self.invs.get(inv))
-            .is_some_and(|i| i.cancelled)
+        let serving = self.threads.get(&tid).and_then(|t| t.serving.as_ref());
+        serving.is_some_and(|i| i.cancelled)
     }
 }

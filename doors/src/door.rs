@@ -2,35 +2,43 @@
 //! door_info, door_revoke, door_setparam/getparam, door_ucred/door_cred,
 //! door_bind/door_unbind.
 
-use crate::abi::{self, DoorCred, DoorInfo, Ucred};
+use crate::descriptors::{Descriptors, DoorId};
 use crate::outcome::{Depleted, Event};
-use crate::system::{Created, Door, DoorId, Pending, Pool, PoolKey, UnrefState};
+use crate::system::{Created, Door, Pending, Pool, PoolKey, UnrefState};
 use crate::{DoorSystem, Errno, Fd, Pid, Tid};
+use abi::{
+    DOOR_CREATE_MASK, DOOR_IS_UNREF, DOOR_LOCAL, DOOR_PARAM_DATA_MAX, DOOR_PARAM_DATA_MIN,
+    DOOR_PARAM_DESC_MAX, DOOR_PRIVATE, DOOR_QUERY, DOOR_REFUSE_DESC, DOOR_REVOKED, DOOR_UNREF,
+    DOOR_UNREF_MULTI, DoorCred, DoorInfo, Ucred,
+};
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
 
-impl DoorSystem {
+impl<C: Copy> DoorSystem<C> {
     /// door_create: a door served by `pid` with server procedure `pc`,
     /// `cookie` and `attributes`. Errors: EINVAL (unknown bits, or UNREF
     /// with UNREF_MULTI), EMFILE; ESRCH for an unknown process.
-    pub fn door_create(
+    pub fn door_create<D: Descriptors<Cap = C>>(
         &mut self,
+        caps: &mut D,
         pid: Pid,
         pc: u64,
         cookie: u64,
         attributes: u32,
     ) -> Result<Created, Errno> {
-        let p = self.procs.get(&pid).ok_or(Errno::ESRCH)?;
-        let both = abi::DOOR_UNREF | abi::DOOR_UNREF_MULTI;
-        if attributes & !abi::DOOR_CREATE_MASK != 0 || attributes & both == both {
+        let server_proc = self.procs.find(pid).ok_or(Errno::ESRCH)?;
+        let both = DOOR_UNREF | DOOR_UNREF_MULTI;
+        if attributes & !DOOR_CREATE_MASK != 0 || attributes & both == both {
             return Err(Errno::EINVAL);
         }
-        if p.table.free_slots() == 0 {
+        if caps.room(pid) == 0 {
             return Err(Errno::EMFILE);
         }
-        let refuse = attributes & abi::DOOR_REFUSE_DESC != 0;
+        let refuse = attributes & DOOR_REFUSE_DESC != 0;
         let door = Door {
             server: pid,
+            server_proc,
             server_alive: true,
-            creator_euid: p.cred.euid,
             pc,
             cookie,
             attrs: attributes,
@@ -46,9 +54,10 @@ impl DoorSystem {
         };
         self.next_uniq += 1;
         let id = self.doors.insert(door);
-        let fd = self.install(pid, id);
+        self.add_ref(id);
+        let fd = caps.install(pid, D::for_door(id));
         let p = self.procs.get_mut(&pid).expect("process vanished");
-        let create_server = if attributes & abi::DOOR_PRIVATE != 0 {
+        let create_server = if attributes & DOOR_PRIVATE != 0 {
             Some(Depleted::Private(self.info_of(id, pid)))
         } else if !p.shared_server_created {
             p.shared_server_created = true;
@@ -64,13 +73,13 @@ impl DoorSystem {
         let d = self.door(id);
         let mut attrs = d.attrs;
         if d.server == asker && d.server_alive {
-            attrs |= abi::DOOR_LOCAL;
+            attrs |= DOOR_LOCAL;
         }
         if d.revoked {
-            attrs |= abi::DOOR_REVOKED;
+            attrs |= DOOR_REVOKED;
         }
         if d.refs == 1 {
-            attrs |= abi::DOOR_IS_UNREF;
+            attrs |= DOOR_IS_UNREF;
         }
         DoorInfo {
             di_target: if d.server_alive { d.server as i32 } else { -1 },
@@ -86,17 +95,20 @@ impl DoorSystem {
     /// thread is serving, else the door it is bound to. Errors: EBADF (not a
     /// door; DOOR_QUERY from a thread serving and bound to nothing); ESRCH
     /// (unknown thread). EFAULT for the output is the kernel's copyout.
-    pub fn door_info(&self, tid: Tid, fd: Fd) -> Result<DoorInfo, Errno> {
+    pub fn door_info<D: Descriptors<Cap = C>>(
+        &self,
+        caps: &D,
+        tid: Tid,
+        fd: Fd,
+    ) -> Result<DoorInfo, Errno> {
         let t = self.threads.get(&tid).ok_or(Errno::ESRCH)?;
-        let id = if fd == abi::DOOR_QUERY {
-            let serving = t
-                .serving
-                .map(|inv| self.invs.get(inv).expect("serving a gone invocation").door);
+        let id = if fd == DOOR_QUERY {
+            let serving = t.serving.as_ref().map(|inv| inv.door);
             serving
                 .or(t.bind.filter(|&b| self.doors.get(b).is_some()))
                 .ok_or(Errno::EBADF)?
         } else {
-            self.lookup(t.pid, fd)?
+            self.lookup(caps, t.pid, fd)?
         };
         Ok(self.info_of(id, t.pid))
     }
@@ -105,8 +117,13 @@ impl DoorSystem {
     /// EPERM (`pid` did not create it). Closes `fd`, wakes the door's waiting
     /// callers with EBADF and drops its pending notices; running calls
     /// complete.
-    pub fn door_revoke(&mut self, pid: Pid, fd: Fd) -> Result<(), Errno> {
-        let id = self.lookup(pid, fd)?;
+    pub fn door_revoke<D: Descriptors<Cap = C>>(
+        &mut self,
+        caps: &mut D,
+        pid: Pid,
+        fd: Fd,
+    ) -> Result<(), Errno> {
+        let id = self.lookup(caps, pid, fd)?;
         let d = self.door(id);
         if d.revoked {
             return Err(Errno::EBADF);
@@ -114,21 +131,21 @@ impl DoorSystem {
         if d.server != pid {
             return Err(Errno::EPERM);
         }
-        self.revoke_door(id);
-        self.close(pid, fd)
+        self.revoke_door(caps, id);
+        self.close(caps, pid, fd)
     }
 
     /// Marks `id` revoked: queued calls fail with EBADF, queued or deferred
     /// notices are dropped, idle threads of its private pool are released.
-    pub(crate) fn revoke_door(&mut self, id: DoorId) {
+    pub(crate) fn revoke_door<D: Descriptors<Cap = C>>(&mut self, caps: &mut D, id: DoorId) {
         let d = self.door_mut(id);
         d.revoked = true;
         d.unref.deferred = false;
         let key = d.pool_key(id);
         let private = matches!(key, PoolKey::Private(_));
         let pool = self.pool_mut(key);
-        let mut ours = alloc::vec::Vec::new();
-        let mut rest = alloc::collections::VecDeque::new();
+        let mut ours = Vec::new();
+        let mut rest = VecDeque::new();
         for p in pool.queue.drain(..) {
             let door = match &p {
                 Pending::Call { door, .. } => *door,
@@ -144,12 +161,12 @@ impl DoorSystem {
         let idle = if private {
             core::mem::take(&mut pool.idle)
         } else {
-            alloc::vec::Vec::new()
+            Vec::new()
         };
         // Hold the door while failing its work, so it cannot be freed midway.
         self.door_mut(id).refs += 1;
         for p in ours {
-            self.fail_pending(p, Errno::EBADF);
+            self.fail_pending(caps, p, Errno::EBADF);
         }
         self.release_idle(idle);
         self.door_mut(id).refs -= 1;
@@ -157,15 +174,19 @@ impl DoorSystem {
     }
 
     /// Fails queued work: a waiting caller gets `errno`, a notice is dropped.
-    pub(crate) fn fail_pending(&mut self, p: Pending, errno: Errno) {
+    pub(crate) fn fail_pending<D: Descriptors<Cap = C>>(
+        &mut self,
+        caps: &mut D,
+        p: Pending<C>,
+        errno: Errno,
+    ) {
         match p {
             Pending::Call { caller, door, msg } => {
-                self.threads
-                    .get_mut(&caller)
-                    .expect("waiting caller unknown")
-                    .call = None;
+                let c = self.threads.at_mut(caller);
+                c.call = None;
+                let caller = c.tid;
                 self.events.push_back(Event::CallFailed { caller, errno });
-                self.drop_message(door, msg.descs);
+                self.drop_message(caps, door, msg.descs);
             }
             Pending::Unref(door) => {
                 self.door_mut(door).unref.queued = false;
@@ -175,9 +196,14 @@ impl DoorSystem {
     }
 
     /// Releases an undelivered call's in-flight references and its activity.
-    pub(crate) fn drop_message(&mut self, door: DoorId, descs: alloc::vec::Vec<DoorId>) {
-        for d in descs {
-            self.drop_ref(d);
+    pub(crate) fn drop_message<D: Descriptors<Cap = C>>(
+        &mut self,
+        caps: &mut D,
+        door: DoorId,
+        descs: Vec<C>,
+    ) {
+        for cap in descs {
+            self.release(caps, cap);
         }
         self.door_mut(door).active -= 1;
         self.end_activity(door);
@@ -187,8 +213,15 @@ impl DoorSystem {
     /// revoked), EPERM (not the door's server), EINVAL (unknown parameter,
     /// or min above max), ERANGE (DESC_MAX above INT_MAX), ENOTSUP (non-zero
     /// DESC_MAX with DOOR_REFUSE_DESC).
-    pub fn door_setparam(&mut self, pid: Pid, fd: Fd, param: i32, value: u64) -> Result<(), Errno> {
-        let id = self.lookup(pid, fd)?;
+    pub fn door_setparam<D: Descriptors<Cap = C>>(
+        &mut self,
+        caps: &D,
+        pid: Pid,
+        fd: Fd,
+        param: i32,
+        value: u64,
+    ) -> Result<(), Errno> {
+        let id = self.lookup(caps, pid, fd)?;
         let d = self.door_mut(id);
         if d.revoked {
             return Err(Errno::EBADF);
@@ -197,19 +230,19 @@ impl DoorSystem {
             return Err(Errno::EPERM);
         }
         match param {
-            abi::DOOR_PARAM_DESC_MAX => {
+            DOOR_PARAM_DESC_MAX => {
                 if value > i32::MAX as u64 {
                     return Err(Errno::ERANGE);
                 }
-                if d.attrs & abi::DOOR_REFUSE_DESC != 0 && value != 0 {
+                if d.attrs & DOOR_REFUSE_DESC != 0 && value != 0 {
                     return Err(Errno::ENOTSUP);
                 }
                 d.desc_max = value as u32;
             }
-            abi::DOOR_PARAM_DATA_MIN if value > d.data_max => return Err(Errno::EINVAL),
-            abi::DOOR_PARAM_DATA_MIN => d.data_min = value,
-            abi::DOOR_PARAM_DATA_MAX if value < d.data_min => return Err(Errno::EINVAL),
-            abi::DOOR_PARAM_DATA_MAX => d.data_max = value,
+            DOOR_PARAM_DATA_MIN if value > d.data_max => return Err(Errno::EINVAL),
+            DOOR_PARAM_DATA_MIN => d.data_min = value,
+            DOOR_PARAM_DATA_MAX if value < d.data_min => return Err(Errno::EINVAL),
+            DOOR_PARAM_DATA_MAX => d.data_max = value,
             _ => return Err(Errno::EINVAL),
         }
         Ok(())
@@ -218,12 +251,18 @@ impl DoorSystem {
     /// door_getparam (also on revoked doors). Errors: EBADF, EINVAL (unknown
     /// parameter). Values fit the 64-bit result, so EOVERFLOW cannot arise;
     /// EFAULT is the kernel's copyout.
-    pub fn door_getparam(&self, pid: Pid, fd: Fd, param: i32) -> Result<u64, Errno> {
-        let d = self.door(self.lookup(pid, fd)?);
+    pub fn door_getparam<D: Descriptors<Cap = C>>(
+        &self,
+        caps: &D,
+        pid: Pid,
+        fd: Fd,
+        param: i32,
+    ) -> Result<u64, Errno> {
+        let d = self.door(self.lookup(caps, pid, fd)?);
         match param {
-            abi::DOOR_PARAM_DESC_MAX => Ok(d.desc_max as u64),
-            abi::DOOR_PARAM_DATA_MIN => Ok(d.data_min),
-            abi::DOOR_PARAM_DATA_MAX => Ok(d.data_max),
+            DOOR_PARAM_DESC_MAX => Ok(d.desc_max as u64),
+            DOOR_PARAM_DATA_MIN => Ok(d.data_min),
+            DOOR_PARAM_DATA_MAX => Ok(d.data_max),
             _ => Err(Errno::EINVAL),
         }
     }
@@ -233,8 +272,7 @@ impl DoorSystem {
     /// serving, ESRCH for an unknown thread.
     pub fn door_ucred(&self, tid: Tid) -> Result<Ucred, Errno> {
         let t = self.threads.get(&tid).ok_or(Errno::ESRCH)?;
-        let inv = t.serving.ok_or(Errno::EINVAL)?;
-        let i = self.invs.get(inv).expect("serving a gone invocation");
+        let i = t.serving.as_ref().ok_or(Errno::EINVAL)?;
         Ok(Ucred {
             uc_pid: i.caller_pid as i32,
             uc_euid: i.cred.euid,
@@ -261,14 +299,19 @@ impl DoorSystem {
     /// door_bind: thread `tid` joins `fd`'s private pool at its next park,
     /// replacing any earlier binding. Errors: EBADF (not a door, or
     /// revoked), EINVAL (not DOOR_PRIVATE, or another process's door).
-    pub fn door_bind(&mut self, tid: Tid, fd: Fd) -> Result<(), Errno> {
+    pub fn door_bind<D: Descriptors<Cap = C>>(
+        &mut self,
+        caps: &D,
+        tid: Tid,
+        fd: Fd,
+    ) -> Result<(), Errno> {
         let pid = self.running_thread(tid)?;
-        let id = self.lookup(pid, fd)?;
+        let id = self.lookup(caps, pid, fd)?;
         let d = self.door(id);
         if d.revoked {
             return Err(Errno::EBADF);
         }
-        if d.attrs & abi::DOOR_PRIVATE == 0 || d.server != pid {
+        if d.attrs & DOOR_PRIVATE == 0 || d.server != pid {
             return Err(Errno::EINVAL);
         }
         self.threads.get_mut(&tid).expect("thread vanished").bind = Some(id);

@@ -13,11 +13,12 @@
 //! `tests/fastpath.rs` run random operation sequences through both and
 //! compare every result and the final state.
 
-use crate::abi::{self, invocation};
+use crate::descriptors::Descriptors;
 use crate::dispatch::layout;
-use crate::outcome::{Next, StackArea, UserMemory};
-use crate::system::{CallState, Invocation};
-use crate::{DoorSystem, Fd, Pid, Tid};
+use crate::outcome::{StackArea, UserMemory};
+use crate::system::{CallState, Invocation, PoolKey, ThreadKey};
+use crate::{Cred, DoorSystem, Fd, Pid, Tid};
+use abi::{DOOR_PRIVATE, invocation};
 
 /// A null invocation started by [`DoorSystem::try_null_call`]: how the
 /// kernel resumes the server thread (see `abi::invocation`).
@@ -36,68 +37,60 @@ pub struct NullUpcall {
     pub regs: [u64; 6],
 }
 
-impl DoorSystem {
-    /// `door_call(fd, NULL)` by thread `tid` when it can start at once:
-    /// the thread is running, `fd` names a callable door that accepts an
-    /// empty argument (DATA_MIN 0), and its pool has an idle thread (a
-    /// private pool: one that stays idle, since a depleted private pool
-    /// hands the server its door_info in memory). `None`, with nothing
-    /// changed, otherwise.
+impl<C: Copy> DoorSystem<C> {
+    /// `door_call(fd, NULL)` by thread `me` (of a process with credentials
+    /// `cred`) when it can start at once: the thread is running, `fd` names
+    /// a callable door that accepts an empty argument (DATA_MIN 0), and its
+    /// pool has an idle thread (a private pool: one that stays idle, since a
+    /// depleted private pool hands the server its door_info in memory).
+    /// `None`, with nothing changed, otherwise.
     #[inline]
-    pub fn try_null_call(&mut self, tid: Tid, fd: Fd) -> Option<NullUpcall> {
-        let caller_at = self.threads.find(tid)?;
-        let caller = self.threads.at(caller_at);
+    pub fn try_null_call<D: Descriptors<Cap = C>>(
+        &mut self,
+        caps: &D,
+        me: ThreadKey,
+        cred: Cred,
+        fd: Fd,
+    ) -> Option<NullUpcall> {
+        let caller = self.threads.by_key(me)?;
         if caller.idle.is_some() || caller.call.is_some() {
             return None;
         }
         let pid = caller.pid;
-        let process = self.procs.get(&pid)?;
-        let (id, cred) = (process.table.get(fd)?, process.cred);
+        let id = D::door(caps.get(pid, fd)?)?;
         let door = self.doors.get_mut(id)?;
         if !door.callable() || door.data_min > 0 {
             return None;
         }
-        let private = door.attrs & abi::DOOR_PRIVATE != 0;
-        let shared_at = match private {
-            true => None,
-            false => Some(self.procs.find(door.server)?),
-        };
-        let pool = match shared_at {
-            Some(at) => &mut self.procs.at_mut(at).pool,
-            None => &mut door.pool,
+        let private = door.attrs & DOOR_PRIVATE != 0;
+        let pool = match private {
+            true => &mut door.pool,
+            false => &mut self.procs.by_key_mut(door.server_proc)?.pool,
         };
         let server = *pool.idle.last()?;
         let depleted = pool.idle.len() == 1;
         if depleted && private {
             return None;
         }
-        let server_at = self.threads.find(server)?;
-        let area = layout(
-            self.threads.at(server_at).stack,
-            0,
-            0,
-            self.cfg.stack_reserve,
-        )?;
+        let area = layout(self.threads.at(server).stack, 0, 0, self.cfg.stack_reserve)?;
         // Commit: nothing below can fail.
         pool.idle.pop();
         door.active += 1;
         let (cookie, pc) = (door.cookie, door.pc);
-        let inv = self.invs.insert(Invocation {
+        self.threads.at_mut(me).call = Some(CallState::Active(server));
+        let s = self.threads.at_mut(server);
+        s.idle = None;
+        s.serving = Some(Invocation {
             door: id,
-            server,
-            caller: Some(tid),
+            caller: Some(me),
             unref: false,
             reply: None,
             caller_pid: pid,
             cred,
             cancelled: false,
         });
-        self.threads.at_mut(caller_at).call = Some(CallState::Active(inv));
-        let s = self.threads.at_mut(server_at);
-        s.idle = None;
-        s.serving = Some(inv);
         Some(NullUpcall {
-            server,
+            server: s.tid,
             server_pid: s.pid,
             sp: area.sp,
             status: match depleted {
@@ -109,41 +102,66 @@ impl DoorSystem {
     }
 
     /// `door_return(NULL, 0, desc_ptr, 0)` with argument area `stack` by
-    /// thread `tid` when it ends a call made with `params == NULL` whose
-    /// caller still waits, and the area is valid: the invocation ends (the
-    /// caller's door_call returns 0, with nothing to copy) and the thread
-    /// parks as in [`DoorSystem::door_return_into`]. Returns the caller and
-    /// what the thread does next. `None`, with nothing changed, otherwise.
+    /// thread `me` when it ends a call made with `params == NULL` whose
+    /// caller still waits, the area is valid, and the thread parks idle
+    /// (its pool has no queued work; a bound thread's door is not revoked):
+    /// the invocation ends (the caller's door_call returns 0, with nothing
+    /// to copy) and the thread parks, as [`DoorSystem::door_return_into`]
+    /// has it. Returns the caller. `None`, with nothing changed, otherwise
+    /// (and when ending the invocation has more to do: the door's last
+    /// reference is gone, or an unreferenced notice is due).
     #[inline]
     pub fn try_null_return<M: UserMemory>(
         &mut self,
         mem: &M,
-        tid: Tid,
+        me: ThreadKey,
         stack: StackArea,
-    ) -> Option<(Tid, Next)> {
-        let at = self.threads.find(tid)?;
-        let t = self.threads.at(at);
+    ) -> Option<Tid> {
+        let t = self.threads.by_key(me)?;
         if t.idle.is_some() || t.call.is_some() {
             return None;
         }
-        let (pid, inv) = (t.pid, t.serving?);
-        let i = self.invs.get(inv)?;
+        let i = t.serving.as_ref()?;
         let caller = i.caller?;
-        if i.reply.is_some() {
+        if i.reply.is_some() || i.unref {
             return None;
         }
+        let door = i.door;
         // The area registered last passed these checks, and is still
         // writable if nothing was unmapped since (an empty area never
         // passes). The results are empty at address 0, always accessible.
         let epoch = mem.epoch();
         if stack != t.stack || t.stack_epoch != epoch || stack.size == 0 {
             layout(stack, 0, 0, self.cfg.stack_reserve)?;
-            if !mem.accessible(pid, stack.base, stack.size, true) {
+            if !mem.accessible(t.pid, stack.base, stack.size, true) {
                 return None;
             }
         }
+        let d = self.doors.get(door)?;
+        if d.refs == 0 || d.unref.deferred {
+            return None;
+        }
+        let (key, pool) = match t.bind {
+            None => (
+                PoolKey::Shared(t.proc),
+                &mut self.procs.by_key_mut(t.proc)?.pool,
+            ),
+            Some(bound) => {
+                let b = self.doors.get_mut(bound).filter(|b| !b.revoked)?;
+                (PoolKey::Private(bound), &mut b.pool)
+            }
+        };
+        if !pool.queue.is_empty() {
+            return None;
+        }
         // Commit: the same steps as the general path for empty results.
-        self.end_invocation(inv);
-        Some((caller, self.returned(at, tid, stack, epoch)))
+        pool.idle.push(me);
+        self.door_mut(door).active -= 1;
+        let t = self.threads.at_mut(me);
+        (t.serving, t.idle) = (None, Some(key));
+        (t.stack, t.stack_epoch) = (stack, epoch);
+        let c = self.threads.at_mut(caller);
+        c.call = None;
+        Some(c.tid)
     }
 }

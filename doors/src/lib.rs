@@ -1,11 +1,11 @@
 //! Doors: the IPC primitive of this kernel, as in Solaris and illumos.
 //!
-//! This crate holds the user/kernel ABI ([`abi`]) and the whole door logic as
-//! plain Rust that builds and is tested on the host: descriptor (capability)
-//! tables, door objects, server thread pools, waiting callers, invocations,
-//! descriptor passing, unreferenced notices, cancellation, the fattach name
-//! space, parameters and credentials. The semantics are those of
-//! `shared/reference/` (the illumos man pages and doors-semantics.md).
+//! This crate is the whole door logic as plain Rust that builds and is
+//! tested on the host: door objects, server thread pools, waiting callers,
+//! invocations, descriptor passing, unreferenced notices, cancellation,
+//! parameters and credentials. The semantics are those of
+//! `shared/reference/` (the illumos man pages and doors-semantics.md). The
+//! ABI it implements is the `abi` crate's.
 //!
 //! # Integration with the kernel
 //!
@@ -14,11 +14,21 @@
 //! from its syscall handlers; there is no locking inside.
 //!
 //! * **Processes and threads.** The kernel owns them; it tells the door logic
-//!   about them with [`DoorSystem::create_process`] (init),
-//!   [`DoorSystem::spawn`] (a child gets exactly the listed descriptors, as
-//!   0, 1, ...), [`DoorSystem::create_thread`], [`DoorSystem::exit_thread`]
-//!   and [`DoorSystem::exit_process`]. Process 0 is the kernel
-//!   ([`KERNEL_PID`]).
+//!   about them with [`DoorSystem::create_process`],
+//!   [`DoorSystem::create_thread`], [`DoorSystem::exit_thread`] and
+//!   [`DoorSystem::exit_process`]. Process 0 is the kernel ([`KERNEL_PID`]).
+//! * **Descriptors.** The descriptor tables are the kernel's capability
+//!   layer, which names objects of every kind; the door logic reaches them
+//!   through the [`Descriptors`] trait (a door operation on a descriptor of
+//!   another kind is EBADF; descriptor passing carries any kind). It counts
+//!   the references to doors itself: the capability layer calls
+//!   [`DoorSystem::add_ref`] and [`DoorSystem::drop_ref`] when it copies or
+//!   closes a door descriptor, or holds a door elsewhere (an fattach name).
+//! * **Memory.** An idle server thread's argument area is always writable:
+//!   the kernel reports every unmap ([`DoorSystem::unmapped`]), and threads
+//!   whose area it takes leave their pools. A queued call's argument bytes
+//!   are checked again when a server thread takes it. So an invocation is
+//!   only ever laid out where the kernel can read and write it.
 //! * **Decode, then invoke.** Every operation validates all its arguments
 //!   (asking [`UserMemory`] about user addresses) before it changes anything,
 //!   so an `Err` leaves the state as it was, except where the semantics
@@ -41,8 +51,8 @@
 //!   a cancellation notice) are queued as [`Event`]s; the kernel drains them
 //!   with [`DoorSystem::pop_event`] after every call.
 //! * **Depletion.** When a dispatch takes the last idle thread of a pool,
-//!   [`Upcall::depleted`] is set; the kernel passes `nservers == 0` (and the
-//!   door_info of a private pool) in [`abi::DoorResults`] and the library runs
+//!   [`Upcall::depleted`] is set; the server thread starts with a status
+//!   saying so (and the door_info of a private pool), and the library runs
 //!   its door_server_create procedure before the server procedure.
 //!   door_create reports the same for the first non-private door of a process
 //!   and for every private one ([`Created::create_server`]).
@@ -52,7 +62,7 @@
 //!   [`Event::Cancel`] and [`DoorSystem::is_cancelled`] reports it. Its later
 //!   door_return discards the results.
 //! * **Leak accounting.** [`DoorSystem::stats`] counts live doors,
-//!   descriptors, attachments, invocations and waiting callers.
+//!   invocations and waiting callers.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -60,69 +70,38 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
-pub mod abi;
+mod descriptors;
 mod dispatch;
 mod door;
 mod fastpath;
-mod names;
 mod outcome;
+mod records;
 mod registry;
 mod returning;
 mod slab;
 mod system;
-mod table;
-pub mod wire;
 
 #[cfg(test)]
 mod tests;
 
+pub use abi::Errno;
+pub use descriptors::{Descriptors, DoorId};
 pub use fastpath::NullUpcall;
 pub use outcome::{
     ArgCopy, ArgLayout, CallOutcome, Called, Delivery, Depleted, Event, Next, Reply, ReturnOutcome,
     StackArea, Stats, Upcall, UserMemory,
 };
 pub use registry::Registry;
-pub use system::{CallParams, Config, Created, Cred, DoorSystem, ReturnArgs};
-pub use table::MAX_CAPACITY;
+pub use system::{CallParams, Config, Created, Cred, DoorSystem, ReturnArgs, ThreadKey};
 
 /// A process id (0 is the kernel).
 pub type Pid = u32;
 /// A thread id.
 pub type Tid = u32;
-/// A descriptor: a non-negative `i32` (see the table encoding).
+/// A descriptor: a non-negative `i32` (its encoding is the kernel capability
+/// layer's).
 pub type Fd = i32;
 
 /// The kernel's process id, reported by door_ucred in unreferenced
 /// invocations.
 pub const KERNEL_PID: Pid = 0;
-
-/// An error number with its illumos value ([`abi::errno`]); the syscall
-/// returns `-errno.0`.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Errno(pub isize);
-
-impl Errno {
-    pub const EPERM: Errno = Errno(abi::errno::EPERM);
-    pub const ENOENT: Errno = Errno(abi::errno::ENOENT);
-    pub const ESRCH: Errno = Errno(abi::errno::ESRCH);
-    pub const EINTR: Errno = Errno(abi::errno::EINTR);
-    pub const E2BIG: Errno = Errno(abi::errno::E2BIG);
-    pub const EBADF: Errno = Errno(abi::errno::EBADF);
-    pub const EAGAIN: Errno = Errno(abi::errno::EAGAIN);
-    pub const EFAULT: Errno = Errno(abi::errno::EFAULT);
-    pub const EBUSY: Errno = Errno(abi::errno::EBUSY);
-    pub const EINVAL: Errno = Errno(abi::errno::EINVAL);
-    pub const ENFILE: Errno = Errno(abi::errno::ENFILE);
-    pub const EMFILE: Errno = Errno(abi::errno::EMFILE);
-    pub const ERANGE: Errno = Errno(abi::errno::ERANGE);
-    pub const ENOTSUP: Errno = Errno(abi::errno::ENOTSUP);
-    pub const ENAMETOOLONG: Errno = Errno(abi::errno::ENAMETOOLONG);
-    pub const EOVERFLOW: Errno = Errno(abi::errno::EOVERFLOW);
-    pub const ENOBUFS: Errno = Errno(abi::errno::ENOBUFS);
-}
-
-impl core::fmt::Debug for Errno {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(abi::errno::name(self.0))
-    }
-}

@@ -2,8 +2,8 @@
 //! during validation, and the outcomes and [`Event`]s it hands back for the
 //! kernel to carry out (switch threads, copy bytes, wake callers).
 
-use crate::abi::{DoorArg, DoorDesc, DoorInfo, DoorResults};
 use crate::{Errno, Pid, Tid};
+use abi::{DOOR_UNREF_DATA, DoorArg, DoorDesc, DoorInfo, invocation};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
@@ -75,9 +75,9 @@ pub struct ArgCopy {
 }
 
 /// An invocation a server thread starts: the kernel copies the arguments,
-/// writes `descs`, `info` and `results` at the addresses of `layout`, and
-/// resumes `server` at the library's door entry with `rsp = layout.sp`,
-/// `rdi = layout.results_addr`.
+/// writes `descs` (and a depleted private pool's door_info) at the
+/// addresses of `layout`, and resumes `server` with `rsp = layout.sp` and
+/// the registers of [`Upcall::entry_status`] and [`Upcall::entry_regs`].
 ///
 /// The default value is a placeholder for [`crate::DoorSystem::door_call_into`]
 /// to fill (it describes no real invocation).
@@ -99,8 +99,10 @@ pub struct Upcall {
     pub descs: Vec<DoorDesc>,
     /// Set when this dispatch took the last idle thread of the pool.
     pub depleted: Option<Depleted>,
-    /// The record the server procedure's trampoline reads.
-    pub results: DoorResults,
+    /// The door's cookie.
+    pub cookie: u64,
+    /// The door's server procedure.
+    pub pc: u64,
 }
 
 impl Upcall {
@@ -109,10 +111,10 @@ impl Upcall {
     /// procedure for a depleted shared pool (`DEPLETED_SHARED`) or private
     /// pool (the address of its door_info).
     pub fn entry_status(&self) -> u64 {
-        match (self.results.nservers, self.results.door_info) {
-            (0, 0) => crate::abi::invocation::DEPLETED_SHARED,
-            (0, info) => info,
-            _ => crate::abi::invocation::RUN,
+        match self.depleted {
+            None => invocation::RUN,
+            Some(Depleted::Shared) => invocation::DEPLETED_SHARED,
+            Some(Depleted::Private(_)) => self.layout.info_addr,
         }
     }
 
@@ -120,14 +122,21 @@ impl Upcall {
     /// starts this invocation: cookie, argument pointer and size, descriptor
     /// pointer and count, server procedure (see `abi::invocation`).
     pub fn entry_regs(&self) -> [u64; 6] {
-        let r = &self.results;
+        let argp = match self.caller {
+            None => DOOR_UNREF_DATA,
+            Some(_) => self.layout.data_addr,
+        };
+        let desc_ptr = match self.descs.is_empty() {
+            true => 0,
+            false => self.layout.desc_addr,
+        };
         [
-            r.cookie,
-            r.data_ptr,
-            r.data_size,
-            r.desc_ptr,
-            r.desc_num,
-            r.pc,
+            self.cookie,
+            argp,
+            self.copy.map_or(0, |c| c.len),
+            desc_ptr,
+            self.descs.len() as u64,
+            self.pc,
         ]
     }
 }
@@ -239,8 +248,9 @@ pub enum Event {
     /// `door_cancelled()` now returns 1; the kernel may also abort a
     /// door_call the thread is blocked in).
     Cancel { server: Tid },
-    /// Idle server thread `tid` lost its pool (its private door was revoked
-    /// or freed) and is unbound: its door_return fails with `errno`.
+    /// Idle server thread `tid` left its pool: its private door was revoked
+    /// or freed (the thread is now unbound; EBADF), or its argument area was
+    /// unmapped (EFAULT). Its door_return fails with `errno`.
     ParkFailed { tid: Tid, errno: Errno },
 }
 
@@ -249,10 +259,6 @@ pub enum Event {
 pub struct Stats {
     /// Door objects alive.
     pub doors: usize,
-    /// Descriptor-table entries in all processes.
-    pub descriptors: usize,
-    /// Name-space attachments.
-    pub attachments: usize,
     /// Invocations being served.
     pub invocations: usize,
     /// Callers waiting for a server thread.

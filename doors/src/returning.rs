@@ -2,14 +2,14 @@
 //! its caller, ending invocations, and parking the thread in its pool (or
 //! handing it the work queued there).
 
-use crate::abi;
+use crate::descriptors::Descriptors;
 use crate::dispatch::{
     ARG_SIZE, DESC_SIZE, Passed, Taken, layout, parse_descs, release_fds, round_up,
 };
 use crate::outcome::{Delivery, Next, Reply, ReturnOutcome, StackArea, Upcall, UserMemory};
-use crate::registry::At;
-use crate::system::{DoorId, InvId, Pending, PoolKey, ReplyTo};
+use crate::system::{Pending, PoolKey, ReplyTo, ThreadKey};
 use crate::{DoorSystem, Errno, Pid, ReturnArgs, Tid};
+use abi::DoorArg;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
@@ -25,15 +25,14 @@ enum Parked {
 
 /// The invocation a returning thread serves, whose caller still waits.
 struct Live {
-    inv: InvId,
-    caller: Tid,
+    caller: ThreadKey,
     caller_pid: Pid,
     reply_to: Option<ReplyTo>,
 }
 
 /// A door_return's results, checked.
-struct Results {
-    passed: Vec<Passed>,
+struct Results<C> {
+    passed: Vec<Passed<C>>,
     /// Bytes from the start of the results to the descriptors.
     data_span: u64,
     /// Bytes data and descriptors take.
@@ -42,7 +41,7 @@ struct Results {
     map_len: u64,
 }
 
-impl DoorSystem {
+impl<C: Copy> DoorSystem<C> {
     /// door_return by thread `tid`. Registers `ret.stack` (EINVAL if it
     /// cannot hold an empty invocation, EFAULT if not writable). If the
     /// thread serves a call whose caller is still there, checks in order:
@@ -51,9 +50,10 @@ impl DoorSystem {
     /// NULL`), EMFILE (caller's table cannot take the descriptors); on error
     /// nothing changes and the thread keeps serving. Otherwise results are
     /// discarded and DOOR_RELEASE descriptors closed. Then the thread parks.
-    pub fn door_return<M: UserMemory>(
+    pub fn door_return<M: UserMemory, D: Descriptors<Cap = C>>(
         &mut self,
         mem: &mut M,
+        caps: &mut D,
         tid: Tid,
         ret: ReturnArgs,
     ) -> Result<ReturnOutcome, Errno> {
@@ -61,7 +61,7 @@ impl DoorSystem {
             reply: None,
             next: Next::Park,
         };
-        self.door_return_into(mem, tid, ret, &mut out)?;
+        self.door_return_into(mem, caps, tid, ret, &mut out)?;
         Ok(out)
     }
 
@@ -69,54 +69,52 @@ impl DoorSystem {
     /// written into `out` (a reused buffer, any previous contents are
     /// replaced) instead of being returned by value; on `Err`, `out` is left
     /// as it was.
-    pub fn door_return_into<M: UserMemory>(
+    pub fn door_return_into<M: UserMemory, D: Descriptors<Cap = C>>(
         &mut self,
         mem: &mut M,
+        caps: &mut D,
         tid: Tid,
         ret: ReturnArgs,
         out: &mut ReturnOutcome,
     ) -> Result<(), Errno> {
-        let at = self.running_thread_at(tid)?;
-        let t = self.threads.at(at);
-        let (pid, serving) = (t.pid, t.serving);
+        let me = self.running_thread_key(tid)?;
+        let t = self.threads.at(me);
+        let pid = t.pid;
         layout(ret.stack, 0, 0, self.cfg.stack_reserve).ok_or(Errno::EINVAL)?;
         if !mem.accessible(pid, ret.stack.base, ret.stack.size, true) {
             return Err(Errno::EFAULT);
         }
-        let live = serving.and_then(|inv| {
-            let i = self.invs.get(inv).expect("serving a gone invocation");
+        let live = t.serving.as_ref().and_then(|i| {
             i.caller.map(|caller| Live {
-                inv,
                 caller,
                 caller_pid: i.caller_pid,
                 reply_to: i.reply,
             })
         });
         let Some(live) = live else {
-            self.discard_results(mem, pid, &ret);
-            if let Some(inv) = serving {
-                self.end_invocation(inv);
-            }
+            self.discard_results(mem, caps, pid, &ret);
+            self.end_invocation(me);
             out.reply = None;
-            out.next = self.returned(at, tid, ret.stack, mem.epoch());
+            out.next = self.returned(mem, caps, me, ret.stack);
             return Ok(());
         };
-        let results = self.check_results(mem, pid, &live, &ret)?;
-        out.reply = Some(self.reply(mem, pid, live, results, &ret));
-        out.next = self.returned(at, tid, ret.stack, mem.epoch());
+        let results = self.check_results(mem, caps, pid, &live, &ret)?;
+        out.reply = Some(self.reply(mem, caps, me, pid, live, results, &ret));
+        out.next = self.returned(mem, caps, me, ret.stack);
         Ok(())
     }
 
     /// The checks of door_return's results for a live caller (see
     /// door_return); nothing changes.
     #[inline(always)]
-    fn check_results<M: UserMemory>(
+    fn check_results<M: UserMemory, D: Descriptors<Cap = C>>(
         &self,
         mem: &M,
+        caps: &D,
         pid: Pid,
         live: &Live,
         ret: &ReturnArgs,
-    ) -> Result<Results, Errno> {
+    ) -> Result<Results<C>, Errno> {
         if ret.desc_num > self.cfg.max_desc_per_msg {
             return Err(Errno::E2BIG);
         }
@@ -128,12 +126,12 @@ impl DoorSystem {
         } else {
             Vec::new()
         };
-        let passed = parse_descs(self, pid, &raw)?;
+        let passed = parse_descs(caps, pid, &raw)?;
         let n = raw.len() as u64;
         if live.reply_to.is_none() && (ret.data_size > 0 || n > 0) {
             return Err(Errno::E2BIG);
         }
-        if n > 0 && self.procs[&live.caller_pid].table.free_slots() < n as usize {
+        if n > 0 && caps.room(live.caller_pid) < n as usize {
             return Err(Errno::EMFILE);
         }
         // Placement: in rbuf if it fits, else a new page-rounded mapping.
@@ -158,12 +156,15 @@ impl DoorSystem {
     }
 
     /// Delivers checked results to a live caller and ends the invocation.
-    fn reply<M: UserMemory>(
+    #[allow(clippy::too_many_arguments)]
+    fn reply<M: UserMemory, D: Descriptors<Cap = C>>(
         &mut self,
         mem: &mut M,
+        caps: &mut D,
+        me: ThreadKey,
         pid: Pid,
         live: Live,
-        results: Results,
+        results: Results<C>,
         ret: &ReturnArgs,
     ) -> Reply {
         let Results {
@@ -201,17 +202,17 @@ impl DoorSystem {
             let descs = if passed.is_empty() {
                 Vec::new()
             } else {
-                let doors: Vec<DoorId> = passed.iter().map(|p| p.door).collect();
-                for &d in &doors {
-                    self.door_mut(d).refs += 1;
+                let sent: Vec<C> = passed.iter().map(|p| p.cap).collect();
+                for &cap in &sent {
+                    self.retain(caps, cap);
                 }
-                self.deliver_descs(caller_pid, &doors)
+                self.deliver_descs(caps, caller_pid, &sent)
             };
             let (data_addr, desc_addr, arg) = match placed {
                 None => (0, 0, None),
                 Some((r, area, size, _)) => {
                     let desc_addr = if n > 0 { area + data_span } else { 0 };
-                    let arg = abi::DoorArg {
+                    let arg = DoorArg {
                         data_ptr: area,
                         data_size: ret.data_size,
                         desc_ptr: desc_addr,
@@ -233,10 +234,10 @@ impl DoorSystem {
                 arg,
             }
         });
-        self.release(pid, &passed);
-        self.end_invocation(live.inv);
+        self.close_released(caps, pid, &passed);
+        self.end_invocation(me);
         Reply {
-            caller: live.caller,
+            caller: self.tid(live.caller),
             caller_pid,
             result,
         }
@@ -244,53 +245,63 @@ impl DoorSystem {
 
     /// Results nobody receives: DOOR_RELEASE descriptors that can be read
     /// and are live are closed; nothing else happens.
-    fn discard_results<M: UserMemory>(&mut self, mem: &M, pid: Pid, ret: &ReturnArgs) {
+    fn discard_results<M: UserMemory, D: Descriptors<Cap = C>>(
+        &mut self,
+        mem: &M,
+        caps: &mut D,
+        pid: Pid,
+        ret: &ReturnArgs,
+    ) {
         if ret.desc_num == 0 || ret.desc_num > self.cfg.max_desc_per_msg {
             return;
         }
         if let Ok(raw) = mem.read_descs(pid, ret.desc_ptr, ret.desc_num) {
-            for fd in release_fds(self, pid, &raw) {
-                self.close(pid, fd)
+            for fd in release_fds(caps, pid, &raw) {
+                self.close(caps, pid, fd)
                     .expect("release of a checked descriptor");
             }
         }
     }
 
-    /// Removes invocation `inv`; its caller (if any) is no longer blocked in
-    /// it. Its server stops serving it when it parks.
+    /// Ends the invocation thread `server` serves, if any: its caller (if
+    /// any) is no longer blocked in it.
     #[inline(always)]
-    pub(crate) fn end_invocation(&mut self, inv: InvId) {
-        let i = self.invs.get(inv).expect("ending a gone invocation");
-        let (caller, door, unref) = (i.caller, i.door, i.unref);
-        self.invs.free(inv);
-        if let Some(c) = caller {
-            self.threads.get_mut(&c).expect("caller vanished").call = None;
+    pub(crate) fn end_invocation(&mut self, server: ThreadKey) {
+        let Some(i) = self.threads.at_mut(server).serving.take() else {
+            return;
+        };
+        if let Some(c) = i.caller {
+            self.threads.at_mut(c).call = None;
         }
-        self.finish_invocation(door, unref);
+        self.finish_invocation(i.door, i.unref);
     }
 
-    /// Finishes a door_return: parks thread `tid` (at `at`) with argument
-    /// area `stack`, found writable at memory epoch `epoch`; what it does
-    /// next.
+    /// Finishes a door_return: parks thread `me` with argument area
+    /// `stack`, found writable just now; what it does next.
     #[inline(always)]
-    pub(crate) fn returned(&mut self, at: At, tid: Tid, stack: StackArea, epoch: u64) -> Next {
-        let t = self.threads.at_mut(at);
+    pub(crate) fn returned<M: UserMemory, D: Descriptors<Cap = C>>(
+        &mut self,
+        mem: &M,
+        caps: &mut D,
+        me: ThreadKey,
+        stack: StackArea,
+    ) -> Next {
+        let t = self.threads.at_mut(me);
         t.stack = stack;
-        t.stack_epoch = epoch;
-        match self.park(at, tid) {
+        t.stack_epoch = mem.epoch();
+        match self.park(me) {
             Parked::Idle => Next::Park,
             Parked::Fail(errno) => Next::Fail(errno),
-            Parked::Busy(key) => self.serve_queued(tid, key),
+            Parked::Busy(pool) => self.serve_queued(mem, caps, me, pool),
         }
     }
 
-    /// Parks thread `tid` (at `at`), done serving, in its pool (the bound
-    /// door's private pool, else its process's shared pool), unless work is
+    /// Parks thread `me`, done serving, in its pool (the bound door's
+    /// private pool, else its process's shared pool), unless work is
     /// queued there.
     #[inline(always)]
-    fn park(&mut self, at: At, tid: Tid) -> Parked {
-        let t = self.threads.at_mut(at);
-        t.serving = None;
+    fn park(&mut self, me: ThreadKey) -> Parked {
+        let t = self.threads.at_mut(me);
         let key = match t.bind {
             Some(d) => match self.doors.get(d) {
                 Some(door) if !door.revoked => PoolKey::Private(d),
@@ -299,68 +310,82 @@ impl DoorSystem {
                     return Parked::Fail(Errno::EBADF);
                 }
             },
-            None => PoolKey::Shared(t.pid),
+            None => PoolKey::Shared(t.proc),
         };
         let pool = match key {
-            PoolKey::Shared(pid) => self.procs.get_mut(&pid).map(|p| &mut p.pool),
-            PoolKey::Private(d) => self.doors.get_mut(d).map(|d| &mut d.pool),
+            PoolKey::Shared(proc) => &mut self.procs.at_mut(proc).pool,
+            PoolKey::Private(d) => &mut self.doors.get_mut(d).expect("checked just now").pool,
         };
-        let pool = pool.expect("pool of a gone process");
         if !pool.queue.is_empty() {
             return Parked::Busy(key);
         }
-        pool.idle.push(tid);
-        t.idle = Some(key);
+        pool.idle.push(me);
+        self.threads.at_mut(me).idle = Some(key);
         Parked::Idle
     }
 
     /// Parking thread `tid` takes the work queued in pool `key` (calls that
-    /// do not fit it fail), or parks there when none is left.
-    fn serve_queued(&mut self, tid: Tid, key: PoolKey) -> Next {
+    /// do not fit it, or whose arguments are gone, fail), or parks there
+    /// when none is left.
+    fn serve_queued<M: UserMemory, D: Descriptors<Cap = C>>(
+        &mut self,
+        mem: &M,
+        caps: &mut D,
+        me: ThreadKey,
+        pool: PoolKey,
+    ) -> Next {
         let mut up = Box::<Upcall>::default();
-        while let Some(p) = self.pool_mut(key).queue.pop_front() {
-            if self.try_start(tid, p, &mut up) {
+        while let Some(p) = self.pool_mut(pool).queue.pop_front() {
+            if self.try_start(mem, caps, me, p, &mut up) {
                 return Next::Serve(up);
             }
         }
-        self.pool_mut(key).idle.push(tid);
-        self.threads.get_mut(&tid).expect("thread vanished").idle = Some(key);
+        self.pool_mut(pool).idle.push(me);
+        self.threads.at_mut(me).idle = Some(pool);
         Next::Park
     }
 
     /// Gives queued work to parking thread `server` (the pool has no other
     /// idle thread, so the dispatch depletes it), writing its upcall into
-    /// `up`; false if there was none to start. A call that does not fit the
-    /// thread's area (E2BIG) or the server's table (EMFILE) fails.
-    fn try_start(&mut self, server: Tid, p: Pending, up: &mut Upcall) -> bool {
-        match p {
+    /// `up`; false if there was none to start. A call fails instead when
+    /// its argument bytes can no longer be read (EFAULT: another thread of
+    /// the caller unmapped them while it waited), or when it does not fit
+    /// the thread's area (E2BIG) or the server's table (EMFILE); nothing of
+    /// it reaches the server then.
+    fn try_start<M: UserMemory, D: Descriptors<Cap = C>>(
+        &mut self,
+        mem: &M,
+        caps: &mut D,
+        server: ThreadKey,
+        p: Pending<C>,
+        up: &mut Upcall,
+    ) -> bool {
+        let (caller, door, msg) = match p {
             Pending::Unref(id) => {
                 *up = self.start_unref(server, id, true);
+                return true;
+            }
+            Pending::Call { caller, door, msg } => (caller, door, msg),
+        };
+        let n = msg.descs.len();
+        let t = self.threads.at(server);
+        let readable = mem.accessible(msg.caller_pid, msg.data_ptr, msg.data_size, false);
+        let fits = layout(t.stack, msg.data_size, n as u32, self.cfg.stack_reserve);
+        let checked = match (readable, fits) {
+            (false, _) => Err(Errno::EFAULT),
+            (true, None) => Err(Errno::E2BIG),
+            (true, Some(_)) if caps.room(t.pid) < n => Err(Errno::EMFILE),
+            (true, Some(layout)) => Ok(layout),
+        };
+        match checked {
+            Ok(layout) => {
+                let server = Taken { server, layout };
+                self.start_call(caps, caller, server, door, msg, true, up);
                 true
             }
-            Pending::Call { caller, door, msg } => {
-                let n = msg.descs.len();
-                let at = self.threads.find(server).expect("server vanished");
-                let t = self.threads.at(at);
-                let fits = layout(t.stack, msg.data_size, n as u32, self.cfg.stack_reserve);
-                let room = self.procs[&t.pid].table.free_slots() >= n;
-                match (fits, room) {
-                    (Some(layout), true) => {
-                        let caller_at = self.threads.find(caller).expect("caller vanished");
-                        let server = Taken { server, at, layout };
-                        self.start_call((caller, caller_at), server, door, msg, true, up);
-                        true
-                    }
-                    (fits, _) => {
-                        let errno = if fits.is_none() {
-                            Errno::E2BIG
-                        } else {
-                            Errno::EMFILE
-                        };
-                        self.fail_pending(Pending::Call { caller, door, msg }, errno);
-                        false
-                    }
-                }
+            Err(errno) => {
+                self.fail_pending(caps, Pending::Call { caller, door, msg }, errno);
+                false
             }
         }
     }

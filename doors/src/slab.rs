@@ -86,20 +86,6 @@ impl<T> Slab<T> {
     /// Removes and returns the value named by `key`.
     #[inline]
     pub fn remove(&mut self, key: Key) -> Option<T> {
-        self.vacate(key)?.take()
-    }
-
-    /// Removes the value named by `key` without returning it (cheaper than
-    /// [`Slab::remove`] for a large value); false if it was not there.
-    #[inline]
-    pub fn free(&mut self, key: Key) -> bool {
-        self.vacate(key).map(|value| *value = None).is_some()
-    }
-
-    /// Frees the slot of the value named by `key` (new generation, index on
-    /// the free list) and returns the value's place, still holding it.
-    #[inline(always)]
-    fn vacate(&mut self, key: Key) -> Option<&mut Option<T>> {
         let slot = self.slots.get_mut(key.index as usize)?;
         if slot.generation != key.generation || slot.value.is_none() {
             return None;
@@ -107,7 +93,7 @@ impl<T> Slab<T> {
         slot.generation = slot.generation.wrapping_add(1);
         self.free.push(key.index);
         self.len -= 1;
-        Some(&mut slot.value)
+        slot.value.take()
     }
 
     /// Number of values stored.
@@ -144,11 +130,10 @@ mod tests {
         assert_eq!(s.get(a), None);
         assert_eq!(s.get(b), Some(&2));
         assert_eq!(s.remove(a), None);
-        assert!(!s.free(a));
         assert_eq!(s.len(), 1);
         let c = s.insert(3);
-        assert!(s.free(c));
-        assert!(!s.free(c));
+        assert_eq!(s.remove(c), Some(3));
+        assert_eq!(s.remove(c), None);
         assert_eq!(s.get(c), None);
         assert_eq!(s.iter().map(|(_, v)| *v).collect::<Vec<_>>(), [2]);
     }

@@ -1,30 +1,29 @@
 //! The door state of the whole machine ([`DoorSystem`]), its bookkeeping
-//! types, and the operations on processes, threads and descriptors:
-//! process creation and spawn, thread creation and exit, process exit,
-//! close, dup, reference counting and the triggers of unreferenced notices.
+//! types, and the operations on processes, threads and door references:
+//! process and thread creation and exit, reference counting and the
+//! triggers of unreferenced notices.
 
-use crate::abi;
+use crate::descriptors::{Descriptors, DoorId};
 use crate::outcome::{Event, StackArea, Stats};
-use crate::registry::{At, Registry};
+use crate::records::Records;
 use crate::slab::{Key, Slab};
-use crate::table::{MAX_CAPACITY, Table};
 use crate::{Errno, Fd, Pid, Tid};
-use alloc::collections::{BTreeMap, VecDeque};
+use abi::{DOOR_PRIVATE, DOOR_UNREF, DOOR_UNREF_MULTI};
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
-pub(crate) type DoorId = Key;
-pub(crate) type InvId = Key;
+/// Names a thread's record in the door logic: the kernel keeps it to reach
+/// the record without hashing on the fast path.
+pub type ThreadKey = Key;
+/// Names a process's record in the door logic.
+pub(crate) type ProcKey = Key;
 
 /// Tunables of a [`DoorSystem`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {
-    /// Descriptors per process (at most [`MAX_CAPACITY`]); EMFILE beyond.
-    pub table_capacity: usize,
     /// Hard limit on descriptors in one call or return (E2BIG beyond,
     /// checked before the descriptor array is even read).
     pub max_desc_per_msg: u32,
-    /// Longest fattach path in bytes (ENAMETOOLONG beyond).
-    pub path_max: usize,
     /// Bytes of a server thread's stack area that must stay free below the
     /// arguments (E2BIG when the arguments would eat into them).
     pub stack_reserve: u64,
@@ -35,16 +34,14 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            table_capacity: 1024,
             max_desc_per_msg: 256,
-            path_max: 1024,
             stack_reserve: 0,
             page_size: 4096,
         }
     }
 }
 
-/// A process's credentials (inherited by spawned children).
+/// A process's credentials, as door_ucred reports them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Cred {
     pub euid: u32,
@@ -87,29 +84,37 @@ pub struct Created {
 ///
 /// Invariant: `idle` and `queue` are never both non-empty (a parking thread
 /// takes queued work first; new work takes an idle thread first).
-#[derive(Default)]
-pub(crate) struct Pool {
+pub(crate) struct Pool<C> {
     /// Parked threads, the most recently parked last (taken first).
-    pub idle: Vec<Tid>,
+    pub idle: Vec<ThreadKey>,
     /// Work waiting for a thread, oldest first.
-    pub queue: VecDeque<Pending>,
+    pub queue: VecDeque<Pending<C>>,
+}
+
+impl<C> Default for Pool<C> {
+    fn default() -> Self {
+        Pool {
+            idle: Vec::new(),
+            queue: VecDeque::new(),
+        }
+    }
 }
 
 /// Names a pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum PoolKey {
-    Shared(Pid),
+    Shared(ProcKey),
     Private(DoorId),
 }
 
 /// Work waiting in a pool's queue.
-pub(crate) enum Pending {
+pub(crate) enum Pending<C> {
     /// A caller blocked until a server thread parks. Counts in the door's
     /// `active`.
     Call {
-        caller: Tid,
+        caller: ThreadKey,
         door: DoorId,
-        msg: Message,
+        msg: Message<C>,
     },
     /// An unreferenced notice (the door's `unref.queued` is set).
     Unref(DoorId),
@@ -125,12 +130,13 @@ pub(crate) struct ReplyTo {
 
 /// A validated call on its way to a server thread.
 ///
-/// Invariant: each door in `descs` holds one counted reference (in flight).
-pub(crate) struct Message {
+/// Invariant: each capability in `descs` holds one counted reference to its
+/// object (in flight).
+pub(crate) struct Message<C> {
     pub data_ptr: u64,
     pub data_size: u64,
-    /// The doors passed, in order.
-    pub descs: Vec<DoorId>,
+    /// The capabilities passed, in order.
+    pub descs: Vec<C>,
     pub reply: Option<ReplyTo>,
     /// The calling process and its credentials when it called.
     pub caller_pid: Pid,
@@ -152,15 +158,15 @@ pub(crate) struct UnrefState {
 
 /// A door object.
 ///
-/// Invariants: `refs` = descriptors naming it + attachments + in-flight
-/// message entries; `active` = its waiting calls + calls being served; the
+/// Invariants: `refs` = descriptors naming it + references the kernel holds
+/// ([`DoorSystem::add_ref`], e.g. fattach) + in-flight message entries; `active` = its waiting calls + calls being served; the
 /// door is freed as soon as `refs == 0`, `active == 0` and no notice is
 /// queued or running; `pool` is used only for DOOR_PRIVATE doors.
-pub(crate) struct Door {
+pub(crate) struct Door<C> {
     pub server: Pid,
+    pub server_proc: ProcKey,
     /// False once the server process has exited (di_target -1).
     pub server_alive: bool,
-    pub creator_euid: u32,
     pub pc: u64,
     pub cookie: u64,
     /// Creation attributes.
@@ -173,10 +179,10 @@ pub(crate) struct Door {
     pub data_max: u64,
     pub desc_max: u32,
     pub unref: UnrefState,
-    pub pool: Pool,
+    pub pool: Pool<C>,
 }
 
-impl Door {
+impl<C> Door<C> {
     /// Whether calls may still reach the server.
     #[inline]
     pub fn callable(&self) -> bool {
@@ -185,17 +191,17 @@ impl Door {
 
     #[inline]
     pub fn pool_key(&self, id: DoorId) -> PoolKey {
-        if self.attrs & abi::DOOR_PRIVATE != 0 {
+        if self.attrs & DOOR_PRIVATE != 0 {
             PoolKey::Private(id)
         } else {
-            PoolKey::Shared(self.server)
+            PoolKey::Shared(self.server_proc)
         }
     }
 
     /// Whether a drop to one reference should produce a notice now.
     fn wants_unref(&self) -> bool {
-        let multi = self.attrs & abi::DOOR_UNREF_MULTI != 0;
-        let once = self.attrs & abi::DOOR_UNREF != 0;
+        let multi = self.attrs & DOOR_UNREF_MULTI != 0;
+        let once = self.attrs & DOOR_UNREF != 0;
         self.callable()
             && !self.unref.queued
             && !self.unref.deferred
@@ -203,13 +209,11 @@ impl Door {
     }
 }
 
-pub(crate) struct Process {
-    pub cred: Cred,
-    pub table: Table,
-    pub pool: Pool,
+pub(crate) struct Process<C> {
+    pub pool: Pool<C>,
     /// The first non-private door_create already asked for create_proc.
     pub shared_server_created: bool,
-    pub threads: Vec<Tid>,
+    pub threads: Vec<ThreadKey>,
 }
 
 /// What a thread is blocked in.
@@ -217,8 +221,8 @@ pub(crate) struct Process {
 pub(crate) enum CallState {
     /// Queued in a pool, no server thread yet.
     Waiting(PoolKey),
-    /// Being served.
-    Active(InvId),
+    /// Being served by this thread (which holds the invocation).
+    Active(ThreadKey),
 }
 
 /// A thread as the door logic sees it.
@@ -227,10 +231,13 @@ pub(crate) enum CallState {
 /// blocked in a call (`call`), running. `serving` may coexist with `call`
 /// (a nested call made while serving), never with `idle`.
 pub(crate) struct Thread {
+    pub tid: Tid,
     pub pid: Pid,
+    pub proc: ProcKey,
     pub idle: Option<PoolKey>,
     pub call: Option<CallState>,
-    pub serving: Option<InvId>,
+    /// The invocation it serves (a thread serves one at a time).
+    pub serving: Option<Invocation>,
     /// door_bind target; takes effect at the next park.
     pub bind: Option<DoorId>,
     pub stack: StackArea,
@@ -238,15 +245,15 @@ pub(crate) struct Thread {
     pub stack_epoch: u64,
 }
 
-/// An invocation being served.
+/// An invocation being served, held by its server thread.
+#[derive(Debug)]
 ///
-/// Invariant: `threads[server].serving == Some(this)`; if `caller` is set,
-/// `threads[caller].call == Some(Active(this))`.
+/// Invariant: if `caller` is set, `threads[caller].call` is
+/// `Active(the server thread)`.
 pub(crate) struct Invocation {
     pub door: DoorId,
-    pub server: Tid,
     /// The caller, or `None` (unreferenced notice, or the caller abandoned it).
-    pub caller: Option<Tid>,
+    pub caller: Option<ThreadKey>,
     pub unref: bool,
     pub reply: Option<ReplyTo>,
     /// What door_ucred reports: the calling process and its credentials
@@ -258,40 +265,28 @@ pub(crate) struct Invocation {
     pub cancelled: bool,
 }
 
-/// A name in the fattach name space.
-pub(crate) struct Attachment {
-    pub door: DoorId,
-    /// euid of the process that attached it (fdetach permission).
-    pub owner_euid: u32,
-}
-
 /// All door state of the machine. See the crate documentation for how the
 /// kernel drives it.
-pub struct DoorSystem {
+///
+/// `C` is the kernel's capability type ([`Descriptors::Cap`]): messages
+/// carry capabilities of any kind.
+pub struct DoorSystem<C> {
     pub(crate) cfg: Config,
-    pub(crate) procs: Registry<Process>,
-    pub(crate) threads: Registry<Thread>,
-    pub(crate) doors: Slab<Door>,
-    pub(crate) invs: Slab<Invocation>,
-    pub(crate) names: BTreeMap<Vec<u8>, Attachment>,
+    pub(crate) procs: Records<Process<C>>,
+    pub(crate) threads: Records<Thread>,
+    pub(crate) doors: Slab<Door<C>>,
     pub(crate) next_uniq: u64,
     pub(crate) events: VecDeque<Event>,
 }
 
-impl DoorSystem {
-    /// An empty system. Panics if `cfg.table_capacity > MAX_CAPACITY`.
+impl<C: Copy> DoorSystem<C> {
+    /// An empty system.
     pub fn new(cfg: Config) -> Self {
-        assert!(
-            cfg.table_capacity <= MAX_CAPACITY,
-            "table_capacity too large"
-        );
         DoorSystem {
             cfg,
-            procs: Registry::default(),
-            threads: Registry::default(),
+            procs: Records::default(),
+            threads: Records::default(),
             doors: Slab::default(),
-            invs: Slab::default(),
-            names: BTreeMap::new(),
             next_uniq: 1,
             events: VecDeque::new(),
         }
@@ -312,9 +307,11 @@ impl DoorSystem {
     pub fn stats(&self) -> Stats {
         Stats {
             doors: self.doors.len(),
-            descriptors: self.procs.values().map(|p| p.table.len()).sum(),
-            attachments: self.names.len(),
-            invocations: self.invs.len(),
+            invocations: self
+                .threads
+                .values()
+                .filter(|t| t.serving.is_some())
+                .count(),
             waiting: self
                 .threads
                 .values()
@@ -323,70 +320,26 @@ impl DoorSystem {
         }
     }
 
-    /// Registers a process with no descriptors (init). EINVAL if `pid`
-    /// exists.
-    pub fn create_process(&mut self, pid: Pid, cred: Cred) -> Result<(), Errno> {
-        if self.procs.contains_key(&pid) {
-            return Err(Errno::EINVAL);
-        }
-        let table = Table::new(self.cfg.table_capacity);
+    /// Registers process `pid`. EINVAL if it exists.
+    pub fn create_process(&mut self, pid: Pid) -> Result<(), Errno> {
         let process = Process {
-            cred,
-            table,
             pool: Pool::default(),
             shared_server_created: false,
             threads: Vec::new(),
         };
-        self.procs.insert(pid, process);
+        self.procs.insert(pid, process).ok_or(Errno::EINVAL)?;
         Ok(())
     }
 
-    /// Registers `child`, spawned by `parent`, with the parent's credentials
-    /// and copies of exactly the descriptors `fds` as its descriptors 0, 1,
-    /// .... Errors: ESRCH (no parent), EINVAL (child exists), EBADF (a bad
-    /// descriptor), EMFILE (more than a table holds).
-    pub fn spawn(&mut self, parent: Pid, child: Pid, fds: &[Fd]) -> Result<(), Errno> {
-        let p = self.procs.get(&parent).ok_or(Errno::ESRCH)?;
-        if self.procs.contains_key(&child) {
-            return Err(Errno::EINVAL);
-        }
-        let doors = fds
-            .iter()
-            .map(|&fd| p.table.get(fd).ok_or(Errno::EBADF))
-            .collect::<Result<Vec<_>, _>>()?;
-        if doors.len() > self.cfg.table_capacity {
-            return Err(Errno::EMFILE);
-        }
-        let cred = p.cred;
-        self.create_process(child, cred)?;
-        for d in doors {
-            self.install(child, d);
-        }
-        Ok(())
-    }
-
-    /// Sets the effective user id of `pid` (what door_ucred reports and
-    /// fattach checks). A process with euid 0 may take any id; others may
-    /// only return to their real id (EPERM otherwise). ESRCH: no process.
-    pub fn set_euid(&mut self, pid: Pid, euid: u32) -> Result<(), Errno> {
-        let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
-        if p.cred.euid != 0 && euid != p.cred.ruid {
-            return Err(Errno::EPERM);
-        }
-        p.cred.euid = euid;
-        Ok(())
-    }
-
-    /// Registers thread `tid` of process `pid`. Errors: ESRCH (no process),
-    /// EINVAL (`tid` exists).
-    pub fn create_thread(&mut self, pid: Pid, tid: Tid) -> Result<(), Errno> {
-        let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
-        if self.threads.contains_key(&tid) {
-            return Err(Errno::EINVAL);
-        }
-        p.threads.push(tid);
+    /// Registers thread `tid` of process `pid`; returns the key the kernel
+    /// keeps for the fast path. Errors: ESRCH (no process), EINVAL (`tid`
+    /// exists).
+    pub fn create_thread(&mut self, pid: Pid, tid: Tid) -> Result<ThreadKey, Errno> {
+        let proc = self.procs.find(pid).ok_or(Errno::ESRCH)?;
         let t = Thread {
+            tid,
             pid,
+            proc,
             idle: None,
             call: None,
             serving: None,
@@ -394,95 +347,108 @@ impl DoorSystem {
             stack: StackArea::default(),
             stack_epoch: 0,
         };
-        self.threads.insert(tid, t);
-        Ok(())
+        let key = self.threads.insert(tid, t).ok_or(Errno::EINVAL)?;
+        self.procs.at_mut(proc).threads.push(key);
+        Ok(key)
     }
 
     /// The running thread `tid`'s process. ESRCH if unknown, EINVAL if the
     /// thread is parked or blocked in a call (it cannot make a syscall).
     #[inline]
     pub(crate) fn running_thread(&self, tid: Tid) -> Result<Pid, Errno> {
-        self.running_thread_at(tid)
-            .map(|at| self.threads.at(at).pid)
+        self.running_thread_key(tid)
+            .map(|key| self.threads.at(key).pid)
     }
 
-    /// Where the running thread `tid` is in the registry (errors as
+    /// The key of the running thread `tid` (errors as
     /// [`DoorSystem::running_thread`]).
     #[inline]
-    pub(crate) fn running_thread_at(&self, tid: Tid) -> Result<At, Errno> {
-        let at = self.threads.find(tid).ok_or(Errno::ESRCH)?;
-        let t = self.threads.at(at);
+    pub(crate) fn running_thread_key(&self, tid: Tid) -> Result<ThreadKey, Errno> {
+        let key = self.threads.find(tid).ok_or(Errno::ESRCH)?;
+        let t = self.threads.at(key);
         if t.idle.is_some() || t.call.is_some() {
             return Err(Errno::EINVAL);
         }
-        Ok(at)
+        Ok(key)
     }
 
-    /// The door descriptor `fd` of `pid` names (EBADF if none).
-    pub(crate) fn lookup(&self, pid: Pid, fd: Fd) -> Result<DoorId, Errno> {
-        self.procs
-            .get(&pid)
-            .and_then(|p| p.table.get(fd))
-            .ok_or(Errno::EBADF)
+    /// The thread id of the thread record `key`.
+    #[inline]
+    pub(crate) fn tid(&self, key: ThreadKey) -> Tid {
+        self.threads.at(key).tid
+    }
+
+    /// The door descriptor `fd` of `pid` names (EBADF if it is not open or
+    /// names another kind of object).
+    #[inline]
+    pub(crate) fn lookup<D: Descriptors<Cap = C>>(
+        &self,
+        caps: &D,
+        pid: Pid,
+        fd: Fd,
+    ) -> Result<DoorId, Errno> {
+        caps.get(pid, fd).and_then(D::door).ok_or(Errno::EBADF)
     }
 
     #[inline]
-    pub(crate) fn door(&self, id: DoorId) -> &Door {
+    pub(crate) fn door(&self, id: DoorId) -> &Door<C> {
         self.doors.get(id).expect("door id of a freed door")
     }
 
     #[inline]
-    pub(crate) fn door_mut(&mut self, id: DoorId) -> &mut Door {
+    pub(crate) fn door_mut(&mut self, id: DoorId) -> &mut Door<C> {
         self.doors.get_mut(id).expect("door id of a freed door")
     }
 
     #[inline]
-    pub(crate) fn pool_mut(&mut self, key: PoolKey) -> &mut Pool {
+    pub(crate) fn pool_mut(&mut self, key: PoolKey) -> &mut Pool<C> {
         match key {
-            PoolKey::Shared(pid) => {
-                &mut self
-                    .procs
-                    .get_mut(&pid)
-                    .expect("pool of a gone process")
-                    .pool
-            }
+            PoolKey::Shared(proc) => &mut self.procs.at_mut(proc).pool,
             PoolKey::Private(d) => &mut self.door_mut(d).pool,
         }
     }
 
-    /// Adds a descriptor for `door` to `pid`'s table, taking a reference.
-    /// The caller has checked that the table has room.
-    pub(crate) fn install(&mut self, pid: Pid, door: DoorId) -> Fd {
-        let fd = self
-            .procs
-            .get_mut(&pid)
-            .expect("install into a gone process")
-            .table
-            .insert(door);
-        self.door_mut(door).refs += 1;
-        fd.expect("install without room")
+    /// One more reference to door `id` (a descriptor the kernel's
+    /// capability layer copied, or a reference it holds itself, such as an
+    /// fattach name). Panics if the door is gone: the caller holds a
+    /// reference, so it cannot be.
+    pub fn add_ref(&mut self, id: DoorId) {
+        self.door_mut(id).refs += 1;
     }
 
-    /// Closes descriptor `fd` of `pid`. EBADF if it is not live.
-    pub fn close(&mut self, pid: Pid, fd: Fd) -> Result<(), Errno> {
-        let p = self.procs.get_mut(&pid).ok_or(Errno::EBADF)?;
-        let door = p.table.remove(fd).ok_or(Errno::EBADF)?;
-        self.drop_ref(door);
+    /// One more reference to the object `cap` names.
+    #[inline]
+    pub(crate) fn retain<D: Descriptors<Cap = C>>(&mut self, caps: &mut D, cap: C) {
+        match D::door(cap) {
+            Some(id) => self.add_ref(id),
+            None => caps.retain(cap),
+        }
+    }
+
+    /// One reference fewer to the object `cap` names.
+    pub(crate) fn release<D: Descriptors<Cap = C>>(&mut self, caps: &mut D, cap: C) {
+        match D::door(cap) {
+            Some(id) => self.drop_ref(id),
+            None => caps.release(cap),
+        }
+    }
+
+    /// Closes descriptor `fd` of `pid` (EBADF if it is not open).
+    pub(crate) fn close<D: Descriptors<Cap = C>>(
+        &mut self,
+        caps: &mut D,
+        pid: Pid,
+        fd: Fd,
+    ) -> Result<(), Errno> {
+        let cap = caps.remove(pid, fd).ok_or(Errno::EBADF)?;
+        self.release(caps, cap);
         Ok(())
     }
 
-    /// A new descriptor of `pid` for the door `fd` names. EBADF, EMFILE.
-    pub fn dup(&mut self, pid: Pid, fd: Fd) -> Result<Fd, Errno> {
-        let door = self.lookup(pid, fd)?;
-        if self.procs[&pid].table.free_slots() == 0 {
-            return Err(Errno::EMFILE);
-        }
-        Ok(self.install(pid, door))
-    }
-
-    /// Drops one reference to `id`: queues (or defers) an unreferenced
-    /// notice when exactly one reference is left, frees the door at zero.
-    pub(crate) fn drop_ref(&mut self, id: DoorId) {
+    /// Drops one reference to door `id`: queues (or defers) an
+    /// unreferenced notice when exactly one reference is left, frees the
+    /// door at zero. Panics if the door is gone.
+    pub fn drop_ref(&mut self, id: DoorId) {
         let d = self.door_mut(id);
         d.refs -= 1;
         if d.refs == 1 && d.wants_unref() {
@@ -522,11 +488,12 @@ impl DoorSystem {
     }
 
     /// Idle threads whose private pool is gone: unbound, door_return fails.
-    pub(crate) fn release_idle(&mut self, idle: Vec<Tid>) {
-        for tid in idle {
-            let t = self.threads.get_mut(&tid).expect("idle thread unknown");
+    pub(crate) fn release_idle(&mut self, idle: Vec<ThreadKey>) {
+        for key in idle {
+            let t = self.threads.at_mut(key);
             t.idle = None;
             t.bind = None;
+            let tid = t.tid;
             self.events.push_back(Event::ParkFailed {
                 tid,
                 errno: Errno::EBADF,
@@ -537,23 +504,25 @@ impl DoorSystem {
     /// Ends thread `tid` (unknown ids are ignored): its outgoing call is
     /// abandoned (the server is cancelled), the caller of the invocation it
     /// serves gets EINTR, it leaves its pool.
-    pub fn exit_thread(&mut self, tid: Tid) {
-        let Some(t) = self.threads.remove(&tid) else {
+    pub fn exit_thread<D: Descriptors<Cap = C>>(&mut self, caps: &mut D, tid: Tid) {
+        let Some(key) = self.threads.find(tid) else {
             return;
         };
-        if let Some(p) = self.procs.get_mut(&t.pid) {
-            p.threads.retain(|&x| x != tid);
+        if let Some(call) = self.threads.at(key).call {
+            self.abandon(caps, key, call);
         }
-        if let Some(key) = t.idle {
-            self.pool_mut(key).idle.retain(|&x| x != tid);
+        let t = self.threads.remove(&tid).expect("found just now");
+        if let Some(p) = self.procs.by_key_mut(t.proc) {
+            p.threads.retain(|&x| x != key);
         }
-        if let Some(call) = t.call {
-            self.abandon(tid, call);
+        if let Some(pool) = t.idle {
+            self.pool_mut(pool).idle.retain(|&x| x != key);
         }
         if let Some(inv) = t.serving {
-            let inv = self.invs.remove(inv).expect("serving a gone invocation");
             if let Some(caller) = inv.caller {
-                self.threads.get_mut(&caller).expect("caller unknown").call = None;
+                let c = self.threads.at_mut(caller);
+                c.call = None;
+                let caller = c.tid;
                 self.events.push_back(Event::CallFailed {
                     caller,
                     errno: Errno::EINTR,
@@ -581,10 +550,11 @@ impl DoorSystem {
 
     /// Ends process `pid`: its doors are revoked with di_target -1 (waiting
     /// callers get EBADF), its threads exit (their callers get EINTR, their
-    /// calls are abandoned), then its descriptors are closed (ordinary
-    /// closes: they may send unreferenced notices to other processes).
-    /// No event it queues names one of its own threads.
-    pub fn exit_process(&mut self, pid: Pid) {
+    /// calls are abandoned). No event it queues names one of its own
+    /// threads. The kernel closes the process's descriptors afterwards
+    /// (ordinary closes: they may send unreferenced notices to other
+    /// processes).
+    pub fn exit_process<D: Descriptors<Cap = C>>(&mut self, caps: &mut D, pid: Pid) {
         let Some(p) = self.procs.get(&pid) else {
             return;
         };
@@ -595,13 +565,9 @@ impl DoorSystem {
         // exit (their own calls are withdrawn silently, their callers get
         // EINTR), and only then are the doors revoked (waiting callers, all
         // in other processes now, get EBADF).
-        for &tid in &threads {
-            let t = self
-                .threads
-                .get_mut(&tid)
-                .expect("thread of process unknown");
-            if let Some(key) = t.idle.take() {
-                self.pool_mut(key).idle.retain(|&x| x != tid);
+        for &key in &threads {
+            if let Some(pool) = self.threads.at_mut(key).idle.take() {
+                self.pool_mut(pool).idle.retain(|&x| x != key);
             }
         }
         let own: Vec<DoorId> = self
@@ -613,18 +579,15 @@ impl DoorSystem {
         for &id in &own {
             self.door_mut(id).server_alive = false;
         }
-        for tid in threads {
-            self.exit_thread(tid);
+        for key in threads {
+            let tid = self.tid(key);
+            self.exit_thread(caps, tid);
         }
         for &id in &own {
             // Doors whose last activity ended with their threads are gone.
             if self.doors.get(id).is_some() {
-                self.revoke_door(id);
+                self.revoke_door(caps, id);
             }
-        }
-        let fds: Vec<Fd> = self.procs[&pid].table.iter().map(|(fd, _)| fd).collect();
-        for fd in fds {
-            self.close(pid, fd).expect("closing a listed descriptor");
         }
         // Notices between the process's own threads (a Cancel sent by one
         // exiting thread to another) have no one left to receive them.

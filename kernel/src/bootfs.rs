@@ -1,92 +1,282 @@
-//! The boot file system: a flat, read-only archive of named files (the user
-//! programs and `boot.args`) that the host runner packs and the boot loader
-//! hands to the kernel as its ramdisk. Both sides use this one module, so the
-//! format is defined in a single place.
+//! The boot file system: a POSIX ustar archive (what `tar --format=ustar`
+//! writes) of the user programs, `boot.args` and any data files, which the
+//! host runner packs and the boot loader hands to the kernel as its ramdisk.
+//! This module is the kernel's reader: small, allocation-free, and strict,
+//! because the image comes from outside.
 //!
-//! Layout (little endian): a 16-byte header (`MAGIC`, entry count as `u32`,
-//! 4 reserved bytes), then `count` entries of [`ENTRY_SIZE`] bytes (a
-//! NUL-padded name of at most [`NAME_MAX`] bytes, the file's offset from the
-//! start of the image and its length, both `u64`), then the file contents,
-//! each starting on a 4 KiB boundary.
+//! What it accepts: 512-byte ustar headers (POSIX `ustar\0` `00` or GNU
+//! `ustar  \0` magic) with a valid checksum and an octal size; regular files
+//! (type `0`, NUL, or `7`) become files; directories (type `5`) are skipped;
+//! any other type (links, devices, pax or GNU long-name records) is refused,
+//! so what the kernel sees is exactly what the archive lists. A member's
+//! name is `prefix/name` (the ustar prefix field, when set), without any
+//! leading `./`; it must be valid UTF-8, relative, with no empty, `.` or
+//! `..` component, and unique. The archive ends with a zero block; bytes
+//! after it are ignored.
 
-/// First bytes of every image.
-pub const MAGIC: &[u8; 8] = b"DOORFS01";
-/// Longest file name.
-pub const NAME_MAX: usize = 48;
-/// Size of one directory entry.
-pub const ENTRY_SIZE: usize = NAME_MAX + 16;
-const HEADER_SIZE: usize = 16;
-/// Files start on this boundary.
-pub const ALIGN: usize = 4096;
+/// Size of a header and the unit file data is padded to.
+pub const BLOCK: usize = 512;
+/// Longest member name: a 155-byte prefix, `/`, a 100-byte name.
+pub const NAME_MAX: usize = 256;
 
-/// Why an image could not be built or read.
+const NAME: (usize, usize) = (0, 100);
+const SIZE: (usize, usize) = (124, 136);
+const CHECKSUM: (usize, usize) = (148, 156);
+const TYPEFLAG: usize = 156;
+const MAGIC: (usize, usize) = (257, 265);
+const PREFIX: (usize, usize) = (345, 500);
+
+/// Why an image could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BootfsError {
-    BadMagic,
+    /// The image ends inside a header or a file, or before the end block.
     Truncated,
+    /// A header has neither ustar magic.
+    BadMagic,
+    /// A header's checksum does not match its bytes.
+    BadChecksum,
+    /// A size or checksum field is not an octal number.
+    BadNumber,
+    /// A name is not UTF-8, absolute, empty, or has an empty, `.` or `..` part.
     BadName,
+    /// Two members have the same name.
     DuplicateName,
-    FileOutOfBounds,
+    /// A member of a type other than a regular file or a directory.
+    UnsupportedType(u8),
 }
 
-/// A parsed, validated image borrowed from memory.
+/// A member's name: the archive's prefix and name fields (a leading `./`
+/// removed); the full name is `head/tail`, or `tail` when `head` is empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Name<'a> {
+    head: &'a str,
+    tail: &'a str,
+}
+
+impl Name<'_> {
+    /// Whether the full name is `name`.
+    pub fn is(&self, name: &str) -> bool {
+        if self.head.is_empty() {
+            return name == self.tail;
+        }
+        name.len() == self.head.len() + 1 + self.tail.len()
+            && name.starts_with(self.head)
+            && name.as_bytes()[self.head.len()] == b'/'
+            && name.ends_with(self.tail)
+    }
+
+    fn same(&self, other: &Name) -> bool {
+        self.parts().eq(other.parts())
+    }
+
+    /// The bytes of the full name.
+    fn parts(&self) -> impl Iterator<Item = u8> + '_ {
+        let slash: &[u8] = if self.head.is_empty() { b"" } else { b"/" };
+        self.head
+            .bytes()
+            .chain(slash.iter().copied())
+            .chain(self.tail.bytes())
+    }
+}
+
+impl core::fmt::Display for Name<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if !self.head.is_empty() {
+            write!(f, "{}/", self.head)?;
+        }
+        f.write_str(self.tail)
+    }
+}
+
+/// One file of the archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct File<'a> {
+    pub name: Name<'a>,
+    pub data: &'a [u8],
+}
+
+/// A parsed, validated archive borrowed from memory.
 #[derive(Clone, Copy)]
 pub struct Bootfs<'a> {
     image: &'a [u8],
     count: usize,
 }
 
-fn read_u64(b: &[u8], at: usize) -> u64 {
-    let mut v = [0u8; 8];
-    v.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(v)
+/// What one header block holds.
+enum Record<'a> {
+    /// The zero block that ends the archive.
+    End,
+    /// A directory (skipped); the next header is at the offset.
+    Skip(usize),
+    /// A file; the next header is at the offset.
+    File(File<'a>, usize),
+}
+
+/// A NUL-terminated field (or all of it when it has no NUL).
+fn text(field: &[u8]) -> &[u8] {
+    let len = field.iter().position(|&c| c == 0).unwrap_or(field.len());
+    &field[..len]
+}
+
+/// An octal field: optional leading spaces, digits, then NULs or spaces.
+fn octal(field: &[u8]) -> Result<u64, BootfsError> {
+    let start = field.iter().position(|&c| c != b' ').unwrap_or(field.len());
+    let digits = &field[start..];
+    let end = digits
+        .iter()
+        .position(|c| !c.is_ascii_digit() || *c >= b'8')
+        .unwrap_or(digits.len());
+    if end == 0 || digits[end..].iter().any(|&c| c != 0 && c != b' ') {
+        return Err(BootfsError::BadNumber);
+    }
+    digits[..end].iter().try_fold(0u64, |v, &d| {
+        v.checked_mul(8)
+            .map(|v| v + u64::from(d - b'0'))
+            .ok_or(BootfsError::BadNumber)
+    })
+}
+
+fn field(header: &[u8], (start, end): (usize, usize)) -> &[u8] {
+    &header[start..end]
+}
+
+/// Drops any leading `./` (and the lone `.` of `tar -C dir .`).
+fn strip_dot(s: &str) -> &str {
+    let mut s = s;
+    while let Some(rest) = s.strip_prefix("./") {
+        s = rest;
+    }
+    if s == "." { "" } else { s }
+}
+
+fn name_of(header: &[u8]) -> Result<Name<'_>, BootfsError> {
+    let utf8 = |b| core::str::from_utf8(b).map_err(|_| BootfsError::BadName);
+    let prefix = utf8(text(field(header, PREFIX)))?;
+    let name = utf8(text(field(header, NAME)))?;
+    let name = if prefix.is_empty() {
+        Name {
+            head: "",
+            tail: strip_dot(name),
+        }
+    } else {
+        Name {
+            head: strip_dot(prefix),
+            tail: name,
+        }
+    };
+    Ok(name)
+}
+
+fn check_name(name: &Name, directory: bool) -> Result<(), BootfsError> {
+    let tail = if directory {
+        name.tail.strip_suffix('/').unwrap_or(name.tail)
+    } else {
+        name.tail
+    };
+    let parts = name.head.split('/').filter(|_| !name.head.is_empty());
+    let mut parts = parts.chain(tail.split('/'));
+    if parts.any(|p| p.is_empty() || p == "." || p == "..") {
+        return Err(BootfsError::BadName);
+    }
+    Ok(())
+}
+
+/// Reads the header at `at`.
+fn record(image: &[u8], at: usize) -> Result<Record<'_>, BootfsError> {
+    let header = image.get(at..at + BLOCK).ok_or(BootfsError::Truncated)?;
+    if header.iter().all(|&b| b == 0) {
+        return Ok(Record::End);
+    }
+    let magic = field(header, MAGIC);
+    if magic != b"ustar\x0000" && magic != b"ustar  \0" {
+        return Err(BootfsError::BadMagic);
+    }
+    let stored = octal(field(header, CHECKSUM))?;
+    let (start, end) = CHECKSUM;
+    let sum: u64 = header
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| u64::from(if (start..end).contains(&i) { b' ' } else { b }))
+        .sum();
+    if sum != stored {
+        return Err(BootfsError::BadChecksum);
+    }
+    let size = octal(field(header, SIZE))?;
+    let data_at = at + BLOCK;
+    let size = usize::try_from(size).map_err(|_| BootfsError::Truncated)?;
+    let data_end = data_at.checked_add(size).ok_or(BootfsError::Truncated)?;
+    let next = data_end
+        .checked_next_multiple_of(BLOCK)
+        .ok_or(BootfsError::Truncated)?;
+    if next > image.len() {
+        return Err(BootfsError::Truncated);
+    }
+    let name = name_of(header)?;
+    match header[TYPEFLAG] {
+        b'0' | 0 | b'7' => {
+            check_name(&name, false)?;
+            let data = &image[data_at..data_end];
+            Ok(Record::File(File { name, data }, next))
+        }
+        b'5' => {
+            check_name(&name, true).or_else(|e| {
+                // The archive's own top directory (`tar -C dir .`) is `./`.
+                if name.head.is_empty() && name.tail.is_empty() {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })?;
+            Ok(Record::Skip(next))
+        }
+        other => Err(BootfsError::UnsupportedType(other)),
+    }
+}
+
+/// The files of a validated archive, in archive order.
+pub struct Files<'a> {
+    image: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Iterator for Files<'a> {
+    type Item = File<'a>;
+
+    fn next(&mut self) -> Option<File<'a>> {
+        loop {
+            match record(self.image, self.at).ok()? {
+                Record::End => return None,
+                Record::Skip(next) => self.at = next,
+                Record::File(file, next) => {
+                    self.at = next;
+                    return Some(file);
+                }
+            }
+        }
+    }
 }
 
 impl<'a> Bootfs<'a> {
-    /// Checks the whole directory: every name valid and unique, every file
-    /// inside the image. After this, lookups cannot fail on a bad entry.
+    /// Checks the whole archive: every header, name and size valid, every
+    /// name unique, an end block. After this, reading cannot fail.
     pub fn parse(image: &'a [u8]) -> Result<Self, BootfsError> {
-        if image.len() < HEADER_SIZE {
-            return Err(BootfsError::Truncated);
-        }
-        if &image[..8] != MAGIC {
-            return Err(BootfsError::BadMagic);
-        }
-        let count = u32::from_le_bytes([image[8], image[9], image[10], image[11]]) as usize;
-        let dir_end = count
-            .checked_mul(ENTRY_SIZE)
-            .and_then(|d| d.checked_add(HEADER_SIZE))
-            .ok_or(BootfsError::Truncated)?;
-        if dir_end > image.len() {
-            return Err(BootfsError::Truncated);
-        }
-        let fs = Bootfs { image, count };
-        for i in 0..count {
-            let (name, off, len) = fs.raw_entry(i);
-            let name = core::str::from_utf8(name).map_err(|_| BootfsError::BadName)?;
-            if name.is_empty() {
-                return Err(BootfsError::BadName);
-            }
-            let end = off.checked_add(len).ok_or(BootfsError::FileOutOfBounds)?;
-            if off < dir_end as u64 || end > image.len() as u64 {
-                return Err(BootfsError::FileOutOfBounds);
-            }
-            if (0..i).any(|j| fs.raw_entry(j).0 == name.as_bytes()) {
-                return Err(BootfsError::DuplicateName);
+        let mut at = 0;
+        let mut count = 0;
+        loop {
+            match record(image, at)? {
+                Record::End => break,
+                Record::Skip(next) => at = next,
+                Record::File(file, next) => {
+                    let earlier = Files { image, at: 0 }.take(count);
+                    if earlier.into_iter().any(|f| f.name.same(&file.name)) {
+                        return Err(BootfsError::DuplicateName);
+                    }
+                    count += 1;
+                    at = next;
+                }
             }
         }
-        Ok(fs)
-    }
-
-    fn raw_entry(&self, i: usize) -> (&'a [u8], u64, u64) {
-        let at = HEADER_SIZE + i * ENTRY_SIZE;
-        let name = &self.image[at..at + NAME_MAX];
-        let name_len = name.iter().position(|&c| c == 0).unwrap_or(NAME_MAX);
-        (
-            &name[..name_len],
-            read_u64(self.image, at + NAME_MAX),
-            read_u64(self.image, at + NAME_MAX + 8),
-        )
+        Ok(Bootfs { image, count })
     }
 
     /// Number of files.
@@ -94,122 +284,24 @@ impl<'a> Bootfs<'a> {
         self.count
     }
 
-    /// True when the image holds no file.
+    /// True when the archive holds no file.
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
 
-    /// The `i`th file as `(name, contents)`.
-    pub fn entry(&self, i: usize) -> Option<(&'a str, &'a [u8])> {
-        if i >= self.count {
-            return None;
+    /// The files, in archive order.
+    pub fn files(&self) -> Files<'a> {
+        Files {
+            image: self.image,
+            at: 0,
         }
-        let (name, off, len) = self.raw_entry(i);
-        // Both were validated by `parse`.
-        let name = core::str::from_utf8(name).unwrap_or("");
-        Some((name, &self.image[off as usize..(off + len) as usize]))
     }
 
     /// The contents of the file called `name`.
     pub fn find(&self, name: &str) -> Option<&'a [u8]> {
-        (0..self.count)
-            .filter_map(|i| self.entry(i))
-            .find(|(n, _)| *n == name)
-            .map(|(_, data)| data)
+        self.files().find(|f| f.name.is(name)).map(|f| f.data)
     }
-}
-
-/// Packs `files` into an image that [`Bootfs::parse`] accepts (host side:
-/// the runner builds the image).
-#[cfg(any(test, feature = "alloc"))]
-pub fn build(files: &[(&str, &[u8])]) -> Result<alloc::vec::Vec<u8>, BootfsError> {
-    let mut image = alloc::vec::Vec::new();
-    image.extend_from_slice(MAGIC);
-    image.extend_from_slice(&(files.len() as u32).to_le_bytes());
-    image.extend_from_slice(&[0; 4]);
-    let dir_end = HEADER_SIZE + files.len() * ENTRY_SIZE;
-    let mut offset = dir_end.next_multiple_of(ALIGN);
-    for (i, (name, data)) in files.iter().enumerate() {
-        if name.is_empty() || name.len() > NAME_MAX || name.contains('\0') {
-            return Err(BootfsError::BadName);
-        }
-        if files[..i].iter().any(|(n, _)| n == name) {
-            return Err(BootfsError::DuplicateName);
-        }
-        let mut entry = [0u8; ENTRY_SIZE];
-        entry[..name.len()].copy_from_slice(name.as_bytes());
-        entry[NAME_MAX..NAME_MAX + 8].copy_from_slice(&(offset as u64).to_le_bytes());
-        entry[NAME_MAX + 8..].copy_from_slice(&(data.len() as u64).to_le_bytes());
-        image.extend_from_slice(&entry);
-        offset = (offset + data.len()).next_multiple_of(ALIGN);
-    }
-    for (_, data) in files {
-        image.resize(image.len().next_multiple_of(ALIGN), 0);
-        image.extend_from_slice(data);
-    }
-    Ok(image)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn round_trip() {
-        let img = build(&[
-            ("init", b"abc"),
-            ("boot.args", b"hello 1 2\n"),
-            ("empty", b""),
-        ])
-        .unwrap();
-        let fs = Bootfs::parse(&img).unwrap();
-        assert_eq!(fs.len(), 3);
-        assert_eq!(fs.find("init"), Some(&b"abc"[..]));
-        assert_eq!(fs.find("boot.args"), Some(&b"hello 1 2\n"[..]));
-        assert_eq!(fs.find("empty"), Some(&b""[..]));
-        assert_eq!(fs.find("missing"), None);
-        assert_eq!(fs.entry(1).unwrap().0, "boot.args");
-        assert!(fs.entry(3).is_none());
-    }
-
-    #[test]
-    fn rejects_bad_names() {
-        assert_eq!(build(&[("", b"x")]), Err(BootfsError::BadName));
-        let long = "n".repeat(NAME_MAX + 1);
-        assert_eq!(build(&[(&long, b"x")]), Err(BootfsError::BadName));
-        assert_eq!(
-            build(&[("a", b"x"), ("a", b"y")]),
-            Err(BootfsError::DuplicateName)
-        );
-    }
-
-    #[test]
-    fn rejects_corrupt_images() {
-        let img = build(&[("a", b"hello")]).unwrap();
-        assert_eq!(
-            Bootfs::parse(&img[..10]).err(),
-            Some(BootfsError::Truncated)
-        );
-        let mut bad = img.clone();
-        bad[0] = b'X';
-        assert_eq!(Bootfs::parse(&bad).err(), Some(BootfsError::BadMagic));
-        let mut huge_count = img.clone();
-        huge_count[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert_eq!(
-            Bootfs::parse(&huge_count).err(),
-            Some(BootfsError::Truncated)
-        );
-        let mut past_end = img.clone();
-        let len_at = HEADER_SIZE + NAME_MAX + 8;
-        past_end[len_at..len_at + 8].copy_from_slice(&(1u64 << 40).to_le_bytes());
-        assert_eq!(
-            Bootfs::parse(&past_end).err(),
-            Some(BootfsError::FileOutOfBounds)
-        );
-        let truncated_file = &img[..img.len() - 1];
-        assert_eq!(
-            Bootfs::parse(truncated_file).err(),
-            Some(BootfsError::FileOutOfBounds)
-        );
-    }
-}
+mod tests;

@@ -9,7 +9,16 @@ extern crate alloc;
 extern crate std;
 
 pub mod bootfs;
+#[cfg(any(test, feature = "alloc"))]
+pub mod cap;
 pub mod elf;
 pub mod frames;
 #[cfg(any(test, feature = "alloc"))]
+pub mod fs;
+pub mod io;
+#[cfg(any(test, feature = "alloc"))]
+pub mod pipe;
+#[cfg(any(test, feature = "alloc"))]
 pub mod runq;
+#[cfg(any(test, feature = "alloc"))]
+pub mod slots;

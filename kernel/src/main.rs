@@ -34,6 +34,8 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     arch::traps::init();
     let features = arch::cpu::init();
     mem::init(boot_info);
+    let free = mem::frames::free_count() * mem::PAGE_SIZE;
+    task::DEFAULT_MEMORY.store(free / abi::limit::MEMORY_SHARE, Ordering::Relaxed);
     arch::syscall::init();
     arch::timer::init();
     let (Some(ramdisk), len) = (boot_info.ramdisk_addr.into_option(), boot_info.ramdisk_len) else {
@@ -51,9 +53,9 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         features.smap,
         features.umip
     );
-    task::SCHED.lock().init_doors();
+    task::SCHED.lock().init_objects();
     if let Err(e) = task::spawn(0, "init", &[], &[]) {
-        panic!("cannot start init: {}", doors::abi::errno::name(e));
+        panic!("cannot start init: {e:?}");
     }
     task::start()
 }

@@ -1,23 +1,54 @@
 //! The command line of `cargo run`, parsed into a [`Command`].
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::Run;
+use crate::plan::{self, AddFile};
+use crate::{Error, Run};
 
 /// What `cargo run -- --help` prints.
 pub const USAGE: &str = "\
-usage: cargo run [-- [OPTIONS] [PROGRAM [ARGS...]]]
+usage: cargo run -- [OPTIONS] [PROGRAM [ARGS...] [+ PROGRAM [ARGS...]]...]
+       cargo run -- [OPTIONS] --plan FILE
+       cargo run -- [OPTIONS] --image ARCHIVE
        cargo run -- [OPTIONS] bench [--linux]
 
-Builds the kernel, the loader and the user programs, then boots them in QEMU
-with PROGRAM (default: demo) as the program init runs. The serial console is
-shown as it arrives; the exit status is 0 when the program succeeded.
+Builds the kernel, the loader and the user programs, packs them with the
+files you add into the boot file system (a ustar archive), and boots QEMU
+with init running the programs (default: demo), one after another. The
+serial console is shown as it arrives, with one RESULT line per program;
+the exit status says how the run ended (see the README's table).
 
-options:
-  --gdb           start QEMU's gdb stub on :1234, paused (no default timeout)
-  --icount        run with -icount shift=0 (one clock tick per instruction)
-  --timeout SECS  kill QEMU after SECS seconds (default 600; 0 = never)
-  -h, --help      show this help
+PROGRAM is a program of userland/src/bin (by name), a file added with --add
+(by its guest path), or a prebuilt static ELF on the host (a path with a
+`/`, such as ./prog.elf; it is added under its file name).
+
+programs and files:
+  --add HOST[:GUEST]  put host file HOST into the boot file system as GUEST
+                      (default: its file name); repeatable
+  --plan FILE         read the programs from FILE: one per line, `#` comments,
+                      a line `@together` to start them all at once
+  --together          start all programs at once (default: one after another)
+  --image ARCHIVE     boot this ustar archive as the boot file system (it holds
+                      init, the programs and boot.args, the plan)
+  --list              list the boot file system and exit
+  --pack FILE         write the boot file system to FILE and exit
+
+results:
+  --report FILE       write the results as JSON (schema doors-run/1)
+  --junit FILE        write the results as JUnit XML
+  --log-dir DIR       keep the serial log in DIR
+  -q, --quiet         do not show the serial console or the build output
+
+machine:
+  --timeout SECS      kill QEMU after SECS seconds (default 600; 0 = never)
+  --memory SIZE       guest memory, as QEMU's -m (default 256M)
+  --smp N             QEMU's -smp (the kernel uses one CPU)
+  --qemu-arg ARG      pass ARG to QEMU; repeatable (--qemu-arg=-d ...)
+  --icount            run with -icount shift=0 (one clock tick per instruction)
+  --gdb               start QEMU's gdb stub on :1234, paused (no default
+                      timeout), and print the gdb commands to attach
+  -h, --help          show this help
 
 bench:
   boots the `bench` program under -icount and prints its BENCH lines as a
@@ -31,85 +62,143 @@ pub const BENCH_PROGRAM: &str = "bench";
 /// How long a CLI run may take unless `--timeout` says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// Where to write the results of a boot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outputs {
+    /// `--report FILE`: JSON.
+    pub json: Option<PathBuf>,
+    /// `--junit FILE`: JUnit XML.
+    pub junit: Option<PathBuf>,
+}
+
 /// What the user asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Print [`USAGE`].
     Help,
     /// Boot and show the serial console.
-    Boot(Run),
+    Boot(Run, Outputs),
+    /// List the boot file system.
+    List(Run),
+    /// Write the boot file system to a file.
+    Pack(Run, PathBuf),
     /// Boot the benchmark program; with `linux`, add the Linux baseline.
     Bench { run: Run, linux: bool },
 }
 
+fn number<T: std::str::FromStr>(option: &str, value: &str) -> Result<T, Error> {
+    value
+        .parse()
+        .map_err(|_| Error::Config(format!("{option}: `{value}` is not a number")))
+}
+
 /// Parses the arguments after `cargo run --` (without the program name).
-pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
+/// Options come first; the first word that is not one starts the programs.
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, Error> {
     let mut args = args.into_iter().peekable();
-    let (mut gdb, mut icount, mut timeout) = (false, false, None);
-    while let Some(flag) = args.next_if(|a| a.starts_with('-')) {
-        match flag.as_str() {
+    let mut run = Run::new(&[]);
+    run.programs.clear();
+    run.echo = true;
+    run.show_build = true;
+    let (mut timeout, mut plan_file, mut outputs) = (None, None, Outputs::default());
+    let (mut list, mut pack) = (false, None);
+    while let Some(word) = args.next_if(|a| a.starts_with('-')) {
+        let (option, inline) = match word.split_once('=') {
+            Some((o, v)) if o.starts_with("--") => (o.to_owned(), Some(v.to_owned())),
+            _ => (word.clone(), None),
+        };
+        let mut value = || -> Result<String, Error> {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| Error::Config(format!("{option} needs a value")))
+        };
+        match option.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
-            "--gdb" => gdb = true,
-            "--icount" => icount = true,
-            "--timeout" => {
-                let secs = args.next().ok_or("--timeout needs a number of seconds")?;
-                let secs: u64 = secs
-                    .parse()
-                    .map_err(|_| format!("--timeout: `{secs}` is not a number of seconds"))?;
-                timeout = Some(secs);
-            }
+            "--gdb" => run.gdb = true,
+            "--icount" => run.icount = true,
+            "--together" => run.together = true,
+            "--list" => list = true,
+            "-q" | "--quiet" => (run.echo, run.show_build) = (false, false),
+            "--timeout" => timeout = Some(number::<u64>(&option, &value()?)?),
+            "--add" => run.files.push(AddFile::parse(&value()?)?),
+            "--plan" => plan_file = Some(PathBuf::from(value()?)),
+            "--image" => run.image = Some(PathBuf::from(value()?)),
+            "--pack" => pack = Some(PathBuf::from(value()?)),
+            "--report" => outputs.json = Some(PathBuf::from(value()?)),
+            "--junit" => outputs.junit = Some(PathBuf::from(value()?)),
+            "--log-dir" => run.log_dir = Some(PathBuf::from(value()?)),
+            "--memory" | "-m" => run.memory = value()?,
+            "--smp" => run.smp = number(&option, &value()?)?,
+            "--qemu-arg" => run.qemu_args.push(value()?),
             "--" => break,
-            other => return Err(format!("unknown option `{other}`")),
+            other => return Err(Error::Config(format!("unknown option `{other}`"))),
         }
     }
-    let timeout = match timeout {
+    run.timeout = match timeout {
         Some(0) => None,
         Some(secs) => Some(Duration::from_secs(secs)),
         // A debugging session lasts as long as it lasts.
-        None if gdb => None,
+        None if run.gdb => None,
         None => Some(DEFAULT_TIMEOUT),
     };
-    let mut line: Vec<String> = args.collect();
-    if line.is_empty() {
-        line.push(DEFAULT_PROGRAM.into());
-    }
-    let mut run = Run {
-        programs: Vec::new(),
-        timeout,
-        icount,
-        gdb,
-        echo: true,
-    };
-    if line[0] == BENCH_PROGRAM {
-        let linux = match &line[1..] {
+    let words: Vec<String> = args.collect();
+    if let Some(path) = plan_file {
+        if !words.is_empty() || run.image.is_some() {
+            return Err(Error::Config(
+                "--plan names the programs: name none on the command line or with --image".into(),
+            ));
+        }
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
+        let (programs, together) = plan::parse_plan(&text)?;
+        if programs.is_empty() {
+            return Err(Error::Config(format!(
+                "{} names no program",
+                path.display()
+            )));
+        }
+        run.programs = programs;
+        run.together |= together;
+    } else if words.first().is_some_and(|w| w == BENCH_PROGRAM) {
+        let linux = match &words[1..] {
             [] => false,
             [flag] if flag == "--linux" => true,
             rest => {
-                return Err(format!(
+                return Err(Error::Config(format!(
                     "bench takes only --linux, not `{}`",
                     rest.join(" ")
-                ));
+                )));
             }
         };
         run.icount = true;
         run.programs = vec![vec![BENCH_PROGRAM.into()]];
         return Ok(Command::Bench { run, linux });
+    } else if !words.is_empty() {
+        run.programs = plan::split_programs(&words)?;
+    } else if run.image.is_none() {
+        run.programs = vec![vec![DEFAULT_PROGRAM.into()]];
     }
-    run.programs = vec![line];
-    Ok(Command::Boot(run))
+    Ok(match (list, pack) {
+        (true, Some(_)) => return Err(Error::Config("--list or --pack, not both".into())),
+        (true, None) => Command::List(run),
+        (false, Some(file)) => Command::Pack(run, file),
+        (false, None) => Command::Boot(run, outputs),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
-    fn parse_str(line: &str) -> Result<Command, String> {
+    fn parse_str(line: &str) -> Result<Command, Error> {
         parse(line.split_whitespace().map(String::from))
     }
 
     fn boot(line: &str) -> Run {
         match parse_str(line) {
-            Ok(Command::Boot(run)) => run,
+            Ok(Command::Boot(run, _)) => run,
             other => panic!("`{line}` parsed as {other:?}"),
         }
     }
@@ -119,7 +208,8 @@ mod tests {
         let run = boot("");
         assert_eq!(run.programs, [["demo"]]);
         assert_eq!(run.timeout, Some(DEFAULT_TIMEOUT));
-        assert!(run.echo && !run.gdb && !run.icount);
+        assert!(run.echo && run.show_build && !run.gdb && !run.icount && !run.together);
+        assert_eq!((run.memory.as_str(), run.smp), (crate::DEFAULT_MEMORY, 1));
     }
 
     #[test]
@@ -129,6 +219,82 @@ mod tests {
         assert_eq!(run.timeout, Some(Duration::from_secs(5)));
         assert!(run.icount && !run.gdb);
         assert_eq!(boot("-- --odd").programs, [["--odd"]]);
+    }
+
+    #[test]
+    fn several_programs() {
+        let run = boot("--together hello + ./out/prog.elf a b + exit_status 7");
+        assert_eq!(
+            run.programs,
+            [
+                vec!["hello"],
+                vec!["./out/prog.elf", "a", "b"],
+                vec!["exit_status", "7"]
+            ]
+        );
+        assert!(run.together);
+        assert!(parse_str("hello +").is_err());
+    }
+
+    #[test]
+    fn plan_files() {
+        let path = std::env::temp_dir().join(format!("qemu-cli-plan-{}", std::process::id()));
+        std::fs::write(&path, "# plan\nhello\n@together\nexit_status 7\n").unwrap();
+        let run = boot(&format!("--plan {}", path.display()));
+        assert_eq!(run.programs, [vec!["hello"], vec!["exit_status", "7"]]);
+        assert!(run.together);
+        assert!(parse_str(&format!("--plan {} hello", path.display())).is_err());
+        std::fs::remove_file(&path).unwrap();
+        assert!(matches!(
+            parse_str("--plan /nonexistent/plan"),
+            Err(Error::Config(_))
+        ));
+    }
+
+    #[test]
+    fn files_outputs_and_machine_options() {
+        let line = "--add /tmp/in.txt:data/in.txt --add b.bin --report r.json --junit=j.xml \
+                    --log-dir logs --memory 512M --smp 2 --qemu-arg -d --qemu-arg=int -q hello";
+        let Ok(Command::Boot(run, outputs)) = parse_str(line) else {
+            panic!("{line}");
+        };
+        assert_eq!(
+            run.files,
+            [
+                AddFile {
+                    host: "/tmp/in.txt".into(),
+                    guest: "data/in.txt".into()
+                },
+                AddFile {
+                    host: "b.bin".into(),
+                    guest: "b.bin".into()
+                }
+            ]
+        );
+        assert_eq!(outputs.json, Some("r.json".into()));
+        assert_eq!(outputs.junit, Some("j.xml".into()));
+        assert_eq!(run.log_dir, Some("logs".into()));
+        assert_eq!((run.memory.as_str(), run.smp), ("512M", 2));
+        assert_eq!(run.qemu_args, ["-d", "int"]);
+        assert!(!run.echo && !run.show_build);
+        assert!(parse_str("--smp two hello").is_err());
+        assert!(parse_str("--add x: hello").is_err());
+    }
+
+    #[test]
+    fn images_list_and_pack() {
+        let Ok(Command::Boot(run, _)) = parse_str("--image grader.tar") else {
+            panic!("--image");
+        };
+        assert_eq!(run.image, Some("grader.tar".into()));
+        assert!(run.programs.is_empty());
+        assert!(
+            matches!(parse_str("--list hello + fault"), Ok(Command::List(r)) if r.programs.len() == 2)
+        );
+        assert!(
+            matches!(parse_str("--pack out.tar hello"), Ok(Command::Pack(_, p)) if p == Path::new("out.tar"))
+        );
+        assert!(parse_str("--list --pack x hello").is_err());
     }
 
     #[test]

@@ -12,14 +12,26 @@ pub enum Error {
     Build(String),
     /// Reading or writing a file failed.
     Io(String),
-    /// The run was asked for something impossible (an unknown program, a
-    /// word with a space in it, a path QEMU cannot take).
+    /// The run was asked for something impossible (a bad option, an
+    /// unknown program, a file that cannot be read, a word with a space in
+    /// it, a path QEMU cannot take): a usage error.
     Config(String),
 }
 
 impl Error {
+    /// The runner's exit status for this error (the README's table): 125
+    /// when the runner or QEMU could not run, 126 for a build failure, 127
+    /// for a usage error.
+    pub fn exit_status(&self) -> u8 {
+        match self {
+            Error::Setup(_) | Error::Io(_) => 125,
+            Error::Build(_) => 126,
+            Error::Config(_) => 127,
+        }
+    }
+
     /// An [`Error::Io`] saying what was being done when `err` happened.
-    pub(crate) fn io(what: impl fmt::Display, err: std::io::Error) -> Self {
+    pub fn io(what: impl fmt::Display, err: std::io::Error) -> Self {
         Error::Io(format!("{what}: {err}"))
     }
 }

@@ -1,18 +1,20 @@
-//! `cargo run`: builds everything and boots the kernel in QEMU with a user
-//! program (`demo` unless one is named), showing the serial console. See
+//! `cargo run`: builds everything and boots the kernel in QEMU with the
+//! programs of the command line (`demo` unless one is named), showing the
+//! serial console, and exits with a status that says how the run ended. See
 //! [`qemu::cli::USAGE`] for the options, or run `cargo run -- --help`.
 
+use std::path::Path;
 use std::process::ExitCode;
 
-use qemu::cli::{self, Command, USAGE};
-use qemu::{Outcome, bench};
+use qemu::cli::{self, Command, Outputs, USAGE};
+use qemu::{Error, Report, bench, output};
 
 fn main() -> ExitCode {
     let command = match cli::parse(std::env::args().skip(1)) {
         Ok(command) => command,
-        Err(msg) => {
-            eprintln!("error: {msg}\n\n{USAGE}");
-            return ExitCode::from(2);
+        Err(e) => {
+            eprintln!("error: {e}\n\n{USAGE}");
+            return ExitCode::from(e.exit_status());
         }
     };
     let result = match command {
@@ -20,29 +22,84 @@ fn main() -> ExitCode {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
         }
-        Command::Boot(run) => qemu::run(&run).map(|report| report.outcome),
+        Command::Boot(run, outputs) => {
+            qemu::run(&run).and_then(|report| write_outputs(&report, &outputs).map(|()| report))
+        }
+        Command::List(run) => {
+            return done(qemu::boot_fs(&run).map(|(_, fs)| print!("{}", fs.listing())));
+        }
+        Command::Pack(run, file) => {
+            return done(qemu::boot_fs(&run).and_then(|(_, fs)| {
+                let image = fs.pack()?;
+                std::fs::write(&file, image)
+                    .map_err(|e| Error::io(format!("writing {}", file.display()), e))?;
+                eprintln!("qemu: wrote {}", file.display());
+                Ok(())
+            }));
+        }
         Command::Bench { run, linux } => bench::bench(&run, linux).map(|(report, rows)| {
             print!("\n{}", bench::table(&rows));
-            report.outcome
+            report
         }),
     };
     match result {
-        Ok(outcome) => exit_code(&outcome),
+        Ok(report) => {
+            summarize(&report);
+            ExitCode::from(report.outcome.exit_status())
+        }
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(e.exit_status())
         }
     }
 }
 
-/// 0 for success; a program's own exit status when it has one; 1 otherwise.
-fn exit_code(outcome: &Outcome) -> ExitCode {
-    if *outcome == Outcome::Success {
-        return ExitCode::SUCCESS;
+/// 0 when `result` is `Ok`, the error's exit status otherwise.
+fn done(result: Result<(), Error>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_status())
+        }
     }
-    eprintln!("qemu: {outcome}");
-    match outcome {
-        Outcome::ProgramStatus(n) => ExitCode::from(u8::try_from(*n).unwrap_or(1)),
-        _ => ExitCode::FAILURE,
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), Error> {
+    std::fs::write(path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))
+}
+
+fn write_outputs(report: &Report, outputs: &Outputs) -> Result<(), Error> {
+    if let Some(path) = &outputs.json {
+        let text = serde_json::to_string_pretty(&output::json(report)).expect("JSON values print");
+        write_file(path, &(text + "\n"))?;
     }
+    if let Some(path) = &outputs.junit {
+        write_file(path, &output::junit(report))?;
+    }
+    Ok(())
+}
+
+/// One line per program and the verdict of the run, on stderr.
+fn summarize(report: &Report) {
+    for p in &report.programs {
+        let status = p.status.map_or("-".into(), |s| s.to_string());
+        let time = p
+            .duration
+            .map_or(String::new(), |d| format!(", {:.3} s", d.as_secs_f64()));
+        eprintln!(
+            "qemu: {:>3} {:<11} {} (status {status}{time})",
+            p.index,
+            p.verdict.as_str(),
+            p.command()
+        );
+    }
+    if let Some(path) = &report.log_file {
+        eprintln!("qemu: serial log kept in {}", path.display());
+    }
+    eprintln!(
+        "qemu: {} (exit status {})",
+        report.outcome,
+        report.outcome.exit_status()
+    );
 }

@@ -1,23 +1,36 @@
 //! What a run produced: the [`Outcome`] decoded from QEMU's exit status and
-//! the serial log, with the assertions the integration tests use.
+//! init's result lines, each program's result, and the serial log, with the
+//! assertions the integration tests use.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::process::ExitStatus;
 use std::time::Duration;
 
-use doors::abi::exit_code;
+use abi::{KILLED_BASE, exit_code};
+
+#[cfg(test)]
+use crate::Error;
+use crate::results::{self, Leak, ProgramResult, Verdict};
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// Init reported that every program succeeded.
+    /// Every program exited with 0 and nothing leaked.
     Success,
-    /// The kernel failed: a panic, or init could not run.
+    /// The first program that did not pass exited with this status.
+    ProgramStatus(i32),
+    /// The first program that did not pass was killed after a fault; its
+    /// status is `128 + vector`.
+    ProgramKilled(i32),
+    /// A program (or the run as a whole) left kernel objects behind.
+    Leak,
+    /// Every thread blocked with no timer pending: nothing could run again.
+    Deadlock,
+    /// Init could not start a program (not in the image, not an ELF, ...).
+    NotStarted,
+    /// The kernel failed: a panic or a kernel exception.
     KernelFailure,
-    /// A program was killed by the kernel after a fault.
-    ProgramKilled,
-    /// A program exited with this status (`1..=STATUS_MAX`).
-    ProgramStatus(u32),
     /// The run did not end in time; QEMU was killed.
     Timeout(Duration),
     /// QEMU ended in a way the guest did not ask for (it failed to start, or
@@ -25,22 +38,74 @@ pub enum Outcome {
     QemuError { status: ExitStatus, stderr: String },
 }
 
+/// The runner's exit status for a program status outside `1..=STATUS_MAX`
+/// and not a fault: the exact value is in the result line and the report.
+pub const STATUS_OTHER: u8 = 119;
+
 impl Outcome {
     /// Decodes QEMU's exit status `code` when it carries a value the guest
-    /// wrote to `isa-debug-exit` (QEMU exits with `(value << 1) | 1`). Returns
-    /// `None` for anything else, such as QEMU's own failure status 1.
-    pub fn from_guest_code(code: i32) -> Option<Outcome> {
+    /// wrote to `isa-debug-exit` (QEMU exits with `(value << 1) | 1`); the
+    /// program results give the exact status the value may not hold.
+    /// Returns `None` for anything else, such as QEMU's own failure status 1.
+    pub fn from_guest_code(code: i32, programs: &[ProgramResult]) -> Option<Outcome> {
         let code = u32::try_from(code).ok()?;
         if code & 1 == 0 {
             return None;
         }
-        let statuses = exit_code::STATUS_BASE + 1..=exit_code::STATUS_BASE + exit_code::STATUS_MAX;
+        let first_failure = programs.iter().find(|p| p.verdict != Verdict::Pass);
+        let exact = first_failure.and_then(|p| p.status);
+        let statuses = exit_code::STATUS_BASE + 1..exit_code::STATUS_BASE + exit_code::STATUS_MAX;
         match code >> 1 {
             exit_code::SUCCESS => Some(Outcome::Success),
             exit_code::FAILURE => Some(Outcome::KernelFailure),
-            exit_code::KILLED => Some(Outcome::ProgramKilled),
-            v if statuses.contains(&v) => Some(Outcome::ProgramStatus(v - exit_code::STATUS_BASE)),
+            exit_code::KILLED => Some(Outcome::ProgramKilled(exact.unwrap_or(KILLED_BASE))),
+            exit_code::LEAK => Some(Outcome::Leak),
+            exit_code::DEADLOCK => Some(Outcome::Deadlock),
+            exit_code::NOT_STARTED => Some(Outcome::NotStarted),
+            v if statuses.contains(&v) => {
+                Some(Outcome::ProgramStatus((v - exit_code::STATUS_BASE) as i32))
+            }
+            v if v == exit_code::STATUS_BASE + exit_code::STATUS_MAX => Some(
+                Outcome::ProgramStatus(exact.unwrap_or(exit_code::STATUS_MAX as i32)),
+            ),
             _ => None,
+        }
+    }
+
+    /// The runner's exit status for this outcome (the README's table).
+    pub fn exit_status(&self) -> u8 {
+        match self {
+            Outcome::Success => 0,
+            Outcome::ProgramStatus(s) => match u8::try_from(*s) {
+                Ok(s @ 1..STATUS_OTHER) => s,
+                _ => STATUS_OTHER,
+            },
+            Outcome::ProgramKilled(s) => u8::try_from(*s)
+                .ok()
+                .filter(|s| (128..160).contains(s))
+                .unwrap_or(128),
+            Outcome::Leak => 120,
+            Outcome::Deadlock => 121,
+            Outcome::NotStarted => 122,
+            Outcome::KernelFailure => 123,
+            Outcome::Timeout(_) => 124,
+            Outcome::QemuError { .. } => 125,
+        }
+    }
+
+    /// One word for the JSON report: `pass`, `fail`, `fault`, `leak`,
+    /// `deadlock`, `not-started`, `kernel-failure`, `timeout`, `qemu-error`.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Outcome::Success => "pass",
+            Outcome::ProgramStatus(_) => "fail",
+            Outcome::ProgramKilled(_) => "fault",
+            Outcome::Leak => "leak",
+            Outcome::Deadlock => "deadlock",
+            Outcome::NotStarted => "not-started",
+            Outcome::KernelFailure => "kernel-failure",
+            Outcome::Timeout(_) => "timeout",
+            Outcome::QemuError { .. } => "qemu-error",
         }
     }
 }
@@ -49,9 +114,13 @@ impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Outcome::Success => write!(f, "success"),
-            Outcome::KernelFailure => write!(f, "kernel failure"),
-            Outcome::ProgramKilled => write!(f, "program killed after a fault"),
+            Outcome::ProgramStatus(101) => write!(f, "program exited with status 101 (a panic)"),
             Outcome::ProgramStatus(n) => write!(f, "program exited with status {n}"),
+            Outcome::ProgramKilled(n) => write!(f, "program killed after a fault (status {n})"),
+            Outcome::Leak => write!(f, "kernel objects leaked"),
+            Outcome::Deadlock => write!(f, "deadlock: every thread blocked"),
+            Outcome::NotStarted => write!(f, "a program could not be started"),
+            Outcome::KernelFailure => write!(f, "kernel failure"),
             Outcome::Timeout(t) => write!(f, "timeout after {} s", t.as_secs_f64()),
             Outcome::QemuError { status, stderr } => {
                 write!(f, "QEMU failed ({status})")?;
@@ -65,14 +134,70 @@ impl fmt::Display for Outcome {
 }
 
 /// The result of one boot.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     pub outcome: Outcome,
-    /// The whole serial log, one line per guest line (`\r` removed).
+    /// Each program of the plan, in plan order.
+    pub programs: Vec<ProgramResult>,
+    /// Whether the programs ran together.
+    pub together: bool,
+    /// Whether the run used `-icount shift=0` (time-stamp ticks are then
+    /// guest instructions).
+    pub icount: bool,
+    /// The whole-run leak check (empty: none), `None` if init did not get to it.
+    pub leaks: Option<Vec<Leak>>,
+    /// From QEMU's start to its end.
+    pub duration: Duration,
+    /// The whole serial log, one line per guest line (`\r` removed), with
+    /// the runner's `qemu: rip ...` symbol lines after fault reports.
     pub serial: String,
+    /// Where the serial log was kept (`--log-dir`), if it was.
+    pub log_file: Option<PathBuf>,
 }
 
 impl Report {
+    /// Builds the report of a boot whose plan was `plan` from the serial
+    /// lines (with the time each arrived) and how QEMU ended (`None`: it
+    /// was killed after `timeout`).
+    pub fn new(
+        plan: &[Vec<String>],
+        together: bool,
+        serial: String,
+        times: &[Duration],
+        ended: Result<ExitStatus, Duration>,
+        stderr: String,
+    ) -> Report {
+        let lines: Vec<&str> = serial.lines().collect();
+        let programs = results::program_results(plan, together, &lines, times);
+        let leaks = results::run_leaks(&lines);
+        let outcome = match ended {
+            Err(timeout) => Outcome::Timeout(timeout),
+            Ok(status) => status
+                .code()
+                .and_then(|c| Outcome::from_guest_code(c, &programs))
+                .unwrap_or(Outcome::QemuError { status, stderr }),
+        };
+        Report {
+            outcome,
+            programs,
+            together,
+            icount: false,
+            leaks,
+            duration: times.last().copied().unwrap_or_default(),
+            serial,
+            log_file: None,
+        }
+    }
+
+    /// The kernel's error lines that are not user fault reports (a panic,
+    /// a kernel exception, a deadlock report).
+    pub fn kernel_errors(&self) -> Vec<&str> {
+        self.serial
+            .lines()
+            .filter(|l| l.starts_with("[ERROR]") && !l.contains("user fault: "))
+            .collect()
+    }
+
     /// Panics, showing the serial log, unless the outcome is
     /// [`Outcome::Success`] and init found nothing leaked.
     #[track_caller]
@@ -85,7 +210,7 @@ impl Report {
     /// were back at their starting values after the programs ran.
     #[track_caller]
     pub fn expect_no_leaks(&self) -> &Self {
-        self.assert_line(doors::abi::INIT_NO_LEAKS)
+        self.assert_line(abi::INIT_NO_LEAKS)
     }
 
     /// Panics, showing the serial log, unless the outcome is `expected`.
@@ -109,113 +234,49 @@ impl Report {
         self
     }
 
+    /// Panics, showing the serial log, unless program `index` (from 1) ended
+    /// with `verdict` and, when given, `status`.
+    #[track_caller]
+    pub fn expect_program(
+        &self,
+        index: usize,
+        verdict: Verdict,
+        status: Option<i32>,
+    ) -> &ProgramResult {
+        let Some(p) = self.programs.get(index.wrapping_sub(1)) else {
+            self.fail(&format!("no program {index} in the plan"));
+        };
+        if p.verdict != verdict || status.is_some() && p.status != status {
+            self.fail(&format!(
+                "expected program {index} ({}) to end {verdict} with status {status:?}, \
+                 got {} with status {:?}",
+                p.command(),
+                p.verdict,
+                p.status
+            ));
+        }
+        p
+    }
+
     /// The serial lines that start with `prefix`.
     pub fn lines_with<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a str> {
         self.serial.lines().filter(move |l| l.starts_with(prefix))
     }
 
+    /// Fails the test: saves the serial log under `target/qemu-logs/` and
+    /// panics with `what`, the log's path and the log.
     #[track_caller]
-    fn fail(&self, what: &str) -> ! {
+    pub fn fail(&self, what: &str) -> ! {
+        let saved = match crate::logs::save_for_test(&self.serial) {
+            Ok(path) => format!("serial log saved in {}", path.display()),
+            Err(e) => format!("the serial log could not be saved: {e}"),
+        };
         panic!(
-            "{what}\n----- serial log -----\n{}----- end of serial log -----",
+            "{what}\n{saved}\n----- serial log -----\n{}----- end of serial log -----",
             self.serial
         )
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn status_for(value: u32) -> i32 {
-        ((value << 1) | 1) as i32
-    }
-
-    #[test]
-    fn maps_guest_exit_codes() {
-        assert_eq!(Outcome::from_guest_code(33), Some(Outcome::Success));
-        assert_eq!(
-            Outcome::from_guest_code(status_for(exit_code::FAILURE)),
-            Some(Outcome::KernelFailure)
-        );
-        assert_eq!(
-            Outcome::from_guest_code(status_for(exit_code::KILLED)),
-            Some(Outcome::ProgramKilled)
-        );
-        let base = exit_code::STATUS_BASE;
-        assert_eq!(
-            Outcome::from_guest_code(status_for(base + 1)),
-            Some(Outcome::ProgramStatus(1))
-        );
-        assert_eq!(
-            Outcome::from_guest_code(status_for(base + 42)),
-            Some(Outcome::ProgramStatus(42))
-        );
-        let max = exit_code::STATUS_MAX;
-        assert_eq!(
-            Outcome::from_guest_code(status_for(base + max)),
-            Some(Outcome::ProgramStatus(max))
-        );
-    }
-
-    #[test]
-    fn agrees_with_what_init_writes() {
-        for status in [0, 1, 42, 95, 96, 1000] {
-            let outcome = Outcome::from_guest_code(status_for(exit_code::for_status(status)));
-            let expected = match status {
-                0 => Outcome::Success,
-                s => Outcome::ProgramStatus(s.min(exit_code::STATUS_MAX as i32) as u32),
-            };
-            assert_eq!(outcome, Some(expected), "status {status}");
-        }
-        let killed = exit_code::for_status(doors::abi::KILLED_BASE + 14);
-        assert_eq!(
-            Outcome::from_guest_code(status_for(killed)),
-            Some(Outcome::ProgramKilled)
-        );
-    }
-
-    #[test]
-    fn other_statuses_are_not_guest_exits() {
-        for code in [-1, 0, 1, 2, 3, status_for(exit_code::STATUS_BASE), 254, 256] {
-            assert_eq!(Outcome::from_guest_code(code), None, "code {code}");
-        }
-    }
-
-    fn report(serial: &str) -> Report {
-        Report {
-            outcome: Outcome::Success,
-            serial: serial.into(),
-        }
-    }
-
-    #[test]
-    fn finds_lines() {
-        let r = report(
-            "boot\nBENCH null 338 ticks\nhello from ring 3\nBENCH x 1 ticks\ninit: no leaks (...)\n",
-        );
-        r.expect_success().assert_line("from ring");
-        assert_eq!(
-            r.lines_with("BENCH ").collect::<Vec<_>>(),
-            ["BENCH null 338 ticks", "BENCH x 1 ticks"]
-        );
-    }
-
-    #[test]
-    #[should_panic(expected = "serial log -----\nboot\n")]
-    fn failures_show_the_log() {
-        report("boot\n").assert_line("never printed");
-    }
-
-    #[test]
-    #[should_panic(expected = "init: no leaks")]
-    fn success_without_the_leak_check_fails() {
-        report("hello\n").expect_success();
-    }
-
-    #[test]
-    #[should_panic(expected = "expected program exited with status 42, got success")]
-    fn wrong_outcome_panics() {
-        report("").expect_outcome(Outcome::ProgramStatus(42));
-    }
-}
+mod tests;

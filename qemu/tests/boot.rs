@@ -81,3 +81,10 @@ fn proclimit() {
         .expect_success()
         .assert_line("proclimit: ok");
 }
+
+#[test]
+fn limits() {
+    test_program("limits", &[])
+        .expect_success()
+        .assert_line("limits: ok");
+}

@@ -43,3 +43,10 @@ fn ddesc_names() {
         .expect_success()
         .assert_line("ddesc_names: ok");
 }
+
+#[test]
+fn dharden() {
+    test_program("dharden", &[])
+        .expect_success()
+        .assert_line("dharden: ok");
+}

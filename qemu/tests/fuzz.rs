@@ -2,7 +2,7 @@
 //! and the scenarios that broke the kernel before: user RFLAGS on every
 //! kernel entry, `sysretq` to a non-canonical address, LDT selectors.
 
-use qemu::{Outcome, Run, TEST_TIMEOUT, run, test_program};
+use qemu::{Outcome, Run, test_program, test_run};
 
 /// Calls each campaign boot makes (spread over 3 worker processes of 3
 /// threads each, beside live door servers and wild children).
@@ -13,10 +13,10 @@ const CALLS: u64 = 200_000;
 /// no finding, no kernel failure, no leak.
 fn campaign(seed: u64) {
     let (seed_arg, calls_arg) = (seed.to_string(), CALLS.to_string());
-    let mut config = Run::new(&["fuzz", &seed_arg, &calls_arg]);
-    config.icount = true;
-    config.timeout = Some(TEST_TIMEOUT);
-    let report = run(&config).unwrap_or_else(|e| panic!("could not boot fuzz: {e}"));
+    let report = test_run(Run {
+        icount: true,
+        ..Run::new(&["fuzz", &seed_arg, &calls_arg])
+    });
     if report.outcome != Outcome::Success {
         eprintln!("replay: cargo run -- --icount fuzz {seed} {CALLS}");
     }

@@ -2,9 +2,9 @@
 //! mapping more pages right after its end (`mem_map` at a fixed address).
 
 use crate::sys::{Errno, check, syscall3};
+use abi::{Sys, prot};
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::NonNull;
-use doors::abi::{prot, sys};
 use linked_list_allocator::Heap;
 use spin::Mutex;
 
@@ -16,12 +16,12 @@ const PAGE: usize = 4096;
 
 /// Maps `len` bytes of zeroed memory (at `fixed`, or anywhere for 0).
 pub fn map(len: usize, fixed: usize) -> Result<usize, Errno> {
-    check(syscall3(sys::MEM_MAP, len, prot::READ | prot::WRITE, fixed))
+    check(syscall3(Sys::MemMap, len, prot::READ | prot::WRITE, fixed))
 }
 
 /// Unmaps an area returned by [`map`] (or a door result area).
 pub fn unmap(addr: usize, len: usize) -> Result<(), Errno> {
-    check(crate::sys::syscall2(sys::MEM_UNMAP, addr, len)).map(|_| ())
+    check(crate::sys::syscall2(Sys::MemUnmap, addr, len)).map(|_| ())
 }
 
 struct Grower {

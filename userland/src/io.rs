@@ -1,14 +1,23 @@
 //! Console output: `print!`/`println!` format into a buffer and hand whole
 //! lines to the kernel console, so lines from different threads do not mix.
 
-use crate::sys::syscall2;
+use crate::sys::{Errno, check, syscall2};
+use abi::Sys;
 use core::fmt::{self, Write};
-use doors::abi::sys;
 use spin::Mutex;
 
-/// Writes raw bytes to the console.
-pub fn write(bytes: &[u8]) -> isize {
-    syscall2(sys::DEBUG_WRITE, bytes.as_ptr() as usize, bytes.len())
+/// Writes raw bytes to the console (in as many system calls as it takes).
+pub fn write(bytes: &[u8]) -> Result<(), Errno> {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let n = check(syscall2(
+            Sys::DebugWrite,
+            rest.as_ptr() as usize,
+            rest.len(),
+        ))?;
+        rest = &rest[n..];
+    }
+    Ok(())
 }
 
 struct LineBuffer {
@@ -19,7 +28,8 @@ struct LineBuffer {
 impl LineBuffer {
     fn flush(&mut self) {
         if self.len > 0 {
-            write(&self.buf[..self.len]);
+            // Nothing to do if the console refuses: the line is lost.
+            let _ = write(&self.buf[..self.len]);
             self.len = 0;
         }
     }

@@ -1,17 +1,17 @@
 //! Processes: exit, spawn a program of the boot file system, wait for it.
 
-use crate::sys::{Errno, check, syscall0, syscall1};
+use crate::sys::{Errno, check, syscall0, syscall1, syscall2, syscall3};
+use abi::{SpawnArgs, Sys};
 use alloc::vec::Vec;
-use doors::abi::{SpawnArgs, sys};
 
 /// Ends the process with `status`.
 pub fn exit(status: i32) -> ! {
-    syscall1(sys::EXIT, status as usize);
+    syscall1(Sys::Exit, status as usize);
     unreachable!("exit returned")
 }
 
 pub fn getpid() -> u32 {
-    syscall0(sys::GETPID) as u32
+    syscall0(Sys::GetPid) as u32
 }
 
 /// Starts program `name` with `args`; returns its pid.
@@ -35,31 +35,42 @@ pub fn spawn_with_fds(name: &str, args: &[&str], fds: &[i32]) -> Result<u32, Err
         descs_ptr: fds.as_ptr() as u64,
         descs_len: fds.len() as u64,
     };
-    check(syscall1(sys::SPAWN, &sa as *const SpawnArgs as usize)).map(|p| p as u32)
+    check(syscall1(Sys::Spawn, &sa as *const SpawnArgs as usize)).map(|p| p as u32)
 }
 
 /// Waits for child `pid` (or any child with `None`); returns `(pid, status)`.
 pub fn wait(pid: Option<u32>) -> Result<(u32, i32), Errno> {
     let arg = pid.map_or(-1i64, i64::from);
-    let v = check(syscall1(sys::WAIT, arg as usize))?;
+    let v = check(syscall1(Sys::Wait, arg as usize))?;
     Ok(((v >> 32) as u32, v as u32 as i32))
 }
 
-/// A kernel counter (see `doors::abi::kstat`).
+/// A kernel counter (see `abi::kstat`).
 pub fn kstat(which: usize) -> Result<u64, Errno> {
-    check(syscall1(sys::KSTAT, which)).map(|v| v as u64)
+    check(syscall1(Sys::Kstat, which)).map(|v| v as u64)
 }
 
 /// Sleeps for `ticks` timer ticks.
 pub fn sleep_ticks(ticks: u64) {
-    syscall1(sys::SLEEP_TICKS, ticks as usize);
+    syscall1(Sys::SleepTicks, ticks as usize);
 }
 
-/// Lowers the cap on this process's mapped memory (door result areas too).
-pub fn mem_limit(bytes: u64) {
-    syscall1(sys::MEM_LIMIT, bytes as usize);
+/// A limit of process `pid` (0: this one; see `abi::limit`).
+pub fn get_limit(pid: u32, resource: usize) -> Result<u64, Errno> {
+    check(syscall2(Sys::GetLimit, pid as usize, resource)).map(|v| v as u64)
+}
+
+/// Sets a limit of process `pid` (0: this one; see `abi::limit`).
+pub fn set_limit(pid: u32, resource: usize, value: u64) -> Result<(), Errno> {
+    check(syscall3(
+        Sys::SetLimit,
+        pid as usize,
+        resource,
+        value as usize,
+    ))
+    .map(|_| ())
 }
 
 pub fn yield_now() {
-    syscall0(sys::YIELD);
+    syscall0(Sys::Yield);
 }

@@ -1,30 +1,26 @@
 //! Raw system calls: the `syscall` instruction with the register convention
-//! of `doors::abi`. Everything else in the runtime is built on these.
+//! of `abi::Sys`. Everything else in the runtime is built on these.
 
+use abi::Sys;
 use core::arch::asm;
 
-/// An error number returned by the kernel (see `doors::abi::errno`).
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Errno(pub isize);
-
-impl core::fmt::Debug for Errno {
-    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
-        write!(f, "{}", doors::abi::errno::name(self.0))
-    }
-}
+pub use abi::Errno;
 
 /// Turns a raw return value into a result.
 pub fn check(ret: isize) -> Result<usize, Errno> {
-    if ret < 0 {
-        Err(Errno(-ret))
-    } else {
-        Ok(ret as usize)
-    }
+    Errno::check(ret)
 }
 
-/// Issues system call `nr` with up to six arguments; returns the raw value.
+/// Issues system call `call` with up to six arguments; returns the raw value.
 #[inline(always)]
-pub fn syscall(nr: usize, a: [usize; 6]) -> isize {
+pub fn syscall(call: Sys, a: [usize; 6]) -> isize {
+    raw_syscall(call.number(), a)
+}
+
+/// Issues system call number `nr`, which need not be one [`Sys`] names
+/// (for programs that test how the kernel treats unknown numbers).
+#[inline(always)]
+pub fn raw_syscall(nr: usize, a: [usize; 6]) -> isize {
     let ret: isize;
     // SAFETY: the kernel validates every argument; `syscall` clobbers only
     // rcx and r11 besides the result register.
@@ -46,20 +42,20 @@ pub fn syscall(nr: usize, a: [usize; 6]) -> isize {
     ret
 }
 
-pub fn syscall0(nr: usize) -> isize {
-    syscall(nr, [0; 6])
+pub fn syscall0(call: Sys) -> isize {
+    syscall(call, [0; 6])
 }
-pub fn syscall1(nr: usize, a0: usize) -> isize {
-    syscall(nr, [a0, 0, 0, 0, 0, 0])
+pub fn syscall1(call: Sys, a0: usize) -> isize {
+    syscall(call, [a0, 0, 0, 0, 0, 0])
 }
-pub fn syscall2(nr: usize, a0: usize, a1: usize) -> isize {
-    syscall(nr, [a0, a1, 0, 0, 0, 0])
+pub fn syscall2(call: Sys, a0: usize, a1: usize) -> isize {
+    syscall(call, [a0, a1, 0, 0, 0, 0])
 }
-pub fn syscall3(nr: usize, a0: usize, a1: usize, a2: usize) -> isize {
-    syscall(nr, [a0, a1, a2, 0, 0, 0])
+pub fn syscall3(call: Sys, a0: usize, a1: usize, a2: usize) -> isize {
+    syscall(call, [a0, a1, a2, 0, 0, 0])
 }
-pub fn syscall4(nr: usize, a0: usize, a1: usize, a2: usize, a3: usize) -> isize {
-    syscall(nr, [a0, a1, a2, a3, 0, 0])
+pub fn syscall4(call: Sys, a0: usize, a1: usize, a2: usize, a3: usize) -> isize {
+    syscall(call, [a0, a1, a2, a3, 0, 0])
 }
 
 /// The time-stamp counter (under `-icount shift=0`: instructions executed).

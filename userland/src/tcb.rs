@@ -4,9 +4,10 @@
 //! of a system call.
 
 use crate::sys::{syscall0, syscall1};
+use crate::thread::Fate;
+use abi::{Errno, Sys};
 use alloc::boxed::Box;
 use core::arch::asm;
-use doors::abi::sys;
 
 #[repr(C)]
 struct Tcb {
@@ -15,33 +16,37 @@ struct Tcb {
     tid: u32,
     stack_base: usize,
     stack_size: usize,
-    errno: isize,
+    errno: Errno,
     /// A server thread on its way to its pool (see `door::STARTING`).
     starting: bool,
+    /// Who cleans up after the thread (none for the main thread).
+    fate: Option<Fate>,
 }
 
 /// Gives the calling thread its block; call first thing on every thread.
-pub fn install(stack_base: usize, stack_size: usize) {
-    let tid = syscall0(sys::GETTID) as u32;
+pub fn install(stack_base: usize, stack_size: usize, fate: Option<Fate>) {
+    let tid = syscall0(Sys::GetTid) as u32;
     let block = Box::leak(Box::new(Tcb {
         this: 0,
         tid,
         stack_base,
         stack_size,
-        errno: 0,
+        errno: Errno::from_code(0),
         starting: false,
+        fate,
     }));
     block.this = block as *mut Tcb as usize;
-    syscall1(sys::SET_TLS, block.this);
+    syscall1(Sys::SetTls, block.this);
 }
 
-/// Frees the calling thread's block (just before it exits).
-pub fn release() {
+/// Frees the calling thread's block (just before it exits); returns who
+/// cleans up after the thread.
+pub fn release() -> Option<Fate> {
     let p = current();
-    syscall1(sys::SET_TLS, 0);
+    syscall1(Sys::SetTls, 0);
     // SAFETY: the block was leaked by `install` for this thread alone, and
     // FS no longer points at it.
-    drop(unsafe { Box::from_raw(p) });
+    unsafe { Box::from_raw(p) }.fate
 }
 
 fn current() -> *mut Tcb {
@@ -64,7 +69,7 @@ pub fn stack() -> (usize, usize) {
 }
 
 /// The calling thread's last door error.
-pub fn errno() -> isize {
+pub fn errno() -> Errno {
     // SAFETY: as above.
     unsafe { (*current()).errno }
 }
@@ -81,7 +86,7 @@ pub fn take_starting() -> bool {
     unsafe { core::mem::replace(&mut (*current()).starting, false) }
 }
 
-pub fn set_errno(e: isize) {
+pub fn set_errno(e: Errno) {
     // SAFETY: as above; only this thread touches its block.
     unsafe { (*current()).errno = e };
 }

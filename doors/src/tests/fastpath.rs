@@ -5,7 +5,7 @@
 
 use super::*;
 use crate::NullUpcall;
-use crate::abi::*;
+use abi::*;
 use proptest::prelude::*;
 use std::format;
 use std::string::String;
@@ -107,20 +107,25 @@ fn as_null_upcall(up: &Upcall) -> NullUpcall {
 }
 
 /// Everything of the door state a program could observe, as text.
-fn fingerprint(sys: &DoorSystem) -> String {
+fn fingerprint(w: &World) -> String {
+    let sys = &w.sys;
     let mut out = format!("{:?}\n", sys.stats());
-    let mut threads: Vec<_> = sys.threads.iter().collect();
-    threads.sort_by_key(|(tid, _)| **tid);
-    for (tid, t) in threads {
+    let mut threads: Vec<_> = sys.threads.values().collect();
+    threads.sort_by_key(|t| t.tid);
+    for t in threads {
         out += &format!(
-            "thread {tid}: pid {} idle {:?} call {:?} serving {:?} bind {:?} stack {:?}\n",
-            t.pid, t.idle, t.call, t.serving, t.bind, t.stack
+            "thread {}: pid {} idle {:?} call {:?} serving {:?} bind {:?} stack {:?}\n",
+            t.tid, t.pid, t.idle, t.call, t.serving, t.bind, t.stack
         );
     }
-    let mut procs: Vec<_> = sys.procs.iter().collect();
-    procs.sort_by_key(|(pid, _)| **pid);
+    let mut procs: Vec<_> = sys
+        .procs
+        .iter()
+        .map(|(k, p)| (sys.procs.id_of(k), p))
+        .collect();
+    procs.sort_by_key(|(pid, _)| *pid);
     for (pid, p) in procs {
-        let fds: Vec<_> = (0..8).filter_map(|fd| p.table.get(fd)).collect();
+        let fds: Vec<_> = (0..8).filter_map(|fd| w.caps.get(pid, fd)).collect();
         out += &format!(
             "process {pid}: fds {fds:?} idle {:?} queued {}\n",
             p.pool.idle,
@@ -136,12 +141,6 @@ fn fingerprint(sys: &DoorSystem) -> String {
             d.unref,
             d.pool.idle,
             d.pool.queue.len()
-        );
-    }
-    for (id, i) in sys.invs.iter() {
-        out += &format!(
-            "invocation {id:?}: door {:?} server {} caller {:?} unref {} pid {} cancelled {}\n",
-            i.door, i.server, i.caller, i.unref, i.caller_pid, i.cancelled
         );
     }
     out
@@ -167,11 +166,9 @@ impl Pair {
             w.process(2, &[20, 21, 22]);
             w.create(2, 7, 0);
             w.create(2, 8, DOOR_PRIVATE);
-            w.sys.door_bind(22, 1).unwrap();
-            w.sys.spawn(2, 1, &[0, 1]).unwrap();
-            for tid in [10, 11] {
-                w.sys.create_thread(1, tid).unwrap();
-            }
+            w.door_bind(22, 1).unwrap();
+            w.process(1, &[10, 11]);
+            assert_eq!((w.give(2, 1, 0), w.give(2, 1, 1)), (0, 1));
         }
         pair
     }
@@ -184,7 +181,7 @@ impl Pair {
     /// door_call(fd, NULL) on both; the fast path's upcall when it applied.
     fn null_call(&mut self, tid: Tid, fd: Fd) -> Option<NullUpcall> {
         let general = self.general.call(tid, fd, None);
-        match self.fast.sys.try_null_call(tid, fd) {
+        match self.fast.try_null_call(tid, fd) {
             Some(up) => {
                 self.hits += 1;
                 match general {
@@ -212,22 +209,24 @@ impl Pair {
             stack,
             ..ReturnArgs::default()
         };
-        let general = self
-            .general
-            .sys
-            .door_return(&mut self.general.mem, tid, args);
-        match self.fast.sys.try_null_return(&self.fast.mem, tid, stack) {
-            Some((caller, next)) => {
+        let general =
+            self.general
+                .sys
+                .door_return(&mut self.general.mem, &mut self.general.caps, tid, args);
+        match self.fast.try_null_return(tid, stack) {
+            Some(caller) => {
                 self.hits += 1;
                 let g = general.expect("the general path failed a fast return");
                 let reply = g.reply.expect("the general path found no caller");
                 assert_eq!(reply.caller, caller);
                 let d = reply.result.expect("the general path failed the reply");
                 assert!(d.len == 0 && d.descs.is_empty() && d.arg.is_none() && d.mapped.is_none());
-                assert_eq!(g.next, next);
+                assert_eq!(g.next, Next::Park, "the fast path parks");
             }
             None => assert_eq!(
-                self.fast.sys.door_return(&mut self.fast.mem, tid, args),
+                self.fast
+                    .sys
+                    .door_return(&mut self.fast.mem, &mut self.fast.caps, tid, args),
                 general
             ),
         }
@@ -258,7 +257,7 @@ impl Pair {
     fn step(&mut self, op: &Op) {
         match *op {
             Op::Create { p, attrs } => {
-                self.both(|w| w.sys.door_create(PIDS[p], PC, 7, ATTRS[attrs]));
+                self.both(|w| w.door_create(PIDS[p], PC, 7, ATTRS[attrs]));
             }
             Op::NullCall { t, k } => {
                 self.null_call(self.pick(t, false), k as Fd);
@@ -277,34 +276,31 @@ impl Pair {
                 self.both(|w| w.ret(TIDS[t], 8, &[]));
             }
             Op::Bind { t, k } => {
-                self.both(|w| w.sys.door_bind(TIDS[t], k as Fd));
+                self.both(|w| w.door_bind(TIDS[t], k as Fd));
             }
             Op::Revoke { p, k } => {
-                self.both(|w| w.sys.door_revoke(PIDS[p], k as Fd));
+                self.both(|w| w.door_revoke(PIDS[p], k as Fd));
             }
             Op::DataMin { p, k } => {
-                self.both(|w| {
-                    w.sys
-                        .door_setparam(PIDS[p], k as Fd, DOOR_PARAM_DATA_MIN, 1)
-                });
+                self.both(|w| w.door_setparam(PIDS[p], k as Fd, DOOR_PARAM_DATA_MIN, 1));
             }
             Op::Close { p, k } => {
-                self.both(|w| w.sys.close(PIDS[p], k as Fd));
+                self.both(|w| w.close(PIDS[p], k as Fd));
             }
             Op::Dup { p, k } => {
-                self.both(|w| w.sys.dup(PIDS[p], k as Fd));
+                self.both(|w| w.dup(PIDS[p], k as Fd));
             }
             Op::Abort { t } => {
                 let tid = TIDS[t];
                 let pid = if tid < 20 { 1 } else { 2 };
-                self.both(|w| w.sys.abort_call(pid, tid));
+                self.both(|w| w.abort_call(pid, tid));
             }
             Op::ExitThread { t } => {
-                self.both(|w| w.sys.exit_thread(TIDS[t]));
+                self.both(|w| w.exit_thread(TIDS[t]));
             }
         }
         self.both(|w| w.events());
-        assert_eq!(fingerprint(&self.fast.sys), fingerprint(&self.general.sys));
+        assert_eq!(fingerprint(&self.fast), fingerprint(&self.general));
     }
 }
 
@@ -325,12 +321,12 @@ fn fast_path_takes_the_null_round_trip_and_agrees() {
     pair.null_return(21, false);
     assert_eq!(pair.hits, 2);
     // With thread 20 gone, the call takes the last idle thread.
-    pair.both(|w| w.sys.exit_thread(20));
+    pair.both(|w| w.exit_thread(20));
     let up = pair.null_call(22, 0).expect("a fast call");
     assert_eq!((up.server, up.status), (21, invocation::DEPLETED_SHARED));
     pair.null_return(21, false);
     assert_eq!(pair.hits, 4);
-    assert_eq!(fingerprint(&pair.fast.sys), fingerprint(&pair.general.sys));
+    assert_eq!(fingerprint(&pair.fast), fingerprint(&pair.general));
     assert_eq!(pair.fast.sys.stats().invocations, 0);
 }
 
@@ -355,7 +351,9 @@ fn null_return_rechecks_its_area_after_an_unmap() {
         ..ReturnArgs::default()
     };
     assert_eq!(
-        pair.fast.sys.door_return(&mut pair.fast.mem, 20, args),
+        pair.fast
+            .sys
+            .door_return(&mut pair.fast.mem, &mut pair.fast.caps, 20, args),
         Err(Errno::EFAULT)
     );
 }
@@ -368,18 +366,18 @@ fn fast_path_declines_what_it_does_not_cover() {
     let shared = w.create(2, 1, 0);
     let private = w.create(2, 2, DOOR_PRIVATE);
     // No idle thread: the call must wait.
-    assert_eq!(w.sys.try_null_call(21, shared), None);
-    w.sys.door_bind(20, private).unwrap();
+    assert_eq!(w.try_null_call(21, shared), None);
+    w.door_bind(20, private).unwrap();
     w.park(20);
     // Taking the only thread of a private pool depletes it.
-    assert_eq!(w.sys.try_null_call(21, private), None);
+    assert_eq!(w.try_null_call(21, private), None);
     // A descriptor that names nothing.
-    assert_eq!(w.sys.try_null_call(21, 9), None);
+    assert_eq!(w.try_null_call(21, 9), None);
     // A call with parameters is served, but its return is not a null one.
     w.park(22);
     let p = w.arg(21, 0, &[], 64);
-    w.sys.door_call(&w.mem, 21, shared, Some(p)).unwrap();
-    assert_eq!(w.sys.try_null_return(&w.mem, 22, stack(22)), None);
+    w.call(21, shared, Some(p)).unwrap();
+    assert_eq!(w.try_null_return(22, stack(22)), None);
     assert_eq!(w.sys.stats().invocations, 1);
 }
 

@@ -1,5 +1,7 @@
-//! Host tests of the door logic: a fake [`UserMemory`] and a small harness
-//! ([`World`]) shared by the behaviour tests and the property test.
+//! Host tests of the door logic: a fake [`UserMemory`], a fake capability
+//! layer ([`Caps`]) whose tables hold doors and tokens (objects of another
+//! kind, such as files), and a small harness ([`World`]) shared by the
+//! behaviour tests and the property tests.
 
 mod basics;
 mod calls;
@@ -7,11 +9,11 @@ mod fastpath;
 mod pools;
 mod prop;
 
-use crate::abi::{self, DoorArg, DoorDesc};
 use crate::{
-    CallOutcome, CallParams, Config, Cred, DoorSystem, Errno, Event, Fd, Next, Pid, ReturnArgs,
-    ReturnOutcome, StackArea, Tid, Upcall, UserMemory,
+    CallOutcome, CallParams, Config, Created, Cred, Descriptors, DoorId, DoorSystem, Errno, Event,
+    Fd, Next, NullUpcall, Pid, ReturnArgs, ReturnOutcome, StackArea, Tid, Upcall, UserMemory,
 };
+use abi::{self, DoorArg, DoorCred, DoorDesc, DoorInfo, Ucred};
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
@@ -55,6 +57,91 @@ impl UserMemory for Mem {
     }
 }
 
+/// What a fake descriptor names: a door, or a token standing for an object
+/// of another kind (a file, a pipe end) whose references [`Caps`] counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cap {
+    Door(DoorId),
+    Token(u32),
+}
+
+/// A fake capability layer: per-process tables handing out the lowest free
+/// descriptor, up to `capacity`.
+pub struct Caps {
+    pub tables: BTreeMap<Pid, Vec<Option<Cap>>>,
+    pub capacity: usize,
+    /// References to each token (tables and messages in flight).
+    pub tokens: BTreeMap<u32, u32>,
+}
+
+impl Descriptors for Caps {
+    type Cap = Cap;
+
+    fn door(cap: Cap) -> Option<DoorId> {
+        match cap {
+            Cap::Door(d) => Some(d),
+            Cap::Token(_) => None,
+        }
+    }
+    fn for_door(id: DoorId) -> Cap {
+        Cap::Door(id)
+    }
+    fn get(&self, pid: Pid, fd: Fd) -> Option<Cap> {
+        let slot = usize::try_from(fd).ok()?;
+        *self.tables.get(&pid)?.get(slot)?
+    }
+    fn room(&self, pid: Pid) -> usize {
+        self.tables
+            .get(&pid)
+            .map_or(0, |t| self.capacity - t.iter().flatten().count())
+    }
+    fn install(&mut self, pid: Pid, cap: Cap) -> Fd {
+        assert!(self.room(pid) > 0, "install into a full table");
+        let t = self
+            .tables
+            .get_mut(&pid)
+            .expect("install into a gone process");
+        let slot = match t.iter().position(Option::is_none) {
+            Some(i) => i,
+            None => {
+                t.push(None);
+                t.len() - 1
+            }
+        };
+        t[slot] = Some(cap);
+        slot as Fd
+    }
+    fn remove(&mut self, pid: Pid, fd: Fd) -> Option<Cap> {
+        let slot = usize::try_from(fd).ok()?;
+        self.tables.get_mut(&pid)?.get_mut(slot)?.take()
+    }
+    fn retain(&mut self, cap: Cap) {
+        match cap {
+            Cap::Token(t) => *self.tokens.get_mut(&t).expect("retain of a dead token") += 1,
+            Cap::Door(_) => panic!("the door logic counts door references itself"),
+        }
+    }
+    fn release(&mut self, cap: Cap) {
+        match cap {
+            Cap::Token(t) => {
+                let n = self.tokens.get_mut(&t).expect("release of a dead token");
+                *n -= 1;
+                if *n == 0 {
+                    self.tokens.remove(&t);
+                }
+            }
+            Cap::Door(_) => panic!("the door logic counts door references itself"),
+        }
+    }
+}
+
+impl Caps {
+    /// Descriptors open in all tables.
+    pub fn count(&self) -> usize {
+        self.tables.values().flatten().flatten().count()
+    }
+}
+
 /// The stack area thread `tid` registers.
 pub fn stack(tid: Tid) -> StackArea {
     StackArea {
@@ -63,23 +150,41 @@ pub fn stack(tid: Tid) -> StackArea {
     }
 }
 
-/// A door system with helpers named after the syscalls.
+/// A door system with a fake memory and capability layer, and helpers
+/// named after the syscalls.
 pub struct World {
-    pub sys: DoorSystem,
+    pub sys: DoorSystem<Cap>,
     pub mem: Mem,
+    pub caps: Caps,
+    pub creds: BTreeMap<Pid, Cred>,
+    /// fattach names, each holding a door reference (as the kernel's file
+    /// system does).
+    pub names: BTreeMap<Vec<u8>, DoorId>,
+    next_token: u32,
 }
 
 pub const PC: u64 = 0x40_1000;
 
+/// Descriptors per process unless a test says otherwise.
+pub const CAPACITY: usize = 1024;
+
 impl World {
     pub fn new() -> Self {
-        Self::with(Config::default())
+        Self::with(Config::default(), CAPACITY)
     }
 
-    pub fn with(cfg: Config) -> Self {
+    pub fn with(cfg: Config, capacity: usize) -> Self {
         World {
             sys: DoorSystem::new(cfg),
             mem: Mem::default(),
+            caps: Caps {
+                tables: BTreeMap::new(),
+                capacity,
+                tokens: BTreeMap::new(),
+            },
+            creds: BTreeMap::new(),
+            names: BTreeMap::new(),
+            next_token: 1,
         }
     }
 
@@ -91,14 +196,164 @@ impl World {
             ruid: pid,
             rgid: pid + 100,
         };
-        self.sys.create_process(pid, c).unwrap();
+        self.sys.create_process(pid).unwrap();
+        self.caps.tables.insert(pid, Vec::new());
+        self.creds.insert(pid, c);
         for &t in tids {
             self.sys.create_thread(pid, t).unwrap();
         }
     }
 
+    pub fn door_create(
+        &mut self,
+        pid: Pid,
+        pc: u64,
+        cookie: u64,
+        attrs: u32,
+    ) -> Result<Created, Errno> {
+        self.sys.door_create(&mut self.caps, pid, pc, cookie, attrs)
+    }
+
     pub fn create(&mut self, pid: Pid, cookie: u64, attrs: u32) -> Fd {
-        self.sys.door_create(pid, PC, cookie, attrs).unwrap().fd
+        self.door_create(pid, PC, cookie, attrs).unwrap().fd
+    }
+
+    /// A descriptor of `pid` for a new object of another kind (a token).
+    pub fn token(&mut self, pid: Pid) -> Fd {
+        let t = self.next_token;
+        self.next_token += 1;
+        self.caps.tokens.insert(t, 1);
+        self.caps.install(pid, Cap::Token(t))
+    }
+
+    /// The references to the object `fd` of `pid` names.
+    pub fn token_refs(&self, pid: Pid, fd: Fd) -> u32 {
+        match self.caps.get(pid, fd) {
+            Some(Cap::Token(t)) => self.caps.tokens[&t],
+            other => panic!("{other:?} is not a token"),
+        }
+    }
+
+    /// Drops one reference to `cap`, as the kernel's capability layer does.
+    fn release(&mut self, cap: Cap) {
+        match cap {
+            Cap::Door(d) => self.sys.drop_ref(d),
+            token => self.caps.release(token),
+        }
+    }
+
+    pub fn close(&mut self, pid: Pid, fd: Fd) -> Result<(), Errno> {
+        let cap = self.caps.remove(pid, fd).ok_or(Errno::EBADF)?;
+        self.release(cap);
+        Ok(())
+    }
+
+    pub fn dup(&mut self, pid: Pid, fd: Fd) -> Result<Fd, Errno> {
+        self.copy(pid, pid, fd)
+    }
+
+    /// Copies descriptor `fd` of `from` into `to`'s table (as a spawn
+    /// hands descriptors to a child); returns the new descriptor.
+    pub fn give(&mut self, from: Pid, to: Pid, fd: Fd) -> Fd {
+        self.copy(from, to, fd).unwrap()
+    }
+
+    fn copy(&mut self, from: Pid, to: Pid, fd: Fd) -> Result<Fd, Errno> {
+        let cap = self.caps.get(from, fd).ok_or(Errno::EBADF)?;
+        if self.caps.room(to) == 0 {
+            return Err(Errno::EMFILE);
+        }
+        match cap {
+            Cap::Door(d) => self.sys.add_ref(d),
+            token => self.caps.retain(token),
+        }
+        Ok(self.caps.install(to, cap))
+    }
+
+    /// Names the door `fd` of `pid` by `name` (EBADF: not a door; EBUSY).
+    pub fn fattach(&mut self, pid: Pid, fd: Fd, name: &[u8]) -> Result<(), Errno> {
+        let d = self.sys.lookup(&self.caps, pid, fd)?;
+        if self.names.contains_key(name) {
+            return Err(Errno::EBUSY);
+        }
+        self.sys.add_ref(d);
+        self.names.insert(name.to_vec(), d);
+        Ok(())
+    }
+
+    pub fn fdetach(&mut self, name: &[u8]) -> Result<(), Errno> {
+        let d = self.names.remove(name).ok_or(Errno::EINVAL)?;
+        self.sys.drop_ref(d);
+        Ok(())
+    }
+
+    /// A descriptor of `pid` for the door named `name`.
+    pub fn open(&mut self, pid: Pid, name: &[u8]) -> Result<Fd, Errno> {
+        let d = *self.names.get(name).ok_or(Errno::ENOENT)?;
+        if !self.caps.tables.contains_key(&pid) {
+            return Err(Errno::ESRCH);
+        }
+        if self.caps.room(pid) == 0 {
+            return Err(Errno::EMFILE);
+        }
+        self.sys.add_ref(d);
+        Ok(self.caps.install(pid, Cap::Door(d)))
+    }
+
+    pub fn door_info(&self, tid: Tid, fd: Fd) -> Result<DoorInfo, Errno> {
+        self.sys.door_info(&self.caps, tid, fd)
+    }
+
+    pub fn door_revoke(&mut self, pid: Pid, fd: Fd) -> Result<(), Errno> {
+        self.sys.door_revoke(&mut self.caps, pid, fd)
+    }
+
+    pub fn door_setparam(&mut self, pid: Pid, fd: Fd, param: i32, v: u64) -> Result<(), Errno> {
+        self.sys.door_setparam(&self.caps, pid, fd, param, v)
+    }
+
+    pub fn door_getparam(&self, pid: Pid, fd: Fd, param: i32) -> Result<u64, Errno> {
+        self.sys.door_getparam(&self.caps, pid, fd, param)
+    }
+
+    pub fn door_bind(&mut self, tid: Tid, fd: Fd) -> Result<(), Errno> {
+        self.sys.door_bind(&self.caps, tid, fd)
+    }
+
+    pub fn door_ucred(&self, tid: Tid) -> Result<Ucred, Errno> {
+        self.sys.door_ucred(tid)
+    }
+
+    pub fn door_cred(&self, tid: Tid) -> Result<DoorCred, Errno> {
+        self.sys.door_cred(tid)
+    }
+
+    pub fn abort_call(&mut self, pid: Pid, tid: Tid) -> Result<(), Errno> {
+        self.sys.abort_call(&mut self.caps, pid, tid)
+    }
+
+    pub fn exit_thread(&mut self, tid: Tid) {
+        self.sys.exit_thread(&mut self.caps, tid)
+    }
+
+    /// Ends process `pid` as the kernel does: the door logic first, then
+    /// its descriptors are closed.
+    pub fn exit_process(&mut self, pid: Pid) {
+        self.sys.exit_process(&mut self.caps, pid);
+        let Some(table) = self.caps.tables.remove(&pid) else {
+            return;
+        };
+        for cap in table.into_iter().flatten() {
+            self.release(cap);
+        }
+        self.creds.remove(&pid);
+    }
+
+    /// The credentials of thread `tid`'s process (none for a gone one).
+    fn cred_of(&self, tid: Tid) -> Cred {
+        let pid = self.sys.threads.get(&tid).map(|t| t.pid);
+        pid.and_then(|p| self.creds.get(&p).copied())
+            .unwrap_or_default()
     }
 
     /// Parks `tid` with nothing to return; asserts it went idle.
@@ -118,7 +373,7 @@ impl World {
             desc_num: descs.len() as u32,
             stack: stack(tid),
         };
-        self.sys.door_return(&mut self.mem, tid, r)
+        self.sys.door_return(&mut self.mem, &mut self.caps, tid, r)
     }
 
     /// A door_arg_t with `data` argument bytes, `descs` and an rbuf of `rsize`.
@@ -145,7 +400,22 @@ impl World {
         fd: Fd,
         params: Option<CallParams>,
     ) -> Result<CallOutcome, Errno> {
-        self.sys.door_call(&self.mem, tid, fd, params)
+        let cred = self.cred_of(tid);
+        self.sys
+            .door_call(&self.mem, &mut self.caps, tid, cred, fd, params)
+    }
+
+    /// The fast path's null call.
+    pub fn try_null_call(&mut self, tid: Tid, fd: Fd) -> Option<NullUpcall> {
+        let cred = self.cred_of(tid);
+        let me = self.sys.threads.find(tid)?;
+        self.sys.try_null_call(&self.caps, me, cred, fd)
+    }
+
+    /// The fast path's null return.
+    pub fn try_null_return(&mut self, tid: Tid, stack: StackArea) -> Option<Tid> {
+        let me = self.sys.threads.find(tid)?;
+        self.sys.try_null_return(&self.mem, me, stack)
     }
 
     /// A null call (params with nothing in, 64-byte rbuf) that must hand off.
@@ -167,12 +437,16 @@ impl World {
         core::iter::from_fn(|| self.sys.pop_event()).collect()
     }
 
+    pub fn door_id(&self, pid: Pid, fd: Fd) -> DoorId {
+        self.sys.lookup(&self.caps, pid, fd).unwrap()
+    }
+
     pub fn door_of(&self, pid: Pid, fd: Fd) -> u64 {
-        self.sys.door(self.sys.lookup(pid, fd).unwrap()).uniq
+        self.sys.door(self.door_id(pid, fd)).uniq
     }
 
     pub fn refs(&self, pid: Pid, fd: Fd) -> u32 {
-        self.sys.door(self.sys.lookup(pid, fd).unwrap()).refs
+        self.sys.door(self.door_id(pid, fd)).refs
     }
 }
 

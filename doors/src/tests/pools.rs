@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::Depleted;
-use crate::abi::*;
+use abi::*;
 
 /// Process 1 (threads 10, 11, 12) serves; process 2 (threads 20, 21, 22)
 /// calls. Returns the server's fd for a door with `attrs` and the client's.
@@ -14,9 +14,9 @@ fn pair(w: &mut World, attrs: u32) -> (Fd, Fd) {
         w.process(2, &[20, 21, 22]);
     }
     let d = w.create(1, 0xc0, attrs);
-    w.sys.fattach(1, d, b"/tmp").unwrap();
-    let c = w.sys.open(2, b"/tmp").unwrap();
-    w.sys.fdetach(1, b"/tmp").unwrap();
+    w.fattach(1, d, b"/tmp").unwrap();
+    let c = w.open(2, b"/tmp").unwrap();
+    w.fdetach(b"/tmp").unwrap();
     (d, c)
 }
 
@@ -34,7 +34,7 @@ fn a_private_door_is_served_only_by_threads_bound_to_it() {
     let (_, sc) = pair(&mut w, 0);
     w.park(10);
     w.call_wait(20, pc);
-    w.sys.door_bind(11, p).unwrap();
+    w.door_bind(11, p).unwrap();
     let out = w.ret(11, 0, &[]).unwrap();
     let Next::Serve(up) = out.next else {
         panic!("bound thread must take the private call")
@@ -64,8 +64,8 @@ fn binding_takes_effect_at_the_next_park_and_rebinding_moves_the_thread() {
     let mut w = World::new();
     let (p1, c1) = pair(&mut w, DOOR_PRIVATE);
     let (p2, c2) = pair(&mut w, DOOR_PRIVATE);
-    w.sys.door_bind(10, p1).unwrap();
-    w.sys.door_bind(10, p2).unwrap();
+    w.door_bind(10, p1).unwrap();
+    w.door_bind(10, p2).unwrap();
     w.park(10);
     w.call_wait(20, c1);
     let up = w.call_handoff(21, c2);
@@ -74,8 +74,7 @@ fn binding_takes_effect_at_the_next_park_and_rebinding_moves_the_thread() {
         Some(Depleted::Private(info)) => assert_eq!({ info.di_uniquifier }, w.door_of(1, p2)),
         other => panic!("expected private depletion, got {other:?}"),
     }
-    assert_ne!({ up.results.door_info }, 0);
-    assert_eq!({ up.results.door_info }, up.layout.info_addr);
+    assert_eq!(up.entry_status(), up.layout.info_addr);
     w.sys.door_unbind(10).unwrap();
     let out = w.ret(10, 0, &[]).unwrap();
     assert_eq!(
@@ -90,9 +89,9 @@ fn binding_takes_effect_at_the_next_park_and_rebinding_moves_the_thread() {
 fn revoking_a_private_door_releases_its_idle_threads() {
     let mut w = World::new();
     let (p, _) = pair(&mut w, DOOR_PRIVATE);
-    w.sys.door_bind(10, p).unwrap();
+    w.door_bind(10, p).unwrap();
     w.park(10);
-    w.sys.door_revoke(1, p).unwrap();
+    w.door_revoke(1, p).unwrap();
     assert_eq!(
         w.events(),
         [Event::ParkFailed {
@@ -111,9 +110,9 @@ fn parking_while_bound_to_a_gone_door_fails_with_ebadf_after_delivering_results(
     let (_, sc) = pair(&mut w, 0);
     w.park(11);
     w.call_handoff(20, sc);
-    w.sys.door_bind(11, p).unwrap();
-    w.sys.close(2, pc).unwrap();
-    w.sys.close(1, p).unwrap();
+    w.door_bind(11, p).unwrap();
+    w.close(2, pc).unwrap();
+    w.close(1, p).unwrap();
     assert_eq!(w.sys.stats().doors, 1, "the private door is freed");
     let out = w.ret(11, 0, &[]).unwrap();
     assert_eq!(out.reply.unwrap().caller, 20);
@@ -126,29 +125,27 @@ fn unref_fires_once_when_the_count_drops_to_one() {
     let mut w = World::new();
     let (d, c) = pair(&mut w, DOOR_UNREF);
     w.park(10);
-    w.sys.close(2, c).unwrap();
+    w.close(2, c).unwrap();
     let up = expect_dispatch(&mut w);
     assert_eq!(up.server, 10);
     assert_eq!(
-        ({ up.results.data_ptr }, { up.results.data_size }, {
-            up.results.desc_num
-        }),
+        (up.entry_regs()[1], up.entry_regs()[2], up.entry_regs()[4]),
         (DOOR_UNREF_DATA, 0, 0)
     );
-    assert_eq!(({ up.results.cookie }, up.copy), (0xc0, None));
+    assert_eq!((up.cookie, up.copy), (0xc0, None));
     assert_eq!(
-        w.sys.door_ucred(10).unwrap().uc_pid,
+        w.door_ucred(10).unwrap().uc_pid,
         0,
         "unref invocations come from the kernel"
     );
     assert_eq!(
-        { w.sys.door_info(10, d).unwrap().di_attributes } & DOOR_IS_UNREF,
+        { w.door_info(10, d).unwrap().di_attributes } & DOOR_IS_UNREF,
         DOOR_IS_UNREF
     );
     let out = w.ret(10, 0, &[]).unwrap();
     assert_eq!((out.reply, out.next), (None, Next::Park));
-    let again = w.sys.dup(1, d).unwrap();
-    w.sys.close(1, again).unwrap();
+    let again = w.dup(1, d).unwrap();
+    w.close(1, again).unwrap();
     assert!(w.events().is_empty(), "DOOR_UNREF fires only once");
 }
 
@@ -157,12 +154,12 @@ fn unref_multi_fires_every_time() {
     let mut w = World::new();
     let (d, c) = pair(&mut w, DOOR_UNREF_MULTI);
     w.park(10);
-    w.sys.close(2, c).unwrap();
+    w.close(2, c).unwrap();
     for _ in 0..4 {
         expect_dispatch(&mut w);
         w.park(10);
-        let x = w.sys.dup(1, d).unwrap();
-        w.sys.close(1, x).unwrap();
+        let x = w.dup(1, d).unwrap();
+        w.close(1, x).unwrap();
     }
     expect_dispatch(&mut w);
 }
@@ -173,7 +170,7 @@ fn unref_needs_more_than_one_reference_first() {
     w.process(1, &[10]);
     let d = w.create(1, 0, DOOR_UNREF);
     w.park(10);
-    w.sys.close(1, d).unwrap();
+    w.close(1, d).unwrap();
     assert!(w.events().is_empty());
     assert_eq!(w.sys.stats().doors, 0);
 }
@@ -182,13 +179,13 @@ fn unref_needs_more_than_one_reference_first() {
 fn unref_waits_in_the_pool_until_a_thread_parks() {
     let mut w = World::new();
     let (_, c) = pair(&mut w, DOOR_UNREF);
-    w.sys.close(2, c).unwrap();
+    w.close(2, c).unwrap();
     assert!(w.events().is_empty());
     let out = w.ret(10, 0, &[]).unwrap();
     let Next::Serve(up) = out.next else {
         panic!("parking thread must take the notice")
     };
-    assert_eq!({ up.results.data_ptr }, DOOR_UNREF_DATA);
+    assert_eq!(up.entry_regs()[1], DOOR_UNREF_DATA);
     assert_eq!(up.depleted, Some(Depleted::Shared));
 }
 
@@ -199,12 +196,12 @@ fn unref_is_deferred_while_a_call_is_active() {
     w.park(10);
     w.park(11);
     let up = w.call_handoff(20, c);
-    w.sys.close(2, c).unwrap();
+    w.close(2, c).unwrap();
     assert!(w.events().is_empty(), "deferred while the call runs");
     let out = w.ret(up.server, 0, &[]).unwrap();
     assert!(out.reply.is_some());
     let up2 = expect_dispatch(&mut w);
-    assert_eq!({ up2.results.data_ptr }, DOOR_UNREF_DATA);
+    assert_eq!(up2.entry_regs()[1], DOOR_UNREF_DATA);
 }
 
 #[test]
@@ -212,9 +209,9 @@ fn unref_of_a_private_door_runs_on_its_private_pool() {
     let mut w = World::new();
     let (p, c) = pair(&mut w, DOOR_PRIVATE | DOOR_UNREF);
     w.park(10);
-    w.sys.door_bind(11, p).unwrap();
+    w.door_bind(11, p).unwrap();
     w.park(11);
-    w.sys.close(2, c).unwrap();
+    w.close(2, c).unwrap();
     assert_eq!(expect_dispatch(&mut w).server, 11);
 }
 
@@ -222,9 +219,9 @@ fn unref_of_a_private_door_runs_on_its_private_pool() {
 fn a_dying_client_process_counts_as_closing_its_descriptors() {
     let mut w = World::new();
     let (_, c) = pair(&mut w, DOOR_UNREF);
-    w.sys.dup(2, c).unwrap();
+    w.dup(2, c).unwrap();
     w.park(10);
-    w.sys.exit_process(2);
+    w.exit_process(2);
     expect_dispatch(&mut w);
     assert!(!w.sys.procs.contains_key(&2));
 }
@@ -233,8 +230,8 @@ fn a_dying_client_process_counts_as_closing_its_descriptors() {
 fn a_pending_notice_keeps_the_door_alive_until_it_is_served() {
     let mut w = World::new();
     let (d, c) = pair(&mut w, DOOR_UNREF);
-    w.sys.close(2, c).unwrap();
-    w.sys.close(1, d).unwrap();
+    w.close(2, c).unwrap();
+    w.close(1, d).unwrap();
     assert_eq!(w.sys.stats().doors, 1);
     let Next::Serve(_) = w.ret(10, 0, &[]).unwrap().next else {
         panic!()
@@ -251,7 +248,7 @@ fn revoke_wakes_waiting_callers_with_ebadf_and_lets_running_calls_complete() {
     w.call_handoff(20, c);
     w.call_wait(21, c);
     w.call_wait(22, c);
-    w.sys.door_revoke(1, d).unwrap();
+    w.door_revoke(1, d).unwrap();
     assert_eq!(
         w.events(),
         [
@@ -274,9 +271,9 @@ fn revoke_wakes_waiting_callers_with_ebadf_and_lets_running_calls_complete() {
 fn revoke_drops_a_pending_unref_notice() {
     let mut w = World::new();
     let (d, c) = pair(&mut w, DOOR_UNREF);
-    w.sys.close(2, c).unwrap();
+    w.close(2, c).unwrap();
     assert_eq!(w.sys.stats().doors, 1, "held by its queued notice");
-    w.sys.door_revoke(1, d).unwrap();
+    w.door_revoke(1, d).unwrap();
     assert_eq!(
         w.sys.stats().doors,
         0,
@@ -294,13 +291,13 @@ fn client_thread_death_cancels_the_server_and_its_return_is_discarded() {
     let mine = w.create(1, 0, 0);
     w.call_handoff(20, c);
     assert!(!w.sys.is_cancelled(10));
-    w.sys.exit_thread(20);
+    w.exit_thread(20);
     assert_eq!(w.events(), [Event::Cancel { server: 10 }]);
     assert!(w.sys.is_cancelled(10));
     let out = w.ret(10, 64, &[pass_release(mine)]).unwrap();
     assert_eq!((out.reply, out.next), (None, Next::Park));
     assert_eq!(
-        w.sys.lookup(1, mine),
+        w.sys.lookup(&w.caps, 1, mine),
         Err(Errno::EBADF),
         "released descriptors are closed"
     );
@@ -313,7 +310,7 @@ fn no_cancel_doors_get_no_notice_but_still_discard_results() {
     let (_, c) = pair(&mut w, DOOR_NO_CANCEL);
     w.park(10);
     w.call_handoff(20, c);
-    w.sys.exit_process(2);
+    w.exit_process(2);
     assert!(w.events().is_empty());
     assert!(!w.sys.is_cancelled(10));
     assert_eq!(w.ret(10, 8, &[]).unwrap().reply, None);
@@ -326,8 +323,8 @@ fn abort_of_a_served_call_is_eintr_and_of_a_waiting_one_eagain() {
     w.park(10);
     w.call_handoff(20, c);
     w.call_wait(21, c);
-    w.sys.abort_call(2, 21).unwrap();
-    w.sys.abort_call(2, 20).unwrap();
+    w.abort_call(2, 21).unwrap();
+    w.abort_call(2, 20).unwrap();
     assert_eq!(
         w.events(),
         [
@@ -343,12 +340,12 @@ fn abort_of_a_served_call_is_eintr_and_of_a_waiting_one_eagain() {
         ]
     );
     assert_eq!(
-        w.sys.abort_call(2, 20),
+        w.abort_call(2, 20),
         Err(Errno::EINVAL),
         "no longer in a call"
     );
     assert_eq!(
-        w.sys.abort_call(1, 20),
+        w.abort_call(1, 20),
         Err(Errno::ESRCH),
         "not a thread of process 1"
     );
@@ -362,7 +359,7 @@ fn a_server_thread_that_exits_mid_call_fails_its_caller_with_eintr() {
     let (_, c) = pair(&mut w, 0);
     w.park(10);
     w.call_handoff(20, c);
-    w.sys.exit_thread(10);
+    w.exit_thread(10);
     assert_eq!(
         w.events(),
         [Event::CallFailed {
@@ -381,7 +378,7 @@ fn server_process_death_revokes_its_doors() {
     w.park(10);
     w.call_handoff(20, c);
     w.call_wait(21, c);
-    w.sys.exit_process(1);
+    w.exit_process(1);
     let ev = w.events();
     assert!(
         ev.contains(&Event::CallFailed {
@@ -399,10 +396,10 @@ fn server_process_death_revokes_its_doors() {
     );
     assert_eq!(ev.len(), 2);
     assert_eq!(w.call(22, c, None), Err(Errno::EBADF));
-    let info = w.sys.door_info(22, c).unwrap();
+    let info = w.door_info(22, c).unwrap();
     assert_eq!({ info.di_target }, -1);
     assert_eq!({ info.di_attributes } & DOOR_REVOKED, DOOR_REVOKED);
-    w.sys.close(2, c).unwrap();
+    w.close(2, c).unwrap();
     assert_eq!(w.sys.stats(), crate::Stats::default());
 }
 
@@ -412,12 +409,12 @@ fn process_exit_frees_everything_it_held() {
     let (_, c) = pair(&mut w, DOOR_PRIVATE | DOOR_UNREF);
     w.park(10);
     w.call_wait(20, c);
-    w.sys.exit_process(2);
-    w.sys.exit_process(1);
+    w.exit_process(2);
+    w.exit_process(1);
     assert!(
         w.events().is_empty(),
         "no notices for dying doors, no events for dead threads"
     );
     assert_eq!(w.sys.stats(), crate::Stats::default());
-    assert!(w.sys.threads.is_empty());
+    assert!(w.sys.threads.values().next().is_none());
 }

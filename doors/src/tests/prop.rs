@@ -1,12 +1,12 @@
 //! Property test: random sequences of create, close, dup, call, return,
-//! descriptor passing, revoke, bind, fattach/fdetach/open, abort and thread
-//! and process exit, checked after every step against a reference model of
+//! descriptor passing (of doors and of tokens: objects of another kind),
+//! revoke, bind, fattach/fdetach/open, abort and thread and process exit, checked after every step against a reference model of
 //! the descriptor tables and against the system's own invariants; the
 //! scheduling and unreferenced-invocation rules are in `prop_unref`.
 
 use super::*;
-use crate::abi::*;
 use crate::system::{CallState, Pending, PoolKey};
+use abi::*;
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::vec;
@@ -29,12 +29,22 @@ const ATTRS: [u32; 8] = [
 ];
 const NAMES: [&[u8]; 2] = [b"/a", b"/b"];
 const CAPACITY: usize = 5;
+/// Model identities at or above this are tokens (`TOKEN + t` for token `t`);
+/// below it, door uniquifiers.
+const TOKEN: u64 = 1 << 40;
+
+fn is_token(u: u64) -> bool {
+    u >= TOKEN
+}
 
 #[derive(Clone, Debug)]
 enum Op {
     Create {
         p: usize,
         attrs: usize,
+    },
+    Token {
+        p: usize,
     },
     Close {
         p: usize,
@@ -71,7 +81,6 @@ enum Op {
         n: usize,
     },
     Detach {
-        p: usize,
         n: usize,
     },
     Open {
@@ -96,6 +105,7 @@ fn op() -> impl Strategy<Value = Op> {
     let pass = proptest::option::of((0..8usize, any::<bool>()));
     prop_oneof![
         3 => (p.clone(), 0..ATTRS.len()).prop_map(|(p, attrs)| Op::Create { p, attrs }),
+        1 => p.clone().prop_map(|p| Op::Token { p }),
         2 => (p.clone(), k.clone()).prop_map(|(p, k)| Op::Close { p, k }),
         2 => (p.clone(), k.clone()).prop_map(|(p, k)| Op::Dup { p, k }),
         6 => (t.clone(), k.clone(), pass.clone(), proptest::bool::weighted(0.05))
@@ -105,7 +115,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (t.clone(), k.clone()).prop_map(|(t, k)| Op::Bind { t, k }),
         1 => t.clone().prop_map(|t| Op::Unbind { t }),
         2 => (p.clone(), k, 0..NAMES.len()).prop_map(|(p, k, n)| Op::Attach { p, k, n }),
-        1 => (p.clone(), 0..NAMES.len()).prop_map(|(p, n)| Op::Detach { p, n }),
+        1 => (0..NAMES.len()).prop_map(|n| Op::Detach { n }),
         2 => (p.clone(), 0..NAMES.len()).prop_map(|(p, n)| Op::Open { p, n }),
         1 => t.clone().prop_map(|t| Op::Abort { t }),
         1 => t.prop_map(|t| Op::ExitThread { t }),
@@ -142,13 +152,10 @@ fn pid_of(tid: Tid) -> Pid {
 
 impl Run {
     fn new() -> Self {
-        let mut w = World::with(Config {
-            table_capacity: CAPACITY,
-            ..Config::default()
-        });
+        let mut w = World::with(Config::default(), CAPACITY);
         let mut m = Model::default();
         for pid in PIDS {
-            w.sys.create_process(pid, Cred::default()).unwrap();
+            w.process(pid, &[]);
             m.tables.insert(pid, BTreeMap::new());
         }
         for tid in TIDS {
@@ -203,13 +210,16 @@ impl Run {
         let sent = match up.caller {
             Some(c) => self.m.inflight.remove(&c).unwrap_or_default(),
             None => {
-                assert_eq!({ up.results.data_ptr }, DOOR_UNREF_DATA);
+                assert_eq!(up.entry_regs()[1], DOOR_UNREF_DATA);
                 Vec::new()
             }
         };
-        assert_eq!(up.descs.iter().map(|d| d.d_id).collect::<Vec<_>>(), sent);
-        for d in &up.descs {
-            self.insert(up.server_pid, d.d_descriptor, d.d_id);
+        assert_eq!(
+            up.descs.iter().map(|d| d.d_id).collect::<Vec<_>>(),
+            d_ids(&sent)
+        );
+        for (d, u) in up.descs.iter().zip(sent) {
+            self.insert(up.server_pid, d.d_descriptor, u);
         }
     }
 
@@ -249,7 +259,7 @@ impl Run {
         match *op {
             Op::Create { p, attrs } => {
                 let pid = PIDS[p];
-                let r = self.w.sys.door_create(pid, PC, 0, ATTRS[attrs]);
+                let r = self.w.door_create(pid, PC, 0, ATTRS[attrs]);
                 match self.m.tables.get(&pid) {
                     None => assert_eq!(r, Err(Errno::ESRCH)),
                     Some(t) if t.len() == CAPACITY => assert_eq!(r, Err(Errno::EMFILE)),
@@ -262,9 +272,19 @@ impl Run {
                     }
                 }
             }
+            Op::Token { p } => {
+                let pid = PIDS[p];
+                if self.m.tables.get(&pid).is_some_and(|t| t.len() < CAPACITY) {
+                    let fd = self.w.token(pid);
+                    let Some(Cap::Token(t)) = self.w.caps.get(pid, fd) else {
+                        panic!("a token was not installed");
+                    };
+                    self.insert(pid, fd, TOKEN + u64::from(t));
+                }
+            }
             Op::Close { p, k } => {
                 let (pid, fd) = (PIDS[p], self.pick(PIDS[p], k));
-                let r = self.w.sys.close(pid, fd);
+                let r = self.w.close(pid, fd);
                 match self.m.tables.get_mut(&pid).and_then(|t| t.remove(&fd)) {
                     Some(_) => assert_eq!(r, Ok(())),
                     None => assert_eq!(r, Err(Errno::EBADF)),
@@ -272,7 +292,7 @@ impl Run {
             }
             Op::Dup { p, k } => {
                 let (pid, fd) = (PIDS[p], self.pick(PIDS[p], k));
-                let r = self.w.sys.dup(pid, fd);
+                let r = self.w.dup(pid, fd);
                 match self
                     .m
                     .tables
@@ -288,9 +308,10 @@ impl Run {
             Op::Return { t, pass } => self.ret(TIDS[t], pass),
             Op::Revoke { p, k } => {
                 let (pid, fd) = (PIDS[p], self.pick(PIDS[p], k));
-                let r = self.w.sys.door_revoke(pid, fd);
+                let r = self.w.door_revoke(pid, fd);
                 match self.m.tables.get(&pid).and_then(|t| t.get(&fd).copied()) {
                     None => assert_eq!(r, Err(Errno::EBADF)),
+                    Some(u) if is_token(u) => assert_eq!(r, Err(Errno::EBADF)),
                     Some(u) if self.m.dead.contains(&u) => assert_eq!(r, Err(Errno::EBADF)),
                     Some(u) if self.m.server_of[&u] != pid => assert_eq!(r, Err(Errno::EPERM)),
                     Some(u) => {
@@ -303,7 +324,7 @@ impl Run {
             Op::Bind { t, k } => {
                 let tid = TIDS[t];
                 let fd = self.pick(pid_of(tid), k);
-                let r = self.w.sys.door_bind(tid, fd);
+                let r = self.w.door_bind(tid, fd);
                 assert!(
                     matches!(r, Ok(()) | Err(Errno::EBADF | Errno::EINVAL | Errno::ESRCH)),
                     "{r:?}"
@@ -329,9 +350,10 @@ impl Run {
             }
             Op::Attach { p, k, n } => {
                 let (pid, fd) = (PIDS[p], self.pick(PIDS[p], k));
-                let r = self.w.sys.fattach(pid, fd, NAMES[n]);
+                let r = self.w.fattach(pid, fd, NAMES[n]);
                 match self.m.tables.get(&pid).and_then(|t| t.get(&fd).copied()) {
                     None => assert_eq!(r, Err(Errno::EBADF)),
+                    Some(u) if is_token(u) => assert_eq!(r, Err(Errno::EBADF)),
                     Some(_) if self.m.names.contains_key(&n) => assert_eq!(r, Err(Errno::EBUSY)),
                     Some(u) => {
                         assert_eq!(r, Ok(()));
@@ -339,11 +361,9 @@ impl Run {
                     }
                 }
             }
-            Op::Detach { p, n } => {
-                let r = self.w.sys.fdetach(PIDS[p], NAMES[n]);
-                if !self.m.tables.contains_key(&PIDS[p]) {
-                    assert_eq!(r, Err(Errno::ESRCH));
-                } else if self.m.names.remove(&n).is_some() {
+            Op::Detach { n } => {
+                let r = self.w.fdetach(NAMES[n]);
+                if self.m.names.remove(&n).is_some() {
                     assert_eq!(r, Ok(()));
                 } else {
                     assert_eq!(r, Err(Errno::EINVAL));
@@ -351,7 +371,7 @@ impl Run {
             }
             Op::Open { p, n } => {
                 let pid = PIDS[p];
-                let r = self.w.sys.open(pid, NAMES[n]);
+                let r = self.w.open(pid, NAMES[n]);
                 match (
                     self.m.names.get(&n).copied(),
                     self.m.tables.get(&pid).map(|t| t.len()),
@@ -364,7 +384,7 @@ impl Run {
             }
             Op::Abort { t } => {
                 let tid = TIDS[t];
-                let r = self.w.sys.abort_call(pid_of(tid), tid);
+                let r = self.w.abort_call(pid_of(tid), tid);
                 if self.m.blocked.contains(&tid) {
                     assert_eq!(r, Ok(()));
                     // Withdrawn now (its CallFailed may follow a notice).
@@ -378,7 +398,7 @@ impl Run {
                 }
             }
             Op::ExitThread { t } => {
-                self.w.sys.exit_thread(TIDS[t]);
+                self.w.exit_thread(TIDS[t]);
                 self.thread_gone(TIDS[t]);
             }
             Op::ExitProcess { p } => self.exit_process(PIDS[p]),
@@ -389,7 +409,7 @@ impl Run {
     }
 
     fn exit_process(&mut self, pid: Pid) {
-        self.w.sys.exit_process(pid);
+        self.w.exit_process(pid);
         self.m.s.exiting = true;
         let threads: Vec<Tid> = TIDS.iter().chain(&self.m.threads).copied().collect();
         for tid in threads.into_iter().filter(|&t| pid_of(t) == pid) {
@@ -430,6 +450,7 @@ impl Run {
         let target = self.m.tables[&pid].get(&fd).copied();
         match target {
             None => return assert_eq!(r, Err(Errno::EBADF)),
+            Some(u) if is_token(u) => return assert_eq!(r, Err(Errno::EBADF)),
             Some(u) if self.m.dead.contains(&u) => return assert_eq!(r, Err(Errno::EBADF)),
             Some(_) => {}
         }
@@ -464,6 +485,7 @@ impl Run {
         if !self.m.threads.contains(&tid) {
             let r = self.w.sys.door_return(
                 &mut self.w.mem,
+                &mut self.w.caps,
                 tid,
                 ReturnArgs {
                     stack: stack(tid),
@@ -499,9 +521,10 @@ impl Run {
                     );
                     let d = reply.result.as_ref().expect("mappings do not fail here");
                     let ids: Vec<u64> = d.descs.iter().map(|d| d.d_id).collect();
-                    assert_eq!(ids, entry.iter().map(|e| e.2).collect::<Vec<_>>());
-                    for x in &d.descs {
-                        self.insert(reply.caller_pid, x.d_descriptor, x.d_id);
+                    let sent: Vec<u64> = entry.iter().map(|e| e.2).collect();
+                    assert_eq!(ids, d_ids(&sent));
+                    for (x, u) in d.descs.iter().zip(sent) {
+                        self.insert(reply.caller_pid, x.d_descriptor, u);
                     }
                 }
                 self.release(pid, entry);
@@ -518,22 +541,39 @@ impl Run {
     fn check(&self) {
         let sys = &self.w.sys;
         // Tables match the model exactly.
-        let tables: BTreeMap<Pid, BTreeMap<Fd, u64>> = sys
-            .procs
+        let identity = |cap: &Cap| match *cap {
+            Cap::Door(d) => sys.door(d).uniq,
+            Cap::Token(t) => TOKEN + u64::from(t),
+        };
+        let tables: BTreeMap<Pid, BTreeMap<Fd, u64>> = self
+            .w
+            .caps
+            .tables
             .iter()
-            .map(|(&pid, p)| {
-                (
-                    pid,
-                    p.table
-                        .iter()
-                        .map(|(fd, d)| (fd, sys.door(d).uniq))
-                        .collect(),
-                )
+            .map(|(&pid, t)| {
+                let open = t.iter().enumerate();
+                let open = open.filter_map(|(fd, c)| c.as_ref().map(|c| (fd as Fd, identity(c))));
+                (pid, open.collect())
             })
             .collect();
         assert_eq!(tables, self.m.tables);
-        // Reference counts: descriptors + attachments + in-flight entries.
+        // Reference counts: descriptors + attachments + in-flight entries,
+        // of doors (counted by the door logic) and of tokens (counted by the
+        // capability layer, through retain and release).
         let refs = self.model_refs();
+        let tokens: BTreeMap<u64, u32> = refs
+            .iter()
+            .filter(|(u, _)| is_token(**u))
+            .map(|(&u, &n)| (u - TOKEN, n))
+            .collect();
+        let counted: BTreeMap<u64, u32> = self
+            .w
+            .caps
+            .tokens
+            .iter()
+            .map(|(&t, &n)| (u64::from(t), n))
+            .collect();
+        assert_eq!(counted, tokens, "token references");
         let mut live = BTreeSet::new();
         for (id, d) in sys.doors.iter() {
             live.insert(d.uniq);
@@ -544,9 +584,10 @@ impl Run {
                 d.uniq
             );
             let calls = sys
-                .invs
-                .iter()
-                .filter(|(_, i)| i.door == id && !i.unref)
+                .threads
+                .values()
+                .filter_map(|t| t.serving.as_ref())
+                .filter(|i| i.door == id && !i.unref)
                 .count()
                 + sys
                     .procs
@@ -564,36 +605,40 @@ impl Run {
             );
         }
         assert!(
-            refs.keys().all(|u| live.contains(u)),
+            refs.keys().all(|u| is_token(*u) || live.contains(u)),
             "a referenced door was freed"
         );
         // Threads, pools, invocations.
         let pool = |key: PoolKey| match key {
-            PoolKey::Shared(p) => &sys.procs[&p].pool,
+            PoolKey::Shared(p) => &sys.procs.at(p).pool,
             PoolKey::Private(d) => &sys.doors.get(d).expect("pool of a freed door").pool,
         };
-        for (&tid, t) in &sys.threads {
-            if let Some(key) = t.idle {
+        for (key, t) in sys.threads.iter() {
+            let tid = t.tid;
+            if let Some(pool_key) = t.idle {
                 assert!(
                     t.serving.is_none() && t.call.is_none(),
                     "thread {tid} idle and busy"
                 );
-                assert_eq!(pool(key).idle.iter().filter(|&&x| x == tid).count(), 1);
+                assert_eq!(pool(pool_key).idle.iter().filter(|&&x| x == key).count(), 1);
             }
-            if let Some(CallState::Waiting(key)) = t.call {
-                let q = &pool(key).queue;
+            if let Some(CallState::Waiting(pool_key)) = t.call {
+                let q = &pool(pool_key).queue;
                 assert_eq!(
                     q.iter()
-                        .filter(|p| matches!(p, Pending::Call { caller, .. } if *caller == tid))
+                        .filter(|p| matches!(p, Pending::Call { caller, .. } if *caller == key))
                         .count(),
                     1
                 );
             }
-            if let Some(CallState::Active(inv)) = t.call {
-                assert_eq!(sys.invs.get(inv).unwrap().caller, Some(tid));
+            if let Some(CallState::Active(server)) = t.call {
+                let i = sys.threads.at(server).serving.as_ref();
+                assert_eq!(i.expect("an active call's invocation").caller, Some(key));
             }
-            if let Some(inv) = t.serving {
-                assert_eq!(sys.invs.get(inv).unwrap().server, tid);
+            if let Some(i) = &t.serving
+                && let Some(c) = i.caller
+            {
+                assert_eq!(sys.threads.at(c).call, Some(CallState::Active(key)));
             }
         }
         let pools = sys
@@ -606,29 +651,22 @@ impl Run {
                 p.idle.is_empty() || p.queue.is_empty(),
                 "idle threads next to waiting work"
             );
-            for tid in &p.idle {
-                assert!(sys.threads[tid].idle.is_some());
-            }
-        }
-        for (inv, i) in sys.invs.iter() {
-            assert_eq!(sys.threads[&i.server].serving, Some(inv));
-            if let Some(c) = i.caller {
-                assert_eq!(sys.threads[&c].call, Some(CallState::Active(inv)));
+            for &key in &p.idle {
+                assert!(sys.threads.at(key).idle.is_some());
             }
         }
         let blocked: BTreeSet<Tid> = sys
             .threads
-            .iter()
-            .filter(|(_, t)| t.call.is_some())
-            .map(|(&t, _)| t)
+            .values()
+            .filter(|t| t.call.is_some())
+            .map(|t| t.tid)
             .collect();
         assert_eq!(blocked, self.m.blocked);
-        let s = sys.stats();
         assert_eq!(
-            s.descriptors,
+            self.w.caps.count(),
             self.m.tables.values().map(|t| t.len()).sum::<usize>()
         );
-        assert_eq!(s.attachments, self.m.names.len());
+        assert_eq!(self.w.names.len(), self.m.names.len());
         self.check_sched();
     }
 
@@ -656,10 +694,11 @@ impl Run {
                 }
             }
         }
-        for (&tid, t) in &self.w.sys.threads {
+        for t in self.w.sys.threads.values() {
+            let tid = t.tid;
             if let Some(CallState::Waiting(key)) = t.call {
                 let idle = match key {
-                    PoolKey::Shared(p) => self.w.sys.procs[&p].pool.idle.len(),
+                    PoolKey::Shared(p) => self.w.sys.procs.at(p).pool.idle.len(),
                     PoolKey::Private(d) => self.w.sys.doors.get(d).unwrap().pool.idle.len(),
                 };
                 assert_eq!(
@@ -681,13 +720,13 @@ impl Run {
             self.m.blocked
         );
         let s = self.w.sys.stats();
-        assert_eq!((s.descriptors, s.invocations, s.waiting), (0, 0, 0));
-        assert!(self.w.sys.threads.is_empty());
+        assert_eq!((self.w.caps.count(), s.invocations, s.waiting), (0, 0, 0));
+        assert!(self.w.caps.tokens.is_empty(), "tokens leaked");
+        assert!(self.w.sys.threads.values().next().is_none());
         // Only attached doors may remain; detaching them frees everything.
         assert!(s.doors <= self.m.names.len());
-        self.w.sys.create_process(9, Cred::default()).unwrap();
         for &n in self.m.names.keys() {
-            self.w.sys.fdetach(9, NAMES[n]).unwrap();
+            self.w.fdetach(NAMES[n]).unwrap();
         }
         assert_eq!(self.w.sys.stats(), crate::Stats::default());
         assert!(self.w.sys.pop_event().is_none());
@@ -705,4 +744,12 @@ proptest! {
         }
         run.finish();
     }
+}
+
+/// The `d_id`s of delivered descriptor entries for the objects `sent`: a
+/// door's uniquifier, 0 for any other kind.
+fn d_ids(sent: &[u64]) -> Vec<u64> {
+    sent.iter()
+        .map(|&u| if is_token(u) { 0 } else { u })
+        .collect()
 }

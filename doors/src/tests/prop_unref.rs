@@ -31,9 +31,9 @@
 //! boundaries only), so neither depends on whether such a transfer notifies.
 
 use super::{NAMES, Op, PIDS, Run, TIDS, pid_of};
-use crate::abi::{DOOR_PRIVATE, DOOR_UNREF, DOOR_UNREF_DATA, DOOR_UNREF_MULTI};
 use crate::system::{CallState, Pending, PoolKey};
 use crate::{Errno, Next, Pid, Tid, Upcall};
+use abi::{DOOR_PRIVATE, DOOR_UNREF, DOOR_UNREF_DATA, DOOR_UNREF_MULTI};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::vec;
@@ -160,6 +160,9 @@ impl Run {
     /// Door `u` is passed with DOOR_RELEASE and the message is delivered or
     /// queued: its count rises by one before the sender's copy closes.
     pub(super) fn transient(&mut self, u: u64) {
+        if super::is_token(u) {
+            return;
+        }
         let d = self.m.s.doors.get_mut(&u).expect("passed an unknown door");
         d.peak = d.peak.max(d.refs + 1);
     }
@@ -223,7 +226,8 @@ impl Run {
         assert_eq!(up.server_pid, server, "door {u} served by a stranger");
         assert_eq!(pid_of(up.server), server, "thread of another process");
         assert_eq!(pool, self.pool_of(u), "door {u} served from the wrong pool");
-        let unref = { up.results.data_ptr } == DOOR_UNREF_DATA;
+        let [_, argp, arg_size, _, desc_num, _] = up.entry_regs();
+        let unref = argp == DOOR_UNREF_DATA;
         assert_eq!(
             unref,
             up.caller.is_none(),
@@ -237,7 +241,7 @@ impl Run {
             made = at;
         }
         if unref {
-            assert_eq!(({ up.results.data_size }, { up.results.desc_num }), (0, 0));
+            assert_eq!((arg_size, desc_num), (0, 0));
             assert!(up.copy.is_none() && up.descs.is_empty());
             assert!(!self.m.dead.contains(&u), "notice of revoked door {u}");
             let fired = self.m.s.doors[&u].fired_from.unwrap_or(self.m.s.step);
@@ -315,30 +319,30 @@ impl Run {
         let sys = &self.w.sys;
         let uniq = |k| sys.doors.get(k).map(|d| d.uniq);
         let pool = |k| match k {
-            PoolKey::Shared(p) => PoolM::Shared(p),
+            PoolKey::Shared(p) => PoolM::Shared(sys.procs.id_of(p)),
             PoolKey::Private(d) => PoolM::Private(uniq(d).expect("pool of a freed door")),
         };
         let mut parked = BTreeMap::new();
         let mut waiting = BTreeMap::new();
         let mut serving = BTreeMap::new();
-        for (&tid, t) in &sys.threads {
+        for (key, t) in sys.threads.iter() {
+            let tid = t.tid;
             if let Some(k) = t.idle {
                 parked.insert(tid, pool(k));
             }
             if let Some(CallState::Waiting(k)) = t.call {
                 let q = match k {
-                    PoolKey::Shared(p) => &sys.procs[&p].pool.queue,
+                    PoolKey::Shared(p) => &sys.procs.at(p).pool.queue,
                     PoolKey::Private(d) => &sys.doors.get(d).unwrap().pool.queue,
                 };
                 let door = q.iter().find_map(|p| match p {
-                    Pending::Call { caller, door, .. } if *caller == tid => Some(*door),
+                    Pending::Call { caller, door, .. } if *caller == key => Some(*door),
                     _ => None,
                 });
                 let door = uniq(door.expect("waiting caller not queued"));
                 waiting.insert(tid, door.unwrap());
             }
-            if let Some(inv) = t.serving {
-                let i = sys.invs.get(inv).unwrap();
+            if let Some(i) = &t.serving {
                 serving.insert(tid, (uniq(i.door).unwrap(), i.unref));
             }
             match (t.bind, self.m.s.bound.get(&tid)) {
@@ -432,7 +436,7 @@ impl Run {
         self.w.sys.create_thread(server, tid).unwrap();
         self.m.threads.insert(tid);
         if let (PoolM::Private(_), Some(fd)) = (pool, fd) {
-            self.w.sys.door_bind(tid, fd).unwrap();
+            self.w.door_bind(tid, fd).unwrap();
             self.m.s.bound.insert(tid, u);
         }
         let before = self.m.s.doors[&u].notices;
@@ -472,7 +476,7 @@ fn notice_op() -> impl Strategy<Value = Op> {
         1 => (p.clone(), k.clone()).prop_map(|(p, k)| Op::Revoke { p, k }),
         3 => (t.clone(), k.clone()).prop_map(|(t, k)| Op::Bind { t, k }),
         2 => (p.clone(), k, 0..NAMES.len()).prop_map(|(p, k, n)| Op::Attach { p, k, n }),
-        2 => (p.clone(), 0..NAMES.len()).prop_map(|(p, n)| Op::Detach { p, n }),
+        2 => (0..NAMES.len()).prop_map(|n| Op::Detach { n }),
         2 => (p.clone(), 0..NAMES.len()).prop_map(|(p, n)| Op::Open { p, n }),
         1 => t.clone().prop_map(|t| Op::Abort { t }),
         1 => t.prop_map(|t| Op::ExitThread { t }),

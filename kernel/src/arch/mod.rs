@@ -12,7 +12,7 @@ pub mod traps;
 
 use x86_64::instructions::port::Port;
 
-/// Ends the emulator with `code` (see `doors::abi::exit_code`).
+/// Ends the emulator with `code` (see `abi::exit_code`).
 pub fn qemu_exit(code: u32) -> ! {
     let mut port = Port::<u32>::new(0xf4);
     // SAFETY: isa-debug-exit's port; writing it stops QEMU.

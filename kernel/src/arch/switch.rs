@@ -47,6 +47,63 @@ pub unsafe extern "C" fn switch(
     )
 }
 
+/// Like [`switch`], but the next thread resumes in user mode from the
+/// system-call trap frame at `frame` (on its kernel stack, its outcome
+/// already written into it) instead of from a kernel context.
+///
+/// # Safety
+/// As for [`switch`], with `frame` a syscall trap frame at the top of the
+/// next thread's live kernel stack.
+#[unsafe(naked)]
+pub unsafe extern "C" fn switch_to_user(
+    prev_rsp: *mut u64,
+    frame: u64,
+    prev_fpu: *mut FpuState,
+    next_fpu: *const FpuState,
+) {
+    naked_asm!(
+        "fxsave64 [rdx]",
+        "push rbp",
+        "push rbx",
+        "push r12",
+        "push r13",
+        "push r14",
+        "push r15",
+        "mov [rdi], rsp",
+        "fxrstor64 [rcx]",
+        "mov rsp, rsi",
+        "call {after}",
+        "jmp {exit}",
+        after = sym crate::task::after_switch,
+        exit = sym super::syscall::syscall_exit,
+    )
+}
+
+/// Leaves the running kernel context for good (the running thread is parked
+/// in a door operation and will be resumed from its own trap frame) and
+/// enters user mode as the next thread, from the system-call trap frame at
+/// `frame` (its outcome already written into it).
+///
+/// # Safety
+/// Nothing on the running kernel stack may be needed again; `frame` and
+/// the FPU areas as for [`switch_to_user`].
+#[unsafe(naked)]
+pub unsafe extern "C" fn jump_to_user(
+    frame: u64,
+    prev_fpu: *mut FpuState,
+    next_fpu: *const FpuState,
+) -> ! {
+    naked_asm!(
+        "fxsave64 [rsi]",
+        "fxrstor64 [rdx]",
+        "mov rsp, rdi",
+        "call {after}",
+        "jmp {exit}",
+        after = sym crate::task::after_switch,
+        exit = sym super::syscall::syscall_exit,
+    )
+}
+
 /// First code of a new user thread: finish the switch, then enter ring 3
 /// through the trap frame at the top of its kernel stack.
 #[unsafe(naked)]

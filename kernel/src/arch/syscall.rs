@@ -1,12 +1,13 @@
 //! `syscall`/`sysret` entry. The stub switches to the current thread's
-//! kernel stack, builds the same [`TrapFrame`] layout as an interrupt would,
-//! calls the dispatcher, and returns with `sysretq`.
+//! kernel stack, saves every user register in the same [`TrapFrame`] layout
+//! as an interrupt would, calls the dispatcher, and leaves through
+//! [`syscall_exit`], which restores them from the frame and returns with
+//! `sysretq` (`rcx` and `r11` carry the return address and flags, as the
+//! instruction needs).
 //!
-//! The callee-saved registers (rbx, rbp, r12 to r15) get slots in the frame
-//! but are neither saved nor restored here: the dispatcher, like any Rust
-//! function, gives them back as it found them (a context switch on the
-//! way saves them with the kernel context), and no system call reads or
-//! changes them in the frame. Their slots hold garbage in a syscall frame.
+//! A thread blocked in a door operation does not keep a kernel context: it
+//! is resumed by loading its trap frame, with its outcome written into it
+//! (see `task::door_park`), through `syscall_exit` as well.
 
 use super::gdt::SELECTORS;
 use super::traps::TrapFrame;
@@ -55,41 +56,61 @@ unsafe extern "C" fn syscall_entry() {
         "push 0",
         "push {vector}",
         "push rax",
-        "sub rsp, 8",                     // rbx
+        "push rbx",
         "push rcx",
         "push rdx",
         "push rsi",
         "push rdi",
-        "sub rsp, 8",                     // rbp
+        "push rbp",
         "push r8",
         "push r9",
         "push r10",
         "push r11",
-        "sub rsp, 32",                    // r12..r15
+        "push r12",
+        "push r13",
+        "push r14",
+        "push r15",
         "mov rdi, rsp",
         "call {dispatch}",
-        "add rsp, 32",
-        "pop r11",
-        "pop r10",
-        "pop r9",
-        "pop r8",
-        "add rsp, 8",
-        "pop rdi",
-        "pop rsi",
-        "pop rdx",
-        "pop rcx",
-        "add rsp, 8",
-        "pop rax",
-        "add rsp, 16",
-        "pop rcx",                        // rip
-        "add rsp, 8",
-        "pop r11",                        // rflags
-        "pop rsp",
-        "sysretq",
+        "jmp {exit}",
         user_rsp = sym USER_RSP,
         kernel_rsp = sym KERNEL_RSP,
         vector = const SYSCALL_VECTOR,
         dispatch = sym syscall_dispatch,
+        exit = sym syscall_exit,
+    )
+}
+
+/// Returns to user mode from the system-call trap frame at `rsp`: restores
+/// every register it holds and `sysretq`s to its `rip` with its `rflags`.
+///
+/// # Safety
+/// Jumped to (not called) with `rsp` at a syscall trap frame on the running
+/// thread's kernel stack, interrupts off.
+#[unsafe(naked)]
+pub unsafe extern "C" fn syscall_exit() -> ! {
+    naked_asm!(
+        "pop r15",
+        "pop r14",
+        "pop r13",
+        "pop r12",
+        "pop r11",
+        "pop r10",
+        "pop r9",
+        "pop r8",
+        "pop rbp",
+        "pop rdi",
+        "pop rsi",
+        "pop rdx",
+        "pop rcx",
+        "pop rbx",
+        "pop rax",
+        "add rsp, 16",
+        "pop rcx", // rip
+        "add rsp, 8",
+        "pop r11", // rflags
+        "pop rsp",
+        "sysretq",
     )
 }
 

@@ -401,12 +401,16 @@ impl AddressSpace {
         true
     }
 
-    /// Lowers the cap on `mem_map` bytes (it can never be raised).
-    pub fn lower_map_limit(&mut self, limit: u64) {
-        self.map_limit = self.map_limit.min(limit);
+    /// The cap on `mem_map` bytes (door result areas included).
+    pub fn map_limit(&self) -> u64 {
+        self.map_limit
     }
 
-    /// Makes this the active address space.
+    /// Sets the cap on `mem_map` bytes; areas mapped already stay.
+    pub fn set_map_limit(&mut self, limit: u64) {
+        self.map_limit = limit;
+    }
+
     /// The root page table, for [`activate_root`] while the space lives.
     pub fn root(&self) -> PhysFrame {
         self.pml4

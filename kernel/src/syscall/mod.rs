@@ -1,146 +1,170 @@
 //! The system-call layer: decodes the registers of a [`TrapFrame`], checks
-//! every argument (user pointers through [`UserSlice`]), and only then acts.
-//! Bad input gets an error code; nothing a program passes can fault or hang
-//! the kernel. The door calls are in [`door`].
+//! every argument (user pointers through [`UserSlice`] and [`UserPtr`]),
+//! and only then acts. Bad input gets an error code; nothing a program
+//! passes can fault or hang the kernel. Every handler's outcome is a
+//! [`Resume`], applied to the trap frame in one place ([`dispatch`]). The
+//! door calls are in [`door`].
 
 mod door;
 
 use crate::arch::traps::TrapFrame;
 use crate::mem::PAGE_SIZE;
 use crate::mem::space::{MapError, USER_END, USER_START};
-use crate::mem::user::{UserSlice, read_wire};
-use crate::task::{self, SCHED};
+use crate::mem::user::{UserPtr, UserSlice};
+use crate::task::{self, Resume, SCHED};
+use abi::{
+    DEBUG_WRITE_MAX, Errno, MAX_ARGS, MAX_ARGS_BYTES, MEM_MAP_MAX, SpawnArgs, Sys, exit_code,
+    kstat, limit, prot,
+};
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
-use doors::abi::errno::*;
-use doors::abi::{MAX_ARGS, MAX_ARGS_BYTES, SpawnArgs, exit_code, kstat, prot, sys};
 use kernel::bootfs::NAME_MAX;
+use kernel::cap::MAX_CAPACITY;
 
-/// Longest single `debug_write`.
-const MAX_WRITE: u64 = 1 << 20;
-/// Largest single `mem_map`.
-const MAX_MAP: u64 = 1 << 30;
 /// Longest `sleep_ticks`.
 const MAX_SLEEP: u64 = 1_000_000;
+/// Longest path read from user memory (longer ones are ENAMETOOLONG).
+const PATH_READ_MAX: u64 = 4096;
 
-type SysResult = Result<u64, isize>;
+/// What most system calls return: a value, or an error.
+type SysResult = Result<u64, Errno>;
 
 pub fn dispatch(frame: &mut TrapFrame) {
+    // The door fast paths, ahead of everything: when they apply they leave
+    // through the other side's user mode; otherwise nothing has changed.
+    match frame.rax {
+        rax if rax == Sys::DoorCall.number() as u64 => door::fast_call(frame),
+        rax if rax == Sys::DoorReturn.number() as u64 => door::fast_return(frame),
+        _ => {}
+    }
     let a = [
         frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
     ];
-    let result = match frame.rax as usize {
-        sys::EXIT => task::exit_process(a[0] as i32),
-        sys::DEBUG_WRITE => debug_write(a[0], a[1]),
-        sys::YIELD => {
-            task::yield_now();
-            Ok(0)
-        }
-        sys::GETPID => Ok(u64::from(SCHED.lock().current_pid())),
-        sys::GETTID => Ok(u64::from(SCHED.lock().current_tid())),
-        sys::SPAWN => spawn(a[0]),
-        sys::WAIT => task::wait_child(a[0] as i64)
-            .map(|(pid, status)| (u64::from(pid) << 32) | u64::from(status as u32)),
-        sys::THREAD_CREATE => thread_create(a[0], a[1], a[2]),
-        sys::THREAD_EXIT => task::exit_thread(a[0]),
-        sys::THREAD_JOIN => u32::try_from(a[0])
-            .map_err(|_| ESRCH)
-            .and_then(task::join_thread),
-        sys::MEM_MAP => mem_map(a[0], a[1], a[2]),
-        sys::MEM_UNMAP => mem_unmap(a[0], a[1]),
-        sys::SHUTDOWN => shutdown(a[0]),
-        sys::BOOTFS_READ => bootfs_read(a[0], a[1], a[2], a[3]),
-        sys::KSTAT => kstat(a[0]),
-        sys::SLEEP_TICKS => sleep(a[0]),
-        sys::DOOR_CREATE => door::door_create(a[0], a[1], a[2]),
-        sys::DOOR_CALL => door::door_call(a[0], a[1]),
-        sys::DOOR_RETURN => door::door_return(frame, a),
-        sys::DOOR_INFO => door::door_info(a[0], a[1]),
-        sys::DOOR_REVOKE => door::door_revoke(a[0]),
-        sys::DOOR_SETPARAM => door::door_setparam(a[0], a[1], a[2]),
-        sys::DOOR_GETPARAM => door::door_getparam(a[0], a[1], a[2]),
-        sys::DOOR_UCRED => door::door_ucred(a[0]),
-        sys::DOOR_CRED => door::door_cred(a[0]),
-        sys::DOOR_BIND => door::door_bind(a[0]),
-        sys::DOOR_UNBIND => door::door_unbind(),
-        sys::DOOR_CANCELLED => door::door_cancelled(),
-        sys::DOOR_ABORT => door::door_abort(a[0]),
-        sys::FATTACH => door::fattach(a[0], a[1], a[2]),
-        sys::FDETACH => door::fdetach(a[0], a[1]),
-        sys::OPEN => door::open(a[0], a[1]),
-        sys::CLOSE => door::close(a[0]),
-        sys::DUP => door::dup(a[0]),
-        sys::DOOR_HANDOFF => door::door_handoff(a[0]),
-        sys::SETEUID => door::seteuid(a[0]),
-        sys::SET_TLS => match a[0] {
-            base if base < USER_END => {
-                SCHED.lock().set_fs_base(base);
-                Ok(0)
-            }
-            _ => Err(EINVAL),
-        },
-        sys::MEM_LIMIT => {
-            SCHED.lock().current_space().lower_map_limit(a[0]);
-            Ok(0)
-        }
-        n => {
+    let resume = match Sys::try_from(frame.rax as usize) {
+        Ok(call) => invoke(call, a),
+        Err(()) => {
             crate::warn!(
-                "process {} called unknown syscall {n}",
-                SCHED.lock().current_pid()
+                "process {} called unknown system call {:#x}",
+                SCHED.lock().current_pid(),
+                frame.rax
             );
-            Err(ENOSYS)
+            Resume::Return(Err(Errno::ENOSYS))
         }
     };
-    frame.rax = match result {
-        Ok(v) => v,
-        Err(e) => (-e) as u64,
-    };
+    resume.apply(frame);
     task::check_exiting();
 }
 
-fn debug_write(ptr: u64, len: u64) -> SysResult {
-    if len > MAX_WRITE {
-        return Err(EINVAL);
+/// Runs system call `call` with arguments `a`.
+fn invoke(call: Sys, a: [u64; 6]) -> Resume {
+    match call {
+        Sys::Exit => task::exit_process(a[0] as i32),
+        Sys::DebugWrite => debug_write(a[0], a[1]).into(),
+        Sys::Yield => {
+            task::yield_now();
+            Ok(0).into()
+        }
+        Sys::GetPid => Ok(u64::from(SCHED.lock().current_pid())).into(),
+        Sys::GetTid => Ok(u64::from(SCHED.lock().current_tid())).into(),
+        Sys::Spawn => spawn(a[0]).into(),
+        Sys::Wait => task::wait_child(a[0] as i64)
+            .map(|(pid, status)| (u64::from(pid) << 32) | u64::from(status as u32))
+            .into(),
+        Sys::ThreadCreate => thread_create(a[0], a[1], a[2]).into(),
+        Sys::ThreadExit => task::exit_thread(a[0], (a[2] > 0).then_some((a[1], a[2]))),
+        Sys::ThreadDetach => u32::try_from(a[0])
+            .map_err(|_| Errno::ESRCH)
+            .and_then(task::detach_thread)
+            .map(|()| 0)
+            .into(),
+        Sys::ThreadJoin => thread_join(a[0], a[1]).into(),
+        Sys::MemMap => mem_map(a[0], a[1], a[2]).into(),
+        Sys::MemUnmap => mem_unmap(a[0], a[1]).into(),
+        Sys::Shutdown => shutdown(a[0]).into(),
+        Sys::BootfsRead => bootfs_read(a[0], a[1], a[2], a[3]).into(),
+        Sys::Kstat => kstat(a[0]).into(),
+        Sys::SleepTicks => sleep(a[0]).into(),
+        Sys::DoorCreate => door::door_create(a[0], a[1], a[2]).into(),
+        Sys::DoorCall => door::door_call(a[0], a[1]).into(),
+        Sys::DoorReturn => door::door_return(a),
+        Sys::DoorInfo => door::door_info(a[0], a[1]).into(),
+        Sys::DoorRevoke => door::door_revoke(a[0]).into(),
+        Sys::DoorSetparam => door::door_setparam(a[0], a[1], a[2]).into(),
+        Sys::DoorGetparam => door::door_getparam(a[0], a[1], a[2]).into(),
+        Sys::DoorUcred => door::door_ucred(a[0]).into(),
+        Sys::DoorCred => door::door_cred(a[0]).into(),
+        Sys::DoorBind => door::door_bind(a[0]).into(),
+        Sys::DoorUnbind => door::door_unbind().into(),
+        Sys::DoorCancelled => door::door_cancelled().into(),
+        Sys::DoorAbort => door::door_abort(a[0]).into(),
+        Sys::Fattach => door::fattach(a[0], a[1], a[2]).into(),
+        Sys::Fdetach => door::fdetach(a[0], a[1]).into(),
+        Sys::Open => door::open(a[0], a[1]).into(),
+        Sys::Close => close(a[0]).into(),
+        Sys::Dup => dup(a[0]).into(),
+        Sys::DoorHandoff => door::door_handoff(a[0]).into(),
+        Sys::Seteuid => seteuid(a[0]).into(),
+        Sys::GetLimit => get_limit(a[0], a[1]).into(),
+        Sys::SetLimit => set_limit(a[0], a[1], a[2]).into(),
+        Sys::SetTls => set_tls(a[0]).into(),
     }
-    let bytes = UserSlice::new(ptr, len)?.read_vec(SCHED.lock().current_space())?;
+}
+
+/// A descriptor argument: an `int` in a 64-bit register.
+fn fd_arg(reg: u64) -> Result<i32, Errno> {
+    i32::try_from(reg as i64).map_err(|_| Errno::EBADF)
+}
+
+/// Reads a path argument.
+fn path_arg(ptr: u64, len: u64) -> Result<Vec<u8>, Errno> {
+    if len > PATH_READ_MAX {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    UserSlice::<u8>::new(ptr, len)?.read_all(SCHED.lock().current_space())
+}
+
+fn debug_write(ptr: u64, len: u64) -> SysResult {
+    let len = len.min(DEBUG_WRITE_MAX as u64);
+    let bytes = UserSlice::<u8>::new(ptr, len)?.read_all(SCHED.lock().current_space())?;
     crate::log::write_bytes(&bytes);
     Ok(len)
 }
 
 fn spawn(args_ptr: u64) -> SysResult {
-    let sa: SpawnArgs = read_wire(SCHED.lock().current_space(), args_ptr)?;
+    let mut g = SCHED.lock();
+    let space = g.current_space();
+    let sa = UserPtr::<SpawnArgs>::new(args_ptr)?.read(space)?;
     if sa.name_len > NAME_MAX as u64 {
-        return Err(ENAMETOOLONG);
+        return Err(Errno::ENAMETOOLONG);
     }
     if sa.args_len > MAX_ARGS_BYTES as u64 {
-        return Err(E2BIG);
+        return Err(Errno::E2BIG);
     }
-    let (name, blob) = {
-        let mut g = SCHED.lock();
-        let space = g.current_space();
-        let name = UserSlice::new(sa.name_ptr, sa.name_len)?.read_vec(space)?;
-        let blob = UserSlice::new(sa.args_ptr, sa.args_len)?.read_vec(space)?;
-        (name, blob)
-    };
-    let fds = door::read_fds(sa.descs_ptr, sa.descs_len)?;
-    let name = core::str::from_utf8(&name).map_err(|_| EINVAL)?;
+    if sa.descs_len > MAX_CAPACITY as u64 {
+        return Err(Errno::EINVAL);
+    }
+    let name = UserSlice::<u8>::new(sa.name_ptr, sa.name_len)?.read_all(space)?;
+    let blob = UserSlice::<u8>::new(sa.args_ptr, sa.args_len)?.read_all(space)?;
+    let fds = UserSlice::<i32>::new(sa.descs_ptr, sa.descs_len)?.read_all(space)?;
+    let parent = g.current_pid();
+    drop(g);
+    let name = core::str::from_utf8(&name).map_err(|_| Errno::EINVAL)?;
     if blob.last().is_some_and(|&b| b != 0) {
-        return Err(EINVAL);
+        return Err(Errno::EINVAL);
     }
     let args: Vec<&[u8]> = match blob.split_last() {
         Some((_, body)) => body.split(|&b| b == 0).collect(),
         None => Vec::new(),
     };
     if args.len() >= MAX_ARGS {
-        return Err(E2BIG);
+        return Err(Errno::E2BIG);
     }
-    let parent = SCHED.lock().current_pid();
     task::spawn(parent, name, &args, &fds).map(u64::from)
 }
 
 fn thread_create(entry: u64, arg: u64, stack_top: u64) -> SysResult {
     if !(USER_START..USER_END).contains(&entry) || !(USER_START..=USER_END).contains(&stack_top) {
-        return Err(EINVAL);
+        return Err(Errno::EINVAL);
     }
     let frame = task::user_frame(entry, stack_top, arg, 0);
     let mut g = SCHED.lock();
@@ -148,10 +172,24 @@ fn thread_create(entry: u64, arg: u64, stack_top: u64) -> SysResult {
     g.add_user_thread(pid, &frame).map(u64::from)
 }
 
+fn thread_join(tid: u64, value_ptr: u64) -> SysResult {
+    let tid = u32::try_from(tid).map_err(|_| Errno::ESRCH)?;
+    let out = match value_ptr {
+        0 => None,
+        addr => Some(UserPtr::<u64>::new(addr)?),
+    };
+    let value = task::join_thread(tid)?;
+    if let Some(out) = out {
+        out.write(SCHED.lock().current_space(), &value)?;
+    }
+    Ok(0)
+}
+
 fn mem_map(len: u64, protection: u64, fixed: u64) -> SysResult {
     let known = (prot::READ | prot::WRITE | prot::EXEC) as u64;
-    if len == 0 || len > MAX_MAP || protection & !known != 0 || !fixed.is_multiple_of(PAGE_SIZE) {
-        return Err(EINVAL);
+    if len == 0 || len > MEM_MAP_MAX || protection & !known != 0 || !fixed.is_multiple_of(PAGE_SIZE)
+    {
+        return Err(Errno::EINVAL);
     }
     let pages = len.div_ceil(PAGE_SIZE);
     let fixed = match fixed {
@@ -162,7 +200,7 @@ fn mem_map(len: u64, protection: u64, fixed: u64) -> SysResult {
         {
             Some(a)
         }
-        _ => return Err(EINVAL),
+        _ => return Err(Errno::EINVAL),
     };
     let writable = protection & prot::WRITE as u64 != 0;
     let executable = protection & prot::EXEC as u64 != 0;
@@ -172,25 +210,26 @@ fn mem_map(len: u64, protection: u64, fixed: u64) -> SysResult {
         .map_area(fixed, pages, writable, executable)
     {
         Ok(addr) => Ok(addr),
-        Err(MapError::OutOfMemory) => Err(ENOMEM),
-        Err(MapError::AlreadyMapped) => Err(EINVAL),
+        Err(MapError::OutOfMemory) => Err(Errno::ENOMEM),
+        Err(MapError::AlreadyMapped) => Err(Errno::EINVAL),
     }
 }
 
 fn mem_unmap(addr: u64, len: u64) -> SysResult {
-    if SCHED.lock().current_space().unmap_area(addr, len) {
-        Ok(0)
-    } else {
-        Err(EINVAL)
+    let mut g = SCHED.lock();
+    let pid = g.current_pid();
+    match g.unmap(pid, addr, len) {
+        true => Ok(0),
+        false => Err(Errno::EINVAL),
     }
 }
 
 fn shutdown(code: u64) -> SysResult {
     if SCHED.lock().current_pid() != 1 {
-        return Err(EPERM);
+        return Err(Errno::EPERM);
     }
     if code == 0 || code > 0x7f {
-        return Err(EINVAL);
+        return Err(Errno::EINVAL);
     }
     crate::info!("shutdown requested by init: exit code {code:#x}");
     crate::arch::qemu_exit(code as u32)
@@ -198,41 +237,143 @@ fn shutdown(code: u64) -> SysResult {
 
 fn bootfs_read(name_ptr: u64, name_len: u64, buf: u64, buf_len: u64) -> SysResult {
     if name_len > NAME_MAX as u64 {
-        return Err(ENAMETOOLONG);
+        return Err(Errno::ENAMETOOLONG);
     }
     let mut g = SCHED.lock();
     let space = g.current_space();
-    let name = UserSlice::new(name_ptr, name_len)?.read_vec(space)?;
-    let name = core::str::from_utf8(&name).map_err(|_| ENOENT)?;
-    let data = task::bootfs().find(name).ok_or(ENOENT)?;
+    let name = UserSlice::<u8>::new(name_ptr, name_len)?.read_all(space)?;
+    let name = core::str::from_utf8(&name).map_err(|_| Errno::ENOENT)?;
+    let data = task::bootfs().find(name).ok_or(Errno::ENOENT)?;
     let n = (data.len() as u64).min(buf_len);
-    UserSlice::new(buf, n)?.write(space, &data[..n as usize])?;
+    UserSlice::<u8>::new(buf, n)?.write_bytes(space, &data[..n as usize])?;
     Ok(data.len() as u64)
 }
 
 fn kstat(which: u64) -> SysResult {
     let g = SCHED.lock();
     let (procs, threads) = g.counts();
+    let (doors, descriptors) = g.object_counts();
     Ok(match which as usize {
         kstat::PROCESSES => procs as u64,
         kstat::THREADS => threads as u64,
         kstat::FREE_FRAMES => crate::mem::frames::free_count(),
         kstat::TIMER_TICKS => g.ticks(),
-        kstat::DOORS => g.door_counts().0 as u64,
-        kstat::DESCRIPTORS => g.door_counts().1 as u64,
+        kstat::DOORS => doors as u64,
+        kstat::DESCRIPTORS => descriptors as u64,
         kstat::BOOT_TSC => task::BOOT_TSC.load(Ordering::Relaxed),
         kstat::DOOR_HANDOFFS => task::HANDOFFS.load(Ordering::Relaxed),
         kstat::DOOR_FAST_PATHS => door::FAST_PATHS.load(Ordering::Relaxed),
+        kstat::DOOR_WAITING => g.door_waiting() as u64,
         kstat::FIRST_USER_TSC => task::FIRST_USER_TSC.load(Ordering::Relaxed),
-        _ => return Err(EINVAL),
+        _ => return Err(Errno::EINVAL),
     })
 }
 
 fn sleep(ticks: u64) -> SysResult {
     if ticks > MAX_SLEEP {
-        return Err(EINVAL);
+        return Err(Errno::EINVAL);
     }
     task::sleep(ticks);
+    Ok(0)
+}
+
+fn close(d: u64) -> SysResult {
+    let d = fd_arg(d)?;
+    let mut g = SCHED.lock();
+    let pid = g.current_pid();
+    let closed = g.objects().close(pid, d);
+    g.handle_door_events();
+    closed.map(|()| 0)
+}
+
+fn dup(d: u64) -> SysResult {
+    let d = fd_arg(d)?;
+    let mut g = SCHED.lock();
+    let pid = g.current_pid();
+    g.objects().dup(pid, d, 0, false).map(|fd| fd as u64)
+}
+
+/// seteuid: with euid 0 any id may be taken; otherwise only the real id.
+fn seteuid(uid: u64) -> SysResult {
+    let uid = u32::try_from(uid).map_err(|_| Errno::EINVAL)?;
+    let mut g = SCHED.lock();
+    let mut cred = g.current_cred();
+    if cred.euid != 0 && uid != cred.ruid {
+        return Err(Errno::EPERM);
+    }
+    cred.euid = uid;
+    g.set_current_cred(cred);
+    Ok(0)
+}
+
+/// The process a limit call names: the caller (`pid` 0, or its own pid) or
+/// one of its children; whether it is a child.
+fn limit_target(g: &task::Sched, pid: u64) -> Result<(u32, bool), Errno> {
+    let me = g.current_pid();
+    match u32::try_from(pid).map_err(|_| Errno::ESRCH)? {
+        0 => Ok((me, false)),
+        p if p == me => Ok((me, false)),
+        p if g
+            .process(p)
+            .is_some_and(|c| c.parent == me && c.space.is_some()) =>
+        {
+            Ok((p, true))
+        }
+        _ => Err(Errno::ESRCH),
+    }
+}
+
+fn get_limit(pid: u64, resource: u64) -> SysResult {
+    let mut g = SCHED.lock();
+    let (pid, _) = limit_target(&g, pid)?;
+    let p = g.process(pid).ok_or(Errno::ESRCH)?;
+    Ok(match resource as usize {
+        limit::THREADS => p.limits.threads,
+        limit::CHILDREN => p.limits.children,
+        limit::MEMORY => p.space.as_ref().map_or(0, |s| s.map_limit()),
+        limit::DESCRIPTORS => {
+            let table = g.objects().caps.table(pid);
+            table.map_or(0, |t| t.capacity() as u64)
+        }
+        _ => return Err(Errno::EINVAL),
+    })
+}
+
+fn set_limit(pid: u64, resource: u64, value: u64) -> SysResult {
+    let current = get_limit(pid, resource)?;
+    let mut g = SCHED.lock();
+    let (pid, child) = limit_target(&g, pid)?;
+    if (child || value > current) && g.current_cred().euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    let p = g.process_mut(pid).ok_or(Errno::ESRCH)?;
+    match resource as usize {
+        limit::THREADS => p.limits.threads = value,
+        limit::CHILDREN => p.limits.children = value,
+        limit::MEMORY => {
+            if let Some(s) = p.space.as_mut() {
+                s.set_map_limit(value)
+            }
+        }
+        limit::DESCRIPTORS => {
+            let value = usize::try_from(value).map_err(|_| Errno::EINVAL)?;
+            if value > MAX_CAPACITY {
+                return Err(Errno::EINVAL);
+            }
+            if let Some(t) = g.objects().caps.table_mut(pid) {
+                t.set_capacity(value);
+            }
+        }
+        _ => return Err(Errno::EINVAL),
+    }
+    Ok(0)
+}
+
+fn set_tls(base: u64) -> SysResult {
+    if base >= USER_END {
+        return Err(Errno::EINVAL);
+    }
+    SCHED.lock().set_fs_base(base);
     Ok(0)
 }
 

@@ -1,43 +1,26 @@
 //! The kernel side of doors. The door logic (`doors::DoorSystem`, tested on
-//! the host) lives inside the scheduler state, under the same lock; this
-//! module gives it access to user memory ([`Spaces`]) and carries out what
-//! it decides: copying arguments into a server thread's stack area and
-//! results back to the caller, and the side effects it reports as events.
-//! Switching threads is left to the callers (`syscall::doors`), which hand
-//! the CPU straight from caller to server and back.
+//! the host) lives inside the scheduler state, under the same lock, with the
+//! capability layer (`kernel::cap`); this module gives it access to user
+//! memory ([`Spaces`]) and carries out what it decides: copying arguments
+//! into a server thread's stack area and results back to the caller, and
+//! the side effects it reports as events. Switching threads is left to the
+//! callers (`syscall::door`), which hand the CPU straight from caller to
+//! server and back.
 
-use super::{Process, Sched};
+use super::{Process, Resume, Sched, Thread};
 use crate::mem::PAGE_SIZE;
 use crate::mem::space::AddressSpace;
-use crate::mem::user::{UserSlice, copy_between, write_wire};
+use crate::mem::user::{UserPtr, UserSlice, copy_between};
+use abi::{DoorArg, DoorDesc, DoorInfo, Errno};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, Ordering};
-use doors::abi::DoorDesc;
-use doors::abi::errno::{EFAULT, EINTR};
-use doors::wire::Wire;
-use doors::{Config, Depleted, DoorSystem, Errno, Event, Pid, Registry, Reply, Upcall, UserMemory};
-
-/// Whether door calls and returns hand the CPU straight to the other side
-/// (the default) or wake it through the run queue (for the benchmark that
-/// measures what the handoff gains).
-pub static HANDOFF: AtomicBool = AtomicBool::new(true);
+use doors::{Config, Depleted, DoorSystem, Event, Pid, Registry, Reply, Upcall, UserMemory};
+use kernel::cap::{CapSpace, Capability, Objects};
 
 /// Bytes of a server thread's stack area that must stay free below the
 /// arguments, for the server procedure's own frames (one page: the 8 KiB
 /// server stacks of door_server_create(3C)'s example still take small
 /// arguments; a larger stack is the server's choice, as in illumos).
 const STACK_RESERVE: u64 = 4096;
-
-/// How a parked server thread starts an invocation (see
-/// `doors::abi::invocation`): its stack pointer, `rax`, and the cookie,
-/// argument pointer and size, descriptor pointer and count, and server
-/// procedure for `rdi`, `rsi`, `rdx`, `r10`, `r8`, `r9`.
-#[derive(Clone, Copy)]
-pub struct Entry {
-    pub sp: u64,
-    pub status: u64,
-    pub regs: [u64; 6],
-}
 
 /// The door logic's view of user memory: every process's address space.
 pub struct Spaces<'a>(&'a mut Registry<Process>);
@@ -53,18 +36,12 @@ impl UserMemory for Spaces<'_> {
         let Some(space) = self.space(pid) else {
             return false;
         };
-        UserSlice::new(addr, len).is_ok_and(|s| s.check(space, write).is_ok())
+        UserSlice::<u8>::new(addr, len).is_ok_and(|s| s.check(space, write).is_ok())
     }
 
     fn read_descs(&self, pid: Pid, addr: u64, n: u32) -> Result<Vec<DoorDesc>, Errno> {
-        let space = self.space(pid).ok_or(Errno(EFAULT))?;
-        let bytes = UserSlice::new(addr, u64::from(n) * DoorDesc::SIZE as u64)
-            .and_then(|s| s.read_vec(space))
-            .map_err(Errno)?;
-        Ok(bytes
-            .chunks_exact(DoorDesc::SIZE)
-            .map(DoorDesc::decode)
-            .collect())
+        let space = self.space(pid).ok_or(Errno::EFAULT)?;
+        UserSlice::<DoorDesc>::new(addr, u64::from(n))?.read_all(space)
     }
 
     fn epoch(&self) -> u64 {
@@ -80,153 +57,138 @@ impl UserMemory for Spaces<'_> {
 }
 
 impl Sched {
-    /// Sets up the door system (once, at boot).
-    pub fn init_doors(&mut self) {
+    /// Sets up the door system and the capability layer (once, at boot).
+    pub fn init_objects(&mut self) {
         let cfg = Config {
             stack_reserve: STACK_RESERVE,
             page_size: PAGE_SIZE,
             ..Config::default()
         };
-        self.doors = Some(DoorSystem::new(cfg));
+        self.objects = Some(Objects {
+            doors: DoorSystem::new(cfg),
+            caps: CapSpace::new(),
+        });
     }
 
-    /// The door logic.
-    pub fn doors(&mut self) -> &mut DoorSystem {
-        self.doors
-            .as_mut()
-            .expect("door system initialised at boot")
+    /// The door logic and the capability layer.
+    #[inline]
+    pub fn objects(&mut self) -> &mut Objects {
+        self.objects.as_mut().expect("objects initialised at boot")
     }
 
-    /// The door logic together with the user memory it may inspect.
-    pub fn doors_and_memory(&mut self) -> (&mut DoorSystem, Spaces<'_>) {
+    /// The door logic, the descriptor tables and the user memory it may
+    /// inspect, at once.
+    #[inline]
+    pub fn door_env(&mut self) -> (&mut DoorSystem<Capability>, &mut CapSpace, Spaces<'_>) {
+        let objects = self.objects.as_mut().expect("objects initialised at boot");
         (
-            self.doors
-                .as_mut()
-                .expect("door system initialised at boot"),
+            &mut objects.doors,
+            &mut objects.caps,
             Spaces(&mut self.procs),
         )
     }
 
-    /// What a thread's pending door_call or door_return will return.
-    pub fn door_result(&self, tid: u32) -> isize {
-        self.threads.get(&tid).map_or(-EINTR, |t| t.door_result())
-    }
-
-    pub fn set_door_result(&mut self, tid: u32, value: isize) {
-        if let Some(t) = self.threads.get_mut(&tid) {
-            t.door_ret = value;
+    /// Decides how thread `tid`'s door operation ends.
+    pub fn set_resume(&mut self, tid: u32, resume: Resume) {
+        if let Some(t) = self.threads.get_mut(tid) {
+            t.resume = resume;
         }
     }
 
-    /// Takes the invocation a server thread was given while parked.
-    pub fn take_upcall(&mut self, tid: u32) -> Option<Entry> {
-        self.threads.get_mut(&tid).and_then(|t| t.take_upcall())
+    /// How thread `tid`'s door operation ends (it is taken: the next one
+    /// starts out interrupted).
+    pub fn take_resume(&mut self, tid: u32) -> Resume {
+        self.threads
+            .get_mut(tid)
+            .map_or(Resume::INTERRUPTED, |t| t.take_resume())
     }
 
     /// Writes an invocation into the server thread's stack area (arguments,
-    /// descriptors, door_info of a depleted private pool) and records how
-    /// the thread starts it.
-    pub fn deliver_upcall(&mut self, up: &Upcall) {
+    /// descriptors, door_info of a depleted private pool); returns how the
+    /// thread starts it. The door logic checked every range right before
+    /// (an idle thread's area stays writable: unmaps take threads out of
+    /// their pools; a caller's arguments are checked when its call starts),
+    /// under this same lock, so the copies cannot fail.
+    pub fn deliver_upcall(&mut self, up: &Upcall) -> Resume {
         let procs = &self.procs;
         let space = |pid: Pid| procs.get(&pid).and_then(|p| p.space.as_ref());
         let nothing_to_write = up.copy.is_none() && up.descs.is_empty() && up.depleted.is_none();
-        let result = (|| -> Result<(), isize> {
-            if nothing_to_write {
-                return Ok(());
+        if !nothing_to_write {
+            let written = (|| -> Result<(), Errno> {
+                let server = space(up.server_pid).ok_or(Errno::EFAULT)?;
+                let l = &up.layout;
+                if let Some(c) = up.copy {
+                    let caller = space(c.from_pid).ok_or(Errno::EFAULT)?;
+                    copy_between(caller, c.from, server, l.data_addr, c.len)?;
+                }
+                let n = up.descs.len() as u64;
+                UserSlice::<DoorDesc>::new(l.desc_addr, n)?.write_all(server, &up.descs)?;
+                if let Some(Depleted::Private(info)) = &up.depleted {
+                    UserPtr::<DoorInfo>::new(l.info_addr)?.write(server, info)?;
+                }
+                Ok(())
+            })();
+            if let Err(e) = written {
+                panic!(
+                    "door upcall to thread {} failed ({e:?}) on ranges the door logic checked",
+                    up.server
+                );
             }
-            let server = space(up.server_pid).ok_or(EFAULT)?;
-            let l = &up.layout;
-            if let Some(c) = up.copy {
-                copy_between(
-                    space(c.from_pid).ok_or(EFAULT)?,
-                    c.from,
-                    server,
-                    l.data_addr,
-                    c.len,
-                )?;
-            }
-            for (i, d) in up.descs.iter().enumerate() {
-                write_wire(server, l.desc_addr + (i * DoorDesc::SIZE) as u64, d)?;
-            }
-            if let Some(Depleted::Private(info)) = &up.depleted {
-                write_wire(server, l.info_addr, info)?;
-            }
-            Ok(())
-        })();
-        if let Err(e) = result {
-            // The door logic checked these ranges before committing; a
-            // failure here is a kernel bug, reported rather than hidden.
-            crate::error!(
-                "door upcall to thread {} could not be written: errno {e}",
-                up.server
-            );
         }
-        let entry = Entry {
+        Resume::Invocation(super::Entry {
             sp: up.layout.sp,
             status: up.entry_status(),
             regs: up.entry_regs(),
-        };
-        if let Some(t) = self.threads.get_mut(&up.server) {
-            t.upcall = Some(entry);
-        }
+        })
     }
 
-    /// Copies a door_return's results into the caller and sets what its
+    /// Copies a door_return's results into the caller; returns what its
     /// door_call returns.
-    pub fn deliver_reply(&mut self, reply: &Reply) {
-        let value = match &reply.result {
-            Err(e) => -e.0,
+    pub fn deliver_reply(&mut self, reply: &Reply) -> Resume {
+        let result = match &reply.result {
+            Err(e) => Err(*e),
             Ok(d) => {
                 let procs = &self.procs;
                 let space = |pid: Pid| procs.get(&pid).and_then(|p| p.space.as_ref());
-                let copied = (|| -> Result<(), isize> {
+                (|| -> Result<u64, Errno> {
                     if d.len == 0 && d.descs.is_empty() && d.arg.is_none() {
-                        return Ok(());
+                        return Ok(0);
                     }
-                    let caller = space(reply.caller_pid).ok_or(EFAULT)?;
+                    let caller = space(reply.caller_pid).ok_or(Errno::EFAULT)?;
                     if d.len > 0 {
-                        copy_between(
-                            space(d.server_pid).ok_or(EFAULT)?,
-                            d.from,
-                            caller,
-                            d.data_addr,
-                            d.len,
-                        )?;
+                        let server = space(d.server_pid).ok_or(Errno::EFAULT)?;
+                        copy_between(server, d.from, caller, d.data_addr, d.len)?;
                     }
-                    for (i, desc) in d.descs.iter().enumerate() {
-                        write_wire(caller, d.desc_addr + (i * DoorDesc::SIZE) as u64, desc)?;
-                    }
+                    let n = d.descs.len() as u64;
+                    UserSlice::<DoorDesc>::new(d.desc_addr, n)?.write_all(caller, &d.descs)?;
                     if let Some((addr, arg)) = &d.arg {
-                        write_wire(caller, *addr, arg)?;
+                        UserPtr::<DoorArg>::new(*addr)?.write(caller, arg)?;
                     }
-                    Ok(())
-                })();
-                match copied {
-                    Ok(()) => 0,
-                    Err(e) => -e,
-                }
+                    Ok(0)
+                })()
             }
         };
-        self.set_door_result(reply.caller, value);
+        Resume::Return(result)
     }
 
     /// Carries out the side effects the door logic queued.
     #[inline]
     pub fn handle_door_events(&mut self) {
-        if self.doors.as_ref().is_some_and(DoorSystem::has_events) {
+        if self.objects.as_ref().is_some_and(|o| o.doors.has_events()) {
             self.drain_door_events();
         }
     }
 
     fn drain_door_events(&mut self) {
-        while let Some(event) = self.doors.as_mut().and_then(DoorSystem::pop_event) {
+        while let Some(event) = self.objects.as_mut().and_then(|o| o.doors.pop_event()) {
             match event {
                 Event::CallFailed { caller, errno } | Event::ParkFailed { tid: caller, errno } => {
-                    self.set_door_result(caller, -errno.0);
+                    self.set_resume(caller, Resume::Return(Err(errno)));
                     self.wake(caller);
                 }
                 Event::Dispatch(up) => {
-                    self.deliver_upcall(&up);
+                    let start = self.deliver_upcall(&up);
+                    self.set_resume(up.server, start);
                     self.wake(up.server);
                 }
                 // The notice is the thread's `door_cancelled()` state, which
@@ -237,19 +199,11 @@ impl Sched {
     }
 }
 
-/// Whether door operations use the direct handoff.
-pub fn handoff_enabled() -> bool {
-    HANDOFF.load(Ordering::Relaxed)
-}
-
-impl super::Thread {
-    /// What its pending door_call or door_return returns.
-    pub fn door_result(&self) -> isize {
-        self.door_ret
-    }
-
-    /// Takes the invocation it was given while parked.
-    pub fn take_upcall(&mut self) -> Option<Entry> {
-        self.upcall.take()
+impl Thread {
+    /// How its pending door operation ends; the next one starts out
+    /// interrupted.
+    #[inline]
+    pub fn take_resume(&mut self) -> Resume {
+        core::mem::replace(&mut self.resume, Resume::INTERRUPTED)
     }
 }

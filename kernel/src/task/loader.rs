@@ -7,9 +7,8 @@ use crate::arch::traps::TrapFrame;
 use crate::mem::PAGE_SIZE;
 use crate::mem::space::{AddressSpace, MapError, USER_END, USER_START};
 use crate::mem::user::UserSlice;
+use abi::{Errno, MAIN_STACK_SIZE, MAIN_STACK_TOP, MAX_PROCESSES, UserArg};
 use alloc::vec::Vec;
-use doors::abi::errno::{EAGAIN, ENOENT, ENOEXEC, ENOMEM};
-use doors::abi::{MAIN_STACK_SIZE, MAIN_STACK_TOP, MAX_PROCESSES, UserArg};
 use kernel::bootfs::Bootfs;
 use kernel::elf::Elf;
 use spin::Once;
@@ -37,8 +36,8 @@ pub fn bootfs() -> Bootfs<'static> {
     *BOOTFS.get().expect("boot file system registered")
 }
 
-fn map_err(_: MapError) -> isize {
-    ENOMEM
+fn map_err(_: MapError) -> Errno {
+    Errno::ENOMEM
 }
 
 /// A user-mode entry frame.
@@ -57,20 +56,21 @@ pub fn user_frame(rip: u64, rsp: u64, rdi: u64, rsi: u64) -> TrapFrame {
 
 /// Starts program `name` from the boot file system with `args` (argument 0,
 /// the name, is added); returns the new process's id.
-pub fn spawn(parent: u32, name: &str, args: &[&[u8]], fds: &[i32]) -> Result<u32, isize> {
+pub fn spawn(parent: u32, name: &str, args: &[&[u8]], fds: &[i32]) -> Result<u32, Errno> {
     if SCHED.lock().counts().0 >= MAX_PROCESSES {
-        return Err(EAGAIN);
+        return Err(Errno::EAGAIN);
     }
-    let image = bootfs().find(name).ok_or(ENOENT)?;
-    let elf = Elf::parse(image, USER_START, USER_END).map_err(|_| ENOEXEC)?;
-    let mut space = AddressSpace::new().ok_or(ENOMEM)?;
+    let image = bootfs().find(name).ok_or(Errno::ENOENT)?;
+    let elf = Elf::parse(image, USER_START, USER_END).map_err(|_| Errno::ENOEXEC)?;
+    let mut space = AddressSpace::new().ok_or(Errno::ENOMEM)?;
+    space.set_map_limit(SCHED.lock().child_memory_limit(parent));
     for seg in elf.segments() {
         let pages = (seg.page_end() - seg.page_start()) / PAGE_SIZE;
         space
             .map_zeroed(seg.page_start(), pages, seg.writable(), seg.executable())
             .map_err(map_err)?;
         let data = elf.segment_data(&seg);
-        UserSlice::new(seg.vaddr, data.len() as u64)?.load(&space, data)?;
+        UserSlice::<u8>::new(seg.vaddr, data.len() as u64)?.load(&space, data)?;
     }
     let stack_bottom = STACK_TOP - STACK_PAGES * PAGE_SIZE;
     space
@@ -85,22 +85,24 @@ pub fn spawn(parent: u32, name: &str, args: &[&[u8]], fds: &[i32]) -> Result<u32
     let text_len: u64 = all.iter().map(|a| a.len() as u64).sum();
     let text_at = (STACK_TOP - text_len) & !15;
     let table_at = (text_at - all.len() as u64 * size_of::<UserArg>() as u64) & !15;
-    let mut table = Vec::with_capacity(all.len() * size_of::<UserArg>());
+    let mut table = Vec::with_capacity(all.len());
     let mut at = text_at;
     for a in &all {
-        UserSlice::new(at, a.len() as u64)?.write(&space, a)?;
-        table.extend_from_slice(&at.to_le_bytes());
-        table.extend_from_slice(&(a.len() as u64).to_le_bytes());
+        UserSlice::<u8>::new(at, a.len() as u64)?.write_bytes(&space, a)?;
+        table.push(UserArg {
+            ptr: at,
+            len: a.len() as u64,
+        });
         at += a.len() as u64;
     }
-    UserSlice::new(table_at, table.len() as u64)?.write(&space, &table)?;
+    UserSlice::<UserArg>::new(table_at, table.len() as u64)?.write_all(&space, &table)?;
     let frame = user_frame(elf.entry(), table_at - 8, table_at, all.len() as u64);
 
     let mut g = SCHED.lock();
     let pid = g.add_process(parent, name, space, fds)?;
     if let Err(e) = g.add_user_thread(pid, &frame) {
         g.procs.remove(&pid);
-        g.doors().exit_process(pid);
+        g.objects().exit_process(pid);
         g.handle_door_events();
         return Err(e);
     }

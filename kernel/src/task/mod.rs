@@ -11,28 +11,34 @@
 mod ipc;
 mod loader;
 mod report;
+mod resume;
+mod switch;
 
-pub use ipc::{Entry, HANDOFF, handoff_enabled};
 pub use loader::{bootfs, init_bootfs, spawn, user_frame};
 pub use report::{on_kernel_exception, on_user_exception};
+pub use resume::{Entry, Resume};
+use switch::switch_locked;
+pub use switch::{Leave, after_switch, block, door_park, user_thread_entry, yield_now};
 
-use crate::arch::cpu::{self, FpuState, rdtsc};
+use crate::arch::cpu::{self, FpuState};
 use crate::arch::switch::{prepare_kernel, prepare_user, switch};
 use crate::arch::traps::TrapFrame;
 use crate::arch::{gdt, syscall};
 use crate::mem::kstack::KernelStack;
-use crate::mem::space::{AddressSpace, activate_root};
+use crate::mem::space::AddressSpace;
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use x86_64::structures::paging::PhysFrame;
 
+use abi::{Errno, MAX_PROCESSES, limit};
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use doors::Registry;
-use doors::abi::errno::{ECHILD, EDEADLK, EINTR, ENOMEM, ESRCH};
+use doors::{Cred, DoorId, Registry, ThreadKey};
+use kernel::cap::Objects;
 use kernel::runq::{ReadyQueue, SleepQueue};
-use spin::{Mutex, MutexGuard};
+use kernel::slots::Slots;
+use spin::Mutex;
 
 /// What a blocked thread waits for.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -65,12 +71,24 @@ pub struct Thread {
     /// Saved kernel stack pointer while not running.
     rsp: u64,
     fpu: Box<FpuState>,
-    /// What its pending door_call / door_return returns (`-errno` on failure).
-    door_ret: isize,
-    /// An invocation handed to it while parked.
-    upcall: Option<ipc::Entry>,
+    /// How its pending door_call or door_return ends, as decided by the
+    /// thread that woke it ([`Resume::INTERRUPTED`] until then).
+    resume: Resume,
     /// Its FS base (the runtime's thread control block).
     fs_base: u64,
+    /// It is parked in a door operation: it resumes in user mode from its
+    /// trap frame (with `resume` applied), not from a kernel context.
+    to_user: bool,
+    /// It leaves no exit value behind (nobody will join it).
+    detached: bool,
+    /// Its process lets door calls hand the CPU straight to the other side
+    /// (a copy of [`Process::handoff`], read on the hot path).
+    handoff: bool,
+    /// Its record in the door logic (`None` for the idle thread).
+    door_key: Option<ThreadKey>,
+    /// Its process's credentials (a copy of [`Process::cred`], kept in step
+    /// by [`Sched::set_current_cred`], read on every door call).
+    cred: Cred,
     /// Its process's root page table (`None` for the idle thread). The
     /// space outlives every thread that can still run: it goes when the
     /// last thread has exited.
@@ -81,47 +99,113 @@ pub struct Process {
     pub pid: u32,
     pub parent: u32,
     pub name: String,
+    /// Its user and group ids.
+    pub cred: Cred,
     /// `None` once the process has exited (a zombie until waited for).
     pub space: Option<AddressSpace>,
     /// Live threads.
     threads: Vec<u32>,
     /// Exit values of threads not yet joined.
     exited_threads: BTreeMap<u32, u64>,
+    /// What it may take of what all processes share (its memory limit is
+    /// its address space's).
+    pub limits: Limits,
+    /// Its door calls hand the CPU straight to the other side (the
+    /// `door_handoff` benchmark knob).
+    handoff: bool,
     pub exit_status: Option<i32>,
     /// Killed (or exiting) while some of its threads still run: they must
     /// not return to user mode. Counted in [`DYING`].
     dying: bool,
 }
 
+/// A process's limits on threads and children (see `abi::limit`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub threads: u64,
+    pub children: u64,
+}
+
+impl Limits {
+    pub const DEFAULT: Limits = Limits {
+        threads: limit::DEFAULT_THREADS,
+        children: limit::DEFAULT_CHILDREN,
+    };
+}
+
+/// What the system calls of the running thread read of it.
+#[derive(Clone, Copy)]
+struct OnCpu {
+    pid: u32,
+    cred: Cred,
+    door_key: Option<ThreadKey>,
+}
+
+impl OnCpu {
+    const NONE: OnCpu = OnCpu {
+        pid: 0,
+        cred: Cred {
+            euid: 0,
+            egid: 0,
+            ruid: 0,
+            rgid: 0,
+        },
+        door_key: None,
+    };
+
+    fn of(t: &Thread) -> OnCpu {
+        OnCpu {
+            pid: t.pid,
+            cred: t.cred,
+            door_key: t.door_key,
+        }
+    }
+}
+
 pub struct Sched {
-    threads: Registry<Box<Thread>>,
+    /// Threads by tid (a tid says where its record is: no hashing).
+    threads: Slots<Box<Thread>>,
     procs: Registry<Process>,
     ready: ReadyQueue,
     sleepers: SleepQueue,
     current: u32,
+    /// What system calls read of the running thread, refreshed at every
+    /// switch (so they need no lookup).
+    on_cpu: OnCpu,
     idle: u32,
     /// Threads that exited (still in `threads`, state `Dead`): the switch
     /// away from one still saves into its record and runs on its stack, so
     /// the next thread to run frees it.
     dead: Vec<u32>,
-    next_id: u32,
+    /// The pid of the next process.
+    next_pid: u32,
     ticks: u64,
-    /// The door logic (set up at boot by `init_doors`).
-    doors: Option<doors::DoorSystem>,
+    /// The objects behind descriptors: the door logic and every process's
+    /// descriptor table (set up at boot by `init_objects`).
+    objects: Option<Objects>,
+    /// INTERIM: fattach names (door, euid of the attacher), until the RAM
+    /// file system holds them.
+    pub names: BTreeMap<Vec<u8>, (DoorId, u32)>,
 }
 
 pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
-    threads: Registry::new(),
+    threads: Slots::new(),
     procs: Registry::new(),
     ready: ReadyQueue::new(),
     sleepers: SleepQueue::new(),
     current: 0,
+    on_cpu: OnCpu::NONE,
     idle: 0,
     dead: Vec::new(),
-    next_id: 1,
+    next_pid: 1,
     ticks: 0,
-    doors: None,
+    objects: None,
+    names: BTreeMap::new(),
 });
+
+/// The memory limit of the first process (`abi::limit::MEMORY`), set at
+/// boot to a share of the free memory; others inherit their parent's.
+pub static DEFAULT_MEMORY: AtomicU64 = AtomicU64::new(0);
 
 /// Kernel-entry and first-user-instruction timestamps (boot benchmark).
 pub static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
@@ -130,6 +214,9 @@ pub static FIRST_USER_TSC: AtomicU64 = AtomicU64::new(0);
 pub static HANDOFFS: AtomicU64 = AtomicU64::new(0);
 /// Processes with `dying` set (so the common syscall return skips the check).
 static DYING: AtomicUsize = AtomicUsize::new(0);
+/// Processes that turned the door handoff off (so door switches skip the
+/// check while there are none).
+static HANDOFF_OFF: AtomicUsize = AtomicUsize::new(0);
 /// Whether `Sched::dead` holds threads to free.
 static DEAD_PENDING: AtomicBool = AtomicBool::new(false);
 
@@ -138,12 +225,60 @@ impl Sched {
         self.current
     }
 
+    /// Makes thread `tid` the running one: remembers what system calls
+    /// read of it; its record.
+    #[inline]
+    fn make_current(&mut self, tid: u32) -> Option<&mut Thread> {
+        let t = self.threads.get_mut(tid)?;
+        self.current = tid;
+        self.on_cpu = OnCpu::of(t);
+        Some(t)
+    }
+
+    /// The running thread's record in the door logic.
+    #[inline]
+    pub fn current_door_key(&self) -> Option<ThreadKey> {
+        self.on_cpu.door_key
+    }
+
+    /// The running thread's record.
+    #[inline]
+    fn current_thread(&mut self) -> &mut Thread {
+        let tid = self.current;
+        self.threads
+            .get_mut(tid)
+            .expect("the running thread has a record")
+    }
+
     pub fn current_pid(&self) -> u32 {
-        self.threads.get(&self.current).map_or(0, |t| t.pid)
+        self.on_cpu.pid
     }
 
     pub fn process(&self, pid: u32) -> Option<&Process> {
         self.procs.get(&pid)
+    }
+
+    pub fn process_mut(&mut self, pid: u32) -> Option<&mut Process> {
+        self.procs.get_mut(&pid)
+    }
+
+    /// The running process's credentials.
+    #[inline]
+    pub fn current_cred(&self) -> Cred {
+        self.on_cpu.cred
+    }
+
+    /// Sets the running process's credentials (in the process and in the
+    /// copies its threads keep).
+    pub fn set_current_cred(&mut self, cred: Cred) {
+        let pid = self.current_pid();
+        if let Some(p) = self.procs.get_mut(&pid) {
+            p.cred = cred;
+        }
+        for t in self.threads.values_mut().filter(|t| t.pid == pid) {
+            t.cred = cred;
+        }
+        self.on_cpu.cred = cred;
     }
 
     /// The running process's address space.
@@ -158,7 +293,7 @@ impl Sched {
     /// Sets the running thread's FS base (and loads it now).
     pub fn set_fs_base(&mut self, base: u64) {
         let cur = self.current;
-        if let Some(t) = self.threads.get_mut(&cur) {
+        if let Some(t) = self.threads.get_mut(cur) {
             t.fs_base = base;
         }
         cpu::set_fs_base(base);
@@ -172,22 +307,63 @@ impl Sched {
         (self.procs.len(), self.threads.len())
     }
 
-    /// Live doors and descriptor-table entries (for leak checks).
-    pub fn door_counts(&self) -> (usize, usize) {
-        self.doors.as_ref().map_or((0, 0), |d| {
-            let s = d.stats();
-            (s.doors, s.descriptors)
-        })
+    /// Door calls waiting for a server thread.
+    pub fn door_waiting(&self) -> usize {
+        self.objects.as_ref().map_or(0, |o| o.doors.stats().waiting)
     }
 
-    fn alloc_id(&mut self) -> u32 {
-        self.next_id += 1;
-        self.next_id - 1
+    /// Live doors and open descriptors (for leak checks).
+    pub fn object_counts(&self) -> (usize, usize) {
+        self.objects
+            .as_ref()
+            .map_or((0, 0), |o| (o.doors.stats().doors, o.caps.descriptors()))
+    }
+
+    /// Whether a door switch from the running thread to `target` goes
+    /// straight there: unless the process of either turned the handoff off.
+    #[inline]
+    fn direct_switch_to(&self, target: u32) -> bool {
+        if HANDOFF_OFF.load(Ordering::Relaxed) == 0 {
+            return true;
+        }
+        let on = |tid: u32| self.threads.get(tid).is_none_or(|t| t.handoff);
+        on(self.current) && on(target)
+    }
+
+    /// Turns the door handoff of process `pid` on or off.
+    pub fn set_handoff(&mut self, pid: u32, on: bool) {
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return;
+        };
+        if core::mem::replace(&mut p.handoff, on) != on {
+            match on {
+                true => HANDOFF_OFF.fetch_sub(1, Ordering::Relaxed),
+                false => HANDOFF_OFF.fetch_add(1, Ordering::Relaxed),
+            };
+        }
+        for t in self.threads.values_mut().filter(|t| t.pid == pid) {
+            t.handoff = on;
+        }
+    }
+
+    /// Unmaps the `mem_map` area of process `pid` at `addr` of `len` bytes;
+    /// idle door server threads whose argument area was there leave their
+    /// pools. False if there is no such area.
+    pub fn unmap(&mut self, pid: u32, addr: u64, len: u64) -> bool {
+        let Some(space) = self.procs.get_mut(&pid).and_then(|p| p.space.as_mut()) else {
+            return false;
+        };
+        if !space.unmap_area(addr, len) {
+            return false;
+        }
+        self.objects().doors.unmapped(pid, addr, len);
+        self.handle_door_events();
+        true
     }
 
     /// Makes a blocked thread ready (no effect on any other state).
     pub fn wake(&mut self, tid: u32) {
-        if let Some(t) = self.threads.get_mut(&tid)
+        if let Some(t) = self.threads.get_mut(tid)
             && matches!(t.state, State::Blocked(_))
         {
             t.state = State::Ready;
@@ -200,31 +376,46 @@ impl Sched {
     }
 
     /// Adds a thread that enters user mode with `frame`.
-    pub fn add_user_thread(&mut self, pid: u32, frame: &TrapFrame) -> Result<u32, isize> {
-        let kstack = KernelStack::new().ok_or(ENOMEM)?;
+    pub fn add_user_thread(&mut self, pid: u32, frame: &TrapFrame) -> Result<u32, Errno> {
+        let p = self.procs.get(&pid).ok_or(Errno::ESRCH)?;
+        if (p.threads.len() + p.exited_threads.len()) as u64 >= p.limits.threads {
+            return Err(Errno::EAGAIN);
+        }
+        let (handoff, cred) = (p.handoff, p.cred);
+        let kstack = KernelStack::new().ok_or(Errno::ENOMEM)?;
         // SAFETY: a fresh, mapped kernel stack.
         let rsp = unsafe { prepare_user(kstack.top(), frame) };
-        let tid = self.next_id;
         let root = self
             .procs
             .get(&pid)
             .and_then(|p| p.space.as_ref())
             .map(AddressSpace::root);
-        self.doors().create_thread(pid, tid).map_err(|e| e.0)?;
-        self.alloc_id();
         let thread = Thread {
-            tid,
+            tid: 0,
             pid,
             state: State::Ready,
             kstack,
             rsp,
             fpu: Box::new(FpuState::new()),
-            door_ret: 0,
-            upcall: None,
+            resume: Resume::INTERRUPTED,
             fs_base: 0,
+            to_user: false,
+            detached: false,
+            handoff,
             root,
+            door_key: None,
+            cred,
         };
-        self.threads.insert(tid, Box::new(thread));
+        let tid = self.threads.insert(Box::new(thread)).ok_or(Errno::EAGAIN)?;
+        let door_key = match self.objects().doors.create_thread(pid, tid) {
+            Ok(key) => key,
+            Err(e) => {
+                self.threads.remove(tid);
+                return Err(e);
+            }
+        };
+        let t = self.threads.get_mut(tid).expect("inserted just now");
+        (t.tid, t.door_key) = (tid, Some(door_key));
         if let Some(p) = self.procs.get_mut(&pid) {
             p.threads.push(tid);
         }
@@ -232,31 +423,67 @@ impl Sched {
         Ok(tid)
     }
 
+    /// The memory limit a new child of `parent` starts with: its parent's.
+    pub fn child_memory_limit(&self, parent: u32) -> u64 {
+        let space = self.procs.get(&parent).and_then(|p| p.space.as_ref());
+        space.map_or(
+            DEFAULT_MEMORY.load(Ordering::Relaxed),
+            AddressSpace::map_limit,
+        )
+    }
+
+    /// Whether `parent` may start another process: EAGAIN when it has its
+    /// limit of children (live or not yet waited for), or the system its
+    /// limit of processes.
+    pub fn may_spawn(&self, parent: u32) -> Result<(), Errno> {
+        if self.procs.len() >= MAX_PROCESSES {
+            return Err(Errno::EAGAIN);
+        }
+        let Some(p) = self.procs.get(&parent) else {
+            return Ok(());
+        };
+        let children = self.procs.values().filter(|c| c.parent == parent).count();
+        if children as u64 >= p.limits.children {
+            return Err(Errno::EAGAIN);
+        }
+        Ok(())
+    }
+
     /// Registers a new process (with no threads yet) holding exactly the
-    /// descriptors `fds` of its parent (as its descriptors 0, 1, ...);
-    /// returns its pid.
+    /// descriptors `fds` of its parent (as its descriptors 0, 1, ...), with
+    /// its parent's credentials and limits; returns its pid.
     pub fn add_process(
         &mut self,
         parent: u32,
         name: &str,
         space: AddressSpace,
         fds: &[i32],
-    ) -> Result<u32, isize> {
-        let pid = self.next_id;
-        let registered = if parent == 0 {
-            self.doors().create_process(pid, doors::Cred::default())
-        } else {
-            self.doors().spawn(parent, pid, fds)
-        };
-        registered.map_err(|e| e.0)?;
-        self.alloc_id();
+    ) -> Result<u32, Errno> {
+        self.may_spawn(parent)?;
+        let pid = self.next_pid;
+        let (cred, limits) = self
+            .procs
+            .get(&parent)
+            .map_or((Cred::default(), Limits::DEFAULT), |p| (p.cred, p.limits));
+        let objects = self.objects();
+        match objects.caps.table(parent) {
+            None => objects.create_process(pid, limit::DEFAULT_DESCRIPTORS as usize)?,
+            Some(t) => {
+                let capacity = t.capacity();
+                objects.spawn(parent, pid, fds, capacity)?
+            }
+        }
+        self.next_pid += 1;
         let p = Process {
             pid,
             parent,
             name: String::from(name),
+            cred,
             space: Some(space),
             threads: Vec::new(),
             exited_threads: BTreeMap::new(),
+            limits,
+            handoff: true,
             exit_status: None,
             dying: false,
         };
@@ -268,10 +495,11 @@ impl Sched {
     fn destroy_thread(&mut self, tid: u32) {
         self.ready.remove(tid);
         self.sleepers.remove(tid);
-        self.doors().exit_thread(tid);
+        let objects = self.objects();
+        objects.doors.exit_thread(&mut objects.caps, tid);
         self.handle_door_events();
         // Not running, so its stack and record can go now.
-        drop(self.threads.remove(&tid));
+        drop(self.threads.remove(tid));
     }
 
     /// Ends process `pid` with `status`: every thread but the running one
@@ -305,7 +533,7 @@ impl Sched {
     /// The last thread is gone: free the address space, make the process a
     /// zombie for its parent (or drop it if nobody will wait), wake the parent.
     fn finish_process(&mut self, pid: u32) {
-        self.doors().exit_process(pid);
+        self.objects().exit_process(pid);
         self.handle_door_events();
         let Some(p) = self.procs.get_mut(&pid) else {
             return;
@@ -314,6 +542,9 @@ impl Sched {
         p.exited_threads.clear();
         if core::mem::take(&mut p.dying) {
             DYING.fetch_sub(1, Ordering::Relaxed);
+        }
+        if !core::mem::replace(&mut p.handoff, true) {
+            HANDOFF_OFF.fetch_sub(1, Ordering::Relaxed);
         }
         let parent = p.parent;
         let status = *p.exit_status.get_or_insert(0);
@@ -346,214 +577,25 @@ impl Sched {
     }
 }
 
-/// Switches from the running thread to `next`, releasing the lock; returns
-/// when the running thread is switched back to.
-fn switch_locked(g: MutexGuard<'static, Sched>, next: u32) {
-    switch_to(g, next, false, |_| {}, |_| {});
-}
-
-/// [`switch_locked`], applying `leave` to the running thread's record and
-/// `arrive` to `next`'s while they are at hand (one lookup each). With
-/// `direct` (a handoff), `next` may be ready and is then taken off the run
-/// queue; otherwise it was just taken from there, or was blocked. Returns
-/// the running thread's record (boxed, so it stays put while the thread
-/// lives), for a look at what was left for it while it was away.
-#[inline(always)]
-fn switch_to(
-    mut g: MutexGuard<'static, Sched>,
-    next: u32,
-    direct: bool,
-    leave: impl FnOnce(&mut Thread),
-    arrive: impl FnOnce(&mut Thread),
-) -> *mut Thread {
-    let prev = g.current;
-    let p = match g.threads.get_mut(&prev) {
-        Some(t) => t,
-        // The previous thread was already freed (cannot happen: dead
-        // threads are freed only by the next thread to run).
-        None => panic!("switch from unknown thread {prev}"),
-    };
-    leave(p);
-    if prev == next {
-        arrive(p);
-        p.state = State::Running;
-        return &raw mut **p;
-    }
-    let me: *mut Thread = &raw mut **p;
-    let (prev_rsp, prev_fpu, prev_pid) = (&raw mut p.rsp, &raw mut *p.fpu, p.pid);
-    let s = &mut *g;
-    s.current = next;
-    let n = s.threads.get_mut(&next).expect("switch to unknown thread");
-    if direct && n.state == State::Ready {
-        s.ready.remove(next);
-    }
-    arrive(n);
-    n.state = State::Running;
-    let (next_rsp, next_fpu, top) = (n.rsp, &raw const *n.fpu, n.kstack.top());
-    cpu::set_fs_base(n.fs_base);
-    // A thread runs in its process's address space, so a switch within one
-    // process keeps CR3 (and the TLB).
-    if n.pid != prev_pid
-        && let Some(root) = n.root
-    {
-        // SAFETY: `next` can run, so its process's space is alive.
-        unsafe { activate_root(root) };
-    }
-    gdt::set_kernel_stack(top);
-    syscall::set_kernel_stack(top);
-    drop(g);
-    // SAFETY: both threads' records are boxed and stay alive across the
-    // switch (a dead thread is freed only by the next thread to run, in
-    // `after_switch`); `next_rsp` was saved by `switch` or prepared.
-    unsafe { switch(prev_rsp, next_rsp, prev_fpu, next_fpu) };
-    after_switch();
-    me
-}
-
-/// Runs on the new thread right after every switch: frees dead threads.
-#[inline]
-pub extern "C" fn after_switch() {
-    if DEAD_PENDING.load(Ordering::Relaxed) {
-        free_dead_threads();
-    }
-}
-
-/// Frees the threads that exited (the switch away from them is over).
-#[cold]
-fn free_dead_threads() {
-    if DEAD_PENDING.swap(false, Ordering::Relaxed) {
-        let mut g = SCHED.lock();
-        let dead: Vec<Box<Thread>> = core::mem::take(&mut g.dead)
-            .into_iter()
-            .filter_map(|tid| g.threads.remove(&tid))
-            .collect();
-        drop(g);
-        drop(dead);
-    }
-}
-
-/// Runs first on a new user thread: finishes the switch, and notes the
-/// first entry to user mode since boot (for the boot benchmark).
-pub extern "C" fn user_thread_entry() {
-    after_switch();
-    if FIRST_USER_TSC.load(Ordering::Relaxed) == 0 {
-        FIRST_USER_TSC.store(rdtsc(), Ordering::Relaxed);
-    }
-}
-
-/// Blocks the running thread until [`Sched::wake`]; `g` is released meanwhile.
-pub fn block(mut g: MutexGuard<'static, Sched>, wait: Wait) {
-    let next = g.pick_next();
-    switch_to(g, next, false, |t| t.state = State::Blocked(wait), |_| {});
-}
-
-/// Direct handoff: the running thread blocks with `wait` (its door
-/// operation returning EINTR unless something else is decided for it) and
-/// `target` (which must be blocked or ready) runs at once, without the run
-/// queue. With the handoff disabled (benchmark knob) `target` goes through
-/// the run queue.
-pub fn handoff(g: MutexGuard<'static, Sched>, wait: Wait, target: u32) {
-    door_switch(g, wait, target, |_| {});
-}
-
-/// What a thread blocked in a door operation resumes with.
-pub enum Resume {
-    /// A parked server thread starts this invocation.
-    Invocation(ipc::Entry),
-    /// A caller's door_call returns this (`-errno` on failure).
-    Result(isize),
-}
-
-/// The switch of a door call or return: the running thread blocks with
-/// `wait`, its door operation returning EINTR unless something else is
-/// decided for it, and `target`, blocked in a door operation, resumes with
-/// `resume`: at once (direct handoff), or through the run queue when the
-/// handoff is disabled. When the running thread runs again, `then` reads
-/// what was left for it in its record.
-#[inline(always)]
-pub fn door_handoff<R>(
-    g: MutexGuard<'static, Sched>,
-    wait: Wait,
-    target: u32,
-    resume: Resume,
-    then: impl FnOnce(&mut Thread) -> R,
-) -> R {
-    let give = move |t: &mut Thread| match resume {
-        Resume::Invocation(entry) => t.upcall = Some(entry),
-        Resume::Result(value) => t.door_ret = value,
-    };
-    let me = door_switch(g, wait, target, give);
-    // SAFETY: `me` is the running thread's boxed record, alive while the
-    // thread runs. Nothing else runs now (one CPU, interrupts off in the
-    // kernel) and whoever switched here released the lock first, so no
-    // other reference to the record is in use.
-    then(unsafe { &mut *me })
-}
-
-#[inline(always)]
-fn door_switch(
-    mut g: MutexGuard<'static, Sched>,
-    wait: Wait,
-    target: u32,
-    give: impl FnOnce(&mut Thread),
-) -> *mut Thread {
-    let leave = |t: &mut Thread| {
-        t.state = State::Blocked(wait);
-        t.door_ret = -EINTR;
-    };
-    if !handoff_enabled() {
-        if let Some(t) = g.threads.get_mut(&target) {
-            give(t);
-        }
-        g.wake(target);
-        let next = g.pick_next();
-        return switch_to(g, next, false, leave, |_| {});
-    }
-    HANDOFFS.fetch_add(1, Ordering::Relaxed);
-    switch_to(g, target, true, leave, give)
-}
-
-/// Runs `target` at once; the running thread stays runnable at the back of
-/// the run queue.
-pub fn yield_to(mut g: MutexGuard<'static, Sched>, target: u32) {
-    let cur = g.current;
-    g.ready.push(cur);
-    let leave = |t: &mut Thread| t.state = State::Ready;
-    if handoff_enabled() {
-        HANDOFFS.fetch_add(1, Ordering::Relaxed);
-        switch_to(g, target, true, leave, |_| {});
-    } else {
-        g.wake(target);
-        let next = g.pick_next();
-        switch_to(g, next, false, leave, |_| {});
-    }
-}
-
-/// Gives the CPU to the next ready thread, if any.
-pub fn yield_now() {
-    let mut g = SCHED.lock();
-    let Some(next) = g.ready.pop() else { return };
-    let cur = g.current;
-    if cur != g.idle
-        && let Some(t) = g.threads.get_mut(&cur)
-    {
-        t.state = State::Ready;
-        g.ready.push(cur);
-    }
-    switch_locked(g, next);
-}
-
-/// Ends the running thread with `value`; ends its process too when it is
-/// the last thread.
-pub fn exit_thread(value: u64) -> ! {
+/// Ends the running thread with `value`, first unmapping the `mem_map`
+/// area `unmap` (its own stack, for a detached thread) if it is one; ends
+/// its process too when it is the last thread.
+pub fn exit_thread(value: u64, unmap: Option<(u64, u64)>) -> ! {
     let mut g = SCHED.lock();
     let tid = g.current;
     let pid = g.current_pid();
+    if let Some((addr, len)) = unmap {
+        g.unmap(pid, addr, len);
+    }
+    let detached = g.threads.get(tid).is_some_and(|t| t.detached);
     if let Some(p) = g.procs.get_mut(&pid) {
         p.threads.retain(|&t| t != tid);
-        p.exited_threads.insert(tid, value);
+        if !detached {
+            p.exited_threads.insert(tid, value);
+        }
     }
-    g.doors().exit_thread(tid);
+    let objects = g.objects();
+    objects.doors.exit_thread(&mut objects.caps, tid);
     g.handle_door_events();
     let joiners: Vec<u32> = g
         .threads
@@ -567,7 +609,7 @@ pub fn exit_thread(value: u64) -> ! {
     if g.procs.get(&pid).is_some_and(|p| p.threads.is_empty()) {
         g.finish_process(pid);
     }
-    if let Some(t) = g.threads.get_mut(&tid) {
+    if let Some(t) = g.threads.get_mut(tid) {
         t.state = State::Dead;
     }
     g.dead.push(tid);
@@ -584,7 +626,7 @@ pub fn exit_process(status: i32) -> ! {
         let pid = g.current_pid();
         g.kill_process(pid, status);
     }
-    exit_thread(0)
+    exit_thread(0, None)
 }
 
 /// Called before returning to user mode: a thread whose process is ending
@@ -599,19 +641,19 @@ pub fn check_exiting() {
     let exiting = g.procs.get(&pid).is_some_and(|p| p.exit_status.is_some());
     drop(g);
     if exiting {
-        exit_thread(0);
+        exit_thread(0, None);
     }
 }
 
 /// Waits for a child (`pid`, or any child for -1) to exit; returns
 /// `(pid, status)`.
-pub fn wait_child(pid: i64) -> Result<(u32, i32), isize> {
+pub fn wait_child(pid: i64) -> Result<(u32, i32), Errno> {
     loop {
         let mut g = SCHED.lock();
         let me = g.current_pid();
         let matches = |p: &Process| p.parent == me && (pid == -1 || i64::from(p.pid) == pid);
         if !g.procs.values().any(matches) {
-            return Err(ECHILD);
+            return Err(Errno::ECHILD);
         }
         let zombie = g
             .procs
@@ -627,21 +669,46 @@ pub fn wait_child(pid: i64) -> Result<(u32, i32), isize> {
 }
 
 /// Waits for thread `tid` of the running process; returns its exit value.
-pub fn join_thread(tid: u32) -> Result<u64, isize> {
+pub fn join_thread(tid: u32) -> Result<u64, Errno> {
     loop {
         let mut g = SCHED.lock();
         if tid == g.current {
-            return Err(EDEADLK);
+            return Err(Errno::EDEADLK);
         }
         let pid = g.current_pid();
-        let p = g.procs.get_mut(&pid).ok_or(ESRCH)?;
+        let p = g.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
         if let Some(v) = p.exited_threads.remove(&tid) {
             return Ok(v);
         }
         if !p.threads.contains(&tid) {
-            return Err(ESRCH);
+            return Err(Errno::ESRCH);
+        }
+        if g.threads.get(tid).is_some_and(|t| t.detached) {
+            return Err(Errno::EINVAL);
         }
         block(g, Wait::Join(tid));
+    }
+}
+
+/// Thread `tid` of the running process leaves no exit value behind; an
+/// exited one's value is dropped now. ESRCH: no such thread (or already
+/// detached).
+pub fn detach_thread(tid: u32) -> Result<(), Errno> {
+    let mut g = SCHED.lock();
+    let pid = g.current_pid();
+    let p = g.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+    if p.exited_threads.remove(&tid).is_some() {
+        return Ok(());
+    }
+    if !p.threads.contains(&tid) {
+        return Err(Errno::ESRCH);
+    }
+    match g.threads.get_mut(tid) {
+        Some(t) if !t.detached => {
+            t.detached = true;
+            Ok(())
+        }
+        _ => Err(Errno::ESRCH),
     }
 }
 
@@ -671,7 +738,8 @@ pub fn on_timer_tick(frame: &TrapFrame) {
 
 /// The idle thread: runs when nothing else can, halting until an interrupt.
 /// If every thread is blocked with no timer pending, the system can never
-/// make progress again: that is reported as a kernel failure.
+/// make progress again: that is a deadlock of the programs (not a kernel
+/// failure), reported with what each thread waits for and its own exit code.
 extern "C" fn idle_loop() -> ! {
     loop {
         let mut g = SCHED.lock();
@@ -688,18 +756,36 @@ extern "C" fn idle_loop() -> ! {
             .values()
             .any(|t| t.state == State::Blocked(Wait::Sleep));
         if !sleeping {
-            let stuck: Vec<(u32, u32, State)> = g
-                .threads
-                .values()
-                .filter(|t| t.tid != g.idle)
-                .map(|t| (t.tid, t.pid, t.state))
-                .collect();
+            report_deadlock(&g);
             drop(g);
-            panic!("deadlock: every thread is blocked and no timer is pending: {stuck:?}");
+            crate::arch::qemu_exit(abi::exit_code::DEADLOCK);
         }
         drop(g);
         x86_64::instructions::interrupts::enable_and_hlt();
         x86_64::instructions::interrupts::disable();
+    }
+}
+
+/// Prints the deadlock report: one line per blocked thread.
+fn report_deadlock(g: &Sched) {
+    crate::error!("deadlock: every thread is blocked and no timer is pending");
+    for t in g.threads.values().filter(|t| t.tid != g.idle) {
+        let State::Blocked(wait) = t.state else {
+            continue;
+        };
+        let name = g.process(t.pid).map_or("?", |p| p.name.as_str());
+        let what = match wait {
+            Wait::Join(tid) => alloc::format!("to join thread {tid}"),
+            Wait::Child => "for a child process to exit".into(),
+            Wait::Sleep => "for a timer".into(),
+            Wait::DoorCall => "for its door call to return".into(),
+            Wait::DoorPark => "for a door invocation (idle server thread)".into(),
+        };
+        crate::error!(
+            "deadlock: process {} ({name}) thread {} waits {what}",
+            t.pid,
+            t.tid
+        );
     }
 }
 
@@ -710,24 +796,31 @@ pub fn start() -> ! {
     // SAFETY: a fresh, mapped kernel stack.
     let rsp = unsafe { prepare_kernel(kstack.top(), idle_loop) };
     let mut g = SCHED.lock();
-    let idle = g.alloc_id();
     let thread = Thread {
-        tid: idle,
+        tid: 0,
         pid: 0,
         state: State::Running,
         kstack,
         rsp,
         fpu: Box::new(FpuState::new()),
-        door_ret: 0,
-        upcall: None,
+        resume: Resume::INTERRUPTED,
         fs_base: 0,
+        to_user: false,
+        detached: false,
+        handoff: true,
         root: None,
+        door_key: None,
+        cred: Cred::default(),
     };
-    g.threads.insert(idle, Box::new(thread));
+    let idle = g
+        .threads
+        .insert(Box::new(thread))
+        .expect("room for the idle thread");
+    g.threads.get_mut(idle).expect("the idle thread").tid = idle;
     g.idle = idle;
-    g.current = idle;
-    let top = g.threads[&idle].kstack.top();
-    let idle_fpu = &raw const *g.threads[&idle].fpu;
+    g.make_current(idle);
+    let top = g.threads.get(idle).expect("the idle thread").kstack.top();
+    let idle_fpu = &raw const *g.threads.get(idle).expect("the idle thread").fpu;
     gdt::set_kernel_stack(top);
     syscall::set_kernel_stack(top);
     drop(g);

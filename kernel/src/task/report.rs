@@ -4,8 +4,8 @@
 
 use super::{SCHED, exit_thread};
 use crate::arch::traps::{TrapFrame, exception_name, fault_address};
+use abi::KILLED_BASE;
 use alloc::string::String;
-use doors::abi::KILLED_BASE;
 
 /// `(pid, tid, name)` of the running thread, if the scheduler is not locked.
 fn who() -> (u32, u32, String) {
@@ -38,7 +38,7 @@ pub fn on_user_exception(frame: &TrapFrame) {
     SCHED
         .lock()
         .kill_process(pid, KILLED_BASE + frame.vector as i32);
-    exit_thread(0);
+    exit_thread(0, None);
 }
 
 pub fn on_kernel_exception(frame: &TrapFrame) {

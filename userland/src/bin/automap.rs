@@ -8,7 +8,7 @@
 
 extern crate alloc;
 
-use userland::abi::{prot, sys};
+use userland::abi::{Sys, prot};
 use userland::door::safe::{Door, Response};
 use userland::sys::{syscall2, syscall3};
 use userland::testkit::{expect_eq, fail, verdict};
@@ -20,7 +20,7 @@ const PAGE: usize = 4096;
 const RW: usize = prot::READ | prot::WRITE;
 
 fn map(len: usize, fixed: usize) -> isize {
-    syscall3(sys::MEM_MAP, len, RW, fixed)
+    syscall3(Sys::MemMap, len, RW, fixed)
 }
 
 fn main() -> i32 {
@@ -45,7 +45,7 @@ fn main() -> i32 {
         if ret <= 0 {
             fail(format_args!("automatic mem_map {round} failed: {ret}"));
         } else {
-            expect_eq("unmap", syscall2(sys::MEM_UNMAP, ret as usize, 3 * PAGE), 0);
+            expect_eq("unmap", syscall2(Sys::MemUnmap, ret as usize, 3 * PAGE), 0);
         }
     }
     match thread::spawn(|| 7) {

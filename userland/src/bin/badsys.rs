@@ -4,10 +4,10 @@
 #![no_std]
 #![no_main]
 
-use userland::abi::errno::*;
-use userland::abi::{SpawnArgs, sys};
+use userland::Errno;
+use userland::abi::{NATIVE_BASE, SpawnArgs, Sys};
 use userland::println;
-use userland::sys::syscall;
+use userland::sys::raw_syscall;
 
 userland::entry!(main);
 
@@ -17,7 +17,8 @@ static READ_ONLY: [u8; 64] = [0; 64];
 
 fn main() -> i32 {
     let name = "hello";
-    let long_name = "n".repeat(100);
+    // Longer than any boot file system name (ustar: 155 + 1 + 100 bytes).
+    let long_name = "n".repeat(300);
     let spawn_of = |name: &str| SpawnArgs {
         name_ptr: name.as_ptr() as u64,
         name_len: name.len() as u64,
@@ -41,112 +42,127 @@ fn main() -> i32 {
     let p = |s: &SpawnArgs| s as *const SpawnArgs as usize;
     let ro = READ_ONLY.as_ptr() as usize;
     let boot_args = "boot.args";
-    let cases: [(&str, usize, [usize; 6], isize); 24] = [
-        ("unknown number", 999, [0; 6], ENOSYS),
-        ("huge number", usize::MAX, [0; 6], ENOSYS),
-        ("write null", sys::DEBUG_WRITE, [0, 10, 0, 0, 0, 0], EFAULT),
+    let cases: [(&str, usize, [usize; 6], Errno); 24] = [
+        ("Linux number", 1, [0; 6], Errno::ENOSYS),
+        (
+            "unknown native number",
+            NATIVE_BASE + 999,
+            [0; 6],
+            Errno::ENOSYS,
+        ),
+        ("huge number", usize::MAX, [0; 6], Errno::ENOSYS),
+        (
+            "write null",
+            Sys::DebugWrite.number(),
+            [0, 10, 0, 0, 0, 0],
+            Errno::EFAULT,
+        ),
         (
             "write kernel",
-            sys::DEBUG_WRITE,
+            Sys::DebugWrite.number(),
             [KERNEL, 10, 0, 0, 0, 0],
-            EFAULT,
+            Errno::EFAULT,
         ),
         (
             "write unmapped",
-            sys::DEBUG_WRITE,
+            Sys::DebugWrite.number(),
             [UNMAPPED, 10, 0, 0, 0, 0],
-            EFAULT,
+            Errno::EFAULT,
         ),
         (
             "write wrapping",
-            sys::DEBUG_WRITE,
+            Sys::DebugWrite.number(),
             [usize::MAX - 4, 10, 0, 0, 0, 0],
-            EFAULT,
+            Errno::EFAULT,
         ),
-        (
-            "write too long",
-            sys::DEBUG_WRITE,
-            [ro, 1 << 30, 0, 0, 0, 0],
-            EINVAL,
-        ),
-        ("spawn null", sys::SPAWN, [0; 6], EFAULT),
+        ("spawn null", Sys::Spawn.number(), [0; 6], Errno::EFAULT),
         (
             "spawn kernel name",
-            sys::SPAWN,
+            Sys::Spawn.number(),
             [p(&bad_name_ptr), 0, 0, 0, 0, 0],
-            EFAULT,
+            Errno::EFAULT,
         ),
         (
             "spawn missing",
-            sys::SPAWN,
+            Sys::Spawn.number(),
             [p(&missing), 0, 0, 0, 0, 0],
-            ENOENT,
+            Errno::ENOENT,
         ),
         (
             "spawn non-ELF",
-            sys::SPAWN,
+            Sys::Spawn.number(),
             [p(&not_elf), 0, 0, 0, 0, 0],
-            ENOEXEC,
+            Errno::ENOEXEC,
         ),
         (
             "spawn long name",
-            sys::SPAWN,
+            Sys::Spawn.number(),
             [p(&too_long), 0, 0, 0, 0, 0],
-            ENAMETOOLONG,
+            Errno::ENAMETOOLONG,
         ),
         (
             "spawn bad args",
-            sys::SPAWN,
+            Sys::Spawn.number(),
             [p(&unterminated_args), 0, 0, 0, 0, 0],
-            EINVAL,
+            Errno::EINVAL,
         ),
         (
             "wait no child",
-            sys::WAIT,
+            Sys::Wait.number(),
             [usize::MAX, 0, 0, 0, 0, 0],
-            ECHILD,
+            Errno::ECHILD,
         ),
-        ("map zero", sys::MEM_MAP, [0, 3, 0, 0, 0, 0], EINVAL),
+        (
+            "map zero",
+            Sys::MemMap.number(),
+            [0, 3, 0, 0, 0, 0],
+            Errno::EINVAL,
+        ),
         (
             "map bad prot",
-            sys::MEM_MAP,
+            Sys::MemMap.number(),
             [4096, 0x80, 0, 0, 0, 0],
-            EINVAL,
+            Errno::EINVAL,
         ),
         (
             "map unaligned",
-            sys::MEM_MAP,
+            Sys::MemMap.number(),
             [4096, 3, 0x1234, 0, 0, 0],
-            EINVAL,
+            Errno::EINVAL,
         ),
         (
             "map kernel",
-            sys::MEM_MAP,
+            Sys::MemMap.number(),
             [4096, 3, KERNEL, 0, 0, 0],
-            EINVAL,
+            Errno::EINVAL,
         ),
         (
             "unmap bogus",
-            sys::MEM_UNMAP,
+            Sys::MemUnmap.number(),
             [UNMAPPED, 4096, 0, 0, 0, 0],
-            EINVAL,
+            Errno::EINVAL,
         ),
         (
             "shutdown not init",
-            sys::SHUTDOWN,
+            Sys::Shutdown.number(),
             [0x10, 0, 0, 0, 0, 0],
-            EPERM,
+            Errno::EPERM,
         ),
-        ("kstat bogus", sys::KSTAT, [999, 0, 0, 0, 0, 0], EINVAL),
+        (
+            "kstat bogus",
+            Sys::Kstat.number(),
+            [999, 0, 0, 0, 0, 0],
+            Errno::EINVAL,
+        ),
         (
             "read into rodata",
-            sys::BOOTFS_READ,
+            Sys::BootfsRead.number(),
             [boot_args.as_ptr() as usize, boot_args.len(), ro, 64, 0, 0],
-            EFAULT,
+            Errno::EFAULT,
         ),
         (
             "read into kernel",
-            sys::BOOTFS_READ,
+            Sys::BootfsRead.number(),
             [
                 boot_args.as_ptr() as usize,
                 boot_args.len(),
@@ -155,23 +171,22 @@ fn main() -> i32 {
                 0,
                 0,
             ],
-            EFAULT,
+            Errno::EFAULT,
         ),
         (
             "sleep forever",
-            sys::SLEEP_TICKS,
+            Sys::SleepTicks.number(),
             [usize::MAX, 0, 0, 0, 0, 0],
-            EINVAL,
+            Errno::EINVAL,
         ),
     ];
     let mut failed = 0;
     for (what, nr, args, want) in cases {
-        let got = syscall(nr, args);
-        if got != -want {
+        let got = raw_syscall(nr, args);
+        if got != want.raw() {
             println!(
-                "badsys: {what}: got {got}, expected -{} ({})",
-                want,
-                name_of(want)
+                "badsys: {what}: got {got}, expected {} ({want:?})",
+                want.raw()
             );
             failed += 1;
         }
@@ -184,10 +199,6 @@ fn main() -> i32 {
         cases.len()
     );
     0
-}
-
-fn name_of(e: isize) -> &'static str {
-    userland::abi::errno::name(e)
 }
 
 extern crate alloc;

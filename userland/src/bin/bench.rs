@@ -20,8 +20,8 @@ use alloc::format;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::ptr::null_mut;
+use userland::abi::Sys;
 use userland::abi::kstat::{BOOT_TSC, FIRST_USER_TSC};
-use userland::abi::sys;
 use userland::door::{self, door_arg_t, door_desc_t};
 use userland::sys::{rdtsc, syscall0};
 use userland::{arg, println, process, thread};
@@ -175,11 +175,11 @@ fn main() -> i32 {
         first_user - boot
     );
     for _ in 0..100 {
-        syscall0(sys::GETPID);
+        syscall0(Sys::GetPid);
     }
     let t0 = rdtsc();
     for _ in 0..ROUNDS {
-        syscall0(sys::GETPID);
+        syscall0(Sys::GetPid);
     }
     println!(
         "BENCH null_syscall_round_trip {} instructions",

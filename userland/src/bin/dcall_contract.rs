@@ -24,7 +24,7 @@ use alloc::format;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::ptr::null_mut;
-use userland::abi::errno::{self, EBADF, EINVAL};
+use userland::Errno;
 use userland::abi::kstat;
 use userland::door::*;
 use userland::heap::unmap;
@@ -42,9 +42,9 @@ fn expect_closed(what: &str, d: i32) -> R {
     let mut info = door_info_t::default();
     let r = door_info(d, &mut info);
     ensure!(
-        r == -1 && errno() == EBADF,
+        r == -1 && errno() == Errno::EBADF,
         "{what}: descriptor {d} should be closed, door_info gave {r} ({})",
-        errno::name(errno())
+        errno().name()
     );
     Ok(())
 }
@@ -304,7 +304,7 @@ fn attributes() -> R {
         ensure!(
             d >= 0,
             "door_create(attributes {attrs:#x}) failed with {}",
-            errno::name(errno())
+            errno().name()
         );
         let info = info_of(d)?;
         let (got, target, pc, data, uniq) = (
@@ -342,7 +342,7 @@ fn attributes() -> R {
         ensure!(
             door_revoke(d) == 0,
             "door_revoke failed with {}",
-            errno::name(errno())
+            errno().name()
         );
     }
     let doors = process::kstat(kstat::DOORS).unwrap_or(0);
@@ -362,9 +362,9 @@ fn attributes() -> R {
     for attrs in bad {
         let r = door_create(server, null_mut(), attrs);
         ensure!(
-            r == -1 && errno() == EINVAL,
+            r == -1 && errno() == Errno::EINVAL,
             "door_create(attributes {attrs:#x}) gave {r} ({}), expected EINVAL",
-            errno::name(errno())
+            errno().name()
         );
     }
     let (doors2, descs2) = (

@@ -30,7 +30,7 @@ extern crate alloc;
 use alloc::format;
 use alloc::vec;
 use core::ptr::null_mut;
-use userland::abi::errno::{self, E2BIG, EAGAIN, EBADF, EFAULT, EINTR, EINVAL};
+use userland::Errno;
 use userland::door::*;
 use userland::testkit::dcall::{
     self, call, expect_err, expect_ok, expect_raw, info_of, let_child_exit, parent_server, reap,
@@ -66,7 +66,7 @@ fn e2big(main: i32) -> R {
         main,
         &big,
         &[],
-        E2BIG,
+        Errno::E2BIG,
     )?;
     let s = spare()?;
     let rel = [door_desc_t::new(s, DOOR_DESCRIPTOR | DOOR_RELEASE)];
@@ -75,7 +75,7 @@ fn e2big(main: i32) -> R {
         main,
         &big,
         &rel,
-        E2BIG,
+        Errno::E2BIG,
     )?;
     released("E2BIG", s, true)?;
     let s = spare()?;
@@ -85,7 +85,7 @@ fn e2big(main: i32) -> R {
         main,
         b"E",
         &many,
-        E2BIG,
+        Errno::E2BIG,
     );
     close(s);
     r?;
@@ -101,7 +101,7 @@ fn e2big(main: i32) -> R {
         main,
         b"E",
         &many,
-        E2BIG,
+        Errno::E2BIG,
     );
     close(s);
     r?;
@@ -117,7 +117,7 @@ fn eagain_on(what: &str, d: i32) -> R {
         let rel = [door_desc_t::new(s, DOOR_DESCRIPTOR | DOOR_RELEASE)];
         match call(d, b"Ewaiting", &rel) {
             Ok(_) => 0,
-            Err(e) => e as u64,
+            Err(e) => u64::from(e.code()),
         }
     })
     .map_err(|e| format!("{what}: thread::spawn: {e:?}"))?;
@@ -129,9 +129,9 @@ fn eagain_on(what: &str, d: i32) -> R {
         }
         let e = errno();
         ensure!(
-            e == EINVAL,
+            e == Errno::EINVAL,
             "{what}: door_abort failed with {} (expected EINVAL until the thread waits)",
-            errno::name(e)
+            e.name()
         );
         process::sleep_ticks(1);
     }
@@ -139,14 +139,14 @@ fn eagain_on(what: &str, d: i32) -> R {
         aborted,
         "{what}: the calling thread never was in door_call (or its call ended)"
     );
-    let got = h.join().map_err(|e| format!("{what}: join: {e:?}"))? as isize;
+    let got = h.join().map_err(|e| format!("{what}: join: {e:?}"))? as u16;
     ensure!(
-        got == EAGAIN,
+        got == Errno::EAGAIN.code(),
         "{what}: the aborted waiting call returned {}, expected EAGAIN",
         if got == 0 {
             "success"
         } else {
-            errno::name(got)
+            Errno::from_code(got).name()
         }
     );
     released(what, s, true)
@@ -166,11 +166,11 @@ fn ebadf(main: i32, rev: i32) -> R {
     let msg = *b"E1";
     let mut a = arg_for(&msg, &mut rbuf);
     for d in [-1, 0x7ff, 0x7fff_ffff, DOOR_QUERY] {
-        expect_raw(&format!("not a descriptor ({d})"), d, &mut a, EBADF)?;
+        expect_raw(&format!("not a descriptor ({d})"), d, &mut a, Errno::EBADF)?;
     }
     let d = spare()?;
     close(d);
-    expect_err("closed descriptor", d, b"E1", &[], EBADF)?;
+    expect_err("closed descriptor", d, b"E1", &[], Errno::EBADF)?;
     let s = spare()?;
     let rel = [door_desc_t::new(s, DOOR_DESCRIPTOR | DOOR_RELEASE)];
     expect_err(
@@ -178,7 +178,7 @@ fn ebadf(main: i32, rev: i32) -> R {
         d,
         b"E1",
         &rel,
-        EBADF,
+        Errno::EBADF,
     )?;
     released("EBADF", s, false)?;
 
@@ -190,9 +190,15 @@ fn ebadf(main: i32, rev: i32) -> R {
     ensure!(
         door_revoke(own) == 0,
         "door_revoke failed with {}",
-        errno::name(errno())
+        errno().name()
     );
-    let r = expect_err("door revoked by this process", other, b"E2", &[], EBADF);
+    let r = expect_err(
+        "door revoked by this process",
+        other,
+        b"E2",
+        &[],
+        Errno::EBADF,
+    );
     let revoked = info_of(other).map(|i| i.di_attributes & DOOR_REVOKED != 0);
     close(other);
     r?;
@@ -205,12 +211,18 @@ fn ebadf(main: i32, rev: i32) -> R {
         Ok(r) => {
             return Err(format!(
                 "the child's door_revoke failed: {}",
-                errno::name(r[0] as isize)
+                Errno::from_code(r[0] as u16).name()
             ));
         }
-        Err(e) => return Err(format!("asking the child to revoke: {}", errno::name(e))),
+        Err(e) => return Err(format!("asking the child to revoke: {}", e.name())),
     }
-    expect_err("door revoked by its server process", rev, b"E3", &[], EBADF)?;
+    expect_err(
+        "door revoked by its server process",
+        rev,
+        b"E3",
+        &[],
+        Errno::EBADF,
+    )?;
     let info = info_of(rev)?;
     let (attrs, target) = (info.di_attributes, info.di_target);
     ensure!(
@@ -223,26 +235,31 @@ fn ebadf(main: i32, rev: i32) -> R {
 fn efault(main: i32) -> R {
     let msg = *b"Efault";
     let mut rbuf = [0u8; 64];
-    expect_raw("params unmapped", main, 0x1000 as *mut door_arg_t, EFAULT)?;
+    expect_raw(
+        "params unmapped",
+        main,
+        0x1000 as *mut door_arg_t,
+        Errno::EFAULT,
+    )?;
     expect_raw(
         "params in the kernel half",
         main,
         0xffff_8000_0000_0000u64 as *mut door_arg_t,
-        EFAULT,
+        Errno::EFAULT,
     )?;
     let mut a = arg_for(&msg, &mut rbuf);
     a.data_ptr = 0x1000;
-    expect_raw("data_ptr unmapped", main, &mut a, EFAULT)?;
+    expect_raw("data_ptr unmapped", main, &mut a, Errno::EFAULT)?;
     let mut a = arg_for(&msg, &mut rbuf);
     a.data_ptr = 0xffff_8000_0000_0000;
-    expect_raw("data_ptr in the kernel half", main, &mut a, EFAULT)?;
+    expect_raw("data_ptr in the kernel half", main, &mut a, Errno::EFAULT)?;
     let mut a = arg_for(&msg, &mut rbuf);
     a.rbuf = 0x1000;
-    expect_raw("rbuf unmapped", main, &mut a, EFAULT)?;
+    expect_raw("rbuf unmapped", main, &mut a, Errno::EFAULT)?;
     let mut a = arg_for(&msg, &mut rbuf);
     a.desc_ptr = 0x1000;
     a.desc_num = 1;
-    expect_raw("desc_ptr unmapped", main, &mut a, EFAULT)?;
+    expect_raw("desc_ptr unmapped", main, &mut a, Errno::EFAULT)?;
     let s = spare()?;
     let rel = [door_desc_t::new(s, DOOR_DESCRIPTOR | DOOR_RELEASE)];
     let mut a = arg_for(&msg, &mut rbuf);
@@ -253,7 +270,7 @@ fn efault(main: i32) -> R {
         "data_ptr unmapped, with a DOOR_RELEASE descriptor",
         main,
         &mut a,
-        EFAULT,
+        Errno::EFAULT,
     )?;
     released("EFAULT", s, false)?;
     expect_ok("a good call afterwards", main, &msg, &[])
@@ -266,7 +283,7 @@ fn einval(main: i32) -> R {
         main,
         b"E",
         &[door_desc_t::new(s, 0)],
-        EINVAL,
+        Errno::EINVAL,
     );
     close(s);
     r?;
@@ -275,7 +292,7 @@ fn einval(main: i32) -> R {
         main,
         b"E",
         &[door_desc_t::new(0x7ff, DOOR_DESCRIPTOR)],
-        EINVAL,
+        Errno::EINVAL,
     )?;
     let c = spare()?;
     close(c);
@@ -284,7 +301,7 @@ fn einval(main: i32) -> R {
         main,
         b"E",
         &[door_desc_t::new(c, DOOR_DESCRIPTOR)],
-        EINVAL,
+        Errno::EINVAL,
     )?;
     let s = spare()?;
     let descs = [
@@ -296,7 +313,7 @@ fn einval(main: i32) -> R {
         main,
         b"E",
         &descs,
-        EINVAL,
+        Errno::EINVAL,
     )?;
     released("EINVAL", s, true)
 }
@@ -306,7 +323,7 @@ fn einval(main: i32) -> R {
 fn eintr(main: i32, child: u32) -> R {
     let h = thread::spawn(move || match call(main, b"H", &[]) {
         Ok(_) => 0,
-        Err(e) => e as u64,
+        Err(e) => u64::from(e.code()),
     })
     .map_err(|e| format!("thread::spawn: {e:?}"))?;
     let mut hung = false;
@@ -319,19 +336,25 @@ fn eintr(main: i32, child: u32) -> R {
     }
     let_child_exit();
     ensure!(hung, "the child never started serving the hanging call");
-    let got = h.join().map_err(|e| format!("join: {e:?}"))? as isize;
+    let got = h.join().map_err(|e| format!("join: {e:?}"))? as u16;
     let (_, status) = reap(child).map_err(|e| format!("wait: {e:?}"))?;
     ensure!(
-        got == EINTR,
+        got == Errno::EINTR.code(),
         "call in progress when the server exited: {}, expected EINTR",
         if got == 0 {
             "success"
         } else {
-            errno::name(got)
+            Errno::from_code(got).name()
         }
     );
     ensure!(status == 0, "the server child exited with {status}");
-    expect_err("a call after the server exited", main, b"E", &[], EBADF)?;
+    expect_err(
+        "a call after the server exited",
+        main,
+        b"E",
+        &[],
+        Errno::EBADF,
+    )?;
     let info = info_of(main)?;
     let (target, attrs) = (info.di_target, info.di_attributes);
     ensure!(

@@ -21,7 +21,7 @@ extern crate alloc;
 use alloc::format;
 use alloc::string::String;
 use core::ptr::null_mut;
-use userland::abi::errno::{self, EMFILE, ENFILE, ENOBUFS, ENOTSUP};
+use userland::Errno;
 use userland::door::*;
 use userland::ensure;
 use userland::testkit::Outcome as R;
@@ -54,14 +54,14 @@ fn emfile(main: i32) -> R {
         Ok(r) if r.len() == 5 => {
             let n = u32::from_le_bytes([r[0], r[1], r[2], r[3]]);
             ensure!(
-                n > 0 && isize::from(r[4]) == EMFILE,
+                n > 0 && u16::from(r[4]) == Errno::EMFILE.code(),
                 "the child filled {n} slots and then got {}, expected EMFILE",
-                errno::name(isize::from(r[4]))
+                Errno::from_code(u16::from(r[4])).name()
             );
             n
         }
         Ok(r) => return Err(format!("fill: reply {r:?}")),
-        Err(e) => return Err(format!("fill: {}", errno::name(e))),
+        Err(e) => return Err(format!("fill: {}", e.name())),
     };
     let checks = (|| -> R {
         let s = spare()?;
@@ -70,7 +70,7 @@ fn emfile(main: i32) -> R {
             main,
             b"E",
             &[door_desc_t::new(s, DOOR_DESCRIPTOR)],
-            EMFILE,
+            Errno::EMFILE,
         );
         let open = info(s).is_ok();
         close(s);
@@ -85,7 +85,7 @@ fn emfile(main: i32) -> R {
             main,
             b"E",
             &[door_desc_t::new(s, DOOR_DESCRIPTOR | DOOR_RELEASE)],
-            EMFILE,
+            Errno::EMFILE,
         )?;
         released("EMFILE", s, true)?;
         expect_ok("no descriptors while the table is full", main, b"E", &[])
@@ -93,7 +93,7 @@ fn emfile(main: i32) -> R {
     let emptied = match call(main, b"U", &[]) {
         Ok(r) if r.len() == 4 => u32::from_le_bytes([r[0], r[1], r[2], r[3]]),
         Ok(r) => return Err(format!("unfill: reply {r:?}")),
-        Err(e) => return Err(format!("unfill: {}", errno::name(e))),
+        Err(e) => return Err(format!("unfill: {}", e.name())),
     };
     checks?;
     ensure!(emptied == filled, "unfill closed {emptied} of {filled}");
@@ -113,7 +113,7 @@ fn param(d: i32, p: i32) -> Result<usize, String> {
     ensure!(
         door_getparam(d, p, &mut v) == 0,
         "door_getparam({p}) failed with {}",
-        errno::name(errno())
+        errno().name()
     );
     Ok(v)
 }
@@ -130,7 +130,7 @@ fn enfile(lim: i32) -> R {
             door_desc_t::new(a, DOOR_DESCRIPTOR),
             door_desc_t::new(b, DOOR_DESCRIPTOR),
         ],
-        ENFILE,
+        Errno::ENFILE,
     );
     close(a);
     close(b);
@@ -144,7 +144,7 @@ fn enfile(lim: i32) -> R {
             door_desc_t::new(a, DOOR_DESCRIPTOR | DOOR_RELEASE),
             door_desc_t::new(b, DOOR_DESCRIPTOR | DOOR_RELEASE),
         ],
-        ENFILE,
+        Errno::ENFILE,
     )?;
     released("ENFILE (first)", a, true)?;
     released("ENFILE (second)", b, true)?;
@@ -169,13 +169,19 @@ fn enobufs(lim: i32) -> R {
         "DATA_MIN {min} DATA_MAX {max}, the server set 4 and 64"
     );
     let data = [b'E'; 65];
-    expect_err("3 bytes, DATA_MIN 4", lim, &data[..3], &[], ENOBUFS)?;
-    expect_err("65 bytes, DATA_MAX 64", lim, &data[..65], &[], ENOBUFS)?;
+    expect_err("3 bytes, DATA_MIN 4", lim, &data[..3], &[], Errno::ENOBUFS)?;
+    expect_err(
+        "65 bytes, DATA_MAX 64",
+        lim,
+        &data[..65],
+        &[],
+        Errno::ENOBUFS,
+    )?;
     expect_raw(
         "params NULL (0 bytes), DATA_MIN 4",
         lim,
         null_mut(),
-        ENOBUFS,
+        Errno::ENOBUFS,
     )?;
     let s = spare()?;
     expect_err(
@@ -183,7 +189,7 @@ fn enobufs(lim: i32) -> R {
         lim,
         &data[..3],
         &[door_desc_t::new(s, DOOR_DESCRIPTOR | DOOR_RELEASE)],
-        ENOBUFS,
+        Errno::ENOBUFS,
     )?;
     released("ENOBUFS", s, true)?;
     expect_ok("4 bytes", lim, &data[..4], &[])?;
@@ -202,7 +208,7 @@ fn enotsup(refuse: i32) -> R {
         refuse,
         b"E",
         &[door_desc_t::new(s, DOOR_DESCRIPTOR)],
-        ENOTSUP,
+        Errno::ENOTSUP,
     );
     close(s);
     r?;
@@ -212,7 +218,7 @@ fn enotsup(refuse: i32) -> R {
         refuse,
         b"E",
         &[door_desc_t::new(s, DOOR_DESCRIPTOR | DOOR_RELEASE)],
-        ENOTSUP,
+        Errno::ENOTSUP,
     )?;
     released("ENOTSUP", s, true)?;
     expect_ok(

@@ -10,7 +10,7 @@
 //! dcall_contract.) The parent serves two doors and runs the client checks
 //! on them itself, then spawns a child (descriptors 0 = main door, 1 = NULL
 //! door) that runs the same checks from another process and the EOVERFLOW
-//! check last (after `mem_limit(0)`).
+//! check last (after lowering its memory limit to 0).
 #![no_std]
 #![no_main]
 
@@ -21,7 +21,7 @@ use alloc::string::String;
 use alloc::vec;
 use core::ffi::c_void;
 use core::ptr::null_mut;
-use userland::abi::errno::{self, E2BIG, EOVERFLOW};
+use userland::Errno;
 use userland::abi::kstat;
 use userland::door::*;
 use userland::heap::unmap;
@@ -68,7 +68,7 @@ fn client(who: &str, main: i32, null: i32) -> R {
         ensure!(
             r == 0,
             "door_call(NULL params) failed with {}",
-            errno::name(errno())
+            errno().name()
         );
         let rec = null_record(main)?;
         ensure!(
@@ -83,21 +83,21 @@ fn client(who: &str, main: i32, null: i32) -> R {
             rec[2]
         );
         ensure!(
-            rec[3] == E2BIG as i64,
+            rec[3] == Errno::E2BIG.code() as i64,
             "NULL params: server's door_return with data gave {} (expected E2BIG)",
             if rec[3] == PENDING {
                 "success"
             } else {
-                errno::name(rec[3] as isize)
+                Errno::from_code(rec[3] as u16).name()
             }
         );
         ensure!(
-            rec[4] == E2BIG as i64,
+            rec[4] == Errno::E2BIG.code() as i64,
             "NULL params: server's door_return with a descriptor gave {} (expected E2BIG)",
             if rec[4] == PENDING {
                 "success"
             } else {
-                errno::name(rec[4] as isize)
+                Errno::from_code(rec[4] as u16).name()
             }
         );
         // The same server with a door_arg_t: its data arrives.
@@ -113,7 +113,7 @@ fn client(who: &str, main: i32, null: i32) -> R {
         ensure!(
             rec[3] == PENDING,
             "NULL door with params: the server's door_return failed ({})",
-            errno::name(rec[3] as isize)
+            Errno::from_code(rec[3] as u16).name()
         );
         println!("dcall_results: {who}: NULL params: no arguments, results refused with E2BIG");
         Ok(())
@@ -234,7 +234,7 @@ fn client(who: &str, main: i32, null: i32) -> R {
 fn overflow(main: i32) -> R {
     // Leave room in the heap for what follows, then forbid new mappings.
     drop(vec![0u8; 128 * 1024]);
-    process::mem_limit(0);
+    process::set_limit(0, userland::abi::limit::MEMORY, 0).expect("lower the memory limit");
     let descs_before = process::kstat(kstat::DESCRIPTORS).unwrap_or(0);
     let req = r_request(10_000, 1);
     let mut rbuf = Buf([0x55u8; 64]);
@@ -242,9 +242,9 @@ fn overflow(main: i32) -> R {
     let mut a = arg_for(&req, &mut rbuf.0);
     let r = door_call(main, &mut a);
     ensure!(
-        r == -1 && errno() == EOVERFLOW,
+        r == -1 && errno() == Errno::EOVERFLOW,
         "results beyond rsize with no room to map them: door_call gave {r} ({}), expected EOVERFLOW",
-        errno::name(errno())
+        errno().name()
     );
     let descs_after = process::kstat(kstat::DESCRIPTORS).unwrap_or(0);
     ensure!(

@@ -27,7 +27,7 @@ use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::ptr::{null_mut, read_unaligned};
 use core::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, Ordering};
-use userland::abi::errno::{self, E2BIG, EFAULT, EINVAL, EMFILE};
+use userland::Errno;
 use userland::abi::{KILLED_BASE, kstat};
 use userland::door::*;
 use userland::testkit::{Outcome as R, info, wait_until};
@@ -62,7 +62,7 @@ fn try_return(data: *const u8, size: usize, descs: &mut [door_desc_t]) -> u8 {
         descs.as_mut_ptr()
     };
     door_return(data as *mut u8, size, p, descs.len() as u32);
-    errno() as u8
+    errno().code() as u8
 }
 
 extern "C" fn server(
@@ -78,10 +78,10 @@ extern "C" fn server(
         NULL_E_DATA.store(PENDING, Ordering::SeqCst);
         NULL_E_DESC.store(PENDING, Ordering::SeqCst);
         door_return(b"data".as_ptr() as *mut u8, 4, null_mut(), 0);
-        NULL_E_DATA.store(errno() as i64, Ordering::SeqCst);
+        NULL_E_DATA.store(errno().code() as i64, Ordering::SeqCst);
         let mut d = door_desc_t::new(main, DOOR_DESCRIPTOR);
         door_return(null_mut(), 0, &mut d, 1);
-        NULL_E_DESC.store(errno() as i64, Ordering::SeqCst);
+        NULL_E_DESC.store(errno().code() as i64, Ordering::SeqCst);
         door_return(null_mut(), 0, null_mut(), 0);
         return;
     }
@@ -102,7 +102,7 @@ extern "C" fn server(
             let e1 = try_return(0x1000 as *const u8, 16, &mut []);
             let e2 = try_return(0xffff_8000_0000_0000u64 as *const u8, 8, &mut []);
             let e3 = door_return(x.as_ptr() as *mut u8, 1, 0x1000 as *mut door_desc_t, 1);
-            let e3 = if e3 == -1 { errno() as u8 } else { 0 };
+            let e3 = if e3 == -1 { errno().code() as u8 } else { 0 };
             let d = dup(main);
             let mut rel = [door_desc_t::new(d, DOOR_DESCRIPTOR | DOOR_RELEASE)];
             let e4 = try_return(0x1000 as *const u8, 16, &mut rel);
@@ -197,7 +197,7 @@ fn call(d: i32, data: &[u8]) -> Result<Reply, String> {
         return Err(format!(
             "door_call({:?}) failed with {}",
             core::str::from_utf8(data),
-            errno::name(errno())
+            errno().name()
         ));
     }
     ensure!(
@@ -218,7 +218,9 @@ fn call(d: i32, data: &[u8]) -> Result<Reply, String> {
 }
 
 fn errs(v: &[u8]) -> Vec<&'static str> {
-    v.iter().map(|&e| errno::name(isize::from(e))).collect()
+    v.iter()
+        .map(|&e| Errno::from_code(u16::from(e)).name())
+        .collect()
 }
 
 /// door_return's errors, seen through what the server reports.
@@ -229,7 +231,13 @@ fn client(who: &str, main: i32, null: i32, table_full: bool) -> R {
     // EFAULT: data unmapped, data in the kernel half, descriptors unmapped,
     // and a DOOR_RELEASE descriptor stays open when the return fails.
     let r = call(main, b"F")?;
-    let want = [EFAULT as u8, EFAULT as u8, EFAULT as u8, EFAULT as u8, 1];
+    let want = [
+        Errno::EFAULT.code() as u8,
+        Errno::EFAULT.code() as u8,
+        Errno::EFAULT.code() as u8,
+        Errno::EFAULT.code() as u8,
+        1,
+    ];
     ensure!(
         r.data == want && r.descs.is_empty(),
         "{who}: door_return EFAULT cases gave {:?} (DOOR_RELEASE descriptor open: {:?}), expected 4 x EFAULT and open",
@@ -241,7 +249,13 @@ fn client(who: &str, main: i32, null: i32, table_full: bool) -> R {
     // EINVAL: no DOOR_DESCRIPTOR, a never-opened descriptor, a closed one,
     // and a DOOR_RELEASE entry beside a bad one (stays open).
     let r = call(main, b"I")?;
-    let want = [EINVAL as u8, EINVAL as u8, EINVAL as u8, EINVAL as u8, 1];
+    let want = [
+        Errno::EINVAL.code() as u8,
+        Errno::EINVAL.code() as u8,
+        Errno::EINVAL.code() as u8,
+        Errno::EINVAL.code() as u8,
+        1,
+    ];
     ensure!(
         r.data == want && r.descs.is_empty(),
         "{who}: door_return EINVAL cases gave {:?} (DOOR_RELEASE descriptor open: {:?}), expected 4 x EINVAL and open",
@@ -254,7 +268,7 @@ fn client(who: &str, main: i32, null: i32, table_full: bool) -> R {
     ensure!(
         door_call(null, null_mut()) == 0,
         "{who}: door_call(NULL params) failed with {}",
-        errno::name(errno())
+        errno().name()
     );
     let r = call(main, b"Q")?;
     ensure!(r.data.len() == 16, "{who}: Q reply {:?}", r.data);
@@ -264,11 +278,11 @@ fn client(who: &str, main: i32, null: i32, table_full: bool) -> R {
         if e == PENDING {
             "success"
         } else {
-            errno::name(e as isize)
+            Errno::from_code(e as u16).name()
         }
     };
     ensure!(
-        e_data == E2BIG as i64 && e_desc == E2BIG as i64,
+        e_data == Errno::E2BIG.code() as i64 && e_desc == Errno::E2BIG.code() as i64,
         "{who}: door_return to a NULL-params caller: data {}, descriptor {}; expected E2BIG twice",
         show(e_data),
         show(e_desc)
@@ -290,9 +304,9 @@ fn client(who: &str, main: i32, null: i32, table_full: bool) -> R {
             close(d);
         }
         ensure!(
-            stop == EMFILE && !fillers.is_empty(),
+            stop == Errno::EMFILE && !fillers.is_empty(),
             "{who}: filling the table stopped with {}",
-            errno::name(stop)
+            stop.name()
         );
         let r = full?;
         ensure!(
@@ -306,9 +320,9 @@ fn client(who: &str, main: i32, null: i32, table_full: bool) -> R {
             r.descs.len()
         );
         ensure!(
-            isize::from(r.data[1]) == EMFILE && r.data[2] == 1,
+            u16::from(r.data[1]) == Errno::EMFILE.code() && r.data[2] == 1,
             "{who}: door_return into a full table gave {} (DOOR_RELEASE descriptor open: {}), expected EMFILE and open",
-            errno::name(isize::from(r.data[1])),
+            Errno::from_code(u16::from(r.data[1])).name(),
             r.data[2]
         );
         // With room, the descriptor arrives.
@@ -354,7 +368,7 @@ fn victim_abort() -> i32 {
         if door_call(0, &mut a) == 0 {
             0
         } else {
-            errno() as u64
+            errno().code() as u64
         }
     });
     let Ok(h) = h else { return 2 };
@@ -365,18 +379,18 @@ fn victim_abort() -> i32 {
     if door_abort(h.tid()) != 0 {
         println!(
             "dcall_return: FAIL: door_abort of a thread being served: {}",
-            errno::name(errno())
+            errno().name()
         );
         return 4;
     }
-    let got = h.join().unwrap_or(0) as isize;
-    if got != errno::EINTR {
+    let got = Errno::from_code(h.join().unwrap_or(0) as u16);
+    if got != Errno::EINTR {
         println!(
             "dcall_return: FAIL: the aborted call returned {}, expected EINTR",
-            if got == 0 {
+            if got.code() == 0 {
                 "success"
             } else {
-                errno::name(got)
+                got.name()
             }
         );
         return 5;
@@ -442,7 +456,7 @@ fn no_caller(mode: &str, main: i32) -> R {
     ensure!(
         e == PENDING,
         "door_return with no caller left failed with {}",
-        errno::name(e as isize)
+        Errno::from_code(e as u16).name()
     );
     ensure!(
         info(d).is_err(),
@@ -477,7 +491,7 @@ fn main() -> i32 {
     let main = door_create(server, COOKIE_MAIN as *mut c_void, 0);
     let null = door_create(server, COOKIE_NULL as *mut c_void, 0);
     if main < 0 || null < 0 {
-        println!("dcall_return: FAIL: door_create: {}", errno::name(errno()));
+        println!("dcall_return: FAIL: door_create: {}", errno().name());
         return 1;
     }
     MAIN_FD.store(main, Ordering::SeqCst);

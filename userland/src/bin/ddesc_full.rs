@@ -19,7 +19,7 @@ use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use spin::Mutex;
-use userland::abi::errno::{self, EMFILE};
+use userland::Errno;
 use userland::door::{
     DOOR_DESCRIPTOR, close, door_create, door_desc_t, door_return, door_ucred, dup, errno, ucred_t,
 };
@@ -35,7 +35,7 @@ fn fill(what: &str, d: i32, into: &mut Vec<i32>) {
     for _ in 0..5000 {
         let r = dup(d);
         if r == -1 {
-            expect_eq(what, errno::name(errno()), "EMFILE");
+            expect_eq(what, errno().name(), "EMFILE");
             return;
         }
         into.push(r);
@@ -100,7 +100,7 @@ fn role_p() {
         ds,
         b"sink",
         &[desc(x, false)],
-        EMFILE,
+        Errno::EMFILE,
     );
     expect_live("EMFILE without DOOR_RELEASE", x, true);
     call_err(
@@ -108,7 +108,7 @@ fn role_p() {
         ds,
         b"sink",
         &[desc(x, true)],
-        EMFILE,
+        Errno::EMFILE,
     );
     expect_live("DOOR_RELEASE entry of an EMFILE call", x, false);
     call_expect("call without descriptors", ds, b"sink", &[], b"sunk 0");
@@ -120,7 +120,7 @@ fn role_p() {
         ds,
         b"sink",
         &[desc(x, false), desc(y, false)],
-        EMFILE,
+        Errno::EMFILE,
     );
     call_expect(
         "one descriptor, one free slot",
@@ -136,7 +136,7 @@ fn role_p() {
         ds,
         b"sink",
         &[desc(y, false)],
-        EMFILE,
+        Errno::EMFILE,
     );
     expect_ok("close(y)", close(y));
 
@@ -159,12 +159,12 @@ fn role_p() {
             }
             Err(e) => fail(format_args!(
                 "{what} result to a full table: door_call {}",
-                errno::name(e)
+                e.name()
             )),
         }
     }
     let r = dup(dr);
-    if r != -1 || errno() != EMFILE {
+    if r != -1 || errno() != Errno::EMFILE {
         fail(format_args!(
             "P's table should still be full after the refused results (dup gave {r})"
         ));
@@ -187,10 +187,7 @@ fn role_p() {
                     expect_eq("uniquifier of the received DS", i.di_uniquifier, uds);
                     expect_eq("di_target of the received DS", i.di_target, s_pid);
                 }
-                None => fail(format_args!(
-                    "received descriptor {fd}: {}",
-                    errno::name(errno())
-                )),
+                None => fail(format_args!("received descriptor {fd}: {}", errno().name())),
             }
             call_expect("call the received DS", fd, b"sink", &[], b"sunk 0");
             mine.push(fd);
@@ -200,7 +197,7 @@ fn role_p() {
             String::from_utf8_lossy(&data),
             descs.len()
         )),
-        Err(e) => fail(format_args!("give with one free slot: {}", errno::name(e))),
+        Err(e) => fail(format_args!("give with one free slot: {}", e.name())),
     }
     for d in mine {
         expect_ok("close", close(d));
@@ -247,7 +244,7 @@ fn give(release: bool) {
     }
     let msg = format!(
         "door_return {}, {}",
-        errno::name(e),
+        e.name(),
         if open { "still open" } else { "closed" }
     );
     reply(msg.as_bytes(), &[])

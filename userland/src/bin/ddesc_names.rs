@@ -19,7 +19,7 @@ use alloc::format;
 use alloc::string::String;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use userland::abi::errno::{self, EBADF, EBUSY, EINVAL, ENAMETOOLONG, ENOENT, EPERM};
+use userland::Errno;
 use userland::door::{
     close, door_create, door_desc_t, door_return, door_ucred, errno, fattach, fdetach, open,
     seteuid, ucred_t,
@@ -40,10 +40,7 @@ fn expect_door(what: &str, fd: i32, u: u64, target: i32) {
             expect_eq(&format!("{what}: uniquifier"), i.di_uniquifier, u);
             expect_eq(&format!("{what}: di_target"), i.di_target, target);
         }
-        None => fail(format_args!(
-            "{what}: door_info({fd}) {}",
-            errno::name(errno())
-        )),
+        None => fail(format_args!("{what}: door_info({fd}) {}", errno().name())),
     }
 }
 
@@ -78,7 +75,7 @@ extern "C" fn serve(cookie: *mut c_void, argp: *mut u8, size: usize, _: *mut doo
             if a == 0 && b == 0 {
                 reply(b"detached")
             } else {
-                reply(format!("bad: fdetach {a} {b}: {}", errno::name(errno())).as_bytes())
+                reply(format!("bad: fdetach {a} {b}: {}", errno().name()).as_bytes())
             }
         }
         ('N', b"attached") => {
@@ -131,37 +128,53 @@ fn role_r() {
     // One door at several paths; a taken path is EBUSY.
     expect_ok("fattach /ddesc/a", fattach(dn, "/ddesc/a"));
     expect_ok("fattach /ddesc/b", fattach(dn, "/ddesc/b"));
-    expect_err(fattach(dn, "/ddesc/a"), EBUSY, "fattach at a taken path");
+    expect_err(
+        fattach(dn, "/ddesc/a"),
+        Errno::EBUSY,
+        "fattach at a taken path",
+    );
     expect_err(
         fattach(other, "/ddesc/b"),
-        EBUSY,
+        Errno::EBUSY,
         "fattach another door at a taken path",
     );
     // Path errors.
-    expect_err(fattach(other, ""), ENOENT, "fattach empty path");
-    expect_err(fattach(other, "ddesc/rel"), EINVAL, "fattach relative path");
-    expect_err(fattach(other, "x"), EINVAL, "fattach relative path (2)");
+    expect_err(fattach(other, ""), Errno::ENOENT, "fattach empty path");
+    expect_err(
+        fattach(other, "ddesc/rel"),
+        Errno::EINVAL,
+        "fattach relative path",
+    );
+    expect_err(
+        fattach(other, "x"),
+        Errno::EINVAL,
+        "fattach relative path (2)",
+    );
     expect_err(
         fattach(other, &long(1100)),
-        ENAMETOOLONG,
+        Errno::ENAMETOOLONG,
         "fattach 1100-byte path",
     );
     expect_err(
         fattach(other, &long(5000)),
-        ENAMETOOLONG,
+        Errno::ENAMETOOLONG,
         "fattach 5000-byte path",
     );
     let stale = create(b'S');
     expect_ok("close(stale)", close(stale));
     expect_err(
         fattach(stale, "/ddesc/s"),
-        EBADF,
+        Errno::EBADF,
         "fattach a closed descriptor",
     );
-    expect_err(fattach(-1, "/ddesc/s"), EBADF, "fattach descriptor -1");
+    expect_err(
+        fattach(-1, "/ddesc/s"),
+        Errno::EBADF,
+        "fattach descriptor -1",
+    );
     expect_err(
         fattach(0x7ff0_0000, "/ddesc/s"),
-        EBADF,
+        Errno::EBADF,
         "fattach a forged descriptor",
     );
     // A long but acceptable path works.
@@ -177,26 +190,50 @@ fn role_r() {
     );
     expect_ok("close", close(o));
     expect_ok("fdetach 200-byte path", fdetach(&ok_path));
-    expect_err(fdetach("/ddesc/none"), EINVAL, "fdetach nothing attached");
-    expect_err(fdetach(""), ENOENT, "fdetach empty path");
-    expect_err(fdetach("ddesc/a"), EINVAL, "fdetach relative path");
-    expect_err(fdetach(&long(1100)), ENAMETOOLONG, "fdetach 1100-byte path");
-    expect_err(open("/ddesc/none"), ENOENT, "open nothing attached");
-    expect_err(open(""), ENOENT, "open empty path");
-    expect_err(open("ddesc/a"), EINVAL, "open relative path");
-    expect_err(open(&long(1100)), ENAMETOOLONG, "open 1100-byte path");
-    expect_err(open(&long(5000)), ENAMETOOLONG, "open 5000-byte path");
+    expect_err(
+        fdetach("/ddesc/none"),
+        Errno::EINVAL,
+        "fdetach nothing attached",
+    );
+    expect_err(fdetach(""), Errno::ENOENT, "fdetach empty path");
+    expect_err(fdetach("ddesc/a"), Errno::EINVAL, "fdetach relative path");
+    expect_err(
+        fdetach(&long(1100)),
+        Errno::ENAMETOOLONG,
+        "fdetach 1100-byte path",
+    );
+    expect_err(open("/ddesc/none"), Errno::ENOENT, "open nothing attached");
+    expect_err(open(""), Errno::ENOENT, "open empty path");
+    expect_err(open("ddesc/a"), Errno::EINVAL, "open relative path");
+    expect_err(
+        open(&long(1100)),
+        Errno::ENAMETOOLONG,
+        "open 1100-byte path",
+    );
+    expect_err(
+        open(&long(5000)),
+        Errno::ENAMETOOLONG,
+        "open 5000-byte path",
+    );
     // The failed fattach calls attached nothing.
-    expect_err(open("/ddesc/s"), ENOENT, "open after failed fattach");
-    expect_err(fdetach("/ddesc/s"), EINVAL, "fdetach after failed fattach");
+    expect_err(open("/ddesc/s"), Errno::ENOENT, "open after failed fattach");
+    expect_err(
+        fdetach("/ddesc/s"),
+        Errno::EINVAL,
+        "fdetach after failed fattach",
+    );
 
     // X opens both paths, then has us fdetach them.
     match process::spawn_with_fds(NAME, &["open", &format!("{me}"), &format!("{un}")], &[]) {
         Ok(pid) => wait_child("X", pid),
         Err(e) => fail(format_args!("spawn X: {e:?}")),
     }
-    expect_err(open("/ddesc/a"), ENOENT, "open /ddesc/a after fdetach");
-    expect_err(fdetach("/ddesc/a"), EINVAL, "fdetach /ddesc/a again");
+    expect_err(
+        open("/ddesc/a"),
+        Errno::ENOENT,
+        "open /ddesc/a after fdetach",
+    );
+    expect_err(fdetach("/ddesc/a"), Errno::EINVAL, "fdetach /ddesc/a again");
     // The path can be attached again.
     expect_ok("fattach /ddesc/a again", fattach(other, "/ddesc/a"));
     let o = expect_ok("open /ddesc/a again", open("/ddesc/a"));
@@ -240,7 +277,11 @@ fn role_r() {
             &[],
             format!("U:{me}:hi").as_bytes(),
         );
-        expect_err(open("/ddesc/u2"), ENOENT, "open /ddesc/u2 (U detached it)");
+        expect_err(
+            open("/ddesc/u2"),
+            Errno::ENOENT,
+            "open /ddesc/u2 (U detached it)",
+        );
         // V (euid 200): may open U's path, but not detach it nor attach
         // U's door.
         match process::spawn_with_fds(
@@ -265,7 +306,11 @@ fn role_r() {
         expect_ok("close", close(again));
         expect_ok("root fdetach of its path", fdetach("/ddesc/r-u"));
         expect_ok("root fdetach of U's path", fdetach("/ddesc/u1"));
-        expect_err(open("/ddesc/u1"), ENOENT, "open /ddesc/u1 after fdetach");
+        expect_err(
+            open("/ddesc/u1"),
+            Errno::ENOENT,
+            "open /ddesc/u1 after fdetach",
+        );
         call_expect(
             "U's door after fdetach",
             uf,
@@ -280,7 +325,7 @@ fn role_r() {
     expect_ok("fdetach /ddesc/root", fdetach("/ddesc/root"));
     expect_err(
         open("/ddesc/root"),
-        ENOENT,
+        Errno::ENOENT,
         "open /ddesc/root after fdetach",
     );
     expect_ok("close(other)", close(other));
@@ -313,11 +358,19 @@ fn role_x() {
         expect_door(what, fd, un, r_pid);
         call_expect(what, fd, b"still", &[], format!("N:{me}:still").as_bytes());
     }
-    expect_err(open("/ddesc/a"), ENOENT, "open /ddesc/a after fdetach");
-    expect_err(open("/ddesc/b"), ENOENT, "open /ddesc/b after fdetach");
+    expect_err(
+        open("/ddesc/a"),
+        Errno::ENOENT,
+        "open /ddesc/a after fdetach",
+    );
+    expect_err(
+        open("/ddesc/b"),
+        Errno::ENOENT,
+        "open /ddesc/b after fdetach",
+    );
     expect_err(
         fdetach("/ddesc/b"),
-        EINVAL,
+        Errno::EINVAL,
         "fdetach /ddesc/b after fdetach",
     );
     expect_ok("close(a)", close(a));
@@ -333,11 +386,19 @@ fn role_u() {
     let dn = 0;
     expect_door("U's descriptor 0", dn, un, r_pid);
     expect_ok("U seteuid(100)", seteuid(UID_U));
-    expect_err(fattach(dn, "/ddesc/u-root"), EPERM, "U fattach of R's door");
-    expect_err(fdetach("/ddesc/root"), EPERM, "U fdetach of R's path");
+    expect_err(
+        fattach(dn, "/ddesc/u-root"),
+        Errno::EPERM,
+        "U fattach of R's door",
+    );
+    expect_err(
+        fdetach("/ddesc/root"),
+        Errno::EPERM,
+        "U fdetach of R's path",
+    );
     expect_err(
         open("/ddesc/u-root"),
-        ENOENT,
+        Errno::ENOENT,
         "open after the refused fattach",
     );
     // Open needs no permission.
@@ -348,7 +409,11 @@ fn role_u() {
     let du = create(b'U');
     expect_ok("U fattach /ddesc/u1", fattach(du, "/ddesc/u1"));
     expect_ok("U fattach /ddesc/u2", fattach(du, "/ddesc/u2"));
-    expect_err(fattach(du, "/ddesc/root"), EBUSY, "U fattach at R's path");
+    expect_err(
+        fattach(du, "/ddesc/root"),
+        Errno::EBUSY,
+        "U fattach at R's path",
+    );
     expect_ok("U fdetach its own /ddesc/u2", fdetach("/ddesc/u2"));
     expect_ok("U close(du)", close(du));
     call_expect("U tells R", dn, b"attached", &[], b"ok");
@@ -365,7 +430,7 @@ fn role_u() {
                 break;
             }
             Err(e) => {
-                fail(format_args!("U: done?: {}", errno::name(e)));
+                fail(format_args!("U: done?: {}", e.name()));
                 break;
             }
         }
@@ -386,9 +451,17 @@ fn role_v() {
     let me = process::getpid();
     let (u_pid, uu) = (num_arg(4) as i32, num_arg(5) as u64);
     expect_ok("V seteuid(200)", seteuid(UID_V));
-    expect_err(seteuid(UID_U), EPERM, "V seteuid(100) (not root any more)");
-    expect_err(fdetach("/ddesc/u1"), EPERM, "V fdetach of U's path");
-    expect_err(fdetach("/ddesc/root"), EPERM, "V fdetach of R's path");
+    expect_err(
+        seteuid(UID_U),
+        Errno::EPERM,
+        "V seteuid(100) (not root any more)",
+    );
+    expect_err(fdetach("/ddesc/u1"), Errno::EPERM, "V fdetach of U's path");
+    expect_err(
+        fdetach("/ddesc/root"),
+        Errno::EPERM,
+        "V fdetach of R's path",
+    );
     let f = expect_ok("V open /ddesc/u1", open("/ddesc/u1"));
     expect_eq("V's first descriptor", f, 0);
     expect_door("U's door opened by V", f, uu, u_pid);
@@ -399,8 +472,16 @@ fn role_v() {
         &[],
         format!("U:{me}:v").as_bytes(),
     );
-    expect_err(fattach(f, "/ddesc/v"), EPERM, "V fattach of U's door");
-    expect_err(open("/ddesc/v"), ENOENT, "open after the refused fattach");
+    expect_err(
+        fattach(f, "/ddesc/v"),
+        Errno::EPERM,
+        "V fattach of U's door",
+    );
+    expect_err(
+        open("/ddesc/v"),
+        Errno::ENOENT,
+        "open after the refused fattach",
+    );
     expect_ok("V close", close(f));
 }
 

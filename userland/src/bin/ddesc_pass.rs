@@ -30,7 +30,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
-use userland::abi::errno::{self, EBADF, EFAULT, EINVAL, ENFILE, ENOBUFS, ENOTSUP};
+use userland::Errno;
 use userland::door::{
     DOOR_DESCRIPTOR, DOOR_LOCAL, DOOR_PARAM_DATA_MIN, DOOR_PARAM_DESC_MAX, DOOR_REFUSE_DESC,
     DOOR_RELEASE, close, door_arg_t, door_call, door_create, door_desc_t, door_getparam,
@@ -54,7 +54,7 @@ fn check_received(desc: &door_desc_t, want_uniq: u64, want_target: i32) -> Resul
     let Some(i) = info(fd).ok() else {
         return Err(format!(
             "received descriptor {fd}: door_info {}",
-            errno::name(errno())
+            errno().name()
         ));
     };
     let (u, target) = (i.di_uniquifier, i.di_target);
@@ -225,7 +225,7 @@ fn role_a() {
     if let Ok(i) = info(db) {
         expect_eq("di_target of DB after B exited", i.di_target, -1);
     }
-    call_err("call DB after B exited", db, b"x", &[], EBADF);
+    call_err("call DB after B exited", db, b"x", &[], Errno::EBADF);
     for d in [db, dref, dmin, done, da, dr] {
         expect_ok("final close", close(d));
     }
@@ -265,7 +265,7 @@ fn errors(da: i32, db: i32, dref: i32, dmin: i32, done: i32, ua: u64) {
         db,
         b"sink",
         &[door_desc_t::new(x, 0)],
-        EINVAL,
+        Errno::EINVAL,
     );
     expect_live("entry without DOOR_DESCRIPTOR", x, true);
     let stale = fresh();
@@ -275,21 +275,21 @@ fn errors(da: i32, db: i32, dref: i32, dmin: i32, done: i32, ua: u64) {
         db,
         b"sink",
         &[desc(stale, false)],
-        EINVAL,
+        Errno::EINVAL,
     );
     call_err(
         "negative descriptor",
         db,
         b"sink",
         &[desc(-1, false)],
-        EINVAL,
+        Errno::EINVAL,
     );
     call_err(
         "forged descriptor",
         db,
         b"sink",
         &[desc(0x7fff_0000, false)],
-        EINVAL,
+        Errno::EINVAL,
     );
     // ... and a DOOR_RELEASE entry next to a bad one is released.
     call_err(
@@ -297,7 +297,7 @@ fn errors(da: i32, db: i32, dref: i32, dmin: i32, done: i32, ua: u64) {
         db,
         b"sink",
         &[desc(y, true), desc(stale, false)],
-        EINVAL,
+        Errno::EINVAL,
     );
     expect_live("DOOR_RELEASE entry of an EINVAL call", y, false);
 
@@ -313,7 +313,7 @@ fn errors(da: i32, db: i32, dref: i32, dmin: i32, done: i32, ua: u64) {
         dref,
         b"sink",
         &[desc(x, false)],
-        ENOTSUP,
+        Errno::ENOTSUP,
     );
     expect_live("ENOTSUP without DOOR_RELEASE", x, true);
     let y = fresh();
@@ -322,7 +322,7 @@ fn errors(da: i32, db: i32, dref: i32, dmin: i32, done: i32, ua: u64) {
         dref,
         b"sink",
         &[desc(y, true)],
-        ENOTSUP,
+        Errno::ENOTSUP,
     );
     expect_live("DOOR_RELEASE entry of an ENOTSUP call", y, false);
     call_expect(
@@ -345,7 +345,7 @@ fn errors(da: i32, db: i32, dref: i32, dmin: i32, done: i32, ua: u64) {
         done,
         b"sink",
         &[desc(x, false), desc(y, false)],
-        ENFILE,
+        Errno::ENFILE,
     );
     expect_live("ENFILE without DOOR_RELEASE (1)", x, true);
     expect_live("ENFILE without DOOR_RELEASE (2)", y, true);
@@ -354,7 +354,7 @@ fn errors(da: i32, db: i32, dref: i32, dmin: i32, done: i32, ua: u64) {
         done,
         b"sink",
         &[desc(x, true), desc(y, true)],
-        ENFILE,
+        Errno::ENFILE,
     );
     expect_live("DOOR_RELEASE entry of an ENFILE call (1)", x, false);
     expect_live("DOOR_RELEASE entry of an ENFILE call (2)", y, false);
@@ -375,7 +375,7 @@ fn errors(da: i32, db: i32, dref: i32, dmin: i32, done: i32, ua: u64) {
         dmin,
         b"ab",
         &[desc(x, false)],
-        ENOBUFS,
+        Errno::ENOBUFS,
     );
     expect_live("ENOBUFS without DOOR_RELEASE", x, true);
     call_err(
@@ -383,7 +383,7 @@ fn errors(da: i32, db: i32, dref: i32, dmin: i32, done: i32, ua: u64) {
         dmin,
         b"ab",
         &[desc(x, true)],
-        ENOBUFS,
+        Errno::ENOBUFS,
     );
     expect_live("DOOR_RELEASE entry of an ENOBUFS call", x, false);
     let x = fresh();
@@ -424,10 +424,10 @@ fn errors(da: i32, db: i32, dref: i32, dmin: i32, done: i32, ua: u64) {
     ] {
         let mut a = bad;
         let r = door_call(db, &mut a);
-        if r != -1 || errno() != EFAULT {
+        if r != -1 || errno() != Errno::EFAULT {
             fail(format_args!(
                 "{what}: door_call {r}, errno {}, expected EFAULT",
-                errno::name(errno())
+                errno().name()
             ));
         }
         expect_live(
@@ -443,7 +443,7 @@ fn errors(da: i32, db: i32, dref: i32, dmin: i32, done: i32, ua: u64) {
         stale,
         b"sink",
         &[desc(x, true)],
-        EBADF,
+        Errno::EBADF,
     );
     expect_live("DOOR_RELEASE entry of an EBADF call (stale)", x, true);
     let r = expect_ok(
@@ -457,7 +457,7 @@ fn errors(da: i32, db: i32, dref: i32, dmin: i32, done: i32, ua: u64) {
         r2,
         b"sink",
         &[desc(x, true)],
-        EBADF,
+        Errno::EBADF,
     );
     expect_live("DOOR_RELEASE entry of an EBADF call (revoked)", x, true);
     expect_ok("close(R2)", close(r2));
@@ -512,7 +512,7 @@ extern "C" fn serve_b(_: *mut c_void, argp: *mut u8, size: usize, dp: *mut door_
                     );
                 }
                 Err(e) => {
-                    return reply(format!("bad: call DA: {}", errno::name(e)).as_bytes(), &[]);
+                    return reply(format!("bad: call DA: {}", e.name()).as_bytes(), &[]);
                 }
             }
             B_DA.store(fd, Ordering::SeqCst);
@@ -617,7 +617,7 @@ fn role_c() {
             return;
         }
         Err(e) => {
-            fail(format_args!("C: get-b: {}", errno::name(e)));
+            fail(format_args!("C: get-b: {}", e.name()));
             return;
         }
     };
@@ -641,7 +641,7 @@ fn role_c() {
             return;
         }
         Err(e) => {
-            fail(format_args!("C: give: {}", errno::name(e)));
+            fail(format_args!("C: give: {}", e.name()));
             return;
         }
     };

@@ -20,8 +20,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::ffi::c_void;
-use userland::abi::errno::{self, EBADF, EMFILE, EPERM};
-use userland::abi::sys;
+use userland::abi::Sys;
 use userland::door::{
     DOOR_LOCAL, DOOR_PARAM_DESC_MAX, close, door_arg_t, door_call, door_create, door_desc_t,
     door_info, door_info_t, door_return, door_revoke, door_setparam, dup, errno, fattach, fdetach,
@@ -50,7 +49,7 @@ fn create(tag: u64) -> i32 {
 }
 
 /// Calls `d` with no arguments; returns the tag it answers with, or errno.
-fn call_tag(d: i32) -> Result<u64, isize> {
+fn call_tag(d: i32) -> Result<u64, Errno> {
     let mut rbuf = [0u8; 64];
     let mut a = door_arg_t {
         rbuf: rbuf.as_mut_ptr() as u64,
@@ -65,7 +64,7 @@ fn call_tag(d: i32) -> Result<u64, isize> {
             "call on {d}: results {} bytes, {} descriptors at {:#x}",
             a.data_size, a.desc_num, a.data_ptr
         ));
-        return Err(0);
+        return Err(Errno::EIO);
     }
     Ok(u64::from_le_bytes(rbuf[..8].try_into().unwrap()))
 }
@@ -76,10 +75,7 @@ fn expect_tag(what: &str, d: i32, tag: u64) {
         Ok(t) => fail(format_args!(
             "{what}: call on {d} answered tag {t}, expected {tag}"
         )),
-        Err(e) => fail(format_args!(
-            "{what}: call on {d} failed with {}",
-            errno::name(e)
-        )),
+        Err(e) => fail(format_args!("{what}: call on {d} failed with {}", e.name())),
     }
 }
 
@@ -88,14 +84,14 @@ fn expect_dead(what: &str, d: i32) {
     let mut i = door_info_t::default();
     expect_err(
         door_info(d, &mut i),
-        EBADF,
+        Errno::EBADF,
         &format!("{what}: door_info({d})"),
     );
     match call_tag(d) {
-        Err(EBADF) => {}
+        Err(Errno::EBADF) => {}
         Err(e) => fail(format_args!(
             "{what}: door_call({d}) errno {}, expected EBADF",
-            errno::name(e)
+            e.name()
         )),
         Ok(t) => fail(format_args!(
             "{what}: door_call({d}) reached door tag {t}, expected EBADF"
@@ -103,17 +99,21 @@ fn expect_dead(what: &str, d: i32) {
     }
     expect_err(
         door_call(d, core::ptr::null_mut()),
-        EBADF,
+        Errno::EBADF,
         &format!("{what}: door_call({d}, NULL)"),
     );
-    expect_err(dup(d), EBADF, &format!("{what}: dup({d})"));
+    expect_err(dup(d), Errno::EBADF, &format!("{what}: dup({d})"));
     expect_err(
         fattach(d, "/ddesc_tables/dead"),
-        EBADF,
+        Errno::EBADF,
         &format!("{what}: fattach({d})"),
     );
-    expect_err(door_revoke(d), EBADF, &format!("{what}: door_revoke({d})"));
-    expect_err(close(d), EBADF, &format!("{what}: close({d})"));
+    expect_err(
+        door_revoke(d),
+        Errno::EBADF,
+        &format!("{what}: door_revoke({d})"),
+    );
+    expect_err(close(d), Errno::EBADF, &format!("{what}: close({d})"));
 }
 
 fn parent() {
@@ -136,16 +136,13 @@ fn parent() {
                 DOOR_LOCAL,
             );
         }
-        None => fail(format_args!(
-            "door_info(a) failed with {}",
-            errno::name(errno())
-        )),
+        None => fail(format_args!("door_info(a) failed with {}", errno().name())),
     }
 
     // close; a second close is EBADF; the slot's old value stays dead once
     // the slot is reused.
     expect_ok("close(b)", close(b));
-    expect_err(close(b), EBADF, "second close(b)");
+    expect_err(close(b), Errno::EBADF, "second close(b)");
     expect_dead("closed b", b);
     let b2 = create(4);
     println!("{NAME}: slot of b ({b}) reused as {b2}");
@@ -179,10 +176,10 @@ fn parent() {
     }
     for raw in [(1u64 << 32) | a as u64, (1u64 << 63) | c as u64] {
         let mut i = door_info_t::default();
-        let r = syscall2(sys::DOOR_INFO, raw as usize, &mut i as *mut _ as usize);
-        expect_eq(&format!("raw door_info({raw:#x})"), r, -EBADF);
-        let r = syscall1(sys::CLOSE, raw as usize);
-        expect_eq(&format!("raw close({raw:#x})"), r, -EBADF);
+        let r = syscall2(Sys::DoorInfo, raw as usize, &mut i as *mut _ as usize);
+        expect_eq(&format!("raw door_info({raw:#x})"), r, Errno::EBADF.raw());
+        let r = syscall1(Sys::Close, raw as usize);
+        expect_eq(&format!("raw close({raw:#x})"), r, Errno::EBADF.raw());
     }
     // None of that touched the live descriptors.
     expect_tag("a after the forgeries", a, 1);
@@ -208,7 +205,7 @@ fn parent() {
     loop {
         let r = dup(c);
         if r == -1 {
-            expect_eq("errno when the table fills", errno::name(errno()), "EMFILE");
+            expect_eq("errno when the table fills", errno().name(), "EMFILE");
             break;
         }
         extra.push(r);
@@ -221,18 +218,22 @@ fn parent() {
         "{NAME}: table full after {} dups (3 other descriptors held)",
         extra.len()
     );
-    expect_err(dup(d), EMFILE, "dup on a full table");
-    expect_err(create(9), EMFILE, "door_create on a full table");
-    expect_err(open(PATH), EMFILE, "open on a full table");
+    expect_err(dup(d), Errno::EMFILE, "dup on a full table");
+    expect_err(create(9), Errno::EMFILE, "door_create on a full table");
+    expect_err(open(PATH), Errno::EMFILE, "open on a full table");
     expect_tag("call with a full table", c, 3);
     // One freed slot takes exactly one more descriptor, whatever makes it.
     expect_ok("close one dup", close(extra.pop().unwrap_or(-1)));
     let o = expect_ok("open after freeing a slot", open(PATH));
     expect_eq("uniquifier of the opened door", uniq(o), uniq(c));
-    expect_err(create(9), EMFILE, "door_create on a full table again");
+    expect_err(
+        create(9),
+        Errno::EMFILE,
+        "door_create on a full table again",
+    );
     expect_ok("close(o)", close(o));
     let e = expect_ok("door_create after freeing a slot", create(5));
-    expect_err(dup(c), EMFILE, "dup on a full table again");
+    expect_err(dup(c), Errno::EMFILE, "dup on a full table again");
     for x in extra.drain(..) {
         expect_ok("close a dup", close(x));
     }
@@ -242,7 +243,7 @@ fn parent() {
     // Spawn: stale and negative descriptors cannot be handed over.
     for (what, fds) in [("a stale", [c, b]), ("a negative", [c, -1])] {
         match process::spawn_with_fds(NAME, &["never"], &fds) {
-            Err(Errno(EBADF)) => {}
+            Err(Errno::EBADF) => {}
             Err(e) => fail(format_args!(
                 "spawn handing {what} descriptor: {e:?}, expected EBADF"
             )),
@@ -311,7 +312,7 @@ fn child() {
             }
             None => fail(format_args!(
                 "child: door_info({fd}) failed with {}",
-                errno::name(errno())
+                errno().name()
             )),
         }
         expect_tag(&format!("child descriptor {fd}"), fd, tag);
@@ -329,12 +330,12 @@ fn child() {
     // It may use what it holds but not revoke or configure another's door.
     expect_err(
         door_revoke(0),
-        EPERM,
+        Errno::EPERM,
         "child door_revoke of the parent's door",
     );
     expect_err(
         door_setparam(1, DOOR_PARAM_DESC_MAX, 1),
-        EPERM,
+        Errno::EPERM,
         "child door_setparam of the parent's door",
     );
     // Its own next descriptor is slot 2.

@@ -19,7 +19,7 @@ use core::ffi::c_void;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicI32, AtomicU32, Ordering::SeqCst};
 use spin::Mutex;
-use userland::abi::errno::{EBADF, EFAULT, name};
+use userland::Errno;
 use userland::abi::kstat;
 use userland::door::{
     DOOR_DESCRIPTOR, DOOR_IS_UNREF, DOOR_LOCAL, DOOR_NO_CANCEL, DOOR_PRIVATE, DOOR_QUERY,
@@ -84,7 +84,7 @@ fn info_from(b: &[u8]) -> door_info_t {
 /// door_info of `fd`, counting a failure as a check failure.
 fn must_info(fd: i32, what: &str) -> door_info_t {
     info(fd).unwrap_or_else(|e| {
-        fail(format_args!("door_info({what}) failed: {}", name(e)));
+        fail(format_args!("door_info({what}) failed: {}", e.name()));
         door_info_t::default()
     })
 }
@@ -101,7 +101,7 @@ extern "C" fn proc_a(_c: *mut c_void, argp: *mut u8, size: usize, _d: *mut door_
             out = info_bytes(&i);
             len = INFO_SIZE;
         } else {
-            out[..8].copy_from_slice(&(errno() as u64).to_le_bytes());
+            out[..8].copy_from_slice(&(errno().code() as u64).to_le_bytes());
             len = 8;
         }
     }
@@ -125,7 +125,7 @@ static MAIL_COUNT: AtomicU32 = AtomicU32::new(0);
 /// each taken by the mailbox during the peer's call (the peer holds its
 /// copies then).
 static SHARED_FDS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
-static SHARED_VIEWS: Mutex<Vec<Result<door_info_t, isize>>> = Mutex::new(Vec::new());
+static SHARED_VIEWS: Mutex<Vec<Result<door_info_t, Errno>>> = Mutex::new(Vec::new());
 
 extern "C" fn proc_mail(_c: *mut c_void, argp: *mut u8, size: usize, dp: *mut door_desc_t, n: u32) {
     *MAIL_DATA.lock() = data(argp, size).to_vec();
@@ -146,7 +146,7 @@ fn create(pc: userland::door::ServerProc, cookie: u64, attrs: u32) -> i32 {
     if fd < 0 {
         fail(format_args!(
             "door_create(attrs {attrs:#x}) failed: {}",
-            name(errno())
+            errno().name()
         ));
     }
     fd
@@ -235,10 +235,10 @@ fn peer(n: usize) -> bool {
             }
             Ok(r) if r.len() == 8 => fail(format_args!(
                 "peer: DOOR_QUERY in the server failed: {}",
-                name(u64::from_le_bytes(r[..8].try_into().unwrap()) as isize)
+                Errno::from_code(u64::from_le_bytes(r[..8].try_into().unwrap()) as u16).name()
             )),
             Ok(r) => fail(format_args!("peer: query reply of {} bytes", r.len())),
-            Err(e) => fail(format_args!("peer: call {what}: {}", name(e))),
+            Err(e) => fail(format_args!("peer: call {what}: {}", e.name())),
         }
     }
     // A door of this process: DOOR_LOCAL here, and a uniquifier no door of
@@ -263,7 +263,7 @@ fn peer(n: usize) -> bool {
     let mailbox = n as i32;
     let desc = door_desc_t::new(c, DOOR_DESCRIPTOR);
     if let Err(e) = call(mailbox, &views, &[desc]) {
-        fail(format_args!("peer: mailbox call: {}", name(e)));
+        fail(format_args!("peer: mailbox call: {}", e.name()));
     }
     true
 }
@@ -346,14 +346,14 @@ fn parent() -> bool {
                 );
             }
             Ok(r) => fail(format_args!("local query reply of {} bytes", r.len())),
-            Err(e) => fail(format_args!("local query call: {}", name(e))),
+            Err(e) => fail(format_args!("local query call: {}", e.name())),
         }
     }
     // DOOR_QUERY from a thread that serves nothing and is bound to nothing.
     let mut scratch = door_info_t::default();
     expect_err(
         door_info(DOOR_QUERY, &mut scratch),
-        EBADF,
+        Errno::EBADF,
         "door_info(DOOR_QUERY) outside an invocation",
     );
 
@@ -398,7 +398,7 @@ fn parent() -> bool {
         };
         match v {
             Ok(v) => expect_info(v, me, pa, cookie, attrs | DOOR_LOCAL, "shared door"),
-            Err(e) => fail(format_args!("door_info(shared door {k}): {}", name(*e))),
+            Err(e) => fail(format_args!("door_info(shared door {k}): {}", (*e).name())),
         }
     }
 
@@ -519,14 +519,18 @@ fn parent() -> bool {
         // The freed door's descriptor is gone.
         expect_err(
             door_info(x, &mut scratch),
-            EBADF,
+            Errno::EBADF,
             "door_info on a closed descriptor",
         );
     }
 
     // EBADF: descriptors that name no door.
     for fd in [999, -1, 1_000_000, i32::MAX] {
-        expect_err(door_info(fd, &mut scratch), EBADF, "door_info(bad fd)");
+        expect_err(
+            door_info(fd, &mut scratch),
+            Errno::EBADF,
+            "door_info(bad fd)",
+        );
     }
     // EFAULT: the output is not writable user memory.
     let bad: [(usize, &str); 5] = [
@@ -539,7 +543,7 @@ fn parent() -> bool {
     for (p, what) in bad {
         expect_err(
             door_info(a, p as *mut door_info_t),
-            EFAULT,
+            Errno::EFAULT,
             &alloc::format!("door_info(A, {what})"),
         );
     }

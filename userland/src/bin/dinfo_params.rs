@@ -19,7 +19,7 @@ use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, Ordering::SeqCst};
-use userland::abi::errno::{EBADF, EFAULT, EINVAL, ENFILE, ENOBUFS, ENOTSUP, EPERM, ERANGE, name};
+use userland::Errno;
 use userland::door::safe::Door;
 use userland::door::{
     DOOR_DESCRIPTOR, DOOR_PARAM_DATA_MAX, DOOR_PARAM_DATA_MIN, DOOR_PARAM_DESC_MAX, DOOR_PRIVATE,
@@ -47,7 +47,7 @@ fn pname(param: i32) -> &'static str {
 }
 
 /// door_getparam, or the errno.
-fn get(fd: i32, param: i32) -> Result<usize, isize> {
+fn get(fd: i32, param: i32) -> Result<usize, Errno> {
     let mut v = 0usize;
     match door_getparam(fd, param, &mut v) {
         0 => Ok(v),
@@ -66,7 +66,7 @@ fn expect_param(fd: i32, param: i32, want: usize, what: &str) {
         Err(e) => fail(format_args!(
             "{what}: door_getparam({}) failed: {}",
             pname(param),
-            name(e)
+            e.name()
         )),
     }
 }
@@ -77,16 +77,16 @@ fn expect_set(fd: i32, param: i32, value: usize, what: &str) {
         r == 0,
         "{what}: door_setparam({}, {value:#x}) failed: {}",
         pname(param),
-        name(errno())
+        errno().name()
     );
     expect_param(fd, param, value, what);
 }
 
 /// Calls `fd` with `len` bytes and `descs`; the server answers with the
 /// size and descriptor count it received (16 bytes).
-fn call(fd: i32, len: usize, descs: &[door_desc_t]) -> Result<(u64, u64), isize> {
+fn call(fd: i32, len: usize, descs: &[door_desc_t]) -> Result<(u64, u64), Errno> {
     let data = alloc::vec![0x5au8; len];
-    let r = Door::from_fd(fd).call(&data, descs).map_err(|e| e.0)?;
+    let r = Door::from_fd(fd).call(&data, descs)?;
     if r.data.len() != 16 {
         fail(format_args!("reply of {} bytes, want 16", r.data.len()));
         return Ok((u64::MAX, u64::MAX));
@@ -106,21 +106,21 @@ fn expect_call_ok(fd: i32, len: usize, descs: &[door_desc_t], what: &str) {
             "{what}: server saw {l} bytes and {n} descriptors, want {len} and {}",
             descs.len()
         ),
-        Err(e) => fail(format_args!("{what}: call failed with {}", name(e))),
+        Err(e) => fail(format_args!("{what}: call failed with {}", e.name())),
     }
 }
 
-fn expect_call_err(fd: i32, len: usize, descs: &[door_desc_t], want: isize, what: &str) {
+fn expect_call_err(fd: i32, len: usize, descs: &[door_desc_t], want: Errno, what: &str) {
     match call(fd, len, descs) {
         Ok((l, n)) => fail(format_args!(
             "{what}: call served ({l} bytes, {n} descriptors), want {}",
-            name(want)
+            want.name()
         )),
         Err(e) => check!(
             e == want,
             "{what}: call failed with {}, want {}",
-            name(e),
-            name(want)
+            e.name(),
+            want.name()
         ),
     }
 }
@@ -149,7 +149,7 @@ extern "C" fn echo(_c: *mut c_void, argp: *mut u8, size: usize, dp: *mut door_de
 
 fn create(attrs: u32) -> i32 {
     let fd = door_create(echo, null_mut::<c_void>(), attrs);
-    check!(fd >= 0, "door_create({attrs:#x}): {}", name(errno()));
+    check!(fd >= 0, "door_create({attrs:#x}): {}", errno().name());
     fd
 }
 
@@ -185,7 +185,7 @@ fn check_limits(d: i32, n: i32, z: i32, rd: i32, p: i32, who: &str) {
             d,
             len,
             &[],
-            ENOBUFS,
+            Errno::ENOBUFS,
             &what(&alloc::format!("D, {len} bytes")),
         );
     }
@@ -194,13 +194,13 @@ fn check_limits(d: i32, n: i32, z: i32, rd: i32, p: i32, who: &str) {
     }
     // DESC_MAX: ENFILE above it.
     let one = door_desc_t::new(p, DOOR_DESCRIPTOR);
-    expect_call_err(n, 0, &[one, one], ENFILE, &what("N, 2 descriptors"));
+    expect_call_err(n, 0, &[one, one], Errno::ENFILE, &what("N, 2 descriptors"));
     expect_call_ok(n, 0, &[one], &what("N, 1 descriptor"));
     expect_call_ok(n, 3, &[], &what("N, no descriptor"));
-    expect_call_err(z, 0, &[one], ENFILE, &what("Z, 1 descriptor"));
+    expect_call_err(z, 0, &[one], Errno::ENFILE, &what("Z, 1 descriptor"));
     expect_call_ok(z, 0, &[], &what("Z, no descriptor"));
     // DOOR_REFUSE_DESC: ENOTSUP.
-    expect_call_err(rd, 0, &[one], ENOTSUP, &what("RD, 1 descriptor"));
+    expect_call_err(rd, 0, &[one], Errno::ENOTSUP, &what("RD, 1 descriptor"));
     expect_call_ok(rd, 2, &[], &what("RD, no descriptor"));
     // The failed calls left the passed descriptor open.
     check!(
@@ -219,7 +219,7 @@ fn client() -> bool {
             for value in [0, 4, 8] {
                 expect_err(
                     door_setparam(fd, param, value),
-                    EPERM,
+                    Errno::EPERM,
                     &alloc::format!("client: setparam({door}, {pn}, {value})"),
                 );
             }
@@ -252,12 +252,12 @@ fn parent() -> bool {
     for bad in BAD_PARAMS {
         expect_err(
             door_setparam(d, bad, 1),
-            EINVAL,
+            Errno::EINVAL,
             &alloc::format!("setparam(param {bad})"),
         );
         expect_err(
             door_getparam(d, bad, &mut out),
-            EINVAL,
+            Errno::EINVAL,
             &alloc::format!("getparam(param {bad})"),
         );
     }
@@ -265,7 +265,7 @@ fn parent() -> bool {
     for v in [INT_MAX + 1, u32::MAX as usize, usize::MAX] {
         expect_err(
             door_setparam(d, DOOR_PARAM_DESC_MAX, v),
-            ERANGE,
+            Errno::ERANGE,
             &alloc::format!("setparam(DESC_MAX, {v:#x})"),
         );
     }
@@ -276,7 +276,7 @@ fn parent() -> bool {
     for v in [1, 5, INT_MAX] {
         expect_err(
             door_setparam(rd, DOOR_PARAM_DESC_MAX, v),
-            ENOTSUP,
+            Errno::ENOTSUP,
             &alloc::format!("setparam(REFUSE_DESC door, DESC_MAX {v})"),
         );
     }
@@ -288,7 +288,7 @@ fn parent() -> bool {
     expect_set(d, DOOR_PARAM_DATA_MAX, 8, "DATA_MAX 8");
     expect_err(
         door_setparam(d, DOOR_PARAM_DATA_MIN, 9),
-        EINVAL,
+        Errno::EINVAL,
         "DATA_MIN 9 above DATA_MAX 8",
     );
     expect_param(d, DOOR_PARAM_DATA_MIN, 0, "after EINVAL");
@@ -296,7 +296,7 @@ fn parent() -> bool {
     expect_set(d, DOOR_PARAM_DATA_MIN, 4, "DATA_MIN 4");
     expect_err(
         door_setparam(d, DOOR_PARAM_DATA_MAX, 3),
-        EINVAL,
+        Errno::EINVAL,
         "DATA_MAX 3 below DATA_MIN 4",
     );
     expect_param(d, DOOR_PARAM_DATA_MAX, 8, "after EINVAL");
@@ -327,9 +327,21 @@ fn parent() -> bool {
     expect_set(q, DOOR_PARAM_DESC_MAX, 0, "private DESC_MAX 0");
     static Q_DONE: AtomicBool = AtomicBool::new(false);
     let t = thread::spawn(move || {
-        expect_call_err(q, 0, &[], ENOBUFS, "private door, no thread, 0 bytes");
+        expect_call_err(
+            q,
+            0,
+            &[],
+            Errno::ENOBUFS,
+            "private door, no thread, 0 bytes",
+        );
         let one = door_desc_t::new(p, DOOR_DESCRIPTOR);
-        expect_call_err(q, 4, &[one], ENFILE, "private door, no thread, 1 desc");
+        expect_call_err(
+            q,
+            4,
+            &[one],
+            Errno::ENFILE,
+            "private door, no thread, 1 desc",
+        );
         Q_DONE.store(true, SeqCst);
         0
     });
@@ -363,23 +375,23 @@ fn parent() -> bool {
         for (param, pn) in PARAMS {
             expect_err(
                 door_setparam(fd, param, 0),
-                EBADF,
+                Errno::EBADF,
                 &alloc::format!("setparam(fd {fd}, {pn})"),
             );
             expect_err(
                 door_getparam(fd, param, &mut out),
-                EBADF,
+                Errno::EBADF,
                 &alloc::format!("getparam(fd {fd}, {pn})"),
             );
         }
     }
     let r = create(0);
     let r2 = dup(r);
-    check!(door_revoke(r) == 0, "door_revoke: {}", name(errno()));
+    check!(door_revoke(r) == 0, "door_revoke: {}", errno().name());
     for (param, pn) in PARAMS {
         expect_err(
             door_setparam(r2, param, 0),
-            EBADF,
+            Errno::EBADF,
             &alloc::format!("setparam(revoked door, {pn})"),
         );
     }
@@ -395,7 +407,7 @@ fn parent() -> bool {
         for (param, pn) in PARAMS {
             expect_err(
                 door_getparam(d, param, addr as *mut usize),
-                EFAULT,
+                Errno::EFAULT,
                 &alloc::format!("getparam({pn}, {what})"),
             );
         }
@@ -404,7 +416,7 @@ fn parent() -> bool {
     let mut all = Vec::from([d, rd, n, z, p, q, u, r2]);
     all.sort_unstable();
     for fd in all {
-        check!(close(fd) == 0, "close({fd}): {}", name(errno()));
+        check!(close(fd) == 0, "close({fd}): {}", errno().name());
     }
     true
 }

@@ -16,7 +16,7 @@ extern crate alloc;
 use core::ffi::c_void;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicI64, Ordering::SeqCst};
-use userland::abi::errno::{EBADF, EPERM, name};
+use userland::Errno;
 use userland::door::{
     DOOR_IS_UNREF, DOOR_LOCAL, DOOR_PRIVATE, DOOR_REVOKED, close, door_bind, door_call,
     door_create, door_desc_t, door_info, door_info_t, door_return, door_revoke, dup, errno,
@@ -33,7 +33,7 @@ fn attrs(fd: i32, what: &str) -> u32 {
     match info(fd) {
         Ok(i) => i.di_attributes,
         Err(e) => {
-            fail(format_args!("door_info({what}): {}", name(e)));
+            fail(format_args!("door_info({what}): {}", e.name()));
             0
         }
     }
@@ -63,7 +63,7 @@ extern "C" fn proc_r(_c: *mut c_void, argp: *mut u8, size: usize, _d: *mut door_
     door_return(out.as_mut_ptr(), out.len(), null_mut(), 0);
     // Not parked (the door this thread is bound to was revoked): the thread
     // ends when this procedure returns.
-    R_RETURN.store(errno() as i64, SeqCst);
+    R_RETURN.store(errno().code() as i64, SeqCst);
 }
 
 /// K's server procedure: "ready" from the `waiting` child.
@@ -96,7 +96,7 @@ fn main() -> i32 {
 fn check_eperm(role: &str) {
     expect_err(
         door_revoke(0),
-        EPERM,
+        Errno::EPERM,
         &alloc::format!("{role}: door_revoke of the parent's door"),
     );
     let a = attrs(0, "R after EPERM");
@@ -118,12 +118,12 @@ fn running() -> bool {
         ),
         Err(e) => fail(format_args!(
             "running: the call in progress at the revoke failed with {}",
-            name(e)
+            e.name()
         )),
     }
     expect_err(
         door_call(0, null_mut()),
-        EBADF,
+        Errno::EBADF,
         "running: call after revoke",
     );
     let a = attrs(0, "R after revoke");
@@ -145,7 +145,7 @@ fn running() -> bool {
 fn waiting() -> bool {
     check_eperm("waiting");
     if let Err(e) = call(1, b"ready", &[]) {
-        fail(format_args!("waiting: ready call: {}", name(e)));
+        fail(format_args!("waiting: ready call: {}", e.name()));
     }
     // No thread of R is idle: this call waits until the revoke.
     match call(0, b"wait", &[]) {
@@ -154,9 +154,9 @@ fn waiting() -> bool {
             r
         )),
         Err(e) => check!(
-            e == EBADF,
+            e == Errno::EBADF,
             "waiting: the waiting call failed with {}, want EBADF",
-            name(e)
+            e.name()
         ),
     }
     let a = attrs(0, "R after revoke");
@@ -184,7 +184,7 @@ fn wait_flag(flag: &AtomicBool, what: &str) -> bool {
 fn parent() -> bool {
     // EBADF: nothing to revoke.
     for fd in [999, -1, i32::MAX] {
-        expect_err(door_revoke(fd), EBADF, "door_revoke(bad fd)");
+        expect_err(door_revoke(fd), Errno::EBADF, "door_revoke(bad fd)");
     }
     let k = door_create(proc_k, null_mut(), 0);
     let r = door_create(proc_r, null_mut(), DOOR_PRIVATE);
@@ -192,16 +192,16 @@ fn parent() -> bool {
     // The closed descriptor of a door: EBADF too.
     let gone = dup(k);
     check!(close(gone) == 0, "close(dup of K)");
-    expect_err(door_revoke(gone), EBADF, "door_revoke(closed fd)");
+    expect_err(door_revoke(gone), Errno::EBADF, "door_revoke(closed fd)");
 
     // R's only server thread.
     let server = thread::spawn(move || {
         if door_bind(r) != 0 {
-            fail(format_args!("door_bind(R): {}", name(errno())));
+            fail(format_args!("door_bind(R): {}", errno().name()));
             return 1;
         }
         door_return(null_mut(), 0, null_mut(), 0);
-        fail(format_args!("first door_return: {}", name(errno())));
+        fail(format_args!("first door_return: {}", errno().name()));
         1
     });
     // Not joined: after the revoke its door_return may fail (EBADF, the
@@ -225,7 +225,7 @@ fn parent() -> bool {
 
     // Revoke, keeping a second descriptor to look at the door.
     let r2 = dup(r);
-    check!(r2 >= 0, "dup(R): {}", name(errno()));
+    check!(r2 >= 0, "dup(R): {}", errno().name());
     let before = attrs(r2, "R before the revoke");
     check!(
         before == DOOR_PRIVATE | DOOR_LOCAL,
@@ -235,23 +235,27 @@ fn parent() -> bool {
     check!(
         door_revoke(r) == 0,
         "door_revoke(R) failed: {}",
-        name(errno())
+        errno().name()
     );
     // The revoking process's descriptor is closed.
     let mut scratch = door_info_t::default();
     expect_err(
         door_info(r, &mut scratch),
-        EBADF,
+        Errno::EBADF,
         "door_info on the revoked descriptor",
     );
-    expect_err(close(r), EBADF, "close of the revoked descriptor");
+    expect_err(close(r), Errno::EBADF, "close of the revoked descriptor");
     let after = attrs(r2, "R after the revoke");
     check!(
         after == DOOR_PRIVATE | DOOR_LOCAL | DOOR_REVOKED,
         "R after the revoke: di_attributes {after:#x} want {:#x}",
         DOOR_PRIVATE | DOOR_LOCAL | DOOR_REVOKED
     );
-    expect_err(door_call(r2, null_mut()), EBADF, "call of the revoked door");
+    expect_err(
+        door_call(r2, null_mut()),
+        Errno::EBADF,
+        "call of the revoked door",
+    );
 
     // The waiting caller was woken with EBADF while the running call is
     // still in progress (it has not been released yet).
@@ -270,14 +274,14 @@ fn parent() -> bool {
         "R at the end: di_attributes {last:#x} want {:#x}",
         DOOR_PRIVATE | DOOR_LOCAL | DOOR_REVOKED | DOOR_IS_UNREF
     );
-    expect_err(door_call(r2, null_mut()), EBADF, "later call of R");
+    expect_err(door_call(r2, null_mut()), Errno::EBADF, "later call of R");
     check!(close(r2) == 0, "close(dup of R)");
 
     // A revoked door with no running call: its only descriptor is closed
     // by the revoke, so the door is gone.
     let x = door_create(proc_k, null_mut(), 0);
-    check!(door_revoke(x) == 0, "door_revoke(x): {}", name(errno()));
-    expect_err(close(x), EBADF, "close after door_revoke");
+    check!(door_revoke(x) == 0, "door_revoke(x): {}", errno().name());
+    expect_err(close(x), Errno::EBADF, "close after door_revoke");
     check!(close(k) == 0, "close(K)");
     true
 }

@@ -17,7 +17,7 @@ use core::ffi::c_void;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicI32, Ordering::SeqCst};
 use spin::Mutex;
-use userland::abi::errno::{EFAULT, EINVAL, name};
+use userland::Errno;
 use userland::door::{
     DOOR_DESCRIPTOR, DOOR_UNREF, DOOR_UNREF_DATA, close, door_create, door_cred, door_cred_t,
     door_desc_t, door_return, door_ucred, dup, errno, seteuid, ucred_t,
@@ -75,7 +75,7 @@ fn ucred_now() -> Seen {
     let mut u = ucred_t::default();
     if door_ucred(&mut u) != 0 {
         return Seen {
-            pid: -(errno() as i32),
+            pid: -(errno().code() as i32),
             ..Seen::default()
         };
     }
@@ -98,7 +98,7 @@ fn cred_now() -> Seen {
     let mut c = door_cred_t::default();
     if door_cred(&mut c) != 0 {
         return Seen {
-            pid: -(errno() as i32),
+            pid: -(errno().code() as i32),
             ..Seen::default()
         };
     }
@@ -124,11 +124,11 @@ fn bad_buffers() -> [u8; 8] {
     for (k, &p) in bad.iter().enumerate() {
         out[k] = match door_ucred(p as *mut ucred_t) {
             0 => 0,
-            _ => errno() as u8,
+            _ => errno().code() as u8,
         };
         out[4 + k] = match door_cred(p as *mut door_cred_t) {
             0 => 0,
-            _ => errno() as u8,
+            _ => errno().code() as u8,
         };
     }
     out
@@ -191,7 +191,7 @@ extern "C" fn proc_server(
             who(&mut out);
             match call(PEER_C.load(SeqCst), b"who", &[]) {
                 Ok(r) => out.extend_from_slice(&r),
-                Err(e) => fail(format_args!("B: nested call to C: {}", name(e))),
+                Err(e) => fail(format_args!("B: nested call to C: {}", e.name())),
             }
             who(&mut out);
         }
@@ -223,12 +223,12 @@ fn expect_not_serving(who: &str) {
     let mut c = door_cred_t::default();
     expect_err(
         door_ucred(&mut u),
-        EINVAL,
+        Errno::EINVAL,
         &alloc::format!("{who}: door_ucred outside an invocation"),
     );
     expect_err(
         door_cred(&mut c),
-        EINVAL,
+        Errno::EINVAL,
         &alloc::format!("{who}: door_cred outside an invocation"),
     );
 }
@@ -240,16 +240,16 @@ fn child(role: &str) -> bool {
     check!(
         seteuid(euid) == 0,
         "{role}: seteuid({euid}) from euid 0: {}",
-        name(errno())
+        errno().name()
     );
     if role == "b" {
         PEER_C.store(1, SeqCst);
     }
     let d = door_create(proc_server, null_mut(), 0);
-    check!(d >= 0, "{role}: door_create: {}", name(errno()));
+    check!(d >= 0, "{role}: door_create: {}", errno().name());
     let desc = door_desc_t::new(d, DOOR_DESCRIPTOR);
     if let Err(e) = call(0, role.as_bytes(), &[desc]) {
-        fail(format_args!("{role}: mailbox call: {}", name(e)));
+        fail(format_args!("{role}: mailbox call: {}", e.name()));
         return false;
     }
     expect_not_serving(role);
@@ -280,7 +280,7 @@ fn expect_seen(s: Seen, pid: u32, euid: u32, what: &str) {
     if s.pid < 0 {
         fail(format_args!(
             "{what}: failed with {}",
-            name(-s.pid as isize)
+            Errno::from_code(s.pid.unsigned_abs() as u16).name()
         ));
     } else {
         check!(s == want, "{what}: saw {s:?}, want {want:?}");
@@ -309,10 +309,10 @@ fn expect_who(r: &[u8], pid: u32, euid: u32, what: &str) {
     for (k, &e) in r[2 * SEEN_SIZE..].iter().enumerate() {
         let f = if k < 4 { "door_ucred" } else { "door_cred" };
         check!(
-            e as isize == EFAULT,
+            u16::from(e) == Errno::EFAULT.code(),
             "{what}: {f} with bad buffer {}: errno {} ({e}), want EFAULT",
             k % 4,
-            name(e as isize)
+            Errno::from_code(e as u16).name()
         );
     }
 }
@@ -321,7 +321,7 @@ fn parent() -> bool {
     let a = process::getpid();
     expect_not_serving("A");
     let m = door_create(proc_mail, null_mut(), 0);
-    check!(m >= 0, "door_create(mailbox): {}", name(errno()));
+    check!(m >= 0, "door_create(mailbox): {}", errno().name());
 
     // C first, then B (which gets C's door).
     let c_pid = spawn(&["c"], &[m]);
@@ -334,14 +334,14 @@ fn parent() -> bool {
     check!(
         seteuid(EUID_A) == 0,
         "A: seteuid({EUID_A}): {}",
-        name(errno())
+        errno().name()
     );
 
     if let (Some(b), Some(_), Some(db), Some(dc)) = (b_pid, c_pid, db, dc) {
         // A -> C: C sees A.
         match call(dc, b"who", &[]) {
             Ok(r) => expect_who(&r, a, EUID_A, "A -> C"),
-            Err(e) => fail(format_args!("A -> C: {}", name(e))),
+            Err(e) => fail(format_args!("A -> C: {}", e.name())),
         }
         // A -> B -> C: B sees A (before and after its nested call), C sees B.
         match call(db, b"chain", &[]) {
@@ -366,20 +366,20 @@ fn parent() -> bool {
                 expect_who(c_view, b, EUID_B, "A -> B -> C, at C");
             }
             Ok(r) => fail(format_args!("A -> B -> C: reply of {} bytes", r.len())),
-            Err(e) => fail(format_args!("A -> B -> C: {}", name(e))),
+            Err(e) => fail(format_args!("A -> B -> C: {}", e.name())),
         }
         // The euid reported is the caller's at the time of the call.
-        check!(seteuid(0) == 0, "A: seteuid(0) back: {}", name(errno()));
+        check!(seteuid(0) == 0, "A: seteuid(0) back: {}", errno().name());
         match call(dc, b"who", &[]) {
             Ok(r) => expect_who(&r, a, 0, "A (euid 0 again) -> C"),
-            Err(e) => fail(format_args!("A -> C again: {}", name(e))),
+            Err(e) => fail(format_args!("A -> C again: {}", e.name())),
         }
     }
 
     // An unreferenced invocation: the kernel's credentials (pid 0).
     let u = door_create(proc_server, null_mut(), DOOR_UNREF);
     let u2 = dup(u);
-    check!(u >= 0 && close(u2) == 0, "UNREF door: {}", name(errno()));
+    check!(u >= 0 && close(u2) == 0, "UNREF door: {}", errno().name());
     let mut seen = None;
     for _ in 0..500 {
         seen = *UNREF_SEEN.lock();
@@ -402,7 +402,7 @@ fn parent() -> bool {
         if let Some(fd) = fd
             && let Err(e) = call(fd, b"quit", &[])
         {
-            fail(format_args!("quit {role}: {}", name(e)));
+            fail(format_args!("quit {role}: {}", e.name()));
         }
         match process::wait(Some(pid)) {
             Ok((_, 0)) => {}

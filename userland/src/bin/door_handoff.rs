@@ -12,7 +12,7 @@ use core::ffi::c_void;
 use core::ptr::null_mut;
 use userland::abi::kstat::{DOOR_FAST_PATHS, DOOR_HANDOFFS};
 use userland::door::{self, door_desc_t};
-use userland::{arg, println, process};
+use userland::{Errno, arg, println, process};
 
 userland::entry!(main);
 
@@ -32,7 +32,7 @@ fn fast_paths() -> u64 {
 
 /// Makes `CALLS` calls on `d` with an (empty) `door_arg_t`; returns the
 /// direct switches and the fast-path legs they made.
-fn param_calls(d: i32) -> Result<(u64, u64), isize> {
+fn param_calls(d: i32) -> Result<(u64, u64), Errno> {
     let mut rbuf = [0u8; 16];
     let (h, f) = (handoffs(), fast_paths());
     for _ in 0..CALLS {
@@ -50,7 +50,7 @@ fn param_calls(d: i32) -> Result<(u64, u64), isize> {
 
 /// Makes `CALLS` null calls on `d`; returns the direct switches and the
 /// fast-path legs they made.
-fn calls(d: i32) -> Result<(u64, u64), isize> {
+fn calls(d: i32) -> Result<(u64, u64), Errno> {
     // The first call may find the pool's only thread busy being created.
     if door::door_call(d, null_mut()) != 0 {
         return Err(door::errno());
@@ -64,7 +64,7 @@ fn calls(d: i32) -> Result<(u64, u64), isize> {
     Ok((handoffs() - h, fast_paths() - f))
 }
 
-fn check(what: &str, got: Result<(u64, u64), isize>, want: (u64, u64)) -> bool {
+fn check(what: &str, got: Result<(u64, u64), Errno>, want: (u64, u64)) -> bool {
     if got != Ok(want) {
         println!(
             "door_handoff: {what}: {got:?} (direct switches, fast-path legs), expected {want:?}"

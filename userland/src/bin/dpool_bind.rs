@@ -33,7 +33,7 @@ use core::ffi::c_void;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering::SeqCst};
 use spin::Mutex;
-use userland::abi::errno::{EBADF, EINVAL, name};
+use userland::Errno;
 use userland::door::safe::Door;
 use userland::door::{
     DOOR_LOCAL, DOOR_PRIVATE, DOOR_QUERY, DOOR_REVOKED, door_bind, door_create, door_desc_t,
@@ -124,14 +124,14 @@ extern "C" fn server(
             if door_bind(fd_of(target)) == 0 {
                 POOL_OF.lock().insert(tid, target);
             } else {
-                res = errno() as u8;
+                res = errno().code() as u8;
             }
         }
         (Some(OP_UNBIND), _) => {
             if door_unbind() == 0 {
                 POOL_OF.lock().insert(tid, SHARED);
             } else {
-                res = errno() as u8;
+                res = errno().code() as u8;
             }
         }
         (Some(OP_HOLD), Some(key)) => {
@@ -147,17 +147,17 @@ extern "C" fn server(
     out[2] = wrong_pool as u8;
     out[3..].copy_from_slice(&tid.to_le_bytes());
     door_return(out.as_mut_ptr(), out.len(), null_mut(), 0);
-    check!(false, "door_return failed: {}", name(errno()));
+    check!(false, "door_return failed: {}", errno().name());
 }
 
 /// A successful call's reply: (door tag, op result, tid).
 type Served = (u8, u8, u32);
 
-fn call(fd: i32, msg: &[u8]) -> Result<Served, isize> {
-    let r = Door::from_fd(fd).call(msg, &[]).map_err(|e| e.0)?;
+fn call(fd: i32, msg: &[u8]) -> Result<Served, Errno> {
+    let r = Door::from_fd(fd).call(msg, &[])?;
     if r.data.len() != 7 {
         fail(format_args!("reply of {} bytes", r.data.len()));
-        return Err(0);
+        return Err(Errno::EIO);
     }
     Ok((
         r.data[0],
@@ -173,12 +173,12 @@ fn call_tid(fd: i32, msg: &[u8], what: &str) -> u32 {
             check!(
                 res == 0,
                 "{what}: operation failed with {}",
-                name(res as isize)
+                Errno::from_code(u16::from(res)).name()
             );
             tid
         }
         Err(e) => {
-            check!(false, "{what}: door_call failed: {}", name(e));
+            check!(false, "{what}: door_call failed: {}", e.name());
             0
         }
     }
@@ -196,7 +196,7 @@ fn spawn_server(binds: &'static [u8]) -> u32 {
                 r == 0,
                 "door_bind({:?}) failed: {}",
                 b as char,
-                name(errno())
+                errno().name()
             );
             // door_info(DOOR_QUERY) on a bound thread that serves nothing
             // names the bound door: the newest binding replaced the older.
@@ -218,7 +218,7 @@ fn spawn_server(binds: &'static [u8]) -> u32 {
         check!(
             false,
             "door_return of a new server thread failed: {}",
-            name(errno())
+            errno().name()
         );
         0
     })
@@ -236,7 +236,7 @@ fn call_async(slot: usize, fd: i32, msg: Vec<u8>) -> JoinHandle {
     thread::spawn(move || {
         let v = match call(fd, &msg) {
             Ok((tag, res, tid)) => (u64::from(tag) << 40) | (u64::from(res) << 32) | u64::from(tid),
-            Err(e) => (1 << 63) | e as u64,
+            Err(e) => (1 << 63) | u64::from(e.code()),
         };
         RESULT[slot].store(v, SeqCst);
         DONE[slot].store(true, SeqCst);
@@ -253,7 +253,7 @@ fn finish(slot: usize, h: JoinHandle, what: &str) -> u32 {
         check!(
             false,
             "{what}: door_call failed: {}",
-            name((v & 0xffff) as isize)
+            Errno::from_code(v as u16).name()
         );
         return 0;
     }
@@ -298,19 +298,19 @@ fn main() -> i32 {
     // Phase A: errors, on the main thread (not a server thread).
     expect_err(
         door_bind(77),
-        EBADF,
+        Errno::EBADF,
         "door_bind on a descriptor that is not open",
     );
     expect_err(
         door_bind(s),
-        EINVAL,
+        Errno::EINVAL,
         "door_bind on a door without DOOR_PRIVATE",
     );
-    expect_err(door_unbind(), EBADF, "door_unbind when not bound");
+    expect_err(door_unbind(), Errno::EBADF, "door_unbind when not bound");
     let p3 = door_create(server, b'3' as usize as *mut c_void, DOOR_PRIVATE);
     let p3_dup = dup(p3);
     check!(p3 >= 0 && p3_dup >= 0, "door_create/dup of P3");
-    check!(door_revoke(p3) == 0, "door_revoke(P3): {}", name(errno()));
+    check!(door_revoke(p3) == 0, "door_revoke(P3): {}", errno().name());
     let mut info = door_info_t::default();
     check!(
         door_info(p3_dup, &mut info) == 0 && info.di_attributes & DOOR_REVOKED != 0,
@@ -318,22 +318,22 @@ fn main() -> i32 {
     );
     expect_err(
         door_bind(p3_dup),
-        EBADF,
+        Errno::EBADF,
         "door_bind on a revoked private door",
     );
     expect_err(
         door_bind(p3),
-        EBADF,
+        Errno::EBADF,
         "door_bind on the descriptor door_revoke closed",
     );
     check!(userland::door::close(p3_dup) == 0, "close P3 dup");
     // Binding P1 then P2: the second replaces the first (one unbind
     // suffices, and DOOR_QUERY names P2).
-    check!(door_bind(p1) == 0, "door_bind(P1): {}", name(errno()));
+    check!(door_bind(p1) == 0, "door_bind(P1): {}", errno().name());
     check!(
         door_bind(p2) == 0,
         "door_bind(P2) while bound to P1: {}",
-        name(errno())
+        errno().name()
     );
     let mut q = door_info_t::default();
     let mut d2 = door_info_t::default();
@@ -345,16 +345,16 @@ fn main() -> i32 {
     check!(
         door_unbind() == 0,
         "door_unbind after rebinding: {}",
-        name(errno())
+        errno().name()
     );
     expect_err(
         door_unbind(),
-        EBADF,
+        Errno::EBADF,
         "second door_unbind (binding to P2 had replaced P1's)",
     );
     expect_err(
         door_info(DOOR_QUERY, &mut q),
-        EBADF,
+        Errno::EBADF,
         "door_info(DOOR_QUERY) on a thread neither serving nor bound",
     );
     println!("{P}: phase A (bind/unbind errors, implicit unbind) done");
@@ -556,17 +556,17 @@ fn child() -> i32 {
     // Another process's private door: EINVAL; its shared door: EINVAL.
     expect_err(
         door_bind(1),
-        EINVAL,
+        Errno::EINVAL,
         "door_bind on another process's private door",
     );
     expect_err(
         door_bind(0),
-        EINVAL,
+        Errno::EINVAL,
         "door_bind on another process's shared door",
     );
     expect_err(
         door_unbind(),
-        EBADF,
+        Errno::EBADF,
         "door_unbind in the child (never bound)",
     );
     let mut info = door_info_t::default();

@@ -25,7 +25,7 @@ use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering::SeqCst};
-use userland::abi::errno::{EAGAIN, EBADF, EINTR, EINVAL, ESRCH, name};
+use userland::Errno;
 use userland::door::safe::Door;
 use userland::door::{
     DOOR_DESCRIPTOR, DOOR_IS_UNREF, DOOR_NO_CANCEL, DOOR_PRIVATE, DOOR_RELEASE, DOOR_REVOKED,
@@ -45,11 +45,8 @@ fn settle() {
 }
 
 /// A call's outcome: Ok(reply bytes) or Err(errno).
-fn call(fd: i32, msg: &[u8]) -> Result<Vec<u8>, isize> {
-    Door::from_fd(fd)
-        .call(msg, &[])
-        .map(|r| r.data)
-        .map_err(|e| e.0)
+fn call(fd: i32, msg: &[u8]) -> Result<Vec<u8>, Errno> {
+    Door::from_fd(fd).call(msg, &[]).map(|r| r.data)
 }
 
 fn info(fd: i32) -> door_info_t {
@@ -57,7 +54,7 @@ fn info(fd: i32) -> door_info_t {
     check!(
         door_info(fd, &mut i) == 0,
         "door_info({fd}): {}",
-        name(errno())
+        errno().name()
     );
     i
 }
@@ -68,13 +65,17 @@ extern "C" fn no_threads(_dip: *mut door_info_t) {}
 fn spawn_server(bind: i32) -> u32 {
     thread::spawn(move || {
         if bind >= 0 {
-            check!(door_bind(bind) == 0, "door_bind({bind}): {}", name(errno()));
+            check!(
+                door_bind(bind) == 0,
+                "door_bind({bind}): {}",
+                errno().name()
+            );
         }
         door_return(null_mut(), 0, null_mut(), 0);
         check!(
             false,
             "door_return of a new server thread: {}",
-            name(errno())
+            errno().name()
         );
         0
     })
@@ -116,7 +117,7 @@ extern "C" fn control(_c: *mut c_void, argp: *mut u8, size: usize, dp: *mut door
         _ => check!(false, "control: bad request {args:?} with {n} descriptors"),
     }
     door_return(out.as_mut_ptr(), 1, null_mut(), 0);
-    check!(false, "control: door_return failed: {}", name(errno()));
+    check!(false, "control: door_return failed: {}", errno().name());
 }
 
 // ---------------------------------------------------------------------------
@@ -157,7 +158,7 @@ extern "C" fn worker(_c: *mut c_void, argp: *mut u8, size: usize, _dp: *mut door
     RETURN_FAILED.fetch_add(1, SeqCst);
     fail(format_args!(
         "door_return after the client left failed: {}",
-        name(errno())
+        errno().name()
     ));
 }
 
@@ -186,7 +187,7 @@ fn abandoned(fd: i32, ctl: i32, server_tid: u32, leave: Leave, want: i32, what: 
         Leave::Abort => {
             let caller = thread::spawn(move || match call(fd, &[OP_WORK]) {
                 Ok(_) => 0,
-                Err(e) => e as u64,
+                Err(e) => u64::from(e.code()),
             })
             .expect("spawn caller");
             check!(
@@ -194,12 +195,12 @@ fn abandoned(fd: i32, ctl: i32, server_tid: u32, leave: Leave, want: i32, what: 
                 "{what}: never served"
             );
             let r = door_abort(caller.tid());
-            check!(r == 0, "{what}: door_abort: {}", name(errno()));
-            let e = caller.join().unwrap_or(0) as isize;
+            check!(r == 0, "{what}: door_abort: {}", errno().name());
+            let e = Errno::from_code(caller.join().unwrap_or(0) as u16);
             check!(
-                e == EINTR,
+                e == Errno::EINTR,
                 "{what}: the aborted caller got {}, expected EINTR",
-                name(e)
+                e.name()
             );
         }
     }
@@ -226,7 +227,7 @@ fn abandoned(fd: i32, ctl: i32, server_tid: u32, leave: Leave, want: i32, what: 
             d == server_tid.to_le_bytes(),
             "{what}: next call served by {d:?}, expected thread {server_tid}"
         ),
-        Err(e) => check!(false, "{what}: next call failed: {}", name(e)),
+        Err(e) => check!(false, "{what}: next call failed: {}", e.name()),
     }
     check!(
         RETURN_FAILED.load(SeqCst) == 0,
@@ -309,7 +310,7 @@ extern "C" fn plain(_c: *mut c_void, argp: *mut u8, size: usize, _dp: *mut door_
     }
     let tid = thread::gettid();
     door_return(&tid as *const u32 as *mut u8, 4, null_mut(), 0);
-    check!(false, "door_return failed: {}", name(errno()));
+    check!(false, "door_return failed: {}", errno().name());
 }
 
 /// Child: descriptor 0 = R. The first call's procedure returns without
@@ -317,11 +318,14 @@ extern "C" fn plain(_c: *mut c_void, argp: *mut u8, size: usize, _dp: *mut door_
 fn ret_client() -> i32 {
     let first = call(0, &[OP_RETURN]);
     check!(
-        first == Err(EINTR),
+        first == Err(Errno::EINTR),
         "call whose procedure returned: {first:?}, expected Err(EINTR)"
     );
     if let Err(e) = first {
-        println!("{P}: a procedure that returned gave its caller {}", name(e));
+        println!(
+            "{P}: a procedure that returned gave its caller {}",
+            e.name()
+        );
     }
     let second = call(0, &[0]);
     check!(
@@ -335,7 +339,7 @@ fn ret_client() -> i32 {
 /// with EBADF.
 fn waiter() -> i32 {
     let r = call(0, &[0]);
-    if r == Err(EBADF) {
+    if r == Err(Errno::EBADF) {
         0
     } else {
         println!("{P}: FAIL: waiting child's call on a revoked door: {r:?}, expected EBADF");
@@ -375,16 +379,16 @@ fn main() -> i32 {
     let w = door_create(plain, null_mut(), DOOR_PRIVATE);
     let waiting = thread::spawn(move || match call(w, &[0]) {
         Ok(_) => 0,
-        Err(e) => e as u64,
+        Err(e) => u64::from(e.code()),
     })
     .expect("spawn");
     // Until the thread is blocked in its door_call, door_abort says EINVAL.
     let aborted = wait_until(PATIENCE, || {
         let r = door_abort(waiting.tid());
         check!(
-            r == 0 || errno() == EINVAL,
+            r == 0 || errno() == Errno::EINVAL,
             "door_abort of a waiting caller: {}",
-            name(errno())
+            errno().name()
         );
         r == 0
     });
@@ -392,29 +396,29 @@ fn main() -> i32 {
         aborted,
         "door_abort never found the caller in its door_call"
     );
-    let e = waiting.join().unwrap_or(0) as isize;
+    let e = Errno::from_code(waiting.join().unwrap_or(0) as u16);
     check!(
-        e == EAGAIN,
+        e == Errno::EAGAIN,
         "aborted waiting caller got {}, expected EAGAIN",
-        name(e)
+        e.name()
     );
     let r = door_abort(thread::gettid());
     check!(
-        r == -1 && errno() == EINVAL,
+        r == -1 && errno() == Errno::EINVAL,
         "door_abort of a thread not in a door_call: {r} {}",
-        name(errno())
+        errno().name()
     );
     let r = door_abort(tk);
     check!(
-        r == -1 && errno() == EINVAL,
+        r == -1 && errno() == Errno::EINVAL,
         "door_abort of a parked server thread: {r} {}",
-        name(errno())
+        errno().name()
     );
     let r = door_abort(0x7fff_fff0);
     check!(
-        r == -1 && errno() == ESRCH,
+        r == -1 && errno() == Errno::ESRCH,
         "door_abort of no thread: {r} {}",
-        name(errno())
+        errno().name()
     );
     check!(close(w) == 0, "close W");
     println!("{P}: B (door_abort: EINTR served, EAGAIN waiting, ESRCH/EINVAL) done");
@@ -426,31 +430,33 @@ fn main() -> i32 {
         "the dying server never sent its door"
     );
     let x = X_FD.load(SeqCst);
-    let a = thread::spawn(move || call(x, &[0]).err().unwrap_or(0) as u64).expect("spawn");
+    let a = thread::spawn(move || call(x, &[0]).err().map_or(0, |e| u64::from(e.code())))
+        .expect("spawn");
     check!(
         wait_until(PATIENCE, || X_WORKING.load(SeqCst)),
         "the dying server never served"
     );
-    let b = thread::spawn(move || call(x, &[0]).err().unwrap_or(0) as u64).expect("spawn");
+    let b = thread::spawn(move || call(x, &[0]).err().map_or(0, |e| u64::from(e.code())))
+        .expect("spawn");
     settle();
     MAY_DIE.store(true, SeqCst);
     let (_, st) = process::wait(Some(pid)).expect("wait dying server");
     check!(st == 5, "dying server exited with {st}, expected 5");
-    let ea = a.join().unwrap_or(0) as isize;
-    let eb = b.join().unwrap_or(0) as isize;
+    let ea = Errno::from_code(a.join().unwrap_or(0) as u16);
+    let eb = Errno::from_code(b.join().unwrap_or(0) as u16);
     check!(
-        ea == EINTR,
+        ea == Errno::EINTR,
         "caller being served when the server died got {}, expected EINTR",
-        name(ea)
+        ea.name()
     );
     check!(
-        eb == EBADF,
+        eb == Errno::EBADF,
         "caller waiting when the server died got {}, expected EBADF",
-        name(eb)
+        eb.name()
     );
     let later = call(x, &[0]);
     check!(
-        later == Err(EBADF),
+        later == Err(Errno::EBADF),
         "call after the server died: {later:?}, expected EBADF"
     );
     let xi = info(x);
@@ -475,32 +481,35 @@ fn main() -> i32 {
     check!(st == 0, "ret_client exited with {st}");
     match call(r, &[0]) {
         Ok(d) => check!(d.len() == 4, "local call after D: {d:?}"),
-        Err(e) => check!(false, "local call after D: {}", name(e)),
+        Err(e) => check!(false, "local call after D: {}", e.name()),
     }
     // The thread that returned from its procedure has ended.
     let gone = RETURNED_TID.load(SeqCst);
     let r = door_abort(gone);
     check!(
-        gone != 0 && r == -1 && errno() == ESRCH,
+        gone != 0 && r == -1 && errno() == Errno::ESRCH,
         "thread {gone} whose procedure returned: door_abort gives {r} {} (ESRCH expected: thread gone)",
-        name(errno())
+        errno().name()
     );
     println!("{P}: D (procedure returning without door_return) done");
 
     // E: revoke while callers wait; a running call completes.
     let w = door_create(plain, null_mut(), DOOR_PRIVATE);
     let locals: Vec<_> = (0..2)
-        .map(|_| thread::spawn(move || call(w, &[0]).err().unwrap_or(0) as u64).expect("spawn"))
+        .map(|_| {
+            thread::spawn(move || call(w, &[0]).err().map_or(0, |e| u64::from(e.code())))
+                .expect("spawn")
+        })
         .collect();
     let pid = process::spawn_with_fds(P, &["waiter"], &[w]).expect("spawn waiter");
     settle();
-    check!(door_revoke(w) == 0, "door_revoke(W): {}", name(errno()));
+    check!(door_revoke(w) == 0, "door_revoke(W): {}", errno().name());
     for (i, h) in locals.into_iter().enumerate() {
-        let e = h.join().unwrap_or(0) as isize;
+        let e = Errno::from_code(h.join().unwrap_or(0) as u16);
         check!(
-            e == EBADF,
+            e == Errno::EBADF,
             "waiting local caller {i} after revoke got {}, expected EBADF",
-            name(e)
+            e.name()
         );
     }
     let (_, st) = process::wait(Some(pid)).expect("wait waiter");
@@ -513,7 +522,7 @@ fn main() -> i32 {
         wait_until(PATIENCE, || HOLD_STARTED.load(SeqCst)),
         "held call on V never started"
     );
-    check!(door_revoke(v) == 0, "door_revoke(V): {}", name(errno()));
+    check!(door_revoke(v) == 0, "door_revoke(V): {}", errno().name());
     HOLD_RELEASE.store(true, SeqCst);
     check!(
         running.join() == Ok(4),
@@ -521,7 +530,7 @@ fn main() -> i32 {
     );
     let later = call(v2, &[0]);
     check!(
-        later == Err(EBADF),
+        later == Err(Errno::EBADF),
         "call on a revoked door: {later:?}, expected EBADF"
     );
     let vi = info(v2);

@@ -28,7 +28,6 @@ use core::ffi::c_void;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicI32, AtomicU32, Ordering::SeqCst};
 use spin::Mutex;
-use userland::abi::errno::name;
 use userland::door::safe::Door;
 use userland::door::{
     DOOR_PRIVATE, DOOR_QUERY, door_bind, door_create, door_desc_t, door_info, door_info_t,
@@ -46,7 +45,7 @@ const PATIENCE: u64 = 1000;
 /// Returns `data` to the caller; only comes back if door_return failed.
 fn reply(data: &[u8]) {
     let e = door_return(data.as_ptr() as *mut u8, data.len(), null_mut(), 0);
-    check!(false, "door_return failed: {e} ({})", name(errno()));
+    check!(false, "door_return failed: {e} ({})", errno().name());
 }
 
 fn main() -> i32 {
@@ -96,7 +95,7 @@ fn my_thread() -> u64 {
     RETURN_FAILED.fetch_add(1, SeqCst);
     fail(format_args!(
         "door_return on an {SMALL_STACK}-byte server thread stack failed with {}",
-        name(errno())
+        errno().name()
     ));
     0
 }
@@ -135,7 +134,7 @@ fn create_example() -> i32 {
         "first door_server_create returned a procedure"
     );
     let d = door_create(echo, null_mut(), 0);
-    check!(d >= 0, "door_create: {}", name(errno()));
+    check!(d >= 0, "door_create: {}", errno().name());
     check!(
         CREATED.load(SeqCst) == 1,
         "door_create of the first door ran my_create {} times, expected 1",
@@ -233,14 +232,14 @@ fn my_server_create(arg: usize) -> u64 {
         // Bind thread with pool associated with d1.
         thr_setspecific(foo as *const () as usize);
         if door_bind(D1.load(SeqCst)) < 0 {
-            println!("{P}: door_bind: {}", name(errno()));
+            println!("{P}: door_bind: {}", errno().name());
             process::exit(-1);
         }
     } else if arg == bar as *const () as usize {
         // Bind thread to d2 thread pool.
         thr_setspecific(bar as *const () as usize);
         if door_bind(D2.load(SeqCst)) < 0 {
-            println!("{P}: door_bind: {}", name(errno()));
+            println!("{P}: door_bind: {}", errno().name());
             process::exit(-1);
         }
     }
@@ -249,7 +248,7 @@ fn my_server_create(arg: usize) -> u64 {
     check!(
         false,
         "door_return of a bound thread failed: {}",
-        name(errno())
+        errno().name()
     );
     0
 }

@@ -20,7 +20,6 @@ extern crate alloc;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering::SeqCst;
-use userland::abi::errno::name;
 use userland::door::{DOOR_PRIVATE, door_server_create};
 use userland::testkit::dpool::{
     CREATE_CALLS, DONE, MODE, MODE_SPAWN, MODE_SPAWN_NOBIND, NOBIND, OP_BARRIER, OP_ECHO,
@@ -41,7 +40,7 @@ fn status() -> i32 {
 
 fn call_ok(fd: i32, msg: &[u8], what: &str) -> Served {
     call(fd, msg).unwrap_or_else(|e| {
-        check!(false, "{what}: door_call failed: {}", name(e));
+        check!(false, "{what}: door_call failed: {}", e.name());
         Served::default()
     })
 }

@@ -22,7 +22,6 @@ extern crate alloc;
 use core::ffi::c_void;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::SeqCst};
-use userland::abi::errno::name;
 use userland::door::safe::Door;
 use userland::door::{
     DOOR_IS_UNREF, DOOR_PRIVATE, DOOR_QUERY, DOOR_UNREF, DOOR_UNREF_DATA, DOOR_UNREF_MULTI, close,
@@ -79,7 +78,7 @@ extern "C" fn server(
         check!(
             r == 0,
             "door {door}: door_ucred in a notice failed: {}",
-            name(errno())
+            errno().name()
         );
         check!(
             cred.uc_pid == 0,
@@ -101,7 +100,7 @@ extern "C" fn server(
         check!(
             false,
             "door_return after a notice failed: {}",
-            name(errno())
+            errno().name()
         );
         return;
     }
@@ -113,12 +112,12 @@ extern "C" fn server(
     }
     let tid = thread::gettid();
     door_return(&tid as *const u32 as *mut u8, 4, null_mut(), 0);
-    check!(false, "door_return failed: {}", name(errno()));
+    check!(false, "door_return failed: {}", errno().name());
 }
 
 fn make(door: usize, attrs: u32) -> i32 {
     let fd = door_create(server, door as *mut c_void, attrs);
-    check!(fd >= 0, "door_create {door}: {}", name(errno()));
+    check!(fd >= 0, "door_create {door}: {}", errno().name());
     fd
 }
 
@@ -127,7 +126,7 @@ fn is_unref(fd: i32) -> bool {
     check!(
         door_info(fd, &mut info) == 0,
         "door_info({fd}): {}",
-        name(errno())
+        errno().name()
     );
     info.di_attributes & DOOR_IS_UNREF != 0
 }
@@ -152,12 +151,12 @@ fn expect_notices(door: usize, want: u32, what: &str) {
 /// dup then close: the count goes to two and back to one.
 fn cycle(fd: i32) {
     let d = dup(fd);
-    check!(d >= 0, "dup: {}", name(errno()));
+    check!(d >= 0, "dup: {}", errno().name());
     check!(
         !is_unref(fd),
         "door_info reports DOOR_IS_UNREF with two descriptors"
     );
-    check!(close(d) == 0, "close: {}", name(errno()));
+    check!(close(d) == 0, "close: {}", errno().name());
 }
 
 fn main() -> i32 {
@@ -237,9 +236,9 @@ fn main() -> i32 {
     // E: a private door's notice runs on its bound thread.
     let e = make(E, DOOR_PRIVATE | DOOR_UNREF);
     let bound = thread::spawn(move || {
-        check!(door_bind(e) == 0, "door_bind(E): {}", name(errno()));
+        check!(door_bind(e) == 0, "door_bind(E): {}", errno().name());
         door_return(null_mut(), 0, null_mut(), 0);
-        check!(false, "door_return of E's thread: {}", name(errno()));
+        check!(false, "door_return of E's thread: {}", errno().name());
         0
     })
     .expect("spawn bound thread");

@@ -25,7 +25,7 @@ use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Mutex;
-use userland::abi::errno::{E2BIG, EOVERFLOW, name};
+use userland::Errno;
 use userland::abi::kstat::FREE_FRAMES;
 use userland::door::{
     door_arg_t, door_call, door_create, door_desc_t, door_info_t, door_return, door_revoke,
@@ -181,7 +181,10 @@ extern "C" fn big_server(
     };
     door_return(ptr, len, core::ptr::null_mut(), 0);
     FAILED.fetch_add(1, Ordering::SeqCst);
-    println!("dstress_big: server: door_return failed: {}", name(errno()));
+    println!(
+        "dstress_big: server: door_return failed: {}",
+        errno().name()
+    );
     door_return(core::ptr::null_mut(), 0, core::ptr::null_mut(), 0);
 }
 
@@ -191,7 +194,7 @@ extern "C" fn big_create(_info: *mut door_info_t) {
         FAILED.fetch_add(1, Ordering::SeqCst);
         println!(
             "dstress_big: server thread: door_return failed: {}",
-            name(e)
+            e.name()
         );
     }) {
         Ok(_) => {
@@ -251,7 +254,7 @@ fn call_mapped(
     small.fill(0xee);
     let mut a = arg_for(req, small);
     if door_call(door, &mut a) != 0 {
-        println!("dstress_big: door_call failed: {}", name(errno()));
+        println!("dstress_big: door_call failed: {}", errno().name());
         return Err("door_call");
     }
     if a.rbuf == small.as_ptr() as u64 {
@@ -334,7 +337,7 @@ fn client() -> Result<(), &'static str> {
     if door_call(door, &mut a) != 0 {
         println!(
             "dstress_big: door_call (in place) failed: {}",
-            name(errno())
+            errno().name()
         );
         return Err("door_call in place");
     }
@@ -356,7 +359,7 @@ fn client() -> Result<(), &'static str> {
     if door_call(door, &mut a) != 0 {
         println!(
             "dstress_big: door_call (exact rbuf) failed: {}",
-            name(errno())
+            errno().name()
         );
         return Err("door_call with an exact rbuf");
     }
@@ -384,10 +387,10 @@ fn client() -> Result<(), &'static str> {
         ..door_arg_t::default()
     };
     let r = door_call(door, &mut a);
-    if r != -1 || errno() != E2BIG {
+    if r != -1 || errno() != Errno::E2BIG {
         println!(
             "dstress_big: 4 MiB arguments: door_call returned {r}, errno {}",
-            name(errno())
+            errno().name()
         );
         return Err("arguments larger than the server stack area: want E2BIG");
     }
@@ -404,15 +407,15 @@ fn tight() -> Result<(), &'static str> {
     let mut rbuf = vec![0u8; MIB + PAGE];
     let mut small = vec![0u8; SMALL_RBUF];
     // No more mappings from now on (the heap does not grow below).
-    process::mem_limit(0);
+    process::set_limit(0, userland::abi::limit::MEMORY, 0).expect("lower the memory limit");
     let seed = 0x5000;
     make_request(&mut req, seed, MIB);
     let mut a = arg_for(&req[..MIB], &mut small);
     let r = door_call(door, &mut a);
-    if r != -1 || errno() != EOVERFLOW {
+    if r != -1 || errno() != Errno::EOVERFLOW {
         println!(
             "dstress_big: tight: door_call returned {r}, errno {}",
-            name(errno())
+            errno().name()
         );
         return Err("no room for the result area: want EOVERFLOW");
     }
@@ -423,7 +426,7 @@ fn tight() -> Result<(), &'static str> {
     if door_call(door, &mut a) != 0 {
         println!(
             "dstress_big: tight: door_call with a big rbuf failed: {}",
-            name(errno())
+            errno().name()
         );
         return Err("door_call with a big enough rbuf");
     }
@@ -461,7 +464,7 @@ fn parent() -> Result<(), &'static str> {
     }
     let door = door_create(big_server, core::ptr::null_mut(), 0);
     if door < 0 {
-        println!("dstress_big: door_create failed: {}", name(errno()));
+        println!("dstress_big: door_create failed: {}", errno().name());
         return Err("door_create");
     }
     // The first non-private door runs the create procedure.

@@ -16,7 +16,6 @@
 
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use userland::abi::errno::name;
 use userland::abi::kstat::TIMER_TICKS;
 use userland::door::{door_call, door_create, door_desc_t, door_return, door_revoke, errno};
 use userland::testkit::{arg_for, word};
@@ -114,7 +113,7 @@ fn client() -> i32 {
         if door_call(door, &mut a) != 0 {
             println!(
                 "dstress_many: call {i}: door_call failed: {}",
-                name(errno())
+                errno().name()
             );
             return 1;
         }
@@ -161,7 +160,7 @@ fn checkin(door: i32, report: [u64; 4]) -> Option<(u64, bool)> {
     let mut answer = [0u8; 32];
     let mut a = arg_for(&args, &mut answer);
     if door_call(door, &mut a) != 0 {
-        println!("dstress_many: spinner: check-in failed: {}", name(errno()));
+        println!("dstress_many: spinner: check-in failed: {}", errno().name());
         return None;
     }
     if a.data_size != 16 || a.data_ptr != answer.as_ptr() as u64 {
@@ -215,7 +214,7 @@ fn parent() -> Result<(), &'static str> {
     let echo_door = door_create(echo, core::ptr::null_mut(), 0);
     let progress_door = door_create(progress, core::ptr::null_mut(), 0);
     if echo_door < 0 || progress_door < 0 {
-        println!("dstress_many: door_create failed: {}", name(errno()));
+        println!("dstress_many: door_create failed: {}", errno().name());
         return Err("door_create");
     }
     let t0 = process::kstat(TIMER_TICKS).unwrap_or(0);

@@ -23,7 +23,6 @@ extern crate alloc;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
-use userland::abi::errno::name;
 use userland::door::{
     DOOR_DESCRIPTOR, door_arg_t, door_call, door_create, door_desc_t, door_return, door_revoke,
     door_ucred, errno, ucred_t,
@@ -99,7 +98,7 @@ fn call(door: i32, req: [u64; REQ_WORDS]) -> Result<[u64; RESP_WORDS], &'static 
         println!(
             "dstress_nested: door_call op {} failed: {}",
             req[0],
-            name(errno())
+            errno().name()
         );
         return Err("door_call");
     }
@@ -127,7 +126,7 @@ fn reply(resp: [u64; RESP_WORDS]) {
     }
     door_return(out.as_mut_ptr(), out.len(), core::ptr::null_mut(), 0);
     FAILED.fetch_add(1, Ordering::SeqCst);
-    println!("dstress_nested: door_return failed: {}", name(errno()));
+    println!("dstress_nested: door_return failed: {}", errno().name());
     door_return(core::ptr::null_mut(), 0, core::ptr::null_mut(), 0);
 }
 
@@ -149,7 +148,7 @@ fn caller_is(want: u64, who: &str) -> bool {
     if door_ucred(&mut uc) != 0 {
         println!(
             "dstress_nested: {who}: door_ucred failed: {}",
-            name(errno())
+            errno().name()
         );
         return false;
     }
@@ -250,7 +249,7 @@ fn child(
     if d < 0 {
         println!(
             "dstress_nested: child door_create failed: {}",
-            name(errno())
+            errno().name()
         );
         return 1;
     }
@@ -266,7 +265,7 @@ fn child(
         rsize: rbuf.len() as u64,
     };
     if door_call(0, &mut a) != 0 || a.data_size != 0 {
-        println!("dstress_nested: registration failed: {}", name(errno()));
+        println!("dstress_nested: registration failed: {}", errno().name());
         return 1;
     }
     while QUIT.load(Ordering::SeqCst) == 0 {
@@ -389,7 +388,7 @@ fn make_door(
     match door_create(p, core::ptr::null_mut(), 0) {
         d if d >= 0 => Ok(d),
         _ => {
-            println!("dstress_nested: door_create failed: {}", name(errno()));
+            println!("dstress_nested: door_create failed: {}", errno().name());
             Err("door_create")
         }
     }

@@ -1,12 +1,19 @@
-//! init, process 1: starts the programs named in the boot file system's
-//! `boot.args` (one per line: name and arguments), waits for all of them,
-//! and turns the first failing status (or success) into the QEMU exit code.
+//! init, process 1: runs the plan in the boot file system's `boot.args`
+//! (one program per line: name and arguments), one program after another,
+//! or all at once when the plan has the `@together` line, and turns the
+//! result into the QEMU exit code.
 //!
-//! It also checks that the programs leaked nothing: once they are all gone,
-//! the kernel's counts of processes, threads, free physical frames, doors
-//! and descriptors must
-//! be back where they were before the first one started; if not, the run
-//! fails with the kernel-failure code.
+//! For each program it prints a `START` line as it starts it and a `RESULT`
+//! line when it is gone (format: `abi::INIT_RESULT`), so a log can be
+//! split per program and graded line by line. It also checks that the
+//! programs leaked nothing: the kernel's counts of processes, threads, free
+//! physical frames, doors and descriptors must be back where they were,
+//! after each program when they run one after another and after all of
+//! them in any case.
+//!
+//! The exit code: the first program in plan order that did not pass decides
+//! (not started, killed after a fault, leaked, or its exit status); when
+//! every program passed, a leak of the whole run still fails it.
 #![no_std]
 #![no_main]
 
@@ -14,29 +21,38 @@ extern crate alloc;
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use userland::abi::{BOOT_ARGS_FILE, INIT_NO_LEAKS, exit_code, kstat, sys};
-use userland::sys::{check, syscall1, syscall4};
+use core::fmt::Write;
+use userland::abi::{
+    BOOT_ARGS_FILE, BOOT_ARGS_TOGETHER, INIT_NO_LEAKS, INIT_RESULT, INIT_START, KILLED_BASE, Sys,
+    exit_code, kstat, verdict,
+};
+use userland::sys::{check, rdtsc, syscall1, syscall4};
 use userland::{println, process};
 
 userland::entry!(main);
 
-fn read_boot_args() -> Option<String> {
+/// Reads a boot file system file whole.
+fn read_boot_file(name: &str) -> Option<Vec<u8>> {
     let mut buf = alloc::vec![0u8; 4096];
-    let name = BOOT_ARGS_FILE.as_bytes();
-    let n = check(syscall4(
-        sys::BOOTFS_READ,
-        name.as_ptr() as usize,
-        name.len(),
-        buf.as_mut_ptr() as usize,
-        buf.len(),
-    ))
-    .ok()?;
-    buf.truncate(n.min(buf.len()));
-    String::from_utf8(buf).ok()
+    loop {
+        let n = check(syscall4(
+            Sys::BootfsRead,
+            name.as_ptr() as usize,
+            name.len(),
+            buf.as_mut_ptr() as usize,
+            buf.len(),
+        ))
+        .ok()?;
+        if n <= buf.len() {
+            buf.truncate(n);
+            return Some(buf);
+        }
+        buf.resize(n, 0);
+    }
 }
 
 fn shutdown(code: u32) -> ! {
-    syscall1(sys::SHUTDOWN, code as usize);
+    syscall1(Sys::Shutdown, code as usize);
     process::exit(1)
 }
 
@@ -44,60 +60,217 @@ fn shutdown(code: u32) -> ! {
 const COUNTERS: [(&str, usize); 5] = [
     ("processes", kstat::PROCESSES),
     ("threads", kstat::THREADS),
-    ("free frames", kstat::FREE_FRAMES),
+    ("free_frames", kstat::FREE_FRAMES),
     ("doors", kstat::DOORS),
     ("descriptors", kstat::DESCRIPTORS),
 ];
 
-fn counters() -> [u64; 5] {
+type Counts = [u64; 5];
+
+fn counters() -> Counts {
     COUNTERS.map(|(_, which)| process::kstat(which).unwrap_or(u64::MAX))
 }
 
-fn main() -> i32 {
-    let Some(text) = read_boot_args() else {
-        println!("init: no {BOOT_ARGS_FILE} in the boot file system");
-        shutdown(exit_code::FAILURE);
-    };
-    let mut running: Vec<(u32, String)> = Vec::with_capacity(text.lines().count());
-    let before = counters();
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        let mut words = line.split_whitespace();
-        let name = words.next().unwrap_or_default();
-        let args: Vec<&str> = words.collect();
-        match process::spawn(name, &args) {
-            Ok(pid) => running.push((pid, String::from(line))),
+/// Writes `counter:±n` for each counter that changed (`after - before`:
+/// free frames count down when frames leak), or `none`, into `out`;
+/// returns whether any changed.
+fn leaks(before: &Counts, after: &Counts, out: &mut String) -> bool {
+    let start = out.len();
+    for (i, (what, _)) in COUNTERS.iter().enumerate() {
+        if before[i] != after[i] {
+            let sep = if out.len() > start { "," } else { "" };
+            let diff = after[i] as i64 - before[i] as i64;
+            let _ = write!(out, "{sep}{what}:{diff:+}");
+        }
+    }
+    if out.len() == start {
+        out.push_str("none");
+        return false;
+    }
+    true
+}
+
+/// One line of the plan.
+struct Program<'a> {
+    /// 1-based position in the plan.
+    index: usize,
+    /// The whole line: name and arguments.
+    line: &'a str,
+    pid: Option<u32>,
+}
+
+/// How a program ended, in the exit-code order of precedence.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum End {
+    Pass,
+    NotStarted,
+    Fault,
+    Leak,
+    Status(i32),
+}
+
+impl End {
+    fn of(status: i32, leaked: bool) -> End {
+        match status {
+            0 if leaked => End::Leak,
+            0 => End::Pass,
+            s if (KILLED_BASE..KILLED_BASE + 32).contains(&s) => End::Fault,
+            s => End::Status(s),
+        }
+    }
+
+    fn verdict(self) -> &'static str {
+        match self {
+            End::Pass => verdict::PASS,
+            End::NotStarted => verdict::NOT_STARTED,
+            End::Fault => verdict::FAULT,
+            End::Leak => verdict::LEAK,
+            End::Status(_) => verdict::FAIL,
+        }
+    }
+
+    fn exit_code(self) -> u32 {
+        match self {
+            End::Pass => exit_code::SUCCESS,
+            End::NotStarted => exit_code::NOT_STARTED,
+            End::Fault => exit_code::KILLED,
+            End::Leak => exit_code::LEAK,
+            End::Status(s) => exit_code::for_status(s),
+        }
+    }
+}
+
+fn start(p: &mut Program) -> Result<(), String> {
+    println!("{INIT_START}{} cmd={}", p.index, p.line);
+    let mut words = p.line.split_whitespace();
+    let name = words.next().unwrap_or_default();
+    let args: Vec<&str> = words.collect();
+    match process::spawn(name, &args) {
+        Ok(pid) => {
+            p.pid = Some(pid);
+            Ok(())
+        }
+        Err(e) => Err(String::from(e.name())),
+    }
+}
+
+fn report_not_started(p: &Program, error: &str) {
+    println!(
+        "{INIT_RESULT}{} {} status=- leaks=unchecked tsc=- error={error} cmd={}",
+        p.index,
+        verdict::NOT_STARTED,
+        p.line
+    );
+}
+
+fn report(p: &Program, end: End, status: i32, leaks: &str, tsc: u64) {
+    println!(
+        "{INIT_RESULT}{} {} status={status} leaks={leaks} tsc={tsc} cmd={}",
+        p.index,
+        end.verdict(),
+        p.line
+    );
+}
+
+/// Runs the programs one after another, each with its own leak check.
+fn one_after_another(programs: &mut [Program], ends: &mut Vec<End>) {
+    let mut text = String::with_capacity(128);
+    for p in programs.iter_mut() {
+        let before = counters();
+        let t0 = rdtsc();
+        if let Err(e) = start(p) {
+            report_not_started(p, &e);
+            ends.push(End::NotStarted);
+            continue;
+        }
+        let status = match process::wait(p.pid) {
+            Ok((_, status)) => status,
             Err(e) => {
-                println!("init: cannot start {name}: {e:?}");
+                println!("init: lost program {}: {e:?}", p.index);
                 shutdown(exit_code::FAILURE);
+            }
+        };
+        let tsc = rdtsc() - t0;
+        text.clear();
+        let leaked = leaks(&before, &counters(), &mut text);
+        let end = End::of(status, leaked);
+        report(p, end, status, &text, tsc);
+        ends.push(end);
+    }
+}
+
+/// Starts every program, then reports each as it exits.
+fn together(programs: &mut [Program], ends: &mut Vec<End>) {
+    ends.resize(programs.len(), End::Pass);
+    let t0 = rdtsc();
+    let mut running = 0;
+    for (i, p) in programs.iter_mut().enumerate() {
+        match start(p) {
+            Ok(()) => running += 1,
+            Err(e) => {
+                report_not_started(p, &e);
+                ends[i] = End::NotStarted;
             }
         }
     }
-    let mut verdict = 0;
-    while !running.is_empty() {
+    while running > 0 {
         let Ok((pid, status)) = process::wait(None) else {
             break;
         };
-        let Some(i) = running.iter().position(|(p, _)| *p == pid) else {
+        let Some(i) = programs.iter().position(|p| p.pid == Some(pid)) else {
             continue;
         };
-        let (_, line) = running.swap_remove(i);
-        println!("init: '{line}' (pid {pid}) exited with status {status}");
-        if verdict == 0 {
-            verdict = status;
-        }
+        running -= 1;
+        let end = End::of(status, false);
+        report(&programs[i], end, status, "unchecked", rdtsc() - t0);
+        ends[i] = end;
     }
-    let after = counters();
-    for (i, (what, _)) in COUNTERS.iter().enumerate() {
-        if before[i] != after[i] {
-            println!(
-                "init: leak: {what} {} before the programs ran, {} after",
-                before[i], after[i]
-            );
-            shutdown(exit_code::FAILURE);
-        }
+}
+
+fn main() -> i32 {
+    let Some(text) = read_boot_file(BOOT_ARGS_FILE).and_then(|b| String::from_utf8(b).ok()) else {
+        println!("init: no readable {BOOT_ARGS_FILE} in the boot file system");
+        shutdown(exit_code::NOT_STARTED);
+    };
+    let lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'));
+    let all_together = lines.clone().any(|l| l == BOOT_ARGS_TOGETHER);
+    let mut programs: Vec<Program> = lines
+        .filter(|l| *l != BOOT_ARGS_TOGETHER)
+        .enumerate()
+        .map(|(i, line)| Program {
+            index: i + 1,
+            line,
+            pid: None,
+        })
+        .collect();
+    if programs.is_empty() {
+        println!("init: {BOOT_ARGS_FILE} names no program");
+        shutdown(exit_code::NOT_STARTED);
     }
-    println!(
-        "{INIT_NO_LEAKS} (processes, threads, frames, doors, descriptors back to their starting counts)"
-    );
-    shutdown(exit_code::for_status(verdict))
+    let mut ends = Vec::with_capacity(programs.len());
+    let mut text = String::with_capacity(128);
+    let before = counters();
+    if all_together {
+        together(&mut programs, &mut ends);
+    } else {
+        one_after_another(&mut programs, &mut ends);
+    }
+    let leaked = leaks(&before, &counters(), &mut text);
+    if leaked {
+        println!("init: leak: {text} (after all programs, against before the first)");
+    } else {
+        println!(
+            "{INIT_NO_LEAKS} (processes, threads, frames, doors, descriptors back to their starting counts)"
+        );
+    }
+    let first_failure = ends.iter().copied().find(|e| *e != End::Pass);
+    let code = match first_failure {
+        Some(end) => end.exit_code(),
+        None if leaked => exit_code::LEAK,
+        None => exit_code::SUCCESS,
+    };
+    shutdown(code)
 }

@@ -5,7 +5,8 @@
 #![no_std]
 #![no_main]
 
-use userland::abi::{KILLED_BASE, errno::EFAULT, sys};
+use userland::Errno;
+use userland::abi::{KILLED_BASE, Sys};
 use userland::heap::map;
 use userland::sys::syscall2;
 use userland::{arg, println, process};
@@ -66,8 +67,8 @@ fn main() -> i32 {
             return 1;
         }
     }
-    let r = syscall2(sys::DEBUG_WRITE, KERNEL as usize, 16);
-    if r != -EFAULT {
+    let r = syscall2(Sys::DebugWrite, KERNEL as usize, 16);
+    if r != Errno::EFAULT.raw() {
         println!("isolation: debug_write of kernel memory returned {r}");
         return 1;
     }

@@ -10,7 +10,7 @@
 #![no_main]
 
 use core::arch::asm;
-use userland::abi::{KILLED_BASE, prot, sys};
+use userland::abi::{KILLED_BASE, Sys, prot};
 use userland::sys::syscall3;
 use userland::testkit::{expect_eq, fail, spawn, verdict};
 use userland::{arg, println, process};
@@ -39,7 +39,7 @@ fn load_ds(selector: u16) {
 fn child(mode: &str) -> i32 {
     match mode {
         "mapped" => {
-            let ret = syscall3(sys::MEM_MAP, 4096, prot::READ | prot::WRITE, LOW_PAGE);
+            let ret = syscall3(Sys::MemMap, 4096, prot::READ | prot::WRITE, LOW_PAGE);
             if ret != LOW_PAGE as isize {
                 println!("ldt: mapping {LOW_PAGE:#x} returned {ret}");
                 return 1;

@@ -9,9 +9,8 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
-use userland::abi::errno::{EDEADLK, EINVAL, ESRCH};
-use userland::abi::{KILLED_BASE, sys};
-use userland::sys::{Errno, check, syscall1, syscall3};
+use userland::abi::{KILLED_BASE, Sys};
+use userland::sys::{Errno, check, syscall3};
 use userland::{arg, println, process, thread};
 
 userland::entry!(main);
@@ -78,21 +77,21 @@ fn main() -> i32 {
         println!("threads: counter is {}", COUNTER.load(Ordering::Relaxed));
         return 1;
     }
-    let join = |tid: u32| check(syscall1(sys::THREAD_JOIN, tid as usize));
-    if join(tids[0]) != Err(Errno(ESRCH))
-        || join(thread::gettid()) != Err(Errno(EDEADLK))
-        || join(99_999) != Err(Errno(ESRCH))
+    let join = thread::join_raw;
+    if join(tids[0]) != Err(Errno::ESRCH)
+        || join(thread::gettid()) != Err(Errno::EDEADLK)
+        || join(99_999) != Err(Errno::ESRCH)
     {
         println!("threads: join errors wrong");
         return 1;
     }
     let bad_entry = check(syscall3(
-        sys::THREAD_CREATE,
+        Sys::ThreadCreate,
         0xffff_ffff_8000_0000,
         0,
         0x1000_0000,
     ));
-    if bad_entry != Err(Errno(EINVAL)) {
+    if bad_entry != Err(Errno::EINVAL) {
         println!("threads: kernel entry point accepted: {bad_entry:?}");
         return 1;
     }

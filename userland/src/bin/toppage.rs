@@ -9,9 +9,8 @@
 #![no_main]
 
 use core::arch::asm;
-use userland::abi::errno::{EFAULT, EINVAL};
-use userland::abi::{KILLED_BASE, prot, sys};
-use userland::sys::{syscall2, syscall3};
+use userland::abi::{Errno, KILLED_BASE, Sys, prot};
+use userland::sys::{check, syscall2, syscall3};
 use userland::testkit::{expect_eq, fail, failures, spawn, verdict};
 use userland::{arg, println, process};
 
@@ -24,18 +23,15 @@ const RWX: usize = prot::READ | prot::WRITE | prot::EXEC;
 
 /// Maps one read-write-execute page at `at` with `syscall` (0f 05) in its
 /// last two bytes and jumps there; the kernel returns right after it.
-fn syscall_at_end_of(at: usize) -> Result<(), isize> {
-    let ret = syscall3(sys::MEM_MAP, PAGE, RWX, at);
-    if ret < 0 {
-        return Err(-ret);
-    }
+fn syscall_at_end_of(at: usize) -> Result<(), Errno> {
+    check(syscall3(Sys::MemMap, PAGE, RWX, at))?;
     let last_two = (at + PAGE - 2) as *mut [u8; 2];
     // SAFETY: the page was just mapped writable for this process alone;
     // the jump runs `syscall` (getpid) and then whatever follows the
     // page, which is unmapped: the kernel kills this process there.
     unsafe {
         last_two.write([0x0f, 0x05]);
-        asm!("jmp {to}", to = in(reg) last_two, in("rax") sys::GETPID, options(noreturn));
+        asm!("jmp {to}", to = in(reg) last_two, in("rax") Sys::GetPid.number(), options(noreturn));
     }
 }
 
@@ -55,16 +51,16 @@ fn main() -> i32 {
     match arg(1) {
         // With the top page refused there is nothing to jump to.
         Some("top") => match syscall_at_end_of(TOP_PAGE) {
-            Err(EINVAL) => return 0,
+            Err(Errno::EINVAL) => return 0,
             Err(e) => {
-                println!("toppage: mapping the top page: errno {e}, expected EINVAL");
+                println!("toppage: mapping the top page: {e}, expected EINVAL");
                 return 1;
             }
             Ok(()) => unreachable!("the jump does not come back"),
         },
         Some("below") => {
             if let Err(e) = syscall_at_end_of(TOP_PAGE - PAGE) {
-                println!("toppage: mapping the page below the top: errno {e}");
+                println!("toppage: mapping the page below the top: {e}");
             }
             return 1;
         }
@@ -76,16 +72,16 @@ fn main() -> i32 {
         ("the non-canonical hole", PAGE, TOP_PAGE + PAGE),
     ];
     for (what, len, at) in cases {
-        let ret = syscall3(sys::MEM_MAP, len, RWX, at);
-        expect_eq(what, ret, -EINVAL);
+        let ret = syscall3(Sys::MemMap, len, RWX, at);
+        expect_eq(what, ret, Errno::EINVAL.raw());
         if ret >= 0 {
-            syscall2(sys::MEM_UNMAP, at, len);
+            syscall2(Sys::MemUnmap, at, len);
         }
     }
-    let entry = syscall3(sys::THREAD_CREATE, TOP_PAGE + PAGE - 2, 0, TOP_PAGE);
-    expect_eq("thread entry in the top page", entry, -EINVAL);
-    let write = syscall2(sys::DEBUG_WRITE, TOP_PAGE, 1);
-    expect_eq("write from the top page", write, -EFAULT);
+    let entry = syscall3(Sys::ThreadCreate, TOP_PAGE + PAGE - 2, 0, TOP_PAGE);
+    expect_eq("thread entry in the top page", entry, Errno::EINVAL.raw());
+    let write = syscall2(Sys::DebugWrite, TOP_PAGE, 1);
+    expect_eq("write from the top page", write, Errno::EFAULT.raw());
     if failures() == 0 {
         println!("toppage: the top page is refused: ok");
     }

@@ -11,7 +11,7 @@
 
 use core::arch::asm;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
-use userland::abi::{KILLED_BASE, sys};
+use userland::abi::{KILLED_BASE, Sys};
 use userland::testkit::{expect_eq, fail, spawn, verdict};
 use userland::{arg, check, println, process, thread};
 
@@ -39,10 +39,10 @@ fn start_spinner() -> thread::JoinHandle {
     .expect("spawn spinner")
 }
 
-/// Issues `nr` with `flags` set in RFLAGS around the `syscall`; returns
+/// Issues `call` with `flags` set in RFLAGS around the `syscall`; returns
 /// the result and the RFLAGS seen right after it (cleared again before
 /// returning to Rust code).
-fn syscall_with_flags(nr: usize, arg0: usize, flags: u64) -> (isize, u64) {
+fn syscall_with_flags(call: Sys, arg0: usize, flags: u64) -> (isize, u64) {
     let ret: isize;
     let after: u64;
     // SAFETY: only RFLAGS bits that compiled code does not depend on are
@@ -62,7 +62,7 @@ fn syscall_with_flags(nr: usize, arg0: usize, flags: u64) -> (isize, u64) {
             flags = in(reg) flags,
             clear = in(reg) !flags,
             after = out(reg) after,
-            inlateout("rax") nr as isize => ret,
+            inlateout("rax") call.number() as isize => ret,
             in("rdi") arg0,
             lateout("rcx") _,
             lateout("r11") _,
@@ -115,7 +115,7 @@ fn fault_with_flags() -> ! {
 /// Child: sets TF right before a `syscall`; the single-step trap after it
 /// must hit the child in user mode (#DB), not the kernel.
 fn syscall_with_trap_flag() -> i32 {
-    syscall_with_flags(sys::GETPID, 0, TF);
+    syscall_with_flags(Sys::GetPid, 0, TF);
     println!("userflags: single-stepping over a system call did not trap");
     1
 }
@@ -139,7 +139,7 @@ fn main() -> i32 {
     // By syscall: yields with NT and AC set switch to the preempted spinner.
     for round in 0..20 {
         let before = SPINS.load(SeqCst);
-        let (ret, after) = syscall_with_flags(sys::YIELD, 0, NT | AC);
+        let (ret, after) = syscall_with_flags(Sys::Yield, 0, NT | AC);
         expect_eq("yield with NT|AC", ret, 0);
         check!(
             after & (NT | AC) == NT | AC,
@@ -149,7 +149,7 @@ fn main() -> i32 {
             check!(SPINS.load(SeqCst) > before, "the spinner never ran");
         }
     }
-    let (pid, _) = syscall_with_flags(sys::GETPID, 0, NT | AC);
+    let (pid, _) = syscall_with_flags(Sys::GetPid, 0, NT | AC);
     expect_eq("getpid with NT|AC", pid as u32, process::getpid());
     println!("userflags: syscalls with NT|AC set: ok");
 

@@ -16,26 +16,26 @@ pub mod safe;
 
 use crate::sys::{Errno, check, syscall, syscall0, syscall1, syscall2, syscall3};
 use crate::thread;
+use abi::{DOOR_CREATE_RUN_SERVER_CREATE, Sys, invocation};
 use core::arch::asm;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicUsize, Ordering};
-use doors::abi::{DOOR_CREATE_RUN_SERVER_CREATE, invocation, sys};
 
-pub use doors::abi::{
+pub use abi::{
     DOOR_DESCRIPTOR, DOOR_IS_UNREF, DOOR_LOCAL, DOOR_NO_CANCEL, DOOR_PARAM_DATA_MAX,
     DOOR_PARAM_DATA_MIN, DOOR_PARAM_DESC_MAX, DOOR_PRIVATE, DOOR_QUERY, DOOR_REFUSE_DESC,
     DOOR_RELEASE, DOOR_REVOKED, DOOR_UNREF, DOOR_UNREF_DATA, DOOR_UNREF_MULTI,
 };
 #[allow(non_camel_case_types)]
-pub type door_arg_t = doors::abi::DoorArg;
+pub type door_arg_t = abi::DoorArg;
 #[allow(non_camel_case_types)]
-pub type door_desc_t = doors::abi::DoorDesc;
+pub type door_desc_t = abi::DoorDesc;
 #[allow(non_camel_case_types)]
-pub type door_info_t = doors::abi::DoorInfo;
+pub type door_info_t = abi::DoorInfo;
 #[allow(non_camel_case_types)]
-pub type door_cred_t = doors::abi::DoorCred;
+pub type door_cred_t = abi::DoorCred;
 #[allow(non_camel_case_types)]
-pub type ucred_t = doors::abi::Ucred;
+pub type ucred_t = abi::Ucred;
 
 /// A server procedure: `(cookie, argp, arg_size, dp, n_desc)`.
 pub type ServerProc = extern "C" fn(*mut c_void, *mut u8, usize, *mut door_desc_t, u32);
@@ -47,7 +47,7 @@ pub type CreateProc = extern "C" fn(*mut door_info_t);
 static CREATE_PROC: AtomicUsize = AtomicUsize::new(0);
 
 /// The calling thread's last door error.
-pub fn errno() -> isize {
+pub fn errno() -> Errno {
     crate::tcb::errno()
 }
 
@@ -55,7 +55,7 @@ pub fn errno() -> isize {
 fn c_result(ret: isize) -> i32 {
     match check(ret) {
         Ok(v) => v as i32,
-        Err(Errno(e)) => {
+        Err(e) => {
             crate::tcb::set_errno(e);
             -1
         }
@@ -126,7 +126,7 @@ pub fn door_server_create(create_proc: Option<CreateProc>) -> Option<CreateProc>
 /// Creates a door served by `server_procedure` with `cookie`.
 pub fn door_create(server_procedure: ServerProc, cookie: *mut c_void, attributes: u32) -> i32 {
     let ret = syscall3(
-        sys::DOOR_CREATE,
+        Sys::DoorCreate,
         server_procedure as usize,
         cookie as usize,
         attributes as usize,
@@ -150,11 +150,11 @@ pub fn door_create(server_procedure: ServerProc, cookie: *mut c_void, attributes
 
 /// Calls door `d`; `params` may be NULL.
 pub fn door_call(d: i32, params: *mut door_arg_t) -> i32 {
-    c_result(syscall2(sys::DOOR_CALL, d as usize, params as usize))
+    c_result(syscall2(Sys::DoorCall, d as usize, params as usize))
 }
 
 /// Where an invocation starts: on the server thread's stack area, with the
-/// invocation in registers (`doors::abi::invocation`).
+/// invocation in registers (`abi::invocation`).
 extern "C" fn door_invocation(
     cookie: *mut c_void,
     argp: *mut u8,
@@ -181,6 +181,20 @@ extern "C" fn door_invocation(
 /// invocation. Does not return on success; returns -1 with errno otherwise.
 pub fn door_return(data: *mut u8, size: usize, desc: *mut door_desc_t, n_desc: u32) -> i32 {
     let (base, len) = thread::current_stack();
+    door_return_on(data, size, desc, n_desc, base, len)
+}
+
+/// [`door_return`] registering `[base, base + len)` (instead of the
+/// thread's own stack) as the area the next invocation is laid out in,
+/// and runs on.
+pub fn door_return_on(
+    data: *mut u8,
+    size: usize,
+    desc: *mut door_desc_t,
+    n_desc: u32,
+    base: usize,
+    len: usize,
+) -> i32 {
     let ret: isize;
     // SAFETY: on success the kernel resumes this thread with a fresh stack
     // pointer inside its registered area and the invocation in registers;
@@ -199,7 +213,7 @@ pub fn door_return(data: *mut u8, size: usize, desc: *mut door_desc_t, n_desc: u
             "ud2",
             "2:",
             entry = sym door_invocation,
-            inlateout("rax") sys::DOOR_RETURN as isize => ret,
+            inlateout("rax") Sys::DoorReturn.number() as isize => ret,
             inlateout("rdi") data as usize => _,
             in("rsi") size,
             in("rdx") desc as usize,
@@ -216,16 +230,16 @@ pub fn door_return(data: *mut u8, size: usize, desc: *mut door_desc_t, n_desc: u
 /// Information about door `d` (or, with `DOOR_QUERY`, the door this server
 /// thread is serving).
 pub fn door_info(d: i32, info: *mut door_info_t) -> i32 {
-    c_result(syscall2(sys::DOOR_INFO, d as usize, info as usize))
+    c_result(syscall2(Sys::DoorInfo, d as usize, info as usize))
 }
 
 pub fn door_revoke(d: i32) -> i32 {
-    c_result(syscall1(sys::DOOR_REVOKE, d as usize))
+    c_result(syscall1(Sys::DoorRevoke, d as usize))
 }
 
 pub fn door_setparam(d: i32, param: i32, value: usize) -> i32 {
     c_result(syscall3(
-        sys::DOOR_SETPARAM,
+        Sys::DoorSetparam,
         d as usize,
         param as usize,
         value,
@@ -234,7 +248,7 @@ pub fn door_setparam(d: i32, param: i32, value: usize) -> i32 {
 
 pub fn door_getparam(d: i32, param: i32, out: *mut usize) -> i32 {
     c_result(syscall3(
-        sys::DOOR_GETPARAM,
+        Sys::DoorGetparam,
         d as usize,
         param as usize,
         out as usize,
@@ -243,39 +257,39 @@ pub fn door_getparam(d: i32, param: i32, out: *mut usize) -> i32 {
 
 /// Credentials of the immediate caller of the invocation being served.
 pub fn door_ucred(out: *mut ucred_t) -> i32 {
-    c_result(syscall1(sys::DOOR_UCRED, out as usize))
+    c_result(syscall1(Sys::DoorUcred, out as usize))
 }
 
 /// The older form of [`door_ucred`].
 pub fn door_cred(out: *mut door_cred_t) -> i32 {
-    c_result(syscall1(sys::DOOR_CRED, out as usize))
+    c_result(syscall1(Sys::DoorCred, out as usize))
 }
 
 /// Binds the calling thread to the private pool of door `d` (at its next
 /// door_return).
 pub fn door_bind(d: i32) -> i32 {
-    c_result(syscall1(sys::DOOR_BIND, d as usize))
+    c_result(syscall1(Sys::DoorBind, d as usize))
 }
 
 pub fn door_unbind() -> i32 {
-    c_result(syscall0(sys::DOOR_UNBIND))
+    c_result(syscall0(Sys::DoorUnbind))
 }
 
 /// 1 when the client of the invocation being served abandoned it (and the
 /// door lacks DOOR_NO_CANCEL): this kernel's cancellation notice.
 pub fn door_cancelled() -> i32 {
-    c_result(syscall0(sys::DOOR_CANCELLED))
+    c_result(syscall0(Sys::DoorCancelled))
 }
 
 /// Abandons the door_call thread `tid` of this process is blocked in.
 pub fn door_abort(tid: u32) -> i32 {
-    c_result(syscall1(sys::DOOR_ABORT, tid as usize))
+    c_result(syscall1(Sys::DoorAbort, tid as usize))
 }
 
 /// Names door `d` by `path`.
 pub fn fattach(d: i32, path: &str) -> i32 {
     c_result(syscall3(
-        sys::FATTACH,
+        Sys::Fattach,
         d as usize,
         path.as_ptr() as usize,
         path.len(),
@@ -283,30 +297,30 @@ pub fn fattach(d: i32, path: &str) -> i32 {
 }
 
 pub fn fdetach(path: &str) -> i32 {
-    c_result(syscall2(sys::FDETACH, path.as_ptr() as usize, path.len()))
+    c_result(syscall2(Sys::Fdetach, path.as_ptr() as usize, path.len()))
 }
 
 /// Opens the door attached at `path`.
 pub fn open(path: &str) -> i32 {
-    c_result(syscall2(sys::OPEN, path.as_ptr() as usize, path.len()))
+    c_result(syscall2(Sys::Open, path.as_ptr() as usize, path.len()))
 }
 
 pub fn close(d: i32) -> i32 {
-    c_result(syscall1(sys::CLOSE, d as usize))
+    c_result(syscall1(Sys::Close, d as usize))
 }
 
 pub fn dup(d: i32) -> i32 {
-    c_result(syscall1(sys::DUP, d as usize))
+    c_result(syscall1(Sys::Dup, d as usize))
 }
 
 /// Sets the process's effective user id (root may take any; others only
 /// their real id).
 pub fn seteuid(uid: u32) -> i32 {
-    c_result(syscall1(sys::SETEUID, uid as usize))
+    c_result(syscall1(Sys::Seteuid, uid as usize))
 }
 
 /// Benchmark knob: 1 hands the CPU straight between caller and server (the
 /// default), 0 goes through the run queue.
 pub fn door_handoff(on: bool) -> i32 {
-    c_result(syscall(sys::DOOR_HANDOFF, [on as usize, 0, 0, 0, 0, 0]))
+    c_result(syscall(Sys::DoorHandoff, [on as usize, 0, 0, 0, 0, 0]))
 }

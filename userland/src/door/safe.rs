@@ -62,7 +62,7 @@ pub struct Reply {
 static RESPONSES: Mutex<BTreeMap<u32, Response>> = Mutex::new(BTreeMap::new());
 
 fn last_error() -> Errno {
-    Errno(errno())
+    errno()
 }
 
 extern "C" fn trampoline<F>(

@@ -29,7 +29,6 @@ use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::ptr::{null_mut, read_unaligned};
 use core::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, AtomicU64, Ordering};
-use doors::abi::errno;
 use spin::Mutex;
 
 /// The size of a descriptor entry.
@@ -91,10 +90,10 @@ fn null_server(size: usize, n: u32) {
     NULL_E_DESC.store(PENDING, Ordering::SeqCst);
     NULL_CALLS.fetch_add(1, Ordering::SeqCst);
     door_return(b"xyz".as_ptr() as *mut u8, 3, null_mut(), 0);
-    NULL_E_DATA.store(errno() as i64, Ordering::SeqCst);
+    NULL_E_DATA.store(errno().code() as i64, Ordering::SeqCst);
     let mut d = door_desc_t::new(MAIN_FD.load(Ordering::SeqCst), DOOR_DESCRIPTOR);
     door_return(null_mut(), 0, &mut d, 1);
-    NULL_E_DESC.store(errno() as i64, Ordering::SeqCst);
+    NULL_E_DESC.store(errno().code() as i64, Ordering::SeqCst);
     door_return(null_mut(), 0, null_mut(), 0);
 }
 
@@ -195,10 +194,7 @@ pub struct Buf<const N: usize>(pub [u8; N]);
 /// door_call of `d` with `a`, which must succeed.
 pub fn call(what: &str, d: i32, a: &mut door_arg_t) -> Outcome {
     if door_call(d, a) != 0 {
-        return Err(format!(
-            "{what}: door_call failed with {}",
-            errno::name(errno())
-        ));
+        return Err(format!("{what}: door_call failed with {}", errno().name()));
     }
     Ok(())
 }

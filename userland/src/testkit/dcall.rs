@@ -13,7 +13,7 @@
 //! it); `U` empties it again (replies the count closed).
 
 use super::{Outcome, arg_for, info, spawn_server_thread};
-use crate::abi::errno;
+use crate::Errno;
 use crate::door::{
     DOOR_DESCRIPTOR, close, door_arg_t, door_call, door_create, door_desc_t, door_info_t,
     door_return, door_revoke, door_server_create, dup, errno,
@@ -35,7 +35,7 @@ const SMALL_STACK: usize = 32 * 1024;
 
 /// door_info of `d`, or a message naming the errno.
 pub fn info_of(d: i32) -> Result<door_info_t, String> {
-    info(d).map_err(|e| format!("door_info({d}) failed with {}", errno::name(e)))
+    info(d).map_err(|e| format!("door_info({d}) failed with {}", e.name()))
 }
 
 // ---------------------------------------------------------------------------
@@ -101,7 +101,7 @@ extern "C" fn child_server(
         b'V' => {
             let d = CHILD_DOORS.lock()[NDOORS - 1];
             let r = door_revoke(d);
-            answer(&[if r == 0 { 0 } else { errno() as u8 }]);
+            answer(&[if r == 0 { 0 } else { errno().code() as u8 }]);
         }
         b'F' => {
             let mut filled = FILLED.lock();
@@ -114,7 +114,7 @@ extern "C" fn child_server(
             };
             let c = (filled.len() as u32).to_le_bytes();
             drop(filled);
-            answer(&[c[0], c[1], c[2], c[3], stop as u8]);
+            answer(&[c[0], c[1], c[2], c[3], stop.code() as u8]);
         }
         b'U' => {
             let mut filled = FILLED.lock();
@@ -143,12 +143,12 @@ fn server_child(
     for (i, d) in doors.iter_mut().enumerate() {
         *d = door_create(child_server, i as *mut c_void, attrs[i]);
         if *d < 0 {
-            println!("{p}: server: door_create failed: {}", errno::name(errno()));
+            println!("{p}: server: door_create failed: {}", errno().name());
             return 2;
         }
     }
     if let Err(step) = setup(&doors) {
-        println!("{p}: server: {step} failed: {}", errno::name(errno()));
+        println!("{p}: server: {step} failed: {}", errno().name());
         return 3;
     }
     *CHILD_DOORS.lock() = doors;
@@ -162,14 +162,14 @@ fn server_child(
     a.desc_ptr = descs.as_ptr() as u64;
     a.desc_num = NDOORS as u32;
     if door_call(0, &mut a) != 0 {
-        println!("{p}: server: registering failed: {}", errno::name(errno()));
+        println!("{p}: server: registering failed: {}", errno().name());
         return 4;
     }
     // Park until the parent lets this process exit.
     let msg = [b'P'];
     let mut a = arg_for(&msg, &mut rbuf);
     if door_call(0, &mut a) != 0 {
-        println!("{p}: server: park failed: {}", errno::name(errno()));
+        println!("{p}: server: park failed: {}", errno().name());
         return 5;
     }
     0
@@ -245,7 +245,7 @@ pub fn reap(child: u32) -> Result<(u32, i32), crate::Errno> {
 }
 
 /// Calls `d` with `data` and `descs`; the reply data, or the errno.
-pub fn call(d: i32, data: &[u8], descs: &[door_desc_t]) -> Result<Vec<u8>, isize> {
+pub fn call(d: i32, data: &[u8], descs: &[door_desc_t]) -> Result<Vec<u8>, Errno> {
     let mut rbuf = [0u8; 64];
     let mut a = arg_for(data, &mut rbuf);
     a.desc_ptr = descs.as_ptr() as u64;
@@ -271,38 +271,34 @@ pub fn expect_ok(what: &str, d: i32, data: &[u8], descs: &[door_desc_t]) -> Outc
     match call(d, data, descs) {
         Ok(r) if r == want => Ok(()),
         Ok(r) => Err(format!("{what}: unexpected reply {r:?}, expected {want:?}")),
-        Err(e) => Err(format!("{what}: door_call failed with {}", errno::name(e))),
+        Err(e) => Err(format!("{what}: door_call failed with {}", e.name())),
     }
 }
 
 /// A call to `d` must fail with `want`.
-pub fn expect_err(what: &str, d: i32, data: &[u8], descs: &[door_desc_t], want: isize) -> Outcome {
+pub fn expect_err(what: &str, d: i32, data: &[u8], descs: &[door_desc_t], want: Errno) -> Outcome {
     match call(d, data, descs) {
         Err(e) if e == want => Ok(()),
         Err(e) => Err(format!(
             "{what}: door_call failed with {}, expected {}",
-            errno::name(e),
-            errno::name(want)
+            e.name(),
+            want.name()
         )),
         Ok(r) => Err(format!(
             "{what}: door_call succeeded (reply {r:?}), expected {}",
-            errno::name(want)
+            want.name()
         )),
     }
 }
 
 /// A raw door_call that must fail with `want`.
-pub fn expect_raw(what: &str, d: i32, params: *mut door_arg_t, want: isize) -> Outcome {
+pub fn expect_raw(what: &str, d: i32, params: *mut door_arg_t, want: Errno) -> Outcome {
     let r = door_call(d, params);
     ensure!(
         r == -1 && errno() == want,
         "{what}: door_call gave {r} ({}), expected {}",
-        if r == -1 {
-            errno::name(errno())
-        } else {
-            "success"
-        },
-        errno::name(want)
+        if r == -1 { errno().name() } else { "success" },
+        want.name()
     );
     Ok(())
 }
@@ -310,7 +306,7 @@ pub fn expect_raw(what: &str, d: i32, params: *mut door_arg_t, want: isize) -> O
 /// A new descriptor for the registry door, to pass around.
 pub fn spare() -> Result<i32, String> {
     let d = dup(LOCAL_FD.load(Ordering::SeqCst));
-    ensure!(d >= 0, "dup failed with {}", errno::name(errno()));
+    ensure!(d >= 0, "dup failed with {}", errno().name());
     Ok(d)
 }
 
@@ -358,7 +354,7 @@ pub fn run(
     *PROGRAM.lock() = p;
     let reg = door_create(parent_server, null_mut(), 0);
     if reg < 0 {
-        println!("{p}: FAIL: door_create: {}", errno::name(errno()));
+        println!("{p}: FAIL: door_create: {}", errno().name());
         return 1;
     }
     LOCAL_FD.store(reg, Ordering::SeqCst);

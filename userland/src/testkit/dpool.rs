@@ -11,7 +11,7 @@
 //! [`OP_SYNC`] waits until every thread made has parked.
 
 use super::{fail, wait_until};
-use crate::abi::errno::name;
+use crate::Errno;
 use crate::door::safe::Door;
 use crate::door::{
     door_bind, door_create, door_desc_t, door_info, door_info_t, door_return, errno,
@@ -66,7 +66,7 @@ pub fn uniq(fd: i32) -> u64 {
     check!(
         door_info(fd, &mut info) == 0,
         "door_info({fd}): {}",
-        name(errno())
+        errno().name()
     );
     info.di_uniquifier
 }
@@ -74,7 +74,12 @@ pub fn uniq(fd: i32) -> u64 {
 /// Creates a door served by [`server`] with tag `tag`.
 pub fn create(tag: u8, attrs: u32) -> i32 {
     let fd = door_create(server, tag as usize as *mut c_void, attrs);
-    check!(fd >= 0, "door_create({:?}): {}", tag as char, name(errno()));
+    check!(
+        fd >= 0,
+        "door_create({:?}): {}",
+        tag as char,
+        errno().name()
+    );
     FDS.lock().insert(tag, fd);
     TAG_OF_UNIQ.lock().insert(uniq(fd), tag);
     fd
@@ -162,7 +167,7 @@ pub fn spawn_server(pool: Pool) -> u32 {
         match tag {
             Some(t) => {
                 let r = door_bind(fd_of(t));
-                check!(r == 0, "door_bind({:?}): {}", t as char, name(errno()));
+                check!(r == 0, "door_bind({:?}): {}", t as char, errno().name());
                 POOL_OF.lock().insert(tid, t);
             }
             None => {
@@ -174,7 +179,7 @@ pub fn spawn_server(pool: Pool) -> u32 {
         check!(
             false,
             "door_return of a new server thread: {}",
-            name(errno())
+            errno().name()
         );
         0
     })
@@ -284,7 +289,7 @@ extern "C" fn server(
         _ => {}
     }
     door_return(out.as_mut_ptr(), out.len(), null_mut(), 0);
-    check!(false, "door_return failed: {}", name(errno()));
+    check!(false, "door_return failed: {}", errno().name());
 }
 
 /// The address of the server procedure (as door_info reports it).
@@ -313,13 +318,13 @@ pub struct Served {
     pub payload: Vec<u8>,
 }
 
-/// Calls door `fd` with `msg`; the decoded reply, or the errno (0 after a
+/// Calls door `fd` with `msg`; the decoded reply, or the errno (EIO after a
 /// reported short reply).
-pub fn call(fd: i32, msg: &[u8]) -> Result<Served, isize> {
-    let r = Door::from_fd(fd).call(msg, &[]).map_err(|e| e.0)?;
+pub fn call(fd: i32, msg: &[u8]) -> Result<Served, Errno> {
+    let r = Door::from_fd(fd).call(msg, &[])?;
     if r.data.len() < 16 {
         check!(false, "reply of {} bytes", r.data.len());
-        return Err(0);
+        return Err(Errno::EIO);
     }
     check!(r.data[1] == 0, "served by a thread of the wrong pool");
     Ok(Served {
@@ -334,7 +339,7 @@ pub fn call(fd: i32, msg: &[u8]) -> Result<Served, isize> {
 
 /// Whether the asynchronous call in each slot has completed.
 pub static DONE: [AtomicBool; 8] = [const { AtomicBool::new(false) }; 8];
-static RESULT: Mutex<[Option<Result<Served, isize>>; 8]> = Mutex::new([const { None }; 8]);
+static RESULT: Mutex<[Option<Result<Served, Errno>>; 8]> = Mutex::new([const { None }; 8]);
 
 /// Calls `fd` with `msg` on a new thread; [`finish`] collects the result
 /// from `slot`.
@@ -355,7 +360,7 @@ pub fn finish(slot: usize, h: JoinHandle, what: &str) -> Served {
     match RESULT.lock()[slot].take() {
         Some(Ok(s)) => s,
         Some(Err(e)) => {
-            check!(false, "{what}: door_call failed: {}", name(e));
+            check!(false, "{what}: door_call failed: {}", e.name());
             Served::default()
         }
         None => {

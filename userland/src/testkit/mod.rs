@@ -27,7 +27,6 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicU32, Ordering::SeqCst};
-use doors::abi::errno::name;
 
 pub mod dargs;
 pub mod dcall;
@@ -95,19 +94,19 @@ pub fn verdict(announce: bool) -> i32 {
 }
 
 /// `ret` must be -1 with errno `want`.
-pub fn expect_err(ret: i32, want: isize, what: &str) {
+pub fn expect_err(ret: i32, want: Errno, what: &str) {
     let e = errno();
     check!(
         ret == -1 && e == want,
         "{what}: got {ret} errno {} ({e}), want -1 {}",
-        name(e),
-        name(want)
+        e.name(),
+        want.name()
     );
 }
 
 /// `ret` must not be negative (the call succeeded); returns it.
 pub fn expect_ok(what: &str, ret: i32) -> i32 {
-    check!(ret >= 0, "{what}: failed with {}", name(errno()));
+    check!(ret >= 0, "{what}: failed with {}", errno().name());
     ret
 }
 
@@ -155,7 +154,7 @@ pub fn num_arg(i: usize) -> i64 {
 }
 
 /// door_info of `fd`, or the errno.
-pub fn info(fd: i32) -> Result<door_info_t, isize> {
+pub fn info(fd: i32) -> Result<door_info_t, Errno> {
     let mut i = door_info_t::default();
     match door_info(fd, &mut i) {
         0 => Ok(i),
@@ -168,7 +167,7 @@ pub fn uniq(d: i32) -> u64 {
     match info(d) {
         Ok(i) => i.di_uniquifier,
         Err(e) => {
-            fail(format_args!("door_info({d}) failed with {}", name(e)));
+            fail(format_args!("door_info({d}) failed with {}", e.name()));
             0
         }
     }
@@ -177,12 +176,12 @@ pub fn uniq(d: i32) -> u64 {
 /// Descriptor `d` must be open (`live`) or closed (EBADF).
 pub fn expect_live(what: &str, d: i32, live: bool) {
     match (live, info(d)) {
-        (true, Ok(_)) | (false, Err(crate::abi::errno::EBADF)) => {}
+        (true, Ok(_)) | (false, Err(Errno::EBADF)) => {}
         (true, Err(e)) => fail(format_args!(
             "{what}: descriptor {d} should still be open, door_info: {}",
-            name(e)
+            e.name()
         )),
-        (false, Err(e)) => fail(format_args!("{what}: door_info({d}) errno {}", name(e))),
+        (false, Err(e)) => fail(format_args!("{what}: door_info({d}) errno {}", e.name())),
         (false, Ok(_)) => fail(format_args!(
             "{what}: descriptor {d} should have been closed"
         )),
@@ -235,7 +234,7 @@ pub fn reply(data: &[u8], descs: &[door_desc_t]) {
         descs.as_mut_ptr(),
         descs.len() as u32,
     );
-    let msg = format!("bad: door_return failed with {}", name(errno()));
+    let msg = format!("bad: door_return failed with {}", errno().name());
     door_return(msg.as_ptr() as *mut u8, msg.len(), null_mut(), 0);
 }
 
@@ -244,15 +243,14 @@ pub fn call_full(
     fd: i32,
     data: &[u8],
     descs: &[door_desc_t],
-) -> Result<(Vec<u8>, Vec<door_desc_t>), isize> {
+) -> Result<(Vec<u8>, Vec<door_desc_t>), Errno> {
     Door::from_fd(fd)
         .call(data, descs)
         .map(|r| (r.data, r.descs))
-        .map_err(|e| e.0)
 }
 
 /// Calls door `fd`; the result data, or the errno.
-pub fn call(fd: i32, data: &[u8], descs: &[door_desc_t]) -> Result<Vec<u8>, isize> {
+pub fn call(fd: i32, data: &[u8], descs: &[door_desc_t]) -> Result<Vec<u8>, Errno> {
     call_full(fd, data, descs).map(|r| r.0)
 }
 
@@ -266,23 +264,23 @@ pub fn call_expect(what: &str, d: i32, data: &[u8], descs: &[door_desc_t], want:
             rd.len(),
             String::from_utf8_lossy(want)
         ),
-        Err(e) => fail(format_args!("{what}: door_call failed with {}", name(e))),
+        Err(e) => fail(format_args!("{what}: door_call failed with {}", e.name())),
     }
 }
 
 /// Calls `d` and expects it to fail with `want`.
-pub fn call_err(what: &str, d: i32, data: &[u8], descs: &[door_desc_t], want: isize) {
+pub fn call_err(what: &str, d: i32, data: &[u8], descs: &[door_desc_t], want: Errno) {
     match call_full(d, data, descs) {
         Err(e) => check!(
             e == want,
             "{what}: errno {}, expected {}",
-            name(e),
-            name(want)
+            e.name(),
+            want.name()
         ),
         Ok((r, _)) => fail(format_args!(
             "{what}: succeeded ({:?}), expected {}",
             String::from_utf8_lossy(&r),
-            name(want)
+            want.name()
         )),
     }
 }
@@ -295,7 +293,7 @@ pub fn word(b: &[u8], at: usize) -> u64 {
 /// Starts a server thread with a `stack`-byte stack that parks in
 /// door_return (for a door_server_create procedure). If door_return fails,
 /// the thread calls `failed` with the errno and ends.
-pub fn spawn_server_thread(stack: usize, failed: fn(isize)) -> Result<u32, Errno> {
+pub fn spawn_server_thread(stack: usize, failed: fn(Errno)) -> Result<u32, Errno> {
     thread::spawn_with_stack(stack, move || {
         door_return(null_mut(), 0, null_mut(), 0);
         failed(errno());

@@ -1,28 +1,52 @@
-//! Byte encodings of the ABI structures, for the kernel's copies to and
-//! from user memory. Each field is written at its C offset (taken from
-//! `offset_of!`, so it cannot drift from the `#[repr(C)]` definition), and
+//! [`Wire`]: the byte encoding of every value that crosses the user/kernel
+//! boundary in memory (structures, and integers in arrays), for the kernel's
+//! checked copies. Each field is written at its C offset (taken from
+//! `offset_of!`, so it cannot drift from the `#[repr(C)]` definition) and
 //! padding is always zero, so no kernel bytes leak through it. Safe code
-//! only: no structure is ever reinterpreted as bytes.
+//! only: no value is ever reinterpreted as bytes.
 
-use crate::abi::{DoorArg, DoorCred, DoorDesc, DoorInfo, DoorResults, SpawnArgs, Ucred};
+use crate::fs::{Stat, Timespec};
+use crate::{DoorArg, DoorCred, DoorDesc, DoorInfo, SpawnArgs, Ucred, UserArg};
 use core::mem::{offset_of, size_of};
 
-/// A structure with a fixed C layout that crosses the user/kernel boundary.
-pub trait Wire: Sized {
+/// A value with a fixed C layout that crosses the user/kernel boundary.
+pub trait Wire: Copy {
     /// Its size in bytes (`size_of`).
     const SIZE: usize;
+    /// A buffer of exactly `SIZE` bytes.
+    type Bytes: Buffer;
     /// Writes it into `out` (exactly `SIZE` bytes).
     fn encode(&self, out: &mut [u8]);
     /// Reads it from `b` (exactly `SIZE` bytes).
     fn decode(b: &[u8]) -> Self;
+
+    /// Its encoding.
+    fn to_bytes(&self) -> Self::Bytes {
+        let mut b = Self::Bytes::zeroed();
+        self.encode(b.as_mut());
+        b
+    }
 }
 
+/// A byte array of a fixed size (a [`Wire`] value's encoding).
+pub trait Buffer: AsRef<[u8]> + AsMut<[u8]> {
+    /// All zeros.
+    fn zeroed() -> Self;
+}
+
+impl<const N: usize> Buffer for [u8; N] {
+    fn zeroed() -> Self {
+        [0; N]
+    }
+}
+
+/// A field of a structure: written and read at an offset.
 trait Field: Copy {
     fn put(self, out: &mut [u8], at: usize);
     fn get(b: &[u8], at: usize) -> Self;
 }
 
-macro_rules! int_field {
+macro_rules! int_wire {
     ($($t:ty),*) => {$(
         impl Field for $t {
             fn put(self, out: &mut [u8], at: usize) {
@@ -34,9 +58,19 @@ macro_rules! int_field {
                 <$t>::from_le_bytes(v)
             }
         }
+        impl Wire for $t {
+            const SIZE: usize = size_of::<$t>();
+            type Bytes = [u8; size_of::<$t>()];
+            fn encode(&self, out: &mut [u8]) {
+                self.put(out, 0);
+            }
+            fn decode(b: &[u8]) -> Self {
+                Self::get(b, 0)
+            }
+        }
     )*};
 }
-int_field!(u32, i32, u64);
+int_wire!(u8, u32, i32, u64, i64);
 
 impl<T: Field + Default, const N: usize> Field for [T; N] {
     fn put(self, out: &mut [u8], at: usize) {
@@ -53,6 +87,7 @@ macro_rules! wire {
     ($t:ident { $($f:ident),* $(,)? }) => {
         impl Wire for $t {
             const SIZE: usize = size_of::<$t>();
+            type Bytes = [u8; size_of::<$t>()];
             fn encode(&self, out: &mut [u8]) {
                 out[..Self::SIZE].fill(0);
                 $( { let v = self.$f; v.put(out, offset_of!($t, $f)); } )*
@@ -102,15 +137,26 @@ wire!(Ucred {
     uc_rgid,
     uc_resv
 });
-wire!(DoorResults {
-    cookie,
-    data_ptr,
-    data_size,
-    desc_ptr,
-    desc_num,
-    pc,
-    nservers,
-    door_info
+wire!(UserArg { ptr, len });
+wire!(Timespec { tv_sec, tv_nsec });
+wire!(Stat {
+    st_dev,
+    st_ino,
+    st_nlink,
+    st_mode,
+    st_uid,
+    st_gid,
+    st_rdev,
+    st_size,
+    st_blksize,
+    st_blocks,
+    st_atime,
+    st_atime_nsec,
+    st_mtime,
+    st_mtime_nsec,
+    st_ctime,
+    st_ctime_nsec,
+    st_reserved,
 });
 wire!(SpawnArgs {
     name_ptr,
@@ -125,11 +171,11 @@ wire!(SpawnArgs {
 mod tests {
     use super::*;
 
-    fn round_trip<T: Wire + PartialEq + core::fmt::Debug>(v: T) -> [u8; 64] {
-        let mut buf = [0xffu8; 64];
-        v.encode(&mut buf);
-        assert_eq!(T::decode(&buf), v);
-        buf
+    fn round_trip<T: Wire + PartialEq + core::fmt::Debug>(v: T) -> T::Bytes {
+        let b = v.to_bytes();
+        assert_eq!(b.as_ref().len(), T::SIZE);
+        assert_eq!(T::decode(b.as_ref()), v);
+        b
     }
 
     #[test]
@@ -159,7 +205,8 @@ mod tests {
             rbuf: 5,
             rsize: 6,
         };
-        let b = round_trip(arg);
+        let mut b = [0xffu8; 48];
+        arg.encode(&mut b);
         assert_eq!(&b[24..28], &4u32.to_le_bytes());
         assert_eq!(&b[28..32], &[0; 4], "padding after desc_num");
         assert_eq!(&b[32..40], &5u64.to_le_bytes());
@@ -179,7 +226,42 @@ mod tests {
     }
 
     #[test]
-    fn other_structures_round_trip() {
+    fn stat_fields_sit_at_linux_offsets() {
+        let stat = Stat {
+            st_dev: 1,
+            st_ino: 2,
+            st_nlink: 3,
+            st_mode: 0o100644,
+            st_uid: 5,
+            st_gid: 6,
+            st_rdev: 7,
+            st_size: -8,
+            st_blksize: 4096,
+            st_blocks: 10,
+            st_atime: 11,
+            st_atime_nsec: 12,
+            st_mtime: 13,
+            st_mtime_nsec: 14,
+            st_ctime: 15,
+            st_ctime_nsec: 16,
+            st_reserved: [0; 3],
+        };
+        let mut b = [0xffu8; 144];
+        stat.encode(&mut b);
+        assert_eq!(Stat::decode(&b), stat);
+        assert_eq!(&b[24..28], &0o100644u32.to_le_bytes());
+        assert_eq!(&b[36..40], &[0; 4], "__pad0 is zeroed");
+        assert_eq!(&b[48..56], &(-8i64).to_le_bytes());
+        assert_eq!(&b[104..112], &15i64.to_le_bytes());
+        assert_eq!(&b[120..144], &[0; 24]);
+        round_trip(Timespec {
+            tv_sec: -1,
+            tv_nsec: 999_999_999,
+        });
+    }
+
+    #[test]
+    fn other_values_round_trip() {
         round_trip(DoorCred {
             dc_euid: 1,
             dc_egid: 2,
@@ -196,17 +278,6 @@ mod tests {
             uc_rgid: 4,
             uc_resv: [0; 3],
         });
-        let b = round_trip(DoorResults {
-            cookie: 1,
-            data_ptr: 2,
-            data_size: 3,
-            desc_ptr: 4,
-            desc_num: 5,
-            pc: 6,
-            nservers: 0,
-            door_info: 8,
-        });
-        assert_eq!(&b[52..56], &[0; 4], "padding after nservers");
         round_trip(SpawnArgs {
             name_ptr: 1,
             name_len: 2,
@@ -215,5 +286,7 @@ mod tests {
             descs_ptr: 5,
             descs_len: 6,
         });
+        assert_eq!(round_trip(-5i32), (-5i32).to_le_bytes());
+        assert_eq!(round_trip(7u64), 7u64.to_le_bytes());
     }
 }

@@ -1,0 +1,204 @@
+//! The user/kernel ABI, defined once: system call numbers ([`Sys`]), error
+//! numbers ([`Errno`]), the structures that cross the boundary with their
+//! exact C layouts and byte encodings ([`Wire`]), and the exit codes of a
+//! boot. The kernel, the door logic and the user runtime all import this
+//! leaf crate, so the sides cannot disagree (the idea of Hubris's
+//! `sys/abi`).
+#![no_std]
+#![forbid(unsafe_code)]
+
+#[cfg(test)]
+extern crate std;
+
+mod door;
+mod errno;
+pub mod fs;
+mod sys;
+mod wire;
+
+pub use door::*;
+pub use errno::Errno;
+pub use sys::{NATIVE_BASE, Sys};
+pub use wire::{Buffer, Wire};
+
+/// Protection bits for [`Sys::MemMap`].
+pub mod prot {
+    pub const READ: usize = 1;
+    pub const WRITE: usize = 2;
+    pub const EXEC: usize = 4;
+}
+
+/// Which counter [`Sys::Kstat`] returns.
+pub mod kstat {
+    pub const PROCESSES: usize = 0;
+    pub const THREADS: usize = 1;
+    pub const FREE_FRAMES: usize = 2;
+    pub const TIMER_TICKS: usize = 3;
+    pub const DESCRIPTORS: usize = 4;
+    pub const DOORS: usize = 5;
+    /// Time-stamp counter when the kernel was entered.
+    pub const BOOT_TSC: usize = 6;
+    /// Time-stamp counter just before the first user instruction ran.
+    pub const FIRST_USER_TSC: usize = 7;
+    /// Direct switches between a door caller and a server thread so far
+    /// (each leg of a handed-off call counts once).
+    pub const DOOR_HANDOFFS: usize = 8;
+    /// Door calls and returns that took the null-call fast path so far
+    /// (each leg counts once).
+    pub const DOOR_FAST_PATHS: usize = 9;
+    /// Door calls waiting for a server thread now.
+    pub const DOOR_WAITING: usize = 10;
+}
+
+/// Argument block of [`Sys::Spawn`].
+///
+/// `args` points to `args_len` bytes holding the arguments, each ended by a
+/// NUL byte. `descs` lists descriptors of the caller that the child receives,
+/// in order, as its descriptors 0, 1, ... (a child starts with nothing else).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct SpawnArgs {
+    pub name_ptr: u64,
+    pub name_len: u64,
+    pub args_ptr: u64,
+    pub args_len: u64,
+    pub descs_ptr: u64,
+    pub descs_len: u64,
+}
+
+/// Where a new program finds its arguments: `rdi` points to `argc` entries
+/// of this type (on its stack), `rsi` is `argc`. Argument 0 is the program name.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UserArg {
+    pub ptr: u64,
+    pub len: u64,
+}
+
+/// Top of a program's main-thread stack (the kernel maps it; the doors
+/// library uses its extent as the main thread's door stack area).
+pub const MAIN_STACK_TOP: u64 = 0x0000_7fff_ffff_0000;
+/// Size of the main-thread stack; the page below it stays unmapped.
+pub const MAIN_STACK_SIZE: u64 = 256 * 1024;
+
+/// The boot file system file that holds the plan init runs: one program
+/// per line (its name, then its arguments, separated by spaces), blank lines
+/// and lines starting with `#` ignored, and [`BOOT_ARGS_TOGETHER`] as a line
+/// of its own to start every program at once instead of one after another.
+pub const BOOT_ARGS_FILE: &str = "boot.args";
+/// The `boot.args` line that makes init start all programs together.
+pub const BOOT_ARGS_TOGETHER: &str = "@together";
+
+/// The start of the line init prints when, after the programs ran, the
+/// kernel's counts of processes, threads, frames, doors and descriptors are
+/// back at their starting values (the host runner looks for it).
+pub const INIT_NO_LEAKS: &str = "init: no leaks";
+/// The start of the line init prints as it starts program `index` (from 1,
+/// in plan order): `START <index> cmd=<name> [args...]`.
+pub const INIT_START: &str = "START ";
+/// The start of init's result line for one program:
+/// `RESULT <index> <verdict> status=<status|-> leaks=<leaks> tsc=<ticks|->
+/// [error=<errno>] cmd=<name> [args...]`, where the verdict is one of
+/// [`verdict`], `leaks` is `none`, `unchecked` (programs run together) or
+/// `counter:±n,...` (the change of each kernel counter that did not return
+/// to its starting value), and `tsc` counts time-stamp ticks from start to exit
+/// (guest instructions under `-icount shift=0`). Fields may be added before
+/// `cmd=`, which always comes last.
+pub const INIT_RESULT: &str = "RESULT ";
+
+/// The verdicts of init's result line.
+pub mod verdict {
+    /// Exited with status 0 and (run alone) leaked nothing.
+    pub const PASS: &str = "pass";
+    /// Exited with another status (101 is a Rust panic).
+    pub const FAIL: &str = "fail";
+    /// Killed by the kernel after a fault (status `KILLED_BASE + vector`).
+    pub const FAULT: &str = "fault";
+    /// Exited with status 0 but left kernel objects behind.
+    pub const LEAK: &str = "leak";
+    /// Could not be started (`error=` says why: ENOENT, ENOEXEC, ...).
+    pub const NOT_STARTED: &str = "not-started";
+}
+
+/// Most processes that exist at once (zombies included). The bound keeps
+/// the kernel heap, which holds every process's records (descriptor table,
+/// doors, areas), from running out whatever programs do; the per-process
+/// [`limit::CHILDREN`] binds first.
+pub const MAX_PROCESSES: usize = 256;
+
+/// Most bytes one [`Sys::DebugWrite`] writes.
+pub const DEBUG_WRITE_MAX: usize = 4096;
+
+/// Largest single [`Sys::MemMap`] (bigger maps are several calls): it
+/// bounds the time one system call runs with interrupts off.
+pub const MEM_MAP_MAX: u64 = 16 << 20;
+
+/// Per-process limits ([`Sys::GetLimit`], [`Sys::SetLimit`]): what one
+/// process may take of what all share. A spawned child starts with its
+/// parent's limits.
+pub mod limit {
+    /// Threads alive plus exited ones nobody joined (thread_create: EAGAIN).
+    pub const THREADS: usize = 0;
+    /// Bytes of `mem_map` areas and door result areas (mem_map: ENOMEM,
+    /// door_call: EOVERFLOW).
+    pub const MEMORY: usize = 1;
+    /// Children alive plus exited ones not yet waited for (spawn: EAGAIN).
+    pub const CHILDREN: usize = 2;
+    /// Open descriptors (EMFILE).
+    pub const DESCRIPTORS: usize = 3;
+
+    /// Default threads per process.
+    pub const DEFAULT_THREADS: u64 = 1024;
+    /// Default children per process.
+    pub const DEFAULT_CHILDREN: u64 = 64;
+    /// Default descriptors per process.
+    pub const DEFAULT_DESCRIPTORS: u64 = 1024;
+    /// Default memory per process, as a fraction of the memory free at
+    /// boot: `1 / MEMORY_SHARE` of it.
+    pub const MEMORY_SHARE: u64 = 4;
+}
+
+/// Most arguments (including the name) a spawned program gets.
+pub const MAX_ARGS: usize = 32;
+/// Most bytes of argument text a spawned program gets.
+pub const MAX_ARGS_BYTES: usize = 4096;
+
+/// Exit statuses the kernel gives a process it kills: `KILLED_BASE + vector`
+/// for an exception (like a shell's `128 + signal`).
+pub const KILLED_BASE: i32 = 128;
+
+/// QEMU exit contract (`isa-debug-exit`: the host sees `(value << 1) | 1`,
+/// so a value has 7 bits). The value says how the boot ended; init's
+/// [`super::INIT_RESULT`] lines carry each program's exact status.
+pub mod exit_code {
+    /// Everything passed: the host sees 33.
+    pub const SUCCESS: u32 = 0x10;
+    /// The kernel failed (a panic or kernel exception): the host sees 35.
+    pub const FAILURE: u32 = 0x11;
+    /// A program was killed by the kernel after a fault: the host sees 37.
+    pub const KILLED: u32 = 0x12;
+    /// The programs left kernel objects behind: the host sees 39.
+    pub const LEAK: u32 = 0x13;
+    /// Every thread blocked with no timer pending, so nothing could ever
+    /// run again (the kernel writes it): the host sees 41.
+    pub const DEADLOCK: u32 = 0x14;
+    /// Init could not start a program or read its plan: the host sees 43.
+    pub const NOT_STARTED: u32 = 0x15;
+    /// A program exited with status `s` in `1..STATUS_MAX`: the value is
+    /// `STATUS_BASE + s`, so the host sees `((STATUS_BASE + s) << 1) | 1`.
+    pub const STATUS_BASE: u32 = 0x20;
+    /// `STATUS_BASE + STATUS_MAX` stands for every status from `STATUS_MAX`
+    /// up and for negative ones (a panic's 101 among them): the exact value
+    /// is in init's result line.
+    pub const STATUS_MAX: u32 = 0x5f;
+
+    /// The value init writes for a program's exit status.
+    pub fn for_status(status: i32) -> u32 {
+        match status {
+            0 => SUCCESS,
+            s if (super::KILLED_BASE..super::KILLED_BASE + 32).contains(&s) => KILLED,
+            s if s > 0 && (s as u32) < STATUS_MAX => STATUS_BASE + s as u32,
+            _ => STATUS_BASE + STATUS_MAX,
+        }
+    }
+}

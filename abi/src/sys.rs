@@ -1,0 +1,234 @@
+//! The native system calls: one enumeration, so a number without a handler
+//! is a compile error in the kernel's dispatcher (its `match` has no
+//! catch-all), and user stubs cannot name a call that does not exist.
+//!
+//! # Calling convention
+//! `syscall` with the number in `rax` and up to six arguments in `rdi`,
+//! `rsi`, `rdx`, `r10`, `r8`, `r9`. The result comes back in `rax`: a value
+//! `>= 0` on success, `-errno` ([`crate::Errno::raw`]) on failure. `rcx` and
+//! `r11` are clobbered (the CPU uses them); every other register is
+//! preserved.
+//!
+//! Native numbers start at [`NATIVE_BASE`], above every Linux x86-64 system
+//! call number, so a program written for Linux can never make a native call
+//! by accident.
+
+/// The first native system call number.
+pub const NATIVE_BASE: usize = 0x400;
+
+macro_rules! syscalls {
+    ($($(#[doc = $doc:literal])* $name:ident,)*) => {
+        /// A native system call (see the module documentation).
+        #[repr(usize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Sys {
+            $($(#[doc = $doc])* $name,)*
+        }
+
+        impl Sys {
+            /// Every system call, in number order.
+            pub const ALL: &'static [Sys] = &[$(Sys::$name),*];
+
+            /// Its number (what goes in `rax`).
+            pub const fn number(self) -> usize {
+                NATIVE_BASE + self as usize
+            }
+        }
+
+        impl TryFrom<usize> for Sys {
+            type Error = ();
+
+            /// The system call numbered `n`, if there is one.
+            fn try_from(n: usize) -> Result<Sys, ()> {
+                n.checked_sub(NATIVE_BASE)
+                    .and_then(|i| Sys::ALL.get(i))
+                    .copied()
+                    .ok_or(())
+            }
+        }
+    };
+}
+
+syscalls! {
+    /// `exit(status)`: ends the whole process with `status`.
+    Exit,
+    /// `debug_write(ptr, len)`: writes bytes to the kernel console; returns
+    /// how many were written (at most [`crate::DEBUG_WRITE_MAX`] per call,
+    /// so no call holds the CPU long).
+    DebugWrite,
+    /// `yield()`: gives up the CPU to the next ready thread.
+    Yield,
+    /// `getpid()`: the calling process's id.
+    GetPid,
+    /// `spawn(&SpawnArgs)`: starts a program from the boot file system;
+    /// returns its pid. Errors: EFAULT, EINVAL, E2BIG, ENAMETOOLONG,
+    /// ENOENT (no such program), ENOEXEC (not a valid program), EBADF (a
+    /// descriptor to hand over is not open), ENOMEM, EAGAIN (the caller
+    /// has its [`crate::limit::CHILDREN`] children, or
+    /// [`crate::MAX_PROCESSES`] processes exist).
+    Spawn,
+    /// `wait(pid)`: waits for child `pid` (or any child, `pid == -1`) to
+    /// exit; returns `(pid << 32) | (status as u32)`.
+    Wait,
+    /// `thread_create(entry, arg, stack_top)`: returns the new thread's id.
+    /// The thread starts at `entry(arg)` with `rsp = stack_top`. Errors:
+    /// EINVAL, EAGAIN (the process has its [`crate::limit::THREADS`]
+    /// threads, counting exited ones nobody joined), ENOMEM.
+    ThreadCreate,
+    /// `thread_exit(value, unmap_addr, unmap_len)`: ends the calling thread.
+    /// With `unmap_len > 0` the `mem_map` area there (the thread's own stack,
+    /// for a detached thread) is unmapped first; a bad area is ignored.
+    ThreadExit,
+    /// `thread_detach(tid)`: thread `tid` of this process leaves no exit
+    /// value behind (nobody will join it); an exited one's value is
+    /// dropped now. Errors: ESRCH (no such thread, or already detached).
+    ThreadDetach,
+    /// `thread_join(tid, value_ptr)`: waits for thread `tid` of this process
+    /// and stores its exit value (a `u64`) at `value_ptr` (none if 0).
+    /// Errors: ESRCH, EDEADLK (itself), EINVAL (detached), EFAULT (the exit
+    /// value is dropped then).
+    ThreadJoin,
+    /// `mem_map(len, prot, fixed_addr)`: maps zeroed anonymous memory at
+    /// `fixed_addr` (page aligned; 0 lets the kernel choose); returns its
+    /// address.
+    MemMap,
+    /// `mem_unmap(addr, len)`: unmaps memory mapped by `mem_map` (or a door
+    /// result area).
+    MemUnmap,
+    /// `gettid()`: the calling thread's id.
+    GetTid,
+    /// `shutdown(code)`: only process 1 (init) may call it; exits QEMU with
+    /// `code` (see [`crate::exit_code`]). Others get `EPERM`.
+    Shutdown,
+    /// `bootfs_read(name_ptr, name_len, buf, buf_len)`: reads a file of the
+    /// boot file system (such as [`crate::BOOT_ARGS_FILE`]); returns its
+    /// full length.
+    BootfsRead,
+    /// `kstat(which)`: kernel counters for tests and leak checks (see
+    /// [`crate::kstat`]).
+    Kstat,
+    /// `sleep_ticks(n)`: blocks the calling thread for `n` timer ticks.
+    SleepTicks,
+    /// `door_create(proc, cookie, attributes)`: creates a door served by the
+    /// calling process. Returns the new descriptor; bit
+    /// [`crate::DOOR_CREATE_RUN_SERVER_CREATE`] is also set when the library
+    /// must run the process's door_server_create procedure now (the first
+    /// non-private door of the process, and every private one). Errors:
+    /// `EINVAL` (unknown attribute bits, or UNREF with UNREF_MULTI),
+    /// `EMFILE`.
+    DoorCreate,
+    /// `door_call(d, params)`: `params` points to a [`crate::DoorArg`] (or is
+    /// 0 for no arguments and no results). Returns 0 when the call
+    /// completed; the results are described by the updated `*params`.
+    /// Errors: see `door_call` in doors-semantics.md (E2BIG, EAGAIN, EBADF,
+    /// EFAULT, EINTR, EINVAL, EMFILE, ENFILE, ENOBUFS, ENOTSUP, EOVERFLOW).
+    /// DOOR_RELEASE descriptors are closed when the call fails, except on
+    /// EFAULT, EBADF, and E2BIG for a descriptor count above the kernel's
+    /// hard limit per message (refused before the array is read, as
+    /// illumos's `door_max_desc`).
+    DoorCall,
+    /// `door_return(data_ptr, data_size, desc_ptr, desc_num, stack_base,
+    /// stack_size)`: ends the invocation the thread is serving (if any),
+    /// registers `[stack_base, stack_base + stack_size)` as the area where
+    /// the next invocation's arguments are laid out, and parks the thread in
+    /// its pool. Does not return on success: the thread resumes in its next
+    /// invocation, on that area, with the invocation in registers (see
+    /// [`crate::invocation`]). Errors: E2BIG, EFAULT, EINVAL, EMFILE
+    /// (nothing happened, the thread still serves its invocation); EBADF
+    /// (the results were delivered, but the door the thread is bound to is
+    /// gone: the thread is now unbound and did not park).
+    DoorReturn,
+    /// `door_info(d, info_ptr)`: fills the [`crate::DoorInfo`] at
+    /// `info_ptr`; `d` may be [`crate::DOOR_QUERY`]. Errors: EBADF, EFAULT.
+    DoorInfo,
+    /// `door_revoke(d)`: revokes a door this process created and closes `d`.
+    /// Errors: EBADF, EPERM.
+    DoorRevoke,
+    /// `door_setparam(d, param, value)`: one of the `DOOR_PARAM_*` limits.
+    /// Errors: EBADF, EPERM, EINVAL, ENOTSUP, ERANGE.
+    DoorSetparam,
+    /// `door_getparam(d, param, out_ptr)`: stores the value (a `u64`) at
+    /// `out_ptr`. Errors: EBADF, EINVAL, EFAULT.
+    DoorGetparam,
+    /// `door_ucred(ucred_ptr)`: fills the [`crate::Ucred`] of the immediate
+    /// caller of the invocation this thread serves. Errors: EINVAL (not
+    /// serving), EFAULT.
+    DoorUcred,
+    /// `door_cred(cred_ptr)`: the older form of `door_ucred`, filling a
+    /// [`crate::DoorCred`]. Errors: EINVAL, EFAULT.
+    DoorCred,
+    /// `door_bind(d)`: the calling thread joins the private pool of door `d`
+    /// at its next door_return (leaving any previous binding). Errors: EBADF
+    /// (not a door, or revoked), EINVAL (not DOOR_PRIVATE, or another
+    /// process's door).
+    DoorBind,
+    /// `door_unbind()`: drops the calling thread's binding. Errors: EBADF
+    /// (not bound).
+    DoorUnbind,
+    /// `door_cancelled()`: 1 if the client of the invocation this thread
+    /// serves abandoned its call and the door lacks DOOR_NO_CANCEL (the
+    /// cancellation notice of this kernel), else 0.
+    DoorCancelled,
+    /// `door_abort(tid)`: abandons the door_call thread `tid` (of the
+    /// calling process) is blocked in: it fails with EAGAIN if it was still
+    /// waiting for a server thread, EINTR if it was being served (the server
+    /// gets a cancellation notice). Errors: ESRCH (no such thread in this
+    /// process), EINVAL (not in a door_call).
+    DoorAbort,
+    /// `fattach(d, path_ptr, path_len)`: names door `d` by `path` in the
+    /// kernel's door name space. Errors: EBADF, EBUSY, EINVAL (relative
+    /// path), ENAMETOOLONG, ENOENT (empty path), EPERM.
+    Fattach,
+    /// `fdetach(path_ptr, path_len)`: removes the name. Errors: EINVAL
+    /// (nothing attached), ENAMETOOLONG, ENOENT (empty path), EPERM.
+    Fdetach,
+    /// `open(path_ptr, path_len)`: a new descriptor for the door attached at
+    /// `path`. Errors: ENOENT, EINVAL, ENAMETOOLONG, EMFILE.
+    Open,
+    /// `close(d)`: closes a descriptor. Errors: EBADF.
+    Close,
+    /// `dup(d)`: a new descriptor for the same object. Errors: EBADF, EMFILE.
+    Dup,
+    /// `door_handoff(on)`: benchmark knob of the calling process. With 1
+    /// (the default) its door calls, and the returns of its calls, hand the
+    /// CPU straight to the other side; with 0 they wake it through the run
+    /// queue instead, so one run can measure what the handoff gains.
+    /// Errors: EINVAL (not 0 or 1).
+    DoorHandoff,
+    /// `seteuid(uid)`: sets the calling process's effective user id (what
+    /// door_ucred reports, and what fattach's permission check uses). With
+    /// euid 0 any id may be taken; otherwise only the real id. Errors:
+    /// EPERM.
+    Seteuid,
+    /// `get_limit(pid, resource)`: a [`crate::limit`] of process `pid` (0:
+    /// the caller). Errors: ESRCH, EINVAL (unknown resource).
+    GetLimit,
+    /// `set_limit(pid, resource, value)`: sets a [`crate::limit`] of process
+    /// `pid` (0: the caller). Any process may lower its own limits; raising
+    /// one, or changing a child's, takes euid 0 (a privileged parent).
+    /// Errors: EPERM, ESRCH (not the caller or its child), EINVAL (unknown
+    /// resource, or a value beyond the system's).
+    SetLimit,
+    /// `set_tls(addr)`: sets the calling thread's FS base (its thread
+    /// control block, read by the runtime with `mov rax, fs:[0]`). Errors:
+    /// EINVAL (not a user address).
+    SetTls,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_round_trip_and_stay_above_linux() {
+        for (i, &call) in Sys::ALL.iter().enumerate() {
+            assert_eq!(call.number(), NATIVE_BASE + i);
+            assert_eq!(Sys::try_from(call.number()), Ok(call));
+        }
+        assert_eq!(Sys::try_from(NATIVE_BASE - 1), Err(()));
+        assert_eq!(Sys::try_from(NATIVE_BASE + Sys::ALL.len()), Err(()));
+        assert_eq!(Sys::try_from(0), Err(()));
+        // Linux x86-64 numbers stay far below (its highest is under 0x200).
+        const { assert!(NATIVE_BASE >= 0x200) };
+    }
+}

@@ -1,0 +1,250 @@
+//! Host tests of the archive reader: archives written by the `tar` crate
+//! (as the runner packs them), hand-made headers for what `tar` writes
+//! differently (`./` names, directories), and corrupt images, including
+//! random damage that must be refused or read within bounds, never panic.
+
+use super::*;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use proptest::prelude::*;
+use std::format;
+
+/// An archive as the runner packs it: ustar headers, in this order.
+fn archive(files: &[(&str, &[u8])]) -> Vec<u8> {
+    archive_with(files, tar::Header::new_ustar)
+}
+
+fn archive_with(files: &[(&str, &[u8])], new: fn() -> tar::Header) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (name, data) in files {
+        let mut header = new();
+        header.set_path(name).unwrap();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_cksum();
+        builder.append(&header, *data).unwrap();
+    }
+    builder.into_inner().unwrap()
+}
+
+/// A hand-made ustar header: any name bytes, size text and type.
+fn raw_header(name: &[u8], size: &[u8], kind: u8) -> [u8; BLOCK] {
+    let mut h = [0u8; BLOCK];
+    h[..name.len()].copy_from_slice(name);
+    h[100..107].copy_from_slice(b"0000644");
+    h[SIZE.0..SIZE.0 + size.len()].copy_from_slice(size);
+    h[TYPEFLAG] = kind;
+    h[MAGIC.0..MAGIC.1].copy_from_slice(b"ustar\x0000");
+    fix_checksum(&mut h);
+    h
+}
+
+fn fix_checksum(h: &mut [u8]) {
+    h[CHECKSUM.0..CHECKSUM.1].fill(b' ');
+    let sum: u32 = h[..BLOCK].iter().map(|&b| u32::from(b)).sum();
+    h[CHECKSUM.0..CHECKSUM.0 + 7].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+}
+
+/// Headers (each followed by its data, padded) and two end blocks.
+fn raw_archive(members: &[([u8; BLOCK], &[u8])]) -> Vec<u8> {
+    let mut image = Vec::new();
+    for (header, data) in members {
+        image.extend_from_slice(header);
+        image.extend_from_slice(data);
+        image.resize(image.len().next_multiple_of(BLOCK), 0);
+    }
+    image.resize(image.len() + 2 * BLOCK, 0);
+    image
+}
+
+fn names(fs: &Bootfs) -> Vec<String> {
+    fs.files().map(|f| f.name.to_string()).collect()
+}
+
+#[test]
+fn reads_what_the_runner_packs() {
+    let img = archive(&[
+        ("init", b"abc"),
+        ("boot.args", b"hello 1 2\n"),
+        ("empty", b""),
+        ("data/input.txt", &[7; 1000]),
+    ]);
+    let fs = Bootfs::parse(&img).unwrap();
+    assert_eq!(fs.len(), 4);
+    assert_eq!(names(&fs), ["init", "boot.args", "empty", "data/input.txt"]);
+    assert_eq!(fs.find("init"), Some(&b"abc"[..]));
+    assert_eq!(fs.find("boot.args"), Some(&b"hello 1 2\n"[..]));
+    assert_eq!(fs.find("empty"), Some(&b""[..]));
+    assert_eq!(fs.find("data/input.txt"), Some(&[7; 1000][..]));
+    assert_eq!(fs.find("data"), None);
+    assert_eq!(fs.find("input.txt"), None);
+    assert_eq!(fs.find("missing"), None);
+    assert!(Bootfs::parse(&archive(&[])).unwrap().is_empty());
+}
+
+#[test]
+fn reads_gnu_headers_and_long_names() {
+    let long = format!("{}/{}", "d".repeat(120), "f".repeat(90));
+    let img = archive(&[("a", b"1"), (&long, b"2")]);
+    let fs = Bootfs::parse(&img).unwrap();
+    assert_eq!(fs.find(&long), Some(&b"2"[..]));
+    assert_eq!(names(&fs)[1], long);
+    let gnu = archive_with(&[("a", b"1"), ("b/c", b"2")], tar::Header::new_gnu);
+    let fs = Bootfs::parse(&gnu).unwrap();
+    assert_eq!(names(&fs), ["a", "b/c"]);
+}
+
+#[test]
+fn skips_directories_and_leading_dot_slash() {
+    let img = raw_archive(&[
+        (raw_header(b"./", b"0", b'5'), b""),
+        (raw_header(b"./hello", b"3", b'0'), b"abc"),
+        (raw_header(b"./data/", b"0", b'5'), b""),
+        (raw_header(b"./data/x", b"00000000001", 0), b"y"),
+    ]);
+    let fs = Bootfs::parse(&img).unwrap();
+    assert_eq!(names(&fs), ["hello", "data/x"]);
+    assert_eq!(fs.find("hello"), Some(&b"abc"[..]));
+    assert_eq!(fs.find("./hello"), None);
+}
+
+#[test]
+fn data_after_the_end_block_is_ignored() {
+    let mut img = archive(&[("a", b"1")]);
+    img.extend_from_slice(&archive(&[("b", b"2")]));
+    let fs = Bootfs::parse(&img).unwrap();
+    assert_eq!(names(&fs), ["a"]);
+}
+
+#[test]
+fn refuses_truncated_images() {
+    let img = archive(&[("a", &[1; 600])]);
+    let end = img.len() - 2 * BLOCK;
+    for cut in [10, BLOCK, BLOCK + 599, end] {
+        assert_eq!(
+            Bootfs::parse(&img[..cut]).err(),
+            Some(BootfsError::Truncated),
+            "cut at {cut}"
+        );
+    }
+    assert!(Bootfs::parse(&img[..end + BLOCK]).is_ok());
+    assert_eq!(Bootfs::parse(&[]).err(), Some(BootfsError::Truncated));
+}
+
+#[test]
+fn refuses_damaged_headers() {
+    let img = archive(&[("a", b"hello")]);
+    let mut bad = img.clone();
+    bad[0] = b'b';
+    assert_eq!(Bootfs::parse(&bad).err(), Some(BootfsError::BadChecksum));
+    let mut bad = img.clone();
+    bad[MAGIC.0] = b'X';
+    fix_checksum(&mut bad);
+    assert_eq!(Bootfs::parse(&bad).err(), Some(BootfsError::BadMagic));
+    let mut bad = img.clone();
+    bad[CHECKSUM.0] = b'9';
+    assert_eq!(Bootfs::parse(&bad).err(), Some(BootfsError::BadNumber));
+    for size in [
+        &b"12x"[..],
+        b"",
+        b"9",
+        b"\x80\0\0\0\0\0\0\0\0\0\0\x01",
+        b"77777777777777",
+    ] {
+        let img = raw_archive(&[(raw_header(b"a", &size[..size.len().min(12)], b'0'), b"")]);
+        let err = Bootfs::parse(&img).err();
+        assert!(
+            matches!(err, Some(BootfsError::BadNumber | BootfsError::Truncated)),
+            "size {size:?}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn refuses_links_devices_and_extended_headers() {
+    for kind in [b'1', b'2', b'3', b'4', b'6', b'x', b'g', b'L', b'K'] {
+        let img = raw_archive(&[(raw_header(b"a", b"0", kind), b"")]);
+        assert_eq!(
+            Bootfs::parse(&img).err(),
+            Some(BootfsError::UnsupportedType(kind)),
+            "type {}",
+            kind as char
+        );
+    }
+}
+
+#[test]
+fn refuses_bad_names() {
+    let bad: [&[u8]; 8] = [
+        b"../x", b"/abs", b"a//b", b"a/./b", b"a/..", b"\xff", b"a/", b"",
+    ];
+    for name in bad {
+        let img = raw_archive(&[(raw_header(name, b"1", b'0'), b"x")]);
+        assert_eq!(
+            Bootfs::parse(&img).err(),
+            Some(BootfsError::BadName),
+            "{name:?}"
+        );
+    }
+    let img = raw_archive(&[(raw_header(b"x/../../y/", b"0", b'5'), b"")]);
+    assert_eq!(Bootfs::parse(&img).err(), Some(BootfsError::BadName));
+}
+
+#[test]
+fn refuses_duplicate_names() {
+    let img = archive(&[("a", b"1"), ("b", b"2"), ("a", b"3")]);
+    assert_eq!(Bootfs::parse(&img).err(), Some(BootfsError::DuplicateName));
+    let img = raw_archive(&[
+        (raw_header(b"./a", b"1", b'0'), b"1"),
+        (raw_header(b"a", b"1", b'0'), b"2"),
+    ]);
+    assert_eq!(Bootfs::parse(&img).err(), Some(BootfsError::DuplicateName));
+}
+
+#[test]
+fn names_compare_whole() {
+    let name = Name {
+        head: "ab",
+        tail: "c",
+    };
+    assert!(name.is("ab/c"));
+    for other in ["abc", "ab/", "ab/cc", "a/bc", "/c", ""] {
+        assert!(!name.is(other), "{other}");
+    }
+    assert!(name.same(&Name {
+        head: "",
+        tail: "ab/c"
+    }));
+    assert!(!name.same(&Name {
+        head: "a",
+        tail: "b/cc"
+    }));
+}
+
+proptest! {
+    /// Random damage (overwritten bytes, a cut) to a valid archive is
+    /// refused or read within bounds with unique names; never a panic.
+    #[test]
+    fn damaged_archives_never_panic(
+        writes in proptest::collection::vec((0usize..4096, any::<u8>()), 0..8),
+        cut in 0usize..4096,
+    ) {
+        let mut img = archive(&[("init", &[1; 700]), ("data/x", b"12345"), ("boot.args", b"a\n")]);
+        for (at, byte) in writes {
+            let at = at % img.len();
+            img[at] = byte;
+        }
+        img.truncate(cut.min(img.len()));
+        if let Ok(fs) = Bootfs::parse(&img) {
+            let files: Vec<File> = fs.files().collect();
+            prop_assert_eq!(files.len(), fs.len());
+            for (i, f) in files.iter().enumerate() {
+                let start = f.data.as_ptr() as usize - img.as_ptr() as usize;
+                prop_assert!(start + f.data.len() <= img.len());
+                prop_assert!(files[..i].iter().all(|g| !g.name.same(&f.name)));
+                prop_assert_eq!(fs.find(&f.name.to_string()), Some(f.data));
+            }
+        }
+    }
+}

@@ -1,0 +1,316 @@
+//! A process's descriptor table.
+//!
+//! A descriptor is a non-negative `i32`: the low [`INDEX_BITS`] bits are the
+//! slot index and the bits above them the slot's generation, which changes
+//! every time the slot is freed. A stale descriptor (its slot was closed and
+//! maybe reused) or a forged one therefore fails to resolve, which the
+//! callers turn into `EBADF`. The first use of slot `i` has generation 0, so
+//! a fresh table hands out `0, 1, 2, ...` like Unix.
+//!
+//! Each entry holds what the descriptor names (a capability, `C`) and its
+//! descriptor flags (close-on-exec).
+
+use alloc::vec::Vec;
+
+/// Bits of a descriptor that hold the slot index.
+pub const INDEX_BITS: u32 = 12;
+/// The largest table capacity the descriptor encoding allows.
+pub const MAX_CAPACITY: usize = 1 << INDEX_BITS;
+/// Generations wrap at this value, keeping descriptors positive `i32`s.
+const GEN_LIMIT: u32 = 1 << (31 - INDEX_BITS);
+
+/// An open descriptor: what it names, and its flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry<C> {
+    pub cap: C,
+    /// FD_CLOEXEC: closed when the process executes another program.
+    pub cloexec: bool,
+}
+
+#[derive(Clone, Copy)]
+struct Slot<C> {
+    generation: u32,
+    entry: Option<Entry<C>>,
+}
+
+/// One process's descriptors.
+///
+/// Invariants: `used` equals the number of slots holding an entry;
+/// `slots.len() <= MAX_CAPACITY`; `used <= capacity` except after the
+/// capacity was lowered below the number of open descriptors; every slot's
+/// `generation < GEN_LIMIT`.
+pub struct Table<C> {
+    slots: Vec<Slot<C>>,
+    used: usize,
+    capacity: usize,
+}
+
+fn encode(index: usize, generation: u32) -> i32 {
+    ((generation << INDEX_BITS) | index as u32) as i32
+}
+
+/// A descriptor's slot index and generation (`None` for a negative one).
+fn decode(fd: i32) -> Option<(usize, u32)> {
+    let fd = u32::try_from(fd).ok()?;
+    Some(((fd & (MAX_CAPACITY as u32 - 1)) as usize, fd >> INDEX_BITS))
+}
+
+impl<C: Copy> Table<C> {
+    /// An empty table holding at most `capacity` descriptors.
+    pub fn new(capacity: usize) -> Self {
+        Table {
+            slots: Vec::new(),
+            used: 0,
+            capacity: capacity.min(MAX_CAPACITY),
+        }
+    }
+
+    #[inline]
+    fn slot_of(&self, fd: i32) -> Option<usize> {
+        let (index, generation) = decode(fd)?;
+        let slot = self.slots.get(index)?;
+        (slot.generation == generation && slot.entry.is_some()).then_some(index)
+    }
+
+    /// The entry of descriptor `fd`, if it is open.
+    #[inline]
+    pub fn entry(&self, fd: i32) -> Option<Entry<C>> {
+        self.slot_of(fd).and_then(|i| self.slots[i].entry)
+    }
+
+    /// What descriptor `fd` names, if it is open.
+    #[inline]
+    pub fn get(&self, fd: i32) -> Option<C> {
+        self.entry(fd).map(|e| e.cap)
+    }
+
+    /// Sets the close-on-exec flag of `fd`; false if it is not open.
+    pub fn set_cloexec(&mut self, fd: i32, cloexec: bool) -> bool {
+        match self.slot_of(fd) {
+            Some(i) => {
+                if let Some(e) = self.slots[i].entry.as_mut() {
+                    e.cloexec = cloexec;
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// How many more descriptors fit.
+    #[inline]
+    pub fn room(&self) -> usize {
+        self.capacity.saturating_sub(self.used)
+    }
+
+    /// Most descriptors the table holds (RLIMIT_NOFILE).
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Changes the capacity (at most [`MAX_CAPACITY`]); open descriptors
+    /// stay open even above it.
+    pub fn set_capacity(&mut self, capacity: usize) {
+        self.capacity = capacity.min(MAX_CAPACITY);
+    }
+
+    /// Number of open descriptors.
+    pub fn len(&self) -> usize {
+        self.used
+    }
+
+    /// True when no descriptor is open.
+    pub fn is_empty(&self) -> bool {
+        self.used == 0
+    }
+
+    /// Stores `entry` in the lowest free slot whose index is at least
+    /// `lowest`; `None` when no such slot fits.
+    pub fn insert_from(&mut self, lowest: usize, entry: Entry<C>) -> Option<i32> {
+        if self.used >= self.capacity || lowest >= self.capacity {
+            return None;
+        }
+        let free = self
+            .slots
+            .iter()
+            .enumerate()
+            .skip(lowest)
+            .position(|(_, s)| s.entry.is_none())
+            .map(|i| i + lowest);
+        let index = match free {
+            Some(i) => i,
+            None => {
+                let i = self.slots.len().max(lowest);
+                if i >= self.capacity {
+                    return None;
+                }
+                self.slots.resize(
+                    i + 1,
+                    Slot {
+                        generation: 0,
+                        entry: None,
+                    },
+                );
+                i
+            }
+        };
+        self.slots[index].entry = Some(entry);
+        self.used += 1;
+        Some(encode(index, self.slots[index].generation))
+    }
+
+    /// Stores `cap` in the lowest free slot; `None` when the table is full.
+    pub fn insert(&mut self, cap: C) -> Option<i32> {
+        self.insert_from(
+            0,
+            Entry {
+                cap,
+                cloexec: false,
+            },
+        )
+    }
+
+    /// Stores `entry` under exactly descriptor `fd` (dup2), returning the
+    /// entry it replaces. `None` (nothing changed) when `fd` is negative or
+    /// its slot lies beyond the capacity.
+    #[allow(clippy::type_complexity)]
+    pub fn insert_at(&mut self, fd: i32, entry: Entry<C>) -> Option<Option<Entry<C>>> {
+        let (index, generation) = decode(fd)?;
+        if index >= self.capacity {
+            return None;
+        }
+        if index >= self.slots.len() {
+            self.slots.resize(
+                index + 1,
+                Slot {
+                    generation: 0,
+                    entry: None,
+                },
+            );
+        }
+        let slot = &mut self.slots[index];
+        let old = slot.entry.replace(entry);
+        if old.is_none() {
+            self.used += 1;
+        }
+        slot.generation = generation;
+        Some(old)
+    }
+
+    /// Frees descriptor `fd`, returning what it named.
+    pub fn remove(&mut self, fd: i32) -> Option<C> {
+        let i = self.slot_of(fd)?;
+        let slot = &mut self.slots[i];
+        slot.generation = (slot.generation + 1) % GEN_LIMIT;
+        self.used -= 1;
+        slot.entry.take().map(|e| e.cap)
+    }
+
+    /// All open descriptors with their entries, in slot order.
+    pub fn iter(&self) -> impl Iterator<Item = (i32, Entry<C>)> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.entry.map(|e| (encode(i, s.generation), e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(cap: u32) -> Entry<u32> {
+        Entry {
+            cap,
+            cloexec: false,
+        }
+    }
+
+    #[test]
+    fn fresh_table_hands_out_small_integers_and_reuse_changes_generation() {
+        let mut t = Table::new(4);
+        assert_eq!(t.insert(7), Some(0));
+        assert_eq!(t.insert(8), Some(1));
+        assert_eq!(t.remove(0), Some(7));
+        let again = t.insert(9).unwrap();
+        assert_ne!(again, 0);
+        assert_eq!(again & (MAX_CAPACITY as i32 - 1), 0);
+        assert_eq!(t.get(0), None, "stale descriptor must not resolve");
+        assert_eq!(t.get(again), Some(9));
+    }
+
+    #[test]
+    fn full_table_refuses_and_forged_descriptors_do_not_resolve() {
+        let mut t = Table::new(2);
+        t.insert(1);
+        t.insert(1);
+        assert_eq!(t.room(), 0);
+        assert_eq!(t.insert(1), None);
+        assert_eq!(t.get(-1), None);
+        assert_eq!(t.get(7 << INDEX_BITS), None);
+        assert_eq!(t.get(3), None);
+        assert_eq!(t.remove(5), None);
+        assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn generation_wraps_but_descriptors_stay_positive() {
+        let mut t = Table::new(1);
+        for _ in 0..GEN_LIMIT + 3 {
+            let fd = t.insert(1).unwrap();
+            assert!(fd >= 0);
+            t.remove(fd).unwrap();
+        }
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn insert_from_takes_the_lowest_free_slot_at_or_above() {
+        let mut t = Table::new(8);
+        assert_eq!(t.insert_from(3, entry(1)), Some(3));
+        assert_eq!(t.insert_from(3, entry(2)), Some(4));
+        assert_eq!(t.insert(3), Some(0), "slots below stay free");
+        assert_eq!(t.insert_from(8, entry(4)), None, "beyond the capacity");
+        assert_eq!(t.len(), 3);
+    }
+
+    #[test]
+    fn insert_at_replaces_and_takes_the_chosen_value() {
+        let mut t = Table::new(8);
+        let a = t.insert(1).unwrap();
+        assert_eq!(t.insert_at(a, entry(2)), Some(Some(entry(1))));
+        assert_eq!(t.get(a), Some(2));
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.insert_at(5, entry(3)), Some(None));
+        assert_eq!(t.get(5), Some(3));
+        assert_eq!(t.insert_at(9, entry(4)), None, "beyond the capacity");
+        assert_eq!(t.insert_at(-1, entry(4)), None);
+        assert_eq!(t.len(), 2);
+        // A stale value names the slot again with its own generation.
+        t.remove(5).unwrap();
+        assert_eq!(t.insert_at(5, entry(6)), Some(None));
+        assert_eq!(t.get(5), Some(6));
+    }
+
+    #[test]
+    fn cloexec_is_per_descriptor() {
+        let mut t = Table::new(4);
+        let a = t.insert(1).unwrap();
+        let b = t.insert(1).unwrap();
+        assert!(t.set_cloexec(a, true));
+        assert!(t.entry(a).unwrap().cloexec && !t.entry(b).unwrap().cloexec);
+        assert!(!t.set_cloexec(3, true));
+    }
+
+    #[test]
+    fn lowering_the_capacity_keeps_open_descriptors() {
+        let mut t = Table::new(4);
+        for cap in 0..3 {
+            t.insert(cap);
+        }
+        t.set_capacity(2);
+        assert_eq!((t.len(), t.room()), (3, 0));
+        assert_eq!(t.insert(9), None);
+        assert_eq!(t.get(2), Some(2));
+    }
+}
