@@ -75,6 +75,13 @@ pub struct UserArg {
     pub len: u64,
 }
 
+/// User addresses are below this: the lower canonical half without its
+/// last page, which is never mapped (so no `syscall` instruction can end at
+/// the non-canonical 0x0000_8000_0000_0000, where `sysretq` would fault in
+/// ring 0 on Intel CPUs). Mappings, thread entries and user pointers at or
+/// beyond it are refused.
+pub const USER_END: u64 = 0x0000_7fff_ffff_f000;
+
 /// Top of a program's main-thread stack (the kernel maps it; the doors
 /// library uses its extent as the main thread's door stack area).
 pub const MAIN_STACK_TOP: u64 = 0x0000_7fff_ffff_0000;

@@ -72,7 +72,8 @@ syscalls! {
     Wait,
     /// `thread_create(entry, arg, stack_top)`: returns the new thread's id.
     /// The thread starts at `entry(arg)` with `rsp = stack_top`. Errors:
-    /// EINVAL, EAGAIN (the process has its [`crate::limit::THREADS`]
+    /// EINVAL (`entry` outside `[0x1000, USER_END)`, `stack_top` outside
+    /// `[0x1000, USER_END]`, see [`crate::USER_END`]), EAGAIN (the process has its [`crate::limit::THREADS`]
     /// threads, counting exited ones nobody joined), ENOMEM.
     ThreadCreate,
     /// `thread_exit(value, unmap_addr, unmap_len)`: ends the calling thread.
@@ -89,8 +90,14 @@ syscalls! {
     /// value is dropped then).
     ThreadJoin,
     /// `mem_map(len, prot, fixed_addr)`: maps zeroed anonymous memory at
-    /// `fixed_addr` (page aligned; 0 lets the kernel choose); returns its
-    /// address.
+    /// `fixed_addr` (page aligned; 0 lets the kernel choose, after its
+    /// previous choice, with an unmapped page on both sides); returns its
+    /// address. Errors: EINVAL (`len` 0 or above [`crate::MEM_MAP_MAX`],
+    /// unknown [`crate::prot`] bits, `fixed_addr` not page aligned, below
+    /// 0x1000, or a range reaching [`crate::USER_END`]
+    /// (0x7fff_ffff_f000: the top page is never mapped), or overlapping a
+    /// mapping), ENOMEM (beyond the process's [`crate::limit::MEMORY`], no
+    /// room left, or no free memory).
     MemMap,
     /// `mem_unmap(addr, len)`: unmaps memory mapped by `mem_map` (or a door
     /// result area).

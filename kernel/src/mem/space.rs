@@ -25,7 +25,7 @@ use x86_64::{PhysAddr, VirtAddr};
 /// (mappings, program segments, thread entries and stacks, user copies)
 /// is checked against this bound, so every `sysretq` returns to a
 /// canonical address.
-pub const USER_END: u64 = 0x0000_7fff_ffff_f000;
+pub const USER_END: u64 = abi::USER_END;
 /// Lowest address a user mapping may have (page 0 stays unmapped).
 pub const USER_START: u64 = 0x1000;
 /// Where `mem_map` places mappings when the caller does not choose.
