@@ -214,7 +214,8 @@ syscalls! {
     /// `pid` (0: the caller). Any process may lower its own limits; raising
     /// one, or changing a child's, takes euid 0 (a privileged parent).
     /// Errors: EPERM, ESRCH (not the caller or its child), EINVAL (unknown
-    /// resource, or a value beyond the system's).
+    /// resource, a value above `i64::MAX` (which get_limit could not
+    /// return), or a value beyond the system's).
     SetLimit,
     /// `set_tls(addr)`: sets the calling thread's FS base (its thread
     /// control block, read by the runtime with `mov rax, fs:[0]`). Errors:

@@ -1,6 +1,7 @@
 //! Hostile programs: the syscall fuzz campaign (`userland/src/bin/fuzz/`),
 //! and the scenarios that broke the kernel before: user RFLAGS on every
-//! kernel entry, `sysretq` to a non-canonical address, LDT selectors.
+//! kernel entry, `sysretq` to a non-canonical address, LDT selectors,
+//! automatic mappings beside fixed ones, limits too large to read back.
 
 use qemu::{Outcome, Run, test_program, test_run};
 
@@ -79,4 +80,13 @@ fn automap() {
     test_program("automap", &[])
         .expect_success()
         .assert_line("automap: ok");
+}
+
+/// A limit above `i64::MAX`, which `get_limit` could not return, is
+/// refused (EINVAL) even for euid 0, and the limit stays as it was.
+#[test]
+fn hugelimit() {
+    test_program("hugelimit", &[])
+        .expect_success()
+        .assert_line("hugelimit: ok");
 }
