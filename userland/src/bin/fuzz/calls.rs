@@ -1,19 +1,17 @@
-//! How the fuzzer makes the process, thread, memory and file calls of the
-//! [`table`](crate::table): arguments from every class, what the result
-//! must be, and what a success leaves to clean up (mappings, threads,
-//! children, attached names).
+//! How the fuzzer makes the process, thread, memory, limit and file calls
+//! of the [`table`](crate::table): arguments from every class, what the
+//! result must be, and what a success leaves to clean up (mappings,
+//! threads, children, attached names).
 
-use crate::fuzzer::{Ctx, Expect};
+use crate::fuzzer::{Ctx, Expect, Stub};
 use crate::mem::{
     self, Access, MAP_REGION, PAGE, Ptr, STRIDE, TOP_PAGE, bad_addr, beyond_user, wire,
 };
 use crate::rng::choose;
-use crate::table::nr;
 use alloc::format;
 use alloc::vec::Vec;
 use core::arch::naked_asm;
-use userland::abi::SpawnArgs;
-use userland::abi::errno::{EDEADLK, EINVAL};
+use userland::abi::{Errno, MEM_MAP_MAX, SpawnArgs, Sys, limit};
 use userland::process;
 
 /// Where the kernel places mappings made without a fixed address.
@@ -143,59 +141,270 @@ pub fn wait(c: &mut Ctx) {
     c.issue([pid, 0, 0, 0, 0, 0], Expect::Any);
 }
 
-/// Where a thread made by a fuzzed `thread_create` starts: it ends at
-/// once with `thread_exit` (whose number is its argument), touching no
-/// memory, so any stack pointer will do.
+/// Where a thread made by a fuzzed `thread_create` starts: it ends at once
+/// with `thread_exit(arg, 0, 0)`, touching no memory, so any stack pointer
+/// will do.
 #[unsafe(naked)]
 extern "C" fn exit_stub() -> ! {
-    naked_asm!("mov rax, rdi", "xor edi, edi", "syscall", "ud2")
+    naked_asm!(
+        "xor esi, esi",
+        "xor edx, edx",
+        "mov eax, {exit}",
+        "syscall",
+        "ud2",
+        exit = const Sys::ThreadExit.number(),
+    )
 }
 
+/// As [`exit_stub`], but the thread unmaps an area on its way out:
+/// `thread_exit(arg, arg, stack_top)`, given the area's address as its
+/// argument and its length as its stack pointer (which it never uses).
+#[unsafe(naked)]
+extern "C" fn unmap_stub() -> ! {
+    naked_asm!(
+        "mov rsi, rdi",
+        "mov rdx, rsp",
+        "mov eax, {exit}",
+        "syscall",
+        "ud2",
+        exit = const Sys::ThreadExit.number(),
+    )
+}
+
+/// Lowest and highest stack pointer `thread_create` accepts.
+const STACK_RANGE: core::ops::RangeInclusive<usize> = PAGE..=TOP_PAGE;
+
 pub fn thread_create(c: &mut Ctx) {
-    let stack = match c.rng.below(3) {
-        0 => c.rng.boundary() as usize,
-        1 => bad_addr(&mut c.rng),
-        _ => c.ptr(0).addr,
-    };
-    if c.rng.chance(60) {
-        let tid = c.issue(
-            [
-                exit_stub as *const () as usize,
-                nr("thread_exit"),
-                stack,
-                0,
-                0,
-                0,
-            ],
-            Expect::Any,
-        );
-        if tid > 0 {
-            c.stub(tid as u32);
+    let (entry, arg, stack, area) = match c.rng.below(10) {
+        0..=2 => {
+            let entry = choose(
+                [beyond_user(&mut c.rng), c.rng.below(PAGE as u64) as usize],
+                &mut c.rng,
+            );
+            let (arg, stack) = (c.rng.boundary() as usize, c.rng.boundary() as usize);
+            c.issue([entry, arg, stack, 0, 0, 0], Expect::Errno(Errno::EINVAL));
+            return;
         }
+        // The thread unmaps an area of its own as it ends.
+        3 | 4 => {
+            let Some(area) = c.stub_area() else { return };
+            let (addr, len) = c.stub_area_range(area);
+            (unmap_stub as *const () as usize, addr, len, Some(area))
+        }
+        // ... or a bad one, which the kernel ignores.
+        5 => {
+            let len = PAGE * (1 + c.rng.below(16) as usize);
+            (
+                unmap_stub as *const () as usize,
+                bad_addr(&mut c.rng),
+                len,
+                None,
+            )
+        }
+        _ => {
+            let stack = match c.rng.below(3) {
+                0 => c.rng.boundary() as usize,
+                1 => bad_addr(&mut c.rng),
+                _ => c.ptr(0).addr,
+            };
+            (
+                exit_stub as *const () as usize,
+                c.rng.next() as usize,
+                stack,
+                None,
+            )
+        }
+    };
+    let expect = if STACK_RANGE.contains(&stack) {
+        Expect::Any
     } else {
-        let entry = choose(
-            [beyond_user(&mut c.rng), c.rng.below(PAGE as u64) as usize],
-            &mut c.rng,
-        );
-        let arg = c.rng.boundary() as usize;
-        c.issue([entry, arg, stack, 0, 0, 0], Expect::Fail);
+        Expect::Errno(Errno::EINVAL)
+    };
+    let tid = c.issue([entry, arg, stack, 0, 0, 0], expect);
+    if tid > 0 {
+        c.stub(Stub {
+            tid: tid as u32,
+            value: arg as u64,
+            maybe_joined: false,
+            area,
+        });
+    } else if let Some(area) = area {
+        let (addr, len) = c.stub_area_range(area);
+        c.unmap(addr, len);
     }
 }
 
 pub fn thread_join(c: &mut Ctx) {
     match c.rng.below(3) {
         0 => {
-            c.issue([c.tid as usize, 0, 0, 0, 0, 0], Expect::Errno(EDEADLK));
+            c.issue(
+                [c.tid as usize, 0, 0, 0, 0, 0],
+                Expect::Errno(Errno::EDEADLK),
+            );
         }
         1 if !c.stubs.is_empty() => {
-            let tid = c.stubs.remove(c.rng.index(c.stubs.len()));
-            c.issue([tid as usize, 0, 0, 0, 0, 0], Expect::Any);
+            let mut stub = c.stubs.remove(c.rng.index(c.stubs.len()));
+            let out = if c.rng.chance(20) {
+                Ptr {
+                    addr: 0,
+                    access: Access::Unknown,
+                }
+            } else {
+                c.ptr(8)
+            };
+            let expect = match out.access {
+                Access::Write | Access::Unknown => Expect::Value(0),
+                Access::Read | Access::Bad => Expect::Errno(Errno::EFAULT),
+            };
+            if stub.maybe_joined {
+                // A failed join may have taken it already: the fuzz
+                // thread's final join checks it.
+                c.stubs.push(stub);
+                return;
+            }
+            if c.issue([stub.tid as usize, out.addr, 0, 0, 0, 0], expect) == 0 {
+                c.joined(&stub);
+                if out.access == Access::Write {
+                    let value = c.scratch.get::<u64>(out.addr);
+                    c.check(
+                        value == Some(stub.value),
+                        format_args!(
+                            "thread {} ended with {:#x}, join stored {value:#x?}",
+                            stub.tid, stub.value
+                        ),
+                    );
+                }
+            } else {
+                // EFAULT: the pointer was refused first (the thread is
+                // still to join), or the value could not be stored (it
+                // was joined).
+                stub.maybe_joined = true;
+                c.stubs.push(stub);
+            }
         }
         _ => {
             let tid = (1 << 32) + c.rng.below(1 << 40) as usize;
-            c.issue([tid, 0, 0, 0, 0, 0], Expect::Fail);
+            c.issue([tid, 0, 0, 0, 0, 0], Expect::Errno(Errno::ESRCH));
         }
     }
+}
+
+pub fn thread_detach(c: &mut Ctx) {
+    let stub = (c.rng.chance(60) && !c.stubs.is_empty())
+        .then(|| c.stubs.remove(c.rng.index(c.stubs.len())));
+    let Some(stub) = stub else {
+        let tid = choose([0, (1 << 32) + c.rng.below(1 << 40) as usize], &mut c.rng);
+        c.issue([tid, 0, 0, 0, 0, 0], Expect::Errno(Errno::ESRCH));
+        return;
+    };
+    let tid = stub.tid as usize;
+    let expect = if stub.maybe_joined {
+        Expect::Any
+    } else {
+        Expect::Value(0)
+    };
+    if c.issue([tid, 0, 0, 0, 0, 0], expect) != 0 {
+        return;
+    }
+    // Detached: nobody can detach it again or join it (EINVAL while it
+    // runs, ESRCH once it ended: it left nothing behind).
+    if c.rng.chance(50) {
+        c.issue([tid, 0, 0, 0, 0, 0], Expect::Errno(Errno::ESRCH));
+    } else {
+        c.issue_nr(Sys::ThreadJoin.number(), [tid, 0, 0, 0, 0, 0], Expect::Fail);
+    }
+}
+
+/// Whose limits a limit call names, as far as the fuzzer knows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Whose {
+    /// This process's (pid 0 or its own).
+    Own,
+    /// No process the caller may name (init, or beyond 32 bits): ESRCH.
+    Nobody,
+    /// Maybe a child's, maybe nobody's.
+    Unknown,
+}
+
+/// A pid argument for a limit call.
+fn limit_pid(c: &mut Ctx) -> (usize, Whose) {
+    let pid = match c.rng.below(5) {
+        0 | 1 => 0,
+        2 => c.pid as usize,
+        3 => {
+            let far = (1 << 32) + c.rng.below(1 << 40) as usize;
+            return (choose([1, far], &mut c.rng), Whose::Nobody);
+        }
+        _ => c.rng.boundary() as usize,
+    };
+    let whose = if pid == 0 || pid == c.pid as usize {
+        Whose::Own
+    } else {
+        Whose::Unknown
+    };
+    (pid, whose)
+}
+
+/// The resources of `abi::limit`.
+const RESOURCES: u64 = 4;
+
+/// The least value of each limit the fuzzer can live with (no fuzzed
+/// `set_limit` goes lower), and the width of the range it draws from.
+fn floor_and_span(resource: usize) -> (u64, u64) {
+    match resource {
+        limit::THREADS => (128, 2 * limit::DEFAULT_THREADS),
+        limit::MEMORY => (crate::MEM_LIMIT, crate::MEM_LIMIT),
+        limit::CHILDREN => (8, 2 * limit::DEFAULT_CHILDREN),
+        _ => (128, 2 * limit::DEFAULT_DESCRIPTORS),
+    }
+}
+
+/// A resource argument: mostly a known one.
+fn resource(c: &mut Ctx) -> usize {
+    choose([c.rng.below(RESOURCES), c.rng.boundary()], &mut c.rng) as usize
+}
+
+pub fn get_limit(c: &mut Ctx) {
+    let (pid, whose) = limit_pid(c);
+    let resource = resource(c);
+    let known = (resource as u64) < RESOURCES;
+    let expect = match whose {
+        Whose::Own if known => Expect::Any,
+        Whose::Own => Expect::Errno(Errno::EINVAL),
+        Whose::Nobody => Expect::Errno(Errno::ESRCH),
+        Whose::Unknown => Expect::Any,
+    };
+    let value = c.issue([pid, resource, 0, 0, 0, 0], expect);
+    if whose == Whose::Own && known {
+        let (floor, _) = floor_and_span(resource);
+        c.check(
+            value >= 0 && value as u64 >= floor,
+            format_args!("limit {resource} is {value}, below the fuzzer's floor {floor}"),
+        );
+    }
+}
+
+pub fn set_limit(c: &mut Ctx) {
+    let (pid, whose) = limit_pid(c);
+    let resource = resource(c);
+    let known = (resource as u64) < RESOURCES;
+    // Never below the floor, whatever the target (a boundary pid may be
+    // this process's); sometimes far beyond what any table can hold.
+    let (floor, span) = floor_and_span(resource);
+    let huge = c.rng.chance(10);
+    let value = match huge {
+        true => c.rng.pick(&[1 << 40, u64::MAX]),
+        false => floor + c.rng.below(span),
+    };
+    let expect = match whose {
+        // Unknown, or a value get_limit could not return.
+        Whose::Own if !known || value > i64::MAX as u64 => Expect::Errno(Errno::EINVAL),
+        // EPERM unprivileged, EINVAL beyond the descriptor encoding.
+        Whose::Own if huge && resource == limit::DESCRIPTORS => Expect::Fail,
+        Whose::Nobody => Expect::Errno(Errno::ESRCH),
+        _ => Expect::Any,
+    };
+    c.issue([pid, resource, value as usize, 0, 0, 0], expect);
 }
 
 pub fn mem_map(c: &mut Ctx) {
@@ -203,9 +412,14 @@ pub fn mem_map(c: &mut Ctx) {
         0 => 0,
         1..=4 => PAGE * (1 + c.rng.below(16) as usize) - c.rng.pick(&[0, 0, 1, PAGE - 1]),
         5 => c.rng.below(PAGE as u64 * 4) as usize,
-        6 => c
-            .rng
-            .pick(&[1 << 18, 1 << 30, (1 << 30) + 1, 1 << 40, usize::MAX]),
+        6 => c.rng.pick(&[
+            1 << 18,
+            MEM_MAP_MAX as usize,
+            MEM_MAP_MAX as usize + 1,
+            1 << 30,
+            1 << 40,
+            usize::MAX,
+        ]),
         _ => c.rng.boundary() as usize,
     };
     let prot = if c.rng.chance(90) {
@@ -229,11 +443,15 @@ pub fn mem_map(c: &mut Ctx) {
             )
         }
     };
-    let invalid = len == 0 || len > 1 << 30 || prot & !7 != 0 || bad_fixed;
-    let expect = if invalid { Expect::Fail } else { Expect::Any };
+    let invalid = len == 0 || len as u64 > MEM_MAP_MAX || prot & !7 != 0 || bad_fixed;
+    let expect = if invalid {
+        Expect::Errno(Errno::EINVAL)
+    } else {
+        Expect::Any
+    };
     let addr = c.issue([len, prot, fixed, 0, 0, 0], expect);
     c.check(
-        invalid || fixed != 0 || addr != -EINVAL,
+        invalid || fixed != 0 || addr != Errno::EINVAL.raw(),
         format_args!("a valid automatic mapping was refused with EINVAL"),
     );
     if addr > 0 {

@@ -13,8 +13,7 @@ use crate::servers::{self, CHAOS};
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
-use userland::abi::errno::EBADF;
-use userland::abi::{DoorArg, DoorDesc};
+use userland::abi::{DoorArg, DoorDesc, Errno};
 use userland::door::{
     DOOR_DESCRIPTOR, DOOR_NO_CANCEL, DOOR_PRIVATE, DOOR_REFUSE_DESC, DOOR_RELEASE, DOOR_UNREF,
     DOOR_UNREF_MULTI, door_create, dup, errno,
@@ -47,10 +46,11 @@ pub fn door_create_call(c: &mut Ctx) {
             0,
             0,
         ];
-        c.note(c.entry.nr, &args);
+        let nr = c.entry.nr();
+        c.note(nr, &args);
         let fd = door_create(servers::serve, cookie as *mut c_void, attrs);
-        let ret = if fd < 0 { -errno() } else { fd as isize };
-        c.judge(&args, Expect::Any, ret);
+        let ret = if fd < 0 { errno().raw() } else { fd as isize };
+        c.judge(nr, &args, Expect::Any, ret);
         if fd >= 0 && (attrs & DOOR_PRIVATE == 0 || servers::bind_thread(fd)) {
             fds::add(&mut c.rng, fd);
         }
@@ -65,7 +65,10 @@ pub fn door_create_call(c: &mut Ctx) {
             &mut c.rng,
         );
         let (pc, cookie) = (c.rng.boundary() as usize, c.rng.next() as usize);
-        c.issue([pc, cookie, attrs as usize, 0, 0, 0], Expect::Fail);
+        c.issue(
+            [pc, cookie, attrs as usize, 0, 0, 0],
+            Expect::Errno(Errno::EINVAL),
+        );
     }
 }
 
@@ -108,7 +111,7 @@ pub fn door_call(c: &mut Ctx) {
         _ => random_call(c),
     };
     let ret = c.issue([d, params, 0, 0, 0, 0], expect);
-    if ret == -EBADF {
+    if ret == Errno::EBADF.raw() {
         fds::tidy(&mut c.rng, d as i32);
     }
     if ret == 0
@@ -243,10 +246,17 @@ fn released(c: &mut Ctx, sent: &DoorArg) {
 
 pub fn door_return(c: &mut Ctx) {
     // A fuzz thread serves nothing, and the stack area is never usable, so
-    // this must fail rather than park the thread.
-    let data_size = mem::size(&mut c.rng);
-    let data = c.ptr(data_size).addr;
-    let (desc, n) = desc_array(c);
+    // this must fail rather than park the thread. A quarter of them have
+    // no results, the door fast path's case (which must leave them to the
+    // general path).
+    let (data, data_size, desc, n) = if c.rng.chance(25) {
+        (0, 0, 0, 0)
+    } else {
+        let data_size = mem::size(&mut c.rng);
+        let data = c.ptr(data_size).addr;
+        let (desc, n) = desc_array(c);
+        (data, data_size, desc, n)
+    };
     let base = bad_addr(&mut c.rng);
     let size = choose(
         [PAGE, 16 * PAGE, (c.rng.boundary() as usize).max(PAGE)],

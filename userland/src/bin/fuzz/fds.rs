@@ -25,7 +25,7 @@ static ANCHORS: [AtomicI32; 8] = [const { AtomicI32::new(-1) }; 8];
 const LOW: usize = 8;
 
 /// Bits of a descriptor that hold the table slot (the rest is the slot's
-/// generation; see `doors::table`).
+/// generation; see the kernel's `cap::table`).
 const INDEX_BITS: u32 = 12;
 
 /// Keeps a duplicate of `fd` back as an anchor.

@@ -4,16 +4,19 @@
 //! records the watchdog reads.
 
 use crate::fds;
-use crate::mem::{Access, PAGE, Ptr, SCRATCH_RW, Scratch, bad_addr};
+use crate::mem::{
+    Access, PAGE, Ptr, SCRATCH_RW, STRIDE, STUB_AREA_STRIDE, STUB_AREAS, STUB_REGION, Scratch,
+    bad_addr,
+};
 use crate::rng::{Rng, mix};
 use crate::table::{self, Syscall};
 use alloc::vec::Vec;
 use core::arch::asm;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
-use userland::abi::errno::name;
+use userland::abi::{Errno, Sys};
 use userland::door::close;
-use userland::heap::unmap;
-use userland::sys::syscall;
+use userland::heap::{map, unmap};
+use userland::sys::{raw_syscall, syscall};
 use userland::{println, process, thread};
 
 /// Most fuzz threads in one process.
@@ -49,8 +52,8 @@ pub enum Expect {
     Any,
     /// A known error number: the arguments are certainly invalid.
     Fail,
-    /// Exactly this error number.
-    Errno(isize),
+    /// Exactly this error.
+    Errno(Errno),
     /// Exactly this value.
     Value(isize),
 }
@@ -94,6 +97,28 @@ fn syscall_with_flags(nr: usize, a: [usize; 6], flags: u64) -> (isize, u64) {
     (ret, after)
 }
 
+/// A thread made by a fuzzed `thread_create`: it ends at once.
+#[derive(Clone, Copy)]
+pub struct Stub {
+    pub tid: u32,
+    /// The exit value it ends with.
+    pub value: u64,
+    /// Whether a join that failed (EFAULT) may have taken it already.
+    pub maybe_joined: bool,
+    /// The area it unmaps as it ends, if one of this thread's.
+    pub area: Option<StubArea>,
+}
+
+/// One of a fuzz thread's [`STUB_AREAS`], mapped for a thread to unmap as
+/// it ends.
+#[derive(Clone, Copy)]
+pub struct StubArea {
+    index: usize,
+    len: usize,
+    /// Which mapping of the place it is (see `Ctx::stub_maps`).
+    maps: u32,
+}
+
 /// A fuzz thread's state.
 pub struct Ctx {
     pub rng: Rng,
@@ -103,13 +128,15 @@ pub struct Ctx {
     pub slot: usize,
     pub pid: u32,
     pub tid: u32,
-    /// The table entry being run and its call number.
+    /// The table entry being run.
     pub entry: &'static Syscall,
     pub index: u64,
     /// `mem_map` areas to unmap, as (address, length).
     pub maps: Vec<(usize, usize)>,
     /// Threads made by `thread_create`, to join.
-    pub stubs: Vec<u32>,
+    pub stubs: Vec<Stub>,
+    /// How often each place of [`STUB_AREAS`] was mapped.
+    stub_maps: [u32; STUB_AREAS],
     /// Paths this thread attached a door to.
     pub attached: Vec<Vec<u8>>,
     /// Calls that failed (as they mostly should).
@@ -140,6 +167,7 @@ impl Ctx {
             index: 0,
             maps: Vec::new(),
             stubs: Vec::new(),
+            stub_maps: [0; STUB_AREAS],
             attached: Vec::new(),
             failed: 0,
             names: true,
@@ -173,7 +201,7 @@ impl Ctx {
 
     /// Issues the current table entry's call with `args` and judges the result.
     pub fn issue(&mut self, args: [usize; 6], expect: Expect) -> isize {
-        self.issue_nr(self.entry.nr, args, expect)
+        self.issue_nr(self.entry.nr(), args, expect)
     }
 
     /// Issues call `nr` (the entry's own number, or an unknown one for the
@@ -191,9 +219,9 @@ impl Ctx {
             );
             ret
         } else {
-            syscall(nr, args)
+            raw_syscall(nr, args)
         };
-        self.judge(&args, expect, ret);
+        self.judge(nr, &args, expect, ret);
         ret
     }
 
@@ -240,27 +268,29 @@ impl Ctx {
                 self.seed,
                 format_args!(
                     "worker {} thread {} call {}: {}: {what}",
-                    self.worker, self.slot, self.index, self.entry.name
+                    self.worker, self.slot, self.index, self.entry
                 ),
             );
         }
     }
 
-    /// Checks `ret` against `expect`; a mismatch is a finding.
-    pub fn judge(&mut self, args: &[usize; 6], expect: Expect, ret: isize) {
-        let problem = match expect {
-            _ if ret < 0 && name(-ret) == "E?" => Some("an unknown error number"),
-            Expect::Fail | Expect::Errno(_) if ret >= 0 => Some("success with invalid arguments"),
-            Expect::Errno(e) if ret != -e => Some("the wrong error number"),
-            Expect::Value(v) if ret != v => Some("the wrong value"),
+    /// Checks what call `nr` with `args` returned, `ret`, against
+    /// `expect`; a mismatch is a finding.
+    pub fn judge(&mut self, nr: usize, args: &[usize; 6], expect: Expect, ret: isize) {
+        let result = Errno::check(ret);
+        let problem = match (expect, result) {
+            (_, Err(e)) if e.name() == "E?" => Some("an unknown error number"),
+            (Expect::Fail | Expect::Errno(_), Ok(_)) => Some("success with invalid arguments"),
+            (Expect::Errno(want), Err(e)) if e != want => Some("the wrong error number"),
+            (Expect::Value(v), _) if ret != v => Some("the wrong value"),
             _ => None,
         };
-        if ret < 0 {
+        if result.is_err() {
             self.failed += 1;
         }
         if let Some(problem) = problem {
             let want = match expect {
-                Expect::Errno(e) => name(e),
+                Expect::Errno(e) => e.name(),
                 Expect::Value(_) => "the value",
                 _ => "an error",
             };
@@ -271,9 +301,9 @@ impl Ctx {
                     self.worker,
                     self.slot,
                     self.index,
-                    self.entry.name,
+                    table::name(nr),
                     args,
-                    if ret < 0 { name(-ret) } else { "ok" },
+                    result.map_or_else(|e| e.name(), |_| "ok"),
                 ),
             );
         }
@@ -324,25 +354,80 @@ impl Ctx {
     }
 
     /// Remembers a thread made by `thread_create`; joins the oldest beyond a few.
-    pub fn stub(&mut self, tid: u32) {
-        self.stubs.push(tid);
+    pub fn stub(&mut self, stub: Stub) {
+        self.stubs.push(stub);
         if self.stubs.len() > 4 {
-            let tid = self.stubs.remove(0);
-            self.join(tid);
+            let stub = self.stubs.remove(0);
+            self.join(stub);
         }
     }
 
-    fn join(&mut self, tid: u32) {
-        let ret = syscall(table::nr("thread_join"), [tid as usize, 0, 0, 0, 0, 0]);
-        // Another call may have joined it already (ESRCH).
-        if ret < 0 && -ret != userland::abi::errno::ESRCH {
+    /// Joins a thread this thread made, which must work and give its exit
+    /// value (or ESRCH, if a failed join may have taken it already).
+    fn join(&mut self, stub: Stub) {
+        let mut value = 0u64;
+        let ret = syscall(
+            Sys::ThreadJoin,
+            [stub.tid as usize, &raw mut value as usize, 0, 0, 0, 0],
+        );
+        let ok = match Errno::check(ret) {
+            Ok(_) => value == stub.value,
+            Err(e) => e == Errno::ESRCH && stub.maybe_joined,
+        };
+        if ret == 0 {
+            self.joined(&stub);
+        }
+        if !ok {
             finding(
                 self.seed,
                 format_args!(
-                    "worker {} thread {}: joining thread {tid} it made failed with {}",
-                    self.worker,
-                    self.slot,
-                    name(-ret)
+                    "worker {} thread {}: joining thread {} it made (exit value {:#x}) returned \
+                     {ret}, exit value {value:#x}",
+                    self.worker, self.slot, stub.tid, stub.value
+                ),
+            );
+        }
+    }
+
+    /// Maps a fresh area for a thread to unmap as it ends, at a place of
+    /// this thread's [`STUB_AREAS`]; `None` when that place is still taken
+    /// (by a thread that has not ended) or memory is short.
+    pub fn stub_area(&mut self) -> Option<StubArea> {
+        let index = self.rng.index(STUB_AREAS);
+        let len = PAGE * (1 + self.rng.below(8) as usize);
+        let addr = STUB_REGION + self.slot * STRIDE + index * STUB_AREA_STRIDE;
+        map(len, addr).ok()?;
+        self.stub_maps[index] += 1;
+        Some(StubArea {
+            index,
+            len,
+            maps: self.stub_maps[index],
+        })
+    }
+
+    /// Where `area` is: its address and length.
+    pub fn stub_area_range(&self, area: StubArea) -> (usize, usize) {
+        let addr = STUB_REGION + self.slot * STRIDE + area.index * STUB_AREA_STRIDE;
+        (addr, area.len)
+    }
+
+    /// After joining `stub`: the area it was to unmap as it ended is gone
+    /// (unless this thread mapped the place again since).
+    pub fn joined(&mut self, stub: &Stub) {
+        let Some(area) = stub.area else { return };
+        if self.stub_maps[area.index] != area.maps {
+            return;
+        }
+        let (addr, len) = self.stub_area_range(area);
+        // No such area any more: EINVAL.
+        let again = unmap(addr, len);
+        if again != Err(Errno::EINVAL) {
+            finding(
+                self.seed,
+                format_args!(
+                    "worker {} thread {}: thread {} ended with thread_exit unmapping \
+                     {addr:#x}+{len:#x}, but unmapping it afterwards gave {again:?}",
+                    self.worker, self.slot, stub.tid
                 ),
             );
         }
@@ -352,8 +437,8 @@ impl Ctx {
         for (addr, len) in core::mem::take(&mut self.maps) {
             self.unmap(addr, len);
         }
-        for tid in core::mem::take(&mut self.stubs) {
-            self.join(tid);
+        for stub in core::mem::take(&mut self.stubs) {
+            self.join(stub);
         }
     }
 

@@ -47,8 +47,8 @@ use fuzzer::{Ctx, FINDINGS, MAX_THREADS, PROGRESS, finding};
 use mem::Scratch;
 use rng::{Rng, mix};
 use spin::Mutex;
-use userland::abi::KILLED_BASE;
-use userland::abi::kstat::TIMER_TICKS;
+use userland::abi::kstat::{DOOR_FAST_PATHS, TIMER_TICKS};
+use userland::abi::{KILLED_BASE, Sys, limit};
 use userland::door::{DOOR_UNREF, door_create, door_revoke, seteuid};
 use userland::sys::syscall2;
 use userland::{println, process, thread};
@@ -58,8 +58,8 @@ userland::entry!(main);
 /// Worker processes, and fuzz threads in each.
 const WORKERS: u64 = 3;
 const THREADS: usize = 3;
-/// Each worker's cap on mapped memory (`mem_limit`), so that huge maps
-/// fail quickly and the workers leave memory for the rest.
+/// Each worker's cap on mapped memory ([`limit::MEMORY`]), so that the
+/// workers leave memory for the rest.
 pub const MEM_LIMIT: u64 = 32 << 20;
 /// Ticks a fuzz thread or wild child may make no progress before the
 /// watchdog reports it.
@@ -125,6 +125,8 @@ fn coordinator(seed: u64, calls: u64) -> i32 {
     servers::SEED.store(seed, Relaxed);
     servers::STREAM.store(seed, Relaxed);
     let start = ticks();
+    let fast_paths = || process::kstat(DOOR_FAST_PATHS).unwrap_or(0);
+    let fast_before = fast_paths();
     let kinds = [
         (servers::ECHO, 0),
         (servers::HUB, 0),
@@ -170,10 +172,12 @@ fn coordinator(seed: u64, calls: u64) -> i32 {
         door_revoke(fd);
     }
     let elapsed = ticks() - start;
+    let fast = fast_paths() - fast_before;
     let findings = FINDINGS.load(Relaxed);
     println!(
         "fuzz: seed {seed}: {calls} calls and {killed}/{wild_children} wild children killed as \
-         expected, {} mortal workers, in {elapsed} ticks; {findings} findings",
+         expected, {} mortal workers, {fast} door legs on the fast path, in {elapsed} ticks; \
+         {findings} findings",
         wild_children / 2
     );
     if findings == 0 {
@@ -279,7 +283,12 @@ fn worker(seed: u64, index: u64, calls: u64, mortal: bool) -> i32 {
     let mut rng = Rng::new(mix(seed, index));
     servers::SEED.store(seed, Relaxed);
     servers::STREAM.store(mix(seed, index + 1), Relaxed);
-    process::mem_limit(MEM_LIMIT);
+    if let Err(e) = process::set_limit(0, limit::MEMORY, MEM_LIMIT) {
+        finding(
+            seed,
+            format_args!("worker {index}: setting its memory limit: {e:?}"),
+        );
+    }
     // The coordinator's doors, and one of its own (so its shared pool has
     // a server thread before the fuzzing takes memory).
     let own = door_create(servers::serve, servers::CHAOS as *mut c_void, 0);
@@ -308,7 +317,7 @@ fn worker(seed: u64, index: u64, calls: u64, mortal: bool) -> i32 {
     // since the threads may have dropped privilege).
     seteuid(0);
     for path in ATTACHED.lock().drain(..) {
-        syscall2(table::nr("fdetach"), path.as_ptr() as usize, path.len());
+        syscall2(Sys::Fdetach, path.as_ptr() as usize, path.len());
     }
     let findings = FINDINGS.load(Relaxed);
     println!(
@@ -330,8 +339,7 @@ fn watch(seed: u64, index: u64) -> u64 {
             if p.finished.load(Relaxed) || now_done != *done {
                 (*done, *since) = (now_done, now);
             } else if now - *since > STALL_TICKS {
-                let nr = p.call.load(Relaxed);
-                let name = table::entry(nr).map_or("unknown", |e| e.name);
+                let name = table::name(p.call.load(Relaxed));
                 let args = p.args.each_ref().map(|a| a.load(Relaxed));
                 finding(
                     seed,

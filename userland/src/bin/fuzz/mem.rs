@@ -8,11 +8,9 @@
 //! is a finding.
 
 use crate::rng::Rng;
-use crate::table::nr;
 use alloc::vec;
 use alloc::vec::Vec;
-use doors::wire::Wire;
-use userland::abi::prot;
+use userland::abi::{Sys, USER_END, Wire, prot};
 use userland::sys::{Errno, check, syscall3};
 
 pub const PAGE: usize = 4096;
@@ -24,10 +22,16 @@ pub const SCRATCH_RW: usize = 16 * PAGE;
 const SCRATCH_BASE: usize = 0x0000_5000_0000_0000;
 pub const MAP_REGION: usize = 0x0000_4000_0000_0000;
 pub const STRIDE: usize = 1 << 32;
+/// Thread `i`'s areas that threads it makes unmap as they end:
+/// [`STUB_AREAS`] places [`STUB_AREA_STRIDE`] bytes apart from
+/// `STUB_REGION + i * STRIDE` (nothing else maps or unmaps there).
+pub const STUB_REGION: usize = MAP_REGION + (1 << 30);
+pub const STUB_AREAS: usize = 64;
+pub const STUB_AREA_STRIDE: usize = 16 * PAGE;
 /// Never mapped by anyone.
 const UNMAPPED: usize = 0x0000_6000_0000_0000;
 /// The last user page, which the kernel never maps.
-pub const TOP_PAGE: usize = 0x0000_7fff_ffff_f000;
+pub const TOP_PAGE: usize = USER_END as usize;
 pub const KERNEL_WINDOW: usize = 0xffff_8000_0000_0000;
 pub const KERNEL_IMAGE: usize = 0xffff_ffff_8000_0000;
 pub const NON_CANONICAL: usize = 0x0000_8000_0000_0000;
@@ -136,8 +140,8 @@ impl Scratch {
     pub fn map(index: usize) -> Result<Scratch, Errno> {
         let base = SCRATCH_BASE + index * STRIDE;
         let rw = prot::READ | prot::WRITE;
-        check(syscall3(nr("mem_map"), SCRATCH_RW, rw, base))?;
-        check(syscall3(nr("mem_map"), PAGE, prot::READ, base + SCRATCH_RW))?;
+        check(syscall3(Sys::MemMap, SCRATCH_RW, rw, base))?;
+        check(syscall3(Sys::MemMap, PAGE, prot::READ, base + SCRATCH_RW))?;
         Ok(Scratch { base })
     }
 

@@ -103,17 +103,17 @@ pub extern "C" fn serve(
     }
 }
 
-/// Ends the invocation with `data` and `descs`; if that fails (a passed
+/// Ends the invocation with `data` and `descs` (empty results as null
+/// pointers: the door fast path's case); if that fails (a passed
 /// descriptor was closed meanwhile, or the caller cannot take it), closes
 /// what was to be released and ends it with nothing. If even that fails
 /// the door is gone: returning ends the thread.
 fn reply(data: &[u8], descs: &mut [door_desc_t]) {
-    door_return(
-        data.as_ptr() as *mut u8,
-        data.len(),
-        descs.as_mut_ptr(),
-        descs.len() as u32,
-    );
+    let (data_ptr, desc_ptr) = match (data.is_empty(), descs.is_empty()) {
+        (true, true) => (null_mut(), null_mut()),
+        _ => (data.as_ptr() as *mut u8, descs.as_mut_ptr()),
+    };
+    door_return(data_ptr, data.len(), desc_ptr, descs.len() as u32);
     for d in descs.iter().filter(|d| d.d_attributes & DOOR_RELEASE != 0) {
         close(d.d_descriptor);
     }

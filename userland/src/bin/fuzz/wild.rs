@@ -14,12 +14,12 @@
 
 use crate::mem::{KERNEL_IMAGE, KERNEL_WINDOW, MAP_REGION, NON_CANONICAL, PAGE, TOP_PAGE};
 use crate::rng::{Rng, mix};
-use crate::table::{TABLE, nr};
+use crate::table::TABLE;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::arch::naked_asm;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use userland::abi::prot;
+use userland::abi::{Sys, prot};
 use userland::sys::syscall3;
 
 /// Where a wild child jumps.
@@ -116,7 +116,7 @@ pub fn plan(seed: u64, index: u64) -> Plan {
     let target = rng.pick(&TARGETS);
     let mut regs: [u64; 15] = core::array::from_fn(|_| rng.boundary());
     if target == Target::Syscall {
-        let wild: Vec<usize> = TABLE.iter().filter(|e| e.wild).map(|e| e.nr).collect();
+        let wild: Vec<usize> = TABLE.iter().filter(|e| e.wild).map(|e| e.nr()).collect();
         regs[0] = rng.pick(&wild) as u64;
     }
     let segment = rng.pick(&SEGMENTS);
@@ -207,7 +207,7 @@ pub fn run(seed: u64, index: u64) -> ! {
 
 /// Maps one page at [`PAGE_AT`] with `protection`.
 fn map(protection: usize) -> usize {
-    let ret = syscall3(nr("mem_map"), PAGE, protection, PAGE_AT);
+    let ret = syscall3(Sys::MemMap, PAGE, protection, PAGE_AT);
     assert!(ret > 0, "wild child: mem_map failed with {ret}");
     ret as usize
 }
