@@ -58,6 +58,34 @@ pub const O_VALID: u32 = O_ACCMODE
 /// The flags of an open file that `fcntl(F_SETFL)` may change.
 pub const O_SETFL_MASK: u32 = O_APPEND | O_NONBLOCK;
 
+/// The directory descriptor that stands for the current directory in the
+/// `*at` calls.
+pub const AT_FDCWD: i32 = -100;
+/// `fstatat`: do not follow a final symbolic link (accepted, no effect:
+/// there are none).
+pub const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
+/// `unlinkat`: remove a directory (as `rmdir`).
+pub const AT_REMOVEDIR: u32 = 0x200;
+/// `faccessat`: check with the effective ids, not the real ones.
+pub const AT_EACCESS: u32 = 0x200;
+/// `fstatat`: an empty path names the directory descriptor itself.
+pub const AT_EMPTY_PATH: u32 = 0x1000;
+
+/// `fcntl`: duplicate to the lowest free descriptor at or above the argument.
+pub const F_DUPFD: u32 = 0;
+/// `fcntl`: the descriptor flags ([`FD_CLOEXEC`]).
+pub const F_GETFD: u32 = 1;
+/// `fcntl`: set the descriptor flags.
+pub const F_SETFD: u32 = 2;
+/// `fcntl`: the access mode and status flags.
+pub const F_GETFL: u32 = 3;
+/// `fcntl`: set the status flags ([`O_SETFL_MASK`]; others are ignored).
+pub const F_SETFL: u32 = 4;
+/// `fcntl`: [`F_DUPFD`], with the new descriptor close-on-exec.
+pub const F_DUPFD_CLOEXEC: u32 = 1030;
+/// The descriptor flag close-on-exec.
+pub const FD_CLOEXEC: u32 = 1;
+
 /// `lseek` from the start of the file.
 pub const SEEK_SET: u32 = 0;
 /// `lseek` from the current offset.
@@ -118,6 +146,19 @@ pub const NAME_MAX: usize = 255;
 pub const PATH_MAX: usize = 1024;
 /// A pipe write of at most this many bytes is atomic (Linux's value).
 pub const PIPE_BUF: usize = 4096;
+
+/// Most bytes one `read`, `write`, `pread`, `pwrite` or `getdents64`
+/// moves (a larger request gets a short count, as Linux may give): it
+/// bounds how long one system call runs with interrupts off.
+pub const IO_MAX: usize = 256 * 1024;
+/// Pages of file data the RAM file system holds at most, all files
+/// together (then ENOSPC).
+pub const FS_MAX_PAGES: usize = 8192;
+/// Files, directories and devices the RAM file system holds at most (then
+/// ENOSPC), the ones made at boot and the boot archive's included.
+pub const FS_MAX_NODES: usize = 4096;
+/// Pipes that exist at once at most (then ENFILE).
+pub const MAX_PIPES: usize = 256;
 
 /// `d_type` of a `getdents64` record: unknown.
 pub const DT_UNKNOWN: u8 = 0;

@@ -48,6 +48,19 @@ pub mod kstat {
     pub const DOOR_FAST_PATHS: usize = 9;
     /// Door calls waiting for a server thread now.
     pub const DOOR_WAITING: usize = 10;
+    /// Open-file descriptions (of files, directories and devices).
+    pub const OPEN_FILES: usize = 11;
+    /// Pipes.
+    pub const PIPES: usize = 12;
+    /// Pages (frames) holding file data.
+    pub const FILE_PAGES: usize = 13;
+    /// Nodes of the file system (files, directories, devices; removed ones
+    /// still open included).
+    pub const FS_NODES: usize = 14;
+    /// Doors that nothing but fattach attachments holds (a door left
+    /// attached after its server exited, like a mounted file, is not a
+    /// leak).
+    pub const ATTACHED_DOORS: usize = 15;
 }
 
 /// Argument block of [`Sys::Spawn`].
@@ -88,17 +101,21 @@ pub const MAIN_STACK_TOP: u64 = 0x0000_7fff_ffff_0000;
 /// Size of the main-thread stack; the page below it stays unmapped.
 pub const MAIN_STACK_SIZE: u64 = 256 * 1024;
 
-/// The boot file system file that holds the plan init runs: one program
+/// The boot archive's member that holds the plan init runs: one program
 /// per line (its name, then its arguments, separated by spaces), blank lines
 /// and lines starting with `#` ignored, and [`BOOT_ARGS_TOGETHER`] as a line
 /// of its own to start every program at once instead of one after another.
 pub const BOOT_ARGS_FILE: &str = "boot.args";
+/// Where the boot archive appears: member `NAME` is the read-only file
+/// `BOOT_DIR/NAME` (so the programs are `/bin/hello`, ...).
+pub const BOOT_DIR: &str = "/bin";
 /// The `boot.args` line that makes init start all programs together.
 pub const BOOT_ARGS_TOGETHER: &str = "@together";
 
 /// The start of the line init prints when, after the programs ran, the
-/// kernel's counts of processes, threads, frames, doors and descriptors are
-/// back at their starting values (the host runner looks for it).
+/// kernel's counts of processes, threads, frames, doors, descriptors, open
+/// files and pipes are back at their starting values (the host runner
+/// looks for it).
 pub const INIT_NO_LEAKS: &str = "init: no leaks";
 /// The start of the line init prints as it starts program `index` (from 1,
 /// in plan order): `START <index> cmd=<name> [args...]`.
@@ -133,7 +150,7 @@ pub mod verdict {
 /// [`limit::CHILDREN`] binds first.
 pub const MAX_PROCESSES: usize = 256;
 
-/// Most bytes one [`Sys::DebugWrite`] writes.
+/// Most bytes one [`Sys::DebugWrite`] (or a `write` to the console) writes.
 pub const DEBUG_WRITE_MAX: usize = 4096;
 
 /// Largest single [`Sys::MemMap`] (bigger maps are several calls): it

@@ -52,19 +52,25 @@ macro_rules! syscalls {
 syscalls! {
     /// `exit(status)`: ends the whole process with `status`.
     Exit,
-    /// `debug_write(ptr, len)`: writes bytes to the kernel console; returns
-    /// how many were written (at most [`crate::DEBUG_WRITE_MAX`] per call,
-    /// so no call holds the CPU long).
+    /// `debug_write(ptr, len)`: writes bytes to the kernel console, whatever
+    /// descriptors the caller holds (the runtime's output falls back to it
+    /// when descriptor 1 takes no writes); returns how many were written
+    /// (at most [`crate::DEBUG_WRITE_MAX`] per call, so no call holds the
+    /// CPU long).
     DebugWrite,
     /// `yield()`: gives up the CPU to the next ready thread.
     Yield,
     /// `getpid()`: the calling process's id.
     GetPid,
-    /// `spawn(&SpawnArgs)`: starts a program from the boot file system;
-    /// returns its pid. Errors: EFAULT, EINVAL, E2BIG, ENAMETOOLONG,
-    /// ENOENT (no such program), ENOEXEC (not a valid program), EBADF (a
-    /// descriptor to hand over is not open), ENOMEM, EAGAIN (the caller
-    /// has its [`crate::limit::CHILDREN`] children, or
+    /// `spawn(&SpawnArgs)`: starts a program; returns its pid. The name is
+    /// a path (relative ones from the current directory) when it holds a
+    /// `/`, else a program of `/bin`. The child gets the caller's current
+    /// directory, umask, credentials and limits, and exactly the
+    /// descriptors the caller lists. Errors: EFAULT, EINVAL, E2BIG,
+    /// ENAMETOOLONG, the errors of paths (ENOENT, ENOTDIR, EACCES: also
+    /// no execute permission or not a regular file), ENOEXEC (not a valid
+    /// program), EBADF (a descriptor to hand over is not open), ENOMEM,
+    /// EAGAIN (the caller has its [`crate::limit::CHILDREN`] children, or
     /// [`crate::MAX_PROCESSES`] processes exist).
     Spawn,
     /// `wait(pid)`: waits for child `pid` (or any child, `pid == -1`) to
@@ -107,10 +113,6 @@ syscalls! {
     /// `shutdown(code)`: only process 1 (init) may call it; exits QEMU with
     /// `code` (see [`crate::exit_code`]). Others get `EPERM`.
     Shutdown,
-    /// `bootfs_read(name_ptr, name_len, buf, buf_len)`: reads a file of the
-    /// boot file system (such as [`crate::BOOT_ARGS_FILE`]); returns its
-    /// full length.
-    BootfsRead,
     /// `kstat(which)`: kernel counters for tests and leak checks (see
     /// [`crate::kstat`]).
     Kstat,
@@ -182,16 +184,21 @@ syscalls! {
     /// gets a cancellation notice). Errors: ESRCH (no such thread in this
     /// process), EINVAL (not in a door_call).
     DoorAbort,
-    /// `fattach(d, path_ptr, path_len)`: names door `d` by `path` in the
-    /// kernel's door name space. Errors: EBADF, EBUSY, EINVAL (relative
-    /// path), ENAMETOOLONG, ENOENT (empty path), EPERM.
+    /// `fattach(d, path_ptr, path_len)`: attaches door `d` over the file
+    /// or directory `path` names (relative to the current directory):
+    /// `open` of it yields the door until `fdetach` (illumos's namefs
+    /// rules). The attachment holds a reference to the door. Errors: EBADF
+    /// (`d` not open), EINVAL (`d` not a door), the errors of paths
+    /// (ENOENT, ENOTDIR, EACCES, ENAMETOOLONG), EBUSY (a door is attached
+    /// there already, or `path` is `/` or `/bin`), EPERM (the caller is
+    /// neither the file's owner nor root), EACCES (the owner lacks write
+    /// permission on it).
     Fattach,
-    /// `fdetach(path_ptr, path_len)`: removes the name. Errors: EINVAL
-    /// (nothing attached), ENAMETOOLONG, ENOENT (empty path), EPERM.
+    /// `fdetach(path_ptr, path_len)`: takes the door off `path`.
+    /// Descriptors opened through it stay open. Errors: the errors of
+    /// paths, EINVAL (no door attached), EPERM (the caller is neither the
+    /// covered file's owner nor root).
     Fdetach,
-    /// `open(path_ptr, path_len)`: a new descriptor for the door attached at
-    /// `path`. Errors: ENOENT, EINVAL, ENAMETOOLONG, EMFILE.
-    Open,
     /// `close(d)`: closes a descriptor. Errors: EBADF.
     Close,
     /// `dup(d)`: a new descriptor for the same object. Errors: EBADF, EMFILE.
@@ -203,7 +210,7 @@ syscalls! {
     /// Errors: EINVAL (not 0 or 1).
     DoorHandoff,
     /// `seteuid(uid)`: sets the calling process's effective user id (what
-    /// door_ucred reports, and what fattach's permission check uses). With
+    /// door_ucred reports, and what permission checks use). With
     /// euid 0 any id may be taken; otherwise only the real id. Errors:
     /// EPERM.
     Seteuid,
@@ -221,6 +228,116 @@ syscalls! {
     /// control block, read by the runtime with `mov rax, fs:[0]`). Errors:
     /// EINVAL (not a user address).
     SetTls,
+    /// `openat(dirfd, path_ptr, path_len, flags, mode)`: opens `path`
+    /// (relative to directory descriptor `dirfd`, or to the current
+    /// directory with [`crate::fs::AT_FDCWD`]) with `O_*` flags
+    /// ([`crate::fs`]); a created file gets `mode & !umask`. Returns the
+    /// lowest free descriptor (close-on-exec with `O_CLOEXEC`). A path
+    /// with a door attached gives the door. Errors: EMFILE, EBADF
+    /// (`dirfd`), ENOTDIR, EFAULT, EINVAL (unknown flags, `O_RDWR|O_WRONLY`,
+    /// `O_CREAT|O_DIRECTORY`), the errors of paths (ENOENT, EACCES,
+    /// ENAMETOOLONG), EEXIST, EISDIR, EROFS, ENOSPC.
+    Openat,
+    /// `read(d, buf, len)`: reads up to `len` bytes (at most
+    /// [`crate::fs::IO_MAX`] per call) into `buf`; returns how many, 0 at
+    /// the end of a file or of a pipe with no writer left. A pipe with no
+    /// data blocks (EAGAIN with `O_NONBLOCK`). Errors: EBADF (not open for
+    /// reading, or a door), EFAULT, EISDIR, EAGAIN.
+    Read,
+    /// `write(d, buf, len)`: writes up to `len` bytes (at most
+    /// [`crate::fs::IO_MAX`] per call); returns how many. Files take all
+    /// of it or nothing; a pipe blocks while full and takes writes of at
+    /// most [`crate::fs::PIPE_BUF`] bytes whole. Errors: EBADF, EFAULT,
+    /// ENOSPC, EFBIG, EPIPE (no reader left: there are no signals, so no
+    /// SIGPIPE), EAGAIN (`O_NONBLOCK`).
+    Write,
+    /// `pread(d, buf, len, offset)`: `read` at `offset`, leaving the
+    /// file's offset. Errors: those of `read`, EINVAL (negative offset),
+    /// ESPIPE (a pipe or the console).
+    Pread,
+    /// `pwrite(d, buf, len, offset)`: `write` at `offset` (even with
+    /// `O_APPEND`, as POSIX says), leaving the file's offset. Errors: those
+    /// of `write`, EINVAL, ESPIPE.
+    Pwrite,
+    /// `lseek(d, offset, whence)`: moves the offset ([`crate::fs::SEEK_SET`],
+    /// `SEEK_CUR`, `SEEK_END`); returns the new one. Errors: EBADF, EINVAL,
+    /// ESPIPE (a pipe, the console or a door).
+    Lseek,
+    /// `fstat(d, stat_ptr)`: fills the [`crate::fs::Stat`]. Errors: EBADF,
+    /// EFAULT.
+    Fstat,
+    /// `fstatat(dirfd, path_ptr, path_len, stat_ptr, flags)`: `stat` of a
+    /// path (flags: [`crate::fs::AT_SYMLINK_NOFOLLOW`], accepted, and
+    /// [`crate::fs::AT_EMPTY_PATH`]: an empty path means `dirfd` itself,
+    /// of any kind). A path with a door attached reports the door
+    /// ([`crate::fs::S_IFDOOR`]) with the covered file's owner and
+    /// permissions. Errors: EINVAL (flags), EBADF, EFAULT, the errors of
+    /// paths.
+    Fstatat,
+    /// `getdents64(d, buf, len)`: directory entries as `linux_dirent64`
+    /// records ([`crate::fs::decode_dirents64`]); returns the bytes written,
+    /// 0 at the end. Errors: EBADF, ENOTDIR, EFAULT, EINVAL (`buf` too small
+    /// for the next record), ENOENT (the directory was removed).
+    Getdents64,
+    /// `ftruncate(d, len)`: sets a regular file's size. Errors: EBADF,
+    /// EINVAL (not a regular file open for writing, negative length),
+    /// EROFS.
+    Ftruncate,
+    /// `fchmod(d, mode)`: sets permission, set-id and sticky bits. Errors:
+    /// EBADF (not a file, directory or device), EPERM, EROFS.
+    Fchmod,
+    /// `fchmodat(dirfd, path_ptr, path_len, mode)`: `chmod`. Errors: those
+    /// of paths, EBADF, EPERM, EROFS.
+    Fchmodat,
+    /// `mkdirat(dirfd, path_ptr, path_len, mode)`: makes a directory with
+    /// `mode & !umask`. Errors: those of paths, EBADF, EEXIST, EROFS,
+    /// ENOSPC.
+    Mkdirat,
+    /// `unlinkat(dirfd, path_ptr, path_len, flags)`: removes a file, or
+    /// with [`crate::fs::AT_REMOVEDIR`] an empty directory. An open file
+    /// lives on until its last descriptor closes. Errors: EINVAL (flags),
+    /// those of paths, EBADF, EISDIR, ENOTDIR, ENOTEMPTY, EBUSY (a door is
+    /// attached, or a mount point), EPERM (sticky directory), EROFS.
+    Unlinkat,
+    /// `renameat(olddirfd, old_ptr, old_len, newdirfd, new_ptr, new_len)`:
+    /// renames, replacing what `new` names. Errors: those of paths, EBADF,
+    /// EINVAL, EISDIR, ENOTDIR, ENOTEMPTY, EBUSY, EPERM, EROFS.
+    Renameat,
+    /// `faccessat(dirfd, path_ptr, path_len, mode, flags)`: whether the
+    /// real ids (effective ones with [`crate::fs::AT_EACCESS`]) may access
+    /// `path` as `mode` (`F_OK`, or `R_OK|W_OK|X_OK` bits) says. Errors:
+    /// EINVAL, those of paths, EBADF, EACCES, EROFS.
+    Faccessat,
+    /// `chdir(path_ptr, path_len)`: sets the current directory. Errors:
+    /// those of paths, ENOTDIR, EACCES.
+    Chdir,
+    /// `fchdir(d)`: sets the current directory to the one `d` opened.
+    /// Errors: EBADF, ENOTDIR, EACCES.
+    Fchdir,
+    /// `getcwd(buf, size)`: writes the current directory's absolute path
+    /// and a NUL; returns its length with the NUL. Errors: ERANGE (`size`
+    /// too small), EFAULT, ENOENT (the directory was removed).
+    Getcwd,
+    /// `umask(mask)`: sets the file mode creation mask (`mask & 0o777`);
+    /// returns the previous one.
+    Umask,
+    /// `pipe2(fds_ptr, flags)`: makes a pipe and writes its read and
+    /// write descriptors (two `i32`) at `fds_ptr`; flags `O_NONBLOCK` and
+    /// `O_CLOEXEC`. Errors: EINVAL (flags), EFAULT, EMFILE, ENFILE (the
+    /// system's pipes are all in use).
+    Pipe2,
+    /// `dup3(old, new, flags)`: makes descriptor `new` name what `old`
+    /// names, closing what `new` named (flags: `O_CLOEXEC`). Errors: EBADF
+    /// (`old` not open, `new` negative or beyond the table's capacity),
+    /// EINVAL (`old == new`, flags).
+    Dup3,
+    /// `fcntl(d, cmd, arg)`: [`crate::fs::F_DUPFD`] and
+    /// `F_DUPFD_CLOEXEC` (lowest free descriptor at or above `arg`),
+    /// `F_GETFD`/`F_SETFD` ([`crate::fs::FD_CLOEXEC`]), `F_GETFL`/`F_SETFL`
+    /// (access mode and `O_APPEND`, `O_NONBLOCK`; doors report `O_RDWR`).
+    /// Errors: EBADF, EINVAL (unknown command, `arg` beyond the table),
+    /// EMFILE.
+    Fcntl,
 }
 
 #[cfg(test)]

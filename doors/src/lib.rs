@@ -23,7 +23,8 @@
 //!   another kind is EBADF; descriptor passing carries any kind). It counts
 //!   the references to doors itself: the capability layer calls
 //!   [`DoorSystem::add_ref`] and [`DoorSystem::drop_ref`] when it copies or
-//!   closes a door descriptor, or holds a door elsewhere (an fattach name).
+//!   closes a door descriptor, or holds a door elsewhere (an fattach
+//!   attachment).
 //! * **Memory.** An idle server thread's argument area is always writable:
 //!   the kernel reports every unmap ([`DoorSystem::unmapped`]), and threads
 //!   whose area it takes leave their pools. A queued call's argument bytes

@@ -416,6 +416,18 @@ impl<C: Copy> DoorSystem<C> {
         self.door_mut(id).refs += 1;
     }
 
+    /// How many references door `id` has (descriptors, the kernel's own
+    /// such as fattach attachments, messages in flight); `None` if it is
+    /// gone.
+    pub fn references(&self, id: DoorId) -> Option<u32> {
+        self.doors.get(id).map(|d| d.refs)
+    }
+
+    /// Door `id`'s uniquifier (`di_uniquifier`); `None` if it is gone.
+    pub fn uniquifier(&self, id: DoorId) -> Option<u64> {
+        self.doors.get(id).map(|d| d.uniq)
+    }
+
     /// One more reference to the object `cap` names.
     #[inline]
     pub(crate) fn retain<D: Descriptors<Cap = C>>(&mut self, caps: &mut D, cap: C) {
@@ -555,10 +567,10 @@ impl<C: Copy> DoorSystem<C> {
     /// (ordinary closes: they may send unreferenced notices to other
     /// processes).
     pub fn exit_process<D: Descriptors<Cap = C>>(&mut self, caps: &mut D, pid: Pid) {
-        let Some(p) = self.procs.get(&pid) else {
+        let Some(proc) = self.procs.find(pid) else {
             return;
         };
-        let threads = p.threads.clone();
+        let threads = self.procs.at(proc).threads.clone();
         // The order keeps every event addressed to a thread that survives:
         // idle threads leave their pools (no notice or ParkFailed goes to
         // them), the doors stop accepting work (no new notices), the threads
@@ -573,7 +585,7 @@ impl<C: Copy> DoorSystem<C> {
         let own: Vec<DoorId> = self
             .doors
             .iter()
-            .filter(|(_, d)| d.server == pid)
+            .filter(|(_, d)| d.server_proc == proc)
             .map(|(k, _)| k)
             .collect();
         for &id in &own {

@@ -1,7 +1,8 @@
 //! The kernel image: entered through `bootloader_api::entry_point!` with a
 //! `BootInfo` (memory map, physical-memory window, the boot file system as
-//! ramdisk). It sets up the CPU, memory and the timer, starts `init` from
-//! the boot file system, and becomes the idle thread.
+//! ramdisk). It sets up the CPU, memory and the timer, puts the boot
+//! archive under `/bin` in the file system, starts `/bin/init`, and becomes
+//! the idle thread.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_op_in_unsafe_fn)]
@@ -44,16 +45,19 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     // SAFETY: the boot loader mapped the ramdisk there and reported it as
     // reserved memory, which the kernel never reuses.
     let image = unsafe { core::slice::from_raw_parts(ramdisk as *const u8, len as usize) };
-    task::init_bootfs(image);
+    let archive = match kernel::bootfs::Bootfs::parse(image) {
+        Ok(archive) => archive,
+        Err(e) => panic!("the ramdisk is not a boot file system: {e:?}"),
+    };
     info!(
         "doors kernel: {} MiB free, {} boot files, SMEP {}, SMAP {}, UMIP {}",
         (mem::frames::free_count() * mem::PAGE_SIZE) >> 20,
-        task::bootfs().len(),
+        archive.len(),
         features.smep,
         features.smap,
         features.umip
     );
-    task::SCHED.lock().init_objects();
+    task::SCHED.lock().init_objects(archive);
     if let Err(e) = task::spawn(0, "init", &[], &[]) {
         panic!("cannot start init: {e:?}");
     }

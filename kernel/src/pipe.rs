@@ -42,7 +42,7 @@ pub const PIPE_DEV: u64 = makedev(0, 2);
 pub struct PipeId(u64);
 
 /// One end of a pipe.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum End {
     Read,
     Write,
@@ -51,7 +51,7 @@ pub enum End {
 /// Threads to wake after a pipe call: those parked on the pipe's read or
 /// write end, which may now make progress.
 #[must_use]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Wake {
     Nobody,
     /// Data arrived, or the last write end went (end of file).

@@ -2,9 +2,11 @@
 //! `kernel::bootfs`) with every user program, the prebuilt ELFs and extra
 //! files the command line names, and `boot.args`, the plan init runs.
 //!
-//! Programs and files are archive members named by their guest path; init
-//! and `spawn` find a program by that name. A grader may instead pack the
-//! archive with `tar --format=ustar` and boot it with `--image`.
+//! Programs and files are archive members named by their guest path, a
+//! path under `/bin` in the guest (the kernel puts the archive there):
+//! init starts the plan's programs from there, and `spawn` finds a bare
+//! name there. A grader may instead pack the archive with
+//! `tar --format=ustar` and boot it with `--image`.
 //!
 //! Tests boot in parallel, so each run writes its own file under
 //! `target/bare/` and deletes it when the run is over.

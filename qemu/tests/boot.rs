@@ -63,7 +63,7 @@ fn fpu() {
 }
 
 /// The demo `cargo run` boots: threads, a contained fault, and doors between
-/// two processes (by descriptor and by name).
+/// two processes (by descriptor and by path).
 #[test]
 fn demo() {
     test_program("demo", &[])
@@ -71,7 +71,7 @@ fn demo() {
         .assert_line("demo: threads joined, results add up to 60")
         .assert_line("was killed (status 142)")
         .assert_line("hello, doors, from door server pid")
-        .assert_line("demo: /demo/upper answered Ok(\"SHOUT\")");
+        .assert_line("demo: /tmp/demo.upper answered Ok(\"SHOUT\")");
 }
 
 /// Spawning stops with EAGAIN at the process limit and works again later.

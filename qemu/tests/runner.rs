@@ -59,18 +59,18 @@ fn fault() {
     );
 }
 
-/// A door left attached after its server exited is a leak init sees.
+/// A process left running after the program exited is a leak init sees.
 #[test]
 fn leak() {
     let report = test_program("outcome", &["leak"]);
     report.expect_outcome(Outcome::Leak);
     let program = report.expect_program(1, Verdict::Leak, Some(0));
-    let doors = Leak {
-        counter: "doors".into(),
+    let processes = Leak {
+        counter: "processes".into(),
         change: 1,
     };
     assert!(
-        program.leaks.as_ref().unwrap().contains(&doors),
+        program.leaks.as_ref().unwrap().contains(&processes),
         "{program:?}"
     );
     assert_eq!(report.outcome.exit_status(), 120);
@@ -158,7 +158,9 @@ fn several_programs_together() {
     report.expect_program(3, Verdict::Pass, Some(0));
     let leaks = report.leaks.as_ref().expect("init's whole-run check");
     assert!(
-        leaks.iter().any(|l| l.counter == "doors" && l.change == 1),
+        leaks
+            .iter()
+            .any(|l| l.counter == "processes" && l.change == 1),
         "{leaks:?}"
     );
 }
@@ -185,7 +187,7 @@ impl Drop for Scratch {
 }
 
 /// A prebuilt ELF from another directory, reading a file added with
-/// `--add`; a file that is no ELF cannot be started.
+/// `--add` (at `/bin/GUEST`); a file that is no ELF cannot be started.
 #[test]
 fn prebuilt_elf_and_added_files() {
     let scratch = Scratch::new("prebuilt");
@@ -195,14 +197,14 @@ fn prebuilt_elf_and_added_files() {
     let data = scratch.0.join("input.txt");
     fs::write(&data, "forty-two\n").unwrap();
     let report = test_run(
-        Run::new(&[tool.to_str().unwrap(), "cat", "data/input.txt"])
+        Run::new(&[tool.to_str().unwrap(), "cat", "/bin/data/input.txt"])
             .then(&["notelf"])
             .add(&data, "data/input.txt")
             .add(&data, "notelf"),
     );
     report
         .expect_outcome(Outcome::NotStarted)
-        .assert_line("outcome: data/input.txt holds 10 bytes: forty-two");
+        .assert_line("outcome: /bin/data/input.txt holds 10 bytes: forty-two");
     let tool = report.expect_program(1, Verdict::Pass, Some(0));
     assert_eq!(tool.name, "grader-tool.elf");
     let notelf = report.expect_program(2, Verdict::NotStarted, None);

@@ -1,13 +1,22 @@
-//! Console output: `print!`/`println!` format into a buffer and hand whole
-//! lines to the kernel console, so lines from different threads do not mix.
+//! Program output: `print!`/`println!` format into a buffer and write whole
+//! lines to descriptor 1 (one `write` each, so lines from different
+//! threads do not mix). init gives the programs it runs the console as
+//! descriptors 0, 1 and 2; a process whose descriptor 1 takes no writes
+//! (a child given only doors, say) writes through `debug_write` to the
+//! console instead, so its output and failure reports still reach it.
 
+use crate::fs;
 use crate::sys::{Errno, check, syscall2};
 use abi::Sys;
 use core::fmt::{self, Write};
 use spin::Mutex;
 
-/// Writes raw bytes to the console (in as many system calls as it takes).
-pub fn write(bytes: &[u8]) -> Result<(), Errno> {
+/// The descriptor output goes to.
+const STDOUT: i32 = 1;
+
+/// Writes `bytes` to the kernel console with `debug_write` (in as many
+/// calls as it takes).
+fn debug_write(bytes: &[u8]) -> Result<(), Errno> {
     let mut rest = bytes;
     while !rest.is_empty() {
         let n = check(syscall2(
@@ -16,6 +25,20 @@ pub fn write(bytes: &[u8]) -> Result<(), Errno> {
             rest.len(),
         ))?;
         rest = &rest[n..];
+    }
+    Ok(())
+}
+
+/// Writes raw bytes to standard output, or to the console when descriptor
+/// 1 is not open for writing (EBADF).
+pub fn write(bytes: &[u8]) -> Result<(), Errno> {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match fs::write_fd(STDOUT, rest) {
+            Ok(n) => rest = &rest[n..],
+            Err(Errno::EBADF) => return debug_write(rest),
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! The user-side runtime: program entry (`_start`), arguments, exit codes,
-//! console output, a heap, threads and processes, over the raw system calls
-//! of [`sys`]. A program is a file in `src/bin/` that uses [`entry!`]:
+//! output, a heap, threads and processes, files and pipes ([`fs`]), doors
+//! ([`door`]), over the raw system calls of [`sys`]. A program is a file in `src/bin/` that uses [`entry!`]:
 //!
 //! ```ignore
 //! #![no_std]
@@ -22,6 +22,7 @@
 extern crate alloc;
 
 pub mod door;
+pub mod fs;
 pub mod heap;
 pub mod io;
 pub mod process;

@@ -1,4 +1,5 @@
-//! Processes: exit, spawn a program of the boot file system, wait for it.
+//! Processes: exit, spawn a program (a path, or a name looked up in
+//! `/bin`), wait for it.
 
 use crate::sys::{Errno, check, syscall0, syscall1, syscall2, syscall3};
 use abi::{SpawnArgs, Sys};
@@ -14,13 +15,15 @@ pub fn getpid() -> u32 {
     syscall0(Sys::GetPid) as u32
 }
 
-/// Starts program `name` with `args`; returns its pid.
+/// Starts program `name` (a path when it holds a `/`, else a program of
+/// `/bin`) with `args` and no descriptors; returns its pid.
 pub fn spawn(name: &str, args: &[&str]) -> Result<u32, Errno> {
     spawn_with_fds(name, args, &[])
 }
 
 /// Starts program `name` with `args`, handing it copies of the descriptors
-/// `fds` (they become its descriptors 0, 1, ...; it gets no others).
+/// `fds` (they become its descriptors 0, 1, ...; it gets no others: list
+/// 0, 1 and 2 first to give it this process's standard descriptors).
 pub fn spawn_with_fds(name: &str, args: &[&str], fds: &[i32]) -> Result<u32, Errno> {
     let mut blob = Vec::new();
     for a in args {

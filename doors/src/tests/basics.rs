@@ -356,3 +356,20 @@ fn door_operations_on_another_kind_of_descriptor_are_ebadf() {
     );
     assert!(w.door_info(10, door).is_ok());
 }
+
+#[test]
+fn a_reused_pid_does_not_own_the_doors_of_its_predecessor() {
+    let mut w = World::new();
+    w.process(1, &[10]);
+    w.process(2, &[20]);
+    let fd = w.create(2, 7, 0);
+    let held = w.give(2, 1, fd);
+    w.exit_process(2);
+    // Process 2's door outlives it (revoked), held by process 1; a new
+    // process 2 ends without touching it.
+    w.process(2, &[21]);
+    w.create(2, 8, 0);
+    w.exit_process(2);
+    assert_eq!(w.door_info(10, held).map(|i| i.di_target), Ok(-1));
+    assert_eq!(w.refs(1, held), 1);
+}

@@ -1,76 +1,158 @@
 //! The capability layer: every process's descriptor table ([`Table`]),
-//! whose entries name objects of every kind ([`Capability`]), and the
-//! operations that work the same for every kind — close, dup, placement at
-//! a chosen descriptor (dup2), inheritance by a new process, and closing
-//! everything at exit — with reference counting per kind.
+//! whose entries name objects of every kind ([`Capability`]), the
+//! per-process state that goes with them (current directory, umask), and
+//! the operations that work the same for every kind — close, dup,
+//! placement at a chosen descriptor (dup2), inheritance by a new process,
+//! and closing everything at exit — with reference counting per kind.
 //!
-//! The door logic (`doors::DoorSystem`) is one kind's module: it reaches
-//! the tables through [`doors::Descriptors`] (implemented by [`CapSpace`])
-//! and counts door references itself; [`Objects`] holds both and gives each
-//! kind its arm.
+//! Each kind's module holds its objects and their operations: the door
+//! logic (`doors::DoorSystem`, which counts door references itself and
+//! reaches the tables through [`doors::Descriptors`], implemented by
+//! [`CapSpace`]), the file system ([`crate::fs`]: files, directories,
+//! devices) and the pipes ([`crate::pipe`]). [`CapSpace`] owns the tables,
+//! the file system and the pipes, so the door logic's descriptor passing
+//! counts references to every kind; [`Objects`] adds the door logic. The
+//! calls on names and files are in [`files`](self) (`files.rs`).
 //!
 //! Adding a kind of object: its module (its state and operations), an arm
 //! in [`Capability`], its arms in [`CapSpace::retain`]/[`CapSpace::release`]
-//! (how references to it are counted), and its system calls.
+//! (how references to it are counted) and in the few per-kind `match`es of
+//! `files.rs` (stat, status flags, reads and writes), and its system calls.
+//!
+//! Pipe wakeups that a release causes (the last writer gone: readers see
+//! end of file; the last reader gone: writers get EPIPE) are recorded here
+//! ([`CapSpace::pop_wake`]); the kernel drains them with the door events.
 
+mod files;
 mod table;
+#[cfg(test)]
+mod tests;
 
+pub use files::{DOOR_DEV, Program};
 pub use table::{Entry, INDEX_BITS, MAX_CAPACITY, Table};
 
+use crate::fs::{Device, Fs, NodeId, OfdId};
+use crate::io::PageStore;
+use crate::pipe::{End, PipeId, Pipes, Wake};
 use abi::Errno;
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use doors::{Descriptors, DoorId, DoorSystem, Fd, Pid, Registry};
 
-/// What a descriptor names. A capability held in a table or in a door
-/// message in flight is one counted reference to its object.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a descriptor names. A capability held in a table, in a door
+/// message in flight, or by a thread blocked on it is one counted
+/// reference to its object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Capability {
     /// A door (references counted by the door logic).
     Door(DoorId),
+    /// An open regular file (also a program of `/bin`).
+    File(OfdId),
+    /// An open directory.
+    Dir(OfdId),
+    /// An open device.
+    Device(OfdId, Device),
+    /// One end of a pipe.
+    Pipe(PipeId, End),
+}
+
+impl Capability {
+    /// The open-file description of a file, directory or device.
+    pub fn ofd(self) -> Option<OfdId> {
+        match self {
+            Capability::File(ofd) | Capability::Dir(ofd) | Capability::Device(ofd, _) => Some(ofd),
+            Capability::Door(_) | Capability::Pipe(..) => None,
+        }
+    }
 }
 
 /// Descriptors per process unless a limit says otherwise.
 pub const DEFAULT_CAPACITY: usize = 1024;
 
-/// Every process's descriptor table, and the objects of every kind but
-/// doors.
-#[derive(Default)]
-pub struct CapSpace {
-    tables: Registry<Table<Capability>>,
+/// The umask of the first process (others inherit their parent's).
+pub const DEFAULT_UMASK: u32 = 0o022;
+
+/// One process's holdings: its descriptors and its current directory.
+struct Holder {
+    table: Table<Capability>,
+    /// Its current directory (a reference the file system counts).
+    cwd: NodeId,
+    /// Its file mode creation mask.
+    umask: u32,
 }
 
-impl CapSpace {
-    /// An empty space (it allocates at its first table, so it can
-    /// initialise a `static`).
-    pub const fn new() -> Self {
+/// Every process's descriptor table and current directory, and the
+/// objects of every kind but doors: the file system and the pipes.
+pub struct CapSpace<S: PageStore> {
+    holders: Registry<Holder>,
+    pub fs: Fs<S, DoorId>,
+    pub pipes: Pipes<S>,
+    /// Pipe wakeups releases caused, oldest first.
+    wakes: VecDeque<(PipeId, Wake)>,
+}
+
+impl<S: PageStore> CapSpace<S> {
+    /// No processes yet; objects live in `fs` and `pipes`.
+    pub fn new(fs: Fs<S, DoorId>, pipes: Pipes<S>) -> Self {
         CapSpace {
-            tables: Registry::new(),
+            holders: Registry::new(),
+            fs,
+            pipes,
+            wakes: VecDeque::new(),
         }
     }
 
     /// Process `pid`'s table, if it has one.
     pub fn table(&self, pid: Pid) -> Option<&Table<Capability>> {
-        self.tables.get(&pid)
+        self.holders.get(&pid).map(|h| &h.table)
     }
 
     /// Process `pid`'s table, mutably.
     pub fn table_mut(&mut self, pid: Pid) -> Option<&mut Table<Capability>> {
-        self.tables.get_mut(&pid)
+        self.holders.get_mut(&pid).map(|h| &mut h.table)
     }
 
     /// Descriptors open in all tables (for leak checks).
     pub fn descriptors(&self) -> usize {
-        self.tables.values().map(Table::len).sum()
+        self.holders.values().map(|h| h.table.len()).sum()
+    }
+
+    /// Whether pipe wakeups wait for [`CapSpace::pop_wake`].
+    #[inline]
+    pub fn has_wakes(&self) -> bool {
+        !self.wakes.is_empty()
+    }
+
+    /// The next pipe wakeup the kernel must carry out: the threads parked
+    /// on that side of that pipe may now progress.
+    pub fn pop_wake(&mut self) -> Option<(PipeId, Wake)> {
+        self.wakes.pop_front()
+    }
+
+    /// Records that `wake` is due on pipe `id`.
+    pub fn note_wake(&mut self, id: PipeId, wake: Wake) {
+        if wake != Wake::Nobody {
+            self.wakes.push_back((id, wake));
+        }
+    }
+
+    fn holder(&self, pid: Pid) -> Result<&Holder, Errno> {
+        self.holders.get(&pid).ok_or(Errno::ESRCH)
+    }
+
+    fn holder_mut(&mut self, pid: Pid) -> Result<&mut Holder, Errno> {
+        self.holders.get_mut(&pid).ok_or(Errno::ESRCH)
     }
 }
 
-impl Descriptors for CapSpace {
+impl<S: PageStore> Descriptors for CapSpace<S> {
     type Cap = Capability;
 
     #[inline]
     fn door(cap: Capability) -> Option<DoorId> {
         match cap {
             Capability::Door(id) => Some(id),
+            _ => None,
         }
     }
 
@@ -81,49 +163,61 @@ impl Descriptors for CapSpace {
 
     #[inline]
     fn get(&self, pid: Pid, fd: Fd) -> Option<Capability> {
-        self.tables.get(&pid)?.get(fd)
+        self.holders.get(&pid)?.table.get(fd)
     }
 
     fn room(&self, pid: Pid) -> usize {
-        self.tables.get(&pid).map_or(0, Table::room)
+        self.holders.get(&pid).map_or(0, |h| h.table.room())
     }
 
     fn install(&mut self, pid: Pid, cap: Capability) -> Fd {
-        self.tables
+        self.holders
             .get_mut(&pid)
-            .and_then(|t| t.insert(cap))
+            .and_then(|h| h.table.insert(cap))
             .expect("install without room")
     }
 
     fn remove(&mut self, pid: Pid, fd: Fd) -> Option<Capability> {
-        self.tables.get_mut(&pid)?.remove(fd)
+        self.holders.get_mut(&pid)?.table.remove(fd)
     }
 
     fn retain(&mut self, cap: Capability) {
         match cap {
             Capability::Door(_) => unreachable!("the door logic counts door references"),
+            Capability::File(ofd) | Capability::Dir(ofd) | Capability::Device(ofd, _) => {
+                self.fs.retain(ofd)
+            }
+            Capability::Pipe(id, end) => self.pipes.retain(id, end),
         }
     }
 
     fn release(&mut self, cap: Capability) {
         match cap {
             Capability::Door(_) => unreachable!("the door logic counts door references"),
+            Capability::File(ofd) | Capability::Dir(ofd) | Capability::Device(ofd, _) => {
+                self.fs.release(ofd)
+            }
+            Capability::Pipe(id, end) => {
+                let wake = self.pipes.release(id, end);
+                self.note_wake(id, wake);
+            }
         }
     }
 }
 
 /// The objects of the machine behind the descriptors: the door logic and
 /// the capability space, with the kind-independent descriptor operations.
-pub struct Objects {
+pub struct Objects<S: PageStore> {
     pub doors: DoorSystem<Capability>,
-    pub caps: CapSpace,
+    pub caps: CapSpace<S>,
 }
 
-impl Objects {
+impl<S: PageStore> Objects<S> {
     /// One more reference to `cap`'s object.
     pub fn retain(&mut self, cap: Capability) {
         match cap {
             Capability::Door(id) => self.doors.add_ref(id),
+            other => self.caps.retain(other),
         }
     }
 
@@ -131,24 +225,45 @@ impl Objects {
     pub fn release(&mut self, cap: Capability) {
         match cap {
             Capability::Door(id) => self.doors.drop_ref(id),
+            other => self.caps.release(other),
         }
     }
 
-    /// Gives process `pid` an empty table (for `capacity` descriptors) and
-    /// registers it with the door logic. EINVAL if it exists.
+    /// Gives process `pid` (the first, with no parent) an empty table for
+    /// `capacity` descriptors, `/` as its current directory and the
+    /// default umask, and registers it with the door logic. EINVAL if it
+    /// exists.
     pub fn create_process(&mut self, pid: Pid, capacity: usize) -> Result<(), Errno> {
-        if self.caps.tables.contains_key(&pid) {
+        let root = self.caps.fs.root();
+        self.add_holder(pid, capacity, root, DEFAULT_UMASK)
+    }
+
+    fn add_holder(
+        &mut self,
+        pid: Pid,
+        capacity: usize,
+        cwd: NodeId,
+        umask: u32,
+    ) -> Result<(), Errno> {
+        if self.caps.holders.contains_key(&pid) {
             return Err(Errno::EINVAL);
         }
         self.doors.create_process(pid)?;
-        self.caps.tables.insert(pid, Table::new(capacity));
+        self.caps.fs.retain_node(cwd);
+        let holder = Holder {
+            table: Table::new(capacity),
+            cwd,
+            umask,
+        };
+        self.caps.holders.insert(pid, holder);
         Ok(())
     }
 
     /// Registers `child` with copies of exactly the descriptors `fds` of
-    /// `parent`, as its descriptors 0, 1, ... (a spawned program's).
-    /// Errors (nothing created): EBADF (a descriptor is not open), EMFILE
-    /// (more than `capacity`), EINVAL (`child` exists).
+    /// `parent`, as its descriptors 0, 1, ... (a spawned program's), and
+    /// the parent's current directory and umask. Errors (nothing
+    /// created): ESRCH (no parent), EBADF (a descriptor is not open),
+    /// EMFILE (more than `capacity`), EINVAL (`child` exists).
     pub fn spawn(
         &mut self,
         parent: Pid,
@@ -156,15 +271,16 @@ impl Objects {
         fds: &[Fd],
         capacity: usize,
     ) -> Result<(), Errno> {
-        let table = self.caps.table(parent).ok_or(Errno::ESRCH)?;
+        let holder = self.caps.holder(parent)?;
         let caps = fds
             .iter()
-            .map(|&fd| table.get(fd).ok_or(Errno::EBADF))
+            .map(|&fd| holder.table.get(fd).ok_or(Errno::EBADF))
             .collect::<Result<Vec<_>, _>>()?;
         if caps.len() > capacity {
             return Err(Errno::EMFILE);
         }
-        self.create_process(child, capacity)?;
+        let (cwd, umask) = (holder.cwd, holder.umask);
+        self.add_holder(child, capacity, cwd, umask)?;
         for cap in caps {
             self.retain(cap);
             self.caps.install(child, cap);
@@ -218,14 +334,31 @@ impl Objects {
     }
 
     /// Ends process `pid`: the door logic first (its doors are revoked,
-    /// its threads leave), then every descriptor it held is closed.
+    /// its threads leave), then every descriptor it held is closed and its
+    /// current directory released.
     pub fn exit_process(&mut self, pid: Pid) {
         self.doors.exit_process(&mut self.caps, pid);
-        let Some(table) = self.caps.tables.remove(&pid) else {
+        let Some(holder) = self.caps.holders.remove(&pid) else {
             return;
         };
-        for (_, entry) in table.iter() {
+        for (_, entry) in holder.table.iter() {
             self.release(entry.cap);
         }
+        self.caps.fs.release_node(holder.cwd);
+    }
+
+    /// Doors that nothing but fattach attachments holds (the leak check
+    /// leaves them out: an attachment persists like a mount).
+    pub fn attached_only_doors(&self) -> usize {
+        let mut attached: Vec<DoorId> = self.caps.fs.attachments().collect();
+        attached.sort_unstable();
+        let mut count = 0;
+        for group in attached.chunk_by(|a, b| a == b) {
+            let refs = self.doors.references(group[0]);
+            if refs == Some(group.len() as u32) {
+                count += 1;
+            }
+        }
+        count
     }
 }

@@ -10,7 +10,7 @@
 //!
 //! - [`Fs::new`] at boot (it makes `/`, `/tmp` (1777), `/dev` with `null`,
 //!   `zero` and `console`, and `/bin` (0555)), then [`Fs::add_boot_file`]
-//!   for each program of the boot image; [`Fs::set_time`] whenever the
+//!   for each member of the boot archive; [`Fs::set_time`] whenever the
 //!   clock should move on (timestamps use the last value set).
 //! - Paths are byte strings resolved from a directory node `at` (the
 //!   caller's current directory, or an `openat`-style directory from
@@ -71,12 +71,13 @@ mod tests;
 pub use names::Statted;
 pub use node::Device;
 pub use ofd::Written;
-pub use open::{Executable, Opened};
+pub use open::{Executable, Opened, check_open_flags};
 
 use crate::io::PageStore;
 use abi::Errno;
 use abi::fs::Timespec;
 use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
 use dir::Dir;
 use node::{Kind, Node};
 use ofd::Ofd;
@@ -92,8 +93,26 @@ impl Cred {
     /// The superuser: passes every read, write and search check.
     pub const ROOT: Cred = Cred { euid: 0, egid: 0 };
 
+    /// A process's real ids, as the identity checked (`access`).
+    pub fn real(cred: doors::Cred) -> Cred {
+        Cred {
+            euid: cred.ruid,
+            egid: cred.rgid,
+        }
+    }
+
     fn is_root(self) -> bool {
         self.euid == 0
+    }
+}
+
+/// A process's effective ids, the identity checked.
+impl From<doors::Cred> for Cred {
+    fn from(cred: doors::Cred) -> Cred {
+        Cred {
+            euid: cred.euid,
+            egid: cred.egid,
+        }
     }
 }
 
@@ -182,16 +201,42 @@ impl<S: PageStore, D: Copy> Fs<S, D> {
         fs
     }
 
-    /// Puts a read-only program (0555, root's) at `/bin/name`; its contents
-    /// are `bytes` themselves (no pages). Errors: ENAMETOOLONG, EINVAL (a
-    /// name with `/` or NUL, or `.`/`..`), EEXIST, ENOSPC (node limit).
-    pub fn add_boot_file(&mut self, name: &[u8], bytes: &'static [u8]) -> Result<(), Errno> {
-        path::check_name(name)?;
-        if self.dir(self.bin).lookup(name).is_some() {
+    /// Puts a member of the boot archive at `/bin/path`: a read-only file
+    /// (0555, root's) whose contents are `bytes` themselves (no pages),
+    /// in read-only directories (0555) made as its path needs them.
+    /// Errors (nothing added): ENAMETOOLONG, EINVAL (an empty, `.` or `..`
+    /// component, or a NUL), EEXIST (the path is taken), ENOTDIR (a
+    /// component is a file), ENOSPC (node limit).
+    pub fn add_boot_file(&mut self, path: &[u8], bytes: &'static [u8]) -> Result<(), Errno> {
+        let names: Vec<&[u8]> = path.split(|&b| b == b'/').collect();
+        names.iter().try_for_each(|name| path::check_name(name))?;
+        let (name, dirs) = names.split_last().expect("split gives one part at least");
+        let mut dir = Some(self.bin);
+        let mut missing = 0;
+        for part in dirs {
+            match dir.and_then(|d| self.dir(d).lookup(part)) {
+                Some(next) if self.node(next).as_dir().is_none() => return Err(Errno::ENOTDIR),
+                Some(next) => dir = Some(next),
+                None => {
+                    dir = None;
+                    missing += 1;
+                }
+            }
+        }
+        if dir.is_some_and(|d| self.dir(d).lookup(name).is_some()) {
             return Err(Errno::EEXIST);
         }
-        self.check_node_room()?;
-        self.make_child(self.bin, name, Kind::Boot(bytes), 0o555);
+        if self.nodes.len() + missing >= self.limits.max_nodes {
+            return Err(Errno::ENOSPC);
+        }
+        let mut at = self.bin;
+        for part in dirs {
+            at = match self.dir(at).lookup(part) {
+                Some(next) => next,
+                None => self.make_child(at, part, Kind::Dir(Dir::new()), 0o555),
+            };
+        }
+        self.make_child(at, name, Kind::Boot(bytes), 0o555);
         Ok(())
     }
 

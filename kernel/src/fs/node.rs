@@ -13,7 +13,7 @@ use abi::fs::{
 };
 
 /// The devices under `/dev`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Device {
     /// Reads give end of file; writes are discarded.
     Null,

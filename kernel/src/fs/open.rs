@@ -49,6 +49,18 @@ pub enum Executable {
     File(OfdId),
 }
 
+/// EINVAL unless `open` accepts `flags`: only known bits, a valid access
+/// mode, and not `O_CREAT` with `O_DIRECTORY`.
+pub fn check_open_flags(flags: u32) -> Result<(), Errno> {
+    if flags & !O_VALID != 0
+        || flags & O_ACCMODE == O_ACCMODE
+        || flags & O_CREAT != 0 && flags & O_DIRECTORY != 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}
+
 impl<S: PageStore, D: Copy> Fs<S, D> {
     /// `open(path, flags, mode)` relative to `at`; `mode` (umask already
     /// applied) is used when the file is created. Errors: see the module
@@ -61,13 +73,8 @@ impl<S: PageStore, D: Copy> Fs<S, D> {
         flags: u32,
         mode: u32,
     ) -> Result<Opened<D>, Errno> {
+        check_open_flags(flags)?;
         let creat = flags & O_CREAT != 0;
-        if flags & !O_VALID != 0
-            || flags & O_ACCMODE == O_ACCMODE
-            || creat && flags & O_DIRECTORY != 0
-        {
-            return Err(Errno::EINVAL);
-        }
         let path = Path::parse(path)?;
         let (dir, last) = self.resolve_parent(cred, at, &path)?;
         let existing = match last {

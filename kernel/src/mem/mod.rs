@@ -1,12 +1,14 @@
 //! Memory: physical frames, the kernel heap, address spaces, kernel stacks,
-//! and checked access to user memory. All physical memory is reachable
-//! through one window at [`phys_offset`] (set up by the boot loader); the
-//! kernel reads and writes user memory only through that window after
-//! walking the user's page tables, never through user addresses.
+//! the frames behind files and pipes, and checked access to user memory.
+//! All physical memory is reachable through one window at [`phys_offset`]
+//! (set up by the boot loader); the kernel reads and writes user memory
+//! only through that window after walking the user's page tables, never
+//! through user addresses.
 
 pub mod frames;
 pub mod heap;
 pub mod kstack;
+pub mod pages;
 pub mod space;
 pub mod user;
 

@@ -5,12 +5,16 @@
 //! never a kernel fault, and the kernel can copy between two processes'
 //! memories without switching address spaces. Values cross in their
 //! [`Wire`] encoding (C layout, zeroed padding), never reinterpreted.
+//! Files and pipes read into a [`UserSink`] and write from a
+//! [`UserSource`]: a byte range checked whole when made, so a transfer
+//! never fails halfway.
 
 use super::space::{AddressSpace, USER_END};
 use super::{PAGE_SIZE, phys_to_virt};
 use abi::{Buffer, Errno, Wire};
 use alloc::vec::Vec;
 use core::marker::PhantomData;
+use kernel::io::{Sink, Source};
 
 /// A range of user memory named by a program, in bytes.
 #[derive(Clone, Copy, Debug)]
@@ -165,6 +169,100 @@ impl UserSlice<u8> {
     /// (the loader filling code and constant segments).
     pub fn load(&self, space: &AddressSpace, data: &[u8]) -> Result<(), Errno> {
         self.range.write(space, data, true)
+    }
+}
+
+impl UserSlice<u8> {
+    /// The range as the destination of a read: EFAULT unless every page is
+    /// mapped writable. Valid while `space` is borrowed (nothing can unmap
+    /// it meanwhile: the kernel holds its lock).
+    pub fn sink<'a>(&self, space: &'a AddressSpace) -> Result<UserSink<'a>, Errno> {
+        self.range.check(space, true)?;
+        Ok(UserSink {
+            space,
+            at: self.range.addr,
+            end: self.range.addr + self.range.len,
+        })
+    }
+
+    /// The range as the source of a write: EFAULT unless every page is
+    /// mapped readable.
+    pub fn source<'a>(&self, space: &'a AddressSpace) -> Result<UserSource<'a>, Errno> {
+        self.range.check(space, false)?;
+        Ok(UserSource {
+            space,
+            at: self.range.addr,
+            end: self.range.addr + self.range.len,
+        })
+    }
+}
+
+/// Visits `len` bytes of checked user memory from `at` page by page as
+/// `(kernel pointer, offset, chunk length)`.
+fn each_page(
+    space: &AddressSpace,
+    at: u64,
+    len: usize,
+    write: bool,
+    mut f: impl FnMut(*mut u8, usize, usize),
+) {
+    let mut done = 0;
+    while done < len {
+        let addr = at + done as u64;
+        let chunk = ((PAGE_SIZE - addr % PAGE_SIZE) as usize).min(len - done);
+        let phys = space
+            .translate(addr, write)
+            .expect("a page of a checked user range is unmapped");
+        f(phys_to_virt(phys), done, chunk);
+        done += chunk;
+    }
+}
+
+/// A checked user buffer that a read fills, from its start.
+pub struct UserSink<'a> {
+    space: &'a AddressSpace,
+    at: u64,
+    end: u64,
+}
+
+impl Sink for UserSink<'_> {
+    fn remaining(&self) -> usize {
+        (self.end - self.at) as usize
+    }
+
+    fn put(&mut self, bytes: &[u8]) {
+        assert!(bytes.len() <= self.remaining(), "put past a user sink");
+        each_page(self.space, self.at, bytes.len(), true, |to, off, n| {
+            // SAFETY: `to..to+n` is a mapped, writable user page (the range
+            // was checked when the sink was made, under the lock that
+            // every unmap takes), reached through the window.
+            unsafe { core::ptr::copy_nonoverlapping(bytes[off..].as_ptr(), to, n) }
+        });
+        self.at += bytes.len() as u64;
+    }
+}
+
+/// A checked user buffer that a write consumes, from its start.
+pub struct UserSource<'a> {
+    space: &'a AddressSpace,
+    at: u64,
+    end: u64,
+}
+
+impl Source for UserSource<'_> {
+    fn remaining(&self) -> usize {
+        (self.end - self.at) as usize
+    }
+
+    fn take(&mut self, out: &mut [u8]) {
+        assert!(out.len() <= self.remaining(), "take past a user source");
+        each_page(self.space, self.at, out.len(), false, |from, off, n| {
+            // SAFETY: `from..from+n` is a mapped user page (checked when the
+            // source was made, under the lock every unmap takes), reached
+            // through the window; `out` has room.
+            unsafe { core::ptr::copy_nonoverlapping(from, out[off..].as_mut_ptr(), n) }
+        });
+        self.at += out.len() as u64;
     }
 }
 

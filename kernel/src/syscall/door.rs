@@ -5,8 +5,9 @@
 //! context, and resumes in user mode with the outcome its waker writes) and
 //! handing the CPU straight to the server thread or back to the caller.
 
-use super::{SysResult, fd_arg, path_arg};
+use super::{SysResult, fd_arg};
 use crate::arch::traps::TrapFrame;
+use crate::mem::pages::FrameStore;
 use crate::mem::user::UserPtr;
 use crate::task::{self, Entry, Leave, Resume, SCHED, Sched, Wait};
 use abi::{DOOR_CREATE_RUN_SERVER_CREATE, DoorArg, DoorCred, DoorInfo, Errno, Ucred};
@@ -22,13 +23,18 @@ pub static FAST_PATHS: AtomicU64 = AtomicU64::new(0);
 /// Runs `op` on the door logic for the calling thread (with its process and
 /// the descriptor tables), then carries out the events it queued.
 fn with_doors<T>(
-    op: impl FnOnce(&mut DoorSystem<Capability>, &mut CapSpace, u32, u32) -> Result<T, Errno>,
+    op: impl FnOnce(
+        &mut DoorSystem<Capability>,
+        &mut CapSpace<FrameStore>,
+        u32,
+        u32,
+    ) -> Result<T, Errno>,
 ) -> Result<T, Errno> {
     let mut g = SCHED.lock();
     let (pid, tid) = (g.current_pid(), g.current_tid());
     let objects = g.objects();
     let r = op(&mut objects.doors, &mut objects.caps, pid, tid);
-    g.handle_door_events();
+    g.handle_events();
     r
 }
 
@@ -119,7 +125,7 @@ pub fn door_call(d: u64, params_ptr: u64) -> SysResult {
         let (doors, caps, memory) = g.door_env();
         doors.door_call_into(&memory, caps, tid, cred, d, params, &mut up)
     };
-    g.handle_door_events();
+    g.handle_events();
     let server = match called? {
         Called::Handoff => Some((up.server, g.deliver_upcall(&up))),
         Called::Wait => None,
@@ -161,7 +167,7 @@ fn door_return_checked(a: [u64; 6]) -> Result<Resume, Errno> {
         let (doors, caps, mut memory) = g.door_env();
         doors.door_return_into(&mut memory, caps, tid, ret, &mut out)
     };
-    g.handle_door_events();
+    g.handle_events();
     returned?;
     let caller = out.reply.map(|r| (r.caller, g.deliver_reply(&r)));
     after_return(g, tid, caller, out.next)
@@ -257,83 +263,6 @@ pub fn door_cancelled() -> SysResult {
 pub fn door_abort(target: u64) -> SysResult {
     let target = u32::try_from(target).map_err(|_| Errno::ESRCH)?;
     with_doors(|doors, caps, pid, _| doors.abort_call(caps, pid, target)).map(|()| 0)
-}
-
-/// The door descriptor `d` of the calling process names.
-fn door_of(g: &mut Sched, d: i32) -> Result<doors::DoorId, Errno> {
-    let pid = g.current_pid();
-    match doors::Descriptors::get(&g.objects().caps, pid, d) {
-        Some(Capability::Door(id)) => Ok(id),
-        None => Err(Errno::EBADF),
-    }
-}
-
-// INTERIM (replaced by the RAM file system): a flat name space.
-pub fn fattach(d: u64, path_ptr: u64, path_len: u64) -> SysResult {
-    let d = fd_arg(d)?;
-    let p = path_arg(path_ptr, path_len)?;
-    let mut g = SCHED.lock();
-    let door = door_of(&mut g, d)?;
-    check_name(&p)?;
-    let euid = g.current_cred().euid;
-    let tid = g.current_tid();
-    let server = {
-        let objects = g.objects();
-        objects.doors.door_info(&objects.caps, tid, d)?.di_target
-    };
-    let owner = u32::try_from(server)
-        .ok()
-        .and_then(|pid| g.process(pid))
-        .map(|p| p.cred.euid);
-    if euid != 0 && owner != Some(euid) {
-        return Err(Errno::EPERM);
-    }
-    if g.names.contains_key(&p) {
-        return Err(Errno::EBUSY);
-    }
-    g.objects().doors.add_ref(door);
-    g.names.insert(p, (door, euid));
-    Ok(0)
-}
-
-fn check_name(p: &[u8]) -> Result<(), Errno> {
-    if p.len() > 1024 {
-        return Err(Errno::ENAMETOOLONG);
-    }
-    match p.first() {
-        None => Err(Errno::ENOENT),
-        Some(b'/') => Ok(()),
-        Some(_) => Err(Errno::EINVAL),
-    }
-}
-
-pub fn fdetach(path_ptr: u64, path_len: u64) -> SysResult {
-    let p = path_arg(path_ptr, path_len)?;
-    check_name(&p)?;
-    let mut g = SCHED.lock();
-    let euid = g.current_cred().euid;
-    let &(door, owner) = g.names.get(&p).ok_or(Errno::EINVAL)?;
-    if euid != 0 && euid != owner {
-        return Err(Errno::EPERM);
-    }
-    g.names.remove(&p);
-    g.objects().doors.drop_ref(door);
-    g.handle_door_events();
-    Ok(0)
-}
-
-pub fn open(path_ptr: u64, path_len: u64) -> SysResult {
-    let p = path_arg(path_ptr, path_len)?;
-    check_name(&p)?;
-    let mut g = SCHED.lock();
-    let pid = g.current_pid();
-    let &(door, _) = g.names.get(&p).ok_or(Errno::ENOENT)?;
-    let objects = g.objects();
-    if doors::Descriptors::room(&objects.caps, pid) == 0 {
-        return Err(Errno::EMFILE);
-    }
-    objects.doors.add_ref(door);
-    Ok(doors::Descriptors::install(&mut objects.caps, pid, Capability::Door(door)) as u64)
 }
 
 pub fn door_handoff(on: u64) -> SysResult {

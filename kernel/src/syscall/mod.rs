@@ -3,22 +3,24 @@
 //! and only then acts. Bad input gets an error code; nothing a program
 //! passes can fault or hang the kernel. Every handler's outcome is a
 //! [`Resume`], applied to the trap frame in one place ([`dispatch`]). The
-//! door calls are in [`door`].
+//! door calls are in [`door`], the calls on files, pipes and descriptors
+//! in [`file`] (its handlers take decoded arguments).
 
 mod door;
+mod file;
 
 use crate::arch::traps::TrapFrame;
 use crate::mem::PAGE_SIZE;
 use crate::mem::space::{MapError, USER_END, USER_START};
 use crate::mem::user::{UserPtr, UserSlice};
 use crate::task::{self, Resume, SCHED};
+use abi::fs::PATH_MAX;
 use abi::{
     DEBUG_WRITE_MAX, Errno, MAX_ARGS, MAX_ARGS_BYTES, MEM_MAP_MAX, SpawnArgs, Sys, exit_code,
     kstat, limit, prot,
 };
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
-use kernel::bootfs::NAME_MAX;
 use kernel::cap::MAX_CAPACITY;
 
 /// Longest `sleep_ticks`.
@@ -81,7 +83,6 @@ fn invoke(call: Sys, a: [u64; 6]) -> Resume {
         Sys::MemMap => mem_map(a[0], a[1], a[2]).into(),
         Sys::MemUnmap => mem_unmap(a[0], a[1]).into(),
         Sys::Shutdown => shutdown(a[0]).into(),
-        Sys::BootfsRead => bootfs_read(a[0], a[1], a[2], a[3]).into(),
         Sys::Kstat => kstat(a[0]).into(),
         Sys::SleepTicks => sleep(a[0]).into(),
         Sys::DoorCreate => door::door_create(a[0], a[1], a[2]).into(),
@@ -97,22 +98,99 @@ fn invoke(call: Sys, a: [u64; 6]) -> Resume {
         Sys::DoorUnbind => door::door_unbind().into(),
         Sys::DoorCancelled => door::door_cancelled().into(),
         Sys::DoorAbort => door::door_abort(a[0]).into(),
-        Sys::Fattach => door::fattach(a[0], a[1], a[2]).into(),
-        Sys::Fdetach => door::fdetach(a[0], a[1]).into(),
-        Sys::Open => door::open(a[0], a[1]).into(),
-        Sys::Close => close(a[0]).into(),
-        Sys::Dup => dup(a[0]).into(),
         Sys::DoorHandoff => door::door_handoff(a[0]).into(),
         Sys::Seteuid => seteuid(a[0]).into(),
         Sys::GetLimit => get_limit(a[0], a[1]).into(),
         Sys::SetLimit => set_limit(a[0], a[1], a[2]).into(),
         Sys::SetTls => set_tls(a[0]).into(),
+        call @ (Sys::Fattach
+        | Sys::Fdetach
+        | Sys::Close
+        | Sys::Dup
+        | Sys::Openat
+        | Sys::Read
+        | Sys::Write
+        | Sys::Pread
+        | Sys::Pwrite
+        | Sys::Lseek
+        | Sys::Fstat
+        | Sys::Fstatat
+        | Sys::Getdents64
+        | Sys::Ftruncate
+        | Sys::Fchmod
+        | Sys::Fchmodat
+        | Sys::Mkdirat
+        | Sys::Unlinkat
+        | Sys::Renameat
+        | Sys::Faccessat
+        | Sys::Chdir
+        | Sys::Fchdir
+        | Sys::Getcwd
+        | Sys::Umask
+        | Sys::Pipe2
+        | Sys::Dup3
+        | Sys::Fcntl) => file_call(call, a).into(),
+    }
+}
+
+/// Decodes the registers of a call on files, pipes or descriptors (the
+/// calls [`invoke`] sends here) and runs its handler in [`file`].
+fn file_call(call: Sys, a: [u64; 6]) -> SysResult {
+    match call {
+        Sys::Fattach => file::fattach(fd_arg(a[0])?, &path_arg(a[1], a[2])?),
+        Sys::Fdetach => file::fdetach(&path_arg(a[0], a[1])?),
+        Sys::Close => file::close(fd_arg(a[0])?),
+        Sys::Dup => file::dup(fd_arg(a[0])?),
+        Sys::Openat => file::openat(
+            fd_arg(a[0])?,
+            &path_arg(a[1], a[2])?,
+            u32_arg(a[3])?,
+            u32_arg(a[4])?,
+        ),
+        Sys::Read => file::read(fd_arg(a[0])?, a[1], a[2]),
+        Sys::Write => file::write(fd_arg(a[0])?, a[1], a[2]),
+        Sys::Pread => file::pread(fd_arg(a[0])?, a[1], a[2], a[3] as i64),
+        Sys::Pwrite => file::pwrite(fd_arg(a[0])?, a[1], a[2], a[3] as i64),
+        Sys::Lseek => file::lseek(fd_arg(a[0])?, a[1] as i64, u32_arg(a[2])?),
+        Sys::Fstat => file::fstat(fd_arg(a[0])?, a[1]),
+        Sys::Fstatat => file::fstatat(fd_arg(a[0])?, &path_arg(a[1], a[2])?, a[3], u32_arg(a[4])?),
+        Sys::Getdents64 => file::getdents64(fd_arg(a[0])?, a[1], a[2]),
+        Sys::Ftruncate => file::ftruncate(fd_arg(a[0])?, a[1] as i64),
+        Sys::Fchmod => file::fchmod(fd_arg(a[0])?, u32_arg(a[1])?),
+        Sys::Fchmodat => file::fchmodat(fd_arg(a[0])?, &path_arg(a[1], a[2])?, u32_arg(a[3])?),
+        Sys::Mkdirat => file::mkdirat(fd_arg(a[0])?, &path_arg(a[1], a[2])?, u32_arg(a[3])?),
+        Sys::Unlinkat => file::unlinkat(fd_arg(a[0])?, &path_arg(a[1], a[2])?, u32_arg(a[3])?),
+        Sys::Renameat => file::renameat(
+            fd_arg(a[0])?,
+            &path_arg(a[1], a[2])?,
+            fd_arg(a[3])?,
+            &path_arg(a[4], a[5])?,
+        ),
+        Sys::Faccessat => file::faccessat(
+            fd_arg(a[0])?,
+            &path_arg(a[1], a[2])?,
+            u32_arg(a[3])?,
+            u32_arg(a[4])?,
+        ),
+        Sys::Chdir => file::chdir(&path_arg(a[0], a[1])?),
+        Sys::Fchdir => file::fchdir(fd_arg(a[0])?),
+        Sys::Getcwd => file::getcwd(a[0], a[1]),
+        Sys::Umask => file::umask(a[0] as u32),
+        Sys::Pipe2 => file::pipe2(a[0], u32_arg(a[1])?),
+        Sys::Dup3 => file::dup3(fd_arg(a[0])?, fd_arg(a[1])?, u32_arg(a[2])?),
+        Sys::Fcntl => file::fcntl(fd_arg(a[0])?, u32_arg(a[1])?, a[2]),
+        other => unreachable!("{other:?} is not a call on files"),
     }
 }
 
 /// A descriptor argument: an `int` in a 64-bit register.
 fn fd_arg(reg: u64) -> Result<i32, Errno> {
     i32::try_from(reg as i64).map_err(|_| Errno::EBADF)
+}
+
+/// A flags or mode argument: EINVAL beyond 32 bits.
+fn u32_arg(reg: u64) -> Result<u32, Errno> {
+    u32::try_from(reg).map_err(|_| Errno::EINVAL)
 }
 
 /// Reads a path argument.
@@ -134,7 +212,7 @@ fn spawn(args_ptr: u64) -> SysResult {
     let mut g = SCHED.lock();
     let space = g.current_space();
     let sa = UserPtr::<SpawnArgs>::new(args_ptr)?.read(space)?;
-    if sa.name_len > NAME_MAX as u64 {
+    if sa.name_len >= PATH_MAX as u64 {
         return Err(Errno::ENAMETOOLONG);
     }
     if sa.args_len > MAX_ARGS_BYTES as u64 {
@@ -235,31 +313,24 @@ fn shutdown(code: u64) -> SysResult {
     crate::arch::qemu_exit(code as u32)
 }
 
-fn bootfs_read(name_ptr: u64, name_len: u64, buf: u64, buf_len: u64) -> SysResult {
-    if name_len > NAME_MAX as u64 {
-        return Err(Errno::ENAMETOOLONG);
-    }
-    let mut g = SCHED.lock();
-    let space = g.current_space();
-    let name = UserSlice::<u8>::new(name_ptr, name_len)?.read_all(space)?;
-    let name = core::str::from_utf8(&name).map_err(|_| Errno::ENOENT)?;
-    let data = task::bootfs().find(name).ok_or(Errno::ENOENT)?;
-    let n = (data.len() as u64).min(buf_len);
-    UserSlice::<u8>::new(buf, n)?.write_bytes(space, &data[..n as usize])?;
-    Ok(data.len() as u64)
-}
-
 fn kstat(which: u64) -> SysResult {
-    let g = SCHED.lock();
+    let mut g = SCHED.lock();
     let (procs, threads) = g.counts();
-    let (doors, descriptors) = g.object_counts();
+    let ticks = g.ticks();
+    let objects = g.objects();
+    let (fs, pipes) = (objects.caps.fs.usage(), objects.caps.pipes.usage());
     Ok(match which as usize {
         kstat::PROCESSES => procs as u64,
         kstat::THREADS => threads as u64,
         kstat::FREE_FRAMES => crate::mem::frames::free_count(),
-        kstat::TIMER_TICKS => g.ticks(),
-        kstat::DOORS => doors as u64,
-        kstat::DESCRIPTORS => descriptors as u64,
+        kstat::TIMER_TICKS => ticks,
+        kstat::DOORS => objects.doors.stats().doors as u64,
+        kstat::DESCRIPTORS => objects.caps.descriptors() as u64,
+        kstat::OPEN_FILES => fs.ofds as u64,
+        kstat::PIPES => pipes.pipes as u64,
+        kstat::FILE_PAGES => fs.pages as u64,
+        kstat::FS_NODES => fs.nodes as u64,
+        kstat::ATTACHED_DOORS => objects.attached_only_doors() as u64,
         kstat::BOOT_TSC => task::BOOT_TSC.load(Ordering::Relaxed),
         kstat::DOOR_HANDOFFS => task::HANDOFFS.load(Ordering::Relaxed),
         kstat::DOOR_FAST_PATHS => door::FAST_PATHS.load(Ordering::Relaxed),
@@ -275,22 +346,6 @@ fn sleep(ticks: u64) -> SysResult {
     }
     task::sleep(ticks);
     Ok(0)
-}
-
-fn close(d: u64) -> SysResult {
-    let d = fd_arg(d)?;
-    let mut g = SCHED.lock();
-    let pid = g.current_pid();
-    let closed = g.objects().close(pid, d);
-    g.handle_door_events();
-    closed.map(|()| 0)
-}
-
-fn dup(d: u64) -> SysResult {
-    let d = fd_arg(d)?;
-    let mut g = SCHED.lock();
-    let pid = g.current_pid();
-    g.objects().dup(pid, d, 0, false).map(|fd| fd as u64)
 }
 
 /// seteuid: with euid 0 any id may be taken; otherwise only the real id.

@@ -1,26 +1,22 @@
 //! The kernel side of doors. The door logic (`doors::DoorSystem`, tested on
 //! the host) lives inside the scheduler state, under the same lock, with the
-//! capability layer (`kernel::cap`); this module gives it access to user
-//! memory ([`Spaces`]) and carries out what it decides: copying arguments
-//! into a server thread's stack area and results back to the caller, and
-//! the side effects it reports as events. Switching threads is left to the
-//! callers (`syscall::door`), which hand the CPU straight from caller to
-//! server and back.
+//! capability layer (`kernel::cap`, see `objects.rs`); this module gives it
+//! access to user memory ([`Spaces`]) and carries out what it decides:
+//! copying arguments into a server thread's stack area and results back to
+//! the caller (the side effects it reports as events are carried out in
+//! `objects.rs`). Switching threads is left to the callers
+//! (`syscall::door`), which hand the CPU straight from caller to server and
+//! back.
 
 use super::{Process, Resume, Sched, Thread};
 use crate::mem::PAGE_SIZE;
+use crate::mem::pages::FrameStore;
 use crate::mem::space::AddressSpace;
 use crate::mem::user::{UserPtr, UserSlice, copy_between};
 use abi::{DoorArg, DoorDesc, DoorInfo, Errno};
 use alloc::vec::Vec;
-use doors::{Config, Depleted, DoorSystem, Event, Pid, Registry, Reply, Upcall, UserMemory};
-use kernel::cap::{CapSpace, Capability, Objects};
-
-/// Bytes of a server thread's stack area that must stay free below the
-/// arguments, for the server procedure's own frames (one page: the 8 KiB
-/// server stacks of door_server_create(3C)'s example still take small
-/// arguments; a larger stack is the server's choice, as in illumos).
-const STACK_RESERVE: u64 = 4096;
+use doors::{Depleted, DoorSystem, Pid, Registry, Reply, Upcall, UserMemory};
+use kernel::cap::{CapSpace, Capability};
 
 /// The door logic's view of user memory: every process's address space.
 pub struct Spaces<'a>(&'a mut Registry<Process>);
@@ -57,29 +53,16 @@ impl UserMemory for Spaces<'_> {
 }
 
 impl Sched {
-    /// Sets up the door system and the capability layer (once, at boot).
-    pub fn init_objects(&mut self) {
-        let cfg = Config {
-            stack_reserve: STACK_RESERVE,
-            page_size: PAGE_SIZE,
-            ..Config::default()
-        };
-        self.objects = Some(Objects {
-            doors: DoorSystem::new(cfg),
-            caps: CapSpace::new(),
-        });
-    }
-
-    /// The door logic and the capability layer.
-    #[inline]
-    pub fn objects(&mut self) -> &mut Objects {
-        self.objects.as_mut().expect("objects initialised at boot")
-    }
-
     /// The door logic, the descriptor tables and the user memory it may
     /// inspect, at once.
     #[inline]
-    pub fn door_env(&mut self) -> (&mut DoorSystem<Capability>, &mut CapSpace, Spaces<'_>) {
+    pub fn door_env(
+        &mut self,
+    ) -> (
+        &mut DoorSystem<Capability>,
+        &mut CapSpace<FrameStore>,
+        Spaces<'_>,
+    ) {
         let objects = self.objects.as_mut().expect("objects initialised at boot");
         (
             &mut objects.doors,
@@ -169,33 +152,6 @@ impl Sched {
             }
         };
         Resume::Return(result)
-    }
-
-    /// Carries out the side effects the door logic queued.
-    #[inline]
-    pub fn handle_door_events(&mut self) {
-        if self.objects.as_ref().is_some_and(|o| o.doors.has_events()) {
-            self.drain_door_events();
-        }
-    }
-
-    fn drain_door_events(&mut self) {
-        while let Some(event) = self.objects.as_mut().and_then(|o| o.doors.pop_event()) {
-            match event {
-                Event::CallFailed { caller, errno } | Event::ParkFailed { tid: caller, errno } => {
-                    self.set_resume(caller, Resume::Return(Err(errno)));
-                    self.wake(caller);
-                }
-                Event::Dispatch(up) => {
-                    let start = self.deliver_upcall(&up);
-                    self.set_resume(up.server, start);
-                    self.wake(up.server);
-                }
-                // The notice is the thread's `door_cancelled()` state, which
-                // the door logic keeps; nothing to interrupt here.
-                Event::Cancel { .. } => {}
-            }
-        }
     }
 }
 

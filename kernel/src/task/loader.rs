@@ -1,6 +1,7 @@
-//! Starting programs: a program is an ELF file in the boot file system. The
-//! loader validates it, builds a fresh address space with its segments, a
-//! stack holding its arguments, and a first thread that enters it.
+//! Starting programs: a program is an ELF file, found by path in the file
+//! system (the boot archive's members are under `/bin`). The loader
+//! validates it, builds a fresh address space with its segments, a stack
+//! holding its arguments, and a first thread that enters it.
 
 use super::SCHED;
 use crate::arch::traps::TrapFrame;
@@ -9,9 +10,9 @@ use crate::mem::space::{AddressSpace, MapError, USER_END, USER_START};
 use crate::mem::user::UserSlice;
 use abi::{Errno, MAIN_STACK_SIZE, MAIN_STACK_TOP, MAX_PROCESSES, UserArg};
 use alloc::vec::Vec;
-use kernel::bootfs::Bootfs;
+use kernel::cap::Program;
 use kernel::elf::Elf;
-use spin::Once;
+use kernel::fs::Cred;
 
 /// Top of a program's main stack (an unmapped page lies above it).
 const STACK_TOP: u64 = MAIN_STACK_TOP;
@@ -19,22 +20,9 @@ const STACK_TOP: u64 = MAIN_STACK_TOP;
 const STACK_PAGES: u64 = MAIN_STACK_SIZE / PAGE_SIZE;
 /// Initial RFLAGS of user threads: interrupts on.
 const USER_RFLAGS: u64 = 0x202;
-
-static BOOTFS: Once<Bootfs<'static>> = Once::new();
-
-/// Registers the boot file system the boot loader passed as the ramdisk.
-pub fn init_bootfs(image: &'static [u8]) {
-    match Bootfs::parse(image) {
-        Ok(fs) => {
-            BOOTFS.call_once(|| fs);
-        }
-        Err(e) => panic!("the ramdisk is not a boot file system: {e:?}"),
-    }
-}
-
-pub fn bootfs() -> Bootfs<'static> {
-    *BOOTFS.get().expect("boot file system registered")
-}
+/// The largest regular file the kernel loads as a program (it copies the
+/// file while loading it; the boot archive's programs are not copied).
+const MAX_PROGRAM_FILE: usize = 8 << 20;
 
 fn map_err(_: MapError) -> Errno {
     Errno::ENOMEM
@@ -54,16 +42,28 @@ pub fn user_frame(rip: u64, rsp: u64, rdi: u64, rsi: u64) -> TrapFrame {
     }
 }
 
-/// Starts program `name` from the boot file system with `args` (argument 0,
-/// the name, is added); returns the new process's id.
+/// Starts program `name` (a path with a `/`, else a program of `/bin`,
+/// found with `parent`'s current directory and credentials; the kernel,
+/// `parent` 0, starts `init`) with `args` (argument 0, the name, is
+/// added); returns the new process's id.
 pub fn spawn(parent: u32, name: &str, args: &[&[u8]], fds: &[i32]) -> Result<u32, Errno> {
-    if SCHED.lock().counts().0 >= MAX_PROCESSES {
+    let mut g = SCHED.lock();
+    if g.counts().0 >= MAX_PROCESSES {
         return Err(Errno::EAGAIN);
     }
-    let image = bootfs().find(name).ok_or(Errno::ENOENT)?;
+    let cred = g.process(parent).map_or(Cred::ROOT, |p| p.cred.into());
+    let program = g
+        .objects()
+        .program(parent, cred, name.as_bytes(), MAX_PROGRAM_FILE)?;
+    let memory_limit = g.child_memory_limit(parent);
+    drop(g);
+    let image = match &program {
+        Program::Boot(bytes) => bytes,
+        Program::File(bytes) => bytes.as_slice(),
+    };
     let elf = Elf::parse(image, USER_START, USER_END).map_err(|_| Errno::ENOEXEC)?;
     let mut space = AddressSpace::new().ok_or(Errno::ENOMEM)?;
-    space.set_map_limit(SCHED.lock().child_memory_limit(parent));
+    space.set_map_limit(memory_limit);
     for seg in elf.segments() {
         let pages = (seg.page_end() - seg.page_start()) / PAGE_SIZE;
         space
@@ -103,7 +103,7 @@ pub fn spawn(parent: u32, name: &str, args: &[&[u8]], fds: &[i32]) -> Result<u32
     if let Err(e) = g.add_user_thread(pid, &frame) {
         g.procs.remove(&pid);
         g.objects().exit_process(pid);
-        g.handle_door_events();
+        g.handle_events();
         return Err(e);
     }
     crate::debug!("spawned process {pid} ({name})");

@@ -10,11 +10,12 @@
 
 mod ipc;
 mod loader;
+mod objects;
 mod report;
 mod resume;
 mod switch;
 
-pub use loader::{bootfs, init_bootfs, spawn, user_frame};
+pub use loader::{spawn, user_frame};
 pub use report::{on_kernel_exception, on_user_exception};
 pub use resume::{Entry, Resume};
 use switch::switch_locked;
@@ -32,12 +33,18 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use x86_64::structures::paging::PhysFrame;
 
+use crate::mem::pages::FrameStore;
 use abi::{Errno, MAX_PROCESSES, limit};
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use doors::{Cred, DoorId, Registry, ThreadKey};
-use kernel::cap::Objects;
+use doors::{Cred, Registry, ThreadKey};
+use kernel::cap::Capability;
+use kernel::pipe::{End, PipeId};
 use kernel::runq::{ReadyQueue, SleepQueue};
 use kernel::slots::Slots;
+
+/// The objects behind descriptors, with file data and pipe buffers in
+/// physical frames.
+pub type Objects = kernel::cap::Objects<FrameStore>;
 use spin::Mutex;
 
 /// What a blocked thread waits for.
@@ -53,6 +60,9 @@ pub enum Wait {
     DoorCall,
     /// An invocation, as an idle thread of a door server pool.
     DoorPark,
+    /// Data (`End::Read`) or room (`End::Write`) in a pipe, or its other
+    /// side gone.
+    Pipe(PipeId, End),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -89,6 +99,10 @@ pub struct Thread {
     /// Its process's credentials (a copy of [`Process::cred`], kept in step
     /// by [`Sched::set_current_cred`], read on every door call).
     cred: Cred,
+    /// A reference it holds while blocked on an object (a pipe end), so
+    /// the object outlives its descriptors; released when the call ends,
+    /// or when the thread is destroyed.
+    holds: Option<Capability>,
     /// Its process's root page table (`None` for the idle thread). The
     /// space outlives every thread that can still run: it goes when the
     /// last thread has exited.
@@ -180,12 +194,10 @@ pub struct Sched {
     /// The pid of the next process.
     next_pid: u32,
     ticks: u64,
-    /// The objects behind descriptors: the door logic and every process's
-    /// descriptor table (set up at boot by `init_objects`).
+    /// The objects behind descriptors: the door logic, every process's
+    /// descriptor table, the file system and the pipes (set up at boot by
+    /// `init_objects`).
     objects: Option<Objects>,
-    /// INTERIM: fattach names (door, euid of the attacher), until the RAM
-    /// file system holds them.
-    pub names: BTreeMap<Vec<u8>, (DoorId, u32)>,
 }
 
 pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
@@ -200,7 +212,6 @@ pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
     next_pid: 1,
     ticks: 0,
     objects: None,
-    names: BTreeMap::new(),
 });
 
 /// The memory limit of the first process (`abi::limit::MEMORY`), set at
@@ -312,13 +323,6 @@ impl Sched {
         self.objects.as_ref().map_or(0, |o| o.doors.stats().waiting)
     }
 
-    /// Live doors and open descriptors (for leak checks).
-    pub fn object_counts(&self) -> (usize, usize) {
-        self.objects
-            .as_ref()
-            .map_or((0, 0), |o| (o.doors.stats().doors, o.caps.descriptors()))
-    }
-
     /// Whether a door switch from the running thread to `target` goes
     /// straight there: unless the process of either turned the handoff off.
     #[inline]
@@ -357,7 +361,7 @@ impl Sched {
             return false;
         }
         self.objects().doors.unmapped(pid, addr, len);
-        self.handle_door_events();
+        self.handle_events();
         true
     }
 
@@ -402,6 +406,7 @@ impl Sched {
             to_user: false,
             detached: false,
             handoff,
+            holds: None,
             root,
             door_key: None,
             cred,
@@ -497,7 +502,11 @@ impl Sched {
         self.sleepers.remove(tid);
         let objects = self.objects();
         objects.doors.exit_thread(&mut objects.caps, tid);
-        self.handle_door_events();
+        let held = self.threads.get_mut(tid).and_then(|t| t.holds.take());
+        if let Some(cap) = held {
+            self.objects().release(cap);
+        }
+        self.handle_events();
         // Not running, so its stack and record can go now.
         drop(self.threads.remove(tid));
     }
@@ -534,7 +543,7 @@ impl Sched {
     /// zombie for its parent (or drop it if nobody will wait), wake the parent.
     fn finish_process(&mut self, pid: u32) {
         self.objects().exit_process(pid);
-        self.handle_door_events();
+        self.handle_events();
         let Some(p) = self.procs.get_mut(&pid) else {
             return;
         };
@@ -596,7 +605,7 @@ pub fn exit_thread(value: u64, unmap: Option<(u64, u64)>) -> ! {
     }
     let objects = g.objects();
     objects.doors.exit_thread(&mut objects.caps, tid);
-    g.handle_door_events();
+    g.handle_events();
     let joiners: Vec<u32> = g
         .threads
         .values()
@@ -726,6 +735,7 @@ pub fn on_timer_tick(frame: &TrapFrame) {
     let mut g = SCHED.lock();
     g.ticks += 1;
     let now = g.ticks;
+    g.set_fs_time(now);
     while let Some(tid) = g.sleepers.pop_expired(now) {
         g.wake(tid);
     }
@@ -780,6 +790,8 @@ fn report_deadlock(g: &Sched) {
             Wait::Sleep => "for a timer".into(),
             Wait::DoorCall => "for its door call to return".into(),
             Wait::DoorPark => "for a door invocation (idle server thread)".into(),
+            Wait::Pipe(id, End::Read) => alloc::format!("to read from pipe {id:?}"),
+            Wait::Pipe(id, End::Write) => alloc::format!("to write to pipe {id:?}"),
         };
         crate::error!(
             "deadlock: process {} ({name}) thread {} waits {what}",
@@ -808,6 +820,7 @@ pub fn start() -> ! {
         to_user: false,
         detached: false,
         handoff: true,
+        holds: None,
         root: None,
         door_key: None,
         cred: Cred::default(),

@@ -17,7 +17,7 @@ static READ_ONLY: [u8; 64] = [0; 64];
 
 fn main() -> i32 {
     let name = "hello";
-    // Longer than any boot file system name (ustar: 155 + 1 + 100 bytes).
+    // Its one name is longer than NAME_MAX (255).
     let long_name = "n".repeat(300);
     let spawn_of = |name: &str| SpawnArgs {
         name_ptr: name.as_ptr() as u64,
@@ -41,7 +41,6 @@ fn main() -> i32 {
     };
     let p = |s: &SpawnArgs| s as *const SpawnArgs as usize;
     let ro = READ_ONLY.as_ptr() as usize;
-    let boot_args = "boot.args";
     let cases: [(&str, usize, [usize; 6], Errno); 24] = [
         ("Linux number", 1, [0; 6], Errno::ENOSYS),
         (
@@ -155,22 +154,15 @@ fn main() -> i32 {
             Errno::EINVAL,
         ),
         (
-            "read into rodata",
-            Sys::BootfsRead.number(),
-            [boot_args.as_ptr() as usize, boot_args.len(), ro, 64, 0, 0],
+            "getcwd into rodata",
+            Sys::Getcwd.number(),
+            [ro, 64, 0, 0, 0, 0],
             Errno::EFAULT,
         ),
         (
-            "read into kernel",
-            Sys::BootfsRead.number(),
-            [
-                boot_args.as_ptr() as usize,
-                boot_args.len(),
-                KERNEL,
-                64,
-                0,
-                0,
-            ],
+            "getcwd into kernel",
+            Sys::Getcwd.number(),
+            [KERNEL, 64, 0, 0, 0, 0],
             Errno::EFAULT,
         ),
         (

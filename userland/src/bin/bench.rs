@@ -7,10 +7,14 @@
 //!   the direct handoff, alone and with other threads ready to run (where
 //!   the run queue makes the server wait its turn);
 //! - the null cross-process call with 1, 100 and 1,000 doors and server
-//!   threads in the server process.
+//!   threads in the server process;
+//! - beside them, a 1-byte and a 1 KiB ping-pong over two pipes between
+//!   two processes (as the doors paper compared doors with pipes).
 //!
 //! The parent process is the door server; each measurement runs in a child
-//! (`bench client MODE`) that gets the doors as its descriptors 0, 1, ...
+//! (`bench client MODE`) that gets the doors as its descriptors 0, 1, ...;
+//! the pipe child (`bench echo`) gets a pipe's read end as 0 and another's
+//! write end as 1 and sends back what it reads.
 #![no_std]
 #![no_main]
 
@@ -23,6 +27,7 @@ use core::ptr::null_mut;
 use userland::abi::Sys;
 use userland::abi::kstat::{BOOT_TSC, FIRST_USER_TSC};
 use userland::door::{self, door_arg_t, door_desc_t};
+use userland::fs::{close, pipe, read_fd, write_fd};
 use userland::sys::{rdtsc, syscall0};
 use userland::{arg, println, process, thread};
 
@@ -153,6 +158,72 @@ fn client(mode: &str) -> i32 {
     0
 }
 
+/// The pipe child: sends back every message until end of file.
+fn echo() -> i32 {
+    let mut buf = [0u8; 1024];
+    loop {
+        match read_fd(0, &mut buf) {
+            Ok(0) => return 0,
+            Ok(n) if write_fd(1, &buf[..n]) == Ok(n) => {}
+            _ => return 1,
+        }
+    }
+}
+
+/// Round trips of `size`-byte messages through the echo child; returns
+/// instructions per round trip.
+fn pipe_round_trips(to: i32, from: i32, size: usize, rounds: u64) -> u64 {
+    let out = alloc::vec![7u8; size];
+    let mut back = alloc::vec![0u8; size];
+    let mut round = || {
+        let sent = write_fd(to, &out) == Ok(size);
+        let mut got = 0;
+        while sent && got < size {
+            match read_fd(from, &mut back[got..]) {
+                Ok(n) if n > 0 => got += n,
+                _ => break,
+            }
+        }
+        if got != size {
+            println!("bench: pipe round trip of {size} bytes failed");
+            process::exit(1);
+        }
+    };
+    for _ in 0..100 {
+        round();
+    }
+    let t0 = rdtsc();
+    for _ in 0..rounds {
+        round();
+    }
+    (rdtsc() - t0) / rounds
+}
+
+/// The pipe ping-pong rows.
+fn pipes() {
+    let (there_r, there_w) = pipe().expect("pipe");
+    let (back_r, back_w) = pipe().expect("pipe");
+    let pid = process::spawn_with_fds("bench", &["echo"], &[there_r, back_w]).expect("spawn echo");
+    for fd in [there_r, back_w] {
+        close(fd).expect("close");
+    }
+    println!(
+        "BENCH pipe_1B_cross_process {} instructions",
+        pipe_round_trips(there_w, back_r, 1, ROUNDS)
+    );
+    println!(
+        "BENCH pipe_1KiB_cross_process {} instructions",
+        pipe_round_trips(there_w, back_r, 1024, COPY_ROUNDS)
+    );
+    close(there_w).expect("close");
+    let (_, status) = process::wait(Some(pid)).expect("wait echo");
+    close(back_r).expect("close");
+    if status != 0 {
+        println!("bench: echo failed with {status}");
+        process::exit(1);
+    }
+}
+
 fn spawn_client(mode: &str, fds: &[i32]) {
     let pid = process::spawn_with_fds("bench", &["client", mode], fds).expect("spawn client");
     let (_, status) = process::wait(Some(pid)).expect("wait client");
@@ -166,6 +237,7 @@ fn main() -> i32 {
     match arg(1) {
         Some("client") => return client(arg(2).unwrap_or("null")),
         Some("busy") => return busy(),
+        Some("echo") => return echo(),
         _ => {}
     }
     let boot = process::kstat(BOOT_TSC).unwrap_or(0);
@@ -193,6 +265,7 @@ fn main() -> i32 {
     );
     spawn_client("null", &[first]);
     spawn_client("busy", &[first]);
+    pipes();
 
     let mut doors = alloc::vec![first];
     for target in [1usize, 100, 1000] {

@@ -8,6 +8,8 @@
 //!   door survives closing the first);
 //! - a full table: EMFILE from door_create, dup and open, and a freed slot
 //!   is usable again;
+//! - (the parent runs as a child of the program, so that its table starts
+//!   empty: init hands every program the console as 0, 1 and 2);
 //! - a spawned child holds exactly the descriptors handed to it, as 0, 1,
 //!   ... in order: the parent's other descriptor values are EBADF in the
 //!   child, it can call the doors it holds but not revoke them.
@@ -35,7 +37,7 @@ userland::entry!(main);
 const NAME: &str = "ddesc_tables";
 /// Bits of a descriptor holding the slot index (doors/src/table.rs).
 const INDEX_MASK: i32 = (1 << 12) - 1;
-const PATH: &str = "/ddesc_tables/c";
+const PATH: &str = "/tmp/ddesc_tables.c";
 
 /// Replies with its cookie (a tag naming the door) as 8 bytes.
 extern "C" fn tag_server(cookie: *mut c_void, _: *mut u8, _: usize, _: *mut door_desc_t, _: u32) {
@@ -104,7 +106,7 @@ fn expect_dead(what: &str, d: i32) {
     );
     expect_err(dup(d), Errno::EBADF, &format!("{what}: dup({d})"));
     expect_err(
-        fattach(d, "/ddesc_tables/dead"),
+        fattach(d, PATH),
         Errno::EBADF,
         &format!("{what}: fattach({d})"),
     );
@@ -114,6 +116,21 @@ fn expect_dead(what: &str, d: i32) {
         &format!("{what}: door_revoke({d})"),
     );
     expect_err(close(d), Errno::EBADF, &format!("{what}: close({d})"));
+}
+
+/// Makes the file the parent attaches a door over, runs the parent in a
+/// process of its own (so its table starts empty: this one holds the
+/// console init handed over as 0, 1 and 2), and removes the file.
+fn top() {
+    if let Err(e) = userland::fs::write(PATH, b"") {
+        fail(format_args!("creating {PATH}: {e:?}"));
+    }
+    if let Some(pid) = testkit::spawn(&["parent"], &[]) {
+        wait_child("parent", pid);
+    }
+    if let Err(e) = userland::fs::unlink(PATH) {
+        fail(format_args!("removing {PATH}: {e:?}"));
+    }
 }
 
 fn parent() {
@@ -351,11 +368,12 @@ fn child() {
 fn main() -> i32 {
     match arg(1) {
         Some("child") => child(),
+        Some("parent") => parent(),
         Some(other) => {
             println!("{NAME}: unknown role {other}");
             return 2;
         }
-        None => parent(),
+        None => top(),
     }
     testkit::verdict(arg(1).is_none())
 }

@@ -1,7 +1,7 @@
 //! What `cargo run` shows: programs in ring 3 with their own address
 //! spaces, threads, a faulting program that is killed while the rest goes
 //! on, and doors: a server process answering calls from a client process
-//! that received the door descriptor, and a door found by its name.
+//! that received the door descriptor, and a door found by its path.
 #![no_std]
 #![no_main]
 
@@ -9,13 +9,16 @@ extern crate alloc;
 
 use alloc::format;
 use alloc::vec::Vec;
-use userland::door::safe::{Door, Response};
+use userland::door::safe::{Door, Response, detach_file};
 use userland::{arg, println, process, thread};
 
 userland::entry!(main);
 
+/// Where the demo's second door is attached.
+const UPPER: &str = "/tmp/demo.upper";
+
 /// The client side: calls the door it was handed (descriptor 0), then the
-/// door named "/demo/upper" in the kernel's door name space.
+/// door attached at [`UPPER`].
 fn client() -> i32 {
     let greeter = Door::from_fd(0);
     let reply = greeter.call(b"doors", &[]).expect("door_call");
@@ -24,10 +27,10 @@ fn client() -> i32 {
         process::getpid(),
         core::str::from_utf8(&reply.data)
     );
-    let upper = Door::open("/demo/upper").expect("open /demo/upper");
+    let upper = Door::open(UPPER).expect("open the attached door");
     let reply = upper.call(b"shout", &[]).expect("door_call");
     println!(
-        "demo: /demo/upper answered {:?}",
+        "demo: {UPPER} answered {:?}",
         core::str::from_utf8(&reply.data)
     );
     0
@@ -81,7 +84,7 @@ fn main() -> i32 {
         )
     })
     .expect("door_create");
-    upper.attach("/demo/upper").expect("fattach");
+    upper.attach_file(UPPER).expect("fattach");
     let info = greeter.info().expect("door_info");
     println!("demo: door {} created (uniquifier {})", greeter.fd(), {
         info.di_uniquifier
@@ -89,8 +92,8 @@ fn main() -> i32 {
     let pid = process::spawn_with_fds("demo", &["client"], &[greeter.fd()]).expect("spawn client");
     let (_, status) = process::wait(Some(pid)).expect("wait client");
     println!("demo: door client {pid} exited with {status}");
-    // A name keeps its door alive (as a revoked door once this process is
-    // gone), so a tidy server takes its names down.
-    userland::door::fdetach("/demo/upper");
+    // An attachment keeps its door alive (as a revoked door once this
+    // process is gone), so a tidy server takes it down.
+    detach_file(UPPER).expect("fdetach");
     status
 }

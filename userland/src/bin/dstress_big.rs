@@ -8,7 +8,7 @@
 //! first thread is already a big one. Children:
 //! - `client`: calls with 1 MiB arguments; results larger than its 4 KiB
 //!   rbuf arrive in a kernel-mapped, page-rounded area that it checks and
-//!   unmaps (and the free frame count shows the area really went away); a
+//!   unmaps (and its own mapped memory shows the area really went away); a
 //!   call whose rbuf is the argument buffer itself gets the results in
 //!   place; 4 MiB arguments do not fit the server stack area: E2BIG.
 //! - `tight`: lowers its memory cap below what it has mapped, so a result
@@ -26,7 +26,7 @@ use core::ffi::c_void;
 use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Mutex;
 use userland::Errno;
-use userland::abi::kstat::FREE_FRAMES;
+use userland::abi::limit::MEMORY;
 use userland::door::{
     door_arg_t, door_call, door_create, door_desc_t, door_info_t, door_return, door_revoke,
     door_server_create, errno,
@@ -237,8 +237,36 @@ fn check_response(
     Ok(())
 }
 
-fn frames() -> u64 {
-    process::kstat(FREE_FRAMES).expect("kstat")
+/// The bytes of memory this process has mapped (its heap and result
+/// areas), read from its memory limit: as root it may set the limit
+/// anywhere, and one more page maps exactly when the limit leaves room for
+/// it. This measures this process alone (the system's free-frame count
+/// also moves with the server's heap).
+fn mapped_bytes() -> u64 {
+    let limit = process::get_limit(0, MEMORY).expect("get_limit");
+    let page = PAGE as u64;
+    let fits = |cap: u64| {
+        process::set_limit(0, MEMORY, cap).expect("set_limit");
+        match heap::map(PAGE, 0) {
+            Ok(at) => {
+                heap::unmap(at, PAGE).expect("unmap a probe page");
+                true
+            }
+            Err(_) => false,
+        }
+    };
+    // The smallest cap (in pages) that fits one more page.
+    let (mut lo, mut hi) = (1, limit / page);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if fits(mid * page) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    process::set_limit(0, MEMORY, limit).expect("restore the memory limit");
+    (lo - 1) * page
 }
 
 /// One call whose results do not fit the small rbuf: checks where they
@@ -309,18 +337,17 @@ fn client() -> Result<(), &'static str> {
             "dstress_big: call {i}: 1 MiB arguments, {resp_len} result bytes in a mapped area: ok"
         );
     }
-    // The result areas are really unmapped: a leaked one would keep 257
-    // frames per call; page tables for fresh addresses may take a frame or
-    // so per call.
+    // The result areas are really unmapped: this process maps exactly as
+    // much after the calls as before (nothing here allocates meanwhile).
     const ROUNDS: u64 = 8;
-    let before = frames();
+    let before = mapped_bytes();
     for i in 0..ROUNDS {
         call_mapped(door, &mut req, &mut small, 0x2000 + i, MIB)?;
     }
-    let after = frames();
-    println!("dstress_big: free frames {before} before {ROUNDS} mapped results, {after} after");
-    if after + 2 * ROUNDS < before {
-        return Err("result areas leak frames after unmap");
+    let after = mapped_bytes();
+    println!("dstress_big: {before} bytes mapped before {ROUNDS} mapped results, {after} after");
+    if after != before {
+        return Err("result areas stay mapped after unmap");
     }
     // The argument buffer as result buffer: results land in place.
     let mut both = vec![0u8; MIB + PAGE];

@@ -1,15 +1,22 @@
-//! init, process 1: runs the plan in the boot file system's `boot.args`
-//! (one program per line: name and arguments), one program after another,
-//! or all at once when the plan has the `@together` line, and turns the
-//! result into the QEMU exit code.
+//! init, process 1: opens the console as its descriptors 0, 1 and 2, runs
+//! the plan in the boot archive's `boot.args` (`/bin/boot.args`: one
+//! program per line, name and arguments), one program after another, or
+//! all at once when the plan has the `@together` line, and turns the
+//! result into the QEMU exit code. Each program gets the console as its
+//! descriptors 0, 1 and 2 and starts in `/`. A plan's names are archive
+//! members: a bare name is a program of `/bin`, a name with a `/` a path
+//! under `/bin`.
 //!
 //! For each program it prints a `START` line as it starts it and a `RESULT`
 //! line when it is gone (format: `abi::INIT_RESULT`), so a log can be
 //! split per program and graded line by line. It also checks that the
-//! programs leaked nothing: the kernel's counts of processes, threads, free
-//! physical frames, doors and descriptors must be back where they were,
-//! after each program when they run one after another and after all of
-//! them in any case.
+//! programs leaked nothing: the kernel's counts of processes, threads,
+//! free physical frames, doors, descriptors, open files and pipes must be
+//! back where they were, after each program when they run one after
+//! another and after all of them in any case. What persists by design is
+//! left out: files (their frames count as free; a file left in `/tmp`
+//! stays, as on a disk) and doors that only fattach attachments hold (an
+//! attachment persists like a mount until `fdetach`).
 //!
 //! The exit code: the first program in plan order that did not pass decides
 //! (not started, killed after a fault, leaked, or its exit status); when
@@ -19,56 +26,70 @@
 
 extern crate alloc;
 
+use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
+use userland::abi::fs::O_RDWR;
 use userland::abi::{
-    BOOT_ARGS_FILE, BOOT_ARGS_TOGETHER, INIT_NO_LEAKS, INIT_RESULT, INIT_START, KILLED_BASE, Sys,
-    exit_code, kstat, verdict,
+    BOOT_ARGS_FILE, BOOT_ARGS_TOGETHER, BOOT_DIR, INIT_NO_LEAKS, INIT_RESULT, INIT_START,
+    KILLED_BASE, Sys, exit_code, kstat, verdict,
 };
-use userland::sys::{check, rdtsc, syscall1, syscall4};
-use userland::{println, process};
+use userland::sys::{rdtsc, syscall1};
+use userland::{fs, println, process};
 
 userland::entry!(main);
 
-/// Reads a boot file system file whole.
-fn read_boot_file(name: &str) -> Option<Vec<u8>> {
-    let mut buf = alloc::vec![0u8; 4096];
-    loop {
-        let n = check(syscall4(
-            Sys::BootfsRead,
-            name.as_ptr() as usize,
-            name.len(),
-            buf.as_mut_ptr() as usize,
-            buf.len(),
-        ))
-        .ok()?;
-        if n <= buf.len() {
-            buf.truncate(n);
-            return Some(buf);
-        }
-        buf.resize(n, 0);
-    }
-}
+/// The descriptors every program gets: the console as 0, 1 and 2.
+const STDIO: [i32; 3] = [0, 1, 2];
 
 fn shutdown(code: u32) -> ! {
     syscall1(Sys::Shutdown, code as usize);
     process::exit(1)
 }
 
+/// Opens the console as descriptors 0, 1 and 2 (one open file, as a
+/// terminal's). Without them, output goes through `debug_write`.
+fn open_console() {
+    let opened = fs::open("/dev/console", O_RDWR, 0).and_then(|fd| {
+        let out = fs::dup(fd)?;
+        let err = fs::dup(fd)?;
+        Ok([fd, out, err])
+    });
+    if opened != Ok(STDIO) {
+        println!("init: /dev/console did not open as 0, 1, 2: {opened:?}");
+        shutdown(exit_code::FAILURE);
+    }
+}
+
+/// A counter: its name in result lines and how to read it.
+type Counter = (&'static str, fn() -> u64);
+
 /// The kernel counters that must return to their starting values.
-const COUNTERS: [(&str, usize); 5] = [
-    ("processes", kstat::PROCESSES),
-    ("threads", kstat::THREADS),
-    ("free_frames", kstat::FREE_FRAMES),
-    ("doors", kstat::DOORS),
-    ("descriptors", kstat::DESCRIPTORS),
+const COUNTERS: [Counter; 7] = [
+    ("processes", || count(kstat::PROCESSES)),
+    ("threads", || count(kstat::THREADS)),
+    // Frames holding file data count as free: files persist.
+    ("free_frames", || {
+        count(kstat::FREE_FRAMES) + count(kstat::FILE_PAGES)
+    }),
+    // Doors only attachments hold are not leaks: attachments persist.
+    ("doors", || {
+        count(kstat::DOORS) - count(kstat::ATTACHED_DOORS)
+    }),
+    ("descriptors", || count(kstat::DESCRIPTORS)),
+    ("open_files", || count(kstat::OPEN_FILES)),
+    ("pipes", || count(kstat::PIPES)),
 ];
 
-type Counts = [u64; 5];
+type Counts = [u64; COUNTERS.len()];
+
+fn count(which: usize) -> u64 {
+    process::kstat(which).unwrap_or(u64::MAX)
+}
 
 fn counters() -> Counts {
-    COUNTERS.map(|(_, which)| process::kstat(which).unwrap_or(u64::MAX))
+    COUNTERS.map(|(_, get)| get())
 }
 
 /// Writes `counter:±n` for each counter that changed (`after - before`:
@@ -145,7 +166,11 @@ fn start(p: &mut Program) -> Result<(), String> {
     let mut words = p.line.split_whitespace();
     let name = words.next().unwrap_or_default();
     let args: Vec<&str> = words.collect();
-    match process::spawn(name, &args) {
+    let path = match name.contains('/') && !name.starts_with('/') {
+        true => format!("{BOOT_DIR}/{name}"),
+        false => String::from(name),
+    };
+    match process::spawn_with_fds(&path, &args, &STDIO) {
         Ok(pid) => {
             p.pid = Some(pid);
             Ok(())
@@ -228,8 +253,10 @@ fn together(programs: &mut [Program], ends: &mut Vec<End>) {
 }
 
 fn main() -> i32 {
-    let Some(text) = read_boot_file(BOOT_ARGS_FILE).and_then(|b| String::from_utf8(b).ok()) else {
-        println!("init: no readable {BOOT_ARGS_FILE} in the boot file system");
+    open_console();
+    let plan = format!("{BOOT_DIR}/{BOOT_ARGS_FILE}");
+    let Some(text) = fs::read(&plan).ok().and_then(|b| String::from_utf8(b).ok()) else {
+        println!("init: no readable {plan} in the boot file system");
         shutdown(exit_code::NOT_STARTED);
     };
     let lines = text
@@ -263,7 +290,7 @@ fn main() -> i32 {
         println!("init: leak: {text} (after all programs, against before the first)");
     } else {
         println!(
-            "{INIT_NO_LEAKS} (processes, threads, frames, doors, descriptors back to their starting counts)"
+            "{INIT_NO_LEAKS} (processes, threads, frames, doors, descriptors, open files, pipes back to their starting counts)"
         );
     }
     let first_failure = ends.iter().copied().find(|e| *e != End::Pass);

@@ -9,14 +9,14 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 use userland::abi::{MEM_MAP_MAX, kstat, limit};
-use userland::door::safe::{Door, Response};
+use userland::door::safe::{Door, Response, detach_file};
 use userland::door::seteuid;
 use userland::sys::Errno;
 use userland::{arg, heap, println, process, thread};
 
 userland::entry!(main);
 
-const DONE: &str = "/limits/done";
+const DONE: &str = "/tmp/limits.done";
 
 macro_rules! check {
     ($cond:expr, $($msg:tt)*) => {
@@ -143,9 +143,9 @@ fn main() -> i32 {
         "an unknown resource"
     );
     let done = Door::create(0, |_| Response::default()).expect("door_create");
-    done.attach(DONE).expect("fattach");
+    done.attach_file(DONE).expect("fattach");
     process::wait(Some(child)).expect("wait");
-    userland::door::fdetach(DONE);
+    detach_file(DONE).expect("fdetach");
     println!(
         "limits: ok (memory {memory} bytes, 7 + main threads, detached threads leave nothing)"
     );

@@ -6,19 +6,18 @@
 //! - `outcome hang`: sleeps forever with a timer pending (a timeout);
 //! - `outcome block`: parks its only thread as a door server nobody calls,
 //!   so every thread is blocked (the kernel reports a deadlock);
-//! - `outcome leak`: attaches a door to a name and exits 0 without
-//!   detaching it, so the door outlives the process (init reports a leak);
-//! - `outcome cat PATH`: prints the boot file system file `PATH` and exits 0
-//!   (1 when it is missing).
+//! - `outcome leak`: starts a child that stays blocked on a pipe it holds
+//!   both ends of, and exits 0, so a process outlives the program (init
+//!   reports a leak);
+//! - `outcome cat PATH`: prints the file `PATH` and exits 0 (1 when it
+//!   cannot be read).
 #![no_std]
 #![no_main]
 
 extern crate alloc;
 
-use userland::abi::Sys;
 use userland::door::safe::{Door, Response, serve_forever};
-use userland::println;
-use userland::sys::{check, syscall4};
+use userland::{fs, println, process};
 
 userland::entry!(main);
 
@@ -31,6 +30,7 @@ fn main() -> i32 {
         },
         "block" => block(),
         "leak" => leak(),
+        "orphan" => orphan(),
         "cat" => cat(userland::arg(2).unwrap_or_default()),
         other => {
             println!("outcome: unknown case `{other}` (fault, panic, hang, block, leak, cat PATH)");
@@ -55,32 +55,36 @@ fn block() -> i32 {
 }
 
 fn leak() -> i32 {
-    let door = Door::create(0, |_| Response::data(alloc::vec::Vec::new()));
-    match door.and_then(|d| d.attach("/outcome/leak")) {
-        Ok(()) => {
-            println!("outcome: left a door attached at /outcome/leak");
+    match process::spawn("outcome", &["orphan"]) {
+        Ok(pid) => {
+            println!("outcome: left process {pid} behind");
             0
         }
         Err(e) => {
-            println!("outcome: could not attach a door: {e:?}");
+            println!("outcome: could not start a child: {e:?}");
             1
         }
     }
 }
 
+/// Blocks forever: nobody else holds the pipe's write end.
+fn orphan() -> i32 {
+    let Ok((read, _write)) = fs::pipe() else {
+        return 1;
+    };
+    let _ = fs::read_fd(read, &mut [0u8; 1]);
+    1
+}
+
 fn cat(path: &str) -> i32 {
-    let mut buf = [0u8; 256];
-    let read = check(syscall4(
-        Sys::BootfsRead,
-        path.as_ptr() as usize,
-        path.len(),
-        buf.as_mut_ptr() as usize,
-        buf.len(),
-    ));
-    match read {
-        Ok(n) => {
-            let text = core::str::from_utf8(&buf[..n.min(buf.len())]).unwrap_or("(not UTF-8)");
-            println!("outcome: {path} holds {n} bytes: {}", text.trim_end());
+    match fs::read(path) {
+        Ok(bytes) => {
+            let text = core::str::from_utf8(&bytes).unwrap_or("(not UTF-8)");
+            println!(
+                "outcome: {path} holds {} bytes: {}",
+                bytes.len(),
+                text.trim_end()
+            );
             0
         }
         Err(e) => {

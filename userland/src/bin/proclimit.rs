@@ -2,9 +2,10 @@
 //! (spawn fails with EAGAIN beyond, and works again once they have exited),
 //! and the system at most `MAX_PROCESSES` processes: many parents each
 //! below their own limit still stop there. Children stay alive until the
-//! parent names a door "/proclimit/done" (a handshake through the kernel's
-//! name space, no timing involved); each middle child reports how many
-//! children it could start by calling "/proclimit/count".
+//! parent attaches a door at "/tmp/proclimit.done" (a handshake through
+//! the file system, no timing involved); each middle child reports how
+//! many children it could start by calling the door at
+//! "/tmp/proclimit.count".
 #![no_std]
 #![no_main]
 
@@ -13,14 +14,14 @@ extern crate alloc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use userland::abi::{MAX_PROCESSES, kstat, limit};
-use userland::door::safe::{Door, Response};
+use userland::door::safe::{Door, Response, detach_file};
 use userland::sys::Errno;
 use userland::{arg, println, process};
 
 userland::entry!(main);
 
-const DONE: &str = "/proclimit/done";
-const COUNT: &str = "/proclimit/count";
+const DONE: &str = "/tmp/proclimit.done";
+const COUNT: &str = "/tmp/proclimit.count";
 
 /// Waits for the parent's go-ahead.
 fn wait_done() {
@@ -83,9 +84,9 @@ fn main() -> i32 {
     let (children, refused) = spawn_all("leaf");
     let per_process_ok = refused == Some(Errno::EAGAIN) && children.len() as u64 == own;
     let done = Door::create(0, |_| Response::default()).expect("door_create");
-    done.attach(DONE).expect("fattach");
+    done.attach_file(DONE).expect("fattach");
     reap(&children);
-    userland::door::fdetach(DONE);
+    detach_file(DONE).expect("fdetach");
     if !per_process_ok {
         println!(
             "proclimit: spawn stopped after {} children with {refused:?}; expected {own} then EAGAIN",
@@ -104,7 +105,7 @@ fn main() -> i32 {
         Response::default()
     })
     .expect("door_create");
-    counter.attach(COUNT).expect("fattach");
+    counter.attach_file(COUNT).expect("fattach");
     let existing = process::kstat(kstat::PROCESSES).expect("kstat") as usize;
     let (middles, refused) = spawn_all("middle");
     while REPORTS.load(Ordering::SeqCst) < middles.len() {
@@ -112,10 +113,10 @@ fn main() -> i32 {
     }
     let at_the_limit = process::kstat(kstat::PROCESSES).expect("kstat") as usize;
     let started = middles.len() + STARTED.load(Ordering::SeqCst);
-    done.attach(DONE).expect("fattach");
+    done.attach_file(DONE).expect("fattach");
     reap(&middles);
-    userland::door::fdetach(DONE);
-    userland::door::fdetach(COUNT);
+    detach_file(DONE).expect("fdetach");
+    detach_file(COUNT).expect("fdetach");
     let expected = MAX_PROCESSES - existing;
     let all_refused =
         refused == Some(Errno::EAGAIN) && REFUSED.load(Ordering::SeqCst) == middles.len();

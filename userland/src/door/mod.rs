@@ -300,9 +300,16 @@ pub fn fdetach(path: &str) -> i32 {
     c_result(syscall2(Sys::Fdetach, path.as_ptr() as usize, path.len()))
 }
 
-/// Opens the door attached at `path`.
+/// Opens `path` for reading (the door attached there, if any), as C's
+/// `open(path, O_RDONLY)`.
 pub fn open(path: &str) -> i32 {
-    c_result(syscall2(Sys::Open, path.as_ptr() as usize, path.len()))
+    match crate::fs::open(path, abi::fs::O_RDONLY, 0) {
+        Ok(fd) => fd,
+        Err(e) => {
+            crate::tcb::set_errno(e);
+            -1
+        }
+    }
 }
 
 pub fn close(d: i32) -> i32 {

@@ -133,11 +133,16 @@ impl Door {
         Door { fd }
     }
 
-    /// Opens the door attached at `path`.
+    /// Opens the door attached at `path`. Errors: those of `open`, and
+    /// EBADF when `path` names no door (the descriptor is closed again).
     pub fn open(path: &str) -> Result<Door, Errno> {
-        match super::open(path) {
-            -1 => Err(last_error()),
-            fd => Ok(Door { fd }),
+        let fd = crate::fs::open(path, abi::fs::O_RDONLY, 0)?;
+        match crate::fs::fstat(fd) {
+            Ok(st) if st.st_mode & abi::fs::S_IFMT == abi::fs::S_IFDOOR => Ok(Door { fd }),
+            _ => {
+                let _ = crate::fs::close(fd);
+                Err(Errno::EBADF)
+            }
         }
     }
 
@@ -190,11 +195,21 @@ impl Door {
         }
     }
 
+    /// fattach: attaches the door over the existing file `path`.
     pub fn attach(&self, path: &str) -> Result<(), Errno> {
         match fattach(self.fd, path) {
             -1 => Err(last_error()),
             _ => Ok(()),
         }
+    }
+
+    /// Attaches the door at `path`, first making an empty file there
+    /// (0644) if there is none: how a server names its door (the example
+    /// of door_create(3C)). [`detach_file`] undoes both.
+    pub fn attach_file(&self, path: &str) -> Result<(), Errno> {
+        let options = crate::fs::OpenOptions::new().write(true).create(true);
+        drop(options.mode(0o644).open(path)?);
+        self.attach(path)
     }
 
     pub fn set_param(&self, param: i32, value: usize) -> Result<(), Errno> {
@@ -234,6 +249,15 @@ impl Door {
             _ => Ok(()),
         }
     }
+}
+
+/// Takes the door off `path` and removes the file beneath (what
+/// [`Door::attach_file`] made).
+pub fn detach_file(path: &str) -> Result<(), Errno> {
+    if fdetach(path) == -1 {
+        return Err(last_error());
+    }
+    crate::fs::unlink(path)
 }
 
 /// Makes the calling thread a server thread of this process: it parks in

@@ -347,6 +347,7 @@ fn the_node_limit_bounds_files_and_directories() {
     assert_eq!(open(&mut fs, ALICE, "/tmp/b", O_CREAT), Err(Errno::ENOSPC));
     assert_eq!(mkdir(&mut fs, ALICE, "/tmp/e", 0o755), Err(Errno::ENOSPC));
     assert_eq!(fs.add_boot_file(b"prog", b"elf"), Err(Errno::ENOSPC));
+    assert_eq!(fs.add_boot_file(b"d/prog", b"elf"), Err(Errno::ENOSPC));
     let ofd = open(&mut fs, ALICE, "/tmp/a", O_CREAT).unwrap();
     unlink(&mut fs, ALICE, "/tmp/a").unwrap();
     assert_eq!(
@@ -412,7 +413,23 @@ fn boot_programs_are_read_only_in_bin() {
     let mut fs = new_fs();
     fs.add_boot_file(b"init", ELF).unwrap();
     assert_eq!(fs.add_boot_file(b"init", ELF), Err(Errno::EEXIST));
-    assert_eq!(fs.add_boot_file(b"a/b", ELF), Err(Errno::EINVAL));
+    for bad in [&b"a//b"[..], b"/a", b"a/", b"./a", b"a/../b", b"a\0"] {
+        assert_eq!(fs.add_boot_file(bad, ELF), Err(Errno::EINVAL), "{bad:?}");
+    }
+    assert_eq!(fs.add_boot_file(b"init/x", ELF), Err(Errno::ENOTDIR));
+    fs.add_boot_file(b"data/in/a.txt", b"a").unwrap();
+    fs.add_boot_file(b"data/b.txt", b"b").unwrap();
+    assert_eq!(fs.add_boot_file(b"data/in", ELF), Err(Errno::EEXIST));
+    let dir = stat(&fs, ALICE, "/bin/data/in").unwrap();
+    assert_eq!((dir.st_mode, dir.st_uid), (S_IFDIR | 0o555, 0));
+    assert_eq!(
+        open(&mut fs, Cred::ROOT, "/bin/data/new", O_CREAT | O_WRONLY),
+        Err(Errno::EROFS),
+        "the archive's directories are read-only too"
+    );
+    let a = open(&mut fs, ALICE, "/bin/data/in/a.txt", O_RDONLY).unwrap();
+    assert_eq!(read(&mut fs, a, 10).unwrap(), b"a");
+    fs.release(a);
     assert_eq!(
         fs.add_boot_file(&[b'n'; 256], ELF),
         Err(Errno::ENAMETOOLONG)
@@ -457,7 +474,7 @@ fn boot_programs_are_read_only_in_bin() {
         .into_iter()
         .map(|(n, _)| n)
         .collect();
-    assert_eq!(names, [&b"."[..], b"..", b"init"]);
+    assert_eq!(names, [&b"."[..], b"..", b"init", b"data"]);
     assert_eq!(
         fs.executable(ALICE, fs.root(), b"/bin/init"),
         Ok(Executable::Boot(ELF))

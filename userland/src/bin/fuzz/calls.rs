@@ -483,30 +483,3 @@ pub fn mem_unmap(c: &mut Ctx) {
         }
     }
 }
-
-pub fn bootfs_read(c: &mut Ctx) {
-    let name: &[u8] = c
-        .rng
-        .pick(&[&b"boot.args"[..], b"fuzz", b"no-such-file", b""]);
-    let name_at = c.place(name);
-    let name_len = if c.rng.chance(90) {
-        name.len()
-    } else {
-        1 << 20
-    };
-    let buf_len = mem::size(&mut c.rng);
-    let buf = c.ptr(buf_len);
-    // The kernel writes min(file size, buf_len) bytes: at least the first
-    // one must be writable.
-    let exists = matches!(name, b"boot.args" | b"fuzz") && name_len == name.len();
-    let unwritable = !c.scratch.holds(buf.addr, 1) && buf.access != Access::Unknown;
-    let expect = if name_at.access == Access::Bad
-        || name_len > name.len()
-        || (exists && buf_len > 0 && unwritable)
-    {
-        Expect::Fail
-    } else {
-        Expect::Any
-    };
-    c.issue([name_at.addr, name_len, buf.addr, buf_len, 0, 0], expect);
-}

@@ -1,0 +1,342 @@
+//! The system calls on files, directories, devices and pipes, and the
+//! descriptor calls (close, dup, dup2/dup3, fcntl). Each handler takes
+//! decoded arguments — descriptors as `i32`, paths as bytes, flags and
+//! modes as `u32`, offsets as `i64`, user buffers as an address and a
+//! length — so that the native calls (decoded in `syscall/mod.rs`) and a
+//! Linux personality can share them; errors are [`Errno`]s (`.linux()`
+//! gives Linux's numbers).
+//!
+//! The logic is the capability layer's (`kernel::cap`, over `kernel::fs`
+//! and `kernel::pipe`), which checks everything before it changes
+//! anything. This module adds what needs the machine: user buffers as a
+//! checked [`UserSink`](crate::mem::user::UserSink) or
+//! [`UserSource`](crate::mem::user::UserSource) (the whole range checked
+//! first, so a copy never fails halfway), the console, and blocking on
+//! pipes. One call moves at most [`IO_MAX`] bytes (a larger request gets
+//! a short count), which bounds how long it runs with interrupts off.
+
+use super::SysResult;
+use crate::mem::user::{UserPtr, UserSlice, UserSource};
+use crate::task::{self, Objects, SCHED, Sched, Wait};
+use abi::fs::{AT_EACCESS, IO_MAX, Stat};
+use abi::{DEBUG_WRITE_MAX, Errno};
+use alloc::vec;
+use doors::Pid;
+use kernel::cap::Capability;
+use kernel::fs::{Cred, Written};
+use kernel::io::Source;
+use spin::MutexGuard;
+
+type Guard = MutexGuard<'static, Sched>;
+
+/// Runs `op` on the objects for the calling process (its pid and
+/// effective ids), then carries out the events it caused.
+fn with_objects<T>(
+    op: impl FnOnce(&mut Objects, Pid, Cred) -> Result<T, Errno>,
+) -> Result<T, Errno> {
+    let mut g = SCHED.lock();
+    let (pid, cred) = (g.current_pid(), g.current_cred().into());
+    let result = op(g.objects(), pid, cred);
+    g.handle_events();
+    result
+}
+
+/// What descriptor `fd` of the calling process names (EBADF if nothing).
+fn cap_of(g: &mut Guard, fd: i32) -> Result<Capability, Errno> {
+    let pid = g.current_pid();
+    g.objects().cap(pid, fd)
+}
+
+/// `count` bytes at `addr` (EFAULT outside the user half), at most
+/// [`IO_MAX`].
+fn io_buffer(addr: u64, count: u64) -> Result<UserSlice<u8>, Errno> {
+    UserSlice::new(addr, count.min(IO_MAX as u64))
+}
+
+/// A transfer that may block on a pipe end. While blocked, the thread
+/// holds a reference to the end (so closing its descriptors, even from
+/// another thread, leaves the pipe as it is until the call ends), and the
+/// kernel releases it if the thread is destroyed meanwhile.
+struct Parked {
+    cap: Capability,
+    held: bool,
+}
+
+impl Parked {
+    fn new(cap: Capability) -> Self {
+        Parked { cap, held: false }
+    }
+
+    /// Whether "would block" means blocking: a pipe end whose description
+    /// is not `O_NONBLOCK` (asked each time: another thread may change it).
+    fn may_block(&self, g: &mut Guard) -> bool {
+        matches!(self.cap, Capability::Pipe(..)) && !g.objects().nonblocking(self.cap)
+    }
+
+    /// Blocks until the pipe's other side acts; returns the lock again.
+    fn block(&mut self, mut g: Guard) -> Guard {
+        let Capability::Pipe(id, end) = self.cap else {
+            unreachable!("only pipe transfers block")
+        };
+        if !self.held {
+            g.objects().retain(self.cap);
+            g.set_holds(Some(self.cap));
+            self.held = true;
+        }
+        task::block(g, Wait::Pipe(id, end));
+        SCHED.lock()
+    }
+
+    /// Ends the call with `result`, dropping the reference held.
+    fn finish(self, mut g: Guard, result: SysResult) -> SysResult {
+        if self.held {
+            g.set_holds(None);
+            g.objects().release(self.cap);
+            g.handle_events();
+        }
+        result
+    }
+}
+
+/// Writes what `source` holds (at most [`DEBUG_WRITE_MAX`] bytes, in one
+/// piece so that lines stay whole) to the console; returns how many.
+fn write_console(source: &mut UserSource) -> usize {
+    let mut bytes = vec![0; source.remaining().min(DEBUG_WRITE_MAX)];
+    source.take(&mut bytes);
+    crate::log::write_bytes(&bytes);
+    bytes.len()
+}
+
+pub fn openat(dirfd: i32, path: &[u8], flags: u32, mode: u32) -> SysResult {
+    with_objects(|o, pid, cred| o.open(pid, cred, dirfd, path, flags, mode)).map(|fd| fd as u64)
+}
+
+pub fn close(fd: i32) -> SysResult {
+    with_objects(|o, pid, _| o.close(pid, fd)).map(|()| 0)
+}
+
+pub fn dup(fd: i32) -> SysResult {
+    with_objects(|o, pid, _| o.dup(pid, fd, 0, false)).map(|fd| fd as u64)
+}
+
+pub fn dup3(old: i32, new: i32, flags: u32) -> SysResult {
+    with_objects(|o, pid, _| o.dup3(pid, old, new, flags)).map(|fd| fd as u64)
+}
+
+pub fn fcntl(fd: i32, cmd: u32, arg: u64) -> SysResult {
+    with_objects(|o, pid, _| o.fcntl(pid, fd, cmd, arg))
+}
+
+/// `read`: blocks on an empty pipe (unless `O_NONBLOCK`).
+pub fn read(fd: i32, buf: u64, count: u64) -> SysResult {
+    let mut g = SCHED.lock();
+    let cap = cap_of(&mut g, fd)?;
+    g.objects().check_readable(cap)?;
+    let buf = io_buffer(buf, count)?;
+    let mut parked = Parked::new(cap);
+    loop {
+        let (objects, space) = g.file_env();
+        let read = buf
+            .sink(space)
+            .and_then(|mut sink| objects.read(cap, &mut sink));
+        g.handle_events();
+        match read {
+            Err(Errno::EAGAIN) if parked.may_block(&mut g) => g = parked.block(g),
+            read => return parked.finish(g, read.map(|n| n as u64)),
+        }
+    }
+}
+
+/// `write`: a file takes all of it or nothing; a blocking pipe takes it
+/// all (parking while full) unless its reader goes, which ends the call
+/// with the count so far (EPIPE if nothing was written).
+pub fn write(fd: i32, buf: u64, count: u64) -> SysResult {
+    let mut g = SCHED.lock();
+    let cap = cap_of(&mut g, fd)?;
+    g.objects().check_writable(cap)?;
+    let len = io_buffer(buf, count).map(|_| count.min(IO_MAX as u64))?;
+    let mut done = 0;
+    let mut parked = Parked::new(cap);
+    loop {
+        let rest = UserSlice::<u8>::new(buf + done, len - done)?;
+        let (objects, space) = g.file_env();
+        let wrote =
+            rest.source(space)
+                .and_then(|mut source| match objects.write(cap, &mut source)? {
+                    Written::Bytes(n) => Ok(n as u64),
+                    Written::Console => Ok(write_console(&mut source) as u64),
+                });
+        g.handle_events();
+        match wrote {
+            Ok(n) => {
+                done += n;
+                if done == len || !parked.may_block(&mut g) {
+                    return parked.finish(g, Ok(done));
+                }
+            }
+            Err(Errno::EAGAIN) if parked.may_block(&mut g) => g = parked.block(g),
+            Err(_) if done > 0 => return parked.finish(g, Ok(done)),
+            Err(e) => return parked.finish(g, Err(e)),
+        }
+    }
+}
+
+/// EINVAL for a negative offset, ESPIPE unless `cap` has one.
+fn positioned(cap: Capability, offset: i64) -> Result<(), Errno> {
+    if offset < 0 {
+        return Err(Errno::EINVAL);
+    }
+    cap.ofd().map(|_| ()).ok_or(Errno::ESPIPE)
+}
+
+pub fn pread(fd: i32, buf: u64, count: u64, offset: i64) -> SysResult {
+    let mut g = SCHED.lock();
+    let cap = cap_of(&mut g, fd)?;
+    g.objects().check_readable(cap)?;
+    positioned(cap, offset)?;
+    let buf = io_buffer(buf, count)?;
+    let (objects, space) = g.file_env();
+    let mut sink = buf.sink(space)?;
+    objects.pread(cap, offset, &mut sink).map(|n| n as u64)
+}
+
+pub fn pwrite(fd: i32, buf: u64, count: u64, offset: i64) -> SysResult {
+    let mut g = SCHED.lock();
+    let cap = cap_of(&mut g, fd)?;
+    g.objects().check_writable(cap)?;
+    positioned(cap, offset)?;
+    let buf = io_buffer(buf, count)?;
+    let (objects, space) = g.file_env();
+    let mut source = buf.source(space)?;
+    objects.pwrite(cap, offset, &mut source).map(|n| n as u64)
+}
+
+pub fn lseek(fd: i32, offset: i64, whence: u32) -> SysResult {
+    let mut g = SCHED.lock();
+    let cap = cap_of(&mut g, fd)?;
+    g.objects().lseek(cap, offset, whence)
+}
+
+/// Writes `stat` at `out` in the calling process.
+fn put_stat(out: u64, stat: &Stat) -> SysResult {
+    UserPtr::<Stat>::new(out)?.write(SCHED.lock().current_space(), stat)?;
+    Ok(0)
+}
+
+pub fn fstat(fd: i32, out: u64) -> SysResult {
+    let stat = {
+        let mut g = SCHED.lock();
+        let cap = cap_of(&mut g, fd)?;
+        g.objects().fstat(cap)
+    };
+    put_stat(out, &stat)
+}
+
+pub fn fstatat(dirfd: i32, path: &[u8], out: u64, flags: u32) -> SysResult {
+    let stat = with_objects(|o, pid, cred| o.stat(pid, cred, dirfd, path, flags))?;
+    put_stat(out, &stat)
+}
+
+pub fn getdents64(fd: i32, buf: u64, count: u64) -> SysResult {
+    let mut g = SCHED.lock();
+    let cap = cap_of(&mut g, fd)?;
+    if !matches!(cap, Capability::Dir(_)) {
+        return Err(Errno::ENOTDIR);
+    }
+    let buf = io_buffer(buf, count)?;
+    let (objects, space) = g.file_env();
+    let mut sink = buf.sink(space)?;
+    objects.getdents(cap, &mut sink).map(|n| n as u64)
+}
+
+pub fn ftruncate(fd: i32, len: i64) -> SysResult {
+    let mut g = SCHED.lock();
+    let cap = cap_of(&mut g, fd)?;
+    g.objects().truncate(cap, len).map(|()| 0)
+}
+
+pub fn fchmod(fd: i32, mode: u32) -> SysResult {
+    let mut g = SCHED.lock();
+    let cred = g.current_cred().into();
+    let cap = cap_of(&mut g, fd)?;
+    g.objects().fchmod(cred, cap, mode).map(|()| 0)
+}
+
+pub fn fchmodat(dirfd: i32, path: &[u8], mode: u32) -> SysResult {
+    with_objects(|o, pid, cred| o.chmod(pid, cred, dirfd, path, mode)).map(|()| 0)
+}
+
+pub fn mkdirat(dirfd: i32, path: &[u8], mode: u32) -> SysResult {
+    with_objects(|o, pid, cred| o.mkdir(pid, cred, dirfd, path, mode)).map(|()| 0)
+}
+
+pub fn unlinkat(dirfd: i32, path: &[u8], flags: u32) -> SysResult {
+    with_objects(|o, pid, cred| o.unlink(pid, cred, dirfd, path, flags)).map(|()| 0)
+}
+
+pub fn renameat(from_dirfd: i32, from: &[u8], to_dirfd: i32, to: &[u8]) -> SysResult {
+    with_objects(|o, pid, cred| o.rename(pid, cred, (from_dirfd, from), (to_dirfd, to))).map(|()| 0)
+}
+
+/// `faccessat`: with the real ids, or the effective ones with
+/// [`AT_EACCESS`] (other flags: EINVAL).
+pub fn faccessat(dirfd: i32, path: &[u8], mode: u32, flags: u32) -> SysResult {
+    if flags & !AT_EACCESS != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut g = SCHED.lock();
+    let ids = g.current_cred();
+    let cred = match flags {
+        AT_EACCESS => ids.into(),
+        _ => Cred::real(ids),
+    };
+    let pid = g.current_pid();
+    g.objects().access(pid, cred, dirfd, path, mode).map(|()| 0)
+}
+
+pub fn chdir(path: &[u8]) -> SysResult {
+    with_objects(|o, pid, cred| o.chdir(pid, cred, path)).map(|()| 0)
+}
+
+pub fn fchdir(fd: i32) -> SysResult {
+    with_objects(|o, pid, cred| o.fchdir(pid, cred, fd)).map(|()| 0)
+}
+
+/// `getcwd`: the path and a NUL at `buf`; returns their length. ERANGE
+/// when `size` is too small.
+pub fn getcwd(buf: u64, size: u64) -> SysResult {
+    let mut g = SCHED.lock();
+    let pid = g.current_pid();
+    let mut path = g.objects().getcwd(pid)?;
+    path.push(0);
+    let len = path.len() as u64;
+    if size < len {
+        return Err(Errno::ERANGE);
+    }
+    UserSlice::<u8>::new(buf, len)?.write_bytes(g.current_space(), &path)?;
+    Ok(len)
+}
+
+pub fn umask(mask: u32) -> SysResult {
+    with_objects(|o, pid, _| o.umask(pid, mask)).map(u64::from)
+}
+
+/// `pipe2`: the read and write descriptors at `fds` (checked first).
+pub fn pipe2(fds: u64, flags: u32) -> SysResult {
+    let out = UserSlice::<i32>::new(fds, 2)?;
+    let mut g = SCHED.lock();
+    out.check(g.current_space(), true)?;
+    let (pid, cred) = (g.current_pid(), g.current_cred().into());
+    let (read, write) = g.objects().pipe(pid, cred, flags)?;
+    out.write_all(g.current_space(), &[read, write])
+        .expect("a checked user range is writable");
+    Ok(0)
+}
+
+pub fn fattach(fd: i32, path: &[u8]) -> SysResult {
+    with_objects(|o, pid, cred| o.fattach(pid, cred, fd, path)).map(|()| 0)
+}
+
+pub fn fdetach(path: &[u8]) -> SysResult {
+    with_objects(|o, pid, cred| o.fdetach(pid, cred, path)).map(|()| 0)
+}
