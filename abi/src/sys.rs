@@ -189,7 +189,8 @@ syscalls! {
     /// `open` of it yields the door until `fdetach` (illumos's namefs
     /// rules). The attachment holds a reference to the door. Errors: EBADF
     /// (`d` not open), EINVAL (`d` not a door), the errors of paths
-    /// (ENOENT, ENOTDIR, EACCES, ENAMETOOLONG), EBUSY (a door is attached
+    /// (ENOENT, also for a removed directory that `.` still names; ENOTDIR,
+    /// EACCES, ENAMETOOLONG), EBUSY (a door is attached
     /// there already, or `path` is `/` or `/bin`), EPERM (the caller is
     /// neither the file's owner nor root), EACCES (the owner lacks write
     /// permission on it).

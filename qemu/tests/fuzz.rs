@@ -1,7 +1,8 @@
 //! Hostile programs: the syscall fuzz campaign (`userland/src/bin/fuzz/`),
 //! and the scenarios that broke the kernel before: user RFLAGS on every
 //! kernel entry, `sysretq` to a non-canonical address, LDT selectors,
-//! automatic mappings beside fixed ones, limits too large to read back.
+//! automatic mappings beside fixed ones, limits too large to read back, a
+//! door attached over a removed directory.
 
 use qemu::{Outcome, Run, test_program, test_run};
 
@@ -89,4 +90,14 @@ fn hugelimit() {
     test_program("hugelimit", &[])
         .expect_success()
         .assert_line("hugelimit: ok");
+}
+
+/// `fattach` over a removed directory (a current one, named `.`) is
+/// ENOENT; the door reference an attachment there held used to leak with
+/// the node (init's leak check: doors).
+#[test]
+fn attachgone() {
+    test_program("attachgone", &[])
+        .expect_success()
+        .assert_line("attachgone: ok");
 }
