@@ -7,7 +7,8 @@
 use qemu::{Outcome, Run, test_program, test_run};
 
 /// Calls each campaign boot makes (spread over 3 worker processes of 3
-/// threads each, beside live door servers and wild children).
+/// threads each, beside live door servers, wild children, mortal workers
+/// and pipe children).
 const CALLS: u64 = 200_000;
 
 /// Boots one fuzz campaign under `-icount` (so it is the same run every

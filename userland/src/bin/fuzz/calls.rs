@@ -1,61 +1,23 @@
-//! How the fuzzer makes the process, thread, memory, limit and file calls
-//! of the [`table`](crate::table): arguments from every class, what the
-//! result must be, and what a success leaves to clean up (mappings,
-//! threads, children, attached names).
+//! How the fuzzer makes the process, thread, memory and limit calls of the
+//! [`table`](crate::table): arguments from every class, what the result
+//! must be, and what a success leaves to clean up (mappings, threads,
+//! children).
 
 use crate::fuzzer::{Ctx, Expect, Stub};
 use crate::mem::{
-    self, Access, MAP_REGION, PAGE, Ptr, STRIDE, TOP_PAGE, bad_addr, beyond_user, wire,
+    self, Access, MAP_REGION, PAGE, Ptr, SCRATCH_RW, STRIDE, TOP_PAGE, bad_addr, beyond_user, wire,
 };
+use crate::paths::{self, NAMES};
 use crate::rng::choose;
 use alloc::format;
 use alloc::vec::Vec;
 use core::arch::naked_asm;
+use userland::abi::fs::{AT_FDCWD, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY};
 use userland::abi::{Errno, MEM_MAP_MAX, SpawnArgs, Sys, limit};
 use userland::process;
 
 /// Where the kernel places mappings made without a fixed address.
 const AUTO_AREA: usize = 0x0000_1000_0000_0000;
-
-/// A path: this thread's own names (most often), other threads', odd
-/// ones, long ones and random bytes; returns the pointer and the length
-/// to pass (most often the path's).
-pub fn path(c: &mut Ctx) -> (Ptr, usize) {
-    let bytes = match c.rng.below(8) {
-        0..=3 => format!("/fuzz/{}/{}/{}", c.worker, c.slot, c.rng.below(4)).into_bytes(),
-        4 => format!(
-            "/fuzz/{}/{}/{}",
-            c.rng.below(4),
-            c.rng.below(4),
-            c.rng.below(4)
-        )
-        .into_bytes(),
-        5 => c
-            .rng
-            .pick(&[
-                &b""[..],
-                b"/",
-                b"relative",
-                b"//",
-                b"/fuzz/\0x",
-                b"\xff\xfe",
-            ])
-            .to_vec(),
-        6 => {
-            let mut long = alloc::vec![b'a'; c.rng.below(600) as usize];
-            long.insert(0, b'/');
-            long
-        }
-        _ => (0..c.rng.below(64)).map(|_| c.rng.next() as u8).collect(),
-    };
-    let ptr = c.place(&bytes);
-    let len = if c.rng.chance(90) {
-        bytes.len()
-    } else {
-        c.rng.boundary() as usize
-    };
-    (ptr, len)
-}
 
 pub fn debug_write(c: &mut Ctx) {
     // Only writes that must fail: a successful one would print noise.
@@ -70,14 +32,31 @@ pub fn debug_write(c: &mut Ctx) {
 }
 
 pub fn spawn(c: &mut Ctx) {
+    if c.rng.chance(10) {
+        truncated_program(c);
+        return;
+    }
     // Only this program can start: in its "quick" mode, which exits 0.
+    // Names without a `/` are programs of `/bin`; paths start from the
+    // current directory (in the fuzz area, or `/bin`). The area's files
+    // hold whatever the calls wrote (pieces of `/bin/fuzz` among it, read
+    // into the scratch area): the loader must refuse them.
+    let area_file = format!("{}/{}", paths::home(c.worker, c.slot), c.rng.pick(&NAMES));
     let name: &[u8] = c.rng.pick(&[
         &b"fuzz"[..],
         b"fuzz",
+        b"/bin/fuzz",
+        b"./fuzz",
         b"boot.args",
         b"no-such-program",
         b"fuzz\0",
         b"",
+        b"f0",
+        b"/tmp/fuzz",
+        b"/dev/null",
+        b"/bin/fuzz/",
+        area_file.as_bytes(),
+        area_file.as_bytes(),
     ]);
     let blob: &[u8] = c.rng.pick(&[
         &b"quick\0"[..],
@@ -130,6 +109,74 @@ pub fn spawn(c: &mut Ctx) {
                 format_args!("child {pid} (arguments {sent:?}) exited with {status}"),
             );
         }
+    }
+}
+
+/// Copies a prefix of this program's file (at most the scratch area's
+/// size, far short of the whole; a byte changed at times) to the junk
+/// directory with execute permission and spawns it: that must fail (the
+/// program's segments lie beyond the file), never start it.
+fn truncated_program(c: &mut Ctx) {
+    let len = 1 + c.rng.below(SCRATCH_RW as u64) as usize;
+    let buf = c.scratch.slot(&mut c.rng, len, false);
+    let cwd = AT_FDCWD as isize as usize;
+    let bin = "/bin/fuzz";
+    let args = [
+        cwd,
+        bin.as_ptr() as usize,
+        bin.len(),
+        O_RDONLY as usize,
+        0,
+        0,
+    ];
+    let fd = c.issue_nr(Sys::Openat.number(), args, Expect::SuccessOr(&[]));
+    if fd < 0 {
+        return;
+    }
+    let args = [fd as usize, buf, len, 0, 0, 0];
+    c.issue_nr(Sys::Pread.number(), args, Expect::Value(len as isize));
+    c.issue_nr(
+        Sys::Close.number(),
+        [fd as usize, 0, 0, 0, 0, 0],
+        Expect::Value(0),
+    );
+    if c.rng.chance(30) {
+        let at = buf + c.rng.index(len);
+        let byte = c.rng.next() as u8;
+        c.scratch.write(at, &[byte]);
+    }
+    let path = format!("{}/j/elf", paths::home(c.worker, c.slot));
+    let flags = (O_WRONLY | O_CREAT | O_TRUNC) as usize;
+    let args = [cwd, path.as_ptr() as usize, path.len(), flags, 0o755, 0];
+    let fd = c.issue_nr(Sys::Openat.number(), args, Expect::Any);
+    if fd < 0 {
+        return;
+    }
+    let wrote = [fd as usize, buf, len, 0, 0, 0];
+    let expect = Expect::ValueOr(len as isize, &[Errno::ENOSPC]);
+    c.issue_nr(Sys::Write.number(), wrote, expect);
+    c.issue_nr(
+        Sys::Fchmod.number(),
+        [fd as usize, 0o755, 0, 0, 0, 0],
+        Expect::Any,
+    );
+    c.issue_nr(
+        Sys::Close.number(),
+        [fd as usize, 0, 0, 0, 0, 0],
+        Expect::Value(0),
+    );
+    let spawn = SpawnArgs {
+        name_ptr: path.as_ptr() as u64,
+        name_len: path.len() as u64,
+        args_ptr: c"quick".as_ptr() as u64,
+        args_len: 6,
+        descs_ptr: 0,
+        descs_len: 0,
+    };
+    let args = [&raw const spawn as usize, 0, 0, 0, 0, 0];
+    let pid = c.issue_nr(Sys::Spawn.number(), args, Expect::Fail);
+    if pid > 0 {
+        let _ = process::wait(Some(pid as u32));
     }
 }
 
@@ -355,7 +402,9 @@ fn floor_and_span(resource: usize) -> (u64, u64) {
         limit::THREADS => (128, 2 * limit::DEFAULT_THREADS),
         limit::MEMORY => (crate::MEM_LIMIT, crate::MEM_LIMIT),
         limit::CHILDREN => (8, 2 * limit::DEFAULT_CHILDREN),
-        _ => (128, 2 * limit::DEFAULT_DESCRIPTORS),
+        // The own descriptors of the fuzz threads sit in slots 400 to 471,
+        // and no draw names a slot from 2560 on.
+        _ => (512, 2 * limit::DEFAULT_DESCRIPTORS),
     }
 }
 

@@ -4,15 +4,67 @@
 //! numbers it closed. Calls that need a live door draw [`target`]s, mostly
 //! known ones; the rest draw from [`any`], which also gives closed and
 //! forged values (small numbers, other generations of known slots,
-//! negative, `DOOR_QUERY`, beyond 32 bits).
+//! negative, `DOOR_QUERY`, beyond 32 bits). The slots hold descriptors of
+//! every kind (doors, files, directories, pipe ends, never a device or the
+//! console); every pipe end in a fuzz process is non-blocking.
 //!
 //! Calls close, pass away and revoke descriptors all the time, so the
 //! process also keeps [`anchor`]s, which the fuzzer never hands out: when
 //! few known descriptors are left, [`refill`] adds duplicates of them.
+//!
+//! Every call a thread of the process makes on descriptors runs under
+//! [`shared`]; a fuzz thread making a descriptor its own (see `own`) holds
+//! [`exclusive`] from the call that makes it until it is out of every
+//! other thread's reach, so no draw of another thread can name, close or
+//! duplicate it in between.
 
 use crate::rng::Rng;
-use core::sync::atomic::{AtomicI32, Ordering::Relaxed};
+use core::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, Ordering::Relaxed};
+use userland::abi::Sys;
+use userland::abi::fs::F_GETFD;
 use userland::door::{DOOR_QUERY, DOOR_REVOKED, close, door_info, door_info_t, dup};
+use userland::sys::syscall3;
+use userland::{process, thread};
+
+/// Threads inside [`shared`] (or -1: one inside [`exclusive`]), and the
+/// thread inside [`exclusive`].
+static HOLDERS: AtomicI64 = AtomicI64::new(0);
+static EXCLUSIVE: AtomicU32 = AtomicU32::new(0);
+
+/// Runs `f` (which makes calls on descriptors) while no thread of the
+/// process holds [`exclusive`] (or inside it, from its holder).
+pub fn shared<R>(f: impl FnOnce() -> R) -> R {
+    if HOLDERS.load(Relaxed) < 0 && EXCLUSIVE.load(Relaxed) == thread::gettid() {
+        return f();
+    }
+    loop {
+        let holders = HOLDERS.load(Relaxed);
+        if holders >= 0
+            && HOLDERS
+                .compare_exchange(holders, holders + 1, Relaxed, Relaxed)
+                .is_ok()
+        {
+            break;
+        }
+        process::yield_now();
+    }
+    let result = f();
+    HOLDERS.fetch_sub(1, Relaxed);
+    result
+}
+
+/// Runs `f` while no other thread of the process makes a call on
+/// descriptors.
+pub fn exclusive<R>(f: impl FnOnce() -> R) -> R {
+    while HOLDERS.compare_exchange(0, -1, Relaxed, Relaxed).is_err() {
+        process::yield_now();
+    }
+    EXCLUSIVE.store(thread::gettid(), Relaxed);
+    let result = f();
+    EXCLUSIVE.store(0, Relaxed);
+    HOLDERS.store(0, Relaxed);
+    result
+}
 
 /// Descriptor slots; a new descriptor replaces (and closes) a random one
 /// when all are taken, so the process's table stays small.
@@ -31,7 +83,7 @@ const INDEX_BITS: u32 = 12;
 /// Keeps a duplicate of `fd` back as an anchor.
 pub fn anchor(fd: i32) {
     if let Some(slot) = ANCHORS.iter().find(|s| s.load(Relaxed) < 0) {
-        slot.store(dup(fd), Relaxed);
+        slot.store(shared(|| dup(fd)), Relaxed);
     }
 }
 
@@ -40,7 +92,7 @@ pub fn refill(rng: &mut Rng) {
     if OPEN.iter().filter(|s| s.load(Relaxed) >= 0).count() < LOW {
         for a in &ANCHORS {
             match a.load(Relaxed) {
-                fd if fd >= 0 => add(rng, dup(fd)),
+                fd if fd >= 0 => add(rng, shared(|| dup(fd))),
                 _ => {}
             }
         }
@@ -58,7 +110,7 @@ pub fn add(rng: &mut Rng, fd: i32) {
     };
     let old = OPEN[slot].swap(fd, Relaxed);
     if old >= 0 && old != fd {
-        close(old);
+        shared(|| close(old));
         closed(rng, old);
     }
 }
@@ -71,17 +123,22 @@ pub fn closed(rng: &mut Rng, fd: i32) {
     CLOSED[rng.index(CLOSED.len())].store(fd, Relaxed);
 }
 
-/// After a call on `fd` failed with EBADF: forgets it if it is not open,
-/// and closes and forgets it if its door was revoked (calls on it can only
-/// fail), so the known descriptors stay mostly useful.
+/// After a door call on `fd` failed with EBADF: forgets it if it is not
+/// open, and closes and forgets it if its door was revoked (calls on it
+/// can only fail), so the known descriptors stay mostly useful. A
+/// descriptor of another kind stays.
 pub fn tidy(rng: &mut Rng, fd: i32) {
-    let mut info = door_info_t::default();
-    if door_info(fd, &mut info) != 0 {
-        closed(rng, fd);
-    } else if info.di_attributes & DOOR_REVOKED != 0 {
-        close(fd);
-        closed(rng, fd);
-    }
+    shared(|| {
+        let open = syscall3(Sys::Fcntl, fd as isize as usize, F_GETFD as usize, 0) >= 0;
+        let mut info = door_info_t::default();
+        let revoked = door_info(fd, &mut info) == 0 && info.di_attributes & DOOR_REVOKED != 0;
+        if revoked {
+            close(fd);
+        }
+        if !open || revoked {
+            closed(rng, fd);
+        }
+    });
 }
 
 /// A known open descriptor, if any.

@@ -8,10 +8,12 @@ use crate::mem::{
     Access, PAGE, Ptr, SCRATCH_RW, STRIDE, STUB_AREA_STRIDE, STUB_AREAS, STUB_REGION, Scratch,
     bad_addr,
 };
+use crate::own::Own;
 use crate::rng::{Rng, mix};
 use crate::table::{self, Syscall};
 use alloc::vec::Vec;
 use core::arch::asm;
+use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use userland::abi::{Errno, Sys};
 use userland::door::close;
@@ -21,6 +23,10 @@ use userland::{println, process, thread};
 
 /// Most fuzz threads in one process.
 pub const MAX_THREADS: usize = 8;
+
+/// Calls between two sweeps of a fuzz thread's junk directory (names of
+/// random bytes pile up there).
+const JUNK_SWEEP: u64 = 2048;
 
 /// What a fuzz thread is doing, for the watchdog: calls done, whether it
 /// finished, and the call it is in.
@@ -46,7 +52,7 @@ pub static PROGRESS: [Progress; MAX_THREADS] = [const {
 pub static FINDINGS: AtomicU32 = AtomicU32::new(0);
 
 /// What a result must be.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Expect {
     /// Success or a known error number.
     Any,
@@ -56,6 +62,59 @@ pub enum Expect {
     Errno(Errno),
     /// Exactly this value.
     Value(isize),
+    /// One of these errors.
+    OneOf(&'static [Errno]),
+    /// Exactly this value, or one of these errors.
+    ValueOr(isize, &'static [Errno]),
+    /// Success (any value), or one of these errors.
+    SuccessOr(&'static [Errno]),
+}
+
+impl Expect {
+    /// What is wrong with `ret` (if anything).
+    fn problem(self, ret: isize) -> Option<&'static str> {
+        let result = Errno::check(ret);
+        match (self, result) {
+            (_, Err(e)) if e.name() == "E?" => Some("an unknown error number"),
+            (Expect::Fail | Expect::Errno(_) | Expect::OneOf(_), Ok(_)) => {
+                Some("success with invalid arguments")
+            }
+            (Expect::Errno(want), Err(e)) if e != want => Some("the wrong error number"),
+            (Expect::OneOf(set) | Expect::ValueOr(_, set) | Expect::SuccessOr(set), Err(e))
+                if !set.contains(&e) =>
+            {
+                Some("the wrong error number")
+            }
+            (Expect::Value(v), _) if ret != v => Some("the wrong value"),
+            (Expect::ValueOr(v, _), Ok(_)) if ret != v => Some("the wrong value"),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Expect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let errors = |f: &mut fmt::Formatter<'_>, set: &[Errno]| {
+            set.iter().try_for_each(|e| write!(f, " or {}", e.name()))
+        };
+        match *self {
+            Expect::Any | Expect::Fail => f.write_str("an error"),
+            Expect::Errno(e) => f.write_str(e.name()),
+            Expect::Value(v) => write!(f, "{v}"),
+            Expect::OneOf(set) => {
+                f.write_str("one of")?;
+                errors(f, set)
+            }
+            Expect::ValueOr(v, set) => {
+                write!(f, "{v}")?;
+                errors(f, set)
+            }
+            Expect::SuccessOr(set) => {
+                f.write_str("success")?;
+                errors(f, set)
+            }
+        }
+    }
 }
 
 /// RFLAGS bits a fuzz call may enter the kernel with: CF, PF, AF, ZF, SF,
@@ -95,6 +154,43 @@ fn syscall_with_flags(nr: usize, a: [usize; 6], flags: u64) -> (isize, u64) {
         );
     }
     (ret, after)
+}
+
+/// Whether call `nr` runs under [`fds::shared`]: the calls that name
+/// descriptors, and those that change what the process's paths resolve
+/// from or as (its current directory, effective uid, umask). The others,
+/// some of which block, need not.
+fn shared_call(nr: usize) -> bool {
+    use Sys::*;
+    match Sys::try_from(nr) {
+        Ok(call) => !matches!(
+            call,
+            Exit | DebugWrite
+                | Yield
+                | GetPid
+                | Wait
+                | ThreadCreate
+                | ThreadExit
+                | ThreadDetach
+                | ThreadJoin
+                | MemMap
+                | MemUnmap
+                | GetTid
+                | Shutdown
+                | Kstat
+                | SleepTicks
+                | DoorUcred
+                | DoorCred
+                | DoorUnbind
+                | DoorCancelled
+                | DoorAbort
+                | DoorHandoff
+                | GetLimit
+                | SetTls
+                | Getcwd
+        ),
+        Err(()) => false,
+    }
 }
 
 /// A thread made by a fuzzed `thread_create`: it ends at once.
@@ -137,14 +233,17 @@ pub struct Ctx {
     pub stubs: Vec<Stub>,
     /// How often each place of [`STUB_AREAS`] was mapped.
     stub_maps: [u32; STUB_AREAS],
-    /// Paths this thread attached a door to.
-    pub attached: Vec<Vec<u8>>,
     /// Calls that failed (as they mostly should).
     pub failed: u64,
-    /// Whether `fattach` may succeed (names outlive their process).
-    pub names: bool,
     /// The call before which the thread ends its whole process.
     pub exit_at: Option<u64>,
+    /// The call before which the thread fills the file system.
+    pub fill_at: Option<u64>,
+    /// Whether the process runs as user 1000 throughout (it never takes
+    /// euid 0 back), so permission checks have one answer.
+    pub unprivileged: bool,
+    /// The descriptors the thread opened itself.
+    pub own: Own,
 }
 
 /// Prints a finding (with everything needed to reproduce it) and counts it.
@@ -154,7 +253,7 @@ pub fn finding(seed: u64, what: core::fmt::Arguments) {
 }
 
 impl Ctx {
-    pub fn new(seed: u64, worker: usize, slot: usize, scratch: Scratch) -> Ctx {
+    pub fn new(seed: u64, worker: usize, slot: usize, scratch: Scratch, unprivileged: bool) -> Ctx {
         Ctx {
             rng: Rng::new(mix(mix(seed, worker as u64), slot as u64)),
             scratch,
@@ -168,10 +267,11 @@ impl Ctx {
             maps: Vec::new(),
             stubs: Vec::new(),
             stub_maps: [0; STUB_AREAS],
-            attached: Vec::new(),
             failed: 0,
-            names: true,
             exit_at: None,
+            fill_at: None,
+            unprivileged,
+            own: Own::new(slot),
         }
     }
 
@@ -210,17 +310,24 @@ impl Ctx {
     /// the arithmetic ones), which must come back unchanged.
     pub fn issue_nr(&mut self, nr: usize, args: [usize; 6], expect: Expect) -> isize {
         self.note(nr, &args);
-        let ret = if self.rng.chance(25) {
-            let flags = self.rng.next() & ENTRY_FLAGS;
-            let (ret, after) = syscall_with_flags(nr, args, flags);
+        let flags = self.rng.chance(25).then(|| self.rng.next() & ENTRY_FLAGS);
+        let call = || match flags {
+            Some(flags) => {
+                let (ret, after) = syscall_with_flags(nr, args, flags);
+                (ret, after)
+            }
+            None => (raw_syscall(nr, args), 0),
+        };
+        let (ret, after) = match shared_call(nr) {
+            true => fds::shared(call),
+            false => call(),
+        };
+        if let Some(flags) = flags {
             self.check(
                 after & ENTRY_FLAGS == flags,
                 format_args!("RFLAGS {flags:#x} came back as {after:#x}"),
             );
-            ret
-        } else {
-            raw_syscall(nr, args)
-        };
+        }
         self.judge(nr, &args, expect, ret);
         ret
     }
@@ -278,26 +385,15 @@ impl Ctx {
     /// `expect`; a mismatch is a finding.
     pub fn judge(&mut self, nr: usize, args: &[usize; 6], expect: Expect, ret: isize) {
         let result = Errno::check(ret);
-        let problem = match (expect, result) {
-            (_, Err(e)) if e.name() == "E?" => Some("an unknown error number"),
-            (Expect::Fail | Expect::Errno(_), Ok(_)) => Some("success with invalid arguments"),
-            (Expect::Errno(want), Err(e)) if e != want => Some("the wrong error number"),
-            (Expect::Value(v), _) if ret != v => Some("the wrong value"),
-            _ => None,
-        };
         if result.is_err() {
             self.failed += 1;
         }
-        if let Some(problem) = problem {
-            let want = match expect {
-                Expect::Errno(e) => e.name(),
-                Expect::Value(_) => "the value",
-                _ => "an error",
-            };
+        if let Some(problem) = expect.problem(ret) {
             finding(
                 self.seed,
                 format_args!(
-                    "worker {} thread {} call {}: {}({:#x?}) returned {ret} ({}): {problem}, expected {want}",
+                    "worker {} thread {} call {}: {}({:#x?}) returned {ret} ({}): {problem}, \
+                     expected {expect}",
                     self.worker,
                     self.slot,
                     self.index,
@@ -311,6 +407,7 @@ impl Ctx {
 
     /// Runs `calls` random calls, then undoes what they left behind.
     pub fn run(&mut self, calls: u64) {
+        self.tid = thread::gettid();
         let progress = &PROGRESS[self.slot];
         progress.tid.store(self.tid, Relaxed);
         for i in 0..calls {
@@ -320,6 +417,12 @@ impl Ctx {
             }
             if i % 16 == 0 {
                 fds::refill(&mut self.rng);
+            }
+            if i % JUNK_SWEEP == JUNK_SWEEP - 1 {
+                self.sweep_junk();
+            }
+            if self.fill_at == Some(i) {
+                self.fill();
             }
             self.entry = table::draw(&mut self.rng);
             if let Some(run) = self.entry.run {
@@ -440,13 +543,14 @@ impl Ctx {
         for stub in core::mem::take(&mut self.stubs) {
             self.join(stub);
         }
+        self.close_all_own();
     }
 
     /// Closes descriptors `received` (most of them) or keeps them.
     pub fn receive(&mut self, received: &[i32]) {
         for &fd in received {
             if self.rng.chance(70) {
-                close(fd);
+                fds::shared(|| close(fd));
             } else {
                 fds::add(&mut self.rng, fd);
             }

@@ -1,40 +1,55 @@
 //! fuzz: a hostile campaign against the kernel, deterministic by seed.
 //!
-//! `fuzz SEED CALLS` is the coordinator: it serves live doors
-//! ([`servers`]), starts [`WORKERS`] copies of itself in worker mode, each
-//! with [`THREADS`] fuzz threads issuing CALLS random system calls in all
-//! (drawn from the one [`table`], with boundary values: bad, read-only,
-//! misaligned and page-straddling pointers, huge sizes, forged, closed and
-//! valid descriptors, corrupt `door_arg_t` and descriptor arrays,
+//! `fuzz SEED CALLS` is the coordinator: it makes the fuzz area
+//! ([`area`]), serves live doors ([`servers`]), starts [`WORKERS`] copies
+//! of itself in worker mode, each with [`THREADS`] fuzz threads issuing
+//! CALLS random system calls in all (drawn from the one [`table`], with
+//! boundary values: bad, read-only, misaligned and page-straddling
+//! pointers, huge sizes, forged, closed and valid descriptors of every
+//! kind, paths of every class, corrupt `door_arg_t` and descriptor arrays,
 //! `door_return` from threads that serve nothing) beside their own door
 //! servers, and meanwhile starts "wild" children ([`wild`]) that jump to
 //! random addresses with random registers and must be killed with a fault
-//! report, and "mortal" workers that exit part-way through. Each fuzz
-//! thread has its own generator seeded from SEED, so a seed makes the same
-//! random choices; under `--icount` the whole run repeats exactly.
+//! report, "mortal" workers that exit part-way through, and pipe children
+//! ([`piper`]) that block on pipes. The last worker (and every other
+//! mortal one) runs as user 1000, so permission checks have one answer.
+//! Each fuzz thread has its own generator seeded from SEED, so a seed
+//! makes the same random choices; under `--icount` the whole run repeats
+//! exactly. At the end the coordinator removes the fuzz area, which must
+//! leave nothing behind.
 //!
 //! A finding prints `fuzz: FINDING (seed SEED): ...` with the call that
 //! showed it: a result a call cannot have (success with invalid
 //! arguments, an unknown error number, a wrong value, changed flags), a
 //! wild child that ended otherwise than killed with the expected vector,
-//! a worker that died, or a fuzz thread that made no progress for
-//! [`STALL_TICKS`] (the watchdog). A kernel panic or a leak after the run
-//! (init's check) fails the boot itself; the first line of the log names
-//! the seed.
+//! a worker or pipe child that failed, or a fuzz thread that made no
+//! progress for [`STALL_TICKS`] (the watchdog). A kernel panic or a leak
+//! after the run (init's check) fails the boot itself; the first line of
+//! the log names the seed.
 //!
 //! Other modes: `fuzz worker SEED INDEX CALLS`, `fuzz mortal SEED INDEX
-//! CALLS`, `fuzz wild SEED INDEX`, and `fuzz quick` (exits 0 at once: what
+//! CALLS`, `fuzz wild SEED INDEX`, `fuzz pipes SEED INDEX`, `fuzz
+//! pipe-peer SEED INDEX ROUND`, and `fuzz quick` (exits 0 at once: what
 //! fuzzed `spawn`s start).
 #![no_std]
 #![no_main]
 
 extern crate alloc;
 
+mod area;
 mod calls;
 mod door_calls;
+mod dup_calls;
+mod fd_calls;
 mod fds;
+mod fill;
 mod fuzzer;
 mod mem;
+mod model;
+mod own;
+mod path_calls;
+mod paths;
+mod piper;
 mod rng;
 mod servers;
 mod table;
@@ -46,18 +61,16 @@ use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use fuzzer::{Ctx, FINDINGS, MAX_THREADS, PROGRESS, finding};
 use mem::Scratch;
 use rng::{Rng, mix};
-use spin::Mutex;
 use userland::abi::kstat::{DOOR_FAST_PATHS, TIMER_TICKS};
-use userland::abi::{KILLED_BASE, Sys, limit};
-use userland::door::{DOOR_UNREF, door_create, door_revoke, seteuid};
-use userland::sys::syscall2;
+use userland::abi::{KILLED_BASE, limit};
+use userland::door::{DOOR_UNREF, door_create, door_revoke};
 use userland::{println, process, thread};
 
 userland::entry!(main);
 
 /// Worker processes, and fuzz threads in each.
-const WORKERS: u64 = 3;
-const THREADS: usize = 3;
+pub const WORKERS: u64 = 3;
+pub const THREADS: usize = 3;
 /// Each worker's cap on mapped memory ([`limit::MEMORY`]), so that the
 /// workers leave memory for the rest.
 pub const MEM_LIMIT: u64 = 32 << 20;
@@ -74,6 +87,14 @@ fn main() -> i32 {
         ["quick", ..] => 0,
         ["wild", seed, index] => match (num(seed), num(index)) {
             (Some(seed), Some(index)) => wild::run(seed, index),
+            _ => usage(),
+        },
+        ["pipes", seed, index] => match (num(seed), num(index)) {
+            (Some(seed), Some(index)) => piper::run(seed, index),
+            _ => usage(),
+        },
+        ["pipe-peer", seed, index, round] => match (num(seed), num(index), num(round)) {
+            (Some(seed), Some(index), Some(round)) => piper::run_peer(seed, index, round),
             _ => usage(),
         },
         [mode @ ("worker" | "mortal"), seed, index, calls] => {
@@ -110,10 +131,11 @@ fn share(total: u64, parts: u64, index: u64) -> u64 {
 const MORTAL_CALLS: u64 = 3000;
 
 /// The child being waited for (index + 1, 0 for none; mortal workers
-/// above [`MORTAL`]) and since when.
+/// above [`MORTAL`], pipe children above [`PIPES`]) and since when.
 static WAITING: AtomicU64 = AtomicU64::new(0);
 static WAITING_SINCE: AtomicU64 = AtomicU64::new(0);
 const MORTAL: u64 = 1 << 32;
+const PIPES: u64 = 2 << 32;
 
 fn coordinator(seed: u64, calls: u64) -> i32 {
     let wild_children = 8 + calls / 20_000;
@@ -124,6 +146,10 @@ fn coordinator(seed: u64, calls: u64) -> i32 {
     );
     servers::SEED.store(seed, Relaxed);
     servers::STREAM.store(seed, Relaxed);
+    if let Err(e) = area::make_root() {
+        finding(seed, format_args!("making {}: {e:?}", paths::FUZZ_DIR));
+        return 1;
+    }
     let start = ticks();
     let fast_paths = || process::kstat(DOOR_FAST_PATHS).unwrap_or(0);
     let fast_before = fast_paths();
@@ -156,6 +182,7 @@ fn coordinator(seed: u64, calls: u64) -> i32 {
         if index % 2 == 1 {
             run_mortal(seed, index / 2, &doors);
         }
+        run_pipes(seed, index);
     }
     WAITING.store(0, Relaxed);
     for (index, pid) in workers {
@@ -171,13 +198,16 @@ fn coordinator(seed: u64, calls: u64) -> i32 {
     for fd in doors {
         door_revoke(fd);
     }
+    if let Err(e) = area::remove_tree(paths::FUZZ_DIR) {
+        finding(seed, format_args!("removing the fuzz area: {e}"));
+    }
     let elapsed = ticks() - start;
     let fast = fast_paths() - fast_before;
     let findings = FINDINGS.load(Relaxed);
     println!(
         "fuzz: seed {seed}: {calls} calls and {killed}/{wild_children} wild children killed as \
-         expected, {} mortal workers, {fast} door legs on the fast path, in {elapsed} ticks; \
-         {findings} findings",
+         expected, {} mortal workers, {wild_children} pipe children, {fast} door legs on the \
+         fast path, in {elapsed} ticks; {findings} findings",
         wild_children / 2
     );
     if findings == 0 {
@@ -229,6 +259,25 @@ fn run_mortal(seed: u64, index: u64, doors: &[i32]) {
             format_args!("mortal worker {index} ended with status {status}"),
         ),
     }
+    let area = paths::area(WORKERS as usize + index as usize);
+    if let Err(e) = area::remove_tree(&area) {
+        finding(
+            seed,
+            format_args!("removing mortal worker {index}'s area: {e}"),
+        );
+    }
+}
+
+/// Runs pipe child `index`, which must end with status 0.
+fn run_pipes(seed: u64, index: u64) {
+    let (s, i) = (alloc::format!("{seed}"), alloc::format!("{index}"));
+    match run_child(seed, &["pipes", &s, &i], &[], PIPES + index + 1) {
+        Some(0) | None => {}
+        Some(status) => finding(
+            seed,
+            format_args!("pipe child {index} ended with status {status}"),
+        ),
+    }
 }
 
 /// Starts wild child `index` and checks how it ended; true if as expected.
@@ -260,6 +309,7 @@ fn watch_children(seed: u64) -> u64 {
         // watchdog reports first, naming the call.
         if waiting > 0 && ticks() - WAITING_SINCE.load(Relaxed) > 2 * STALL_TICKS {
             let (what, index) = match waiting {
+                w if w > PIPES => ("pipe child", w - PIPES - 1),
                 w if w > MORTAL => ("mortal worker", w - MORTAL - 1),
                 w => ("wild child", w - 1),
             };
@@ -272,13 +322,15 @@ fn watch_children(seed: u64) -> u64 {
     }
 }
 
-/// Names fuzz threads attached doors to (detached at the end).
-static ATTACHED: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
-
-/// A worker: fuzz threads, its own door servers, a watchdog. A mortal one
-/// (its index counted after the others') attaches no names (they would
-/// outlive it) and exits from its first fuzz thread part-way through.
+/// A worker: its area, fuzz threads, its own door servers, a watchdog.
+/// A mortal one (its index counted after the others') exits from its
+/// first fuzz thread part-way through. The last worker and the odd mortal
+/// ones run as user 1000.
 fn worker(seed: u64, index: u64, calls: u64, mortal: bool) -> i32 {
+    let unprivileged = match mortal {
+        true => index % 2 == 1,
+        false => index == WORKERS - 1,
+    };
     let index = if mortal { WORKERS + index } else { index };
     let mut rng = Rng::new(mix(seed, index));
     servers::SEED.store(seed, Relaxed);
@@ -289,6 +341,10 @@ fn worker(seed: u64, index: u64, calls: u64, mortal: bool) -> i32 {
             format_args!("worker {index}: setting its memory limit: {e:?}"),
         );
     }
+    if let Err(e) = area::make_area(index as usize, THREADS, unprivileged) {
+        finding(seed, format_args!("worker {index}: making its area: {e}"));
+        return 1;
+    }
     // The coordinator's doors, and one of its own (so its shared pool has
     // a server thread before the fuzzing takes memory).
     let own = door_create(servers::serve, servers::CHAOS as *mut c_void, 0);
@@ -296,29 +352,28 @@ fn worker(seed: u64, index: u64, calls: u64, mortal: bool) -> i32 {
         fds::anchor(fd);
         fds::add(&mut rng, fd);
     }
-    let mut threads = Vec::new();
+    // Every thread's own descriptors are opened before any fuzzing (which
+    // changes the umask and closes descriptors at random).
+    let mut contexts = Vec::new();
     for slot in 0..THREADS {
         let scratch = Scratch::map(slot).expect("scratch area");
         let calls = share(calls, THREADS as u64, slot as u64);
-        let exit_at = (mortal && slot == 0).then(|| rng.below(calls));
+        let mut ctx = Ctx::new(seed, index as usize, slot, scratch, unprivileged);
+        ctx.exit_at = (mortal && slot == 0).then(|| rng.below(calls));
+        ctx.fill_at = (!mortal && slot == 0).then(|| rng.below(calls));
+        ctx.setup_own(own);
+        contexts.push((ctx, calls));
+    }
+    let mut threads = Vec::new();
+    for (mut ctx, calls) in contexts {
         let fuzz = thread::spawn(move || {
-            let mut ctx = Ctx::new(seed, index as usize, slot, scratch);
-            ctx.names = !mortal;
-            ctx.exit_at = exit_at;
             ctx.run(calls);
-            ATTACHED.lock().append(&mut ctx.attached);
             ctx.failed
         });
         threads.push(fuzz.expect("fuzz thread"));
     }
     thread::spawn(move || watch(seed, index)).expect("watchdog");
     let failed: u64 = threads.into_iter().map(|t| t.join().unwrap_or(0)).sum();
-    // Names outlive processes: take back every one attached (as root,
-    // since the threads may have dropped privilege).
-    seteuid(0);
-    for path in ATTACHED.lock().drain(..) {
-        syscall2(Sys::Fdetach, path.as_ptr() as usize, path.len());
-    }
     let findings = FINDINGS.load(Relaxed);
     println!(
         "fuzz: worker {index}: {calls} calls ({failed} failed, as most should); {findings} findings"

@@ -191,6 +191,18 @@ impl Scratch {
         inside.then(|| unsafe { core::slice::from_raw_parts(addr as *const u8, len) }.to_vec())
     }
 
+    /// A copy of `[addr, addr + len)`, if the scratch area or the
+    /// constants hold it.
+    pub fn peek(&self, addr: usize, len: usize) -> Option<Vec<u8>> {
+        let constants = CONSTANTS.as_ptr() as usize;
+        self.read(addr, len).or_else(|| {
+            let offset = addr.checked_sub(constants)?;
+            CONSTANTS
+                .get(offset..offset.checked_add(len)?)
+                .map(<[u8]>::to_vec)
+        })
+    }
+
     /// Random bytes over `[addr, addr + len)` (which it holds).
     pub fn scribble(&mut self, rng: &mut Rng, addr: usize, len: usize) {
         assert!(self.holds(addr, len), "scratch write out of range");

@@ -8,13 +8,21 @@
 //! entry makes numbers that name no call.
 
 use crate::calls::{
-    debug_write, get_limit, mem_map, mem_unmap, path, set_limit, spawn, thread_create,
-    thread_detach, thread_join, wait,
+    debug_write, get_limit, mem_map, mem_unmap, set_limit, spawn, thread_create, thread_detach,
+    thread_join, wait,
 };
 use crate::door_calls::{door_call, door_create_call, door_return};
+use crate::dup_calls::{close, dup, dup3, fcntl, pipe2};
+use crate::fd_calls::{
+    fchdir, fchmod, fstat, ftruncate, getdents64, lseek, pread, pwrite, read, write,
+};
 use crate::fds;
 use crate::fuzzer::{Ctx, Expect, PROGRESS};
 use crate::mem::{Access, Ptr, beyond_user};
+use crate::path_calls::{
+    chdir, faccessat, fattach, fchmodat, fdetach, fstatat, getcwd, mkdirat, openat, renameat,
+    umask, unlinkat,
+};
 use crate::rng::{Rng, choose};
 use core::fmt;
 use core::sync::atomic::Ordering::Relaxed;
@@ -28,7 +36,8 @@ pub struct Syscall {
     /// How often a fuzz thread draws it, relative to the others.
     pub weight: u64,
     /// Whether a wild child may make it with random registers: it cannot
-    /// end the child, block it for long, start programs or print.
+    /// end the child, block it for long, start programs or print (a wild
+    /// child holds no descriptors, so reads and writes fail with EBADF).
     pub wild: bool,
     /// Makes, issues and judges one call (`None`: never fuzzed).
     pub run: Option<fn(&mut Ctx)>,
@@ -193,38 +202,10 @@ const fn spec(call: Sys) -> Syscall {
             };
             c.issue([tid, 0, 0, 0, 0, 0], expect);
         }),
-        Sys::Fattach => fuzz(call, 8, true, |c| {
-            let d = c.target();
-            let (path, len) = path(c);
-            // A relative path, which cannot be attached, when names must not be.
-            let (path, len) = if c.names {
-                (path, len)
-            } else {
-                (c.place(b"fuzz"), 4)
-            };
-            if c.issue([d, path.addr, len, 0, 0, 0], unreadable(path)) == 0 {
-                // The name the kernel read (the path may be longer or shorter).
-                match c.scratch.read(path.addr, len) {
-                    Some(name) => c.attached.push(name),
-                    None => c.check(false, format_args!("attached a name it cannot read back")),
-                }
-            }
-        }),
-        Sys::Fdetach => fuzz(call, 8, true, |c| {
-            let (path, len) = path(c);
-            c.issue([path.addr, len, 0, 0, 0, 0], unreadable(path));
-        }),
-        Sys::Close => fuzz(call, 8, true, |c| {
-            let d = c.fd();
-            if c.issue([d, 0, 0, 0, 0, 0], Expect::Any) == 0 {
-                fds::closed(&mut c.rng, d as i32);
-            }
-        }),
-        Sys::Dup => fuzz(call, 8, true, |c| {
-            let d = c.target();
-            let fd = c.issue([d, 0, 0, 0, 0, 0], Expect::Any);
-            fds::add(&mut c.rng, fd as i32);
-        }),
+        Sys::Fattach => fuzz(call, 8, true, fattach),
+        Sys::Fdetach => fuzz(call, 8, true, fdetach),
+        Sys::Close => fuzz(call, 8, true, close),
+        Sys::Dup => fuzz(call, 8, true, dup),
         Sys::DoorHandoff => fuzz(call, 4, true, |c| {
             let on = choose([1, 1, 0, c.rng.boundary()], &mut c.rng);
             let expect = if on > 1 {
@@ -234,12 +215,17 @@ const fn spec(call: Sys) -> Syscall {
             };
             c.issue([on as usize, 0, 0, 0, 0, 0], expect);
         }),
+        // An unprivileged process (euid 1000, real uid 0) may take only
+        // its real id, which it never does.
         Sys::Seteuid => fuzz(call, 4, true, |c| {
-            let uid = choose([0, 0, 1000, c.rng.boundary()], &mut c.rng);
-            let expect = if uid > u64::from(u32::MAX) {
-                Expect::Errno(Errno::EINVAL)
-            } else {
-                Expect::Any
+            let uid = match c.unprivileged {
+                true => choose([1000, 1001, c.rng.boundary().max(1)], &mut c.rng),
+                false => choose([0, 0, 1000, c.rng.boundary()], &mut c.rng),
+            };
+            let expect = match uid {
+                0x1_0000_0000.. => Expect::Errno(Errno::EINVAL),
+                _ if c.unprivileged => Expect::Errno(Errno::EPERM),
+                _ => Expect::Any,
             };
             c.issue([uid as usize, 0, 0, 0, 0, 0], expect);
         }),
@@ -261,31 +247,29 @@ const fn spec(call: Sys) -> Syscall {
                 c.issue([addr, 0, 0, 0, 0, 0], Expect::Errno(Errno::EINVAL));
             }
         }),
-        // The calls on files, directories and pipes: fuzzed in the next
-        // commit.
-        Sys::Openat
-        | Sys::Read
-        | Sys::Write
-        | Sys::Pread
-        | Sys::Pwrite
-        | Sys::Lseek
-        | Sys::Fstat
-        | Sys::Fstatat
-        | Sys::Getdents64
-        | Sys::Ftruncate
-        | Sys::Fchmod
-        | Sys::Fchmodat
-        | Sys::Mkdirat
-        | Sys::Unlinkat
-        | Sys::Renameat
-        | Sys::Faccessat
-        | Sys::Chdir
-        | Sys::Fchdir
-        | Sys::Getcwd
-        | Sys::Umask
-        | Sys::Pipe2
-        | Sys::Dup3
-        | Sys::Fcntl => never(call),
+        Sys::Openat => fuzz(call, 12, true, openat),
+        Sys::Read => fuzz(call, 12, true, read),
+        Sys::Write => fuzz(call, 12, true, write),
+        Sys::Pread => fuzz(call, 6, true, pread),
+        Sys::Pwrite => fuzz(call, 6, true, pwrite),
+        Sys::Lseek => fuzz(call, 6, true, lseek),
+        Sys::Fstat => fuzz(call, 6, true, fstat),
+        Sys::Fstatat => fuzz(call, 8, true, fstatat),
+        Sys::Getdents64 => fuzz(call, 6, true, getdents64),
+        Sys::Ftruncate => fuzz(call, 4, true, ftruncate),
+        Sys::Fchmod => fuzz(call, 4, true, fchmod),
+        Sys::Fchmodat => fuzz(call, 6, true, fchmodat),
+        Sys::Mkdirat => fuzz(call, 6, true, mkdirat),
+        Sys::Unlinkat => fuzz(call, 6, true, unlinkat),
+        Sys::Renameat => fuzz(call, 6, true, renameat),
+        Sys::Faccessat => fuzz(call, 6, true, faccessat),
+        Sys::Chdir => fuzz(call, 4, true, chdir),
+        Sys::Fchdir => fuzz(call, 4, true, fchdir),
+        Sys::Getcwd => fuzz(call, 4, true, getcwd),
+        Sys::Umask => fuzz(call, 2, true, umask),
+        Sys::Pipe2 => fuzz(call, 6, true, pipe2),
+        Sys::Dup3 => fuzz(call, 6, true, dup3),
+        Sys::Fcntl => fuzz(call, 8, true, fcntl),
     }
 }
 
@@ -352,14 +336,6 @@ fn garbage(c: &mut Ctx) -> [usize; 6] {
 pub fn unwritable(p: Ptr) -> Expect {
     match p.access {
         Access::Read | Access::Bad => Expect::Fail,
-        _ => Expect::Any,
-    }
-}
-
-/// What a call needing to read `p` must return.
-fn unreadable(p: Ptr) -> Expect {
-    match p.access {
-        Access::Bad => Expect::Fail,
         _ => Expect::Any,
     }
 }
