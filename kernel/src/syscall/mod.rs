@@ -432,6 +432,11 @@ fn get_limit(pid: u64, resource: u64) -> SysResult {
 
 fn set_limit(pid: u64, resource: u64, value: u64) -> SysResult {
     let current = get_limit(pid, resource)?;
+    // get_limit returns a limit as a non-negative result: a larger value
+    // would come back as an error.
+    if value > i64::MAX as u64 {
+        return Err(Errno::EINVAL);
+    }
     let mut g = SCHED.lock();
     let (pid, child) = limit_target(&g, pid)?;
     if (child || value > current) && g.current_cred().euid != 0 {
