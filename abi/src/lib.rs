@@ -124,6 +124,12 @@ pub const NATIVE_NOTE_NAME: &[u8] = b"doors";
 /// The type of the [`NATIVE_NOTE_NAME`] note (its 4-byte descriptor holds
 /// the ABI version, 1).
 pub const NATIVE_NOTE_TYPE: u32 = 1;
+/// User addresses are below this: the lower canonical half without its
+/// last page, which is never mapped (so no `syscall` instruction can end at
+/// the non-canonical 0x0000_8000_0000_0000, where `sysretq` would fault in
+/// ring 0 on Intel CPUs). Mappings, thread entries and user pointers at or
+/// beyond it are refused.
+pub const USER_END: u64 = 0x0000_7fff_ffff_f000;
 
 /// Top of a program's main-thread stack (the kernel maps it; the doors
 /// library uses its extent as the main thread's door stack area).

@@ -82,7 +82,8 @@ syscalls! {
     Wait,
     /// `thread_create(entry, arg, stack_top)`: returns the new thread's id.
     /// The thread starts at `entry(arg)` with `rsp = stack_top`. Errors:
-    /// EINVAL, EAGAIN (the process has its [`crate::limit::THREADS`]
+    /// EINVAL (`entry` outside `[0x1000, USER_END)`, `stack_top` outside
+    /// `[0x1000, USER_END]`, see [`crate::USER_END`]), EAGAIN (the process has its [`crate::limit::THREADS`]
     /// threads, counting exited ones nobody joined), ENOMEM.
     ThreadCreate,
     /// `thread_exit(value, unmap_addr, unmap_len)`: ends the calling thread.
@@ -99,8 +100,14 @@ syscalls! {
     /// value is dropped then).
     ThreadJoin,
     /// `mem_map(len, prot, fixed_addr)`: maps zeroed anonymous memory at
-    /// `fixed_addr` (page aligned; 0 lets the kernel choose); returns its
-    /// address.
+    /// `fixed_addr` (page aligned; 0 lets the kernel choose, after its
+    /// previous choice, with an unmapped page on both sides); returns its
+    /// address. Errors: EINVAL (`len` 0 or above [`crate::MEM_MAP_MAX`],
+    /// unknown [`crate::prot`] bits, `fixed_addr` not page aligned, below
+    /// 0x1000, or a range reaching [`crate::USER_END`]
+    /// (0x7fff_ffff_f000: the top page is never mapped), or overlapping a
+    /// mapping), ENOMEM (beyond the process's [`crate::limit::MEMORY`], no
+    /// room left, or no free memory).
     MemMap,
     /// `mem_unmap(addr, len)`: unmaps memory mapped by `mem_map` (or a door
     /// result area).
@@ -187,7 +194,8 @@ syscalls! {
     /// `open` of it yields the door until `fdetach` (illumos's namefs
     /// rules). The attachment holds a reference to the door. Errors: EBADF
     /// (`d` not open), EINVAL (`d` not a door), the errors of paths
-    /// (ENOENT, ENOTDIR, EACCES, ENAMETOOLONG), EBUSY (a door is attached
+    /// (ENOENT, also for a removed directory that `.` still names; ENOTDIR,
+    /// EACCES, ENAMETOOLONG), EBUSY (a door is attached
     /// there already, or `path` is `/` or `/bin`), EPERM (the caller is
     /// neither the file's owner nor root), EACCES (the owner lacks write
     /// permission on it).
@@ -219,7 +227,8 @@ syscalls! {
     /// `pid` (0: the caller). Any process may lower its own limits; raising
     /// one, or changing a child's, takes euid 0 (a privileged parent).
     /// Errors: EPERM, ESRCH (not the caller or its child), EINVAL (unknown
-    /// resource, or a value beyond the system's).
+    /// resource, a value above `i64::MAX` (which get_limit could not
+    /// return), or a value beyond the system's).
     SetLimit,
     /// `set_tls(addr)`: sets the calling thread's FS base (its thread
     /// control block, read by the runtime with `mov rax, fs:[0]`). Errors:

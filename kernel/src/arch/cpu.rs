@@ -40,6 +40,7 @@ pub fn init() -> Features {
             }
             if features.smap {
                 f.insert(Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION);
+                super::traps::clear_ac_on_entry();
             }
             if features.umip {
                 f.insert(Cr4Flags::USER_MODE_INSTRUCTION_PREVENTION);

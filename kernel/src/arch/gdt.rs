@@ -1,6 +1,8 @@
 //! Segments: the GDT (kernel and user code/data laid out as `syscall`/`sysret`
-//! require) and the TSS whose RSP0 is the current thread's kernel stack.
+//! require), the TSS whose RSP0 is the current thread's kernel stack, and a
+//! null LDT.
 
+use core::arch::asm;
 use core::ptr::addr_of_mut;
 use spin::Once;
 use x86_64::VirtAddr;
@@ -56,13 +58,19 @@ pub fn init() {
     });
     gdt.load();
     let (selectors, tss_sel) = sel.expect("gdt initialised twice");
-    // SAFETY: the selectors index the GDT just loaded.
+    // SAFETY: the selectors index the GDT just loaded; a null LDT
+    // selector is always valid for `lldt`.
     unsafe {
         CS::set_reg(selectors.kernel_code);
         SS::set_reg(selectors.kernel_data);
         DS::set_reg(selectors.kernel_data);
         ES::set_reg(selectors.kernel_data);
         load_tss(tss_sel);
+        // A null LDT: the LDT register otherwise keeps its reset state
+        // (base 0, limit 0xffff), and a program's LDT selectors would make
+        // the CPU read descriptors, call gates included, from user memory
+        // at 0..0xffff. With a null LDT they take a #GP.
+        asm!("lldt {0:x}", in(reg) 0u16, options(nostack, preserves_flags));
     }
     SELECTORS.call_once(|| selectors);
 }

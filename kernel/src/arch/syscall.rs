@@ -40,14 +40,12 @@ pub fn init() {
     Star::write(s.user_code, s.user_data, s.kernel_code, s.kernel_data)
         .expect("GDT layout fits sysret");
     LStar::write(VirtAddr::new(syscall_entry as *const () as u64));
-    // Interrupts off, string direction forward, no single-step, and AC clear
-    // so SMAP stays in force while in the kernel.
-    SFMask::write(
-        RFlags::INTERRUPT_FLAG
-            | RFlags::DIRECTION_FLAG
-            | RFlags::TRAP_FLAG
-            | RFlags::ALIGNMENT_CHECK,
-    );
+    // Every flag clear on entry, as Linux's mask does: interrupts off,
+    // string direction forward, no single-step, AC clear so SMAP stays in
+    // force, and no NT (a user NT carried into the kernel would make the
+    // `iretq` of whichever thread runs next take a #GP in ring 0). The
+    // user's flags come back from r11 at `sysretq`.
+    SFMask::write(RFlags::all());
 }
 
 /// Makes `top` the stack the next syscall runs on.

@@ -2,18 +2,35 @@
 //! pushes a uniform [`TrapFrame`] and calls [`trap_dispatch`]; the frame is
 //! also what `syscall` entry builds, so a thread's user state always sits at
 //! the top of its kernel stack in one format.
+//!
+//! No user RFLAGS bit reaches kernel code: the CPU clears TF, NT, RF and IF
+//! when it delivers an interrupt or exception through these interrupt gates,
+//! and the common stub clears DF (`cld`) and AC (`clac`, when the CPU has
+//! SMAP: a user AC would switch SMAP off in the kernel). NT in particular
+//! must never be set in ring 0, where the next `iretq` would take a #GP.
 
 use super::gdt::DOUBLE_FAULT_IST;
 use core::arch::global_asm;
+use core::sync::atomic::{AtomicBool, Ordering};
 use spin::Once;
 use x86_64::VirtAddr;
 use x86_64::registers::control::Cr2;
+use x86_64::registers::rflags::{self, RFlags};
 use x86_64::structures::idt::InterruptDescriptorTable;
 
 /// Vector of the timer interrupt (PIC IRQ 0 after remapping).
 pub const TIMER_VECTOR: u8 = 32;
 /// Vectors with a stub: the 32 exceptions and the 16 PIC interrupts.
 const STUBS: usize = 48;
+
+/// Whether trap entry clears AC with `clac` (only when the CPU has SMAP:
+/// elsewhere the instruction is undefined, and AC means nothing in ring 0).
+static CLEAR_AC: AtomicBool = AtomicBool::new(false);
+
+/// Makes every trap entry clear AC (call once SMAP is on).
+pub fn clear_ac_on_entry() {
+    CLEAR_AC.store(true, Ordering::Relaxed);
+}
 
 /// User (or kernel) register state at a trap or syscall, lowest address first.
 #[repr(C)]
@@ -76,6 +93,10 @@ global_asm!(
 
     .section .text
 trap_common:
+    cmp byte ptr [rip + {clear_ac}], 0
+    je 1f
+    clac
+1:
     push rax
     push rbx
     push rcx
@@ -113,7 +134,8 @@ trap_return:
     pop rax
     add rsp, 16
     iretq
-"#
+"#,
+    clear_ac = sym CLEAR_AC,
 );
 
 unsafe extern "C" {
@@ -187,8 +209,25 @@ pub fn fault_address() -> u64 {
     Cr2::read_raw()
 }
 
+/// Panics if a user RFLAGS bit that changes how kernel code runs (NT, TF,
+/// DF, and AC where SMAP is on) survived the entry from user mode.
+fn assert_no_user_flags() {
+    let mut forbidden = RFlags::NESTED_TASK | RFlags::TRAP_FLAG | RFlags::DIRECTION_FLAG;
+    if CLEAR_AC.load(Ordering::Relaxed) {
+        forbidden |= RFlags::ALIGNMENT_CHECK;
+    }
+    let flags = rflags::read();
+    assert!(
+        !flags.intersects(forbidden),
+        "user RFLAGS {flags:?} reached kernel code"
+    );
+}
+
 #[unsafe(no_mangle)]
 extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
+    if frame.is_user_mode() {
+        assert_no_user_flags();
+    }
     match frame.vector {
         v if v == u64::from(TIMER_VECTOR) => {
             super::timer::end_of_interrupt(0);

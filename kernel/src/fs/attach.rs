@@ -22,9 +22,15 @@ impl<S: PageStore, D: Copy> Fs<S, D> {
     /// (ENOENT, ENOTDIR, EACCES, ENAMETOOLONG), EBUSY (a door is attached
     /// there already, or the path is `/` or `/bin`), EPERM (the caller is
     /// neither the node's owner nor root), EACCES (the owner lacks write
-    /// permission on it, as illumos's fattach(3C) says).
+    /// permission on it, as illumos's fattach(3C) says). A removed
+    /// directory (a current directory, which `.` still names) is ENOENT:
+    /// no name leads to it, and it goes away with its last holder, which
+    /// would take the attachment's door reference with it.
     pub fn attach(&mut self, cred: Cred, at: NodeId, path: &[u8], door: D) -> Result<(), Errno> {
         let node = self.resolve(cred, at, path)?;
+        if !self.node(node).linked {
+            return Err(Errno::ENOENT);
+        }
         self.check_not_busy(node)?;
         let entry = self.node(node);
         entry.check_owner(cred)?;

@@ -25,8 +25,15 @@ use x86_64::structures::paging::{
 };
 use x86_64::{PhysAddr, VirtAddr};
 
-/// User addresses are below this (the lower canonical half).
-pub const USER_END: u64 = 0x0000_8000_0000_0000;
+/// User addresses are below this: the lower canonical half without its
+/// last page. That page stays unmappable so that no `syscall` instruction
+/// can end at the non-canonical boundary 0x0000_8000_0000_0000: `sysretq`
+/// to such a return address takes a #GP in ring 0 on Intel CPUs, on the
+/// user's stack (CVE-2012-0217). Every user address the kernel accepts
+/// (mappings, program segments, thread entries and stacks, user copies)
+/// is checked against this bound, so every `sysretq` returns to a
+/// canonical address.
+pub const USER_END: u64 = abi::USER_END;
 /// Lowest address a user mapping may have (page 0 stays unmapped).
 pub const USER_START: u64 = 0x1000;
 /// Where `mem_map` places mappings when the caller does not choose.
@@ -393,7 +400,7 @@ impl AddressSpace {
     }
 
     /// Maps a `mem_map` area of `pages` pages, at `fixed` or where there is
-    /// room (leaving an unmapped guard page after each area). Returns its address.
+    /// room ([`room`](Self::room)). Returns its address.
     pub fn map_area(
         &mut self,
         fixed: Option<u64>,
@@ -431,6 +438,26 @@ impl AddressSpace {
         );
         self.mapped += len;
         Ok(addr)
+    }
+
+    /// Where an automatic mapping of `len` bytes goes: the first address
+    /// from `next_map` on with an unmapped page before and after it (so a
+    /// stack there overflows into a guard page), skipping the areas, fixed
+    /// ones included, that are in the way.
+    fn room(&self, len: u64) -> Option<u64> {
+        let mut at = self.next_map;
+        loop {
+            let end = at.checked_add(len)?.checked_add(PAGE_SIZE)?;
+            if end > USER_END {
+                return None;
+            }
+            match self.areas.range(..end).next_back() {
+                Some((&start, area)) if start + area.len + PAGE_SIZE > at => {
+                    at = start + area.len + PAGE_SIZE;
+                }
+                _ => return Some(at),
+            }
+        }
     }
 
     /// Unmaps the `mem_map` area that starts at `addr` and is `len` bytes

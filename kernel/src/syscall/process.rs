@@ -63,15 +63,14 @@ pub fn execve(path: &[u8], args: &[&[u8]], env: &[&[u8]], frame: &mut TrapFrame)
 
 /// `wait4(pid, status_ptr, options)`: the reaped child's pid (0 with
 /// WNOHANG and none has exited), its wait status stored at `status_ptr`
-/// unless 0 (EFAULT keeps the child unreaped).
+/// unless 0 (EFAULT, only when there is a child to report, keeps it
+/// unreaped).
 pub fn wait4(pid: i32, status_ptr: u64, options: u32) -> SysResult {
-    let out = match status_ptr {
-        0 => None,
-        addr => Some(UserPtr::<i32>::new(addr)?),
-    };
-    let deliver = |space: &_, death: Death| match &out {
-        Some(p) => p.write(space, &death.wait_status()),
-        None => Ok(()),
+    // The pointer is looked at only when a child is there to report (as
+    // Linux: no child, ECHILD whatever it is).
+    let deliver = |space: &_, death: Death| match status_ptr {
+        0 => Ok(()),
+        addr => UserPtr::<i32>::new(addr)?.write(space, &death.wait_status()),
     };
     let reaped = task::wait4(pid, options, deliver)?;
     Ok(reaped.map_or(0, |(child, _)| u64::from(child)))
@@ -168,6 +167,11 @@ pub fn get_limit(pid: u64, resource: u64) -> SysResult {
 
 pub fn set_limit(pid: u64, resource: u64, value: u64) -> SysResult {
     let current = get_limit(pid, resource)?;
+    // get_limit returns a limit as a non-negative result: a larger value
+    // would come back as an error.
+    if value > i64::MAX as u64 {
+        return Err(Errno::EINVAL);
+    }
     let mut g = SCHED.lock();
     let (pid, child) = limit_target(&g, pid)?;
     if (child || value > current) && g.current_cred().euid != 0 {
@@ -220,8 +224,12 @@ pub fn prlimit(pid: u64, resource: u32, new: Option<Rlimit>) -> Result<Rlimit, E
         return Err(Errno::EINVAL);
     }
     let kind = kernel_limit(resource);
+    // The kernel's limits stop at i64::MAX: RLIM_INFINITY stands for it.
     let current = match kind {
-        Some(kind) => get_limit(pid, kind as u64)?,
+        Some(kind) => match get_limit(pid, kind as u64)? {
+            v if v >= i64::MAX as u64 => rlimit::INFINITY,
+            v => v,
+        },
         None if resource == rlimit::STACK => MAIN_STACK_SIZE,
         None => rlimit::INFINITY,
     };
@@ -231,7 +239,8 @@ pub fn prlimit(pid: u64, resource: u32, new: Option<Rlimit>) -> Result<Rlimit, E
         }
         match kind {
             Some(kind) => {
-                set_limit(pid, kind as u64, new.rlim_cur)?;
+                let value = new.rlim_cur.min(i64::MAX as u64);
+                set_limit(pid, kind as u64, value)?;
             }
             None if new.rlim_cur == current => {}
             None => return Err(Errno::EINVAL),

@@ -396,7 +396,7 @@ fn fork_exit_wait(mib: usize) -> u64 {
 
 /// The fork rows, in a process of their own (no doors, no other threads).
 fn forks() -> i32 {
-    process::set_limit(0, limit::MEMORY, u64::MAX).expect("memory for the fork rows");
+    process::set_limit(0, limit::MEMORY, i64::MAX as u64).expect("memory for the fork rows");
     for mib in [1, 64] {
         println!(
             "BENCH fork_exit_wait_{mib}MiB_touched {} instructions",

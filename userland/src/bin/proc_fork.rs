@@ -197,6 +197,19 @@ fn kernel_writes_break_sharing() {
         0
     });
     expect_exit("kernel writes", child, 0);
+    // A range far beyond what is mapped fails at once in a forked process
+    // too (the kernel looks at the pages of the areas it lies in only).
+    let mut huge = door_arg_t {
+        data_ptr: 0,
+        data_size: 0,
+        desc_ptr: 0,
+        desc_num: 0,
+        rbuf: results.as_mut_ptr() as u64,
+        rsize: 1 << 62,
+    };
+    let called = userland::door::door_call(door, &mut huge);
+    let failed = (called, userland::door::errno());
+    expect_eq("a result buffer of 2^62 bytes", failed, (-1, Errno::EFAULT));
     check!(
         buf.iter().all(|&b| b == b'p'),
         "the parent's buffer changed"

@@ -42,7 +42,7 @@ impl Hoard {
     /// Maps memory in halving sizes until not even a page can be mapped
     /// (after raising this process's memory limit: it is root).
     fn take_everything() -> Hoard {
-        process::set_limit(0, limit::MEMORY, u64::MAX).expect("raise the memory limit");
+        process::set_limit(0, limit::MEMORY, i64::MAX as u64).expect("raise the memory limit");
         let mut hoard = Hoard {
             areas: [(0, 0); 64],
             count: 0,

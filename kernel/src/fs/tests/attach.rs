@@ -86,6 +86,22 @@ fn fattach_errors_follow_illumos() {
 }
 
 #[test]
+fn a_removed_directory_takes_no_door() {
+    let mut fs = new_fs();
+    mkdir(&mut fs, ALICE, "/tmp/d", 0o755).unwrap();
+    let cwd = fs.chdir(ALICE, fs.root(), b"/tmp/d").unwrap();
+    rmdir(&mut fs, ALICE, "/tmp/d").unwrap();
+    // `.` still names the removed current directory, which goes away with
+    // its last holder: a door attached there could never be detached.
+    assert_eq!(fs.attach(ALICE, cwd, b".", 3), Err(Errno::ENOENT));
+    assert_eq!(fs.attach(Cred::ROOT, cwd, b".", 3), Err(Errno::ENOENT));
+    assert_eq!(fs.attachments().count(), 0);
+    assert_eq!(fs.detach(ALICE, cwd, b"."), Err(Errno::EINVAL));
+    fs.release_node(cwd);
+    fs.audit();
+}
+
+#[test]
 fn fdetach_errors_follow_illumos() {
     let mut fs = new_fs();
     make_file(&mut fs, ALICE, "/tmp/f", 0o644, b"");

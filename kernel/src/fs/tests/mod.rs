@@ -180,6 +180,10 @@ impl TestFs {
                 node.linked || node.refs > 0,
                 "node {id:?} is neither named nor held"
             );
+            assert!(
+                node.linked || node.door.is_none(),
+                "a door is attached over node {id:?}, which no name leads to"
+            );
             match &node.kind {
                 Kind::Dir(dir) => {
                     let mut subdirs = 0;

@@ -8,7 +8,7 @@
 //! space maps it any more, or copied into a new one. Without a free frame
 //! nothing changes and the write fails.
 
-use super::{AddressSpace, MapError, UNMAP_EPOCH, table_at};
+use super::{AddressSpace, MapError, UNMAP_EPOCH, USER_END, table_at};
 use crate::mem::frames::{self, Frames};
 use crate::mem::{PAGE_SIZE, phys_to_virt};
 use abi::Errno;
@@ -105,20 +105,33 @@ impl AddressSpace {
         }
     }
 
-    /// [`Self::unshare`] in a space that took part in a fork.
+    /// [`Self::unshare`] in a space that took part in a fork. It walks the
+    /// areas the range lies in, and stops at a hole (the caller's check
+    /// refuses such a range anyway), so its work is bounded by what is
+    /// mapped, whatever `len` a program passed.
     #[cold]
     #[inline(never)]
     fn unshare_pages(&self, addr: u64, len: u64) -> Result<(), Errno> {
-        let end = addr.saturating_add(len);
+        let Some(end) = addr.checked_add(len).filter(|&end| end <= USER_END) else {
+            return Ok(());
+        };
         let mut page = addr & !(PAGE_SIZE - 1);
         while page < end {
-            if self.is_writable_area(page)
-                && let Some(entry) = self.leaf(page)
-            {
-                self.make_writable(entry, page)
-                    .map_err(|NoFrame| Errno::ENOMEM)?;
+            let Some((start, area)) = self.area_at(page) else {
+                return Ok(());
+            };
+            let area_end = (start + area.len).min(end);
+            if !(area.prot.read && area.prot.write) {
+                page = area_end;
+                continue;
             }
-            page += PAGE_SIZE;
+            while page < area_end {
+                if let Some(entry) = self.leaf(page) {
+                    self.make_writable(entry, page)
+                        .map_err(|NoFrame| Errno::ENOMEM)?;
+                }
+                page += PAGE_SIZE;
+            }
         }
         Ok(())
     }

@@ -6,7 +6,7 @@
 //! `Sched::protect`); these operations either complete or, on running out
 //! of memory, leave the mappings as they were.
 
-use super::{AddressSpace, Area, MapError, UNMAP_EPOCH, USER_END, page_flags};
+use super::{AddressSpace, Area, MapError, UNMAP_EPOCH, USER_END, USER_START, page_flags};
 use crate::mem::PAGE_SIZE;
 use crate::mem::frames::{self, KernelFrames};
 use alloc::vec::Vec;
@@ -73,21 +73,19 @@ impl AddressSpace {
         self.mapped - released + len <= self.map_limit
     }
 
-    /// A free place for `len` bytes: `hint` if it is free, else the next
-    /// free range of the kernel's choice (with an unmapped page after it).
+    /// A free place for `len` bytes: `hint` if it is a free user range,
+    /// else the next one of the kernel's choice (with an unmapped page
+    /// before and after it, see `room`).
     pub fn free_place(&mut self, hint: Option<u64>, len: u64) -> Option<u64> {
         if let Some(h) = hint
+            && h >= USER_START
+            && h.checked_add(len).is_some_and(|end| end <= USER_END)
             && self.is_free(h, len)
         {
             return Some(h);
         }
-        let mut at = self.next_map;
-        while !self.is_free(at, len) {
-            let (&s, a) = self.areas.range(..at + len).next_back()?;
-            at = s + a.len + PAGE_SIZE;
-        }
-        let end = at.checked_add(len).filter(|&e| e <= USER_END)?;
-        self.next_map = end + PAGE_SIZE;
+        let at = self.room(len)?;
+        self.next_map = at + len + PAGE_SIZE;
         Some(at)
     }
 
