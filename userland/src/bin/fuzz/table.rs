@@ -118,6 +118,11 @@ const fn spec(call: Sys) -> Syscall {
             let args = garbage(c);
             c.issue(args, Expect::Value(tid));
         }),
+        // Only init may trace.
+        Sys::Trace => fuzz(call, 4, true, |c| {
+            let args = garbage(c);
+            c.issue(args, Expect::Errno(Errno::EPERM));
+        }),
         Sys::Shutdown => fuzz(call, 4, true, |c| {
             let code = c.rng.boundary() as usize;
             c.issue([code, 0, 0, 0, 0, 0], Expect::Errno(Errno::EPERM));
