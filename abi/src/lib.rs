@@ -201,6 +201,9 @@ pub const DEBUG_WRITE_MAX: usize = 4096;
 /// Largest single [`Sys::MemMap`] (bigger maps are several calls): it
 /// bounds the time one system call runs with interrupts off.
 pub const MEM_MAP_MAX: u64 = 16 << 20;
+/// Most bytes of data one door_call or door_return carries (E2BIG beyond):
+/// it bounds the copying one system call does with interrupts off.
+pub const DOOR_DATA_MAX: u64 = 16 << 20;
 
 /// Per-process limits ([`Sys::GetLimit`], [`Sys::SetLimit`]): what one
 /// process may take of what all share. A spawned child starts with its

@@ -139,7 +139,8 @@ syscalls! {
     /// DOOR_RELEASE descriptors are closed when the call fails, except on
     /// EFAULT, EBADF, and E2BIG for a descriptor count above the kernel's
     /// hard limit per message (refused before the array is read, as
-    /// illumos's `door_max_desc`).
+    /// illumos's `door_max_desc`) or more than [`crate::DOOR_DATA_MAX`]
+    /// bytes of arguments.
     DoorCall,
     /// `door_return(data_ptr, data_size, desc_ptr, desc_num, stack_base,
     /// stack_size)`: ends the invocation the thread is serving (if any),
@@ -147,7 +148,8 @@ syscalls! {
     /// the next invocation's arguments are laid out, and parks the thread in
     /// its pool. Does not return on success: the thread resumes in its next
     /// invocation, on that area, with the invocation in registers (see
-    /// [`crate::invocation`]). Errors: E2BIG, EFAULT, EINVAL, EMFILE
+    /// [`crate::invocation`]). Errors: E2BIG (also for more than
+    /// [`crate::DOOR_DATA_MAX`] bytes of results), EFAULT, EINVAL, EMFILE
     /// (nothing happened, the thread still serves its invocation); EBADF
     /// (the results were delivered, but the door the thread is bound to is
     /// gone: the thread is now unbound and did not park).

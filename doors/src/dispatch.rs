@@ -135,7 +135,8 @@ impl<C: Copy> DoorSystem<C> {
     /// door_call by thread `tid`, of a process with credentials `cred`, on
     /// descriptor `fd`; `params` is `None` for `params == NULL`. EFAULT for reading `door_arg_t` itself is the
     /// kernel's. Checks, in order: EBADF (not a door, revoked, server gone);
-    /// E2BIG (more than `max_desc_per_msg` descriptors); EFAULT (door_arg_t
+    /// E2BIG (more than `max_desc_per_msg` descriptors or `max_data`
+    /// bytes); EFAULT (door_arg_t
     /// not writable, data not readable, descriptors not readable, rbuf not
     /// writable); then, closing the DOOR_RELEASE descriptors on failure:
     /// EINVAL (bad entry), ENOTSUP (DOOR_REFUSE_DESC), ENFILE (DESC_MAX),
@@ -181,7 +182,7 @@ impl<C: Copy> DoorSystem<C> {
             return Err(Errno::EBADF);
         }
         let arg = params.map(|p| p.arg).unwrap_or_default();
-        if arg.desc_num > self.cfg.max_desc_per_msg {
+        if arg.desc_num > self.cfg.max_desc_per_msg || arg.data_size > self.cfg.max_data {
             return Err(Errno::E2BIG);
         }
         if let Some(p) = params {

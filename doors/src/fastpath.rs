@@ -114,7 +114,8 @@ impl<C: Copy> DoorSystem<C> {
         let id = D::door(caps.get(pid, fd)?)?;
         let door = self.doors.get_mut(id)?;
         let size = params.map_or(0, |p| p.arg.data_size);
-        if !door.callable() || size < door.data_min || size > door.data_max {
+        let sizes_fit = door.data_min <= size && size <= door.data_max.min(self.cfg.max_data);
+        if !door.callable() || !sizes_fit {
             return None;
         }
         if let Some(p) = params {
@@ -222,6 +223,7 @@ impl<C: Copy> DoorSystem<C> {
                 // The door_arg_t and rbuf found writable at the call
                 // still are if nothing was unmapped since.
                 let ok = size <= r.rsize
+                    && size <= self.cfg.max_data
                     && (r.epoch == epoch
                         || mem.accessible(caller_pid, r.params_addr, ARG_SIZE, true)
                             && mem.accessible(caller_pid, r.rbuf, size, true));

@@ -47,7 +47,8 @@ impl<C: Copy> DoorSystem<C> {
     /// `ret.stack` (EINVAL if it cannot hold an empty invocation, EFAULT if
     /// not writable). If the
     /// thread serves a call whose caller is still there, checks in order:
-    /// E2BIG (more than `max_desc_per_msg`), EFAULT (data or descriptors
+    /// E2BIG (more than `max_desc_per_msg` descriptors or `max_data`
+    /// bytes), EFAULT (data or descriptors
     /// unreadable), EINVAL (bad entry), E2BIG (results for `params ==
     /// NULL`), EMFILE (caller's table cannot take the descriptors); on error
     /// nothing changes and the thread keeps serving. Otherwise results are
@@ -120,7 +121,7 @@ impl<C: Copy> DoorSystem<C> {
         live: &Live,
         ret: &ReturnArgs,
     ) -> Result<Results<C>, Errno> {
-        if ret.desc_num > self.cfg.max_desc_per_msg {
+        if ret.desc_num > self.cfg.max_desc_per_msg || ret.data_size > self.cfg.max_data {
             return Err(Errno::E2BIG);
         }
         if !mem.accessible(pid, ret.data_ptr, ret.data_size, false) {

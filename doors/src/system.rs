@@ -29,6 +29,10 @@ pub struct Config {
     pub stack_reserve: u64,
     /// Page size used to round result mappings.
     pub page_size: u64,
+    /// Most bytes of data one call or return carries (E2BIG beyond, checked
+    /// with the descriptor count): it bounds the copying one system call
+    /// does.
+    pub max_data: u64,
 }
 
 impl Default for Config {
@@ -37,6 +41,7 @@ impl Default for Config {
             max_desc_per_msg: 256,
             stack_reserve: 0,
             page_size: 4096,
+            max_data: abi::DOOR_DATA_MAX,
         }
     }
 }

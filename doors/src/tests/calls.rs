@@ -158,6 +158,28 @@ fn too_many_descriptors_is_e2big_before_they_are_read() {
 }
 
 #[test]
+fn more_data_than_a_message_carries_is_e2big_both_ways() {
+    let mut w = World::with(
+        Config {
+            max_data: 64,
+            ..Config::default()
+        },
+        CAPACITY,
+    );
+    w.process(1, &[10]);
+    w.process(2, &[20]);
+    let d = w.create(1, 0, 0);
+    let c = w.give(1, 2, d);
+    w.park(10);
+    let p = w.arg(20, 65, &[], 256);
+    assert_eq!(w.call(20, c, Some(p)), Err(Errno::E2BIG), "arguments");
+    let p = w.arg(20, 64, &[], 256);
+    assert!(w.call(20, c, Some(p)).is_ok(), "the limit itself passes");
+    assert_eq!(w.ret(10, 65, &[]).unwrap_err(), Errno::E2BIG, "results");
+    assert!(w.ret(10, 64, &[]).is_ok());
+}
+
+#[test]
 fn call_on_a_bad_or_revoked_door_is_ebadf_and_keeps_released_descriptors() {
     let mut w = setup();
     let extra = w.dup(2, 0).unwrap();

@@ -17,6 +17,9 @@
 //!   processes alive (idle ones, each blocked reading a pipe);
 //! - beside them, a 1-byte and a 1 KiB ping-pong over two pipes between
 //!   two processes (as the doors paper compared doors with pipes);
+//! - the longest single native system calls (they run with interrupts
+//!   off): `mem_map` and `mem_unmap` of `MEM_MAP_MAX`, and `write` and
+//!   `read` of `IO_MAX` bytes of a file;
 //! - fork, exit and wait of a process with 1 MiB and with 64 MiB of
 //!   touched memory (copy-on-write: the cost follows the page tables).
 //!
@@ -35,10 +38,11 @@ use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::hint::black_box;
 use core::ptr::null_mut;
+use userland::abi::fs::{IO_MAX, O_CREAT, O_RDWR};
 use userland::abi::kstat::{BOOT_TSC, FIRST_USER_TSC, PROCESSES};
 use userland::abi::{MEM_MAP_MAX, Sys, limit};
 use userland::door::{self, door_arg_t, door_desc_t};
-use userland::fs::{close, pipe, read_fd, write_fd};
+use userland::fs::{self, close, pipe, read_fd, write_fd};
 use userland::sys::{rdtsc, syscall0};
 use userland::{arg, heap, println, process, thread};
 
@@ -415,6 +419,36 @@ fn spawn_client(mode: &str, fds: &[i32]) {
     }
 }
 
+/// Instructions of one call of `f`.
+fn one_call<T>(f: impl FnOnce() -> T) -> (u64, T) {
+    let t0 = rdtsc();
+    let r = f();
+    (rdtsc() - t0, r)
+}
+
+/// The longest single native system calls: how long one call can hold the
+/// CPU with interrupts off.
+fn longest_calls() {
+    let len = MEM_MAP_MAX as usize;
+    let (map, area) = one_call(|| userland::heap::map(len, 0).expect("a 16 MiB area"));
+    let (unmap, r) = one_call(|| userland::heap::unmap(area, len));
+    r.expect("unmap");
+    println!("BENCH syscall_mem_map_16MiB {map} instructions");
+    println!("BENCH syscall_mem_unmap_16MiB {unmap} instructions");
+    let path = "/tmp/bench-io";
+    let f = fs::open(path, O_CREAT | O_RDWR, 0o600).expect("a file");
+    let mut buf = alloc::vec![7u8; IO_MAX];
+    let (write, n) = one_call(|| write_fd(f, &buf));
+    assert_eq!(n, Ok(IO_MAX));
+    fs::lseek(f, 0, userland::abi::fs::SEEK_SET).expect("seek");
+    let (read, n) = one_call(|| read_fd(f, &mut buf));
+    assert_eq!(n, Ok(IO_MAX));
+    close(f).expect("close");
+    fs::unlink(path).expect("unlink");
+    println!("BENCH syscall_write_256KiB_file {write} instructions");
+    println!("BENCH syscall_read_256KiB_file {read} instructions");
+}
+
 fn main() -> i32 {
     match arg(1) {
         Some("client") => return client(arg(2).unwrap_or("null")),
@@ -442,6 +476,7 @@ fn main() -> i32 {
     );
 
     copies();
+    longest_calls();
 
     let first = door::door_create(null_server, null_mut(), 0);
     println!(

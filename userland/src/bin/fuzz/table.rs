@@ -119,6 +119,11 @@ const fn spec(call: Sys) -> Syscall {
             let args = garbage(c);
             c.issue(args, Expect::Value(tid));
         }),
+        // Only init may trace.
+        Sys::Trace => fuzz(call, 4, true, |c| {
+            let args = garbage(c);
+            c.issue(args, Expect::Errno(Errno::EPERM));
+        }),
         Sys::Shutdown => fuzz(call, 4, true, |c| {
             let code = c.rng.boundary() as usize;
             c.issue([code, 0, 0, 0, 0, 0], Expect::Errno(Errno::EPERM));
@@ -243,12 +248,6 @@ const fn spec(call: Sys) -> Syscall {
         Sys::GetPpid => fuzz(call, 4, true, getppid),
         Sys::Setuid => fuzz(call, 4, true, setuid),
         Sys::Prlimit => fuzz(call, 4, true, prlimit),
-        // Only init may trace: EPERM for the fuzzer, whatever it asks.
-        Sys::Trace => fuzz(call, 2, true, |c| {
-            let args = [0; 4].map(|_| c.rng.boundary() as usize);
-            let [op, a, b, d] = args;
-            c.issue([op, a, b, d, 0, 0], Expect::Errno(Errno::EPERM));
-        }),
         Sys::SetLimit => fuzz(call, 4, true, set_limit),
         // The runtime keeps each thread's control block at its FS base:
         // only the current one, and addresses beyond user space.
