@@ -287,17 +287,10 @@ fn fingerprint(w: &World) -> String {
     let mut threads: Vec<_> = sys.threads.values().collect();
     threads.sort_by_key(|t| t.tid);
     for t in threads {
+        let invalid = if t.bound_invalid { " (invalid)" } else { "" };
         out += &format!(
-            "thread {}: pid {} idle {:?} call {:?} serving {:?} bind {:?}{} stack {:?} at {}\n",
-            t.tid,
-            t.pid,
-            t.idle,
-            t.call,
-            t.serving,
-            t.bind,
-            if t.bound_invalid { " (invalid)" } else { "" },
-            t.stack,
-            t.stack_epoch
+            "thread {}: pid {} idle {:?} call {:?} serving {:?} bind {:?}{invalid} stack {:?} at {}\n",
+            t.tid, t.pid, t.idle, t.call, t.serving, t.bind, t.stack, t.stack_epoch
         );
     }
     let mut procs: Vec<_> = sys
