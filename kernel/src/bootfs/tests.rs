@@ -276,3 +276,17 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// The word-at-a-time sum is the plain sum, up to a whole block.
+    #[test]
+    fn byte_sum_adds_every_byte(block in proptest::collection::vec(any::<u8>(), 0..=BLOCK)) {
+        let plain: u64 = block.iter().map(|&b| u64::from(b)).sum();
+        prop_assert_eq!(byte_sum(&block), plain);
+    }
+}
+
+#[test]
+fn byte_sum_of_a_block_of_0xff_does_not_overflow_its_lanes() {
+    assert_eq!(byte_sum(&[0xff; BLOCK]), 255 * BLOCK as u64);
+}
