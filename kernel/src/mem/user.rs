@@ -393,14 +393,7 @@ pub fn copy_between(
     dst_addr: u64,
     len: u64,
 ) -> Result<(), Errno> {
-    dst.unshare(dst_addr, len)?;
-    if one_page(src_addr, len) && one_page(dst_addr, len) {
-        let source = src.translate(src_addr, false).ok_or(Errno::EFAULT)?;
-        let dest = dst.translate(dst_addr, true).ok_or(Errno::EFAULT)?;
-        copy_physical(source, dest, len);
-        return Ok(());
-    }
-    copy_in_pieces(src, src_addr, dst, dst_addr, len, true)
+    copy(src, src_addr, dst, dst_addr, len, true)
 }
 
 /// [`copy_between`] of ranges found accessible just now, under the lock
@@ -415,6 +408,20 @@ pub fn copy_between_checked(
     dst_addr: u64,
     len: u64,
 ) -> Result<(), Errno> {
+    copy(src, src_addr, dst, dst_addr, len, false)
+}
+
+/// [`copy_between`], checking every page first only with `check` (a copy
+/// within one page on each side is checked as it is translated anyway).
+#[inline(always)]
+fn copy(
+    src: &AddressSpace,
+    src_addr: u64,
+    dst: &AddressSpace,
+    dst_addr: u64,
+    len: u64,
+    check: bool,
+) -> Result<(), Errno> {
     dst.unshare(dst_addr, len)?;
     if one_page(src_addr, len) && one_page(dst_addr, len) {
         let source = src.translate(src_addr, false).ok_or(Errno::EFAULT)?;
@@ -422,7 +429,7 @@ pub fn copy_between_checked(
         copy_physical(source, dest, len);
         return Ok(());
     }
-    copy_in_pieces(src, src_addr, dst, dst_addr, len, false)
+    copy_in_pieces(src, src_addr, dst, dst_addr, len, check)
 }
 
 /// [`copy_between`] for an empty copy or one that crosses a page boundary
