@@ -3,14 +3,16 @@
  * shift=0: the time-stamp counter counts instructions): the same round
  * trips as the Rust bench program's door_null_same_process,
  * door_null_cross_process and door_1KiB_cross_process, through libdoor and
- * musl, so that libdoor's cost shows beside the Rust library's. Prints
- * `BENCH name value unit` lines.
+ * musl, so that libdoor's cost shows beside the Rust library's; and the
+ * longest Linux memory call, one anonymous mmap of 64 MiB (demand-zero: its
+ * cost does not grow with the size). Prints `BENCH name value unit` lines.
  */
 #include <door.h>
 #include <spawn_np.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 #define ROUNDS 10000
@@ -60,6 +62,23 @@ data_calls(int d, size_t size, int rounds)
 	return (0);
 }
 
+/* One anonymous mmap of 64 MiB, and its munmap. */
+static void
+linux_mmap(void)
+{
+	size_t len = 64 << 20;
+	unsigned long long t0 = __builtin_ia32_rdtsc();
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned long long took = __builtin_ia32_rdtsc() - t0;
+	if (p == MAP_FAILED) {
+		perror("c_bench: mmap of 64 MiB");
+		exit(1);
+	}
+	munmap(p, len);
+	printf("BENCH syscall_linux_mmap_64MiB %llu instructions\n", took);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -71,6 +90,7 @@ main(int argc, char *argv[])
 		    data_calls(3, 1024, COPY_ROUNDS));
 		return (0);
 	}
+	linux_mmap();
 	int d = door_create(null_server, NULL, 0);
 	if (d < 0) {
 		perror("c_bench: door_create");

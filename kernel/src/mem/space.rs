@@ -5,13 +5,16 @@
 //! shares copy-on-write with other spaces ([`cow`]), given back with it.
 //! [`ranges`] adds what Linux programs need: mappings at chosen places,
 //! unmapping and changing the protection of any page range (splitting
-//! areas), growing and shrinking in place.
+//! areas), growing and shrinking in place, with demand-zero pages that
+//! take a frame at their first touch ([`touch`]).
 
 mod cow;
 mod ranges;
+mod touch;
 
 use super::frames::{self, Frames, KernelFrames};
 use super::{PAGE_SIZE, phys_offset, phys_to_virt};
+use abi::Errno;
 use alloc::collections::BTreeMap;
 use core::cell::Cell;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -111,13 +114,16 @@ pub enum MapError {
 ///
 /// Invariant: every present lower-half leaf maps a frame this space owns
 /// or shares (counted by the frame allocator's share counts; released in
-/// `Drop`) and lies in an area; `areas` lists the mapped ranges, disjoint:
-/// every page of an accessible area (not PROT_NONE) is present with the
-/// area's access, so a range check against `areas` answers "may the
-/// kernel access this" without walking page tables, except that a leaf
-/// without the write bit in a writable area is copy-on-write (only after
-/// a fork, which `forked` remembers; writes break the share first). A page
-/// of a PROT_NONE area is absent, or (once it was accessible) present
+/// `Drop`) and lies in an area; `areas` lists the mapped ranges, disjoint.
+/// A page of an accessible area (not PROT_NONE) is present with the
+/// area's access, except that it may be absent, demand-zero (only in an
+/// area a Linux call made or opened up, which `lazy` remembers), and that
+/// a leaf without the write bit in a writable area is copy-on-write (only
+/// after a fork, which `forked` remembers). Either kind takes its frame or
+/// its write bit at the first touch ([`touch`]): by the program in its
+/// page fault, by the kernel before it reads or writes (a range check
+/// that finds a page not ready resolves the range and looks again). A
+/// page of a PROT_NONE area is absent, or (once it was accessible) present
 /// without user access, keeping its contents for a later `mprotect`.
 pub struct AddressSpace {
     pml4: PhysFrame,
@@ -125,9 +131,9 @@ pub struct AddressSpace {
     next_map: u64,
     /// The area `area_at` found last (a cache, cleared when an area goes).
     last_area: Cell<Option<(u64, Area)>>,
-    /// The range `covers` accepted last, with its `write` (a cache: a
+    /// The range `ready` accepted last, with its `write` (a cache: a
     /// server thread's argument area is checked at every door_return).
-    /// Cleared with `last_area`.
+    /// Cleared with `last_area`, and by a fork.
     last_covered: Cell<Option<(u64, u64, bool)>>,
     /// The last-level page tables found last, as (2 MiB region, table),
     /// the latest first (a cache for [`Walk`]: a door call checks and
@@ -137,9 +143,11 @@ pub struct AddressSpace {
     /// Bytes of `mem_map` areas (including door result areas) and their cap.
     mapped: u64,
     map_limit: u64,
-    /// It took part in a fork, so it may have copy-on-write pages (writes
-    /// the kernel makes into it check for them first).
+    /// It took part in a fork, so it may have copy-on-write pages.
     forked: Cell<bool>,
+    /// It may have demand-zero pages: a Linux call mapped or opened up an
+    /// area without giving its pages frames.
+    lazy: Cell<bool>,
 }
 
 /// A range of user pages with one protection.
@@ -195,6 +203,7 @@ impl AddressSpace {
             mapped: 0,
             map_limit: u64::MAX,
             forked: Cell::new(false),
+            lazy: Cell::new(false),
         })
     }
 
@@ -223,18 +232,21 @@ impl AddressSpace {
         Ok(())
     }
 
-    /// Whether `[addr, addr + len)` lies inside mapped areas (writable ones,
-    /// when `write` is asked). An empty range always does.
+    /// Checks by the list of areas that `[addr, addr + len)` lies inside
+    /// mapped areas (writable ones, when `write` is asked; an empty range
+    /// always does), and makes its pages ready for the kernel's access
+    /// ([`Self::fault_in`]). Errors: EFAULT, ENOMEM (no frame for a page).
     #[inline]
-    pub fn covers(&self, addr: u64, len: u64, write: bool) -> bool {
+    pub fn ready(&self, addr: u64, len: u64, write: bool) -> Result<(), Errno> {
         if self.last_covered.get() == Some((addr, len, write)) {
-            return true;
+            return Ok(());
         }
-        let covered = self.covers_uncached(addr, len, write);
-        if covered {
-            self.last_covered.set(Some((addr, len, write)));
+        if !self.covers_uncached(addr, len, write) {
+            return Err(Errno::EFAULT);
         }
-        covered
+        self.fault_in(addr, len, write)?;
+        self.last_covered.set(Some((addr, len, write)));
+        Ok(())
     }
 
     fn covers_uncached(&self, addr: u64, len: u64, write: bool) -> bool {

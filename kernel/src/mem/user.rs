@@ -7,9 +7,11 @@
 //! [`Wire`] encoding (C layout, zeroed padding), never reinterpreted.
 //! Files and pipes read into a [`UserSink`] and write from a
 //! [`UserSource`]: a byte range checked whole when made, so a transfer
-//! never fails halfway. A range about to be written has its copy-on-write
-//! pages (after a fork) made writable first, so every kernel write into
-//! user memory breaks sharing before it starts.
+//! never fails halfway. Every check that finds a page not ready has the
+//! space resolve the range ([`AddressSpace::fault_in`]: demand-zero pages
+//! get their zeroed frames, copy-on-write pages to be written are taken
+//! over or copied) and looks again, so the kernel reads zeros from an
+//! untouched page and breaks sharing before any write starts.
 
 use super::space::{AddressSpace, USER_END};
 use super::{PAGE_SIZE, phys_to_virt};
@@ -40,39 +42,33 @@ impl Range {
     }
 
     /// Checks that every page of the range is mapped for user access (and
-    /// writable, when `write` is asked, its copy-on-write pages made
-    /// writable first): from the page tables for a short range, from the
-    /// space's list of areas (which remembers the range it accepted last)
-    /// for a long one, such as the stack area of a door server thread that
-    /// the door logic checks at every return. Errors: EFAULT, ENOMEM (no
-    /// frame for a copy).
+    /// writable, when `write` is asked), resolving its first touches:
+    /// from the page tables for a short range, from the space's list of
+    /// areas (which remembers the range it accepted last) for a long one,
+    /// such as the stack area of a door server thread that the door logic
+    /// checks at every return. Errors: EFAULT, ENOMEM (no frame for a
+    /// page).
     #[inline(always)]
     fn check(&self, space: &AddressSpace, write: bool) -> Result<(), Errno> {
-        if write {
-            space.unshare(self.addr, self.len)?;
-        }
-        match mapped(space, self.addr, self.len, write) {
-            true => Ok(()),
-            false => Err(Errno::EFAULT),
-        }
+        ready(space, self.addr, self.len, write)
     }
 
     /// [`Range::check`] for an empty range or one that crosses a page
     /// boundary.
     #[inline(never)]
-    fn mapped_across_pages(&self, space: &AddressSpace, write: bool) -> bool {
+    fn ready_across_pages(&self, space: &AddressSpace, write: bool) -> Result<(), Errno> {
         match self.len {
-            0 => true,
-            len if len <= CHECK_BY_WALK => space.walk().mapped(self.addr, len, write),
-            len => space.covers(self.addr, len, write),
+            0 => Ok(()),
+            len if len <= CHECK_BY_WALK => walked_ready(space, self.addr, len, write),
+            len => space.ready(self.addr, len, write),
         }
     }
 
     /// Visits the range as physically contiguous pieces `(physical
     /// address, offset in the range, length)`, after checking every page
-    /// first (so a failed copy has no effect; pages to be written are made
-    /// writable first). The checks are the page
-    /// tables' own: a walk that reads one entry per page.
+    /// first (so a failed copy has no effect; first touches resolved). The
+    /// checks are the page tables' own: a walk that reads one entry per
+    /// page.
     fn pieces(
         &self,
         space: &AddressSpace,
@@ -82,18 +78,13 @@ impl Range {
         if self.len == 0 {
             return Ok(());
         }
-        if write {
-            space.unshare(self.addr, self.len)?;
-        }
         if within_page(self.addr, self.len) {
-            let phys = space.translate(self.addr, write).ok_or(Errno::EFAULT)?;
+            let phys = translate_ready(space, self.addr, self.len, write)?;
             f(phys, 0, self.len as usize);
             return Ok(());
         }
+        walked_ready(space, self.addr, self.len, write)?;
         let mut walk = space.walk();
-        if !walk.mapped(self.addr, self.len, write) {
-            return Err(Errno::EFAULT);
-        }
         let mut done = 0;
         while done < self.len {
             let (phys, n) = walk
@@ -166,7 +157,7 @@ impl<T: Wire> UserSlice<T> {
         let addr = self.addr_of(i);
         if within_page(addr, T::SIZE as u64) {
             // Decoded straight from the window (a door_call's door_arg_t).
-            let phys = space.translate(addr, false).ok_or(Errno::EFAULT)?;
+            let phys = translate_ready(space, addr, T::SIZE as u64, false)?;
             // SAFETY: `SIZE` bytes of mapped user memory in one page,
             // reached through the window; nothing writes them meanwhile
             // (one CPU, interrupts off), and any bytes are valid `u8`s.
@@ -196,8 +187,7 @@ impl<T: Wire> UserSlice<T> {
         let addr = self.addr_of(i);
         if within_page(addr, T::SIZE as u64) {
             // Encoded straight into the window (a door_arg_t written back).
-            space.unshare(addr, T::SIZE as u64)?;
-            let phys = space.translate(addr, true).ok_or(Errno::EFAULT)?;
+            let phys = translate_ready(space, addr, T::SIZE as u64, true)?;
             // SAFETY: `SIZE` bytes of mapped, writable user memory in one
             // page, reached through the window; no reference to them
             // exists meanwhile (one CPU, interrupts off).
@@ -360,28 +350,55 @@ impl<T: Wire> UserPtr<T> {
 }
 
 /// Whether `len` bytes at user address `addr` of `space` can be read (or,
-/// with `write`, written, its copy-on-write pages made writable first): an
-/// empty range can if it lies in the user half; a range within one page,
-/// with one page-table entry (the few small ranges of a door call).
+/// with `write`, written), first touches resolved: an empty range can if
+/// it lies in the user half; a range within one page, with one page-table
+/// entry (the few small ranges of a door call).
 #[inline(always)]
 pub fn accessible(space: &AddressSpace, addr: u64, len: u64, write: bool) -> bool {
-    (!write || space.unshare(addr, len).is_ok()) && mapped(space, addr, len, write)
+    ready(space, addr, len, write).is_ok()
 }
 
-/// [`accessible`] once copy-on-write pages to be written were made
-/// writable.
+/// Checks that `len` bytes at user address `addr` of `space` can be read
+/// (or written), resolving first touches. Errors: EFAULT, ENOMEM.
 #[inline(always)]
-fn mapped(space: &AddressSpace, addr: u64, len: u64, write: bool) -> bool {
+fn ready(space: &AddressSpace, addr: u64, len: u64, write: bool) -> Result<(), Errno> {
     match one_page(addr, len) {
-        true => space.translate(addr, write).is_some(),
-        false => Range::new(addr, len).is_ok_and(|r| r.mapped_across_pages(space, write)),
+        true => translate_ready(space, addr, len, write).map(|_| ()),
+        false => Range::new(addr, len)?.ready_across_pages(space, write),
+    }
+}
+
+/// The physical address behind user address `addr`, whose `len` bytes
+/// (`len > 0`) lie in its page, for reading (or writing): when the page is
+/// not ready, the space resolves its first touch and it is looked at
+/// again. Errors: EFAULT, ENOMEM.
+#[inline(always)]
+fn translate_ready(space: &AddressSpace, addr: u64, len: u64, write: bool) -> Result<u64, Errno> {
+    if let Some(phys) = space.translate(addr, write) {
+        return Ok(phys);
+    }
+    space.fault_in(addr, len, write)?;
+    space.translate(addr, write).ok_or(Errno::EFAULT)
+}
+
+/// Checks in the page tables that every page of `[addr, addr + len)`
+/// (`len > 0`, in the user half) can be read (or written): when one is
+/// not ready, the space resolves the range's first touches and it is
+/// walked again. Errors: EFAULT, ENOMEM.
+fn walked_ready(space: &AddressSpace, addr: u64, len: u64, write: bool) -> Result<(), Errno> {
+    if space.walk().mapped(addr, len, write) {
+        return Ok(());
+    }
+    space.fault_in(addr, len, write)?;
+    match space.walk().mapped(addr, len, write) {
+        true => Ok(()),
+        false => Err(Errno::EFAULT),
     }
 }
 
 /// Copies `len` bytes from `src_addr` in `src` to `dst_addr` in `dst` (two
 /// possibly different address spaces) through the physical window, after
-/// checking every page of both ranges (and making the destination's
-/// copy-on-write pages writable). The copy goes in pieces as long as
+/// checking every page of both ranges (first touches resolved). The copy goes in pieces as long as
 /// both sides are physically contiguous, so a copy between buffers whose
 /// frames were allocated in order is one `memmove`; each side's page-table
 /// entries are read twice (to check, to copy), one each per page.
@@ -422,10 +439,9 @@ fn copy(
     len: u64,
     check: bool,
 ) -> Result<(), Errno> {
-    dst.unshare(dst_addr, len)?;
     if one_page(src_addr, len) && one_page(dst_addr, len) {
-        let source = src.translate(src_addr, false).ok_or(Errno::EFAULT)?;
-        let dest = dst.translate(dst_addr, true).ok_or(Errno::EFAULT)?;
+        let source = translate_ready(src, src_addr, len, false)?;
+        let dest = translate_ready(dst, dst_addr, len, true)?;
         copy_physical(source, dest, len);
         return Ok(());
     }
@@ -449,10 +465,11 @@ fn copy_in_pieces(
     if len == 0 {
         return Ok(());
     }
-    let (mut from, mut to) = (src.walk(), dst.walk());
-    if check && (!from.mapped(src_addr, len, false) || !to.mapped(dst_addr, len, true)) {
-        return Err(Errno::EFAULT);
+    if check {
+        walked_ready(src, src_addr, len, false)?;
+        walked_ready(dst, dst_addr, len, true)?;
     }
+    let (mut from, mut to) = (src.walk(), dst.walk());
     // The physically contiguous pieces of each side not copied yet.
     let (mut source, mut dest) = ((0, 0), (0, 0));
     let mut done = 0;

@@ -94,18 +94,13 @@ impl Sched {
     /// Gives `[start, start + len)` of the running process (mapped: the
     /// caller checked) access `prot`. When access is taken away, idle door
     /// server threads whose area was there leave their pools, as for an
-    /// unmap. ENOMEM when frames run out.
-    pub fn protect(&mut self, start: u64, len: u64, prot: Prot) -> Result<(), Errno> {
+    /// unmap.
+    pub fn protect(&mut self, start: u64, len: u64, prot: Prot) {
         let pid = self.current_pid();
-        let reduced = self
-            .current_space()
-            .protect_range(start, len, prot)
-            .map_err(|_| Errno::ENOMEM)?;
-        if reduced {
+        if self.current_space().protect_range(start, len, prot) {
             self.objects().doors.unmapped(pid, start, len);
             self.handle_events();
         }
-        Ok(())
     }
 
     /// Wakes up to `n` (at least one) threads waiting on `key` whose bitset

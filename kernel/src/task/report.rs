@@ -1,8 +1,9 @@
 //! What happens on an exception: from user mode the process is reported and
 //! killed (status `KILLED_BASE + vector`) and everything else goes on,
-//! unless it was a write to a copy-on-write page, which is resolved (or,
-//! with no frame free for the copy, ends the process as SIGKILL); in the
-//! kernel it is a bug, reported with the same detail, and a panic.
+//! unless it was the first touch of a demand-zero page or a write to a
+//! copy-on-write page, which is resolved (or, with no frame free for it,
+//! ends the process as SIGKILL); in the kernel it is a bug, reported with
+//! the same detail, and a panic.
 
 use super::{SCHED, exit_thread};
 use crate::arch::traps::{TrapFrame, exception_name, fault_address};
@@ -11,9 +12,11 @@ use alloc::string::String;
 use kernel::cow::NoFrame;
 use kernel::signal::Death;
 
-/// Page-fault error bits of a write to a present page from user mode: the
-/// mark of a copy-on-write page.
-const PF_PRESENT_WRITE_USER: u64 = 0b111;
+/// Page-fault error bits: the page was present, the access a write, from
+/// user mode.
+const PF_PRESENT: u64 = 0b001;
+const PF_WRITE: u64 = 0b010;
+const PF_USER: u64 = 0b100;
 
 /// `(pid, tid, name)` of the running thread, if the scheduler is not locked.
 fn who() -> (u32, u32, String) {
@@ -34,13 +37,14 @@ fn cr2_for(vector: u64) -> u64 {
 }
 
 pub fn on_user_exception(frame: &TrapFrame) {
-    if frame.vector == 14 && frame.error & PF_PRESENT_WRITE_USER == PF_PRESENT_WRITE_USER {
+    if frame.vector == 14 && frame.error & PF_USER != 0 {
         let addr = fault_address();
-        let resolved = SCHED.lock().current_space().cow_fault(addr);
+        let write = frame.error & PF_WRITE != 0;
+        let resolved = SCHED.lock().current_space().user_fault(addr, write);
         match resolved {
             Ok(true) => return,
             Ok(false) => {}
-            Err(NoFrame) => no_frame_for_copy(frame, addr),
+            Err(NoFrame) => no_frame(frame, addr),
         }
     }
     let (pid, tid, name) = who();
@@ -58,13 +62,18 @@ pub fn on_user_exception(frame: &TrapFrame) {
     exit_thread(0, None);
 }
 
-/// A write to a copy-on-write page found no free frame for the copy: the
-/// faulting process ends as Linux's out-of-memory killer ends one, by
-/// SIGKILL; everything else goes on.
-fn no_frame_for_copy(frame: &TrapFrame, addr: u64) -> ! {
+/// A write to a copy-on-write page found no free frame for the copy, or
+/// the first touch of a demand-zero page none for the page: the faulting
+/// process ends as Linux's out-of-memory killer ends one, by SIGKILL;
+/// everything else goes on.
+fn no_frame(frame: &TrapFrame, addr: u64) -> ! {
     let (pid, tid, name) = who();
+    let need = match frame.error & PF_PRESENT {
+        0 => "give the demand-zero page a frame",
+        _ => "copy the copy-on-write page",
+    };
     crate::error!(
-        "user fault: process {pid} ({name}) thread {tid}: no free memory to copy the copy-on-write page at rip={:#x} cr2={addr:#x}; process killed (SIGKILL)",
+        "user fault: process {pid} ({name}) thread {tid}: no free memory to {need} at rip={:#x} cr2={addr:#x}; process killed (SIGKILL)",
         frame.rip,
     );
     SCHED.lock().kill_process(pid, Death::Signal(SIGKILL));

@@ -3,15 +3,14 @@
 //! leaves map the parent's frames, and takes the write bit off the
 //! writable leaves of both, so no byte of user memory is copied; a write
 //! to such a page then breaks the share, in the CPU's page fault
-//! ([`AddressSpace::cow_fault`]) or before the kernel writes into user
-//! memory ([`AddressSpace::unshare`]): the frame is taken over if no other
+//! ([`AddressSpace::user_fault`]) or before the kernel writes into user
+//! memory ([`AddressSpace::fault_in`]): the frame is taken over if no other
 //! space maps it any more, or copied into a new one. Without a free frame
 //! nothing changes and the write fails.
 
-use super::{AddressSpace, MapError, UNMAP_EPOCH, USER_END, table_at};
+use super::{AddressSpace, MapError, UNMAP_EPOCH, table_at};
 use crate::mem::frames::{self, Frames};
 use crate::mem::{PAGE_SIZE, phys_to_virt};
-use abi::Errno;
 use core::sync::atomic::Ordering;
 use kernel::cow::NoFrame;
 use x86_64::VirtAddr;
@@ -50,8 +49,11 @@ impl AddressSpace {
         child.next_map = self.next_map;
         child.mapped = self.mapped;
         child.map_limit = self.map_limit;
+        child.lazy.set(self.lazy.get());
         self.forked.set(true);
         child.forked.set(true);
+        // A range accepted for writing may hold copy-on-write pages now.
+        self.forget_caches();
         // Pages the door logic found writable may need a copy now.
         UNMAP_EPOCH.fetch_add(1, Ordering::Relaxed);
         let walk = Fork {
@@ -78,64 +80,6 @@ impl AddressSpace {
         copied.map(|()| child)
     }
 
-    /// The CPU faulted writing to user address `addr`: true if it was a
-    /// copy-on-write page, now writable (the instruction can run again);
-    /// false if the fault is the program's. Err: the page needs a copy and
-    /// no frame is free (nothing changed).
-    pub fn cow_fault(&self, addr: u64) -> Result<bool, NoFrame> {
-        if !self.forked.get() || !self.is_writable_area(addr) {
-            return Ok(false);
-        }
-        match self.leaf(addr) {
-            Some(entry) => self.make_writable(entry, addr).map(|()| true),
-            None => Ok(false),
-        }
-    }
-
-    /// Makes the copy-on-write pages of `[addr, addr + len)` writable by
-    /// the kernel: each is taken over or copied. Pages of other areas (or
-    /// none) are left alone, for the caller's check to refuse. ENOMEM if a
-    /// copy finds no free frame (pages done before keep their new frames,
-    /// with the same contents). Costs one test in a space never forked.
-    #[inline(always)]
-    pub fn unshare(&self, addr: u64, len: u64) -> Result<(), Errno> {
-        match self.forked.get() && len > 0 {
-            true => self.unshare_pages(addr, len),
-            false => Ok(()),
-        }
-    }
-
-    /// [`Self::unshare`] in a space that took part in a fork. It walks the
-    /// areas the range lies in, and stops at a hole (the caller's check
-    /// refuses such a range anyway), so its work is bounded by what is
-    /// mapped, whatever `len` a program passed.
-    #[cold]
-    #[inline(never)]
-    fn unshare_pages(&self, addr: u64, len: u64) -> Result<(), Errno> {
-        let Some(end) = addr.checked_add(len).filter(|&end| end <= USER_END) else {
-            return Ok(());
-        };
-        let mut page = addr & !(PAGE_SIZE - 1);
-        while page < end {
-            let Some((start, area)) = self.area_at(page) else {
-                return Ok(());
-            };
-            let area_end = (start + area.len).min(end);
-            if !(area.prot.read && area.prot.write) {
-                page = area_end;
-                continue;
-            }
-            while page < area_end {
-                if let Some(entry) = self.leaf(page) {
-                    self.make_writable(entry, page)
-                        .map_err(|NoFrame| Errno::ENOMEM)?;
-                }
-                page += PAGE_SIZE;
-            }
-        }
-        Ok(())
-    }
-
     /// Whether `addr` lies in an area the program may write.
     fn is_writable_area(&self, addr: u64) -> bool {
         self.area_at(addr)
@@ -159,7 +103,11 @@ impl AddressSpace {
 
     /// Gives leaf `entry` (mapping user page `addr` of a writable area) its
     /// write bit, breaking its share first.
-    fn make_writable(&self, entry: &mut PageTableEntry, addr: u64) -> Result<(), NoFrame> {
+    pub(super) fn make_writable(
+        &self,
+        entry: &mut PageTableEntry,
+        addr: u64,
+    ) -> Result<(), NoFrame> {
         let flags = entry.flags();
         if flags.contains(F::WRITABLE) {
             return Ok(());
@@ -181,7 +129,7 @@ impl AddressSpace {
     }
 
     /// The present leaf that maps user address `addr`.
-    fn leaf(&self, addr: u64) -> Option<&'static mut PageTableEntry> {
+    pub(super) fn leaf(&self, addr: u64) -> Option<&'static mut PageTableEntry> {
         let mut table = table_at(self.pml4);
         for level in (1..4).rev() {
             let entry = &table[((addr >> (12 + 9 * level)) & 0x1ff) as usize];

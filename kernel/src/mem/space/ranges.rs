@@ -1,19 +1,20 @@
 //! Page-range operations on an address space, for Linux programs: mapping
-//! at a chosen place (with PROT_NONE reservations that take no frames),
-//! unmapping or re-protecting any page range (splitting the areas it cuts),
-//! and growing an area in place. Callers check every argument first (and
-//! tell the door logic about access taken away: `Sched::unmap_range`,
-//! `Sched::protect`); these operations either complete or, on running out
-//! of memory, leave the mappings as they were.
+//! at a chosen place, unmapping or re-protecting any page range (splitting
+//! the areas it cuts), and growing an area in place. The pages these make
+//! accessible are demand-zero: the call records the area and charges the
+//! memory limit, and a page takes a zeroed frame at its first touch
+//! ([`super::touch`]), so no call here allocates or zeroes user memory.
+//! Callers check every argument first (and tell the door logic about
+//! access taken away: `Sched::unmap_range`, `Sched::protect`); these
+//! operations complete, or (the memory limit) change nothing.
 
 use super::{AddressSpace, Area, MapError, UNMAP_EPOCH, USER_END, USER_START, page_flags};
 use crate::mem::PAGE_SIZE;
-use crate::mem::frames::{self, KernelFrames};
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use kernel::linux::mm::Prot;
 use x86_64::VirtAddr;
-use x86_64::structures::paging::{Mapper, Page, PageTableFlags as F, Size4KiB};
+use x86_64::structures::paging::{Mapper, Page, Size4KiB};
 
 /// Most areas one space holds. Each unmap or protection change inside an
 /// area can split it, and every area is a kernel record: the bound keeps a
@@ -117,15 +118,13 @@ impl AddressSpace {
     }
 
     /// Maps `[start, start + len)` (free, checked by the caller) as one
-    /// counted area with access `prot`: zeroed pages, or none at all for a
-    /// PROT_NONE reservation. ENOMEM beyond the memory limit.
+    /// counted area with access `prot`, of demand-zero pages. ENOMEM beyond
+    /// the memory limit.
     pub fn map_range(&mut self, start: u64, len: u64, prot: Prot) -> Result<(), MapError> {
         if !self.fits_limit(len, 0) {
             return Err(MapError::OutOfMemory);
         }
-        if prot.read {
-            self.populate(start, len / PAGE_SIZE, prot)?;
-        }
+        self.lazy.set(true);
         self.areas.insert(
             start,
             Area {
@@ -163,18 +162,17 @@ impl AddressSpace {
     }
 
     /// Gives every page of `[start, start + len)` (all mapped: checked by
-    /// the caller with [`AddressSpace::is_mapped`]) access `prot`. Pages
-    /// that become accessible for the first time are zeroed frames; pages
-    /// that lose access keep their frames; copy-on-write pages get their
-    /// write bit at their first write. Returns whether any access was
-    /// taken away. On running out of frames nothing changed but the split.
-    pub fn protect_range(&mut self, start: u64, len: u64, prot: Prot) -> Result<bool, MapError> {
+    /// the caller with [`AddressSpace::is_mapped`]) access `prot`. Absent
+    /// pages stay absent (demand-zero once accessible); pages that lose
+    /// access keep their frames; copy-on-write pages get their write bit
+    /// at their first write. Returns whether any access was taken away.
+    pub fn protect_range(&mut self, start: u64, len: u64, prot: Prot) -> bool {
         let end = start + len;
         self.split_at(start);
         self.split_at(end);
         let inside: Vec<(u64, Area)> = self.overlapping(start, end).collect();
         if prot.read {
-            self.fill_reserved(&inside)?;
+            self.lazy.set(true);
         }
         let flags = page_flags(prot);
         let mut mapper = self.mapper();
@@ -195,54 +193,13 @@ impl AddressSpace {
         if reduced {
             UNMAP_EPOCH.fetch_add(1, Ordering::Relaxed);
         }
-        Ok(reduced)
+        reduced
     }
 
-    /// Gives every absent page of the PROT_NONE areas `inside` a zeroed
-    /// frame (still without user access); on failure frees the ones it gave.
-    fn fill_reserved(&mut self, inside: &[(u64, Area)]) -> Result<(), MapError> {
-        let mut mapper = self.mapper();
-        let mut added: Vec<u64> = Vec::new();
-        let hidden = page_flags(Prot::NONE);
-        let parents = F::PRESENT | F::WRITABLE | F::USER_ACCESSIBLE;
-        let absent = inside
-            .iter()
-            .filter(|(_, a)| !a.prot.read)
-            .flat_map(|&(s, a)| Page::range(page(s), page(s + a.len)));
-        let mut failed = false;
-        for p in absent {
-            if mapper.translate_page(p).is_ok() {
-                continue;
-            }
-            let Some(frame) = frames::alloc() else {
-                failed = true;
-                break;
-            };
-            // SAFETY: a fresh frame mapped into user space only.
-            match unsafe {
-                mapper.map_to_with_table_flags(p, frame, hidden, parents, &mut KernelFrames)
-            } {
-                Ok(flush) => flush.flush(),
-                Err(_) => {
-                    frames::free(frame);
-                    failed = true;
-                    break;
-                }
-            }
-            added.push(p.start_address().as_u64());
-        }
-        if !failed {
-            return Ok(());
-        }
-        for addr in added {
-            self.unmap_pages(addr, 1);
-        }
-        Err(MapError::OutOfMemory)
-    }
-
-    /// Grows the counted area that ends at `end` by `extra` bytes, in place
-    /// (the pages after it are free: checked by the caller). ENOMEM beyond
-    /// the memory limit, or when the area there is not a counted one.
+    /// Grows the counted area that ends at `end` by `extra` bytes of
+    /// demand-zero pages, in place (the pages after it are free: checked by
+    /// the caller). ENOMEM beyond the memory limit, or when the area there
+    /// is not a counted one.
     pub fn grow_area(&mut self, end: u64, extra: u64) -> Result<(), MapError> {
         let (s, a) = self
             .area_at(end - 1)
@@ -251,9 +208,7 @@ impl AddressSpace {
         if !self.fits_limit(extra, 0) {
             return Err(MapError::OutOfMemory);
         }
-        if a.prot.read {
-            self.populate(end, extra / PAGE_SIZE, a.prot)?;
-        }
+        self.lazy.set(true);
         self.areas.insert(
             s,
             Area {

@@ -1,7 +1,11 @@
 //! Linux's memory calls: anonymous `mmap` (with hints, `MAP_FIXED` and
 //! PROT_NONE reservations), `munmap` and `mprotect` of any page range,
-//! `mremap` in place, `brk`, and `madvise` (accepted: every page here is
-//! resident, so advice changes nothing). Every change that takes memory or
+//! `mremap` in place, `brk`, and `madvise` (accepted: advice changes
+//! nothing here). Anonymous memory is demand-zero: these calls record
+//! areas and charge the memory limit, and each page takes a zeroed frame
+//! at its first touch (`mem::space`), so none of them zeroes memory, and
+//! `MAP_POPULATE` is accepted and ignored (it would make one call zero up
+//! to the whole memory limit with interrupts off). Every change that takes memory or
 //! access away goes through `Sched::unmap_range`/`Sched::protect`, which
 //! tell the door logic (an idle door server thread whose stack area is
 //! gone leaves its pool).
@@ -78,16 +82,16 @@ pub fn mprotect(addr: u64, len: u64, prot: u64) -> SysResult {
     if !space.is_mapped(range.start, range.len) || !space.has_room_for_areas(2) {
         return Err(Errno::ENOMEM);
     }
-    g.protect(range.start, range.len, prot)?;
+    g.protect(range.start, range.len, prot);
     Ok(0)
 }
 
 /// `madvise(addr, len, advice)`: checked like Linux checks it, and
-/// otherwise accepted: pages here are always resident and zeroed when
-/// mapped, and no advice changes what a program reads (MADV_DONTNEED
-/// included: this kernel keeps the contents, which Linux allows only for
-/// shared mappings, so a program relying on zeros after it must not use
-/// it here; the C libraries use it only to give memory back).
+/// otherwise accepted: no advice changes what a program reads
+/// (MADV_DONTNEED included: this kernel keeps the contents and the frames
+/// of touched pages, which Linux allows only for shared mappings, so a
+/// program relying on zeros after it must not use it here; the C
+/// libraries use it only to give memory back).
 pub fn madvise(addr: u64, len: u64, advice: u64) -> SysResult {
     let Some(range) = mm::decode_range(addr, len, true, USER)? else {
         return Ok(0);
