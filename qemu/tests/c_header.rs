@@ -173,6 +173,8 @@ fn expected() -> BTreeMap<String, i128> {
         abi::MAIN_STACK_ARGS_RESERVE.into(),
     );
     put("NATIVE_BASE", abi::NATIVE_BASE as i128);
+    put("KSTAT_FREE_FRAMES", abi::kstat::FREE_FRAMES as i128);
+    put("MEM_MAP_MAX", abi::MEM_MAP_MAX.into());
     for (name, call) in native_calls() {
         put(name, call.number() as i128);
     }
@@ -182,10 +184,14 @@ fn expected() -> BTreeMap<String, i128> {
     e
 }
 
-/// libdoor's names for the native calls it makes.
-fn native_calls() -> [(&'static str, Sys); 16] {
+/// libdoor's names for the native calls it makes (and the tests' memory
+/// calls).
+fn native_calls() -> [(&'static str, Sys); 19] {
     [
         ("SYS_native_spawn", Sys::Spawn),
+        ("SYS_mem_map", Sys::MemMap),
+        ("SYS_mem_unmap", Sys::MemUnmap),
+        ("SYS_kstat", Sys::Kstat),
         ("SYS_door_create", Sys::DoorCreate),
         ("SYS_door_call", Sys::DoorCall),
         ("SYS_door_return", Sys::DoorReturn),

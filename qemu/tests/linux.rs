@@ -107,3 +107,22 @@ fn c_sources_compile_cleanly() {
     assert!(c_broken.is_empty(), "{c_broken:#?}");
     assert!(images.warnings.is_empty(), "{:#?}", images.warnings);
 }
+
+/// Demand-zero memory: mmap of most of the memory limit in one call takes
+/// a few frames; untouched pages read as zeros from the program and the
+/// kernel (read, write, door calls, as source and destination); fork of a
+/// partly touched area; a touch with no frame left kills (SIGKILL, with
+/// the kernel's report), a call that touches fails with ENOMEM.
+#[test]
+fn c_lazy() {
+    test_program("c_lazy", &[])
+        .expect_success()
+        .assert_line("c_lazy: brk and mremap growth take no frames")
+        .assert_line("c_lazy: read and write with untouched buffers ok")
+        .assert_line("c_lazy: door calls with untouched buffers ok")
+        .assert_line("c_lazy: fork of a partly touched area ok")
+        .assert_line("no free memory to give the demand-zero page a frame")
+        .assert_line("c_lazy: a touch with no frame left kills (SIGKILL)")
+        .assert_line("c_lazy: a call that touches with no frame left is ENOMEM")
+        .assert_line("c_lazy: ok");
+}

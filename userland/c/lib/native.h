@@ -12,6 +12,9 @@
 
 #define NATIVE_BASE		0x400
 #define SYS_native_spawn	(NATIVE_BASE + 4)
+#define SYS_mem_map		(NATIVE_BASE + 10)
+#define SYS_mem_unmap		(NATIVE_BASE + 11)
+#define SYS_kstat		(NATIVE_BASE + 14)
 #define SYS_door_create		(NATIVE_BASE + 16)
 #define SYS_door_call		(NATIVE_BASE + 17)
 #define SYS_door_return		(NATIVE_BASE + 18)
@@ -27,6 +30,11 @@
 #define SYS_door_abort		(NATIVE_BASE + 28)
 #define SYS_fattach		(NATIVE_BASE + 29)
 #define SYS_fdetach		(NATIVE_BASE + 30)
+
+/* kstat's counter of free frames (the tests' memory measurements) and the
+ * longest native mem_map. */
+#define KSTAT_FREE_FRAMES	2
+#define MEM_MAP_MAX		(16 << 20)
 
 /* Set in door_create's result (above the descriptor) when the library must
  * run its door_server_create procedure now. */
