@@ -21,6 +21,12 @@
 //!   (a system call whose kernel write fails so returns ENOMEM).
 //!   A write to a page whose area is read-only is a protection fault, as
 //!   before.
+//! * **A first touch** of a page the kernel has not given a frame yet
+//!   (demand-zero: the anonymous memory of Linux programs), by the program
+//!   or by the kernel, gives it a zeroed frame of its own, with its area's
+//!   access; fork copies only present leaves, so an untouched page stays
+//!   untouched in parent and child. [`touch`] decides what an access
+//!   needs, for the CPU's page fault and the kernel's accesses alike.
 //! * **Unmapping** a page (`mem_unmap`, exit, exec) releases its mapping
 //!   ([`ShareCounts::release`]): the frame is freed only when no other
 //!   space maps it.
@@ -55,6 +61,49 @@ pub enum Broken {
     /// `to` (taken from the allocator, counted here as this space's alone)
     /// and maps `to` writable in its place. The old frame lost this mapping.
     Copied { to: u64 },
+}
+
+/// The access a user page's area allows (a page outside every area has
+/// none). Write access implies read access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AreaAccess {
+    pub read: bool,
+    pub write: bool,
+}
+
+/// What an access to a user page needs before it can go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Touch {
+    /// Nothing: the page may be accessed as it is.
+    Ready,
+    /// The page is absent from an accessible area (demand-zero): it takes
+    /// a zeroed frame with its area's access, and the access is tried
+    /// again.
+    DemandZero,
+    /// A write to a copy-on-write page: [`ShareCounts::break_share`], the
+    /// leaf made writable, and the access tried again.
+    BreakShare,
+    /// The area does not allow the access: the program's fault (EFAULT for
+    /// the kernel's access).
+    Fault,
+}
+
+/// What an access (a write, with `write`) to a page needs, given its
+/// area's access (`None` outside every area) and its leaf (`None` absent,
+/// else whether it is writable). An absent page of an accessible area
+/// takes its frame whatever the access, so that a write to a read-only
+/// area faults on a present page, as it did before pages came at first
+/// touch.
+pub fn touch(area: Option<AreaAccess>, leaf: Option<bool>, write: bool) -> Touch {
+    let Some(area) = area.filter(|a| a.read) else {
+        return Touch::Fault;
+    };
+    match leaf {
+        None => Touch::DemandZero,
+        Some(_) if write && !area.write => Touch::Fault,
+        Some(false) if write => Touch::BreakShare,
+        Some(_) => Touch::Ready,
+    }
 }
 
 /// No frame was free for a copy: nothing changed.

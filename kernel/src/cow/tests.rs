@@ -1,9 +1,10 @@
-//! Host tests of the copy-on-write bookkeeping: the counts themselves, and
-//! a property test that drives them as the kernel will (map, write, unmap,
-//! fork, exit over simulated page tables and the real frame bitmap) and
-//! checks every step against a model that knows nothing of frames: which
-//! pages hold what, which pages must still share one copy, and so how many
-//! frames are in use.
+//! Host tests of the copy-on-write bookkeeping: the counts themselves, the
+//! decision of a touch, and a property test that drives them as the kernel
+//! does (map eagerly or demand-zero, read, write, unmap, fork, exit over
+//! simulated page tables and the real frame bitmap, every access decided
+//! by [`touch`]) and checks every step against a model that knows nothing
+//! of frames: which pages hold what, which were never touched, which pages
+//! must still share one copy, and so how many frames are in use.
 
 use super::*;
 use crate::frames::FrameBitmap;
@@ -65,6 +66,39 @@ fn counts_that_cannot_grow_refuse_the_share() {
     assert_eq!(s.shared_frames(), 1);
 }
 
+/// Every case of [`touch`] against its rules, stated separately: no access
+/// the area does not allow; an absent page takes a frame; only a write to
+/// a read-only leaf of a writable area breaks a share.
+#[test]
+fn a_touch_needs_what_its_area_and_leaf_say() {
+    let areas = [
+        None,
+        Some((false, false)),
+        Some((true, false)),
+        Some((true, true)),
+    ];
+    for area in areas {
+        for leaf in [None, Some(false), Some(true)] {
+            for write in [false, true] {
+                let access = area.map(|(read, write)| AreaAccess { read, write });
+                let allowed = area.is_some_and(|(r, w)| r && (w || !write));
+                let expected = match (area.is_some_and(|(r, _)| r), leaf) {
+                    (false, _) => Touch::Fault,
+                    (true, None) => Touch::DemandZero,
+                    (true, Some(false)) if write && allowed => Touch::BreakShare,
+                    (true, Some(_)) if allowed => Touch::Ready,
+                    (true, Some(_)) => Touch::Fault,
+                };
+                assert_eq!(
+                    touch(access, leaf, write),
+                    expected,
+                    "{area:?} {leaf:?} {write}"
+                );
+            }
+        }
+    }
+}
+
 /// Frames in the simulated machine (frame 0 is reserved, as at boot).
 const FRAMES: u64 = 24;
 /// Pages per address space.
@@ -85,12 +119,12 @@ struct Space {
     areas: BTreeMap<u64, bool>,
 }
 
-/// Why a simulated write failed.
+/// Why a simulated access failed.
 #[derive(Debug, PartialEq, Eq)]
-enum WriteError {
-    /// The page's area is read-only.
+enum AccessError {
+    /// The page's area does not allow it.
     Violation,
-    /// No frame for the copy.
+    /// No frame for the page or the copy.
     NoFrame,
 }
 
@@ -114,44 +148,79 @@ impl Machine<'_> {
         Ok(())
     }
 
-    fn read(&self, s: u32, page: u64) -> u64 {
+    /// Records a demand-zero page: its area only (a Linux mmap).
+    fn map_lazy(&mut self, s: u32, page: u64, writable: bool) {
+        self.spaces
+            .get_mut(&s)
+            .unwrap()
+            .areas
+            .insert(page, writable);
+    }
+
+    /// The contents of a present page.
+    fn peek(&self, s: u32, page: u64) -> u64 {
         self.bytes[&self.spaces[&s].leaves[&page].frame]
     }
 
-    /// A user write: straight through a writable leaf; a copy-on-write
-    /// leaf (writable area, read-only leaf) breaks the share first.
-    fn write(&mut self, s: u32, page: u64, value: u64) -> Result<(), WriteError> {
-        let space = &self.spaces[&s];
-        let leaf = space.leaves[&page];
-        if !leaf.writable {
-            if !space.areas[&page] {
-                return Err(WriteError::Violation);
-            }
-            let frames = &mut self.frames;
-            let broken = self.shares.break_share(leaf.frame, || frames.alloc());
-            let frame = match broken.map_err(|NoFrame| WriteError::NoFrame)? {
-                Broken::TookOver => leaf.frame,
-                Broken::Copied { to } => {
-                    self.bytes.insert(to, self.bytes[&leaf.frame]);
-                    to
+    /// Makes page `page` ready for an access (a write, with `write`) as
+    /// the kernel does, [`touch`] deciding: an absent page takes a zeroed
+    /// frame, a copy-on-write leaf breaks its share; returns its frame.
+    fn access(&mut self, s: u32, page: u64, write: bool) -> Result<u64, AccessError> {
+        loop {
+            let space = &self.spaces[&s];
+            let area = space.areas.get(&page).map(|&w| AreaAccess {
+                read: true,
+                write: w,
+            });
+            let leaf = space.leaves.get(&page).copied();
+            let frame = match touch(area, leaf.map(|l| l.writable), write) {
+                Touch::Ready => return Ok(leaf.unwrap().frame),
+                Touch::Fault => return Err(AccessError::Violation),
+                Touch::DemandZero => {
+                    let frame = self.frames.alloc().ok_or(AccessError::NoFrame)?;
+                    self.bytes.insert(frame, 0);
+                    frame
+                }
+                Touch::BreakShare => {
+                    let leaf = leaf.unwrap();
+                    let frames = &mut self.frames;
+                    let broken = self.shares.break_share(leaf.frame, || frames.alloc());
+                    match broken.map_err(|NoFrame| AccessError::NoFrame)? {
+                        Broken::TookOver => leaf.frame,
+                        Broken::Copied { to } => {
+                            self.bytes.insert(to, self.bytes[&leaf.frame]);
+                            to
+                        }
+                    }
                 }
             };
             let leaf = Leaf {
                 frame,
-                writable: true,
+                writable: area.unwrap().write,
             };
             self.spaces.get_mut(&s).unwrap().leaves.insert(page, leaf);
         }
-        let frame = self.spaces[&s].leaves[&page].frame;
+    }
+
+    fn read(&mut self, s: u32, page: u64) -> Result<u64, AccessError> {
+        let frame = self.access(s, page, false)?;
+        Ok(self.bytes[&frame])
+    }
+
+    fn write(&mut self, s: u32, page: u64, value: u64) -> Result<(), AccessError> {
+        let frame = self.access(s, page, true)?;
         self.bytes.insert(frame, value);
         Ok(())
     }
 
-    /// Removes a leaf, freeing its frame if it was the last mapping.
+    /// Removes a page and its leaf if present, freeing its frame if it was
+    /// the last mapping.
     fn unmap(&mut self, s: u32, page: u64) {
         let space = self.spaces.get_mut(&s).unwrap();
         space.areas.remove(&page);
-        let leaf = space.leaves.remove(&page).unwrap();
+        let Some(leaf) = space.leaves.remove(&page) else {
+            return;
+        };
         if self.shares.release(leaf.frame) == Release::Free {
             self.frames.free(leaf.frame).unwrap();
             self.bytes.remove(&leaf.frame);
@@ -171,7 +240,7 @@ impl Machine<'_> {
     }
 
     fn exit(&mut self, s: u32) {
-        let pages: Vec<u64> = self.spaces[&s].leaves.keys().copied().collect();
+        let pages: Vec<u64> = self.spaces[&s].areas.keys().copied().collect();
         for page in pages {
             self.unmap(s, page);
         }
@@ -180,12 +249,13 @@ impl Machine<'_> {
 }
 
 /// A page as the model sees it: its contents, its area, and the version
-/// of its contents (pages with the same version must share one frame).
+/// of its contents (pages with the same version must share one frame;
+/// none for a page never touched, which has no frame and reads as zero).
 #[derive(Clone, Copy, Debug)]
 struct PageM {
     value: u64,
     writable: bool,
-    version: u64,
+    version: Option<u64>,
 }
 
 #[derive(Default)]
@@ -198,7 +268,7 @@ struct Model {
 
 impl Model {
     /// Pages holding `version`.
-    fn holders(&self, version: u64) -> usize {
+    fn holders(&self, version: Option<u64>) -> usize {
         let pages = self.spaces.values().flat_map(|s| s.values());
         pages.filter(|p| p.version == version).count()
     }
@@ -211,7 +281,7 @@ impl Model {
     /// A page stops holding its version; the last holder frees a frame.
     fn drop_page(&mut self, s: u32, page: u64) {
         let p = self.spaces.get_mut(&s).unwrap().remove(&page).unwrap();
-        if self.holders(p.version) == 0 {
+        if p.version.is_some() && self.holders(p.version) == 0 {
             self.free += 1;
         }
     }
@@ -232,6 +302,15 @@ enum Op {
         page: u64,
         writable: bool,
         value: u64,
+    },
+    MapLazy {
+        s: usize,
+        page: u64,
+        writable: bool,
+    },
+    Read {
+        s: usize,
+        page: u64,
     },
     Write {
         s: usize,
@@ -256,6 +335,9 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (s.clone(), page.clone(), proptest::bool::weighted(0.8), 1..1000u64)
             .prop_map(|(s, page, writable, value)| Op::Map { s, page, writable, value }),
+        4 => (s.clone(), page.clone(), proptest::bool::weighted(0.8))
+            .prop_map(|(s, page, writable)| Op::MapLazy { s, page, writable }),
+        3 => (s.clone(), page.clone()).prop_map(|(s, page)| Op::Read { s, page }),
         6 => (s.clone(), page.clone(), 1..1000u64)
             .prop_map(|(s, page, value)| Op::Write { s, page, value }),
         2 => (s.clone(), page).prop_map(|(s, page)| Op::Unmap { s, page }),
@@ -307,7 +389,7 @@ fn run(ops: &[Op]) {
                 } else {
                     assert_eq!(r, Ok(()));
                     model.free -= 1;
-                    let version = model.new_version();
+                    let version = Some(model.new_version());
                     let p = PageM {
                         value,
                         writable,
@@ -316,25 +398,70 @@ fn run(ops: &[Op]) {
                     model.spaces.get_mut(&s).unwrap().insert(page, p);
                 }
             }
-            Op::Write { s, page, value } => {
+            Op::MapLazy { s, page, writable } => {
+                let s = pick(s);
+                if model.spaces[&s].contains_key(&page) {
+                    continue;
+                }
+                m.map_lazy(s, page, writable);
+                let p = PageM {
+                    value: 0,
+                    writable,
+                    version: None,
+                };
+                model.spaces.get_mut(&s).unwrap().insert(page, p);
+            }
+            Op::Read { s, page } => {
                 let s = pick(s);
                 let Some(p) = model.spaces[&s].get(&page).copied() else {
+                    assert_eq!(m.read(s, page), Err(AccessError::Violation));
                     continue;
                 };
-                let r = m.write(s, page, value);
-                let copy = model.holders(p.version) > 1;
-                if !p.writable {
-                    assert_eq!(r, Err(WriteError::Violation));
-                } else if copy && model.free == 0 {
-                    // The faulting process is killed.
-                    assert_eq!(r, Err(WriteError::NoFrame));
+                let r = m.read(s, page);
+                if p.version.is_some() {
+                    assert_eq!(r, Ok(p.value));
+                } else if model.free == 0 {
+                    // The touching process is killed.
+                    assert_eq!(r, Err(AccessError::NoFrame));
                     m.exit(s);
                     model.exit(s);
                 } else {
-                    assert_eq!(r, Ok(()));
-                    let version = if copy {
+                    assert_eq!(r, Ok(0), "an untouched page reads as zero");
+                    model.free -= 1;
+                    let version = Some(model.new_version());
+                    let p = PageM { version, ..p };
+                    model.spaces.get_mut(&s).unwrap().insert(page, p);
+                }
+            }
+            Op::Write { s, page, value } => {
+                let s = pick(s);
+                let Some(p) = model.spaces[&s].get(&page).copied() else {
+                    assert_eq!(m.write(s, page, value), Err(AccessError::Violation));
+                    continue;
+                };
+                let r = m.write(s, page, value);
+                // A new frame for an untouched page, or a copy of a shared one.
+                let untouched = p.version.is_none();
+                let copy = !untouched && model.holders(p.version) > 1;
+                if (untouched || copy && p.writable) && model.free == 0 {
+                    // The faulting process is killed.
+                    assert_eq!(r, Err(AccessError::NoFrame));
+                    m.exit(s);
+                    model.exit(s);
+                } else if !p.writable {
+                    // Even so, the untouched page took its frame first.
+                    assert_eq!(r, Err(AccessError::Violation));
+                    if untouched {
                         model.free -= 1;
-                        model.new_version()
+                        let version = Some(model.new_version());
+                        let p = PageM { version, ..p };
+                        model.spaces.get_mut(&s).unwrap().insert(page, p);
+                    }
+                } else {
+                    assert_eq!(r, Ok(()));
+                    let version = if untouched || copy {
+                        model.free -= 1;
+                        Some(model.new_version())
                     } else {
                         p.version
                     };
@@ -391,16 +518,22 @@ fn check(m: &Machine, model: &Model) {
     let mut frame_of_version: BTreeMap<u64, u64> = BTreeMap::new();
     for (s, pages) in &model.spaces {
         let space = &m.spaces[s];
-        assert_eq!(space.leaves.len(), pages.len());
+        assert_eq!(space.areas.len(), pages.len());
+        let touched = pages.values().filter(|p| p.version.is_some()).count();
+        assert_eq!(space.leaves.len(), touched, "a leaf per touched page");
         for (&page, p) in pages {
-            assert_eq!(m.read(*s, page), p.value, "space {s} page {page}");
+            let Some(version) = p.version else {
+                assert!(!space.leaves.contains_key(&page), "untouched: no leaf");
+                continue;
+            };
+            assert_eq!(m.peek(*s, page), p.value, "space {s} page {page}");
             let leaf = space.leaves[&page];
             assert!(
                 p.writable || !leaf.writable,
                 "a read-only area's leaf is read-only"
             );
             *leaves_of.entry(leaf.frame).or_default() += 1;
-            let frame = *frame_of_version.entry(p.version).or_insert(leaf.frame);
+            let frame = *frame_of_version.entry(version).or_insert(leaf.frame);
             assert_eq!(frame, leaf.frame, "pages of one version share one frame");
         }
     }

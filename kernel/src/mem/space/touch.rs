@@ -13,7 +13,7 @@ use super::{AddressSpace, USER_END, page_flags};
 use crate::mem::PAGE_SIZE;
 use crate::mem::frames::{self, KernelFrames};
 use abi::Errno;
-use kernel::cow::NoFrame;
+use kernel::cow::{AreaAccess, NoFrame, Touch, touch};
 use kernel::linux::mm::Prot;
 use x86_64::VirtAddr;
 use x86_64::structures::paging::{Mapper, Page, PageTableFlags as F, Size4KiB};
@@ -28,16 +28,32 @@ impl AddressSpace {
     /// would have had it been present from the start. Err: no free frame
     /// (nothing changed).
     pub fn user_fault(&self, addr: u64, write: bool) -> Result<bool, NoFrame> {
-        let Some((_, area)) = self.area_at(addr).filter(|(_, a)| a.prot.read) else {
-            return Ok(false);
-        };
-        match self.leaf(addr) {
-            None => self.demand_zero(addr, area.prot).map(|()| true),
-            Some(entry) if write && self.forked.get() && area.prot.write => {
-                self.make_writable(entry, addr).map(|()| true)
-            }
-            Some(_) => Ok(false),
+        match self.resolve(addr, write)? {
+            Touch::DemandZero | Touch::BreakShare => Ok(true),
+            Touch::Ready | Touch::Fault => Ok(false),
         }
+    }
+
+    /// Does what an access to user page `addr` needs ([`touch`]); returns
+    /// what that was.
+    fn resolve(&self, addr: u64, write: bool) -> Result<Touch, NoFrame> {
+        let area = self.area_at(addr).map(|(_, a)| a.prot);
+        let access = area.map(|prot| AreaAccess {
+            read: prot.read,
+            write: prot.write,
+        });
+        let leaf = self.leaf(addr);
+        let needed = touch(
+            access,
+            leaf.as_ref().map(|e| e.flags().contains(F::WRITABLE)),
+            write,
+        );
+        match (needed, area, leaf) {
+            (Touch::DemandZero, Some(prot), _) => self.demand_zero(addr, prot)?,
+            (Touch::BreakShare, _, Some(entry)) => self.make_writable(entry, addr)?,
+            _ => {}
+        }
+        Ok(needed)
     }
 
     /// Makes `[addr, addr + len)` ready for the kernel to read (or, with
@@ -72,16 +88,10 @@ impl AddressSpace {
         let end = addr + len;
         let mut page = addr & !(PAGE_SIZE - 1);
         while page < end {
-            let (start, area) = self.area_at(page).ok_or(Errno::EFAULT)?;
-            let area_end = (start + area.len).min(end);
-            while page < area_end {
-                match self.leaf(page) {
-                    None => self.demand_zero(page, area.prot),
-                    Some(entry) if write => self.make_writable(entry, page),
-                    Some(_) => Ok(()),
-                }
-                .map_err(|NoFrame| Errno::ENOMEM)?;
-                page += PAGE_SIZE;
+            match self.resolve(page, write) {
+                Ok(Touch::Fault) => return Err(Errno::EFAULT),
+                Ok(_) => page += PAGE_SIZE,
+                Err(NoFrame) => return Err(Errno::ENOMEM),
             }
         }
         Ok(())
