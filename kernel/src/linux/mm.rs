@@ -17,6 +17,7 @@ pub const MAP_TYPE: u64 = 0x0f;
 pub const MAP_FIXED: u64 = 0x10;
 pub const MAP_ANONYMOUS: u64 = 0x20;
 pub const MAP_32BIT: u64 = 0x40;
+pub const MAP_POPULATE: u64 = 0x8000;
 pub const MAP_HUGETLB: u64 = 0x4_0000;
 pub const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
 pub const MREMAP_MAYMOVE: u64 = 1;
@@ -301,6 +302,12 @@ mod tests {
         assert!(r.prot.read && r.prot.exec && !r.prot.write);
         let r = decode_mmap(0x20_0000, 1, 0, anon | MAP_FIXED_NOREPLACE, 0, USER).unwrap();
         assert_eq!(r.placement, Placement::FixedNoReplace(0x20_0000));
+        let populate = decode_mmap(0, 1 << 30, PROT_READ, anon | MAP_POPULATE, 0, USER);
+        assert_eq!(
+            populate.map(|r| r.len),
+            Ok(1 << 30),
+            "MAP_POPULATE is accepted (and ignored: pages come at first touch)"
+        );
         let shared = decode_mmap(0, 1, 0, MAP_SHARED | MAP_ANONYMOUS, 0, USER);
         assert!(shared.is_ok());
         let kernel_hint = decode_mmap(0xffff_8000_0000_0000, 1, 0, anon, 0, USER).unwrap();
