@@ -21,7 +21,7 @@
 use crate::descriptors::Descriptors;
 use crate::dispatch::{ARG_SIZE, layout};
 use crate::outcome::{StackArea, UserMemory};
-use crate::system::{CallState, Invocation, PoolKey, ReplyTo, ThreadKey};
+use crate::system::{CallState, Door, Invocation, PoolKey, ReplyTo, ThreadKey};
 use crate::{CallParams, Cred, DoorSystem, Fd, Pid, Tid};
 use abi::{DOOR_PRIVATE, DoorArg, invocation};
 
@@ -138,18 +138,13 @@ impl<C: Copy> DoorSystem<C> {
         if depleted && private {
             return None;
         }
-        let area = layout(
-            self.threads.at(server).stack,
-            size,
-            0,
-            self.cfg.stack_reserve,
-        )?;
+        let (caller, s) = self.threads.pair_mut(me, server)?;
+        let area = layout(s.stack, size, 0, self.cfg.stack_reserve)?;
         // Commit: nothing below can fail.
         pool.idle.pop();
         door.active += 1;
         let (cookie, pc) = (door.cookie, door.pc);
-        self.threads.at_mut(me).call = Some(CallState::Active(server));
-        let s = self.threads.at_mut(server);
+        caller.call = Some(CallState::Active(server));
         s.idle = None;
         s.serving = Some(Invocation {
             door: id,
@@ -237,30 +232,40 @@ impl<C: Copy> DoorSystem<C> {
                 })
             }
         };
-        let d = self.doors.get(door)?;
-        if d.refs == 0 || d.unref.deferred {
-            return None;
-        }
-        let (key, pool) = match t.bind {
-            None => (
-                PoolKey::Shared(t.proc),
-                &mut self.procs.by_key_mut(t.proc)?.pool,
-            ),
+        // The door whose invocation ends, the pool the thread parks in,
+        // and the pool's key; each record reached once.
+        let (bind, proc) = (t.bind, t.proc);
+        let ends_simply = |d: &Door<C>| d.refs > 0 && !d.unref.deferred;
+        let (key, pool, active) = match bind {
+            None => {
+                let d = self.doors.get_mut(door).filter(|d| ends_simply(d))?;
+                let pool = &mut self.procs.by_key_mut(proc)?.pool;
+                (PoolKey::Shared(proc), pool, &mut d.active)
+            }
+            Some(bound) if bound == door => {
+                let d = self.doors.get_mut(door).filter(|d| ends_simply(d))?;
+                if d.revoked {
+                    return None;
+                }
+                (PoolKey::Private(bound), &mut d.pool, &mut d.active)
+            }
             Some(bound) => {
-                let b = self.doors.get_mut(bound).filter(|b| !b.revoked)?;
-                (PoolKey::Private(bound), &mut b.pool)
+                let (d, b) = self.doors.pair_mut(door, bound)?;
+                if !ends_simply(d) || b.revoked {
+                    return None;
+                }
+                (PoolKey::Private(bound), &mut b.pool, &mut d.active)
             }
         };
         if !pool.queue.is_empty() {
             return None;
         }
+        let (t, c) = self.threads.pair_mut(me, caller)?;
         // Commit: the same steps as the general path.
         pool.idle.push(me);
-        self.door_mut(door).active -= 1;
-        let t = self.threads.at_mut(me);
+        *active -= 1;
         (t.serving, t.idle) = (None, Some(key));
         (t.stack, t.stack_epoch) = (stack, epoch);
-        let c = self.threads.at_mut(caller);
         c.call = None;
         Some(FastReply {
             caller: c.tid,

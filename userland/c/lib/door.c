@@ -87,6 +87,15 @@ default_create_proc(door_info_t *info)
 	(void) pthread_attr_destroy(&attr);
 }
 
+/* Whether the procedure is the default one and would return at once: a
+ * server thread it started is still on its way to the pool. */
+static inline int
+default_would_wait(void)
+{
+	return (atomic_load_explicit(&create_proc, memory_order_relaxed) ==
+	    NULL && atomic_load_explicit(&starting, memory_order_relaxed) > 0);
+}
+
 static void
 run_create_proc(door_info_t *info)
 {
@@ -145,9 +154,12 @@ libdoor_invocation(void *cookie, char *argp, size_t arg_size, door_desc_t *dp,
     uint_t n_desc, door_server_procedure_t *proc, long status)
 {
 	arrived();
-	if (status == INVOCATION_DEPLETED_SHARED)
-		run_create_proc(NULL);
-	else if (status != INVOCATION_RUN)
+	/* What the default procedure would find, checked here, so the common
+	 * depletion (the thread it made is still on its way) costs no call. */
+	if (status == INVOCATION_DEPLETED_SHARED) {
+		if (!default_would_wait())
+			run_create_proc(NULL);
+	} else if (status != INVOCATION_RUN)
 		run_create_proc((door_info_t *)status);
 	proc(cookie, argp, arg_size, dp, n_desc);
 	/* The procedure returned instead of calling door_return. */

@@ -109,6 +109,15 @@ fn arrived() {
     }
 }
 
+/// Whether the create procedure is the default one and would return at
+/// once: a server thread it started is still on its way to the pool.
+#[inline(always)]
+fn default_would_wait() -> bool {
+    CREATE_PROC.load(Ordering::Relaxed) == 0 && STARTING.load(Ordering::Relaxed) > 0
+}
+
+#[cold]
+#[inline(never)]
 fn run_create_proc(info: *mut door_info_t) {
     let p = CREATE_PROC.load(Ordering::Acquire);
     if p == 0 {
@@ -173,6 +182,10 @@ extern "C" fn door_invocation(
     arrived();
     match status {
         invocation::RUN => {}
+        // What the default procedure would find, checked here, so the
+        // common depletion (the thread it made is still on its way) costs
+        // no call.
+        invocation::DEPLETED_SHARED if default_would_wait() => {}
         invocation::DEPLETED_SHARED => run_create_proc(core::ptr::null_mut()),
         private_info => run_create_proc(private_info as *mut door_info_t),
     }
