@@ -187,7 +187,7 @@ impl<C: Copy> DoorSystem<C> {
         size: u64,
         stack: StackArea,
     ) -> Option<FastReply> {
-        let t = self.threads.by_key(me)?;
+        let t = self.threads.by_key_mut(me)?;
         if t.idle.is_some() || t.call.is_some() {
             return None;
         }
@@ -196,7 +196,7 @@ impl<C: Copy> DoorSystem<C> {
         if i.unref {
             return None;
         }
-        let (door, caller_pid, reply) = (i.door, i.caller_pid, i.reply);
+        let (door, caller_pid) = (i.door, i.caller_pid);
         // The area registered last passed these checks, and is still
         // writable if nothing was unmapped since (an empty area never
         // passes).
@@ -211,7 +211,7 @@ impl<C: Copy> DoorSystem<C> {
         if (data | size) != 0 && !mem.accessible(t.pid, data, size, false) {
             return None;
         }
-        let place = match reply {
+        let place = match &i.reply {
             None if size > 0 => return None,
             None => None,
             Some(r) => {
@@ -260,12 +260,12 @@ impl<C: Copy> DoorSystem<C> {
         if !pool.queue.is_empty() {
             return None;
         }
-        let (t, c) = self.threads.pair_mut(me, caller)?;
         // Commit: the same steps as the general path.
         pool.idle.push(me);
         *active -= 1;
         (t.serving, t.idle) = (None, Some(key));
         (t.stack, t.stack_epoch) = (stack, epoch);
+        let c = self.threads.at_mut(caller);
         c.call = None;
         Some(FastReply {
             caller: c.tid,
