@@ -87,10 +87,17 @@ impl<T> Slab<T> {
     /// there and are two different values.
     #[inline(always)]
     pub fn pair_mut(&mut self, a: Key, b: Key) -> Option<(&mut T, &mut T)> {
-        let [x, y] = self
-            .slots
-            .get_disjoint_mut([a.index as usize, b.index as usize])
-            .ok()?;
+        let (i, j) = (a.index as usize, b.index as usize);
+        let (x, y) = match i < j {
+            true => {
+                let (low, high) = self.slots.split_at_mut_checked(j)?;
+                (low.get_mut(i)?, high.first_mut()?)
+            }
+            false => {
+                let (low, high) = self.slots.split_at_mut_checked(i)?;
+                (high.first_mut()?, low.get_mut(j)?)
+            }
+        };
         if x.generation != a.generation || y.generation != b.generation {
             return None;
         }
