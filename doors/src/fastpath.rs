@@ -139,7 +139,15 @@ impl<C: Copy> DoorSystem<C> {
             return None;
         }
         let (caller, s) = self.threads.pair_mut(me, server)?;
-        let area = layout(s.stack, size, 0, self.cfg.stack_reserve)?;
+        // An idle thread's area passed the layout of a null invocation
+        // when it was registered.
+        let (sp, data_addr) = match size {
+            0 => (s.null_sp, s.null_sp),
+            _ => {
+                let area = layout(s.stack, size, 0, self.cfg.stack_reserve)?;
+                (area.sp, area.data_addr)
+            }
+        };
         // Commit: nothing below can fail.
         pool.idle.pop();
         door.active += 1;
@@ -158,12 +166,12 @@ impl<C: Copy> DoorSystem<C> {
         Some(FastUpcall {
             server: s.tid,
             server_pid: s.pid,
-            sp: area.sp,
+            sp,
             status: match depleted {
                 true => invocation::DEPLETED_SHARED,
                 false => invocation::RUN,
             },
-            regs: [cookie, area.data_addr, size, 0, 0, pc],
+            regs: [cookie, data_addr, size, 0, 0, pc],
         })
     }
 
@@ -201,8 +209,9 @@ impl<C: Copy> DoorSystem<C> {
         // writable if nothing was unmapped since (an empty area never
         // passes).
         let epoch = mem.epoch();
+        let mut null_sp = t.null_sp;
         if stack != t.stack || t.stack_epoch != epoch || stack.size == 0 {
-            layout(stack, 0, 0, self.cfg.stack_reserve)?;
+            null_sp = layout(stack, 0, 0, self.cfg.stack_reserve)?.sp;
             if !mem.accessible(t.pid, stack.base, stack.size, true) {
                 return None;
             }
@@ -264,7 +273,7 @@ impl<C: Copy> DoorSystem<C> {
         pool.idle.push(me);
         *active -= 1;
         (t.serving, t.idle) = (None, Some(key));
-        (t.stack, t.stack_epoch) = (stack, epoch);
+        (t.stack, t.stack_epoch, t.null_sp) = (stack, epoch, null_sp);
         let c = self.threads.at_mut(caller);
         c.call = None;
         Some(FastReply {
