@@ -21,7 +21,7 @@
 use crate::descriptors::Descriptors;
 use crate::dispatch::{ARG_SIZE, layout};
 use crate::outcome::{StackArea, UserMemory};
-use crate::system::{CallState, Invocation, PoolKey, ReplyTo, ThreadKey};
+use crate::system::{CallState, Door, Invocation, PoolKey, ReplyTo, ThreadKey};
 use crate::{CallParams, Cred, DoorSystem, Fd, Pid, Tid};
 use abi::{DOOR_PRIVATE, DoorArg, invocation};
 
@@ -138,18 +138,21 @@ impl<C: Copy> DoorSystem<C> {
         if depleted && private {
             return None;
         }
-        let area = layout(
-            self.threads.at(server).stack,
-            size,
-            0,
-            self.cfg.stack_reserve,
-        )?;
+        let (caller, s) = self.threads.pair_mut(me, server)?;
+        // An idle thread's area passed the layout of a null invocation
+        // when it was registered.
+        let (sp, data_addr) = match size {
+            0 => (s.null_sp, s.null_sp),
+            _ => {
+                let area = layout(s.stack, size, 0, self.cfg.stack_reserve)?;
+                (area.sp, area.data_addr)
+            }
+        };
         // Commit: nothing below can fail.
         pool.idle.pop();
         door.active += 1;
         let (cookie, pc) = (door.cookie, door.pc);
-        self.threads.at_mut(me).call = Some(CallState::Active(server));
-        let s = self.threads.at_mut(server);
+        caller.call = Some(CallState::Active(server));
         s.idle = None;
         s.serving = Some(Invocation {
             door: id,
@@ -163,12 +166,12 @@ impl<C: Copy> DoorSystem<C> {
         Some(FastUpcall {
             server: s.tid,
             server_pid: s.pid,
-            sp: area.sp,
+            sp,
             status: match depleted {
                 true => invocation::DEPLETED_SHARED,
                 false => invocation::RUN,
             },
-            regs: [cookie, area.data_addr, size, 0, 0, pc],
+            regs: [cookie, data_addr, size, 0, 0, pc],
         })
     }
 
@@ -192,7 +195,7 @@ impl<C: Copy> DoorSystem<C> {
         size: u64,
         stack: StackArea,
     ) -> Option<FastReply> {
-        let t = self.threads.by_key(me)?;
+        let t = self.threads.by_key_mut(me)?;
         if t.idle.is_some() || t.call.is_some() {
             return None;
         }
@@ -201,13 +204,14 @@ impl<C: Copy> DoorSystem<C> {
         if i.unref {
             return None;
         }
-        let (door, caller_pid, reply) = (i.door, i.caller_pid, i.reply);
+        let (door, caller_pid) = (i.door, i.caller_pid);
         // The area registered last passed these checks, and is still
         // writable if nothing was unmapped since (an empty area never
         // passes).
         let epoch = mem.epoch();
+        let mut null_sp = t.null_sp;
         if stack != t.stack || t.stack_epoch != epoch || stack.size == 0 {
-            layout(stack, 0, 0, self.cfg.stack_reserve)?;
+            null_sp = layout(stack, 0, 0, self.cfg.stack_reserve)?.sp;
             if !mem.accessible(t.pid, stack.base, stack.size, true) {
                 return None;
             }
@@ -216,7 +220,7 @@ impl<C: Copy> DoorSystem<C> {
         if (data | size) != 0 && !mem.accessible(t.pid, data, size, false) {
             return None;
         }
-        let place = match reply {
+        let place = match &i.reply {
             None if size > 0 => return None,
             None => None,
             Some(r) => {
@@ -237,18 +241,29 @@ impl<C: Copy> DoorSystem<C> {
                 })
             }
         };
-        let d = self.doors.get(door)?;
-        if d.refs == 0 || d.unref.deferred {
-            return None;
-        }
-        let (key, pool) = match t.bind {
-            None => (
-                PoolKey::Shared(t.proc),
-                &mut self.procs.by_key_mut(t.proc)?.pool,
-            ),
+        // The door whose invocation ends, the pool the thread parks in,
+        // and the pool's key; each record reached once.
+        let (bind, proc) = (t.bind, t.proc);
+        let ends_simply = |d: &Door<C>| d.refs > 0 && !d.unref.deferred;
+        let (key, pool, active) = match bind {
+            None => {
+                let d = self.doors.get_mut(door).filter(|d| ends_simply(d))?;
+                let pool = &mut self.procs.by_key_mut(proc)?.pool;
+                (PoolKey::Shared(proc), pool, &mut d.active)
+            }
+            Some(bound) if bound == door => {
+                let d = self.doors.get_mut(door).filter(|d| ends_simply(d))?;
+                if d.revoked {
+                    return None;
+                }
+                (PoolKey::Private(bound), &mut d.pool, &mut d.active)
+            }
             Some(bound) => {
-                let b = self.doors.get_mut(bound).filter(|b| !b.revoked)?;
-                (PoolKey::Private(bound), &mut b.pool)
+                let (d, b) = self.doors.pair_mut(door, bound)?;
+                if !ends_simply(d) || b.revoked {
+                    return None;
+                }
+                (PoolKey::Private(bound), &mut b.pool, &mut d.active)
             }
         };
         if !pool.queue.is_empty() {
@@ -256,10 +271,9 @@ impl<C: Copy> DoorSystem<C> {
         }
         // Commit: the same steps as the general path.
         pool.idle.push(me);
-        self.door_mut(door).active -= 1;
-        let t = self.threads.at_mut(me);
+        *active -= 1;
         (t.serving, t.idle) = (None, Some(key));
-        (t.stack, t.stack_epoch) = (stack, epoch);
+        (t.stack, t.stack_epoch, t.null_sp) = (stack, epoch, null_sp);
         let c = self.threads.at_mut(caller);
         c.call = None;
         Some(FastReply {

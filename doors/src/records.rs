@@ -78,6 +78,13 @@ impl<T> Records<T> {
         self.slab.get_mut(key)
     }
 
+    /// The records with keys `a` and `b`, both mutably (`None` unless both
+    /// are live and different).
+    #[inline(always)]
+    pub fn pair_mut(&mut self, a: Key, b: Key) -> Option<(&mut T, &mut T)> {
+        self.slab.pair_mut(a, b)
+    }
+
     /// The record with key `key`, which must be live (a key held by another
     /// record, or by the kernel for a live thread).
     #[inline(always)]

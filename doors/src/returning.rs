@@ -292,9 +292,11 @@ impl<C: Copy> DoorSystem<C> {
         me: ThreadKey,
         stack: StackArea,
     ) -> Next {
+        let null_sp = layout(stack, 0, 0, self.cfg.stack_reserve).map_or(0, |l| l.sp);
         let t = self.threads.at_mut(me);
         t.stack = stack;
         t.stack_epoch = mem.epoch();
+        t.null_sp = null_sp;
         match self.park(me) {
             Parked::Idle => Next::Park,
             Parked::Fail(errno) => Next::Fail(errno),

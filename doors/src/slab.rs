@@ -83,6 +83,27 @@ impl<T> Slab<T> {
         }
     }
 
+    /// The values named by `a` and `b`, both mutably, if both are still
+    /// there and are two different values.
+    #[inline(always)]
+    pub fn pair_mut(&mut self, a: Key, b: Key) -> Option<(&mut T, &mut T)> {
+        let (i, j) = (a.index as usize, b.index as usize);
+        let (x, y) = match i < j {
+            true => {
+                let (low, high) = self.slots.split_at_mut_checked(j)?;
+                (low.get_mut(i)?, high.first_mut()?)
+            }
+            false => {
+                let (low, high) = self.slots.split_at_mut_checked(i)?;
+                (high.first_mut()?, low.get_mut(j)?)
+            }
+        };
+        if x.generation != a.generation || y.generation != b.generation {
+            return None;
+        }
+        Some((x.value.as_mut()?, y.value.as_mut()?))
+    }
+
     /// Removes and returns the value named by `key`.
     #[inline]
     pub fn remove(&mut self, key: Key) -> Option<T> {
@@ -136,5 +157,20 @@ mod tests {
         assert_eq!(s.remove(c), None);
         assert_eq!(s.get(c), None);
         assert_eq!(s.iter().map(|(_, v)| *v).collect::<Vec<_>>(), [2]);
+    }
+
+    #[test]
+    fn pair_mut_gives_two_live_values_only() {
+        let mut s = Slab::default();
+        let (a, b) = (s.insert(1), s.insert(2));
+        let (x, y) = s.pair_mut(a, b).expect("two live values");
+        (*x, *y) = (*x + 10, *y + 20);
+        assert_eq!((s.get(a), s.get(b)), (Some(&11), Some(&22)));
+        assert!(s.pair_mut(a, a).is_none(), "the same value twice");
+        assert_eq!(s.remove(b), Some(22));
+        assert!(s.pair_mut(a, b).is_none(), "a removed value");
+        let c = s.insert(3);
+        assert!(s.pair_mut(a, b).is_none(), "a stale key to a reused slot");
+        assert!(s.pair_mut(c, a).is_some());
     }
 }

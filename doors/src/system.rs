@@ -271,6 +271,10 @@ pub(crate) struct Thread {
     pub stack: StackArea,
     /// [`crate::UserMemory::epoch`] when `stack` was found writable.
     pub stack_epoch: u64,
+    /// Where an invocation without arguments or descriptors starts in
+    /// `stack` (its stack pointer and argument address), worked out when
+    /// `stack` was registered (0 before), so a null call needs no layout.
+    pub null_sp: u64,
 }
 
 /// An invocation being served, held by its server thread.
@@ -375,6 +379,7 @@ impl<C: Copy> DoorSystem<C> {
             bound_invalid: false,
             stack: StackArea::default(),
             stack_epoch: 0,
+            null_sp: 0,
         };
         let key = self.threads.insert(tid, t).ok_or(Errno::EINVAL)?;
         self.procs.at_mut(proc).threads.push(key);

@@ -196,7 +196,10 @@ fn switched(tid: u32, pid: u32) {
 #[inline(always)]
 pub fn handoff(target: &Thread, resume: &Resume) {
     if on() {
-        handed_off(target, resume);
+        // A copy made here keeps the caller's `resume` out of memory when
+        // tracing is off (its address escapes only on this branch).
+        let resume = *resume;
+        handed_off(target, &resume);
     }
 }
 

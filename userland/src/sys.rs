@@ -58,6 +58,28 @@ pub fn syscall4(call: Sys, a0: usize, a1: usize, a2: usize, a3: usize) -> isize 
     syscall(call, [a0, a1, a2, a3, 0, 0])
 }
 
+/// Issues system call `call`, which reads exactly two argument registers
+/// (`rdi`, `rsi`), leaving the others as they are (a door call, where
+/// every instruction counts).
+#[inline(always)]
+pub fn syscall_of_two(call: Sys, a0: usize, a1: usize) -> isize {
+    let ret: isize;
+    // SAFETY: the kernel validates both arguments and reads no others;
+    // `syscall` clobbers only rcx and r11 besides the result register.
+    unsafe {
+        asm!(
+            "syscall",
+            inlateout("rax") call.number() as isize => ret,
+            in("rdi") a0,
+            in("rsi") a1,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack)
+        );
+    }
+    ret
+}
+
 /// The time-stamp counter (under `-icount shift=0`: instructions executed).
 pub fn rdtsc() -> u64 {
     // SAFETY: rdtsc has no side effects.

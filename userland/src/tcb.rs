@@ -52,7 +52,10 @@ pub fn release() -> Option<Fate> {
 fn current() -> *mut Tcb {
     let p: usize;
     // SAFETY: `install` ran on this thread, so fs:[0] holds the block's address.
-    unsafe { asm!("mov {}, fs:[0]", out(reg) p, options(nostack, readonly, preserves_flags)) };
+    // Pure: the block's address never changes, so reads can be merged.
+    unsafe {
+        asm!("mov {}, fs:[0]", out(reg) p, options(nostack, pure, readonly, preserves_flags))
+    };
     p as *mut Tcb
 }
 
@@ -78,6 +81,12 @@ pub fn errno() -> Errno {
 pub fn set_starting() {
     // SAFETY: as above; only this thread touches its block.
     unsafe { (*current()).starting = true };
+}
+
+/// Whether the calling thread is a server thread not yet in its pool.
+pub fn starting() -> bool {
+    // SAFETY: as above.
+    unsafe { (*current()).starting }
 }
 
 /// Clears the mark; returns whether it was set.

@@ -14,8 +14,6 @@ use super::*;
 use crate::{ArgCopy, FastUpcall};
 use abi::*;
 use proptest::prelude::*;
-use std::format;
-use std::string::String;
 use std::vec;
 
 const PIDS: [Pid; 2] = [1, 2];
@@ -278,43 +276,6 @@ fn as_fast_upcall(up: &Upcall) -> FastUpcall {
         status: up.entry_status(),
         regs: up.entry_regs(),
     }
-}
-
-/// Everything of the door state a program could observe, as text.
-fn fingerprint(w: &World) -> String {
-    let sys = &w.sys;
-    let mut out = format!("{:?}\n", sys.stats());
-    let mut threads: Vec<_> = sys.threads.values().collect();
-    threads.sort_by_key(|t| t.tid);
-    for t in threads {
-        let invalid = if t.bound_invalid { " (invalid)" } else { "" };
-        out += &format!(
-            "thread {}: pid {} idle {:?} call {:?} serving {:?} bind {:?}{invalid} stack {:?} at {}\n",
-            t.tid, t.pid, t.idle, t.call, t.serving, t.bind, t.stack, t.stack_epoch
-        );
-    }
-    let mut procs: Vec<_> = sys
-        .procs
-        .iter()
-        .map(|(k, p)| (sys.procs.id_of(k), p))
-        .collect();
-    procs.sort_by_key(|(pid, _)| *pid);
-    for (pid, p) in procs {
-        let fds: Vec<_> = (0..8).filter_map(|fd| w.caps.get(pid, fd)).collect();
-        out += &format!(
-            "process {pid}: fds {fds:?} idle {:?} queued {}\n",
-            p.pool.idle,
-            p.pool.queue.len()
-        );
-    }
-    for (id, d) in sys.doors.iter() {
-        let (refs, active, revoked, unref) = (d.refs, d.active, d.revoked, d.unref);
-        let (idle, queued, data) = (&d.pool.idle, d.pool.queue.len(), d.data_min..=d.data_max);
-        out += &format!(
-            "door {id:?}: refs {refs} active {active} revoked {revoked} unref {unref:?} idle {idle:?} queued {queued} data {data:?}\n"
-        );
-    }
-    out + &format!("mappings {:?}\n", w.mem.maps)
 }
 
 /// The two systems and how often the fast path applied.
@@ -624,6 +585,28 @@ fn fast_path_takes_a_round_trip_with_data_and_agrees() {
     }
     assert_eq!((pair.hits, pair.data_hits), (6, 6));
     assert_eq!(pair.fast.sys.threads[&10].call, None, "the caller is done");
+}
+
+#[test]
+fn null_calls_start_in_the_area_registered_last() {
+    let mut pair = Pair::new();
+    let own = stack(20);
+    let lower = StackArea {
+        size: own.size / 2,
+        ..own
+    };
+    pair.null_return(20, false);
+    // The server thread moves between two areas; each null call starts
+    // below the door_info slot at the top of the one it registered last.
+    for next in [lower, lower, own, lower] {
+        let up = pair.call(10, 0, None).expect("a fast call");
+        let top = pair.fast.sys.threads[&20].stack;
+        let sp = (top.base + top.size - 48) & !15;
+        assert_eq!((up.sp, up.regs[1]), (sp, sp));
+        assert!(pair.ret(20, 0, 0, false, next).0.is_some(), "a fast return");
+        assert_eq!(fingerprint(&pair.fast), fingerprint(&pair.general));
+    }
+    assert_eq!(pair.hits, 8);
 }
 
 #[test]

@@ -18,6 +18,8 @@ use crate::{
 use abi::{self, DoorArg, DoorCred, DoorDesc, DoorInfo, Ucred};
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
+use std::format;
+use std::string::String;
 
 /// Addresses at or above this are not mapped in any process.
 pub const BAD: u64 = 0xdead_0000_0000;
@@ -506,4 +508,41 @@ pub fn pass(fd: Fd) -> DoorDesc {
 /// A descriptor entry passing `fd` with DOOR_RELEASE.
 pub fn pass_release(fd: Fd) -> DoorDesc {
     DoorDesc::new(fd, abi::DOOR_DESCRIPTOR | abi::DOOR_RELEASE)
+}
+
+/// Everything of the door state a program could observe, as text.
+pub fn fingerprint(w: &World) -> String {
+    let sys = &w.sys;
+    let mut out = format!("{:?}\n", sys.stats());
+    let mut threads: Vec<_> = sys.threads.values().collect();
+    threads.sort_by_key(|t| t.tid);
+    for t in threads {
+        let invalid = if t.bound_invalid { " (invalid)" } else { "" };
+        out += &format!(
+            "thread {}: pid {} idle {:?} call {:?} serving {:?} bind {:?}{invalid} stack {:?} at {} sp {:#x}\n",
+            t.tid, t.pid, t.idle, t.call, t.serving, t.bind, t.stack, t.stack_epoch, t.null_sp
+        );
+    }
+    let mut procs: Vec<_> = sys
+        .procs
+        .iter()
+        .map(|(k, p)| (sys.procs.id_of(k), p))
+        .collect();
+    procs.sort_by_key(|(pid, _)| *pid);
+    for (pid, p) in procs {
+        let fds: Vec<_> = (0..8).filter_map(|fd| w.caps.get(pid, fd)).collect();
+        out += &format!(
+            "process {pid}: fds {fds:?} idle {:?} queued {}\n",
+            p.pool.idle,
+            p.pool.queue.len()
+        );
+    }
+    for (id, d) in sys.doors.iter() {
+        let (refs, active, revoked, unref) = (d.refs, d.active, d.revoked, d.unref);
+        let (idle, queued, data) = (&d.pool.idle, d.pool.queue.len(), d.data_min..=d.data_max);
+        out += &format!(
+            "door {id:?}: refs {refs} active {active} revoked {revoked} unref {unref:?} idle {idle:?} queued {queued} data {data:?}\n"
+        );
+    }
+    out + &format!("mappings {:?}\n", w.mem.maps)
 }

@@ -76,9 +76,12 @@ pub fn init() {
 }
 
 /// Points RSP0 (the stack for interrupts from ring 3) at `top`, a kernel
-/// stack top (canonical: it is truncated, not checked, on the switch path).
+/// stack top (canonical: it is taken as it is, neither checked nor
+/// truncated, on the switch path).
 pub fn set_kernel_stack(top: u64) {
-    // SAFETY: single CPU with interrupts off in the kernel: nothing reads
-    // the TSS concurrently except the CPU on the next ring switch.
-    unsafe { (*addr_of_mut!(TSS)).privilege_stack_table[0] = VirtAddr::new_truncate(top) };
+    // SAFETY: `top` is the top of a kernel stack, in the kernel's half of
+    // the address space, so canonical; single CPU with interrupts off in
+    // the kernel: nothing reads the TSS concurrently except the CPU on the
+    // next ring switch.
+    unsafe { (*addr_of_mut!(TSS)).privilege_stack_table[0] = VirtAddr::new_unsafe(top) };
 }

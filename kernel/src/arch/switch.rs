@@ -82,7 +82,10 @@ pub unsafe extern "C" fn switch_to_user(
 /// Leaves the running kernel context for good (the running thread is parked
 /// in a door operation and will be resumed from its own trap frame) and
 /// enters user mode as the next thread, from the system-call trap frame at
-/// `frame` (its outcome already written into it).
+/// `frame` (its outcome already written into it). Unlike the switches, it
+/// has no exited thread to free (`task::after_switch`): the running thread
+/// freed them when it got the CPU, and none exited since (an exiting thread
+/// switches away at once, and never jumps).
 ///
 /// # Safety
 /// Nothing on the running kernel stack may be needed again; `frame` and
@@ -97,9 +100,7 @@ pub unsafe extern "C" fn jump_to_user(
         "fxsave64 [rsi]",
         "fxrstor64 [rdx]",
         "mov rsp, rdi",
-        "call {after}",
         "jmp {exit}",
-        after = sym crate::task::after_switch,
         exit = sym super::syscall::syscall_exit,
     )
 }

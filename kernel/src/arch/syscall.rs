@@ -65,9 +65,10 @@ unsafe extern "C" fn syscall_entry() {
         "push rcx",                       // rip
         "push 0",
         "push {vector}",
+        "push rcx",
+        "push r11",
         "push rax",
         "push rbx",
-        "push rcx",
         "push rdx",
         "push rsi",
         "push rdi",
@@ -75,7 +76,6 @@ unsafe extern "C" fn syscall_entry() {
         "push r8",
         "push r9",
         "push r10",
-        "push r11",
         "push r12",
         "push r13",
         "push r14",
@@ -92,7 +92,9 @@ unsafe extern "C" fn syscall_entry() {
 }
 
 /// Returns to user mode from the system-call trap frame at `rsp`: restores
-/// every register it holds and `sysretq`s to its `rip` with its `rflags`.
+/// every register it holds and `sysretq`s to its `rip` with its `rflags`
+/// (which `sysretq` takes from rcx and r11: the frame's own rcx and r11
+/// are skipped, with the vector and error code).
 ///
 /// # Safety
 /// Jumped to (not called) with `rsp` at a syscall trap frame on the running
@@ -104,7 +106,6 @@ pub unsafe extern "C" fn syscall_exit() -> ! {
         "pop r14",
         "pop r13",
         "pop r12",
-        "pop r11",
         "pop r10",
         "pop r9",
         "pop r8",
@@ -112,11 +113,10 @@ pub unsafe extern "C" fn syscall_exit() -> ! {
         "pop rdi",
         "pop rsi",
         "pop rdx",
-        "pop rcx",
         "pop rbx",
         "pop rax",
-        "add rsp, 16",
-        "pop rcx", // rip
+        "add rsp, 32", // r11, rcx, vector, error
+        "pop rcx",     // rip
         "add rsp, 8",
         "pop r11", // rflags
         "pop rsp",

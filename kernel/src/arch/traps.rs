@@ -40,7 +40,6 @@ pub struct TrapFrame {
     pub r14: u64,
     pub r13: u64,
     pub r12: u64,
-    pub r11: u64,
     pub r10: u64,
     pub r9: u64,
     pub r8: u64,
@@ -48,9 +47,12 @@ pub struct TrapFrame {
     pub rdi: u64,
     pub rsi: u64,
     pub rdx: u64,
-    pub rcx: u64,
     pub rbx: u64,
     pub rax: u64,
+    // Next to each other and to `vector`: the system-call exit skips them
+    // in one step (`sysretq` takes rip and rflags from rcx and r11).
+    pub r11: u64,
+    pub rcx: u64,
     pub vector: u64,
     pub error: u64,
     pub rip: u64,
@@ -97,9 +99,10 @@ trap_common:
     je 1f
     clac
 1:
+    push rcx
+    push r11
     push rax
     push rbx
-    push rcx
     push rdx
     push rsi
     push rdi
@@ -107,7 +110,6 @@ trap_common:
     push r8
     push r9
     push r10
-    push r11
     push r12
     push r13
     push r14
@@ -121,7 +123,6 @@ trap_return:
     pop r14
     pop r13
     pop r12
-    pop r11
     pop r10
     pop r9
     pop r8
@@ -129,9 +130,10 @@ trap_return:
     pop rdi
     pop rsi
     pop rdx
-    pop rcx
     pop rbx
     pop rax
+    pop r11
+    pop rcx
     add rsp, 16
     iretq
 "#,

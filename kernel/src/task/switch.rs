@@ -30,10 +30,10 @@ pub(super) fn switch_locked(g: MutexGuard<'static, Sched>, next: u32) {
 
 /// Loads thread `n`'s processor state, as the running thread from now on
 /// (the previous one ran in process `prev_pid`): its FS base, its address
-/// space (kept, with the TLB, within one process), its kernel stack for
-/// traps and system calls.
+/// space (kept, with the TLB, within one process), its kernel stack (whose
+/// top is `top`) for traps and system calls.
 #[inline(always)]
-fn load(n: &Thread, prev_pid: u32) {
+fn load(n: &Thread, prev_pid: u32, top: u64) {
     cpu::set_fs_base(n.fs_base);
     if n.pid != prev_pid
         && let Some(root) = n.root
@@ -41,16 +41,16 @@ fn load(n: &Thread, prev_pid: u32) {
         // SAFETY: `n` can run, so its process's space is alive.
         unsafe { activate_root(root) };
     }
-    let top = n.kstack.top();
     gdt::set_kernel_stack(top);
     syscall::set_kernel_stack(top);
 }
 
-/// The trap frame thread `t`, parked in a door operation, resumes from,
-/// with `resume` written into it; its address.
+/// The trap frame thread `t`, parked in a door operation, resumes from (at
+/// the top of its kernel stack, `top`), with `resume` written into it; its
+/// address.
 #[inline(always)]
-fn resume_frame(t: &Thread, resume: &Resume) -> u64 {
-    let addr = t.kstack.top() - size_of::<TrapFrame>() as u64;
+fn resume_frame(t: &Thread, top: u64, resume: &Resume) -> u64 {
+    let addr = top - size_of::<TrapFrame>() as u64;
     // SAFETY: the thread is not running, and a door operation is always a
     // system call, whose trap frame sits at the top of the thread's kernel
     // stack; nothing else refers to it.
@@ -80,12 +80,13 @@ fn switch_to(mut g: MutexGuard<'static, Sched>, next: u32, leave: impl FnOnce(&m
     crate::trace::switch(next, n.pid);
     n.state = State::Running;
     let next_fpu = &raw const *n.fpu;
+    let top = n.kstack.top();
     let frame = core::mem::take(&mut n.to_user).then(|| {
         let resume = n.take_resume();
-        resume_frame(n, &resume)
+        resume_frame(n, top, &resume)
     });
     let next_rsp = n.rsp;
-    load(n, prev_pid);
+    load(n, prev_pid, top);
     drop(g);
     // SAFETY: both threads' records are boxed and stay alive across the
     // switch (a dead thread is freed only by the next thread to run, in
@@ -225,9 +226,10 @@ fn jump(
         "jump to thread {target}, which is not parked in a door operation"
     );
     let was_ready = core::mem::replace(&mut n.state, State::Running) == State::Ready;
-    let frame = resume_frame(n, resume);
+    let top = n.kstack.top();
+    let frame = resume_frame(n, top, resume);
     let next_fpu = &raw const *n.fpu;
-    load(n, prev_pid);
+    load(n, prev_pid, top);
     if was_ready {
         s.ready.remove(target);
     }

@@ -87,6 +87,15 @@ default_create_proc(door_info_t *info)
 	(void) pthread_attr_destroy(&attr);
 }
 
+/* Whether the procedure is the default one and would return at once: a
+ * server thread it started is still on its way to the pool. */
+static inline int
+default_would_wait(void)
+{
+	return (atomic_load_explicit(&create_proc, memory_order_relaxed) ==
+	    NULL && atomic_load_explicit(&starting, memory_order_relaxed) > 0);
+}
+
 static void
 run_create_proc(door_info_t *info)
 {
@@ -132,23 +141,45 @@ door_create(void (*proc)(void *, char *, size_t, door_desc_t *, uint_t),
 int
 door_call(int d, door_arg_t *params)
 {
-	return ((int)libdoor_result(native2(SYS_door_call, d, params)));
+	return ((int)libdoor_result(native_call_of_two(SYS_door_call, d,
+	    (long)params)));
+}
+
+/* libdoor_invocation with work before the procedure: the thread reached
+ * its pool, or the create procedure runs. */
+__attribute__((noreturn, noinline, cold)) static void
+start_invocation(void *cookie, char *argp, size_t arg_size, door_desc_t *dp,
+    uint_t n_desc, door_server_procedure_t *proc, long status)
+{
+	arrived();
+	if (status == INVOCATION_DEPLETED_SHARED) {
+		if (!default_would_wait())
+			run_create_proc(NULL);
+	} else if (status != INVOCATION_RUN)
+		run_create_proc((door_info_t *)status);
+	proc(cookie, argp, arg_size, dp, n_desc);
+	/* The procedure returned instead of calling door_return. */
+	pthread_exit(NULL);
 }
 
 /*
  * Where an invocation starts: on the server thread's stack area, with the
  * cookie, argument pointer and size, descriptors and their count, the
  * server procedure and (seventh, on the stack) the status in registers.
+ * The common start (nothing to do before the procedure: what the default
+ * procedure would find on a depletion is checked here) calls nothing
+ * first, so it keeps nothing across a call.
  */
 __attribute__((noreturn, used, visibility("hidden"))) void
 libdoor_invocation(void *cookie, char *argp, size_t arg_size, door_desc_t *dp,
     uint_t n_desc, door_server_procedure_t *proc, long status)
 {
-	arrived();
-	if (status == INVOCATION_DEPLETED_SHARED)
-		run_create_proc(NULL);
-	else if (status != INVOCATION_RUN)
-		run_create_proc((door_info_t *)status);
+	int nothing_first = status == INVOCATION_RUN ||
+	    (status == INVOCATION_DEPLETED_SHARED && default_would_wait());
+
+	if (!nothing_first || is_starting)
+		start_invocation(cookie, argp, arg_size, dp, n_desc, proc,
+		    status);
 	proc(cookie, argp, arg_size, dp, n_desc);
 	/* The procedure returned instead of calling door_return. */
 	pthread_exit(NULL);

@@ -14,7 +14,7 @@
 
 pub mod safe;
 
-use crate::sys::{Errno, check, syscall, syscall0, syscall1, syscall2, syscall3};
+use crate::sys::{Errno, check, syscall, syscall_of_two, syscall0, syscall1, syscall2, syscall3};
 use crate::thread;
 use abi::{DOOR_CREATE_RUN_SERVER_CREATE, Sys, invocation};
 use core::arch::asm;
@@ -109,6 +109,15 @@ fn arrived() {
     }
 }
 
+/// Whether the create procedure is the default one and would return at
+/// once: a server thread it started is still on its way to the pool.
+#[inline(always)]
+fn default_would_wait() -> bool {
+    CREATE_PROC.load(Ordering::Relaxed) == 0 && STARTING.load(Ordering::Relaxed) > 0
+}
+
+#[cold]
+#[inline(never)]
 fn run_create_proc(info: *mut door_info_t) {
     let p = CREATE_PROC.load(Ordering::Acquire);
     if p == 0 {
@@ -156,12 +165,41 @@ pub fn door_create(server_procedure: ServerProc, cookie: *mut c_void, attributes
 
 /// Calls door `d`; `params` may be NULL.
 pub fn door_call(d: i32, params: *mut door_arg_t) -> i32 {
-    c_result(syscall2(Sys::DoorCall, d as usize, params as usize))
+    c_result(syscall_of_two(Sys::DoorCall, d as usize, params as usize))
 }
 
 /// Where an invocation starts: on the server thread's stack area, with the
-/// invocation in registers (`abi::invocation`).
+/// invocation in registers (`abi::invocation`). The common start (nothing
+/// to do before the procedure) calls nothing first, so it keeps nothing
+/// across a call and saves no registers: everything else is in
+/// [`start_invocation`].
 extern "C" fn door_invocation(
+    cookie: *mut c_void,
+    argp: *mut u8,
+    arg_size: usize,
+    dp: *mut door_desc_t,
+    n_desc: u32,
+    pc: usize,
+    status: u64,
+) -> ! {
+    // What the default procedure would find on a depletion is checked
+    // here: while the thread it made is on its way it does nothing.
+    let nothing_first = match status {
+        invocation::RUN => true,
+        invocation::DEPLETED_SHARED => default_would_wait(),
+        _ => false,
+    };
+    if !nothing_first || crate::tcb::starting() {
+        start_invocation(cookie, argp, arg_size, dp, n_desc, pc, status)
+    }
+    serve(cookie, argp, arg_size, dp, n_desc, pc)
+}
+
+/// [`door_invocation`] with work before the procedure: the thread reached
+/// its pool, or the create procedure runs.
+#[cold]
+#[inline(never)]
+fn start_invocation(
     cookie: *mut c_void,
     argp: *mut u8,
     arg_size: usize,
@@ -173,9 +211,23 @@ extern "C" fn door_invocation(
     arrived();
     match status {
         invocation::RUN => {}
+        invocation::DEPLETED_SHARED if default_would_wait() => {}
         invocation::DEPLETED_SHARED => run_create_proc(core::ptr::null_mut()),
         private_info => run_create_proc(private_info as *mut door_info_t),
     }
+    serve(cookie, argp, arg_size, dp, n_desc, pc)
+}
+
+/// Runs server procedure `pc` on the invocation.
+#[inline(always)]
+fn serve(
+    cookie: *mut c_void,
+    argp: *mut u8,
+    arg_size: usize,
+    dp: *mut door_desc_t,
+    n_desc: u32,
+    pc: usize,
+) -> ! {
     // SAFETY: `pc` is the server procedure given to door_create.
     let pc: ServerProc = unsafe { core::mem::transmute::<usize, ServerProc>(pc) };
     pc(cookie, argp, arg_size, dp, n_desc);
