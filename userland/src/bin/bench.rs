@@ -18,8 +18,10 @@
 //! - beside them, a 1-byte and a 1 KiB ping-pong over two pipes between
 //!   two processes (as the doors paper compared doors with pipes);
 //! - the longest single native system calls (they run with interrupts
-//!   off): `mem_map` and `mem_unmap` of `MEM_MAP_MAX`, and `write` and
-//!   `read` of `IO_MAX` bytes of a file;
+//!   off): `mem_map` and `mem_unmap` of `MEM_MAP_MAX`, `write` and `read`
+//!   of `IO_MAX` bytes of a file, and a door call carrying
+//!   `DOOR_DATA_MAX` bytes of arguments and as many of results (the
+//!   longest of all: two copies of 16 MiB);
 //! - fork, exit and wait of a process with 1 MiB and with 64 MiB of
 //!   touched memory (copy-on-write: the cost follows the page tables).
 //!
@@ -38,10 +40,11 @@ use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::hint::black_box;
 use core::ptr::null_mut;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use userland::abi::fs::{IO_MAX, O_CREAT, O_RDWR};
 use userland::abi::kstat::{BOOT_TSC, FIRST_USER_TSC, PROCESSES};
-use userland::abi::{MEM_MAP_MAX, Sys, limit};
-use userland::door::{self, door_arg_t, door_desc_t};
+use userland::abi::{DOOR_DATA_MAX, DOOR_PRIVATE, MEM_MAP_MAX, Sys, limit};
+use userland::door::{self, door_arg_t, door_desc_t, door_info_t};
 use userland::fs::{self, close, pipe, read_fd, write_fd};
 use userland::sys::{rdtsc, syscall0};
 use userland::{arg, heap, println, process, thread};
@@ -426,6 +429,75 @@ fn one_call<T>(f: impl FnOnce() -> T) -> (u64, T) {
     (rdtsc() - t0, r)
 }
 
+/// Where the server thread of the largest door call runs: an area of
+/// twice `DOOR_DATA_MAX` (two `mem_map` areas side by side), as (base,
+/// length).
+static LARGEST_AREA: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
+
+/// A create procedure that makes no thread: the largest door call's
+/// private pool has only the thread [`largest_door_call`] gives it.
+extern "C" fn no_threads(_: *mut door_info_t) {}
+
+/// The echo server of the largest door call: returns its arguments, and
+/// parks again on its large area.
+extern "C" fn largest_echo(
+    _: *mut c_void,
+    argp: *mut u8,
+    size: usize,
+    _: *mut door_desc_t,
+    _: u32,
+) {
+    let [base, len] = LARGEST_AREA.each_ref().map(|a| a.load(Ordering::Relaxed));
+    door::door_return_on(argp, size, null_mut(), 0, base, len);
+}
+
+/// Instructions of one door call (within this process, to a private door
+/// served on a large area) carrying `DOOR_DATA_MAX` bytes of arguments
+/// and as many of results: the longest system call there is.
+fn largest_door_call() -> u64 {
+    let len = DOOR_DATA_MAX as usize;
+    let map = |fixed| userland::heap::map(len, fixed).expect("a 16 MiB area");
+    let (data, results) = (map(0), map(0));
+    let base = map(0);
+    map(base + len);
+    LARGEST_AREA[0].store(base, Ordering::Relaxed);
+    LARGEST_AREA[1].store(2 * len, Ordering::Relaxed);
+    let default = door::door_server_create(Some(no_threads));
+    let d = door::door_create(largest_echo, null_mut(), DOOR_PRIVATE);
+    door::door_server_create(default);
+    thread::spawn_with_stack(SMALL_STACK, move || {
+        door::door_bind(d);
+        door::door_return_on(null_mut(), 0, null_mut(), 0, base, 2 * len);
+        0
+    })
+    .expect("server thread");
+    let call = || {
+        let mut arg = door_arg_t {
+            data_ptr: data as u64,
+            data_size: len as u64,
+            desc_ptr: 0,
+            desc_num: 0,
+            rbuf: results as u64,
+            rsize: len as u64,
+        };
+        let called = door::door_call(d, &mut arg);
+        if called != 0 || (arg.rbuf, arg.data_size) != (results as u64, len as u64) {
+            println!("bench: the door call of 16 MiB failed: {}", door::errno());
+            process::exit(1);
+        }
+    };
+    // The first call waits for the thread to park; the second is measured.
+    call();
+    let (cost, ()) = one_call(call);
+    // The server thread stays parked on its area (its frames are there)
+    // until this process ends.
+    door::door_revoke(d);
+    for area in [data, results] {
+        userland::heap::unmap(area, len).expect("unmap");
+    }
+    cost
+}
+
 /// The longest single native system calls: how long one call can hold the
 /// CPU with interrupts off.
 fn longest_calls() {
@@ -447,6 +519,10 @@ fn longest_calls() {
     fs::unlink(path).expect("unlink");
     println!("BENCH syscall_write_256KiB_file {write} instructions");
     println!("BENCH syscall_read_256KiB_file {read} instructions");
+    println!(
+        "BENCH syscall_door_call_16MiB {} instructions",
+        largest_door_call()
+    );
 }
 
 fn main() -> i32 {
