@@ -65,6 +65,15 @@ descriptors(void)
 	struct iovec in[2] = { { a, sizeof (a) }, { b, sizeof (b) } };
 	CHECK(lseek(fd, 0, SEEK_SET) == 0 && readv(fd, in, 2) == 13);
 	CHECK(memcmp(a, "one t", 5) == 0 && memcmp(b, "wo three", 8) == 0);
+	/* One call moves at most IO_MAX (256 KiB) in all: a short count. */
+	static char big[2][160 << 10];
+	struct iovec two[2] = { { big[0], sizeof (big[0]) },
+	    { big[1], sizeof (big[1]) } };
+	CHECK(lseek(fd, 0, SEEK_SET) == 0 && writev(fd, two, 2) == 256 << 10);
+	CHECK(writev(fd, two, 2) == 256 << 10);
+	CHECK(lseek(fd, 0, SEEK_SET) == 0 && readv(fd, two, 2) == 256 << 10);
+	CHECK(readv(fd, two, 2) == 256 << 10);
+	CHECK(ftruncate(fd, 13) == 0);
 	struct stat st;
 	CHECK(fstat(fd, &st) == 0 && st.st_size == 13 && S_ISREG(st.st_mode));
 	CHECK(st.st_mtime > 1577836800);	/* real time: after 2020 */

@@ -14,7 +14,8 @@ use crate::mem::user::{UserPtr, UserSlice};
 use crate::task::{self, SCHED};
 use abi::Errno;
 use abi::fs::{
-    AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, O_CREAT, O_TRUNC, O_WRONLY, Stat,
+    AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, IO_MAX, O_CREAT, O_TRUNC, O_WRONLY,
+    Stat,
 };
 use abi::linux::Iovec;
 use kernel::cap::Capability;
@@ -133,7 +134,9 @@ const IOV_MAX: u64 = 1024;
 
 /// `readv`/`writev`: each entry in turn, stopping at a short transfer. A
 /// read stops too before an entry that would block (a pipe emptied by the
-/// entries before): only the first may wait, as on Linux.
+/// entries before): only the first may wait, as on Linux. Like `read` and
+/// `write`, one call moves at most `IO_MAX` bytes in all (a short count
+/// beyond), which bounds how long it runs with interrupts off.
 fn vectored(fd: i32, iov: u64, count: u64, dir: Direction) -> SysResult {
     if count > IOV_MAX {
         return Err(Errno::EINVAL);
@@ -148,12 +151,14 @@ fn vectored(fd: i32, iov: u64, count: u64, dir: Direction) -> SysResult {
     }
     let mut done = 0;
     for (i, v) in list.iter().enumerate().filter(|(_, v)| v.iov_len > 0) {
-        if i > 0 && dir == Direction::Read && done > 0 && !readable_now(fd) {
+        let budget = IO_MAX as u64 - done;
+        if budget == 0 || (i > 0 && dir == Direction::Read && done > 0 && !readable_now(fd)) {
             break;
         }
+        let len = v.iov_len.min(budget);
         let moved = match dir {
-            Direction::Read => file::read(fd, v.iov_base, v.iov_len),
-            Direction::Write => file::write(fd, v.iov_base, v.iov_len),
+            Direction::Read => file::read(fd, v.iov_base, len),
+            Direction::Write => file::write(fd, v.iov_base, len),
         };
         match moved {
             Ok(n) => {
