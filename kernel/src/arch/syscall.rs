@@ -1,6 +1,9 @@
 //! `syscall`/`sysret` entry. The stub switches to the current thread's
-//! kernel stack, saves every user register in the same [`TrapFrame`] layout
-//! as an interrupt would, calls the dispatcher, and leaves through
+//! kernel stack (the TSS's RSP0, as for an interrupt), saves the user
+//! registers in the same [`TrapFrame`] layout as an interrupt would (all
+//! but rcx and r11, which the instruction itself overwrites with the return
+//! address and flags: their slots keep what this thread's earlier traps
+//! left there), calls the dispatcher, and leaves through
 //! [`syscall_exit`], which restores them from the frame and returns with
 //! `sysretq` (`rcx` and `r11` carry the return address and flags, as the
 //! instruction needs).
@@ -30,8 +33,6 @@ pub fn set_dispatcher(dispatcher: extern "C" fn(&mut TrapFrame)) {
     DISPATCHER.store(dispatcher as *mut (), Ordering::Relaxed);
 }
 
-/// Top of the running thread's kernel stack (read by the entry stub).
-static KERNEL_RSP: AtomicU64 = AtomicU64::new(0);
 /// The user stack pointer while the stub switches stacks.
 static USER_RSP: AtomicU64 = AtomicU64::new(0);
 
@@ -48,16 +49,11 @@ pub fn init() {
     SFMask::write(RFlags::all());
 }
 
-/// Makes `top` the stack the next syscall runs on.
-pub fn set_kernel_stack(top: u64) {
-    KERNEL_RSP.store(top, Ordering::Relaxed);
-}
-
 #[unsafe(naked)]
 unsafe extern "C" fn syscall_entry() {
     naked_asm!(
         "mov [rip + {user_rsp}], rsp",
-        "mov rsp, [rip + {kernel_rsp}]",
+        "mov rsp, [rip + {tss} + {rsp0}]", // the running thread's kernel stack
         "push 0x1b",                      // ss: user data, RPL 3
         "push qword ptr [rip + {user_rsp}]",
         "push r11",                       // rflags
@@ -65,8 +61,7 @@ unsafe extern "C" fn syscall_entry() {
         "push rcx",                       // rip
         "push 0",
         "push {vector}",
-        "push rcx",
-        "push r11",
+        "sub rsp, 16", // r11, rcx: clobbered by the instruction itself
         "push rax",
         "push rbx",
         "push rdx",
@@ -84,7 +79,8 @@ unsafe extern "C" fn syscall_entry() {
         "call qword ptr [rip + {dispatcher}]",
         "jmp {exit}",
         user_rsp = sym USER_RSP,
-        kernel_rsp = sym KERNEL_RSP,
+        tss = sym super::gdt::TSS,
+        rsp0 = const super::gdt::TSS_RSP0,
         vector = const SYSCALL_VECTOR,
         dispatcher = sym DISPATCHER,
         exit = sym syscall_exit,
