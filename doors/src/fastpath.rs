@@ -220,12 +220,13 @@ impl<C: Copy> DoorSystem<C> {
         // writable if nothing was unmapped since (an empty area never
         // passes).
         let epoch = mem.epoch();
-        let mut null_sp = t.null_sp;
+        let mut moved = None;
         if stack != t.stack || t.stack_epoch != epoch || stack.size == 0 {
-            null_sp = layout(stack, 0, 0, self.cfg.stack_reserve)?.sp;
+            let null_sp = layout(stack, 0, 0, self.cfg.stack_reserve)?.sp;
             if !mem.accessible(t.pid, stack.base, stack.size, true) {
                 return None;
             }
+            moved = Some(null_sp);
         }
         // No results at address 0 (the null return) need no check.
         if (data | size) != 0 && !mem.accessible(t.pid, data, size, false) {
@@ -284,7 +285,9 @@ impl<C: Copy> DoorSystem<C> {
         pool.idle.push(me);
         *active -= 1;
         (t.serving, t.idle) = (None, Some(key));
-        (t.stack, t.stack_epoch, t.null_sp) = (stack, epoch, null_sp);
+        if let Some(null_sp) = moved {
+            (t.stack, t.stack_epoch, t.null_sp) = (stack, epoch, null_sp);
+        }
         let c = self.threads.at_mut(caller);
         c.call = None;
         Some(FastReply {
