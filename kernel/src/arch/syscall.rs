@@ -15,6 +15,7 @@
 use super::gdt::SELECTORS;
 use super::traps::TrapFrame;
 use core::arch::naked_asm;
+use core::mem::offset_of;
 use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use x86_64::VirtAddr;
 use x86_64::registers::model_specific::{LStar, SFMask, Star};
@@ -90,7 +91,8 @@ unsafe extern "C" fn syscall_entry() {
 /// Returns to user mode from the system-call trap frame at `rsp`: restores
 /// every register it holds and `sysretq`s to its `rip` with its `rflags`
 /// (which `sysretq` takes from rcx and r11: the frame's own rcx and r11
-/// are skipped, with the vector and error code).
+/// are skipped, with the vector and error code; rip, rflags and the user
+/// stack pointer are loaded, not popped).
 ///
 /// # Safety
 /// Jumped to (not called) with `rsp` at a syscall trap frame on the running
@@ -111,11 +113,12 @@ pub unsafe extern "C" fn syscall_exit() -> ! {
         "pop rdx",
         "pop rbx",
         "pop rax",
-        "add rsp, 32", // r11, rcx, vector, error
-        "pop rcx",     // rip
-        "add rsp, 8",
-        "pop r11", // rflags
-        "pop rsp",
+        "mov rcx, [rsp + {rip}]",
+        "mov r11, [rsp + {rflags}]",
+        "mov rsp, [rsp + {rsp}]",
         "sysretq",
+        rip = const offset_of!(TrapFrame, rip) - offset_of!(TrapFrame, r11),
+        rflags = const offset_of!(TrapFrame, rflags) - offset_of!(TrapFrame, r11),
+        rsp = const offset_of!(TrapFrame, rsp) - offset_of!(TrapFrame, r11),
     )
 }
