@@ -100,10 +100,10 @@ impl ResultPlace {
 
 impl<C: Copy> DoorSystem<C> {
     /// `door_call(fd, params)` by thread `me` when it can start at once:
-    /// the thread is
-    /// running, `fd` names a callable door, the call passes no descriptors
-    /// and its argument size is within the door's DATA_MIN..DATA_MAX, its
-    /// `door_arg_t`, argument bytes and rbuf can be accessed, the door's
+    /// the thread is running (in the process the kernel says), `fd` names
+    /// a callable door, the call passes no descriptors and its argument
+    /// size is within the door's DATA_MIN..DATA_MAX, its `door_arg_t`,
+    /// argument bytes and rbuf can be accessed, the door's
     /// pool has an idle thread (of a private pool: one that stays idle,
     /// since a depleted private pool hands the server its door_info in
     /// memory), and the arguments fit that thread's area. `None`, with
