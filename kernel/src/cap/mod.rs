@@ -39,8 +39,7 @@ use crate::pipe::{End, PipeId, Pipes, Wake};
 use abi::Errno;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
-use core::cell::Cell;
-use doors::{At, Descriptors, DoorId, DoorSystem, Fd, Pid, Registry};
+use doors::{Descriptors, DoorId, DoorSystem, Fd, Pid, Registry};
 
 /// What a descriptor names. A capability held in a table, in a door
 /// message in flight, or by a thread blocked on it is one counted
@@ -84,70 +83,10 @@ struct Holder {
     umask: u32,
 }
 
-/// Every process's holdings by pid, remembering where the one found last
-/// sits: a door call looks up its caller's table, and finding the same
-/// process again is a compare instead of a hash probe.
-struct Holders {
-    map: Registry<Holder>,
-    /// The pid and position of the holder found last (forgotten at every
-    /// insert and remove, the only changes that move positions).
-    last: Cell<Option<(Pid, At)>>,
-}
-
-impl Holders {
-    fn new() -> Self {
-        Holders {
-            map: Registry::new(),
-            last: Cell::new(None),
-        }
-    }
-
-    /// Where the holder of `pid` sits.
-    #[inline(always)]
-    fn find(&self, pid: Pid) -> Option<At> {
-        match self.last.get() {
-            Some((last, at)) if last == pid => Some(at),
-            _ => {
-                let at = self.map.find(pid)?;
-                self.last.set(Some((pid, at)));
-                Some(at)
-            }
-        }
-    }
-
-    #[inline(always)]
-    fn get(&self, pid: &Pid) -> Option<&Holder> {
-        self.find(*pid).map(|at| self.map.at(at))
-    }
-
-    #[inline(always)]
-    fn get_mut(&mut self, pid: &Pid) -> Option<&mut Holder> {
-        self.find(*pid).map(|at| self.map.at_mut(at))
-    }
-
-    fn contains_key(&self, pid: &Pid) -> bool {
-        self.find(*pid).is_some()
-    }
-
-    fn insert(&mut self, pid: Pid, holder: Holder) -> Option<Holder> {
-        self.last.set(None);
-        self.map.insert(pid, holder)
-    }
-
-    fn remove(&mut self, pid: &Pid) -> Option<Holder> {
-        self.last.set(None);
-        self.map.remove(pid)
-    }
-
-    fn values(&self) -> impl Iterator<Item = &Holder> {
-        self.map.values()
-    }
-}
-
 /// Every process's descriptor table and current directory, and the
 /// objects of every kind but doors: the file system and the pipes.
 pub struct CapSpace<S: PageStore> {
-    holders: Holders,
+    holders: Registry<Holder>,
     pub fs: Fs<S, DoorId>,
     pub pipes: Pipes<S>,
     /// Pipe wakeups releases caused, oldest first.
@@ -158,7 +97,7 @@ impl<S: PageStore> CapSpace<S> {
     /// No processes yet; objects live in `fs` and `pipes`.
     pub fn new(fs: Fs<S, DoorId>, pipes: Pipes<S>) -> Self {
         CapSpace {
-            holders: Holders::new(),
+            holders: Registry::new(),
             fs,
             pipes,
             wakes: VecDeque::new(),

@@ -347,32 +347,3 @@ fn programs_are_found_in_bin_or_by_path() {
     assert_eq!(o.program_at(1, ROOT, b"tool", 100), Ok(Program::Boot(ELF)));
     assert_eq!(o.program_at(1, ROOT, b"prog", 100), Err(Errno::ENOENT));
 }
-
-#[test]
-fn tables_are_found_across_registrations_and_exits() {
-    // The table found last is remembered: the registry growing, entries
-    // moving back at a removal and new ones taking their place must never
-    // leave a lookup on another process's table.
-    let mut o = objects();
-    let alive = |o: &TestObjects, pid: Pid| o.caps.table(pid).map(|t| t.capacity());
-    for pid in 1..=40 {
-        o.create_process(pid, pid as usize).unwrap();
-        assert_eq!(alive(&o, 1), Some(1));
-        assert_eq!(alive(&o, pid), Some(pid as usize));
-    }
-    for pid in (2..=40).step_by(3) {
-        assert_eq!(alive(&o, pid), Some(pid as usize));
-        o.exit_process(pid);
-        assert_eq!(alive(&o, pid), None);
-        assert_eq!(alive(&o, pid + 1), Some(pid as usize + 1));
-    }
-    o.create_process(2, 100).unwrap();
-    for pid in 1..=40 {
-        let expected = match pid {
-            2 => Some(100),
-            _ if pid % 3 == 2 => None,
-            _ => Some(pid as usize),
-        };
-        assert_eq!(alive(&o, pid), expected, "process {pid}");
-    }
-}
