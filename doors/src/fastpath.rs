@@ -25,6 +25,18 @@ use crate::system::{CallState, Door, Invocation, PoolKey, ReplyTo, ThreadKey};
 use crate::{CallParams, Cred, DoorSystem, Fd, Pid, Tid};
 use abi::{DOOR_PRIVATE, DoorArg, invocation};
 
+/// The thread making a door call through [`DoorSystem::try_fast_call`],
+/// as the kernel knows it (it holds the thread's record at hand).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FastCaller {
+    /// Its record in the door logic.
+    pub key: ThreadKey,
+    /// Its process.
+    pub pid: Pid,
+    /// Its process's credentials.
+    pub cred: Cred,
+}
+
 /// An invocation started by [`DoorSystem::try_fast_call`]: how the kernel
 /// resumes the server thread (see `abi::invocation`), after copying the
 /// arguments (`regs[2]` bytes from the caller's `door_arg_t` `data_ptr` to
@@ -87,11 +99,11 @@ impl ResultPlace {
 }
 
 impl<C: Copy> DoorSystem<C> {
-    /// `door_call(fd, params)` by thread `me` (of a process with
-    /// credentials `cred`) when it can start at once: the thread is
-    /// running, `fd` names a callable door, the call passes no descriptors
-    /// and its argument size is within the door's DATA_MIN..DATA_MAX, its
-    /// `door_arg_t`, argument bytes and rbuf can be accessed, the door's
+    /// `door_call(fd, params)` by thread `me` when it can start at once:
+    /// the thread is running (in the process the kernel says), `fd` names
+    /// a callable door, the call passes no descriptors and its argument
+    /// size is within the door's DATA_MIN..DATA_MAX, its `door_arg_t`,
+    /// argument bytes and rbuf can be accessed, the door's
     /// pool has an idle thread (of a private pool: one that stays idle,
     /// since a depleted private pool hands the server its door_info in
     /// memory), and the arguments fit that thread's area. `None`, with
@@ -101,16 +113,12 @@ impl<C: Copy> DoorSystem<C> {
         &mut self,
         caps: &D,
         mem: &M,
-        me: ThreadKey,
-        cred: Cred,
+        me: FastCaller,
         fd: Fd,
         params: Option<&CallParams>,
     ) -> Option<FastUpcall> {
-        let caller = self.threads.by_key(me)?;
-        if caller.idle.is_some() || caller.call.is_some() {
-            return None;
-        }
-        let pid = caller.pid;
+        let FastCaller { key: me, pid, cred } = me;
+        // The caller's record is reached once, with the server's (below).
         let id = D::door(caps.get(pid, fd)?)?;
         let door = self.doors.get_mut(id)?;
         let size = params.map_or(0, |p| p.arg.data_size);
@@ -139,6 +147,9 @@ impl<C: Copy> DoorSystem<C> {
             return None;
         }
         let (caller, s) = self.threads.pair_mut(me, server)?;
+        if caller.pid != pid || caller.idle.is_some() || caller.call.is_some() {
+            return None;
+        }
         // An idle thread's area passed the layout of a null invocation
         // when it was registered.
         let (sp, data_addr) = match size {
@@ -209,12 +220,13 @@ impl<C: Copy> DoorSystem<C> {
         // writable if nothing was unmapped since (an empty area never
         // passes).
         let epoch = mem.epoch();
-        let mut null_sp = t.null_sp;
+        let mut moved = None;
         if stack != t.stack || t.stack_epoch != epoch || stack.size == 0 {
-            null_sp = layout(stack, 0, 0, self.cfg.stack_reserve)?.sp;
+            let null_sp = layout(stack, 0, 0, self.cfg.stack_reserve)?.sp;
             if !mem.accessible(t.pid, stack.base, stack.size, true) {
                 return None;
             }
+            moved = Some(null_sp);
         }
         // No results at address 0 (the null return) need no check.
         if (data | size) != 0 && !mem.accessible(t.pid, data, size, false) {
@@ -273,7 +285,9 @@ impl<C: Copy> DoorSystem<C> {
         pool.idle.push(me);
         *active -= 1;
         (t.serving, t.idle) = (None, Some(key));
-        (t.stack, t.stack_epoch, t.null_sp) = (stack, epoch, null_sp);
+        if let Some(null_sp) = moved {
+            (t.stack, t.stack_epoch, t.null_sp) = (stack, epoch, null_sp);
+        }
         let c = self.threads.at_mut(caller);
         c.call = None;
         Some(FastReply {

@@ -90,7 +90,7 @@ mod tests;
 
 pub use abi::Errno;
 pub use descriptors::{Descriptors, DoorId};
-pub use fastpath::{FastReply, FastUpcall, ResultPlace};
+pub use fastpath::{FastCaller, FastReply, FastUpcall, ResultPlace};
 pub use outcome::{
     ArgCopy, ArgLayout, CallOutcome, Called, Delivery, Depleted, Event, Next, Reply, ReturnOutcome,
     StackArea, Stats, Upcall, UserMemory,

@@ -66,12 +66,6 @@ impl<T> Records<T> {
         self.slab.get_mut(key)
     }
 
-    /// The record with key `key` (`None` once it is removed).
-    #[inline(always)]
-    pub fn by_key(&self, key: Key) -> Option<&T> {
-        self.slab.get(key)
-    }
-
     /// The record with key `key`, mutably (`None` once it is removed).
     #[inline(always)]
     pub fn by_key_mut(&mut self, key: Key) -> Option<&mut T> {
@@ -138,10 +132,11 @@ mod tests {
         let a = r.insert(10, 'a').unwrap();
         let b = r.insert(20, 'b').unwrap();
         assert_eq!(r.insert(10, 'x'), None, "a taken id");
-        assert_eq!((r.get(&10), r.by_key(a)), (Some(&'a'), Some(&'a')));
+        assert_eq!(r.by_key_mut(a).copied(), Some('a'));
+        assert_eq!(r.get(&10), Some(&'a'));
         assert_eq!(r.find(20), Some(b));
         assert_eq!(r.remove(&10), Some('a'));
-        assert_eq!(r.by_key(a), None, "a key outlives nothing");
+        assert_eq!(r.by_key_mut(a), None, "a key outlives nothing");
         let c = r.insert(10, 'c').unwrap();
         assert_ne!(a, c);
         assert_eq!(r.id_of(c), 10);

@@ -733,9 +733,18 @@ fn fast_path_declines_without_an_idle_thread_or_a_door() {
     assert_eq!(w.try_fast_call(21, private, None), None);
     // A descriptor that names nothing.
     assert_eq!(w.try_fast_call(21, 9, None), None);
+    // A caller the kernel places in another process than its record does.
+    w.park(22);
+    let me = FastCaller {
+        key: w.sys.threads.find(21).unwrap(),
+        pid: 1,
+        cred: Cred::default(),
+    };
+    assert_eq!(w.sys.try_fast_call(&w.caps, &w.mem, me, shared, None), None);
+    assert!(w.try_fast_call(21, shared, None).is_some());
+    w.park(22);
     // A call that passed a descriptor is served, and its return can be
     // a fast one.
-    w.park(22);
     let p = w.arg(21, 0, &[pass(0)], 64);
     w.call(21, shared, Some(p)).unwrap();
     let reply = w

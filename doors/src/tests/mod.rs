@@ -12,8 +12,8 @@ mod prop;
 
 use crate::{
     CallOutcome, CallParams, Config, Created, Cred, Descriptors, DoorId, DoorSystem, Errno, Event,
-    FastReply, FastUpcall, Fd, Next, Pid, ReturnArgs, ReturnOutcome, StackArea, Tid, Upcall,
-    UserMemory,
+    FastCaller, FastReply, FastUpcall, Fd, Next, Pid, ReturnArgs, ReturnOutcome, StackArea, Tid,
+    Upcall, UserMemory,
 };
 use abi::{self, DoorArg, DoorCred, DoorDesc, DoorInfo, Ucred};
 use alloc::collections::BTreeMap;
@@ -450,9 +450,13 @@ impl World {
         params: Option<CallParams>,
     ) -> Option<FastUpcall> {
         let cred = self.cred_of(tid);
-        let me = self.sys.threads.find(tid)?;
+        let me = FastCaller {
+            key: self.sys.threads.find(tid)?,
+            pid: self.sys.threads.get(&tid)?.pid,
+            cred,
+        };
         self.sys
-            .try_fast_call(&self.caps, &self.mem, me, cred, fd, params.as_ref())
+            .try_fast_call(&self.caps, &self.mem, me, fd, params.as_ref())
     }
 
     /// The fast path's door_return of `size` bytes at `data` (no

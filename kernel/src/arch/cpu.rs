@@ -70,12 +70,26 @@ pub fn rdrand() -> Option<u64> {
     })
 }
 
-/// Loads the FS base register (user thread-local storage).
+/// Loads the FS base register (user thread-local storage) with `base`, a
+/// lower-half address (the system calls that set one check it).
+#[inline(always)]
 pub fn set_fs_base(base: u64) {
-    // Only canonical lower-half values reach here (checked by the caller),
-    // so the write cannot fault.
-    x86_64::registers::model_specific::FsBase::write(x86_64::VirtAddr::new_truncate(base));
+    // SAFETY: IA32_FS_BASE takes any canonical address, and a lower-half
+    // one is canonical, so the write cannot fault; it changes how user
+    // code addresses its thread-local storage, nothing of the kernel's.
+    unsafe {
+        asm!(
+            "wrmsr",
+            in("ecx") FS_BASE_MSR,
+            in("eax") base as u32,
+            in("edx") (base >> 32) as u32,
+            options(nostack, preserves_flags),
+        )
+    };
 }
+
+/// The FS base MSR.
+const FS_BASE_MSR: u32 = 0xc000_0100;
 
 /// One thread's saved x87/SSE state, in `fxsave` format.
 #[repr(C, align(16))]

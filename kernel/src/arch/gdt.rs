@@ -16,7 +16,11 @@ pub const DOUBLE_FAULT_IST: u16 = 0;
 const IST_STACK_SIZE: usize = 16 * 1024;
 
 static mut DOUBLE_FAULT_STACK: [u128; IST_STACK_SIZE / 16] = [0; IST_STACK_SIZE / 16];
-static mut TSS: TaskStateSegment = TaskStateSegment::new();
+/// The task-state segment; its RSP0 is also where the system-call entry
+/// finds the running thread's kernel stack.
+pub(super) static mut TSS: TaskStateSegment = TaskStateSegment::new();
+/// Where RSP0 sits in [`TSS`].
+pub(super) const TSS_RSP0: usize = core::mem::offset_of!(TaskStateSegment, privilege_stack_table);
 static GDT: Once<GlobalDescriptorTable> = Once::new();
 
 /// Selectors; user selectors carry RPL 3.
@@ -75,9 +79,9 @@ pub fn init() {
     SELECTORS.call_once(|| selectors);
 }
 
-/// Points RSP0 (the stack for interrupts from ring 3) at `top`, a kernel
-/// stack top (canonical: it is taken as it is, neither checked nor
-/// truncated, on the switch path).
+/// Points RSP0 (the stack for interrupts from ring 3, and for system calls)
+/// at `top`, a kernel stack top (canonical: it is taken as it is, neither
+/// checked nor truncated, on the switch path).
 pub fn set_kernel_stack(top: u64) {
     // SAFETY: `top` is the top of a kernel stack, in the kernel's half of
     // the address space, so canonical; single CPU with interrupts off in

@@ -1,6 +1,9 @@
 //! `syscall`/`sysret` entry. The stub switches to the current thread's
-//! kernel stack, saves every user register in the same [`TrapFrame`] layout
-//! as an interrupt would, calls the dispatcher, and leaves through
+//! kernel stack (the TSS's RSP0, as for an interrupt), saves the user
+//! registers in the same [`TrapFrame`] layout as an interrupt would (all
+//! but rcx and r11, which the instruction itself overwrites with the return
+//! address and flags: their slots keep what this thread's earlier traps
+//! left there), calls the dispatcher, and leaves through
 //! [`syscall_exit`], which restores them from the frame and returns with
 //! `sysretq` (`rcx` and `r11` carry the return address and flags, as the
 //! instruction needs).
@@ -12,6 +15,7 @@
 use super::gdt::SELECTORS;
 use super::traps::TrapFrame;
 use core::arch::naked_asm;
+use core::mem::offset_of;
 use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use x86_64::VirtAddr;
 use x86_64::registers::model_specific::{LStar, SFMask, Star};
@@ -30,8 +34,6 @@ pub fn set_dispatcher(dispatcher: extern "C" fn(&mut TrapFrame)) {
     DISPATCHER.store(dispatcher as *mut (), Ordering::Relaxed);
 }
 
-/// Top of the running thread's kernel stack (read by the entry stub).
-static KERNEL_RSP: AtomicU64 = AtomicU64::new(0);
 /// The user stack pointer while the stub switches stacks.
 static USER_RSP: AtomicU64 = AtomicU64::new(0);
 
@@ -48,16 +50,11 @@ pub fn init() {
     SFMask::write(RFlags::all());
 }
 
-/// Makes `top` the stack the next syscall runs on.
-pub fn set_kernel_stack(top: u64) {
-    KERNEL_RSP.store(top, Ordering::Relaxed);
-}
-
 #[unsafe(naked)]
 unsafe extern "C" fn syscall_entry() {
     naked_asm!(
         "mov [rip + {user_rsp}], rsp",
-        "mov rsp, [rip + {kernel_rsp}]",
+        "mov rsp, [rip + {tss} + {rsp0}]", // the running thread's kernel stack
         "push 0x1b",                      // ss: user data, RPL 3
         "push qword ptr [rip + {user_rsp}]",
         "push r11",                       // rflags
@@ -65,8 +62,7 @@ unsafe extern "C" fn syscall_entry() {
         "push rcx",                       // rip
         "push 0",
         "push {vector}",
-        "push rcx",
-        "push r11",
+        "sub rsp, 16", // r11, rcx: clobbered by the instruction itself
         "push rax",
         "push rbx",
         "push rdx",
@@ -84,7 +80,8 @@ unsafe extern "C" fn syscall_entry() {
         "call qword ptr [rip + {dispatcher}]",
         "jmp {exit}",
         user_rsp = sym USER_RSP,
-        kernel_rsp = sym KERNEL_RSP,
+        tss = sym super::gdt::TSS,
+        rsp0 = const super::gdt::TSS_RSP0,
         vector = const SYSCALL_VECTOR,
         dispatcher = sym DISPATCHER,
         exit = sym syscall_exit,
@@ -94,7 +91,8 @@ unsafe extern "C" fn syscall_entry() {
 /// Returns to user mode from the system-call trap frame at `rsp`: restores
 /// every register it holds and `sysretq`s to its `rip` with its `rflags`
 /// (which `sysretq` takes from rcx and r11: the frame's own rcx and r11
-/// are skipped, with the vector and error code).
+/// are skipped, with the vector and error code; rip, rflags and the user
+/// stack pointer are loaded, not popped).
 ///
 /// # Safety
 /// Jumped to (not called) with `rsp` at a syscall trap frame on the running
@@ -115,11 +113,12 @@ pub unsafe extern "C" fn syscall_exit() -> ! {
         "pop rdx",
         "pop rbx",
         "pop rax",
-        "add rsp, 32", // r11, rcx, vector, error
-        "pop rcx",     // rip
-        "add rsp, 8",
-        "pop r11", // rflags
-        "pop rsp",
+        "mov rcx, [rsp + {rip}]",
+        "mov r11, [rsp + {rflags}]",
+        "mov rsp, [rsp + {rsp}]",
         "sysretq",
+        rip = const offset_of!(TrapFrame, rip) - offset_of!(TrapFrame, r11),
+        rflags = const offset_of!(TrapFrame, rflags) - offset_of!(TrapFrame, r11),
+        rsp = const offset_of!(TrapFrame, rsp) - offset_of!(TrapFrame, r11),
     )
 }

@@ -64,6 +64,8 @@ pub fn init() {
 /// A mapped kernel stack; unmapped and freed on drop.
 pub struct KernelStack {
     slot: u64,
+    /// The address just above it (kept: every door handoff reads it).
+    top: u64,
 }
 
 impl KernelStack {
@@ -80,6 +82,7 @@ impl KernelStack {
             }
         };
         let base = REGION + slot * SLOT + PAGE_SIZE;
+        let top = base + STACK_PAGES * PAGE_SIZE;
         let mut mapper = kernel_mapper();
         for i in 0..STACK_PAGES {
             let page = Page::<Size4KiB>::containing_address(VirtAddr::new(base + i * PAGE_SIZE));
@@ -97,16 +100,17 @@ impl KernelStack {
                 .map(|flush| flush.flush())
             });
             if mapped.is_none() {
-                drop(KernelStack { slot });
+                drop(KernelStack { slot, top });
                 return None;
             }
         }
-        Some(KernelStack { slot })
+        Some(KernelStack { slot, top })
     }
 
     /// The (16-byte aligned) address just above the stack.
+    #[inline(always)]
     pub fn top(&self) -> u64 {
-        REGION + self.slot * SLOT + PAGE_SIZE + STACK_PAGES * PAGE_SIZE
+        self.top
     }
 }
 

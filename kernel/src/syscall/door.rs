@@ -14,12 +14,15 @@ use crate::arch::traps::TrapFrame;
 use crate::mem::pages::FrameStore;
 use crate::mem::user::UserPtr;
 use crate::task::{
-    self, Entry, Leave, ProcessMemory, Resume, SCHED, Sched, Wait, copy_checked, space_of,
+    self, Entry, FastDoorEnv, Leave, ProcessMemory, Resume, SCHED, Sched, Wait, copy_checked,
+    space_of,
 };
 use crate::trace;
 use abi::{DOOR_CREATE_RUN_SERVER_CREATE, DoorArg, DoorCred, DoorInfo, Errno, Ucred};
 use core::sync::atomic::{AtomicU64, Ordering};
-use doors::{CallParams, Called, DoorSystem, Next, ReturnArgs, ReturnOutcome, StackArea, Upcall};
+use doors::{
+    CallParams, Called, DoorSystem, FastCaller, Next, ReturnArgs, ReturnOutcome, StackArea, Upcall,
+};
 use kernel::cap::{CapSpace, Capability};
 use spin::MutexGuard;
 
@@ -122,22 +125,38 @@ fn fast_data_return(frame: &mut TrapFrame) {
 #[inline(always)]
 fn try_fast_call(frame: &TrapFrame, params: Option<u64>) {
     let Ok(d) = fd_arg(frame.rdi) else { return };
-    let mut g = SCHED.lock();
-    let Some(me) = g.current_door_key() else {
+    // Nothing holds the lock on a system call's way in (one CPU, and
+    // interrupts off in the kernel): trying it is taking it, one compare
+    // less than a lock that would spin.
+    let Some(mut g) = SCHED.try_lock() else {
         return;
     };
-    let (pid, cred) = (g.current_pid(), g.current_cred());
-    let (doors, caps, procs) = g.fast_door_env();
+    let Some(FastDoorEnv {
+        doors,
+        caps,
+        procs,
+        me,
+    }) = g.fast_door_env()
+    else {
+        return;
+    };
+    let Some(key) = me.door_key() else { return };
+    let pid = me.pid;
+    let caller = FastCaller {
+        key,
+        pid,
+        cred: me.cred(),
+    };
     let memory = ProcessMemory::new(procs, pid);
     let up = match params {
-        None => doors.try_fast_call(caps, &memory, me, cred, d, None),
+        None => doors.try_fast_call(caps, &memory, caller, d, None),
         Some(addr) => {
             let Some(space) = memory.space() else { return };
             let Ok(arg) = UserPtr::<DoorArg>::new(addr).and_then(|p| p.read(space)) else {
                 return;
             };
             let params = CallParams { addr, arg };
-            let up = doors.try_fast_call(caps, &memory, me, cred, d, Some(&params));
+            let up = doors.try_fast_call(caps, &memory, caller, d, Some(&params));
             if let Some(up) = &up {
                 let server = space_of(procs, up.server_pid).expect("a server thread's space");
                 copy_checked(space, arg.data_ptr, server, up.regs[1], up.regs[2]);
@@ -146,17 +165,14 @@ fn try_fast_call(frame: &TrapFrame, params: Option<u64>) {
         }
     };
     let Some(up) = up else { return };
+    let parked = me.park(Leave::Blocked(Wait::DoorCall));
     FAST_PATHS.fetch_add(1, Ordering::Relaxed);
     let resume = Resume::Invocation(Entry {
         sp: up.sp,
         status: up.status,
         regs: up.regs,
     });
-    task::door_park(
-        g,
-        Leave::Blocked(Wait::DoorCall),
-        Some((up.server, &resume)),
-    )
+    task::door_leave(g, parked, Some((up.server, &resume)))
 }
 
 /// `door_return(data, size, desc_ptr, 0)` (`data` and `size` as in
@@ -173,14 +189,19 @@ fn try_fast_return(frame: &TrapFrame, data: u64, size: u64) {
         base: frame.r8,
         size: frame.r9,
     };
-    let mut g = SCHED.lock();
-    let Some(me) = g.current_door_key() else {
+    let Some(mut g) = SCHED.try_lock() else {
         return;
     };
-    let pid = g.current_pid();
-    let (doors, _, procs) = g.fast_door_env();
+    let Some(FastDoorEnv {
+        doors, procs, me, ..
+    }) = g.fast_door_env()
+    else {
+        return;
+    };
+    let Some(key) = me.door_key() else { return };
+    let pid = me.pid;
     let memory = ProcessMemory::new(procs, pid);
-    let Some(reply) = doors.try_fast_return(&memory, me, data, size, stack) else {
+    let Some(reply) = doors.try_fast_return(&memory, key, data, size, stack) else {
         return;
     };
     if let Some(place) = &reply.place {
@@ -191,13 +212,10 @@ fn try_fast_return(frame: &TrapFrame, data: u64, size: u64) {
             UserPtr::<DoorArg>::new(place.params).and_then(|p| p.write(caller, &place.arg(size)));
         written.expect("a door_arg_t the door logic checked");
     }
+    let parked = me.park(Leave::Blocked(Wait::DoorPark));
     FAST_PATHS.fetch_add(1, Ordering::Relaxed);
     let done = Resume::Return(Ok(0));
-    task::door_park(
-        g,
-        Leave::Blocked(Wait::DoorPark),
-        Some((reply.caller, &done)),
-    )
+    task::door_leave(g, parked, Some((reply.caller, &done)))
 }
 
 /// door_call: returns only when it fails at once; otherwise the calling

@@ -153,7 +153,6 @@ impl Sched {
         t.door_key = Some(key);
         t.root = Some(root);
         t.fs_base = 0;
-        self.on_cpu.door_key = Some(key);
         self.set_personality(pid, tid, image.linux_end);
         let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
         p.name = String::from(name);

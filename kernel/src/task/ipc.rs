@@ -17,7 +17,7 @@ use crate::mem::user::{UserPtr, UserSlice, copy_between, copy_between_checked};
 use abi::{DoorArg, DoorDesc, DoorInfo, Errno};
 use alloc::vec::Vec;
 use core::cell::Cell;
-use doors::{Depleted, DoorSystem, Pid, Registry, Reply, Upcall, UserMemory};
+use doors::{Cred, Depleted, DoorSystem, Pid, Registry, Reply, ThreadKey, Upcall, UserMemory};
 use kernel::cap::{CapSpace, Capability};
 
 /// The door logic's view of user memory: every process's address space.
@@ -146,18 +146,18 @@ impl Sched {
         )
     }
 
-    /// What the door fast path works with: the door logic, the descriptor
-    /// tables, and the processes (for their memories).
+    /// What the door fast path works with (`None`: the running thread has
+    /// no record, which cannot happen).
     #[inline(always)]
-    pub fn fast_door_env(
-        &mut self,
-    ) -> (
-        &mut DoorSystem<Capability>,
-        &CapSpace<FrameStore>,
-        &Registry<Process>,
-    ) {
+    pub fn fast_door_env(&mut self) -> Option<FastDoorEnv<'_>> {
+        let me = self.threads.get_mut(self.current)?;
         let objects = self.objects.as_mut().expect("objects initialised at boot");
-        (&mut objects.doors, &objects.caps, &self.procs)
+        Some(FastDoorEnv {
+            doors: &mut objects.doors,
+            caps: &objects.caps,
+            procs: &self.procs,
+            me,
+        })
     }
 
     /// Decides how thread `tid`'s door operation ends.
@@ -244,7 +244,29 @@ impl Sched {
     }
 }
 
+/// What the door fast path works with: the door logic, the descriptor
+/// tables, the processes (for their memories), and the running thread's
+/// record.
+pub struct FastDoorEnv<'a> {
+    pub doors: &'a mut DoorSystem<Capability>,
+    pub caps: &'a CapSpace<FrameStore>,
+    pub procs: &'a Registry<Process>,
+    pub me: &'a mut Thread,
+}
+
 impl Thread {
+    /// Its record in the door logic (`None` for the idle thread).
+    #[inline(always)]
+    pub fn door_key(&self) -> Option<ThreadKey> {
+        self.door_key
+    }
+
+    /// Its process's credentials.
+    #[inline(always)]
+    pub fn cred(&self) -> Cred {
+        self.cred
+    }
+
     /// How its pending door operation ends; the next one starts out
     /// interrupted.
     #[inline]

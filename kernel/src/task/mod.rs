@@ -19,19 +19,19 @@ mod resume;
 mod switch;
 
 pub use fork::exec;
-pub use ipc::{ProcessMemory, copy_checked, space_of};
+pub use ipc::{FastDoorEnv, ProcessMemory, copy_checked, space_of};
 pub use linux::{exit_linux_thread, futex_wait, sleep_until};
 pub use loader::{spawn, user_frame};
 pub use process::{check_exiting, exit_process, pause, wait4};
 pub use report::{on_kernel_exception, on_user_exception};
 pub use resume::{Entry, Resume};
 use switch::switch_locked;
-pub use switch::{Leave, after_switch, block, door_park, user_thread_entry, yield_now};
+pub use switch::{Leave, after_switch, block, door_leave, door_park, user_thread_entry, yield_now};
 
 use crate::arch::cpu::{self, FpuState};
+use crate::arch::gdt;
 use crate::arch::switch::{prepare_kernel, prepare_user, switch};
 use crate::arch::traps::TrapFrame;
-use crate::arch::{gdt, syscall};
 use crate::mem::kstack::KernelStack;
 use crate::mem::space::AddressSpace;
 use alloc::boxed::Box;
@@ -173,12 +173,11 @@ impl Limits {
     };
 }
 
-/// What the system calls of the running thread read of it.
+/// What the system calls of the running thread read of it (the door
+/// fast paths read the rest from its record, which they reach anyway).
 #[derive(Clone, Copy)]
 struct OnCpu {
     pid: u32,
-    cred: Cred,
-    door_key: Option<ThreadKey>,
     /// It belongs to a Linux program (its errors take Linux's numbers).
     linux: bool,
 }
@@ -186,21 +185,13 @@ struct OnCpu {
 impl OnCpu {
     const NONE: OnCpu = OnCpu {
         pid: 0,
-        cred: Cred {
-            euid: 0,
-            egid: 0,
-            ruid: 0,
-            rgid: 0,
-        },
-        door_key: None,
         linux: false,
     };
 
+    #[inline(always)]
     fn of(t: &Thread) -> OnCpu {
         OnCpu {
             pid: t.pid,
-            cred: t.cred,
-            door_key: t.door_key,
             linux: t.linux.is_some(),
         }
     }
@@ -291,12 +282,6 @@ impl Sched {
         Some(t)
     }
 
-    /// The running thread's record in the door logic.
-    #[inline]
-    pub fn current_door_key(&self) -> Option<ThreadKey> {
-        self.on_cpu.door_key
-    }
-
     /// The running thread's record.
     #[inline]
     fn current_thread(&mut self) -> &mut Thread {
@@ -321,7 +306,9 @@ impl Sched {
     /// The running process's credentials.
     #[inline]
     pub fn current_cred(&self) -> Cred {
-        self.on_cpu.cred
+        self.threads
+            .get(self.current)
+            .map_or(Cred::default(), |t| t.cred)
     }
 
     /// Sets the running process's credentials (in the process and in the
@@ -334,7 +321,6 @@ impl Sched {
         for t in self.threads.values_mut().filter(|t| t.pid == pid) {
             t.cred = cred;
         }
-        self.on_cpu.cred = cred;
     }
 
     /// The running process's address space.
@@ -769,7 +755,6 @@ pub fn start() -> ! {
     let top = g.threads.get(idle).expect("the idle thread").kstack.top();
     let idle_fpu = &raw const *g.threads.get(idle).expect("the idle thread").fpu;
     gdt::set_kernel_stack(top);
-    syscall::set_kernel_stack(top);
     drop(g);
     let mut boot_rsp = 0u64;
     let mut boot_fpu = FpuState::new();

@@ -13,9 +13,9 @@
 
 use super::{DEAD_PENDING, FIRST_USER_TSC, HANDOFFS, Resume, SCHED, Sched, State, Thread, Wait};
 use crate::arch::cpu::{self, FpuState, rdtsc};
+use crate::arch::gdt;
 use crate::arch::switch::{jump_to_user, switch, switch_to_user};
 use crate::arch::traps::TrapFrame;
-use crate::arch::{gdt, syscall};
 use crate::mem::space::activate_root;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -42,7 +42,6 @@ fn load(n: &Thread, prev_pid: u32, top: u64) {
         unsafe { activate_root(root) };
     }
     gdt::set_kernel_stack(top);
-    syscall::set_kernel_stack(top);
 }
 
 /// The trap frame thread `t`, parked in a door operation, resumes from (at
@@ -161,15 +160,49 @@ pub fn door_park(
     leave: Leave,
     target: Option<(u32, &Resume)>,
 ) -> ! {
+    let parked = g.current_thread().park(leave);
+    door_leave(g, parked, target)
+}
+
+/// What is left of the running thread once it parked in a door operation
+/// ([`Thread::park`]): what the switch away from it needs.
+#[derive(Clone, Copy)]
+pub struct Parked {
+    leave: Leave,
+    fpu: *mut FpuState,
+    pid: u32,
+}
+
+impl Thread {
+    /// Parks this thread, the running one, in a door operation as `leave`
+    /// says (the first half of [`door_park`], for a caller that holds its
+    /// record); [`door_leave`] then leaves the CPU.
+    #[inline(always)]
+    pub fn park(&mut self, leave: Leave) -> Parked {
+        self.to_user = true;
+        self.state = match leave {
+            Leave::Blocked(wait) => State::Blocked(wait),
+            Leave::Ready => State::Ready,
+        };
+        Parked {
+            leave,
+            fpu: &raw mut *self.fpu,
+            pid: self.pid,
+        }
+    }
+}
+
+/// The second half of [`door_park`]: the running thread, `parked`, leaves
+/// the CPU, to `target` if any.
+#[inline(always)]
+pub fn door_leave(
+    mut g: MutexGuard<'static, Sched>,
+    parked: Parked,
+    target: Option<(u32, &Resume)>,
+) -> ! {
     let cur = g.current;
-    let t = g.current_thread();
-    t.to_user = true;
-    t.state = match leave {
-        Leave::Blocked(wait) => State::Blocked(wait),
-        Leave::Ready => State::Ready,
-    };
-    let prev = (&raw mut *t.fpu, t.pid);
-    if let Leave::Ready = leave {
+    let prev = (parked.fpu, parked.pid);
+    if let Leave::Ready = parked.leave {
         g.ready.push(cur);
     }
     let next = match target {
@@ -179,7 +212,7 @@ pub fn door_park(
         }
         Some((target, resume)) => wake_door_thread(&mut g, target, *resume),
         None => {
-            crate::trace::door_alone(matches!(leave, Leave::Blocked(Wait::DoorCall)));
+            crate::trace::door_alone(matches!(parked.leave, Leave::Blocked(Wait::DoorCall)));
             g.pick_next()
         }
     };

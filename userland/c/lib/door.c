@@ -16,14 +16,21 @@
 
 #include "native.h"
 
+/* A failed call: errno from its -errno, and -1 (out of line, so the
+ * callers' common path saves no registers for it). */
+__attribute__((noinline, cold)) static long
+libdoor_fail(long raw)
+{
+	errno = (int)-raw;
+	return (-1);
+}
+
 long
 libdoor_result(long raw)
 {
-	if (raw < 0 && raw > -4096) {
-		errno = (int)-raw;
-		return -1;
-	}
-	return raw;
+	if (raw < 0 && raw > -4096)
+		return (libdoor_fail(raw));
+	return (raw);
 }
 
 /* The process's door_server_create procedure (NULL: the default). */
@@ -89,7 +96,7 @@ default_create_proc(door_info_t *info)
 
 /* Whether the procedure is the default one and would return at once: a
  * server thread it started is still on its way to the pool. */
-static inline int
+static inline __attribute__((always_inline)) int
 default_would_wait(void)
 {
 	return (atomic_load_explicit(&create_proc, memory_order_relaxed) ==
@@ -209,18 +216,15 @@ find_area(void)
 	(void) pthread_attr_destroy(&attr);
 }
 
-int
-door_return(char *data, size_t size, door_desc_t *desc, uint_t n_desc)
+/* door_return once the calling thread's area is known. */
+static inline __attribute__((always_inline)) int
+return_in_area(char *data, size_t size, door_desc_t *desc, uint_t n_desc)
 {
 	register long r10 __asm__("r10") = n_desc;
-	register long r8 __asm__("r8");
-	register long r9 __asm__("r9");
+	register long r8 __asm__("r8") = (long)area_base;
+	register long r9 __asm__("r9") = (long)area_size;
 	long ret;
 
-	if (area_size == 0)
-		find_area();
-	r8 = (long)area_base;
-	r9 = (long)area_size;
 	/*
 	 * On success the kernel resumes this thread on a fresh stack pointer
 	 * inside its area with the invocation in registers: the old frames
@@ -242,6 +246,23 @@ door_return(char *data, size_t size, door_desc_t *desc, uint_t n_desc)
 	      "r"(r10), "r"(r8), "r"(r9)
 	    : "rcx", "r11", "memory");
 	return ((int)libdoor_result(ret));
+}
+
+/* A thread's first door_return: its area is found first (out of line, so
+ * the common door_return calls nothing and saves no registers). */
+__attribute__((noinline, cold)) static int
+first_return(char *data, size_t size, door_desc_t *desc, uint_t n_desc)
+{
+	find_area();
+	return (return_in_area(data, size, desc, n_desc));
+}
+
+int
+door_return(char *data, size_t size, door_desc_t *desc, uint_t n_desc)
+{
+	if (area_size == 0)
+		return (first_return(data, size, desc, n_desc));
+	return (return_in_area(data, size, desc, n_desc));
 }
 
 int
