@@ -2,9 +2,10 @@
 //! through the page tables, in one piece while both sides go on in the
 //! next physical page; it checks short ranges in the page tables and long
 //! ones against the mapped areas. Checked within one process:
-//! - echoes of 1 byte to 50 pages, at offsets all over a page, from and to
-//!   buffers in different areas, arrive exact, and the bytes around the
-//!   result buffer stay as they were;
+//! - echoes of 1 byte to 50 pages (among them the sizes around the 8-,
+//!   16-, 32- and 64-byte bounds of the kernel's word copies), at offsets
+//!   all over a page, from and to buffers in different areas, arrive
+//!   exact, and the bytes around the result buffer stay as they were;
 //! - the same from buffers whose frames are likely out of order (areas
 //!   mapped into the holes of unmapped ones);
 //! - arguments, or a result buffer, that run off the end of their area
@@ -130,7 +131,14 @@ fn echo_once(d: i32, (src, from): (usize, usize), (dst, to): (usize, usize), len
 fn echoes(d: i32, src: usize, dst: usize) {
     let sizes = [
         1,
+        8,
+        13,
         16,
+        17,
+        32,
+        33,
+        64,
+        65,
         100,
         PAGE - 1,
         PAGE,
