@@ -10,7 +10,8 @@
 
 use crate::descriptors::{Descriptors, DoorId};
 use crate::outcome::{
-    ArgCopy, ArgLayout, CallOutcome, Called, Depleted, Event, StackArea, Upcall, UserMemory,
+    ArgCopy, ArgLayout, CallOutcome, Called, Depleted, Event, StackArea, UNPLACED, Upcall,
+    UserMemory,
 };
 use crate::system::{CallState, Invocation, Message, Pending, ProcKey, ReplyTo, ThreadKey};
 use crate::{CallParams, Cred, DoorSystem, Errno, Fd, KERNEL_PID, Pid, Tid};
@@ -185,13 +186,16 @@ impl<C: Copy> DoorSystem<C> {
         if arg.desc_num > self.cfg.max_desc_per_msg || arg.data_size > self.cfg.max_data {
             return Err(Errno::E2BIG);
         }
+        let mut at = (UNPLACED, UNPLACED);
         if let Some(p) = params {
-            let ok = mem.accessible(pid, p.addr, ARG_SIZE, true)
-                && mem.accessible(pid, arg.data_ptr, arg.data_size, false)
-                && mem.accessible(pid, arg.rbuf, arg.rsize, true);
-            if !ok {
-                return Err(Errno::EFAULT);
-            }
+            let located = mem
+                .locate(pid, p.addr, ARG_SIZE, true)
+                .and_then(|params_at| {
+                    mem.accessible(pid, arg.data_ptr, arg.data_size, false)
+                        .then_some(())?;
+                    Some((params_at, mem.locate(pid, arg.rbuf, arg.rsize, true)?))
+                });
+            at = located.ok_or(Errno::EFAULT)?;
         }
         let raw = if arg.desc_num > 0 {
             mem.read_descs(pid, arg.desc_ptr, arg.desc_num)?
@@ -220,7 +224,7 @@ impl<C: Copy> DoorSystem<C> {
             data_ptr: arg.data_ptr,
             data_size: arg.data_size,
             descs: passed.iter().map(|p| p.cap).collect(),
-            reply: params.map(|p| ReplyTo::of(&p, mem.epoch())),
+            reply: params.map(|p| ReplyTo::of(&p, mem.epoch(), at)),
             caller_pid: pid,
             cred,
         };

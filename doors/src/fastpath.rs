@@ -20,15 +20,15 @@
 
 use crate::descriptors::Descriptors;
 use crate::dispatch::{ARG_SIZE, layout};
-use crate::outcome::{StackArea, UserMemory};
+use crate::outcome::{StackArea, UNPLACED, UserMemory};
 use crate::system::{CallState, Door, Invocation, PoolKey, ReplyTo, ThreadKey};
 use crate::{CallParams, Cred, DoorSystem, Fd, Pid, Tid};
 use abi::{DOOR_PRIVATE, DoorArg, invocation};
 
 /// An invocation started by [`DoorSystem::try_fast_call`]: how the kernel
 /// resumes the server thread (see `abi::invocation`), after copying the
-/// arguments (`regs[2]` bytes from the caller's `door_arg_t` `data_ptr` to
-/// `regs[1]` in the server's process).
+/// arguments (`regs[2]` bytes from the caller's `door_arg_t` `data_ptr`,
+/// token [`FastUpcall::from`], to `regs[1]` in the server's process).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FastUpcall {
     /// The server thread, taken from its pool.
@@ -42,13 +42,16 @@ pub struct FastUpcall {
     pub status: u64,
     /// cookie, argument pointer, size, descriptor pointer, count, procedure.
     pub regs: [u64; 6],
+    /// The token of the argument bytes ([`UserMemory::locate`];
+    /// [`UNPLACED`] for a call without `door_arg_t`).
+    pub from: u64,
 }
 
 /// The caller's side of a door_return through
 /// [`DoorSystem::try_fast_return`]: its door_call returns 0 once the kernel
-/// has copied the results (the `size` bytes at the server's `data`) to
-/// [`ResultPlace::rbuf`] and written [`ResultPlace::arg`] back to the
-/// caller's `door_arg_t`.
+/// has copied the results (the `size` bytes at the server's `data`, token
+/// [`FastReply::from`]) to [`ResultPlace::rbuf`] and written
+/// [`ResultPlace::arg`] back to the caller's `door_arg_t`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FastReply {
     /// The caller, to switch straight back to.
@@ -58,6 +61,9 @@ pub struct FastReply {
     /// Where the results go; `None` for a call with `params == NULL`
     /// (which gets none).
     pub place: Option<ResultPlace>,
+    /// The token of the results ([`UserMemory::locate`]; [`UNPLACED`]
+    /// for none).
+    pub from: u64,
 }
 
 /// Where a call's results go: in its rbuf, described by its `door_arg_t`.
@@ -69,6 +75,11 @@ pub struct ResultPlace {
     pub rbuf: u64,
     /// Its rsize.
     pub rsize: u64,
+    /// The tokens of the `door_arg_t` and of the whole rbuf found at the
+    /// call ([`UserMemory::locate`]), if nothing was unmapped since;
+    /// [`UNPLACED`] otherwise.
+    pub params_at: u64,
+    pub rbuf_at: u64,
 }
 
 impl ResultPlace {
@@ -118,15 +129,16 @@ impl<C: Copy> DoorSystem<C> {
         if !door.callable() || !sizes_fit {
             return None;
         }
+        // The tokens of the argument bytes, the door_arg_t and rbuf.
+        let (mut from, mut at) = (UNPLACED, (UNPLACED, UNPLACED));
         if let Some(p) = params {
             let a = &p.arg;
-            let ok = a.desc_num == 0
-                && mem.accessible(pid, p.addr, ARG_SIZE, true)
-                && mem.accessible(pid, a.data_ptr, a.data_size, false)
-                && mem.accessible(pid, a.rbuf, a.rsize, true);
-            if !ok {
+            if a.desc_num != 0 {
                 return None;
             }
+            let params_at = mem.locate(pid, p.addr, ARG_SIZE, true)?;
+            from = mem.locate(pid, a.data_ptr, a.data_size, false)?;
+            at = (params_at, mem.locate(pid, a.rbuf, a.rsize, true)?);
         }
         let private = door.attrs & DOOR_PRIVATE != 0;
         let pool = match private {
@@ -158,7 +170,7 @@ impl<C: Copy> DoorSystem<C> {
             door: id,
             caller: Some(me),
             unref: false,
-            reply: params.map(|p| ReplyTo::of(p, mem.epoch())),
+            reply: params.map(|p| ReplyTo::of(p, mem.epoch(), at)),
             caller_pid: pid,
             cred,
             cancelled: false,
@@ -172,6 +184,7 @@ impl<C: Copy> DoorSystem<C> {
                 false => invocation::RUN,
             },
             regs: [cookie, data_addr, size, 0, 0, pc],
+            from,
         })
     }
 
@@ -217,27 +230,36 @@ impl<C: Copy> DoorSystem<C> {
             }
         }
         // No results at address 0 (the null return) need no check.
-        if (data | size) != 0 && !mem.accessible(t.pid, data, size, false) {
-            return None;
-        }
+        let from = match data | size {
+            0 => UNPLACED,
+            _ => mem.locate(t.pid, data, size, false)?,
+        };
         let place = match &i.reply {
             None if size > 0 => return None,
             None => None,
             Some(r) => {
                 // The door_arg_t and rbuf found writable at the call
-                // still are if nothing was unmapped since.
+                // still are, where they were, if nothing was unmapped
+                // since.
+                let fresh = r.epoch == epoch;
                 let ok = size <= r.rsize
                     && size <= self.cfg.max_data
-                    && (r.epoch == epoch
+                    && (fresh
                         || mem.accessible(caller_pid, r.params_addr, ARG_SIZE, true)
                             && mem.accessible(caller_pid, r.rbuf, size, true));
                 if !ok {
                     return None;
                 }
+                let (params_at, rbuf_at) = match fresh {
+                    true => (r.params_at, r.rbuf_at),
+                    false => (UNPLACED, UNPLACED),
+                };
                 Some(ResultPlace {
                     params: r.params_addr,
                     rbuf: r.rbuf,
                     rsize: r.rsize,
+                    params_at,
+                    rbuf_at,
                 })
             }
         };
@@ -280,6 +302,7 @@ impl<C: Copy> DoorSystem<C> {
             caller: c.tid,
             caller_pid,
             place,
+            from,
         })
     }
 }

@@ -93,7 +93,7 @@ pub use descriptors::{Descriptors, DoorId};
 pub use fastpath::{FastReply, FastUpcall, ResultPlace};
 pub use outcome::{
     ArgCopy, ArgLayout, CallOutcome, Called, Delivery, Depleted, Event, Next, Reply, ReturnOutcome,
-    StackArea, Stats, Upcall, UserMemory,
+    StackArea, Stats, UNPLACED, Upcall, UserMemory,
 };
 pub use registry::Registry;
 pub use system::{CallParams, Config, Created, Cred, DoorSystem, ReturnArgs, ThreadKey};

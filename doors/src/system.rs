@@ -135,18 +135,24 @@ pub(crate) struct ReplyTo {
     /// rbuf were found writable (at door_call): while it stays the same,
     /// they still are.
     pub epoch: u64,
+    /// The tokens of the `door_arg_t` and of the whole rbuf
+    /// ([`crate::UserMemory::locate`]), valid at `epoch`.
+    pub params_at: u64,
+    pub rbuf_at: u64,
 }
 
 impl ReplyTo {
     /// Where the results of a call with `params` go; its `door_arg_t` and
-    /// rbuf were found writable at `epoch`.
+    /// rbuf were found writable at `epoch`, with tokens `at`.
     #[inline(always)]
-    pub fn of(params: &CallParams, epoch: u64) -> ReplyTo {
+    pub fn of(params: &CallParams, epoch: u64, at: (u64, u64)) -> ReplyTo {
         ReplyTo {
             params_addr: params.addr,
             rbuf: params.arg.rbuf,
             rsize: params.arg.rsize,
             epoch,
+            params_at: at.0,
+            rbuf_at: at.1,
         }
     }
 }

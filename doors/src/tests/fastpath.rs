@@ -11,7 +11,7 @@
 //! unmapped between a call and its return.
 
 use super::*;
-use crate::{ArgCopy, FastUpcall};
+use crate::{ArgCopy, FastUpcall, UNPLACED};
 use abi::*;
 use proptest::prelude::*;
 use std::vec;
@@ -267,14 +267,17 @@ fn area(tid: Tid, bad: bool) -> StackArea {
     }
 }
 
-/// What an invocation looks like when it comes from the general path.
-fn as_fast_upcall(up: &Upcall) -> FastUpcall {
+/// What an invocation looks like when it comes from the general path,
+/// with the token `from` of its argument bytes (which the general path
+/// does not hand over).
+fn as_fast_upcall(up: &Upcall, from: u64) -> FastUpcall {
     FastUpcall {
         server: up.server,
         server_pid: up.server_pid,
         sp: up.layout.sp,
         status: up.entry_status(),
         regs: up.entry_regs(),
+        from,
     }
 }
 
@@ -325,7 +328,9 @@ impl Pair {
                 let Ok(CallOutcome::Handoff(g)) = general else {
                     panic!("fast path started a call the general path gave {general:?}");
                 };
-                assert_eq!(up, as_fast_upcall(&g));
+                // The model's token for the argument bytes.
+                let from = params.map_or(UNPLACED, |p| !p.arg.data_ptr);
+                assert_eq!(up, as_fast_upcall(&g, from));
                 let pid = self.general.sys.threads[&tid].pid;
                 let copy = params.filter(|p| p.arg.data_size > 0).map(|p| ArgCopy {
                     from_pid: pid,
@@ -396,6 +401,15 @@ impl Pair {
                     (server_pid, data, size, to, arg),
                     "the results the kernel copies and the door_arg_t it writes"
                 );
+                // The model's tokens: of the results, and of the
+                // door_arg_t and rbuf from the call unless something was
+                // unmapped since.
+                let from = if (data | size) == 0 { UNPLACED } else { !data };
+                assert_eq!(reply.from, from);
+                if let Some(p) = reply.place {
+                    let fresh = (!p.params, !p.rbuf);
+                    assert!([fresh, (UNPLACED, UNPLACED)].contains(&(p.params_at, p.rbuf_at)));
+                }
                 assert!(d.descs.is_empty() && d.desc_addr == 0 && d.mapped.is_none());
                 assert_eq!(g.next, Next::Park, "the fast path parks");
             }
@@ -582,9 +596,26 @@ fn fast_path_takes_a_round_trip_with_data_and_agrees() {
         let place = reply.place.expect("a place for the results");
         assert_eq!((reply.caller, place.params), (10, params));
         assert_eq!(place.arg(results), want);
+        // The kernel reaches the results, the door_arg_t and rbuf by the
+        // tokens found for them (the model's: their addresses inverted).
+        assert_eq!(
+            (reply.from, place.params_at, place.rbuf_at),
+            (!data, !params, !rbuf)
+        );
     }
     assert_eq!((pair.hits, pair.data_hits), (6, 6));
+    // After an unmap elsewhere, the tokens from the call are stale: the
+    // kernel gets none and looks the door_arg_t and rbuf up again.
+    pair.data_call(10, &shape).expect("a fast call");
+    pair.step(&Op::Unmap {
+        t: 1,
+        buffer: Buffer::Params,
+    });
+    let (fast, _) = pair.ret(20, data, 16, false, stack(20));
+    let place = fast.expect("a fast return").place.expect("a place");
+    assert_eq!((place.params_at, place.rbuf_at), (UNPLACED, UNPLACED));
     assert_eq!(pair.fast.sys.threads[&10].call, None, "the caller is done");
+    assert_eq!((pair.hits, pair.data_hits), (8, 8));
 }
 
 #[test]

@@ -18,6 +18,7 @@ use super::{PAGE_SIZE, phys_to_virt};
 use abi::{Buffer, Errno, Wire};
 use alloc::vec::Vec;
 use core::marker::PhantomData;
+use doors::UNPLACED;
 use kernel::io::{Sink, Source};
 
 /// The longest range [`Range::check`] checks in the page tables (above it,
@@ -339,6 +340,37 @@ impl<T: Wire> UserPtr<T> {
         self.0.read(space, 0)
     }
 
+    /// The value, read from memory that can also be written (EFAULT
+    /// otherwise), with its token ([`locate`]): a door_call's
+    /// `door_arg_t`, written back at its return.
+    #[inline(always)]
+    pub fn read_located(&self, space: &AddressSpace) -> Result<(T, u64), Errno> {
+        let (addr, len) = (self.0.range.addr, T::SIZE as u64);
+        if !one_page(addr, len) {
+            self.check(space, true)?;
+            return Ok((self.read(space)?, UNPLACED));
+        }
+        let phys = translate_ready(space, addr, len, true)?;
+        // SAFETY: `SIZE` bytes of mapped user memory in one page, reached
+        // through the window; nothing writes them meanwhile (one CPU,
+        // interrupts off), and any bytes are valid `u8`s.
+        let bytes = unsafe { core::slice::from_raw_parts(phys_to_virt(phys), T::SIZE) };
+        Ok((T::decode(bytes), phys))
+    }
+
+    /// Writes `value` at the token `at` ([`locate`]) of `SIZE` writable
+    /// bytes (not [`UNPLACED`]), found while the unmap epoch was what it
+    /// is now.
+    #[inline(always)]
+    pub fn write_located(at: u64, value: &T) {
+        // SAFETY: `at` is the physical address of `SIZE` bytes of mapped,
+        // writable user memory in one page (the caller's token), which
+        // stayed so as no unmap happened since; reached through the
+        // window, no reference to them exists meanwhile.
+        let out = unsafe { core::slice::from_raw_parts_mut(phys_to_virt(at), T::SIZE) };
+        value.encode(out);
+    }
+
     /// Checks that the value can be read (or written).
     pub fn check(&self, space: &AddressSpace, write: bool) -> Result<(), Errno> {
         self.0.check(space, write)
@@ -356,6 +388,23 @@ impl<T: Wire> UserPtr<T> {
 #[inline(always)]
 pub fn accessible(space: &AddressSpace, addr: u64, len: u64, write: bool) -> bool {
     ready(space, addr, len, write).is_ok()
+}
+
+/// [`accessible`], with the range's token when it is: its physical address
+/// when it lies in one page, [`UNPLACED`] when it does not (or is empty).
+/// A range found writable stays where it is until the next unmap
+/// (`space::unmap_epoch`: unmaps, forks and exits count), so the token
+/// stays valid until then (the door fast path copies to a caller's rbuf
+/// and writes its `door_arg_t` at the return by the tokens of the call).
+#[inline(always)]
+pub fn locate(space: &AddressSpace, addr: u64, len: u64, write: bool) -> Option<u64> {
+    match one_page(addr, len) {
+        true => translate_ready(space, addr, len, write).ok(),
+        false => Range::new(addr, len)
+            .and_then(|r| r.ready_across_pages(space, write))
+            .ok()
+            .map(|()| UNPLACED),
+    }
 }
 
 /// Checks that `len` bytes at user address `addr` of `space` can be read
@@ -413,19 +462,53 @@ pub fn copy_between(
     copy(src, src_addr, dst, dst_addr, len, true)
 }
 
-/// [`copy_between`] of ranges found accessible just now, under the lock
-/// every unmap takes (the door fast path's copies): the pages are not
-/// checked again before the copy, only translated as it goes, so a page
-/// that is not mapped after all (a kernel bug) ends it with EFAULT halfway.
+/// Copies `len` bytes from `src_addr` in `src` (token `from`, from
+/// [`locate`]) to `dst_addr` in `dst`: ranges found accessible just now,
+/// under the lock every unmap takes (the door fast path's copies). The
+/// source is not looked up again when it has a token; otherwise the pages
+/// are not checked again before the copy, only translated as it goes, so a
+/// page that is not mapped after all (a kernel bug) ends it with EFAULT
+/// halfway.
 #[inline(always)]
-pub fn copy_between_checked(
+pub fn copy_located_from(
+    from: u64,
     src: &AddressSpace,
     src_addr: u64,
     dst: &AddressSpace,
     dst_addr: u64,
     len: u64,
 ) -> Result<(), Errno> {
-    copy(src, src_addr, dst, dst_addr, len, false)
+    if from == UNPLACED || !one_page(dst_addr, len) {
+        return copy(src, src_addr, dst, dst_addr, len, false);
+    }
+    let dest = translate_ready(dst, dst_addr, len, true)?;
+    copy_physical(from, dest, len);
+    Ok(())
+}
+
+/// Copies `len` bytes from `src_addr` in `src` (token `from`, found just
+/// now; [`UNPLACED`] when it has none) to the writable range of at least
+/// `len` bytes with token `to` (not [`UNPLACED`]), found while the unmap
+/// epoch was what it is now: a door's results into its caller's rbuf,
+/// without looking the caller's space up. The source is checked whole
+/// first when it has no token.
+#[inline(always)]
+pub fn copy_located_to(
+    src: &AddressSpace,
+    src_addr: u64,
+    from: u64,
+    to: u64,
+    len: u64,
+) -> Result<(), Errno> {
+    match from {
+        UNPLACED => Range::new(src_addr, len)?.pieces(src, false, |phys, off, n| {
+            copy_physical(phys, to + off as u64, n as u64)
+        }),
+        _ => {
+            copy_physical(from, to, len);
+            Ok(())
+        }
+    }
 }
 
 /// [`copy_between`], checking every page first only with `check` (a copy

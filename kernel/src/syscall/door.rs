@@ -14,7 +14,8 @@ use crate::arch::traps::TrapFrame;
 use crate::mem::pages::FrameStore;
 use crate::mem::user::UserPtr;
 use crate::task::{
-    self, Entry, Leave, ProcessMemory, Resume, SCHED, Sched, Wait, copy_checked, space_of,
+    self, Entry, Leave, ProcessMemory, Resume, SCHED, Sched, Wait, copy_arguments, deliver_results,
+    space_of,
 };
 use crate::trace;
 use abi::{DOOR_CREATE_RUN_SERVER_CREATE, DoorArg, DoorCred, DoorInfo, Errno, Ucred};
@@ -132,15 +133,15 @@ fn try_fast_call(frame: &TrapFrame, params: Option<u64>) {
     let up = match params {
         None => doors.try_fast_call(caps, &memory, me, cred, d, None),
         Some(addr) => {
-            let Some(space) = memory.space() else { return };
-            let Ok(arg) = UserPtr::<DoorArg>::new(addr).and_then(|p| p.read(space)) else {
+            let Some(arg) = memory.read_params(addr) else {
                 return;
             };
             let params = CallParams { addr, arg };
             let up = doors.try_fast_call(caps, &memory, me, cred, d, Some(&params));
             if let Some(up) = &up {
+                let space = memory.space().expect("the running process's space");
                 let server = space_of(procs, up.server_pid).expect("a server thread's space");
-                copy_checked(space, arg.data_ptr, server, up.regs[1], up.regs[2]);
+                copy_arguments(up.from, space, arg.data_ptr, server, up.regs[1], up.regs[2]);
             }
             up
         }
@@ -183,13 +184,17 @@ fn try_fast_return(frame: &TrapFrame, data: u64, size: u64) {
     let Some(reply) = doors.try_fast_return(&memory, me, data, size, stack) else {
         return;
     };
-    if let Some(place) = &reply.place {
+    if let Some(place) = reply.place {
         let space = memory.space().expect("the running process's space");
-        let caller = space_of(procs, reply.caller_pid).expect("a waiting caller's space");
-        copy_checked(space, data, caller, place.rbuf, size);
-        let written =
-            UserPtr::<DoorArg>::new(place.params).and_then(|p| p.write(caller, &place.arg(size)));
-        written.expect("a door_arg_t the door logic checked");
+        deliver_results(
+            procs,
+            space,
+            data,
+            reply.from,
+            size,
+            reply.caller_pid,
+            place,
+        );
     }
     FAST_PATHS.fetch_add(1, Ordering::Relaxed);
     let done = Resume::Return(Ok(0));

@@ -13,11 +13,13 @@ use super::{Process, Resume, Sched, Thread};
 use crate::mem::PAGE_SIZE;
 use crate::mem::pages::FrameStore;
 use crate::mem::space::AddressSpace;
-use crate::mem::user::{UserPtr, UserSlice, copy_between, copy_between_checked};
-use abi::{DoorArg, DoorDesc, DoorInfo, Errno};
+use crate::mem::user::{UserPtr, UserSlice, copy_between, copy_located_from, copy_located_to};
+use abi::{DoorArg, DoorDesc, DoorInfo, Errno, Wire};
 use alloc::vec::Vec;
 use core::cell::Cell;
-use doors::{Depleted, DoorSystem, Pid, Registry, Reply, Upcall, UserMemory};
+use doors::{
+    Depleted, DoorSystem, Pid, Registry, Reply, ResultPlace, UNPLACED, Upcall, UserMemory,
+};
 use kernel::cap::{CapSpace, Capability};
 
 /// The door logic's view of user memory: every process's address space.
@@ -44,6 +46,9 @@ pub struct ProcessMemory<'a> {
     procs: &'a Registry<Process>,
     /// Its address space, once looked up (a null call never needs it).
     space: Cell<Option<&'a AddressSpace>>,
+    /// The address and token of the `door_arg_t` read (found writable)
+    /// by [`ProcessMemory::read_params`].
+    params: Cell<Option<(u64, u64)>>,
 }
 
 impl<'a> ProcessMemory<'a> {
@@ -54,7 +59,22 @@ impl<'a> ProcessMemory<'a> {
             pid,
             procs,
             space: Cell::new(None),
+            params: Cell::new(None),
         }
+    }
+
+    /// The `door_arg_t` at `addr`, if it can be read and written; the door
+    /// logic's question about it is then answered without another look.
+    #[inline(always)]
+    pub fn read_params(&self, addr: u64) -> Option<DoorArg> {
+        let space = self.space()?;
+        let (arg, at) = UserPtr::<DoorArg>::new(addr)
+            .and_then(|p| p.read_located(space))
+            .ok()?;
+        if at != UNPLACED {
+            self.params.set(Some((addr, at)));
+        }
+        Some(arg)
     }
 
     /// Its address space.
@@ -78,6 +98,15 @@ impl UserMemory for ProcessMemory<'_> {
         crate::mem::user::accessible(space, addr, len, write)
     }
 
+    #[inline(always)]
+    fn locate(&self, pid: Pid, addr: u64, len: u64, write: bool) -> Option<u64> {
+        let space = self.space().filter(|_| pid == self.pid)?;
+        match self.params.get() {
+            Some((params, at)) if (params, len) == (addr, DoorArg::SIZE as u64) => Some(at),
+            _ => crate::mem::user::locate(space, addr, len, write),
+        }
+    }
+
     fn read_descs(&self, _: Pid, _: u64, _: u32) -> Result<Vec<DoorDesc>, Errno> {
         Err(Errno::EFAULT)
     }
@@ -92,13 +121,55 @@ impl UserMemory for ProcessMemory<'_> {
     }
 }
 
-/// Copies `len` bytes from `from` in `src` to `to` in `dst`: ranges the
-/// door logic checked just now, under the same lock (the fast path's
-/// copies), so the copy cannot fail.
+/// Copies a fast door_call's `len` argument bytes from `from` in `src`
+/// (token `from_at`) to `to` in `dst`: ranges the door logic checked just
+/// now, under the same lock, so the copy cannot fail.
 #[inline(always)]
-pub fn copy_checked(src: &AddressSpace, from: u64, dst: &AddressSpace, to: u64, len: u64) {
-    if let Err(e) = copy_between_checked(src, from, dst, to, len) {
+pub fn copy_arguments(
+    from_at: u64,
+    src: &AddressSpace,
+    from: u64,
+    dst: &AddressSpace,
+    to: u64,
+    len: u64,
+) {
+    if let Err(e) = copy_located_from(from_at, src, from, dst, to, len) {
         panic!("door copy of {len} bytes failed ({e:?}) on ranges the door logic checked");
+    }
+}
+
+/// Delivers a fast door_return's `len` results at `from` in `src` (token
+/// `from_at`) to the caller (process `caller_pid`) as `place` says: copies
+/// them into its rbuf and writes its `door_arg_t` back, by the tokens the
+/// door logic found for them at the call when it has them (nothing
+/// unmapped since: the caller's space is not even looked up), else through
+/// the caller's space. The door logic checked every range, under this
+/// same lock, so nothing can fail.
+#[inline(always)]
+pub fn deliver_results(
+    procs: &Registry<Process>,
+    src: &AddressSpace,
+    from: u64,
+    from_at: u64,
+    len: u64,
+    caller_pid: Pid,
+    place: ResultPlace,
+) {
+    let arg = place.arg(len);
+    let delivered =
+        match (place.params_at, place.rbuf_at) {
+            (UNPLACED, _) | (_, UNPLACED) => space_of(procs, caller_pid)
+                .ok_or(Errno::EFAULT)
+                .and_then(|caller| {
+                    copy_located_from(from_at, src, from, caller, place.rbuf, len)?;
+                    UserPtr::<DoorArg>::new(place.params)?.write(caller, &arg)
+                }),
+            // The whole rbuf (at least `len` bytes) lies in one page.
+            (params_at, rbuf_at) => copy_located_to(src, from, from_at, rbuf_at, len)
+                .map(|()| UserPtr::<DoorArg>::write_located(params_at, &arg)),
+        };
+    if let Err(e) = delivered {
+        panic!("door results of {len} bytes failed ({e:?}) on ranges the door logic checked");
     }
 }
 
@@ -108,6 +179,10 @@ impl UserMemory for Spaces<'_> {
             return false;
         };
         UserSlice::<u8>::new(addr, len).is_ok_and(|s| s.check(space, write).is_ok())
+    }
+
+    fn locate(&self, pid: Pid, addr: u64, len: u64, write: bool) -> Option<u64> {
+        crate::mem::user::locate(self.space(pid)?, addr, len, write)
     }
 
     fn read_descs(&self, pid: Pid, addr: u64, n: u32) -> Result<Vec<DoorDesc>, Errno> {
