@@ -188,13 +188,11 @@ impl<C: Copy> DoorSystem<C> {
         }
         let mut at = (UNPLACED, UNPLACED);
         if let Some(p) = params {
-            let located = mem
-                .locate(pid, p.addr, ARG_SIZE, true)
-                .and_then(|params_at| {
-                    mem.accessible(pid, arg.data_ptr, arg.data_size, false)
-                        .then_some(())?;
-                    Some((params_at, mem.locate(pid, arg.rbuf, arg.rsize, true)?))
-                });
+            let located = p.locate(mem, pid).and_then(|params_at| {
+                mem.accessible(pid, arg.data_ptr, arg.data_size, false)
+                    .then_some(())?;
+                Some((params_at, mem.locate(pid, arg.rbuf, arg.rsize, true)?))
+            });
             at = located.ok_or(Errno::EFAULT)?;
         }
         let raw = if arg.desc_num > 0 {

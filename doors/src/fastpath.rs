@@ -136,7 +136,7 @@ impl<C: Copy> DoorSystem<C> {
             if a.desc_num != 0 {
                 return None;
             }
-            let params_at = mem.locate(pid, p.addr, ARG_SIZE, true)?;
+            let params_at = p.locate(mem, pid)?;
             from = mem.locate(pid, a.data_ptr, a.data_size, false)?;
             at = (params_at, mem.locate(pid, a.rbuf, a.rsize, true)?);
         }

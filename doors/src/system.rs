@@ -63,6 +63,21 @@ pub struct CallParams {
     pub addr: u64,
     /// Its contents.
     pub arg: abi::DoorArg,
+    /// Its token ([`crate::UserMemory::locate`]) when the kernel read it
+    /// where it found it writable, just now; [`crate::UNPLACED`] when it
+    /// did not look.
+    pub at: u64,
+}
+
+impl CallParams {
+    /// The token of the `door_arg_t`, if it can be written.
+    #[inline(always)]
+    pub(crate) fn locate<M: crate::UserMemory>(&self, mem: &M, pid: Pid) -> Option<u64> {
+        match self.at {
+            crate::UNPLACED => mem.locate(pid, self.addr, crate::dispatch::ARG_SIZE, true),
+            at => Some(at),
+        }
+    }
 }
 
 /// Arguments of door_return.

@@ -11,6 +11,7 @@
 //! unmapped between a call and its return.
 
 use super::*;
+use crate::dispatch::ARG_SIZE;
 use crate::{ArgCopy, FastUpcall, UNPLACED};
 use abi::*;
 use proptest::prelude::*;
@@ -253,6 +254,7 @@ fn call_params(w: &mut World, tid: Tid, shape: &CallShape) -> CallParams {
             rbuf: placed(tid, Buffer::Rbuf, shape.rbuf),
             rsize: RSIZES[shape.rsize],
         },
+        at: UNPLACED,
     }
 }
 
@@ -321,7 +323,18 @@ impl Pair {
     /// bytes to the same place).
     fn call(&mut self, tid: Tid, fd: Fd, params: Option<CallParams>) -> Option<FastUpcall> {
         let general = self.general.call(tid, fd, params);
-        match self.fast.try_fast_call(tid, fd, params) {
+        // The kernel reads the door_arg_t where it finds it writable, and
+        // hands the door logic its token.
+        let pid = self.fast.sys.threads.get(&tid).map_or(0, |t| t.pid);
+        let fast_params = params.map(|p| CallParams {
+            at: self
+                .fast
+                .mem
+                .locate(pid, p.addr, ARG_SIZE, true)
+                .unwrap_or(UNPLACED),
+            ..p
+        });
+        match self.fast.try_fast_call(tid, fd, fast_params) {
             Some(up) => {
                 self.hits += 1;
                 self.data_hits += usize::from(params.is_some());
@@ -343,7 +356,7 @@ impl Pair {
                 Some(up)
             }
             None => {
-                assert_eq!(self.fast.call(tid, fd, params), general);
+                assert_eq!(self.fast.call(tid, fd, fast_params), general);
                 None
             }
         }
@@ -774,6 +787,42 @@ fn fast_path_declines_without_an_idle_thread_or_a_door() {
         .expect("a fast return");
     assert_eq!((reply.caller, reply.caller_pid), (21, 2));
     assert_eq!(w.sys.stats().invocations, 0);
+}
+
+#[test]
+fn tokens_reach_the_kernel_as_they_were_found() {
+    let mut w = World::new();
+    w.process(1, &[10]);
+    w.process(2, &[20]);
+    let d = w.create(2, 1, 0);
+    let fd = w.give(2, 1, d);
+    w.park(20);
+    // The kernel read the door_arg_t where it found it writable: its token
+    // is taken as it is; the argument bytes' and rbuf's are looked for.
+    let p = CallParams {
+        at: 0x1234,
+        ..w.arg(10, 16, &[], 64)
+    };
+    let up = w.try_fast_call(10, fd, Some(p)).expect("a fast call");
+    assert_eq!(up.from, !p.arg.data_ptr);
+    let data = buffer_addr(20, Buffer::ReturnData);
+    let reply = w
+        .try_fast_return(20, data, 16, stack(20))
+        .expect("a fast return");
+    let place = reply.place.expect("a place for the results");
+    assert_eq!(
+        (reply.from, place.params_at, place.rbuf_at),
+        (!data, 0x1234, !p.arg.rbuf)
+    );
+    // A door_arg_t the kernel did not look at is looked for (thread 20
+    // parked again at its return).
+    let p = w.arg(10, 0, &[], 64);
+    w.try_fast_call(10, fd, Some(p)).expect("a fast call");
+    let reply = w
+        .try_fast_return(20, 0, 0, stack(20))
+        .expect("a fast return");
+    let place = reply.place.expect("a place");
+    assert_eq!((reply.from, place.params_at), (UNPLACED, !p.addr));
 }
 
 proptest! {

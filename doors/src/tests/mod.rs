@@ -12,8 +12,8 @@ mod prop;
 
 use crate::{
     CallOutcome, CallParams, Config, Created, Cred, Descriptors, DoorId, DoorSystem, Errno, Event,
-    FastReply, FastUpcall, Fd, Next, Pid, ReturnArgs, ReturnOutcome, StackArea, Tid, Upcall,
-    UserMemory,
+    FastReply, FastUpcall, Fd, Next, Pid, ReturnArgs, ReturnOutcome, StackArea, Tid, UNPLACED,
+    Upcall, UserMemory,
 };
 use abi::{self, DoorArg, DoorCred, DoorDesc, DoorInfo, Ucred};
 use alloc::collections::BTreeMap;
@@ -433,6 +433,7 @@ impl World {
                 rbuf: 0x4800_0000,
                 rsize,
             },
+            at: UNPLACED,
         }
     }
 

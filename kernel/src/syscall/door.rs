@@ -20,7 +20,9 @@ use crate::task::{
 use crate::trace;
 use abi::{DOOR_CREATE_RUN_SERVER_CREATE, DoorArg, DoorCred, DoorInfo, Errno, Ucred};
 use core::sync::atomic::{AtomicU64, Ordering};
-use doors::{CallParams, Called, DoorSystem, Next, ReturnArgs, ReturnOutcome, StackArea, Upcall};
+use doors::{
+    CallParams, Called, DoorSystem, Next, ReturnArgs, ReturnOutcome, StackArea, UNPLACED, Upcall,
+};
 use kernel::cap::{CapSpace, Capability};
 use spin::MutexGuard;
 
@@ -133,10 +135,10 @@ fn try_fast_call(frame: &TrapFrame, params: Option<u64>) {
     let up = match params {
         None => doors.try_fast_call(caps, &memory, me, cred, d, None),
         Some(addr) => {
-            let Some(arg) = memory.read_params(addr) else {
+            let Some(params) = memory.read_params(addr) else {
                 return;
             };
-            let params = CallParams { addr, arg };
+            let arg = params.arg;
             let up = doors.try_fast_call(caps, &memory, me, cred, d, Some(&params));
             if let Some(up) = &up {
                 let space = memory.space().expect("the running process's space");
@@ -215,7 +217,11 @@ pub fn door_call(d: u64, params_ptr: u64) -> SysResult {
         0 => None,
         addr => {
             let arg = UserPtr::<DoorArg>::new(addr)?.read(g.current_space())?;
-            Some(CallParams { addr, arg })
+            Some(CallParams {
+                addr,
+                arg,
+                at: UNPLACED,
+            })
         }
     };
     // Beyond the fast path. Filled in place: the upcall is large, and

@@ -14,11 +14,12 @@ use crate::mem::PAGE_SIZE;
 use crate::mem::pages::FrameStore;
 use crate::mem::space::AddressSpace;
 use crate::mem::user::{UserPtr, UserSlice, copy_between, copy_located_from, copy_located_to};
-use abi::{DoorArg, DoorDesc, DoorInfo, Errno, Wire};
+use abi::{DoorArg, DoorDesc, DoorInfo, Errno};
 use alloc::vec::Vec;
 use core::cell::Cell;
 use doors::{
-    Depleted, DoorSystem, Pid, Registry, Reply, ResultPlace, UNPLACED, Upcall, UserMemory,
+    CallParams, Depleted, DoorSystem, Pid, Registry, Reply, ResultPlace, UNPLACED, Upcall,
+    UserMemory,
 };
 use kernel::cap::{CapSpace, Capability};
 
@@ -46,9 +47,6 @@ pub struct ProcessMemory<'a> {
     procs: &'a Registry<Process>,
     /// Its address space, once looked up (a null call never needs it).
     space: Cell<Option<&'a AddressSpace>>,
-    /// The address and token of the `door_arg_t` read (found writable)
-    /// by [`ProcessMemory::read_params`].
-    params: Cell<Option<(u64, u64)>>,
 }
 
 impl<'a> ProcessMemory<'a> {
@@ -59,22 +57,18 @@ impl<'a> ProcessMemory<'a> {
             pid,
             procs,
             space: Cell::new(None),
-            params: Cell::new(None),
         }
     }
 
-    /// The `door_arg_t` at `addr`, if it can be read and written; the door
-    /// logic's question about it is then answered without another look.
+    /// The `door_arg_t` at `addr`, if it can be read and written, with its
+    /// token (so the door logic need not look at it again).
     #[inline(always)]
-    pub fn read_params(&self, addr: u64) -> Option<DoorArg> {
+    pub fn read_params(&self, addr: u64) -> Option<CallParams> {
         let space = self.space()?;
         let (arg, at) = UserPtr::<DoorArg>::new(addr)
             .and_then(|p| p.read_located(space))
             .ok()?;
-        if at != UNPLACED {
-            self.params.set(Some((addr, at)));
-        }
-        Some(arg)
+        Some(CallParams { addr, arg, at })
     }
 
     /// Its address space.
@@ -101,10 +95,7 @@ impl UserMemory for ProcessMemory<'_> {
     #[inline(always)]
     fn locate(&self, pid: Pid, addr: u64, len: u64, write: bool) -> Option<u64> {
         let space = self.space().filter(|_| pid == self.pid)?;
-        match self.params.get() {
-            Some((params, at)) if (params, len) == (addr, DoorArg::SIZE as u64) => Some(at),
-            _ => crate::mem::user::locate(space, addr, len, write),
-        }
+        crate::mem::user::locate(space, addr, len, write)
     }
 
     fn read_descs(&self, _: Pid, _: u64, _: u32) -> Result<Vec<DoorDesc>, Errno> {
@@ -142,8 +133,8 @@ pub fn copy_arguments(
 /// `from_at`) to the caller (process `caller_pid`) as `place` says: copies
 /// them into its rbuf and writes its `door_arg_t` back, by the tokens the
 /// door logic found for them at the call when it has them (nothing
-/// unmapped since: the caller's space is not even looked up), else through
-/// the caller's space. The door logic checked every range, under this
+/// unmapped since, and the rbuf in one page: the caller's space is not
+/// even looked up), else through the caller's space. The door logic checked every range, under this
 /// same lock, so nothing can fail.
 #[inline(always)]
 pub fn deliver_results(
@@ -155,21 +146,39 @@ pub fn deliver_results(
     caller_pid: Pid,
     place: ResultPlace,
 ) {
-    let arg = place.arg(len);
-    let delivered =
-        match (place.params_at, place.rbuf_at) {
-            (UNPLACED, _) | (_, UNPLACED) => space_of(procs, caller_pid)
-                .ok_or(Errno::EFAULT)
-                .and_then(|caller| {
-                    copy_located_from(from_at, src, from, caller, place.rbuf, len)?;
-                    UserPtr::<DoorArg>::new(place.params)?.write(caller, &arg)
-                }),
-            // The whole rbuf (at least `len` bytes) lies in one page.
-            (params_at, rbuf_at) => copy_located_to(src, from, from_at, rbuf_at, len)
-                .map(|()| UserPtr::<DoorArg>::write_located(params_at, &arg)),
-        };
+    let delivered = deliver(procs, src, from, from_at, len, caller_pid, place);
     if let Err(e) = delivered {
         panic!("door results of {len} bytes failed ({e:?}) on ranges the door logic checked");
+    }
+}
+
+/// [`deliver_results`], failing with EFAULT or ENOMEM if the door logic
+/// was wrong.
+#[inline(always)]
+fn deliver(
+    procs: &Registry<Process>,
+    src: &AddressSpace,
+    from: u64,
+    from_at: u64,
+    len: u64,
+    caller_pid: Pid,
+    place: ResultPlace,
+) -> Result<(), Errno> {
+    let caller = || space_of(procs, caller_pid).ok_or(Errno::EFAULT);
+    if len > 0 {
+        match place.rbuf_at {
+            UNPLACED => copy_located_from(from_at, src, from, caller()?, place.rbuf, len)?,
+            // The whole rbuf (at least `len` bytes) lies in one page.
+            rbuf_at => copy_located_to(src, from, from_at, rbuf_at, len)?,
+        }
+    }
+    let arg = place.arg(len);
+    match place.params_at {
+        UNPLACED => UserPtr::<DoorArg>::new(place.params)?.write(caller()?, &arg),
+        params_at => {
+            UserPtr::<DoorArg>::write_located(params_at, &arg);
+            Ok(())
+        }
     }
 }
 
