@@ -25,6 +25,28 @@ pub(crate) const DESC_SIZE: u64 = core::mem::size_of::<DoorDesc>() as u64;
 const INFO_SIZE: u64 = core::mem::size_of::<DoorInfo>() as u64;
 pub(crate) const ARG_SIZE: u64 = core::mem::size_of::<DoorArg>() as u64;
 
+/// The alignment of the block at the top of a server thread's area that
+/// the door logic asks a token for: a page, where small arguments land.
+const AREA_TOP: u64 = 4096;
+
+/// The top of `area` (not empty) that [`crate::system::Thread::top_at`]
+/// stands for: from the last [`AREA_TOP`]-aligned address in it (or its
+/// base) to its end; its start and length.
+#[inline(always)]
+pub(crate) fn area_top(area: StackArea) -> (u64, u64) {
+    let end = area.base.wrapping_add(area.size);
+    let start = (end.wrapping_sub(1) & !(AREA_TOP - 1)).max(area.base);
+    (start, end.wrapping_sub(start))
+}
+
+/// The token of the top of `area` of process `pid`, found writable just
+/// now (`UNPLACED` when the memory gives none).
+#[inline(always)]
+pub(crate) fn locate_top<M: UserMemory>(mem: &M, pid: Pid, area: StackArea) -> u64 {
+    let (start, len) = area_top(area);
+    mem.locate(pid, start, len, true).unwrap_or(UNPLACED)
+}
+
 /// Places an invocation with `data` bytes and `ndesc` descriptors in `area`,
 /// keeping `reserve` bytes free at the bottom; `None` if it does not fit.
 #[inline]

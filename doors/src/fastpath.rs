@@ -19,7 +19,7 @@
 //! and the whole state after each step.
 
 use crate::descriptors::Descriptors;
-use crate::dispatch::{ARG_SIZE, layout};
+use crate::dispatch::{ARG_SIZE, area_top, layout, locate_top};
 use crate::outcome::{StackArea, UNPLACED, UserMemory};
 use crate::system::{CallState, Door, Invocation, PoolKey, ReplyTo, ThreadKey};
 use crate::{CallParams, Cred, DoorSystem, Fd, Pid, Tid};
@@ -28,7 +28,8 @@ use abi::{DOOR_PRIVATE, DoorArg, invocation};
 /// An invocation started by [`DoorSystem::try_fast_call`]: how the kernel
 /// resumes the server thread (see `abi::invocation`), after copying the
 /// arguments (`regs[2]` bytes from the caller's `door_arg_t` `data_ptr`,
-/// token [`FastUpcall::from`], to `regs[1]` in the server's process).
+/// token [`FastUpcall::from`], to `regs[1]` in the server's process, in
+/// the range of [`FastUpcall::to`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FastUpcall {
     /// The server thread, taken from its pool.
@@ -45,6 +46,10 @@ pub struct FastUpcall {
     /// The token of the argument bytes ([`UserMemory::locate`];
     /// [`UNPLACED`] for a call without `door_arg_t`).
     pub from: u64,
+    /// The token and start of a range of the server's memory where the
+    /// arguments go (the top of its area, found writable when it was
+    /// registered, nothing unmapped since); `(UNPLACED, 0)` for none.
+    pub to: (u64, u64),
 }
 
 /// The caller's side of a door_return through
@@ -153,11 +158,16 @@ impl<C: Copy> DoorSystem<C> {
         let (caller, s) = self.threads.pair_mut(me, server)?;
         // An idle thread's area passed the layout of a null invocation
         // when it was registered.
-        let (sp, data_addr) = match size {
-            0 => (s.null_sp, s.null_sp),
+        let (sp, data_addr, to) = match size {
+            0 => (s.null_sp, s.null_sp, (UNPLACED, 0)),
             _ => {
                 let area = layout(s.stack, size, 0, self.cfg.stack_reserve)?;
-                (area.sp, area.data_addr)
+                let (top, _) = area_top(s.stack);
+                let to = match s.stack_epoch == mem.epoch() && area.data_addr >= top {
+                    true => (s.top_at, top),
+                    false => (UNPLACED, 0),
+                };
+                (area.sp, area.data_addr, to)
             }
         };
         // Commit: nothing below can fail.
@@ -185,6 +195,7 @@ impl<C: Copy> DoorSystem<C> {
             },
             regs: [cookie, data_addr, size, 0, 0, pc],
             from,
+            to,
         })
     }
 
@@ -222,12 +233,13 @@ impl<C: Copy> DoorSystem<C> {
         // writable if nothing was unmapped since (an empty area never
         // passes).
         let epoch = mem.epoch();
-        let mut null_sp = t.null_sp;
+        let (mut null_sp, mut top_at) = (t.null_sp, t.top_at);
         if stack != t.stack || t.stack_epoch != epoch || stack.size == 0 {
             null_sp = layout(stack, 0, 0, self.cfg.stack_reserve)?.sp;
             if !mem.accessible(t.pid, stack.base, stack.size, true) {
                 return None;
             }
+            top_at = locate_top(mem, t.pid, stack);
         }
         // No results at address 0 (the null return) need no check.
         let from = match data | size {
@@ -296,6 +308,7 @@ impl<C: Copy> DoorSystem<C> {
         *active -= 1;
         (t.serving, t.idle) = (None, Some(key));
         (t.stack, t.stack_epoch, t.null_sp) = (stack, epoch, null_sp);
+        t.top_at = top_at;
         let c = self.threads.at_mut(caller);
         c.call = None;
         Some(FastReply {

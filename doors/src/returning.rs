@@ -4,7 +4,7 @@
 
 use crate::descriptors::Descriptors;
 use crate::dispatch::{
-    ARG_SIZE, DESC_SIZE, Passed, Taken, layout, parse_descs, release_fds, round_up,
+    ARG_SIZE, DESC_SIZE, Passed, Taken, layout, locate_top, parse_descs, release_fds, round_up,
 };
 use crate::outcome::{Delivery, Next, Reply, ReturnOutcome, StackArea, Upcall, UserMemory};
 use crate::system::{Pending, PoolKey, ReplyTo, ThreadKey};
@@ -294,6 +294,7 @@ impl<C: Copy> DoorSystem<C> {
     ) -> Next {
         let null_sp = layout(stack, 0, 0, self.cfg.stack_reserve).map_or(0, |l| l.sp);
         let t = self.threads.at_mut(me);
+        t.top_at = locate_top(mem, t.pid, stack);
         t.stack = stack;
         t.stack_epoch = mem.epoch();
         t.null_sp = null_sp;

@@ -296,6 +296,10 @@ pub(crate) struct Thread {
     /// `stack` (its stack pointer and argument address), worked out when
     /// `stack` was registered (0 before), so a null call needs no layout.
     pub null_sp: u64,
+    /// The token ([`crate::UserMemory::locate`]) of the top of `stack`
+    /// (`crate::dispatch::area_top`, where small arguments land), found
+    /// with it at `stack_epoch`; [`crate::UNPLACED`] for none.
+    pub top_at: u64,
 }
 
 /// An invocation being served, held by its server thread.
@@ -401,6 +405,7 @@ impl<C: Copy> DoorSystem<C> {
             stack: StackArea::default(),
             stack_epoch: 0,
             null_sp: 0,
+            top_at: crate::UNPLACED,
         };
         let key = self.threads.insert(tid, t).ok_or(Errno::EINVAL)?;
         self.procs.at_mut(proc).threads.push(key);

@@ -270,9 +270,9 @@ fn area(tid: Tid, bad: bool) -> StackArea {
 }
 
 /// What an invocation looks like when it comes from the general path,
-/// with the token `from` of its argument bytes (which the general path
-/// does not hand over).
-fn as_fast_upcall(up: &Upcall, from: u64) -> FastUpcall {
+/// with the tokens `from` and `to` of its argument bytes and their
+/// destination (which the general path does not hand over).
+fn as_fast_upcall(up: &Upcall, from: u64, to: (u64, u64)) -> FastUpcall {
     FastUpcall {
         server: up.server,
         server_pid: up.server_pid,
@@ -280,6 +280,7 @@ fn as_fast_upcall(up: &Upcall, from: u64) -> FastUpcall {
         status: up.entry_status(),
         regs: up.entry_regs(),
         from,
+        to,
     }
 }
 
@@ -341,9 +342,19 @@ impl Pair {
                 let Ok(CallOutcome::Handoff(g)) = general else {
                     panic!("fast path started a call the general path gave {general:?}");
                 };
-                // The model's token for the argument bytes.
+                // The model's token for the argument bytes; where they go,
+                // the top page of the server thread's area (its token
+                // the start inverted), when they land there and nothing
+                // was unmapped since the area was registered.
                 let from = params.map_or(UNPLACED, |p| !p.arg.data_ptr);
-                assert_eq!(up, as_fast_upcall(&g, from));
+                let server = &self.general.sys.threads[&up.server];
+                let (area, fresh) = (server.stack, server.stack_epoch == self.general.mem.epoch());
+                let top = ((area.base + area.size - 1) & !4095).max(area.base);
+                let to = match up.regs[2] > 0 && up.regs[1] >= top && fresh {
+                    true => (!top, top),
+                    false => (UNPLACED, 0),
+                };
+                assert_eq!(up, as_fast_upcall(&g, from, to));
                 let pid = self.general.sys.threads[&tid].pid;
                 let copy = params.filter(|p| p.arg.data_size > 0).map(|p| ArgCopy {
                     from_pid: pid,
@@ -805,6 +816,11 @@ fn tokens_reach_the_kernel_as_they_were_found() {
     };
     let up = w.try_fast_call(10, fd, Some(p)).expect("a fast call");
     assert_eq!(up.from, !p.arg.data_ptr);
+    // They go to the top page of thread 20's area, whose token was found
+    // when the area was registered.
+    let top = stack(20).base + stack(20).size - 4096;
+    assert_eq!(up.to, (!top, top));
+    assert!(up.regs[1] >= top);
     let data = buffer_addr(20, Buffer::ReturnData);
     let reply = w
         .try_fast_return(20, data, 16, stack(20))

@@ -525,8 +525,17 @@ pub fn fingerprint(w: &World) -> String {
     for t in threads {
         let invalid = if t.bound_invalid { " (invalid)" } else { "" };
         out += &format!(
-            "thread {}: pid {} idle {:?} call {:?} serving {:?} bind {:?}{invalid} stack {:?} at {} sp {:#x}\n",
-            t.tid, t.pid, t.idle, t.call, t.serving, t.bind, t.stack, t.stack_epoch, t.null_sp
+            "thread {}: pid {} idle {:?} call {:?} serving {:?} bind {:?}{invalid} stack {:?} at {} sp {:#x} top {:#x}\n",
+            t.tid,
+            t.pid,
+            t.idle,
+            t.call,
+            t.serving,
+            t.bind,
+            t.stack,
+            t.stack_epoch,
+            t.null_sp,
+            t.top_at
         );
     }
     let mut procs: Vec<_> = sys

@@ -15,7 +15,6 @@ use crate::mem::pages::FrameStore;
 use crate::mem::user::UserPtr;
 use crate::task::{
     self, Entry, Leave, ProcessMemory, Resume, SCHED, Sched, Wait, copy_arguments, deliver_results,
-    space_of,
 };
 use crate::trace;
 use abi::{DOOR_CREATE_RUN_SERVER_CREATE, DoorArg, DoorCred, DoorInfo, Errno, Ucred};
@@ -142,8 +141,7 @@ fn try_fast_call(frame: &TrapFrame, params: Option<u64>) {
             let up = doors.try_fast_call(caps, &memory, me, cred, d, Some(&params));
             if let Some(up) = &up {
                 let space = memory.space().expect("the running process's space");
-                let server = space_of(procs, up.server_pid).expect("a server thread's space");
-                copy_arguments(up.from, space, arg.data_ptr, server, up.regs[1], up.regs[2]);
+                copy_arguments(procs, space, arg.data_ptr, up);
             }
             up
         }

@@ -18,8 +18,8 @@ use abi::{DoorArg, DoorDesc, DoorInfo, Errno};
 use alloc::vec::Vec;
 use core::cell::Cell;
 use doors::{
-    CallParams, Depleted, DoorSystem, Pid, Registry, Reply, ResultPlace, UNPLACED, Upcall,
-    UserMemory,
+    CallParams, Depleted, DoorSystem, FastUpcall, Pid, Registry, Reply, ResultPlace, UNPLACED,
+    Upcall, UserMemory,
 };
 use kernel::cap::{CapSpace, Capability};
 
@@ -34,7 +34,7 @@ impl Spaces<'_> {
 
 /// Process `pid`'s address space.
 #[inline(always)]
-pub fn space_of(procs: &Registry<Process>, pid: Pid) -> Option<&AddressSpace> {
+fn space_of(procs: &Registry<Process>, pid: Pid) -> Option<&AddressSpace> {
     procs.get(&pid).and_then(|p| p.space.as_ref())
 }
 
@@ -112,19 +112,23 @@ impl UserMemory for ProcessMemory<'_> {
     }
 }
 
-/// Copies a fast door_call's `len` argument bytes from `from` in `src`
-/// (token `from_at`) to `to` in `dst`: ranges the door logic checked just
-/// now, under the same lock, so the copy cannot fail.
+/// Copies a fast door_call's argument bytes from `from` in `src` to the
+/// server thread as `up` says: into the top of its area by the token
+/// found when the area was registered (the server's space not even looked
+/// up), else through the server's space. The door logic checked both
+/// ranges (an idle thread's area stays writable), under the same lock, so
+/// the copy cannot fail.
 #[inline(always)]
-pub fn copy_arguments(
-    from_at: u64,
-    src: &AddressSpace,
-    from: u64,
-    dst: &AddressSpace,
-    to: u64,
-    len: u64,
-) {
-    if let Err(e) = copy_located_from(from_at, src, from, dst, to, len) {
+pub fn copy_arguments(procs: &Registry<Process>, src: &AddressSpace, from: u64, up: &FastUpcall) {
+    let (to, len) = (up.regs[1], up.regs[2]);
+    let copied = match up.to {
+        (UNPLACED, _) => space_of(procs, up.server_pid)
+            .ok_or(Errno::EFAULT)
+            .and_then(|dst| copy_located_from(up.from, src, from, dst, to, len)),
+        // Tokens are physical addresses: the range's goes on in its page.
+        (top_at, top) => copy_located_to(src, from, up.from, top_at + (to - top), len),
+    };
+    if let Err(e) = copied {
         panic!("door copy of {len} bytes failed ({e:?}) on ranges the door logic checked");
     }
 }
