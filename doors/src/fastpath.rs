@@ -54,8 +54,8 @@ pub struct FastUpcall {
 
 /// The caller's side of a door_return through
 /// [`DoorSystem::try_fast_return`]: its door_call returns 0 once the kernel
-/// has copied the results (the `size` bytes at the server's `data`, token
-/// [`FastReply::from`]) to [`ResultPlace::rbuf`] and written
+/// has copied the results (the `size` bytes at the server's `data`, in the
+/// range of [`FastReply::from`]) to [`ResultPlace::rbuf`] and written
 /// [`ResultPlace::arg`] back to the caller's `door_arg_t`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FastReply {
@@ -66,9 +66,10 @@ pub struct FastReply {
     /// Where the results go; `None` for a call with `params == NULL`
     /// (which gets none).
     pub place: Option<ResultPlace>,
-    /// The token of the results ([`UserMemory::locate`]; [`UNPLACED`]
-    /// for none).
-    pub from: u64,
+    /// The token and start of a range of the server's memory that holds
+    /// the results ([`UserMemory::locate`]: the results themselves, or the
+    /// top of the thread's area); `(UNPLACED, 0)` for none.
+    pub from: (u64, u64),
 }
 
 /// Where a call's results go: in its rbuf, described by its `door_arg_t`.
@@ -241,10 +242,19 @@ impl<C: Copy> DoorSystem<C> {
             }
             top_at = locate_top(mem, t.pid, stack);
         }
-        // No results at address 0 (the null return) need no check.
+        // No results at address 0 (the null return) need no check;
+        // results in the top of the area (an echo of the arguments, a
+        // buffer in the procedure's frame) are where its token says.
         let from = match data | size {
-            0 => UNPLACED,
-            _ => mem.locate(t.pid, data, size, false)?,
+            0 => (UNPLACED, 0),
+            _ => {
+                let (top, len) = area_top(stack);
+                let at = data.wrapping_sub(top);
+                match top_at != UNPLACED && at < len && size <= len - at {
+                    true => (top_at, top),
+                    false => (mem.locate(t.pid, data, size, false)?, data),
+                }
+            }
         };
         let place = match &i.reply {
             None if size > 0 => return None,

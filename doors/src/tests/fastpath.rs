@@ -73,6 +73,9 @@ struct CallShape {
 struct ReturnShape {
     size: usize,
     data: Place,
+    /// The results lie where arguments land, at the top of the thread's
+    /// argument area (an echo server's), unless `data` is `Null`.
+    echo: bool,
     /// Its argument area is not mapped.
     bad_area: bool,
     /// Returns a descriptor (the general path's case).
@@ -171,11 +174,15 @@ fn return_shape() -> impl Strategy<Value = ReturnShape> {
     let size = prop_oneof![3 => 0..4usize, 1 => 0..SIZES.len()];
     let bad_area = proptest::bool::weighted(0.03);
     let desc = proptest::bool::weighted(0.05);
-    (size, place(), bad_area, desc).prop_map(|(size, data, bad_area, desc)| ReturnShape {
-        size,
-        data,
-        bad_area,
-        desc,
+    let echo = proptest::bool::weighted(0.3);
+    (size, place(), echo, bad_area, desc).prop_map(|(size, data, echo, bad_area, desc)| {
+        ReturnShape {
+            size,
+            data,
+            echo,
+            bad_area,
+            desc,
+        }
     })
 }
 
@@ -425,10 +432,18 @@ impl Pair {
                     (server_pid, data, size, to, arg),
                     "the results the kernel copies and the door_arg_t it writes"
                 );
-                // The model's tokens: of the results, and of the
+                // The model's tokens: of the results (of the top page of
+                // the thread's area when they lie there), and of the
                 // door_arg_t and rbuf from the call unless something was
                 // unmapped since.
-                let from = if (data | size) == 0 { UNPLACED } else { !data };
+                let end = stack.base + stack.size;
+                let top = ((end - 1) & !4095).max(stack.base);
+                let within = data >= top && data < end && data + size <= end;
+                let from = match (data | size, within) {
+                    (0, _) => (UNPLACED, 0),
+                    (_, true) => (!top, top),
+                    (_, false) => (!data, data),
+                };
                 assert_eq!(reply.from, from);
                 if let Some(p) = reply.place {
                     let fresh = (!p.params, !p.rbuf);
@@ -499,8 +514,14 @@ impl Pair {
             Op::NullReturn { t, bad } => self.null_return(self.pick(t, true), bad),
             Op::DataReturn { t, shape } => {
                 let tid = self.pick(t, true);
-                let data = placed(tid, Buffer::ReturnData, shape.data);
                 let size = SIZES[shape.size];
+                let data = match (shape.echo, shape.data) {
+                    (true, Place::Good) => {
+                        let area = stack(tid);
+                        (area.base + area.size - 48).saturating_sub(size) & !15
+                    }
+                    _ => placed(tid, Buffer::ReturnData, shape.data),
+                };
                 let _ = self.ret(tid, data, size, shape.desc, area(tid, shape.bad_area));
             }
             Op::Bind { t, k } => {
@@ -624,7 +645,7 @@ fn fast_path_takes_a_round_trip_with_data_and_agrees() {
         // tokens found for them (the model's: their addresses inverted).
         assert_eq!(
             (reply.from, place.params_at, place.rbuf_at),
-            (!data, !params, !rbuf)
+            ((!data, data), !params, !rbuf)
         );
     }
     assert_eq!((pair.hits, pair.data_hits), (6, 6));
@@ -821,15 +842,22 @@ fn tokens_reach_the_kernel_as_they_were_found() {
     let top = stack(20).base + stack(20).size - 4096;
     assert_eq!(up.to, (!top, top));
     assert!(up.regs[1] >= top);
-    let data = buffer_addr(20, Buffer::ReturnData);
+    // Results echoed from there are found by the same token; others by
+    // their own.
     let reply = w
-        .try_fast_return(20, data, 16, stack(20))
+        .try_fast_return(20, up.regs[1], 16, stack(20))
         .expect("a fast return");
     let place = reply.place.expect("a place for the results");
     assert_eq!(
         (reply.from, place.params_at, place.rbuf_at),
-        (!data, 0x1234, !p.arg.rbuf)
+        ((!top, top), 0x1234, !p.arg.rbuf)
     );
+    w.try_fast_call(10, fd, Some(p)).expect("a fast call");
+    let data = buffer_addr(20, Buffer::ReturnData);
+    let reply = w
+        .try_fast_return(20, data, 16, stack(20))
+        .expect("a fast return");
+    assert_eq!(reply.from, (!data, data));
     // A door_arg_t the kernel did not look at is looked for (thread 20
     // parked again at its return).
     let p = w.arg(10, 0, &[], 64);
@@ -838,7 +866,7 @@ fn tokens_reach_the_kernel_as_they_were_found() {
         .try_fast_return(20, 0, 0, stack(20))
         .expect("a fast return");
     let place = reply.place.expect("a place");
-    assert_eq!((reply.from, place.params_at), (UNPLACED, !p.addr));
+    assert_eq!((reply.from, place.params_at), ((UNPLACED, 0), !p.addr));
 }
 
 proptest! {
@@ -859,7 +887,7 @@ fn random_runs_take_the_fast_path() {
     use proptest::test_runner::TestRunner;
     let mut runner = TestRunner::deterministic();
     let (mut hits, mut data_hits) = (0, 0);
-    for _ in 0..32 {
+    for _ in 0..64 {
         let ops = proptest::collection::vec(op(), 60)
             .new_tree(&mut runner)
             .unwrap()

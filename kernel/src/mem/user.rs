@@ -486,6 +486,14 @@ pub fn copy_located_from(
     Ok(())
 }
 
+/// Copies `len` bytes between two ranges of user memory by their tokens
+/// (not [`UNPLACED`]; [`locate`]), each of at least `len` bytes, found
+/// while the unmap epoch was what it is now (the destination writable).
+#[inline(always)]
+pub fn copy_tokens(from: u64, to: u64, len: u64) {
+    copy_physical(from, to, len);
+}
+
 /// Copies `len` bytes from `src_addr` in `src` (token `from`, found just
 /// now; [`UNPLACED`] when it has none) to the writable range of at least
 /// `len` bytes with token `to` (not [`UNPLACED`]), found while the unmap

@@ -185,10 +185,9 @@ fn try_fast_return(frame: &TrapFrame, data: u64, size: u64) {
         return;
     };
     if let Some(place) = reply.place {
-        let space = memory.space().expect("the running process's space");
         deliver_results(
             procs,
-            space,
+            &memory,
             data,
             reply.from,
             size,

@@ -13,7 +13,9 @@ use super::{Process, Resume, Sched, Thread};
 use crate::mem::PAGE_SIZE;
 use crate::mem::pages::FrameStore;
 use crate::mem::space::AddressSpace;
-use crate::mem::user::{UserPtr, UserSlice, copy_between, copy_located_from, copy_located_to};
+use crate::mem::user::{
+    UserPtr, UserSlice, copy_between, copy_located_from, copy_located_to, copy_tokens,
+};
 use abi::{DoorArg, DoorDesc, DoorInfo, Errno};
 use alloc::vec::Vec;
 use core::cell::Cell;
@@ -133,19 +135,20 @@ pub fn copy_arguments(procs: &Registry<Process>, src: &AddressSpace, from: u64, 
     }
 }
 
-/// Delivers a fast door_return's `len` results at `from` in `src` (token
-/// `from_at`) to the caller (process `caller_pid`) as `place` says: copies
-/// them into its rbuf and writes its `door_arg_t` back, by the tokens the
-/// door logic found for them at the call when it has them (nothing
-/// unmapped since, and the rbuf in one page: the caller's space is not
-/// even looked up), else through the caller's space. The door logic checked every range, under this
-/// same lock, so nothing can fail.
+/// Delivers a fast door_return's `len` results at `from` in the running
+/// process's memory `src` (in the range with token and start `from_at`)
+/// to the caller (process `caller_pid`) as `place` says: copies them into
+/// its rbuf and writes its `door_arg_t` back, by the tokens the door logic
+/// found (for the results, and at the call for the rbuf and `door_arg_t`:
+/// nothing unmapped since, the rbuf in one page) when it has them, without
+/// even looking either space up; else through the spaces. The door logic
+/// checked every range, under this same lock, so nothing can fail.
 #[inline(always)]
 pub fn deliver_results(
     procs: &Registry<Process>,
-    src: &AddressSpace,
+    src: &ProcessMemory,
     from: u64,
-    from_at: u64,
+    from_at: (u64, u64),
     len: u64,
     caller_pid: Pid,
     place: ResultPlace,
@@ -161,19 +164,26 @@ pub fn deliver_results(
 #[inline(always)]
 fn deliver(
     procs: &Registry<Process>,
-    src: &AddressSpace,
+    src: &ProcessMemory,
     from: u64,
-    from_at: u64,
+    from_at: (u64, u64),
     len: u64,
     caller_pid: Pid,
     place: ResultPlace,
 ) -> Result<(), Errno> {
     let caller = || space_of(procs, caller_pid).ok_or(Errno::EFAULT);
+    let own = || src.space().ok_or(Errno::EFAULT);
+    // Tokens are physical addresses: a range's goes on in its page.
+    let from_at = match from_at {
+        (UNPLACED, _) => UNPLACED,
+        (at, start) => at + (from - start),
+    };
     if len > 0 {
-        match place.rbuf_at {
-            UNPLACED => copy_located_from(from_at, src, from, caller()?, place.rbuf, len)?,
+        match (from_at, place.rbuf_at) {
+            (_, UNPLACED) => copy_located_from(from_at, own()?, from, caller()?, place.rbuf, len)?,
             // The whole rbuf (at least `len` bytes) lies in one page.
-            rbuf_at => copy_located_to(src, from, from_at, rbuf_at, len)?,
+            (UNPLACED, rbuf_at) => copy_located_to(own()?, from, UNPLACED, rbuf_at, len)?,
+            (from_at, rbuf_at) => copy_tokens(from_at, rbuf_at, len),
         }
     }
     let arg = place.arg(len);
