@@ -29,7 +29,7 @@ pub(crate) const ARG_SIZE: u64 = core::mem::size_of::<DoorArg>() as u64;
 /// the door logic asks a token for: a page, where small arguments land.
 const AREA_TOP: u64 = 4096;
 
-/// The top of `area` (not empty) that [`crate::system::Thread::top_at`]
+/// The top of `area` (not empty) that [`crate::system::Thread::top`]
 /// stands for: from the last [`AREA_TOP`]-aligned address in it (or its
 /// base) to its end; its start and length.
 #[inline(always)]
@@ -39,12 +39,12 @@ pub(crate) fn area_top(area: StackArea) -> (u64, u64) {
     (start, end.wrapping_sub(start))
 }
 
-/// The token of the top of `area` of process `pid`, found writable just
-/// now (`UNPLACED` when the memory gives none).
+/// The token and start of the top of `area` of process `pid`, found
+/// writable just now (`UNPLACED` when the memory gives none).
 #[inline(always)]
-pub(crate) fn locate_top<M: UserMemory>(mem: &M, pid: Pid, area: StackArea) -> u64 {
+pub(crate) fn locate_top<M: UserMemory>(mem: &M, pid: Pid, area: StackArea) -> (u64, u64) {
     let (start, len) = area_top(area);
-    mem.locate(pid, start, len, true).unwrap_or(UNPLACED)
+    (mem.locate(pid, start, len, true).unwrap_or(UNPLACED), start)
 }
 
 /// Places an invocation with `data` bytes and `ndesc` descriptors in `area`,
@@ -210,12 +210,8 @@ impl<C: Copy> DoorSystem<C> {
         }
         let mut at = (UNPLACED, UNPLACED);
         if let Some(p) = params {
-            let located = p.locate(mem, pid).and_then(|params_at| {
-                mem.accessible(pid, arg.data_ptr, arg.data_size, false)
-                    .then_some(())?;
-                Some((params_at, mem.locate(pid, arg.rbuf, arg.rsize, true)?))
-            });
-            at = located.ok_or(Errno::EFAULT)?;
+            let located = p.locate(mem, pid).ok_or(Errno::EFAULT)?;
+            at = (located.params, located.rbuf);
         }
         let raw = if arg.desc_num > 0 {
             mem.read_descs(pid, arg.desc_ptr, arg.desc_num)?

@@ -20,6 +20,7 @@
 
 use crate::descriptors::Descriptors;
 use crate::dispatch::{ARG_SIZE, area_top, layout, locate_top};
+
 use crate::outcome::{StackArea, UNPLACED, UserMemory};
 use crate::system::{CallState, Door, Invocation, PoolKey, ReplyTo, ThreadKey};
 use crate::{CallParams, Cred, DoorSystem, Fd, Pid, Tid};
@@ -142,9 +143,8 @@ impl<C: Copy> DoorSystem<C> {
             if a.desc_num != 0 {
                 return None;
             }
-            let params_at = p.locate(mem, pid)?;
-            from = mem.locate(pid, a.data_ptr, a.data_size, false)?;
-            at = (params_at, mem.locate(pid, a.rbuf, a.rsize, true)?);
+            let located = p.locate(mem, pid)?;
+            (from, at) = (located.data, (located.params, located.rbuf));
         }
         let private = door.attrs & DOOR_PRIVATE != 0;
         let pool = match private {
@@ -161,14 +161,18 @@ impl<C: Copy> DoorSystem<C> {
         // when it was registered.
         let (sp, data_addr, to) = match size {
             0 => (s.null_sp, s.null_sp, (UNPLACED, 0)),
+            // Its layout with arguments, from where they end (the layout
+            // without them worked that out).
             _ => {
-                let area = layout(s.stack, size, 0, self.cfg.stack_reserve)?;
-                let (top, _) = area_top(s.stack);
-                let to = match s.stack_epoch == mem.epoch() && area.data_addr >= top {
-                    true => (s.top_at, top),
+                let data_addr = s.arg_end.checked_sub(size)? & !15;
+                if data_addr < s.stack.base.checked_add(self.cfg.stack_reserve)? {
+                    return None;
+                }
+                let to = match s.stack_epoch == mem.epoch() && data_addr >= s.top.1 {
+                    true => s.top,
                     false => (UNPLACED, 0),
                 };
-                (area.sp, area.data_addr, to)
+                (data_addr, data_addr, to)
             }
         };
         // Commit: nothing below can fail.
@@ -233,14 +237,16 @@ impl<C: Copy> DoorSystem<C> {
         // The area registered last passed these checks, and is still
         // writable if nothing was unmapped since (an empty area never
         // passes).
+        // Otherwise it is registered anew: the layout without arguments
+        // and the token of its top worked out.
         let epoch = mem.epoch();
-        let (mut null_sp, mut top_at) = (t.null_sp, t.top_at);
+        let mut anew = None;
         if stack != t.stack || t.stack_epoch != epoch || stack.size == 0 {
-            null_sp = layout(stack, 0, 0, self.cfg.stack_reserve)?.sp;
+            let null = layout(stack, 0, 0, self.cfg.stack_reserve)?;
             if !mem.accessible(t.pid, stack.base, stack.size, true) {
                 return None;
             }
-            top_at = locate_top(mem, t.pid, stack);
+            anew = Some((null.sp, null.desc_addr, locate_top(mem, t.pid, stack)));
         }
         // No results at address 0 (the null return) need no check;
         // results in the top of the area (an echo of the arguments, a
@@ -248,10 +254,11 @@ impl<C: Copy> DoorSystem<C> {
         let from = match data | size {
             0 => (UNPLACED, 0),
             _ => {
-                let (top, len) = area_top(stack);
-                let at = data.wrapping_sub(top);
-                match top_at != UNPLACED && at < len && size <= len - at {
-                    true => (top_at, top),
+                let top = anew.map_or(t.top, |(_, _, top)| top);
+                let (start, len) = area_top(stack);
+                let at = data.wrapping_sub(start);
+                match top.0 != UNPLACED && at < len && size <= len - at {
+                    true => top,
                     false => (mem.locate(t.pid, data, size, false)?, data),
                 }
             }
@@ -317,8 +324,10 @@ impl<C: Copy> DoorSystem<C> {
         pool.idle.push(me);
         *active -= 1;
         (t.serving, t.idle) = (None, Some(key));
-        (t.stack, t.stack_epoch, t.null_sp) = (stack, epoch, null_sp);
-        t.top_at = top_at;
+        (t.stack, t.stack_epoch) = (stack, epoch);
+        if let Some((null_sp, arg_end, top)) = anew {
+            (t.null_sp, t.arg_end, t.top) = (null_sp, arg_end, top);
+        }
         let c = self.threads.at_mut(caller);
         c.call = None;
         Some(FastReply {

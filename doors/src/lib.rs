@@ -96,7 +96,7 @@ pub use outcome::{
     StackArea, Stats, UNPLACED, Upcall, UserMemory,
 };
 pub use registry::Registry;
-pub use system::{CallParams, Config, Created, Cred, DoorSystem, ReturnArgs, ThreadKey};
+pub use system::{CallParams, Config, Created, Cred, DoorSystem, Located, ReturnArgs, ThreadKey};
 
 /// A process id (0 is the kernel).
 pub type Pid = u32;

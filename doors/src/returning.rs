@@ -292,9 +292,10 @@ impl<C: Copy> DoorSystem<C> {
         me: ThreadKey,
         stack: StackArea,
     ) -> Next {
-        let null_sp = layout(stack, 0, 0, self.cfg.stack_reserve).map_or(0, |l| l.sp);
+        let null = layout(stack, 0, 0, self.cfg.stack_reserve);
+        let (null_sp, arg_end) = null.map_or((0, 0), |l| (l.sp, l.desc_addr));
         let t = self.threads.at_mut(me);
-        t.top_at = locate_top(mem, t.pid, stack);
+        (t.arg_end, t.top) = (arg_end, locate_top(mem, t.pid, stack));
         t.stack = stack;
         t.stack_epoch = mem.epoch();
         t.null_sp = null_sp;

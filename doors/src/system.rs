@@ -63,20 +63,35 @@ pub struct CallParams {
     pub addr: u64,
     /// Its contents.
     pub arg: abi::DoorArg,
-    /// Its token ([`crate::UserMemory::locate`]) when the kernel read it
-    /// where it found it writable, just now; [`crate::UNPLACED`] when it
-    /// did not look.
-    pub at: u64,
+    /// Where its ranges are, when the kernel found them accessible as it
+    /// read it, just now (`None` when it did not look).
+    pub located: Option<Located>,
+}
+
+/// The tokens ([`crate::UserMemory::locate`]) of a door_call's ranges,
+/// each found accessible: its `door_arg_t` and rbuf writable, its
+/// argument bytes readable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Located {
+    pub params: u64,
+    pub data: u64,
+    pub rbuf: u64,
 }
 
 impl CallParams {
-    /// The token of the `door_arg_t`, if it can be written.
+    /// Where its ranges are, if the `door_arg_t` and rbuf can be written
+    /// and the argument bytes read (looked for unless the kernel did).
     #[inline(always)]
-    pub(crate) fn locate<M: crate::UserMemory>(&self, mem: &M, pid: Pid) -> Option<u64> {
-        match self.at {
-            crate::UNPLACED => mem.locate(pid, self.addr, crate::dispatch::ARG_SIZE, true),
-            at => Some(at),
+    pub(crate) fn locate<M: crate::UserMemory>(&self, mem: &M, pid: Pid) -> Option<Located> {
+        if let Some(located) = self.located {
+            return Some(located);
         }
+        let a = &self.arg;
+        Some(Located {
+            params: mem.locate(pid, self.addr, crate::dispatch::ARG_SIZE, true)?,
+            data: mem.locate(pid, a.data_ptr, a.data_size, false)?,
+            rbuf: mem.locate(pid, a.rbuf, a.rsize, true)?,
+        })
     }
 }
 
@@ -296,10 +311,14 @@ pub(crate) struct Thread {
     /// `stack` (its stack pointer and argument address), worked out when
     /// `stack` was registered (0 before), so a null call needs no layout.
     pub null_sp: u64,
-    /// The token ([`crate::UserMemory::locate`]) of the top of `stack`
-    /// (`crate::dispatch::area_top`, where small arguments land), found
-    /// with it at `stack_epoch`; [`crate::UNPLACED`] for none.
-    pub top_at: u64,
+    /// Where the arguments of an invocation without descriptors end in
+    /// `stack` (below the door_info slot), worked out with `null_sp` (0
+    /// before).
+    pub arg_end: u64,
+    /// The token ([`crate::UserMemory::locate`]) and start of the top of
+    /// `stack` (`crate::dispatch::area_top`, where small arguments land),
+    /// found with it at `stack_epoch`; `(UNPLACED, 0)` for none.
+    pub top: (u64, u64),
 }
 
 /// An invocation being served, held by its server thread.
@@ -405,7 +424,8 @@ impl<C: Copy> DoorSystem<C> {
             stack: StackArea::default(),
             stack_epoch: 0,
             null_sp: 0,
-            top_at: crate::UNPLACED,
+            arg_end: 0,
+            top: (crate::UNPLACED, 0),
         };
         let key = self.threads.insert(tid, t).ok_or(Errno::EINVAL)?;
         self.procs.at_mut(proc).threads.push(key);

@@ -11,8 +11,7 @@
 //! unmapped between a call and its return.
 
 use super::*;
-use crate::dispatch::ARG_SIZE;
-use crate::{ArgCopy, FastUpcall, UNPLACED};
+use crate::{ArgCopy, FastUpcall, Located, UNPLACED};
 use abi::*;
 use proptest::prelude::*;
 use std::vec;
@@ -261,7 +260,7 @@ fn call_params(w: &mut World, tid: Tid, shape: &CallShape) -> CallParams {
             rbuf: placed(tid, Buffer::Rbuf, shape.rbuf),
             rsize: RSIZES[shape.rsize],
         },
-        at: UNPLACED,
+        located: None,
     }
 }
 
@@ -331,15 +330,11 @@ impl Pair {
     /// bytes to the same place).
     fn call(&mut self, tid: Tid, fd: Fd, params: Option<CallParams>) -> Option<FastUpcall> {
         let general = self.general.call(tid, fd, params);
-        // The kernel reads the door_arg_t where it finds it writable, and
-        // hands the door logic its token.
+        // The kernel reads the door_arg_t, finds where its ranges are (if
+        // they are all accessible), and hands the door logic their tokens.
         let pid = self.fast.sys.threads.get(&tid).map_or(0, |t| t.pid);
         let fast_params = params.map(|p| CallParams {
-            at: self
-                .fast
-                .mem
-                .locate(pid, p.addr, ARG_SIZE, true)
-                .unwrap_or(UNPLACED),
+            located: p.locate(&self.fast.mem, pid),
             ..p
         });
         match self.fast.try_fast_call(tid, fd, fast_params) {
@@ -829,14 +824,18 @@ fn tokens_reach_the_kernel_as_they_were_found() {
     let d = w.create(2, 1, 0);
     let fd = w.give(2, 1, d);
     w.park(20);
-    // The kernel read the door_arg_t where it found it writable: its token
-    // is taken as it is; the argument bytes' and rbuf's are looked for.
+    // The kernel found where the door_arg_t's ranges are as it read it:
+    // their tokens are taken as they are.
     let p = CallParams {
-        at: 0x1234,
+        located: Some(Located {
+            params: 0x1234,
+            data: 0x5678,
+            rbuf: 0x9abc,
+        }),
         ..w.arg(10, 16, &[], 64)
     };
     let up = w.try_fast_call(10, fd, Some(p)).expect("a fast call");
-    assert_eq!(up.from, !p.arg.data_ptr);
+    assert_eq!(up.from, 0x5678);
     // They go to the top page of thread 20's area, whose token was found
     // when the area was registered.
     let top = stack(20).base + stack(20).size - 4096;
@@ -850,7 +849,7 @@ fn tokens_reach_the_kernel_as_they_were_found() {
     let place = reply.place.expect("a place for the results");
     assert_eq!(
         (reply.from, place.params_at, place.rbuf_at),
-        ((!top, top), 0x1234, !p.arg.rbuf)
+        ((!top, top), 0x1234, 0x9abc)
     );
     w.try_fast_call(10, fd, Some(p)).expect("a fast call");
     let data = buffer_addr(20, Buffer::ReturnData);
@@ -858,8 +857,8 @@ fn tokens_reach_the_kernel_as_they_were_found() {
         .try_fast_return(20, data, 16, stack(20))
         .expect("a fast return");
     assert_eq!(reply.from, (!data, data));
-    // A door_arg_t the kernel did not look at is looked for (thread 20
-    // parked again at its return).
+    // The ranges of a door_arg_t the kernel did not look at are looked
+    // for (thread 20 parked again at its return).
     let p = w.arg(10, 0, &[], 64);
     w.try_fast_call(10, fd, Some(p)).expect("a fast call");
     let reply = w

@@ -12,8 +12,8 @@ mod prop;
 
 use crate::{
     CallOutcome, CallParams, Config, Created, Cred, Descriptors, DoorId, DoorSystem, Errno, Event,
-    FastReply, FastUpcall, Fd, Next, Pid, ReturnArgs, ReturnOutcome, StackArea, Tid, UNPLACED,
-    Upcall, UserMemory,
+    FastReply, FastUpcall, Fd, Next, Pid, ReturnArgs, ReturnOutcome, StackArea, Tid, Upcall,
+    UserMemory,
 };
 use abi::{self, DoorArg, DoorCred, DoorDesc, DoorInfo, Ucred};
 use alloc::collections::BTreeMap;
@@ -433,7 +433,7 @@ impl World {
                 rbuf: 0x4800_0000,
                 rsize,
             },
-            at: UNPLACED,
+            located: None,
         }
     }
 
@@ -525,7 +525,7 @@ pub fn fingerprint(w: &World) -> String {
     for t in threads {
         let invalid = if t.bound_invalid { " (invalid)" } else { "" };
         out += &format!(
-            "thread {}: pid {} idle {:?} call {:?} serving {:?} bind {:?}{invalid} stack {:?} at {} sp {:#x} top {:#x}\n",
+            "thread {}: pid {} idle {:?} call {:?} serving {:?} bind {:?}{invalid} stack {:?} at {} sp {:#x} args to {:#x} top {:x?}\n",
             t.tid,
             t.pid,
             t.idle,
@@ -535,7 +535,8 @@ pub fn fingerprint(w: &World) -> String {
             t.stack,
             t.stack_epoch,
             t.null_sp,
-            t.top_at
+            t.arg_end,
+            t.top
         );
     }
     let mut procs: Vec<_> = sys

@@ -362,16 +362,17 @@ impl AddressSpace {
     /// of a door call are each checked and copied this way).
     #[inline(always)]
     pub fn translate(&self, addr: u64, write: bool) -> Option<u64> {
-        if !(USER_START..USER_END).contains(&addr) {
-            return None;
-        }
         let leaf = entry(self.leaf_table(addr)?, (addr >> 12) & 0x1ff);
         let needed = Walk::needed(write);
         (leaf & needed == needed).then_some((leaf & ENTRY_ADDRESS) + (addr & 0xfff))
     }
 
     /// The last-level page table (physical address) that maps user address
-    /// `addr`, if the levels above it are present for user access.
+    /// `addr`, if the levels above it are present for user access; for an
+    /// address outside the user half, `None` or the table of a region that
+    /// holds user pages, in which the address's page is never mapped (page
+    /// 0, and the page from [`USER_END`] on: a region remembered is a user
+    /// address's, so the range test is left to the first look at one).
     #[inline(always)]
     fn leaf_table(&self, addr: u64) -> Option<u64> {
         let [latest, _] = self.leaves.get();
@@ -384,6 +385,9 @@ impl AddressSpace {
     /// [`Self::leaf_table`] when the latest table is another region's.
     #[inline(never)]
     fn leaf_table_further(&self, addr: u64) -> Option<u64> {
+        if !(USER_START..USER_END).contains(&addr) {
+            return None;
+        }
         let region = addr >> 21;
         let [latest, earlier] = self.leaves.get();
         if earlier.0 == region {

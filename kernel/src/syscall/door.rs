@@ -19,9 +19,7 @@ use crate::task::{
 use crate::trace;
 use abi::{DOOR_CREATE_RUN_SERVER_CREATE, DoorArg, DoorCred, DoorInfo, Errno, Ucred};
 use core::sync::atomic::{AtomicU64, Ordering};
-use doors::{
-    CallParams, Called, DoorSystem, Next, ReturnArgs, ReturnOutcome, StackArea, UNPLACED, Upcall,
-};
+use doors::{CallParams, Called, DoorSystem, Next, ReturnArgs, ReturnOutcome, StackArea, Upcall};
 use kernel::cap::{CapSpace, Capability};
 use spin::MutexGuard;
 
@@ -217,7 +215,7 @@ pub fn door_call(d: u64, params_ptr: u64) -> SysResult {
             Some(CallParams {
                 addr,
                 arg,
-                at: UNPLACED,
+                located: None,
             })
         }
     };

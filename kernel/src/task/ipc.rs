@@ -20,8 +20,8 @@ use abi::{DoorArg, DoorDesc, DoorInfo, Errno};
 use alloc::vec::Vec;
 use core::cell::Cell;
 use doors::{
-    CallParams, Depleted, DoorSystem, FastUpcall, Pid, Registry, Reply, ResultPlace, UNPLACED,
-    Upcall, UserMemory,
+    CallParams, Depleted, DoorSystem, FastUpcall, Located, Pid, Registry, Reply, ResultPlace,
+    UNPLACED, Upcall, UserMemory,
 };
 use kernel::cap::{CapSpace, Capability};
 
@@ -62,15 +62,21 @@ impl<'a> ProcessMemory<'a> {
         }
     }
 
-    /// The `door_arg_t` at `addr`, if it can be read and written, with its
-    /// token (so the door logic need not look at it again).
+    /// The `door_arg_t` at `addr`, if it can be read and written, with
+    /// where its ranges are when they are all accessible (so the door logic
+    /// need not look for them again).
     #[inline(always)]
     pub fn read_params(&self, addr: u64) -> Option<CallParams> {
         let space = self.space()?;
-        let (arg, at) = UserPtr::<DoorArg>::new(addr)
+        let (arg, params) = UserPtr::<DoorArg>::new(addr)
             .and_then(|p| p.read_located(space))
             .ok()?;
-        Some(CallParams { addr, arg, at })
+        let locate = |addr, len, write| crate::mem::user::locate(space, addr, len, write);
+        let located = locate(arg.data_ptr, arg.data_size, false).and_then(|data| {
+            let rbuf = locate(arg.rbuf, arg.rsize, true)?;
+            Some(Located { params, data, rbuf })
+        });
+        Some(CallParams { addr, arg, located })
     }
 
     /// Its address space.
