@@ -598,34 +598,63 @@ fn one_page(addr: u64, len: u64) -> bool {
 }
 
 /// Copies `len` bytes of user memory at physical address `from` to `to`,
-/// through the window. The few bytes of a small door call (8 to 64) move
-/// as whole words, all read before any is written (so the ranges may
-/// overlap): fewer instructions than a call of `memmove`, which costs
-/// about 25 however short the copy (its head, body and tail moves).
+/// through the window. Under icount a call of `memmove` costs about 20
+/// instructions besides its `rep movsq` (one per 8 bytes), so the bytes of
+/// a door call move here: up to 32 of them as whole words, all read before
+/// any is written; more with `rep movsq` and a last word for the bytes
+/// beyond the last 8 (read first). A destination that starts inside the
+/// source (the same memory, a server returning part of its caller's
+/// buffer) is left to `memmove`, which copies such ranges backwards.
 #[inline(always)]
 fn copy_physical(from: u64, to: u64, len: u64) {
     let (src, dst) = (phys_to_virt(from), phys_to_virt(to));
-    // One test for a longer copy.
-    if !(8..=64).contains(&len) {
+    if (8..=32).contains(&len) {
+        let len = len as usize;
+        match len <= 16 {
+            // SAFETY: the callers checked that both ranges are mapped user
+            // memory, `len` bytes each, reached through the window; two
+            // words cover 8 to 16 bytes.
+            true => unsafe { copy_words::<2>(src, dst, len) },
+            // SAFETY: as above; four words cover 17 to 32 bytes.
+            false => unsafe { copy_words::<4>(src, dst, len) },
+        }
+    } else if len < 8 || to.wrapping_sub(from) < len {
         // SAFETY: the callers checked that both ranges are mapped user
-        // memory; they may be the same memory, hence `copy` rather than
-        // `copy_nonoverlapping`.
-        unsafe { core::ptr::copy(src, dst, len as usize) };
-        return;
-    }
-    let len = len as usize;
-    if len <= 16 {
-        // SAFETY: the callers checked that both ranges are mapped user
-        // memory, `len` bytes each, reached through the window; two words
-        // cover 8 to 16 bytes.
-        unsafe { copy_words::<2>(src, dst, len) }
-    } else if len <= 32 {
-        // SAFETY: as above; four words cover 17 to 32 bytes.
-        unsafe { copy_words::<4>(src, dst, len) }
+        // memory; they may overlap, hence `copy`.
+        unsafe { core::ptr::copy(src, dst, len as usize) }
     } else {
-        // SAFETY: as above; eight words cover 33 to 64 bytes.
-        unsafe { copy_words::<8>(src, dst, len) }
+        // SAFETY: as above, more than 32 bytes each; the destination does
+        // not start inside the source (tested above).
+        unsafe { copy_forward(src, dst, len as usize) }
     }
+}
+
+/// Copies `len` bytes (at least 8) from `src` to `dst` with `rep movsq`,
+/// forwards, and the last 8 bytes as a word read before the copy.
+///
+/// # Safety
+/// `src` and `dst` are valid for `len` bytes each (reads and writes), and
+/// `dst` does not lie in `src + 1 .. src + len` (a forward copy would read
+/// bytes it wrote).
+#[inline(always)]
+unsafe fn copy_forward(src: *const u8, dst: *mut u8, len: usize) {
+    // SAFETY: `len >= 8`; the caller's `src` has `len` bytes.
+    let last = unsafe { src.add(len - 8).cast::<u64>().read_unaligned() };
+    // SAFETY: `len / 8` words at `src` and `dst`, within the caller's
+    // ranges; a forward copy of ranges that overlap only with `dst`
+    // below `src` reads each byte before it is written. The direction flag
+    // is clear (as Rust code runs).
+    unsafe {
+        core::arch::asm!(
+            "rep movsq",
+            inout("rcx") len / 8 => _,
+            inout("rsi") src => _,
+            inout("rdi") dst => _,
+            options(nostack, preserves_flags)
+        )
+    };
+    // SAFETY: as for the read, for `dst`.
+    unsafe { dst.add(len - 8).cast::<u64>().write_unaligned(last) };
 }
 
 /// Copies `len` bytes (`4 * N <= len <= 8 * N`, `N` even) from `src` to

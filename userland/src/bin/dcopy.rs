@@ -8,6 +8,9 @@
 //!   exact, and the bytes around the result buffer stay as they were;
 //! - the same from buffers whose frames are likely out of order (areas
 //!   mapped into the holes of unmapped ones);
+//! - results that overlap their own rbuf in the caller's memory (a server
+//!   of the same process returning them from there), a few bytes below or
+//!   above it, arrive as they were;
 //! - arguments, or a result buffer, that run off the end of their area
 //!   into the unmapped page after it fail with EFAULT before the server
 //!   runs, leaving the result buffer as it was: a short range and a long
@@ -47,6 +50,53 @@ static INVOCATIONS: AtomicU64 = AtomicU64::new(0);
 extern "C" fn echo(_: *mut c_void, argp: *mut u8, size: usize, _: *mut door_desc_t, _: u32) {
     INVOCATIONS.fetch_add(1, SeqCst);
     door_return(argp, size, null_mut(), 0);
+}
+
+/// The procedure of the door whose results its caller names: its 16
+/// argument bytes are their address and length (in this process).
+extern "C" fn named(_: *mut c_void, argp: *mut u8, _: usize, _: *mut door_desc_t, _: u32) {
+    // SAFETY: every caller of this door sends 16 bytes.
+    let (at, len) = unsafe {
+        (
+            argp.cast::<usize>().read_unaligned(),
+            argp.add(8).cast::<usize>().read_unaligned(),
+        )
+    };
+    door_return(at as *mut u8, len, null_mut(), 0);
+}
+
+/// Results that overlap their own rbuf in the caller's memory, starting a
+/// little below or above it: the rbuf ends up holding them as they were
+/// (the kernel copies them through the same memory, forwards or
+/// backwards as the overlap needs).
+fn overlapping(d: i32, area: usize) {
+    for len in [16, 40, 100, 1000] {
+        for shift in [-8isize, -3, 5, 8] {
+            let from = area + MARGIN;
+            let rbuf = from.wrapping_add_signed(shift);
+            fill(bytes_mut(area, len + 2 * MARGIN), len ^ shift as usize);
+            let want: Vec<u8> = bytes(from, len).to_vec();
+            let named = [from, len];
+            let mut arg = door_arg_t {
+                data_ptr: named.as_ptr() as u64,
+                data_size: 16,
+                desc_ptr: 0,
+                desc_num: 0,
+                rbuf: rbuf as u64,
+                rsize: len as u64,
+            };
+            let ret = door_call(d, &mut arg);
+            check!(
+                ret == 0,
+                "overlapping results of {len} bytes shifted {shift}: {}",
+                errno().name()
+            );
+            check!(
+                bytes(rbuf, len) == want.as_slice(),
+                "overlapping results of {len} bytes shifted {shift} came out wrong"
+            );
+        }
+    }
 }
 
 /// The door_server_create procedure: server threads with big stacks.
@@ -205,6 +255,10 @@ fn main() -> i32 {
     println!("dcopy: echoes of 1 byte to 50 pages at offsets all over a page are exact");
     echoes(d, scattered(area), scattered(area));
     println!("dcopy: so are echoes between areas whose frames are out of order");
+    let results = door_create(named, null_mut(), 0);
+    check!(results >= 0, "door_create: {}", errno().name());
+    overlapping(results, src);
+    println!("dcopy: results that overlap their own rbuf arrive as they were");
 
     // Off the end of an area: the unmapped page after it (a guard).
     let short = map(2 * PAGE, prot::READ | prot::WRITE);
