@@ -33,7 +33,7 @@ const AREA_TOP: u64 = 4096;
 /// stands for: from the last [`AREA_TOP`]-aligned address in it (or its
 /// base) to its end; its start and length.
 #[inline(always)]
-pub(crate) fn area_top(area: StackArea) -> (u64, u64) {
+fn area_top(area: StackArea) -> (u64, u64) {
     let end = area.base.wrapping_add(area.size);
     let start = (end.wrapping_sub(1) & !(AREA_TOP - 1)).max(area.base);
     (start, end.wrapping_sub(start))

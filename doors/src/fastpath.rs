@@ -19,7 +19,7 @@
 //! and the whole state after each step.
 
 use crate::descriptors::Descriptors;
-use crate::dispatch::{ARG_SIZE, area_top, layout, locate_top};
+use crate::dispatch::{ARG_SIZE, layout, locate_top};
 
 use crate::outcome::{StackArea, UNPLACED, UserMemory};
 use crate::system::{CallState, Door, Invocation, PoolKey, ReplyTo, ThreadKey};
@@ -254,9 +254,10 @@ impl<C: Copy> DoorSystem<C> {
         let from = match data | size {
             0 => (UNPLACED, 0),
             _ => {
+                // The top runs from its start to the end of the area.
                 let top = anew.map_or(t.top, |(_, _, top)| top);
-                let (start, len) = area_top(stack);
-                let at = data.wrapping_sub(start);
+                let end = stack.base.wrapping_add(stack.size);
+                let (at, len) = (data.wrapping_sub(top.1), end.wrapping_sub(top.1));
                 match top.0 != UNPLACED && at < len && size <= len - at {
                     true => top,
                     false => (mem.locate(t.pid, data, size, false)?, data),
@@ -324,8 +325,8 @@ impl<C: Copy> DoorSystem<C> {
         pool.idle.push(me);
         *active -= 1;
         (t.serving, t.idle) = (None, Some(key));
-        (t.stack, t.stack_epoch) = (stack, epoch);
         if let Some((null_sp, arg_end, top)) = anew {
+            (t.stack, t.stack_epoch) = (stack, epoch);
             (t.null_sp, t.arg_end, t.top) = (null_sp, arg_end, top);
         }
         let c = self.threads.at_mut(caller);
