@@ -340,15 +340,18 @@ impl<T: Wire> UserPtr<T> {
         self.0.read(space, 0)
     }
 
-    /// The value, read from memory that can also be written (EFAULT
-    /// otherwise), with its token ([`locate`]): a door_call's
-    /// `door_arg_t`, written back at its return.
+    /// The value at `addr`, read from memory that can also be written
+    /// (EFAULT otherwise), with its token ([`locate`]): a door_call's
+    /// `door_arg_t`, written back at its return. Within one page the page
+    /// tables alone decide (no page outside the user half is a user
+    /// page).
     #[inline(always)]
-    pub fn read_located(&self, space: &AddressSpace) -> Result<(T, u64), Errno> {
-        let (addr, len) = (self.0.range.addr, T::SIZE as u64);
+    pub fn read_located(space: &AddressSpace, addr: u64) -> Result<(T, u64), Errno> {
+        let len = T::SIZE as u64;
         if !one_page(addr, len) {
-            self.check(space, true)?;
-            return Ok((self.read(space)?, UNPLACED));
+            let value = Self::new(addr)?;
+            value.check(space, true)?;
+            return Ok((value.read(space)?, UNPLACED));
         }
         let phys = translate_ready(space, addr, len, true)?;
         // SAFETY: `SIZE` bytes of mapped user memory in one page, reached

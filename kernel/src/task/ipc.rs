@@ -68,9 +68,7 @@ impl<'a> ProcessMemory<'a> {
     #[inline(always)]
     pub fn read_params(&self, addr: u64) -> Option<CallParams> {
         let space = self.space()?;
-        let (arg, params) = UserPtr::<DoorArg>::new(addr)
-            .and_then(|p| p.read_located(space))
-            .ok()?;
+        let (arg, params) = UserPtr::<DoorArg>::read_located(space, addr).ok()?;
         let locate = |addr, len, write| crate::mem::user::locate(space, addr, len, write);
         let located = locate(arg.data_ptr, arg.data_size, false).and_then(|data| {
             let rbuf = locate(arg.rbuf, arg.rsize, true)?;
