@@ -6,6 +6,7 @@
 mod basics;
 mod calls;
 mod fastpath;
+mod fastpath_cases;
 mod fork;
 mod pools;
 mod prop;
