@@ -14,7 +14,10 @@
 //! as EFAULT or E2BIG, a wait, a mapping for large results). When it
 //! applies, it makes exactly the state change the general path makes, and
 //! describes the bytes the kernel copies just as the general path's
-//! outcome would. The differential tests in `tests/fastpath.rs` run random
+//! outcome would, with the tokens of the ranges involved
+//! ([`UserMemory::locate`]: found just now, or found writable when nothing
+//! was unmapped since), so the kernel reaches them without looking them up
+//! again. The differential tests in `tests/fastpath.rs` run random
 //! operation sequences through both and compare every result, every copy
 //! and the whole state after each step.
 
