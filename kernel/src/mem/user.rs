@@ -410,6 +410,24 @@ pub fn locate(space: &AddressSpace, addr: u64, len: u64, write: bool) -> Option<
     }
 }
 
+/// [`locate`] of a range beside `near` (address and token of a range found
+/// writable just now): within its page, the token comes from that one's,
+/// without another look (a door call's arguments next to its rbuf).
+#[inline(always)]
+pub fn locate_beside(
+    space: &AddressSpace,
+    addr: u64,
+    len: u64,
+    write: bool,
+    near: (u64, u64),
+) -> Option<u64> {
+    let (at, token) = near;
+    if token != UNPLACED && (addr ^ at) < PAGE_SIZE && one_page(addr, len) {
+        return Some((token & !(PAGE_SIZE - 1)) | (addr & (PAGE_SIZE - 1)));
+    }
+    locate(space, addr, len, write)
+}
+
 /// Checks that `len` bytes at user address `addr` of `space` can be read
 /// (or written), resolving first touches. Errors: EFAULT, ENOMEM.
 #[inline(always)]

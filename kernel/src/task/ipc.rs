@@ -14,7 +14,8 @@ use crate::mem::PAGE_SIZE;
 use crate::mem::pages::FrameStore;
 use crate::mem::space::AddressSpace;
 use crate::mem::user::{
-    UserPtr, UserSlice, copy_between, copy_located_from, copy_located_to, copy_tokens,
+    UserPtr, UserSlice, copy_between, copy_located_from, copy_located_to, copy_tokens, locate,
+    locate_beside,
 };
 use abi::{DoorArg, DoorDesc, DoorInfo, Errno};
 use alloc::vec::Vec;
@@ -69,11 +70,7 @@ impl<'a> ProcessMemory<'a> {
     pub fn read_params(&self, addr: u64) -> Option<CallParams> {
         let space = self.space()?;
         let (arg, params) = UserPtr::<DoorArg>::read_located(space, addr).ok()?;
-        let locate = |addr, len, write| crate::mem::user::locate(space, addr, len, write);
-        let located = locate(arg.data_ptr, arg.data_size, false).and_then(|data| {
-            let rbuf = locate(arg.rbuf, arg.rsize, true)?;
-            Some(Located { params, data, rbuf })
-        });
+        let located = locate_ranges(space, params, &arg);
         Some(CallParams { addr, arg, located })
     }
 
@@ -87,6 +84,16 @@ impl<'a> ProcessMemory<'a> {
         self.space.set(Some(space));
         Some(space)
     }
+}
+
+/// Where the ranges of `arg`, a `door_arg_t` found writable in `space`
+/// with token `params`, are, if they are all accessible: arguments beside
+/// the rbuf are found by its token.
+#[inline(always)]
+fn locate_ranges(space: &AddressSpace, params: u64, arg: &DoorArg) -> Option<Located> {
+    let rbuf = locate(space, arg.rbuf, arg.rsize, true)?;
+    let data = locate_beside(space, arg.data_ptr, arg.data_size, false, (arg.rbuf, rbuf))?;
+    Some(Located { params, data, rbuf })
 }
 
 impl UserMemory for ProcessMemory<'_> {

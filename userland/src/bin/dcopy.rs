@@ -14,7 +14,8 @@
 //! - arguments, or a result buffer, that run off the end of their area
 //!   into the unmapped page after it fail with EFAULT before the server
 //!   runs, leaving the result buffer as it was: a short range and a long
-//!   one; so does a read-only result buffer.
+//!   one, and arguments that start in the page of the result buffer; so
+//!   does a read-only result buffer.
 #![no_std]
 #![no_main]
 
@@ -276,6 +277,28 @@ fn main() -> i32 {
     );
     let len = 13 * PAGE;
     expect_efault("long arguments off the end", d, long + 8, rbuf, len, len);
+    // Arguments that start in the page of the rbuf (the kernel takes a
+    // range within that page from the rbuf's look) and run off the end.
+    let beside = short + PAGE + 64;
+    bytes_mut(beside, 16).fill(0x5a);
+    let mut arg = door_arg_t {
+        data_ptr: (short + 2 * PAGE - 8) as u64,
+        data_size: 16,
+        desc_ptr: 0,
+        desc_num: 0,
+        rbuf: beside as u64,
+        rsize: 16,
+    };
+    let ret = door_call(d, &mut arg);
+    expect_eq(
+        "arguments beside the rbuf, off the end",
+        (ret, errno()),
+        (-1, Errno::EFAULT),
+    );
+    check!(
+        bytes(beside, 16).iter().all(|&b| b == 0x5a),
+        "arguments beside the rbuf, off the end: rbuf changed"
+    );
     expect_efault(
         "short rbuf off the end",
         d,
