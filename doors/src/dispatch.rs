@@ -10,7 +10,8 @@
 
 use crate::descriptors::{Descriptors, DoorId};
 use crate::outcome::{
-    ArgCopy, ArgLayout, CallOutcome, Called, Depleted, Event, StackArea, Upcall, UserMemory,
+    ArgCopy, ArgLayout, CallOutcome, Called, Depleted, Event, StackArea, UNPLACED, Upcall,
+    UserMemory,
 };
 use crate::system::{CallState, Invocation, Message, Pending, ProcKey, ReplyTo, ThreadKey};
 use crate::{CallParams, Cred, DoorSystem, Errno, Fd, KERNEL_PID, Pid, Tid};
@@ -23,6 +24,28 @@ use alloc::vec::Vec;
 pub(crate) const DESC_SIZE: u64 = core::mem::size_of::<DoorDesc>() as u64;
 const INFO_SIZE: u64 = core::mem::size_of::<DoorInfo>() as u64;
 pub(crate) const ARG_SIZE: u64 = core::mem::size_of::<DoorArg>() as u64;
+
+/// The alignment of the block at the top of a server thread's area that
+/// the door logic asks a token for: a page, where small arguments land.
+const AREA_TOP: u64 = 4096;
+
+/// The top of `area` (not empty) that [`crate::system::Thread::top`]
+/// stands for: from the last [`AREA_TOP`]-aligned address in it (or its
+/// base) to its end; its start and length.
+#[inline(always)]
+fn area_top(area: StackArea) -> (u64, u64) {
+    let end = area.base.wrapping_add(area.size);
+    let start = (end.wrapping_sub(1) & !(AREA_TOP - 1)).max(area.base);
+    (start, end.wrapping_sub(start))
+}
+
+/// The token and start of the top of `area` of process `pid`, found
+/// writable just now (`UNPLACED` when the memory gives none).
+#[inline(always)]
+pub(crate) fn locate_top<M: UserMemory>(mem: &M, pid: Pid, area: StackArea) -> (u64, u64) {
+    let (start, len) = area_top(area);
+    (mem.locate(pid, start, len, true).unwrap_or(UNPLACED), start)
+}
 
 /// Places an invocation with `data` bytes and `ndesc` descriptors in `area`,
 /// keeping `reserve` bytes free at the bottom; `None` if it does not fit.
@@ -185,13 +208,10 @@ impl<C: Copy> DoorSystem<C> {
         if arg.desc_num > self.cfg.max_desc_per_msg || arg.data_size > self.cfg.max_data {
             return Err(Errno::E2BIG);
         }
+        let mut at = (UNPLACED, UNPLACED);
         if let Some(p) = params {
-            let ok = mem.accessible(pid, p.addr, ARG_SIZE, true)
-                && mem.accessible(pid, arg.data_ptr, arg.data_size, false)
-                && mem.accessible(pid, arg.rbuf, arg.rsize, true);
-            if !ok {
-                return Err(Errno::EFAULT);
-            }
+            let located = p.locate(mem, pid).ok_or(Errno::EFAULT)?;
+            at = (located.params, located.rbuf);
         }
         let raw = if arg.desc_num > 0 {
             mem.read_descs(pid, arg.desc_ptr, arg.desc_num)?
@@ -220,7 +240,7 @@ impl<C: Copy> DoorSystem<C> {
             data_ptr: arg.data_ptr,
             data_size: arg.data_size,
             descs: passed.iter().map(|p| p.cap).collect(),
-            reply: params.map(|p| ReplyTo::of(&p, mem.epoch())),
+            reply: params.map(|p| ReplyTo::of(&p, mem.epoch(), at)),
             caller_pid: pid,
             cred,
         };

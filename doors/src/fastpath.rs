@@ -14,13 +14,17 @@
 //! as EFAULT or E2BIG, a wait, a mapping for large results). When it
 //! applies, it makes exactly the state change the general path makes, and
 //! describes the bytes the kernel copies just as the general path's
-//! outcome would. The differential tests in `tests/fastpath.rs` run random
+//! outcome would, with the tokens of the ranges involved
+//! ([`UserMemory::locate`]: found just now, or found writable when nothing
+//! was unmapped since), so the kernel reaches them without looking them up
+//! again. The differential tests in `tests/fastpath.rs` run random
 //! operation sequences through both and compare every result, every copy
 //! and the whole state after each step.
 
 use crate::descriptors::Descriptors;
-use crate::dispatch::{ARG_SIZE, layout};
-use crate::outcome::{StackArea, UserMemory};
+use crate::dispatch::{ARG_SIZE, layout, locate_top};
+
+use crate::outcome::{StackArea, UNPLACED, UserMemory};
 use crate::system::{CallState, Door, Invocation, PoolKey, ReplyTo, ThreadKey};
 use crate::{CallParams, Cred, DoorSystem, Fd, Pid, Tid};
 use abi::{DOOR_PRIVATE, DoorArg, invocation};
@@ -39,8 +43,9 @@ pub struct FastCaller {
 
 /// An invocation started by [`DoorSystem::try_fast_call`]: how the kernel
 /// resumes the server thread (see `abi::invocation`), after copying the
-/// arguments (`regs[2]` bytes from the caller's `door_arg_t` `data_ptr` to
-/// `regs[1]` in the server's process).
+/// arguments (`regs[2]` bytes from the caller's `door_arg_t` `data_ptr`,
+/// token [`FastUpcall::from`], to `regs[1]` in the server's process, in
+/// the range of [`FastUpcall::to`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FastUpcall {
     /// The server thread, taken from its pool.
@@ -54,13 +59,20 @@ pub struct FastUpcall {
     pub status: u64,
     /// cookie, argument pointer, size, descriptor pointer, count, procedure.
     pub regs: [u64; 6],
+    /// The token of the argument bytes ([`UserMemory::locate`];
+    /// [`UNPLACED`] for a call without `door_arg_t`).
+    pub from: u64,
+    /// The token and start of a range of the server's memory where the
+    /// arguments go (the top of its area, found writable when it was
+    /// registered, nothing unmapped since); `(UNPLACED, 0)` for none.
+    pub to: (u64, u64),
 }
 
 /// The caller's side of a door_return through
 /// [`DoorSystem::try_fast_return`]: its door_call returns 0 once the kernel
-/// has copied the results (the `size` bytes at the server's `data`) to
-/// [`ResultPlace::rbuf`] and written [`ResultPlace::arg`] back to the
-/// caller's `door_arg_t`.
+/// has copied the results (the `size` bytes at the server's `data`, in the
+/// range of [`FastReply::from`]) to [`ResultPlace::rbuf`] and written
+/// [`ResultPlace::arg`] back to the caller's `door_arg_t`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FastReply {
     /// The caller, to switch straight back to.
@@ -70,6 +82,10 @@ pub struct FastReply {
     /// Where the results go; `None` for a call with `params == NULL`
     /// (which gets none).
     pub place: Option<ResultPlace>,
+    /// The token and start of a range of the server's memory that holds
+    /// the results ([`UserMemory::locate`]: the results themselves, or the
+    /// top of the thread's area); `(UNPLACED, 0)` for none.
+    pub from: (u64, u64),
 }
 
 /// Where a call's results go: in its rbuf, described by its `door_arg_t`.
@@ -81,6 +97,11 @@ pub struct ResultPlace {
     pub rbuf: u64,
     /// Its rsize.
     pub rsize: u64,
+    /// The tokens of the `door_arg_t` and of the whole rbuf found at the
+    /// call ([`UserMemory::locate`]), if nothing was unmapped since;
+    /// [`UNPLACED`] otherwise.
+    pub params_at: u64,
+    pub rbuf_at: u64,
 }
 
 impl ResultPlace {
@@ -126,15 +147,15 @@ impl<C: Copy> DoorSystem<C> {
         if !door.callable() || !sizes_fit {
             return None;
         }
+        // The tokens of the argument bytes, the door_arg_t and rbuf.
+        let (mut from, mut at) = (UNPLACED, (UNPLACED, UNPLACED));
         if let Some(p) = params {
             let a = &p.arg;
-            let ok = a.desc_num == 0
-                && mem.accessible(pid, p.addr, ARG_SIZE, true)
-                && mem.accessible(pid, a.data_ptr, a.data_size, false)
-                && mem.accessible(pid, a.rbuf, a.rsize, true);
-            if !ok {
+            if a.desc_num != 0 {
                 return None;
             }
+            let located = p.locate(mem, pid)?;
+            (from, at) = (located.data, (located.params, located.rbuf));
         }
         let private = door.attrs & DOOR_PRIVATE != 0;
         let pool = match private {
@@ -152,11 +173,20 @@ impl<C: Copy> DoorSystem<C> {
         }
         // An idle thread's area passed the layout of a null invocation
         // when it was registered.
-        let (sp, data_addr) = match size {
-            0 => (s.null_sp, s.null_sp),
+        let (sp, data_addr, to) = match size {
+            0 => (s.null_sp, s.null_sp, (UNPLACED, 0)),
+            // Its layout with arguments, from where they end (the layout
+            // without them worked that out).
             _ => {
-                let area = layout(s.stack, size, 0, self.cfg.stack_reserve)?;
-                (area.sp, area.data_addr)
+                let data_addr = s.arg_end.checked_sub(size)? & !15;
+                if data_addr < s.stack.base.checked_add(self.cfg.stack_reserve)? {
+                    return None;
+                }
+                let to = match s.stack_epoch == mem.epoch() && data_addr >= s.top.1 {
+                    true => s.top,
+                    false => (UNPLACED, 0),
+                };
+                (data_addr, data_addr, to)
             }
         };
         // Commit: nothing below can fail.
@@ -169,7 +199,7 @@ impl<C: Copy> DoorSystem<C> {
             door: id,
             caller: Some(me),
             unref: false,
-            reply: params.map(|p| ReplyTo::of(p, mem.epoch())),
+            reply: params.map(|p| ReplyTo::of(p, mem.epoch(), at)),
             caller_pid: pid,
             cred,
             cancelled: false,
@@ -183,6 +213,8 @@ impl<C: Copy> DoorSystem<C> {
                 false => invocation::RUN,
             },
             regs: [cookie, data_addr, size, 0, 0, pc],
+            from,
+            to,
         })
     }
 
@@ -219,37 +251,59 @@ impl<C: Copy> DoorSystem<C> {
         // The area registered last passed these checks, and is still
         // writable if nothing was unmapped since (an empty area never
         // passes).
+        // Otherwise it is registered anew: the layout without arguments
+        // and the token of its top worked out.
         let epoch = mem.epoch();
-        let mut moved = None;
+        let mut anew = None;
         if stack != t.stack || t.stack_epoch != epoch || stack.size == 0 {
-            let null_sp = layout(stack, 0, 0, self.cfg.stack_reserve)?.sp;
+            let null = layout(stack, 0, 0, self.cfg.stack_reserve)?;
             if !mem.accessible(t.pid, stack.base, stack.size, true) {
                 return None;
             }
-            moved = Some(null_sp);
+            anew = Some((null.sp, null.desc_addr, locate_top(mem, t.pid, stack)));
         }
-        // No results at address 0 (the null return) need no check.
-        if (data | size) != 0 && !mem.accessible(t.pid, data, size, false) {
-            return None;
-        }
+        // No results at address 0 (the null return) need no check;
+        // results in the top of the area (an echo of the arguments, a
+        // buffer in the procedure's frame) are where its token says.
+        let from = match data | size {
+            0 => (UNPLACED, 0),
+            _ => {
+                // The top runs from its start to the end of the area.
+                let top = anew.map_or(t.top, |(_, _, top)| top);
+                let end = stack.base.wrapping_add(stack.size);
+                let (at, len) = (data.wrapping_sub(top.1), end.wrapping_sub(top.1));
+                match top.0 != UNPLACED && at < len && size <= len - at {
+                    true => top,
+                    false => (mem.locate(t.pid, data, size, false)?, data),
+                }
+            }
+        };
         let place = match &i.reply {
             None if size > 0 => return None,
             None => None,
             Some(r) => {
                 // The door_arg_t and rbuf found writable at the call
-                // still are if nothing was unmapped since.
+                // still are, where they were, if nothing was unmapped
+                // since.
+                let fresh = r.epoch == epoch;
                 let ok = size <= r.rsize
                     && size <= self.cfg.max_data
-                    && (r.epoch == epoch
+                    && (fresh
                         || mem.accessible(caller_pid, r.params_addr, ARG_SIZE, true)
                             && mem.accessible(caller_pid, r.rbuf, size, true));
                 if !ok {
                     return None;
                 }
+                let (params_at, rbuf_at) = match fresh {
+                    true => (r.params_at, r.rbuf_at),
+                    false => (UNPLACED, UNPLACED),
+                };
                 Some(ResultPlace {
                     params: r.params_addr,
                     rbuf: r.rbuf,
                     rsize: r.rsize,
+                    params_at,
+                    rbuf_at,
                 })
             }
         };
@@ -285,8 +339,9 @@ impl<C: Copy> DoorSystem<C> {
         pool.idle.push(me);
         *active -= 1;
         (t.serving, t.idle) = (None, Some(key));
-        if let Some(null_sp) = moved {
-            (t.stack, t.stack_epoch, t.null_sp) = (stack, epoch, null_sp);
+        if let Some((null_sp, arg_end, top)) = anew {
+            (t.stack, t.stack_epoch) = (stack, epoch);
+            (t.null_sp, t.arg_end, t.top) = (null_sp, arg_end, top);
         }
         let c = self.threads.at_mut(caller);
         c.call = None;
@@ -294,6 +349,7 @@ impl<C: Copy> DoorSystem<C> {
             caller: c.tid,
             caller_pid,
             place,
+            from,
         })
     }
 }

@@ -93,10 +93,10 @@ pub use descriptors::{Descriptors, DoorId};
 pub use fastpath::{FastCaller, FastReply, FastUpcall, ResultPlace};
 pub use outcome::{
     ArgCopy, ArgLayout, CallOutcome, Called, Delivery, Depleted, Event, Next, Reply, ReturnOutcome,
-    StackArea, Stats, Upcall, UserMemory,
+    StackArea, Stats, UNPLACED, Upcall, UserMemory,
 };
 pub use registry::Registry;
-pub use system::{CallParams, Config, Created, Cred, DoorSystem, ReturnArgs, ThreadKey};
+pub use system::{CallParams, Config, Created, Cred, DoorSystem, Located, ReturnArgs, ThreadKey};
 
 /// A process id (0 is the kernel).
 pub type Pid = u32;

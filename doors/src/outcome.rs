@@ -7,6 +7,9 @@ use abi::{DOOR_UNREF_DATA, DoorArg, DoorDesc, DoorInfo, invocation};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
+/// The token of [`UserMemory::locate`] for a range it gives none for.
+pub const UNPLACED: u64 = u64::MAX;
+
 /// Access to user address spaces, supplied by the kernel.
 ///
 /// The door logic only asks questions and maps result areas; the kernel
@@ -17,6 +20,14 @@ pub trait UserMemory {
     /// `write`, written) by the kernel on the process's behalf. An empty
     /// range at address 0 (a NULL buffer of size 0) always can.
     fn accessible(&self, pid: Pid, addr: u64, len: u64, write: bool) -> bool;
+    /// [`UserMemory::accessible`], with a token when it is: a word by
+    /// which the kernel reaches the range again without looking it up,
+    /// valid while [`UserMemory::epoch`] stays the same (the kernel's is
+    /// the physical address of a range within one page). The door logic
+    /// only carries tokens to the kernel; [`UNPLACED`] is none.
+    fn locate(&self, pid: Pid, addr: u64, len: u64, write: bool) -> Option<u64> {
+        self.accessible(pid, addr, len, write).then_some(UNPLACED)
+    }
     /// Reads `n` `door_desc_t` entries at `addr` in process `pid`.
     /// `Err(EFAULT)` when they cannot be read.
     fn read_descs(&self, pid: Pid, addr: u64, n: u32) -> Result<Vec<DoorDesc>, Errno>;

@@ -4,7 +4,7 @@
 
 use crate::descriptors::Descriptors;
 use crate::dispatch::{
-    ARG_SIZE, DESC_SIZE, Passed, Taken, layout, parse_descs, release_fds, round_up,
+    ARG_SIZE, DESC_SIZE, Passed, Taken, layout, locate_top, parse_descs, release_fds, round_up,
 };
 use crate::outcome::{Delivery, Next, Reply, ReturnOutcome, StackArea, Upcall, UserMemory};
 use crate::system::{Pending, PoolKey, ReplyTo, ThreadKey};
@@ -292,8 +292,10 @@ impl<C: Copy> DoorSystem<C> {
         me: ThreadKey,
         stack: StackArea,
     ) -> Next {
-        let null_sp = layout(stack, 0, 0, self.cfg.stack_reserve).map_or(0, |l| l.sp);
+        let null = layout(stack, 0, 0, self.cfg.stack_reserve);
+        let (null_sp, arg_end) = null.map_or((0, 0), |l| (l.sp, l.desc_addr));
         let t = self.threads.at_mut(me);
+        (t.arg_end, t.top) = (arg_end, locate_top(mem, t.pid, stack));
         t.stack = stack;
         t.stack_epoch = mem.epoch();
         t.null_sp = null_sp;

@@ -63,6 +63,36 @@ pub struct CallParams {
     pub addr: u64,
     /// Its contents.
     pub arg: abi::DoorArg,
+    /// Where its ranges are, when the kernel found them accessible as it
+    /// read it, just now (`None` when it did not look).
+    pub located: Option<Located>,
+}
+
+/// The tokens ([`crate::UserMemory::locate`]) of a door_call's ranges,
+/// each found accessible: its `door_arg_t` and rbuf writable, its
+/// argument bytes readable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Located {
+    pub params: u64,
+    pub data: u64,
+    pub rbuf: u64,
+}
+
+impl CallParams {
+    /// Where its ranges are, if the `door_arg_t` and rbuf can be written
+    /// and the argument bytes read (looked for unless the kernel did).
+    #[inline(always)]
+    pub(crate) fn locate<M: crate::UserMemory>(&self, mem: &M, pid: Pid) -> Option<Located> {
+        if let Some(located) = self.located {
+            return Some(located);
+        }
+        let a = &self.arg;
+        Some(Located {
+            params: mem.locate(pid, self.addr, crate::dispatch::ARG_SIZE, true)?,
+            data: mem.locate(pid, a.data_ptr, a.data_size, false)?,
+            rbuf: mem.locate(pid, a.rbuf, a.rsize, true)?,
+        })
+    }
 }
 
 /// Arguments of door_return.
@@ -135,18 +165,24 @@ pub(crate) struct ReplyTo {
     /// rbuf were found writable (at door_call): while it stays the same,
     /// they still are.
     pub epoch: u64,
+    /// The tokens of the `door_arg_t` and of the whole rbuf
+    /// ([`crate::UserMemory::locate`]), valid at `epoch`.
+    pub params_at: u64,
+    pub rbuf_at: u64,
 }
 
 impl ReplyTo {
     /// Where the results of a call with `params` go; its `door_arg_t` and
-    /// rbuf were found writable at `epoch`.
+    /// rbuf were found writable at `epoch`, with tokens `at`.
     #[inline(always)]
-    pub fn of(params: &CallParams, epoch: u64) -> ReplyTo {
+    pub fn of(params: &CallParams, epoch: u64, at: (u64, u64)) -> ReplyTo {
         ReplyTo {
             params_addr: params.addr,
             rbuf: params.arg.rbuf,
             rsize: params.arg.rsize,
             epoch,
+            params_at: at.0,
+            rbuf_at: at.1,
         }
     }
 }
@@ -275,6 +311,14 @@ pub(crate) struct Thread {
     /// `stack` (its stack pointer and argument address), worked out when
     /// `stack` was registered (0 before), so a null call needs no layout.
     pub null_sp: u64,
+    /// Where the arguments of an invocation without descriptors end in
+    /// `stack` (below the door_info slot), worked out with `null_sp` (0
+    /// before).
+    pub arg_end: u64,
+    /// The token ([`crate::UserMemory::locate`]) and start of the top of
+    /// `stack` (`crate::dispatch::area_top`, where small arguments land),
+    /// found with it at `stack_epoch`; `(UNPLACED, 0)` for none.
+    pub top: (u64, u64),
 }
 
 /// An invocation being served, held by its server thread.
@@ -380,6 +424,8 @@ impl<C: Copy> DoorSystem<C> {
             stack: StackArea::default(),
             stack_epoch: 0,
             null_sp: 0,
+            arg_end: 0,
+            top: (crate::UNPLACED, 0),
         };
         let key = self.threads.insert(tid, t).ok_or(Errno::EINVAL)?;
         self.procs.at_mut(proc).threads.push(key);

@@ -6,6 +6,7 @@
 mod basics;
 mod calls;
 mod fastpath;
+mod fastpath_cases;
 mod fork;
 mod pools;
 mod prop;
@@ -44,6 +45,11 @@ impl UserMemory for Mem {
         let hole = |&(s, e): &(u64, u64)| addr < e && addr + len > s;
         let limit = if write { READ_ONLY } else { BAD };
         addr.checked_add(len).is_some_and(|end| end <= limit) && !self.holes.iter().any(hole)
+    }
+    /// The token of an accessible range: its address inverted (so a test
+    /// sees which range a token stands for).
+    fn locate(&self, pid: Pid, addr: u64, len: u64, write: bool) -> Option<u64> {
+        self.accessible(pid, addr, len, write).then_some(!addr)
     }
     fn read_descs(&self, pid: Pid, addr: u64, n: u32) -> Result<Vec<DoorDesc>, Errno> {
         match self.descs.get(&(pid, addr)) {
@@ -428,6 +434,7 @@ impl World {
                 rbuf: 0x4800_0000,
                 rsize,
             },
+            located: None,
         }
     }
 
@@ -523,8 +530,18 @@ pub fn fingerprint(w: &World) -> String {
     for t in threads {
         let invalid = if t.bound_invalid { " (invalid)" } else { "" };
         out += &format!(
-            "thread {}: pid {} idle {:?} call {:?} serving {:?} bind {:?}{invalid} stack {:?} at {} sp {:#x}\n",
-            t.tid, t.pid, t.idle, t.call, t.serving, t.bind, t.stack, t.stack_epoch, t.null_sp
+            "thread {}: pid {} idle {:?} call {:?} serving {:?} bind {:?}{invalid} stack {:?} at {} sp {:#x} args to {:#x} top {:x?}\n",
+            t.tid,
+            t.pid,
+            t.idle,
+            t.call,
+            t.serving,
+            t.bind,
+            t.stack,
+            t.stack_epoch,
+            t.null_sp,
+            t.arg_end,
+            t.top
         );
     }
     let mut procs: Vec<_> = sys

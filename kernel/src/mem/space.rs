@@ -136,9 +136,9 @@ pub struct AddressSpace {
     /// Cleared with `last_area`, and by a fork.
     last_covered: Cell<Option<(u64, u64, bool)>>,
     /// The last-level page tables found last, as (2 MiB region, table),
-    /// the latest first (a cache for [`Walk`]: a door call checks and
-    /// copies a few buffers of each side, each twice). Cleared whenever
-    /// page tables may have been freed.
+    /// the latest walked to first (a cache for [`Walk`] and the checks of
+    /// a door call: its `door_arg_t` on the stack, its buffers on the
+    /// heap). Cleared whenever page tables may have been freed.
     leaves: Cell<[(u64, u64); 2]>,
     /// Bytes of `mem_map` areas (including door result areas) and their cap.
     mapped: u64,
@@ -362,36 +362,40 @@ impl AddressSpace {
     /// of a door call are each checked and copied this way).
     #[inline(always)]
     pub fn translate(&self, addr: u64, write: bool) -> Option<u64> {
-        if !(USER_START..USER_END).contains(&addr) {
-            return None;
-        }
         let leaf = entry(self.leaf_table(addr)?, (addr >> 12) & 0x1ff);
         let needed = Walk::needed(write);
         (leaf & needed == needed).then_some((leaf & ENTRY_ADDRESS) + (addr & 0xfff))
     }
 
     /// The last-level page table (physical address) that maps user address
-    /// `addr`, if the levels above it are present for user access.
+    /// `addr`, if the levels above it are present for user access; for an
+    /// address outside the user half, `None` or the table of a region that
+    /// holds user pages, in which the address's page is never mapped (page
+    /// 0, and the page from [`USER_END`] on: a region remembered is a user
+    /// address's, so the range test is left to the first look at one).
     #[inline(always)]
     fn leaf_table(&self, addr: u64) -> Option<u64> {
-        let [latest, _] = self.leaves.get();
-        match latest.0 == addr >> 21 {
-            true => Some(latest.1),
+        let region = addr >> 21;
+        let [latest, earlier] = self.leaves.get();
+        if latest.0 == region {
+            return Some(latest.1);
+        }
+        match earlier.0 == region {
+            true => Some(earlier.1),
             false => self.leaf_table_further(addr),
         }
     }
 
-    /// [`Self::leaf_table`] when the latest table is another region's.
+    /// [`Self::leaf_table`] when neither table remembered is the region's:
+    /// its table becomes the latest, the latest the earlier one.
     #[inline(never)]
     fn leaf_table_further(&self, addr: u64) -> Option<u64> {
-        let region = addr >> 21;
-        let [latest, earlier] = self.leaves.get();
-        if earlier.0 == region {
-            self.leaves.set([earlier, latest]);
-            return Some(earlier.1);
+        if !(USER_START..USER_END).contains(&addr) {
+            return None;
         }
+        let [latest, _] = self.leaves.get();
         let table = self.walk_to_leaf(addr)?;
-        self.leaves.set([(region, table), latest]);
+        self.leaves.set([(addr >> 21, table), latest]);
         Some(table)
     }
 

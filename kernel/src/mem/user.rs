@@ -18,6 +18,7 @@ use super::{PAGE_SIZE, phys_to_virt};
 use abi::{Buffer, Errno, Wire};
 use alloc::vec::Vec;
 use core::marker::PhantomData;
+use doors::UNPLACED;
 use kernel::io::{Sink, Source};
 
 /// The longest range [`Range::check`] checks in the page tables (above it,
@@ -339,6 +340,40 @@ impl<T: Wire> UserPtr<T> {
         self.0.read(space, 0)
     }
 
+    /// The value at `addr`, read from memory that can also be written
+    /// (EFAULT otherwise), with its token ([`locate`]): a door_call's
+    /// `door_arg_t`, written back at its return. Within one page the page
+    /// tables alone decide (no page outside the user half is a user
+    /// page).
+    #[inline(always)]
+    pub fn read_located(space: &AddressSpace, addr: u64) -> Result<(T, u64), Errno> {
+        let len = T::SIZE as u64;
+        if !one_page(addr, len) {
+            let value = Self::new(addr)?;
+            value.check(space, true)?;
+            return Ok((value.read(space)?, UNPLACED));
+        }
+        let phys = translate_ready(space, addr, len, true)?;
+        // SAFETY: `SIZE` bytes of mapped user memory in one page, reached
+        // through the window; nothing writes them meanwhile (one CPU,
+        // interrupts off), and any bytes are valid `u8`s.
+        let bytes = unsafe { core::slice::from_raw_parts(phys_to_virt(phys), T::SIZE) };
+        Ok((T::decode(bytes), phys))
+    }
+
+    /// Writes `value` at the token `at` ([`locate`]) of `SIZE` writable
+    /// bytes (not [`UNPLACED`]), found while the unmap epoch was what it
+    /// is now.
+    #[inline(always)]
+    pub fn write_located(at: u64, value: &T) {
+        // SAFETY: `at` is the physical address of `SIZE` bytes of mapped,
+        // writable user memory in one page (the caller's token), which
+        // stayed so as no unmap happened since; reached through the
+        // window, no reference to them exists meanwhile.
+        let out = unsafe { core::slice::from_raw_parts_mut(phys_to_virt(at), T::SIZE) };
+        value.encode(out);
+    }
+
     /// Checks that the value can be read (or written).
     pub fn check(&self, space: &AddressSpace, write: bool) -> Result<(), Errno> {
         self.0.check(space, write)
@@ -356,6 +391,41 @@ impl<T: Wire> UserPtr<T> {
 #[inline(always)]
 pub fn accessible(space: &AddressSpace, addr: u64, len: u64, write: bool) -> bool {
     ready(space, addr, len, write).is_ok()
+}
+
+/// [`accessible`], with the range's token when it is: its physical address
+/// when it lies in one page, [`UNPLACED`] when it does not (or is empty).
+/// A range found writable stays where it is until the next unmap
+/// (`space::unmap_epoch`: unmaps, forks and exits count), so the token
+/// stays valid until then (the door fast path copies to a caller's rbuf
+/// and writes its `door_arg_t` at the return by the tokens of the call).
+#[inline(always)]
+pub fn locate(space: &AddressSpace, addr: u64, len: u64, write: bool) -> Option<u64> {
+    match one_page(addr, len) {
+        true => translate_ready(space, addr, len, write).ok(),
+        false => Range::new(addr, len)
+            .and_then(|r| r.ready_across_pages(space, write))
+            .ok()
+            .map(|()| UNPLACED),
+    }
+}
+
+/// [`locate`] of a range beside `near` (address and token of a range found
+/// writable just now): within its page, the token comes from that one's,
+/// without another look (a door call's arguments next to its rbuf).
+#[inline(always)]
+pub fn locate_beside(
+    space: &AddressSpace,
+    addr: u64,
+    len: u64,
+    write: bool,
+    near: (u64, u64),
+) -> Option<u64> {
+    let (at, token) = near;
+    if token != UNPLACED && (addr ^ at) < PAGE_SIZE && one_page(addr, len) {
+        return Some((token & !(PAGE_SIZE - 1)) | (addr & (PAGE_SIZE - 1)));
+    }
+    locate(space, addr, len, write)
 }
 
 /// Checks that `len` bytes at user address `addr` of `space` can be read
@@ -413,19 +483,61 @@ pub fn copy_between(
     copy(src, src_addr, dst, dst_addr, len, true)
 }
 
-/// [`copy_between`] of ranges found accessible just now, under the lock
-/// every unmap takes (the door fast path's copies): the pages are not
-/// checked again before the copy, only translated as it goes, so a page
-/// that is not mapped after all (a kernel bug) ends it with EFAULT halfway.
+/// Copies `len` bytes from `src_addr` in `src` (token `from`, from
+/// [`locate`]) to `dst_addr` in `dst`: ranges found accessible just now,
+/// under the lock every unmap takes (the door fast path's copies). The
+/// source is not looked up again when it has a token; otherwise the pages
+/// are not checked again before the copy, only translated as it goes, so a
+/// page that is not mapped after all (a kernel bug) ends it with EFAULT
+/// halfway.
 #[inline(always)]
-pub fn copy_between_checked(
+pub fn copy_located_from(
+    from: u64,
     src: &AddressSpace,
     src_addr: u64,
     dst: &AddressSpace,
     dst_addr: u64,
     len: u64,
 ) -> Result<(), Errno> {
-    copy(src, src_addr, dst, dst_addr, len, false)
+    if from == UNPLACED || !one_page(dst_addr, len) {
+        return copy(src, src_addr, dst, dst_addr, len, false);
+    }
+    let dest = translate_ready(dst, dst_addr, len, true)?;
+    copy_physical(from, dest, len);
+    Ok(())
+}
+
+/// Copies `len` bytes between two ranges of user memory by their tokens
+/// (not [`UNPLACED`]; [`locate`]), each of at least `len` bytes, found
+/// while the unmap epoch was what it is now (the destination writable).
+#[inline(always)]
+pub fn copy_tokens(from: u64, to: u64, len: u64) {
+    copy_physical(from, to, len);
+}
+
+/// Copies `len` bytes from `src_addr` in `src` (token `from`, found just
+/// now; [`UNPLACED`] when it has none) to the writable range of at least
+/// `len` bytes with token `to` (not [`UNPLACED`]), found while the unmap
+/// epoch was what it is now: a door's results into its caller's rbuf,
+/// without looking the caller's space up. The source is checked whole
+/// first when it has no token.
+#[inline(always)]
+pub fn copy_located_to(
+    src: &AddressSpace,
+    src_addr: u64,
+    from: u64,
+    to: u64,
+    len: u64,
+) -> Result<(), Errno> {
+    match from {
+        UNPLACED => Range::new(src_addr, len)?.pieces(src, false, |phys, off, n| {
+            copy_physical(phys, to + off as u64, n as u64)
+        }),
+        _ => {
+            copy_physical(from, to, len);
+            Ok(())
+        }
+    }
 }
 
 /// [`copy_between`], checking every page first only with `check` (a copy
@@ -507,11 +619,86 @@ fn one_page(addr: u64, len: u64) -> bool {
 }
 
 /// Copies `len` bytes of user memory at physical address `from` to `to`,
-/// through the window.
-#[inline]
+/// through the window. Under icount a call of `memmove` costs about 20
+/// instructions besides its `rep movsq` (one per 8 bytes), so the bytes of
+/// a door call move here: up to 32 of them as whole words, all read before
+/// any is written; more with `rep movsq` and a last word for the bytes
+/// beyond the last 8 (read first). A destination that starts inside the
+/// source (the same memory, a server returning part of its caller's
+/// buffer) is left to `memmove`, which copies such ranges backwards.
+#[inline(always)]
 fn copy_physical(from: u64, to: u64, len: u64) {
-    // SAFETY: the callers checked that both ranges are mapped user memory;
-    // they may be the same memory, hence `copy` rather than
-    // `copy_nonoverlapping`.
-    unsafe { core::ptr::copy(phys_to_virt(from), phys_to_virt(to), len as usize) };
+    let (src, dst) = (phys_to_virt(from), phys_to_virt(to));
+    if (8..=32).contains(&len) {
+        let len = len as usize;
+        match len <= 16 {
+            // SAFETY: the callers checked that both ranges are mapped user
+            // memory, `len` bytes each, reached through the window; two
+            // words cover 8 to 16 bytes.
+            true => unsafe { copy_words::<2>(src, dst, len) },
+            // SAFETY: as above; four words cover 17 to 32 bytes.
+            false => unsafe { copy_words::<4>(src, dst, len) },
+        }
+    } else if len < 8 || to.wrapping_sub(from) < len {
+        // SAFETY: the callers checked that both ranges are mapped user
+        // memory; they may overlap, hence `copy`.
+        unsafe { core::ptr::copy(src, dst, len as usize) }
+    } else {
+        // SAFETY: as above, more than 32 bytes each; the destination does
+        // not start inside the source (tested above).
+        unsafe { copy_forward(src, dst, len as usize) }
+    }
+}
+
+/// Copies `len` bytes (at least 8) from `src` to `dst` with `rep movsq`,
+/// forwards, and the last 8 bytes as a word read before the copy.
+///
+/// # Safety
+/// `src` and `dst` are valid for `len` bytes each (reads and writes), and
+/// `dst` does not lie in `src + 1 .. src + len` (a forward copy would read
+/// bytes it wrote).
+#[inline(always)]
+unsafe fn copy_forward(src: *const u8, dst: *mut u8, len: usize) {
+    // SAFETY: `len >= 8`; the caller's `src` has `len` bytes.
+    let last = unsafe { src.add(len - 8).cast::<u64>().read_unaligned() };
+    // SAFETY: `len / 8` words at `src` and `dst`, within the caller's
+    // ranges; a forward copy of ranges that overlap only with `dst`
+    // below `src` reads each byte before it is written. The direction flag
+    // is clear (as Rust code runs).
+    unsafe {
+        core::arch::asm!(
+            "rep movsq",
+            inout("rcx") len / 8 => _,
+            inout("rsi") src => _,
+            inout("rdi") dst => _,
+            options(nostack, preserves_flags)
+        )
+    };
+    // SAFETY: as for the read, for `dst`.
+    unsafe { dst.add(len - 8).cast::<u64>().write_unaligned(last) };
+}
+
+/// Copies `len` bytes (`4 * N <= len <= 8 * N`, `N` even) from `src` to
+/// `dst` as `N` unaligned words: the first half of them from the start,
+/// the second half ending at `len` (they overlap when `len < 8 * N`). All
+/// are read before any is written.
+///
+/// # Safety
+/// `src` and `dst` are valid for `len` bytes each (reads and writes).
+#[inline(always)]
+unsafe fn copy_words<const N: usize>(src: *const u8, dst: *mut u8, len: usize) {
+    let half = N / 2;
+    let at = |i: usize| match i < half {
+        true => i * 8,
+        false => len - (N - i) * 8,
+    };
+    let mut words = [0u64; N];
+    for (i, w) in words.iter_mut().enumerate() {
+        // SAFETY: `at(i) + 8 <= len`; the caller's `src` has `len` bytes.
+        *w = unsafe { src.add(at(i)).cast::<u64>().read_unaligned() };
+    }
+    for (i, w) in words.iter().enumerate() {
+        // SAFETY: as above, for `dst`.
+        unsafe { dst.add(at(i)).cast::<u64>().write_unaligned(*w) };
+    }
 }

@@ -14,8 +14,8 @@ use crate::arch::traps::TrapFrame;
 use crate::mem::pages::FrameStore;
 use crate::mem::user::UserPtr;
 use crate::task::{
-    self, Entry, FastDoorEnv, Leave, ProcessMemory, Resume, SCHED, Sched, Wait, copy_checked,
-    space_of,
+    self, Entry, FastDoorEnv, Leave, ProcessMemory, Resume, SCHED, Sched, Wait, copy_arguments,
+    deliver_results,
 };
 use crate::trace;
 use abi::{DOOR_CREATE_RUN_SERVER_CREATE, DoorArg, DoorCred, DoorInfo, Errno, Ucred};
@@ -151,15 +151,14 @@ fn try_fast_call(frame: &TrapFrame, params: Option<u64>) {
     let up = match params {
         None => doors.try_fast_call(caps, &memory, caller, d, None),
         Some(addr) => {
-            let Some(space) = memory.space() else { return };
-            let Ok(arg) = UserPtr::<DoorArg>::new(addr).and_then(|p| p.read(space)) else {
+            let Some(params) = memory.read_params(addr) else {
                 return;
             };
-            let params = CallParams { addr, arg };
+            let arg = params.arg;
             let up = doors.try_fast_call(caps, &memory, caller, d, Some(&params));
             if let Some(up) = &up {
-                let server = space_of(procs, up.server_pid).expect("a server thread's space");
-                copy_checked(space, arg.data_ptr, server, up.regs[1], up.regs[2]);
+                let space = memory.space().expect("the running process's space");
+                copy_arguments(procs, space, arg.data_ptr, up);
             }
             up
         }
@@ -204,13 +203,16 @@ fn try_fast_return(frame: &TrapFrame, data: u64, size: u64) {
     let Some(reply) = doors.try_fast_return(&memory, key, data, size, stack) else {
         return;
     };
-    if let Some(place) = &reply.place {
-        let space = memory.space().expect("the running process's space");
-        let caller = space_of(procs, reply.caller_pid).expect("a waiting caller's space");
-        copy_checked(space, data, caller, place.rbuf, size);
-        let written =
-            UserPtr::<DoorArg>::new(place.params).and_then(|p| p.write(caller, &place.arg(size)));
-        written.expect("a door_arg_t the door logic checked");
+    if let Some(place) = reply.place {
+        deliver_results(
+            procs,
+            &memory,
+            data,
+            reply.from,
+            size,
+            reply.caller_pid,
+            place,
+        );
     }
     let parked = me.park(Leave::Blocked(Wait::DoorPark));
     FAST_PATHS.fetch_add(1, Ordering::Relaxed);
@@ -228,7 +230,11 @@ pub fn door_call(d: u64, params_ptr: u64) -> SysResult {
         0 => None,
         addr => {
             let arg = UserPtr::<DoorArg>::new(addr)?.read(g.current_space())?;
-            Some(CallParams { addr, arg })
+            Some(CallParams {
+                addr,
+                arg,
+                located: None,
+            })
         }
     };
     // Beyond the fast path. Filled in place: the upcall is large, and

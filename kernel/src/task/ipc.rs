@@ -13,11 +13,17 @@ use super::{Process, Resume, Sched, Thread};
 use crate::mem::PAGE_SIZE;
 use crate::mem::pages::FrameStore;
 use crate::mem::space::AddressSpace;
-use crate::mem::user::{UserPtr, UserSlice, copy_between, copy_between_checked};
+use crate::mem::user::{
+    UserPtr, UserSlice, copy_between, copy_located_from, copy_located_to, copy_tokens, locate,
+    locate_beside,
+};
 use abi::{DoorArg, DoorDesc, DoorInfo, Errno};
 use alloc::vec::Vec;
 use core::cell::Cell;
-use doors::{Cred, Depleted, DoorSystem, Pid, Registry, Reply, ThreadKey, Upcall, UserMemory};
+use doors::{
+    CallParams, Cred, Depleted, DoorSystem, FastUpcall, Located, Pid, Registry, Reply, ResultPlace,
+    ThreadKey, UNPLACED, Upcall, UserMemory,
+};
 use kernel::cap::{CapSpace, Capability};
 
 /// The door logic's view of user memory: every process's address space.
@@ -31,7 +37,7 @@ impl Spaces<'_> {
 
 /// Process `pid`'s address space.
 #[inline(always)]
-pub fn space_of(procs: &Registry<Process>, pid: Pid) -> Option<&AddressSpace> {
+fn space_of(procs: &Registry<Process>, pid: Pid) -> Option<&AddressSpace> {
     procs.get(&pid).and_then(|p| p.space.as_ref())
 }
 
@@ -57,6 +63,17 @@ impl<'a> ProcessMemory<'a> {
         }
     }
 
+    /// The `door_arg_t` at `addr`, if it can be read and written, with
+    /// where its ranges are when they are all accessible (so the door logic
+    /// need not look for them again).
+    #[inline(always)]
+    pub fn read_params(&self, addr: u64) -> Option<CallParams> {
+        let space = self.space()?;
+        let (arg, params) = UserPtr::<DoorArg>::read_located(space, addr).ok()?;
+        let located = locate_ranges(space, params, &arg);
+        Some(CallParams { addr, arg, located })
+    }
+
     /// Its address space.
     #[inline(always)]
     pub fn space(&self) -> Option<&'a AddressSpace> {
@@ -69,6 +86,16 @@ impl<'a> ProcessMemory<'a> {
     }
 }
 
+/// Where the ranges of `arg`, a `door_arg_t` found writable in `space`
+/// with token `params`, are, if they are all accessible: arguments beside
+/// the rbuf are found by its token.
+#[inline(always)]
+fn locate_ranges(space: &AddressSpace, params: u64, arg: &DoorArg) -> Option<Located> {
+    let rbuf = locate(space, arg.rbuf, arg.rsize, true)?;
+    let data = locate_beside(space, arg.data_ptr, arg.data_size, false, (arg.rbuf, rbuf))?;
+    Some(Located { params, data, rbuf })
+}
+
 impl UserMemory for ProcessMemory<'_> {
     #[inline(always)]
     fn accessible(&self, pid: Pid, addr: u64, len: u64, write: bool) -> bool {
@@ -76,6 +103,12 @@ impl UserMemory for ProcessMemory<'_> {
             return false;
         };
         crate::mem::user::accessible(space, addr, len, write)
+    }
+
+    #[inline(always)]
+    fn locate(&self, pid: Pid, addr: u64, len: u64, write: bool) -> Option<u64> {
+        let space = self.space().filter(|_| pid == self.pid)?;
+        crate::mem::user::locate(space, addr, len, write)
     }
 
     fn read_descs(&self, _: Pid, _: u64, _: u32) -> Result<Vec<DoorDesc>, Errno> {
@@ -92,13 +125,85 @@ impl UserMemory for ProcessMemory<'_> {
     }
 }
 
-/// Copies `len` bytes from `from` in `src` to `to` in `dst`: ranges the
-/// door logic checked just now, under the same lock (the fast path's
-/// copies), so the copy cannot fail.
+/// Copies a fast door_call's argument bytes from `from` in `src` to the
+/// server thread as `up` says: into the top of its area by the token
+/// found when the area was registered (the server's space not even looked
+/// up), else through the server's space. The door logic checked both
+/// ranges (an idle thread's area stays writable), under the same lock, so
+/// the copy cannot fail.
 #[inline(always)]
-pub fn copy_checked(src: &AddressSpace, from: u64, dst: &AddressSpace, to: u64, len: u64) {
-    if let Err(e) = copy_between_checked(src, from, dst, to, len) {
+pub fn copy_arguments(procs: &Registry<Process>, src: &AddressSpace, from: u64, up: &FastUpcall) {
+    let (to, len) = (up.regs[1], up.regs[2]);
+    let copied = match up.to {
+        (UNPLACED, _) => space_of(procs, up.server_pid)
+            .ok_or(Errno::EFAULT)
+            .and_then(|dst| copy_located_from(up.from, src, from, dst, to, len)),
+        // Tokens are physical addresses: the range's goes on in its page.
+        (top_at, top) => copy_located_to(src, from, up.from, top_at + (to - top), len),
+    };
+    if let Err(e) = copied {
         panic!("door copy of {len} bytes failed ({e:?}) on ranges the door logic checked");
+    }
+}
+
+/// Delivers a fast door_return's `len` results at `from` in the running
+/// process's memory `src` (in the range with token and start `from_at`)
+/// to the caller (process `caller_pid`) as `place` says: copies them into
+/// its rbuf and writes its `door_arg_t` back, by the tokens the door logic
+/// found (for the results, and at the call for the rbuf and `door_arg_t`:
+/// nothing unmapped since, the rbuf in one page) when it has them, without
+/// even looking either space up; else through the spaces. The door logic
+/// checked every range, under this same lock, so nothing can fail.
+#[inline(always)]
+pub fn deliver_results(
+    procs: &Registry<Process>,
+    src: &ProcessMemory,
+    from: u64,
+    from_at: (u64, u64),
+    len: u64,
+    caller_pid: Pid,
+    place: ResultPlace,
+) {
+    let delivered = deliver(procs, src, from, from_at, len, caller_pid, place);
+    if let Err(e) = delivered {
+        panic!("door results of {len} bytes failed ({e:?}) on ranges the door logic checked");
+    }
+}
+
+/// [`deliver_results`], failing with EFAULT or ENOMEM if the door logic
+/// was wrong.
+#[inline(always)]
+fn deliver(
+    procs: &Registry<Process>,
+    src: &ProcessMemory,
+    from: u64,
+    from_at: (u64, u64),
+    len: u64,
+    caller_pid: Pid,
+    place: ResultPlace,
+) -> Result<(), Errno> {
+    let caller = || space_of(procs, caller_pid).ok_or(Errno::EFAULT);
+    let own = || src.space().ok_or(Errno::EFAULT);
+    // Tokens are physical addresses: a range's goes on in its page.
+    let from_at = match from_at {
+        (UNPLACED, _) => UNPLACED,
+        (at, start) => at + (from - start),
+    };
+    if len > 0 {
+        match (from_at, place.rbuf_at) {
+            (_, UNPLACED) => copy_located_from(from_at, own()?, from, caller()?, place.rbuf, len)?,
+            // The whole rbuf (at least `len` bytes) lies in one page.
+            (UNPLACED, rbuf_at) => copy_located_to(own()?, from, UNPLACED, rbuf_at, len)?,
+            (from_at, rbuf_at) => copy_tokens(from_at, rbuf_at, len),
+        }
+    }
+    let arg = place.arg(len);
+    match place.params_at {
+        UNPLACED => UserPtr::<DoorArg>::new(place.params)?.write(caller()?, &arg),
+        params_at => {
+            UserPtr::<DoorArg>::write_located(params_at, &arg);
+            Ok(())
+        }
     }
 }
 
@@ -108,6 +213,10 @@ impl UserMemory for Spaces<'_> {
             return false;
         };
         UserSlice::<u8>::new(addr, len).is_ok_and(|s| s.check(space, write).is_ok())
+    }
+
+    fn locate(&self, pid: Pid, addr: u64, len: u64, write: bool) -> Option<u64> {
+        crate::mem::user::locate(self.space(pid)?, addr, len, write)
     }
 
     fn read_descs(&self, pid: Pid, addr: u64, n: u32) -> Result<Vec<DoorDesc>, Errno> {

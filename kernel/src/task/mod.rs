@@ -19,7 +19,7 @@ mod resume;
 mod switch;
 
 pub use fork::exec;
-pub use ipc::{FastDoorEnv, ProcessMemory, copy_checked, space_of};
+pub use ipc::{FastDoorEnv, ProcessMemory, copy_arguments, deliver_results};
 pub use linux::{exit_linux_thread, futex_wait, sleep_until};
 pub use loader::{spawn, user_frame};
 pub use process::{check_exiting, exit_process, pause, wait4};

@@ -2,15 +2,20 @@
 //! through the page tables, in one piece while both sides go on in the
 //! next physical page; it checks short ranges in the page tables and long
 //! ones against the mapped areas. Checked within one process:
-//! - echoes of 1 byte to 50 pages, at offsets all over a page, from and to
-//!   buffers in different areas, arrive exact, and the bytes around the
-//!   result buffer stay as they were;
+//! - echoes of 1 byte to 50 pages (among them the sizes around the 8-,
+//!   16-, 32- and 64-byte bounds of the kernel's word copies), at offsets
+//!   all over a page, from and to buffers in different areas, arrive
+//!   exact, and the bytes around the result buffer stay as they were;
 //! - the same from buffers whose frames are likely out of order (areas
 //!   mapped into the holes of unmapped ones);
+//! - results that overlap their own rbuf in the caller's memory (a server
+//!   of the same process returning them from there), a few bytes below or
+//!   above it, arrive as they were;
 //! - arguments, or a result buffer, that run off the end of their area
 //!   into the unmapped page after it fail with EFAULT before the server
 //!   runs, leaving the result buffer as it was: a short range and a long
-//!   one; so does a read-only result buffer.
+//!   one, and arguments that start in the page of the result buffer; so
+//!   does a read-only result buffer.
 #![no_std]
 #![no_main]
 
@@ -46,6 +51,53 @@ static INVOCATIONS: AtomicU64 = AtomicU64::new(0);
 extern "C" fn echo(_: *mut c_void, argp: *mut u8, size: usize, _: *mut door_desc_t, _: u32) {
     INVOCATIONS.fetch_add(1, SeqCst);
     door_return(argp, size, null_mut(), 0);
+}
+
+/// The procedure of the door whose results its caller names: its 16
+/// argument bytes are their address and length (in this process).
+extern "C" fn named(_: *mut c_void, argp: *mut u8, _: usize, _: *mut door_desc_t, _: u32) {
+    // SAFETY: every caller of this door sends 16 bytes.
+    let (at, len) = unsafe {
+        (
+            argp.cast::<usize>().read_unaligned(),
+            argp.add(8).cast::<usize>().read_unaligned(),
+        )
+    };
+    door_return(at as *mut u8, len, null_mut(), 0);
+}
+
+/// Results that overlap their own rbuf in the caller's memory, starting a
+/// little below or above it: the rbuf ends up holding them as they were
+/// (the kernel copies them through the same memory, forwards or
+/// backwards as the overlap needs).
+fn overlapping(d: i32, area: usize) {
+    for len in [16, 40, 100, 1000] {
+        for shift in [-8isize, -3, 5, 8] {
+            let from = area + MARGIN;
+            let rbuf = from.wrapping_add_signed(shift);
+            fill(bytes_mut(area, len + 2 * MARGIN), len ^ shift as usize);
+            let want: Vec<u8> = bytes(from, len).to_vec();
+            let named = [from, len];
+            let mut arg = door_arg_t {
+                data_ptr: named.as_ptr() as u64,
+                data_size: 16,
+                desc_ptr: 0,
+                desc_num: 0,
+                rbuf: rbuf as u64,
+                rsize: len as u64,
+            };
+            let ret = door_call(d, &mut arg);
+            check!(
+                ret == 0,
+                "overlapping results of {len} bytes shifted {shift}: {}",
+                errno().name()
+            );
+            check!(
+                bytes(rbuf, len) == want.as_slice(),
+                "overlapping results of {len} bytes shifted {shift} came out wrong"
+            );
+        }
+    }
 }
 
 /// The door_server_create procedure: server threads with big stacks.
@@ -130,7 +182,14 @@ fn echo_once(d: i32, (src, from): (usize, usize), (dst, to): (usize, usize), len
 fn echoes(d: i32, src: usize, dst: usize) {
     let sizes = [
         1,
+        8,
+        13,
         16,
+        17,
+        32,
+        33,
+        64,
+        65,
         100,
         PAGE - 1,
         PAGE,
@@ -197,6 +256,10 @@ fn main() -> i32 {
     println!("dcopy: echoes of 1 byte to 50 pages at offsets all over a page are exact");
     echoes(d, scattered(area), scattered(area));
     println!("dcopy: so are echoes between areas whose frames are out of order");
+    let results = door_create(named, null_mut(), 0);
+    check!(results >= 0, "door_create: {}", errno().name());
+    overlapping(results, src);
+    println!("dcopy: results that overlap their own rbuf arrive as they were");
 
     // Off the end of an area: the unmapped page after it (a guard).
     let short = map(2 * PAGE, prot::READ | prot::WRITE);
@@ -214,6 +277,28 @@ fn main() -> i32 {
     );
     let len = 13 * PAGE;
     expect_efault("long arguments off the end", d, long + 8, rbuf, len, len);
+    // Arguments that start in the page of the rbuf (the kernel takes a
+    // range within that page from the rbuf's look) and run off the end.
+    let beside = short + PAGE + 64;
+    bytes_mut(beside, 16).fill(0x5a);
+    let mut arg = door_arg_t {
+        data_ptr: (short + 2 * PAGE - 8) as u64,
+        data_size: 16,
+        desc_ptr: 0,
+        desc_num: 0,
+        rbuf: beside as u64,
+        rsize: 16,
+    };
+    let ret = door_call(d, &mut arg);
+    expect_eq(
+        "arguments beside the rbuf, off the end",
+        (ret, errno()),
+        (-1, Errno::EFAULT),
+    );
+    check!(
+        bytes(beside, 16).iter().all(|&b| b == 0x5a),
+        "arguments beside the rbuf, off the end: rbuf changed"
+    );
     expect_efault(
         "short rbuf off the end",
         d,

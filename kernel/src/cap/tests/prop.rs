@@ -199,6 +199,7 @@ impl World {
                 rbuf: 0x4000,
                 rsize: 64,
             },
+            located: None,
         };
         let called = self.o.doors.door_call(
             &self.mem,
