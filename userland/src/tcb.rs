@@ -17,8 +17,6 @@ struct Tcb {
     stack_base: usize,
     stack_size: usize,
     errno: Errno,
-    /// A server thread on its way to its pool (see `door::STARTING`).
-    starting: bool,
     /// Who cleans up after the thread (none for the main thread).
     fate: Option<Fate>,
 }
@@ -32,7 +30,6 @@ pub fn install(stack_base: usize, stack_size: usize, fate: Option<Fate>) {
         stack_base,
         stack_size,
         errno: Errno::from_code(0),
-        starting: false,
         fate,
     }));
     block.this = block as *mut Tcb as usize;
@@ -77,33 +74,11 @@ pub fn errno() -> Errno {
     unsafe { (*current()).errno }
 }
 
-/// Marks the calling thread as a server thread not yet in its pool.
-pub fn set_starting() {
-    // SAFETY: as above; only this thread touches its block.
-    unsafe { (*current()).starting = true };
-}
-
-/// Whether the calling thread is a server thread not yet in its pool.
-pub fn starting() -> bool {
-    // SAFETY: as above.
-    unsafe { (*current()).starting }
-}
-
-/// Clears the mark; returns whether it was set.
-pub fn take_starting() -> bool {
-    // SAFETY: as above.
-    unsafe { core::mem::replace(&mut (*current()).starting, false) }
-}
-
-/// In a fork child: its thread has a new id, and is no server thread on
-/// its way to a pool (the pools are the parent's).
+/// In a fork child: its thread has a new id.
 pub(crate) fn after_fork() {
     let tid = syscall0(Sys::GetTid) as u32;
     // SAFETY: as above; only this thread touches its block.
-    unsafe {
-        (*current()).tid = tid;
-        (*current()).starting = false;
-    }
+    unsafe { (*current()).tid = tid };
 }
 
 pub fn set_errno(e: Errno) {

@@ -37,32 +37,26 @@ libdoor_result(long raw)
 static _Atomic(door_server_func_t *) create_proc;
 
 /* Server threads the default procedure started that have not reached
- * their pool yet, and whether the calling thread is one of them. */
+ * their pool yet (each counts itself out at its first invocation, which
+ * starts in libdoor_first_invocation, or when it cannot park). */
 static atomic_int starting;
-static __thread int is_starting;
 
 /* The calling thread's door stack area, found at its first door_return. */
 static __thread uintptr_t area_base;
 static __thread size_t area_size;
 
-/* A thread made by the default procedure reached its pool (or gave up). */
-static void
-arrived(void)
-{
-	if (is_starting) {
-		is_starting = 0;
-		atomic_fetch_sub(&starting, 1);
-	}
-}
+static int return_in_area(char *, size_t, door_desc_t *, uint_t, int);
+static void find_area(void);
 
 static void *
 server_thread(void *arg)
 {
 	(void) arg;
 	(void) pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-	is_starting = 1;
-	(void) door_return(NULL, 0, NULL, 0);
-	arrived();
+	find_area();
+	(void) return_in_area(NULL, 0, NULL, 0, 1);
+	/* It could not park. */
+	atomic_fetch_sub(&starting, 1);
 	return (NULL);
 }
 
@@ -152,13 +146,12 @@ door_call(int d, door_arg_t *params)
 	    (long)params)));
 }
 
-/* libdoor_invocation with work before the procedure: the thread reached
- * its pool, or the create procedure runs. */
+/* libdoor_invocation with work before the procedure: the create
+ * procedure runs (unless the default one would do nothing). */
 __attribute__((noreturn, noinline, cold)) static void
 start_invocation(void *cookie, char *argp, size_t arg_size, door_desc_t *dp,
     uint_t n_desc, door_server_procedure_t *proc, long status)
 {
-	arrived();
 	if (status == INVOCATION_DEPLETED_SHARED) {
 		if (!default_would_wait())
 			run_create_proc(NULL);
@@ -184,12 +177,24 @@ libdoor_invocation(void *cookie, char *argp, size_t arg_size, door_desc_t *dp,
 	int nothing_first = status == INVOCATION_RUN ||
 	    (status == INVOCATION_DEPLETED_SHARED && default_would_wait());
 
-	if (!nothing_first || is_starting)
+	if (!nothing_first)
 		start_invocation(cookie, argp, arg_size, dp, n_desc, proc,
 		    status);
 	proc(cookie, argp, arg_size, dp, n_desc);
 	/* The procedure returned instead of calling door_return. */
 	pthread_exit(NULL);
+}
+
+/* libdoor_invocation for the first invocation of a thread the default
+ * procedure started: it has reached its pool (its first return chose this
+ * entry, so later invocations check nothing for it). */
+__attribute__((noreturn, used, visibility("hidden"))) void
+libdoor_first_invocation(void *cookie, char *argp, size_t arg_size,
+    door_desc_t *dp, uint_t n_desc, door_server_procedure_t *proc,
+    long status)
+{
+	atomic_fetch_sub(&starting, 1);
+	start_invocation(cookie, argp, arg_size, dp, n_desc, proc, status);
 }
 
 /* The calling thread's door stack area: the main thread's stack below its
@@ -216,9 +221,24 @@ find_area(void)
 	(void) pthread_attr_destroy(&attr);
 }
 
-/* door_return once the calling thread's area is known. */
+/* door_return once the calling thread's area is known; the next
+ * invocation starts in libdoor_first_invocation when `first` (a constant:
+ * the first return of a thread the default procedure started), in
+ * libdoor_invocation otherwise. */
+#define RETURN_STUB(entry)						\
+	"syscall\n\t"							\
+	"test %%rax, %%rax\n\t"						\
+	"jle 1f\n\t"							\
+	"mov %%r10, %%rcx\n\t"						\
+	"sub $8, %%rsp\n\t"						\
+	"push %%rax\n\t"							\
+	"call " entry "\n\t"						\
+	"ud2\n"								\
+	"1:"
+
 static inline __attribute__((always_inline)) int
-return_in_area(char *data, size_t size, door_desc_t *desc, uint_t n_desc)
+return_in_area(char *data, size_t size, door_desc_t *desc, uint_t n_desc,
+    int first)
 {
 	register long r10 __asm__("r10") = n_desc;
 	register long r8 __asm__("r8") = (long)area_base;
@@ -231,20 +251,18 @@ return_in_area(char *data, size_t size, door_desc_t *desc, uint_t n_desc)
 	 * are abandoned and libdoor_invocation (the status as its seventh,
 	 * stacked, argument) never returns. On failure only rax changed.
 	 */
-	__asm__ volatile (
-	    "syscall\n\t"
-	    "test %%rax, %%rax\n\t"
-	    "jle 1f\n\t"
-	    "mov %%r10, %%rcx\n\t"
-	    "sub $8, %%rsp\n\t"
-	    "push %%rax\n\t"
-	    "call libdoor_invocation\n\t"
-	    "ud2\n"
-	    "1:"
-	    : "=a"(ret)
-	    : "a"((long)SYS_door_return), "D"(data), "S"(size), "d"(desc),
-	      "r"(r10), "r"(r8), "r"(r9)
-	    : "rcx", "r11", "memory");
+	if (first)
+		__asm__ volatile (RETURN_STUB("libdoor_first_invocation")
+		    : "=a"(ret)
+		    : "a"((long)SYS_door_return), "D"(data), "S"(size),
+		      "d"(desc), "r"(r10), "r"(r8), "r"(r9)
+		    : "rcx", "r11", "memory");
+	else
+		__asm__ volatile (RETURN_STUB("libdoor_invocation")
+		    : "=a"(ret)
+		    : "a"((long)SYS_door_return), "D"(data), "S"(size),
+		      "d"(desc), "r"(r10), "r"(r8), "r"(r9)
+		    : "rcx", "r11", "memory");
 	return ((int)libdoor_result(ret));
 }
 
@@ -254,7 +272,7 @@ __attribute__((noinline, cold)) static int
 first_return(char *data, size_t size, door_desc_t *desc, uint_t n_desc)
 {
 	find_area();
-	return (return_in_area(data, size, desc, n_desc));
+	return (return_in_area(data, size, desc, n_desc, 0));
 }
 
 int
@@ -262,7 +280,7 @@ door_return(char *data, size_t size, door_desc_t *desc, uint_t n_desc)
 {
 	if (area_size == 0)
 		return (first_return(data, size, desc, n_desc));
-	return (return_in_area(data, size, desc, n_desc));
+	return (return_in_area(data, size, desc, n_desc, 0));
 }
 
 int

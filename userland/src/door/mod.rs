@@ -86,9 +86,10 @@ extern "C" fn default_create_proc(_info: *mut door_info_t) {
     let started = thread::spawn(|| {
         // Counted out by its first invocation (it has parked by then), or
         // here if it could not park.
-        crate::tcb::set_starting();
-        door_return(core::ptr::null_mut(), 0, core::ptr::null_mut(), 0);
-        arrived();
+        let (base, len) = thread::current_stack();
+        let null = core::ptr::null_mut();
+        park::<true>(null, 0, null.cast(), 0, base, len);
+        STARTING.fetch_sub(1, Ordering::Relaxed);
         0
     });
     if started.is_err() {
@@ -100,13 +101,6 @@ extern "C" fn default_create_proc(_info: *mut door_info_t) {
 /// parent's.
 pub(crate) fn after_fork() {
     STARTING.store(0, Ordering::Relaxed);
-}
-
-/// A thread made by the default create procedure reached its pool (or gave up).
-fn arrived() {
-    if crate::tcb::take_starting() {
-        STARTING.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 /// Whether the create procedure is the default one and would return at
@@ -172,8 +166,10 @@ pub fn door_call(d: i32, params: *mut door_arg_t) -> i32 {
 /// invocation in registers (`abi::invocation`). The common start (nothing
 /// to do before the procedure) calls nothing first, so it keeps nothing
 /// across a call and saves no registers: everything else is in
-/// [`start_invocation`].
-extern "C" fn door_invocation(
+/// [`start_invocation`]. `FIRST`: the first invocation of a thread the
+/// default create procedure started (the thread has reached its pool; its
+/// first return chose this entry, so later ones check nothing for it).
+extern "C" fn door_invocation<const FIRST: bool>(
     cookie: *mut c_void,
     argp: *mut u8,
     arg_size: usize,
@@ -182,6 +178,10 @@ extern "C" fn door_invocation(
     pc: usize,
     status: u64,
 ) -> ! {
+    if FIRST {
+        STARTING.fetch_sub(1, Ordering::Relaxed);
+        start_invocation(cookie, argp, arg_size, dp, n_desc, pc, status)
+    }
     // What the default procedure would find on a depletion is checked
     // here: while the thread it made is on its way it does nothing.
     let nothing_first = match status {
@@ -189,14 +189,14 @@ extern "C" fn door_invocation(
         invocation::DEPLETED_SHARED => default_would_wait(),
         _ => false,
     };
-    if !nothing_first || crate::tcb::starting() {
+    if !nothing_first {
         start_invocation(cookie, argp, arg_size, dp, n_desc, pc, status)
     }
     serve(cookie, argp, arg_size, dp, n_desc, pc)
 }
 
-/// [`door_invocation`] with work before the procedure: the thread reached
-/// its pool, or the create procedure runs.
+/// [`door_invocation`] with work before the procedure: the create
+/// procedure runs (unless the default one would do nothing).
 #[cold]
 #[inline(never)]
 fn start_invocation(
@@ -208,7 +208,6 @@ fn start_invocation(
     pc: usize,
     status: u64,
 ) -> ! {
-    arrived();
     match status {
         invocation::RUN => {}
         invocation::DEPLETED_SHARED if default_would_wait() => {}
@@ -253,12 +252,27 @@ pub fn door_return_on(
     base: usize,
     len: usize,
 ) -> i32 {
+    park::<false>(data, size, desc, n_desc, base, len)
+}
+
+/// [`door_return_on`]; the next invocation starts in
+/// [`door_invocation`]`::<FIRST>` (`FIRST`: the first return of a thread
+/// the default create procedure started).
+#[inline(always)]
+fn park<const FIRST: bool>(
+    data: *mut u8,
+    size: usize,
+    desc: *mut door_desc_t,
+    n_desc: u32,
+    base: usize,
+    len: usize,
+) -> i32 {
     let ret: isize;
     // SAFETY: on success the kernel resumes this thread with a fresh stack
     // pointer inside its registered area and the invocation in registers;
-    // the old frames are abandoned and `door_invocation` (called with the
-    // status as its seventh, stacked, argument) never returns. On failure
-    // nothing changed but rax.
+    // the old frames are abandoned and the entry (called with the status
+    // as its seventh, stacked, argument) never returns. On failure nothing
+    // changed but rax.
     unsafe {
         asm!(
             "syscall",
@@ -270,7 +284,7 @@ pub fn door_return_on(
             "call {entry}",
             "ud2",
             "2:",
-            entry = sym door_invocation,
+            entry = sym door_invocation::<FIRST>,
             inlateout("rax") Sys::DoorReturn.number() as isize => ret,
             inlateout("rdi") data as usize => _,
             in("rsi") size,
