@@ -361,6 +361,20 @@ impl<T: Wire> UserPtr<T> {
         Ok((T::decode(bytes), phys))
     }
 
+    /// The value at the token `at` ([`locate`]; not [`UNPLACED`]) of
+    /// `SIZE` bytes found accessible while the unmap epoch was what it is
+    /// now.
+    #[inline(always)]
+    pub fn read_at(at: u64) -> T {
+        // SAFETY: `at` is the physical address of `SIZE` bytes of mapped
+        // user memory in one page (the caller's token), which stayed so as
+        // no unmap happened since; reached through the window, nothing
+        // writes them meanwhile (one CPU, interrupts off), and any bytes
+        // are valid `u8`s.
+        let bytes = unsafe { core::slice::from_raw_parts(phys_to_virt(at), T::SIZE) };
+        T::decode(bytes)
+    }
+
     /// Writes `value` at the token `at` ([`locate`]) of `SIZE` writable
     /// bytes (not [`UNPLACED`]), found while the unmap epoch was what it
     /// is now.
@@ -410,22 +424,65 @@ pub fn locate(space: &AddressSpace, addr: u64, len: u64, write: bool) -> Option<
     }
 }
 
-/// [`locate`] of a range beside `near` (address and token of a range found
-/// writable just now): within its page, the token comes from that one's,
-/// without another look (a door call's arguments next to its rbuf).
-#[inline(always)]
-pub fn locate_beside(
-    space: &AddressSpace,
-    addr: u64,
-    len: u64,
-    write: bool,
-    near: (u64, u64),
-) -> Option<u64> {
-    let (at, token) = near;
-    if token != UNPLACED && (addr ^ at) < PAGE_SIZE && one_page(addr, len) {
-        return Some((token & !(PAGE_SIZE - 1)) | (addr & (PAGE_SIZE - 1)));
+/// No page ([`WritablePages`]): no user address's page number.
+const NO_PAGE: u64 = u64::MAX;
+
+/// Two pages of one thread's memory found writable, with their frames
+/// (tokens of whole pages, [`locate`]), and the unmap epoch at which they
+/// were: the pages of the `door_arg_t` and the rbuf of its last door_call
+/// through the fast path, so that a thread calling again with the same
+/// buffers finds them without a look at its space. A page found writable
+/// stays where it is until the next unmap (`space::unmap_epoch`: unmaps,
+/// reducing protections, forks and the ends of spaces count, exec too), so
+/// pages remembered at another epoch are never used.
+#[derive(Clone, Copy, Debug)]
+pub struct WritablePages {
+    epoch: u64,
+    /// `(page number, frame address)`; [`NO_PAGE`] for none.
+    pages: [(u64, u64); 2],
+}
+
+impl WritablePages {
+    /// None remembered.
+    pub const NONE: WritablePages = WritablePages {
+        epoch: 0,
+        pages: [(NO_PAGE, 0); 2],
+    };
+
+    /// The token of `len` bytes at `addr` (writable, so readable too) if
+    /// they lie in one page remembered at unmap epoch `epoch`.
+    #[inline(always)]
+    pub fn find(&self, epoch: u64, addr: u64, len: u64) -> Option<u64> {
+        if self.epoch != epoch || !one_page(addr, len) {
+            return None;
+        }
+        let page = addr / PAGE_SIZE;
+        let [first, second] = self.pages;
+        let frame = match page {
+            _ if page == first.0 => first.1,
+            _ if page == second.0 => second.1,
+            _ => return None,
+        };
+        Some(frame | (addr % PAGE_SIZE))
     }
-    locate(space, addr, len, write)
+
+    /// Remembers, as its `slot` (0 or 1), the page of the range at `addr`
+    /// found writable at unmap epoch `epoch` with token `at` (nothing when
+    /// it has none: [`UNPLACED`]); pages remembered at another epoch are
+    /// forgotten.
+    #[inline(always)]
+    pub fn remember(&mut self, epoch: u64, slot: usize, addr: u64, at: u64) {
+        if at == UNPLACED {
+            return;
+        }
+        if self.epoch != epoch {
+            *self = WritablePages {
+                epoch,
+                ..WritablePages::NONE
+            };
+        }
+        self.pages[slot] = (addr / PAGE_SIZE, at & !(PAGE_SIZE - 1));
+    }
 }
 
 /// Checks that `len` bytes at user address `addr` of `space` can be read
@@ -515,29 +572,16 @@ pub fn copy_tokens(from: u64, to: u64, len: u64) {
     copy_physical(from, to, len);
 }
 
-/// Copies `len` bytes from `src_addr` in `src` (token `from`, found just
-/// now; [`UNPLACED`] when it has none) to the writable range of at least
-/// `len` bytes with token `to` (not [`UNPLACED`]), found while the unmap
-/// epoch was what it is now: a door's results into its caller's rbuf,
-/// without looking the caller's space up. The source is checked whole
-/// first when it has no token.
+/// Copies `len` bytes from `src_addr` in `src` (a range without a token,
+/// checked whole first) to the writable range of at least `len` bytes with
+/// token `to` (not [`UNPLACED`]), found while the unmap epoch was what it
+/// is now: a door's results into its caller's rbuf without looking the
+/// caller's space up, arguments into the top of a server thread's area.
 #[inline(always)]
-pub fn copy_located_to(
-    src: &AddressSpace,
-    src_addr: u64,
-    from: u64,
-    to: u64,
-    len: u64,
-) -> Result<(), Errno> {
-    match from {
-        UNPLACED => Range::new(src_addr, len)?.pieces(src, false, |phys, off, n| {
-            copy_physical(phys, to + off as u64, n as u64)
-        }),
-        _ => {
-            copy_physical(from, to, len);
-            Ok(())
-        }
-    }
+pub fn copy_located_to(src: &AddressSpace, src_addr: u64, to: u64, len: u64) -> Result<(), Errno> {
+    Range::new(src_addr, len)?.pieces(src, false, |phys, off, n| {
+        copy_physical(phys, to + off as u64, n as u64)
+    })
 }
 
 /// [`copy_between`], checking every page first only with `check` (a copy

@@ -14,15 +14,15 @@ use crate::mem::PAGE_SIZE;
 use crate::mem::pages::FrameStore;
 use crate::mem::space::AddressSpace;
 use crate::mem::user::{
-    UserPtr, UserSlice, copy_between, copy_located_from, copy_located_to, copy_tokens, locate,
-    locate_beside,
+    UserPtr, UserSlice, WritablePages, copy_between, copy_located_from, copy_located_to,
+    copy_tokens, locate,
 };
-use abi::{DoorArg, DoorDesc, DoorInfo, Errno};
+use abi::{DoorArg, DoorDesc, DoorInfo, Errno, Wire};
 use alloc::vec::Vec;
 use core::cell::Cell;
 use doors::{
-    CallParams, Cred, Depleted, DoorSystem, FastUpcall, Located, Pid, Registry, Reply, ResultPlace,
-    ThreadKey, UNPLACED, Upcall, UserMemory,
+    CallParams, Cred, Depleted, DoorSystem, Located, Pid, Registry, Reply, ResultPlace, ThreadKey,
+    UNPLACED, Upcall, UserMemory,
 };
 use kernel::cap::{CapSpace, Capability};
 
@@ -65,13 +65,49 @@ impl<'a> ProcessMemory<'a> {
 
     /// The `door_arg_t` at `addr`, if it can be read and written, with
     /// where its ranges are when they are all accessible (so the door logic
-    /// need not look for them again).
+    /// need not look for them again): in the calling thread's `pages` (the
+    /// pages of its last call's `door_arg_t` and rbuf, remembered anew),
+    /// else by a look at the space.
     #[inline(always)]
-    pub fn read_params(&self, addr: u64) -> Option<CallParams> {
-        let space = self.space()?;
-        let (arg, params) = UserPtr::<DoorArg>::read_located(space, addr).ok()?;
-        let located = locate_ranges(space, params, &arg);
+    pub fn read_params(&self, addr: u64, pages: &mut WritablePages) -> Option<CallParams> {
+        let epoch = crate::mem::space::unmap_epoch();
+        let (arg, params) = match pages.find(epoch, addr, DoorArg::SIZE as u64) {
+            Some(at) => (UserPtr::<DoorArg>::read_at(at), at),
+            None => {
+                let (arg, at) = UserPtr::<DoorArg>::read_located(self.space()?, addr).ok()?;
+                pages.remember(epoch, 0, addr, at);
+                (arg, at)
+            }
+        };
+        let located = self.locate_ranges(params, &arg, pages, epoch);
         Some(CallParams { addr, arg, located })
+    }
+
+    /// Where the ranges of `arg`, a `door_arg_t` found writable with
+    /// token `params`, are, if they are all accessible: in `pages`
+    /// (remembered at unmap epoch `epoch`, the current one; the rbuf's
+    /// page remembered anew), else by a look at the space.
+    #[inline(always)]
+    fn locate_ranges(
+        &self,
+        params: u64,
+        arg: &DoorArg,
+        pages: &mut WritablePages,
+        epoch: u64,
+    ) -> Option<Located> {
+        let rbuf = match pages.find(epoch, arg.rbuf, arg.rsize) {
+            Some(at) => at,
+            None => {
+                let at = locate(self.space()?, arg.rbuf, arg.rsize, true)?;
+                pages.remember(epoch, 1, arg.rbuf, at);
+                at
+            }
+        };
+        let data = match pages.find(epoch, arg.data_ptr, arg.data_size) {
+            Some(at) => at,
+            None => locate(self.space()?, arg.data_ptr, arg.data_size, false)?,
+        };
+        Some(Located { params, data, rbuf })
     }
 
     /// Its address space.
@@ -84,16 +120,6 @@ impl<'a> ProcessMemory<'a> {
         self.space.set(Some(space));
         Some(space)
     }
-}
-
-/// Where the ranges of `arg`, a `door_arg_t` found writable in `space`
-/// with token `params`, are, if they are all accessible: arguments beside
-/// the rbuf are found by its token.
-#[inline(always)]
-fn locate_ranges(space: &AddressSpace, params: u64, arg: &DoorArg) -> Option<Located> {
-    let rbuf = locate(space, arg.rbuf, arg.rsize, true)?;
-    let data = locate_beside(space, arg.data_ptr, arg.data_size, false, (arg.rbuf, rbuf))?;
-    Some(Located { params, data, rbuf })
 }
 
 impl UserMemory for ProcessMemory<'_> {
@@ -125,25 +151,47 @@ impl UserMemory for ProcessMemory<'_> {
     }
 }
 
-/// Copies a fast door_call's argument bytes from `from` in `src` to the
-/// server thread as `up` says: into the top of its area by the token
-/// found when the area was registered (the server's space not even looked
-/// up), else through the server's space. The door logic checked both
-/// ranges (an idle thread's area stays writable), under the same lock, so
-/// the copy cannot fail.
+/// Copies a fast door_call's `len` argument bytes from `from` in the
+/// caller's memory `src` (token `from_at`, [`UNPLACED`] for none) to `to`
+/// in the server's process (`server_pid`), in the range with token and
+/// start `top` (the top of the server thread's area, found writable when
+/// it was registered; `(UNPLACED, 0)` for none): by the tokens when there
+/// are both (neither space even looked up), else through the spaces. The
+/// door logic checked both ranges (an idle thread's area stays writable),
+/// under the same lock, so the copy cannot fail.
 #[inline(always)]
-pub fn copy_arguments(procs: &Registry<Process>, src: &AddressSpace, from: u64, up: &FastUpcall) {
-    let (to, len) = (up.regs[1], up.regs[2]);
-    let copied = match up.to {
-        (UNPLACED, _) => space_of(procs, up.server_pid)
-            .ok_or(Errno::EFAULT)
-            .and_then(|dst| copy_located_from(up.from, src, from, dst, to, len)),
+pub fn copy_arguments(
+    procs: &Registry<Process>,
+    src: &ProcessMemory,
+    (from, from_at): (u64, u64),
+    (server_pid, to, top): (Pid, u64, (u64, u64)),
+    len: u64,
+) {
+    let own = || src.space().ok_or(Errno::EFAULT);
+    let copied = match top {
+        (UNPLACED, _) => own().and_then(|own| {
+            let dst = space_of(procs, server_pid).ok_or(Errno::EFAULT)?;
+            copy_located_from(from_at, own, from, dst, to, len)
+        }),
         // Tokens are physical addresses: the range's goes on in its page.
-        (top_at, top) => copy_located_to(src, from, up.from, top_at + (to - top), len),
+        (top_at, top) => match from_at {
+            UNPLACED => own().and_then(|own| copy_located_to(own, from, top_at + (to - top), len)),
+            at => {
+                copy_tokens(at, top_at + (to - top), len);
+                Ok(())
+            }
+        },
     };
     if let Err(e) = copied {
-        panic!("door copy of {len} bytes failed ({e:?}) on ranges the door logic checked");
+        copy_failed(len, e);
     }
+}
+
+/// A door copy failed on ranges the door logic checked: a kernel bug.
+#[cold]
+#[inline(never)]
+fn copy_failed(len: u64, e: Errno) -> ! {
+    panic!("door copy of {len} bytes failed ({e:?}) on ranges the door logic checked")
 }
 
 /// Delivers a fast door_return's `len` results at `from` in the running
@@ -166,7 +214,7 @@ pub fn deliver_results(
 ) {
     let delivered = deliver(procs, src, from, from_at, len, caller_pid, place);
     if let Err(e) = delivered {
-        panic!("door results of {len} bytes failed ({e:?}) on ranges the door logic checked");
+        copy_failed(len, e);
     }
 }
 
@@ -193,7 +241,7 @@ fn deliver(
         match (from_at, place.rbuf_at) {
             (_, UNPLACED) => copy_located_from(from_at, own()?, from, caller()?, place.rbuf, len)?,
             // The whole rbuf (at least `len` bytes) lies in one page.
-            (UNPLACED, rbuf_at) => copy_located_to(own()?, from, UNPLACED, rbuf_at, len)?,
+            (UNPLACED, rbuf_at) => copy_located_to(own()?, from, rbuf_at, len)?,
             (from_at, rbuf_at) => copy_tokens(from_at, rbuf_at, len),
         }
     }
@@ -374,6 +422,12 @@ impl Thread {
     #[inline(always)]
     pub fn cred(&self) -> Cred {
         self.cred
+    }
+
+    /// The pages of its last fast door_call's `door_arg_t` and rbuf.
+    #[inline(always)]
+    pub fn door_pages(&mut self) -> &mut WritablePages {
+        &mut self.door_pages
     }
 
     /// How its pending door operation ends; the next one starts out

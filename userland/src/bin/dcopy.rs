@@ -15,7 +15,13 @@
 //!   into the unmapped page after it fail with EFAULT before the server
 //!   runs, leaving the result buffer as it was: a short range and a long
 //!   one, and arguments that start in the page of the result buffer; so
-//!   does a read-only result buffer.
+//!   does a read-only result buffer;
+//! - a thread's calls find the pages of their last `door_arg_t` and
+//!   result buffer without a look at the page tables, until anything is
+//!   unmapped: a result buffer unmapped after a call fails with EFAULT at
+//!   the next, and after a fork (the pages copy-on-write, the child keeping
+//!   the frames) a call with the same `door_arg_t`, arguments and result
+//!   buffer reads and writes the caller's own copies.
 #![no_std]
 #![no_main]
 
@@ -30,9 +36,10 @@ use userland::door::{
     door_arg_t, door_call, door_create, door_desc_t, door_info_t, door_return, door_server_create,
     errno,
 };
+use userland::fs::{close, pipe, read_fd};
 use userland::sys::{Errno, check, syscall3};
 use userland::testkit::{expect_eq, spawn_server_thread, verdict};
-use userland::{check, heap, println};
+use userland::{check, heap, println, process};
 
 userland::entry!(main);
 
@@ -243,6 +250,72 @@ fn expect_efault(what: &str, d: i32, data: usize, rbuf: usize, len: usize, rsize
     check!(bytes(rbuf, rsize) == saved, "{what}: rbuf changed");
 }
 
+/// The pages a thread's calls remember (its last `door_arg_t`'s and
+/// result buffer's) are not used once anything was unmapped: a result
+/// buffer unmapped after a call fails with EFAULT at the next call; after
+/// a fork, whose child keeps the frames of the pages (copy-on-write) while
+/// this process writes its own copies, a call with the same `door_arg_t`,
+/// arguments and result buffer reads and writes this process's copies.
+fn remembered_pages(d: i32) {
+    let (data, rbuf) = (
+        map(PAGE, prot::READ | prot::WRITE),
+        map(PAGE, prot::READ | prot::WRITE),
+    );
+    echo_once(d, (data, MARGIN), (rbuf, MARGIN), 16);
+    heap::unmap(rbuf, PAGE).expect("unmap the result buffer");
+    expect_efault(
+        "rbuf unmapped after a call",
+        d,
+        data + MARGIN,
+        rbuf + MARGIN,
+        16,
+        0,
+    );
+
+    // One page holds the door_arg_t, the arguments and the result buffer.
+    let page = map(PAGE, prot::READ | prot::WRITE);
+    let (args, data, rbuf) = (page, page + 256, page + 512);
+    let call_in_page = |seed: usize| {
+        fill(bytes_mut(data, 16), seed);
+        bytes_mut(rbuf, 16).fill(0);
+        let arg = door_arg_t {
+            data_ptr: data as u64,
+            data_size: 16,
+            desc_ptr: 0,
+            desc_num: 0,
+            rbuf: rbuf as u64,
+            rsize: 16,
+        };
+        // SAFETY: `args` is mapped, writable and aligned for a door_arg_t.
+        unsafe { (args as *mut door_arg_t).write(arg) };
+        // SAFETY: as above.
+        let ret = door_call(d, unsafe { &mut *(args as *mut door_arg_t) });
+        check!(ret == 0, "call in one page ({seed}): {}", errno().name());
+        check!(
+            bytes(rbuf, 16) == bytes(data, 16),
+            "call in one page ({seed}): the results differ"
+        );
+    };
+    call_in_page(1);
+    let (waiting, end) = pipe().expect("pipe");
+    let child = process::fork().expect("fork");
+    if child == 0 {
+        // Keeps the frames of the page until the parent is done.
+        close(end).expect("close");
+        let mut byte = [0u8; 1];
+        let _ = read_fd(waiting, &mut byte);
+        process::exit(0);
+    }
+    call_in_page(2);
+    close(end).expect("close");
+    close(waiting).expect("close");
+    expect_eq(
+        "the child",
+        process::wait(Some(child)).map(|(_, s)| s),
+        Ok(0),
+    );
+}
+
 fn main() -> i32 {
     door_server_create(Some(create));
     let d = door_create(echo, null_mut(), 0);
@@ -312,5 +385,7 @@ fn main() -> i32 {
     expect_efault("short read-only rbuf", d, rbuf, read_only, 16, 0);
     expect_efault("long read-only rbuf", d, rbuf, read_only, 12 * PAGE, 0);
     println!("dcopy: ranges off the end of their area, or read-only results, fail with EFAULT");
+    remembered_pages(d);
+    println!("dcopy: remembered pages are not used after an unmap or a fork");
     verdict(true)
 }
