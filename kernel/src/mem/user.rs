@@ -340,27 +340,6 @@ impl<T: Wire> UserPtr<T> {
         self.0.read(space, 0)
     }
 
-    /// The value at `addr`, read from memory that can also be written
-    /// (EFAULT otherwise), with its token ([`locate`]): a door_call's
-    /// `door_arg_t`, written back at its return. Within one page the page
-    /// tables alone decide (no page outside the user half is a user
-    /// page).
-    #[inline(always)]
-    pub fn read_located(space: &AddressSpace, addr: u64) -> Result<(T, u64), Errno> {
-        let len = T::SIZE as u64;
-        if !one_page(addr, len) {
-            let value = Self::new(addr)?;
-            value.check(space, true)?;
-            return Ok((value.read(space)?, UNPLACED));
-        }
-        let phys = translate_ready(space, addr, len, true)?;
-        // SAFETY: `SIZE` bytes of mapped user memory in one page, reached
-        // through the window; nothing writes them meanwhile (one CPU,
-        // interrupts off), and any bytes are valid `u8`s.
-        let bytes = unsafe { core::slice::from_raw_parts(phys_to_virt(phys), T::SIZE) };
-        Ok((T::decode(bytes), phys))
-    }
-
     /// The value at the token `at` ([`locate`]; not [`UNPLACED`]) of
     /// `SIZE` bytes found accessible while the unmap epoch was what it is
     /// now.
@@ -427,61 +406,80 @@ pub fn locate(space: &AddressSpace, addr: u64, len: u64, write: bool) -> Option<
 /// No page ([`WritablePages`]): no user address's page number.
 const NO_PAGE: u64 = u64::MAX;
 
-/// Two pages of one thread's memory found writable, with their frames
-/// (tokens of whole pages, [`locate`]), and the unmap epoch at which they
-/// were: the pages of the `door_arg_t` and the rbuf of its last door_call
-/// through the fast path, so that a thread calling again with the same
-/// buffers finds them without a look at its space. A page found writable
-/// stays where it is until the next unmap (`space::unmap_epoch`: unmaps,
-/// reducing protections, forks and the ends of spaces count, exec too), so
-/// pages remembered at another epoch are never used.
+/// Pages of one thread's memory found writable, with their frames (tokens
+/// of whole pages, [`locate`]), and the unmap epoch at which they were:
+/// the pages of the `door_arg_t`, the rbuf and the arguments of its last
+/// door_call through the fast path, so that a thread calling again with
+/// the same buffers finds them without a look at its space. A page found
+/// writable stays where it is until the next unmap
+/// (`space::unmap_epoch`: unmaps, reducing protections, forks and the ends
+/// of spaces count, exec too), so pages remembered at another epoch are
+/// never used.
 #[derive(Clone, Copy, Debug)]
 pub struct WritablePages {
     epoch: u64,
     /// `(page number, frame address)`; [`NO_PAGE`] for none.
-    pages: [(u64, u64); 2],
+    pages: [(u64, u64); 3],
 }
 
 impl WritablePages {
     /// None remembered.
     pub const NONE: WritablePages = WritablePages {
         epoch: 0,
-        pages: [(NO_PAGE, 0); 2],
+        pages: [(NO_PAGE, 0); 3],
     };
 
-    /// The token of `len` bytes at `addr` (writable, so readable too) if
-    /// they lie in one page remembered at unmap epoch `epoch`.
+    /// [`locate`] of `len` bytes at `addr` in the space that `space` gives
+    /// (looked up only when needed), at unmap epoch `epoch` (the current
+    /// one): a range within one remembered page has its token without a
+    /// look (writable, so readable too; the slots looked at in the order
+    /// `order`), and the page of one found writable (even when only
+    /// reading was asked) is remembered as slot `order[0]`.
     #[inline(always)]
-    pub fn find(&self, epoch: u64, addr: u64, len: u64) -> Option<u64> {
-        if self.epoch != epoch || !one_page(addr, len) {
-            return None;
+    pub fn locate<'a>(
+        &mut self,
+        space: impl FnOnce() -> Option<&'a AddressSpace>,
+        epoch: u64,
+        (addr, len): (u64, u64),
+        write: bool,
+        order: [usize; 3],
+    ) -> Option<u64> {
+        if !one_page(addr, len) {
+            let range = Range::new(addr, len).ok()?;
+            // An empty range in the user half needs no look.
+            if len > 0 {
+                range.ready_across_pages(space()?, write).ok()?;
+            }
+            return Some(UNPLACED);
         }
         let page = addr / PAGE_SIZE;
-        let [first, second] = self.pages;
-        let frame = match page {
-            _ if page == first.0 => first.1,
-            _ if page == second.0 => second.1,
-            _ => return None,
-        };
-        Some(frame | (addr % PAGE_SIZE))
-    }
-
-    /// Remembers, as its `slot` (0 or 1), the page of the range at `addr`
-    /// found writable at unmap epoch `epoch` with token `at` (nothing when
-    /// it has none: [`UNPLACED`]); pages remembered at another epoch are
-    /// forgotten.
-    #[inline(always)]
-    pub fn remember(&mut self, epoch: u64, slot: usize, addr: u64, at: u64) {
-        if at == UNPLACED {
-            return;
+        if self.epoch == epoch {
+            for i in order {
+                let (remembered, frame) = self.pages[i];
+                if page == remembered {
+                    return Some(frame | (addr % PAGE_SIZE));
+                }
+            }
         }
+        let space = space()?;
+        let at = match space.translate(addr, true) {
+            Some(at) => at,
+            None => {
+                let at = translate_ready(space, addr, len, write).ok()?;
+                if !write {
+                    return Some(at);
+                }
+                at
+            }
+        };
         if self.epoch != epoch {
             *self = WritablePages {
                 epoch,
                 ..WritablePages::NONE
             };
         }
-        self.pages[slot] = (addr / PAGE_SIZE, at & !(PAGE_SIZE - 1));
+        self.pages[order[0]] = (page, at & !(PAGE_SIZE - 1));
+        Some(at)
     }
 }
 

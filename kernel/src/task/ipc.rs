@@ -66,48 +66,28 @@ impl<'a> ProcessMemory<'a> {
     /// The `door_arg_t` at `addr`, if it can be read and written, with
     /// where its ranges are when they are all accessible (so the door logic
     /// need not look for them again): in the calling thread's `pages` (the
-    /// pages of its last call's `door_arg_t` and rbuf, remembered anew),
-    /// else by a look at the space.
+    /// pages of its last call's `door_arg_t`, rbuf and arguments,
+    /// remembered anew), else by a look at the space.
     #[inline(always)]
     pub fn read_params(&self, addr: u64, pages: &mut WritablePages) -> Option<CallParams> {
         let epoch = crate::mem::space::unmap_epoch();
-        let (arg, params) = match pages.find(epoch, addr, DoorArg::SIZE as u64) {
-            Some(at) => (UserPtr::<DoorArg>::read_at(at), at),
-            None => {
-                let (arg, at) = UserPtr::<DoorArg>::read_located(self.space()?, addr).ok()?;
-                pages.remember(epoch, 0, addr, at);
-                (arg, at)
-            }
+        // Slots: the door_arg_t's page, the rbuf's, the arguments' (most
+        // often the rbuf's too).
+        let params = (addr, DoorArg::SIZE as u64);
+        let space = || self.space();
+        let params = pages.locate(space, epoch, params, true, [0, 1, 2])?;
+        let arg = match params {
+            UNPLACED => UserPtr::<DoorArg>::new(addr)
+                .ok()?
+                .read(self.space()?)
+                .ok()?,
+            at => UserPtr::<DoorArg>::read_at(at),
         };
-        let located = self.locate_ranges(params, &arg, pages, epoch);
+        let rbuf = pages.locate(space, epoch, (arg.rbuf, arg.rsize), true, [1, 2, 0])?;
+        let data = (arg.data_ptr, arg.data_size);
+        let data = pages.locate(space, epoch, data, false, [2, 1, 0])?;
+        let located = Some(Located { params, data, rbuf });
         Some(CallParams { addr, arg, located })
-    }
-
-    /// Where the ranges of `arg`, a `door_arg_t` found writable with
-    /// token `params`, are, if they are all accessible: in `pages`
-    /// (remembered at unmap epoch `epoch`, the current one; the rbuf's
-    /// page remembered anew), else by a look at the space.
-    #[inline(always)]
-    fn locate_ranges(
-        &self,
-        params: u64,
-        arg: &DoorArg,
-        pages: &mut WritablePages,
-        epoch: u64,
-    ) -> Option<Located> {
-        let rbuf = match pages.find(epoch, arg.rbuf, arg.rsize) {
-            Some(at) => at,
-            None => {
-                let at = locate(self.space()?, arg.rbuf, arg.rsize, true)?;
-                pages.remember(epoch, 1, arg.rbuf, at);
-                at
-            }
-        };
-        let data = match pages.find(epoch, arg.data_ptr, arg.data_size) {
-            Some(at) => at,
-            None => locate(self.space()?, arg.data_ptr, arg.data_size, false)?,
-        };
-        Some(Located { params, data, rbuf })
     }
 
     /// Its address space.
@@ -167,23 +147,37 @@ pub fn copy_arguments(
     (server_pid, to, top): (Pid, u64, (u64, u64)),
     len: u64,
 ) {
-    let own = || src.space().ok_or(Errno::EFAULT);
-    let copied = match top {
-        (UNPLACED, _) => own().and_then(|own| {
-            let dst = space_of(procs, server_pid).ok_or(Errno::EFAULT)?;
-            copy_located_from(from_at, own, from, dst, to, len)
-        }),
+    let copied = match (from_at, top) {
         // Tokens are physical addresses: the range's goes on in its page.
-        (top_at, top) => match from_at {
-            UNPLACED => own().and_then(|own| copy_located_to(own, from, top_at + (to - top), len)),
-            at => {
-                copy_tokens(at, top_at + (to - top), len);
-                Ok(())
-            }
-        },
+        (at, (top_at, top)) if at != UNPLACED && top_at != UNPLACED => {
+            copy_tokens(at, top_at + (to - top), len);
+            Ok(())
+        }
+        _ => copy_arguments_by_spaces(procs, src, (from, from_at), (server_pid, to, top), len),
     };
     if let Err(e) = copied {
         copy_failed(len, e);
+    }
+}
+
+/// [`copy_arguments`] when the source or the destination has no token:
+/// through the spaces.
+#[inline(always)]
+fn copy_arguments_by_spaces(
+    procs: &Registry<Process>,
+    src: &ProcessMemory,
+    (from, from_at): (u64, u64),
+    (server_pid, to, top): (Pid, u64, (u64, u64)),
+    len: u64,
+) -> Result<(), Errno> {
+    let own = src.space().ok_or(Errno::EFAULT)?;
+    match top {
+        (UNPLACED, _) => {
+            let dst = space_of(procs, server_pid).ok_or(Errno::EFAULT)?;
+            copy_located_from(from_at, own, from, dst, to, len)
+        }
+        // The source has no token.
+        (top_at, top) => copy_located_to(own, from, top_at + (to - top), len),
     }
 }
 
@@ -424,7 +418,7 @@ impl Thread {
         self.cred
     }
 
-    /// The pages of its last fast door_call's `door_arg_t` and rbuf.
+    /// The pages of its last fast door_call's `door_arg_t`, rbuf and arguments.
     #[inline(always)]
     pub fn door_pages(&mut self) -> &mut WritablePages {
         &mut self.door_pages

@@ -112,7 +112,7 @@ pub struct Thread {
     handoff: bool,
     /// Its record in the door logic (`None` for the idle thread).
     door_key: Option<ThreadKey>,
-    /// The pages of its last fast door_call's `door_arg_t` and rbuf.
+    /// The pages of its last fast door_call's `door_arg_t`, rbuf and arguments.
     door_pages: WritablePages,
     /// Its process's credentials (a copy of [`Process::cred`], kept in step
     /// by [`Sched::set_current_cred`], read on every door call).
