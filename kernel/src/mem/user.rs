@@ -420,6 +420,11 @@ pub struct WritablePages {
     epoch: u64,
     /// `(page number, frame address)`; [`NO_PAGE`] for none.
     pages: [(u64, u64); 3],
+    /// The last call's `door_arg_t` address ([`NO_PAGE`] for none), its
+    /// ranges `[data_ptr, data_size, rbuf, rsize]` and their tokens
+    /// `[door_arg_t, arguments, rbuf]`, each in a remembered page, or
+    /// checked across pages, or empty.
+    last: (u64, [u64; 4], [u64; 3]),
 }
 
 impl WritablePages {
@@ -427,7 +432,52 @@ impl WritablePages {
     pub const NONE: WritablePages = WritablePages {
         epoch: 0,
         pages: [(NO_PAGE, 0); 3],
+        last: (NO_PAGE, [0; 4], [0; 3]),
     };
+
+    /// The token of the `door_arg_t` at `addr`, if the last call's was
+    /// there at unmap epoch `epoch` (the current one).
+    #[inline(always)]
+    pub fn last_params(&self, epoch: u64, addr: u64) -> Option<u64> {
+        (self.epoch == epoch && self.last.0 == addr).then_some(self.last.2[0])
+    }
+
+    /// The tokens `[door_arg_t, arguments, rbuf]` of the last call's
+    /// ranges, if `ranges` are the same (its `door_arg_t` being where
+    /// [`WritablePages::last_params`] found it).
+    #[inline(always)]
+    pub fn last_ranges(&self, ranges: [u64; 4]) -> Option<[u64; 3]> {
+        let last = self.last.1;
+        // Word by word (an array compare would call memcmp).
+        let same = (last[0] == ranges[0]) & (last[1] == ranges[1])
+            && (last[2] == ranges[2]) & (last[3] == ranges[3]);
+        same.then_some(self.last.2)
+    }
+
+    /// Remembers a call with the `door_arg_t` at `addr`, its `ranges`
+    /// (as for [`WritablePages::last_ranges`]) and their `tokens`, found
+    /// at unmap epoch `epoch` (the current one), when the `door_arg_t` has
+    /// a token (lies in one page) and the arguments' token is no page's
+    /// found only readable (a copy-on-write page may move without an
+    /// unmap); the others were found writable.
+    #[inline(always)]
+    pub fn remember_call(&mut self, epoch: u64, addr: u64, ranges: [u64; 4], tokens: [u64; 3]) {
+        let data = tokens[1];
+        let steady = data == UNPLACED
+            || self.epoch == epoch
+                && (self.pages.iter())
+                    .any(|&(page, frame)| page != NO_PAGE && frame == data & !(PAGE_SIZE - 1));
+        if !steady || tokens[0] == UNPLACED {
+            return;
+        }
+        if self.epoch != epoch {
+            *self = WritablePages {
+                epoch,
+                ..WritablePages::NONE
+            };
+        }
+        self.last = (addr, ranges, tokens);
+    }
 
     /// [`locate`] of `len` bytes at `addr` in the space that `space` gives
     /// (looked up only when needed), at unmap epoch `epoch` (the current

@@ -71,10 +71,19 @@ impl<'a> ProcessMemory<'a> {
     #[inline(always)]
     pub fn read_params(&self, addr: u64, pages: &mut WritablePages) -> Option<CallParams> {
         let epoch = crate::mem::space::unmap_epoch();
+        // The same buffers as the last call's: their tokens at once.
+        if let Some(at) = pages.last_params(epoch, addr) {
+            let arg = UserPtr::<DoorArg>::read_at(at);
+            let ranges = [arg.data_ptr, arg.data_size, arg.rbuf, arg.rsize];
+            if let Some([params, data, rbuf]) = pages.last_ranges(ranges) {
+                let located = Some(Located { params, data, rbuf });
+                return Some(CallParams { addr, arg, located });
+            }
+        }
+        let space = || self.space();
         // Slots: the door_arg_t's page, the rbuf's, the arguments' (most
         // often the rbuf's too).
         let params = (addr, DoorArg::SIZE as u64);
-        let space = || self.space();
         let params = pages.locate(space, epoch, params, true, [0, 1, 2])?;
         let arg = match params {
             UNPLACED => UserPtr::<DoorArg>::new(addr)
@@ -86,6 +95,8 @@ impl<'a> ProcessMemory<'a> {
         let rbuf = pages.locate(space, epoch, (arg.rbuf, arg.rsize), true, [1, 2, 0])?;
         let data = (arg.data_ptr, arg.data_size);
         let data = pages.locate(space, epoch, data, false, [2, 1, 0])?;
+        let ranges = [arg.data_ptr, arg.data_size, arg.rbuf, arg.rsize];
+        pages.remember_call(epoch, addr, ranges, [params, data, rbuf]);
         let located = Some(Located { params, data, rbuf });
         Some(CallParams { addr, arg, located })
     }
