@@ -15,7 +15,7 @@ use crate::mem::pages::FrameStore;
 use crate::mem::space::AddressSpace;
 use crate::mem::user::{
     UserPtr, UserSlice, WritablePages, copy_between, copy_located_from, copy_located_to,
-    copy_tokens, locate,
+    copy_tokens,
 };
 use abi::{DoorArg, DoorDesc, DoorInfo, Errno, Wire};
 use alloc::vec::Vec;
