@@ -4,7 +4,8 @@
 //! touch nothing around them; ranges that run off the end of their area
 //! (short ones, checked in the page tables, and long ones, checked against
 //! the mapped areas) and read-only result buffers fail with EFAULT before
-//! the server runs.
+//! the server runs; the pages a thread's calls remember are not used once
+//! anything was unmapped (an unmapped result buffer, a fork).
 
 use qemu::test_program;
 
@@ -17,5 +18,6 @@ fn dcopy() {
         .assert_line(
             "dcopy: ranges off the end of their area, or read-only results, fail with EFAULT",
         )
+        .assert_line("dcopy: remembered pages are not used after an unmap or a fork")
         .assert_line("dcopy: ok");
 }

@@ -340,25 +340,18 @@ impl<T: Wire> UserPtr<T> {
         self.0.read(space, 0)
     }
 
-    /// The value at `addr`, read from memory that can also be written
-    /// (EFAULT otherwise), with its token ([`locate`]): a door_call's
-    /// `door_arg_t`, written back at its return. Within one page the page
-    /// tables alone decide (no page outside the user half is a user
-    /// page).
+    /// The value at the token `at` ([`locate`]; not [`UNPLACED`]) of
+    /// `SIZE` bytes found accessible while the unmap epoch was what it is
+    /// now.
     #[inline(always)]
-    pub fn read_located(space: &AddressSpace, addr: u64) -> Result<(T, u64), Errno> {
-        let len = T::SIZE as u64;
-        if !one_page(addr, len) {
-            let value = Self::new(addr)?;
-            value.check(space, true)?;
-            return Ok((value.read(space)?, UNPLACED));
-        }
-        let phys = translate_ready(space, addr, len, true)?;
-        // SAFETY: `SIZE` bytes of mapped user memory in one page, reached
-        // through the window; nothing writes them meanwhile (one CPU,
-        // interrupts off), and any bytes are valid `u8`s.
-        let bytes = unsafe { core::slice::from_raw_parts(phys_to_virt(phys), T::SIZE) };
-        Ok((T::decode(bytes), phys))
+    pub fn read_at(at: u64) -> T {
+        // SAFETY: `at` is the physical address of `SIZE` bytes of mapped
+        // user memory in one page (the caller's token), which stayed so as
+        // no unmap happened since; reached through the window, nothing
+        // writes them meanwhile (one CPU, interrupts off), and any bytes
+        // are valid `u8`s.
+        let bytes = unsafe { core::slice::from_raw_parts(phys_to_virt(at), T::SIZE) };
+        T::decode(bytes)
     }
 
     /// Writes `value` at the token `at` ([`locate`]) of `SIZE` writable
@@ -410,22 +403,134 @@ pub fn locate(space: &AddressSpace, addr: u64, len: u64, write: bool) -> Option<
     }
 }
 
-/// [`locate`] of a range beside `near` (address and token of a range found
-/// writable just now): within its page, the token comes from that one's,
-/// without another look (a door call's arguments next to its rbuf).
-#[inline(always)]
-pub fn locate_beside(
-    space: &AddressSpace,
-    addr: u64,
-    len: u64,
-    write: bool,
-    near: (u64, u64),
-) -> Option<u64> {
-    let (at, token) = near;
-    if token != UNPLACED && (addr ^ at) < PAGE_SIZE && one_page(addr, len) {
-        return Some((token & !(PAGE_SIZE - 1)) | (addr & (PAGE_SIZE - 1)));
+/// No page ([`WritablePages`]): no user address's page number.
+const NO_PAGE: u64 = u64::MAX;
+
+/// Pages of one thread's memory found writable, with their frames (tokens
+/// of whole pages, [`locate`]), and the unmap epoch at which they were:
+/// the pages of the `door_arg_t`, the rbuf and the arguments of its last
+/// door_call through the fast path, so that a thread calling again with
+/// the same buffers finds them without a look at its space. A page found
+/// writable stays where it is until the next unmap
+/// (`space::unmap_epoch`: unmaps, reducing protections, forks and the ends
+/// of spaces count, exec too), so pages remembered at another epoch are
+/// never used.
+#[derive(Clone, Copy, Debug)]
+pub struct WritablePages {
+    epoch: u64,
+    /// `(page number, frame address)`; [`NO_PAGE`] for none.
+    pages: [(u64, u64); 3],
+    /// The last call's `door_arg_t` address ([`NO_PAGE`] for none), its
+    /// ranges `[data_ptr, data_size, rbuf, rsize]` and their tokens
+    /// `[door_arg_t, arguments, rbuf]`, each in a remembered page, or
+    /// checked across pages, or empty.
+    last: (u64, [u64; 4], [u64; 3]),
+}
+
+impl WritablePages {
+    /// None remembered.
+    pub const NONE: WritablePages = WritablePages {
+        epoch: 0,
+        pages: [(NO_PAGE, 0); 3],
+        last: (NO_PAGE, [0; 4], [0; 3]),
+    };
+
+    /// The token of the `door_arg_t` at `addr`, if the last call's was
+    /// there at unmap epoch `epoch` (the current one).
+    #[inline(always)]
+    pub fn last_params(&self, epoch: u64, addr: u64) -> Option<u64> {
+        (self.epoch == epoch && self.last.0 == addr).then_some(self.last.2[0])
     }
-    locate(space, addr, len, write)
+
+    /// The tokens `[door_arg_t, arguments, rbuf]` of the last call's
+    /// ranges, if `ranges` are the same (its `door_arg_t` being where
+    /// [`WritablePages::last_params`] found it).
+    #[inline(always)]
+    pub fn last_ranges(&self, ranges: [u64; 4]) -> Option<[u64; 3]> {
+        let last = self.last.1;
+        // Word by word (an array compare would call memcmp).
+        let same = (last[0] == ranges[0]) & (last[1] == ranges[1])
+            && (last[2] == ranges[2]) & (last[3] == ranges[3]);
+        same.then_some(self.last.2)
+    }
+
+    /// Remembers a call with the `door_arg_t` at `addr`, its `ranges`
+    /// (as for [`WritablePages::last_ranges`]) and their `tokens`, found
+    /// at unmap epoch `epoch` (the current one), when the `door_arg_t` has
+    /// a token (lies in one page) and the arguments' token is no page's
+    /// found only readable (a copy-on-write page may move without an
+    /// unmap); the others were found writable.
+    #[inline(always)]
+    pub fn remember_call(&mut self, epoch: u64, addr: u64, ranges: [u64; 4], tokens: [u64; 3]) {
+        let data = tokens[1];
+        let steady = data == UNPLACED
+            || self.epoch == epoch
+                && (self.pages.iter())
+                    .any(|&(page, frame)| page != NO_PAGE && frame == data & !(PAGE_SIZE - 1));
+        if !steady || tokens[0] == UNPLACED {
+            return;
+        }
+        if self.epoch != epoch {
+            *self = WritablePages {
+                epoch,
+                ..WritablePages::NONE
+            };
+        }
+        self.last = (addr, ranges, tokens);
+    }
+
+    /// [`locate`] of `len` bytes at `addr` in the space that `space` gives
+    /// (looked up only when needed), at unmap epoch `epoch` (the current
+    /// one): a range within one remembered page has its token without a
+    /// look (writable, so readable too; the slots looked at in the order
+    /// `order`), and the page of one found writable (even when only
+    /// reading was asked) is remembered as slot `order[0]`.
+    #[inline(always)]
+    pub fn locate<'a>(
+        &mut self,
+        space: impl FnOnce() -> Option<&'a AddressSpace>,
+        epoch: u64,
+        (addr, len): (u64, u64),
+        write: bool,
+        order: [usize; 3],
+    ) -> Option<u64> {
+        if !one_page(addr, len) {
+            let range = Range::new(addr, len).ok()?;
+            // An empty range in the user half needs no look.
+            if len > 0 {
+                range.ready_across_pages(space()?, write).ok()?;
+            }
+            return Some(UNPLACED);
+        }
+        let page = addr / PAGE_SIZE;
+        if self.epoch == epoch {
+            for i in order {
+                let (remembered, frame) = self.pages[i];
+                if page == remembered {
+                    return Some(frame | (addr % PAGE_SIZE));
+                }
+            }
+        }
+        let space = space()?;
+        let at = match space.translate(addr, true) {
+            Some(at) => at,
+            None => {
+                let at = translate_ready(space, addr, len, write).ok()?;
+                if !write {
+                    return Some(at);
+                }
+                at
+            }
+        };
+        if self.epoch != epoch {
+            *self = WritablePages {
+                epoch,
+                ..WritablePages::NONE
+            };
+        }
+        self.pages[order[0]] = (page, at & !(PAGE_SIZE - 1));
+        Some(at)
+    }
 }
 
 /// Checks that `len` bytes at user address `addr` of `space` can be read
@@ -515,29 +620,16 @@ pub fn copy_tokens(from: u64, to: u64, len: u64) {
     copy_physical(from, to, len);
 }
 
-/// Copies `len` bytes from `src_addr` in `src` (token `from`, found just
-/// now; [`UNPLACED`] when it has none) to the writable range of at least
-/// `len` bytes with token `to` (not [`UNPLACED`]), found while the unmap
-/// epoch was what it is now: a door's results into its caller's rbuf,
-/// without looking the caller's space up. The source is checked whole
-/// first when it has no token.
+/// Copies `len` bytes from `src_addr` in `src` (a range without a token,
+/// checked whole first) to the writable range of at least `len` bytes with
+/// token `to` (not [`UNPLACED`]), found while the unmap epoch was what it
+/// is now: a door's results into its caller's rbuf without looking the
+/// caller's space up, arguments into the top of a server thread's area.
 #[inline(always)]
-pub fn copy_located_to(
-    src: &AddressSpace,
-    src_addr: u64,
-    from: u64,
-    to: u64,
-    len: u64,
-) -> Result<(), Errno> {
-    match from {
-        UNPLACED => Range::new(src_addr, len)?.pieces(src, false, |phys, off, n| {
-            copy_physical(phys, to + off as u64, n as u64)
-        }),
-        _ => {
-            copy_physical(from, to, len);
-            Ok(())
-        }
-    }
+pub fn copy_located_to(src: &AddressSpace, src_addr: u64, to: u64, len: u64) -> Result<(), Errno> {
+    Range::new(src_addr, len)?.pieces(src, false, |phys, off, n| {
+        copy_physical(phys, to + off as u64, n as u64)
+    })
 }
 
 /// [`copy_between`], checking every page first only with `check` (a copy

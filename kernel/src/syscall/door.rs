@@ -148,22 +148,27 @@ fn try_fast_call(frame: &TrapFrame, params: Option<u64>) {
         cred: me.cred(),
     };
     let memory = ProcessMemory::new(procs, pid);
-    let up = match params {
-        None => doors.try_fast_call(caps, &memory, caller, d, None),
+    let (up, data_ptr) = match params {
+        None => (doors.try_fast_call(caps, &memory, caller, d, None), 0),
         Some(addr) => {
-            let Some(params) = memory.read_params(addr) else {
+            let Some(params) = memory.read_params(addr, me.door_pages()) else {
                 return;
             };
-            let arg = params.arg;
             let up = doors.try_fast_call(caps, &memory, caller, d, Some(&params));
-            if let Some(up) = &up {
-                let space = memory.space().expect("the running process's space");
-                copy_arguments(procs, space, arg.data_ptr, up);
-            }
-            up
+            (up, params.arg.data_ptr)
         }
     };
     let Some(up) = up else { return };
+    if params.is_some() {
+        let (to, len) = (up.regs[1], up.regs[2]);
+        copy_arguments(
+            procs,
+            &memory,
+            (data_ptr, up.from),
+            (up.server_pid, to, up.to),
+            len,
+        );
+    }
     let parked = me.park(Leave::Blocked(Wait::DoorCall));
     FAST_PATHS.fetch_add(1, Ordering::Relaxed);
     let resume = Resume::Invocation(Entry {

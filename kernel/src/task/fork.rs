@@ -14,6 +14,7 @@ use crate::arch::switch::prepare_user;
 use crate::arch::traps::TrapFrame;
 use crate::mem::kstack::KernelStack;
 use crate::mem::space::activate_root;
+use crate::mem::user::WritablePages;
 use abi::Errno;
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -75,6 +76,7 @@ impl Sched {
             holds: None,
             root: Some(space.root()),
             door_key: None,
+            door_pages: WritablePages::NONE,
             cred,
             linux: linux_thread,
         };

@@ -14,15 +14,15 @@ use crate::mem::PAGE_SIZE;
 use crate::mem::pages::FrameStore;
 use crate::mem::space::AddressSpace;
 use crate::mem::user::{
-    UserPtr, UserSlice, copy_between, copy_located_from, copy_located_to, copy_tokens, locate,
-    locate_beside,
+    UserPtr, UserSlice, WritablePages, copy_between, copy_located_from, copy_located_to,
+    copy_tokens,
 };
-use abi::{DoorArg, DoorDesc, DoorInfo, Errno};
+use abi::{DoorArg, DoorDesc, DoorInfo, Errno, Wire};
 use alloc::vec::Vec;
 use core::cell::Cell;
 use doors::{
-    CallParams, Cred, Depleted, DoorSystem, FastUpcall, Located, Pid, Registry, Reply, ResultPlace,
-    ThreadKey, UNPLACED, Upcall, UserMemory,
+    CallParams, Cred, Depleted, DoorSystem, Located, Pid, Registry, Reply, ResultPlace, ThreadKey,
+    UNPLACED, Upcall, UserMemory,
 };
 use kernel::cap::{CapSpace, Capability};
 
@@ -65,12 +65,39 @@ impl<'a> ProcessMemory<'a> {
 
     /// The `door_arg_t` at `addr`, if it can be read and written, with
     /// where its ranges are when they are all accessible (so the door logic
-    /// need not look for them again).
+    /// need not look for them again): in the calling thread's `pages` (the
+    /// pages of its last call's `door_arg_t`, rbuf and arguments,
+    /// remembered anew), else by a look at the space.
     #[inline(always)]
-    pub fn read_params(&self, addr: u64) -> Option<CallParams> {
-        let space = self.space()?;
-        let (arg, params) = UserPtr::<DoorArg>::read_located(space, addr).ok()?;
-        let located = locate_ranges(space, params, &arg);
+    pub fn read_params(&self, addr: u64, pages: &mut WritablePages) -> Option<CallParams> {
+        let epoch = crate::mem::space::unmap_epoch();
+        // The same buffers as the last call's: their tokens at once.
+        if let Some(at) = pages.last_params(epoch, addr) {
+            let arg = UserPtr::<DoorArg>::read_at(at);
+            let ranges = [arg.data_ptr, arg.data_size, arg.rbuf, arg.rsize];
+            if let Some([params, data, rbuf]) = pages.last_ranges(ranges) {
+                let located = Some(Located { params, data, rbuf });
+                return Some(CallParams { addr, arg, located });
+            }
+        }
+        let space = || self.space();
+        // Slots: the door_arg_t's page, the rbuf's, the arguments' (most
+        // often the rbuf's too).
+        let params = (addr, DoorArg::SIZE as u64);
+        let params = pages.locate(space, epoch, params, true, [0, 1, 2])?;
+        let arg = match params {
+            UNPLACED => UserPtr::<DoorArg>::new(addr)
+                .ok()?
+                .read(self.space()?)
+                .ok()?,
+            at => UserPtr::<DoorArg>::read_at(at),
+        };
+        let rbuf = pages.locate(space, epoch, (arg.rbuf, arg.rsize), true, [1, 2, 0])?;
+        let data = (arg.data_ptr, arg.data_size);
+        let data = pages.locate(space, epoch, data, false, [2, 1, 0])?;
+        let ranges = [arg.data_ptr, arg.data_size, arg.rbuf, arg.rsize];
+        pages.remember_call(epoch, addr, ranges, [params, data, rbuf]);
+        let located = Some(Located { params, data, rbuf });
         Some(CallParams { addr, arg, located })
     }
 
@@ -84,16 +111,6 @@ impl<'a> ProcessMemory<'a> {
         self.space.set(Some(space));
         Some(space)
     }
-}
-
-/// Where the ranges of `arg`, a `door_arg_t` found writable in `space`
-/// with token `params`, are, if they are all accessible: arguments beside
-/// the rbuf are found by its token.
-#[inline(always)]
-fn locate_ranges(space: &AddressSpace, params: u64, arg: &DoorArg) -> Option<Located> {
-    let rbuf = locate(space, arg.rbuf, arg.rsize, true)?;
-    let data = locate_beside(space, arg.data_ptr, arg.data_size, false, (arg.rbuf, rbuf))?;
-    Some(Located { params, data, rbuf })
 }
 
 impl UserMemory for ProcessMemory<'_> {
@@ -125,25 +142,61 @@ impl UserMemory for ProcessMemory<'_> {
     }
 }
 
-/// Copies a fast door_call's argument bytes from `from` in `src` to the
-/// server thread as `up` says: into the top of its area by the token
-/// found when the area was registered (the server's space not even looked
-/// up), else through the server's space. The door logic checked both
-/// ranges (an idle thread's area stays writable), under the same lock, so
-/// the copy cannot fail.
+/// Copies a fast door_call's `len` argument bytes from `from` in the
+/// caller's memory `src` (token `from_at`, [`UNPLACED`] for none) to `to`
+/// in the server's process (`server_pid`), in the range with token and
+/// start `top` (the top of the server thread's area, found writable when
+/// it was registered; `(UNPLACED, 0)` for none): by the tokens when there
+/// are both (neither space even looked up), else through the spaces. The
+/// door logic checked both ranges (an idle thread's area stays writable),
+/// under the same lock, so the copy cannot fail.
 #[inline(always)]
-pub fn copy_arguments(procs: &Registry<Process>, src: &AddressSpace, from: u64, up: &FastUpcall) {
-    let (to, len) = (up.regs[1], up.regs[2]);
-    let copied = match up.to {
-        (UNPLACED, _) => space_of(procs, up.server_pid)
-            .ok_or(Errno::EFAULT)
-            .and_then(|dst| copy_located_from(up.from, src, from, dst, to, len)),
+pub fn copy_arguments(
+    procs: &Registry<Process>,
+    src: &ProcessMemory,
+    (from, from_at): (u64, u64),
+    (server_pid, to, top): (Pid, u64, (u64, u64)),
+    len: u64,
+) {
+    let copied = match (from_at, top) {
         // Tokens are physical addresses: the range's goes on in its page.
-        (top_at, top) => copy_located_to(src, from, up.from, top_at + (to - top), len),
+        (at, (top_at, top)) if at != UNPLACED && top_at != UNPLACED => {
+            copy_tokens(at, top_at + (to - top), len);
+            Ok(())
+        }
+        _ => copy_arguments_by_spaces(procs, src, (from, from_at), (server_pid, to, top), len),
     };
     if let Err(e) = copied {
-        panic!("door copy of {len} bytes failed ({e:?}) on ranges the door logic checked");
+        copy_failed(len, e);
     }
+}
+
+/// [`copy_arguments`] when the source or the destination has no token:
+/// through the spaces.
+#[inline(always)]
+fn copy_arguments_by_spaces(
+    procs: &Registry<Process>,
+    src: &ProcessMemory,
+    (from, from_at): (u64, u64),
+    (server_pid, to, top): (Pid, u64, (u64, u64)),
+    len: u64,
+) -> Result<(), Errno> {
+    let own = src.space().ok_or(Errno::EFAULT)?;
+    match top {
+        (UNPLACED, _) => {
+            let dst = space_of(procs, server_pid).ok_or(Errno::EFAULT)?;
+            copy_located_from(from_at, own, from, dst, to, len)
+        }
+        // The source has no token.
+        (top_at, top) => copy_located_to(own, from, top_at + (to - top), len),
+    }
+}
+
+/// A door copy failed on ranges the door logic checked: a kernel bug.
+#[cold]
+#[inline(never)]
+fn copy_failed(len: u64, e: Errno) -> ! {
+    panic!("door copy of {len} bytes failed ({e:?}) on ranges the door logic checked")
 }
 
 /// Delivers a fast door_return's `len` results at `from` in the running
@@ -166,7 +219,7 @@ pub fn deliver_results(
 ) {
     let delivered = deliver(procs, src, from, from_at, len, caller_pid, place);
     if let Err(e) = delivered {
-        panic!("door results of {len} bytes failed ({e:?}) on ranges the door logic checked");
+        copy_failed(len, e);
     }
 }
 
@@ -193,7 +246,7 @@ fn deliver(
         match (from_at, place.rbuf_at) {
             (_, UNPLACED) => copy_located_from(from_at, own()?, from, caller()?, place.rbuf, len)?,
             // The whole rbuf (at least `len` bytes) lies in one page.
-            (UNPLACED, rbuf_at) => copy_located_to(own()?, from, UNPLACED, rbuf_at, len)?,
+            (UNPLACED, rbuf_at) => copy_located_to(own()?, from, rbuf_at, len)?,
             (from_at, rbuf_at) => copy_tokens(from_at, rbuf_at, len),
         }
     }
@@ -374,6 +427,12 @@ impl Thread {
     #[inline(always)]
     pub fn cred(&self) -> Cred {
         self.cred
+    }
+
+    /// The pages of its last fast door_call's `door_arg_t`, rbuf and arguments.
+    #[inline(always)]
+    pub fn door_pages(&mut self) -> &mut WritablePages {
+        &mut self.door_pages
     }
 
     /// How its pending door operation ends; the next one starts out

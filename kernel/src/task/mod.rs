@@ -34,6 +34,7 @@ use crate::arch::switch::{prepare_kernel, prepare_user, switch};
 use crate::arch::traps::TrapFrame;
 use crate::mem::kstack::KernelStack;
 use crate::mem::space::AddressSpace;
+use crate::mem::user::WritablePages;
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -111,6 +112,8 @@ pub struct Thread {
     handoff: bool,
     /// Its record in the door logic (`None` for the idle thread).
     door_key: Option<ThreadKey>,
+    /// The pages of its last fast door_call's `door_arg_t`, rbuf and arguments.
+    door_pages: WritablePages,
     /// Its process's credentials (a copy of [`Process::cred`], kept in step
     /// by [`Sched::set_current_cred`], read on every door call).
     cred: Cred,
@@ -440,6 +443,7 @@ impl Sched {
             holds: None,
             root,
             door_key: None,
+            door_pages: WritablePages::NONE,
             cred,
             linux: None,
         };
@@ -742,6 +746,7 @@ pub fn start() -> ! {
         holds: None,
         root: None,
         door_key: None,
+        door_pages: WritablePages::NONE,
         cred: Cred::default(),
         linux: None,
     };

@@ -15,7 +15,16 @@
 //!   into the unmapped page after it fail with EFAULT before the server
 //!   runs, leaving the result buffer as it was: a short range and a long
 //!   one, and arguments that start in the page of the result buffer; so
-//!   does a read-only result buffer.
+//!   does a read-only result buffer;
+//! - a thread's calls find the pages and buffers of their last
+//!   `door_arg_t`, result buffer and arguments without a look at the page
+//!   tables, until anything is unmapped: a result buffer unmapped after a
+//!   call fails with EFAULT at the next, and after a fork (the pages
+//!   copy-on-write, the child keeping the frames) a call with the same
+//!   `door_arg_t`, arguments and result buffer reads and writes the
+//!   caller's own copies, arguments read from a page still shared are
+//!   read from the caller's own copy once it has written it, and a
+//!   `door_arg_t` across two pages is found again at each call.
 #![no_std]
 #![no_main]
 
@@ -30,9 +39,10 @@ use userland::door::{
     door_arg_t, door_call, door_create, door_desc_t, door_info_t, door_return, door_server_create,
     errno,
 };
+use userland::fs::{close, pipe, read_fd};
 use userland::sys::{Errno, check, syscall3};
 use userland::testkit::{expect_eq, spawn_server_thread, verdict};
-use userland::{check, heap, println};
+use userland::{check, heap, println, process};
 
 userland::entry!(main);
 
@@ -243,6 +253,91 @@ fn expect_efault(what: &str, d: i32, data: usize, rbuf: usize, len: usize, rsize
     check!(bytes(rbuf, rsize) == saved, "{what}: rbuf changed");
 }
 
+/// A call of `d` with its `door_arg_t` at `args`, 16 bytes of arguments
+/// at `data` and of results at `rbuf`; returns what door_call returned.
+fn call_at(d: i32, args: usize, data: usize, rbuf: usize) -> i32 {
+    let arg = door_arg_t {
+        data_ptr: data as u64,
+        data_size: 16,
+        desc_ptr: 0,
+        desc_num: 0,
+        rbuf: rbuf as u64,
+        rsize: 16,
+    };
+    // SAFETY: `args` is mapped, writable and aligned for a door_arg_t.
+    unsafe { (args as *mut door_arg_t).write(arg) };
+    // SAFETY: as above.
+    door_call(d, unsafe { &mut *(args as *mut door_arg_t) })
+}
+
+/// [`call_at`] with `rbuf` cleared first, which must succeed with the
+/// arguments as results.
+fn echo_at(what: &str, d: i32, args: usize, data: usize, rbuf: usize) {
+    bytes_mut(rbuf, 16).fill(0);
+    let ret = call_at(d, args, data, rbuf);
+    check!(ret == 0, "{what}: {}", errno().name());
+    check!(
+        bytes(rbuf, 16) == bytes(data, 16),
+        "{what}: the results differ"
+    );
+}
+
+/// The pages and buffers a thread's calls remember (its last
+/// `door_arg_t`'s, result buffer's and arguments') are not used once
+/// anything was unmapped: a result buffer unmapped after a call fails with
+/// EFAULT at the next call; after a fork, whose child keeps the frames of
+/// the pages (copy-on-write) while this process writes its own copies, a
+/// call with the same `door_arg_t`, arguments and result buffer reads and
+/// writes this process's copies; arguments read from a page still shared
+/// copy-on-write are read again from this process's own copy once it has
+/// written it. A `door_arg_t` across two pages is found again each time.
+fn remembered_pages(d: i32) {
+    let rw = prot::READ | prot::WRITE;
+    let (args, data, rbuf) = (map(PAGE, rw), map(PAGE, rw), map(PAGE, rw));
+    echo_at("before the unmap", d, args, data, rbuf);
+    heap::unmap(rbuf, PAGE).expect("unmap the result buffer");
+    let before = INVOCATIONS.load(SeqCst);
+    // The same door_arg_t at the same place.
+    let ret = call_at(d, args, data, rbuf);
+    let what = "rbuf unmapped after a call";
+    expect_eq(what, (ret, errno()), (-1, Errno::EFAULT));
+    expect_eq(what, INVOCATIONS.load(SeqCst), before);
+    let data = data + MARGIN;
+
+    let across = map(2 * PAGE, rw) + PAGE - 24;
+    for seed in [1, 2] {
+        fill(bytes_mut(data, 16), seed);
+        echo_at("door_arg_t across pages", d, across, data, 512 + across);
+    }
+
+    // One page holds the door_arg_t, the arguments and the result buffer;
+    // more arguments are in a page of their own.
+    let page = map(PAGE, rw);
+    let (args, data, rbuf) = (page, page + 256, page + 512);
+    let own = map(PAGE, rw);
+    fill(bytes_mut(own, 16), 1);
+    fill(bytes_mut(data, 16), 1);
+    echo_at("call in one page", d, args, data, rbuf);
+    let (waiting, end) = pipe().expect("pipe");
+    let child = process::fork().expect("fork");
+    if child == 0 {
+        // Keeps the frames of the pages until the parent is done.
+        close(end).expect("close");
+        let mut byte = [0u8; 1];
+        let _ = read_fd(waiting, &mut byte);
+        process::exit(0);
+    }
+    fill(bytes_mut(data, 16), 2);
+    echo_at("call in one page after a fork", d, args, data, rbuf);
+    echo_at("arguments shared with the child", d, args, own, rbuf);
+    fill(bytes_mut(own, 16), 3);
+    echo_at("arguments written after the fork", d, args, own, rbuf);
+    close(end).expect("close");
+    close(waiting).expect("close");
+    let status = process::wait(Some(child)).map(|(_, s)| s);
+    expect_eq("the child", status, Ok(0));
+}
+
 fn main() -> i32 {
     door_server_create(Some(create));
     let d = door_create(echo, null_mut(), 0);
@@ -312,5 +407,7 @@ fn main() -> i32 {
     expect_efault("short read-only rbuf", d, rbuf, read_only, 16, 0);
     expect_efault("long read-only rbuf", d, rbuf, read_only, 12 * PAGE, 0);
     println!("dcopy: ranges off the end of their area, or read-only results, fail with EFAULT");
+    remembered_pages(d);
+    println!("dcopy: remembered pages are not used after an unmap or a fork");
     verdict(true)
 }
