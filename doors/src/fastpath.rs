@@ -23,7 +23,6 @@
 
 use crate::descriptors::Descriptors;
 use crate::dispatch::{ARG_SIZE, layout, locate_top};
-
 use crate::outcome::{StackArea, UNPLACED, UserMemory};
 use crate::system::{CallState, Door, Invocation, PoolKey, ReplyTo, ThreadKey};
 use crate::{CallParams, Cred, DoorSystem, Fd, Pid, Tid};

@@ -159,9 +159,8 @@ pub fn copy_arguments(
     len: u64,
 ) {
     let copied = match (from_at, top) {
-        // Tokens are physical addresses: the range's goes on in its page.
-        (at, (top_at, top)) if at != UNPLACED && top_at != UNPLACED => {
-            copy_tokens(at, top_at + (to - top), len);
+        (at, _) if at != UNPLACED && top.0 != UNPLACED => {
+            copy_tokens(at, token_of(top, to), len);
             Ok(())
         }
         _ => copy_arguments_by_spaces(procs, src, (from, from_at), (server_pid, to, top), len),
@@ -188,8 +187,16 @@ fn copy_arguments_by_spaces(
             copy_located_from(from_at, own, from, dst, to, len)
         }
         // The source has no token.
-        (top_at, top) => copy_located_to(own, from, top_at + (to - top), len),
+        top => copy_located_to(own, from, token_of(top, to), len),
     }
+}
+
+/// The token of user address `addr` in the range whose start `start` has
+/// token `at` (not [`UNPLACED`]): tokens are physical addresses, and the
+/// range goes on in its page.
+#[inline(always)]
+fn token_of((at, start): (u64, u64), addr: u64) -> u64 {
+    at + (addr - start)
 }
 
 /// A door copy failed on ranges the door logic checked: a kernel bug.
@@ -237,10 +244,9 @@ fn deliver(
 ) -> Result<(), Errno> {
     let caller = || space_of(procs, caller_pid).ok_or(Errno::EFAULT);
     let own = || src.space().ok_or(Errno::EFAULT);
-    // Tokens are physical addresses: a range's goes on in its page.
     let from_at = match from_at {
         (UNPLACED, _) => UNPLACED,
-        (at, start) => at + (from - start),
+        range => token_of(range, from),
     };
     if len > 0 {
         match (from_at, place.rbuf_at) {
