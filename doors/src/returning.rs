@@ -336,7 +336,10 @@ impl<C: Copy> DoorSystem<C> {
 
     /// Parking thread `tid` takes the work queued in pool `key` (calls that
     /// do not fit it, or whose arguments are gone, fail), or parks there
-    /// when none is left.
+    /// when none is left. A failed call may take the last reference to the
+    /// door whose private pool it is with it: the door is freed, and the
+    /// thread, unbound, fails as a door_return to a freed bound door does
+    /// (EBADF).
     fn serve_queued<M: UserMemory, D: Descriptors<Cap = C>>(
         &mut self,
         mem: &M,
@@ -345,7 +348,18 @@ impl<C: Copy> DoorSystem<C> {
         pool: PoolKey,
     ) -> Next {
         let mut up = Box::<Upcall>::default();
-        while let Some(p) = self.pool_mut(pool).queue.pop_front() {
+        loop {
+            let queued = match pool {
+                PoolKey::Shared(_) => Some(self.pool_mut(pool)),
+                PoolKey::Private(d) => self.doors.get_mut(d).map(|d| &mut d.pool),
+            };
+            let Some(queued) = queued else {
+                self.threads.at_mut(me).bind = None;
+                return Next::Fail(Errno::EBADF);
+            };
+            let Some(p) = queued.queue.pop_front() else {
+                break;
+            };
             if self.try_start(mem, caps, me, p, &mut up) {
                 return Next::Serve(up);
             }

@@ -121,6 +121,33 @@ fn parking_while_bound_to_a_gone_door_fails_with_ebadf_after_delivering_results(
 }
 
 #[test]
+fn a_waiting_call_that_fails_with_the_bound_doors_last_reference_fails_the_parking_thread() {
+    let mut w = World::new();
+    let (p, pc) = pair(&mut w, DOOR_PRIVATE);
+    w.door_bind(10, p).unwrap();
+    w.park(10);
+    w.call_handoff(20, pc);
+    // Thread 21's call waits, passing the door: its message holds the
+    // reference that outlives both descriptors; its arguments do not fit
+    // thread 10's area.
+    let big = w.arg(21, 1 << 20, &[pass(pc)], 0);
+    assert_eq!(w.call(21, pc, Some(big)), Ok(CallOutcome::Wait));
+    w.close(2, pc).unwrap();
+    w.close(1, p).unwrap();
+    // Parking, thread 10 fails that call, which frees the door with its
+    // private pool: the thread is unbound and its door_return fails.
+    let out = w.ret(10, 0, &[]).unwrap();
+    assert_eq!(out.reply.unwrap().caller, 20);
+    assert_eq!(out.next, Next::Fail(Errno::EBADF));
+    assert_eq!(w.sys.threads[&10].bind, None);
+    assert_eq!(w.sys.stats().doors, 0, "the private door is freed");
+    assert!(w.events().contains(&Event::CallFailed {
+        caller: 21,
+        errno: Errno::E2BIG
+    }));
+}
+
+#[test]
 fn unref_fires_once_when_the_count_drops_to_one() {
     let mut w = World::new();
     let (d, c) = pair(&mut w, DOOR_UNREF);

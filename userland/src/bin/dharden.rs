@@ -5,7 +5,13 @@
 //! - a malformed descriptor entry (DOOR_RELEASE without DOOR_DESCRIPTOR)
 //!   fails with EINVAL and closes nothing it names;
 //! - an idle server thread whose argument area is unmapped leaves its pool:
-//!   its door_return fails with EFAULT.
+//!   its door_return fails with EFAULT;
+//! - a call waiting for the bound thread of a private door, passing the
+//!   door (its message then holds the door's last reference) with
+//!   arguments that do not fit the thread's area, fails with E2BIG when
+//!   the thread parks, and frees the door with its pool: the thread,
+//!   unbound, gets EBADF from that door_return (the kernel panicked here
+//!   once).
 #![no_std]
 #![no_main]
 
@@ -16,7 +22,7 @@ use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering::SeqCst};
 use userland::abi::kstat;
 use userland::door::{
-    DOOR_PRIVATE, DOOR_RELEASE, door_arg_t, door_bind, door_call, door_create, door_desc_t,
+    DOOR_PRIVATE, DOOR_RELEASE, close, door_arg_t, door_bind, door_call, door_create, door_desc_t,
     door_info, door_info_t, door_return, door_return_on, door_server_create, dup, errno,
 };
 use userland::testkit::{data, desc, expect_eq, expect_err, expect_ok, verdict, wait_until};
@@ -25,10 +31,11 @@ use userland::{Errno, check, heap, process, thread};
 userland::entry!(main);
 
 /// Invocations served, descriptors they carried; whether a held call may
-/// finish.
+/// finish; the errno of a server's door_return that failed.
 static CALLS: AtomicU32 = AtomicU32::new(0);
 static DESCS: AtomicU32 = AtomicU32::new(0);
 static RELEASE: AtomicBool = AtomicBool::new(false);
+static RETURN_FAILED: AtomicU32 = AtomicU32::new(0);
 
 extern "C" fn server(_: *mut c_void, argp: *mut u8, size: usize, _: *mut door_desc_t, n: u32) {
     CALLS.fetch_add(1, SeqCst);
@@ -39,6 +46,7 @@ extern "C" fn server(_: *mut c_void, argp: *mut u8, size: usize, _: *mut door_de
         }
     }
     door_return(null_mut(), 0, null_mut(), 0);
+    RETURN_FAILED.store(u32::from(errno().code()), SeqCst);
 }
 
 extern "C" fn no_threads(_: *mut door_info_t) {}
@@ -163,6 +171,51 @@ fn unmapped_area() {
     }
 }
 
+/// A waiting call frees the private door whose bound thread parks.
+fn freed_while_parking() {
+    RELEASE.store(false, SeqCst);
+    let served = CALLS.load(SeqCst);
+    let p = door_create(server, null_mut(), DOOR_PRIVATE);
+    expect_ok("door_create(private)", p);
+    let bound = thread::spawn(move || {
+        if door_bind(p) != 0 {
+            return 1;
+        }
+        door_return(null_mut(), 0, null_mut(), 0);
+        2
+    })
+    .expect("spawn");
+    let holder = thread::spawn(move || call_with(p, b"hold", &mut []).0 as u64).expect("spawn");
+    check!(
+        wait_until(PATIENCE, || CALLS.load(SeqCst) == served + 1),
+        "the held call was never served"
+    );
+    // More than the bound thread's stack area holds.
+    let big = alloc::vec![7u8; 2 * thread::DEFAULT_STACK_SIZE];
+    let passed = expect_ok("dup", dup(p));
+    let caller = thread::spawn(move || {
+        let (r, e) = call_with(p, &big, &mut [desc(passed, true)]);
+        if r == 0 { 0 } else { u64::from(e.code()) }
+    })
+    .expect("spawn");
+    check!(
+        wait_until(PATIENCE, || kstat(kstat::DOOR_WAITING) == 1),
+        "the large call never waited for the bound thread"
+    );
+    expect_ok("close", close(p));
+    RELEASE.store(true, SeqCst);
+    expect_eq("the held call", holder.join().ok(), Some(0));
+    let failed = caller.join().ok().map(|e| Errno::from_code(e as u16));
+    expect_eq("the call that did not fit", failed, Some(Errno::E2BIG));
+    // The procedure returns when its door_return fails: the thread ends.
+    expect_eq("the bound thread", bound.join().ok(), Some(0));
+    expect_eq(
+        "its door_return",
+        Errno::from_code(RETURN_FAILED.load(SeqCst) as u16),
+        Errno::EBADF,
+    );
+}
+
 fn main() -> i32 {
     door_server_create(Some(no_threads));
     let d = expect_ok("door_create", door_create(server, null_mut(), 0));
@@ -174,5 +227,6 @@ fn main() -> i32 {
     unmapped_arguments(d);
     malformed_entry(d);
     unmapped_area();
+    freed_while_parking();
     verdict(true)
 }
