@@ -159,6 +159,10 @@ pub const FS_MAX_PAGES: usize = 8192;
 pub const FS_MAX_NODES: usize = 4096;
 /// Pipes that exist at once at most (then ENFILE).
 pub const MAX_PIPES: usize = 256;
+/// Open-file descriptions that exist at once at most, all processes
+/// together (then ENFILE): they live on the kernel heap, which every
+/// process's descriptor table full of them would overrun.
+pub const MAX_OPEN_FILES: usize = 16384;
 
 /// `d_type` of a `getdents64` record: unknown.
 pub const DT_UNKNOWN: u8 = 0;

@@ -195,6 +195,12 @@ pub mod verdict {
 /// [`limit::CHILDREN`] binds first.
 pub const MAX_PROCESSES: usize = 256;
 
+/// Most doors that exist at once, all processes together (door_create:
+/// ENFILE beyond). Like [`MAX_PROCESSES`] it keeps the kernel heap from
+/// running out: every process's descriptor table full of doors would need
+/// more heap than the kernel has.
+pub const MAX_DOORS: usize = 16384;
+
 /// Most bytes one [`Sys::DebugWrite`] (or a `write` to the console) writes.
 pub const DEBUG_WRITE_MAX: usize = 4096;
 

@@ -129,7 +129,7 @@ syscalls! {
     /// non-private door of the process, and every private one). The
     /// descriptor is close-on-exec (`FD_CLOEXEC`), as illumos's. Errors:
     /// `EINVAL` (unknown attribute bits, or UNREF with UNREF_MULTI),
-    /// `EMFILE`.
+    /// `EMFILE`, `ENFILE` ([`crate::MAX_DOORS`] doors exist).
     DoorCreate,
     /// `door_call(d, params)`: `params` points to a [`crate::DoorArg`] (or is
     /// 0 for no arguments and no results). Returns 0 when the call
@@ -244,7 +244,8 @@ syscalls! {
     /// with a door attached gives the door. Errors: EMFILE, EBADF
     /// (`dirfd`), ENOTDIR, EFAULT, EINVAL (unknown flags, `O_RDWR|O_WRONLY`,
     /// `O_CREAT|O_DIRECTORY`), the errors of paths (ENOENT, EACCES,
-    /// ENAMETOOLONG), EEXIST, EISDIR, EROFS, ENOSPC.
+    /// ENAMETOOLONG), EEXIST, EISDIR, EROFS, ENOSPC, ENFILE
+    /// ([`crate::fs::MAX_OPEN_FILES`] open-file descriptions exist).
     Openat,
     /// `read(d, buf, len)`: reads up to `len` bytes (at most
     /// [`crate::fs::IO_MAX`] per call) into `buf`; returns how many, 0 at

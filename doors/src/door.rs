@@ -17,7 +17,8 @@ use alloc::vec::Vec;
 impl<C: Copy> DoorSystem<C> {
     /// door_create: a door served by `pid` with server procedure `pc`,
     /// `cookie` and `attributes`. Errors: EINVAL (unknown bits, or UNREF
-    /// with UNREF_MULTI), EMFILE; ESRCH for an unknown process.
+    /// with UNREF_MULTI), EMFILE, ENFILE (`max_doors` doors exist); ESRCH
+    /// for an unknown process.
     pub fn door_create<D: Descriptors<Cap = C>>(
         &mut self,
         caps: &mut D,
@@ -33,6 +34,9 @@ impl<C: Copy> DoorSystem<C> {
         }
         if caps.room(pid) == 0 {
             return Err(Errno::EMFILE);
+        }
+        if self.doors.len() >= self.cfg.max_doors {
+            return Err(Errno::ENFILE);
         }
         let refuse = attributes & DOOR_REFUSE_DESC != 0;
         let door = Door {

@@ -33,6 +33,9 @@ pub struct Config {
     /// with the descriptor count): it bounds the copying one system call
     /// does.
     pub max_data: u64,
+    /// Most doors that exist at once (door_create: ENFILE beyond): it
+    /// bounds the kernel heap their records take.
+    pub max_doors: usize,
 }
 
 impl Default for Config {
@@ -42,6 +45,7 @@ impl Default for Config {
             stack_reserve: 0,
             page_size: 4096,
             max_data: abi::DOOR_DATA_MAX,
+            max_doors: abi::MAX_DOORS,
         }
     }
 }

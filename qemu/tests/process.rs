@@ -78,6 +78,20 @@ fn proc_bomb() {
         .assert_line("proc_bomb: ok");
 }
 
+/// A fork bomb whose processes fill their descriptor tables with new doors
+/// and open files stops at the system-wide limits (ENFILE), before the
+/// kernel heap runs out (it used to panic); everything comes back.
+#[test]
+fn objbomb() {
+    test_program("objbomb", &[])
+        .expect_success()
+        .assert_line(
+            "objbomb: 256 processes, 16384 doors, 16384 open files: \
+             door_create and open fail with ENFILE",
+        )
+        .assert_line("objbomb: ok");
+}
+
 /// Copy-on-write with every frame taken: the writing child is killed
 /// (SIGKILL, with the kernel's report), a kernel write fails with ENOMEM,
 /// the parent is untouched and every frame comes back.

@@ -61,6 +61,36 @@ fn door_create_with_full_table_is_emfile() {
 }
 
 #[test]
+fn door_create_beyond_the_system_door_limit_is_enfile() {
+    let mut w = World::with(
+        Config {
+            max_doors: 3,
+            ..Config::default()
+        },
+        CAPACITY,
+    );
+    w.process(1, &[]);
+    w.process(2, &[]);
+    let first = w.create(1, 0, 0);
+    w.create(1, 0, 0);
+    w.create(2, 0, 0);
+    // The limit is the system's: the other process's table has room too.
+    for pid in [1, 2] {
+        assert_eq!(w.door_create(pid, PC, 0, 0), Err(Errno::ENFILE));
+    }
+    assert_eq!(w.sys.stats().doors, 3);
+    assert_eq!(w.caps.count(), 3);
+    // A dup makes no door, and the door lives while a descriptor names it.
+    let dup = w.dup(1, first).unwrap();
+    w.close(1, first).unwrap();
+    assert_eq!(w.door_create(2, PC, 0, 0), Err(Errno::ENFILE));
+    // Once a door is gone another can be made.
+    w.close(1, dup).unwrap();
+    w.create(2, 0, 0);
+    assert_eq!(w.sys.stats().doors, 3);
+}
+
+#[test]
 fn door_create_asks_for_create_proc_at_first_shared_door_and_every_private_one() {
     let mut w = World::new();
     w.process(1, &[]);

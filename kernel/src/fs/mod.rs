@@ -52,7 +52,8 @@
 //! anything, so an error leaves the file system as it was. Unknown node or
 //! description ids are kernel bugs and panic; user input never does.
 //! Bounds: at most `max_pages` pages of file data and `max_nodes` nodes
-//! (the initial ones included), then ENOSPC; names of at most
+//! (the initial ones included), then ENOSPC; `max_ofds` open-file
+//! descriptions made by `open`, then ENFILE; names of at most
 //! [`NAME_MAX`](abi::fs::NAME_MAX) bytes and paths shorter than
 //! [`PATH_MAX`](abi::fs::PATH_MAX), else ENAMETOOLONG. Access times are
 //! not kept (as with `noatime`): `st_atime` is the creation time.
@@ -131,6 +132,8 @@ pub struct Limits {
     pub max_pages: usize,
     /// Nodes, the ones made at creation included.
     pub max_nodes: usize,
+    /// Open-file descriptions `open` makes (ENFILE beyond).
+    pub max_ofds: usize,
 }
 
 /// What a file system holds now (for the kernel's leak check).
@@ -291,6 +294,15 @@ impl<S: PageStore, D: Copy> Fs<S, D> {
     fn check_node_room(&self) -> Result<(), Errno> {
         if self.nodes.len() >= self.limits.max_nodes {
             Err(Errno::ENOSPC)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// ENFILE unless `open` may make one more open-file description.
+    fn check_ofd_room(&self) -> Result<(), Errno> {
+        if self.ofds.len() >= self.limits.max_ofds {
+            Err(Errno::ENFILE)
         } else {
             Ok(())
         }

@@ -1,6 +1,7 @@
 //! `open` (with creation and truncation) and finding a program to spawn.
 //!
-//! Open rules, checked in Linux's order: flags (EINVAL), the path (ENOENT,
+//! Open rules, checked in Linux's order: flags (EINVAL), room for one more
+//! open-file description (ENFILE, even for a door), the path (ENOENT,
 //! ENOTDIR, EACCES, ENAMETOOLONG), then for an existing node EEXIST
 //! (`O_CREAT|O_EXCL`), EISDIR (a directory with write access, `O_TRUNC` or
 //! `O_CREAT`), ENOTDIR (`O_DIRECTORY` or a trailing slash on something
@@ -74,6 +75,7 @@ impl<S: PageStore, D: Copy> Fs<S, D> {
         mode: u32,
     ) -> Result<Opened<D>, Errno> {
         check_open_flags(flags)?;
+        self.check_ofd_room()?;
         let creat = flags & O_CREAT != 0;
         let path = Path::parse(path)?;
         let (dir, last) = self.resolve_parent(cred, at, &path)?;

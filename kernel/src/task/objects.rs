@@ -9,7 +9,7 @@ use super::{Objects, Resume, Sched, State, Wait};
 use crate::mem::PAGE_SIZE;
 use crate::mem::pages::FrameStore;
 use crate::mem::space::AddressSpace;
-use abi::fs::{FS_MAX_NODES, FS_MAX_PAGES, MAX_PIPES, Timespec};
+use abi::fs::{FS_MAX_NODES, FS_MAX_PAGES, MAX_OPEN_FILES, MAX_PIPES, Timespec};
 use alloc::string::ToString;
 use doors::{Config, DoorSystem, Event};
 use kernel::bootfs::Bootfs;
@@ -38,6 +38,7 @@ impl Sched {
         let limits = Limits {
             max_pages: FS_MAX_PAGES,
             max_nodes: FS_MAX_NODES,
+            max_ofds: MAX_OPEN_FILES,
         };
         let mut fs = Fs::new(FrameStore, limits);
         for file in archive.files() {

@@ -49,6 +49,7 @@ fn objects() -> TestObjects {
         Limits {
             max_pages: 64,
             max_nodes: 64,
+            max_ofds: 1024,
         },
     );
     Objects {

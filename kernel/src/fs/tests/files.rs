@@ -52,6 +52,53 @@ fn open_flags_are_checked_first() {
 }
 
 #[test]
+fn open_beyond_the_description_limit_is_enfile_and_changes_nothing() {
+    let mut fs: TestFs = Fs::new(
+        VecStore::default(),
+        Limits {
+            max_pages: 64,
+            max_nodes: 64,
+            max_ofds: 2,
+        },
+    );
+    make_file(&mut fs, ALICE, "/tmp/f", 0o644, b"data");
+    let first = open(&mut fs, ALICE, "/dev/null", O_RDONLY).unwrap();
+    let second = open(&mut fs, ALICE, "/tmp", O_RDONLY).unwrap();
+    fs.retain(second);
+    for (path, flags) in [
+        ("/tmp/f", O_RDWR | O_TRUNC),
+        ("/tmp/new", O_CREAT | O_WRONLY),
+        ("/tmp/missing", O_RDONLY),
+    ] {
+        assert_eq!(
+            open(&mut fs, ALICE, path, flags),
+            Err(Errno::ENFILE),
+            "{path}"
+        );
+    }
+    assert_eq!(fs.usage().ofds, 2);
+    assert_eq!(fs.usage().nodes, INITIAL_NODES + 1, "nothing was created");
+    let ofd = open(&mut fs, ALICE, "/tmp/f", O_RDONLY);
+    assert_eq!(
+        ofd,
+        Err(Errno::ENFILE),
+        "a description with two references counts once"
+    );
+    fs.release(first);
+    let ofd = open(&mut fs, ALICE, "/tmp/f", O_RDONLY).unwrap();
+    assert_eq!(
+        read(&mut fs, ofd, 8),
+        Ok(b"data".to_vec()),
+        "nothing was truncated"
+    );
+    fs.release(ofd);
+    fs.release(second);
+    fs.release(second);
+    assert_eq!(fs.usage().ofds, 0);
+    fs.audit();
+}
+
+#[test]
 fn opening_reports_missing_existing_and_misnamed_paths() {
     let mut fs = new_fs();
     make_file(&mut fs, ALICE, "/tmp/f", 0o644, b"x");
@@ -325,6 +372,7 @@ fn a_store_out_of_memory_is_enospc_too() {
         Limits {
             max_pages: 64,
             max_nodes: 64,
+            max_ofds: 64,
         },
     );
     let ofd = open(&mut fs, ALICE, "/tmp/f", O_CREAT | O_RDWR).unwrap();

@@ -47,6 +47,7 @@ fn with_limits(max_pages: usize, max_nodes: usize) -> TestFs {
         Limits {
             max_pages,
             max_nodes,
+            max_ofds: 1024,
         },
     )
 }
