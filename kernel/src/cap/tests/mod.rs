@@ -43,6 +43,9 @@ impl UserMemory for Mem {
     }
 }
 
+/// Pipes that exist at once at most in [`objects`].
+const PIPES: usize = 16;
+
 fn objects() -> TestObjects {
     let fs = Fs::new(
         VecStore::default(),
@@ -54,7 +57,7 @@ fn objects() -> TestObjects {
     );
     Objects {
         doors: DoorSystem::new(Config::default()),
-        caps: CapSpace::new(fs, Pipes::new(VecStore::default(), 16)),
+        caps: CapSpace::new(fs, Pipes::new(VecStore::default(), PIPES)),
     }
 }
 

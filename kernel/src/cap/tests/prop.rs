@@ -240,7 +240,13 @@ impl World {
                 self.tables.get_mut(&pid(p)).unwrap().insert(fd, cap);
             }
             Op::Pipe(p) => {
-                let (r, w) = self.o.pipe(pid(p), ROOT, O_NONBLOCK).unwrap();
+                let alive: BTreeSet<PipeId> = self.pipe_ends().keys().map(|&(id, _)| id).collect();
+                let made = self.o.pipe(pid(p), ROOT, O_NONBLOCK);
+                if alive.len() == PIPES {
+                    assert_eq!(made, Err(Errno::ENFILE), "a pipe beyond the limit");
+                    return;
+                }
+                let (r, w) = made.unwrap();
                 let table = self.tables.get_mut(&pid(p)).unwrap();
                 table.insert(r, self.o.cap(pid(p), r).unwrap());
                 table.insert(w, self.o.cap(pid(p), w).unwrap());
