@@ -45,8 +45,27 @@ fn chdir(path: &str) -> Result<(), Errno> {
     .map(|_| ())
 }
 
+/// Ticks [`room`] waits at most for space in the file system.
+const ROOM_PATIENCE: u64 = 1000;
+
+/// Runs `make` (a call that takes a node or a page of the file system)
+/// again while it fails with ENOSPC, a tick apart, for a while: another
+/// worker filling the file system (`fill.rs`) takes every node and page
+/// for a moment and gives them back, and a mortal worker that ended in
+/// the middle of its fill leaves them until the coordinator removes its
+/// area. (A fill is itself judged; here the space is only needed.)
+fn room<T>(mut make: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
+    for _ in 0..ROOM_PATIENCE {
+        match make() {
+            Err(Errno::ENOSPC) => userland::process::sleep_ticks(1),
+            done => return done,
+        }
+    }
+    make()
+}
+
 fn mkdir(path: &str, mode: u32) -> Result<(), Errno> {
-    at(Sys::Mkdirat, AT_FDCWD, path.as_bytes(), [0o700, 0, 0])?;
+    room(|| at(Sys::Mkdirat, AT_FDCWD, path.as_bytes(), [0o700, 0, 0]))?;
     at(
         Sys::Fchmodat,
         AT_FDCWD,
@@ -58,16 +77,20 @@ fn mkdir(path: &str, mode: u32) -> Result<(), Errno> {
 
 fn make_file(path: &str, mode: u32, contents: &[u8]) -> Result<(), Errno> {
     let flags = O_WRONLY | O_CREAT | O_EXCL;
-    let fd = at(
-        Sys::Openat,
-        AT_FDCWD,
-        path.as_bytes(),
-        [flags as usize, 0o600, 0],
-    )? as i32;
-    let wrote = check(syscall(
-        Sys::Write,
-        [reg(fd), contents.as_ptr() as usize, contents.len(), 0, 0, 0],
-    ));
+    let fd = room(|| {
+        at(
+            Sys::Openat,
+            AT_FDCWD,
+            path.as_bytes(),
+            [flags as usize, 0o600, 0],
+        )
+    })? as i32;
+    let wrote = room(|| {
+        check(syscall(
+            Sys::Write,
+            [reg(fd), contents.as_ptr() as usize, contents.len(), 0, 0, 0],
+        ))
+    });
     check(syscall(Sys::Close, [reg(fd), 0, 0, 0, 0, 0]))?;
     wrote?;
     at(
