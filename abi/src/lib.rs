@@ -201,6 +201,13 @@ pub const MAX_PROCESSES: usize = 256;
 /// more heap than the kernel has.
 pub const MAX_DOORS: usize = 16384;
 
+/// Most descriptors that door calls waiting for a server thread carry, all
+/// together (door_call: EAGAIN beyond, when the call would wait). A
+/// waiting call holds its descriptors' references on the kernel heap until
+/// a server takes it: 256 processes with thousands of threads each waiting
+/// with 256 descriptors would need more heap than the kernel has.
+pub const MAX_QUEUED_DESCS: usize = 16384;
+
 /// Most bytes one [`Sys::DebugWrite`] (or a `write` to the console) writes.
 pub const DEBUG_WRITE_MAX: usize = 4096;
 

@@ -135,8 +135,10 @@ syscalls! {
     /// 0 for no arguments and no results). Returns 0 when the call
     /// completed; the results are described by the updated `*params`.
     /// Errors: see `door_call` in doors-semantics.md (E2BIG, EAGAIN, EBADF,
-    /// EFAULT, EINTR, EINVAL, EMFILE, ENFILE, ENOBUFS, ENOTSUP, EOVERFLOW).
-    /// DOOR_RELEASE descriptors are closed when the call fails, except on
+    /// EFAULT, EINTR, EINVAL, EMFILE, ENFILE, ENOBUFS, ENOTSUP, EOVERFLOW);
+    /// also EAGAIN when the call would wait for a server thread and the
+    /// waiting calls would then carry more than [`crate::MAX_QUEUED_DESCS`]
+    /// descriptors. DOOR_RELEASE descriptors are closed when the call fails, except on
     /// EFAULT, EBADF, and E2BIG for a descriptor count above the kernel's
     /// hard limit per message (refused before the array is read, as
     /// illumos's `door_max_desc`) or more than [`crate::DOOR_DATA_MAX`]

@@ -164,7 +164,9 @@ impl<C: Copy> DoorSystem<C> {
     /// writable); then, closing the DOOR_RELEASE descriptors on failure:
     /// EINVAL (bad entry), ENOTSUP (DOOR_REFUSE_DESC), ENFILE (DESC_MAX),
     /// ENOBUFS (DATA_MIN..DATA_MAX), E2BIG (does not fit the idle server
-    /// thread's area), EMFILE (server table cannot take the descriptors).
+    /// thread's area), EMFILE (server table cannot take the descriptors),
+    /// EAGAIN (the call would wait, and its descriptors would take the
+    /// queued calls beyond `max_queued_descs`).
     pub fn door_call<M: UserMemory, D: Descriptors<Cap = C>>(
         &mut self,
         mem: &M,
@@ -244,11 +246,12 @@ impl<C: Copy> DoorSystem<C> {
             caller_pid: pid,
             cred,
         };
-        let pool = match checked.shared {
-            Some(proc) => &mut self.procs.at_mut(proc).pool,
-            None => &mut self.door_mut(id).pool,
-        };
         let Some(server) = checked.server else {
+            self.queued_descs += msg.descs.len();
+            let pool = match checked.shared {
+                Some(proc) => &mut self.procs.at_mut(proc).pool,
+                None => &mut self.door_mut(id).pool,
+            };
             pool.queue.push_back(Pending::Call {
                 caller,
                 door: id,
@@ -257,6 +260,10 @@ impl<C: Copy> DoorSystem<C> {
             self.threads.at_mut(caller).call = Some(CallState::Waiting(key));
             self.close_released(caps, pid, &passed);
             return Ok(Called::Wait);
+        };
+        let pool = match checked.shared {
+            Some(proc) => &mut self.procs.at_mut(proc).pool,
+            None => &mut self.door_mut(id).pool,
         };
         pool.idle.pop();
         let depleted = pool.idle.is_empty();
@@ -320,6 +327,9 @@ impl<C: Copy> DoorSystem<C> {
         };
         if n > 0 && caps.room(d.server) < n as usize {
             return Err(Errno::EMFILE);
+        }
+        if server.is_none() && self.queued_descs + n as usize > self.cfg.max_queued_descs {
+            return Err(Errno::EAGAIN);
         }
         Ok(Checked {
             passed,
@@ -549,6 +559,7 @@ impl<C: Copy> DoorSystem<C> {
                 });
                 let (pos, door) = found.expect("waiting caller not queued");
                 if let Some(Pending::Call { msg, .. }) = q.remove(pos) {
+                    self.queued_descs -= msg.descs.len();
                     self.drop_message(caps, door, msg.descs);
                 }
             }

@@ -170,6 +170,7 @@ impl<C: Copy> DoorSystem<C> {
         // Hold the door while failing its work, so it cannot be freed midway.
         self.door_mut(id).refs += 1;
         for p in ours {
+            self.queued_descs -= p.descs();
             self.fail_pending(caps, p, Errno::EBADF);
         }
         self.release_idle(idle);

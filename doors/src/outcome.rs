@@ -274,4 +274,6 @@ pub struct Stats {
     pub invocations: usize,
     /// Callers waiting for a server thread.
     pub waiting: usize,
+    /// Descriptors the waiting callers' messages carry.
+    pub queued_descs: usize,
 }

@@ -360,6 +360,7 @@ impl<C: Copy> DoorSystem<C> {
             let Some(p) = queued.queue.pop_front() else {
                 break;
             };
+            self.queued_descs -= p.descs();
             if self.try_start(mem, caps, me, p, &mut up) {
                 return Next::Serve(up);
             }

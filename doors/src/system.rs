@@ -36,6 +36,10 @@ pub struct Config {
     /// Most doors that exist at once (door_create: ENFILE beyond): it
     /// bounds the kernel heap their records take.
     pub max_doors: usize,
+    /// Most descriptors that calls waiting in a queue carry, all together
+    /// (door_call: EAGAIN beyond, when the call would wait): it bounds the
+    /// kernel heap their messages take.
+    pub max_queued_descs: usize,
 }
 
 impl Default for Config {
@@ -46,6 +50,7 @@ impl Default for Config {
             page_size: 4096,
             max_data: abi::DOOR_DATA_MAX,
             max_doors: abi::MAX_DOORS,
+            max_queued_descs: abi::MAX_QUEUED_DESCS,
         }
     }
 }
@@ -157,6 +162,17 @@ pub(crate) enum Pending<C> {
     },
     /// An unreferenced notice (the door's `unref.queued` is set).
     Unref(DoorId),
+}
+
+impl<C> Pending<C> {
+    /// Descriptors its message carries (counted in
+    /// [`DoorSystem::queued_descs`] while it is queued).
+    pub fn descs(&self) -> usize {
+        match self {
+            Pending::Call { msg, .. } => msg.descs.len(),
+            Pending::Unref(_) => 0,
+        }
+    }
 }
 
 /// Where a call's results go (absent when door_call got `params == NULL`).
@@ -357,6 +373,9 @@ pub struct DoorSystem<C> {
     pub(crate) doors: Slab<Door<C>>,
     pub(crate) next_uniq: u64,
     pub(crate) events: VecDeque<Event>,
+    /// Descriptors the messages of queued calls carry, all queues together
+    /// (at most `cfg.max_queued_descs`).
+    pub(crate) queued_descs: usize,
 }
 
 impl<C: Copy> DoorSystem<C> {
@@ -369,6 +388,7 @@ impl<C: Copy> DoorSystem<C> {
             doors: Slab::default(),
             next_uniq: 1,
             events: VecDeque::new(),
+            queued_descs: 0,
         }
     }
 
@@ -397,6 +417,7 @@ impl<C: Copy> DoorSystem<C> {
                 .values()
                 .filter(|t| matches!(t.call, Some(CallState::Waiting(_))))
                 .count(),
+            queued_descs: self.queued_descs,
         }
     }
 

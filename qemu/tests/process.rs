@@ -80,7 +80,9 @@ fn proc_bomb() {
 
 /// A fork bomb whose processes fill their descriptor tables with new doors
 /// and open files stops at the system-wide limits (ENFILE), before the
-/// kernel heap runs out (it used to panic); everything comes back.
+/// kernel heap runs out (it used to panic); as root they raise their tables
+/// to 4,096 and have calls wait with 256 descriptors each, which stop at
+/// `abi::MAX_QUEUED_DESCS` (EAGAIN); everything comes back.
 #[test]
 fn objbomb() {
     test_program("objbomb", &[])
@@ -88,6 +90,10 @@ fn objbomb() {
         .assert_line(
             "objbomb: 256 processes, 16384 doors, 16384 open files: \
              door_create and open fail with ENFILE",
+        )
+        .assert_line(
+            "objbomb: 64 calls wait with 256 descriptors each, beside tables of 4096: \
+             door_call fails with EAGAIN",
         )
         .assert_line("objbomb: ok");
 }

@@ -588,6 +588,16 @@ impl Run {
             .map(|(&t, &n)| (u64::from(t), n))
             .collect();
         assert_eq!(counted, tokens, "token references");
+        // The count of descriptors waiting calls carry matches the queues.
+        let queued: usize = sys
+            .procs
+            .values()
+            .map(|p| &p.pool)
+            .chain(sys.doors.iter().map(|(_, d)| &d.pool))
+            .flat_map(|pool| pool.queue.iter())
+            .map(|p| p.descs())
+            .sum();
+        assert_eq!(sys.queued_descs, queued, "descriptors of waiting calls");
         let mut live = BTreeSet::new();
         for (id, d) in sys.doors.iter() {
             live.insert(d.uniq);
