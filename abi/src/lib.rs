@@ -201,6 +201,17 @@ pub const MAX_PROCESSES: usize = 256;
 /// more heap than the kernel has.
 pub const MAX_DOORS: usize = 16384;
 
+/// Most descriptor-table slots that exist at once, all processes together
+/// (a table takes a slot for every descriptor number up to its highest
+/// one ever used; 32 bytes of kernel heap each, so 16 MiB at most). A
+/// descriptor that would need a new slot beyond it fails with ENFILE
+/// (open, dup, dup3, fcntl's F_DUPFD, pipe, spawn; EMFILE where the door
+/// logic installs descriptors: door_create, and door_call and door_return
+/// passing them; EAGAIN for a fork, whose copy of the table needs the
+/// parent's slots). 256 tables of the default 1,024 fit twice over; 256
+/// raised to 4,096 by root ran the kernel heap out (a kernel panic).
+pub const MAX_TABLE_SLOTS: usize = 1 << 19;
+
 /// Most descriptors that door calls waiting for a server thread carry, all
 /// together (door_call: EAGAIN beyond, when the call would wait). A
 /// waiting call holds its descriptors' references on the kernel heap until

@@ -70,7 +70,8 @@ syscalls! {
     /// ENAMETOOLONG, the errors of paths (ENOENT, ENOTDIR, EACCES: also
     /// no execute permission or not a regular file), ENOEXEC (not a valid
     /// program), EBADF (a descriptor to hand over is not open), ENOMEM,
-    /// EAGAIN (the caller has its [`crate::limit::CHILDREN`] children, or
+    /// ENFILE (the child's table would take the tables beyond
+    /// [`crate::MAX_TABLE_SLOTS`]), EAGAIN (the caller has its [`crate::limit::CHILDREN`] children, or
     /// [`crate::MAX_PROCESSES`] processes exist).
     Spawn,
     /// `wait(pid)`: reaps child `pid` (or any child, `pid == -1`; a
@@ -211,7 +212,9 @@ syscalls! {
     Fdetach,
     /// `close(d)`: closes a descriptor. Errors: EBADF.
     Close,
-    /// `dup(d)`: a new descriptor for the same object. Errors: EBADF, EMFILE.
+    /// `dup(d)`: a new descriptor for the same object. Errors: EBADF, EMFILE,
+    /// ENFILE (it needs a new slot, and the tables have
+    /// [`crate::MAX_TABLE_SLOTS`]).
     Dup,
     /// `door_handoff(on)`: benchmark knob of the calling process. With 1
     /// (the default) its door calls, and the returns of its calls, hand the
@@ -243,7 +246,8 @@ syscalls! {
     /// directory with [`crate::fs::AT_FDCWD`]) with `O_*` flags
     /// ([`crate::fs`]); a created file gets `mode & !umask`. Returns the
     /// lowest free descriptor (close-on-exec with `O_CLOEXEC`). A path
-    /// with a door attached gives the door. Errors: EMFILE, EBADF
+    /// with a door attached gives the door. Errors: EMFILE, ENFILE (as
+    /// for `dup`; also below), EBADF
     /// (`dirfd`), ENOTDIR, EFAULT, EINVAL (unknown flags, `O_RDWR|O_WRONLY`,
     /// `O_CREAT|O_DIRECTORY`), the errors of paths (ENOENT, EACCES,
     /// ENAMETOOLONG), EEXIST, EISDIR, EROFS, ENOSPC, ENFILE
@@ -335,21 +339,23 @@ syscalls! {
     /// `pipe2(fds_ptr, flags)`: makes a pipe and writes its read and
     /// write descriptors (two `i32`) at `fds_ptr`; flags `O_NONBLOCK` and
     /// `O_CLOEXEC`. Errors: EINVAL (flags), EFAULT, EMFILE, ENFILE (the
-    /// system's pipes are all in use).
+    /// system's pipes are all in use, or new slots needed as for `dup`).
     Pipe2,
     /// `dup3(old, new, flags)`: makes descriptor `new` name what `old`
     /// names, closing what `new` named (flags: `O_CLOEXEC`). `new` may be
     /// an open descriptor or a free slot's number under any generation, but
     /// not a number whose slot another descriptor holds. Errors: EBADF
     /// (`old` not open, `new` negative, beyond the table's capacity, or
-    /// stale with its slot held), EINVAL (`old == new`, flags).
+    /// stale with its slot held), EINVAL (`old == new`, flags), ENFILE
+    /// (`new`'s slot would be new, and the tables have
+    /// [`crate::MAX_TABLE_SLOTS`]).
     Dup3,
     /// `fcntl(d, cmd, arg)`: [`crate::fs::F_DUPFD`] and
     /// `F_DUPFD_CLOEXEC` (lowest free descriptor at or above `arg`),
     /// `F_GETFD`/`F_SETFD` ([`crate::fs::FD_CLOEXEC`]), `F_GETFL`/`F_SETFL`
     /// (access mode and `O_APPEND`, `O_NONBLOCK`; doors report `O_RDWR`).
     /// Errors: EBADF, EINVAL (unknown command, `arg` beyond the table),
-    /// EMFILE.
+    /// EMFILE, ENFILE (as for `dup`).
     Fcntl,
     /// `trace(op, a, b, c)`: kernel event tracing (see [`crate::trace`] for
     /// the operations and records); only init (process 1) may call it.
@@ -364,7 +370,8 @@ syscalls! {
     /// child's pid in the parent and 0 in the child. Doors stay their
     /// creator's (see the README). Errors: EAGAIN (the caller has its
     /// [`crate::limit::CHILDREN`] children, or [`crate::MAX_PROCESSES`]
-    /// processes exist), ENOMEM.
+    /// processes exist, or the copy of its table would take the tables
+    /// beyond [`crate::MAX_TABLE_SLOTS`]), ENOMEM.
     Fork,
     /// `execve(&ExecArgs)`: replaces the calling process's image with the
     /// program at a path (relative ones from the current directory),

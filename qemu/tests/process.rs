@@ -98,6 +98,19 @@ fn objbomb() {
         .assert_line("objbomb: ok");
 }
 
+/// A fork tree of root processes that raise their tables to 4,096 and
+/// fill them with duplicates while calls wait with 256 descriptors each
+/// (C, `userland/c/c_tablebomb.c`): the system-wide bound on table slots
+/// (`abi::MAX_TABLE_SLOTS`) stops them with ENFILE before the kernel heap
+/// runs out (it used to panic); everything comes back.
+#[test]
+fn c_tablebomb() {
+    test_program("c_tablebomb", &[])
+        .expect_success()
+        .assert_line("stopped by the system's bound (ENFILE)")
+        .assert_line("c_tablebomb: ok");
+}
+
 /// Copy-on-write with every frame taken: the writing child is killed
 /// (SIGKILL, with the kernel's report), a kernel write fails with ENOMEM,
 /// the parent is untouched and every frame comes back.

@@ -1,6 +1,7 @@
 //! Tests of server pools and what happens around calls: private pools and
 //! door_bind, depletion, unreferenced notices, cancellation, revocation,
-//! thread and process death.
+//! thread and process death, the bound on descriptors that waiting calls
+//! carry.
 
 use super::*;
 use crate::Depleted;
@@ -444,4 +445,58 @@ fn process_exit_frees_everything_it_held() {
     );
     assert_eq!(w.sys.stats(), crate::Stats::default());
     assert!(w.sys.threads.values().next().is_none());
+}
+
+#[test]
+fn waiting_calls_carry_at_most_max_queued_descs_descriptors_then_eagain() {
+    let cfg = Config {
+        max_queued_descs: 3,
+        ..Config::default()
+    };
+    let mut w = World::with(cfg, 16);
+    w.process(1, &[10, 11]);
+    w.process(2, &[20, 21, 22, 23]);
+    let d = w.create(1, 0, 0);
+    w.fattach(1, d, b"/d").unwrap();
+    let c = w.open(2, b"/d").unwrap();
+    let two = w.arg(20, 0, &[pass(c), pass(c)], 0);
+    assert_eq!(w.call(20, c, Some(two)), Ok(CallOutcome::Wait));
+    let extra = w.dup(2, c).unwrap();
+    let over = w.arg(21, 0, &[pass(c), pass_release(extra)], 0);
+    assert_eq!(w.call(21, c, Some(over)), Err(Errno::EAGAIN));
+    assert_eq!(
+        w.sys.lookup(&w.caps, 2, extra),
+        Err(Errno::EBADF),
+        "released even though the call failed"
+    );
+    assert_eq!(w.sys.threads[&21].call, None);
+    let one = w.arg(22, 0, &[pass(c)], 0);
+    assert_eq!(w.call(22, c, Some(one)), Ok(CallOutcome::Wait));
+    assert_eq!(w.sys.stats().queued_descs, 3);
+    let bare = w.arg(23, 0, &[], 0);
+    assert_eq!(
+        w.call(23, c, Some(bare)),
+        Ok(CallOutcome::Wait),
+        "a call without descriptors still waits"
+    );
+    assert_eq!(w.sys.stats().queued_descs, 3);
+    let taken = w.ret(10, 0, &[]).unwrap();
+    assert!(matches!(taken.next, Next::Serve(_)), "{:?}", taken.next);
+    assert_eq!(
+        w.sys.stats().queued_descs,
+        1,
+        "a server took the first call"
+    );
+    let again = w.arg(21, 0, &[pass(c), pass(c)], 0);
+    assert_eq!(w.call(21, c, Some(again)), Ok(CallOutcome::Wait));
+    assert_eq!(w.sys.stats().queued_descs, 3);
+    w.sys.exit_thread(&mut w.caps, 22);
+    assert_eq!(
+        w.sys.stats().queued_descs,
+        2,
+        "an abandoned call's are gone"
+    );
+    w.door_revoke(1, d).unwrap();
+    assert_eq!(w.sys.stats().queued_descs, 0, "revocation failed them");
+    assert_eq!(w.sys.stats().waiting, 0);
 }

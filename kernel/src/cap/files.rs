@@ -80,14 +80,14 @@ impl<S: PageStore> Objects<S> {
     /// slot; the caller checked that there is room.
     fn install(&mut self, pid: Pid, cap: Capability, cloexec: bool) -> Fd {
         self.caps
-            .table_mut(pid)
-            .and_then(|t| t.insert_from(0, Entry { cap, cloexec }))
+            .insert_from(pid, 0, Entry { cap, cloexec })
             .expect("install without room")
     }
 
     /// `openat`: the new descriptor. A created file gets `mode` less the
-    /// umask. Errors: EINVAL (flags), EMFILE, those of [`Objects::start`]
-    /// and [`fs::Fs::open`].
+    /// umask. Errors: EINVAL (flags), EMFILE, ENFILE (no new table slot:
+    /// [`super::CapSpace::check_room`]), those of [`Objects::start`] and
+    /// [`fs::Fs::open`].
     pub fn open(
         &mut self,
         pid: Pid,
@@ -98,9 +98,7 @@ impl<S: PageStore> Objects<S> {
         mode: u32,
     ) -> Result<Fd, Errno> {
         fs::check_open_flags(flags)?;
-        if self.caps.room(pid) == 0 {
-            return Err(Errno::EMFILE);
-        }
+        self.caps.check_room(pid, 1)?;
         let at = self.start(pid, dirfd, path)?;
         let umask = self.caps.holder(pid)?.umask;
         let cap = match self
@@ -121,14 +119,12 @@ impl<S: PageStore> Objects<S> {
 
     /// `pipe2`: the read and the write descriptor of a new pipe. Errors:
     /// EINVAL (flags other than `O_NONBLOCK` and `O_CLOEXEC`), EMFILE,
-    /// ENFILE.
+    /// ENFILE (no pipe left, or no new table slot).
     pub fn pipe(&mut self, pid: Pid, cred: Cred, flags: u32) -> Result<(Fd, Fd), Errno> {
         if flags & !(O_NONBLOCK | O_CLOEXEC) != 0 {
             return Err(Errno::EINVAL);
         }
-        if self.caps.room(pid) < 2 {
-            return Err(Errno::EMFILE);
-        }
+        self.caps.check_room(pid, 2)?;
         let id = self.caps.pipes.create(cred, flags & O_NONBLOCK != 0)?;
         let cloexec = flags & O_CLOEXEC != 0;
         let read = self.install(pid, Capability::Pipe(id, End::Read), cloexec);

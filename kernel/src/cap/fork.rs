@@ -17,7 +17,8 @@ impl<S: PageStore> Objects<S> {
     /// open-file description and a pipe's end are shared, one more
     /// reference each), its current directory (one more reference) and its
     /// umask, and one thread, `child_tid`, whose door-logic key is
-    /// returned. Errors (nothing created): ESRCH (no process `parent`, or
+    /// returned. Errors (nothing created): EAGAIN (the copy's slots would
+    /// take the tables beyond `max_slots`), ESRCH (no process `parent`, or
     /// `forker` is not its thread), EINVAL (`forker` is parked or blocked
     /// in a door call; `child` or `child_tid` exists).
     pub fn fork(
@@ -31,6 +32,9 @@ impl<S: PageStore> Objects<S> {
         if self.caps.holders.contains_key(&child) {
             return Err(Errno::EINVAL);
         }
+        if holder.table.slots() > self.caps.spare() {
+            return Err(Errno::EAGAIN);
+        }
         let copy = Holder {
             table: holder.table.clone(),
             cwd: holder.cwd,
@@ -41,6 +45,7 @@ impl<S: PageStore> Objects<S> {
             self.retain(entry.cap);
         }
         self.caps.fs.retain_node(copy.cwd);
+        self.caps.slots += copy.table.slots();
         self.caps.holders.insert(child, copy);
         Ok(key)
     }

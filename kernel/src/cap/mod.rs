@@ -91,6 +91,10 @@ pub struct CapSpace<S: PageStore> {
     pub pipes: Pipes<S>,
     /// Pipe wakeups releases caused, oldest first.
     wakes: VecDeque<(PipeId, Wake)>,
+    /// Slots of all tables together ([`Table::slots`]).
+    slots: usize,
+    /// Most slots all tables may have together (`abi::MAX_TABLE_SLOTS`).
+    pub max_slots: usize,
 }
 
 impl<S: PageStore> CapSpace<S> {
@@ -101,6 +105,8 @@ impl<S: PageStore> CapSpace<S> {
             fs,
             pipes,
             wakes: VecDeque::new(),
+            slots: 0,
+            max_slots: abi::MAX_TABLE_SLOTS,
         }
     }
 
@@ -112,6 +118,50 @@ impl<S: PageStore> CapSpace<S> {
     /// Process `pid`'s table, mutably.
     pub fn table_mut(&mut self, pid: Pid) -> Option<&mut Table<Capability>> {
         self.holders.get_mut(&pid).map(|h| &mut h.table)
+    }
+
+    /// Slots all tables may still add.
+    fn spare(&self) -> usize {
+        self.max_slots.saturating_sub(self.slots)
+    }
+
+    /// Slots of all tables together.
+    pub fn slots(&self) -> usize {
+        self.slots
+    }
+
+    /// Whether `pid`'s table takes `n` more descriptors: EMFILE if not
+    /// (its limit), ENFILE if the tables together may not grow enough
+    /// (`max_slots`).
+    pub fn check_room(&self, pid: Pid, n: usize) -> Result<(), Errno> {
+        let table = &self.holder(pid)?.table;
+        if table.room() < n {
+            Err(Errno::EMFILE)
+        } else if table.room_within(self.spare()) < n {
+            Err(Errno::ENFILE)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Stores `entry` in `pid`'s lowest free slot at or above `lowest`.
+    /// Errors: EBADF (no such table), EMFILE (none fits), ENFILE (a new
+    /// slot would take the tables beyond `max_slots`).
+    pub fn insert_from(
+        &mut self,
+        pid: Pid,
+        lowest: usize,
+        entry: Entry<Capability>,
+    ) -> Result<Fd, Errno> {
+        let spare = self.spare();
+        let table = &mut self.holders.get_mut(&pid).ok_or(Errno::EBADF)?.table;
+        let growth = table.growth_from(lowest);
+        if growth > spare {
+            return Err(Errno::ENFILE);
+        }
+        let fd = table.insert_from(lowest, entry).ok_or(Errno::EMFILE)?;
+        self.slots += growth;
+        Ok(fd)
     }
 
     /// Descriptors open in all tables (for leak checks).
@@ -169,13 +219,15 @@ impl<S: PageStore> Descriptors for CapSpace<S> {
     }
 
     fn room(&self, pid: Pid) -> usize {
-        self.holders.get(&pid).map_or(0, |h| h.table.room())
+        let spare = self.spare();
+        self.holders
+            .get(&pid)
+            .map_or(0, |h| h.table.room_within(spare))
     }
 
     fn install(&mut self, pid: Pid, cap: Capability) -> Fd {
-        self.holders
-            .get_mut(&pid)
-            .and_then(|h| h.table.insert(cap))
+        let cloexec = false;
+        self.insert_from(pid, 0, Entry { cap, cloexec })
             .expect("install without room")
     }
 
@@ -265,7 +317,8 @@ impl<S: PageStore> Objects<S> {
     /// `parent`, as its descriptors 0, 1, ... (a spawned program's), and
     /// the parent's current directory and umask. Errors (nothing
     /// created): ESRCH (no parent), EBADF (a descriptor is not open),
-    /// EMFILE (more than `capacity`), EINVAL (`child` exists).
+    /// EMFILE (more than `capacity`), ENFILE (their slots would take the
+    /// tables beyond `max_slots`), EINVAL (`child` exists).
     pub fn spawn(
         &mut self,
         parent: Pid,
@@ -280,6 +333,9 @@ impl<S: PageStore> Objects<S> {
             .collect::<Result<Vec<_>, _>>()?;
         if caps.len() > capacity {
             return Err(Errno::EMFILE);
+        }
+        if caps.len() > self.caps.spare() {
+            return Err(Errno::ENFILE);
         }
         let (cwd, umask) = (holder.cwd, holder.umask);
         self.add_holder(child, capacity, cwd, umask)?;
@@ -299,18 +355,15 @@ impl<S: PageStore> Objects<S> {
 
     /// A new descriptor of `pid` for what `fd` names, the lowest free one
     /// at or above `lowest` (dup, F_DUPFD), with the close-on-exec flag
-    /// `cloexec`. Errors: EBADF, EMFILE (EINVAL when `lowest` is beyond the
-    /// table).
+    /// `cloexec`. Errors: EBADF, EMFILE, ENFILE (a new slot would take the
+    /// tables beyond `max_slots`), EINVAL (`lowest` is beyond the table).
     pub fn dup(&mut self, pid: Pid, fd: Fd, lowest: usize, cloexec: bool) -> Result<Fd, Errno> {
         let table = self.caps.table(pid).ok_or(Errno::EBADF)?;
         let cap = table.get(fd).ok_or(Errno::EBADF)?;
         if lowest >= table.capacity() {
             return Err(Errno::EINVAL);
         }
-        let table = self.caps.table_mut(pid).ok_or(Errno::EBADF)?;
-        let new = table
-            .insert_from(lowest, Entry { cap, cloexec })
-            .ok_or(Errno::EMFILE)?;
+        let new = self.caps.insert_from(pid, lowest, Entry { cap, cloexec })?;
         self.retain(cap);
         Ok(new)
     }
@@ -318,16 +371,22 @@ impl<S: PageStore> Objects<S> {
     /// Makes descriptor `new` of `pid` name what `old` names (dup2): a
     /// descriptor open at `new` is closed first; `new == old` only checks
     /// `old`. Errors: EBADF (`old` not open, or `new` negative or beyond
-    /// the table).
+    /// the table), ENFILE (`new`'s slot would be new, beyond `max_slots`).
     pub fn dup2(&mut self, pid: Pid, old: Fd, new: Fd, cloexec: bool) -> Result<Fd, Errno> {
+        let spare = self.caps.spare();
         let table = self.caps.table_mut(pid).ok_or(Errno::EBADF)?;
         let cap = table.get(old).ok_or(Errno::EBADF)?;
         if new == old {
             return Ok(new);
         }
+        let growth = table.growth_at(new);
+        if growth > spare && (new as usize & (MAX_CAPACITY - 1)) < table.capacity() {
+            return Err(Errno::ENFILE);
+        }
         let replaced = table
             .insert_at(new, Entry { cap, cloexec })
             .ok_or(Errno::EBADF)?;
+        self.caps.slots += growth;
         self.retain(cap);
         if let Some(old_entry) = replaced {
             self.release(old_entry.cap);
@@ -343,6 +402,7 @@ impl<S: PageStore> Objects<S> {
         let Some(holder) = self.caps.holders.remove(&pid) else {
             return;
         };
+        self.caps.slots -= holder.table.slots();
         for (_, entry) in holder.table.iter() {
             self.release(entry.cap);
         }

@@ -124,6 +124,34 @@ impl<C: Copy> Table<C> {
         self.capacity.saturating_sub(self.used)
     }
 
+    /// How many more descriptors fit when the table may add at most
+    /// `spare` slots: its free slots first, then new ones.
+    pub fn room_within(&self, spare: usize) -> usize {
+        let free = self.slots.len().saturating_sub(self.used);
+        self.room().min(free.saturating_add(spare))
+    }
+
+    /// Slots the table has (open or free): what it takes in memory.
+    pub fn slots(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Slots [`Table::insert_from`] with `lowest` would add (0 when it
+    /// reuses a free slot or fails).
+    pub fn growth_from(&self, lowest: usize) -> usize {
+        let reused = self.slots.iter().skip(lowest).any(|s| s.entry.is_none());
+        if reused {
+            0
+        } else {
+            (self.slots.len().max(lowest) + 1).saturating_sub(self.slots.len())
+        }
+    }
+
+    /// Slots [`Table::insert_at`] with `fd` would add.
+    pub fn growth_at(&self, fd: i32) -> usize {
+        decode(fd).map_or(0, |(index, _)| (index + 1).saturating_sub(self.slots.len()))
+    }
+
     /// Most descriptors the table holds (RLIMIT_NOFILE).
     pub fn capacity(&self) -> usize {
         self.capacity

@@ -7,8 +7,10 @@
 //! of its table with duplicates. The system-wide limits stop it, also for
 //! this program, which is not part of the bomb: `abi::MAX_DOORS` and
 //! `abi::fs::MAX_OPEN_FILES` the doors and files with ENFILE (each used to
-//! end in a kernel panic: no memory for their records), and
-//! `abi::MAX_QUEUED_DESCS` the waiting calls with EAGAIN. Once the bomb is
+//! end in a kernel panic: no memory for their records),
+//! `abi::MAX_TABLE_SLOTS` the duplicates with ENFILE (see also the C test
+//! `c_tablebomb`), and `abi::MAX_QUEUED_DESCS` the waiting calls with
+//! EAGAIN. Once the bomb is
 //! released everything is reaped, and doors, files and waiting calls can
 //! be made again.
 #![no_std]
@@ -18,7 +20,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use userland::abi::fs::{MAX_OPEN_FILES, O_RDONLY};
 use userland::abi::kstat::{DOOR_WAITING, DOORS, OPEN_FILES, PROCESSES};
 use userland::abi::{DoorArg, MAX_DOORS, MAX_PROCESSES, MAX_QUEUED_DESCS, Sys, limit};
-use userland::fs::{close, dup, open, pipe, read_fd, write_fd};
+use userland::fs::{close, dup, dup2, open, pipe, read_fd, write_fd};
 use userland::sys::{check, syscall2, syscall3};
 use userland::testkit::procs::{expect_exit, fork_child};
 use userland::testkit::{desc, expect_eq, verdict, wait_until};
@@ -146,6 +148,13 @@ fn bomb(release: i32, ready: i32, unserved: i32) -> i32 {
 
 fn main() -> i32 {
     let unserved = new_door().expect("door_create");
+    // The door's calls are checked against this table, which must take
+    // their descriptors: free slots for them before the bomb takes every
+    // slot the tables may have (`abi::MAX_TABLE_SLOTS`).
+    process::set_limit(0, limit::DESCRIPTORS, TABLE).expect("raising the table");
+    let last = 2 * DESC_MAX as i32;
+    expect_eq("dup2", dup2(unserved, last), Ok(last));
+    close(last).expect("close");
     let (processes, doors, files) = (count(PROCESSES), count(DOORS), count(OPEN_FILES));
     let (release, hold) = pipe().expect("pipe");
     let (ready, ready_in) = pipe().expect("pipe");

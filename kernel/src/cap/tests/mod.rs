@@ -4,6 +4,7 @@
 
 mod fork;
 mod prop;
+mod slots;
 
 use super::*;
 use crate::fs::{Cred, Limits, Written};
