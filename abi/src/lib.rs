@@ -203,7 +203,8 @@ pub const MAX_DOORS: usize = 16384;
 
 /// Most descriptor-table slots that exist at once, all processes together
 /// (a table takes a slot for every descriptor number up to its highest
-/// one ever used; 32 bytes of kernel heap each, so 16 MiB at most). A
+/// one ever used; 32 bytes of kernel heap each: 16 MiB, at most twice
+/// that with the spare capacity of growing tables). A
 /// descriptor that would need a new slot beyond it fails with ENFILE
 /// (open, dup, dup3, fcntl's F_DUPFD, pipe, spawn; EMFILE where the door
 /// logic installs descriptors: door_create, and door_call and door_return
