@@ -61,7 +61,7 @@ errnos! {
     ENOTDIR = 20, linux 20: "Not a directory.";
     EISDIR = 21, linux 21: "Is a directory.";
     EINVAL = 22, linux 22: "Invalid argument.";
-    ENFILE = 23, linux 23: "Too many descriptors in one door call (DOOR_PARAM_DESC_MAX).";
+    ENFILE = 23, linux 23: "Too many objects in the system, or too many descriptors in one door call (DOOR_PARAM_DESC_MAX).";
     EMFILE = 24, linux 24: "The descriptor table is full.";
     ENOTTY = 25, linux 25: "Not a terminal.";
     EFBIG = 27, linux 27: "File too large.";
