@@ -13,7 +13,7 @@ use crate::outcome::{
     ArgCopy, ArgLayout, CallOutcome, Called, Depleted, Event, StackArea, UNPLACED, Upcall,
     UserMemory,
 };
-use crate::system::{CallState, Invocation, Message, Pending, ProcKey, ReplyTo, ThreadKey};
+use crate::system::{CallState, Invocation, Message, Pending, ReplyTo, ThreadKey};
 use crate::{CallParams, Cred, DoorSystem, Errno, Fd, KERNEL_PID, Pid, Tid};
 use abi::{
     DOOR_DESCRIPTOR, DOOR_NO_CANCEL, DOOR_PRIVATE, DOOR_REFUSE_DESC, DOOR_RELEASE, DoorArg,
@@ -74,8 +74,6 @@ pub(crate) struct Taken {
 /// What door_call's checks found.
 struct Checked<C> {
     passed: Vec<Passed<C>>,
-    /// The server process, for a door of its shared pool.
-    shared: Option<ProcKey>,
     /// The idle thread taking the call, if any (else the call waits).
     server: Option<Taken>,
 }
@@ -248,11 +246,7 @@ impl<C: Copy> DoorSystem<C> {
         };
         let Some(server) = checked.server else {
             self.queued_descs += msg.descs.len();
-            let pool = match checked.shared {
-                Some(proc) => &mut self.procs.at_mut(proc).pool,
-                None => &mut self.door_mut(id).pool,
-            };
-            pool.queue.push_back(Pending::Call {
+            self.pool_mut(key).queue.push_back(Pending::Call {
                 caller,
                 door: id,
                 msg,
@@ -261,10 +255,7 @@ impl<C: Copy> DoorSystem<C> {
             self.close_released(caps, pid, &passed);
             return Ok(Called::Wait);
         };
-        let pool = match checked.shared {
-            Some(proc) => &mut self.procs.at_mut(proc).pool,
-            None => &mut self.door_mut(id).pool,
-        };
+        let pool = self.pool_mut(key);
         pool.idle.pop();
         let depleted = pool.idle.is_empty();
         self.start_call(caps, caller, server, id, msg, depleted, up);
@@ -331,11 +322,7 @@ impl<C: Copy> DoorSystem<C> {
         if server.is_none() && self.queued_descs + n as usize > self.cfg.max_queued_descs {
             return Err(Errno::EAGAIN);
         }
-        Ok(Checked {
-            passed,
-            shared,
-            server,
-        })
+        Ok(Checked { passed, server })
     }
 
     /// Starts a validated call of `caller` (thread and position) on the
