@@ -155,11 +155,7 @@ impl<S: PageStore> CapSpace<S> {
     ) -> Result<Fd, Errno> {
         let spare = self.spare();
         let table = &mut self.holders.get_mut(&pid).ok_or(Errno::EBADF)?.table;
-        let growth = table.growth_from(lowest);
-        if growth > spare {
-            return Err(Errno::ENFILE);
-        }
-        let fd = table.insert_from(lowest, entry).ok_or(Errno::EMFILE)?;
+        let (fd, growth) = table.insert_within(lowest, entry, spare)?;
         self.slots += growth;
         Ok(fd)
     }

@@ -18,6 +18,7 @@
 //! Each entry holds what the descriptor names (a capability, `C`) and its
 //! descriptor flags (close-on-exec).
 
+use abi::Errno;
 use alloc::vec::Vec;
 
 /// Bits of a descriptor that hold the slot index.
@@ -136,17 +137,6 @@ impl<C: Copy> Table<C> {
         self.slots.len()
     }
 
-    /// Slots [`Table::insert_from`] with `lowest` would add (0 when it
-    /// reuses a free slot or fails).
-    pub fn growth_from(&self, lowest: usize) -> usize {
-        let reused = self.slots.iter().skip(lowest).any(|s| s.entry.is_none());
-        if reused {
-            0
-        } else {
-            (self.slots.len().max(lowest) + 1).saturating_sub(self.slots.len())
-        }
-    }
-
     /// Slots [`Table::insert_at`] with `fd` would add.
     pub fn growth_at(&self, fd: i32) -> usize {
         decode(fd).map_or(0, |(index, _)| (index + 1).saturating_sub(self.slots.len()))
@@ -176,9 +166,20 @@ impl<C: Copy> Table<C> {
     /// Stores `entry` in the lowest free slot whose index is at least
     /// `lowest`; `None` when no such slot fits.
     pub fn insert_from(&mut self, lowest: usize, entry: Entry<C>) -> Option<i32> {
-        if self.used >= self.capacity || lowest >= self.capacity {
-            return None;
-        }
+        let inserted = self.insert_within(lowest, entry, usize::MAX);
+        inserted.ok().map(|(fd, _)| fd)
+    }
+
+    /// [`Table::insert_from`] when the table may add at most `spare` new
+    /// slots: the descriptor and how many slots it added. Errors: ENFILE
+    /// (it would add more than `spare`; checked first), EMFILE (no slot
+    /// fits).
+    pub fn insert_within(
+        &mut self,
+        lowest: usize,
+        entry: Entry<C>,
+        spare: usize,
+    ) -> Result<(i32, usize), Errno> {
         let free = self
             .slots
             .iter()
@@ -186,12 +187,23 @@ impl<C: Copy> Table<C> {
             .skip(lowest)
             .position(|(_, s)| s.entry.is_none())
             .map(|i| i + lowest);
+        let len = self.slots.len();
+        let growth = match free {
+            Some(_) => 0,
+            None => len.max(lowest) + 1 - len,
+        };
+        if growth > spare {
+            return Err(Errno::ENFILE);
+        }
+        if self.used >= self.capacity || lowest >= self.capacity {
+            return Err(Errno::EMFILE);
+        }
         let index = match free {
             Some(i) => i,
             None => {
-                let i = self.slots.len().max(lowest);
+                let i = len.max(lowest);
                 if i >= self.capacity {
-                    return None;
+                    return Err(Errno::EMFILE);
                 }
                 self.slots.resize(i + 1, Slot::FRESH);
                 i
@@ -199,7 +211,7 @@ impl<C: Copy> Table<C> {
         };
         self.slots[index].entry = Some(entry);
         self.used += 1;
-        Some(encode(index, self.slots[index].generation))
+        Ok((encode(index, self.slots[index].generation), growth))
     }
 
     /// Stores `cap` in the lowest free slot; `None` when the table is full.
