@@ -53,7 +53,7 @@ pub fn mmap(a: [u64; 6]) -> SysResult {
         g.unmap_range(pid, start, req.len);
     }
     g.current_space()
-        .map_range(start, req.len, req.prot)
+        .map_range(start, req.len, req.prot, req.shared)
         .map_err(map_error)?;
     Ok(start)
 }
@@ -161,9 +161,17 @@ pub fn brk(addr: u64) -> SysResult {
             if !space.is_free(r.start, r.len) || !space.has_room_for_areas(1) {
                 return Ok(brk.current);
             }
-            // The heap stays one area: grow the one below if there is one.
-            let grown = r.start > brk.start && space.grow_area(r.start, r.len).is_ok();
-            if !grown && space.map_range(r.start, r.len, Prot::READ_WRITE).is_err() {
+            // The heap stays one area: grow the one below if there is one
+            // (a private one: a shared mapping put in its place stays as
+            // it is).
+            let grown = r.start > brk.start
+                && !space.is_shared(r.start - 1)
+                && space.grow_area(r.start, r.len).is_ok();
+            if !grown
+                && space
+                    .map_range(r.start, r.len, Prot::READ_WRITE, false)
+                    .is_err()
+            {
                 return Ok(brk.current);
             }
         }
