@@ -131,7 +131,7 @@ fn c_lazy() {
 /// by parent, child and grandchild (pages untouched before the fork too),
 /// mprotect after fork, munmap on one side, MAP_PRIVATE beside it still
 /// copy-on-write, read(2) into a shared page, a mapping grown before fork,
-/// Linux's errors.
+/// futexes and process-shared semaphores across processes, Linux's errors.
 #[test]
 fn c_shared() {
     test_program("c_shared", &[])
@@ -142,6 +142,7 @@ fn c_shared() {
         .assert_line("c_shared: MAP_PRIVATE stays copy-on-write")
         .assert_line("c_shared: read(2) into a shared page is seen by the other process")
         .assert_line("c_shared: a shared mapping grown before fork is shared whole")
+        .assert_line("c_shared: futexes and process-shared semaphores across processes")
         .assert_line("c_shared: Linux's errors ok")
         .assert_line("c_shared: ok");
 }

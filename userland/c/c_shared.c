@@ -11,18 +11,27 @@
  * - read(2) from a pipe into a shared page (across a page boundary) is
  *   seen by the other process;
  * - a shared mapping grown by mremap before a fork is shared whole;
+ * - a futex in a shared page (without FUTEX_PRIVATE_FLAG) is woken from
+ *   another process, a private one is not; semaphores made with
+ *   sem_init(pshared = 1) in a shared page pass turns between processes;
  * - Linux's errors: an anonymous MAP_SHARED_VALIDATE and a shared
  *   MAP_GROWSDOWN are EINVAL.
  * The runner's leak check proves that every shared frame was freed once,
  * by its last mapping.
  */
 #include <ctest.h>
+#include <semaphore.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PAGE 4096
 #define ROUNDS 100
+#define FUTEX_WAIT 0
+#define FUTEX_WAKE 1
+#define FUTEX_PRIVATE_FLAG 128
 
 static char *
 map(size_t len, int prot, int type)
@@ -297,6 +306,62 @@ grown(void)
 	printf("c_shared: a shared mapping grown before fork is shared whole\n");
 }
 
+static long
+futex(volatile int *word, int op, int val, const struct timespec *timeout)
+{
+	return (syscall(SYS_futex, word, op, val, timeout, NULL, 0));
+}
+
+static void
+futexes(void)
+{
+	volatile int *word = (volatile int *)map(PAGE, PROT_READ | PROT_WRITE,
+	    MAP_SHARED);
+	pid_t child = fork_flushed();
+	if (child == 0) {
+		/* Wakes until the parent, waiting on the word, is woken: only
+		 * a wake that reaches another process counts one. A private
+		 * wake never does. */
+		long woken = 0;
+		for (int i = 0; i < 1000 && woken == 0; i++) {
+			CHECK(futex(word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1,
+			    NULL) == 0);
+			woken = futex(word, FUTEX_WAKE, 1, NULL);
+			if (woken == 0)
+				usleep(1000);
+		}
+		_exit(woken == 1 ? 0 : 1);
+	}
+	struct timespec limit = { 20, 0 };
+	CHECK(futex(word, FUTEX_WAIT, 0, &limit) == 0);
+	reap(child);
+	CHECK(munmap((void *)word, PAGE) == 0);
+
+	sem_t *sems = (sem_t *)map(PAGE, PROT_READ | PROT_WRITE, MAP_SHARED);
+	volatile long *count = (volatile long *)(sems + 2);
+	CHECK(sem_init(&sems[0], 1, 0) == 0 && sem_init(&sems[1], 1, 0) == 0);
+	child = fork_flushed();
+	if (child == 0) {
+		for (long i = 0; i < ROUNDS; i++) {
+			CHECK(sem_wait(&sems[0]) == 0);
+			CHECK(*count == 2 * i + 1);
+			(*count)++;
+			CHECK(sem_post(&sems[1]) == 0);
+		}
+		_exit(0);
+	}
+	for (long i = 0; i < ROUNDS; i++) {
+		(*count)++;
+		CHECK(sem_post(&sems[0]) == 0);
+		CHECK(sem_wait(&sems[1]) == 0);
+		CHECK(*count == 2 * i + 2);
+	}
+	reap(child);
+	CHECK(munmap(sems, PAGE) == 0);
+	printf("c_shared: futexes and process-shared semaphores across "
+	    "processes\n");
+}
+
 static void
 errors(void)
 {
@@ -317,6 +382,7 @@ main(void)
 	private_beside_shared();
 	kernel_writes();
 	grown();
+	futexes();
 	errors();
 	printf("c_shared: ok\n");
 	return (0);
