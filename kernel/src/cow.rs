@@ -30,7 +30,8 @@
 //!   (demand-zero: the anonymous memory of Linux programs), by the program
 //!   or by the kernel, gives it a zeroed frame of its own, with its area's
 //!   access; fork copies only present leaves, so an untouched page stays
-//!   untouched in parent and child. [`touch`] decides what an access
+//!   untouched in parent and child (but for shared areas' pages, which
+//!   take their frames at the fork). [`touch`] decides what an access
 //!   needs, for the CPU's page fault and the kernel's accesses alike.
 //! * **A protection change** that makes a page writable gives its leaf
 //!   the write bit, except a leaf of a private area without it in a space

@@ -2,7 +2,8 @@
 //! stacks) is shared: every process's top-level table copies the kernel's
 //! upper-half entries, whose lower tables never change. The lower half is
 //! the process's own: user pages, each a frame it owns or (after fork)
-//! shares copy-on-write with other spaces ([`cow`]), given back with it.
+//! shares with other spaces, copy-on-write or, for a `MAP_SHARED` area,
+//! for good ([`cow`]), given back with it.
 //! [`ranges`] adds what Linux programs need: mappings at chosen places,
 //! unmapping and changing the protection of any page range (splitting
 //! areas), growing and shrinking in place, with demand-zero pages that

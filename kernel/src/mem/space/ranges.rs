@@ -177,7 +177,8 @@ impl AddressSpace {
     /// Gives every page of `[start, start + len)` (all mapped: checked by
     /// the caller with [`AddressSpace::is_mapped`]) access `prot`. Absent
     /// pages stay absent (demand-zero once accessible); pages that lose
-    /// access keep their frames; copy-on-write pages get their write bit
+    /// access keep their frames; copy-on-write pages (never a shared
+    /// area's, [`AddressSpace::protect_flags`]) get their write bit
     /// at their first write. Returns whether any access was taken away.
     pub fn protect_range(&mut self, start: u64, len: u64, prot: Prot) -> bool {
         let end = start + len;
