@@ -11,6 +11,11 @@
 //!   both (the area stays writable: that is what marks the page
 //!   copy-on-write). Read-only pages are shared the same way. No byte of
 //!   user memory is copied, so fork costs a walk of the mapped pages.
+//!   Pages of a shared area (`MAP_SHARED`) are mapped in the child to the
+//!   same frames with the same flags, write bit kept in both: writes by
+//!   either are seen by both, and by later forks' children ([`fork_leaf`]).
+//!   Their untouched pages take their zeroed frames in the parent first,
+//!   so that they too are shared.
 //! * **A write** to a page whose area is writable but whose leaf is not
 //!   (the CPU's write fault, or the kernel writing into user memory)
 //!   breaks the share ([`ShareCounts::break_share`]): a frame no other
@@ -25,8 +30,14 @@
 //!   (demand-zero: the anonymous memory of Linux programs), by the program
 //!   or by the kernel, gives it a zeroed frame of its own, with its area's
 //!   access; fork copies only present leaves, so an untouched page stays
-//!   untouched in parent and child. [`touch`] decides what an access
+//!   untouched in parent and child (but for shared areas' pages, which
+//!   take their frames at the fork). [`touch`] decides what an access
 //!   needs, for the CPU's page fault and the kernel's accesses alike.
+//! * **A protection change** that makes a page writable gives its leaf
+//!   the write bit, except a leaf of a private area without it in a space
+//!   that took part in a fork: it may be copy-on-write, and its first
+//!   write decides ([`protect_keeps_write_off`]). So a leaf of a writable
+//!   shared area is always writable, and no write ever copies one.
 //! * **Unmapping** a page (`mem_unmap`, exit, exec) releases its mapping
 //!   ([`ShareCounts::release`]): the frame is freed only when no other
 //!   space maps it.
@@ -104,6 +115,40 @@ pub fn touch(area: Option<AreaAccess>, leaf: Option<bool>, write: bool) -> Touch
         Some(false) if write => Touch::BreakShare,
         Some(_) => Touch::Ready,
     }
+}
+
+/// How fork gives the child a present leaf of the parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForkLeaf {
+    /// The same frame with the same flags in both: a shared area's page,
+    /// whose writes both must see ([`ShareCounts::share`]).
+    Shared,
+    /// The same frame, the write bit taken off both leaves: copy-on-write
+    /// ([`ShareCounts::share`]).
+    CopyOnWrite,
+    /// A copy of the page in a frame of the child's own, at once.
+    Copied,
+}
+
+/// How fork gives the child a present leaf: a page of a shared area stays
+/// shared (even in `private`, a range the child gets copies of: a shared
+/// page is present and writable in both, which is all a copy would give);
+/// another page in `private` is copied; every other is copy-on-write.
+pub fn fork_leaf(shared_area: bool, private: bool) -> ForkLeaf {
+    match (shared_area, private) {
+        (true, _) => ForkLeaf::Shared,
+        (false, true) => ForkLeaf::Copied,
+        (false, false) => ForkLeaf::CopyOnWrite,
+    }
+}
+
+/// Whether a present leaf keeps its write bit off when a protection change
+/// makes its area writable: a leaf without it of a private area in a space
+/// that took part in a fork may be copy-on-write, so its first write must
+/// fault and break the share. A shared area's leaf takes the bit (its
+/// frame is written by every mapper, never copied).
+pub fn protect_keeps_write_off(shared_area: bool, forked: bool, leaf_writable: bool) -> bool {
+    forked && !leaf_writable && !shared_area
 }
 
 /// No frame was free for a copy: nothing changed.

@@ -126,3 +126,23 @@ fn c_lazy() {
         .assert_line("c_lazy: a call that touches with no frame left is ENOMEM")
         .assert_line("c_lazy: ok");
 }
+
+/// MAP_SHARED anonymous memory across fork: a counter and buffers shared
+/// by parent, child and grandchild (pages untouched before the fork too),
+/// mprotect after fork, munmap on one side, MAP_PRIVATE beside it still
+/// copy-on-write, read(2) into a shared page, a mapping grown before fork,
+/// futexes and process-shared semaphores across processes, Linux's errors.
+#[test]
+fn c_shared() {
+    test_program("c_shared", &[])
+        .expect_success()
+        .assert_line("c_shared: a counter and buffers shared by parent, child and grandchild")
+        .assert_line("c_shared: mprotect after fork keeps pages shared")
+        .assert_line("c_shared: munmap on one side leaves the other's view")
+        .assert_line("c_shared: MAP_PRIVATE stays copy-on-write")
+        .assert_line("c_shared: read(2) into a shared page is seen by the other process")
+        .assert_line("c_shared: a shared mapping grown before fork is shared whole")
+        .assert_line("c_shared: futexes and process-shared semaphores across processes")
+        .assert_line("c_shared: Linux's errors ok")
+        .assert_line("c_shared: ok");
+}

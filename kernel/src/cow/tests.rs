@@ -1,10 +1,14 @@
 //! Host tests of the copy-on-write bookkeeping: the counts themselves, the
-//! decision of a touch, and a property test that drives them as the kernel
-//! does (map eagerly or demand-zero, read, write, unmap, fork, exit over
-//! simulated page tables and the real frame bitmap, every access decided
-//! by [`touch`]) and checks every step against a model that knows nothing
+//! decisions of a touch, of fork and of a protection change, and a property
+//! test that drives them as the kernel does (map eagerly or demand-zero,
+//! private or shared, read, write, change the protection, unmap, fork with
+//! or without a page to copy at once, exit over simulated page tables and
+//! the real frame bitmap, every access decided by [`touch`], every fork by
+//! [`fork_leaf`]) and checks every step against a model that knows nothing
 //! of frames: which pages hold what, which were never touched, which pages
-//! must still share one copy, and so how many frames are in use.
+//! must still share one copy (copy-on-write, or for good: a shared area's
+//! pages, whose writes every holder sees), and so how many frames are in
+//! use.
 
 use super::*;
 use crate::frames::FrameBitmap;
@@ -99,6 +103,34 @@ fn a_touch_needs_what_its_area_and_leaf_say() {
     }
 }
 
+#[test]
+fn fork_shares_shared_pages_copies_private_ones_and_else_copies_on_write() {
+    assert_eq!(fork_leaf(true, false), ForkLeaf::Shared);
+    assert_eq!(
+        fork_leaf(true, true),
+        ForkLeaf::Shared,
+        "a private range does not un-share a shared page"
+    );
+    assert_eq!(fork_leaf(false, true), ForkLeaf::Copied);
+    assert_eq!(fork_leaf(false, false), ForkLeaf::CopyOnWrite);
+}
+
+#[test]
+fn a_protection_change_keeps_the_write_bit_off_only_where_a_write_may_copy() {
+    for shared in [false, true] {
+        for forked in [false, true] {
+            for writable in [false, true] {
+                let may_be_copy_on_write = !shared && forked && !writable;
+                assert_eq!(
+                    protect_keeps_write_off(shared, forked, writable),
+                    may_be_copy_on_write,
+                    "{shared} {forked} {writable}"
+                );
+            }
+        }
+    }
+}
+
 /// Frames in the simulated machine (frame 0 is reserved, as at boot).
 const FRAMES: u64 = 24;
 /// Pages per address space.
@@ -111,12 +143,20 @@ struct Leaf {
     writable: bool,
 }
 
-/// A simulated address space: its leaves, and whether each page's area
-/// is writable.
+/// A page's area: whether it is writable, and shared.
+#[derive(Clone, Copy, Debug)]
+struct AreaM {
+    writable: bool,
+    shared: bool,
+}
+
+/// A simulated address space: its leaves, each page's area, and whether
+/// it took part in a fork.
 #[derive(Clone, Default)]
 struct Space {
     leaves: BTreeMap<u64, Leaf>,
-    areas: BTreeMap<u64, bool>,
+    areas: BTreeMap<u64, AreaM>,
+    forked: bool,
 }
 
 /// Why a simulated access failed.
@@ -144,17 +184,28 @@ impl Machine<'_> {
         self.bytes.insert(frame, value);
         let space = self.spaces.get_mut(&s).unwrap();
         space.leaves.insert(page, Leaf { frame, writable });
-        space.areas.insert(page, writable);
+        let shared = false;
+        space.areas.insert(page, AreaM { writable, shared });
         Ok(())
     }
 
-    /// Records a demand-zero page: its area only (a Linux mmap).
-    fn map_lazy(&mut self, s: u32, page: u64, writable: bool) {
-        self.spaces
-            .get_mut(&s)
-            .unwrap()
-            .areas
-            .insert(page, writable);
+    /// Records a demand-zero page: its area only (a Linux mmap, private or
+    /// shared).
+    fn map_lazy(&mut self, s: u32, page: u64, writable: bool, shared: bool) {
+        let area = AreaM { writable, shared };
+        self.spaces.get_mut(&s).unwrap().areas.insert(page, area);
+    }
+
+    /// A protection change of a page's area (mprotect): a present leaf
+    /// takes the write bit as the area, unless [`protect_keeps_write_off`].
+    fn protect(&mut self, s: u32, page: u64, writable: bool) {
+        let space = self.spaces.get_mut(&s).unwrap();
+        let area = space.areas.get_mut(&page).unwrap();
+        area.writable = writable;
+        let (shared, forked) = (area.shared, space.forked);
+        if let Some(leaf) = space.leaves.get_mut(&page) {
+            leaf.writable = writable && !protect_keeps_write_off(shared, forked, leaf.writable);
+        }
     }
 
     /// The contents of a present page.
@@ -168,9 +219,9 @@ impl Machine<'_> {
     fn access(&mut self, s: u32, page: u64, write: bool) -> Result<u64, AccessError> {
         loop {
             let space = &self.spaces[&s];
-            let area = space.areas.get(&page).map(|&w| AreaAccess {
+            let area = space.areas.get(&page).map(|a| AreaAccess {
                 read: true,
-                write: w,
+                write: a.writable,
             });
             let leaf = space.leaves.get(&page).copied();
             let frame = match touch(area, leaf.map(|l| l.writable), write) {
@@ -227,16 +278,60 @@ impl Machine<'_> {
         }
     }
 
-    /// Copies space `s` into a new space `child`: every leaf shared,
-    /// writable leaves made read-only in both.
-    fn fork(&mut self, s: u32, child: u32) {
+    /// Copies space `s` into a new space `child` as the kernel's fork: the
+    /// untouched pages of shared areas take zeroed frames first, then each
+    /// leaf goes as [`fork_leaf`] says (`private`: the page to copy at
+    /// once). Without a frame the fork fails: the child is gone, the parent
+    /// keeps its contents (the frames it took, the write bits it lost).
+    fn fork(&mut self, s: u32, child: u32, private: Option<u64>) -> Result<(), NoFrame> {
         let parent = self.spaces.get_mut(&s).unwrap();
-        for leaf in parent.leaves.values_mut() {
-            self.shares.share(leaf.frame).unwrap();
-            leaf.writable = false;
+        parent.forked = true;
+        for (&page, area) in &parent.areas {
+            if area.shared && !parent.leaves.contains_key(&page) {
+                let frame = self.frames.alloc().ok_or(NoFrame)?;
+                self.bytes.insert(frame, 0);
+                let writable = area.writable;
+                parent.leaves.insert(page, Leaf { frame, writable });
+            }
         }
-        let copy = parent.clone();
+        let mut copy = Space {
+            leaves: BTreeMap::new(),
+            areas: parent.areas.clone(),
+            forked: true,
+        };
+        for (&page, leaf) in parent.leaves.iter_mut() {
+            let area = parent.areas[&page];
+            let own = match fork_leaf(area.shared, private == Some(page)) {
+                ForkLeaf::Shared => {
+                    self.shares.share(leaf.frame).unwrap();
+                    *leaf
+                }
+                ForkLeaf::CopyOnWrite => {
+                    self.shares.share(leaf.frame).unwrap();
+                    leaf.writable = false;
+                    *leaf
+                }
+                ForkLeaf::Copied => match self.frames.alloc() {
+                    Some(frame) => {
+                        self.bytes.insert(frame, self.bytes[&leaf.frame]);
+                        let writable = area.writable;
+                        Leaf { frame, writable }
+                    }
+                    None => {
+                        for leaf in copy.leaves.values() {
+                            if self.shares.release(leaf.frame) == Release::Free {
+                                self.frames.free(leaf.frame).unwrap();
+                                self.bytes.remove(&leaf.frame);
+                            }
+                        }
+                        return Err(NoFrame);
+                    }
+                },
+            };
+            copy.leaves.insert(page, own);
+        }
         self.spaces.insert(child, copy);
+        Ok(())
     }
 
     fn exit(&mut self, s: u32) {
@@ -251,10 +346,13 @@ impl Machine<'_> {
 /// A page as the model sees it: its contents, its area, and the version
 /// of its contents (pages with the same version must share one frame;
 /// none for a page never touched, which has no frame and reads as zero).
+/// A shared area's page keeps its version when written: every holder
+/// sees the write.
 #[derive(Clone, Copy, Debug)]
 struct PageM {
     value: u64,
     writable: bool,
+    shared: bool,
     version: Option<u64>,
 }
 
@@ -276,6 +374,22 @@ impl Model {
     fn new_version(&mut self) -> u64 {
         self.next_version += 1;
         self.next_version
+    }
+
+    /// Page `page` of space `s`, now touched: a frame of its own.
+    fn touch(&mut self, s: u32, page: u64) {
+        self.free -= 1;
+        let version = Some(self.new_version());
+        let p = self.spaces.get_mut(&s).unwrap().get_mut(&page).unwrap();
+        p.version = version;
+    }
+
+    /// A write of `value` to every page holding `version`.
+    fn write_everywhere(&mut self, version: Option<u64>, value: u64) {
+        let pages = self.spaces.values_mut().flat_map(|s| s.values_mut());
+        for p in pages.filter(|p| p.version == version) {
+            p.value = value;
+        }
     }
 
     /// A page stops holding its version; the last holder frees a frame.
@@ -307,6 +421,12 @@ enum Op {
         s: usize,
         page: u64,
         writable: bool,
+        shared: bool,
+    },
+    Protect {
+        s: usize,
+        page: u64,
+        writable: bool,
     },
     Read {
         s: usize,
@@ -323,6 +443,7 @@ enum Op {
     },
     Fork {
         s: usize,
+        private: Option<u64>,
     },
     Exit {
         s: usize,
@@ -335,13 +456,16 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (s.clone(), page.clone(), proptest::bool::weighted(0.8), 1..1000u64)
             .prop_map(|(s, page, writable, value)| Op::Map { s, page, writable, value }),
-        4 => (s.clone(), page.clone(), proptest::bool::weighted(0.8))
-            .prop_map(|(s, page, writable)| Op::MapLazy { s, page, writable }),
+        4 => (s.clone(), page.clone(), proptest::bool::weighted(0.8), any::<bool>())
+            .prop_map(|(s, page, writable, shared)| Op::MapLazy { s, page, writable, shared }),
+        2 => (s.clone(), page.clone(), any::<bool>())
+            .prop_map(|(s, page, writable)| Op::Protect { s, page, writable }),
         3 => (s.clone(), page.clone()).prop_map(|(s, page)| Op::Read { s, page }),
         6 => (s.clone(), page.clone(), 1..1000u64)
             .prop_map(|(s, page, value)| Op::Write { s, page, value }),
-        2 => (s.clone(), page).prop_map(|(s, page)| Op::Unmap { s, page }),
-        2 => s.clone().prop_map(|s| Op::Fork { s }),
+        2 => (s.clone(), page.clone()).prop_map(|(s, page)| Op::Unmap { s, page }),
+        2 => (s.clone(), proptest::option::weighted(0.3, page.clone()))
+            .prop_map(|(s, private)| Op::Fork { s, private }),
         1 => s.prop_map(|s| Op::Exit { s }),
     ]
 }
@@ -393,23 +517,37 @@ fn run(ops: &[Op]) {
                     let p = PageM {
                         value,
                         writable,
+                        shared: false,
                         version,
                     };
                     model.spaces.get_mut(&s).unwrap().insert(page, p);
                 }
             }
-            Op::MapLazy { s, page, writable } => {
+            Op::MapLazy {
+                s,
+                page,
+                writable,
+                shared,
+            } => {
                 let s = pick(s);
                 if model.spaces[&s].contains_key(&page) {
                     continue;
                 }
-                m.map_lazy(s, page, writable);
+                m.map_lazy(s, page, writable, shared);
                 let p = PageM {
                     value: 0,
                     writable,
+                    shared,
                     version: None,
                 };
                 model.spaces.get_mut(&s).unwrap().insert(page, p);
+            }
+            Op::Protect { s, page, writable } => {
+                let s = pick(s);
+                if let Some(p) = model.spaces.get_mut(&s).unwrap().get_mut(&page) {
+                    m.protect(s, page, writable);
+                    p.writable = writable;
+                }
             }
             Op::Read { s, page } => {
                 let s = pick(s);
@@ -427,10 +565,7 @@ fn run(ops: &[Op]) {
                     model.exit(s);
                 } else {
                     assert_eq!(r, Ok(0), "an untouched page reads as zero");
-                    model.free -= 1;
-                    let version = Some(model.new_version());
-                    let p = PageM { version, ..p };
-                    model.spaces.get_mut(&s).unwrap().insert(page, p);
+                    model.touch(s, page);
                 }
             }
             Op::Write { s, page, value } => {
@@ -440,9 +575,10 @@ fn run(ops: &[Op]) {
                     continue;
                 };
                 let r = m.write(s, page, value);
-                // A new frame for an untouched page, or a copy of a shared one.
+                // A new frame for an untouched page, or a copy of a page
+                // shared copy-on-write (never of a shared area's page).
                 let untouched = p.version.is_none();
-                let copy = !untouched && model.holders(p.version) > 1;
+                let copy = !untouched && !p.shared && model.holders(p.version) > 1;
                 if (untouched || copy && p.writable) && model.free == 0 {
                     // The faulting process is killed.
                     assert_eq!(r, Err(AccessError::NoFrame));
@@ -452,25 +588,26 @@ fn run(ops: &[Op]) {
                     // Even so, the untouched page took its frame first.
                     assert_eq!(r, Err(AccessError::Violation));
                     if untouched {
-                        model.free -= 1;
-                        let version = Some(model.new_version());
-                        let p = PageM { version, ..p };
-                        model.spaces.get_mut(&s).unwrap().insert(page, p);
+                        model.touch(s, page);
                     }
                 } else {
                     assert_eq!(r, Ok(()));
-                    let version = if untouched || copy {
-                        model.free -= 1;
-                        Some(model.new_version())
-                    } else {
-                        p.version
-                    };
-                    let p = PageM {
-                        value,
-                        version,
-                        ..p
-                    };
-                    model.spaces.get_mut(&s).unwrap().insert(page, p);
+                    if untouched || copy {
+                        model.touch(s, page);
+                    }
+                    let version = model.spaces[&s][&page].version;
+                    match p.shared {
+                        true => model.write_everywhere(version, value),
+                        false => {
+                            model
+                                .spaces
+                                .get_mut(&s)
+                                .unwrap()
+                                .get_mut(&page)
+                                .unwrap()
+                                .value = value
+                        }
+                    }
                 }
             }
             Op::Unmap { s, page } => {
@@ -480,10 +617,39 @@ fn run(ops: &[Op]) {
                     model.drop_page(s, page);
                 }
             }
-            Op::Fork { s } => {
+            Op::Fork { s, private } => {
                 let s = pick(s);
-                m.fork(s, next_space);
-                let copy = model.spaces[&s].clone();
+                let r = m.fork(s, next_space, private);
+                // The untouched pages of shared areas take frames in page
+                // order, then the private page (if present, and not a
+                // shared area's) is copied.
+                let pages = &model.spaces[&s];
+                let untouched: Vec<u64> = pages
+                    .iter()
+                    .filter(|(_, p)| p.shared && p.version.is_none())
+                    .map(|(&page, _)| page)
+                    .collect();
+                let copied = private.filter(|page| {
+                    pages
+                        .get(page)
+                        .is_some_and(|p| !p.shared && p.version.is_some())
+                });
+                let needed = untouched.len() as u64 + u64::from(copied.is_some());
+                let enough = model.free >= needed;
+                for &page in untouched.iter().take(model.free as usize) {
+                    model.touch(s, page);
+                }
+                if !enough {
+                    assert_eq!(r, Err(NoFrame));
+                    check(&m, &model);
+                    continue;
+                }
+                assert_eq!(r, Ok(()));
+                let mut copy = model.spaces[&s].clone();
+                if let Some(page) = copied {
+                    model.free -= 1;
+                    copy.get_mut(&page).unwrap().version = Some(model.new_version());
+                }
                 model.spaces.insert(next_space, copy);
                 next_space += 1;
             }
@@ -516,6 +682,7 @@ fn check(m: &Machine, model: &Model) {
     assert_eq!(m.frames.free_count(), model.free, "frames in use");
     let mut leaves_of: BTreeMap<u64, u32> = BTreeMap::new();
     let mut frame_of_version: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut shared_of: BTreeMap<u64, bool> = BTreeMap::new();
     for (s, pages) in &model.spaces {
         let space = &m.spaces[s];
         assert_eq!(space.areas.len(), pages.len());
@@ -531,6 +698,15 @@ fn check(m: &Machine, model: &Model) {
             assert!(
                 p.writable || !leaf.writable,
                 "a read-only area's leaf is read-only"
+            );
+            assert!(
+                !p.shared || leaf.writable == p.writable,
+                "a writable shared area's leaf is writable: no write copies it"
+            );
+            let first = *shared_of.entry(version).or_insert(p.shared);
+            assert_eq!(
+                first, p.shared,
+                "a frame is a shared area's or a private one's"
             );
             *leaves_of.entry(leaf.frame).or_default() += 1;
             let frame = *frame_of_version.entry(version).or_insert(leaf.frame);
@@ -549,10 +725,10 @@ fn check(m: &Machine, model: &Model) {
     let shared = leaves_of.values().filter(|&&n| n > 1).count() as u64;
     assert_eq!(m.shares.shared_frames(), shared);
     for space in m.spaces.values() {
-        for leaf in space.leaves.values() {
+        for (page, leaf) in &space.leaves {
             assert!(
-                !leaf.writable || leaves_of[&leaf.frame] == 1,
-                "a writable leaf's frame is mapped nowhere else"
+                !leaf.writable || space.areas[page].shared || leaves_of[&leaf.frame] == 1,
+                "a private writable leaf's frame is mapped nowhere else"
             );
         }
     }

@@ -5,15 +5,36 @@
 //! is the bookkeeping: wake, requeue, and forgetting a thread that stops
 //! waiting for another reason (a timeout, or its process died).
 //!
-//! Futexes are private to a process here (there is no shared memory
-//! between processes), so a queue is keyed by process and address whether
-//! or not the program asked for FUTEX_PRIVATE_FLAG.
+//! A queue is keyed by process and address ([`key`]), but for a futex
+//! without FUTEX_PRIVATE_FLAG whose word lies in a shared mapping
+//! (`MAP_SHARED`, shared with the processes forked since): that one is
+//! keyed by the word's physical address, so a wake in one process reaches
+//! waiters in another, as process-shared semaphores and mutexes need.
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
 
-/// A futex: the process and the user address of its word.
+/// A futex: the process and the user address of its word, or [`SHARED`]
+/// and the word's physical address.
 pub type Key = (u32, u64);
+
+/// The process part of the keys of shared futexes: no process has it
+/// (pids count up from 1).
+pub const SHARED: u32 = 0;
+
+/// The key of the futex whose word is at user address `addr` of process
+/// `pid`: the process's own, unless the futex is not `private` and the
+/// word lies in a page of a shared mapping, at physical address
+/// `shared_phys`; then the physical address, the same in every process
+/// that maps the page. (A frame freed and reused while a thread still
+/// waits on it can give that thread a spurious wake, which futex callers
+/// allow for: they check their word again.)
+pub fn key(pid: u32, addr: u64, private: bool, shared_phys: Option<u64>) -> Key {
+    match (private, shared_phys) {
+        (false, Some(phys)) => (SHARED, phys),
+        _ => (pid, addr),
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Waiter {
@@ -155,6 +176,24 @@ mod tests {
         assert!(f.remove(20));
         assert!(!f.remove(20));
         assert_eq!(f.waiters(), 0);
+    }
+
+    #[test]
+    fn a_shared_futex_is_keyed_by_its_physical_address() {
+        let (addr, phys) = (0x7000_0010, 0x12_3010);
+        assert_eq!(key(3, addr, false, Some(phys)), (SHARED, phys));
+        assert_eq!(
+            key(4, addr + 0x1000, false, Some(phys)),
+            key(3, addr, false, Some(phys)),
+            "two processes mapping the page at different places"
+        );
+        assert_eq!(
+            key(3, addr, true, Some(phys)),
+            (3, addr),
+            "FUTEX_PRIVATE_FLAG: the process's own"
+        );
+        assert_eq!(key(3, addr, false, None), (3, addr), "a private mapping");
+        assert_ne!(key(3, addr, false, None), key(4, addr, false, None));
     }
 
     #[test]

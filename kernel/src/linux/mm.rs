@@ -17,6 +17,7 @@ pub const MAP_TYPE: u64 = 0x0f;
 pub const MAP_FIXED: u64 = 0x10;
 pub const MAP_ANONYMOUS: u64 = 0x20;
 pub const MAP_32BIT: u64 = 0x40;
+pub const MAP_GROWSDOWN: u64 = 0x100;
 pub const MAP_POPULATE: u64 = 0x8000;
 pub const MAP_HUGETLB: u64 = 0x4_0000;
 pub const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
@@ -100,6 +101,10 @@ pub struct MapRequest {
     pub placement: Placement,
     pub len: u64,
     pub prot: Prot,
+    /// `MAP_SHARED`: the pages stay shared with the processes forked
+    /// later, writes seen by all; else (`MAP_PRIVATE`) a fork makes them
+    /// copy-on-write.
+    pub shared: bool,
 }
 
 /// The page-rounded length of `len` bytes: ENOMEM when it overflows or
@@ -112,9 +117,12 @@ fn page_len(len: u64, (user_start, user_end): (u64, u64)) -> Result<u64, Errno> 
 }
 
 /// Decodes `mmap(addr, len, prot, flags, fd, offset)` for the user range
-/// `[user_start, user_end)`. Only anonymous mappings exist here (`MAP_SHARED`
-/// ones behave as private: there is no fork to share them with); a file
-/// mapping is ENODEV.
+/// `[user_start, user_end)`. Only anonymous mappings exist here; a file
+/// mapping is ENODEV. `MAP_SHARED` ones are shared with the children that
+/// fork makes (and theirs), `MAP_PRIVATE` ones copy-on-write. As Linux:
+/// an anonymous `MAP_SHARED_VALIDATE` is EINVAL (validation is for file
+/// mappings, which report unknown flags with EOPNOTSUPP), and so is a
+/// shared `MAP_GROWSDOWN`.
 pub fn decode_mmap(
     addr: u64,
     len: u64,
@@ -134,6 +142,10 @@ pub fn decode_mmap(
     let prot = Prot::decode(prot)?;
     if flags & MAP_ANONYMOUS == 0 {
         return Err(Errno::ENODEV);
+    }
+    let shared = kind == MAP_SHARED;
+    if kind == MAP_SHARED_VALIDATE || shared && flags & MAP_GROWSDOWN != 0 {
+        return Err(Errno::EINVAL);
     }
     let len = page_len(len, (user_start, user_end))?;
     let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
@@ -161,6 +173,7 @@ pub fn decode_mmap(
         placement,
         len,
         prot,
+        shared,
     })
 }
 
@@ -308,8 +321,7 @@ mod tests {
             Ok(1 << 30),
             "MAP_POPULATE is accepted (and ignored: pages come at first touch)"
         );
-        let shared = decode_mmap(0, 1, 0, MAP_SHARED | MAP_ANONYMOUS, 0, USER);
-        assert!(shared.is_ok());
+        assert!(!r.shared, "MAP_PRIVATE");
         let kernel_hint = decode_mmap(0xffff_8000_0000_0000, 1, 0, anon, 0, USER).unwrap();
         assert_eq!(
             kernel_hint.placement,
@@ -345,6 +357,38 @@ mod tests {
         let kernel = 0xffff_ffff_8000_0000;
         assert_eq!(e(kernel, 1, 0, anon | MAP_FIXED, 0), Some(Errno::ENOMEM));
         assert_eq!(e(0, 1, 0, MAP_PRIVATE, 0), Some(Errno::ENODEV), "a file");
+    }
+
+    #[test]
+    fn keeps_shared_maps_apart_from_private_ones() {
+        let d = |flags| decode_mmap(0, 5000, PROT_READ | PROT_WRITE, flags, 0, USER);
+        let shared = d(MAP_SHARED | MAP_ANONYMOUS).unwrap();
+        assert!(shared.shared);
+        assert_eq!((shared.len, shared.prot), (8192, Prot::READ_WRITE));
+        assert!(!d(MAP_PRIVATE | MAP_ANONYMOUS).unwrap().shared);
+        let flags = MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE;
+        let fixed = decode_mmap(0x20_0000, 1, PROT_READ, flags, 0, USER).unwrap();
+        assert!(fixed.shared, "other flags keep the type");
+        assert_eq!(fixed.placement, Placement::Fixed(0x20_0000));
+        assert_eq!(
+            d(MAP_SHARED_VALIDATE | MAP_ANONYMOUS),
+            Err(Errno::EINVAL),
+            "Linux validates only file mappings: an anonymous one is EINVAL"
+        );
+        assert_eq!(
+            d(MAP_SHARED_VALIDATE),
+            Err(Errno::ENODEV),
+            "a file, validated or not"
+        );
+        assert_eq!(d(MAP_SHARED), Err(Errno::ENODEV), "a shared file");
+        assert_eq!(
+            d(MAP_SHARED | MAP_ANONYMOUS | MAP_GROWSDOWN),
+            Err(Errno::EINVAL),
+            "a shared mapping cannot grow down"
+        );
+        let down = d(MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN);
+        assert!(down.is_ok_and(|r| !r.shared), "a private one may ask");
+        assert_eq!(d(0x08 | MAP_ANONYMOUS), Err(Errno::EINVAL), "no other type");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! stacks) is shared: every process's top-level table copies the kernel's
 //! upper-half entries, whose lower tables never change. The lower half is
 //! the process's own: user pages, each a frame it owns or (after fork)
-//! shares copy-on-write with other spaces ([`cow`]), given back with it.
+//! shares with other spaces, copy-on-write or, for a `MAP_SHARED` area,
+//! for good ([`cow`]), given back with it.
 //! [`ranges`] adds what Linux programs need: mappings at chosen places,
 //! unmapping and changing the protection of any page range (splitting
 //! areas), growing and shrinking in place, with demand-zero pages that
@@ -124,7 +125,10 @@ pub enum MapError {
 /// page fault, by the kernel before it reads or writes (a range check
 /// that finds a page not ready resolves the range and looks again). A
 /// page of a PROT_NONE area is absent, or (once it was accessible) present
-/// without user access, keeping its contents for a later `mprotect`.
+/// without user access, keeping its contents for a later `mprotect`. A
+/// present page of a writable shared area is writable (never
+/// copy-on-write: its frame may be mapped by other spaces, all writing
+/// it).
 pub struct AddressSpace {
     pml4: PhysFrame,
     areas: BTreeMap<u64, Area>,
@@ -158,6 +162,9 @@ struct Area {
     /// Made by `mem_map`, a Linux `mmap` or `brk`: counted against the
     /// memory limit, and `mem_unmap` may remove it.
     counted: bool,
+    /// A Linux `MAP_SHARED` mapping: a fork maps its pages in the child to
+    /// the same frames, writable in both, instead of copy-on-write.
+    shared: bool,
 }
 
 /// The protection of a native mapping.
@@ -227,6 +234,7 @@ impl AddressSpace {
             len: pages * PAGE_SIZE,
             prot,
             counted: false,
+            shared: false,
         };
         self.areas.insert(addr, area);
         Ok(())
@@ -450,6 +458,7 @@ impl AddressSpace {
                 len,
                 prot,
                 counted: true,
+                shared: false,
             },
         );
         self.mapped += len;

@@ -9,7 +9,7 @@ use crate::arch::cpu::rdtsc;
 use crate::mem::user::UserPtr;
 use abi::Errno;
 use alloc::boxed::Box;
-use kernel::linux::futex::Key;
+use kernel::linux::futex::{self, Key};
 use kernel::linux::mm::Prot;
 use kernel::linux::{LinuxProcess, LinuxThread};
 use kernel::signal::Death;
@@ -103,6 +103,24 @@ impl Sched {
         }
     }
 
+    /// The key of the running process's futex at user address `addr`
+    /// ([`futex::key`]): for a futex that is not `private` in a shared
+    /// mapping, its page is made present first (a zeroed frame, if
+    /// untouched), so that every thread keys it by the same physical
+    /// address. Errors: EFAULT (not readable), ENOMEM (no frame).
+    pub fn futex_key(&mut self, addr: u64, private: bool) -> Result<Key, Errno> {
+        let pid = self.current_pid();
+        let space = self.current_space();
+        let phys = match !private && space.is_shared(addr) {
+            true => {
+                space.ready(addr, 4, false)?;
+                space.translate(addr, false)
+            }
+            false => None,
+        };
+        Ok(futex::key(pid, addr, private, phys))
+    }
+
     /// Wakes up to `n` (at least one) threads waiting on `key` whose bitset
     /// meets `bitset`; returns how many.
     pub fn futex_wake(&mut self, key: Key, n: i32, bitset: u32) -> usize {
@@ -193,8 +211,8 @@ pub fn sleep_until(tick: u64) {
 
 /// Ends the running Linux thread: stores 0 at its clear-child-tid address
 /// (if any; a bad address is ignored, as Linux does) and wakes one futex
-/// waiter there. When it is its process's last thread, `status` is the
-/// process's exit status.
+/// waiter there (a futex that is not private, as Linux's wake). When it
+/// is its process's last thread, `status` is the process's exit status.
 pub fn exit_linux_thread(status: i32) -> ! {
     let mut g = SCHED.lock();
     let pid = g.current_pid();
@@ -203,7 +221,9 @@ pub fn exit_linux_thread(status: i32) -> ! {
         if let Ok(word) = UserPtr::<u32>::new(clear) {
             let _ = word.write(g.current_space(), &0);
         }
-        g.futex_wake((pid, clear), 1, u32::MAX);
+        if let Ok(key) = g.futex_key(clear, false) {
+            g.futex_wake(key, 1, u32::MAX);
+        }
     }
     let cur = g.current;
     if let Some(p) = g.procs.get_mut(&pid)

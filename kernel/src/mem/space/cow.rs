@@ -6,13 +6,16 @@
 //! ([`AddressSpace::user_fault`]) or before the kernel writes into user
 //! memory ([`AddressSpace::fault_in`]): the frame is taken over if no other
 //! space maps it any more, or copied into a new one. Without a free frame
-//! nothing changes and the write fails.
+//! nothing changes and the write fails. The pages of shared areas
+//! (`MAP_SHARED`) are not copy-on-write: the child maps their frames
+//! writable too, and their untouched pages take their frames in the parent
+//! first, so that every page of the area is one frame for both.
 
 use super::{AddressSpace, MapError, UNMAP_EPOCH, table_at};
 use crate::mem::frames::{self, Frames};
 use crate::mem::{PAGE_SIZE, phys_to_virt};
 use core::sync::atomic::Ordering;
-use kernel::cow::NoFrame;
+use kernel::cow::{ForkLeaf, NoFrame, fork_leaf, protect_keeps_write_off};
 use x86_64::VirtAddr;
 use x86_64::registers::control::{Cr3, Cr3Flags};
 use x86_64::structures::paging::page_table::PageTableEntry;
@@ -23,6 +26,8 @@ struct Fork<'a> {
     parent: &'a AddressSpace,
     /// Ranges the child gets copies of instead of shares.
     private: &'a [(u64, u64)],
+    /// The parent has shared areas (else no leaf needs its area looked up).
+    has_shared: bool,
 }
 
 impl Fork<'_> {
@@ -30,6 +35,12 @@ impl Fork<'_> {
         self.private
             .iter()
             .any(|&(base, len)| (base..base.saturating_add(len)).contains(&addr))
+    }
+
+    /// How the child gets the parent's present leaf at `addr`.
+    fn leaf(&self, addr: u64) -> ForkLeaf {
+        let shared = self.has_shared && self.parent.is_shared(addr);
+        fork_leaf(shared, self.is_private(addr))
     }
 }
 
@@ -39,11 +50,19 @@ impl AddressSpace {
     /// (`(address, length)` ranges), which the child gets copies of at once
     /// (the argument areas of idle door server threads, which the kernel
     /// writes into when an invocation arrives, where it could not fail for
-    /// want of memory). Costs a walk of the page tables: time and frames
-    /// grow with the pages mapped, not with their bytes. Errors (this space
-    /// keeps its contents; some of its pages may have become
-    /// copy-on-write): OutOfMemory.
+    /// want of memory), and the pages of shared areas, mapped writable in
+    /// both ([`fork_leaf`]; the untouched ones take their zeroed frames
+    /// here first). Costs a walk of the page tables: time and frames grow
+    /// with the pages mapped, not with their bytes, but for the untouched
+    /// pages of shared areas. Errors (this space keeps its contents; some
+    /// of its pages may have become copy-on-write, some untouched pages of
+    /// shared areas may have taken their frames): OutOfMemory.
     pub fn fork(&self, private: &[(u64, u64)]) -> Result<AddressSpace, MapError> {
+        let has_shared = self.areas.values().any(|a| a.shared);
+        if has_shared {
+            self.populate_shared()
+                .map_err(|NoFrame| MapError::OutOfMemory)?;
+        }
         let mut child = AddressSpace::new().ok_or(MapError::OutOfMemory)?;
         child.areas = self.areas.clone();
         child.next_map = self.next_map;
@@ -59,6 +78,7 @@ impl AddressSpace {
         let walk = Fork {
             parent: self,
             private,
+            has_shared,
         };
         let copied = {
             let mut guard = frames::lock();
@@ -80,6 +100,21 @@ impl AddressSpace {
         copied.map(|()| child)
     }
 
+    /// Gives every absent page of the shared areas a zeroed frame (with its
+    /// area's access), so that a fork maps it in both spaces: an untouched
+    /// page has no frame to share. Err: no free frame (the pages done keep
+    /// theirs, as if touched).
+    fn populate_shared(&self) -> Result<(), NoFrame> {
+        for (&start, area) in self.areas.iter().filter(|(_, a)| a.shared) {
+            for addr in (start..start + area.len).step_by(PAGE_SIZE as usize) {
+                if self.leaf(addr).is_none() {
+                    self.demand_zero(addr, area.prot)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Whether `addr` lies in an area the program may write.
     fn is_writable_area(&self, addr: u64) -> bool {
         self.area_at(addr)
@@ -87,15 +122,18 @@ impl AddressSpace {
     }
 
     /// The flags page `addr` may take now instead of `flags` (a change of
-    /// protection): in a forked space a page without the write bit keeps
-    /// it off, so that its first write breaks its share (or takes the
-    /// frame over) in the fault.
+    /// protection): in a forked space a page of a private area without the
+    /// write bit keeps it off, so that its first write breaks its share (or
+    /// takes the frame over) in the fault; a shared area's page takes the
+    /// flags as they are ([`protect_keeps_write_off`]).
     pub(super) fn protect_flags(&self, addr: u64, flags: F) -> F {
-        let shared = self.forked.get()
-            && self
-                .leaf(addr)
-                .is_some_and(|e| !e.flags().contains(F::WRITABLE));
-        match shared {
+        let forked = self.forked.get();
+        let keep_off = forked
+            && self.leaf(addr).is_some_and(|e| {
+                let writable = e.flags().contains(F::WRITABLE);
+                protect_keeps_write_off(self.is_shared(addr), forked, writable)
+            });
+        match keep_off {
             true => flags - F::WRITABLE,
             false => flags,
         }
@@ -145,8 +183,9 @@ impl AddressSpace {
 
 /// Copies the entries of the parent's `table` at `level` (4 = PML4, lower
 /// half only), which maps from address `base`, into the child's `copy`:
-/// new tables below, and leaves that share the parent's frames without the
-/// write bit (which the parent's lose too), or copies for private pages.
+/// new tables below, and leaves as [`Fork::leaf`] says: the parent's frames
+/// with the same flags (shared areas) or without the write bit, which the
+/// parent's leaves lose too (copy-on-write), or copies (private pages).
 fn copy_tables(
     frames: &mut Frames,
     walk: &Fork,
@@ -175,29 +214,43 @@ fn copy_tables(
                 level - 1,
                 addr,
             )?;
-        } else if walk.is_private(addr) {
-            let own = frames.alloc().ok_or(MapError::OutOfMemory)?;
-            // SAFETY: two whole frames reached through the window: the
-            // parent's page and the child's fresh one.
-            unsafe {
-                core::ptr::copy_nonoverlapping(
-                    phys_to_virt(frame.start_address().as_u64()),
-                    phys_to_virt(own.start_address().as_u64()),
-                    PAGE_SIZE as usize,
-                )
-            };
-            let writable = walk.parent.is_writable_area(addr);
-            let own_flags = match writable {
-                true => flags | F::WRITABLE,
-                false => flags,
-            };
-            copy[i].set_addr(own.start_address(), own_flags);
-        } else {
-            frames.share(frame).map_err(|_| MapError::OutOfMemory)?;
-            let shared = flags - F::WRITABLE;
-            entry.set_flags(shared);
-            copy[i].set_addr(frame.start_address(), shared);
+            continue;
+        }
+        match walk.leaf(addr) {
+            ForkLeaf::Shared => {
+                frames.share(frame).map_err(|_| MapError::OutOfMemory)?;
+                copy[i].set_addr(frame.start_address(), flags);
+            }
+            ForkLeaf::CopyOnWrite => {
+                frames.share(frame).map_err(|_| MapError::OutOfMemory)?;
+                let shared = flags - F::WRITABLE;
+                entry.set_flags(shared);
+                copy[i].set_addr(frame.start_address(), shared);
+            }
+            ForkLeaf::Copied => {
+                let own = copy_page(frames, frame)?;
+                let own_flags = match walk.parent.is_writable_area(addr) {
+                    true => flags | F::WRITABLE,
+                    false => flags,
+                };
+                copy[i].set_addr(own.start_address(), own_flags);
+            }
         }
     }
     Ok(())
+}
+
+/// A fresh frame holding a copy of user page `frame`.
+fn copy_page(frames: &mut Frames, frame: PhysFrame) -> Result<PhysFrame, MapError> {
+    let own = frames.alloc().ok_or(MapError::OutOfMemory)?;
+    // SAFETY: two whole frames reached through the window: the parent's
+    // page and the child's fresh one.
+    unsafe {
+        core::ptr::copy_nonoverlapping(
+            phys_to_virt(frame.start_address().as_u64()),
+            phys_to_virt(own.start_address().as_u64()),
+            PAGE_SIZE as usize,
+        )
+    };
+    Ok(own)
 }

@@ -32,6 +32,11 @@ impl AddressSpace {
         self.area_at(addr).map(|(start, a)| (start, a.len, a.prot))
     }
 
+    /// Whether `addr` lies in a shared area (`MAP_SHARED`).
+    pub fn is_shared(&self, addr: u64) -> bool {
+        self.area_at(addr).is_some_and(|(_, a)| a.shared)
+    }
+
     /// Whether every page of `[start, start + len)` lies in some area.
     pub fn is_mapped(&self, start: u64, len: u64) -> bool {
         let end = start + len;
@@ -118,9 +123,16 @@ impl AddressSpace {
     }
 
     /// Maps `[start, start + len)` (free, checked by the caller) as one
-    /// counted area with access `prot`, of demand-zero pages. ENOMEM beyond
-    /// the memory limit.
-    pub fn map_range(&mut self, start: u64, len: u64, prot: Prot) -> Result<(), MapError> {
+    /// counted area with access `prot`, of demand-zero pages, `shared`
+    /// with the children of later forks or private. ENOMEM beyond the
+    /// memory limit.
+    pub fn map_range(
+        &mut self,
+        start: u64,
+        len: u64,
+        prot: Prot,
+        shared: bool,
+    ) -> Result<(), MapError> {
         if !self.fits_limit(len, 0) {
             return Err(MapError::OutOfMemory);
         }
@@ -131,6 +143,7 @@ impl AddressSpace {
                 len,
                 prot,
                 counted: true,
+                shared,
             },
         );
         self.mapped += len;
@@ -164,7 +177,8 @@ impl AddressSpace {
     /// Gives every page of `[start, start + len)` (all mapped: checked by
     /// the caller with [`AddressSpace::is_mapped`]) access `prot`. Absent
     /// pages stay absent (demand-zero once accessible); pages that lose
-    /// access keep their frames; copy-on-write pages get their write bit
+    /// access keep their frames; copy-on-write pages (never a shared
+    /// area's, [`AddressSpace::protect_flags`]) get their write bit
     /// at their first write. Returns whether any access was taken away.
     pub fn protect_range(&mut self, start: u64, len: u64, prot: Prot) -> bool {
         let end = start + len;
@@ -199,7 +213,9 @@ impl AddressSpace {
     /// Grows the counted area that ends at `end` by `extra` bytes of
     /// demand-zero pages, in place (the pages after it are free: checked by
     /// the caller). ENOMEM beyond the memory limit, or when the area there
-    /// is not a counted one.
+    /// is not a counted one. A shared area stays shared: its new pages are
+    /// shared with the children of later forks, not with the spaces that
+    /// map the area already (their areas keep their length).
     pub fn grow_area(&mut self, end: u64, extra: u64) -> Result<(), MapError> {
         let (s, a) = self
             .area_at(end - 1)

@@ -98,7 +98,7 @@ impl AddressSpace {
     }
 
     /// Gives absent user page `addr` a zeroed frame with access `prot`.
-    fn demand_zero(&self, addr: u64, prot: Prot) -> Result<(), NoFrame> {
+    pub(super) fn demand_zero(&self, addr: u64, prot: Prot) -> Result<(), NoFrame> {
         let page = Page::<Size4KiB>::containing_address(VirtAddr::new(addr));
         let frame = frames::alloc().ok_or(NoFrame)?;
         let parents = F::PRESENT | F::WRITABLE | F::USER_ACCESSIBLE;

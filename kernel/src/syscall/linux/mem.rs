@@ -1,5 +1,6 @@
 //! Linux's memory calls: anonymous `mmap` (with hints, `MAP_FIXED` and
-//! PROT_NONE reservations), `munmap` and `mprotect` of any page range,
+//! PROT_NONE reservations; `MAP_SHARED` areas stay shared across fork,
+//! `mem::space::cow`), `munmap` and `mprotect` of any page range,
 //! `mremap` in place, `brk`, and `madvise` (accepted: advice changes
 //! nothing here). Anonymous memory is demand-zero: these calls record
 //! areas and charge the memory limit, and each page takes a zeroed frame
@@ -53,7 +54,7 @@ pub fn mmap(a: [u64; 6]) -> SysResult {
         g.unmap_range(pid, start, req.len);
     }
     g.current_space()
-        .map_range(start, req.len, req.prot)
+        .map_range(start, req.len, req.prot, req.shared)
         .map_err(map_error)?;
     Ok(start)
 }
@@ -108,7 +109,9 @@ pub fn madvise(addr: u64, len: u64, advice: u64) -> SysResult {
 
 /// `mremap(old, old_len, new_len, flags, new_addr)`: shrinking, and
 /// growing in place. A mapping that would have to move is ENOMEM, even with
-/// MREMAP_MAYMOVE (C libraries then allocate, copy and free instead).
+/// MREMAP_MAYMOVE (C libraries then allocate, copy and free instead). A
+/// shared mapping's growth is shared with the children of later forks
+/// only (`AddressSpace::grow_area`).
 pub fn mremap(a: [u64; 6]) -> SysResult {
     let req = mm::decode_mremap(a[0], a[1], a[2], a[3], USER)?;
     let old = req.old;
@@ -161,9 +164,17 @@ pub fn brk(addr: u64) -> SysResult {
             if !space.is_free(r.start, r.len) || !space.has_room_for_areas(1) {
                 return Ok(brk.current);
             }
-            // The heap stays one area: grow the one below if there is one.
-            let grown = r.start > brk.start && space.grow_area(r.start, r.len).is_ok();
-            if !grown && space.map_range(r.start, r.len, Prot::READ_WRITE).is_err() {
+            // The heap stays one area: grow the one below if there is one
+            // (a private one: a shared mapping put in its place stays as
+            // it is).
+            let grown = r.start > brk.start
+                && !space.is_shared(r.start - 1)
+                && space.grow_area(r.start, r.len).is_ok();
+            if !grown
+                && space
+                    .map_range(r.start, r.len, Prot::READ_WRITE, false)
+                    .is_err()
+            {
                 return Ok(brk.current);
             }
         }

@@ -126,12 +126,14 @@ pub fn nanos(ts: Timespec) -> u64 {
 /// `futex(addr, op, val, timeout | val2, addr2, val3)`: FUTEX_WAIT (a
 /// relative timeout, CLOCK_MONOTONIC), FUTEX_WAIT_BITSET (an absolute one,
 /// CLOCK_MONOTONIC or with FUTEX_CLOCK_REALTIME real time), FUTEX_WAKE,
-/// FUTEX_WAKE_BITSET, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE. Futexes are private
-/// to their process here, with or without FUTEX_PRIVATE_FLAG. Timeouts
-/// end at a timer tick (10 ms), never before the time asked.
+/// FUTEX_WAKE_BITSET, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE. A futex is its
+/// process's own, but for one without FUTEX_PRIVATE_FLAG in a shared
+/// mapping, which every process mapping the page shares (`Sched::futex_key`).
+/// Timeouts end at a timer tick (10 ms), never before the time asked.
 pub fn futex(a: [u64; 6]) -> SysResult {
     let [addr, op, val, timeout, addr2, val3] = a;
     let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+    let private = op & FUTEX_PRIVATE_FLAG != 0;
     let realtime = op & FUTEX_CLOCK_REALTIME != 0;
     if realtime && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_WAIT {
         return Err(Errno::ENOSYS);
@@ -150,7 +152,7 @@ pub fn futex(a: [u64; 6]) -> SysResult {
                 t => Some(timespec_arg(t)?),
             };
             let mut g = SCHED.lock();
-            let pid = g.current_pid();
+            let key = g.futex_key(addr, private)?;
             let word = UserPtr::<u32>::new(addr)?.read(g.current_space())?;
             if word != val {
                 return Err(Errno::EAGAIN);
@@ -164,17 +166,17 @@ pub fn futex(a: [u64; 6]) -> SysResult {
                 };
                 g.tick_at(mono)
             });
-            task::futex_wait(g, (pid, addr), bitset, tick)
+            task::futex_wait(g, key, bitset, tick)
         }
         FUTEX_WAKE | FUTEX_WAKE_BITSET => {
             let mut g = SCHED.lock();
-            let pid = g.current_pid();
-            Ok(g.futex_wake((pid, addr), val as i32, bitset) as u64)
+            let key = g.futex_key(addr, private)?;
+            Ok(g.futex_wake(key, val as i32, bitset) as u64)
         }
         FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
             let to = futex_addr(addr2)?;
             let mut g = SCHED.lock();
-            let pid = g.current_pid();
+            let (from, to) = (g.futex_key(addr, private)?, g.futex_key(to, private)?);
             if cmd == FUTEX_CMP_REQUEUE {
                 let word = UserPtr::<u32>::new(addr)?.read(g.current_space())?;
                 if word != val3 as u32 {
@@ -182,7 +184,7 @@ pub fn futex(a: [u64; 6]) -> SysResult {
                 }
             }
             let requeue = u32::try_from(timeout as i32).map_err(|_| Errno::EINVAL)?;
-            Ok(g.futex_requeue((pid, addr), (pid, to), val as i32, requeue) as u64)
+            Ok(g.futex_requeue(from, to, val as i32, requeue) as u64)
         }
         _ => Err(Errno::ENOSYS),
     }
