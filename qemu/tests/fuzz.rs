@@ -4,7 +4,7 @@
 //! automatic mappings beside fixed ones, limits too large to read back, a
 //! door attached over a removed directory.
 
-use qemu::{Outcome, Run, test_program, test_run};
+use qemu::{Outcome, Run, test_program, test_run, test_timeout};
 
 /// Calls each campaign boot makes (spread over 3 worker processes of 3
 /// threads each, beside live door servers, wild children, mortal workers
@@ -13,11 +13,15 @@ const CALLS: u64 = 200_000;
 
 /// Boots one fuzz campaign under `-icount` (so it is the same run every
 /// time, and a failure replays exactly) and expects it to find nothing:
-/// no finding, no kernel failure, no leak.
+/// no finding, no kernel failure, no leak. A campaign is the longest boot
+/// of the suite (about half the default timeout on an idle machine), so it
+/// gets three times the default: a busy machine slows it, never a hang,
+/// which still ends it.
 fn campaign(seed: u64) {
     let (seed_arg, calls_arg) = (seed.to_string(), CALLS.to_string());
     let report = test_run(Run {
         icount: true,
+        timeout: Some(test_timeout() * 3),
         ..Run::new(&["fuzz", &seed_arg, &calls_arg])
     });
     if report.outcome != Outcome::Success {
