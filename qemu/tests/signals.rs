@@ -25,6 +25,7 @@ fn c_signals() {
         .assert_line("c_signals: SA_NODEFER nests, else the signal waits ok")
         .assert_line("c_signals: SA_RESETHAND runs the handler once ok")
         .assert_line("c_signals: registers and FPU state kept across handlers ok")
+        .assert_line("c_signals: setuid with another thread alive ok")
         .assert_line("c_signals: done");
     assert!(
         report.kernel_errors().is_empty(),

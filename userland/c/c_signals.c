@@ -6,11 +6,13 @@
  * time left, wait4 restarted, a SIGCHLD handler, a SIGSEGV handler that
  * siglongjmps out of a fault or fixes the page and returns, a stack
  * overflow caught on the alternate stack, deferred and nested signals
- * with masks, sigpending, SA_NODEFER, SA_RESETHAND, and the FPU registers
- * and a busy loop's registers kept across handlers.
+ * with masks, sigpending, SA_NODEFER, SA_RESETHAND, the FPU registers
+ * and a busy loop's registers kept across handlers, and musl's setuid
+ * with a second thread alive (it signals that thread).
  */
 #define _GNU_SOURCE
 #include <ctest.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -451,6 +453,26 @@ registers(void)
 	printf("c_signals: registers and FPU state kept across handlers ok\n");
 }
 
+static void *
+sleeper(void *arg)
+{
+	(void)arg;
+	sleep(1);
+	return (NULL);
+}
+
+/* musl's setuid with another thread alive signals it (SIGSYNCCALL) to
+ * change its ids too: its handler has to run there. */
+static void
+setuid_with_threads(void)
+{
+	pthread_t t;
+	CHECK(pthread_create(&t, NULL, sleeper, NULL) == 0);
+	CHECK(setuid(getuid()) == 0);
+	CHECK(pthread_join(t, NULL) == 0);
+	printf("c_signals: setuid with another thread alive ok\n");
+}
+
 int
 main(void)
 {
@@ -460,6 +482,7 @@ main(void)
 	faults();
 	masks_and_stacks();
 	registers();
+	setuid_with_threads();
 	printf("c_signals: done\n");
 	return (0);
 }

@@ -15,17 +15,20 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 const THREADS: usize = 8;
 const ROUNDS: usize = 1000;
 
-/// Recurses until the stack runs out.
-fn deeper(depth: u64) -> u64 {
+/// Recurses until the stack runs out (`limit` is never reached).
+fn deeper(depth: u64, limit: u64) -> u64 {
     let frame = std::hint::black_box([depth; 64]);
-    deeper(depth + 1) + frame[1]
+    if depth == limit {
+        return frame[0];
+    }
+    deeper(depth + 1, limit) + frame[1]
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).is_some_and(|a| a == "overflow") {
         println!("rust_std: overflowing a thread's stack");
-        let deep = thread::spawn(|| deeper(0));
+        let deep = thread::spawn(|| deeper(0, std::hint::black_box(u64::MAX)));
         println!("rust_std: returned {:?}", deep.join().is_ok());
         return;
     }
