@@ -1,6 +1,6 @@
-//! Signals and wait statuses. No signal handler ever runs in this kernel:
-//! a signal does its default action (the kernel's `signal` module says
-//! which). The numbers are Linux's for x86-64, the values the C library's
+//! Signals and wait statuses. A signal does its default action (the
+//! kernel's `signal` module says which) unless a Linux program handles or
+//! ignores it. The numbers are Linux's for x86-64, the values the C library's
 //! `<signal.h>` has, since C programs reach kill through it; native
 //! programs use the same. The wait status is the `int` that `wait4` and
 //! `waitpid` store, laid out as the C library's `WIFEXITED`, `WEXITSTATUS`,

@@ -1,6 +1,11 @@
-//! Signals without handlers: what `kill` may signal and what a signal does.
-//! No handler ever runs in this kernel, so every signal has its default
-//! action (signal(7) on Linux; the numbers are `abi::signal`'s):
+//! Signals: what `kill` may signal, and what a signal's default action
+//! is. A native program has no handlers, so a signal sent to it takes its
+//! default action; a Linux program's handlers, and its pending signals,
+//! are the Linux personality's (`kernel::linux::signal`,
+//! `kernel::linux::pending`, `kernel::linux::sigframe`): a signal with a
+//! handler is made pending and the handler runs when a thread that does
+//! not block it next returns to user mode. The default actions (signal(7)
+//! on Linux; the numbers are `abi::signal`'s):
 //!
 //! * **terminate**: SIGHUP, SIGINT, SIGKILL, SIGUSR1, SIGUSR2, SIGPIPE,
 //!   SIGALRM, SIGTERM, SIGSTKFLT, SIGVTALRM, SIGPROF, SIGIO, SIGPWR, the
@@ -13,7 +18,9 @@
 //!   ever stopped;
 //! * **stop**: SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU: there is no job control,
 //!   so kill fails with ENOSYS (after the checks that the target exists and
-//!   may be signalled, so a probe of the target still answers).
+//!   may be signalled, so a probe of the target still answers) — unless a
+//!   Linux target has a handler for SIGTSTP, SIGTTIN or SIGTTOU, or ignores
+//!   it.
 //!
 //! Init (pid 1) has no handlers either and, as on Linux, signals without a
 //! handler never reach it: kill of pid 1 is checked like any other, then
@@ -133,11 +140,11 @@ pub struct Process {
 }
 
 /// `kill(pid, sig)` by `sender` among `procs` (every process that exists,
-/// zombies too): the processes the signal terminates (none for a probe, a
-/// signal that is ignored or continues, or one sent only to init). Errors,
-/// checked in this order: EINVAL (`sig` is neither 0 nor a signal), ESRCH
-/// (no process named), EPERM (none of them may be signalled, except for
-/// -1), ENOSYS (a stop signal).
+/// zombies too): the processes the signal goes to, whose dispositions
+/// then decide what it does (none for a probe, or one sent only to init).
+/// Errors, checked in this order: EINVAL (`sig` is neither 0 nor a
+/// signal), ESRCH (no process named), EPERM (none of them may be
+/// signalled, except for -1), ENOSYS (SIGSTOP, which nothing can catch).
 #[cfg(any(test, feature = "alloc"))]
 pub fn kill(pid: i32, sig: i32, sender: &Process, procs: &[Process]) -> Result<Vec<Pid>, Errno> {
     let action = match sig {
@@ -165,9 +172,9 @@ pub fn kill(pid: i32, sig: i32, sender: &Process, procs: &[Process]) -> Result<V
         return Err(Errno::EPERM);
     }
     match action {
-        Some(Action::Terminate) => Ok(permitted.into_iter().filter(|&p| p != 1).collect()),
-        Some(Action::Stop) => Err(Errno::ENOSYS),
-        Some(Action::Ignore | Action::Continue) | None => Ok(Vec::new()),
+        Some(Action::Stop) if sig == SIGSTOP => Err(Errno::ENOSYS),
+        Some(_) => Ok(permitted.into_iter().filter(|&p| p != 1).collect()),
+        None => Ok(Vec::new()),
     }
 }
 
@@ -345,11 +352,12 @@ mod tests {
     }
 
     #[test]
-    fn probes_ignored_and_continue_signals_terminate_nothing_nor_does_init() {
+    fn probes_reach_nothing_nor_does_anything_sent_to_init() {
         let all = procs();
         let me = &all[1];
-        for sig in [0, SIGCHLD, SIGURG, SIGWINCH, SIGCONT] {
-            assert_eq!(kill(7, sig, me, &all), Ok(vec![]), "signal {sig}");
+        assert_eq!(kill(7, 0, me, &all), Ok(vec![]));
+        for sig in [SIGCHLD, SIGURG, SIGWINCH, SIGCONT, SIGTSTP] {
+            assert_eq!(kill(7, sig, me, &all), Ok(vec![7]), "signal {sig}");
         }
         let root = Process {
             ids: Ids::default(),

@@ -3,6 +3,7 @@
 //! gets errors, never a kernel fault or hang. Every run also checks that
 //! nothing leaked.
 
+use qemu::Outcome;
 use qemu::test_program;
 
 /// A Rust program with std (built for x86_64-unknown-linux-musl): threads
@@ -16,6 +17,16 @@ fn rust_std() {
         .assert_line("rust_std: sleep and clocks ok")
         .assert_line("rust_std: std::fs ok")
         .assert_line("rust_std: done");
+}
+
+/// A stack overflow in a Rust std program: std's SIGSEGV handler runs on
+/// its alternate stack, says so, and aborts the program (SIGABRT).
+#[test]
+fn rust_std_stack_overflow() {
+    test_program("rust_std", &["overflow"])
+        .expect_outcome(Outcome::ProgramSignaled(160 + 6))
+        .assert_line("rust_std: overflowing a thread's stack")
+        .assert_line("has overflowed its stack");
 }
 
 #[test]

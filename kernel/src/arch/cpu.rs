@@ -103,6 +103,28 @@ impl FpuState {
         area[24..28].copy_from_slice(&0x1f80u32.to_le_bytes()); // MXCSR
         FpuState(area)
     }
+
+    /// The `fxsave` image (what a signal frame records).
+    pub fn bytes(&self) -> &[u8; 512] {
+        &self.0
+    }
+
+    /// A state from an `fxsave` image whose MXCSR has no bit outside
+    /// [`mxcsr_mask`] (checked by the caller: `fxrstor` faults otherwise).
+    pub fn from_bytes(image: &[u8; 512]) -> FpuState {
+        FpuState(*image)
+    }
+}
+
+/// The MXCSR bits this CPU accepts (from `fxsave`'s MXCSR_MASK field;
+/// 0xffbf where the CPU leaves it 0, as Intel documents).
+pub fn mxcsr_mask() -> u32 {
+    let mut state = FpuState::new();
+    save_fpu(&mut state);
+    match u32::from_le_bytes([state.0[28], state.0[29], state.0[30], state.0[31]]) {
+        0 => 0xffbf,
+        mask => mask,
+    }
 }
 
 /// Saves the running thread's x87/SSE registers (live in the CPU while it

@@ -10,7 +10,7 @@
 //! must never be set in ring 0, where the next `iretq` would take a #GP.
 
 use super::gdt::DOUBLE_FAULT_IST;
-use core::arch::global_asm;
+use core::arch::{global_asm, naked_asm};
 use core::sync::atomic::{AtomicBool, Ordering};
 use spin::Once;
 use x86_64::VirtAddr;
@@ -239,4 +239,20 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         _ if frame.is_user_mode() => crate::task::on_user_exception(frame),
         _ => crate::task::on_kernel_exception(frame),
     }
+    if frame.is_user_mode() {
+        crate::task::deliver_signals(frame, None);
+    }
+}
+
+/// Leaves the kernel for good into user mode with every register `frame`
+/// holds, through `iretq` (so rcx and r11 come back too, which `sysretq`
+/// would overwrite: what `rt_sigreturn` needs).
+///
+/// # Safety
+/// `frame` is the trap frame at the top of the running thread's kernel
+/// stack, with user code and stack segments and a user `rip`; nothing
+/// else on that stack is needed again (no lock held, nothing to drop).
+#[unsafe(naked)]
+pub unsafe extern "C" fn return_to_user(frame: *const TrapFrame) -> ! {
+    naked_asm!("mov rsp, rdi", "jmp trap_return")
 }

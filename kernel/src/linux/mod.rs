@@ -9,6 +9,8 @@ pub mod clone;
 pub mod futex;
 pub mod mm;
 pub mod names;
+pub mod pending;
+pub mod sigframe;
 pub mod signal;
 pub mod start;
 
@@ -19,6 +21,9 @@ pub struct LinuxProcess {
     pub brk: mm::Brk,
     /// Its signal actions.
     pub actions: signal::Actions,
+    /// Signals sent to the process (kill, alarm, SIGCHLD), not yet taken
+    /// by one of its threads.
+    pub pending: pending::Pending,
 }
 
 impl LinuxProcess {
@@ -27,6 +32,16 @@ impl LinuxProcess {
         LinuxProcess {
             brk: mm::Brk::new(brk_start),
             actions: signal::Actions::new(),
+            pending: pending::Pending::new(),
+        }
+    }
+
+    /// What a forked child has of it: the same break and actions, nothing
+    /// pending.
+    pub fn forked(&self) -> LinuxProcess {
+        LinuxProcess {
+            pending: pending::Pending::new(),
+            ..self.clone()
         }
     }
 }
@@ -37,6 +52,6 @@ pub struct LinuxThread {
     /// `set_tid_address`/`CLONE_CHILD_CLEARTID`: at the thread's exit, 0 is
     /// stored here and one futex waiter woken (0: none).
     pub clear_child_tid: u64,
-    /// Its signal mask and alternate stack.
+    /// Its signal mask, alternate stack and pending signals.
     pub signals: signal::ThreadSignals,
 }

@@ -1,14 +1,14 @@
-//! Signals, as far as this kernel has them: no handler ever runs. What C
-//! libraries do with signals at start and around threads still works, and
-//! honestly: `rt_sigaction` records each signal's action and gives the old
-//! one back, `rt_sigprocmask` keeps each thread's mask, `sigaltstack` each
-//! thread's alternate stack — the state a program sets is the state it
-//! reads back, it just never takes part in a delivery. A signal a process
-//! sends itself (`raise`, `abort`) takes its default action: ignored, or
-//! the end of the process with status `128 + signal`, as a shell reports
-//! it. A fault still kills the process with the kernel's report (no
-//! SIGSEGV handler runs).
+//! Signals of the Linux personality: what `rt_sigaction` keeps (each
+//! signal's action and flags), `rt_sigprocmask` (each thread's mask),
+//! `sigaltstack` (each thread's alternate stack), and the rules a delivery
+//! follows: a signal's disposition (ignored, its default action, or a
+//! handler), the mask a handler runs with (the thread's, `sa_mask`, and
+//! the signal itself unless SA_NODEFER), SA_RESETHAND, which calls a
+//! handler's SA_RESTART restarts ([`Restart`]), and that SIGKILL and
+//! SIGSTOP can be neither caught, ignored nor blocked. Pending sets are
+//! [`super::pending`]'s, the frame a handler runs on [`super::sigframe`]'s.
 
+use super::pending::{Pending, bit};
 use abi::Errno;
 use abi::linux::{SigStack, Sigaction};
 
@@ -16,6 +16,7 @@ use abi::linux::{SigStack, Sigaction};
 pub const NSIG: usize = 64;
 pub const SIGKILL: u32 = 9;
 pub const SIGSTOP: u32 = 19;
+pub const SIG_DFL: u64 = 0;
 pub const SIG_IGN: u64 = 1;
 /// The only `sigsetsize` Linux accepts on x86-64.
 pub const SIGSET_SIZE: u64 = 8;
@@ -27,11 +28,14 @@ pub const SS_DISABLE: i32 = 2;
 pub const SS_AUTODISARM: i32 = 1 << 31;
 /// The smallest alternate stack Linux accepts on x86-64.
 pub const MINSIGSTKSZ: u64 = 2048;
-
-/// The bit of signal `sig` in a mask.
-fn bit(sig: u32) -> u64 {
-    1 << (sig - 1)
-}
+pub const SA_SIGINFO: u64 = 4;
+pub const SA_RESTORER: u64 = 0x0400_0000;
+pub const SA_ONSTACK: u64 = 0x0800_0000;
+pub const SA_RESTART: u64 = 0x1000_0000;
+pub const SA_NODEFER: u64 = 0x4000_0000;
+pub const SA_RESETHAND: u64 = 0x8000_0000;
+/// The signals no mask blocks.
+const UNBLOCKABLE: u64 = bit(SIGKILL) | bit(SIGSTOP);
 
 /// What a signal does when it arrives with its default action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,26 +91,82 @@ impl Actions {
             if sig == SIGKILL || sig == SIGSTOP {
                 return Err(Errno::EINVAL);
             }
-            new.sa_mask &= !(bit(SIGKILL) | bit(SIGSTOP));
+            new.sa_mask &= !UNBLOCKABLE;
             *slot = new;
         }
         Ok(old)
     }
 
-    /// Whether signal `sig`, sent to the process now, ends it: its action
-    /// is not SIG_IGN and its default action is to terminate. A handler
-    /// cannot run here, so a signal with one installed ends the process
-    /// too (the kernel says so in its log).
-    pub fn terminates(&self, sig: u32) -> bool {
-        sig == SIGKILL
-            || self.table[sig as usize - 1].sa_handler != SIG_IGN
-                && default_action(sig) == DefaultAction::Terminate
+    /// What signal `sig` (1..=64) does now.
+    pub fn disposition(&self, sig: u32) -> Disposition {
+        let action = self.table[sig as usize - 1];
+        match action.sa_handler {
+            _ if sig == SIGKILL || sig == SIGSTOP => Disposition::Default(default_action(sig)),
+            SIG_DFL => Disposition::Default(default_action(sig)),
+            SIG_IGN => Disposition::Ignore,
+            _ => Disposition::Handler(action),
+        }
     }
 
-    /// Whether a handler (not SIG_DFL, not SIG_IGN) is installed for `sig`.
-    pub fn has_handler(&self, sig: u32) -> bool {
-        self.table[sig as usize - 1].sa_handler > SIG_IGN
+    /// Whether signal `sig`, sent now, is dropped: ignored, or ignored by
+    /// default (a pending one is dropped when its action becomes so).
+    pub fn discards(&self, sig: u32) -> bool {
+        matches!(
+            self.disposition(sig),
+            Disposition::Ignore | Disposition::Default(DefaultAction::Ignore)
+        )
     }
+
+    /// The handler of `sig` for a delivery now, if it has one; with
+    /// SA_RESETHAND the action goes back to the default (as Linux, the
+    /// handler still runs with `sig` blocked unless SA_NODEFER).
+    pub fn take_handler(&mut self, sig: u32) -> Option<Sigaction> {
+        let Disposition::Handler(action) = self.disposition(sig) else {
+            return None;
+        };
+        if action.sa_flags & SA_RESETHAND != 0 {
+            self.table[sig as usize - 1] = Sigaction::default();
+        }
+        Some(action)
+    }
+}
+
+/// What a signal does when it arrives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Disposition {
+    /// SIG_IGN: nothing.
+    Ignore,
+    /// SIG_DFL: its default action.
+    Default(DefaultAction),
+    /// A handler runs.
+    Handler(Sigaction),
+}
+
+/// The mask a handler of `sig` with `action` runs with, for a thread whose
+/// mask is `mask`: that, `sa_mask`, and `sig` unless SA_NODEFER.
+pub fn handler_mask(mask: u64, action: &Sigaction, sig: u32) -> u64 {
+    let own = match action.sa_flags & SA_NODEFER {
+        0 => bit(sig),
+        _ => 0,
+    };
+    (mask | action.sa_mask | own) & !UNBLOCKABLE
+}
+
+/// What a system call interrupted by a handled signal does (signal(7)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Restart {
+    /// It is restarted if the handler has SA_RESTART (read and write on
+    /// pipes, wait4, a futex wait without a timeout).
+    OnSaRestart,
+    /// It fails with EINTR whatever the flags (pause, sigsuspend, sleeps,
+    /// a futex wait with a timeout, poll, and every other call).
+    Never,
+}
+
+/// Whether a call of class `restart`, interrupted by a handler with
+/// `flags`, is restarted.
+pub fn restarts(restart: Restart, flags: u64) -> bool {
+    restart == Restart::OnSaRestart && flags & SA_RESTART != 0
 }
 
 impl Default for Actions {
@@ -124,7 +184,41 @@ pub fn new_mask(old: u64, how: u64, set: u64) -> Result<u64, Errno> {
         SIG_SETMASK => set,
         _ => return Err(Errno::EINVAL),
     };
-    Ok(mask & !(bit(SIGKILL) | bit(SIGSTOP)))
+    Ok(mask & !UNBLOCKABLE)
+}
+
+/// A mask read from a program (`rt_sigsuspend`, `rt_sigreturn`):
+/// SIGKILL and SIGSTOP are never blocked.
+pub fn settable_mask(mask: u64) -> u64 {
+    mask & !UNBLOCKABLE
+}
+
+/// Whether `sp` is on the alternate stack `stack` (as Linux decides it).
+pub fn on_stack(stack: &SigStack, sp: u64) -> bool {
+    sp > stack.ss_sp && sp - stack.ss_sp <= stack.ss_size
+}
+
+/// The alternate stack a handler with `flags` runs on for a thread whose
+/// stack pointer is `sp`: `(base, size)` if the action has SA_ONSTACK,
+/// `stack` is enabled and `sp` is not on it already.
+pub fn handler_stack(stack: &SigStack, flags: u64, sp: u64) -> Option<(u64, u64)> {
+    let enabled = stack.ss_flags & SS_DISABLE == 0 && stack.ss_size != 0;
+    (flags & SA_ONSTACK != 0 && enabled && !on_stack(stack, sp))
+        .then_some((stack.ss_sp, stack.ss_size))
+}
+
+/// The `stack_t` a signal frame records: the thread's alternate stack,
+/// with SS_ONSTACK if `sp` is on it (SS_DISABLE if it has none).
+pub fn saved_stack(stack: &SigStack, sp: u64) -> SigStack {
+    let flags = match stack.ss_size {
+        0 => SS_DISABLE,
+        _ if on_stack(stack, sp) => SS_ONSTACK | (stack.ss_flags & SS_AUTODISARM),
+        _ => stack.ss_flags & SS_AUTODISARM,
+    };
+    SigStack {
+        ss_flags: flags,
+        ..*stack
+    }
 }
 
 /// `sigaltstack(new)`: the stack to record. EINVAL for unknown flags (or
@@ -149,11 +243,16 @@ pub fn check_altstack(new: SigStack) -> Result<SigStack, Errno> {
     }
 }
 
-/// A thread's signal state: its mask and alternate stack.
+/// A thread's signal state: its mask, alternate stack and pending signals.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ThreadSignals {
     pub mask: u64,
     pub altstack: SigStack,
+    /// Signals sent to this thread (tgkill, faults).
+    pub pending: Pending,
+    /// The mask to restore once a handler has run (`rt_sigsuspend`
+    /// replaced it while it waits): the one its signal frame records.
+    pub saved_mask: Option<u64>,
 }
 
 impl ThreadSignals {
@@ -166,6 +265,18 @@ impl ThreadSignals {
                 ss_flags: SS_DISABLE,
                 ss_size: 0,
             },
+            pending: Pending::new(),
+            saved_mask: None,
+        }
+    }
+
+    /// The state a forked thread starts with: this one's mask and
+    /// alternate stack, nothing pending.
+    pub fn forked(&self) -> ThreadSignals {
+        ThreadSignals {
+            pending: Pending::new(),
+            saved_mask: None,
+            ..*self
         }
     }
 }
@@ -189,22 +300,108 @@ mod tests {
         };
         assert_eq!(a.exchange(13, Some(ignore)), Ok(Sigaction::default()));
         assert_eq!(a.exchange(13, None), Ok(ignore));
-        assert!(!a.terminates(13), "SIGPIPE ignored");
-        assert!(a.terminates(6), "SIGABRT by default");
-        assert!(!a.terminates(17), "SIGCHLD is ignored by default");
+        assert_eq!(a.disposition(13), Disposition::Ignore, "SIGPIPE ignored");
+        assert!(a.discards(13));
+        assert_eq!(
+            a.disposition(6),
+            Disposition::Default(DefaultAction::Terminate)
+        );
+        assert!(a.discards(17), "SIGCHLD is ignored by default");
         let handler = Sigaction {
             sa_handler: 0x40_1000,
             sa_mask: u64::MAX,
             ..Sigaction::default()
         };
         a.exchange(11, Some(handler)).unwrap();
-        assert!(a.has_handler(11) && !a.has_handler(13));
         let stored = a.exchange(11, None).unwrap();
         assert_eq!(stored.sa_mask, !(1 << 8) & !(1 << 18));
-        assert!(a.terminates(11), "a handler cannot run");
+        assert_eq!(a.disposition(11), Disposition::Handler(stored));
+        assert!(!a.discards(11));
         assert_eq!(a.exchange(SIGKILL, Some(ignore)), Err(Errno::EINVAL));
         assert_eq!(a.exchange(SIGSTOP, None), Ok(Sigaction::default()));
-        assert!(a.terminates(SIGKILL));
+        assert_eq!(
+            a.disposition(SIGKILL),
+            Disposition::Default(DefaultAction::Terminate)
+        );
+    }
+
+    #[test]
+    fn handlers_masks_and_resethand() {
+        let mut a = Actions::new();
+        let once = Sigaction {
+            sa_handler: 0x40_1000,
+            sa_flags: SA_RESETHAND | SA_RESTORER,
+            sa_mask: 1 << 1,
+            ..Sigaction::default()
+        };
+        a.exchange(10, Some(once)).unwrap();
+        assert_eq!(a.take_handler(10), Some(once));
+        assert_eq!(
+            a.disposition(10),
+            Disposition::Default(DefaultAction::Terminate)
+        );
+        assert_eq!(a.take_handler(10), None, "reset to the default");
+        assert_eq!(
+            handler_mask(1 << 4, &once, 10),
+            (1 << 4) | (1 << 1) | (1 << 9)
+        );
+        let nodefer = Sigaction {
+            sa_flags: SA_NODEFER,
+            sa_mask: u64::MAX,
+            ..once
+        };
+        assert_eq!(handler_mask(0, &nodefer, 10), !(1 << 8) & !(1 << 18));
+        assert_eq!(
+            handler_mask(
+                0,
+                &Sigaction {
+                    sa_flags: SA_NODEFER,
+                    ..once
+                },
+                10
+            ),
+            1 << 1
+        );
+        let again = Sigaction {
+            sa_flags: SA_RESTART,
+            ..once
+        };
+        a.exchange(12, Some(again)).unwrap();
+        assert_eq!(a.take_handler(12), Some(again));
+        assert_eq!(a.take_handler(12), Some(again), "kept without SA_RESETHAND");
+        assert!(restarts(Restart::OnSaRestart, SA_RESTART));
+        assert!(!restarts(Restart::OnSaRestart, 0));
+        assert!(!restarts(Restart::Never, SA_RESTART));
+        assert_eq!(settable_mask(u64::MAX), !(1 << 8) & !(1 << 18));
+    }
+
+    #[test]
+    fn which_stack_a_handler_runs_on() {
+        let alt = SigStack {
+            ss_sp: 0x10_0000,
+            ss_flags: 0,
+            ss_size: 0x4000,
+        };
+        let off = SigStack {
+            ss_sp: 0,
+            ss_flags: SS_DISABLE,
+            ss_size: 0,
+        };
+        assert_eq!(
+            handler_stack(&alt, SA_ONSTACK, 0x7000_0000),
+            Some((0x10_0000, 0x4000))
+        );
+        assert_eq!(handler_stack(&alt, 0, 0x7000_0000), None, "no SA_ONSTACK");
+        assert_eq!(
+            handler_stack(&alt, SA_ONSTACK, 0x10_2000),
+            None,
+            "on it already"
+        );
+        assert_eq!(handler_stack(&off, SA_ONSTACK, 0x7000_0000), None);
+        assert_eq!(saved_stack(&alt, 0x10_2000).ss_flags, SS_ONSTACK);
+        assert_eq!(saved_stack(&alt, 0x7000_0000).ss_flags, 0);
+        assert_eq!(saved_stack(&off, 0x7000_0000).ss_flags, SS_DISABLE);
+        assert!(on_stack(&alt, 0x10_4000) && !on_stack(&alt, 0x10_0000));
     }
 
     #[test]

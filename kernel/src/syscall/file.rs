@@ -127,7 +127,8 @@ pub fn fcntl(fd: i32, cmd: u32, arg: u64) -> SysResult {
     with_objects(|o, pid, _| o.fcntl(pid, fd, cmd, arg))
 }
 
-/// `read`: blocks on an empty pipe (unless `O_NONBLOCK`).
+/// `read`: blocks on an empty pipe (unless `O_NONBLOCK`) until data, or a
+/// signal to handle (EINTR).
 pub fn read(fd: i32, buf: u64, count: u64) -> SysResult {
     let mut g = SCHED.lock();
     let cap = cap_of(&mut g, fd)?;
@@ -141,6 +142,9 @@ pub fn read(fd: i32, buf: u64, count: u64) -> SysResult {
             .and_then(|mut sink| objects.read(cap, &mut sink));
         g.handle_events();
         match read {
+            Err(Errno::EAGAIN) if parked.may_block(&mut g) && g.interrupted() => {
+                return parked.finish(g, Err(Errno::EINTR));
+            }
             Err(Errno::EAGAIN) if parked.may_block(&mut g) => g = parked.block(g),
             read => return parked.finish(g, read.map(|n| n as u64)),
         }
@@ -149,7 +153,8 @@ pub fn read(fd: i32, buf: u64, count: u64) -> SysResult {
 
 /// `write`: a file takes all of it or nothing; a blocking pipe takes it
 /// all (parking while full) unless its reader goes, which ends the call
-/// with the count so far (EPIPE if nothing was written).
+/// with the count so far (EPIPE if nothing was written), or a signal to
+/// handle comes (the count so far; EINTR if nothing was written).
 pub fn write(fd: i32, buf: u64, count: u64) -> SysResult {
     let mut g = SCHED.lock();
     let cap = cap_of(&mut g, fd)?;
@@ -173,6 +178,14 @@ pub fn write(fd: i32, buf: u64, count: u64) -> SysResult {
                 if done == len || !parked.may_block(&mut g) {
                     return parked.finish(g, Ok(done));
                 }
+            }
+            Err(Errno::EAGAIN) if parked.may_block(&mut g) && g.interrupted() => {
+                let result = if done > 0 {
+                    Ok(done)
+                } else {
+                    Err(Errno::EINTR)
+                };
+                return parked.finish(g, result);
             }
             Err(Errno::EAGAIN) if parked.may_block(&mut g) => g = parked.block(g),
             Err(_) if done > 0 => return parked.finish(g, Ok(done)),

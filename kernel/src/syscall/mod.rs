@@ -64,7 +64,7 @@ fn dispatch_general(frame: &mut TrapFrame) {
     ];
     let resume = match Sys::try_from(frame.rax as usize) {
         Ok(call) => invoke(call, a, frame),
-        Err(()) => not_native(frame, a),
+        Err(()) => return not_native(frame, a),
     };
     resume.apply(frame, errors_are_linux);
     task::check_exiting();
@@ -78,20 +78,22 @@ fn errors_are_linux() -> bool {
 }
 
 /// A call number [`Sys`] does not name: a Linux program's own calls (below
-/// [`NATIVE_BASE`]), else ENOSYS with a log line. Kept out of line, so the
-/// native path stays short.
+/// [`NATIVE_BASE`]: they take the thread's pending signals on their way
+/// out), else ENOSYS with a log line. Kept out of line, so the native path
+/// stays short.
 #[inline(never)]
-fn not_native(frame: &mut TrapFrame, a: [u64; 6]) -> Resume {
+fn not_native(frame: &mut TrapFrame, a: [u64; 6]) {
     let nr = frame.rax as usize;
     if nr < NATIVE_BASE && SCHED.lock().current_is_linux() {
-        return linux::dispatch(nr, a, frame);
+        return linux::run(nr, a, frame);
     }
     crate::warn!(
         "process {} called unknown system call {:#x}",
         SCHED.lock().current_pid(),
         frame.rax
     );
-    Resume::Return(Err(Errno::ENOSYS))
+    Resume::Return(Err(Errno::ENOSYS)).apply(frame, errors_are_linux);
+    task::check_exiting();
 }
 
 /// Runs system call `call` with arguments `a` (from `frame`, which fork
@@ -147,7 +149,7 @@ fn invoke(call: Sys, a: [u64; 6], frame: &mut TrapFrame) -> Resume {
             .and_then(|pid| process::kill(pid, int_arg(a[1])?))
             .into(),
         Sys::Alarm => process::alarm(a[0]).into(),
-        Sys::Pause => task::pause(),
+        Sys::Pause => task::pause().into(),
         Sys::GetPpid => process::getppid().into(),
         Sys::Setuid => process::setuid(a[0]).into(),
         Sys::Prlimit => process::prlimit_native(a[0], a[1], a[2], a[3]).into(),

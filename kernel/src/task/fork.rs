@@ -43,15 +43,16 @@ impl Sched {
         let space = space.fork(&private).map_err(|_| Errno::ENOMEM)?;
         let (name, pgid, cred, limits, handoff) =
             (p.name.clone(), p.pgid, p.cred, p.limits, p.handoff);
-        let linux_process = p.linux.clone();
+        let linux_process = p.linux.as_deref().map(|l| Box::new(l.forked()));
         let t = self.threads.get(forker).ok_or(Errno::ESRCH)?;
         let fs_base = t.fs_base;
         // A Linux thread's copy keeps its signal mask and alternate stack,
-        // not its clear-child-tid word (fork sets none).
+        // not its pending signals nor its clear-child-tid word (fork sets
+        // none).
         let linux_thread = t.linux.as_deref().map(|l| {
             Box::new(LinuxThread {
                 clear_child_tid: 0,
-                ..*l
+                signals: l.signals.forked(),
             })
         });
         let kstack = KernelStack::new().ok_or(Errno::ENOMEM)?;

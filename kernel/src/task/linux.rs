@@ -1,7 +1,7 @@
 //! The scheduler's side of the Linux personality: the Linux state of
 //! threads and processes, memory changes that the door logic must hear of,
-//! futex waits and wakes, sleeping until a tick, waiting for a signal that
-//! never comes, and a Linux thread's exit (clearing its tid word and waking
+//! futex waits and wakes, sleeping until a tick (both cut short by a
+//! signal to handle), and a Linux thread's exit (clearing its tid word and waking
 //! whoever waits on it, as `pthread_join` and musl's thread list expect).
 
 use super::{SCHED, Sched, Wait, block, exit_thread};
@@ -173,7 +173,8 @@ impl Sched {
 
 /// Blocks the running thread on futex `key` (whose word the caller found
 /// holding the expected value, under this same lock) until a wake whose
-/// bitset meets `bitset`, or until timer tick `deadline`: ETIMEDOUT then.
+/// bitset meets `bitset` (0), timer tick `deadline` (ETIMEDOUT), or a
+/// signal to handle (EINTR).
 pub fn futex_wait(
     mut g: MutexGuard<'static, Sched>,
     key: Key,
@@ -184,29 +185,49 @@ pub fn futex_wait(
     if deadline.is_some_and(|tick| tick <= g.ticks) {
         return Err(Errno::ETIMEDOUT);
     }
+    if g.interrupted() {
+        return Err(Errno::EINTR);
+    }
     g.futexes.wait(key, tid, bitset);
     if let Some(tick) = deadline {
         g.sleepers.insert(tick, tid);
     }
-    block(g, Wait::Futex);
-    let mut g = SCHED.lock();
-    g.sleepers.remove(tid);
-    match g.futexes.remove(tid) {
-        // Still queued: the timer woke it.
-        true => Err(Errno::ETIMEDOUT),
-        false => Ok(0),
+    loop {
+        block(g, Wait::Futex);
+        g = SCHED.lock();
+        // No longer queued: a wake took it off.
+        if !g.futexes.remove(tid) {
+            g.sleepers.remove(tid);
+            return Ok(0);
+        }
+        if deadline.is_some_and(|tick| tick <= g.ticks) {
+            return Err(Errno::ETIMEDOUT);
+        }
+        if g.interrupted() {
+            g.sleepers.remove(tid);
+            return Err(Errno::EINTR);
+        }
+        g.futexes.wait(key, tid, bitset);
     }
 }
 
-/// Sleeps until timer tick `tick` (returns at once if it has passed).
-pub fn sleep_until(tick: u64) {
+/// Sleeps until timer tick `tick` (returns at once if it has passed);
+/// false if a signal to handle cut it short.
+pub fn sleep_until(tick: u64) -> bool {
     let mut g = SCHED.lock();
-    if tick <= g.ticks {
-        return;
-    }
     let cur = g.current;
-    g.sleepers.insert(tick, cur);
-    block(g, Wait::Sleep);
+    loop {
+        g.sleepers.remove(cur);
+        if tick <= g.ticks {
+            return true;
+        }
+        if g.interrupted() {
+            return false;
+        }
+        g.sleepers.insert(tick, cur);
+        block(g, Wait::Sleep);
+        g = SCHED.lock();
+    }
 }
 
 /// Ends the running Linux thread: stores 0 at its clear-child-tid address

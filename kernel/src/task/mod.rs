@@ -16,6 +16,7 @@ mod objects;
 mod process;
 mod report;
 mod resume;
+mod signals;
 mod switch;
 
 pub use fork::exec;
@@ -25,6 +26,7 @@ pub use loader::{spawn, user_frame};
 pub use process::{check_exiting, exit_process, pause, wait4};
 pub use report::{on_kernel_exception, on_user_exception};
 pub use resume::{Entry, Resume};
+pub use signals::{Interrupted, deliver_signals, sigreturn};
 use switch::switch_locked;
 pub use switch::{Leave, after_switch, block, door_leave, door_park, user_thread_entry, yield_now};
 
@@ -66,7 +68,7 @@ pub enum Wait {
     Join(u32),
     /// A child process to exit.
     Child,
-    /// Its process's end (`pause`: no signal handler ever runs).
+    /// A signal to handle (`pause`, `rt_sigsuspend`), or its process's end.
     Pause,
     /// A number of timer ticks.
     Sleep,
@@ -639,13 +641,17 @@ pub fn detach_thread(tid: u32) -> Result<(), Errno> {
     }
 }
 
-/// Sleeps for `ticks` timer ticks.
+/// Sleeps for `ticks` timer ticks (a signal does not cut it short).
 pub fn sleep(ticks: u64) {
     let mut g = SCHED.lock();
     let when = g.ticks + ticks;
     let cur = g.current;
-    g.sleepers.insert(when, cur);
-    block(g, Wait::Sleep);
+    while g.ticks < when {
+        g.sleepers.remove(cur);
+        g.sleepers.insert(when, cur);
+        block(g, Wait::Sleep);
+        g = SCHED.lock();
+    }
 }
 
 /// Timer interrupt: wake sleepers; preempt a user thread.
@@ -708,7 +714,7 @@ fn report_deadlock(g: &Sched) {
         let what = match wait {
             Wait::Join(tid) => alloc::format!("to join thread {tid}"),
             Wait::Child => "for a child process to exit".into(),
-            Wait::Pause => "for its end (pause) with no alarm pending".into(),
+            Wait::Pause => "for a signal (pause) with no alarm pending".into(),
             Wait::Sleep => "for a timer".into(),
             Wait::DoorCall => "for its door call to return".into(),
             Wait::DoorPark => "for a door invocation (idle server thread)".into(),

@@ -1,7 +1,8 @@
-//! How processes end and are reaped: exit, faults and signals (no handler
-//! ever runs: a signal takes its default action, `kernel::signal`), alarms,
-//! `pause`, zombies kept until their parent's `wait4`, and orphans adopted
-//! by init. Ending a process ends its threads as exit does, so its door
+//! How processes end and are reaped: exit, faults and signals (`kill`, and
+//! alarms: a signal takes its default action, `kernel::signal`, or is made
+//! pending for a Linux program's handler, `task::signals`), `pause`,
+//! zombies kept until their parent's `wait4` (SIGCHLD tells a parent with
+//! a handler), and orphans adopted by init. Ending a process ends its threads as exit does, so its door
 //! calls and the calls its threads serve end as on exit (callers get EINTR,
 //! servers a cancellation notice).
 
@@ -9,9 +10,10 @@ use super::{DYING, HANDOFF_OFF, Process, SCHED, Sched, State, Wait, block, exit_
 use crate::arch::timer::HZ;
 use crate::mem::space::AddressSpace;
 use abi::Errno;
-use abi::signal::SIGALRM;
+use abi::signal::{SIGALRM, SIGCHLD};
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
+use kernel::linux::pending::{CLD_EXITED, CLD_KILLED, Detail, Info};
 use kernel::signal::{self, Death, Ids};
 use kernel::wait::{Child, Reap, reap};
 
@@ -71,7 +73,7 @@ impl Sched {
         if !core::mem::replace(&mut p.handoff, true) {
             HANDOFF_OFF.fetch_sub(1, Ordering::Relaxed);
         }
-        let parent = p.parent;
+        let (parent, uid) = (p.parent, p.cred.ruid);
         let death = *p.death.get_or_insert(Death::Exit(0));
         crate::trace::process_exit(pid, death.status());
         crate::debug!("process {pid} ({}) ended: {death:?}", p.name);
@@ -80,6 +82,17 @@ impl Sched {
             self.procs.remove(&pid);
             return;
         }
+        let (code, status) = match death {
+            Death::Exit(code) => (CLD_EXITED, code),
+            Death::Fault(vector) => (CLD_KILLED, signal::fault_signal(vector)),
+            Death::Signal(sig) => (CLD_KILLED, sig),
+        };
+        let child = Info {
+            signo: SIGCHLD as u32,
+            code,
+            detail: Detail::Child { pid, uid, status },
+        };
+        self.signal_process(parent, child);
         self.wake_waiters(parent);
     }
 
@@ -123,9 +136,11 @@ impl Sched {
     }
 
     /// `kill(pid, sig)` by the running process (see `kernel::signal::kill`
-    /// for whom it names and may signal): each process the signal
-    /// terminates ends as if killed by it; a zombie is left as it is. The
-    /// saved user id is the real one here (no set-user-ID programs).
+    /// for whom it names and may signal): each process it reaches gets the
+    /// signal (`Sched::signal_process`: its default action, or pending for
+    /// a handler); a zombie is left as it is. ENOSYS, before anything is
+    /// sent, if it would stop one of them. The saved user id is the real
+    /// one here (no set-user-ID programs).
     pub fn kill(&mut self, pid: i32, sig: i32) -> Result<(), Errno> {
         let ids = |p: &Process| Ids {
             ruid: p.cred.ruid,
@@ -147,39 +162,19 @@ impl Sched {
             .find(|p| p.pid == me)
             .copied()
             .ok_or(Errno::ESRCH)?;
-        for target in signal::kill(pid, sig, &sender, &all)? {
-            if self.ignores(target, sig) {
-                continue;
-            }
-            self.kill_process(target, Death::Signal(sig));
+        let targets = signal::kill(pid, sig, &sender, &all)?;
+        let sig = sig as u32;
+        if targets.iter().any(|&t| self.would_stop(t, sig)) {
+            return Err(Errno::ENOSYS);
+        }
+        for target in targets {
+            self.signal_process(target, Info::user(sig, me, sender.ids.ruid));
         }
         Ok(())
     }
 
-    /// Whether process `pid` ignores signal `sig` (whose default action
-    /// terminates): a Linux program can set SIG_IGN. A handler cannot run
-    /// here, so a signal with one installed terminates it (the log says so).
-    fn ignores(&self, pid: u32, sig: i32) -> bool {
-        let Some(p) = self.procs.get(&pid) else {
-            return true;
-        };
-        let Some(linux) = p.linux.as_deref() else {
-            return false;
-        };
-        if !linux.actions.terminates(sig as u32) {
-            return true;
-        }
-        if linux.actions.has_handler(sig as u32) {
-            crate::warn!(
-                "process {pid} ({}) ends on signal {sig}: its handler cannot run (this kernel runs no signal handlers)",
-                p.name
-            );
-        }
-        false
-    }
-
-    /// `alarm(seconds)` for the running process: SIGALRM ends it after
-    /// `seconds` (0 cancels). Returns the seconds the previous alarm had
+    /// `alarm(seconds)` for the running process: SIGALRM after `seconds`
+    /// (0 cancels). Returns the seconds the previous alarm had
     /// left, rounded up (0 if none).
     pub fn set_alarm(&mut self, seconds: u32) -> u64 {
         let hz = u64::from(HZ);
@@ -199,7 +194,7 @@ impl Sched {
         previous.map(|at| at.saturating_sub(self.ticks))
     }
 
-    /// Ends the processes whose alarm is due at tick `now`.
+    /// Sends SIGALRM to the processes whose alarm is due at tick `now`.
     pub(super) fn ring_alarms(&mut self, now: u64) {
         let due: Vec<u32> = self
             .alarms
@@ -209,9 +204,7 @@ impl Sched {
             .collect();
         for pid in due {
             self.alarms.remove(&pid);
-            if !self.ignores(pid, SIGALRM) {
-                self.kill_process(pid, Death::Signal(SIGALRM));
-            }
+            self.signal_process(pid, Info::kernel(SIGALRM as u32));
         }
     }
 }
@@ -249,7 +242,8 @@ fn exit_if_dying() {
 
 /// `wait4(pid, options)` by the running process (which children `pid`
 /// names, and the errors, are `kernel::wait::reap`'s): blocks until one of
-/// them has exited, unless WNOHANG. A zombie found is first handed to
+/// them has exited, unless WNOHANG; EINTR if a signal comes to handle
+/// first. A zombie found is first handed to
 /// `deliver` with the caller's address space (to store its status): if
 /// that fails, the error is returned and the child stays a zombie;
 /// otherwise it is reaped, and its pid and death returned. `Ok(None)`:
@@ -281,15 +275,21 @@ pub fn wait4(
                 return Ok(Some((z, death)));
             }
             Reap::NotYet => return Ok(None),
+            Reap::Block if g.interrupted() => return Err(Errno::EINTR),
             Reap::Block => block(g, Wait::Child),
         }
     }
 }
 
-/// `pause()`: blocks the running thread until its process ends (a signal
-/// never runs a handler here, so it never returns).
-pub fn pause() -> ! {
+/// `pause()`: blocks the running thread until it has a signal to handle
+/// (then EINTR: the handler runs on the way out), or its process ends. A
+/// native program has no handlers: it waits for its end.
+pub fn pause() -> Result<u64, Errno> {
     loop {
-        block(SCHED.lock(), Wait::Pause);
+        let g = SCHED.lock();
+        if g.interrupted() {
+            return Err(Errno::EINTR);
+        }
+        block(g, Wait::Pause);
     }
 }

@@ -2,7 +2,10 @@
 //! killed (status `KILLED_BASE + vector`) and everything else goes on,
 //! unless it was the first touch of a demand-zero page or a write to a
 //! copy-on-write page, which is resolved (or, with no frame free for it,
-//! ends the process as SIGKILL); in the kernel it is a bug, reported with
+//! ends the process as SIGKILL), or a Linux program has a handler for the
+//! fault's signal that the thread does not block: the handler runs (on the
+//! way back to user mode, `task::signals`), and returning from it runs the
+//! faulting instruction again. In the kernel it is a bug, reported with
 //! the same detail, and a panic.
 
 use super::{SCHED, exit_thread};
@@ -10,6 +13,7 @@ use crate::arch::traps::{TrapFrame, exception_name, fault_address};
 use abi::signal::SIGKILL;
 use alloc::string::String;
 use kernel::cow::NoFrame;
+use kernel::linux::pending::Info;
 use kernel::signal::Death;
 
 /// Page-fault error bits: the page was present, the access a write, from
@@ -46,6 +50,22 @@ pub fn on_user_exception(frame: &TrapFrame) {
             Ok(false) => {}
             Err(NoFrame) => no_frame(frame, addr),
         }
+    }
+    let info = Info::of_fault(
+        frame.vector as u8,
+        frame.error,
+        cr2_for(frame.vector),
+        frame.rip,
+    );
+    if SCHED.lock().catch_fault(info) {
+        crate::debug!(
+            "user fault: {} (vector {}) at rip={:#x} goes to the handler of signal {}",
+            exception_name(frame.vector),
+            frame.vector,
+            frame.rip,
+            info.signo
+        );
+        return;
     }
     let (pid, tid, name) = who();
     crate::error!(

@@ -224,7 +224,7 @@ fn revents(fd: i32, events: i16) -> i16 {
 
 /// `poll(fds, n, timeout)`: checks every entry; with nothing ready it
 /// checks again at every timer tick until the timeout (milliseconds;
-/// negative: none) passes.
+/// negative: none) passes, or a signal to handle comes (EINTR).
 fn poll(fds: u64, count: u64, timeout: i32) -> SysResult {
     if count > POLL_MAX {
         return Err(Errno::EINVAL);
@@ -254,7 +254,9 @@ fn poll(fds: u64, count: u64, timeout: i32) -> SysResult {
         }
         let next = g.ticks() + 1;
         drop(g);
-        task::sleep_until(next);
+        if !task::sleep_until(next) {
+            return Err(Errno::EINTR);
+        }
     }
 }
 

@@ -5,7 +5,8 @@
 //! then carried out on this kernel's objects; its errors reach the program
 //! as Linux's numbers (see `Resume::apply`). A call this kernel does not
 //! support fails with ENOSYS and a one-line kernel log naming it, so a user
-//! knows what is missing.
+//! knows what is missing. Each call ends by taking the thread's pending
+//! signals (`task::deliver_signals`), which may restart it.
 
 mod file;
 mod ident;
@@ -18,9 +19,10 @@ mod time;
 use super::process;
 use crate::arch::traps::TrapFrame;
 use crate::mem::user::UserSlice;
-use crate::task::{Resume, SCHED};
+use crate::task::{self, Interrupted, Resume, SCHED};
 use abi::Errno;
 use kernel::linux::names;
+use kernel::linux::signal::Restart;
 
 /// Linux x86-64 system call numbers this personality handles.
 mod nr {
@@ -39,6 +41,7 @@ mod nr {
     pub const BRK: usize = 12;
     pub const RT_SIGACTION: usize = 13;
     pub const RT_SIGPROCMASK: usize = 14;
+    pub const RT_SIGRETURN: usize = 15;
     pub const IOCTL: usize = 16;
     pub const PREAD64: usize = 17;
     pub const PWRITE64: usize = 18;
@@ -96,6 +99,7 @@ mod nr {
     pub const GETRESUID: usize = 118;
     pub const SETRESGID: usize = 119;
     pub const GETRESGID: usize = 120;
+    pub const RT_SIGPENDING: usize = 127;
     pub const RT_SIGSUSPEND: usize = 130;
     pub const SIGALTSTACK: usize = 131;
     pub const ARCH_PRCTL: usize = 158;
@@ -132,9 +136,34 @@ mod nr {
 /// What most calls return.
 type SysResult = Result<u64, Errno>;
 
+/// Runs Linux system call `nr` with arguments `a` from `frame` (the
+/// caller's user state), writes its outcome there, and takes the thread's
+/// pending signals on the way out.
+pub fn run(nr: usize, a: [u64; 6], frame: &mut TrapFrame) {
+    dispatch(nr, a, frame).apply(frame, || true);
+    task::check_exiting();
+    let call = Interrupted {
+        nr: nr as u64,
+        restart: restart(nr, a),
+    };
+    task::deliver_signals(frame, Some(call));
+}
+
+/// What a handled signal does to call `nr` with arguments `a` that it
+/// interrupts (signal(7)): SA_RESTART restarts reads and writes (which
+/// block only on pipes here), wait4, and futex waits without a timeout;
+/// everything else fails with EINTR.
+fn restart(nr: usize, a: [u64; 6]) -> Restart {
+    match nr {
+        nr::READ | nr::WRITE | nr::READV | nr::WRITEV | nr::WAIT4 => Restart::OnSaRestart,
+        nr::FUTEX if thread::is_untimed_wait(a[1], a[3]) => Restart::OnSaRestart,
+        _ => Restart::Never,
+    }
+}
+
 /// Runs Linux system call `nr` with arguments `a`; `frame` is the caller's
 /// user state (a new thread starts from a copy of it).
-pub fn dispatch(nr: usize, a: [u64; 6], frame: &mut TrapFrame) -> Resume {
+fn dispatch(nr: usize, a: [u64; 6], frame: &mut TrapFrame) -> Resume {
     let result = match nr {
         nr::MMAP => mem::mmap(a),
         nr::MPROTECT => mem::mprotect(a[0], a[1], a[2]),
@@ -162,8 +191,8 @@ pub fn dispatch(nr: usize, a: [u64; 6], frame: &mut TrapFrame) -> Resume {
         nr::CLOCK_GETRES => time::clock_getres(a[0], a[1]),
         nr::GETTIMEOFDAY => time::gettimeofday(a[0], a[1]),
         nr::TIME => time::time(a[0]),
-        nr::NANOSLEEP => time::nanosleep(a[0]),
-        nr::CLOCK_NANOSLEEP => time::clock_nanosleep(a[0], a[1], a[2]),
+        nr::NANOSLEEP => time::nanosleep(a[0], a[1]),
+        nr::CLOCK_NANOSLEEP => time::clock_nanosleep(a[0], a[1], a[2], a[3]),
         nr::GETPID => Ok(u64::from(SCHED.lock().current_pid())),
         nr::GETTID => Ok(u64::from(SCHED.lock().current_tid())),
         nr::GETPPID => process::getppid(),
@@ -190,7 +219,10 @@ pub fn dispatch(nr: usize, a: [u64; 6], frame: &mut TrapFrame) -> Resume {
         nr::KILL => signal::kill(a[0], a[1]),
         nr::TKILL => signal::tgkill(None, a[0], a[1]),
         nr::TGKILL => signal::tgkill(Some(a[0]), a[1], a[2]),
-        nr::PAUSE | nr::RT_SIGSUSPEND => crate::task::pause(),
+        nr::PAUSE => task::pause(),
+        nr::RT_SIGSUSPEND => signal::rt_sigsuspend(a[0], a[1]),
+        nr::RT_SIGPENDING => signal::rt_sigpending(a[0], a[1]),
+        nr::RT_SIGRETURN => task::sigreturn(frame),
         call => match file::dispatch(call, a) {
             Some(result) => result,
             None => return unsupported(nr),

@@ -1,15 +1,18 @@
-//! Signals without handlers (see `kernel::linux::signal`): actions, masks
-//! and alternate stacks are kept and read back; a signal takes its default
-//! action unless the program ignores it (`kill` is the native call's
-//! handler, `Sched::kill`), so `abort()` ends the process as SIGABRT
-//! (native status 160 + 6, `WTERMSIG` 6 for its parent) and
-//! `raise(SIGCHLD)` does nothing.
+//! The signal calls (the rules are `kernel::linux::signal`'s, delivery is
+//! `task::signals`'): actions, masks and alternate stacks;
+//! `rt_sigsuspend` and `rt_sigpending`; `kill` (the native call's
+//! handler, `Sched::kill`) and `tgkill`/`tkill` to a thread of the
+//! caller. A signal with a handler is made pending and the handler runs
+//! on the way back to user mode; otherwise it takes its default action
+//! unless ignored, so `abort()` ends the process as SIGABRT (native status
+//! 160 + 6, `WTERMSIG` 6 for its parent) and `raise(SIGCHLD)` does nothing.
 
 use super::{SysResult, int_arg, process};
 use crate::mem::user::UserPtr;
 use crate::task::SCHED;
 use abi::Errno;
 use abi::linux::{SigStack, Sigaction};
+use kernel::linux::pending::Info;
 use kernel::linux::signal::{self, SIGSET_SIZE};
 
 /// `rt_sigaction(sig, act, oact, sigsetsize)`.
@@ -34,6 +37,10 @@ pub fn rt_sigaction(sig: u64, act: u64, oact: u64, size: u64) -> SysResult {
     };
     let state = g.current_linux_process().ok_or(Errno::ENOSYS)?;
     let old = state.actions.exchange(sig, new)?;
+    if new.is_some() && state.actions.discards(sig) {
+        let pid = g.current_pid();
+        g.discard_signal(pid, sig);
+    }
     if let Some(p) = out {
         p.write(g.current_space(), &old)?;
     }
@@ -99,6 +106,36 @@ pub fn sigaltstack(ss: u64, old: u64) -> SysResult {
     Ok(0)
 }
 
+/// `rt_sigsuspend(mask, sigsetsize)`: waits with `mask` in place of the
+/// thread's mask until a signal to handle comes; EINTR, the handler
+/// running on the way out with the mask that was (which comes back when
+/// it returns).
+pub fn rt_sigsuspend(mask: u64, size: u64) -> SysResult {
+    if size != SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let mut g = SCHED.lock();
+    let mask = UserPtr::<u64>::new(mask)?.read(g.current_space())?;
+    let signals = &mut g.current_linux_thread().ok_or(Errno::ENOSYS)?.signals;
+    signals.saved_mask = Some(signals.mask);
+    signals.mask = signal::settable_mask(mask);
+    drop(g);
+    crate::task::pause()
+}
+
+/// `rt_sigpending(set, sigsetsize)`: the signals pending for the thread or
+/// its process that its mask blocks.
+pub fn rt_sigpending(set: u64, size: u64) -> SysResult {
+    if size != SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let mut g = SCHED.lock();
+    let mask = g.current_linux_thread().ok_or(Errno::ENOSYS)?.signals.mask;
+    let pending = g.pending_signals() & mask;
+    UserPtr::<u64>::new(set)?.write(g.current_space(), &pending)?;
+    Ok(0)
+}
+
 /// A signal argument of tkill/tgkill: 0 (a check only) or 1..=64.
 fn kill_signal(sig: u64) -> Result<Option<u32>, Errno> {
     match sig {
@@ -114,11 +151,11 @@ pub fn kill(pid: u64, sig: u64) -> SysResult {
 }
 
 /// `tgkill(tgid, tid, sig)` (`tkill` without `tgid`): `tid` must be a
-/// thread of the caller's process (ESRCH otherwise); the signal goes to
-/// the process.
+/// thread of the caller's process (ESRCH otherwise); a handler runs on
+/// that thread, a default action is the process's.
 pub fn tgkill(tgid: Option<u64>, tid: u64, sig: u64) -> SysResult {
     let sig = kill_signal(sig)?;
-    let g = SCHED.lock();
+    let mut g = SCHED.lock();
     let me = g.current_pid();
     let tid = u32::try_from(int_arg(tid))
         .ok()
@@ -128,6 +165,12 @@ pub fn tgkill(tgid: Option<u64>, tid: u64, sig: u64) -> SysResult {
     if !group_ok || !g.is_thread_of(tid, me) {
         return Err(Errno::ESRCH);
     }
-    drop(g);
-    sig.map_or(Ok(0), |sig| process::kill(me as i32, sig as i32))
+    let uid = g.current_cred().ruid;
+    if let Some(sig) = sig {
+        if g.would_stop(me, sig) {
+            return Err(Errno::ENOSYS);
+        }
+        g.signal_thread(tid, Info::tkill(sig, me, uid));
+    }
+    Ok(0)
 }

@@ -96,6 +96,13 @@ const FUTEX_WAKE_BITSET: u64 = 10;
 const FUTEX_PRIVATE_FLAG: u64 = 128;
 const FUTEX_CLOCK_REALTIME: u64 = 256;
 
+/// Whether futex operation `op` with timeout argument `timeout` is a wait
+/// without a timeout (which SA_RESTART restarts after a handler).
+pub fn is_untimed_wait(op: u64, timeout: u64) -> bool {
+    let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+    (cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET) && timeout == 0
+}
+
 /// A futex word's address: EINVAL unless 4-byte aligned, EFAULT outside
 /// the user half.
 fn futex_addr(addr: u64) -> Result<u64, Errno> {

@@ -2,7 +2,8 @@
 //! at boot, monotonic time from the timer with the TSC between ticks),
 //! `gettimeofday`, `time`, and sleeping (`nanosleep`, `clock_nanosleep`),
 //! which ends at the first timer tick (10 ms) at or after the time asked,
-//! never before. Per-process and per-thread CPU-time clocks are not kept
+//! never before, unless a signal to handle cuts it short (EINTR, with the
+//! time left for a relative sleep). Per-process and per-thread CPU-time clocks are not kept
 //! (EINVAL).
 
 use super::SysResult;
@@ -107,36 +108,44 @@ pub fn time(t: u64) -> SysResult {
     Ok(seconds)
 }
 
-/// Sleeps until monotonic time `deadline`.
-fn sleep_until(deadline: u64) {
+/// Sleeps until monotonic time `deadline`: EINTR if a signal to handle
+/// comes first, with the time left stored at `rem` if not 0 (EFAULT if it
+/// cannot be).
+fn sleep_until(deadline: u64, rem: u64) -> SysResult {
     let tick = SCHED.lock().tick_at(deadline);
-    task::sleep_until(tick);
+    if task::sleep_until(tick) {
+        return Ok(0);
+    }
+    if rem != 0 {
+        let mut g = SCHED.lock();
+        let left = timespec(deadline.saturating_sub(g.monotonic_ns()));
+        UserPtr::<Timespec>::new(rem)?.write(g.current_space(), &left)?;
+    }
+    Err(Errno::EINTR)
 }
 
-/// `nanosleep(req, rem)`: nothing interrupts a sleep here, so `rem` is
-/// never written.
-pub fn nanosleep(req: u64) -> SysResult {
+/// `nanosleep(req, rem)`.
+pub fn nanosleep(req: u64, rem: u64) -> SysResult {
     let ns = nanos(timespec_arg(req)?);
     let deadline = SCHED.lock().monotonic_ns().saturating_add(ns);
-    sleep_until(deadline);
-    Ok(0)
+    sleep_until(deadline, rem)
 }
 
 /// `clock_nanosleep(clock, flags, req, rem)`: relative, or absolute with
-/// TIMER_ABSTIME (on the real-time clock: until it reads `req`).
-pub fn clock_nanosleep(id: u64, flags: u64, req: u64) -> SysResult {
+/// TIMER_ABSTIME (on the real-time clock: until it reads `req`; `rem` is
+/// not written then).
+pub fn clock_nanosleep(id: u64, flags: u64, req: u64, rem: u64) -> SysResult {
     let clock = clock_arg(id)?;
     if flags & !TIMER_ABSTIME != 0 {
         return Err(Errno::EINVAL);
     }
     let ns = nanos(timespec_arg(req)?);
     let mut g = SCHED.lock();
-    let deadline = match (flags & TIMER_ABSTIME != 0, clock) {
-        (false, _) => g.monotonic_ns().saturating_add(ns),
-        (true, Clock::Monotonic) => ns,
-        (true, Clock::Real) => ns.saturating_sub(g.clock_epoch()),
+    let (deadline, rem) = match (flags & TIMER_ABSTIME != 0, clock) {
+        (false, _) => (g.monotonic_ns().saturating_add(ns), rem),
+        (true, Clock::Monotonic) => (ns, 0),
+        (true, Clock::Real) => (ns.saturating_sub(g.clock_epoch()), 0),
     };
     drop(g);
-    sleep_until(deadline);
-    Ok(0)
+    sleep_until(deadline, rem)
 }

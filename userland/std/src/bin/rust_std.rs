@@ -3,6 +3,8 @@
 //! threads with a `Mutex` and a `Condvar`, `std::time`, `std::fs` on the
 //! RAM file system, heap allocation.
 //! Each check prints one line; a failed check panics (exit status 101).
+//! With the argument `overflow` it overflows a thread's stack instead:
+//! std's SIGSEGV handler (on its alternate stack) reports it and aborts.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -13,8 +15,23 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 const THREADS: usize = 8;
 const ROUNDS: usize = 1000;
 
+/// Recurses until the stack runs out (`limit` is never reached).
+fn deeper(depth: u64, limit: u64) -> u64 {
+    let frame = std::hint::black_box([depth; 64]);
+    if depth == limit {
+        return frame[0];
+    }
+    deeper(depth + 1, limit) + frame[1]
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).is_some_and(|a| a == "overflow") {
+        println!("rust_std: overflowing a thread's stack");
+        let deep = thread::spawn(|| deeper(0, std::hint::black_box(u64::MAX)));
+        println!("rust_std: returned {:?}", deep.join().is_ok());
+        return;
+    }
     println!("rust_std: args {:?}", &args[1..]);
 
     // Threads: every one adds to a shared counter under a mutex, then the

@@ -1,0 +1,437 @@
+//! Signal delivery for the Linux personality. A signal whose action is a
+//! handler is made pending, for the process (`kill`, `alarm`, SIGCHLD) or
+//! for one thread (`tgkill`, a fault), and a thread of the process that
+//! does not block it and waits where a signal interrupts (pause, sleep,
+//! wait4, a pipe, a futex) is woken if no runnable one can take it. A
+//! thread takes its pending signals when it returns to user mode: at the
+//! end of each of its Linux system calls (which may restart the call, for
+//! a handler with SA_RESTART) and of each interrupt or exception taken in
+//! user mode. Taking one builds Linux's `rt_sigframe` on the user stack
+//! (or the alternate stack) and enters the handler; `rt_sigreturn` takes
+//! the frame back. A frame that cannot be written, or a hostile one given
+//! back, ends the process with SIGSEGV and a report. Native programs have
+//! no handlers: a signal takes its default action, as before.
+
+use super::{SCHED, Sched, State, Wait, check_exiting, exit_thread};
+use crate::arch::cpu::{self, FpuState};
+use crate::arch::syscall::SYSCALL_VECTOR;
+use crate::arch::traps::{TrapFrame, return_to_user};
+use crate::mem::space::USER_END;
+use crate::mem::user::UserSlice;
+use abi::Errno;
+use abi::linux::Sigaction;
+use abi::signal::SIGSEGV;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use kernel::linux::pending::{self, Info, Run};
+use kernel::linux::sigframe::{self, BadFrame, FPU_SIZE, Placement, Regs, SIGFRAME_SIZE, Saved};
+use kernel::linux::signal::{self as rules, DefaultAction, Disposition, Restart, SA_RESTORER};
+use kernel::signal::Death;
+use spin::MutexGuard;
+
+/// A Linux system call ending, as its signal delivery sees it: its number
+/// (to restart it) and what an interruption does to it.
+#[derive(Clone, Copy, Debug)]
+pub struct Interrupted {
+    pub nr: u64,
+    pub restart: Restart,
+}
+
+/// Whether a thread blocked in `wait` is woken by a handled signal.
+fn interruptible(wait: Wait) -> bool {
+    matches!(
+        wait,
+        Wait::Pause | Wait::Sleep | Wait::Child | Wait::Pipe(..) | Wait::Futex
+    )
+}
+
+impl Sched {
+    /// What signal `sig` does to process `pid` now.
+    fn disposition(&self, pid: u32, sig: u32) -> Disposition {
+        match self.procs.get(&pid).and_then(|p| p.linux.as_deref()) {
+            Some(linux) => linux.actions.disposition(sig),
+            None => Disposition::Default(rules::default_action(sig)),
+        }
+    }
+
+    /// Whether `sig` sent to `pid` would stop it (nothing here stops a
+    /// process: `kill` fails with ENOSYS then).
+    pub fn would_stop(&self, pid: u32, sig: u32) -> bool {
+        self.disposition(pid, sig) == Disposition::Default(DefaultAction::Stop)
+    }
+
+    /// Sends `info.signo` to process `pid` (a zombie ignores it): pending
+    /// for a handler (waking a thread that can take it), the end of the
+    /// process for a default action that terminates, nothing otherwise.
+    pub fn signal_process(&mut self, pid: u32, info: Info) {
+        let sig = info.signo;
+        if self.procs.get(&pid).is_none_or(|p| p.space.is_none()) {
+            return;
+        }
+        match self.disposition(pid, sig) {
+            Disposition::Handler(_) => {
+                let Some(p) = self.procs.get_mut(&pid) else {
+                    return;
+                };
+                if let Some(linux) = p.linux.as_deref_mut() {
+                    linux.pending.add(info);
+                }
+                let threads: Vec<(u32, u64, Run)> = p
+                    .threads
+                    .iter()
+                    .filter_map(|&tid| {
+                        let t = self.threads.get(tid)?;
+                        let mask = t.linux.as_deref().map_or(0, |l| l.signals.mask);
+                        let run = match t.state {
+                            State::Ready | State::Running => Run::Runnable,
+                            State::Blocked(wait) if interruptible(wait) => Run::Interruptible,
+                            _ => Run::Uninterruptible,
+                        };
+                        Some((tid, mask, run))
+                    })
+                    .collect();
+                let runs: Vec<(u64, Run)> = threads.iter().map(|&(_, m, r)| (m, r)).collect();
+                if let Some(i) = pending::thread_to_wake(sig, &runs) {
+                    self.wake(threads[i].0);
+                }
+            }
+            Disposition::Default(DefaultAction::Terminate) => {
+                self.kill_process(pid, Death::Signal(sig as i32))
+            }
+            Disposition::Ignore | Disposition::Default(_) => {}
+        }
+    }
+
+    /// Sends `info.signo` to thread `tid` alone (for a handler; a default
+    /// action is the process's, as on Linux).
+    pub fn signal_thread(&mut self, tid: u32, info: Info) {
+        let sig = info.signo;
+        let Some(pid) = self.threads.get(tid).map(|t| t.pid) else {
+            return;
+        };
+        let Disposition::Handler(_) = self.disposition(pid, sig) else {
+            return self.signal_process(pid, info);
+        };
+        let Some(t) = self.threads.get_mut(tid) else {
+            return;
+        };
+        let Some(linux) = t.linux.as_deref_mut() else {
+            return;
+        };
+        linux.signals.pending.add(info);
+        let takes = linux.signals.mask & pending::bit(sig) == 0;
+        if takes && matches!(t.state, State::Blocked(wait) if interruptible(wait)) {
+            self.wake(tid);
+        }
+    }
+
+    /// Drops signal `sig` wherever it is pending in process `pid` (its
+    /// action became one that discards it, as POSIX says).
+    pub fn discard_signal(&mut self, pid: u32, sig: u32) {
+        if let Some(linux) = self
+            .procs
+            .get_mut(&pid)
+            .and_then(|p| p.linux.as_deref_mut())
+        {
+            linux.pending.take(sig);
+        }
+        for t in self.threads.values_mut().filter(|t| t.pid == pid) {
+            if let Some(linux) = t.linux.as_deref_mut() {
+                linux.signals.pending.take(sig);
+            }
+        }
+    }
+
+    /// The signals pending for the running thread or its process.
+    pub fn pending_signals(&self) -> u64 {
+        let Some(thread) = self.threads.get(self.current) else {
+            return 0;
+        };
+        let own = thread
+            .linux
+            .as_deref()
+            .map_or(0, |l| l.signals.pending.set());
+        let process = self.procs.get(&thread.pid).and_then(|p| p.linux.as_deref());
+        own | process.map_or(0, |l| l.pending.set())
+    }
+
+    /// A fault of the running thread, `info`: if its process has a handler
+    /// for the signal and the thread does not block it, the signal is made
+    /// pending for the thread (taken first, on the way back to user mode)
+    /// and true returned; false: the fault kills, as without a handler.
+    pub fn catch_fault(&mut self, info: Info) -> bool {
+        let pid = self.current_pid();
+        let Disposition::Handler(_) = self.disposition(pid, info.signo) else {
+            return false;
+        };
+        let Some(linux) = self.current_linux_thread() else {
+            return false;
+        };
+        if linux.signals.mask & pending::bit(info.signo) != 0 {
+            return false;
+        }
+        linux.signals.pending.add(info);
+        true
+    }
+
+    /// Whether the running thread has a signal to take (a wait it is in
+    /// ends with EINTR).
+    pub fn interrupted(&self) -> bool {
+        let Some(thread) = self.threads.get(self.current) else {
+            return false;
+        };
+        let Some(linux) = thread.linux.as_deref() else {
+            return false;
+        };
+        let Some(process) = self.procs.get(&thread.pid).and_then(|p| p.linux.as_deref()) else {
+            return false;
+        };
+        pending::deliverable(&linux.signals.pending, &process.pending, linux.signals.mask)
+    }
+
+    /// Takes the running thread's next signal, if it has one to take.
+    fn take_signal(&mut self) -> Option<Info> {
+        let cur = self.current;
+        let t = self.threads.get_mut(cur)?;
+        let thread = t.linux.as_deref_mut()?;
+        let process = self.procs.get_mut(&t.pid)?.linux.as_deref_mut()?;
+        pending::dequeue(
+            &mut thread.signals.pending,
+            &mut process.pending,
+            thread.signals.mask,
+        )
+    }
+
+    /// Enters the handler `action` of signal `info.signo` from `frame`:
+    /// the frame goes on the user stack (or the alternate one), then the
+    /// thread's mask becomes the handler's. Errors (nothing changed but
+    /// the memory below the stack): why the frame cannot be written.
+    fn enter_handler(
+        &mut self,
+        frame: &mut TrapFrame,
+        info: &Info,
+        action: &Sigaction,
+    ) -> Result<(), String> {
+        if action.sa_flags & SA_RESTORER == 0 {
+            return Err("the action has no SA_RESTORER".into());
+        }
+        if action.sa_handler >= USER_END {
+            return Err(format!("handler address {:#x}", action.sa_handler));
+        }
+        let cur = self.current;
+        let linux = self
+            .threads
+            .get(cur)
+            .and_then(|t| t.linux.as_deref())
+            .ok_or_else(|| String::from("not a Linux thread"))?;
+        let signals = &linux.signals;
+        let alt = rules::handler_stack(&signals.altstack, action.sa_flags, frame.rsp);
+        let place = Placement::new(frame.rsp, alt)
+            .ok_or_else(|| format!("no room for the frame below sp={:#x}", frame.rsp))?;
+        let syscall = frame.vector == SYSCALL_VECTOR;
+        let regs = Regs {
+            r8: frame.r8,
+            r9: frame.r9,
+            r10: frame.r10,
+            // A system call leaves its return address and flags in rcx
+            // and r11 (the frame's slots hold older values).
+            r11: if syscall { frame.rflags } else { frame.r11 },
+            r12: frame.r12,
+            r13: frame.r13,
+            r14: frame.r14,
+            r15: frame.r15,
+            rdi: frame.rdi,
+            rsi: frame.rsi,
+            rbp: frame.rbp,
+            rbx: frame.rbx,
+            rdx: frame.rdx,
+            rax: frame.rax,
+            rcx: if syscall { frame.rip } else { frame.rcx },
+            rsp: frame.rsp,
+            rip: frame.rip,
+            rflags: frame.rflags,
+        };
+        let (trapno, err) = if syscall {
+            (0, 0)
+        } else {
+            (frame.vector, frame.error)
+        };
+        let cr2 = match info.detail {
+            pending::Detail::Fault { addr } if frame.vector == 14 => addr,
+            _ => 0,
+        };
+        let mut fpu = FpuState::new();
+        cpu::save_fpu(&mut fpu);
+        let saved = Saved {
+            regs,
+            trapno,
+            err,
+            cr2,
+            info: *info,
+            mask: signals.saved_mask.unwrap_or(signals.mask),
+            stack: rules::saved_stack(&signals.altstack, frame.rsp),
+            restorer: action.sa_restorer,
+            fpu: fpu.bytes(),
+        };
+        let bytes = sigframe::encode(&place, &saved);
+        UserSlice::<u8>::new(place.frame, place.size())
+            .and_then(|s| s.write_bytes(self.current_space(), &bytes))
+            .map_err(|_| format!("cannot write the frame at {:#x}", place.frame))?;
+        let signals = &mut self
+            .current_linux_thread()
+            .expect("checked a Linux thread above")
+            .signals;
+        signals.saved_mask = None;
+        signals.mask = rules::handler_mask(signals.mask, action, info.signo);
+        if signals.altstack.ss_flags & rules::SS_AUTODISARM != 0 {
+            signals.altstack = rules::check_altstack(abi::linux::SigStack {
+                ss_sp: 0,
+                ss_flags: rules::SS_DISABLE,
+                ss_size: 0,
+            })
+            .expect("a disabled stack is valid");
+        }
+        frame.rsp = place.frame;
+        frame.rip = action.sa_handler;
+        frame.rdi = u64::from(info.signo);
+        frame.rsi = place.siginfo();
+        frame.rdx = place.ucontext();
+        frame.rax = 0;
+        frame.rflags = Regs::handler_flags(frame.rflags);
+        cpu::load_fpu(&FpuState::new());
+        Ok(())
+    }
+
+    /// Takes the frame `rt_sigreturn` finds at the running thread's stack
+    /// pointer into `frame`, with the mask, FPU state and alternate stack
+    /// it records; errors: why the frame is refused (nothing changed).
+    fn restore_frame(&mut self, frame: &mut TrapFrame) -> Result<(), String> {
+        let at = frame.rsp.wrapping_sub(8);
+        let space = self.current_space();
+        let unreadable = |_| format!("cannot read the frame at {at:#x}");
+        let bytes = UserSlice::<u8>::new(at, SIGFRAME_SIZE as u64)
+            .and_then(|s| s.read_all(space))
+            .map_err(unreadable)?;
+        let mut head = [0u8; SIGFRAME_SIZE];
+        head.copy_from_slice(&bytes);
+        let restored = sigframe::decode(&head, USER_END).map_err(refused)?;
+        let fpu = match restored.fpstate {
+            0 => FpuState::new(),
+            addr => {
+                let image = UserSlice::<u8>::new(addr, FPU_SIZE as u64)
+                    .and_then(|s| s.read_all(space))
+                    .map_err(|_| format!("cannot read the FPU state at {addr:#x}"))?;
+                let mut fx = [0u8; FPU_SIZE];
+                fx.copy_from_slice(&image);
+                sigframe::check_fpu(&fx, cpu::mxcsr_mask()).map_err(refused)?;
+                FpuState::from_bytes(&fx)
+            }
+        };
+        let r = restored.regs;
+        (frame.r8, frame.r9, frame.r10, frame.r11) = (r.r8, r.r9, r.r10, r.r11);
+        (frame.r12, frame.r13, frame.r14, frame.r15) = (r.r12, r.r13, r.r14, r.r15);
+        (frame.rdi, frame.rsi, frame.rbp, frame.rbx) = (r.rdi, r.rsi, r.rbp, r.rbx);
+        (frame.rdx, frame.rax, frame.rcx, frame.rsp) = (r.rdx, r.rax, r.rcx, r.rsp);
+        (frame.rip, frame.rflags) = (r.rip, r.rflags);
+        cpu::load_fpu(&fpu);
+        let signals = &mut self
+            .current_linux_thread()
+            .ok_or_else(|| String::from("not a Linux thread"))?
+            .signals;
+        signals.mask = rules::settable_mask(restored.mask);
+        signals.saved_mask = None;
+        // As Linux: the alternate stack comes back unless the thread is
+        // on it (a bad one is left as it is).
+        if !rules::on_stack(&signals.altstack, r.rsp)
+            && let Ok(stack) = rules::check_altstack(restored.stack)
+        {
+            signals.altstack = stack;
+        }
+        Ok(())
+    }
+}
+
+/// Why a frame was refused, for the report.
+fn refused(bad: BadFrame) -> String {
+    match bad {
+        BadFrame::Rip(rip) => format!("rip {rip:#x} is not a user address"),
+        BadFrame::Mxcsr(mxcsr) => format!("MXCSR {mxcsr:#x} has reserved bits set"),
+    }
+}
+
+/// Ends the running process with SIGSEGV because a signal frame could not
+/// be built or taken back, with a report; the thread ends.
+fn bad_frame(mut g: MutexGuard<'static, Sched>, what: &str, why: &str) -> ! {
+    let (pid, tid) = (g.current_pid(), g.current);
+    let name = g.process(pid).map_or("?", |p| p.name.as_str());
+    crate::error!(
+        "user fault: process {pid} ({name}) thread {tid}: {what}: {why}; process killed (SIGSEGV)"
+    );
+    g.kill_process(pid, Death::Signal(SIGSEGV));
+    drop(g);
+    exit_thread(0, None)
+}
+
+/// Takes the running thread's pending signals on its way back to user mode
+/// with `frame` (a Linux thread's; nothing for a native one): each runs
+/// its handler (the frames nest) unless ignored meanwhile, or ends the
+/// process by its default action. `call`: the Linux system call ending
+/// here, which a handler with SA_RESTART may restart.
+pub fn deliver_signals(frame: &mut TrapFrame, call: Option<Interrupted>) {
+    let mut g = SCHED.lock();
+    if !g.current_is_linux() {
+        return;
+    }
+    let mut call = call;
+    let eintr = (-i64::from(Errno::EINTR.linux())) as u64;
+    while let Some(info) = g.take_signal() {
+        let sig = info.signo;
+        let pid = g.current_pid();
+        let handler = g
+            .current_linux_process()
+            .and_then(|p| p.actions.take_handler(sig));
+        let Some(action) = handler else {
+            if g.disposition(pid, sig) == Disposition::Default(DefaultAction::Terminate) {
+                g.kill_process(pid, Death::Signal(sig as i32));
+                drop(g);
+                exit_thread(0, None);
+            }
+            continue;
+        };
+        if let Some(call) = call.take()
+            && frame.rax == eintr
+            && rules::restarts(call.restart, action.sa_flags)
+        {
+            frame.rip -= 2;
+            frame.rax = call.nr;
+        }
+        if let Err(why) = g.enter_handler(frame, &info, &action) {
+            bad_frame(g, &format!("cannot deliver signal {sig}"), &why);
+        }
+    }
+    // rt_sigsuspend's mask comes back when no handler took its place.
+    if let Some(thread) = g.current_linux_thread()
+        && let Some(mask) = thread.signals.saved_mask.take()
+    {
+        thread.signals.mask = mask;
+    }
+}
+
+/// `rt_sigreturn`: the running thread goes back to what the frame at its
+/// stack pointer records (a bad frame ends the process with SIGSEGV),
+/// takes any signal its restored mask lets through, and returns to user
+/// mode with every register restored.
+pub fn sigreturn(frame: &mut TrapFrame) -> ! {
+    let mut g = SCHED.lock();
+    if let Err(why) = g.restore_frame(frame) {
+        bad_frame(g, "rt_sigreturn", &why);
+    }
+    drop(g);
+    check_exiting();
+    deliver_signals(frame, None);
+    // SAFETY: `frame` is the system call's trap frame at the top of this
+    // thread's kernel stack (user segments, a user rip: checked by the
+    // decoding); no lock is held and nothing is left to drop.
+    unsafe { return_to_user(frame) }
+}

@@ -1,0 +1,55 @@
+//! Signal handlers of Linux programs: delivery on the way back to user
+//! mode, the frame and `rt_sigreturn`, masks, interrupted and restarted
+//! calls, faults caught by handlers, and hostile frames killed cleanly.
+//! Every run also checks that nothing leaked.
+
+use qemu::test_program;
+
+/// The C exercises (see `userland/c/c_signals.c`).
+#[test]
+fn c_signals() {
+    let report = test_program("c_signals", &[]);
+    report
+        .expect_success()
+        .assert_line("c_signals: SIGUSR1/SIGUSR2 ping-pong with sigsuspend ok")
+        .assert_line("c_signals: alarm interrupts a pipe read (EINTR) ok")
+        .assert_line("c_signals: a pipe read restarted with SA_RESTART ok")
+        .assert_line("c_signals: pause and nanosleep interrupted ok")
+        .assert_line("c_signals: wait4 restarted with SA_RESTART, else EINTR ok")
+        .assert_line("c_signals: a SIGCHLD handler ok")
+        .assert_line("c_signals: siglongjmp out of a SIGSEGV handler ok")
+        .assert_line("c_signals: a handler that fixes the page re-runs the write ok")
+        .assert_line("c_signals: a stack overflow caught on the alternate stack ok")
+        .assert_line("c_signals: a handler on the alternate stack ok")
+        .assert_line("c_signals: deferred signals with masks and sigpending ok")
+        .assert_line("c_signals: SA_NODEFER nests, else the signal waits ok")
+        .assert_line("c_signals: SA_RESETHAND runs the handler once ok")
+        .assert_line("c_signals: registers and FPU state kept across handlers ok")
+        .assert_line("c_signals: setuid with another thread alive ok")
+        .assert_line("c_signals: done");
+    assert!(
+        report.kernel_errors().is_empty(),
+        "{:?}",
+        report.kernel_errors()
+    );
+}
+
+/// Hostile `rt_sigreturn` frames and actions: each child ends with
+/// SIGSEGV and the kernel's report; a frame's flags are sanitised (TF is
+/// allowed, as on Linux: it traps).
+#[test]
+fn c_sigreturn() {
+    test_program("c_sigreturn", &[])
+        .expect_success()
+        .assert_line("rt_sigreturn: cannot read the frame at 0x8")
+        .assert_line("rt_sigreturn: rip 0xffff800000000000 is not a user address")
+        .assert_line("rt_sigreturn: MXCSR 0xffffffff has reserved bits set")
+        .assert_line("rt_sigreturn: cannot read the FPU state")
+        .assert_line("cannot deliver signal 10: the action has no SA_RESTORER")
+        .assert_line("cannot deliver signal 10: handler address 0xffff800000000000")
+        .assert_line("cannot deliver signal 10: cannot write the frame")
+        .assert_line("c_sigreturn: hostile frames and actions end with SIGSEGV")
+        .assert_line("#DB debug (vector 1)")
+        .assert_line("c_sigreturn: a frame's flags are tamed")
+        .assert_line("c_sigreturn: done");
+}

@@ -1,0 +1,488 @@
+/*
+ * Signal handlers as OS-course exercises use them, through musl: a
+ * SIGUSR1/SIGUSR2 ping-pong between parent and child with sigsuspend
+ * (siginfo names the sender), alarm and setitimer interrupting a blocking
+ * pipe read (EINTR, or restarted with SA_RESTART), pause, nanosleep's
+ * time left, wait4 restarted, a SIGCHLD handler, a SIGSEGV handler that
+ * siglongjmps out of a fault or fixes the page and returns, a stack
+ * overflow caught on the alternate stack, deferred and nested signals
+ * with masks, sigpending, SA_NODEFER, SA_RESETHAND, the FPU registers
+ * and a busy loop's registers kept across handlers, and musl's setuid
+ * with a second thread alive (it signals that thread).
+ */
+#define _GNU_SOURCE
+#include <ctest.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t got[65];
+static volatile pid_t sender;
+static volatile int code;
+
+static void
+count(int sig)
+{
+	got[sig]++;
+}
+
+static void
+with_info(int sig, siginfo_t *info, void *uc)
+{
+	(void)uc;
+	got[sig]++;
+	sender = info->si_pid;
+	code = info->si_code;
+}
+
+static void
+on(int sig, void (*handler)(int), int flags)
+{
+	struct sigaction sa = { .sa_handler = handler, .sa_flags = flags };
+	sigemptyset(&sa.sa_mask);
+	CHECK(sigaction(sig, &sa, NULL) == 0);
+}
+
+static void
+on_info(int sig, void (*handler)(int, siginfo_t *, void *), int flags)
+{
+	struct sigaction sa = { .sa_sigaction = handler, .sa_flags = SA_SIGINFO | flags };
+	sigemptyset(&sa.sa_mask);
+	CHECK(sigaction(sig, &sa, NULL) == 0);
+}
+
+static void
+reset(void)
+{
+	memset((void *)got, 0, sizeof got);
+}
+
+enum { ROUNDS = 50 };
+
+static void
+ping_pong(void)
+{
+	sigset_t both, none;
+	sigemptyset(&both);
+	sigaddset(&both, SIGUSR1);
+	sigaddset(&both, SIGUSR2);
+	sigemptyset(&none);
+	CHECK(sigprocmask(SIG_BLOCK, &both, NULL) == 0);
+	on_info(SIGUSR1, with_info, 0);
+	on_info(SIGUSR2, with_info, 0);
+	reset();
+	pid_t parent = getpid();
+	fflush(stdout);
+	pid_t child = fork();
+	CHECK(child >= 0);
+	if (child == 0) {
+		for (int i = 1; i <= ROUNDS; i++) {
+			while (got[SIGUSR1] < i)
+				CHECK_ERR(sigsuspend(&none), EINTR);
+			CHECK(sender == parent && code == SI_USER);
+			CHECK(kill(parent, SIGUSR2) == 0);
+		}
+		_exit(0);
+	}
+	for (int i = 1; i <= ROUNDS; i++) {
+		CHECK(kill(child, SIGUSR1) == 0);
+		while (got[SIGUSR2] < i)
+			CHECK_ERR(sigsuspend(&none), EINTR);
+		CHECK(sender == child && code == SI_USER);
+	}
+	int status;
+	CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(got[SIGUSR2] == ROUNDS && got[SIGUSR1] == 0);
+	CHECK(sigprocmask(SIG_UNBLOCK, &both, NULL) == 0);
+	printf("c_signals: SIGUSR1/SIGUSR2 ping-pong with sigsuspend ok\n");
+}
+
+static int pipe_in = -1;
+
+static void
+alarm_writes(int sig)
+{
+	got[sig]++;
+	CHECK(write(pipe_in, "h", 1) == 1);
+}
+
+static void
+set_timer(long usec)
+{
+	struct itimerval it = { .it_value = { usec / 1000000, usec % 1000000 } };
+	CHECK(setitimer(ITIMER_REAL, &it, NULL) == 0);
+}
+
+static void
+interrupted_calls(void)
+{
+	int p[2];
+	char c;
+	CHECK(pipe(p) == 0);
+	pipe_in = p[1];
+
+	reset();
+	on(SIGALRM, alarm_writes, 0);
+	CHECK(alarm(1) == 0);
+	CHECK_ERR(read(p[0], &c, 1), EINTR);
+	CHECK(got[SIGALRM] == 1);
+	CHECK(read(p[0], &c, 1) == 1 && c == 'h');
+	printf("c_signals: alarm interrupts a pipe read (EINTR) ok\n");
+
+	on(SIGALRM, alarm_writes, SA_RESTART);
+	set_timer(200000);
+	CHECK(read(p[0], &c, 1) == 1 && c == 'h');
+	CHECK(got[SIGALRM] == 2);
+	printf("c_signals: a pipe read restarted with SA_RESTART ok\n");
+
+	on(SIGALRM, count, 0);
+	set_timer(100000);
+	CHECK_ERR(pause(), EINTR);
+	CHECK(got[SIGALRM] == 3);
+	set_timer(100000);
+	struct timespec req = { 30, 0 }, rem = { 0, 0 };
+	CHECK_ERR(nanosleep(&req, &rem), EINTR);
+	CHECK(got[SIGALRM] == 4 && rem.tv_sec < 30 && rem.tv_sec >= 20);
+	printf("c_signals: pause and nanosleep interrupted ok\n");
+	close(p[0]);
+	close(p[1]);
+}
+
+static pid_t victim;
+
+static void
+kill_victim(int sig)
+{
+	got[sig]++;
+	CHECK(kill(victim, SIGTERM) == 0);
+}
+
+static volatile pid_t chld_pid;
+static volatile int chld_status, chld_code;
+
+static void
+on_child(int sig, siginfo_t *info, void *uc)
+{
+	(void)uc;
+	got[sig]++;
+	chld_pid = info->si_pid;
+	chld_status = info->si_status;
+	chld_code = info->si_code;
+}
+
+static pid_t
+pauser(void)
+{
+	fflush(stdout);
+	pid_t c = fork();
+	CHECK(c >= 0);
+	if (c == 0) {
+		for (;;)
+			pause();
+	}
+	return (c);
+}
+
+static void
+children(void)
+{
+	int status;
+	reset();
+	on(SIGALRM, kill_victim, SA_RESTART);
+	victim = pauser();
+	set_timer(100000);
+	CHECK(waitpid(victim, &status, 0) == victim);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM && got[SIGALRM] == 1);
+	on(SIGALRM, kill_victim, 0);
+	victim = pauser();
+	set_timer(100000);
+	CHECK_ERR(waitpid(victim, &status, 0), EINTR);
+	CHECK(waitpid(victim, &status, 0) == victim && WTERMSIG(status) == SIGTERM);
+	printf("c_signals: wait4 restarted with SA_RESTART, else EINTR ok\n");
+
+	on_info(SIGCHLD, on_child, 0);
+	fflush(stdout);
+	pid_t c = fork();
+	CHECK(c >= 0);
+	if (c == 0)
+		_exit(7);
+	CHECK(waitpid(c, &status, 0) == c && WEXITSTATUS(status) == 7);
+	CHECK(got[SIGCHLD] == 1 && chld_pid == c && chld_status == 7 && chld_code == CLD_EXITED);
+	on(SIGCHLD, SIG_DFL, 0);
+	printf("c_signals: a SIGCHLD handler ok\n");
+}
+
+static sigjmp_buf jump;
+static void *volatile fault_addr;
+static volatile int fault_code;
+static char *volatile fix_page;
+
+static void
+on_segv(int sig, siginfo_t *info, void *uc)
+{
+	(void)uc;
+	got[sig]++;
+	fault_addr = info->si_addr;
+	fault_code = info->si_code;
+	if (fix_page != NULL) {
+		CHECK(mprotect(fix_page, 4096, PROT_READ | PROT_WRITE) == 0);
+		return;
+	}
+	siglongjmp(jump, 1);
+}
+
+static int
+recurse(volatile char *prev)
+{
+	volatile char frame[512];
+	frame[0] = prev != NULL ? prev[0] + 1 : 0;
+	return (recurse(frame) + frame[1]);
+}
+
+static void
+faults(void)
+{
+	reset();
+	on_info(SIGSEGV, on_segv, 0);
+	if (sigsetjmp(jump, 1) == 0) {
+		*(volatile int *)16 = 1;
+		CHECK(0);
+	}
+	CHECK(got[SIGSEGV] == 1 && fault_addr == (void *)16 && fault_code == SEGV_MAPERR);
+	sigset_t now;
+	CHECK(sigprocmask(SIG_BLOCK, NULL, &now) == 0 && !sigismember(&now, SIGSEGV));
+	printf("c_signals: siglongjmp out of a SIGSEGV handler ok\n");
+
+	char *page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(page != MAP_FAILED);
+	fix_page = page;
+	page[100] = 42;
+	CHECK(got[SIGSEGV] == 2 && fault_addr == page + 100 && fault_code == SEGV_ACCERR);
+	CHECK(page[100] == 42);
+	fix_page = NULL;
+	munmap(page, 4096);
+	printf("c_signals: a handler that fixes the page re-runs the write ok\n");
+
+	static char alt[64 * 1024];
+	stack_t ss = { .ss_sp = alt, .ss_size = sizeof alt };
+	CHECK(sigaltstack(&ss, NULL) == 0);
+	on_info(SIGSEGV, on_segv, SA_ONSTACK);
+	if (sigsetjmp(jump, 1) == 0) {
+		recurse(NULL);
+		CHECK(0);
+	}
+	CHECK(got[SIGSEGV] == 3 && fault_code == SEGV_MAPERR);
+	on(SIGSEGV, SIG_DFL, 0);
+	printf("c_signals: a stack overflow caught on the alternate stack ok\n");
+}
+
+static volatile char *volatile handler_local;
+static volatile int on_alt, order[4], order_n, depth, max_depth;
+
+static void
+where(int sig, siginfo_t *info, void *ucv)
+{
+	(void)info;
+	ucontext_t *uc = ucv;
+	volatile char here;
+	got[sig]++;
+	handler_local = &here;
+	on_alt = uc->uc_stack.ss_flags & SS_ONSTACK;
+}
+
+static void
+first(int sig)
+{
+	order[order_n++] = sig;
+	raise(SIGUSR2);
+	order[order_n++] = -sig;
+}
+
+static void
+second(int sig)
+{
+	order[order_n++] = sig;
+}
+
+static void
+nested(int sig)
+{
+	got[sig]++;
+	depth++;
+	if (depth > max_depth)
+		max_depth = depth;
+	if (got[sig] == 1)
+		raise(sig);
+	depth--;
+}
+
+static void
+masks_and_stacks(void)
+{
+	static char alt[32 * 1024];
+	stack_t ss = { .ss_sp = alt, .ss_size = sizeof alt }, old;
+	CHECK(sigaltstack(&ss, NULL) == 0);
+	reset();
+	on_info(SIGUSR1, where, SA_ONSTACK);
+	CHECK(raise(SIGUSR1) == 0);
+	/* uc_stack tells where the interrupted code ran: not on it. */
+	CHECK(got[SIGUSR1] == 1 && !on_alt);
+	CHECK(handler_local >= alt && handler_local < alt + sizeof alt);
+	on_info(SIGUSR1, where, 0);
+	CHECK(raise(SIGUSR1) == 0);
+	CHECK(!(handler_local >= alt && handler_local < alt + sizeof alt));
+	ss.ss_flags = SS_DISABLE;
+	CHECK(sigaltstack(&ss, &old) == 0 && old.ss_sp == alt);
+	printf("c_signals: a handler on the alternate stack ok\n");
+
+	struct sigaction sa = { .sa_handler = first };
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGUSR2);
+	CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+	on(SIGUSR2, second, 0);
+	CHECK(raise(SIGUSR1) == 0);
+	CHECK(order_n == 3 && order[0] == SIGUSR1 && order[1] == -SIGUSR1 && order[2] == SIGUSR2);
+
+	sigset_t block, pending;
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR2);
+	reset();
+	on(SIGUSR2, count, 0);
+	CHECK(sigprocmask(SIG_BLOCK, &block, NULL) == 0);
+	CHECK(raise(SIGUSR2) == 0 && raise(SIGUSR2) == 0);
+	CHECK(got[SIGUSR2] == 0);
+	CHECK(sigpending(&pending) == 0 && sigismember(&pending, SIGUSR2));
+	CHECK(sigprocmask(SIG_UNBLOCK, &block, NULL) == 0);
+	CHECK(got[SIGUSR2] == 1);
+	CHECK(sigpending(&pending) == 0 && !sigismember(&pending, SIGUSR2));
+	printf("c_signals: deferred signals with masks and sigpending ok\n");
+
+	reset();
+	on(SIGUSR1, nested, 0);
+	CHECK(raise(SIGUSR1) == 0);
+	CHECK(got[SIGUSR1] == 2 && max_depth == 1);
+	reset();
+	max_depth = 0;
+	on(SIGUSR1, nested, SA_NODEFER);
+	CHECK(raise(SIGUSR1) == 0);
+	CHECK(got[SIGUSR1] == 2 && max_depth == 2);
+	printf("c_signals: SA_NODEFER nests, else the signal waits ok\n");
+
+	reset();
+	on(SIGUSR1, count, SA_RESETHAND);
+	fflush(stdout);
+	pid_t c = fork();
+	CHECK(c >= 0);
+	if (c == 0) {
+		CHECK(raise(SIGUSR1) == 0 && got[SIGUSR1] == 1);
+		raise(SIGUSR1);
+		_exit(3);
+	}
+	int status;
+	CHECK(waitpid(c, &status, 0) == c && WIFSIGNALED(status) && WTERMSIG(status) == SIGUSR1);
+	printf("c_signals: SA_RESETHAND runs the handler once ok\n");
+}
+
+static void
+clobber(int sig)
+{
+	got[sig]++;
+	uint32_t mxcsr = 0x7f80;
+	__asm__ volatile("ldmxcsr %0" : : "m"(mxcsr));
+	__asm__ volatile(
+	    "pcmpeqd %%xmm0, %%xmm0\n\tpcmpeqd %%xmm1, %%xmm1\n\t"
+	    "pcmpeqd %%xmm7, %%xmm7\n\tpcmpeqd %%xmm8, %%xmm8\n\t"
+	    "pcmpeqd %%xmm15, %%xmm15\n\tfninit\n\tfldpi\n\tfldpi"
+	    ::: "xmm0", "xmm1", "xmm7", "xmm8", "xmm15", "st", "st(1)");
+}
+
+static volatile sig_atomic_t ticks;
+
+static void
+tick(int sig)
+{
+	(void)sig;
+	ticks++;
+}
+
+static void
+registers(void)
+{
+	reset();
+	on(SIGUSR1, clobber, 0);
+	uint64_t in[2] = { 0x0123456789abcdefULL, 0xfedcba9876543210ULL }, out[2];
+	uint32_t mxcsr = 0x5f80, mxcsr_after = 0;
+	long pid = getpid();
+	__asm__ volatile(
+	    "ldmxcsr %[mx]\n\t"
+	    "movdqu %[in], %%xmm8\n\t"
+	    "mov $62, %%eax\n\t"
+	    "mov %[pid], %%rdi\n\t"
+	    "mov $10, %%esi\n\t"
+	    "syscall\n\t"
+	    "movdqu %%xmm8, %[out]\n\t"
+	    "stmxcsr %[after]"
+	    : [out] "=m"(out), [after] "=m"(mxcsr_after)
+	    : [in] "m"(in), [mx] "m"(mxcsr), [pid] "r"(pid)
+	    : "rax", "rdi", "rsi", "rcx", "r11", "xmm8", "memory");
+	CHECK(got[SIGUSR1] == 1);
+	CHECK(out[0] == in[0] && out[1] == in[1] && mxcsr_after == mxcsr);
+	uint32_t normal = 0x1f80;
+	__asm__ volatile("ldmxcsr %0" : : "m"(normal));
+
+	on(SIGALRM, tick, 0);
+	struct itimerval it = { .it_value = { 0, 10000 } };
+	CHECK(setitimer(ITIMER_REAL, &it, NULL) == 0);
+	volatile double sum = 0;
+	double x = 0;
+	uint64_t n = 0;
+	while (ticks == 0) {
+		x += 0.5;
+		n++;
+	}
+	sum = x;
+	CHECK(sum == 0.5 * (double)n);
+	printf("c_signals: registers and FPU state kept across handlers ok\n");
+}
+
+static void *
+sleeper(void *arg)
+{
+	(void)arg;
+	sleep(1);
+	return (NULL);
+}
+
+/* musl's setuid with another thread alive signals it (SIGSYNCCALL) to
+ * change its ids too: its handler has to run there. */
+static void
+setuid_with_threads(void)
+{
+	pthread_t t;
+	CHECK(pthread_create(&t, NULL, sleeper, NULL) == 0);
+	CHECK(setuid(getuid()) == 0);
+	CHECK(pthread_join(t, NULL) == 0);
+	printf("c_signals: setuid with another thread alive ok\n");
+}
+
+int
+main(void)
+{
+	ping_pong();
+	interrupted_calls();
+	children();
+	faults();
+	masks_and_stacks();
+	registers();
+	setuid_with_threads();
+	printf("c_signals: done\n");
+	return (0);
+}
