@@ -195,6 +195,19 @@ pub mod verdict {
 /// [`limit::CHILDREN`] binds first.
 pub const MAX_PROCESSES: usize = 256;
 
+/// Most threads that exist at once, all processes together, counting
+/// exited ones nobody joined (as [`limit::THREADS`] counts them in one
+/// process): thread_create, a Linux clone of a thread, fork and spawn fail
+/// with EAGAIN beyond. Every live thread has a kernel stack (5 frames) and
+/// up to about 1.6 KiB of kernel heap (its records in the kernel and the
+/// door logic: 6.5 MiB for all); an exited one's value stays on the heap
+/// (about 20 bytes) until joined. Without the bound a root process that
+/// raised its thread limit and never joined its threads filled the kernel
+/// heap with their exit values: after a million the kernel's allocations
+/// slowed to a crawl, and the heap's end is a kernel panic (test
+/// `threadbomb`).
+pub const MAX_THREADS: usize = 4096;
+
 /// Most doors that exist at once, all processes together (door_create:
 /// ENFILE beyond). Like [`MAX_PROCESSES`] it keeps the kernel heap from
 /// running out: every process's descriptor table full of doors would need

@@ -72,7 +72,8 @@ syscalls! {
     /// program), EBADF (a descriptor to hand over is not open), ENOMEM,
     /// ENFILE (the child's table would take the tables beyond
     /// [`crate::MAX_TABLE_SLOTS`]), EAGAIN (the caller has its [`crate::limit::CHILDREN`] children, or
-    /// [`crate::MAX_PROCESSES`] processes exist).
+    /// [`crate::MAX_PROCESSES`] processes or [`crate::MAX_THREADS`] threads
+    /// exist).
     Spawn,
     /// `wait(pid)`: reaps child `pid` (or any child, `pid == -1`; a
     /// process group as for `wait4`), waiting for it to end; returns
@@ -85,7 +86,8 @@ syscalls! {
     /// The thread starts at `entry(arg)` with `rsp = stack_top`. Errors:
     /// EINVAL (`entry` outside `[0x1000, USER_END)`, `stack_top` outside
     /// `[0x1000, USER_END]`, see [`crate::USER_END`]), EAGAIN (the process has its [`crate::limit::THREADS`]
-    /// threads, counting exited ones nobody joined), ENOMEM.
+    /// threads, or the system [`crate::MAX_THREADS`], counting exited ones
+    /// nobody joined), ENOMEM.
     ThreadCreate,
     /// `thread_exit(value, unmap_addr, unmap_len)`: ends the calling thread.
     /// With `unmap_len > 0` the `mem_map` area there (the thread's own stack,
@@ -370,8 +372,9 @@ syscalls! {
     /// child's pid in the parent and 0 in the child. Doors stay their
     /// creator's (see the README). Errors: EAGAIN (the caller has its
     /// [`crate::limit::CHILDREN`] children, or [`crate::MAX_PROCESSES`]
-    /// processes exist, or the copy of its table would take the tables
-    /// beyond [`crate::MAX_TABLE_SLOTS`]), ENOMEM.
+    /// processes or [`crate::MAX_THREADS`] threads exist, or the copy of
+    /// its table would take the tables beyond [`crate::MAX_TABLE_SLOTS`]),
+    /// ENOMEM.
     Fork,
     /// `execve(&ExecArgs)`: replaces the calling process's image with the
     /// program at a path (relative ones from the current directory),

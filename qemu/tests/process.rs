@@ -111,6 +111,26 @@ fn c_tablebomb() {
         .assert_line("c_tablebomb: ok");
 }
 
+/// A root process that raised its thread limit makes threads that exit
+/// at once and are never joined: the system-wide bound on threads
+/// (`abi::MAX_THREADS`, exited ones nobody joined included) stops it with
+/// EAGAIN, as it does fork, spawn and a C program's pthread_create (a
+/// Linux clone, `userland/c/c_threadbomb.c`) at the bound, before the
+/// threads' exit values fill the kernel heap (the kernel slowed to a crawl
+/// on the way to a panic); everything joined, threads are made again.
+#[test]
+fn threadbomb() {
+    test_program("threadbomb", &[])
+        .expect_success()
+        .assert_line(
+            "threadbomb: thread_create, fork and spawn fail with EAGAIN at 4096 threads \
+             (exited ones nobody joined included)",
+        )
+        .assert_line("c_threadbomb: 7 threads, then pthread_create fails with EAGAIN")
+        .assert_line("c_threadbomb: ok")
+        .assert_line("threadbomb: ok");
+}
+
 /// Copy-on-write with every frame taken: the writing child is killed
 /// (SIGKILL, with the kernel's report), a kernel write fails with ENOMEM,
 /// the parent is untouched and every frame comes back.

@@ -7,7 +7,8 @@ use linked_list_allocator::LockedHeap;
 /// Heap size: the records of up to `MAX_PROCESSES` processes, their
 /// descriptor tables (at most `MAX_TABLE_SLOTS` slots, 16 MiB, up to twice
 /// that with the tables' spare capacity), doors
-/// (`MAX_DOORS`), waiting calls' descriptors (`MAX_QUEUED_DESCS`), and
+/// (`MAX_DOORS`), waiting calls' descriptors (`MAX_QUEUED_DESCS`), threads
+/// (`MAX_THREADS`, live or exited and not joined: up to 6.5 MiB), and
 /// argument buffers of several MiB.
 const HEAP_BYTES: u64 = 64 << 20;
 

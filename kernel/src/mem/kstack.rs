@@ -27,8 +27,10 @@ static SLOTS: Mutex<Slots> = Mutex::new(Slots {
     next: 0,
 });
 
-/// Most threads that can exist at once.
-const MAX_SLOTS: u64 = 4096;
+/// Most kernel stacks that exist at once: the idle thread's and one for
+/// each of `abi::MAX_THREADS` threads (an exited thread's stack is freed
+/// before any system call runs, by the next thread to run).
+const MAX_SLOTS: u64 = abi::MAX_THREADS as u64 + 1;
 
 /// Creates the page tables of the whole region up front (by mapping and
 /// unmapping one page per 2 MiB), before any address space exists: every

@@ -124,6 +124,7 @@ pub fn spawn(parent: u32, name: &str, args: &[&[u8]], fds: &[i32]) -> Result<u32
     if g.counts().0 >= MAX_PROCESSES {
         return Err(Errno::EAGAIN);
     }
+    g.may_add_thread()?;
     let ids = g.process(parent).map(|p| p.cred);
     let cred = ids.map_or(Cred::ROOT, Into::into);
     let program = g

@@ -44,7 +44,7 @@ use alloc::vec::Vec;
 use x86_64::structures::paging::PhysFrame;
 
 use crate::mem::pages::FrameStore;
-use abi::{Errno, MAX_PROCESSES, limit};
+use abi::{Errno, MAX_PROCESSES, MAX_THREADS, limit};
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use doors::{Cred, Registry, ThreadKey};
 use kernel::cap::Capability;
@@ -422,6 +422,7 @@ impl Sched {
             return Err(Errno::EAGAIN);
         }
         let (handoff, cred) = (p.handoff, p.cred);
+        self.may_add_thread()?;
         let kstack = KernelStack::new().ok_or(Errno::ENOMEM)?;
         // SAFETY: a fresh, mapped kernel stack.
         let rsp = unsafe { prepare_user(kstack.top(), frame) };
@@ -476,13 +477,28 @@ impl Sched {
         )
     }
 
-    /// Whether `parent` may start another process: EAGAIN when it has its
-    /// limit of children (live or not yet waited for), or the system its
-    /// limit of processes.
+    /// Whether another thread may exist: EAGAIN when `MAX_THREADS` do,
+    /// counting exited ones nobody joined.
+    pub fn may_add_thread(&self) -> Result<(), Errno> {
+        let held: usize = self
+            .procs
+            .values()
+            .map(|p| p.threads.len() + p.exited_threads.len())
+            .sum();
+        if held >= MAX_THREADS {
+            return Err(Errno::EAGAIN);
+        }
+        Ok(())
+    }
+
+    /// Whether `parent` may start another process (with one thread):
+    /// EAGAIN when it has its limit of children (live or not yet waited
+    /// for), or the system its limit of processes or of threads.
     pub fn may_spawn(&self, parent: u32) -> Result<(), Errno> {
         if self.procs.len() >= MAX_PROCESSES {
             return Err(Errno::EAGAIN);
         }
+        self.may_add_thread()?;
         let Some(p) = self.procs.get(&parent) else {
             return Ok(());
         };

@@ -33,7 +33,7 @@ const TABLE: u64 = 4096;
 /// The most descriptors one door call carries.
 const DESC_MAX: usize = 256;
 /// Callers each bomb process starts (thread creation may fail first:
-/// kernel stacks run out).
+/// `abi::MAX_THREADS` threads exist).
 const CALLERS: usize = 16;
 /// Calls that wait with `DESC_MAX` descriptors each, all together.
 const WAITING: u64 = (MAX_QUEUED_DESCS / DESC_MAX) as u64;
