@@ -142,10 +142,12 @@ pub fn read(fd: i32, buf: u64, count: u64) -> SysResult {
             .and_then(|mut sink| objects.read(cap, &mut sink));
         g.handle_events();
         match read {
-            Err(Errno::EAGAIN) if parked.may_block(&mut g) && g.interrupted() => {
-                return parked.finish(g, Err(Errno::EINTR));
+            Err(Errno::EAGAIN) if parked.may_block(&mut g) => {
+                if g.interrupted() {
+                    return parked.finish(g, Err(Errno::EINTR));
+                }
+                g = parked.block(g)
             }
-            Err(Errno::EAGAIN) if parked.may_block(&mut g) => g = parked.block(g),
             read => return parked.finish(g, read.map(|n| n as u64)),
         }
     }
@@ -179,15 +181,17 @@ pub fn write(fd: i32, buf: u64, count: u64) -> SysResult {
                     return parked.finish(g, Ok(done));
                 }
             }
-            Err(Errno::EAGAIN) if parked.may_block(&mut g) && g.interrupted() => {
-                let result = if done > 0 {
-                    Ok(done)
-                } else {
-                    Err(Errno::EINTR)
-                };
-                return parked.finish(g, result);
+            Err(Errno::EAGAIN) if parked.may_block(&mut g) => {
+                if g.interrupted() {
+                    let result = if done > 0 {
+                        Ok(done)
+                    } else {
+                        Err(Errno::EINTR)
+                    };
+                    return parked.finish(g, result);
+                }
+                g = parked.block(g)
             }
-            Err(Errno::EAGAIN) if parked.may_block(&mut g) => g = parked.block(g),
             Err(_) if done > 0 => return parked.finish(g, Ok(done)),
             Err(e) => return parked.finish(g, Err(e)),
         }
