@@ -101,12 +101,17 @@ fn c_door_ucred() {
         .assert_line("c_door_ucred: ok");
 }
 
-/// Cancellation notices, door_abort, procedures that return, revocation.
+/// Cancellation notices, door_abort, signals, procedures that return,
+/// revocation.
 #[test]
 fn c_door_cancel() {
     test_program("c_door_cancel", &[])
         .expect_success()
         .assert_line("c_door_cancel: DOOR_NO_CANCEL keeps door_cancelled() 0 ok")
+        .assert_line(
+            "c_door_cancel: a signal interrupts door_call: EINTR (server cancelled), \
+             EAGAIN while waiting, the handler first ok",
+        )
         .assert_line("c_door_cancel: ok");
 }
 

@@ -1,12 +1,17 @@
 /*
- * Cancellation and death from C (this kernel has no signals, so a server
- * learns of an abandoned call from door_cancelled()):
+ * Cancellation and death from C (a server learns of an abandoned call
+ * from door_cancelled()):
  * - a client process exits while its call is served: door_cancelled()
  *   turns 1 (stays 0 with DOOR_NO_CANCEL); the server's door_return
  *   discards the results (closing a DOOR_RELEASE descriptor among them)
  *   without error, and the thread serves the next call;
  * - door_abort(tid) from another thread of the client: EINTR for the
  *   aborted caller, the same notice for the server;
+ * - a handled signal to the caller interrupts its call, as door_call(3C)
+ *   says: EINTR while served (the server is cancelled, unless
+ *   DOOR_NO_CANCEL), EAGAIN while waiting for a server thread; the handler
+ *   runs in the caller before door_call returns, and SA_RESTART does not
+ *   restart the call;
  * - a server procedure that returns instead of calling door_return: its
  *   caller in another process gets EINTR, the server goes on serving;
  * - door_revoke while callers wait: they get EBADF; a call already being
@@ -16,8 +21,10 @@
 #include <door.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <spawn_np.h>
 #include <stdatomic.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -177,6 +184,89 @@ aborted_caller(void *arg)
 	return (NULL);
 }
 
+static atomic_int handled, handler_tid, handled_at_return, call_over;
+
+static void
+on_usr1(int sig)
+{
+	(void) sig;
+	atomic_fetch_add(&handled, 1);
+	handler_tid = gettid();
+}
+
+/* Sends SIGUSR1 to the caller thread alone (it may have ended: ESRCH). */
+static int
+signal_caller(void)
+{
+	return (syscall(SYS_tgkill, getpid(), caller_tid, SIGUSR1));
+}
+
+static void *
+interrupted_caller(void *arg)
+{
+	char rbuf[64];
+	door_arg_t a = { .rbuf = rbuf, .rsize = sizeof (rbuf) };
+
+	caller_tid = gettid();
+	int r = door_call(*(int *)arg, &a);
+	caller_errno = r < 0 ? errno : 0;
+	handled_at_return = handled;
+	call_over = 1;
+	return (NULL);
+}
+
+/* A signal to a caller whose call `d` serves: EINTR, its handler run
+ * first; the server is cancelled unless `no_cancel`, and its results
+ * (a DOOR_RELEASE descriptor) are discarded. */
+static void
+interrupted_while_served(int d, int m, int no_cancel)
+{
+	serving = finished = release = 0;
+	handled = call_over = 0;
+	released_fd = dup(m);
+	pthread_t t;
+	CHECK(pthread_create(&t, NULL, interrupted_caller, &d) == 0);
+	await(&serving);
+	CHECK(signal_caller() == 0);
+	CHECK(pthread_join(t, NULL) == 0);
+	CHECK(caller_errno == EINTR);
+	CHECK(handled_at_return == 1 && handler_tid == caller_tid);
+	if (no_cancel) {
+		CHECK(!finished);
+		release = 1;
+	}
+	await(&finished);
+	CHECK(saw_cancel == !no_cancel);
+	for (int i = 0; is_open(released_fd); i++) {
+		CHECK(i < 100000);
+		sched_yield();
+	}
+}
+
+/* A signal to a caller waiting for a server thread (a private door
+ * without one): EAGAIN. Signals go until one finds the call waiting (one
+ * that comes before it only runs the handler). */
+static void
+interrupted_while_waiting(void)
+{
+	int p = door_create(hold, NULL, DOOR_PRIVATE);
+	CHECK(p >= 0);
+	caller_tid = 0;
+	handled = call_over = 0;
+	pthread_t t;
+	CHECK(pthread_create(&t, NULL, interrupted_caller, &p) == 0);
+	while (caller_tid == 0)
+		sched_yield();
+	for (int i = 0; !call_over; i++) {
+		CHECK(i < 100000);
+		CHECK(signal_caller() == 0 || (errno == ESRCH && call_over));
+		sched_yield();
+	}
+	CHECK(pthread_join(t, NULL) == 0);
+	CHECK(caller_errno == EAGAIN && handled_at_return >= 1);
+	CHECK(close(p) == 0);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -206,6 +296,15 @@ main(int argc, char *argv[])
 	CHECK(saw_cancel == 1);
 	printf("c_door_cancel: door_abort: EINTR for the caller, a notice for "
 	    "the server ok\n");
+
+	struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_RESTART };
+	sigemptyset(&sa.sa_mask);
+	CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+	interrupted_while_served(d, m, 0);
+	interrupted_while_served(nc, m, 1);
+	interrupted_while_waiting();
+	printf("c_door_cancel: a signal interrupts door_call: EINTR (server "
+	    "cancelled), EAGAIN while waiting, the handler first ok\n");
 
 	/* A procedure that returns: EINTR in the other process. */
 	int g = door_create(gives_up, NULL, 0);

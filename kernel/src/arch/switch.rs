@@ -49,7 +49,9 @@ pub unsafe extern "C" fn switch(
 
 /// Like [`switch`], but the next thread resumes in user mode from the
 /// system-call trap frame at `frame` (on its kernel stack, its outcome
-/// already written into it) instead of from a kernel context.
+/// already written into it) instead of from a kernel context, once
+/// `task::after_switch_to_user` has seen the frame (a signal handler may
+/// be entered there).
 ///
 /// # Safety
 /// As for [`switch`], with `frame` a syscall trap frame at the top of the
@@ -72,9 +74,10 @@ pub unsafe extern "C" fn switch_to_user(
         "mov [rdi], rsp",
         "fxrstor64 [rcx]",
         "mov rsp, rsi",
+        "mov rdi, rsi",
         "call {after}",
         "jmp {exit}",
-        after = sym crate::task::after_switch,
+        after = sym crate::task::after_switch_to_user,
         exit = sym super::syscall::syscall_exit,
     )
 }

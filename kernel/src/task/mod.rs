@@ -28,7 +28,10 @@ pub use report::{on_kernel_exception, on_user_exception};
 pub use resume::{Entry, Resume};
 pub use signals::{Interrupted, deliver_signals, sigreturn};
 use switch::switch_locked;
-pub use switch::{Leave, after_switch, block, door_leave, door_park, user_thread_entry, yield_now};
+pub use switch::{
+    Leave, after_switch, after_switch_to_user, block, door_leave, door_park, user_thread_entry,
+    yield_now,
+};
 
 use crate::arch::cpu::{self, FpuState};
 use crate::arch::gdt;

@@ -2,7 +2,8 @@
 //! handler is made pending, for the process (`kill`, `alarm`, SIGCHLD) or
 //! for one thread (`tgkill`, a fault), and a thread of the process that
 //! does not block it and waits where a signal interrupts (pause, sleep,
-//! wait4, a pipe, a futex) is woken if no runnable one can take it. A
+//! wait4, a pipe, a futex, a door call) is woken if no runnable one can
+//! take it. A
 //! thread takes its pending signals when it returns to user mode: at the
 //! end of each of its Linux system calls (which may restart the call, for
 //! a handler with SA_RESTART) and of each interrupt or exception taken in
@@ -42,7 +43,7 @@ pub struct Interrupted {
 fn interruptible(wait: Wait) -> bool {
     matches!(
         wait,
-        Wait::Pause | Wait::Sleep | Wait::Child | Wait::Pipe(..) | Wait::Futex
+        Wait::Pause | Wait::Sleep | Wait::Child | Wait::Pipe(..) | Wait::Futex | Wait::DoorCall
     )
 }
 
@@ -93,7 +94,7 @@ impl Sched {
                     .collect();
                 let runs: Vec<(u64, Run)> = threads.iter().map(|&(_, m, r)| (m, r)).collect();
                 if let Some(i) = pending::thread_to_wake(sig, &runs) {
-                    self.wake(threads[i].0);
+                    self.interrupt(threads[i].0);
                 }
             }
             Disposition::Default(DefaultAction::Terminate) => {
@@ -122,7 +123,33 @@ impl Sched {
         linux.signals.pending.add(info);
         let takes = linux.signals.mask & pending::bit(sig) == 0;
         if takes && matches!(t.state, State::Blocked(wait) if interruptible(wait)) {
-            self.wake(tid);
+            self.interrupt(tid);
+        }
+    }
+
+    /// Wakes thread `tid`, blocked where a handled signal interrupts it. A
+    /// door_call fails as door_call(3C) says of an interrupted call: EAGAIN
+    /// while it waits for a server thread, EINTR once served (the server
+    /// is cancelled unless the door has DOOR_NO_CANCEL); it is not
+    /// restarted. The thread takes the signal as it resumes in user mode
+    /// ([`after_switch_to_user`](super::after_switch_to_user)). Other
+    /// waits end, and their calls see the signal ([`Sched::interrupted`]).
+    fn interrupt(&mut self, tid: u32) {
+        let Some(t) = self.threads.get(tid) else {
+            return;
+        };
+        if t.state != State::Blocked(Wait::DoorCall) {
+            return self.wake(tid);
+        }
+        let pid = t.pid;
+        let objects = self.objects();
+        // Its CallFailed event wakes the thread with the error.
+        if objects
+            .doors
+            .abort_call(&mut objects.caps, pid, tid)
+            .is_ok()
+        {
+            self.handle_events();
         }
     }
 

@@ -122,6 +122,16 @@ fn free_dead_threads() {
     }
 }
 
+/// Runs on a thread parked in a door operation right after the switch to
+/// it, before it resumes in user mode from its trap frame `frame`: frees
+/// dead threads, and a Linux thread takes its pending signals (a signal
+/// that interrupted its door call runs its handler before door_call
+/// returns, as on illumos).
+pub extern "C" fn after_switch_to_user(frame: &mut TrapFrame) {
+    after_switch();
+    super::deliver_signals(frame, None);
+}
+
 /// Runs first on a new user thread: finishes the switch, and notes the
 /// first entry to user mode since boot (for the boot benchmark).
 pub extern "C" fn user_thread_entry() {
