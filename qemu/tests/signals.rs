@@ -1,6 +1,7 @@
 //! Signal handlers of Linux programs: delivery on the way back to user
 //! mode, the frame and `rt_sigreturn`, masks, interrupted and restarted
-//! calls, faults caught by handlers, and hostile frames killed cleanly.
+//! calls, faults caught by handlers, waiting for signals (sigwait,
+//! sigtimedwait), what execve keeps, and hostile frames killed cleanly.
 //! Every run also checks that nothing leaked.
 
 use qemu::test_program;
@@ -26,6 +27,16 @@ fn c_signals() {
         .assert_line("c_signals: SA_RESETHAND runs the handler once ok")
         .assert_line("c_signals: registers and FPU state kept across handlers ok")
         .assert_line("c_signals: setuid with another thread alive ok")
+        .assert_line("c_signals: sigwait in a thread takes a signal every thread blocks ok")
+        .assert_line("c_signals: sigwaitinfo names the sender in another process ok")
+        .assert_line("c_signals: sigtimedwait times out with EAGAIN, never early ok")
+        .assert_line("c_signals: a {0, 0} poll takes what is pending, the thread's own first ok")
+        .assert_line("c_signals: a handled signal interrupts sigtimedwait (EINTR) ok")
+        .assert_line("c_signals: sigtimedwait's bad arguments ok")
+        .assert_line(
+            "c_signals exec: ignored stays ignored, handlers reset, mask and pending kept ok",
+        )
+        .assert_line("c_signals: execve keeps the mask, pending and ignored signals ok")
         .assert_line("c_signals: done");
     assert!(
         report.kernel_errors().is_empty(),

@@ -7,8 +7,11 @@
  * siglongjmps out of a fault or fixes the page and returns, a stack
  * overflow caught on the alternate stack, deferred and nested signals
  * with masks, sigpending, SA_NODEFER, SA_RESETHAND, the FPU registers
- * and a busy loop's registers kept across handlers, and musl's setuid
- * with a second thread alive (it signals that thread).
+ * and a busy loop's registers kept across handlers, musl's setuid
+ * with a second thread alive (it signals that thread), sigwait,
+ * sigwaitinfo and sigtimedwait (in a thread, from another process,
+ * timeouts, polls, interrupted), and what execve keeps (run as
+ * "c_signals exec", the new image checks it).
  */
 #define _GNU_SOURCE
 #include <ctest.h>
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -507,9 +511,200 @@ setuid_with_threads(void)
 	printf("c_signals: setuid with another thread alive ok\n");
 }
 
-int
-main(void)
+static volatile pid_t waited_pid;
+static volatile int waited_code;
+
+static void *
+sigwait_thread(void *set)
 {
+	int sig = 0;
+	CHECK(sigwait(set, &sig) == 0);
+	return ((void *)(long)sig);
+}
+
+static void *
+sigwaitinfo_thread(void *set)
+{
+	siginfo_t info;
+	int sig = sigwaitinfo(set, &info);
+	CHECK(sig > 0 && info.si_signo == sig);
+	waited_pid = info.si_pid;
+	waited_code = info.si_code;
+	return ((void *)(long)sig);
+}
+
+static long
+elapsed_ns(struct timespec from, struct timespec to)
+{
+	return ((to.tv_sec - from.tv_sec) * 1000000000L + (to.tv_nsec - from.tv_nsec));
+}
+
+/* The raw call: musl's sigtimedwait retries on EINTR. */
+static long
+raw_sigtimedwait(const void *set, void *info, const void *timeout, long size)
+{
+	return (syscall(SYS_rt_sigtimedwait, set, info, timeout, size));
+}
+
+/*
+ * SIGUSR1 and SIGUSR2 keep their default action (the end of the process)
+ * but every thread blocks them: they stay pending until taken. The
+ * waiting threads usually block before the signal comes (the main thread
+ * sleeps first); if not, they find it pending: either way the same.
+ */
+static void
+waiting_for_signals(void)
+{
+	sigset_t usr1, usr2, both, only_kill, pending;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
+	sigemptyset(&both);
+	sigaddset(&both, SIGUSR1);
+	sigaddset(&both, SIGUSR2);
+	on(SIGUSR1, SIG_DFL, 0);
+	on(SIGUSR2, SIG_DFL, 0);
+	CHECK(sigprocmask(SIG_BLOCK, &both, NULL) == 0);
+	struct timespec a_while = { 0, 30000000 }, zero = { 0, 0 };
+	struct timespec ms50 = { 0, 50000000 }, bad = { 0, 1000000000 };
+
+	pthread_t t;
+	void *sig;
+	CHECK(pthread_create(&t, NULL, sigwait_thread, &usr1) == 0);
+	nanosleep(&a_while, NULL);
+	CHECK(kill(getpid(), SIGUSR1) == 0);
+	CHECK(pthread_join(t, &sig) == 0 && (long)sig == SIGUSR1);
+	CHECK(sigpending(&pending) == 0 && !sigismember(&pending, SIGUSR1));
+	printf("c_signals: sigwait in a thread takes a signal every thread blocks ok\n");
+
+	CHECK(pthread_create(&t, NULL, sigwaitinfo_thread, &usr2) == 0);
+	nanosleep(&a_while, NULL);
+	fflush(stdout);
+	pid_t c = fork();
+	CHECK(c >= 0);
+	if (c == 0) {
+		CHECK(kill(getppid(), SIGUSR2) == 0);
+		_exit(0);
+	}
+	CHECK(pthread_join(t, &sig) == 0 && (long)sig == SIGUSR2);
+	CHECK(waited_pid == c && waited_code == SI_USER);
+	int status;
+	CHECK(waitpid(c, &status, 0) == c && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	printf("c_signals: sigwaitinfo names the sender in another process ok\n");
+
+	struct timespec before, after;
+	CHECK_ERR(sigtimedwait(&both, NULL, &zero), EAGAIN);
+	CHECK(clock_gettime(CLOCK_MONOTONIC, &before) == 0);
+	CHECK_ERR(sigtimedwait(&both, NULL, &ms50), EAGAIN);
+	CHECK(clock_gettime(CLOCK_MONOTONIC, &after) == 0);
+	CHECK(elapsed_ns(before, after) >= 50000000);
+	printf("c_signals: sigtimedwait times out with EAGAIN, never early ok\n");
+
+	siginfo_t info;
+	CHECK(kill(getpid(), SIGUSR1) == 0);
+	CHECK(raise(SIGUSR2) == 0);
+	CHECK(sigpending(&pending) == 0 && sigismember(&pending, SIGUSR1) &&
+	    sigismember(&pending, SIGUSR2));
+	/* The thread's own (raise: tkill) first, then the process's. */
+	CHECK(sigtimedwait(&both, &info, &zero) == SIGUSR2 && info.si_code == SI_TKILL);
+	CHECK(sigtimedwait(&both, &info, &zero) == SIGUSR1 && info.si_code == SI_USER &&
+	    info.si_pid == getpid());
+	CHECK_ERR(sigtimedwait(&both, NULL, &zero), EAGAIN);
+	printf("c_signals: a {0, 0} poll takes what is pending, the thread's own first ok\n");
+
+	start_alarm(0, 0, 20000);
+	CHECK_ERR(raw_sigtimedwait(&usr1, NULL, NULL, 8), EINTR);
+	stop_alarm();
+	CHECK(got[SIGALRM] >= 1);
+	printf("c_signals: a handled signal interrupts sigtimedwait (EINTR) ok\n");
+
+	sigemptyset(&only_kill);
+	sigaddset(&only_kill, SIGKILL);
+	sigaddset(&only_kill, SIGSTOP);
+	CHECK_ERR(sigtimedwait(&only_kill, NULL, &zero), EAGAIN);
+	CHECK_ERR(raw_sigtimedwait(&usr1, NULL, &zero, 4), EINVAL);
+	CHECK_ERR(raw_sigtimedwait(&usr1, NULL, &bad, 8), EINVAL);
+	CHECK_ERR(raw_sigtimedwait((void *)8, NULL, &zero, 8), EFAULT);
+	CHECK_ERR(raw_sigtimedwait(&usr1, NULL, (void *)8, 8), EFAULT);
+	/* A bad siginfo_t is found before the signal is taken. */
+	CHECK(raise(SIGUSR1) == 0);
+	CHECK_ERR(raw_sigtimedwait(&usr1, (void *)8, &zero, 8), EFAULT);
+	CHECK(raw_sigtimedwait(&usr1, NULL, &zero, 8) == SIGUSR1);
+	CHECK(sigprocmask(SIG_UNBLOCK, &both, NULL) == 0);
+	printf("c_signals: sigtimedwait's bad arguments ok\n");
+}
+
+/*
+ * execve keeps the mask, pending signals and ignored signals; handlers
+ * become SIG_DFL without their flags; the alternate stack goes. The child
+ * sets all that up and runs "c_signals exec", which checks it.
+ */
+static void
+exec_keeps(void)
+{
+	fflush(stdout);
+	pid_t c = fork();
+	CHECK(c >= 0);
+	if (c == 0) {
+		static char alt[16 * 1024];
+		stack_t ss = { .ss_sp = alt, .ss_size = sizeof alt };
+		CHECK(sigaltstack(&ss, NULL) == 0);
+		on(SIGUSR1, SIG_IGN, 0);
+		on(SIGCHLD, SIG_IGN, 0);
+		on(SIGTERM, count, SA_RESTART | SA_ONSTACK);
+		on(SIGUSR2, count, SA_RESTART);
+		sigset_t block;
+		sigemptyset(&block);
+		sigaddset(&block, SIGUSR2);
+		sigaddset(&block, SIGINT);
+		CHECK(sigprocmask(SIG_BLOCK, &block, NULL) == 0);
+		CHECK(kill(getpid(), SIGUSR2) == 0);
+		CHECK(raise(SIGINT) == 0);
+		execl("/bin/c_signals", "c_signals", "exec", (char *)NULL);
+		CHECK(0);
+	}
+	int status;
+	CHECK(waitpid(c, &status, 0) == c && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	printf("c_signals: execve keeps the mask, pending and ignored signals ok\n");
+}
+
+/* The image exec_keeps runs. */
+static int
+exec_image(void)
+{
+	struct sigaction sa;
+	CHECK(sigaction(SIGUSR1, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN);
+	CHECK(sigaction(SIGCHLD, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN);
+	CHECK(sigaction(SIGTERM, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL);
+	CHECK((sa.sa_flags & (SA_RESTART | SA_ONSTACK)) == 0);
+	CHECK(sigaction(SIGUSR2, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL);
+	sigset_t mask, pending, both;
+	CHECK(sigprocmask(SIG_BLOCK, NULL, &mask) == 0);
+	CHECK(sigismember(&mask, SIGUSR2) && sigismember(&mask, SIGINT));
+	CHECK(!sigismember(&mask, SIGUSR1) && !sigismember(&mask, SIGTERM));
+	CHECK(sigpending(&pending) == 0 && sigismember(&pending, SIGUSR2) &&
+	    sigismember(&pending, SIGINT));
+	stack_t ss;
+	CHECK(sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_DISABLE));
+	CHECK(raise(SIGUSR1) == 0);
+	struct timespec zero = { 0, 0 };
+	siginfo_t info;
+	sigemptyset(&both);
+	sigaddset(&both, SIGUSR2);
+	sigaddset(&both, SIGINT);
+	CHECK(sigtimedwait(&both, &info, &zero) == SIGINT && info.si_code == SI_TKILL);
+	CHECK(sigtimedwait(&both, &info, &zero) == SIGUSR2 && info.si_code == SI_USER);
+	CHECK(info.si_pid == getpid());
+	printf("c_signals exec: ignored stays ignored, handlers reset, mask and pending kept ok\n");
+	return (0);
+}
+
+int
+main(int argc, char *argv[])
+{
+	if (argc > 1 && strcmp(argv[1], "exec") == 0)
+		return (exec_image());
 	ping_pong();
 	interrupted_calls();
 	children();
@@ -517,6 +712,8 @@ main(void)
 	masks_and_stacks();
 	registers();
 	setuid_with_threads();
+	waiting_for_signals();
+	exec_keeps();
 	printf("c_signals: done\n");
 	return (0);
 }

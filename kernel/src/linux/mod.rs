@@ -44,6 +44,17 @@ impl LinuxProcess {
             ..self.clone()
         }
     }
+
+    /// What `execve` keeps of it for a new Linux image whose program break
+    /// starts at `brk_start`: the pending signals, and the actions as
+    /// [`signal::Actions::after_exec`] says.
+    pub fn after_exec(&self, brk_start: u64) -> LinuxProcess {
+        LinuxProcess {
+            brk: mm::Brk::new(brk_start),
+            actions: self.actions.after_exec(),
+            pending: self.pending,
+        }
+    }
 }
 
 /// What a Linux thread has beyond a native one.

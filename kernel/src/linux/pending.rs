@@ -5,8 +5,10 @@
 //! signals are not queued here). Which one a thread takes next is Linux's
 //! order: its own set before its process's, and within a set the
 //! synchronous signals (SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS)
-//! before the others, lowest number first. Which blocked thread a
-//! process-directed signal wakes is [`thread_to_wake`]'s rule.
+//! before the others, lowest number first; `rt_sigtimedwait` takes in the
+//! same order among the signals it waits for ([`take_waited`]). What a
+//! signal sent does — dropped, pending, waking which blocked thread, or
+//! the end of the process — is [`to_process`]'s and [`to_thread`]'s rule.
 
 use super::signal::NSIG;
 
@@ -213,6 +215,12 @@ pub fn deliverable(thread: &Pending, process: &Pending, mask: u64) -> bool {
     (thread.set() | process.set()) & !mask != 0
 }
 
+/// Takes the signal `rt_sigtimedwait` for `set` takes: as a delivery
+/// would ([`dequeue`]), but among the signals of `set` whatever the mask.
+pub fn take_waited(thread: &mut Pending, process: &mut Pending, set: u64) -> Option<Info> {
+    dequeue(thread, process, !set)
+}
+
 /// What a thread is doing, as far as signals care.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Run {
@@ -223,25 +231,117 @@ pub enum Run {
     Interruptible,
     /// Blocked in a wait a signal does not interrupt (a door call, a join).
     Uninterruptible,
+    /// Blocked in `rt_sigtimedwait` for this set: it takes those signals
+    /// though its mask blocks them (as Linux, which unblocks them while it
+    /// waits), and the others interrupt it as any interruptible wait.
+    Waiting(u64),
 }
 
-/// Which thread a process-directed signal `sig` wakes, given each
-/// thread's mask and state (in the process's order, main thread first):
-/// none if a runnable thread that does not block it will take it anyway,
-/// else the first interruptibly blocked one that does not block it; none
-/// if every thread blocks it or none can be interrupted (it stays pending
-/// until one can take it).
-pub fn thread_to_wake(sig: u32, threads: &[(u64, Run)]) -> Option<usize> {
-    let takes = |mask: u64| mask & bit(sig) == 0;
-    if threads
-        .iter()
-        .any(|&(mask, run)| run == Run::Runnable && takes(mask))
-    {
-        return None;
+impl Run {
+    /// The signals it takes whatever its mask.
+    fn awaited(self) -> u64 {
+        match self {
+            Run::Waiting(set) => set,
+            _ => 0,
+        }
     }
-    threads
-        .iter()
-        .position(|&(mask, run)| run == Run::Interruptible && takes(mask))
+}
+
+/// What a signal's action makes of it when it is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// A handler runs.
+    Handle,
+    /// SIG_IGN, or a default action that ignores it (or stops: no job
+    /// control here).
+    Ignore,
+    /// Its default action ends the process.
+    Terminate,
+}
+
+/// What sending a signal does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sent {
+    /// Nothing: it is ignored and not blocked.
+    Dropped,
+    /// It is made pending; `wake`: the blocked thread to wake to take it
+    /// (an index in the threads given).
+    Pending { wake: Option<usize> },
+    /// The process ends: a thread takes it whose mask does not block it,
+    /// and its default action terminates.
+    Fatal,
+}
+
+/// Whether a thread with `mask` doing `run` takes `sig`: its mask lets
+/// it through, or it waits for it.
+fn takes(sig: u32, mask: u64, run: Run) -> bool {
+    mask & !run.awaited() & bit(sig) == 0
+}
+
+/// Whether a thread doing `run`, which takes `sig`, is woken by it: a
+/// wait for it, or a handler interrupting an interruptible wait.
+fn woken(sig: u32, effect: Effect, run: Run) -> bool {
+    match run {
+        Run::Waiting(set) => set & bit(sig) != 0 || effect == Effect::Handle,
+        Run::Interruptible => effect == Effect::Handle,
+        Run::Runnable | Run::Uninterruptible => false,
+    }
+}
+
+/// Sending `sig`, whose action makes it `effect`, to one thread (`tgkill`)
+/// with `mask` doing `run`, as Linux: an ignored signal is dropped unless
+/// the mask blocks it (its action may change before it is unblocked); a
+/// signal the thread takes either ends the process (a default action that
+/// terminates, unless the thread waits for it with its mask blocking it)
+/// or wakes the thread if it waits for it or is interrupted by it; a
+/// blocked one stays pending.
+pub fn to_thread(sig: u32, effect: Effect, mask: u64, run: Run) -> Sent {
+    let blocked = mask & bit(sig) != 0;
+    match effect {
+        Effect::Ignore if !blocked => Sent::Dropped,
+        Effect::Terminate if !blocked => Sent::Fatal,
+        _ => Sent::Pending {
+            wake: (takes(sig, mask, run) && woken(sig, effect, run)).then_some(0),
+        },
+    }
+}
+
+/// Sending `sig`, whose action makes it `effect`, to a process whose
+/// threads have these masks and states (in the process's order, main
+/// thread first), as Linux: an ignored signal is dropped unless the main
+/// thread blocks it. Otherwise it is pending for the process, and taken
+/// by a runnable thread that does not block it if there is one (on its
+/// next return to user mode: nothing to wake), else the first blocked
+/// thread it wakes (a wait for it, or a handler's interruption), else any
+/// thread that does not block it; if that thread's own mask does not
+/// block it and its default action terminates, the process ends. If every
+/// thread blocks it, it stays pending until one unblocks or waits for it.
+pub fn to_process(sig: u32, effect: Effect, threads: &[(u64, Run)]) -> Sent {
+    if effect == Effect::Ignore
+        && threads
+            .first()
+            .is_none_or(|&(mask, _)| mask & bit(sig) == 0)
+    {
+        return Sent::Dropped;
+    }
+    let find = |want: &dyn Fn(u64, Run) -> bool| {
+        threads
+            .iter()
+            .position(|&(mask, run)| takes(sig, mask, run) && want(mask, run))
+    };
+    let chosen = find(&|_, run| run == Run::Runnable)
+        .or_else(|| find(&|_, run| woken(sig, effect, run)))
+        .or_else(|| find(&|_, _| true));
+    let Some(i) = chosen else {
+        return Sent::Pending { wake: None };
+    };
+    let (mask, run) = threads[i];
+    if effect == Effect::Terminate && mask & bit(sig) == 0 {
+        return Sent::Fatal;
+    }
+    Sent::Pending {
+        wake: woken(sig, effect, run).then_some(i),
+    }
 }
 
 #[cfg(test)]
@@ -332,25 +432,186 @@ mod tests {
 
     #[test]
     fn who_is_woken() {
+        use Effect::*;
         use Run::*;
         let sig = 10;
+        let b = bit(10);
+        let handled = |threads: &[(u64, Run)]| to_process(sig, Handle, threads);
         assert_eq!(
-            thread_to_wake(sig, &[(0, Interruptible), (0, Runnable)]),
-            None
+            handled(&[(0, Interruptible), (0, Runnable)]),
+            Sent::Pending { wake: None }
         );
         assert_eq!(
-            thread_to_wake(
-                sig,
-                &[
-                    (bit(10), Runnable),
-                    (0, Uninterruptible),
-                    (0, Interruptible)
-                ]
-            ),
-            Some(2)
+            handled(&[(b, Runnable), (0, Uninterruptible), (0, Interruptible)]),
+            Sent::Pending { wake: Some(2) }
         );
-        assert_eq!(thread_to_wake(sig, &[(bit(10), Interruptible)]), None);
-        assert_eq!(thread_to_wake(sig, &[(0, Uninterruptible)]), None);
+        assert_eq!(handled(&[(b, Interruptible)]), Sent::Pending { wake: None });
+        assert_eq!(
+            handled(&[(0, Uninterruptible)]),
+            Sent::Pending { wake: None }
+        );
+        // A thread waiting for it takes it though its mask blocks it; a
+        // default action that terminates then does not.
+        let waiter = [(b, Runnable), (b, Interruptible), (b, Waiting(b | 1))];
+        assert_eq!(handled(&waiter), Sent::Pending { wake: Some(2) });
+        assert_eq!(
+            to_process(sig, Terminate, &waiter),
+            Sent::Pending { wake: Some(2) }
+        );
+        assert_eq!(
+            to_process(sig, Ignore, &waiter),
+            Sent::Pending { wake: Some(2) }
+        );
+        // Waiting for it without blocking it: as Linux, it is fatal.
+        assert_eq!(to_process(sig, Terminate, &[(0, Waiting(b))]), Sent::Fatal);
+        // Another signal, handled, interrupts the wait.
+        assert_eq!(
+            to_process(12, Handle, &[(0, Waiting(b))]),
+            Sent::Pending { wake: Some(0) }
+        );
+        assert_eq!(
+            to_process(12, Handle, &[(bit(12), Waiting(b))]),
+            Sent::Pending { wake: None }
+        );
+        // Blocked everywhere: pending, whatever its action.
+        assert_eq!(
+            to_process(sig, Terminate, &[(b, Runnable), (b, Interruptible)]),
+            Sent::Pending { wake: None }
+        );
+        assert_eq!(
+            to_process(sig, Terminate, &[(b, Runnable), (0, Uninterruptible)]),
+            Sent::Fatal
+        );
+        // Ignored: dropped unless the main thread blocks it.
+        assert_eq!(
+            to_process(sig, Ignore, &[(0, Runnable), (b, Waiting(b))]),
+            Sent::Dropped
+        );
+        assert_eq!(to_process(sig, Ignore, &[]), Sent::Dropped);
+        assert_eq!(
+            to_process(sig, Terminate, &[]),
+            Sent::Pending { wake: None }
+        );
+    }
+
+    #[test]
+    fn to_one_thread() {
+        use Effect::*;
+        use Run::*;
+        let b = bit(10);
+        assert_eq!(to_thread(10, Ignore, 0, Waiting(b)), Sent::Dropped);
+        assert_eq!(
+            to_thread(10, Ignore, b, Runnable),
+            Sent::Pending { wake: None }
+        );
+        assert_eq!(
+            to_thread(10, Ignore, b, Waiting(b)),
+            Sent::Pending { wake: Some(0) }
+        );
+        assert_eq!(to_thread(10, Terminate, 0, Uninterruptible), Sent::Fatal);
+        assert_eq!(
+            to_thread(10, Terminate, b, Interruptible),
+            Sent::Pending { wake: None }
+        );
+        assert_eq!(
+            to_thread(10, Terminate, b, Waiting(b)),
+            Sent::Pending { wake: Some(0) }
+        );
+        assert_eq!(
+            to_thread(10, Handle, 0, Interruptible),
+            Sent::Pending { wake: Some(0) }
+        );
+        assert_eq!(
+            to_thread(10, Handle, 0, Uninterruptible),
+            Sent::Pending { wake: None }
+        );
+        assert_eq!(
+            to_thread(10, Handle, b, Interruptible),
+            Sent::Pending { wake: None }
+        );
+        assert_eq!(
+            to_thread(10, Handle, b, Waiting(bit(12))),
+            Sent::Pending { wake: None }
+        );
+    }
+
+    fn run() -> impl Strategy<Value = Run> {
+        prop_oneof![
+            Just(Run::Runnable),
+            Just(Run::Interruptible),
+            Just(Run::Uninterruptible),
+            (0u64..16).prop_map(|set| Run::Waiting(set << 9)),
+        ]
+    }
+
+    fn effect() -> impl Strategy<Value = Effect> {
+        prop_oneof![
+            Just(Effect::Handle),
+            Just(Effect::Ignore),
+            Just(Effect::Terminate)
+        ]
+    }
+
+    proptest! {
+        /// Sending to a process keeps the promises of signal(7) and
+        /// sigwait: checked as properties of the outcome, signals 9..=13
+        /// and masks over them so that every case comes up.
+        #[test]
+        fn process_signals_go_where_linux_sends_them(
+            sig in 10u32..=13,
+            effect in effect(),
+            threads in proptest::collection::vec(((0u64..16).prop_map(|m| m << 9), run()), 0..5),
+        ) {
+            let b = bit(sig);
+            let blocks = |mask: u64| mask & b != 0;
+            let waits = |run: Run| matches!(run, Run::Waiting(set) if set & b != 0);
+            let blocked_run = |run: Run| matches!(run, Run::Interruptible | Run::Waiting(_));
+            let sent = to_process(sig, effect, &threads);
+            let main_blocks = threads.first().is_some_and(|&(m, _)| blocks(m));
+            prop_assert_eq!(sent == Sent::Dropped, effect == Effect::Ignore && !main_blocks);
+            let runnable_takes = threads.iter().any(|&(m, r)| r == Run::Runnable && !blocks(m));
+            let unblocked = threads.iter().any(|&(m, _)| !blocks(m));
+            let waiter = threads.iter().position(|&(_, r)| waits(r));
+            match sent {
+                Sent::Dropped => {}
+                Sent::Fatal => {
+                    prop_assert_eq!(effect, Effect::Terminate);
+                    prop_assert!(unblocked);
+                }
+                Sent::Pending { wake: Some(i) } => {
+                    let (mask, run) = threads[i];
+                    prop_assert!(blocked_run(run));
+                    prop_assert!(!runnable_takes);
+                    // It takes it: waits for it, or its handler interrupts.
+                    prop_assert!(waits(run) || (effect == Effect::Handle && !blocks(mask)));
+                    // No thread before it would have been woken.
+                    for &(m, r) in &threads[..i] {
+                        prop_assert!(!waits(r));
+                        prop_assert!(!(effect == Effect::Handle && blocked_run(r) && !blocks(m)));
+                    }
+                }
+                Sent::Pending { wake: None } => {
+                    prop_assert!(runnable_takes || waiter.is_none());
+                    if effect == Effect::Handle && !runnable_takes {
+                        prop_assert!(!threads.iter().any(|&(m, r)| blocked_run(r) && !blocks(m)));
+                    }
+                }
+            }
+            // A terminating signal ends the process when a thread that does
+            // not block it takes it: a runnable one, or any when nobody
+            // waits for it.
+            if effect == Effect::Terminate && (runnable_takes || (waiter.is_none() && unblocked)) {
+                prop_assert_eq!(sent, Sent::Fatal);
+            }
+            // Blocked by all and waited for by none: it waits.
+            if effect != Effect::Ignore && !unblocked && waiter.is_none() {
+                prop_assert_eq!(sent, Sent::Pending { wake: None });
+            }
+            // Sent to one thread, the rule is the same with that thread alone.
+            if let [(mask, run)] = threads[..] {
+                prop_assert_eq!(to_thread(sig, effect, mask, run), sent);
+            }
+        }
     }
 
     /// The model: per signal, the info of its first pending instance.
@@ -387,6 +648,8 @@ mod tests {
         ToThread(u32, u32),
         ToProcess(u32, u32),
         Dequeue(u64),
+        /// `rt_sigtimedwait` for a set.
+        Wait(u64),
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -399,7 +662,8 @@ mod tests {
         prop_oneof![
             (sig.clone(), 0u32..5).prop_map(|(s, p)| Op::ToThread(s, p)),
             (sig, 0u32..5).prop_map(|(s, p)| Op::ToProcess(s, p)),
-            mask.prop_map(Op::Dequeue),
+            mask.clone().prop_map(Op::Dequeue),
+            mask.prop_map(|m| Op::Wait(!m)),
         ]
     }
 
@@ -422,6 +686,10 @@ mod tests {
                         let expected = model.dequeue(mask);
                         prop_assert_eq!(deliverable(&thread, &process, mask), expected.is_some());
                         prop_assert_eq!(dequeue(&mut thread, &mut process, mask), expected);
+                    }
+                    Op::Wait(set) => {
+                        let expected = model.dequeue(!set);
+                        prop_assert_eq!(take_waited(&mut thread, &mut process, set), expected);
                     }
                 }
                 let set = |m: &BTreeMap<u32, Info>| m.keys().fold(0u64, |s, &k| s | 1 << (k - 1));

@@ -117,6 +117,27 @@ impl Actions {
         )
     }
 
+    /// The signals it [`discards`](Actions::discards).
+    pub fn discarded(&self) -> u64 {
+        (1..=NSIG as u32)
+            .filter(|&sig| self.discards(sig))
+            .fold(0, |set, sig| set | bit(sig))
+    }
+
+    /// The actions after `execve`, as Linux: a handler becomes SIG_DFL
+    /// (the program that installed it is gone), SIG_IGN stays SIG_IGN
+    /// (SIGCHLD's too), and every action loses its flags, mask and
+    /// restorer.
+    pub fn after_exec(&self) -> Actions {
+        let mut actions = Actions::new();
+        for (new, old) in actions.table.iter_mut().zip(&self.table) {
+            if old.sa_handler == SIG_IGN {
+                new.sa_handler = SIG_IGN;
+            }
+        }
+        actions
+    }
+
     /// The handler of `sig` for a delivery now, if it has one; with
     /// SA_RESETHAND the action goes back to the default (as Linux, the
     /// handler still runs with `sig` blocked unless SA_NODEFER).
@@ -281,6 +302,18 @@ impl ThreadSignals {
     }
 }
 
+impl ThreadSignals {
+    /// What the thread that calls `execve` keeps, as Linux: its mask and
+    /// pending signals; its alternate stack (in the old image) is gone.
+    pub fn after_exec(&self) -> ThreadSignals {
+        ThreadSignals {
+            mask: self.mask,
+            pending: self.pending,
+            ..ThreadSignals::new()
+        }
+    }
+}
+
 impl Default for ThreadSignals {
     fn default() -> Self {
         ThreadSignals::new()
@@ -416,6 +449,69 @@ mod tests {
         assert_eq!(signal_arg(0), Err(Errno::EINVAL));
         assert_eq!(signal_arg(65), Err(Errno::EINVAL));
         assert_eq!(signal_arg(64), Ok(64));
+    }
+
+    #[test]
+    fn what_exec_keeps() {
+        let mut a = Actions::new();
+        let ignore = Sigaction {
+            sa_handler: SIG_IGN,
+            sa_flags: SA_RESTART | SA_RESTORER,
+            sa_mask: 0b110,
+            sa_restorer: 0x40_2000,
+        };
+        let handler = Sigaction {
+            sa_handler: 0x40_1000,
+            ..ignore
+        };
+        a.exchange(10, Some(ignore)).unwrap();
+        a.exchange(17, Some(ignore)).unwrap();
+        a.exchange(12, Some(handler)).unwrap();
+        a.exchange(15, Some(handler)).unwrap();
+        a.exchange(2, Some(Sigaction::default())).unwrap();
+        let after = a.after_exec();
+        let bare_ignore = Sigaction {
+            sa_handler: SIG_IGN,
+            ..Sigaction::default()
+        };
+        for sig in 1..=NSIG as u32 {
+            let expected = match sig {
+                10 | 17 => bare_ignore,
+                _ => Sigaction::default(),
+            };
+            assert_eq!(
+                after.clone().exchange(sig, None),
+                Ok(expected),
+                "signal {sig}"
+            );
+        }
+        assert_eq!(after.disposition(10), Disposition::Ignore);
+        assert_eq!(
+            after.disposition(12),
+            Disposition::Default(DefaultAction::Terminate)
+        );
+        assert_eq!(
+            after.discarded(),
+            bit(10) | bit(17) | bit(18) | bit(23) | bit(28)
+        );
+
+        let mut pending = Pending::new();
+        pending.add(super::super::pending::Info::user(12, 3, 0));
+        let thread = ThreadSignals {
+            mask: 0b1010,
+            altstack: SigStack {
+                ss_sp: 0x10_0000,
+                ss_flags: SS_AUTODISARM,
+                ss_size: 0x4000,
+            },
+            pending,
+            saved_mask: Some(0),
+        };
+        let kept = thread.after_exec();
+        assert_eq!(kept.mask, 0b1010);
+        assert_eq!(kept.pending, pending);
+        assert_eq!(kept.altstack, ThreadSignals::new().altstack);
+        assert_eq!(kept.saved_mask, None);
     }
 
     #[test]

@@ -51,15 +51,35 @@ impl Sched {
     /// Gives process `pid` and its only thread `tid` the personality of
     /// their image: a Linux program's state (its data ending at
     /// `linux_end`: its `brk` starts there), or none for a native program.
+    /// A Linux program replacing a Linux program (`execve`) keeps what
+    /// Linux keeps of the signal state ([`LinuxProcess::after_exec`],
+    /// [`ThreadSignals::after_exec`](kernel::linux::signal::ThreadSignals::after_exec));
+    /// anything else starts afresh.
     pub fn set_personality(&mut self, pid: u32, tid: u32, linux_end: Option<u64>) {
+        let old = self.procs.get_mut(&pid).and_then(|p| p.linux.take());
+        let signals = self
+            .threads
+            .get_mut(tid)
+            .and_then(|t| t.linux.take())
+            .map(|l| l.signals.after_exec());
         if let Some(p) = self.procs.get_mut(&pid) {
-            p.linux = linux_end.map(|end| Box::new(LinuxProcess::new(end)));
+            p.linux = linux_end.map(|end| {
+                Box::new(match old {
+                    Some(old) => old.after_exec(end),
+                    None => LinuxProcess::new(end),
+                })
+            });
         }
         match linux_end {
-            Some(_) => self.make_linux_thread(tid, LinuxThread::default(), None),
+            Some(_) => {
+                let state = LinuxThread {
+                    clear_child_tid: 0,
+                    signals: signals.unwrap_or_default(),
+                };
+                self.make_linux_thread(tid, state, None)
+            }
             None => {
                 if let Some(t) = self.threads.get_mut(tid) {
-                    t.linux = None;
                     t.detached = false;
                 }
             }

@@ -26,7 +26,7 @@ pub use loader::{spawn, user_frame};
 pub use process::{check_exiting, exit_process, pause, wait4};
 pub use report::{on_kernel_exception, on_user_exception};
 pub use resume::{Entry, Resume};
-pub use signals::{Interrupted, deliver_signals, sigreturn};
+pub use signals::{Interrupted, deliver_signals, sigreturn, wait_signal};
 use switch::switch_locked;
 pub use switch::{
     Leave, after_switch, after_switch_to_user, block, door_leave, door_park, user_thread_entry,
@@ -84,6 +84,8 @@ pub enum Wait {
     Pipe(PipeId, End),
     /// A futex wake (a Linux thread), or its timeout.
     Futex,
+    /// A signal of this set (`rt_sigtimedwait`), or its timeout.
+    Signal(u64),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -740,6 +742,7 @@ fn report_deadlock(g: &Sched) {
             Wait::Pipe(id, End::Read) => alloc::format!("to read from pipe {id:?}"),
             Wait::Pipe(id, End::Write) => alloc::format!("to write to pipe {id:?}"),
             Wait::Futex => "for a futex wake".into(),
+            Wait::Signal(set) => alloc::format!("for a signal of {set:#x} (sigtimedwait)"),
         };
         crate::error!(
             "deadlock: process {} ({name}) thread {} waits {what}",

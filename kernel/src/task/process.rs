@@ -1,6 +1,6 @@
 //! How processes end and are reaped: exit, faults and signals (`kill`, and
-//! alarms: a signal takes its default action, `kernel::signal`, or is made
-//! pending for a Linux program's handler, `task::signals`), `pause`,
+//! alarms: a signal takes its default action, `kernel::signal`, or, for
+//! a Linux program, is made pending as `task::signals` says), `pause`,
 //! zombies kept until their parent's `wait4` (SIGCHLD tells a parent with
 //! a handler), and orphans adopted by init. Ending a process ends its threads as exit does, so its door
 //! calls and the calls its threads serve end as on exit (callers get EINTR,
@@ -138,7 +138,7 @@ impl Sched {
     /// `kill(pid, sig)` by the running process (see `kernel::signal::kill`
     /// for whom it names and may signal): each process it reaches gets the
     /// signal (`Sched::signal_process`: its default action, or pending for
-    /// a handler); a zombie is left as it is. ENOSYS, before anything is
+    /// a handler or a mask that blocks it); a zombie is left as it is. ENOSYS, before anything is
     /// sent, if it would stop one of them. The saved user id is the real
     /// one here (no set-user-ID programs).
     pub fn kill(&mut self, pid: i32, sig: i32) -> Result<(), Errno> {

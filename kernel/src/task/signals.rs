@@ -1,19 +1,22 @@
-//! Signal delivery for the Linux personality. A signal whose action is a
-//! handler is made pending, for the process (`kill`, `alarm`, SIGCHLD) or
-//! for one thread (`tgkill`, a fault), and a thread of the process that
-//! does not block it and waits where a signal interrupts (pause, sleep,
-//! wait4, a pipe, a futex, a door call) is woken if no runnable one can
-//! take it. A
+//! Signal delivery for the Linux personality. A signal sent is dropped,
+//! made pending — for the process (`kill`, `alarm`, SIGCHLD) or for one
+//! thread (`tgkill`, a fault) — or ends the process, as Linux decides it
+//! (`kernel::linux::pending::to_process`, `to_thread`): pending when a
+//! handler takes it or a mask blocks it, and a thread of the process that
+//! waits for it (`rt_sigtimedwait`) or that its handler interrupts (in
+//! pause, a sleep, wait4, a pipe, a futex, a door call) is woken if no
+//! runnable one can take it. A
 //! thread takes its pending signals when it returns to user mode: at the
 //! end of each of its Linux system calls (which may restart the call, for
 //! a handler with SA_RESTART) and of each interrupt or exception taken in
 //! user mode. Taking one builds Linux's `rt_sigframe` on the user stack
 //! (or the alternate stack) and enters the handler; `rt_sigreturn` takes
 //! the frame back. A frame that cannot be written, or a hostile one given
-//! back, ends the process with SIGSEGV and a report. Native programs have
-//! no handlers: a signal takes its default action, as before.
+//! back, ends the process with SIGSEGV and a report. `rt_sigtimedwait`
+//! takes a signal of its set instead ([`wait_signal`]). Native programs
+//! have no handlers: a signal takes its default action, as before.
 
-use super::{SCHED, Sched, State, Wait, check_exiting, exit_thread};
+use super::{SCHED, Sched, State, Thread, Wait, block, check_exiting, exit_thread};
 use crate::arch::cpu::{self, FpuState};
 use crate::arch::syscall::SYSCALL_VECTOR;
 use crate::arch::traps::{TrapFrame, return_to_user};
@@ -25,7 +28,7 @@ use abi::signal::SIGSEGV;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use kernel::linux::pending::{self, Info, Run};
+use kernel::linux::pending::{self, Effect, Info, Run, Sent};
 use kernel::linux::sigframe::{self, BadFrame, FPU_SIZE, Placement, Regs, SIGFRAME_SIZE, Saved};
 use kernel::linux::signal::{self as rules, DefaultAction, Disposition, Restart, SA_RESTORER};
 use kernel::signal::Death;
@@ -39,12 +42,26 @@ pub struct Interrupted {
     pub restart: Restart,
 }
 
-/// Whether a thread blocked in `wait` is woken by a handled signal.
-fn interruptible(wait: Wait) -> bool {
-    matches!(
-        wait,
-        Wait::Pause | Wait::Sleep | Wait::Child | Wait::Pipe(..) | Wait::Futex | Wait::DoorCall
-    )
+/// What thread `t` is doing, as the choice of a thread to take a signal
+/// sees it.
+fn run_of(t: &Thread) -> Run {
+    match t.state {
+        State::Ready | State::Running => Run::Runnable,
+        State::Blocked(Wait::Signal(set)) => Run::Waiting(set),
+        State::Blocked(
+            Wait::Pause | Wait::Sleep | Wait::Child | Wait::Pipe(..) | Wait::Futex | Wait::DoorCall,
+        ) => Run::Interruptible,
+        State::Blocked(Wait::Join(_) | Wait::DoorPark) | State::Dead => Run::Uninterruptible,
+    }
+}
+
+/// What `disposition` makes of a signal sent.
+fn effect(disposition: Disposition) -> Effect {
+    match disposition {
+        Disposition::Handler(_) => Effect::Handle,
+        Disposition::Default(DefaultAction::Terminate) => Effect::Terminate,
+        Disposition::Ignore | Disposition::Default(_) => Effect::Ignore,
+    }
 }
 
 impl Sched {
@@ -62,72 +79,83 @@ impl Sched {
         self.disposition(pid, sig) == Disposition::Default(DefaultAction::Stop)
     }
 
-    /// Sends `info.signo` to process `pid` (a zombie ignores it): pending
-    /// for a handler (waking a thread that can take it), the end of the
-    /// process for a default action that terminates, nothing otherwise.
+    /// Sends `info.signo` to process `pid` (a zombie ignores it), as
+    /// [`pending::to_process`] says: dropped, pending (waking a thread
+    /// that waits for it or that its handler interrupts), or the end of
+    /// the process. A native process has no masks: its default action.
     pub fn signal_process(&mut self, pid: u32, info: Info) {
         let sig = info.signo;
-        if self.procs.get(&pid).is_none_or(|p| p.space.is_none()) {
+        let Some(p) = self.procs.get(&pid).filter(|p| p.space.is_some()) else {
+            return;
+        };
+        let effect = effect(self.disposition(pid, sig));
+        if p.linux.is_none() {
+            if effect == Effect::Terminate {
+                self.kill_process(pid, Death::Signal(sig as i32));
+            }
             return;
         }
-        match self.disposition(pid, sig) {
-            Disposition::Handler(_) => {
-                let Some(p) = self.procs.get_mut(&pid) else {
-                    return;
-                };
-                if let Some(linux) = p.linux.as_deref_mut() {
+        let threads: Vec<(u32, u64, Run)> = p
+            .threads
+            .iter()
+            .filter_map(|&tid| {
+                let t = self.threads.get(tid)?;
+                let mask = t.linux.as_deref().map_or(0, |l| l.signals.mask);
+                Some((tid, mask, run_of(t)))
+            })
+            .collect();
+        let runs: Vec<(u64, Run)> = threads.iter().map(|&(_, m, r)| (m, r)).collect();
+        match pending::to_process(sig, effect, &runs) {
+            Sent::Dropped => {}
+            Sent::Fatal => self.kill_process(pid, Death::Signal(sig as i32)),
+            Sent::Pending { wake } => {
+                if let Some(linux) = self
+                    .procs
+                    .get_mut(&pid)
+                    .and_then(|p| p.linux.as_deref_mut())
+                {
                     linux.pending.add(info);
                 }
-                let threads: Vec<(u32, u64, Run)> = p
-                    .threads
-                    .iter()
-                    .filter_map(|&tid| {
-                        let t = self.threads.get(tid)?;
-                        let mask = t.linux.as_deref().map_or(0, |l| l.signals.mask);
-                        let run = match t.state {
-                            State::Ready | State::Running => Run::Runnable,
-                            State::Blocked(wait) if interruptible(wait) => Run::Interruptible,
-                            _ => Run::Uninterruptible,
-                        };
-                        Some((tid, mask, run))
-                    })
-                    .collect();
-                let runs: Vec<(u64, Run)> = threads.iter().map(|&(_, m, r)| (m, r)).collect();
-                if let Some(i) = pending::thread_to_wake(sig, &runs) {
+                if let Some(i) = wake {
                     self.interrupt(threads[i].0);
                 }
             }
-            Disposition::Default(DefaultAction::Terminate) => {
-                self.kill_process(pid, Death::Signal(sig as i32))
-            }
-            Disposition::Ignore | Disposition::Default(_) => {}
         }
     }
 
-    /// Sends `info.signo` to thread `tid` alone (for a handler; a default
-    /// action is the process's, as on Linux).
+    /// Sends `info.signo` to thread `tid` alone, as [`pending::to_thread`]
+    /// says (the end of the process for a default action that terminates,
+    /// as on Linux).
     pub fn signal_thread(&mut self, tid: u32, info: Info) {
         let sig = info.signo;
-        let Some(pid) = self.threads.get(tid).map(|t| t.pid) else {
+        let Some(t) = self.threads.get(tid) else {
             return;
         };
-        let Disposition::Handler(_) = self.disposition(pid, sig) else {
+        let pid = t.pid;
+        let Some(mask) = t.linux.as_deref().map(|l| l.signals.mask) else {
             return self.signal_process(pid, info);
         };
-        let Some(t) = self.threads.get_mut(tid) else {
-            return;
-        };
-        let Some(linux) = t.linux.as_deref_mut() else {
-            return;
-        };
-        linux.signals.pending.add(info);
-        let takes = linux.signals.mask & pending::bit(sig) == 0;
-        if takes && matches!(t.state, State::Blocked(wait) if interruptible(wait)) {
-            self.interrupt(tid);
+        let effect = effect(self.disposition(pid, sig));
+        match pending::to_thread(sig, effect, mask, run_of(t)) {
+            Sent::Dropped => {}
+            Sent::Fatal => self.kill_process(pid, Death::Signal(sig as i32)),
+            Sent::Pending { wake } => {
+                if let Some(linux) = self
+                    .threads
+                    .get_mut(tid)
+                    .and_then(|t| t.linux.as_deref_mut())
+                {
+                    linux.signals.pending.add(info);
+                }
+                if wake.is_some() {
+                    self.interrupt(tid);
+                }
+            }
         }
     }
 
-    /// Wakes thread `tid`, blocked where a handled signal interrupts it. A
+    /// Wakes thread `tid`, blocked where a handled signal interrupts it, or
+    /// in `rt_sigtimedwait` for the signal. A
     /// door_call fails as door_call(3C) says of an interrupted call: EAGAIN
     /// while it waits for a server thread, EINTR once served (the server
     /// is cancelled unless the door has DOOR_NO_CANCEL); it is not
@@ -203,7 +231,9 @@ impl Sched {
     }
 
     /// Whether the running thread has a signal to take (a wait it is in
-    /// ends with EINTR).
+    /// ends with EINTR): one its mask lets through that its process does
+    /// not ignore (an ignored one pending, sent while blocked, is dropped
+    /// on the way to user mode instead).
     pub fn interrupted(&self) -> bool {
         let Some(thread) = self.threads.get(self.current) else {
             return false;
@@ -214,7 +244,19 @@ impl Sched {
         let Some(process) = self.procs.get(&thread.pid).and_then(|p| p.linux.as_deref()) else {
             return false;
         };
-        pending::deliverable(&linux.signals.pending, &process.pending, linux.signals.mask)
+        let (own, shared, mask) = (&linux.signals.pending, &process.pending, linux.signals.mask);
+        pending::deliverable(own, shared, mask)
+            && pending::deliverable(own, shared, mask | process.actions.discarded())
+    }
+
+    /// Takes the running thread's pending signal of `set`
+    /// ([`pending::take_waited`]), if it has one.
+    fn take_waited(&mut self, set: u64) -> Option<Info> {
+        let cur = self.current;
+        let t = self.threads.get_mut(cur)?;
+        let thread = t.linux.as_deref_mut()?;
+        let process = self.procs.get_mut(&t.pid)?.linux.as_deref_mut()?;
+        pending::take_waited(&mut thread.signals.pending, &mut process.pending, set)
     }
 
     /// Takes the running thread's next signal, if it has one to take.
@@ -376,6 +418,33 @@ impl Sched {
             signals.altstack = stack;
         }
         Ok(())
+    }
+}
+
+/// `rt_sigtimedwait` for the running thread: waits until a signal of
+/// `set` is pending for it or its process (whatever its mask) and takes
+/// it. EAGAIN once timer tick `deadline` has come (`None`: no timeout),
+/// EINTR when a signal to handle comes first (its handler runs on the way
+/// out).
+pub fn wait_signal(set: u64, deadline: Option<u64>) -> Result<Info, Errno> {
+    let mut g = SCHED.lock();
+    let cur = g.current;
+    loop {
+        g.sleepers.remove(cur);
+        if let Some(info) = g.take_waited(set) {
+            return Ok(info);
+        }
+        if deadline.is_some_and(|tick| tick <= g.ticks) {
+            return Err(Errno::EAGAIN);
+        }
+        if g.interrupted() {
+            return Err(Errno::EINTR);
+        }
+        if let Some(tick) = deadline {
+            g.sleepers.insert(tick, cur);
+        }
+        block(g, Wait::Signal(set));
+        g = SCHED.lock();
     }
 }
 

@@ -100,6 +100,7 @@ mod nr {
     pub const SETRESGID: usize = 119;
     pub const GETRESGID: usize = 120;
     pub const RT_SIGPENDING: usize = 127;
+    pub const RT_SIGTIMEDWAIT: usize = 128;
     pub const RT_SIGSUSPEND: usize = 130;
     pub const SIGALTSTACK: usize = 131;
     pub const ARCH_PRCTL: usize = 158;
@@ -222,6 +223,7 @@ fn dispatch(nr: usize, a: [u64; 6], frame: &mut TrapFrame) -> Resume {
         nr::PAUSE => task::pause(),
         nr::RT_SIGSUSPEND => signal::rt_sigsuspend(a[0], a[1]),
         nr::RT_SIGPENDING => signal::rt_sigpending(a[0], a[1]),
+        nr::RT_SIGTIMEDWAIT => signal::rt_sigtimedwait(a[0], a[1], a[2], a[3]),
         nr::RT_SIGRETURN => task::sigreturn(frame),
         call => match file::dispatch(call, a) {
             Some(result) => result,

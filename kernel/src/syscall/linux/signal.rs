@@ -1,18 +1,21 @@
 //! The signal calls (the rules are `kernel::linux::signal`'s, delivery is
 //! `task::signals`'): actions, masks and alternate stacks;
-//! `rt_sigsuspend` and `rt_sigpending`; `kill` (the native call's
-//! handler, `Sched::kill`) and `tgkill`/`tkill` to a thread of the
-//! caller. A signal with a handler is made pending and the handler runs
-//! on the way back to user mode; otherwise it takes its default action
-//! unless ignored, so `abort()` ends the process as SIGABRT (native status
-//! 160 + 6, `WTERMSIG` 6 for its parent) and `raise(SIGCHLD)` does nothing.
+//! `rt_sigsuspend`, `rt_sigpending` and `rt_sigtimedwait`; `kill` (the
+//! native call's handler, `Sched::kill`) and `tgkill`/`tkill` to a thread
+//! of the caller. A signal with a handler, or one that is blocked, is
+//! made pending (a handler runs on the way back to user mode; a
+//! `rt_sigtimedwait` takes one whatever its action); otherwise it takes
+//! its default action unless ignored, so `abort()` ends the process as
+//! SIGABRT (native status 160 + 6, `WTERMSIG` 6 for its parent) and
+//! `raise(SIGCHLD)` does nothing.
 
+use super::thread::{nanos, timespec_arg};
 use super::{SysResult, int_arg, process};
-use crate::mem::user::UserPtr;
+use crate::mem::user::{UserPtr, UserSlice};
 use crate::task::SCHED;
 use abi::Errno;
 use abi::linux::{SigStack, Sigaction};
-use kernel::linux::pending::Info;
+use kernel::linux::pending::{Info, SIGINFO_SIZE};
 use kernel::linux::signal::{self, SIGSET_SIZE};
 
 /// `rt_sigaction(sig, act, oact, sigsetsize)`.
@@ -134,6 +137,51 @@ pub fn rt_sigpending(set: u64, size: u64) -> SysResult {
     let pending = g.pending_signals() & mask;
     UserPtr::<u64>::new(set)?.write(g.current_space(), &pending)?;
     Ok(0)
+}
+
+/// `rt_sigtimedwait(set, info, timeout, sigsetsize)`: waits until a
+/// signal of `set` (SIGKILL and SIGSTOP left out) is pending for the
+/// thread or its process, takes it and returns its number, its
+/// `siginfo_t` stored at `info` if not 0. `timeout` (relative; 0: none)
+/// ends the wait with EAGAIN at the first tick at or after it ({0, 0}
+/// only looks). EINTR when a signal to handle comes first; never
+/// restarted. Everything is checked before the wait (Linux finds a bad
+/// `info` only once it has taken the signal, which is lost then).
+pub fn rt_sigtimedwait(set: u64, info: u64, timeout: u64, size: u64) -> SysResult {
+    if size != SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let mut g = SCHED.lock();
+    let space = g.current_space();
+    let set = signal::settable_mask(UserPtr::<u64>::new(set)?.read(space)?);
+    let out = match info {
+        0 => None,
+        addr => {
+            let slice = UserSlice::<u8>::new(addr, SIGINFO_SIZE as u64)?;
+            slice.check(space, true)?;
+            Some(slice)
+        }
+    };
+    drop(g);
+    let deadline = match timeout {
+        0 => None,
+        addr => {
+            let ns = nanos(timespec_arg(addr)?);
+            let mut g = SCHED.lock();
+            Some(match ns {
+                0 => g.ticks(),
+                ns => {
+                    let end = g.monotonic_ns().saturating_add(ns);
+                    g.tick_at(end)
+                }
+            })
+        }
+    };
+    let taken = crate::task::wait_signal(set, deadline)?;
+    if let Some(slice) = out {
+        slice.write_bytes(SCHED.lock().current_space(), &taken.encode())?;
+    }
+    Ok(u64::from(taken.signo))
 }
 
 /// A signal argument of tkill/tgkill: 0 (a check only) or 1..=64.
