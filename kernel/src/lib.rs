@@ -19,7 +19,10 @@ pub mod frames;
 pub mod fs;
 pub mod io;
 #[cfg(any(test, feature = "alloc"))]
+pub mod joins;
+#[cfg(any(test, feature = "alloc"))]
 pub mod linux;
+pub mod pids;
 #[cfg(any(test, feature = "alloc"))]
 pub mod pipe;
 #[cfg(any(test, feature = "alloc"))]

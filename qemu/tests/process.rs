@@ -131,6 +131,18 @@ fn threadbomb() {
         .assert_line("threadbomb: ok");
 }
 
+/// An exit value nobody joined keeps its tid: threads made and joined
+/// until every slot they get has gone round all its generations (the
+/// number of uses after which a slot's tids repeat) never get that tid,
+/// and joining it gives its own value; joined, its slot is used again.
+#[test]
+fn tidwrap() {
+    test_program("tidwrap", &[])
+        .expect_success()
+        .assert_line("tidwrap: once joined, its slot is used again under a new tid")
+        .assert_line("tidwrap: ok");
+}
+
 /// Copy-on-write with every frame taken: the writing child is killed
 /// (SIGKILL, with the kernel's report), a kernel write fails with ENOMEM,
 /// the parent is untouched and every frame comes back.

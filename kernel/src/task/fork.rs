@@ -17,11 +17,11 @@ use crate::mem::space::activate_root;
 use crate::mem::user::WritablePages;
 use abi::Errno;
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
+use kernel::joins::ExitValues;
 use kernel::linux::LinuxThread;
 
 impl Sched {
@@ -61,7 +61,7 @@ impl Sched {
         let rsp = unsafe { prepare_user(kstack.top(), &resumed) };
         let mut fpu = Box::new(FpuState::new());
         cpu::save_fpu(&mut fpu);
-        let child = self.next_pid;
+        let child = self.next_pid()?;
         let thread = Thread {
             tid: 0,
             pid: child,
@@ -73,6 +73,7 @@ impl Sched {
             fs_base,
             to_user: false,
             detached: linux_thread.is_some(),
+            joining: None,
             handoff,
             holds: None,
             root: Some(space.root()),
@@ -89,7 +90,7 @@ impl Sched {
                 return Err(e);
             }
         };
-        self.next_pid += 1;
+        self.pids.take(child);
         let t = self.threads.get_mut(tid).expect("inserted just now");
         (t.tid, t.door_key) = (tid, Some(key));
         if !handoff {
@@ -103,7 +104,7 @@ impl Sched {
             cred,
             space: Some(space),
             threads: vec![tid],
-            exited_threads: BTreeMap::new(),
+            exited_threads: ExitValues::new(),
             limits,
             handoff,
             death: None,
@@ -146,7 +147,7 @@ impl Sched {
         let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
         let others: Vec<u32> = p.threads.iter().copied().filter(|&t| t != tid).collect();
         p.threads.retain(|&t| t == tid);
-        p.exited_threads.clear();
+        p.exited_threads.clear(&mut self.threads);
         for other in others {
             self.destroy_thread(other);
         }

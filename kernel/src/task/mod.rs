@@ -10,6 +10,7 @@
 
 mod fork;
 mod ipc;
+mod join;
 mod linux;
 mod loader;
 mod objects;
@@ -21,6 +22,7 @@ mod switch;
 
 pub use fork::exec;
 pub use ipc::{FastDoorEnv, ProcessMemory, copy_arguments, deliver_results};
+pub use join::{detach_thread, exit_thread, join_thread};
 pub use linux::{exit_linux_thread, futex_wait, sleep_until};
 pub use loader::{spawn, user_frame};
 pub use process::{check_exiting, exit_process, pause, wait4};
@@ -52,8 +54,10 @@ use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use doors::{Cred, Registry, ThreadKey};
 use kernel::cap::Capability;
 use kernel::clock::Clock;
+use kernel::joins::ExitValues;
 use kernel::linux::futex::Futexes;
 use kernel::linux::{LinuxProcess, LinuxThread};
+use kernel::pids::Pids;
 use kernel::pipe::{End, PipeId};
 use kernel::runq::{ReadyQueue, SleepQueue};
 use kernel::signal::Death;
@@ -114,6 +118,9 @@ pub struct Thread {
     to_user: bool,
     /// It leaves no exit value behind (nobody will join it).
     detached: bool,
+    /// The tid it waits to join, held in the thread table until it looks
+    /// again (or is destroyed): see `kernel::joins`.
+    joining: Option<u32>,
     /// Its process lets door calls hand the CPU straight to the other side
     /// (a copy of [`Process::handoff`], read on the hot path).
     handoff: bool,
@@ -151,8 +158,8 @@ pub struct Process {
     pub space: Option<AddressSpace>,
     /// Live threads.
     threads: Vec<u32>,
-    /// Exit values of threads not yet joined.
-    exited_threads: BTreeMap<u32, u64>,
+    /// Exit values of threads not yet joined (their tids held).
+    exited_threads: ExitValues,
     /// What it may take of what all processes share (its memory limit is
     /// its address space's).
     pub limits: Limits,
@@ -222,8 +229,8 @@ pub struct Sched {
     /// away from one still saves into its record and runs on its stack, so
     /// the next thread to run frees it.
     dead: Vec<u32>,
-    /// The pid of the next process.
-    next_pid: u32,
+    /// Pids handed out (wrapping, skipping those in use).
+    pids: Pids,
     ticks: u64,
     /// The objects behind descriptors: the door logic, every process's
     /// descriptor table, the file system and the pipes (set up at boot by
@@ -246,7 +253,7 @@ pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
     on_cpu: OnCpu::NONE,
     idle: 0,
     dead: Vec::new(),
-    next_pid: 1,
+    pids: Pids::new(),
     ticks: 0,
     objects: None,
     alarms: BTreeMap::new(),
@@ -447,6 +454,7 @@ impl Sched {
             fs_base: 0,
             to_user: false,
             detached: false,
+            joining: None,
             handoff,
             holds: None,
             root,
@@ -514,6 +522,15 @@ impl Sched {
         Ok(())
     }
 
+    /// The pid of the next process: EAGAIN if every pid is a process's
+    /// (live or a zombie) or a process group's (never, with at most
+    /// `MAX_PROCESSES` processes).
+    fn next_pid(&self) -> Result<u32, Errno> {
+        let procs = &self.procs;
+        let in_use = |pid| procs.contains_key(&pid) || procs.values().any(|p| p.pgid == pid);
+        self.pids.next(in_use).ok_or(Errno::EAGAIN)
+    }
+
     /// Registers a new process (with no threads yet) holding exactly the
     /// descriptors `fds` of its parent (as its descriptors 0, 1, ...), with
     /// its parent's credentials and limits; returns its pid.
@@ -525,7 +542,7 @@ impl Sched {
         fds: &[i32],
     ) -> Result<u32, Errno> {
         self.may_spawn(parent)?;
-        let pid = self.next_pid;
+        let pid = self.next_pid()?;
         let (cred, limits) = self
             .procs
             .get(&parent)
@@ -538,7 +555,7 @@ impl Sched {
                 objects.spawn(parent, pid, fds, capacity)?
             }
         }
-        self.next_pid += 1;
+        self.pids.take(pid);
         let p = Process {
             pid,
             parent,
@@ -547,7 +564,7 @@ impl Sched {
             cred,
             space: Some(space),
             threads: Vec::new(),
-            exited_threads: BTreeMap::new(),
+            exited_threads: ExitValues::new(),
             limits,
             handoff: true,
             death: None,
@@ -569,96 +586,13 @@ impl Sched {
         if let Some(cap) = held {
             self.objects().release(cap);
         }
+        let joining = self.threads.get_mut(tid).and_then(|t| t.joining.take());
+        if let Some(target) = joining {
+            self.threads.release(target);
+        }
         self.handle_events();
         // Not running, so its stack and record can go now.
         drop(self.threads.remove(tid));
-    }
-}
-
-/// Ends the running thread with `value`, first unmapping the `mem_map`
-/// area `unmap` (its own stack, for a detached thread) if it is one; ends
-/// its process too when it is the last thread.
-pub fn exit_thread(value: u64, unmap: Option<(u64, u64)>) -> ! {
-    let mut g = SCHED.lock();
-    let tid = g.current;
-    let pid = g.current_pid();
-    crate::trace::thread_exit(tid, pid);
-    if let Some((addr, len)) = unmap {
-        g.unmap(pid, addr, len);
-    }
-    let detached = g.threads.get(tid).is_some_and(|t| t.detached);
-    if let Some(p) = g.procs.get_mut(&pid) {
-        p.threads.retain(|&t| t != tid);
-        if !detached {
-            p.exited_threads.insert(tid, value);
-        }
-    }
-    let objects = g.objects();
-    objects.doors.exit_thread(&mut objects.caps, tid);
-    g.handle_events();
-    let joiners: Vec<u32> = g
-        .threads
-        .values()
-        .filter(|t| t.state == State::Blocked(Wait::Join(tid)))
-        .map(|t| t.tid)
-        .collect();
-    for j in joiners {
-        g.wake(j);
-    }
-    if g.procs.get(&pid).is_some_and(|p| p.threads.is_empty()) {
-        g.finish_process(pid);
-    }
-    if let Some(t) = g.threads.get_mut(tid) {
-        t.state = State::Dead;
-    }
-    g.dead.push(tid);
-    DEAD_PENDING.store(true, Ordering::Relaxed);
-    let next = g.pick_next();
-    switch_locked(g, next);
-    unreachable!("a dead thread was resumed");
-}
-
-/// Waits for thread `tid` of the running process; returns its exit value.
-pub fn join_thread(tid: u32) -> Result<u64, Errno> {
-    loop {
-        let mut g = SCHED.lock();
-        if tid == g.current {
-            return Err(Errno::EDEADLK);
-        }
-        let pid = g.current_pid();
-        let p = g.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
-        if let Some(v) = p.exited_threads.remove(&tid) {
-            return Ok(v);
-        }
-        if !p.threads.contains(&tid) {
-            return Err(Errno::ESRCH);
-        }
-        if g.threads.get(tid).is_some_and(|t| t.detached) {
-            return Err(Errno::EINVAL);
-        }
-        block(g, Wait::Join(tid));
-    }
-}
-
-/// Thread `tid` of the running process leaves no exit value behind; an
-/// exited one's value is dropped now. ESRCH: no such thread (or already
-/// detached).
-pub fn detach_thread(tid: u32) -> Result<(), Errno> {
-    let mut g = SCHED.lock();
-    let pid = g.current_pid();
-    let p = g.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
-    if p.exited_threads.remove(&tid).is_some() {
-        return Ok(());
-    }
-    if !p.threads.contains(&tid) {
-        return Err(Errno::ESRCH);
-    }
-    match g.threads.get_mut(tid) {
-        Some(t) if !t.detached => {
-            t.detached = true;
-            Ok(())
-        }
-        _ => Err(Errno::ESRCH),
     }
 }
 
@@ -770,6 +704,7 @@ pub fn start() -> ! {
         fs_base: 0,
         to_user: false,
         detached: false,
+        joining: None,
         handoff: true,
         holds: None,
         root: None,

@@ -66,7 +66,7 @@ impl Sched {
             return;
         };
         p.space = None;
-        p.exited_threads.clear();
+        p.exited_threads.clear(&mut self.threads);
         if core::mem::take(&mut p.dying) {
             DYING.fetch_sub(1, Ordering::Relaxed);
         }
