@@ -167,6 +167,9 @@ abandoned_by_exit(int d, int m, int no_cancel)
 }
 
 static atomic_int caller_tid, caller_errno, ebadf_callers;
+/* SIGUSR1 handler runs, in which thread, how many had run when the
+ * caller's door_call returned, and whether it has. */
+static atomic_int handled, handler_tid, handled_at_return, call_over;
 
 static void *
 aborted_caller(void *arg)
@@ -177,14 +180,14 @@ aborted_caller(void *arg)
 	caller_tid = gettid();
 	int r = door_call(*(int *)arg, &a);
 	caller_errno = r < 0 ? errno : 0;
+	handled_at_return = handled;
+	call_over = 1;
 	if (r < 0 && errno == EBADF)
 		atomic_fetch_add(&ebadf_callers, 1);
 	if (r == 0 && a.desc_num == 1)
 		CHECK(close(a.desc_ptr[0].d_data.d_desc.d_descriptor) == 0);
 	return (NULL);
 }
-
-static atomic_int handled, handler_tid, handled_at_return, call_over;
 
 static void
 on_usr1(int sig)
@@ -201,20 +204,6 @@ signal_caller(void)
 	return (syscall(SYS_tgkill, getpid(), caller_tid, SIGUSR1));
 }
 
-static void *
-interrupted_caller(void *arg)
-{
-	char rbuf[64];
-	door_arg_t a = { .rbuf = rbuf, .rsize = sizeof (rbuf) };
-
-	caller_tid = gettid();
-	int r = door_call(*(int *)arg, &a);
-	caller_errno = r < 0 ? errno : 0;
-	handled_at_return = handled;
-	call_over = 1;
-	return (NULL);
-}
-
 /* A signal to a caller whose call `d` serves: EINTR, its handler run
  * first; the server is cancelled unless `no_cancel`, and its results
  * (a DOOR_RELEASE descriptor) are discarded. */
@@ -225,7 +214,7 @@ interrupted_while_served(int d, int m, int no_cancel)
 	handled = call_over = 0;
 	released_fd = dup(m);
 	pthread_t t;
-	CHECK(pthread_create(&t, NULL, interrupted_caller, &d) == 0);
+	CHECK(pthread_create(&t, NULL, aborted_caller, &d) == 0);
 	await(&serving);
 	CHECK(signal_caller() == 0);
 	CHECK(pthread_join(t, NULL) == 0);
@@ -254,7 +243,7 @@ interrupted_while_waiting(void)
 	caller_tid = 0;
 	handled = call_over = 0;
 	pthread_t t;
-	CHECK(pthread_create(&t, NULL, interrupted_caller, &p) == 0);
+	CHECK(pthread_create(&t, NULL, aborted_caller, &p) == 0);
 	while (caller_tid == 0)
 		sched_yield();
 	for (int i = 0; !call_over; i++) {
