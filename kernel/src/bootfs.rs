@@ -67,6 +67,19 @@ impl Name<'_> {
             && name.ends_with(self.tail)
     }
 
+    /// The full name, put together in `buf`.
+    pub fn join<'b>(&self, buf: &'b mut [u8; NAME_MAX]) -> &'b [u8] {
+        let (head, tail) = (self.head.as_bytes(), self.tail.as_bytes());
+        let tail_at = if head.is_empty() { 0 } else { head.len() + 1 };
+        let len = tail_at + tail.len();
+        if !head.is_empty() {
+            buf[..head.len()].copy_from_slice(head);
+            buf[head.len()] = b'/';
+        }
+        buf[tail_at..len].copy_from_slice(tail);
+        &buf[..len]
+    }
+
     fn same(&self, other: &Name) -> bool {
         self.parts().eq(other.parts())
     }
@@ -128,21 +141,32 @@ fn text(field: &[u8]) -> &[u8] {
 }
 
 /// An octal field: optional leading spaces, digits, then NULs or spaces.
+/// One pass over the bytes; the fields are short enough (at most 12 bytes
+/// here) that the value cannot overflow.
 fn octal(field: &[u8]) -> Result<u64, BootfsError> {
-    let start = field.iter().position(|&c| c != b' ').unwrap_or(field.len());
-    let digits = &field[start..];
-    let end = digits
-        .iter()
-        .position(|c| !c.is_ascii_digit() || *c >= b'8')
-        .unwrap_or(digits.len());
-    if end == 0 || digits[end..].iter().any(|&c| c != 0 && c != b' ') {
+    debug_assert!(field.len() <= 21, "21 octal digits fill 63 bits");
+    let mut bytes = field.iter();
+    let mut value = 0;
+    let mut digits = 0;
+    let mut rest = None;
+    for &c in &mut bytes {
+        match c {
+            b'0'..=b'7' => {
+                value = value * 8 + u64::from(c - b'0');
+                digits += 1;
+            }
+            b' ' if digits == 0 => {}
+            _ => {
+                rest = Some(c);
+                break;
+            }
+        }
+    }
+    let end_ok = |c: u8| c == 0 || c == b' ';
+    if digits == 0 || rest.is_some_and(|c| !end_ok(c)) || !bytes.all(|&c| end_ok(c)) {
         return Err(BootfsError::BadNumber);
     }
-    digits[..end].iter().try_fold(0u64, |v, &d| {
-        v.checked_mul(8)
-            .map(|v| v + u64::from(d - b'0'))
-            .ok_or(BootfsError::BadNumber)
-    })
+    Ok(value)
 }
 
 fn field(header: &[u8], (start, end): (usize, usize)) -> &[u8] {
@@ -217,9 +241,8 @@ fn byte_sum(block: &[u8]) -> u64 {
         + rest
 }
 
-/// Reads the header at `at`; with `verify`, checks its checksum too (the
-/// files of an archive [`Bootfs::parse`] accepted are read without).
-fn record(image: &[u8], at: usize, verify: bool) -> Result<Record<'_>, BootfsError> {
+/// Reads the header at `at`, checking everything about it.
+fn record(image: &[u8], at: usize) -> Result<Record<'_>, BootfsError> {
     let header = image.get(at..at + BLOCK).ok_or(BootfsError::Truncated)?;
     if header.iter().all(|&b| b == 0) {
         return Ok(Record::End);
@@ -228,7 +251,7 @@ fn record(image: &[u8], at: usize, verify: bool) -> Result<Record<'_>, BootfsErr
     if magic != b"ustar\x0000" && magic != b"ustar  \0" {
         return Err(BootfsError::BadMagic);
     }
-    if verify && checksum(header) != octal(field(header, CHECKSUM))? {
+    if checksum(header) != octal(field(header, CHECKSUM))? {
         return Err(BootfsError::BadChecksum);
     }
     let size = octal(field(header, SIZE))?;
@@ -263,6 +286,25 @@ fn record(image: &[u8], at: usize, verify: bool) -> Result<Record<'_>, BootfsErr
     }
 }
 
+/// Reads the header at `at` of an archive [`Bootfs::parse`] accepted
+/// (where [`record`] found it valid), reading only what it needs.
+fn read_valid(image: &[u8], at: usize) -> Option<Record<'_>> {
+    let header = image.get(at..at + BLOCK)?;
+    // A header is all zeros or has the ustar magic.
+    if header[MAGIC.0] == 0 {
+        return Some(Record::End);
+    }
+    let size = usize::try_from(octal(field(header, SIZE)).ok()?).ok()?;
+    let data_at = at + BLOCK;
+    let next = (data_at + size).next_multiple_of(BLOCK);
+    if header[TYPEFLAG] == b'5' {
+        return Some(Record::Skip(next));
+    }
+    let name = name_of(header).ok()?;
+    let data = image.get(data_at..data_at + size)?;
+    Some(Record::File(File { name, data }, next))
+}
+
 /// The files of a validated archive, in archive order.
 pub struct Files<'a> {
     image: &'a [u8],
@@ -274,7 +316,7 @@ impl<'a> Iterator for Files<'a> {
 
     fn next(&mut self) -> Option<File<'a>> {
         loop {
-            match record(self.image, self.at, false).ok()? {
+            match read_valid(self.image, self.at)? {
                 Record::End => return None,
                 Record::Skip(next) => self.at = next,
                 Record::File(file, next) => {
@@ -296,7 +338,7 @@ impl<'a> Bootfs<'a> {
         let mut count = 0;
         let mut seen = [0u64; FILTER_BITS / 64];
         loop {
-            match record(image, at, true)? {
+            match record(image, at)? {
                 Record::End => break,
                 Record::Skip(next) => at = next,
                 Record::File(file, next) => {

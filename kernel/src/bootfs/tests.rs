@@ -58,8 +58,34 @@ fn raw_archive(members: &[([u8; BLOCK], &[u8])]) -> Vec<u8> {
     image
 }
 
+/// The full names of the files, checking on the way that [`Files`] (which
+/// reads only what it needs) gives what a walk checking every header does,
+/// and that [`Name::join`] puts together what `Display` writes.
 fn names(fs: &Bootfs) -> Vec<String> {
-    fs.files().map(|f| f.name.to_string()).collect()
+    let files: Vec<File> = fs.files().collect();
+    assert_eq!(files, checked_files(fs.image));
+    let mut buf = [0; NAME_MAX];
+    let joined = |f: &File| {
+        let name = f.name.to_string();
+        assert_eq!(f.name.join(&mut buf), name.as_bytes());
+        name
+    };
+    files.iter().map(joined).collect()
+}
+
+/// The files of an accepted archive, reading every header with all checks.
+fn checked_files(image: &[u8]) -> Vec<File<'_>> {
+    let (mut at, mut files) = (0, Vec::new());
+    loop {
+        match record(image, at).expect("an accepted archive") {
+            Record::End => return files,
+            Record::Skip(next) => at = next,
+            Record::File(file, next) => {
+                files.push(file);
+                at = next;
+            }
+        }
+    }
 }
 
 #[test]
@@ -267,11 +293,14 @@ proptest! {
         if let Ok(fs) = Bootfs::parse(&img) {
             let files: Vec<File> = fs.files().collect();
             prop_assert_eq!(files.len(), fs.len());
+            prop_assert_eq!(&files, &checked_files(&img));
             for (i, f) in files.iter().enumerate() {
                 let start = f.data.as_ptr() as usize - img.as_ptr() as usize;
                 prop_assert!(start + f.data.len() <= img.len());
                 prop_assert!(files[..i].iter().all(|g| !g.name.same(&f.name)));
                 prop_assert_eq!(fs.find(&f.name.to_string()), Some(f.data));
+                let (mut buf, name) = ([0; NAME_MAX], f.name.to_string());
+                prop_assert_eq!(f.name.join(&mut buf), name.as_bytes());
             }
         }
     }
@@ -289,4 +318,55 @@ proptest! {
 #[test]
 fn byte_sum_of_a_block_of_0xff_does_not_overflow_its_lanes() {
     assert_eq!(byte_sum(&[0xff; BLOCK]), 255 * BLOCK as u64);
+}
+
+/// The octal reader as first written (scan, check the rest, then fold with
+/// overflow checks): the model for the one-pass [`octal`].
+fn plain_octal(field: &[u8]) -> Result<u64, BootfsError> {
+    let start = field.iter().position(|&c| c != b' ').unwrap_or(field.len());
+    let digits = &field[start..];
+    let end = digits
+        .iter()
+        .position(|c| !c.is_ascii_digit() || *c >= b'8')
+        .unwrap_or(digits.len());
+    if end == 0 || digits[end..].iter().any(|&c| c != 0 && c != b' ') {
+        return Err(BootfsError::BadNumber);
+    }
+    digits[..end].iter().try_fold(0u64, |v, &d| {
+        v.checked_mul(8)
+            .map(|v| v + u64::from(d - b'0'))
+            .ok_or(BootfsError::BadNumber)
+    })
+}
+
+proptest! {
+    /// The one-pass octal reader agrees with the plain one on fields as
+    /// long as the archive's (12 bytes at most) made of digits, spaces,
+    /// NULs and bytes that are neither.
+    #[test]
+    fn octal_reads_as_the_plain_reader(
+        field in proptest::collection::vec(
+            proptest::sample::select(b" \x000123456789x\xff".to_vec()),
+            0..=12,
+        ),
+    ) {
+        prop_assert_eq!(octal(&field), plain_octal(&field));
+    }
+}
+
+#[test]
+fn octal_fields_as_tar_writes_them() {
+    for (field, value) in [
+        (&b"00000001750\0"[..], Ok(0o1750)),
+        (b"  1750 \0", Ok(0o1750)),
+        (b"0000644\0", Ok(0o644)),
+        (b"77777777777\0", Ok(0o77777777777)),
+        (b"        ", Err(BootfsError::BadNumber)),
+        (b"\0\0\0", Err(BootfsError::BadNumber)),
+        (b"12 3", Err(BootfsError::BadNumber)),
+        (b"128", Err(BootfsError::BadNumber)),
+    ] {
+        assert_eq!(octal(field), value, "{field:?}");
+        assert_eq!(plain_octal(field), value, "{field:?}");
+    }
 }

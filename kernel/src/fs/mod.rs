@@ -78,7 +78,6 @@ use crate::io::PageStore;
 use abi::Errno;
 use abi::fs::Timespec;
 use alloc::collections::BTreeMap;
-use alloc::vec::Vec;
 use dir::Dir;
 use node::{Kind, Node};
 use ofd::Ofd;
@@ -211,12 +210,16 @@ impl<S: PageStore, D: Copy> Fs<S, D> {
     /// component, or a NUL), EEXIST (the path is taken), ENOTDIR (a
     /// component is a file), ENOSPC (node limit).
     pub fn add_boot_file(&mut self, path: &[u8], bytes: &'static [u8]) -> Result<(), Errno> {
-        let names: Vec<&[u8]> = path.split(|&b| b == b'/').collect();
-        names.iter().try_for_each(|name| path::check_name(name))?;
-        let (name, dirs) = names.split_last().expect("split gives one part at least");
+        let is_slash = |&b: &u8| b == b'/';
+        path.split(is_slash).try_for_each(path::check_name)?;
+        let (dirs, name) = match path.iter().rposition(is_slash) {
+            Some(slash) => (&path[..slash], &path[slash + 1..]),
+            None => (&path[..0], path),
+        };
+        let dirs = || dirs.split(is_slash).filter(|_| !dirs.is_empty());
         let mut dir = Some(self.bin);
         let mut missing = 0;
-        for part in dirs {
+        for part in dirs() {
             match dir.and_then(|d| self.dir(d).lookup(part)) {
                 Some(next) if self.node(next).as_dir().is_none() => return Err(Errno::ENOTDIR),
                 Some(next) => dir = Some(next),
@@ -233,7 +236,7 @@ impl<S: PageStore, D: Copy> Fs<S, D> {
             return Err(Errno::ENOSPC);
         }
         let mut at = self.bin;
-        for part in dirs {
+        for part in dirs() {
             at = match self.dir(at).lookup(part) {
                 Some(next) => next,
                 None => self.make_child(at, part, Kind::Dir(Dir::new()), 0o555),

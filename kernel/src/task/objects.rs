@@ -10,9 +10,8 @@ use crate::mem::PAGE_SIZE;
 use crate::mem::pages::FrameStore;
 use crate::mem::space::AddressSpace;
 use abi::fs::{FS_MAX_NODES, FS_MAX_PAGES, MAX_OPEN_FILES, MAX_PIPES, Timespec};
-use alloc::string::ToString;
 use doors::{Config, DoorSystem, Event};
-use kernel::bootfs::Bootfs;
+use kernel::bootfs::{Bootfs, NAME_MAX};
 use kernel::cap::{CapSpace, Capability};
 use kernel::clock::NANOS;
 use kernel::fs::{Fs, Limits};
@@ -41,10 +40,10 @@ impl Sched {
             max_ofds: MAX_OPEN_FILES,
         };
         let mut fs = Fs::new(FrameStore, limits);
+        let mut path = [0; NAME_MAX];
         for file in archive.files() {
-            let name = file.name.to_string();
-            if let Err(e) = fs.add_boot_file(name.as_bytes(), file.data) {
-                panic!("boot archive member {name}: {e:?}");
+            if let Err(e) = fs.add_boot_file(file.name.join(&mut path), file.data) {
+                panic!("boot archive member {}: {e:?}", file.name);
             }
         }
         self.objects = Some(Objects {
