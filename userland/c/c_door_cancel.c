@@ -127,6 +127,26 @@ is_open(int fd)
 	return (door_info(fd, &info) == 0);
 }
 
+/* The server of an abandoned call: with DOOR_NO_CANCEL it is not
+ * cancelled and holds the call until released, else it sees the
+ * cancellation; either way its results went nowhere (the released
+ * descriptor among them is closed). */
+static void
+server_done(int no_cancel)
+{
+	if (no_cancel) {
+		usleep(20000);
+		CHECK(!finished);
+		release = 1;
+	}
+	await(&finished);
+	CHECK(saw_cancel == !no_cancel);
+	for (int i = 0; is_open(released_fd); i++) {
+		CHECK(i < 100000);
+		sched_yield();
+	}
+}
+
 /* A child calls `d` and exits while the call is served. */
 static void
 abandoned_by_exit(int d, int m, int no_cancel)
@@ -143,18 +163,7 @@ abandoned_by_exit(int d, int m, int no_cancel)
 	CHECK_ERR(door_call(handed, NULL), EINTR);
 	int status;
 	CHECK(waitpid(c, &status, 0) == c && WEXITSTATUS(status) == 0);
-	if (no_cancel) {
-		usleep(20000);
-		CHECK(!finished);
-		release = 1;
-	}
-	await(&finished);
-	CHECK(saw_cancel == !no_cancel);
-	/* The results went nowhere: the released descriptor is closed. */
-	for (int i = 0; is_open(released_fd); i++) {
-		CHECK(i < 100000);
-		sched_yield();
-	}
+	server_done(no_cancel);
 	CHECK(close(handed) == 0);
 	/* The thread serves the next call. */
 	serving = finished = 0;
@@ -220,16 +229,7 @@ interrupted_while_served(int d, int m, int no_cancel)
 	CHECK(pthread_join(t, NULL) == 0);
 	CHECK(caller_errno == EINTR);
 	CHECK(handled_at_return == 1 && handler_tid == caller_tid);
-	if (no_cancel) {
-		CHECK(!finished);
-		release = 1;
-	}
-	await(&finished);
-	CHECK(saw_cancel == !no_cancel);
-	for (int i = 0; is_open(released_fd); i++) {
-		CHECK(i < 100000);
-		sched_yield();
-	}
+	server_done(no_cancel);
 }
 
 /* A signal to a caller waiting for a server thread (a private door
