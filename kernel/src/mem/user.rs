@@ -372,6 +372,15 @@ impl<T: Wire> UserPtr<T> {
         self.0.check(space, write)
     }
 
+    /// The value at `addr`, which a call writes once it has done its work,
+    /// checked writable now so that the call fails before changing
+    /// anything.
+    pub fn writable(addr: u64, space: &AddressSpace) -> Result<Self, Errno> {
+        let ptr = Self::new(addr)?;
+        ptr.check(space, true)?;
+        Ok(ptr)
+    }
+
     pub fn write(&self, space: &AddressSpace, value: &T) -> Result<(), Errno> {
         self.0.write(space, 0, value)
     }

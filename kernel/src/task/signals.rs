@@ -155,11 +155,10 @@ impl Sched {
     }
 
     /// Wakes thread `tid`, blocked where a handled signal interrupts it, or
-    /// in `rt_sigtimedwait` for the signal. A
-    /// door_call fails as door_call(3C) says of an interrupted call: EAGAIN
-    /// while it waits for a server thread, EINTR once served (the server
-    /// is cancelled unless the door has DOOR_NO_CANCEL); it is not
-    /// restarted. The thread takes the signal as it resumes in user mode
+    /// in `rt_sigtimedwait` for the signal. A door_call fails as
+    /// door_call(3C) says of an interrupted call: EAGAIN while it waits for
+    /// a server thread, EINTR once served (the server is cancelled unless
+    /// the door has DOOR_NO_CANCEL); it is not restarted. The thread takes the signal as it resumes in user mode
     /// ([`after_switch_to_user`](super::after_switch_to_user)). Other
     /// waits end, and their calls see the signal ([`Sched::interrupted`]).
     fn interrupt(&mut self, tid: u32) {

@@ -32,11 +32,7 @@ pub fn rt_sigaction(sig: u64, act: u64, oact: u64, size: u64) -> SysResult {
     };
     let out = match oact {
         0 => None,
-        addr => {
-            let p = UserPtr::<Sigaction>::new(addr)?;
-            p.check(space, true)?;
-            Some(p)
-        }
+        addr => Some(UserPtr::<Sigaction>::writable(addr, space)?),
     };
     let state = g.current_linux_process().ok_or(Errno::ENOSYS)?;
     let old = state.actions.exchange(sig, new)?;
@@ -63,11 +59,7 @@ pub fn rt_sigprocmask(how: u64, set: u64, oset: u64, size: u64) -> SysResult {
     };
     let out = match oset {
         0 => None,
-        addr => {
-            let p = UserPtr::<u64>::new(addr)?;
-            p.check(space, true)?;
-            Some(p)
-        }
+        addr => Some(UserPtr::<u64>::writable(addr, space)?),
     };
     let thread = g.current_linux_thread().ok_or(Errno::ENOSYS)?;
     let old = thread.signals.mask;
@@ -92,11 +84,7 @@ pub fn sigaltstack(ss: u64, old: u64) -> SysResult {
     };
     let out = match old {
         0 => None,
-        addr => {
-            let p = UserPtr::<SigStack>::new(addr)?;
-            p.check(space, true)?;
-            Some(p)
-        }
+        addr => Some(UserPtr::<SigStack>::writable(addr, space)?),
     };
     let thread = g.current_linux_thread().ok_or(Errno::ENOSYS)?;
     let previous = thread.signals.altstack;

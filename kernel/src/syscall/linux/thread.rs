@@ -32,8 +32,7 @@ pub fn clone(a: [u64; 6], frame: &TrapFrame) -> SysResult {
     let mut g = SCHED.lock();
     let pid = g.current_pid();
     let space = g.current_space();
-    let tid_word =
-        |addr: u64| UserPtr::<u32>::new(addr).and_then(|p| p.check(space, true).map(|()| p));
+    let tid_word = |addr: u64| UserPtr::<u32>::writable(addr, space);
     let parent_word = spec
         .parent_settid
         .then(|| tid_word(parent_tid))
