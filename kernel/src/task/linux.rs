@@ -1,8 +1,9 @@
 //! The scheduler's side of the Linux personality: the Linux state of
 //! threads and processes, memory changes that the door logic must hear of,
 //! futex waits and wakes, sleeping until a tick (both cut short by a
-//! signal to handle), and a Linux thread's exit (clearing its tid word and waking
-//! whoever waits on it, as `pthread_join` and musl's thread list expect).
+//! signal to handle), and a Linux thread's exit (clearing its tid word and
+//! waking whoever waits on it, as `pthread_join` and musl's thread list
+//! expect).
 
 use super::{SCHED, Sched, Wait, block, exit_thread};
 use crate::arch::cpu::rdtsc;
