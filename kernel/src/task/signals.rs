@@ -28,9 +28,12 @@ use abi::signal::SIGSEGV;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use kernel::linux::LinuxProcess;
 use kernel::linux::pending::{self, Effect, Info, Run, Sent};
 use kernel::linux::sigframe::{self, BadFrame, FPU_SIZE, Placement, Regs, SIGFRAME_SIZE, Saved};
-use kernel::linux::signal::{self as rules, DefaultAction, Disposition, Restart, SA_RESTORER};
+use kernel::linux::signal::{
+    self as rules, DefaultAction, Disposition, Restart, SA_RESTORER, ThreadSignals,
+};
 use kernel::signal::Death;
 use spin::MutexGuard;
 
@@ -248,27 +251,26 @@ impl Sched {
             && pending::deliverable(own, shared, mask | process.actions.discarded())
     }
 
+    /// The running thread's signal state and its process's Linux state
+    /// (`None` for a native thread).
+    fn current_signal_state(&mut self) -> Option<(&mut ThreadSignals, &mut LinuxProcess)> {
+        let t = self.threads.get_mut(self.current)?;
+        let thread = t.linux.as_deref_mut()?;
+        let process = self.procs.get_mut(&t.pid)?.linux.as_deref_mut()?;
+        Some((&mut thread.signals, process))
+    }
+
     /// Takes the running thread's pending signal of `set`
     /// ([`pending::take_waited`]), if it has one.
     fn take_waited(&mut self, set: u64) -> Option<Info> {
-        let cur = self.current;
-        let t = self.threads.get_mut(cur)?;
-        let thread = t.linux.as_deref_mut()?;
-        let process = self.procs.get_mut(&t.pid)?.linux.as_deref_mut()?;
-        pending::take_waited(&mut thread.signals.pending, &mut process.pending, set)
+        let (thread, process) = self.current_signal_state()?;
+        pending::take_waited(&mut thread.pending, &mut process.pending, set)
     }
 
     /// Takes the running thread's next signal, if it has one to take.
     fn take_signal(&mut self) -> Option<Info> {
-        let cur = self.current;
-        let t = self.threads.get_mut(cur)?;
-        let thread = t.linux.as_deref_mut()?;
-        let process = self.procs.get_mut(&t.pid)?.linux.as_deref_mut()?;
-        pending::dequeue(
-            &mut thread.signals.pending,
-            &mut process.pending,
-            thread.signals.mask,
-        )
+        let (thread, process) = self.current_signal_state()?;
+        pending::dequeue(&mut thread.pending, &mut process.pending, thread.mask)
     }
 
     /// Enters the handler `action` of signal `info.signo` from `frame`:
