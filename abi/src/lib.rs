@@ -208,6 +208,13 @@ pub const MAX_PROCESSES: usize = 256;
 /// `threadbomb`).
 pub const MAX_THREADS: usize = 4096;
 
+/// Most instances of real-time signals queued behind the first pending
+/// instance of their signal, all processes and threads together (Linux
+/// bounds them per user with `RLIMIT_SIGPENDING`): `sigqueue` fails with
+/// EAGAIN beyond, and a `kill` beyond leaves the pending instance alone,
+/// as Linux. Each takes about 32 bytes of kernel heap.
+pub const MAX_QUEUED_SIGNALS: usize = 4096;
+
 /// Most doors that exist at once, all processes together (door_create:
 /// ENFILE beyond). Like [`MAX_PROCESSES`] it keeps the kernel heap from
 /// running out: every process's descriptor table full of doors would need

@@ -45,6 +45,33 @@ fn c_signals() {
     );
 }
 
+/// Real-time signals queue (see `userland/c/c_sigqueue.c`): sigqueue's
+/// values one instance each in Linux's order, from another process and to
+/// a thread, kill queueing them too, the system's bound, Linux's errors.
+#[test]
+fn c_sigqueue() {
+    let report = test_program("c_sigqueue", &[]);
+    report
+        .expect_success()
+        .assert_line("c_sigqueue: each instance once, in Linux's order, with its value ok")
+        .assert_line("c_sigqueue: a handler runs once per instance, oldest first ok")
+        .assert_line("c_sigqueue: kill queues a real-time signal too ok")
+        .assert_line("c_sigqueue: another process's values arrive in order ok")
+        .assert_line("c_sigqueue: rt_tgsigqueueinfo to a thread ok")
+        .assert_line(&format!(
+            "c_sigqueue: {} instances queue, then EAGAIN; kill then merges ok",
+            abi::MAX_QUEUED_SIGNALS + 1
+        ))
+        .assert_line("c_sigqueue: a discarded signal's instances make room ok")
+        .assert_line("c_sigqueue: Linux's errors ok")
+        .assert_line("c_sigqueue: done");
+    assert!(
+        report.kernel_errors().is_empty(),
+        "{:?}",
+        report.kernel_errors()
+    );
+}
+
 /// Hostile `rt_sigreturn` frames and actions: each child ends with
 /// SIGSEGV and the kernel's report; a frame's flags are sanitised (TF is
 /// allowed, as on Linux: it traps).

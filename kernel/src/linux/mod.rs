@@ -52,13 +52,13 @@ impl LinuxProcess {
         LinuxProcess {
             brk: mm::Brk::new(brk_start),
             actions: self.actions.after_exec(),
-            pending: self.pending,
+            pending: self.pending.clone(),
         }
     }
 }
 
 /// What a Linux thread has beyond a native one.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct LinuxThread {
     /// `set_tid_address`/`CLONE_CHILD_CLEARTID`: at the thread's exit, 0 is
     /// stored here and one futex waiter woken (0: none).

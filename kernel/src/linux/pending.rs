@@ -1,8 +1,10 @@
 //! Pending signals of the Linux personality, as Linux keeps them: a set
 //! per process (`kill`, `alarm`, SIGCHLD) and one per thread (`tgkill`,
-//! faults), each signal at most once in a set (a signal sent again while
-//! pending merges with the first, whose `siginfo_t` is kept: real-time
-//! signals are not queued here). Which one a thread takes next is Linux's
+//! faults). A standard signal is at most once in a set (one sent again
+//! while pending merges with the first, whose `siginfo_t` is kept); a
+//! real-time one (from [`SIGRTMIN`]) is queued, each instance with its
+//! `siginfo_t`, taken oldest first, while the system has room
+//! (`abi::MAX_QUEUED_SIGNALS`). Which one a thread takes next is Linux's
 //! order: its own set before its process's, and within a set the
 //! synchronous signals (SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS)
 //! before the others, lowest number first; `rt_sigtimedwait` takes in the
@@ -10,10 +12,11 @@
 //! signal sent does — dropped, pending, waking which blocked thread, or
 //! the end of the process — is [`to_process`]'s and [`to_thread`]'s rule.
 
-use super::signal::NSIG;
+use alloc::collections::VecDeque;
 
 pub const SI_USER: i32 = 0;
 pub const SI_KERNEL: i32 = 0x80;
+pub const SI_QUEUE: i32 = -1;
 pub const SI_TKILL: i32 = -6;
 pub const SEGV_MAPERR: i32 = 1;
 pub const SEGV_ACCERR: i32 = 2;
@@ -26,6 +29,9 @@ pub const CLD_KILLED: i32 = 2;
 
 /// `sizeof(siginfo_t)`.
 pub const SIGINFO_SIZE: usize = 128;
+/// The first real-time signal (Linux's kernel SIGRTMIN: C libraries keep
+/// the first few for themselves, musl's `SIGRTMIN()` is 35).
+pub const SIGRTMIN: u32 = 32;
 
 /// What a `siginfo_t` says beyond the signal and its code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -39,6 +45,10 @@ pub enum Detail {
     Fault { addr: u64 },
     /// SIGCHLD: the child's pid, real uid and status.
     Child { pid: u32, uid: u32, status: i32 },
+    /// What the sender of `rt_sigqueueinfo` wrote at `si_pid`, `si_uid`
+    /// and `si_value` (where `sigqueue` puts them; a timer's id, overrun
+    /// and value are at the same places).
+    Queued { pid: u32, uid: u32, value: u64 },
 }
 
 /// A pending signal's `siginfo_t`.
@@ -75,6 +85,29 @@ impl Info {
             code: SI_KERNEL,
             detail: Detail::Kernel,
         }
+    }
+
+    /// Sent by `rt_sigqueueinfo` with the `siginfo_t` bytes `raw`: its
+    /// code, and what [`Detail::Queued`] keeps (the signal is `signo`,
+    /// whatever `raw` says).
+    pub fn queued(signo: u32, raw: &[u8; SIGINFO_SIZE]) -> Info {
+        let word = |at: usize| u32::from_le_bytes([raw[at], raw[at + 1], raw[at + 2], raw[at + 3]]);
+        Info {
+            signo,
+            code: word(8) as i32,
+            detail: Detail::Queued {
+                pid: word(16),
+                uid: word(20),
+                value: u64::from(word(24)) | u64::from(word(28)) << 32,
+            },
+        }
+    }
+
+    /// Whether this info, given to `rt_sigqueueinfo`, would pass for one
+    /// the kernel or `kill`/`tgkill` made (a code that is not negative, or
+    /// SI_TKILL): Linux lets a process send such an info to itself only.
+    pub const fn impersonates(&self) -> bool {
+        self.code >= 0 || self.code == SI_TKILL
     }
 
     /// A fault at `addr` (`si_addr`).
@@ -125,6 +158,11 @@ impl Info {
                 out[20..24].copy_from_slice(&uid.to_le_bytes());
                 out[24..28].copy_from_slice(&status.to_le_bytes());
             }
+            Detail::Queued { pid, uid, value } => {
+                out[16..20].copy_from_slice(&pid.to_le_bytes());
+                out[20..24].copy_from_slice(&uid.to_le_bytes());
+                out[24..32].copy_from_slice(&value.to_le_bytes());
+            }
         }
         out
     }
@@ -139,22 +177,25 @@ pub const fn bit(sig: u32) -> u64 {
 const SYNCHRONOUS: u64 = bit(4) | bit(5) | bit(7) | bit(8) | bit(11) | bit(31);
 
 /// A set of pending signals with their `siginfo_t`s.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pending {
+    /// The signals with an instance pending.
     set: u64,
-    info: [Info; NSIG],
+    /// The pending instances, oldest first: one of each standard signal
+    /// in `set`, one or more of each real-time one.
+    instances: VecDeque<Info>,
 }
+
+/// [`Pending::add`] found no room to queue another instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Full;
 
 impl Pending {
     /// Nothing pending.
     pub const fn new() -> Pending {
         Pending {
             set: 0,
-            info: [Info {
-                signo: 0,
-                code: 0,
-                detail: Detail::Kernel,
-            }; NSIG],
+            instances: VecDeque::new(),
         }
     }
 
@@ -163,23 +204,52 @@ impl Pending {
         self.set
     }
 
-    /// Makes `info.signo` (1..=64) pending; if it is already, the first
-    /// instance stays (with its info) and this one merges with it.
-    pub fn add(&mut self, info: Info) {
-        let sig = info.signo;
-        if self.set & bit(sig) == 0 {
-            self.set |= bit(sig);
-            self.info[sig as usize - 1] = info;
-        }
+    /// The instances queued behind the first of their signal: what
+    /// counts against `abi::MAX_QUEUED_SIGNALS`.
+    pub fn queued(&self) -> usize {
+        self.instances.len() - self.set.count_ones() as usize
     }
 
-    /// Takes signal `sig` out of the set: its info, if it was pending.
+    /// Whether adding signal `sig` would queue an instance (a real-time
+    /// signal already pending).
+    pub const fn queues(&self, sig: u32) -> bool {
+        sig >= SIGRTMIN && self.set & bit(sig) != 0
+    }
+
+    /// Makes `info.signo` (1..=64) pending. A standard signal already
+    /// pending merges with the first instance, whose info stays; a
+    /// real-time one is queued behind the pending ones if there is `room`,
+    /// and otherwise `Full` with nothing changed.
+    pub fn add(&mut self, info: Info, room: bool) -> Result<(), Full> {
+        let sig = info.signo;
+        match self.set & bit(sig) != 0 {
+            false => self.set |= bit(sig),
+            true if !self.queues(sig) => return Ok(()),
+            true if !room => return Err(Full),
+            true => {}
+        }
+        self.instances.push_back(info);
+        Ok(())
+    }
+
+    /// Takes the oldest instance of signal `sig`: its info, if it was
+    /// pending (the next instance, if one is queued, stays pending).
     pub fn take(&mut self, sig: u32) -> Option<Info> {
         if self.set & bit(sig) == 0 {
             return None;
         }
+        let at = self.instances.iter().position(|i| i.signo == sig)?;
+        let taken = self.instances.remove(at);
+        if !self.instances.iter().any(|i| i.signo == sig) {
+            self.set &= !bit(sig);
+        }
+        taken
+    }
+
+    /// Drops every instance of signal `sig`.
+    pub fn discard(&mut self, sig: u32) {
         self.set &= !bit(sig);
-        Some(self.info[sig as usize - 1])
+        self.instances.retain(|i| i.signo != sig);
     }
 }
 
@@ -345,357 +415,4 @@ pub fn to_process(sig: u32, effect: Effect, threads: &[(u64, Run)]) -> Sent {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use alloc::collections::BTreeMap;
-    use alloc::vec::Vec;
-    use proptest::prelude::*;
-
-    #[test]
-    fn siginfo_layouts() {
-        let kill = Info::user(10, 7, 100).encode();
-        assert_eq!(&kill[0..4], &10u32.to_le_bytes());
-        assert_eq!(&kill[8..12], &SI_USER.to_le_bytes());
-        assert_eq!(&kill[16..24], &[7, 0, 0, 0, 100, 0, 0, 0]);
-        let tkill = Info::tkill(12, 7, 0).encode();
-        assert_eq!(&tkill[8..12], &(-6i32).to_le_bytes());
-        let fault = Info::fault(11, SEGV_ACCERR, 0xdead_beef_0000).encode();
-        assert_eq!(&fault[8..12], &2i32.to_le_bytes());
-        assert_eq!(&fault[16..24], &0xdead_beef_0000u64.to_le_bytes());
-        let alarm = Info::kernel(14).encode();
-        assert_eq!(&alarm[8..12], &0x80i32.to_le_bytes());
-        assert!(alarm[12..].iter().all(|&b| b == 0));
-        let child = Info {
-            signo: 17,
-            code: CLD_EXITED,
-            detail: Detail::Child {
-                pid: 9,
-                uid: 1,
-                status: 3,
-            },
-        }
-        .encode();
-        assert_eq!(&child[16..28], &[9, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0]);
-    }
-
-    #[test]
-    fn faults_as_linux_reports_them() {
-        let unmapped = Info::of_fault(14, 0b100, 0x1234, 0x40_0000);
-        assert_eq!(unmapped, Info::fault(11, SEGV_MAPERR, 0x1234));
-        assert_eq!(Info::of_fault(14, 0b111, 0x1234, 0).code, SEGV_ACCERR);
-        assert_eq!(
-            Info::of_fault(6, 0, 0, 0x40_0010),
-            Info::fault(4, ILL_ILLOPN, 0x40_0010)
-        );
-        assert_eq!(
-            Info::of_fault(0, 0, 0, 0x40_0010),
-            Info::fault(8, FPE_INTDIV, 0x40_0010)
-        );
-        assert_eq!(
-            Info::of_fault(13, 0, 0, 0x40_0010),
-            Info::fault(11, SI_KERNEL, 0)
-        );
-        assert_eq!(Info::of_fault(17, 0, 0, 0).signo, 7);
-    }
-
-    #[test]
-    fn synchronous_signals_and_the_thread_go_first() {
-        assert_eq!(next(bit(2) | bit(11), 0), Some(11));
-        assert_eq!(next(bit(2) | bit(11), bit(11)), Some(2));
-        assert_eq!(next(bit(64) | bit(33), 0), Some(33));
-        assert_eq!(next(bit(5), bit(5)), None);
-        let mut thread = Pending::new();
-        let mut process = Pending::new();
-        process.add(Info::user(2, 1, 0));
-        thread.add(Info::tkill(10, 1, 0));
-        assert_eq!(
-            dequeue(&mut thread, &mut process, 0).map(|i| i.signo),
-            Some(10)
-        );
-        assert!(deliverable(&thread, &process, 0));
-        assert!(!deliverable(&thread, &process, bit(2)));
-        assert_eq!(
-            dequeue(&mut thread, &mut process, 0).map(|i| i.signo),
-            Some(2)
-        );
-        assert_eq!(dequeue(&mut thread, &mut process, 0), None);
-    }
-
-    #[test]
-    fn a_second_instance_merges_with_the_first() {
-        let mut p = Pending::new();
-        p.add(Info::user(10, 3, 0));
-        p.add(Info::user(10, 4, 0));
-        assert_eq!(p.take(10), Some(Info::user(10, 3, 0)));
-        assert_eq!(p.take(10), None);
-    }
-
-    #[test]
-    fn who_is_woken() {
-        use Effect::*;
-        use Run::*;
-        let sig = 10;
-        let b = bit(10);
-        let handled = |threads: &[(u64, Run)]| to_process(sig, Handle, threads);
-        assert_eq!(
-            handled(&[(0, Interruptible), (0, Runnable)]),
-            Sent::Pending { wake: None }
-        );
-        assert_eq!(
-            handled(&[(b, Runnable), (0, Uninterruptible), (0, Interruptible)]),
-            Sent::Pending { wake: Some(2) }
-        );
-        assert_eq!(handled(&[(b, Interruptible)]), Sent::Pending { wake: None });
-        assert_eq!(
-            handled(&[(0, Uninterruptible)]),
-            Sent::Pending { wake: None }
-        );
-        // A thread waiting for it takes it though its mask blocks it; a
-        // default action that terminates then does not.
-        let waiter = [(b, Runnable), (b, Interruptible), (b, Waiting(b | 1))];
-        assert_eq!(handled(&waiter), Sent::Pending { wake: Some(2) });
-        assert_eq!(
-            to_process(sig, Terminate, &waiter),
-            Sent::Pending { wake: Some(2) }
-        );
-        assert_eq!(
-            to_process(sig, Ignore, &waiter),
-            Sent::Pending { wake: Some(2) }
-        );
-        // Waiting for it without blocking it: as Linux, it is fatal.
-        assert_eq!(to_process(sig, Terminate, &[(0, Waiting(b))]), Sent::Fatal);
-        // Another signal, handled, interrupts the wait.
-        assert_eq!(
-            to_process(12, Handle, &[(0, Waiting(b))]),
-            Sent::Pending { wake: Some(0) }
-        );
-        assert_eq!(
-            to_process(12, Handle, &[(bit(12), Waiting(b))]),
-            Sent::Pending { wake: None }
-        );
-        // Blocked everywhere: pending, whatever its action.
-        assert_eq!(
-            to_process(sig, Terminate, &[(b, Runnable), (b, Interruptible)]),
-            Sent::Pending { wake: None }
-        );
-        assert_eq!(
-            to_process(sig, Terminate, &[(b, Runnable), (0, Uninterruptible)]),
-            Sent::Fatal
-        );
-        // Ignored: dropped unless the main thread blocks it.
-        assert_eq!(
-            to_process(sig, Ignore, &[(0, Runnable), (b, Waiting(b))]),
-            Sent::Dropped
-        );
-        assert_eq!(to_process(sig, Ignore, &[]), Sent::Dropped);
-        assert_eq!(
-            to_process(sig, Terminate, &[]),
-            Sent::Pending { wake: None }
-        );
-    }
-
-    #[test]
-    fn to_one_thread() {
-        use Effect::*;
-        use Run::*;
-        let b = bit(10);
-        assert_eq!(to_thread(10, Ignore, 0, Waiting(b)), Sent::Dropped);
-        assert_eq!(
-            to_thread(10, Ignore, b, Runnable),
-            Sent::Pending { wake: None }
-        );
-        assert_eq!(
-            to_thread(10, Ignore, b, Waiting(b)),
-            Sent::Pending { wake: Some(0) }
-        );
-        assert_eq!(to_thread(10, Terminate, 0, Uninterruptible), Sent::Fatal);
-        assert_eq!(
-            to_thread(10, Terminate, b, Interruptible),
-            Sent::Pending { wake: None }
-        );
-        assert_eq!(
-            to_thread(10, Terminate, b, Waiting(b)),
-            Sent::Pending { wake: Some(0) }
-        );
-        assert_eq!(
-            to_thread(10, Handle, 0, Interruptible),
-            Sent::Pending { wake: Some(0) }
-        );
-        assert_eq!(
-            to_thread(10, Handle, 0, Uninterruptible),
-            Sent::Pending { wake: None }
-        );
-        assert_eq!(
-            to_thread(10, Handle, b, Interruptible),
-            Sent::Pending { wake: None }
-        );
-        assert_eq!(
-            to_thread(10, Handle, b, Waiting(bit(12))),
-            Sent::Pending { wake: None }
-        );
-    }
-
-    fn run() -> impl Strategy<Value = Run> {
-        prop_oneof![
-            Just(Run::Runnable),
-            Just(Run::Interruptible),
-            Just(Run::Uninterruptible),
-            (0u64..16).prop_map(|set| Run::Waiting(set << 9)),
-        ]
-    }
-
-    fn effect() -> impl Strategy<Value = Effect> {
-        prop_oneof![
-            Just(Effect::Handle),
-            Just(Effect::Ignore),
-            Just(Effect::Terminate)
-        ]
-    }
-
-    proptest! {
-        /// Sending to a process keeps the promises of signal(7) and
-        /// sigwait: checked as properties of the outcome, signals 9..=13
-        /// and masks over them so that every case comes up.
-        #[test]
-        fn process_signals_go_where_linux_sends_them(
-            sig in 10u32..=13,
-            effect in effect(),
-            threads in proptest::collection::vec(((0u64..16).prop_map(|m| m << 9), run()), 0..5),
-        ) {
-            let b = bit(sig);
-            let blocks = |mask: u64| mask & b != 0;
-            let waits = |run: Run| matches!(run, Run::Waiting(set) if set & b != 0);
-            let blocked_run = |run: Run| matches!(run, Run::Interruptible | Run::Waiting(_));
-            let sent = to_process(sig, effect, &threads);
-            let main_blocks = threads.first().is_some_and(|&(m, _)| blocks(m));
-            prop_assert_eq!(sent == Sent::Dropped, effect == Effect::Ignore && !main_blocks);
-            let runnable_takes = threads.iter().any(|&(m, r)| r == Run::Runnable && !blocks(m));
-            let unblocked = threads.iter().any(|&(m, _)| !blocks(m));
-            let waiter = threads.iter().position(|&(_, r)| waits(r));
-            match sent {
-                Sent::Dropped => {}
-                Sent::Fatal => {
-                    prop_assert_eq!(effect, Effect::Terminate);
-                    prop_assert!(unblocked);
-                }
-                Sent::Pending { wake: Some(i) } => {
-                    let (mask, run) = threads[i];
-                    prop_assert!(blocked_run(run));
-                    prop_assert!(!runnable_takes);
-                    // It takes it: waits for it, or its handler interrupts.
-                    prop_assert!(waits(run) || (effect == Effect::Handle && !blocks(mask)));
-                    // No thread before it would have been woken.
-                    for &(m, r) in &threads[..i] {
-                        prop_assert!(!waits(r));
-                        prop_assert!(!(effect == Effect::Handle && blocked_run(r) && !blocks(m)));
-                    }
-                }
-                Sent::Pending { wake: None } => {
-                    prop_assert!(runnable_takes || waiter.is_none());
-                    if effect == Effect::Handle && !runnable_takes {
-                        prop_assert!(!threads.iter().any(|&(m, r)| blocked_run(r) && !blocks(m)));
-                    }
-                }
-            }
-            // A terminating signal ends the process when a thread that does
-            // not block it takes it: a runnable one, or any when nobody
-            // waits for it.
-            if effect == Effect::Terminate && (runnable_takes || (waiter.is_none() && unblocked)) {
-                prop_assert_eq!(sent, Sent::Fatal);
-            }
-            // Blocked by all and waited for by none: it waits.
-            if effect != Effect::Ignore && !unblocked && waiter.is_none() {
-                prop_assert_eq!(sent, Sent::Pending { wake: None });
-            }
-            // Sent to one thread, the rule is the same with that thread alone.
-            if let [(mask, run)] = threads[..] {
-                prop_assert_eq!(to_thread(sig, effect, mask, run), sent);
-            }
-        }
-    }
-
-    /// The model: per signal, the info of its first pending instance.
-    #[derive(Default)]
-    struct Model {
-        thread: BTreeMap<u32, Info>,
-        process: BTreeMap<u32, Info>,
-    }
-
-    impl Model {
-        fn dequeue(&mut self, mask: u64) -> Option<Info> {
-            let pick = |set: &BTreeMap<u32, Info>| {
-                let ready: Vec<u32> = set
-                    .keys()
-                    .copied()
-                    .filter(|&s| mask & (1 << (s - 1)) == 0)
-                    .collect();
-                let sync = [4, 5, 7, 8, 11, 31];
-                ready
-                    .iter()
-                    .copied()
-                    .find(|s| sync.contains(s))
-                    .or(ready.first().copied())
-            };
-            if let Some(s) = pick(&self.thread) {
-                return self.thread.remove(&s);
-            }
-            pick(&self.process).and_then(|s| self.process.remove(&s))
-        }
-    }
-
-    #[derive(Clone, Debug)]
-    enum Op {
-        ToThread(u32, u32),
-        ToProcess(u32, u32),
-        Dequeue(u64),
-        /// `rt_sigtimedwait` for a set.
-        Wait(u64),
-    }
-
-    fn op() -> impl Strategy<Value = Op> {
-        let sig = 1u32..=64;
-        let mask = prop_oneof![
-            Just(0u64),
-            any::<u64>(),
-            (1u32..=64).prop_map(|s| !(1u64 << (s - 1)))
-        ];
-        prop_oneof![
-            (sig.clone(), 0u32..5).prop_map(|(s, p)| Op::ToThread(s, p)),
-            (sig, 0u32..5).prop_map(|(s, p)| Op::ToProcess(s, p)),
-            mask.clone().prop_map(Op::Dequeue),
-            mask.prop_map(|m| Op::Wait(!m)),
-        ]
-    }
-
-    proptest! {
-        #[test]
-        fn pending_sets_behave_like_the_model(ops in proptest::collection::vec(op(), 1..200)) {
-            let (mut thread, mut process) = (Pending::new(), Pending::new());
-            let mut model = Model::default();
-            for op in ops {
-                match op {
-                    Op::ToThread(sig, pid) => {
-                        thread.add(Info::tkill(sig, pid, 0));
-                        model.thread.entry(sig).or_insert(Info::tkill(sig, pid, 0));
-                    }
-                    Op::ToProcess(sig, pid) => {
-                        process.add(Info::user(sig, pid, 0));
-                        model.process.entry(sig).or_insert(Info::user(sig, pid, 0));
-                    }
-                    Op::Dequeue(mask) => {
-                        let expected = model.dequeue(mask);
-                        prop_assert_eq!(deliverable(&thread, &process, mask), expected.is_some());
-                        prop_assert_eq!(dequeue(&mut thread, &mut process, mask), expected);
-                    }
-                    Op::Wait(set) => {
-                        let expected = model.dequeue(!set);
-                        prop_assert_eq!(take_waited(&mut thread, &mut process, set), expected);
-                    }
-                }
-                let set = |m: &BTreeMap<u32, Info>| m.keys().fold(0u64, |s, &k| s | 1 << (k - 1));
-                prop_assert_eq!(thread.set(), set(&model.thread));
-                prop_assert_eq!(process.set(), set(&model.process));
-            }
-        }
-    }
-}
+mod tests;

@@ -265,7 +265,7 @@ pub fn check_altstack(new: SigStack) -> Result<SigStack, Errno> {
 }
 
 /// A thread's signal state: its mask, alternate stack and pending signals.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ThreadSignals {
     pub mask: u64,
     pub altstack: SigStack,
@@ -295,9 +295,10 @@ impl ThreadSignals {
     /// alternate stack, nothing pending.
     pub fn forked(&self) -> ThreadSignals {
         ThreadSignals {
+            mask: self.mask,
+            altstack: self.altstack,
             pending: Pending::new(),
             saved_mask: None,
-            ..*self
         }
     }
 }
@@ -308,7 +309,7 @@ impl ThreadSignals {
     pub fn after_exec(&self) -> ThreadSignals {
         ThreadSignals {
             mask: self.mask,
-            pending: self.pending,
+            pending: self.pending.clone(),
             ..ThreadSignals::new()
         }
     }
@@ -496,7 +497,8 @@ mod tests {
         );
 
         let mut pending = Pending::new();
-        pending.add(super::super::pending::Info::user(12, 3, 0));
+        let info = super::super::pending::Info::user(12, 3, 0);
+        pending.add(info, false).unwrap();
         let thread = ThreadSignals {
             mask: 0b1010,
             altstack: SigStack {
@@ -504,7 +506,7 @@ mod tests {
                 ss_flags: SS_AUTODISARM,
                 ss_size: 0x4000,
             },
-            pending,
+            pending: pending.clone(),
             saved_mask: Some(0),
         };
         let kept = thread.after_exec();

@@ -13,7 +13,7 @@ use abi::Errno;
 use abi::signal::{SIGALRM, SIGCHLD};
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
-use kernel::linux::pending::{CLD_EXITED, CLD_KILLED, Detail, Info};
+use kernel::linux::pending::{CLD_EXITED, CLD_KILLED, Detail, Full, Info};
 use kernel::signal::{self, Death, Ids};
 use kernel::wait::{Child, Reap, reap};
 
@@ -92,7 +92,8 @@ impl Sched {
             code,
             detail: Detail::Child { pid, uid, status },
         };
-        self.signal_process(parent, child);
+        // A standard signal: it never queues.
+        let _ = self.signal_process(parent, child);
         self.wake_waiters(parent);
     }
 
@@ -142,6 +143,42 @@ impl Sched {
     /// sent, if it would stop one of them. The saved user id is the real
     /// one here (no set-user-ID programs).
     pub fn kill(&mut self, pid: i32, sig: i32) -> Result<(), Errno> {
+        let (targets, me, uid) = self.kill_targets(pid, sig)?;
+        for target in targets {
+            // Beyond MAX_QUEUED_SIGNALS a real-time signal pending already
+            // stays as it is: Linux, too, loses the instance `kill` sent.
+            let _ = self.signal_process(target, Info::user(sig as u32, me, uid));
+        }
+        Ok(())
+    }
+
+    /// `rt_sigqueueinfo(pid, sig, info)` by the running process, `info`
+    /// as read from the caller: as `kill` to the process `pid` alone (only
+    /// a positive pid names one: ESRCH otherwise), with `info`. EPERM for
+    /// an `info` that would pass for the kernel's or `kill`'s (a code that
+    /// is not negative, or SI_TKILL) sent to another process, as Linux;
+    /// EAGAIN when the instance would be queued and the system has no
+    /// room ([`abi::MAX_QUEUED_SIGNALS`]).
+    pub fn sigqueue(&mut self, pid: i32, info: Info) -> Result<(), Errno> {
+        if pid <= 0 {
+            return Err(Errno::ESRCH);
+        }
+        if info.impersonates() && pid as u32 != self.current_pid() {
+            return Err(Errno::EPERM);
+        }
+        let (targets, ..) = self.kill_targets(pid, info.signo as i32)?;
+        for target in targets {
+            self.signal_process(target, info)
+                .map_err(|Full| Errno::EAGAIN)?;
+        }
+        Ok(())
+    }
+
+    /// The processes `kill(pid, sig)` by the running process sends to
+    /// (see `kernel::signal::kill` for whom it names and may signal; none
+    /// for signal 0), with the sender's pid and real uid. ENOSYS if the
+    /// signal would stop one of them.
+    fn kill_targets(&self, pid: i32, sig: i32) -> Result<(Vec<u32>, u32, u32), Errno> {
         let ids = |p: &Process| Ids {
             ruid: p.cred.ruid,
             euid: p.cred.euid,
@@ -163,14 +200,10 @@ impl Sched {
             .copied()
             .ok_or(Errno::ESRCH)?;
         let targets = signal::kill(pid, sig, &sender, &all)?;
-        let sig = sig as u32;
-        if targets.iter().any(|&t| self.would_stop(t, sig)) {
+        if targets.iter().any(|&t| self.would_stop(t, sig as u32)) {
             return Err(Errno::ENOSYS);
         }
-        for target in targets {
-            self.signal_process(target, Info::user(sig, me, sender.ids.ruid));
-        }
-        Ok(())
+        Ok((targets, me, sender.ids.ruid))
     }
 
     /// `alarm(seconds)` for the running process: SIGALRM after `seconds`
@@ -204,7 +237,8 @@ impl Sched {
             .collect();
         for pid in due {
             self.alarms.remove(&pid);
-            self.signal_process(pid, Info::kernel(SIGALRM as u32));
+            // A standard signal: it never queues.
+            let _ = self.signal_process(pid, Info::kernel(SIGALRM as u32));
         }
     }
 }

@@ -29,7 +29,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use kernel::linux::LinuxProcess;
-use kernel::linux::pending::{self, Effect, Info, Run, Sent};
+use kernel::linux::pending::{self, Effect, Full, Info, Run, Sent};
 use kernel::linux::sigframe::{self, BadFrame, FPU_SIZE, Placement, Regs, SIGFRAME_SIZE, Saved};
 use kernel::linux::signal::{
     self as rules, DefaultAction, Disposition, Restart, SA_RESTORER, ThreadSignals,
@@ -82,22 +82,42 @@ impl Sched {
         self.disposition(pid, sig) == Disposition::Default(DefaultAction::Stop)
     }
 
+    /// Instances of real-time signals queued behind the first of their
+    /// signal, all processes and threads together.
+    fn queued_signals(&self) -> usize {
+        let processes = self.procs.values().filter_map(|p| p.linux.as_deref());
+        let threads = self.threads.values().filter_map(|t| t.linux.as_deref());
+        processes.map(|l| l.pending.queued()).sum::<usize>()
+            + threads.map(|l| l.signals.pending.queued()).sum::<usize>()
+    }
+
+    /// Whether `set` can take `sig`: it would not queue an instance, or
+    /// the system has room for one more ([`abi::MAX_QUEUED_SIGNALS`]).
+    fn room_for(&self, set: &pending::Pending, sig: u32) -> bool {
+        !set.queues(sig) || self.queued_signals() < abi::MAX_QUEUED_SIGNALS
+    }
+
     /// Sends `info.signo` to process `pid` (a zombie ignores it), as
     /// [`pending::to_process`] says: dropped, pending (waking a thread
     /// that waits for it or that its handler interrupts), or the end of
     /// the process. A native process has no masks: its default action.
-    pub fn signal_process(&mut self, pid: u32, info: Info) {
+    /// `Full`, with nothing changed, when a real-time signal pending
+    /// already would be queued again and the system has no room
+    /// ([`abi::MAX_QUEUED_SIGNALS`]): `kill` then leaves the pending
+    /// instance alone, as Linux does, and `sigqueue` fails.
+    pub fn signal_process(&mut self, pid: u32, info: Info) -> Result<(), Full> {
         let sig = info.signo;
         let Some(p) = self.procs.get(&pid).filter(|p| p.space.is_some()) else {
-            return;
+            return Ok(());
         };
         let effect = effect(self.disposition(pid, sig));
-        if p.linux.is_none() {
+        let Some(linux) = p.linux.as_deref() else {
             if effect == Effect::Terminate {
                 self.kill_process(pid, Death::Signal(sig as i32));
             }
-            return;
-        }
+            return Ok(());
+        };
+        let room = self.room_for(&linux.pending, sig);
         let threads: Vec<(u32, u64, Run)> = p
             .threads
             .iter()
@@ -117,27 +137,32 @@ impl Sched {
                     .get_mut(&pid)
                     .and_then(|p| p.linux.as_deref_mut())
                 {
-                    linux.pending.add(info);
+                    linux.pending.add(info, room)?;
                 }
                 if let Some(i) = wake {
                     self.interrupt(threads[i].0);
                 }
             }
         }
+        Ok(())
     }
 
     /// Sends `info.signo` to thread `tid` alone, as [`pending::to_thread`]
     /// says (the end of the process for a default action that terminates,
-    /// as on Linux).
-    pub fn signal_thread(&mut self, tid: u32, info: Info) {
+    /// as on Linux); `Full` as [`Sched::signal_process`] says.
+    pub fn signal_thread(&mut self, tid: u32, info: Info) -> Result<(), Full> {
         let sig = info.signo;
         let Some(t) = self.threads.get(tid) else {
-            return;
+            return Ok(());
         };
         let pid = t.pid;
-        let Some(mask) = t.linux.as_deref().map(|l| l.signals.mask) else {
+        let Some(linux) = t.linux.as_deref() else {
             return self.signal_process(pid, info);
         };
+        let (mask, room) = (
+            linux.signals.mask,
+            self.room_for(&linux.signals.pending, sig),
+        );
         let effect = effect(self.disposition(pid, sig));
         match pending::to_thread(sig, effect, mask, run_of(t)) {
             Sent::Dropped => {}
@@ -148,13 +173,14 @@ impl Sched {
                     .get_mut(tid)
                     .and_then(|t| t.linux.as_deref_mut())
                 {
-                    linux.signals.pending.add(info);
+                    linux.signals.pending.add(info, room)?;
                 }
                 if wake.is_some() {
                     self.interrupt(tid);
                 }
             }
         }
+        Ok(())
     }
 
     /// Wakes thread `tid`, blocked where a handled signal interrupts it, or
@@ -191,11 +217,11 @@ impl Sched {
             .get_mut(&pid)
             .and_then(|p| p.linux.as_deref_mut())
         {
-            linux.pending.take(sig);
+            linux.pending.discard(sig);
         }
         for t in self.threads.values_mut().filter(|t| t.pid == pid) {
             if let Some(linux) = t.linux.as_deref_mut() {
-                linux.signals.pending.take(sig);
+                linux.signals.pending.discard(sig);
             }
         }
     }
@@ -228,8 +254,8 @@ impl Sched {
         if linux.signals.mask & pending::bit(info.signo) != 0 {
             return false;
         }
-        linux.signals.pending.add(info);
-        true
+        // A fault's signal is a standard one: it never queues.
+        linux.signals.pending.add(info, false).is_ok()
     }
 
     /// Whether the running thread has a signal to take (a wait it is in

@@ -101,6 +101,7 @@ mod nr {
     pub const GETRESGID: usize = 120;
     pub const RT_SIGPENDING: usize = 127;
     pub const RT_SIGTIMEDWAIT: usize = 128;
+    pub const RT_SIGQUEUEINFO: usize = 129;
     pub const RT_SIGSUSPEND: usize = 130;
     pub const SIGALTSTACK: usize = 131;
     pub const ARCH_PRCTL: usize = 158;
@@ -127,6 +128,7 @@ mod nr {
     pub const FACCESSAT: usize = 269;
     pub const DUP3: usize = 292;
     pub const PIPE2: usize = 293;
+    pub const RT_TGSIGQUEUEINFO: usize = 297;
     pub const PRLIMIT64: usize = 302;
     pub const RENAMEAT2: usize = 316;
     pub const GETRANDOM: usize = 318;
@@ -220,6 +222,8 @@ fn dispatch(nr: usize, a: [u64; 6], frame: &mut TrapFrame) -> Resume {
         nr::KILL => signal::kill(a[0], a[1]),
         nr::TKILL => signal::tgkill(None, a[0], a[1]),
         nr::TGKILL => signal::tgkill(Some(a[0]), a[1], a[2]),
+        nr::RT_SIGQUEUEINFO => signal::rt_sigqueueinfo(a[0], a[1], a[2]),
+        nr::RT_TGSIGQUEUEINFO => signal::rt_tgsigqueueinfo(a[0], a[1], a[2], a[3]),
         nr::PAUSE => task::pause(),
         nr::RT_SIGSUSPEND => signal::rt_sigsuspend(a[0], a[1]),
         nr::RT_SIGPENDING => signal::rt_sigpending(a[0], a[1]),

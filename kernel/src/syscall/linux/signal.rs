@@ -2,7 +2,8 @@
 //! `task::signals`'): actions, masks and alternate stacks;
 //! `rt_sigsuspend`, `rt_sigpending` and `rt_sigtimedwait`; `kill` (the
 //! native call's handler, `Sched::kill`) and `tgkill`/`tkill` to a thread
-//! of the caller. A signal with a handler, or one that is blocked, is
+//! of the caller; `rt_sigqueueinfo` and `rt_tgsigqueueinfo` (`sigqueue`),
+//! whose real-time signals queue. A signal with a handler, or one that is blocked, is
 //! made pending (a handler runs on the way back to user mode; a
 //! `rt_sigtimedwait` takes one whatever its action); otherwise it takes
 //! its default action unless ignored, so `abort()` ends the process as
@@ -11,11 +12,12 @@
 
 use super::thread::{nanos, timespec_arg};
 use super::{SysResult, int_arg, process};
+use crate::mem::space::AddressSpace;
 use crate::mem::user::{UserPtr, UserSlice};
 use crate::task::SCHED;
 use abi::Errno;
 use abi::linux::{SigStack, Sigaction};
-use kernel::linux::pending::{Info, SIGINFO_SIZE};
+use kernel::linux::pending::{Full, Info, SIGINFO_SIZE};
 use kernel::linux::signal::{self, SIGSET_SIZE};
 
 /// `rt_sigaction(sig, act, oact, sigsetsize)`.
@@ -191,14 +193,69 @@ pub fn kill(pid: u64, sig: u64) -> SysResult {
 /// that thread, a default action is the process's.
 pub fn tgkill(tgid: Option<u64>, tid: u64, sig: u64) -> SysResult {
     let sig = kill_signal(sig)?;
+    to_own_thread(tgid, tid, sig, |me, uid| {
+        Info::tkill(sig.unwrap_or(0), me, uid)
+    })
+}
+
+/// `rt_sigqueueinfo(pid, sig, info)` (`sigqueue`): `sig` with the
+/// `siginfo_t` at `info` to process `pid`, as `Sched::sigqueue` says.
+pub fn rt_sigqueueinfo(pid: u64, sig: u64, info: u64) -> SysResult {
+    let sig = kill_signal(sig)?.unwrap_or(0);
+    let mut g = SCHED.lock();
+    let raw = read_siginfo(g.current_space(), info)?;
+    g.sigqueue(int_arg(pid), Info::queued(sig, &raw))
+        .map(|()| 0)
+}
+
+/// `rt_tgsigqueueinfo(tgid, tid, sig, info)`: `sig` with the `siginfo_t`
+/// at `info` to thread `tid` of process `tgid`, which must be a thread of
+/// the caller's process as for `tgkill`; EPERM as `rt_sigqueueinfo` says,
+/// EAGAIN when the system has no room to queue it.
+pub fn rt_tgsigqueueinfo(tgid: u64, tid: u64, sig: u64, info: u64) -> SysResult {
+    let sig = kill_signal(sig)?;
+    let (raw, me) = {
+        let mut g = SCHED.lock();
+        (read_siginfo(g.current_space(), info)?, g.current_pid())
+    };
+    let info = Info::queued(sig.unwrap_or(0), &raw);
+    if info.impersonates() && u32::try_from(int_arg(tgid)) != Ok(me) {
+        return Err(Errno::EPERM);
+    }
+    to_own_thread(Some(tgid), tid, sig, |_, _| info)
+}
+
+/// The `siginfo_t` a program gives at `addr`.
+fn read_siginfo(space: &AddressSpace, addr: u64) -> Result<[u8; SIGINFO_SIZE], Errno> {
+    let bytes = UserSlice::<u8>::new(addr, SIGINFO_SIZE as u64)?.read_all(space)?;
+    let mut raw = [0; SIGINFO_SIZE];
+    raw.copy_from_slice(&bytes);
+    Ok(raw)
+}
+
+/// Sends `sig` (none: signal 0, only the checks), with the info
+/// `info_of(caller's pid, real uid)` makes, to thread `tid` of process
+/// `tgid` (any process for `tkill`'s `None`), which must be the caller's:
+/// EINVAL for a tid or tgid that is not positive, ESRCH for a thread that
+/// is not the caller's, ENOSYS for a signal that would stop it, EAGAIN for one
+/// the system has no room to queue.
+fn to_own_thread(
+    tgid: Option<u64>,
+    tid: u64,
+    sig: Option<u32>,
+    info_of: impl FnOnce(u32, u32) -> Info,
+) -> SysResult {
+    let positive = |id: u64| {
+        u32::try_from(int_arg(id))
+            .ok()
+            .filter(|&id| id > 0)
+            .ok_or(Errno::EINVAL)
+    };
+    let tid = positive(tid)?;
+    let tgid = tgid.map(positive).transpose()?;
     let mut g = SCHED.lock();
     let me = g.current_pid();
-    let tid = u32::try_from(int_arg(tid))
-        .ok()
-        .filter(|&t| t > 0)
-        .ok_or(Errno::EINVAL)?;
-    let group_ok = tgid.is_none_or(|t| u32::try_from(int_arg(t)) == Ok(me));
-    if !group_ok || !g.is_thread_of(tid, me) {
+    if tgid.is_some_and(|t| t != me) || !g.is_thread_of(tid, me) {
         return Err(Errno::ESRCH);
     }
     let uid = g.current_cred().ruid;
@@ -206,7 +263,8 @@ pub fn tgkill(tgid: Option<u64>, tid: u64, sig: u64) -> SysResult {
         if g.would_stop(me, sig) {
             return Err(Errno::ENOSYS);
         }
-        g.signal_thread(tid, Info::tkill(sig, me, uid));
+        g.signal_thread(tid, info_of(me, uid))
+            .map_err(|Full| Errno::EAGAIN)?;
     }
     Ok(0)
 }
