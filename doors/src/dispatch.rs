@@ -1,7 +1,8 @@
 //! Moving invocations: door_call (checks, then a scheduler handoff to an
 //! idle server thread or queueing), argument layout, descriptor translation
-//! between tables, unreferenced notice delivery, and abandoning calls
-//! (cancellation). door_return is in `returning`.
+//! between tables, unreferenced notice delivery, abandoning calls
+//! (cancellation), and idle threads leaving their pools (unmapped areas,
+//! signals). door_return is in `returning`.
 //!
 //! The most common calls take the fast path (`fastpath.rs`) instead; here
 //! each record is looked up once (registry positions and slab keys are
@@ -13,7 +14,7 @@ use crate::outcome::{
     ArgCopy, ArgLayout, CallOutcome, Called, Depleted, Event, StackArea, UNPLACED, Upcall,
     UserMemory,
 };
-use crate::system::{CallState, Invocation, Message, Pending, ReplyTo, ThreadKey};
+use crate::system::{CallState, Invocation, Message, Pending, PoolKey, ReplyTo, ThreadKey};
 use crate::{CallParams, Cred, DoorSystem, Errno, Fd, KERNEL_PID, Pid, Tid};
 use abi::{
     DOOR_DESCRIPTOR, DOOR_NO_CANCEL, DOOR_PRIVATE, DOOR_REFUSE_DESC, DOOR_RELEASE, DoorArg,
@@ -575,7 +576,7 @@ impl<C: Copy> DoorSystem<C> {
             return;
         };
         let end = base.saturating_add(len);
-        let lost: Vec<(ThreadKey, crate::system::PoolKey)> = p
+        let lost: Vec<(ThreadKey, PoolKey)> = p
             .threads
             .iter()
             .filter_map(|&key| {
@@ -586,15 +587,34 @@ impl<C: Copy> DoorSystem<C> {
             })
             .collect();
         for (key, pool) in lost {
-            self.pool_mut(pool).idle.retain(|&x| x != key);
-            let t = self.threads.at_mut(key);
-            t.idle = None;
-            let tid = t.tid;
-            self.events.push_back(Event::ParkFailed {
-                tid,
-                errno: Errno::EFAULT,
-            });
+            self.leave_pool(key, pool, Errno::EFAULT);
         }
+    }
+
+    /// Thread `tid`, idle in its pool, is interrupted (a signal's handler
+    /// is to run in it): it leaves its pool, keeping its binding, and its
+    /// door_return fails with EINTR (ParkFailed); a door_return(NULL, 0,
+    /// NULL, 0) parks it again. Until then its pool lacks it, as a pool
+    /// whose thread serves an invocation. False, nothing changed, for a
+    /// thread that is not idle (or unknown).
+    pub fn interrupt_idle(&mut self, tid: Tid) -> bool {
+        let Some(key) = self.threads.find(tid) else {
+            return false;
+        };
+        let Some(pool) = self.threads.at(key).idle else {
+            return false;
+        };
+        self.leave_pool(key, pool, Errno::EINTR);
+        true
+    }
+
+    /// Idle thread `key` leaves `pool`, its door_return failing with `errno`.
+    fn leave_pool(&mut self, key: ThreadKey, pool: PoolKey, errno: Errno) {
+        self.pool_mut(pool).idle.retain(|&x| x != key);
+        let t = self.threads.at_mut(key);
+        t.idle = None;
+        let tid = t.tid;
+        self.events.push_back(Event::ParkFailed { tid, errno });
     }
 
     /// Whether thread `tid` serves an invocation whose client abandoned it

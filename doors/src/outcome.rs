@@ -260,8 +260,9 @@ pub enum Event {
     /// door_call the thread is blocked in).
     Cancel { server: Tid },
     /// Idle server thread `tid` left its pool: its private door was revoked
-    /// or freed (the thread is now unbound; EBADF), or its argument area was
-    /// unmapped (EFAULT). Its door_return fails with `errno`.
+    /// or freed (the thread is now unbound; EBADF), its argument area was
+    /// unmapped (EFAULT), or a signal interrupted it (EINTR, still bound).
+    /// Its door_return fails with `errno`.
     ParkFailed { tid: Tid, errno: Errno },
 }
 

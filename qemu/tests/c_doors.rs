@@ -115,6 +115,26 @@ fn c_door_cancel() {
         .assert_line("c_door_cancel: ok");
 }
 
+/// Signals to a server parked in door_return: handled there, it parks
+/// again; a blocked one stays pending; a call made while the only server
+/// thread runs a handler is served after; a default action still kills.
+#[test]
+fn c_door_signal() {
+    test_program("c_door_signal", &[])
+        .expect_success()
+        .assert_line(
+            "c_door_signal: a handler runs in the main thread parked in door_return, \
+             which parks again ok",
+        )
+        .assert_line("c_door_signal: a signal the parked thread blocks stays pending ok")
+        .assert_line(
+            "c_door_signal: a call that comes while the only server thread runs a handler \
+             is served once it parks again ok",
+        )
+        .assert_line("c_door_signal: a signal's default action ends the parked server ok")
+        .assert_line("c_door_signal: ok");
+}
+
 /// The C benchmark runs (its figures are for `cargo run -- bench`): three
 /// door rows and the Linux mmap and munmap rows.
 #[test]

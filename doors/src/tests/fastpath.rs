@@ -7,8 +7,9 @@
 //! must decline too: descriptors, unreadable or unwritable buffers
 //! (EFAULT), arguments that do not fit the server's area (E2BIG) or the
 //! door's DATA_MIN..DATA_MAX (ENOBUFS), results larger than rbuf (a new
-//! mapping), results to a call without `door_arg_t` (E2BIG), and areas
-//! unmapped between a call and its return.
+//! mapping), results to a call without `door_arg_t` (E2BIG), areas
+//! unmapped between a call and its return, and idle threads interrupted
+//! (out of their pools until they return again).
 
 use super::*;
 use crate::{ArgCopy, FastUpcall, UNPLACED};
@@ -151,6 +152,10 @@ pub(super) enum Op {
         t: usize,
         buffer: Buffer,
     },
+    /// A signal interrupts the thread (if idle in its pool).
+    Interrupt {
+        t: usize,
+    },
 }
 
 fn call_shape() -> impl Strategy<Value = CallShape> {
@@ -216,7 +221,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (p, k).prop_map(|(p, k)| Op::Dup { p, k }),
         1 => t.clone().prop_map(|t| Op::Abort { t }),
         1 => t.clone().prop_map(|t| Op::ExitThread { t }),
-        1 => (t, buffer()).prop_map(|(t, buffer)| Op::Unmap { t, buffer }),
+        1 => (t.clone(), buffer()).prop_map(|(t, buffer)| Op::Unmap { t, buffer }),
+        1 => t.prop_map(|t| Op::Interrupt { t }),
     ]
 }
 
@@ -559,6 +565,9 @@ impl Pair {
                     w.mem.holes.push((at, at + 16));
                     w.sys.unmapped(pid, at, 16);
                 });
+            }
+            Op::Interrupt { t } => {
+                self.both(|w| w.sys.interrupt_idle(TIDS[t]));
             }
         }
         self.both(|w| w.events());

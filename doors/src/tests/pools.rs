@@ -1,7 +1,7 @@
 //! Tests of server pools and what happens around calls: private pools and
 //! door_bind, depletion, unreferenced notices, cancellation, revocation,
-//! thread and process death, the bound on descriptors that waiting calls
-//! carry.
+//! thread and process death, idle threads interrupted by signals, the bound
+//! on descriptors that waiting calls carry.
 
 use super::*;
 use crate::Depleted;
@@ -499,4 +499,76 @@ fn waiting_calls_carry_at_most_max_queued_descs_descriptors_then_eagain() {
     w.door_revoke(1, d).unwrap();
     assert_eq!(w.sys.stats().queued_descs, 0, "revocation failed them");
     assert_eq!(w.sys.stats().waiting, 0);
+}
+
+#[test]
+fn an_interrupted_idle_thread_leaves_its_pool_until_it_parks_again() {
+    let mut w = World::new();
+    let (_, c) = pair(&mut w, 0);
+    w.park(10);
+    w.park(11);
+    assert!(w.sys.interrupt_idle(10));
+    assert_eq!(
+        w.events(),
+        [Event::ParkFailed {
+            tid: 10,
+            errno: Errno::EINTR
+        }]
+    );
+    assert!(w.sys.running_thread(10).is_ok(), "its door_return fails");
+    assert_eq!(w.call_handoff(20, c).server, 11, "the pool's other thread");
+    w.call_wait(21, c);
+    assert_eq!(w.sys.stats().waiting, 1, "no idle thread left: it waits");
+    let out = w.ret(10, 0, &[]).unwrap();
+    let Next::Serve(up) = out.next else {
+        panic!("parking again, it takes the waiting call: {:?}", out.next)
+    };
+    assert_eq!((up.server, up.caller), (10, Some(21)));
+    assert!(w.events().is_empty());
+}
+
+#[test]
+fn an_interrupted_bound_thread_stays_bound() {
+    let mut w = World::new();
+    let (p, pc) = pair(&mut w, DOOR_PRIVATE);
+    w.door_bind(10, p).unwrap();
+    w.park(10);
+    assert!(w.sys.interrupt_idle(10));
+    assert_eq!(
+        w.events(),
+        [Event::ParkFailed {
+            tid: 10,
+            errno: Errno::EINTR
+        }]
+    );
+    assert_eq!(w.sys.threads[&10].bind, Some(w.door_id(1, p)));
+    w.park(10);
+    assert_eq!(
+        w.call_handoff(20, pc).server,
+        10,
+        "back in the private pool"
+    );
+}
+
+#[test]
+fn only_idle_threads_are_interrupted() {
+    let mut w = World::new();
+    let (_, c) = pair(&mut w, 0);
+    w.park(10);
+    assert!(!w.sys.interrupt_idle(11), "running, not parked");
+    assert!(!w.sys.interrupt_idle(99), "no such thread");
+    assert_eq!(w.call_handoff(20, c).server, 10);
+    assert!(!w.sys.interrupt_idle(10), "serving an invocation");
+    assert!(!w.sys.interrupt_idle(20), "calling");
+    w.park(11);
+    assert!(w.sys.interrupt_idle(11));
+    assert!(!w.sys.interrupt_idle(11), "out of its pool already");
+    assert_eq!(
+        w.events(),
+        [Event::ParkFailed {
+            tid: 11,
+            errno: Errno::EINTR
+        }]
+    );
+    assert!(w.sys.threads[&10].serving.is_some(), "10 still serves");
 }

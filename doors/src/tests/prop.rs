@@ -1,7 +1,7 @@
 //! Property test: random sequences of create, close, dup, call, return,
 //! descriptor passing (of doors and of tokens: objects of another kind),
 //! revoke, bind, fattach/fdetach/open, door_info, abort, thread and process
-//! exit, fork and exec, checked after every step against a reference model
+//! exit, fork and exec, signals interrupting idle threads, checked after every step against a reference model
 //! of the descriptor tables and against the system's own invariants; the
 //! scheduling and unreferenced-invocation rules are in `prop_unref`.
 
@@ -112,6 +112,10 @@ enum Op {
     Exec {
         t: usize,
     },
+    /// A signal interrupts the thread (if idle in its pool).
+    Interrupt {
+        t: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -138,7 +142,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => p.prop_map(|p| Op::ExitProcess { p }),
         1 => (t.clone(), k).prop_map(|(t, k)| Op::Info { t, k }),
         1 => t.clone().prop_map(|t| Op::Fork { t }),
-        1 => t.prop_map(|t| Op::Exec { t }),
+        1 => t.clone().prop_map(|t| Op::Exec { t }),
+        1 => t.prop_map(|t| Op::Interrupt { t }),
     ]
 }
 
@@ -264,9 +269,9 @@ impl Run {
                     self.upcall(&up, pool.expect("dispatch to a thread not parked"));
                 }
                 Event::Cancel { server } => assert!(self.w.sys.is_cancelled(server)),
-                Event::ParkFailed { tid, .. } => {
+                Event::ParkFailed { tid, errno } => {
                     assert!(self.w.sys.running_thread(tid).is_ok());
-                    self.park_failed(tid);
+                    self.park_failed(tid, errno);
                 }
             }
         }
@@ -420,6 +425,10 @@ impl Run {
             Op::Info { t, k } => self.info(TIDS[t], k),
             Op::Fork { t } => self.fork(TIDS[t]),
             Op::Exec { t } => self.exec(TIDS[t]),
+            Op::Interrupt { t } => {
+                let idle = self.m.s.parked.contains_key(&TIDS[t]);
+                assert_eq!(self.w.sys.interrupt_idle(TIDS[t]), idle);
+            }
         }
         self.drain();
         self.track();

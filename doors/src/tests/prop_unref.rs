@@ -179,9 +179,14 @@ impl Run {
         s.serving.remove(&tid);
     }
 
-    /// Idle thread `tid` lost its private pool (ParkFailed).
-    pub(super) fn park_failed(&mut self, tid: Tid) {
+    /// Idle thread `tid` left its pool (ParkFailed): interrupted (EINTR),
+    /// it stays bound; else it lost its private pool.
+    pub(super) fn park_failed(&mut self, tid: Tid, errno: Errno) {
         let pool = self.m.s.parked.remove(&tid);
+        if errno == Errno::EINTR {
+            assert!(pool.is_some(), "thread {tid} interrupted but not parked");
+            return;
+        }
         let Some(PoolM::Private(b)) = pool else {
             panic!("thread {tid} lost its pool but was parked in {pool:?}");
         };

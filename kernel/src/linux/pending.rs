@@ -297,9 +297,9 @@ pub enum Run {
     /// Running or ready: it takes a signal on its next return to user mode.
     Runnable,
     /// Blocked in a wait a signal interrupts (pause, sleep, wait4, a pipe,
-    /// a futex).
+    /// a futex, a door call, idle in door_return).
     Interruptible,
-    /// Blocked in a wait a signal does not interrupt (a door call, a join).
+    /// Blocked in a wait a signal does not interrupt (a join).
     Uninterruptible,
     /// Blocked in `rt_sigtimedwait` for this set: it takes those signals
     /// though its mask blocks them (as Linux, which unblocks them while it

@@ -4,8 +4,8 @@
 //! (`kernel::linux::pending::to_process`, `to_thread`): pending when a
 //! handler takes it or a mask blocks it, and a thread of the process that
 //! waits for it (`rt_sigtimedwait`) or that its handler interrupts (in
-//! pause, a sleep, wait4, a pipe, a futex, a door call) is woken if no
-//! runnable one can take it. A
+//! pause, a sleep, wait4, a pipe, a futex, a door call, idle in
+//! door_return) is woken if no runnable one can take it. A
 //! thread takes its pending signals when it returns to user mode: at the
 //! end of each of its Linux system calls (which may restart the call, for
 //! a handler with SA_RESTART) and of each interrupt or exception taken in
@@ -52,9 +52,15 @@ fn run_of(t: &Thread) -> Run {
         State::Ready | State::Running => Run::Runnable,
         State::Blocked(Wait::Signal(set)) => Run::Waiting(set),
         State::Blocked(
-            Wait::Pause | Wait::Sleep | Wait::Child | Wait::Pipe(..) | Wait::Futex | Wait::DoorCall,
+            Wait::Pause
+            | Wait::Sleep
+            | Wait::Child
+            | Wait::Pipe(..)
+            | Wait::Futex
+            | Wait::DoorCall
+            | Wait::DoorPark,
         ) => Run::Interruptible,
-        State::Blocked(Wait::Join(_) | Wait::DoorPark) | State::Dead => Run::Uninterruptible,
+        State::Blocked(Wait::Join(_)) | State::Dead => Run::Uninterruptible,
     }
 }
 
@@ -187,24 +193,29 @@ impl Sched {
     /// in `rt_sigtimedwait` for the signal. A door_call fails as
     /// door_call(3C) says of an interrupted call: EAGAIN while it waits for
     /// a server thread, EINTR once served (the server is cancelled unless
-    /// the door has DOOR_NO_CANCEL); it is not restarted. The thread takes the signal as it resumes in user mode
+    /// the door has DOOR_NO_CANCEL); it is not restarted. A server thread
+    /// idle in door_return leaves its pool and its door_return fails with
+    /// EINTR (libdoor parks it again, as illumos's libc does). Either
+    /// takes the signal as it resumes in user mode
     /// ([`after_switch_to_user`](super::after_switch_to_user)). Other
     /// waits end, and their calls see the signal ([`Sched::interrupted`]).
     fn interrupt(&mut self, tid: u32) {
         let Some(t) = self.threads.get(tid) else {
             return;
         };
-        if t.state != State::Blocked(Wait::DoorCall) {
-            return self.wake(tid);
-        }
-        let pid = t.pid;
+        let (pid, state) = (t.pid, t.state);
         let objects = self.objects();
-        // Its CallFailed event wakes the thread with the error.
-        if objects
-            .doors
-            .abort_call(&mut objects.caps, pid, tid)
-            .is_ok()
-        {
+        // The door logic's event (CallFailed, ParkFailed) wakes the thread
+        // with the error.
+        let told = match state {
+            State::Blocked(Wait::DoorCall) => objects
+                .doors
+                .abort_call(&mut objects.caps, pid, tid)
+                .is_ok(),
+            State::Blocked(Wait::DoorPark) => objects.doors.interrupt_idle(tid),
+            _ => return self.wake(tid),
+        };
+        if told {
             self.handle_events();
         }
     }

@@ -224,16 +224,30 @@ find_area(void)
 /* door_return once the calling thread's area is known; the next
  * invocation starts in libdoor_first_invocation when `first` (a constant:
  * the first return of a thread the default procedure started), in
- * libdoor_invocation otherwise. */
+ * libdoor_invocation otherwise. As illumos's __door_return, a return that
+ * fails with EINTR (a signal's handler ran in the thread, which had left
+ * its pool for it; any results were delivered before it parked) is
+ * issued again as door_return(NULL, 0, NULL, 0) in the same area: the
+ * thread parks again, and the program never sees that EINTR. */
 #define RETURN_STUB(entry)						\
+	"0:\n\t"							\
 	"syscall\n\t"							\
 	"test %%rax, %%rax\n\t"						\
-	"jle 1f\n\t"							\
+	"jle 2f\n\t"							\
 	"mov %%r10, %%rcx\n\t"						\
 	"sub $8, %%rsp\n\t"						\
 	"push %%rax\n\t"							\
 	"call " entry "\n\t"						\
 	"ud2\n"								\
+	"2:\n\t"							\
+	"cmp %[eintr], %%rax\n\t"					\
+	"jne 1f\n\t"							\
+	"xor %%edi, %%edi\n\t"						\
+	"xor %%esi, %%esi\n\t"						\
+	"xor %%edx, %%edx\n\t"						\
+	"xor %%r10d, %%r10d\n\t"						\
+	"mov %[nr], %%eax\n\t"						\
+	"jmp 0b\n"							\
 	"1:"
 
 static inline __attribute__((always_inline)) int
@@ -249,19 +263,21 @@ return_in_area(char *data, size_t size, door_desc_t *desc, uint_t n_desc,
 	 * On success the kernel resumes this thread on a fresh stack pointer
 	 * inside its area with the invocation in registers: the old frames
 	 * are abandoned and libdoor_invocation (the status as its seventh,
-	 * stacked, argument) never returns. On failure only rax changed.
+	 * stacked, argument) never returns. On failure only rax changed
+	 * (a handler that ran meanwhile gave every register back); the
+	 * restart after EINTR clears the arguments in place.
 	 */
 	if (first)
 		__asm__ volatile (RETURN_STUB("libdoor_first_invocation")
-		    : "=a"(ret)
-		    : "a"((long)SYS_door_return), "D"(data), "S"(size),
-		      "d"(desc), "r"(r10), "r"(r8), "r"(r9)
+		    : "=a"(ret), "+D"(data), "+S"(size), "+d"(desc), "+r"(r10)
+		    : "a"((long)SYS_door_return), "r"(r8), "r"(r9),
+		      [eintr] "i"(-EINTR), [nr] "i"(SYS_door_return)
 		    : "rcx", "r11", "memory");
 	else
 		__asm__ volatile (RETURN_STUB("libdoor_invocation")
-		    : "=a"(ret)
-		    : "a"((long)SYS_door_return), "D"(data), "S"(size),
-		      "d"(desc), "r"(r10), "r"(r8), "r"(r9)
+		    : "=a"(ret), "+D"(data), "+S"(size), "+d"(desc), "+r"(r10)
+		    : "a"((long)SYS_door_return), "r"(r8), "r"(r9),
+		      [eintr] "i"(-EINTR), [nr] "i"(SYS_door_return)
 		    : "rcx", "r11", "memory");
 	return ((int)libdoor_result(ret));
 }
