@@ -10,6 +10,7 @@ pub mod futex;
 pub mod mm;
 pub mod names;
 pub mod pending;
+pub mod select;
 pub mod sigframe;
 pub mod signal;
 pub mod start;
