@@ -4,7 +4,9 @@
 //! zombies kept until their parent's `wait4` (SIGCHLD tells a parent with
 //! a handler), and orphans adopted by init. Ending a process ends its threads as exit does, so its door
 //! calls and the calls its threads serve end as on exit (callers get EINTR,
-//! servers a cancellation notice).
+//! servers a cancellation notice). Also process groups and sessions
+//! (`setpgid`, `setsid`, `getpgid`, `getsid`: the rules are
+//! `kernel::session`'s).
 
 use super::{DYING, HANDOFF_OFF, Process, SCHED, Sched, State, Wait, block, exit_thread};
 use crate::arch::timer::HZ;
