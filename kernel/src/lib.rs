@@ -27,6 +27,7 @@ pub mod pids;
 pub mod pipe;
 #[cfg(any(test, feature = "alloc"))]
 pub mod runq;
+pub mod session;
 pub mod signal;
 #[cfg(any(test, feature = "alloc"))]
 pub mod slots;

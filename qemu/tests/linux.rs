@@ -157,3 +157,31 @@ fn c_shared() {
         .assert_line("c_shared: Linux's errors ok")
         .assert_line("c_shared: ok");
 }
+
+/// Process groups and sessions (see `userland/c/c_groups.c`): getpgrp,
+/// getpgid, getsid, setpgid and setsid with each of Linux's errors
+/// (EACCES after the child's execve), kill(-pgid) and waitpid by group.
+#[test]
+fn c_groups() {
+    test_program("c_groups", &[])
+        .expect_success()
+        .assert_line("c_groups: getpgrp, getpgid, getsid and setpgid of itself ok")
+        .assert_line("c_groups: setpgid of children, waitpid(0) by group ok")
+        .assert_line("c_groups: EACCES for a child that has exec'd ok")
+        .assert_line("c_groups: setsid and sessions ok")
+        .assert_line("c_groups: kill(-pgid) and waitpid(-pgid) reach exactly the group ok")
+        .assert_line("c_groups: ok");
+}
+
+/// select, pselect and ppoll (see `userland/c/c_select.c`): pipes
+/// becoming ready, timeouts with the time left written back, errors, and
+/// the masks of pselect and ppoll (EINTR with the handler run, or the
+/// signal left pending when a descriptor is ready first).
+#[test]
+fn c_select() {
+    test_program("c_select", &[])
+        .expect_success()
+        .assert_line("c_select: select on pipes, timeouts, time left, errors ok")
+        .assert_line("c_select: pselect and ppoll masks, time left, errors ok")
+        .assert_line("c_select: ok");
+}

@@ -4,14 +4,14 @@
 //! `struct stat` and `getdents64` records pass through untranslated. This
 //! module adds Linux's conventions: NUL-terminated paths, the older calls
 //! (`open`, `stat`, `mkdir`, `unlink`, ...) as their `*at` forms with
-//! `AT_FDCWD`, `statx`, `readv`/`writev`, `poll`, and `ioctl(TIOCGWINSZ)`,
+//! `AT_FDCWD`, `statx`, `readv`/`writev`, and `ioctl(TIOCGWINSZ)`,
 //! which answers for the console (a terminal of 80 by 24) and is ENOTTY
 //! for everything else.
 
 use super::super::file;
 use super::{SysResult, int_arg, nr, path_arg};
 use crate::mem::user::{UserPtr, UserSlice};
-use crate::task::{self, SCHED};
+use crate::task::SCHED;
 use abi::Errno;
 use abi::fs::{
     AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, IO_MAX, O_CREAT, O_TRUNC, O_WRONLY,
@@ -40,7 +40,6 @@ pub fn dispatch(call: usize, a: [u64; 6]) -> Option<SysResult> {
         nr::FSTAT => file::fstat(fd(0), a[1]),
         nr::NEWFSTATAT => path_arg(a[1]).and_then(|p| file::fstatat(fd(0), &p, a[2], flags(3))),
         nr::STATX => statx(fd(0), a[1], flags(2), a[3] as u32, a[4]),
-        nr::POLL => poll(a[0], a[1], a[2] as i32),
         nr::LSEEK => file::lseek(fd(0), a[1] as i64, flags(2)),
         nr::IOCTL => ioctl(fd(0), a[1] as u32, a[2]),
         nr::PREAD64 => file::pread(fd(0), a[1], a[2], a[3] as i64),
@@ -181,82 +180,6 @@ fn readable_now(fd: i32) -> bool {
     match g.objects().cap(pid, fd) {
         Ok(Capability::Pipe(id, _)) => g.objects().caps.pipes.readiness(id).readable,
         _ => true,
-    }
-}
-
-const POLLIN: i16 = 0x1;
-const POLLOUT: i16 = 0x4;
-const POLLERR: i16 = 0x8;
-const POLLHUP: i16 = 0x10;
-const POLLNVAL: i16 = 0x20;
-const POLLRDNORM: i16 = 0x40;
-const POLLWRNORM: i16 = 0x100;
-/// Most entries of one `poll`.
-const POLL_MAX: u64 = 4096;
-
-/// What `poll` reports of `fd` for `events`: files, directories and
-/// devices are always ready (as Linux says of regular files); a pipe as
-/// its contents and ends say; a door never (nothing to read or write).
-fn revents(fd: i32, events: i16) -> i16 {
-    let mut g = SCHED.lock();
-    let pid = g.current_pid();
-    let (readable, writable, extra) = match g.objects().cap(pid, fd) {
-        Err(_) => return POLLNVAL,
-        Ok(Capability::Door(_)) => (false, false, 0),
-        Ok(Capability::Pipe(id, end)) => {
-            let r = g.objects().caps.pipes.readiness(id);
-            match end {
-                kernel::pipe::End::Read => (r.readable, false, if r.hangup { POLLHUP } else { 0 }),
-                kernel::pipe::End::Write => (false, r.writable, if r.broken { POLLERR } else { 0 }),
-            }
-        }
-        Ok(_) => (true, true, 0),
-    };
-    let mut ready = extra;
-    if readable {
-        ready |= events & (POLLIN | POLLRDNORM);
-    }
-    if writable {
-        ready |= events & (POLLOUT | POLLWRNORM);
-    }
-    ready
-}
-
-/// `poll(fds, n, timeout)`: checks every entry; with nothing ready it
-/// checks again at every timer tick until the timeout (milliseconds;
-/// negative: none) passes, or a signal to handle comes (EINTR).
-fn poll(fds: u64, count: u64, timeout: i32) -> SysResult {
-    if count > POLL_MAX {
-        return Err(Errno::EINVAL);
-    }
-    let list = UserSlice::<u8>::new(fds, count * 8)?;
-    let deadline = {
-        let mut g = SCHED.lock();
-        list.check(g.current_space(), true)?;
-        let now = g.monotonic_ns();
-        (timeout > 0).then(|| g.tick_at(now + timeout as u64 * 1_000_000))
-    };
-    loop {
-        let mut bytes = list.read_all(SCHED.lock().current_space())?;
-        let mut ready = 0;
-        for entry in bytes.chunks_exact_mut(8) {
-            let fd = i32::from_le_bytes([entry[0], entry[1], entry[2], entry[3]]);
-            let events = i16::from_le_bytes([entry[4], entry[5]]);
-            let got = if fd < 0 { 0 } else { revents(fd, events) };
-            ready += u64::from(got != 0);
-            entry[6..8].copy_from_slice(&got.to_le_bytes());
-        }
-        let mut g = SCHED.lock();
-        list.write_bytes(g.current_space(), &bytes)?;
-        let expired = deadline.is_some_and(|tick| g.ticks() >= tick);
-        if ready > 0 || timeout == 0 || expired {
-            return Ok(ready);
-        }
-        let next = g.ticks() + 1;
-        drop(g);
-        if !task::sleep_until(next) {
-            return Err(Errno::EINTR);
-        }
     }
 }
 
