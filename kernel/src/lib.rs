@@ -31,4 +31,6 @@ pub mod session;
 pub mod signal;
 #[cfg(any(test, feature = "alloc"))]
 pub mod slots;
+#[cfg(any(test, feature = "alloc"))]
+pub mod socket;
 pub mod wait;

@@ -138,6 +138,24 @@ fn c_lazy() {
         .assert_line("c_lazy: ok");
 }
 
+/// Stream socket pairs (see `userland/c/c_socket.c`): both directions,
+/// a child ping-pong and a transfer larger than a pipe, send/recv and
+/// sendmsg/recvmsg flags, shutdown, the peer's close with SIGPIPE (pipes
+/// too), select, Linux's errors.
+#[test]
+fn c_socket() {
+    test_program("c_socket", &[])
+        .expect_success()
+        .assert_line("c_socket: select waits for a socket ok")
+        .assert_line("c_socket: both directions on each end, send/recv, fstat, poll ok")
+        .assert_line("c_socket: ping-pong with a child, 200000 bytes with MSG_WAITALL ok")
+        .assert_line("c_socket: sendmsg and recvmsg with iovecs ok")
+        .assert_line("c_socket: shutdown of either direction, for every descriptor ok")
+        .assert_line("c_socket: the peer's close: end of file, EPIPE and SIGPIPE (pipes too) ok")
+        .assert_line("c_socket: Linux's errors ok")
+        .assert_line("c_socket: done");
+}
+
 /// MAP_SHARED anonymous memory across fork: a counter and buffers shared
 /// by parent, child and grandchild (pages untouched before the fork too),
 /// mprotect after fork, munmap on one side, MAP_PRIVATE beside it still

@@ -8,7 +8,8 @@
 //! which answers for the console (a terminal of 80 by 24) and is ENOTTY
 //! for everything else.
 
-use super::super::file;
+use super::super::file::{self, Transfer};
+use super::signal::sigpipe;
 use super::{SysResult, int_arg, nr, path_arg};
 use crate::mem::user::{UserPtr, UserSlice};
 use crate::task::SCHED;
@@ -27,7 +28,7 @@ pub fn dispatch(call: usize, a: [u64; 6]) -> Option<SysResult> {
     let flags = |i: usize| a[i] as u32;
     Some(match call {
         nr::READ => file::read(fd(0), a[1], a[2]),
-        nr::WRITE => file::write(fd(0), a[1], a[2]),
+        nr::WRITE => sigpipe(file::write(fd(0), a[1], a[2])),
         nr::OPEN => path_arg(a[0]).and_then(|p| file::openat(AT_FDCWD, &p, flags(1), flags(2))),
         nr::CREAT => path_arg(a[0])
             .and_then(|p| file::openat(AT_FDCWD, &p, O_CREAT | O_WRONLY | O_TRUNC, flags(1))),
@@ -44,8 +45,14 @@ pub fn dispatch(call: usize, a: [u64; 6]) -> Option<SysResult> {
         nr::IOCTL => ioctl(fd(0), a[1] as u32, a[2]),
         nr::PREAD64 => file::pread(fd(0), a[1], a[2], a[3] as i64),
         nr::PWRITE64 => file::pwrite(fd(0), a[1], a[2], a[3] as i64),
-        nr::READV => vectored(fd(0), a[1], a[2], Direction::Read),
-        nr::WRITEV => vectored(fd(0), a[1], a[2], Direction::Write),
+        nr::READV => vectored(fd(0), a[1], a[2], Direction::Read, Transfer::default()),
+        nr::WRITEV => sigpipe(vectored(
+            fd(0),
+            a[1],
+            a[2],
+            Direction::Write,
+            Transfer::default(),
+        )),
         nr::ACCESS => path_arg(a[0]).and_then(|p| file::faccessat(AT_FDCWD, &p, flags(1), 0)),
         nr::FACCESSAT => path_arg(a[1]).and_then(|p| file::faccessat(fd(0), &p, flags(2), 0)),
         nr::FACCESSAT2 => {
@@ -123,7 +130,7 @@ fn readlink(dirfd: i32, path: u64) -> SysResult {
 
 /// Which way a `readv`/`writev` goes.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Direction {
+pub(super) enum Direction {
     Read,
     Write,
 }
@@ -131,12 +138,19 @@ enum Direction {
 /// Most entries of one `readv`/`writev` (Linux's `IOV_MAX`).
 const IOV_MAX: u64 = 1024;
 
-/// `readv`/`writev`: each entry in turn, stopping at a short transfer. A
-/// read stops too before an entry that would block (a pipe emptied by the
-/// entries before): only the first may wait, as on Linux. Like `read` and
-/// `write`, one call moves at most `IO_MAX` bytes in all (a short count
-/// beyond), which bounds how long it runs with interrupts off.
-fn vectored(fd: i32, iov: u64, count: u64, dir: Direction) -> SysResult {
+/// `readv`/`writev` (and `recvmsg`/`sendmsg`, as `transfer` says): each
+/// entry in turn, stopping at a short transfer. A read stops too before
+/// an entry that would block (a pipe emptied by the entries before): only
+/// the first may wait, as on Linux (all of them with `MSG_WAITALL`). Like
+/// `read` and `write`, one call moves at most `IO_MAX` bytes in all (a
+/// short count beyond), which bounds how long it runs with interrupts off.
+pub(super) fn vectored(
+    fd: i32,
+    iov: u64,
+    count: u64,
+    dir: Direction,
+    transfer: Transfer,
+) -> SysResult {
     if count > IOV_MAX {
         return Err(Errno::EINVAL);
     }
@@ -151,13 +165,14 @@ fn vectored(fd: i32, iov: u64, count: u64, dir: Direction) -> SysResult {
     let mut done = 0;
     for (i, v) in list.iter().enumerate().filter(|(_, v)| v.iov_len > 0) {
         let budget = IO_MAX as u64 - done;
-        if budget == 0 || (i > 0 && dir == Direction::Read && done > 0 && !readable_now(fd)) {
+        let reading_on = i > 0 && dir == Direction::Read && done > 0;
+        if budget == 0 || reading_on && !transfer.wait_all && !readable_now(fd) {
             break;
         }
         let len = v.iov_len.min(budget);
         let moved = match dir {
-            Direction::Read => file::read(fd, v.iov_base, len),
-            Direction::Write => file::write(fd, v.iov_base, len),
+            Direction::Read => file::read_with(fd, v.iov_base, len, transfer),
+            Direction::Write => file::write_with(fd, v.iov_base, len, transfer),
         };
         match moved {
             Ok(n) => {
@@ -179,6 +194,7 @@ fn readable_now(fd: i32) -> bool {
     let pid = g.current_pid();
     match g.objects().cap(pid, fd) {
         Ok(Capability::Pipe(id, _)) => g.objects().caps.pipes.readiness(id).readable,
+        Ok(Capability::Socket(end)) => end.readiness(&g.objects().caps.pipes).readable,
         _ => true,
     }
 }

@@ -14,6 +14,7 @@ mod mem;
 mod poll;
 mod process_calls;
 mod signal;
+mod socket;
 mod thread;
 mod time;
 
@@ -61,6 +62,12 @@ mod nr {
     pub const GETPID: usize = 39;
     pub const ALARM: usize = 37;
     pub const SETITIMER: usize = 38;
+    pub const SENDTO: usize = 44;
+    pub const RECVFROM: usize = 45;
+    pub const SENDMSG: usize = 46;
+    pub const RECVMSG: usize = 47;
+    pub const SHUTDOWN: usize = 48;
+    pub const SOCKETPAIR: usize = 53;
     pub const CLONE: usize = 56;
     pub const FORK: usize = 57;
     pub const VFORK: usize = 58;
@@ -244,6 +251,12 @@ fn dispatch(nr: usize, a: [u64; 6], frame: &mut TrapFrame) -> Resume {
         nr::TKILL => signal::tgkill(None, a[0], a[1]),
         nr::TGKILL => signal::tgkill(Some(a[0]), a[1], a[2]),
         nr::RT_SIGQUEUEINFO => signal::rt_sigqueueinfo(a[0], a[1], a[2]),
+        nr::SOCKETPAIR => socket::socketpair(a[0], a[1], a[2], a[3]),
+        nr::SHUTDOWN => socket::shutdown(a[0], a[1]),
+        nr::SENDTO => socket::sendto(a),
+        nr::RECVFROM => socket::recvfrom(a),
+        nr::SENDMSG => socket::sendmsg(a[0], a[1], a[2]),
+        nr::RECVMSG => socket::recvmsg(a[0], a[1], a[2]),
         nr::RT_TGSIGQUEUEINFO => signal::rt_tgsigqueueinfo(a[0], a[1], a[2], a[3]),
         nr::PAUSE => task::pause(),
         nr::RT_SIGSUSPEND => signal::rt_sigsuspend(a[0], a[1]),

@@ -1,8 +1,9 @@
 //! Waiting for descriptors: `poll`, `ppoll`, `select` and `pselect6`
 //! (decoding and `fd_set` bitmaps: `kernel::linux::select`). Files,
 //! directories and devices are always ready (as Linux says of regular
-//! files); a pipe as its contents and ends say; a door never (nothing to
-//! read or write). With nothing ready a call looks again at every timer
+//! files); a pipe as its contents and ends say, a socket as its two
+//! directions say (`kernel::socket::Stream::readiness`); a door never
+//! (nothing to read or write). With nothing ready a call looks again at every timer
 //! tick until its timeout passes, or a signal to handle comes (EINTR; never
 //! restarted). `ppoll` and `pselect6` wait with the signal mask they are
 //! given, as `rt_sigsuspend` does: interrupted, the handler runs with the
@@ -37,6 +38,10 @@ fn revents(fd: i32, events: i16) -> i16 {
                 kernel::pipe::End::Read => (r.readable, false, if r.hangup { POLLHUP } else { 0 }),
                 kernel::pipe::End::Write => (false, r.writable, if r.broken { POLLERR } else { 0 }),
             }
+        }
+        Ok(Capability::Socket(end)) => {
+            let r = end.readiness(&g.objects().caps.pipes);
+            (r.readable, r.writable, if r.hangup { POLLHUP } else { 0 })
         }
         Ok(_) => (true, true, 0),
     };
