@@ -8,7 +8,7 @@
 //! (`setpgid`, `setsid`, `getpgid`, `getsid`: the rules are
 //! `kernel::session`'s).
 
-use super::{DYING, HANDOFF_OFF, Process, SCHED, Sched, State, Wait, block, exit_thread};
+use super::{CpuTicks, DYING, HANDOFF_OFF, Process, SCHED, Sched, State, Wait, block, exit_thread};
 use crate::arch::timer::HZ;
 use crate::mem::space::AddressSpace;
 use abi::Errno;
@@ -169,6 +169,31 @@ impl Sched {
         }
     }
 
+    /// Charges the timer tick that just came to the running thread and its
+    /// process (the idle thread has no process).
+    pub(super) fn charge_tick(&mut self) {
+        let Some(t) = self.threads.get_mut(self.current) else {
+            return;
+        };
+        t.cpu_ticks += 1;
+        let pid = t.pid;
+        if let Some(p) = self.procs.get_mut(&pid) {
+            p.cpu.own += 1;
+        }
+    }
+
+    /// The running thread's CPU time in timer ticks, and its process's.
+    pub fn cpu_ticks(&self) -> (u64, CpuTicks) {
+        let Some(t) = self.threads.get(self.current) else {
+            return (0, CpuTicks::default());
+        };
+        let process = self
+            .procs
+            .get(&t.pid)
+            .map_or(CpuTicks::default(), |p| p.cpu);
+        (t.cpu_ticks, process)
+    }
+
     /// Wakes the threads of `pid` waiting for a child.
     fn wake_waiters(&mut self, pid: u32) {
         let waiters: Vec<u32> = self
@@ -324,14 +349,15 @@ fn exit_if_dying() {
 /// names, and the errors, are `kernel::wait::reap`'s): blocks until one of
 /// them has exited, unless WNOHANG; EINTR if a signal comes to handle
 /// first. A zombie found is first handed to
-/// `deliver` with the caller's address space (to store its status): if
+/// `deliver` with the caller's address space and its CPU time, its
+/// children's included (to store its status and usage): if
 /// that fails, the error is returned and the child stays a zombie;
 /// otherwise it is reaped, and its pid and death returned. `Ok(None)`:
 /// WNOHANG and none has exited.
 pub fn wait4(
     pid: i32,
     options: u32,
-    deliver: impl Fn(&AddressSpace, Death) -> Result<(), Errno>,
+    deliver: impl Fn(&AddressSpace, Death, u64) -> Result<(), Errno>,
 ) -> Result<Option<(u32, Death)>, Errno> {
     loop {
         let mut g = SCHED.lock();
@@ -349,9 +375,15 @@ pub fn wait4(
             .collect();
         match reap(pid, options, pgid, &children)? {
             Reap::Child(z) => {
-                let death = g.process(z).and_then(|p| p.death).unwrap_or(Death::Exit(0));
-                deliver(g.current_space(), death)?;
+                let (death, cpu) = g
+                    .process(z)
+                    .map_or((None, 0), |p| (p.death, p.cpu.own + p.cpu.children));
+                let death = death.unwrap_or(Death::Exit(0));
+                deliver(g.current_space(), death, cpu)?;
                 g.procs.remove(&z);
+                if let Some(parent) = g.procs.get_mut(&me) {
+                    parent.cpu.children += cpu;
+                }
                 return Ok(Some((z, death)));
             }
             Reap::NotYet => return Ok(None),
