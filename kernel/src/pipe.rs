@@ -41,6 +41,13 @@ pub const PIPE_DEV: u64 = makedev(0, 2);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PipeId(u64);
 
+impl PipeId {
+    /// The other pipe of a pair [`Pipes::create_pair`] made.
+    pub const fn partner(self) -> PipeId {
+        PipeId(self.0 ^ 1)
+    }
+}
+
 /// One end of a pipe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum End {
@@ -186,6 +193,27 @@ impl<S: PageStore> Pipes<S> {
         }
         let id = PipeId(self.next_id);
         self.next_id += 1;
+        self.insert(id, owner, nonblock);
+        Ok(id)
+    }
+
+    /// Two new pipes, each the other's [`PipeId::partner`] (a socket pair
+    /// is made of them), as [`Pipes::create`] makes them; the first's id.
+    /// ENFILE unless both fit.
+    pub fn create_pair(&mut self, owner: Cred, nonblock: bool) -> Result<PipeId, Errno> {
+        if self.pipes.len() + 2 > self.max_pipes {
+            return Err(Errno::ENFILE);
+        }
+        // An even id and the odd one after it.
+        let first = PipeId(self.next_id.next_multiple_of(2));
+        self.next_id = first.0 + 2;
+        self.insert(first, owner, nonblock);
+        self.insert(first.partner(), owner, nonblock);
+        Ok(first)
+    }
+
+    /// Stores an empty pipe `id` with one reference to each end.
+    fn insert(&mut self, id: PipeId, owner: Cred, nonblock: bool) {
         let end = EndState {
             refs: 1,
             nonblock,
@@ -199,12 +227,6 @@ impl<S: PageStore> Pipes<S> {
             owner,
         };
         self.pipes.insert(id, pipe);
-        Ok(id)
-    }
-
-    /// How many more pipes may be made.
-    pub fn room(&self) -> usize {
-        self.max_pipes.saturating_sub(self.pipes.len())
     }
 
     /// Counts one more descriptor naming `end` of `id`.
@@ -260,8 +282,8 @@ impl<S: PageStore> Pipes<S> {
         } = self;
         let pipe = pipes.get_mut(&id).expect("unknown pipe");
         if pipe.len == 0 {
-            let no_more = pipe.ends.iter().any(EndState::closed);
-            return if no_more || sink.remaining() == 0 {
+            let [read, write] = &pipe.ends;
+            return if read.shut || write.closed() || sink.remaining() == 0 {
                 Ok(Moved {
                     bytes: 0,
                     wake: Wake::Nobody,
@@ -315,7 +337,8 @@ impl<S: PageStore> Pipes<S> {
                 wake: Wake::Nobody,
             });
         }
-        if pipe.ends.iter().any(EndState::closed) {
+        let [read, write] = &pipe.ends;
+        if read.closed() || write.shut {
             return Err(Errno::EPIPE);
         }
         let room = PIPE_CAPACITY - pipe.len;

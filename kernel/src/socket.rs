@@ -4,6 +4,9 @@
 //! ([`crate::pipe`]): an end ([`Stream`]) holds the read end of the pipe
 //! it receives on and the write end of the pipe it sends on, so reads,
 //! writes, blocking, wakeups, `O_NONBLOCK` and the pages are the pipes'.
+//! The two pipes are partners ([`PipeId::partner`]), so an end is named by
+//! the pipe it receives on alone, and a descriptor stays as small as a
+//! pipe end's.
 //! What a socket adds: one descriptor for both directions, `shutdown` of
 //! either direction (the pipe end is shut, its references stay counted:
 //! the peer reads end of file once the bytes sent are read, or gets EPIPE
@@ -19,13 +22,12 @@ use abi::Errno;
 use abi::fs::{O_NONBLOCK, O_RDWR, PIPE_BUF, S_IFSOCK, Stat};
 use abi::linux::socket::{SHUT_RD, SHUT_RDWR, SHUT_WR};
 
-/// One end of a connected stream socket pair.
+/// One end of a connected stream socket pair: the pipe it receives on
+/// (it holds the read end); it sends on that pipe's partner (it holds the
+/// write end).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Stream {
-    /// The pipe it receives on (it holds the read end).
-    pub rx: PipeId,
-    /// The pipe it sends on (it holds the write end).
-    pub tx: PipeId,
+    rx: PipeId,
 }
 
 impl Stream {
@@ -37,36 +39,39 @@ impl Stream {
         owner: Cred,
         nonblock: bool,
     ) -> Result<(Stream, Stream), Errno> {
-        if pipes.room() < 2 {
-            return Err(Errno::ENFILE);
-        }
-        let there = pipes.create(owner, nonblock)?;
-        let back = pipes.create(owner, nonblock)?;
+        let there = pipes.create_pair(owner, nonblock)?;
         Ok((
             Stream {
-                rx: back,
-                tx: there,
+                rx: there.partner(),
             },
-            Stream {
-                rx: there,
-                tx: back,
-            },
+            Stream { rx: there },
         ))
     }
 
-    /// The pipe end a read waits on, and the one a write waits on.
+    /// The pipe it receives on.
+    pub const fn rx(self) -> PipeId {
+        self.rx
+    }
+
+    /// The pipe it sends on.
+    pub const fn tx(self) -> PipeId {
+        self.rx.partner()
+    }
+
+    /// The pipe end a read waits on.
     pub const fn read_end(self) -> (PipeId, End) {
         (self.rx, End::Read)
     }
 
+    /// The pipe end a write waits on.
     pub const fn write_end(self) -> (PipeId, End) {
-        (self.tx, End::Write)
+        (self.tx(), End::Write)
     }
 
     /// Counts one more descriptor naming this end.
     pub fn retain<S: PageStore>(self, pipes: &mut Pipes<S>) {
         pipes.retain(self.rx, End::Read);
-        pipes.retain(self.tx, End::Write);
+        pipes.retain(self.tx(), End::Write);
     }
 
     /// `shutdown(how)`: the pipe ends it shuts (EINVAL for another `how`);
@@ -83,8 +88,8 @@ impl Stream {
             _ => return Err(Errno::EINVAL),
         };
         let rx = read && pipes.shutdown(self.rx, End::Read);
-        let tx = write && pipes.shutdown(self.tx, End::Write);
-        Ok([(rx, self.rx), (tx, self.tx)]
+        let tx = write && pipes.shutdown(self.tx(), End::Write);
+        Ok([(rx, self.rx), (tx, self.tx())]
             .into_iter()
             .filter_map(|(shut, id)| shut.then_some(id)))
     }
@@ -96,7 +101,7 @@ impl Stream {
     /// of each pipe closed or shut), never broken (no `POLLERR`).
     pub fn readiness<S: PageStore>(self, pipes: &Pipes<S>) -> Readiness {
         let rx = pipes.readiness(self.rx);
-        let tx = pipes.readiness(self.tx);
+        let tx = pipes.readiness(self.tx());
         Readiness {
             readable: rx.readable,
             writable: tx.writable,
@@ -113,7 +118,7 @@ impl Stream {
     /// Sets `O_NONBLOCK` as `flags` has it (for both directions).
     pub fn set_status_flags<S: PageStore>(self, pipes: &mut Pipes<S>, flags: u32) {
         pipes.set_status_flags(self.rx, End::Read, flags);
-        pipes.set_status_flags(self.tx, End::Write, flags);
+        pipes.set_status_flags(self.tx(), End::Write, flags);
     }
 
     /// `fstat`: a socket (0777, as Linux's), its creator's, size 0.
@@ -143,12 +148,12 @@ mod tests {
     };
 
     fn send(pipes: &mut Pipes<VecStore>, end: Stream, bytes: &[u8]) -> Result<usize, Errno> {
-        pipes.write(end.tx, &mut &bytes[..]).map(|m| m.bytes)
+        pipes.write(end.tx(), &mut &bytes[..]).map(|m| m.bytes)
     }
 
     fn recv(pipes: &mut Pipes<VecStore>, end: Stream, len: usize) -> Result<Vec<u8>, Errno> {
         let mut buf = vec![0; len];
-        let moved = pipes.read(end.rx, &mut &mut buf[..])?;
+        let moved = pipes.read(end.rx(), &mut &mut buf[..])?;
         buf.truncate(moved.bytes);
         Ok(buf)
     }
@@ -184,7 +189,7 @@ mod tests {
         let (a, b) = Stream::pair(&mut pipes, OWNER, false).unwrap();
         assert_eq!(send(&mut pipes, a, b"last"), Ok(4));
         let shut: Vec<PipeId> = a.shutdown(&mut pipes, SHUT_WR).unwrap().collect();
-        assert_eq!(shut, [a.tx]);
+        assert_eq!(shut, [a.tx()]);
         assert_eq!(send(&mut pipes, a, b"x"), Err(Errno::EPIPE));
         assert_eq!(recv(&mut pipes, b, 16).unwrap(), b"last", "sent bytes stay");
         assert_eq!(recv(&mut pipes, b, 16).unwrap(), b"", "then end of file");
@@ -198,7 +203,7 @@ mod tests {
         assert_eq!(a.shutdown(&mut pipes, 3).err(), Some(Errno::EINVAL));
 
         let shut: Vec<PipeId> = a.shutdown(&mut pipes, SHUT_RD).unwrap().collect();
-        assert_eq!(shut, [a.rx]);
+        assert_eq!(shut, [a.rx()]);
         assert_eq!(
             recv(&mut pipes, a, 16).unwrap(),
             b"still",
@@ -214,16 +219,16 @@ mod tests {
         let mut pipes = Pipes::new(VecStore::default(), 4);
         let (a, b) = Stream::pair(&mut pipes, OWNER, false).unwrap();
         a.retain(&mut pipes);
-        assert_eq!(pipes.release(a.rx, End::Read), Wake::Nobody);
-        assert_eq!(pipes.release(a.tx, End::Write), Wake::Nobody);
+        assert_eq!(pipes.release(a.rx(), End::Read), Wake::Nobody);
+        assert_eq!(pipes.release(a.tx(), End::Write), Wake::Nobody);
         assert_eq!(recv(&mut pipes, b, 1), Err(Errno::EAGAIN), "a dup remains");
-        assert_eq!(pipes.release(a.rx, End::Read), Wake::Writers);
-        assert_eq!(pipes.release(a.tx, End::Write), Wake::Readers);
+        assert_eq!(pipes.release(a.rx(), End::Read), Wake::Writers);
+        assert_eq!(pipes.release(a.tx(), End::Write), Wake::Readers);
         assert_eq!(recv(&mut pipes, b, 1).unwrap(), b"");
         assert_eq!(send(&mut pipes, b, b"x"), Err(Errno::EPIPE));
         assert!(b.readiness(&pipes).hangup);
-        let _ = pipes.release(b.rx, End::Read);
-        let _ = pipes.release(b.tx, End::Write);
+        let _ = pipes.release(b.rx(), End::Read);
+        let _ = pipes.release(b.tx(), End::Write);
         assert_eq!(pipes.usage().pipes, 0);
     }
 }

@@ -509,34 +509,34 @@ impl<S: PageStore> Objects<S> {
     /// EAGAIN (an empty pipe with a writer).
     pub fn read(&mut self, cap: Capability, sink: &mut impl Sink) -> Result<usize, Errno> {
         self.check_readable(cap)?;
-        match cap {
-            Capability::Pipe(id, _) | Capability::Socket(Stream { rx: id, .. }) => {
-                let moved = self.caps.pipes.read(id, sink)?;
-                self.caps.note_wake(id, moved.wake);
-                Ok(moved.bytes)
+        let id = match cap {
+            Capability::Pipe(id, _) => id,
+            Capability::Socket(end) => end.rx(),
+            other => {
+                let ofd = other.ofd().expect("a file system object");
+                return self.caps.fs.read(ofd, sink);
             }
-            other => self
-                .caps
-                .fs
-                .read(other.ofd().expect("a file system object"), sink),
-        }
+        };
+        let moved = self.caps.pipes.read(id, sink)?;
+        self.caps.note_wake(id, moved.wake);
+        Ok(moved.bytes)
     }
 
     /// `write` of `source` to what `cap` names. Errors: EBADF, ENOSPC,
     /// EFBIG, EPIPE, EAGAIN (a full pipe), ENOMEM (no page for a pipe).
     pub fn write(&mut self, cap: Capability, source: &mut impl Source) -> Result<Written, Errno> {
         self.check_writable(cap)?;
-        match cap {
-            Capability::Pipe(id, _) | Capability::Socket(Stream { tx: id, .. }) => {
-                let moved = self.caps.pipes.write(id, source)?;
-                self.caps.note_wake(id, moved.wake);
-                Ok(Written::Bytes(moved.bytes))
+        let id = match cap {
+            Capability::Pipe(id, _) => id,
+            Capability::Socket(end) => end.tx(),
+            other => {
+                let ofd = other.ofd().expect("a file system object");
+                return self.caps.fs.write(ofd, source);
             }
-            other => self
-                .caps
-                .fs
-                .write(other.ofd().expect("a file system object"), source),
-        }
+        };
+        let moved = self.caps.pipes.write(id, source)?;
+        self.caps.note_wake(id, moved.wake);
+        Ok(Written::Bytes(moved.bytes))
     }
 
     /// The description of a positioned call or seek: ESPIPE for pipes and

@@ -73,24 +73,29 @@ pub struct Transfer {
 /// kernel releases it if the thread is destroyed meanwhile.
 struct Parked {
     cap: Capability,
-    /// The pipe end it waits at, if it may wait.
-    at: Option<(PipeId, End)>,
-    transfer: Transfer,
+    /// A write (else a read).
+    write: bool,
+    /// `MSG_DONTWAIT`.
+    dont_wait: bool,
     held: bool,
 }
 
 impl Parked {
-    /// A read of `cap` (`write`: false) or a write.
+    /// A read of `cap` (`write`: false) or a write, as `transfer` says.
     fn new(cap: Capability, write: bool, transfer: Transfer) -> Self {
-        let at = match write {
-            false => cap.read_wait(),
-            true => cap.write_wait(),
-        };
         Parked {
             cap,
-            at,
-            transfer,
+            write,
+            dont_wait: transfer.dont_wait,
             held: false,
+        }
+    }
+
+    /// The pipe end it waits at, if it may wait.
+    fn at(&self) -> Option<(PipeId, End)> {
+        match self.write {
+            false => self.cap.read_wait(),
+            true => self.cap.write_wait(),
         }
     }
 
@@ -98,12 +103,12 @@ impl Parked {
     /// `MSG_DONTWAIT`, on a description that is not `O_NONBLOCK` (asked
     /// each time: another thread may change it).
     fn may_block(&self, g: &mut Guard) -> bool {
-        self.at.is_some() && !self.transfer.dont_wait && !g.objects().nonblocking(self.cap)
+        !self.dont_wait && self.at().is_some() && !g.objects().nonblocking(self.cap)
     }
 
     /// Blocks until the pipe's other side acts; returns the lock again.
     fn block(&mut self, mut g: Guard) -> Guard {
-        let (id, end) = self.at.expect("only transfers at a pipe end block");
+        let (id, end) = self.at().expect("only transfers at a pipe end block");
         if !self.held {
             g.objects().retain(self.cap);
             g.set_holds(Some(self.cap));
@@ -159,45 +164,54 @@ pub fn read(fd: i32, buf: u64, count: u64) -> SysResult {
     read_with(fd, buf, count, Transfer::default())
 }
 
-/// [`read`] as `transfer` says (`recv`'s flags): with `wait_all` it goes
-/// on until the buffer is full, end of file, an error or a signal to
-/// handle (the count so far, if any).
+/// [`read`] as `transfer` says (`recv`'s flags; see [`read_fully`] for
+/// `wait_all`).
 pub fn read_with(fd: i32, buf: u64, count: u64, transfer: Transfer) -> SysResult {
+    if transfer.wait_all {
+        return read_fully(fd, buf, count, transfer);
+    }
     let mut g = SCHED.lock();
     let cap = cap_of(&mut g, fd)?;
     g.objects().check_readable(cap)?;
-    let len = io_buffer(buf, count).map(|_| count.min(IO_MAX as u64))?;
-    let mut done = 0;
+    let buf = io_buffer(buf, count)?;
     let mut parked = Parked::new(cap, false, transfer);
     loop {
-        let rest = UserSlice::<u8>::new(buf + done, len - done)?;
         let (objects, space) = g.file_env();
-        let read = rest
+        let read = buf
             .sink(space)
             .and_then(|mut sink| objects.read(cap, &mut sink));
         g.handle_events();
         match read {
-            Ok(n) => {
-                done += n as u64;
-                if n == 0 || done == len || !transfer.wait_all {
-                    return parked.finish(g, Ok(done));
-                }
-            }
             Err(Errno::EAGAIN) if parked.may_block(&mut g) => {
                 if g.interrupted() {
-                    let result = if done > 0 {
-                        Ok(done)
-                    } else {
-                        Err(Errno::EINTR)
-                    };
-                    return parked.finish(g, result);
+                    return parked.finish(g, Err(Errno::EINTR));
                 }
                 g = parked.block(g)
             }
-            Err(_) if done > 0 => return parked.finish(g, Ok(done)),
-            Err(e) => return parked.finish(g, Err(e)),
+            read => return parked.finish(g, read.map(|n| n as u64)),
         }
     }
+}
+
+/// `recv` with MSG_WAITALL: reads (blocking as [`read`] does) until
+/// `count` bytes (at most [`IO_MAX`]) have come, end of file, an error or
+/// a signal to handle; the count so far if any came, else the error.
+fn read_fully(fd: i32, buf: u64, count: u64, transfer: Transfer) -> SysResult {
+    let len = io_buffer(buf, count).map(|_| count.min(IO_MAX as u64))?;
+    let once = Transfer {
+        wait_all: false,
+        ..transfer
+    };
+    let mut done = 0;
+    while done < len {
+        match read_with(fd, buf + done, len - done, once) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(_) if done > 0 => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
 }
 
 /// `write`: a file takes all of it or nothing; a blocking pipe or socket
