@@ -91,3 +91,36 @@ fn c_sigreturn() {
         .assert_line("c_sigreturn: a frame's flags are tamed")
         .assert_line("c_sigreturn: done");
 }
+
+/// Job control (see `userland/c/c_jobs.c`): stop signals stop a whole
+/// process until SIGCONT, as waitpid (WUNTRACED, WCONTINUED) and SIGCHLD
+/// report; handled, ignored, blocked and self-sent stop signals; a
+/// stopped process killed; a group continued; a native program; a
+/// stopped door server served once continued.
+#[test]
+fn c_jobs() {
+    let report = test_program("c_jobs", &[]);
+    report
+        .expect_success()
+        .assert_line(
+            "c_jobs: SIGSTOP stops a writer (reported once, no bytes), SIGCONT lets it go on ok",
+        )
+        .assert_line("c_jobs: a stopped child killed with SIGKILL is reaped ok")
+        .assert_line("c_jobs: SIGTSTP with a handler runs it, SIGTTIN ignored does nothing ok")
+        .assert_line("c_jobs: SIGTSTP at its default action stops; SIGTERM then SIGCONT ends it ok")
+        .assert_line("c_jobs: a blocked SIGTSTP stops the child when it unblocks it ok")
+        .assert_line("c_jobs: a child that raises SIGSTOP stops there ok")
+        .assert_line("c_jobs: SIGCHLD with CLD_STOPPED and CLD_CONTINUED ok")
+        .assert_line("c_jobs: no SIGCHLD for stops with SA_NOCLDSTOP, one for the end ok")
+        .assert_line("c_jobs: kill(-pgid, SIGCONT) continues a stopped group ok")
+        .assert_line("c_jobs: a native program stops and continues ok")
+        .assert_line(
+            "c_jobs: a call to a stopped door server waits for SIGCONT, then is served ok",
+        )
+        .assert_line("c_jobs: done");
+    assert!(
+        report.kernel_errors().is_empty(),
+        "{:?}",
+        report.kernel_errors()
+    );
+}

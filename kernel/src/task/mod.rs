@@ -10,6 +10,7 @@
 
 mod fork;
 mod ipc;
+mod job;
 mod join;
 mod linux;
 mod loader;
@@ -54,6 +55,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use doors::{Cred, Registry, ThreadKey};
 use kernel::cap::Capability;
 use kernel::clock::Clock;
+use kernel::job::Job;
 use kernel::joins::ExitValues;
 use kernel::linux::futex::Futexes;
 use kernel::linux::{LinuxProcess, LinuxThread};
@@ -97,6 +99,10 @@ enum State {
     Ready,
     Running,
     Blocked(Wait),
+    /// Ready, but its process is stopped: it was set aside when its turn
+    /// came (or it stopped itself), and goes back on the run queue when
+    /// its process continues (`task::job`).
+    Stopped,
     Dead,
 }
 
@@ -124,6 +130,9 @@ pub struct Thread {
     /// Its process lets door calls hand the CPU straight to the other side
     /// (a copy of [`Process::handoff`], read on the hot path).
     handoff: bool,
+    /// Its process is stopped (a copy of [`Process::job`]'s state, read
+    /// where the next thread to run is chosen).
+    stopped: bool,
     /// Its record in the door logic (`None` for the idle thread).
     door_key: Option<ThreadKey>,
     /// The pages of its last fast door_call's `door_arg_t`, rbuf and arguments.
@@ -172,6 +181,9 @@ pub struct Process {
     /// Killed (or exiting) while some of its threads still run: they must
     /// not return to user mode. Counted in [`DYING`].
     dying: bool,
+    /// Stopped or running, and what its parent's wait has yet to learn of
+    /// it (`task::job`). Counted in [`STOPPED`] while stopped.
+    job: Job,
     /// What a Linux program has besides (`None`: a native program).
     pub linux: Option<Box<LinuxProcess>>,
 }
@@ -275,6 +287,9 @@ static DYING: AtomicUsize = AtomicUsize::new(0);
 /// Processes that turned the door handoff off (so door switches skip the
 /// check while there are none).
 static HANDOFF_OFF: AtomicUsize = AtomicUsize::new(0);
+/// Stopped processes (so the choice of the next thread, door switches and
+/// the common return to user mode skip the check while there are none).
+static STOPPED: AtomicUsize = AtomicUsize::new(0);
 /// Whether `Sched::dead` holds threads to free.
 static DEAD_PENDING: AtomicBool = AtomicBool::new(false);
 
@@ -372,14 +387,17 @@ impl Sched {
     }
 
     /// Whether a door switch from the running thread to `target` goes
-    /// straight there: unless the process of either turned the handoff off.
+    /// straight there: unless the process of either turned the handoff
+    /// off, or `target`'s is stopped (then it goes through the run queue,
+    /// where it is set aside until its process continues).
     #[inline(always)]
     fn direct_switch_to(&self, target: u32) -> bool {
-        if HANDOFF_OFF.load(Ordering::Relaxed) == 0 {
+        if (HANDOFF_OFF.load(Ordering::Relaxed) | STOPPED.load(Ordering::Relaxed)) == 0 {
             return true;
         }
         let on = |tid: u32| self.threads.get(tid).is_none_or(|t| t.handoff);
-        on(self.current) && on(target)
+        let stopped = self.threads.get(target).is_some_and(|t| t.stopped);
+        on(self.current) && on(target) && !stopped
     }
 
     /// Turns the door handoff of process `pid` on or off.
@@ -423,8 +441,27 @@ impl Sched {
         }
     }
 
+    /// The next thread to run: the first ready one, else the idle thread.
     fn pick_next(&mut self) -> u32 {
-        self.ready.pop().unwrap_or(self.idle)
+        self.pop_ready().unwrap_or(self.idle)
+    }
+
+    /// Takes the first thread off the run queue that may run: a thread of
+    /// a stopped process is set aside instead ([`State::Stopped`]), so no
+    /// thread of a stopped process runs (in user mode or in the kernel)
+    /// until it continues.
+    #[inline]
+    fn pop_ready(&mut self) -> Option<u32> {
+        loop {
+            let tid = self.ready.pop()?;
+            if STOPPED.load(Ordering::Relaxed) == 0 {
+                return Some(tid);
+            }
+            match self.threads.get_mut(tid) {
+                Some(t) if t.stopped => t.state = State::Stopped,
+                _ => return Some(tid),
+            }
+        }
     }
 
     /// Adds a thread that enters user mode with `frame`.
@@ -433,7 +470,7 @@ impl Sched {
         if (p.threads.len() + p.exited_threads.len()) as u64 >= p.limits.threads {
             return Err(Errno::EAGAIN);
         }
-        let (handoff, cred) = (p.handoff, p.cred);
+        let (handoff, cred, stopped) = (p.handoff, p.cred, p.job.is_stopped());
         self.may_add_thread()?;
         let kstack = KernelStack::new().ok_or(Errno::ENOMEM)?;
         // SAFETY: a fresh, mapped kernel stack.
@@ -456,6 +493,7 @@ impl Sched {
             detached: false,
             joining: None,
             handoff,
+            stopped,
             holds: None,
             root,
             door_key: None,
@@ -569,6 +607,7 @@ impl Sched {
             handoff: true,
             death: None,
             dying: false,
+            job: Job::RUNNING,
             linux: None,
         };
         self.procs.insert(pid, p);
@@ -637,7 +676,7 @@ pub fn on_timer_tick(frame: &TrapFrame) {
 extern "C" fn idle_loop() -> ! {
     loop {
         let mut g = SCHED.lock();
-        if let Some(next) = g.ready.pop() {
+        if let Some(next) = g.pop_ready() {
             switch_locked(g, next);
             continue;
         }
@@ -658,14 +697,25 @@ extern "C" fn idle_loop() -> ! {
     }
 }
 
-/// Prints the deadlock report: one line per blocked thread.
+/// Prints the deadlock report: one line per blocked or stopped thread.
+/// A stopped process counts as blocked: with no timer pending and nothing
+/// else to run, nobody is left to send it SIGCONT.
 fn report_deadlock(g: &Sched) {
-    crate::error!("deadlock: every thread is blocked and no timer is pending");
+    crate::error!("deadlock: every thread is blocked or stopped and no timer is pending");
     for t in g.threads.values().filter(|t| t.tid != g.idle) {
-        let State::Blocked(wait) = t.state else {
-            continue;
-        };
         let name = g.process(t.pid).map_or("?", |p| p.name.as_str());
+        let wait = match t.state {
+            State::Blocked(wait) => wait,
+            State::Stopped => {
+                crate::error!(
+                    "deadlock: process {} ({name}) thread {} is stopped: it waits for SIGCONT",
+                    t.pid,
+                    t.tid
+                );
+                continue;
+            }
+            State::Ready | State::Running | State::Dead => continue,
+        };
         let what = match wait {
             Wait::Join(tid) => alloc::format!("to join thread {tid}"),
             Wait::Child => "for a child process to exit".into(),
@@ -706,6 +756,7 @@ pub fn start() -> ! {
         detached: false,
         joining: None,
         handoff: true,
+        stopped: false,
         holds: None,
         root: None,
         door_key: None,
