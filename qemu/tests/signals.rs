@@ -4,7 +4,7 @@
 //! sigtimedwait), what execve keeps, and hostile frames killed cleanly.
 //! Every run also checks that nothing leaked.
 
-use qemu::test_program;
+use qemu::{Outcome, Verdict, test_program};
 
 /// The C exercises (see `userland/c/c_signals.c`).
 #[test]
@@ -123,4 +123,22 @@ fn c_jobs() {
         "{:?}",
         report.kernel_errors()
     );
+}
+
+/// A program that stops itself while its parent (init) waits for it:
+/// nothing is left to send SIGCONT and no timer is pending, so the
+/// kernel reports a deadlock, naming the stopped thread (a stopped
+/// process is not one on Linux, where a terminal could still continue
+/// it; nothing here could).
+#[test]
+fn c_jobs_stopped_with_nobody_left_is_a_deadlock() {
+    let report = test_program("c_jobs", &["alone"]);
+    report
+        .expect_outcome(Outcome::Deadlock)
+        .assert_line("deadlock: every thread is blocked or stopped")
+        .assert_line("(init) thread")
+        .assert_line("waits for a child process to exit")
+        .assert_line("(c_jobs) thread")
+        .assert_line("is stopped: it waits for SIGCONT");
+    report.expect_program(1, Verdict::Unfinished, None);
 }

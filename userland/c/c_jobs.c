@@ -15,6 +15,7 @@
  * - a native program stops and continues too;
  * - a stopped door server: a call to it waits until SIGCONT, then it is
  *   served.
+ * `c_jobs alone` stops itself, with nobody to continue it.
  */
 #include <ctest.h>
 #include <door.h>
@@ -467,6 +468,11 @@ door_server(void)
 int
 main(int argc, char *argv[])
 {
+	if (argc > 1 && strcmp(argv[1], "alone") == 0) {
+		/* Nobody will continue it: the kernel reports a deadlock. */
+		raise(SIGSTOP);
+		return (1);
+	}
 	if (argc > 1)
 		return (server());
 	stop_and_continue();
