@@ -224,7 +224,10 @@ mod tests {
             (0usize..4, 19u32..=22).prop_map(|(i, s)| Op::Stop(i, s)),
             (0usize..4).prop_map(Op::Continue),
             (0usize..4).prop_map(Op::Exit),
-            (prop_oneof![Just(-1), Just(0), Just(-2), Just(-3), 10i32..14], options)
+            (
+                prop_oneof![Just(-1), Just(0), Just(-2), Just(-3), 10i32..14],
+                options
+            )
                 .prop_map(|(p, o)| Op::Wait(p, o)),
         ]
     }

@@ -114,9 +114,7 @@ fn c_jobs() {
         .assert_line("c_jobs: no SIGCHLD for stops with SA_NOCLDSTOP, one for the end ok")
         .assert_line("c_jobs: kill(-pgid, SIGCONT) continues a stopped group ok")
         .assert_line("c_jobs: a native program stops and continues ok")
-        .assert_line(
-            "c_jobs: a call to a stopped door server waits for SIGCONT, then is served ok",
-        )
+        .assert_line("c_jobs: a call to a stopped door server waits for SIGCONT, then is served ok")
         .assert_line("c_jobs: done");
     assert!(
         report.kernel_errors().is_empty(),

@@ -11,7 +11,7 @@
 //! (unless SA_NOCLDSTOP) and its waits in `wait4`, woken.
 
 use super::switch::set_aside;
-use super::{SCHED, STOPPED, Sched, State};
+use super::{HANDOFF_OFF, RETURN_CHECKS, SCHED, STOPPED, Sched, State};
 use abi::signal::{SIGCHLD, SIGCONT};
 use core::sync::atomic::Ordering;
 use kernel::job::{self, Report};
@@ -49,7 +49,7 @@ impl Sched {
         let Some(report) = p.job.stop(sig) else {
             return;
         };
-        STOPPED.fetch_add(1, Ordering::Relaxed);
+        count_stopped(true);
         for &tid in &p.threads {
             if let Some(t) = threads.get_mut(tid) {
                 t.stopped = true;
@@ -74,7 +74,7 @@ impl Sched {
         let Some(report) = p.job.resume() else {
             return;
         };
-        STOPPED.fetch_sub(1, Ordering::Relaxed);
+        count_stopped(false);
         for &tid in &p.threads {
             if let Some(t) = threads.get_mut(tid) {
                 t.stopped = false;
@@ -115,6 +115,18 @@ impl Sched {
             let _ = self.signal_process(parent, info);
         }
         self.wake_waiters(parent);
+    }
+}
+
+/// Counts a process that stops (`true`) or is stopped no more (`false`,
+/// continued or ended) where the hot paths look: the choice of the next
+/// thread, door switches, the return to user mode.
+pub(super) fn count_stopped(stopped: bool) {
+    for counter in [&STOPPED, &HANDOFF_OFF, &RETURN_CHECKS] {
+        match stopped {
+            true => counter.fetch_add(1, Ordering::Relaxed),
+            false => counter.fetch_sub(1, Ordering::Relaxed),
+        };
     }
 }
 

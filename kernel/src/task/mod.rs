@@ -179,10 +179,11 @@ pub struct Process {
     /// once its last thread has, until its parent waits for it).
     pub death: Option<Death>,
     /// Killed (or exiting) while some of its threads still run: they must
-    /// not return to user mode. Counted in [`DYING`].
+    /// not return to user mode. Counted in [`RETURN_CHECKS`].
     dying: bool,
     /// Stopped or running, and what its parent's wait has yet to learn of
-    /// it (`task::job`). Counted in [`STOPPED`] while stopped.
+    /// it (`task::job`). Counted in [`STOPPED`], [`HANDOFF_OFF`] and
+    /// [`RETURN_CHECKS`] while stopped.
     job: Job,
     /// What a Linux program has besides (`None`: a native program).
     pub linux: Option<Box<LinuxProcess>>,
@@ -282,13 +283,16 @@ pub static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
 pub static FIRST_USER_TSC: AtomicU64 = AtomicU64::new(0);
 /// Direct caller/server switches (see `kstat::DOOR_HANDOFFS`).
 pub static HANDOFFS: AtomicU64 = AtomicU64::new(0);
-/// Processes with `dying` set (so the common syscall return skips the check).
-static DYING: AtomicUsize = AtomicUsize::new(0);
-/// Processes that turned the door handoff off (so door switches skip the
-/// check while there are none).
+/// Processes whose threads look before they return to user mode: those
+/// with `dying` set (they end) and stopped ones (they wait), so the common
+/// return skips the look while there are none.
+static RETURN_CHECKS: AtomicUsize = AtomicUsize::new(0);
+/// Processes whose threads a door switch may not run at once: those that
+/// turned the door handoff off, and stopped ones (so door switches skip
+/// the check while there are none).
 static HANDOFF_OFF: AtomicUsize = AtomicUsize::new(0);
-/// Stopped processes (so the choice of the next thread, door switches and
-/// the common return to user mode skip the check while there are none).
+/// Stopped processes (so the choice of the next thread skips the check
+/// while there are none).
 static STOPPED: AtomicUsize = AtomicUsize::new(0);
 /// Whether `Sched::dead` holds threads to free.
 static DEAD_PENDING: AtomicBool = AtomicBool::new(false);
@@ -392,12 +396,15 @@ impl Sched {
     /// where it is set aside until its process continues).
     #[inline(always)]
     fn direct_switch_to(&self, target: u32) -> bool {
-        if (HANDOFF_OFF.load(Ordering::Relaxed) | STOPPED.load(Ordering::Relaxed)) == 0 {
+        if HANDOFF_OFF.load(Ordering::Relaxed) == 0 {
             return true;
         }
-        let on = |tid: u32| self.threads.get(tid).is_none_or(|t| t.handoff);
-        let stopped = self.threads.get(target).is_some_and(|t| t.stopped);
-        on(self.current) && on(target) && !stopped
+        let on = |tid: u32| {
+            self.threads
+                .get(tid)
+                .is_none_or(|t| t.handoff && !t.stopped)
+        };
+        on(self.current) && on(target)
     }
 
     /// Turns the door handoff of process `pid` on or off.

@@ -6,17 +6,15 @@
 //! calls and the calls its threads serve end as on exit (callers get EINTR,
 //! servers a cancellation notice).
 
-use super::{
-    DYING, HANDOFF_OFF, Process, SCHED, STOPPED, Sched, State, Wait, block, exit_thread,
-};
+use super::{HANDOFF_OFF, Process, RETURN_CHECKS, SCHED, Sched, State, Wait, block, exit_thread};
 use crate::arch::timer::HZ;
 use crate::mem::space::AddressSpace;
 use abi::Errno;
 use abi::signal::{SIGALRM, SIGCHLD};
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
-use kernel::linux::pending::{CLD_EXITED, CLD_KILLED, Detail, Full, Info};
 use kernel::job::Job;
+use kernel::linux::pending::{CLD_EXITED, CLD_KILLED, Detail, Full, Info};
 use kernel::signal::{self, Death, Ids};
 use kernel::wait::{Child, Reap, Waited, reap};
 
@@ -40,7 +38,7 @@ impl Sched {
         if p.death.is_none() {
             p.death = Some(death);
             p.dying = true;
-            DYING.fetch_add(1, Ordering::Relaxed);
+            RETURN_CHECKS.fetch_add(1, Ordering::Relaxed);
         }
         let others: Vec<u32> = p
             .threads
@@ -71,10 +69,10 @@ impl Sched {
         p.space = None;
         p.exited_threads.clear(&mut self.threads);
         if core::mem::take(&mut p.dying) {
-            DYING.fetch_sub(1, Ordering::Relaxed);
+            RETURN_CHECKS.fetch_sub(1, Ordering::Relaxed);
         }
         if core::mem::replace(&mut p.job, Job::RUNNING).is_stopped() {
-            STOPPED.fetch_sub(1, Ordering::Relaxed);
+            super::job::count_stopped(false);
         }
         if !core::mem::replace(&mut p.handoff, true) {
             HANDOFF_OFF.fetch_sub(1, Ordering::Relaxed);
@@ -258,7 +256,7 @@ pub fn exit_process(status: i32) -> ! {
 /// does not go back, nor one whose process is stopped until it continues.
 #[inline(always)]
 pub fn check_exiting() {
-    if (DYING.load(Ordering::Relaxed) | STOPPED.load(Ordering::Relaxed)) != 0 {
+    if RETURN_CHECKS.load(Ordering::Relaxed) != 0 {
         exit_if_dying();
     }
 }

@@ -209,7 +209,10 @@ fn who_is_woken() {
         to_process(sig, Stop, &[(b, Runnable), (b, Interruptible)]),
         Sent::Pending { wake: None }
     );
-    assert_eq!(to_process(sig, Stop, &waiter), Sent::Pending { wake: Some(2) });
+    assert_eq!(
+        to_process(sig, Stop, &waiter),
+        Sent::Pending { wake: Some(2) }
+    );
     assert_eq!(
         to_process(sig, Terminate, &[]),
         Sent::Pending { wake: None }
