@@ -110,6 +110,9 @@ fn c_jobs() {
         .assert_line("c_jobs: SIGTSTP at its default action stops; SIGTERM then SIGCONT ends it ok")
         .assert_line("c_jobs: a blocked SIGTSTP stops the child when it unblocks it ok")
         .assert_line("c_jobs: a child that raises SIGSTOP stops there ok")
+        .assert_line(
+            "c_jobs: sigsuspend stopped by a signal it unblocks waits on once continued ok",
+        )
         .assert_line("c_jobs: SIGCHLD with CLD_STOPPED and CLD_CONTINUED ok")
         .assert_line("c_jobs: no SIGCHLD for stops with SA_NOCLDSTOP, one for the end ok")
         .assert_line("c_jobs: kill(-pgid, SIGCONT) continues a stopped group ok")

@@ -7,7 +7,8 @@
  *   bytes flow again, and WCONTINUED reports it once;
  * - SIGTSTP with a handler runs it; at its default action it stops;
  *   ignored, nothing happens; blocked, it stops the child when the child
- *   unblocks it; a child stopping itself (raise) stops there;
+ *   unblocks it (in sigprocmask; in sigsuspend, which goes on waiting
+ *   once continued); a child stopping itself (raise) stops there;
  * - SIGCHLD with CLD_STOPPED and CLD_CONTINUED (siginfo), none with
  *   SA_NOCLDSTOP (but CLD_KILLED still);
  * - a stopped child killed (SIGKILL; SIGTERM then SIGCONT) is reaped;
@@ -264,6 +265,64 @@ stops_on_its_way(int self)
 	CHECK(close(p[0]) == 0 && close(go[1]) == 0);
 }
 
+static volatile sig_atomic_t usr1_seen;
+
+static void
+count_usr1(int sig)
+{
+	(void) sig;
+	usr1_seen++;
+}
+
+/* A child in sigsuspend that unblocks a pending SIGTSTP stops there;
+ * continued, it goes on waiting (the call restarts, no handler having
+ * run) until a handled signal comes. */
+static void
+stopped_in_sigsuspend(void)
+{
+	int p[2];
+
+	CHECK(pipe(p) == 0);
+	pid_t c = fork();
+	CHECK(c >= 0);
+	if (c == 0) {
+		sigset_t set, none;
+
+		handle(SIGUSR1, count_usr1, 0);
+		sigemptyset(&set);
+		sigaddset(&set, SIGTSTP);
+		sigaddset(&set, SIGUSR1);
+		CHECK(sigprocmask(SIG_BLOCK, &set, NULL) == 0);
+		CHECK(write(p[1], "r", 1) == 1);
+		sigset_t pending;
+		int i = 0;
+		do {
+			CHECK(i++ < 1000000);
+			sched_yield();
+			CHECK(sigpending(&pending) == 0);
+		} while (!sigismember(&pending, SIGTSTP));
+		sigemptyset(&none);
+		CHECK_ERR(sigsuspend(&none), EINTR);
+		char seen = '0' + usr1_seen;
+		CHECK(write(p[1], &seen, 1) == 1);
+		_exit(0);
+	}
+	CHECK(next_byte(p[0]) == 'r');
+	CHECK(kill(c, SIGTSTP) == 0);
+	stopped_by(c, SIGTSTP);
+	CHECK(kill(c, SIGCONT) == 0);
+	continued(c);
+	/* It runs meanwhile: back in sigsuspend, not out of it. */
+	pause_a_little();
+	CHECK(kill(c, SIGUSR1) == 0);
+	CHECK(next_byte(p[0]) == '1');
+	int st;
+	CHECK(waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(close(p[0]) == 0 && close(p[1]) == 0);
+	printf("c_jobs: sigsuspend stopped by a signal it unblocks waits on "
+	    "once continued ok\n");
+}
+
 /* The SIGCHLD pending for this process, taken: its si_code, si_status
  * and si_pid must be these. */
 static void
@@ -482,6 +541,7 @@ main(int argc, char *argv[])
 	    "it ok\n");
 	stops_on_its_way(1);
 	printf("c_jobs: a child that raises SIGSTOP stops there ok\n");
+	stopped_in_sigsuspend();
 	sigchld();
 	group();
 	native();

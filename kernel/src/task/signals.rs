@@ -524,7 +524,8 @@ fn bad_frame(mut g: MutexGuard<'static, Sched>, what: &str, why: &str) -> ! {
 /// Takes the running thread's pending signals on its way back to user mode
 /// with `frame` (a Linux thread's; nothing for a native one): each runs
 /// its handler (the frames nest) unless ignored meanwhile, or ends or
-/// stops the process by its default action. `call`: the Linux system call ending
+/// stops the process by its default action (a call that failed with
+/// EINTR for a stop alone is restarted once the process continues). `call`: the Linux system call ending
 /// here, which a handler with SA_RESTART may restart.
 pub fn deliver_signals(frame: &mut TrapFrame, call: Option<Interrupted>) {
     let mut g = SCHED.lock();
@@ -533,6 +534,7 @@ pub fn deliver_signals(frame: &mut TrapFrame, call: Option<Interrupted>) {
     }
     let mut call = call;
     let eintr = (-i64::from(Errno::EINTR.linux())) as u64;
+    let mut stopped = false;
     while let Some(info) = g.take_signal() {
         let sig = info.signo;
         let pid = g.current_pid();
@@ -551,6 +553,7 @@ pub fn deliver_signals(frame: &mut TrapFrame, call: Option<Interrupted>) {
                 Disposition::Default(DefaultAction::Stop) => {
                     g.stop_process(pid, sig);
                     g = super::job::wait_while_stopped(g);
+                    stopped = true;
                 }
                 _ => {}
             }
@@ -566,6 +569,12 @@ pub fn deliver_signals(frame: &mut TrapFrame, call: Option<Interrupted>) {
         if let Err(why) = g.enter_handler(frame, &info, &action) {
             bad_frame(g, &format!("cannot deliver signal {sig}"), &why);
         }
+    }
+    // A call a stop ended (rt_sigsuspend that unblocked a pending stop
+    // signal) with no handler run after it starts again, as on Linux.
+    if let Some(call) = call.filter(|_| stopped && frame.rax == eintr) {
+        frame.rip -= 2;
+        frame.rax = call.nr;
     }
     // rt_sigsuspend's mask comes back when no handler took its place.
     if let Some(thread) = g.current_linux_thread()
