@@ -77,6 +77,11 @@ errnos! {
     ELOOP = 90, linux 40: "Too many levels of links.";
     ENOSYS = 89, linux 38: "No such system call.";
     ENOTEMPTY = 93, linux 39: "Directory not empty.";
+    ENOTSOCK = 95, linux 88: "Not a socket.";
+    EPROTONOSUPPORT = 120, linux 93: "Protocol not supported.";
+    ESOCKTNOSUPPORT = 121, linux 94: "Socket type not supported.";
+    EAFNOSUPPORT = 124, linux 97: "Address family not supported.";
+    EISCONN = 133, linux 106: "The socket is connected already.";
     ENOBUFS = 132, linux 105: "Argument size outside the door's limits.";
     ETIMEDOUT = 145, linux 110: "Timed out.";
 }

@@ -114,6 +114,8 @@ pub const S_IFDIR: u32 = 0o040000;
 pub const S_IFCHR: u32 = 0o020000;
 /// A pipe.
 pub const S_IFIFO: u32 = 0o010000;
+/// A socket.
+pub const S_IFSOCK: u32 = 0o140000;
 /// Set user id on execution (stored; this kernel changes no credentials).
 pub const S_ISUID: u32 = 0o4000;
 /// Set group id on execution (stored; this kernel changes no credentials).

@@ -4,6 +4,26 @@
 //!
 //! [`Wire`]: crate::Wire
 
+/// Sockets: `socketpair`'s domain and types, `shutdown`'s ways, the
+/// `send`/`recv` flags the kernel knows.
+pub mod socket {
+    /// `AF_UNIX` (`AF_LOCAL`).
+    pub const AF_UNIX: u32 = 1;
+    pub const SOCK_STREAM: u32 = 1;
+    /// The type bits of `socketpair`'s type argument (the rest are flags).
+    pub const SOCK_TYPE_MASK: u32 = 0xf;
+    /// Flags in the type argument (`O_NONBLOCK` and `O_CLOEXEC`'s values).
+    pub const SOCK_NONBLOCK: u32 = 0o4000;
+    pub const SOCK_CLOEXEC: u32 = 0o2000000;
+    pub const SHUT_RD: u32 = 0;
+    pub const SHUT_WR: u32 = 1;
+    pub const SHUT_RDWR: u32 = 2;
+    pub const MSG_DONTWAIT: u32 = 0x40;
+    pub const MSG_WAITALL: u32 = 0x100;
+    pub const MSG_NOSIGNAL: u32 = 0x4000;
+    pub const MSG_CMSG_CLOEXEC: u32 = 0x4000_0000;
+}
+
 /// `struct timeval`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -48,6 +68,20 @@ pub struct Iovec {
     pub iov_len: u64,
 }
 
+/// `struct msghdr` (`sendmsg`, `recvmsg`): 56 bytes, 4 of padding after
+/// `msg_namelen` and after `msg_flags`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Msghdr {
+    pub msg_name: u64,
+    pub msg_namelen: u32,
+    pub msg_iov: u64,
+    pub msg_iovlen: u64,
+    pub msg_control: u64,
+    pub msg_controllen: u64,
+    pub msg_flags: i32,
+}
+
 /// Bytes of each field of `struct utsname` (six of them).
 pub const UTSNAME_FIELD: usize = 65;
 
@@ -62,4 +96,7 @@ const _: () = {
     assert!(offset_of!(SigStack, ss_flags) == 8);
     assert!(offset_of!(SigStack, ss_size) == 16);
     assert!(size_of::<Iovec>() == 16);
+    assert!(size_of::<Msghdr>() == 56);
+    assert!(offset_of!(Msghdr, msg_iov) == 16);
+    assert!(offset_of!(Msghdr, msg_flags) == 48);
 };

@@ -6,7 +6,7 @@
 //! only: no value is ever reinterpreted as bytes.
 
 use crate::fs::{Stat, Timespec};
-use crate::linux::{Iovec, Rlimit, SigStack, Sigaction, Timeval};
+use crate::linux::{Iovec, Msghdr, Rlimit, SigStack, Sigaction, Timeval};
 use crate::trace::Record;
 use crate::{DoorArg, DoorCred, DoorDesc, DoorInfo, ExecArgs, SpawnArgs, Ucred, UserArg};
 use core::mem::{offset_of, size_of};
@@ -181,6 +181,15 @@ wire!(SigStack {
     ss_size
 });
 wire!(Iovec { iov_base, iov_len });
+wire!(Msghdr {
+    msg_name,
+    msg_namelen,
+    msg_iov,
+    msg_iovlen,
+    msg_control,
+    msg_controllen,
+    msg_flags
+});
 wire!(SpawnArgs {
     name_ptr,
     name_len,
@@ -350,6 +359,19 @@ mod tests {
             iov_base: 1,
             iov_len: 2,
         });
+        let b = round_trip(Msghdr {
+            msg_name: 1,
+            msg_namelen: 2,
+            msg_iov: 3,
+            msg_iovlen: 4,
+            msg_control: 5,
+            msg_controllen: 6,
+            msg_flags: -7,
+        });
+        assert_eq!(&b[12..16], &[0; 4], "padding after msg_namelen");
+        assert_eq!(&b[16..24], &3u64.to_le_bytes());
+        assert_eq!(&b[48..52], &(-7i32).to_le_bytes());
+        assert_eq!(&b[52..56], &[0; 4], "padding after msg_flags");
         assert_eq!(round_trip(-5i32), (-5i32).to_le_bytes());
         assert_eq!(round_trip(7u64), 7u64.to_le_bytes());
     }

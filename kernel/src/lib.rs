@@ -28,7 +28,10 @@ pub mod pids;
 pub mod pipe;
 #[cfg(any(test, feature = "alloc"))]
 pub mod runq;
+pub mod session;
 pub mod signal;
 #[cfg(any(test, feature = "alloc"))]
 pub mod slots;
+#[cfg(any(test, feature = "alloc"))]
+pub mod socket;
 pub mod wait;

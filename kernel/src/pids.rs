@@ -1,7 +1,7 @@
 //! [`Pids`]: process ids. They count up from 1 (init is pid 1) to
 //! [`PID_MAX`] (a `pid_t` is an `i32`: no pid may look negative) and then
 //! start again from 1, skipping every pid still in use: a process's, live
-//! or a zombie not yet waited for, or a process group's. So a pid, like a
+//! or a zombie not yet waited for, a process group's or a session's. So a pid, like a
 //! tid (`kernel::slots`), is never handed out while anything still names
 //! an earlier process by it. Until the first wrap no pid needs checking:
 //! every pid above the last one handed out is new.

@@ -138,6 +138,24 @@ fn c_lazy() {
         .assert_line("c_lazy: ok");
 }
 
+/// Stream socket pairs (see `userland/c/c_socket.c`): both directions,
+/// a child ping-pong and a transfer larger than a pipe, send/recv and
+/// sendmsg/recvmsg flags, shutdown, the peer's close with SIGPIPE (pipes
+/// too), select, Linux's errors.
+#[test]
+fn c_socket() {
+    test_program("c_socket", &[])
+        .expect_success()
+        .assert_line("c_socket: select waits for a socket ok")
+        .assert_line("c_socket: both directions on each end, send/recv, fstat, poll ok")
+        .assert_line("c_socket: ping-pong with a child, 200000 bytes with MSG_WAITALL ok")
+        .assert_line("c_socket: sendmsg and recvmsg with iovecs ok")
+        .assert_line("c_socket: shutdown of either direction, for every descriptor ok")
+        .assert_line("c_socket: the peer's close: end of file, EPIPE and SIGPIPE (pipes too) ok")
+        .assert_line("c_socket: Linux's errors ok")
+        .assert_line("c_socket: done");
+}
+
 /// MAP_SHARED anonymous memory across fork: a counter and buffers shared
 /// by parent, child and grandchild (pages untouched before the fork too),
 /// mprotect after fork, munmap on one side, MAP_PRIVATE beside it still
@@ -156,4 +174,32 @@ fn c_shared() {
         .assert_line("c_shared: futexes and process-shared semaphores across processes")
         .assert_line("c_shared: Linux's errors ok")
         .assert_line("c_shared: ok");
+}
+
+/// Process groups and sessions (see `userland/c/c_groups.c`): getpgrp,
+/// getpgid, getsid, setpgid and setsid with each of Linux's errors
+/// (EACCES after the child's execve), kill(-pgid) and waitpid by group.
+#[test]
+fn c_groups() {
+    test_program("c_groups", &[])
+        .expect_success()
+        .assert_line("c_groups: getpgrp, getpgid, getsid and setpgid of itself ok")
+        .assert_line("c_groups: setpgid of children, waitpid(0) by group ok")
+        .assert_line("c_groups: EACCES for a child that has exec'd ok")
+        .assert_line("c_groups: setsid and sessions ok")
+        .assert_line("c_groups: kill(-pgid) and waitpid(-pgid) reach exactly the group ok")
+        .assert_line("c_groups: ok");
+}
+
+/// select, pselect and ppoll (see `userland/c/c_select.c`): pipes
+/// becoming ready, timeouts with the time left written back, errors, and
+/// the masks of pselect and ppoll (EINTR with the handler run, or the
+/// signal left pending when a descriptor is ready first).
+#[test]
+fn c_select() {
+    test_program("c_select", &[])
+        .expect_success()
+        .assert_line("c_select: select on pipes, timeouts, time left, errors ok")
+        .assert_line("c_select: pselect and ppoll masks, time left, errors ok")
+        .assert_line("c_select: ok");
 }

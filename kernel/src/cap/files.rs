@@ -1,5 +1,6 @@
 //! Calls on names and descriptors of every kind, for one process: where a
-//! path starts (`dirfd`, `AT_FDCWD`, absolute), open, pipe, fattach and
+//! path starts (`dirfd`, `AT_FDCWD`, absolute), open, pipe, socketpair
+//! and shutdown, fattach and
 //! fdetach, current directories, the calls on names, stat, the status and
 //! descriptor flags (`fcntl`), `dup3`, finding a program to spawn, and the
 //! transfers (read, write, their positioned forms, seek, truncate,
@@ -23,7 +24,8 @@
 use super::{Capability, Entry, Objects};
 use crate::fs::{self, Cred, Executable, NodeId, Opened, Statted, Written};
 use crate::io::{PageStore, Sink, Source};
-use crate::pipe::End;
+use crate::pipe::{End, PipeId, Wake};
+use crate::socket::Stream;
 use abi::Errno;
 use abi::fs::{
     AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD,
@@ -130,6 +132,40 @@ impl<S: PageStore> Objects<S> {
         let read = self.install(pid, Capability::Pipe(id, End::Read), cloexec);
         let write = self.install(pid, Capability::Pipe(id, End::Write), cloexec);
         Ok((read, write))
+    }
+
+    /// `socketpair(AF_UNIX, SOCK_STREAM, 0)`: the descriptors of the two
+    /// ends of a new connected stream socket pair ([`crate::socket`]),
+    /// both `O_NONBLOCK` if `nonblock`, close-on-exec if `cloexec`.
+    /// Errors: EMFILE, ENFILE (no two pipes left, or no new table slot).
+    pub fn socketpair(
+        &mut self,
+        pid: Pid,
+        cred: Cred,
+        nonblock: bool,
+        cloexec: bool,
+    ) -> Result<(Fd, Fd), Errno> {
+        self.caps.check_room(pid, 2)?;
+        let (a, b) = Stream::pair(&mut self.caps.pipes, cred, nonblock)?;
+        let a = self.install(pid, Capability::Socket(a), cloexec);
+        let b = self.install(pid, Capability::Socket(b), cloexec);
+        Ok((a, b))
+    }
+
+    /// `shutdown(fd, how)`: the socket stops receiving (SHUT_RD), sending
+    /// (SHUT_WR) or both (SHUT_RDWR), for every descriptor naming it; its
+    /// peer then reads end of file, or gets EPIPE writing. Errors: EBADF,
+    /// ENOTSOCK (not a socket), EINVAL (another `how`).
+    pub fn shutdown(&mut self, pid: Pid, fd: Fd, how: u32) -> Result<(), Errno> {
+        let Capability::Socket(end) = self.cap(pid, fd)? else {
+            return Err(Errno::ENOTSOCK);
+        };
+        let shut: Vec<PipeId> = end.shutdown(&mut self.caps.pipes, how)?.collect();
+        for id in shut {
+            self.caps.note_wake(id, Wake::Readers);
+            self.caps.note_wake(id, Wake::Writers);
+        }
+        Ok(())
     }
 
     /// `fattach`: door `fd` over `path`; the attachment holds a door
@@ -315,6 +351,7 @@ impl<S: PageStore> Objects<S> {
                 self.caps.fs.fstat(ofd)
             }
             Capability::Pipe(id, _) => self.caps.pipes.stat(id),
+            Capability::Socket(end) => end.stat(&self.caps.pipes),
         }
     }
 
@@ -339,6 +376,7 @@ impl<S: PageStore> Objects<S> {
                 self.caps.fs.status_flags(ofd)
             }
             Capability::Pipe(id, end) => self.caps.pipes.status_flags(id, end),
+            Capability::Socket(end) => end.status_flags(&self.caps.pipes),
         }
     }
 
@@ -377,6 +415,7 @@ impl<S: PageStore> Objects<S> {
                         self.caps.fs.set_status_flags(ofd, flags)
                     }
                     Capability::Pipe(id, end) => self.caps.pipes.set_status_flags(id, end, flags),
+                    Capability::Socket(end) => end.set_status_flags(&mut self.caps.pipes, flags),
                 }
                 Ok(0)
             }
@@ -445,22 +484,22 @@ impl<S: PageStore> Objects<S> {
     }
 
     /// EBADF unless `cap` may be read from: a file, directory or device
-    /// open for reading, or a pipe's read end.
+    /// open for reading, a pipe's read end, or a socket.
     pub fn check_readable(&self, cap: Capability) -> Result<(), Errno> {
         let ok = match cap {
             Capability::Door(_) | Capability::Pipe(_, End::Write) => false,
-            Capability::Pipe(_, End::Read) => true,
+            Capability::Pipe(_, End::Read) | Capability::Socket(_) => true,
             _ => self.status_flags(cap) & O_ACCMODE != O_WRONLY,
         };
         if ok { Ok(()) } else { Err(Errno::EBADF) }
     }
 
     /// EBADF unless `cap` may be written to: a file or device open for
-    /// writing, or a pipe's write end.
+    /// writing, a pipe's write end, or a socket.
     pub fn check_writable(&self, cap: Capability) -> Result<(), Errno> {
         let ok = match cap {
             Capability::Door(_) | Capability::Pipe(_, End::Read) => false,
-            Capability::Pipe(_, End::Write) => true,
+            Capability::Pipe(_, End::Write) | Capability::Socket(_) => true,
             _ => self.status_flags(cap) & O_ACCMODE != O_RDONLY,
         };
         if ok { Ok(()) } else { Err(Errno::EBADF) }
@@ -471,7 +510,7 @@ impl<S: PageStore> Objects<S> {
     pub fn read(&mut self, cap: Capability, sink: &mut impl Sink) -> Result<usize, Errno> {
         self.check_readable(cap)?;
         match cap {
-            Capability::Pipe(id, _) => {
+            Capability::Pipe(id, _) | Capability::Socket(Stream { rx: id, .. }) => {
                 let moved = self.caps.pipes.read(id, sink)?;
                 self.caps.note_wake(id, moved.wake);
                 Ok(moved.bytes)
@@ -488,7 +527,7 @@ impl<S: PageStore> Objects<S> {
     pub fn write(&mut self, cap: Capability, source: &mut impl Source) -> Result<Written, Errno> {
         self.check_writable(cap)?;
         match cap {
-            Capability::Pipe(id, _) => {
+            Capability::Pipe(id, _) | Capability::Socket(Stream { tx: id, .. }) => {
                 let moved = self.caps.pipes.write(id, source)?;
                 self.caps.note_wake(id, moved.wake);
                 Ok(Written::Bytes(moved.bytes))

@@ -10,7 +10,8 @@
 //! logic (`doors::DoorSystem`, which counts door references itself and
 //! reaches the tables through [`doors::Descriptors`], implemented by
 //! [`CapSpace`]), the file system ([`crate::fs`]: files, directories,
-//! devices) and the pipes ([`crate::pipe`]). [`CapSpace`] owns the tables,
+//! devices), the pipes ([`crate::pipe`]) and the stream sockets made of
+//! them ([`crate::socket`]). [`CapSpace`] owns the tables,
 //! the file system and the pipes, so the door logic's descriptor passing
 //! counts references to every kind; [`Objects`] adds the door logic. The
 //! calls on names and files are in [`files`](self) (`files.rs`).
@@ -36,6 +37,7 @@ pub use table::{Entry, INDEX_BITS, MAX_CAPACITY, Table};
 use crate::fs::{Device, Fs, NodeId, OfdId};
 use crate::io::PageStore;
 use crate::pipe::{End, PipeId, Pipes, Wake};
+use crate::socket::Stream;
 use abi::Errno;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
@@ -56,14 +58,36 @@ pub enum Capability {
     Device(OfdId, Device),
     /// One end of a pipe.
     Pipe(PipeId, End),
+    /// One end of a connected stream socket pair.
+    Socket(Stream),
 }
 
 impl Capability {
+    /// The pipe end a read of it waits at when it would block: a pipe's
+    /// read end, or the pipe a socket receives on.
+    pub fn read_wait(self) -> Option<(PipeId, End)> {
+        match self {
+            Capability::Pipe(id, End::Read) => Some((id, End::Read)),
+            Capability::Socket(end) => Some(end.read_end()),
+            _ => None,
+        }
+    }
+
+    /// The pipe end a write to it waits at when it would block: a pipe's
+    /// write end, or the pipe a socket sends on.
+    pub fn write_wait(self) -> Option<(PipeId, End)> {
+        match self {
+            Capability::Pipe(id, End::Write) => Some((id, End::Write)),
+            Capability::Socket(end) => Some(end.write_end()),
+            _ => None,
+        }
+    }
+
     /// The open-file description of a file, directory or device.
     pub fn ofd(self) -> Option<OfdId> {
         match self {
             Capability::File(ofd) | Capability::Dir(ofd) | Capability::Device(ofd, _) => Some(ofd),
-            Capability::Door(_) | Capability::Pipe(..) => None,
+            Capability::Door(_) | Capability::Pipe(..) | Capability::Socket(_) => None,
         }
     }
 }
@@ -238,6 +262,7 @@ impl<S: PageStore> Descriptors for CapSpace<S> {
                 self.fs.retain(ofd)
             }
             Capability::Pipe(id, end) => self.pipes.retain(id, end),
+            Capability::Socket(end) => end.retain(&mut self.pipes),
         }
     }
 
@@ -250,6 +275,12 @@ impl<S: PageStore> Descriptors for CapSpace<S> {
             Capability::Pipe(id, end) => {
                 let wake = self.pipes.release(id, end);
                 self.note_wake(id, wake);
+            }
+            Capability::Socket(end) => {
+                for (id, side) in [end.read_end(), end.write_end()] {
+                    let wake = self.pipes.release(id, side);
+                    self.note_wake(id, wake);
+                }
             }
         }
     }

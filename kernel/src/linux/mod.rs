@@ -3,13 +3,14 @@
 //! program, and its system calls below `abi::NATIVE_BASE` are Linux's. This
 //! module decodes their arguments and keeps their state (start stack,
 //! clone flags, memory requests, the program break, futex queues, signal
-//! state); the kernel image's `syscall::linux` carries them out.
+//! state, `select`'s descriptor sets); the kernel image's `syscall::linux` carries them out.
 
 pub mod clone;
 pub mod futex;
 pub mod mm;
 pub mod names;
 pub mod pending;
+pub mod select;
 pub mod sigframe;
 pub mod signal;
 pub mod start;

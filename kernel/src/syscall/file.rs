@@ -1,5 +1,5 @@
-//! The system calls on files, directories, devices and pipes, and the
-//! descriptor calls (close, dup, dup2/dup3, fcntl). Each handler takes
+//! The system calls on files, directories, devices, pipes and sockets,
+//! and the descriptor calls (close, dup, dup2/dup3, fcntl). Each handler takes
 //! decoded arguments — descriptors as `i32`, paths as bytes, flags and
 //! modes as `u32`, offsets as `i64`, user buffers as an address and a
 //! length — so that the native calls (decoded in `syscall/mod.rs`) and a
@@ -25,6 +25,7 @@ use doors::Pid;
 use kernel::cap::Capability;
 use kernel::fs::{Cred, Written};
 use kernel::io::Source;
+use kernel::pipe::{End, PipeId};
 use spin::MutexGuard;
 
 type Guard = MutexGuard<'static, Sched>;
@@ -53,31 +54,56 @@ fn io_buffer(addr: u64, count: u64) -> Result<UserSlice<u8>, Errno> {
     UserSlice::new(addr, count.min(IO_MAX as u64))
 }
 
-/// A transfer that may block on a pipe end. While blocked, the thread
-/// holds a reference to the end (so closing its descriptors, even from
+/// What a transfer may do beyond its description's flags: the flags of
+/// `send` and `recv` (`MSG_DONTWAIT`, `MSG_WAITALL`); none for `read` and
+/// `write`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Transfer {
+    /// Never block, whatever the description says.
+    pub dont_wait: bool,
+    /// A read goes on (blocking) until the buffer is full, end of file, an
+    /// error or a signal.
+    pub wait_all: bool,
+}
+
+/// A transfer that may block on a pipe end (a pipe's, or the one a socket
+/// reads or writes through). While blocked, the thread holds a reference
+/// to what its descriptor names (so closing its descriptors, even from
 /// another thread, leaves the pipe as it is until the call ends), and the
 /// kernel releases it if the thread is destroyed meanwhile.
 struct Parked {
     cap: Capability,
+    /// The pipe end it waits at, if it may wait.
+    at: Option<(PipeId, End)>,
+    transfer: Transfer,
     held: bool,
 }
 
 impl Parked {
-    fn new(cap: Capability) -> Self {
-        Parked { cap, held: false }
+    /// A read of `cap` (`write`: false) or a write.
+    fn new(cap: Capability, write: bool, transfer: Transfer) -> Self {
+        let at = match write {
+            false => cap.read_wait(),
+            true => cap.write_wait(),
+        };
+        Parked {
+            cap,
+            at,
+            transfer,
+            held: false,
+        }
     }
 
-    /// Whether "would block" means blocking: a pipe end whose description
-    /// is not `O_NONBLOCK` (asked each time: another thread may change it).
+    /// Whether "would block" means blocking: at a pipe end, without
+    /// `MSG_DONTWAIT`, on a description that is not `O_NONBLOCK` (asked
+    /// each time: another thread may change it).
     fn may_block(&self, g: &mut Guard) -> bool {
-        matches!(self.cap, Capability::Pipe(..)) && !g.objects().nonblocking(self.cap)
+        self.at.is_some() && !self.transfer.dont_wait && !g.objects().nonblocking(self.cap)
     }
 
     /// Blocks until the pipe's other side acts; returns the lock again.
     fn block(&mut self, mut g: Guard) -> Guard {
-        let Capability::Pipe(id, end) = self.cap else {
-            unreachable!("only pipe transfers block")
-        };
+        let (id, end) = self.at.expect("only transfers at a pipe end block");
         if !self.held {
             g.objects().retain(self.cap);
             g.set_holds(Some(self.cap));
@@ -127,43 +153,70 @@ pub fn fcntl(fd: i32, cmd: u32, arg: u64) -> SysResult {
     with_objects(|o, pid, _| o.fcntl(pid, fd, cmd, arg))
 }
 
-/// `read`: blocks on an empty pipe (unless `O_NONBLOCK`) until data, or a
-/// signal to handle (EINTR).
+/// `read`: blocks on an empty pipe or socket (unless `O_NONBLOCK`) until
+/// data, or a signal to handle (EINTR).
 pub fn read(fd: i32, buf: u64, count: u64) -> SysResult {
+    read_with(fd, buf, count, Transfer::default())
+}
+
+/// [`read`] as `transfer` says (`recv`'s flags): with `wait_all` it goes
+/// on until the buffer is full, end of file, an error or a signal to
+/// handle (the count so far, if any).
+pub fn read_with(fd: i32, buf: u64, count: u64, transfer: Transfer) -> SysResult {
     let mut g = SCHED.lock();
     let cap = cap_of(&mut g, fd)?;
     g.objects().check_readable(cap)?;
-    let buf = io_buffer(buf, count)?;
-    let mut parked = Parked::new(cap);
+    let len = io_buffer(buf, count).map(|_| count.min(IO_MAX as u64))?;
+    let mut done = 0;
+    let mut parked = Parked::new(cap, false, transfer);
     loop {
+        let rest = UserSlice::<u8>::new(buf + done, len - done)?;
         let (objects, space) = g.file_env();
-        let read = buf
+        let read = rest
             .sink(space)
             .and_then(|mut sink| objects.read(cap, &mut sink));
         g.handle_events();
         match read {
+            Ok(n) => {
+                done += n as u64;
+                if n == 0 || done == len || !transfer.wait_all {
+                    return parked.finish(g, Ok(done));
+                }
+            }
             Err(Errno::EAGAIN) if parked.may_block(&mut g) => {
                 if g.interrupted() {
-                    return parked.finish(g, Err(Errno::EINTR));
+                    let result = if done > 0 {
+                        Ok(done)
+                    } else {
+                        Err(Errno::EINTR)
+                    };
+                    return parked.finish(g, result);
                 }
                 g = parked.block(g)
             }
-            read => return parked.finish(g, read.map(|n| n as u64)),
+            Err(_) if done > 0 => return parked.finish(g, Ok(done)),
+            Err(e) => return parked.finish(g, Err(e)),
         }
     }
 }
 
-/// `write`: a file takes all of it or nothing; a blocking pipe takes it
-/// all (parking while full) unless its reader goes, which ends the call
-/// with the count so far (EPIPE if nothing was written), or a signal to
-/// handle comes (the count so far; EINTR if nothing was written).
+/// `write`: a file takes all of it or nothing; a blocking pipe or socket
+/// takes it all (parking while full) unless its reader goes, which ends
+/// the call with the count so far (EPIPE if nothing was written), or a
+/// signal to handle comes (the count so far; EINTR if nothing was
+/// written).
 pub fn write(fd: i32, buf: u64, count: u64) -> SysResult {
+    write_with(fd, buf, count, Transfer::default())
+}
+
+/// [`write`] as `transfer` says (`send`'s `MSG_DONTWAIT`).
+pub fn write_with(fd: i32, buf: u64, count: u64, transfer: Transfer) -> SysResult {
     let mut g = SCHED.lock();
     let cap = cap_of(&mut g, fd)?;
     g.objects().check_writable(cap)?;
     let len = io_buffer(buf, count).map(|_| count.min(IO_MAX as u64))?;
     let mut done = 0;
-    let mut parked = Parked::new(cap);
+    let mut parked = Parked::new(cap, true, transfer);
     loop {
         let rest = UserSlice::<u8>::new(buf + done, len - done)?;
         let (objects, space) = g.file_env();
@@ -352,6 +405,23 @@ pub fn pipe2(fds: u64, flags: u32) -> SysResult {
 
 pub fn fattach(fd: i32, path: &[u8]) -> SysResult {
     with_objects(|o, pid, cred| o.fattach(pid, cred, fd, path)).map(|()| 0)
+}
+
+/// `socketpair(AF_UNIX, SOCK_STREAM, 0)`: the two descriptors at `fds`
+/// (checked first).
+pub fn socketpair(fds: u64, nonblock: bool, cloexec: bool) -> SysResult {
+    let out = UserSlice::<i32>::new(fds, 2)?;
+    let mut g = SCHED.lock();
+    out.check(g.current_space(), true)?;
+    let (pid, cred) = (g.current_pid(), g.current_cred().into());
+    let (a, b) = g.objects().socketpair(pid, cred, nonblock, cloexec)?;
+    out.write_all(g.current_space(), &[a, b])
+        .expect("a checked user range is writable");
+    Ok(0)
+}
+
+pub fn shutdown(fd: i32, how: u32) -> SysResult {
+    with_objects(|o, pid, _| o.shutdown(pid, fd, how)).map(|()| 0)
 }
 
 pub fn fdetach(path: &[u8]) -> SysResult {

@@ -42,8 +42,8 @@ impl Sched {
         }
         let space = p.space.as_ref().ok_or(Errno::ESRCH)?;
         let space = space.fork(&private).map_err(|_| Errno::ENOMEM)?;
-        let (name, pgid, cred, limits, handoff) =
-            (p.name.clone(), p.pgid, p.cred, p.limits, p.handoff);
+        let (name, pgid, sid, cred, limits, handoff) =
+            (p.name.clone(), p.pgid, p.sid, p.cred, p.limits, p.handoff);
         let linux_process = p.linux.as_deref().map(|l| Box::new(l.forked()));
         let t = self.threads.get(forker).ok_or(Errno::ESRCH)?;
         let fs_base = t.fs_base;
@@ -102,6 +102,8 @@ impl Sched {
             pid: child,
             parent,
             pgid,
+            sid,
+            execed: false,
             name,
             cred,
             space: Some(space),
@@ -163,6 +165,7 @@ impl Sched {
         self.set_personality(pid, tid, image.linux_end);
         let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
         p.name = String::from(name);
+        p.execed = true;
         // SAFETY: the new space is alive (the process holds it from here).
         unsafe { activate_root(root) };
         drop(p.space.replace(image.space));

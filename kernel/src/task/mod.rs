@@ -158,8 +158,15 @@ pub struct Process {
     pub parent: u32,
     /// Its process group: its own pid when spawned (each program init or
     /// a test starts is a group of its own, as a shell's job), its
-    /// parent's when forked.
+    /// parent's when forked; `setpgid` and `setsid` change it
+    /// (`kernel::session`).
     pub pgid: u32,
+    /// Its session: its parent's (init's is 1, its own pid), or its own
+    /// pid once it has called `setsid` (`kernel::session`).
+    pub sid: u32,
+    /// It has run a program since its fork (exec, or a spawn): its parent
+    /// may no longer change its group (`setpgid`'s EACCES).
+    pub execed: bool,
     pub name: String,
     /// Its user and group ids.
     pub cred: Cred,
@@ -568,11 +575,12 @@ impl Sched {
     }
 
     /// The pid of the next process: EAGAIN if every pid is a process's
-    /// (live or a zombie) or a process group's (never, with at most
+    /// (live or a zombie), a process group's or a session's (never, with at most
     /// `MAX_PROCESSES` processes).
     fn next_pid(&self) -> Result<u32, Errno> {
         let procs = &self.procs;
-        let in_use = |pid| procs.contains_key(&pid) || procs.values().any(|p| p.pgid == pid);
+        let in_use =
+            |pid| procs.contains_key(&pid) || procs.values().any(|p| p.pgid == pid || p.sid == pid);
         self.pids.next(in_use).ok_or(Errno::EAGAIN)
     }
 
@@ -588,10 +596,12 @@ impl Sched {
     ) -> Result<u32, Errno> {
         self.may_spawn(parent)?;
         let pid = self.next_pid()?;
-        let (cred, limits) = self
+        let (cred, limits, sid) = self
             .procs
             .get(&parent)
-            .map_or((Cred::default(), Limits::DEFAULT), |p| (p.cred, p.limits));
+            .map_or((Cred::default(), Limits::DEFAULT, pid), |p| {
+                (p.cred, p.limits, p.sid)
+            });
         let objects = self.objects();
         match objects.caps.table(parent) {
             None => objects.create_process(pid, limit::DEFAULT_DESCRIPTORS as usize)?,
@@ -605,6 +615,8 @@ impl Sched {
             pid,
             parent,
             pgid: pid,
+            sid,
+            execed: true,
             name: String::from(name),
             cred,
             space: Some(space),

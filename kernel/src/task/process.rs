@@ -4,7 +4,9 @@
 //! zombies kept until their parent's `wait4` (SIGCHLD tells a parent with
 //! a handler), and orphans adopted by init. Ending a process ends its threads as exit does, so its door
 //! calls and the calls its threads serve end as on exit (callers get EINTR,
-//! servers a cancellation notice).
+//! servers a cancellation notice). Also process groups and sessions
+//! (`setpgid`, `setsid`, `getpgid`, `getsid`: the rules are
+//! `kernel::session`'s).
 
 use super::{HANDOFF_OFF, Process, RETURN_CHECKS, SCHED, Sched, State, Wait, block, exit_thread};
 use crate::arch::timer::HZ;
@@ -15,6 +17,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use kernel::job::Job;
 use kernel::linux::pending::{CLD_EXITED, CLD_KILLED, Detail, Full, Info};
+use kernel::session::{self, Member};
 use kernel::signal::{self, Death, Ids};
 use kernel::wait::{Child, Reap, Waited, reap};
 
@@ -22,6 +25,49 @@ use kernel::wait::{Child, Reap, Waited, reap};
 const INIT: u32 = 1;
 
 impl Sched {
+    /// Every process (zombies too) as `kernel::session` sees it.
+    fn session_members(&self) -> Vec<Member> {
+        self.procs
+            .values()
+            .map(|p| Member {
+                pid: p.pid,
+                parent: p.parent,
+                pgid: p.pgid,
+                sid: p.sid,
+                execed: p.execed,
+            })
+            .collect()
+    }
+
+    /// `setpgid(pid, pgid)` by the running process (`session::setpgid`).
+    pub fn setpgid(&mut self, pid: i32, pgid: i32) -> Result<(), Errno> {
+        let me = self.current_pid();
+        let (target, group) = session::setpgid(me, pid, pgid, &self.session_members())?;
+        let p = self.procs.get_mut(&target).ok_or(Errno::ESRCH)?;
+        p.pgid = group;
+        Ok(())
+    }
+
+    /// `setsid()` by the running process (`session::setsid`): it leads a
+    /// new session and a new group, both named by its pid, returned.
+    pub fn setsid(&mut self) -> Result<u32, Errno> {
+        let me = self.current_pid();
+        let sid = session::setsid(me, &self.session_members())?;
+        let p = self.procs.get_mut(&me).ok_or(Errno::ESRCH)?;
+        (p.pgid, p.sid) = (sid, sid);
+        Ok(sid)
+    }
+
+    /// `getpgid(pid)` by the running process (0: itself).
+    pub fn getpgid(&self, pid: i32) -> Result<u32, Errno> {
+        session::getpgid(self.current_pid(), pid, &self.session_members())
+    }
+
+    /// `getsid(pid)` by the running process (0: itself).
+    pub fn getsid(&self, pid: i32) -> Result<u32, Errno> {
+        session::getsid(self.current_pid(), pid, &self.session_members())
+    }
+
     /// Ends process `pid` as `death` says: every thread but the running one
     /// is destroyed now; if the running thread is not the process's, the
     /// process is finished at once (the running thread, if it is the

@@ -4,14 +4,15 @@
 //! `struct stat` and `getdents64` records pass through untranslated. This
 //! module adds Linux's conventions: NUL-terminated paths, the older calls
 //! (`open`, `stat`, `mkdir`, `unlink`, ...) as their `*at` forms with
-//! `AT_FDCWD`, `statx`, `readv`/`writev`, `poll`, and `ioctl(TIOCGWINSZ)`,
+//! `AT_FDCWD`, `statx`, `readv`/`writev`, and `ioctl(TIOCGWINSZ)`,
 //! which answers for the console (a terminal of 80 by 24) and is ENOTTY
 //! for everything else.
 
-use super::super::file;
+use super::super::file::{self, Transfer};
+use super::signal::sigpipe;
 use super::{SysResult, int_arg, nr, path_arg};
 use crate::mem::user::{UserPtr, UserSlice};
-use crate::task::{self, SCHED};
+use crate::task::SCHED;
 use abi::Errno;
 use abi::fs::{
     AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, IO_MAX, O_CREAT, O_TRUNC, O_WRONLY,
@@ -27,7 +28,7 @@ pub fn dispatch(call: usize, a: [u64; 6]) -> Option<SysResult> {
     let flags = |i: usize| a[i] as u32;
     Some(match call {
         nr::READ => file::read(fd(0), a[1], a[2]),
-        nr::WRITE => file::write(fd(0), a[1], a[2]),
+        nr::WRITE => sigpipe(file::write(fd(0), a[1], a[2])),
         nr::OPEN => path_arg(a[0]).and_then(|p| file::openat(AT_FDCWD, &p, flags(1), flags(2))),
         nr::CREAT => path_arg(a[0])
             .and_then(|p| file::openat(AT_FDCWD, &p, O_CREAT | O_WRONLY | O_TRUNC, flags(1))),
@@ -40,13 +41,18 @@ pub fn dispatch(call: usize, a: [u64; 6]) -> Option<SysResult> {
         nr::FSTAT => file::fstat(fd(0), a[1]),
         nr::NEWFSTATAT => path_arg(a[1]).and_then(|p| file::fstatat(fd(0), &p, a[2], flags(3))),
         nr::STATX => statx(fd(0), a[1], flags(2), a[3] as u32, a[4]),
-        nr::POLL => poll(a[0], a[1], a[2] as i32),
         nr::LSEEK => file::lseek(fd(0), a[1] as i64, flags(2)),
         nr::IOCTL => ioctl(fd(0), a[1] as u32, a[2]),
         nr::PREAD64 => file::pread(fd(0), a[1], a[2], a[3] as i64),
         nr::PWRITE64 => file::pwrite(fd(0), a[1], a[2], a[3] as i64),
-        nr::READV => vectored(fd(0), a[1], a[2], Direction::Read),
-        nr::WRITEV => vectored(fd(0), a[1], a[2], Direction::Write),
+        nr::READV => vectored(fd(0), a[1], a[2], Direction::Read, Transfer::default()),
+        nr::WRITEV => sigpipe(vectored(
+            fd(0),
+            a[1],
+            a[2],
+            Direction::Write,
+            Transfer::default(),
+        )),
         nr::ACCESS => path_arg(a[0]).and_then(|p| file::faccessat(AT_FDCWD, &p, flags(1), 0)),
         nr::FACCESSAT => path_arg(a[1]).and_then(|p| file::faccessat(fd(0), &p, flags(2), 0)),
         nr::FACCESSAT2 => {
@@ -124,7 +130,7 @@ fn readlink(dirfd: i32, path: u64) -> SysResult {
 
 /// Which way a `readv`/`writev` goes.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Direction {
+pub(super) enum Direction {
     Read,
     Write,
 }
@@ -132,12 +138,19 @@ enum Direction {
 /// Most entries of one `readv`/`writev` (Linux's `IOV_MAX`).
 const IOV_MAX: u64 = 1024;
 
-/// `readv`/`writev`: each entry in turn, stopping at a short transfer. A
-/// read stops too before an entry that would block (a pipe emptied by the
-/// entries before): only the first may wait, as on Linux. Like `read` and
-/// `write`, one call moves at most `IO_MAX` bytes in all (a short count
-/// beyond), which bounds how long it runs with interrupts off.
-fn vectored(fd: i32, iov: u64, count: u64, dir: Direction) -> SysResult {
+/// `readv`/`writev` (and `recvmsg`/`sendmsg`, as `transfer` says): each
+/// entry in turn, stopping at a short transfer. A read stops too before
+/// an entry that would block (a pipe emptied by the entries before): only
+/// the first may wait, as on Linux (all of them with `MSG_WAITALL`). Like
+/// `read` and `write`, one call moves at most `IO_MAX` bytes in all (a
+/// short count beyond), which bounds how long it runs with interrupts off.
+pub(super) fn vectored(
+    fd: i32,
+    iov: u64,
+    count: u64,
+    dir: Direction,
+    transfer: Transfer,
+) -> SysResult {
     if count > IOV_MAX {
         return Err(Errno::EINVAL);
     }
@@ -152,13 +165,14 @@ fn vectored(fd: i32, iov: u64, count: u64, dir: Direction) -> SysResult {
     let mut done = 0;
     for (i, v) in list.iter().enumerate().filter(|(_, v)| v.iov_len > 0) {
         let budget = IO_MAX as u64 - done;
-        if budget == 0 || (i > 0 && dir == Direction::Read && done > 0 && !readable_now(fd)) {
+        let reading_on = i > 0 && dir == Direction::Read && done > 0;
+        if budget == 0 || reading_on && !transfer.wait_all && !readable_now(fd) {
             break;
         }
         let len = v.iov_len.min(budget);
         let moved = match dir {
-            Direction::Read => file::read(fd, v.iov_base, len),
-            Direction::Write => file::write(fd, v.iov_base, len),
+            Direction::Read => file::read_with(fd, v.iov_base, len, transfer),
+            Direction::Write => file::write_with(fd, v.iov_base, len, transfer),
         };
         match moved {
             Ok(n) => {
@@ -180,83 +194,8 @@ fn readable_now(fd: i32) -> bool {
     let pid = g.current_pid();
     match g.objects().cap(pid, fd) {
         Ok(Capability::Pipe(id, _)) => g.objects().caps.pipes.readiness(id).readable,
+        Ok(Capability::Socket(end)) => end.readiness(&g.objects().caps.pipes).readable,
         _ => true,
-    }
-}
-
-const POLLIN: i16 = 0x1;
-const POLLOUT: i16 = 0x4;
-const POLLERR: i16 = 0x8;
-const POLLHUP: i16 = 0x10;
-const POLLNVAL: i16 = 0x20;
-const POLLRDNORM: i16 = 0x40;
-const POLLWRNORM: i16 = 0x100;
-/// Most entries of one `poll`.
-const POLL_MAX: u64 = 4096;
-
-/// What `poll` reports of `fd` for `events`: files, directories and
-/// devices are always ready (as Linux says of regular files); a pipe as
-/// its contents and ends say; a door never (nothing to read or write).
-fn revents(fd: i32, events: i16) -> i16 {
-    let mut g = SCHED.lock();
-    let pid = g.current_pid();
-    let (readable, writable, extra) = match g.objects().cap(pid, fd) {
-        Err(_) => return POLLNVAL,
-        Ok(Capability::Door(_)) => (false, false, 0),
-        Ok(Capability::Pipe(id, end)) => {
-            let r = g.objects().caps.pipes.readiness(id);
-            match end {
-                kernel::pipe::End::Read => (r.readable, false, if r.hangup { POLLHUP } else { 0 }),
-                kernel::pipe::End::Write => (false, r.writable, if r.broken { POLLERR } else { 0 }),
-            }
-        }
-        Ok(_) => (true, true, 0),
-    };
-    let mut ready = extra;
-    if readable {
-        ready |= events & (POLLIN | POLLRDNORM);
-    }
-    if writable {
-        ready |= events & (POLLOUT | POLLWRNORM);
-    }
-    ready
-}
-
-/// `poll(fds, n, timeout)`: checks every entry; with nothing ready it
-/// checks again at every timer tick until the timeout (milliseconds;
-/// negative: none) passes, or a signal to handle comes (EINTR).
-fn poll(fds: u64, count: u64, timeout: i32) -> SysResult {
-    if count > POLL_MAX {
-        return Err(Errno::EINVAL);
-    }
-    let list = UserSlice::<u8>::new(fds, count * 8)?;
-    let deadline = {
-        let mut g = SCHED.lock();
-        list.check(g.current_space(), true)?;
-        let now = g.monotonic_ns();
-        (timeout > 0).then(|| g.tick_at(now + timeout as u64 * 1_000_000))
-    };
-    loop {
-        let mut bytes = list.read_all(SCHED.lock().current_space())?;
-        let mut ready = 0;
-        for entry in bytes.chunks_exact_mut(8) {
-            let fd = i32::from_le_bytes([entry[0], entry[1], entry[2], entry[3]]);
-            let events = i16::from_le_bytes([entry[4], entry[5]]);
-            let got = if fd < 0 { 0 } else { revents(fd, events) };
-            ready += u64::from(got != 0);
-            entry[6..8].copy_from_slice(&got.to_le_bytes());
-        }
-        let mut g = SCHED.lock();
-        list.write_bytes(g.current_space(), &bytes)?;
-        let expired = deadline.is_some_and(|tick| g.ticks() >= tick);
-        if ready > 0 || timeout == 0 || expired {
-            return Ok(ready);
-        }
-        let next = g.ticks() + 1;
-        drop(g);
-        if !task::sleep_until(next) {
-            return Err(Errno::EINTR);
-        }
     }
 }
 

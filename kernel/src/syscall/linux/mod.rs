@@ -11,8 +11,10 @@
 mod file;
 mod ident;
 mod mem;
+mod poll;
 mod process_calls;
 mod signal;
+mod socket;
 mod thread;
 mod time;
 
@@ -49,6 +51,7 @@ mod nr {
     pub const WRITEV: usize = 20;
     pub const ACCESS: usize = 21;
     pub const PIPE: usize = 22;
+    pub const SELECT: usize = 23;
     pub const SCHED_YIELD: usize = 24;
     pub const MREMAP: usize = 25;
     pub const MADVISE: usize = 28;
@@ -59,6 +62,12 @@ mod nr {
     pub const GETPID: usize = 39;
     pub const ALARM: usize = 37;
     pub const SETITIMER: usize = 38;
+    pub const SENDTO: usize = 44;
+    pub const RECVFROM: usize = 45;
+    pub const SENDMSG: usize = 46;
+    pub const RECVMSG: usize = 47;
+    pub const SHUTDOWN: usize = 48;
+    pub const SOCKETPAIR: usize = 53;
     pub const CLONE: usize = 56;
     pub const FORK: usize = 57;
     pub const VFORK: usize = 58;
@@ -92,13 +101,18 @@ mod nr {
     pub const SETGID: usize = 106;
     pub const GETEUID: usize = 107;
     pub const GETEGID: usize = 108;
+    pub const SETPGID: usize = 109;
     pub const GETPPID: usize = 110;
+    pub const GETPGRP: usize = 111;
+    pub const SETSID: usize = 112;
     pub const SETREUID: usize = 113;
     pub const SETREGID: usize = 114;
     pub const SETRESUID: usize = 117;
     pub const GETRESUID: usize = 118;
     pub const SETRESGID: usize = 119;
     pub const GETRESGID: usize = 120;
+    pub const GETPGID: usize = 121;
+    pub const GETSID: usize = 124;
     pub const RT_SIGPENDING: usize = 127;
     pub const RT_SIGTIMEDWAIT: usize = 128;
     pub const RT_SIGQUEUEINFO: usize = 129;
@@ -126,6 +140,8 @@ mod nr {
     pub const READLINKAT: usize = 267;
     pub const FCHMODAT: usize = 268;
     pub const FACCESSAT: usize = 269;
+    pub const PSELECT6: usize = 270;
+    pub const PPOLL: usize = 271;
     pub const DUP3: usize = 292;
     pub const PIPE2: usize = 293;
     pub const RT_TGSIGQUEUEINFO: usize = 297;
@@ -199,6 +215,18 @@ fn dispatch(nr: usize, a: [u64; 6], frame: &mut TrapFrame) -> Resume {
         nr::GETPID => Ok(u64::from(SCHED.lock().current_pid())),
         nr::GETTID => Ok(u64::from(SCHED.lock().current_tid())),
         nr::GETPPID => process::getppid(),
+        nr::SETPGID => SCHED
+            .lock()
+            .setpgid(int_arg(a[0]), int_arg(a[1]))
+            .map(|()| 0),
+        nr::GETPGRP => SCHED.lock().getpgid(0).map(u64::from),
+        nr::GETPGID => SCHED.lock().getpgid(int_arg(a[0])).map(u64::from),
+        nr::SETSID => SCHED.lock().setsid().map(u64::from),
+        nr::GETSID => SCHED.lock().getsid(int_arg(a[0])).map(u64::from),
+        nr::POLL => poll::poll(a[0], a[1], int_arg(a[2])),
+        nr::PPOLL => poll::ppoll(a[0], a[1], a[2], a[3], a[4]),
+        nr::SELECT => poll::select(a),
+        nr::PSELECT6 => poll::pselect6(a),
         nr::GETUID => Ok(u64::from(SCHED.lock().current_cred().ruid)),
         nr::GETEUID => Ok(u64::from(SCHED.lock().current_cred().euid)),
         nr::GETGID => Ok(u64::from(SCHED.lock().current_cred().rgid)),
@@ -223,6 +251,12 @@ fn dispatch(nr: usize, a: [u64; 6], frame: &mut TrapFrame) -> Resume {
         nr::TKILL => signal::tgkill(None, a[0], a[1]),
         nr::TGKILL => signal::tgkill(Some(a[0]), a[1], a[2]),
         nr::RT_SIGQUEUEINFO => signal::rt_sigqueueinfo(a[0], a[1], a[2]),
+        nr::SOCKETPAIR => socket::socketpair(a[0], a[1], a[2], a[3]),
+        nr::SHUTDOWN => socket::shutdown(a[0], a[1]),
+        nr::SENDTO => socket::sendto(a),
+        nr::RECVFROM => socket::recvfrom(a),
+        nr::SENDMSG => socket::sendmsg(a[0], a[1], a[2]),
+        nr::RECVMSG => socket::recvmsg(a[0], a[1], a[2]),
         nr::RT_TGSIGQUEUEINFO => signal::rt_tgsigqueueinfo(a[0], a[1], a[2], a[3]),
         nr::PAUSE => task::pause(),
         nr::RT_SIGSUSPEND => signal::rt_sigsuspend(a[0], a[1]),

@@ -225,6 +225,19 @@ pub fn rt_tgsigqueueinfo(tgid: u64, tid: u64, sig: u64, info: u64) -> SysResult 
     to_own_thread(Some(tgid), tid, sig, |_, _| info)
 }
 
+/// `result` of a write to a pipe or socket, as Linux has it: EPIPE (the
+/// reading side is gone) comes with SIGPIPE to the writing thread
+/// (SI_USER from its own process: its default action ends the process).
+pub fn sigpipe(result: SysResult) -> SysResult {
+    if result == Err(Errno::EPIPE) {
+        let mut g = SCHED.lock();
+        let (tid, pid, uid) = (g.current_tid(), g.current_pid(), g.current_cred().ruid);
+        // A standard signal: it never queues.
+        let _ = g.signal_thread(tid, Info::user(abi::signal::SIGPIPE as u32, pid, uid));
+    }
+    result
+}
+
 /// The `siginfo_t` a program gives at `addr`.
 fn read_siginfo(space: &AddressSpace, addr: u64) -> Result<[u8; SIGINFO_SIZE], Errno> {
     let bytes = UserSlice::<u8>::new(addr, SIGINFO_SIZE as u64)?.read_all(space)?;
