@@ -707,51 +707,12 @@ extern "C" fn idle_loop() -> ! {
         if g.sleepers.is_empty() && g.alarms.is_empty() {
             drop(g);
             crate::trace::dump();
-            report_deadlock(&SCHED.lock());
+            report::report_deadlock(&SCHED.lock());
             crate::arch::qemu_exit(abi::exit_code::DEADLOCK);
         }
         drop(g);
         x86_64::instructions::interrupts::enable_and_hlt();
         x86_64::instructions::interrupts::disable();
-    }
-}
-
-/// Prints the deadlock report: one line per blocked or stopped thread.
-/// A stopped process counts as blocked: with no timer pending and nothing
-/// else to run, nobody is left to send it SIGCONT.
-fn report_deadlock(g: &Sched) {
-    crate::error!("deadlock: every thread is blocked or stopped and no timer is pending");
-    for t in g.threads.values().filter(|t| t.tid != g.idle) {
-        let name = g.process(t.pid).map_or("?", |p| p.name.as_str());
-        let wait = match t.state {
-            State::Blocked(wait) => wait,
-            State::Stopped => {
-                crate::error!(
-                    "deadlock: process {} ({name}) thread {} is stopped: it waits for SIGCONT",
-                    t.pid,
-                    t.tid
-                );
-                continue;
-            }
-            State::Ready | State::Running | State::Dead => continue,
-        };
-        let what = match wait {
-            Wait::Join(tid) => alloc::format!("to join thread {tid}"),
-            Wait::Child => "for a child process to exit".into(),
-            Wait::Pause => "for a signal (pause) with no alarm pending".into(),
-            Wait::Sleep => "for a timer".into(),
-            Wait::DoorCall => "for its door call to return".into(),
-            Wait::DoorPark => "for a door invocation (idle server thread)".into(),
-            Wait::Pipe(id, End::Read) => alloc::format!("to read from pipe {id:?}"),
-            Wait::Pipe(id, End::Write) => alloc::format!("to write to pipe {id:?}"),
-            Wait::Futex => "for a futex wake".into(),
-            Wait::Signal(set) => alloc::format!("for a signal of {set:#x} (sigtimedwait)"),
-        };
-        crate::error!(
-            "deadlock: process {} ({name}) thread {} waits {what}",
-            t.pid,
-            t.tid
-        );
     }
 }
 
