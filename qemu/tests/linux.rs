@@ -138,6 +138,20 @@ fn c_lazy() {
         .assert_line("c_lazy: ok");
 }
 
+/// CPU time (see `userland/c/c_cputime.c`): clock() and the CPU-time
+/// clocks count a busy loop and not a sleep, threads add up in their
+/// process, children through wait4, getrusage and times.
+#[test]
+fn c_cputime() {
+    test_program("c_cputime", &[])
+        .expect_success()
+        .assert_line("c_cputime: clock() counts a busy loop, not a sleep ok")
+        .assert_line("c_cputime: threads' CPU time adds up in the process's ok")
+        .assert_line("c_cputime: children's time through wait4, getrusage and times ok")
+        .assert_line("c_cputime: Linux's errors ok")
+        .assert_line("c_cputime: done");
+}
+
 /// Stream socket pairs (see `userland/c/c_socket.c`): both directions,
 /// a child ping-pong and a transfer larger than a pipe, send/recv and
 /// sendmsg/recvmsg flags, shutdown, the peer's close with SIGPIPE (pipes

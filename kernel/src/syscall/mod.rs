@@ -143,7 +143,7 @@ fn invoke(call: Sys, a: [u64; 6], frame: &mut TrapFrame) -> Resume {
         Sys::Fork => process::fork(frame).into(),
         Sys::Execve => process::execve_native(a[0], frame).into(),
         Sys::Wait4 => int_arg(a[0])
-            .and_then(|pid| process::wait4(pid, a[1], u32_arg(a[2])?))
+            .and_then(|pid| process::wait4(pid, a[1], u32_arg(a[2])?, 0))
             .into(),
         Sys::Kill => int_arg(a[0])
             .and_then(|pid| process::kill(pid, int_arg(a[1])?))

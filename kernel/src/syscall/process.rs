@@ -5,6 +5,7 @@
 //! them; the decoding of the native calls' blocks is here too.
 
 use super::{SysResult, path_arg};
+use crate::arch::timer::HZ;
 use crate::arch::traps::TrapFrame;
 use crate::mem::user::{UserPtr, UserSlice};
 use crate::task::{self, SCHED};
@@ -12,6 +13,7 @@ use abi::rlimit::{self, Rlimit};
 use abi::{Errno, ExecArgs, MAIN_STACK_SIZE, MAX_ARGS, MAX_ARGS_BYTES, limit};
 use alloc::vec::Vec;
 use kernel::cap::MAX_CAPACITY;
+use kernel::clock::NANOS;
 use kernel::wait::Waited;
 
 /// `fork()`: the child's pid (the child's thread returns 0).
@@ -61,19 +63,43 @@ pub fn execve(path: &[u8], args: &[&[u8]], env: &[&[u8]], frame: &mut TrapFrame)
     task::exec(path, args, env, frame).map(|()| 0)
 }
 
-/// `wait4(pid, status_ptr, options)`: the pid of the child reaped (or
-/// reported stopped or continued; 0 with WNOHANG and nothing to report),
-/// its wait status stored at `status_ptr` unless 0 (EFAULT, only when
-/// there is a child to report, keeps it unreaped or unreported).
-pub fn wait4(pid: i32, status_ptr: u64, options: u32) -> SysResult {
-    // The pointer is looked at only when a child is there to report (as
-    // Linux: no child, ECHILD whatever it is).
-    let deliver = |space: &_, status: i32| match status_ptr {
-        0 => Ok(()),
-        addr => UserPtr::<i32>::new(addr)?.write(space, &status),
+/// `wait4(pid, status_ptr, options, rusage_ptr)`: the pid of the child
+/// reaped (or reported stopped or continued; 0 with WNOHANG and nothing
+/// to report), its wait status stored at `status_ptr` and its `struct
+/// rusage` (its CPU time and its reaped children's) at `rusage_ptr`,
+/// unless 0 (EFAULT, only when there is a child to report, keeps it
+/// unreaped or unreported).
+pub fn wait4(pid: i32, status_ptr: u64, options: u32, rusage_ptr: u64) -> SysResult {
+    // The pointers are looked at only when a child is there to report (as
+    // Linux: no child, ECHILD whatever they are).
+    let deliver = |space: &_, status: i32, cpu: u64| {
+        if status_ptr != 0 {
+            UserPtr::<i32>::new(status_ptr)?.write(space, &status)?;
+        }
+        if rusage_ptr != 0 {
+            let usage = UserSlice::<u8>::new(rusage_ptr, RUSAGE_SIZE)?;
+            usage.write_bytes(space, &rusage_of(cpu))?;
+        }
+        Ok(())
     };
     let reaped = task::wait4(pid, options, deliver)?;
     Ok(reaped.map_or(0, |(child, _)| u64::from(child)))
+}
+
+/// `sizeof(struct rusage)` on x86-64: two timevals, then 14 longs.
+pub(super) const RUSAGE_SIZE: u64 = 144;
+/// Nanoseconds of a timer tick.
+pub(super) const TICK_NS: u64 = NANOS / HZ as u64;
+
+/// The `struct rusage` bytes for `ticks` timer ticks of CPU time (all of
+/// it user time: CPU time is sampled by timer ticks, see
+/// `Sched::cpu_ticks`); the other fields are not kept (0).
+pub(super) fn rusage_of(ticks: u64) -> [u8; RUSAGE_SIZE as usize] {
+    let us = ticks * (TICK_NS / 1000);
+    let mut bytes = [0; RUSAGE_SIZE as usize];
+    bytes[0..8].copy_from_slice(&(us / 1_000_000).to_le_bytes());
+    bytes[8..16].copy_from_slice(&(us % 1_000_000).to_le_bytes());
+    bytes
 }
 
 /// The native `wait(pid)` (-1: any child): `(pid << 32) | status`, the
@@ -81,7 +107,7 @@ pub fn wait4(pid: i32, status_ptr: u64, options: u32) -> SysResult {
 /// `SIGNALED_BASE + signal`).
 pub fn wait(pid: i64) -> SysResult {
     let pid = i32::try_from(pid).map_err(|_| Errno::ECHILD)?;
-    let (child, waited) = task::wait4(pid, 0, |_, _| Ok(()))?.ok_or(Errno::ECHILD)?;
+    let (child, waited) = task::wait4(pid, 0, |_, _, _| Ok(()))?.ok_or(Errno::ECHILD)?;
     let status = match waited {
         Waited::Ended(death) => death.status(),
         Waited::Changed(report) => report.wait_status(),

@@ -8,7 +8,7 @@
 //! descriptors close and the new image replaces the old.
 
 use super::loader::{self, Image, MAX_PROGRAM_FILE};
-use super::{HANDOFF_OFF, Process, Resume, SCHED, Sched, State, Thread};
+use super::{CpuTicks, HANDOFF_OFF, Process, Resume, SCHED, Sched, State, Thread};
 use crate::arch::cpu::{self, FpuState};
 use crate::arch::switch::prepare_user;
 use crate::arch::traps::TrapFrame;
@@ -83,6 +83,7 @@ impl Sched {
             door_pages: WritablePages::NONE,
             cred,
             linux: linux_thread,
+            cpu_ticks: 0,
         };
         let tid = self.threads.insert(Box::new(thread)).ok_or(Errno::EAGAIN)?;
         let key = match self.objects().fork(parent, forker, child, tid) {
@@ -115,6 +116,7 @@ impl Sched {
             dying: false,
             job: Job::RUNNING,
             linux: linux_process,
+            cpu: CpuTicks::default(),
         };
         self.procs.insert(child, process);
         self.ready.push(tid);

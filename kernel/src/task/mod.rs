@@ -150,6 +150,19 @@ pub struct Thread {
     root: Option<PhysFrame>,
     /// What a thread of a Linux program has besides (`None`: native).
     linux: Option<Box<LinuxThread>>,
+    /// Timer ticks that came while it ran: its CPU time, sampled.
+    cpu_ticks: u64,
+}
+
+/// A process's CPU time in timer ticks, sampled: each tick is charged to
+/// the thread it finds running (kernel code runs with interrupts off, so
+/// a tick due then is charged as the thread goes back to user mode).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CpuTicks {
+    /// Its threads', all of them.
+    pub own: u64,
+    /// Its reaped children's, with their own reaped children's.
+    pub children: u64,
 }
 
 pub struct Process {
@@ -194,6 +207,7 @@ pub struct Process {
     job: Job,
     /// What a Linux program has besides (`None`: a native program).
     pub linux: Option<Box<LinuxProcess>>,
+    pub cpu: CpuTicks,
 }
 
 /// A process's limits on threads and children (see `abi::limit`).
@@ -514,6 +528,7 @@ impl Sched {
             door_pages: WritablePages::NONE,
             cred,
             linux: None,
+            cpu_ticks: 0,
         };
         let tid = self.threads.insert(Box::new(thread)).ok_or(Errno::EAGAIN)?;
         let door_key = match self.objects().doors.create_thread(pid, tid) {
@@ -628,6 +643,7 @@ impl Sched {
             dying: false,
             job: Job::RUNNING,
             linux: None,
+            cpu: CpuTicks::default(),
         };
         self.procs.insert(pid, p);
         Ok(pid)
@@ -671,6 +687,7 @@ pub fn sleep(ticks: u64) {
 pub fn on_timer_tick(frame: &TrapFrame) {
     let mut g = SCHED.lock();
     g.ticks += 1;
+    g.charge_tick();
     g.clock.tick(cpu::rdtsc());
     let now = g.ticks;
     let real = g.realtime_ns();
@@ -743,6 +760,7 @@ pub fn start() -> ! {
         door_pages: WritablePages::NONE,
         cred: Cred::default(),
         linux: None,
+        cpu_ticks: 0,
     };
     let idle = g
         .threads

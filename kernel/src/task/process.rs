@@ -8,7 +8,9 @@
 //! (`setpgid`, `setsid`, `getpgid`, `getsid`: the rules are
 //! `kernel::session`'s).
 
-use super::{HANDOFF_OFF, Process, RETURN_CHECKS, SCHED, Sched, State, Wait, block, exit_thread};
+use super::{
+    CpuTicks, HANDOFF_OFF, Process, RETURN_CHECKS, SCHED, Sched, State, Wait, block, exit_thread,
+};
 use crate::arch::timer::HZ;
 use crate::mem::space::AddressSpace;
 use abi::Errno;
@@ -173,6 +175,31 @@ impl Sched {
         }
     }
 
+    /// Charges the timer tick that just came to the running thread and its
+    /// process (the idle thread has no process).
+    pub(super) fn charge_tick(&mut self) {
+        let Some(t) = self.threads.get_mut(self.current) else {
+            return;
+        };
+        t.cpu_ticks += 1;
+        let pid = t.pid;
+        if let Some(p) = self.procs.get_mut(&pid) {
+            p.cpu.own += 1;
+        }
+    }
+
+    /// The running thread's CPU time in timer ticks, and its process's.
+    pub fn cpu_ticks(&self) -> (u64, CpuTicks) {
+        let Some(t) = self.threads.get(self.current) else {
+            return (0, CpuTicks::default());
+        };
+        let process = self
+            .procs
+            .get(&t.pid)
+            .map_or(CpuTicks::default(), |p| p.cpu);
+        (t.cpu_ticks, process)
+    }
+
     /// Wakes the threads of `pid` waiting for a child.
     pub(super) fn wake_waiters(&mut self, pid: u32) {
         let waiters: Vec<u32> = self
@@ -324,15 +351,17 @@ fn exit_if_dying() {
 /// names, and the errors, are `kernel::wait::reap`'s): blocks until one of
 /// them has exited (or, as `options` ask, stopped or continued), unless
 /// WNOHANG; EINTR if a signal comes to handle first. What is found is
-/// first handed to `deliver` with the caller's address space (to store
-/// its wait status): if that fails, the error is returned and nothing
-/// changes; otherwise a zombie is reaped, a stop or a continue counts as
-/// reported, and the child's pid and what it did are returned.
-/// `Ok(None)`: WNOHANG and nothing to report.
+/// first handed to `deliver` with the caller's address space, the wait
+/// status and the child's CPU time, its reaped children's included (to
+/// store its status and usage): if that fails, the error is returned and
+/// nothing changes; otherwise a zombie is reaped (its CPU time added to
+/// the caller's children's), a stop or a continue counts as reported, and
+/// the child's pid and what it did are returned. `Ok(None)`: WNOHANG and
+/// nothing to report.
 pub fn wait4(
     pid: i32,
     options: u32,
-    deliver: impl Fn(&AddressSpace, i32) -> Result<(), Errno>,
+    deliver: impl Fn(&AddressSpace, i32, u64) -> Result<(), Errno>,
 ) -> Result<Option<(u32, Waited)>, Errno> {
     loop {
         let mut g = SCHED.lock();
@@ -351,15 +380,21 @@ pub fn wait4(
             .collect();
         match reap(pid, options, pgid, &children)? {
             Reap::Child(z) => {
-                let death = g.process(z).and_then(|p| p.death).unwrap_or(Death::Exit(0));
-                let ended = Waited::Ended(death);
-                deliver(g.current_space(), ended.wait_status())?;
+                let (death, cpu) = g
+                    .process(z)
+                    .map_or((None, 0), |p| (p.death, p.cpu.own + p.cpu.children));
+                let ended = Waited::Ended(death.unwrap_or(Death::Exit(0)));
+                deliver(g.current_space(), ended.wait_status(), cpu)?;
                 g.procs.remove(&z);
+                if let Some(parent) = g.procs.get_mut(&me) {
+                    parent.cpu.children += cpu;
+                }
                 return Ok(Some((z, ended)));
             }
             Reap::Changed(child, report) => {
                 let changed = Waited::Changed(report);
-                deliver(g.current_space(), changed.wait_status())?;
+                let cpu = g.process(child).map_or(0, |p| p.cpu.own + p.cpu.children);
+                deliver(g.current_space(), changed.wait_status(), cpu)?;
                 if let Some(p) = g.procs.get_mut(&child) {
                     p.job.reported();
                 }

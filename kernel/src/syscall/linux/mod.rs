@@ -95,6 +95,8 @@ mod nr {
     pub const UMASK: usize = 95;
     pub const GETTIMEOFDAY: usize = 96;
     pub const GETRLIMIT: usize = 97;
+    pub const GETRUSAGE: usize = 98;
+    pub const TIMES: usize = 100;
     pub const GETUID: usize = 102;
     pub const GETGID: usize = 104;
     pub const SETUID: usize = 105;
@@ -208,6 +210,8 @@ fn dispatch(nr: usize, a: [u64; 6], frame: &mut TrapFrame) -> Resume {
         nr::WAIT4 => thread::wait4(a[0], a[1], a[2], a[3]),
         nr::CLOCK_GETTIME => time::clock_gettime(a[0], a[1]),
         nr::CLOCK_GETRES => time::clock_getres(a[0], a[1]),
+        nr::GETRUSAGE => time::getrusage(a[0], a[1]),
+        nr::TIMES => time::times(a[0]),
         nr::GETTIMEOFDAY => time::gettimeofday(a[0], a[1]),
         nr::TIME => time::time(a[0]),
         nr::NANOSLEEP => time::nanosleep(a[0], a[1]),

@@ -6,7 +6,7 @@
 use super::{SysResult, int_arg, process};
 use crate::arch::traps::TrapFrame;
 use crate::mem::space::USER_END;
-use crate::mem::user::{UserPtr, UserSlice};
+use crate::mem::user::UserPtr;
 use crate::task::{self, SCHED};
 use abi::Errno;
 use abi::fs::Timespec;
@@ -236,24 +236,9 @@ pub fn sched_getaffinity(tid: u64, size: u64, mask: u64) -> SysResult {
 }
 
 /// `wait4(pid, status, options, rusage)`: the native call's handler
-/// (`syscall::process`), with `rusage`, if asked for, all zeros (checked
-/// before the child is reaped).
+/// (`syscall::process`), with `rusage` (the child's CPU time) if asked
+/// for.
 pub fn wait4(pid: u64, status: u64, options: u64, rusage: u64) -> SysResult {
     let options = u32::try_from(options).map_err(|_| Errno::EINVAL)?;
-    let usage = match rusage {
-        0 => None,
-        addr => {
-            let usage = UserSlice::<u8>::new(addr, RUSAGE_SIZE)?;
-            usage.check(SCHED.lock().current_space(), true)?;
-            Some(usage)
-        }
-    };
-    let child = process::wait4(int_arg(pid), status, options)?;
-    if let Some(usage) = usage.filter(|_| child != 0) {
-        usage.write_bytes(SCHED.lock().current_space(), &[0; RUSAGE_SIZE as usize])?;
-    }
-    Ok(child)
+    process::wait4(int_arg(pid), status, options, rusage)
 }
-
-/// `sizeof(struct rusage)` on x86-64.
-const RUSAGE_SIZE: u64 = 144;
