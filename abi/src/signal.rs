@@ -69,9 +69,9 @@ pub const fn name(sig: i32) -> Option<&'static str> {
 pub mod wait {
     /// Return at once if no child has changed state.
     pub const WNOHANG: u32 = 1;
-    /// Also report stopped children (none ever stops here).
+    /// Also report stopped children (each stop once).
     pub const WUNTRACED: u32 = 2;
-    /// Also report continued children (none ever stops, so none continues).
+    /// Also report continued children (each continue once).
     pub const WCONTINUED: u32 = 8;
     /// Linux's thread-selection options, accepted and meaningless here
     /// (`__WNOTHREAD`, `__WALL`, `__WCLONE`).

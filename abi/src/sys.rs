@@ -391,13 +391,15 @@ syscalls! {
     /// `< -1` one of group `-pid`), storing its wait status
     /// ([`crate::signal::wait`]) at `status_ptr` unless 0; returns its pid,
     /// or 0 with [`crate::signal::wait::WNOHANG`] when none has exited yet.
-    /// Errors: ECHILD, EINVAL (options), EFAULT.
+    /// With WUNTRACED (WCONTINUED) it also reports a child's stop
+    /// (continue), once, leaving the child. Errors: ECHILD, EINVAL
+    /// (options), EFAULT.
     Wait4,
     /// `kill(pid, sig)`: sends signal `sig` (0: only checks) to process
     /// `pid`, the caller's process group (0), group `-pid`, or every process
     /// but init and the caller (-1). No handler runs: the signal takes its
-    /// default action (see the README). Errors: EINVAL, ESRCH, EPERM,
-    /// ENOSYS (a stop signal).
+    /// default action (a stop signal stops the process until SIGCONT: see
+    /// the README's "Job control"). Errors: EINVAL, ESRCH, EPERM.
     Kill,
     /// `alarm(seconds)`: SIGALRM terminates the process after `seconds`
     /// (0 cancels); returns the seconds left of the previous alarm.

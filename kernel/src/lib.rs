@@ -18,6 +18,7 @@ pub mod frames;
 #[cfg(any(test, feature = "alloc"))]
 pub mod fs;
 pub mod io;
+pub mod job;
 #[cfg(any(test, feature = "alloc"))]
 pub mod joins;
 #[cfg(any(test, feature = "alloc"))]

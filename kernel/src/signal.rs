@@ -14,13 +14,12 @@
 //!   SIGXCPU, SIGXFSZ, SIGSYS): no core file is written, so the wait status
 //!   never has WCOREDUMP set (as on Linux with a zero core size limit);
 //! * **ignore**: SIGCHLD, SIGURG, SIGWINCH: kill succeeds, nothing happens;
-//! * **continue**: SIGCONT succeeds and does nothing, since no process is
-//!   ever stopped;
-//! * **stop**: SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU: there is no job control,
-//!   so kill fails with ENOSYS (after the checks that the target exists and
-//!   may be signalled, so a probe of the target still answers) — unless a
-//!   Linux target has a handler for SIGTSTP, SIGTTIN or SIGTTOU, or ignores
-//!   it.
+//! * **continue**: SIGCONT continues a stopped process (whatever its
+//!   action: a handler then runs as well), and does nothing to one that
+//!   runs;
+//! * **stop**: SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU stop the process until
+//!   SIGCONT (`kernel::job`) — unless a Linux target has a handler for
+//!   SIGTSTP, SIGTTIN or SIGTTOU, or ignores it.
 //!
 //! Init (pid 1) has no handlers either and, as on Linux, signals without a
 //! handler never reach it: kill of pid 1 is checked like any other, then
@@ -46,9 +45,9 @@ pub enum Action {
     Terminate,
     /// Nothing.
     Ignore,
-    /// Nothing: no process is ever stopped.
+    /// A stopped process continues.
     Continue,
-    /// Not supported: kill fails with ENOSYS.
+    /// The process stops until SIGCONT.
     Stop,
 }
 
@@ -144,7 +143,7 @@ pub struct Process {
 /// then decide what it does (none for a probe, or one sent only to init).
 /// Errors, checked in this order: EINVAL (`sig` is neither 0 nor a
 /// signal), ESRCH (no process named), EPERM (none of them may be
-/// signalled, except for -1), ENOSYS (SIGSTOP, which nothing can catch).
+/// signalled, except for -1).
 #[cfg(any(test, feature = "alloc"))]
 pub fn kill(pid: i32, sig: i32, sender: &Process, procs: &[Process]) -> Result<Vec<Pid>, Errno> {
     let action = match sig {
@@ -172,7 +171,6 @@ pub fn kill(pid: i32, sig: i32, sender: &Process, procs: &[Process]) -> Result<V
         return Err(Errno::EPERM);
     }
     match action {
-        Some(Action::Stop) if sig == SIGSTOP => Err(Errno::ENOSYS),
         Some(_) => Ok(permitted.into_iter().filter(|&p| p != 1).collect()),
         None => Ok(Vec::new()),
     }
@@ -196,7 +194,7 @@ mod tests {
     }
 
     #[test]
-    fn default_actions_follow_signal_7_without_stops() {
+    fn default_actions_follow_signal_7() {
         let terminate = [
             SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGKILL, SIGUSR1,
             SIGSEGV, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGSTKFLT, SIGXCPU, SIGXFSZ, SIGVTALRM,
@@ -338,7 +336,8 @@ mod tests {
             "a probe checks too"
         );
         assert_eq!(kill(8, SIGSTOP, me, &all), Err(Errno::EPERM));
-        assert_eq!(kill(7, SIGSTOP, me, &all), Err(Errno::ENOSYS));
+        assert_eq!(kill(7, SIGSTOP, me, &all), Ok(vec![7]));
+        assert_eq!(kill(-5, SIGSTOP, me, &all), Ok(vec![5, 6]), "a group");
         assert_eq!(kill(99, SIGTSTP, me, &all), Err(Errno::ESRCH));
         let other = &all[4];
         let alone = [all[0], all[1], all[4]];
@@ -356,7 +355,7 @@ mod tests {
         let all = procs();
         let me = &all[1];
         assert_eq!(kill(7, 0, me, &all), Ok(vec![]));
-        for sig in [SIGCHLD, SIGURG, SIGWINCH, SIGCONT, SIGTSTP] {
+        for sig in [SIGCHLD, SIGURG, SIGWINCH, SIGCONT, SIGTSTP, SIGSTOP] {
             assert_eq!(kill(7, sig, me, &all), Ok(vec![7]), "signal {sig}");
         }
         let root = Process {
@@ -364,6 +363,7 @@ mod tests {
             ..all[1]
         };
         assert_eq!(kill(1, SIGKILL, &root, &all), Ok(vec![]), "init ignores it");
+        assert_eq!(kill(1, SIGSTOP, &root, &all), Ok(vec![]), "nor stops");
         assert_eq!(kill(1, 0, &root, &all), Ok(vec![]), "but exists");
         assert_eq!(kill(1, SIGKILL, me, &all), Err(Errno::EPERM));
     }

@@ -4,7 +4,7 @@
 //! sigtimedwait), what execve keeps, and hostile frames killed cleanly.
 //! Every run also checks that nothing leaked.
 
-use qemu::test_program;
+use qemu::{Outcome, Verdict, test_program};
 
 /// The C exercises (see `userland/c/c_signals.c`).
 #[test]
@@ -90,4 +90,56 @@ fn c_sigreturn() {
         .assert_line("#DB debug (vector 1)")
         .assert_line("c_sigreturn: a frame's flags are tamed")
         .assert_line("c_sigreturn: done");
+}
+
+/// Job control (see `userland/c/c_jobs.c`): stop signals stop a whole
+/// process until SIGCONT, as waitpid (WUNTRACED, WCONTINUED) and SIGCHLD
+/// report; handled, ignored, blocked and self-sent stop signals; a
+/// stopped process killed; a group continued; a native program; a
+/// stopped door server served once continued.
+#[test]
+fn c_jobs() {
+    let report = test_program("c_jobs", &[]);
+    report
+        .expect_success()
+        .assert_line(
+            "c_jobs: SIGSTOP stops a writer (reported once, no bytes), SIGCONT lets it go on ok",
+        )
+        .assert_line("c_jobs: a stopped child killed with SIGKILL is reaped ok")
+        .assert_line("c_jobs: SIGTSTP with a handler runs it, SIGTTIN ignored does nothing ok")
+        .assert_line("c_jobs: SIGTSTP at its default action stops; SIGTERM then SIGCONT ends it ok")
+        .assert_line("c_jobs: a blocked SIGTSTP stops the child when it unblocks it ok")
+        .assert_line("c_jobs: a child that raises SIGSTOP stops there ok")
+        .assert_line(
+            "c_jobs: sigsuspend stopped by a signal it unblocks waits on once continued ok",
+        )
+        .assert_line("c_jobs: SIGCHLD with CLD_STOPPED and CLD_CONTINUED ok")
+        .assert_line("c_jobs: no SIGCHLD for stops with SA_NOCLDSTOP, one for the end ok")
+        .assert_line("c_jobs: kill(-pgid, SIGCONT) continues a stopped group ok")
+        .assert_line("c_jobs: a native program stops and continues ok")
+        .assert_line("c_jobs: a call to a stopped door server waits for SIGCONT, then is served ok")
+        .assert_line("c_jobs: done");
+    assert!(
+        report.kernel_errors().is_empty(),
+        "{:?}",
+        report.kernel_errors()
+    );
+}
+
+/// A program that stops itself while its parent (init) waits for it:
+/// nothing is left to send SIGCONT and no timer is pending, so the
+/// kernel reports a deadlock, naming the stopped thread (a stopped
+/// process is not one on Linux, where a terminal could still continue
+/// it; nothing here could).
+#[test]
+fn c_jobs_stopped_with_nobody_left_is_a_deadlock() {
+    let report = test_program("c_jobs", &["alone"]);
+    report
+        .expect_outcome(Outcome::Deadlock)
+        .assert_line("deadlock: every thread is blocked or stopped")
+        .assert_line("(init) thread")
+        .assert_line("waits for a child process to exit")
+        .assert_line("(c_jobs) thread")
+        .assert_line("is stopped: it waits for SIGCONT");
+    report.expect_program(1, Verdict::Unfinished, None);
 }

@@ -9,8 +9,9 @@
 //! synchronous signals (SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS)
 //! before the others, lowest number first; `rt_sigtimedwait` takes in the
 //! same order among the signals it waits for ([`take_waited`]). What a
-//! signal sent does — dropped, pending, waking which blocked thread, or
-//! the end of the process — is [`to_process`]'s and [`to_thread`]'s rule.
+//! signal sent does — dropped, pending, waking which blocked thread, the
+//! end of the process, or its stop — is [`to_process`]'s and
+//! [`to_thread`]'s rule.
 
 use alloc::collections::VecDeque;
 
@@ -26,6 +27,8 @@ pub const BUS_ADRALN: i32 = 1;
 pub const TRAP_TRACE: i32 = 2;
 pub const CLD_EXITED: i32 = 1;
 pub const CLD_KILLED: i32 = 2;
+pub const CLD_STOPPED: i32 = 5;
+pub const CLD_CONTINUED: i32 = 6;
 
 /// `sizeof(siginfo_t)`.
 pub const SIGINFO_SIZE: usize = 128;
@@ -322,11 +325,13 @@ impl Run {
 pub enum Effect {
     /// A handler runs.
     Handle,
-    /// SIG_IGN, or a default action that ignores it (or stops: no job
-    /// control here).
+    /// SIG_IGN, or a default action that ignores it (SIGCONT's too: it
+    /// continued the process when it was sent, `kernel::job`).
     Ignore,
     /// Its default action ends the process.
     Terminate,
+    /// Its default action stops the process.
+    Stop,
 }
 
 /// What sending a signal does.
@@ -340,6 +345,21 @@ pub enum Sent {
     /// The process ends: a thread takes it whose mask does not block it,
     /// and its default action terminates.
     Fatal,
+    /// The process stops (the signal is taken): a thread takes it whose
+    /// mask does not block it, and its default action stops.
+    Stop,
+}
+
+impl Effect {
+    /// What a thread that takes the signal without blocking it makes of
+    /// it at once: the end of the process, or its stop.
+    const fn at_once(self) -> Option<Sent> {
+        match self {
+            Effect::Terminate => Some(Sent::Fatal),
+            Effect::Stop => Some(Sent::Stop),
+            Effect::Handle | Effect::Ignore => None,
+        }
+    }
 }
 
 /// Whether a thread with `mask` doing `run` takes `sig`: its mask lets
@@ -361,15 +381,15 @@ fn woken(sig: u32, effect: Effect, run: Run) -> bool {
 /// Sending `sig`, whose action makes it `effect`, to one thread (`tgkill`)
 /// with `mask` doing `run`, as Linux: an ignored signal is dropped unless
 /// the mask blocks it (its action may change before it is unblocked); a
-/// signal the thread takes either ends the process (a default action that
-/// terminates, unless the thread waits for it with its mask blocking it)
-/// or wakes the thread if it waits for it or is interrupted by it; a
-/// blocked one stays pending.
+/// signal the thread takes either ends or stops the process (a default
+/// action that terminates or stops, unless the thread waits for it with
+/// its mask blocking it) or wakes the thread if it waits for it or is
+/// interrupted by it; a blocked one stays pending.
 pub fn to_thread(sig: u32, effect: Effect, mask: u64, run: Run) -> Sent {
     let blocked = mask & bit(sig) != 0;
-    match effect {
-        Effect::Ignore if !blocked => Sent::Dropped,
-        Effect::Terminate if !blocked => Sent::Fatal,
+    match (effect, effect.at_once()) {
+        (Effect::Ignore, _) if !blocked => Sent::Dropped,
+        (_, Some(sent)) if !blocked => sent,
         _ => Sent::Pending {
             wake: (takes(sig, mask, run) && woken(sig, effect, run)).then_some(0),
         },
@@ -384,8 +404,9 @@ pub fn to_thread(sig: u32, effect: Effect, mask: u64, run: Run) -> Sent {
 /// next return to user mode: nothing to wake), else the first blocked
 /// thread it wakes (a wait for it, or a handler's interruption), else any
 /// thread that does not block it; if that thread's own mask does not
-/// block it and its default action terminates, the process ends. If every
-/// thread blocks it, it stays pending until one unblocks or waits for it.
+/// block it and its default action terminates (stops), the process ends
+/// (stops). If every thread blocks it, it stays pending until one
+/// unblocks or waits for it.
 pub fn to_process(sig: u32, effect: Effect, threads: &[(u64, Run)]) -> Sent {
     if effect == Effect::Ignore
         && threads
@@ -406,8 +427,10 @@ pub fn to_process(sig: u32, effect: Effect, threads: &[(u64, Run)]) -> Sent {
         return Sent::Pending { wake: None };
     };
     let (mask, run) = threads[i];
-    if effect == Effect::Terminate && mask & bit(sig) == 0 {
-        return Sent::Fatal;
+    if let Some(sent) = effect.at_once()
+        && mask & bit(sig) == 0
+    {
+        return sent;
     }
     Sent::Pending {
         wake: woken(sig, effect, run).then_some(i),

@@ -26,6 +26,8 @@ pub const SIG_SETMASK: u64 = 2;
 pub const SS_ONSTACK: i32 = 1;
 pub const SS_DISABLE: i32 = 2;
 pub const SS_AUTODISARM: i32 = 1 << 31;
+/// SIGCHLD's flag: no SIGCHLD when a child stops or continues.
+pub const SA_NOCLDSTOP: u64 = 1;
 /// The smallest alternate stack Linux accepts on x86-64.
 pub const MINSIGSTKSZ: u64 = 2048;
 pub const SA_SIGINFO: u64 = 4;
@@ -43,14 +45,16 @@ pub enum DefaultAction {
     Ignore,
     /// The process ends (for core-dumping signals too: there are no cores).
     Terminate,
-    /// SIGSTOP and friends: there is no job control here, so nothing.
+    /// SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU: the process stops until
+    /// SIGCONT (`kernel::job`).
     Stop,
 }
 
 /// The default action of signal `sig` (1..=64), as signal(7) lists it.
 pub fn default_action(sig: u32) -> DefaultAction {
     match sig {
-        // SIGCHLD, SIGCONT, SIGURG, SIGWINCH.
+        // SIGCHLD, SIGCONT (which continues the process when it is sent,
+        // whatever its action), SIGURG, SIGWINCH.
         17 | 18 | 23 | 28 => DefaultAction::Ignore,
         // SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU.
         19..=22 => DefaultAction::Stop,
@@ -115,6 +119,12 @@ impl Actions {
             self.disposition(sig),
             Disposition::Ignore | Disposition::Default(DefaultAction::Ignore)
         )
+    }
+
+    /// Whether a child's stop or continue sends it SIGCHLD: its SIGCHLD
+    /// action has no SA_NOCLDSTOP (ignored, it is dropped as any).
+    pub fn told_of_child_stops(&self) -> bool {
+        self.table[abi::signal::SIGCHLD as usize - 1].sa_flags & SA_NOCLDSTOP == 0
     }
 
     /// The signals it [`discards`](Actions::discards).
@@ -531,5 +541,21 @@ mod tests {
             check_altstack(s(0x1000, SS_AUTODISARM, 8192)),
             Ok(s(0x1000, SS_AUTODISARM, 8192))
         );
+    }
+
+    #[test]
+    fn sa_nocldstop_on_sigchld_alone_keeps_stops_quiet() {
+        let mut a = Actions::new();
+        assert!(a.told_of_child_stops(), "by default");
+        let quiet = Sigaction {
+            sa_handler: 0x40_1000,
+            sa_flags: SA_NOCLDSTOP | SA_RESTORER,
+            ..Sigaction::default()
+        };
+        a.exchange(10, Some(quiet)).unwrap();
+        assert!(a.told_of_child_stops(), "SIGUSR1's flags do not count");
+        a.exchange(17, Some(quiet)).unwrap();
+        assert!(!a.told_of_child_stops());
+        assert!(a.after_exec().told_of_child_stops(), "exec drops the flags");
     }
 }

@@ -14,7 +14,7 @@ use abi::{Errno, ExecArgs, MAIN_STACK_SIZE, MAX_ARGS, MAX_ARGS_BYTES, limit};
 use alloc::vec::Vec;
 use kernel::cap::MAX_CAPACITY;
 use kernel::clock::NANOS;
-use kernel::signal::Death;
+use kernel::wait::Waited;
 
 /// `fork()`: the child's pid (the child's thread returns 0).
 pub fn fork(frame: &TrapFrame) -> SysResult {
@@ -63,17 +63,18 @@ pub fn execve(path: &[u8], args: &[&[u8]], env: &[&[u8]], frame: &mut TrapFrame)
     task::exec(path, args, env, frame).map(|()| 0)
 }
 
-/// `wait4(pid, status_ptr, options, rusage_ptr)`: the reaped child's pid
-/// (0 with WNOHANG and none has exited), its wait status stored at
-/// `status_ptr` and its `struct rusage` (its CPU time and its reaped
-/// children's) at `rusage_ptr`, unless 0 (EFAULT, only when there is a
-/// child to report, keeps it unreaped).
+/// `wait4(pid, status_ptr, options, rusage_ptr)`: the pid of the child
+/// reaped (or reported stopped or continued; 0 with WNOHANG and nothing
+/// to report), its wait status stored at `status_ptr` and its `struct
+/// rusage` (its CPU time and its reaped children's) at `rusage_ptr`,
+/// unless 0 (EFAULT, only when there is a child to report, keeps it
+/// unreaped or unreported).
 pub fn wait4(pid: i32, status_ptr: u64, options: u32, rusage_ptr: u64) -> SysResult {
     // The pointers are looked at only when a child is there to report (as
     // Linux: no child, ECHILD whatever they are).
-    let deliver = |space: &_, death: Death, cpu: u64| {
+    let deliver = |space: &_, status: i32, cpu: u64| {
         if status_ptr != 0 {
-            UserPtr::<i32>::new(status_ptr)?.write(space, &death.wait_status())?;
+            UserPtr::<i32>::new(status_ptr)?.write(space, &status)?;
         }
         if rusage_ptr != 0 {
             let usage = UserSlice::<u8>::new(rusage_ptr, RUSAGE_SIZE)?;
@@ -106,8 +107,12 @@ pub(super) fn rusage_of(ticks: u64) -> [u8; RUSAGE_SIZE as usize] {
 /// `SIGNALED_BASE + signal`).
 pub fn wait(pid: i64) -> SysResult {
     let pid = i32::try_from(pid).map_err(|_| Errno::ECHILD)?;
-    let (child, death) = task::wait4(pid, 0, |_, _, _| Ok(()))?.ok_or(Errno::ECHILD)?;
-    Ok((u64::from(child) << 32) | u64::from(death.status() as u32))
+    let (child, waited) = task::wait4(pid, 0, |_, _, _| Ok(()))?.ok_or(Errno::ECHILD)?;
+    let status = match waited {
+        Waited::Ended(death) => death.status(),
+        Waited::Changed(report) => report.wait_status(),
+    };
+    Ok((u64::from(child) << 32) | u64::from(status as u32))
 }
 
 /// `kill(pid, sig)`.

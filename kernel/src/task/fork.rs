@@ -21,6 +21,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
+use kernel::job::Job;
 use kernel::joins::ExitValues;
 use kernel::linux::LinuxThread;
 
@@ -75,6 +76,7 @@ impl Sched {
             detached: linux_thread.is_some(),
             joining: None,
             handoff,
+            stopped: false,
             holds: None,
             root: Some(space.root()),
             door_key: None,
@@ -112,6 +114,7 @@ impl Sched {
             handoff,
             death: None,
             dying: false,
+            job: Job::RUNNING,
             linux: linux_process,
             cpu: CpuTicks::default(),
         };

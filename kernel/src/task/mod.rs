@@ -10,6 +10,7 @@
 
 mod fork;
 mod ipc;
+mod job;
 mod join;
 mod linux;
 mod loader;
@@ -54,6 +55,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use doors::{Cred, Registry, ThreadKey};
 use kernel::cap::Capability;
 use kernel::clock::Clock;
+use kernel::job::Job;
 use kernel::joins::ExitValues;
 use kernel::linux::futex::Futexes;
 use kernel::linux::{LinuxProcess, LinuxThread};
@@ -97,6 +99,10 @@ enum State {
     Ready,
     Running,
     Blocked(Wait),
+    /// Ready, but its process is stopped: it was set aside when its turn
+    /// came (or it stopped itself), and goes back on the run queue when
+    /// its process continues (`task::job`).
+    Stopped,
     Dead,
 }
 
@@ -124,6 +130,9 @@ pub struct Thread {
     /// Its process lets door calls hand the CPU straight to the other side
     /// (a copy of [`Process::handoff`], read on the hot path).
     handoff: bool,
+    /// Its process is stopped (a copy of [`Process::job`]'s state, read
+    /// where the next thread to run is chosen).
+    stopped: bool,
     /// Its record in the door logic (`None` for the idle thread).
     door_key: Option<ThreadKey>,
     /// The pages of its last fast door_call's `door_arg_t`, rbuf and arguments.
@@ -190,8 +199,12 @@ pub struct Process {
     /// once its last thread has, until its parent waits for it).
     pub death: Option<Death>,
     /// Killed (or exiting) while some of its threads still run: they must
-    /// not return to user mode. Counted in [`DYING`].
+    /// not return to user mode. Counted in [`RETURN_CHECKS`].
     dying: bool,
+    /// Stopped or running, and what its parent's wait has yet to learn of
+    /// it (`task::job`). Counted in [`STOPPED`], [`HANDOFF_OFF`] and
+    /// [`RETURN_CHECKS`] while stopped.
+    job: Job,
     /// What a Linux program has besides (`None`: a native program).
     pub linux: Option<Box<LinuxProcess>>,
     pub cpu: CpuTicks,
@@ -291,11 +304,17 @@ pub static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
 pub static FIRST_USER_TSC: AtomicU64 = AtomicU64::new(0);
 /// Direct caller/server switches (see `kstat::DOOR_HANDOFFS`).
 pub static HANDOFFS: AtomicU64 = AtomicU64::new(0);
-/// Processes with `dying` set (so the common syscall return skips the check).
-static DYING: AtomicUsize = AtomicUsize::new(0);
-/// Processes that turned the door handoff off (so door switches skip the
-/// check while there are none).
+/// Processes whose threads look before they return to user mode: those
+/// with `dying` set (they end) and stopped ones (they wait), so the common
+/// return skips the look while there are none.
+static RETURN_CHECKS: AtomicUsize = AtomicUsize::new(0);
+/// Processes whose threads a door switch may not run at once: those that
+/// turned the door handoff off, and stopped ones (so door switches skip
+/// the check while there are none).
 static HANDOFF_OFF: AtomicUsize = AtomicUsize::new(0);
+/// Stopped processes (so the choice of the next thread skips the check
+/// while there are none).
+static STOPPED: AtomicUsize = AtomicUsize::new(0);
 /// Whether `Sched::dead` holds threads to free.
 static DEAD_PENDING: AtomicBool = AtomicBool::new(false);
 
@@ -393,13 +412,19 @@ impl Sched {
     }
 
     /// Whether a door switch from the running thread to `target` goes
-    /// straight there: unless the process of either turned the handoff off.
+    /// straight there: unless the process of either turned the handoff
+    /// off, or `target`'s is stopped (then it goes through the run queue,
+    /// where it is set aside until its process continues).
     #[inline(always)]
     fn direct_switch_to(&self, target: u32) -> bool {
         if HANDOFF_OFF.load(Ordering::Relaxed) == 0 {
             return true;
         }
-        let on = |tid: u32| self.threads.get(tid).is_none_or(|t| t.handoff);
+        let on = |tid: u32| {
+            self.threads
+                .get(tid)
+                .is_none_or(|t| t.handoff && !t.stopped)
+        };
         on(self.current) && on(target)
     }
 
@@ -444,8 +469,27 @@ impl Sched {
         }
     }
 
+    /// The next thread to run: the first ready one, else the idle thread.
     fn pick_next(&mut self) -> u32 {
-        self.ready.pop().unwrap_or(self.idle)
+        self.pop_ready().unwrap_or(self.idle)
+    }
+
+    /// Takes the first thread off the run queue that may run: a thread of
+    /// a stopped process is set aside instead ([`State::Stopped`]), so no
+    /// thread of a stopped process runs (in user mode or in the kernel)
+    /// until it continues.
+    #[inline]
+    fn pop_ready(&mut self) -> Option<u32> {
+        loop {
+            let tid = self.ready.pop()?;
+            if STOPPED.load(Ordering::Relaxed) == 0 {
+                return Some(tid);
+            }
+            match self.threads.get_mut(tid) {
+                Some(t) if t.stopped => t.state = State::Stopped,
+                _ => return Some(tid),
+            }
+        }
     }
 
     /// Adds a thread that enters user mode with `frame`.
@@ -454,7 +498,7 @@ impl Sched {
         if (p.threads.len() + p.exited_threads.len()) as u64 >= p.limits.threads {
             return Err(Errno::EAGAIN);
         }
-        let (handoff, cred) = (p.handoff, p.cred);
+        let (handoff, cred, stopped) = (p.handoff, p.cred, p.job.is_stopped());
         self.may_add_thread()?;
         let kstack = KernelStack::new().ok_or(Errno::ENOMEM)?;
         // SAFETY: a fresh, mapped kernel stack.
@@ -477,6 +521,7 @@ impl Sched {
             detached: false,
             joining: None,
             handoff,
+            stopped,
             holds: None,
             root,
             door_key: None,
@@ -596,6 +641,7 @@ impl Sched {
             handoff: true,
             death: None,
             dying: false,
+            job: Job::RUNNING,
             linux: None,
             cpu: CpuTicks::default(),
         };
@@ -666,7 +712,7 @@ pub fn on_timer_tick(frame: &TrapFrame) {
 extern "C" fn idle_loop() -> ! {
     loop {
         let mut g = SCHED.lock();
-        if let Some(next) = g.ready.pop() {
+        if let Some(next) = g.pop_ready() {
             switch_locked(g, next);
             continue;
         }
@@ -678,40 +724,12 @@ extern "C" fn idle_loop() -> ! {
         if g.sleepers.is_empty() && g.alarms.is_empty() {
             drop(g);
             crate::trace::dump();
-            report_deadlock(&SCHED.lock());
+            report::report_deadlock(&SCHED.lock());
             crate::arch::qemu_exit(abi::exit_code::DEADLOCK);
         }
         drop(g);
         x86_64::instructions::interrupts::enable_and_hlt();
         x86_64::instructions::interrupts::disable();
-    }
-}
-
-/// Prints the deadlock report: one line per blocked thread.
-fn report_deadlock(g: &Sched) {
-    crate::error!("deadlock: every thread is blocked and no timer is pending");
-    for t in g.threads.values().filter(|t| t.tid != g.idle) {
-        let State::Blocked(wait) = t.state else {
-            continue;
-        };
-        let name = g.process(t.pid).map_or("?", |p| p.name.as_str());
-        let what = match wait {
-            Wait::Join(tid) => alloc::format!("to join thread {tid}"),
-            Wait::Child => "for a child process to exit".into(),
-            Wait::Pause => "for a signal (pause) with no alarm pending".into(),
-            Wait::Sleep => "for a timer".into(),
-            Wait::DoorCall => "for its door call to return".into(),
-            Wait::DoorPark => "for a door invocation (idle server thread)".into(),
-            Wait::Pipe(id, End::Read) => alloc::format!("to read from pipe {id:?}"),
-            Wait::Pipe(id, End::Write) => alloc::format!("to write to pipe {id:?}"),
-            Wait::Futex => "for a futex wake".into(),
-            Wait::Signal(set) => alloc::format!("for a signal of {set:#x} (sigtimedwait)"),
-        };
-        crate::error!(
-            "deadlock: process {} ({name}) thread {} waits {what}",
-            t.pid,
-            t.tid
-        );
     }
 }
 
@@ -735,6 +753,7 @@ pub fn start() -> ! {
         detached: false,
         joining: None,
         handoff: true,
+        stopped: false,
         holds: None,
         root: None,
         door_key: None,

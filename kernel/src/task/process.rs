@@ -8,17 +8,20 @@
 //! (`setpgid`, `setsid`, `getpgid`, `getsid`: the rules are
 //! `kernel::session`'s).
 
-use super::{CpuTicks, DYING, HANDOFF_OFF, Process, SCHED, Sched, State, Wait, block, exit_thread};
+use super::{
+    CpuTicks, HANDOFF_OFF, Process, RETURN_CHECKS, SCHED, Sched, State, Wait, block, exit_thread,
+};
 use crate::arch::timer::HZ;
 use crate::mem::space::AddressSpace;
 use abi::Errno;
 use abi::signal::{SIGALRM, SIGCHLD};
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
+use kernel::job::Job;
 use kernel::linux::pending::{CLD_EXITED, CLD_KILLED, Detail, Full, Info};
 use kernel::session::{self, Member};
 use kernel::signal::{self, Death, Ids};
-use kernel::wait::{Child, Reap, reap};
+use kernel::wait::{Child, Reap, Waited, reap};
 
 /// The process that adopts orphans.
 const INIT: u32 = 1;
@@ -83,7 +86,7 @@ impl Sched {
         if p.death.is_none() {
             p.death = Some(death);
             p.dying = true;
-            DYING.fetch_add(1, Ordering::Relaxed);
+            RETURN_CHECKS.fetch_add(1, Ordering::Relaxed);
         }
         let others: Vec<u32> = p
             .threads
@@ -114,7 +117,10 @@ impl Sched {
         p.space = None;
         p.exited_threads.clear(&mut self.threads);
         if core::mem::take(&mut p.dying) {
-            DYING.fetch_sub(1, Ordering::Relaxed);
+            RETURN_CHECKS.fetch_sub(1, Ordering::Relaxed);
+        }
+        if core::mem::replace(&mut p.job, Job::RUNNING).is_stopped() {
+            super::job::count_stopped(false);
         }
         if !core::mem::replace(&mut p.handoff, true) {
             HANDOFF_OFF.fetch_sub(1, Ordering::Relaxed);
@@ -195,7 +201,7 @@ impl Sched {
     }
 
     /// Wakes the threads of `pid` waiting for a child.
-    fn wake_waiters(&mut self, pid: u32) {
+    pub(super) fn wake_waiters(&mut self, pid: u32) {
         let waiters: Vec<u32> = self
             .threads
             .values()
@@ -210,9 +216,8 @@ impl Sched {
     /// `kill(pid, sig)` by the running process (see `kernel::signal::kill`
     /// for whom it names and may signal): each process it reaches gets the
     /// signal (`Sched::signal_process`: its default action, or pending for
-    /// a handler or a mask that blocks it); a zombie is left as it is. ENOSYS, before anything is
-    /// sent, if it would stop one of them. The saved user id is the real
-    /// one here (no set-user-ID programs).
+    /// a handler or a mask that blocks it); a zombie is left as it is.
+    /// The saved user id is the real one here (no set-user-ID programs).
     pub fn kill(&mut self, pid: i32, sig: i32) -> Result<(), Errno> {
         let (targets, me, uid) = self.kill_targets(pid, sig)?;
         for target in targets {
@@ -247,8 +252,7 @@ impl Sched {
 
     /// The processes `kill(pid, sig)` by the running process sends to
     /// (see `kernel::signal::kill` for whom it names and may signal; none
-    /// for signal 0), with the sender's pid and real uid. ENOSYS if the
-    /// signal would stop one of them.
+    /// for signal 0), with the sender's pid and real uid.
     fn kill_targets(&self, pid: i32, sig: i32) -> Result<(Vec<u32>, u32, u32), Errno> {
         let ids = |p: &Process| Ids {
             ruid: p.cred.ruid,
@@ -271,9 +275,6 @@ impl Sched {
             .copied()
             .ok_or(Errno::ESRCH)?;
         let targets = signal::kill(pid, sig, &sender, &all)?;
-        if targets.iter().any(|&t| self.would_stop(t, sig as u32)) {
-            return Err(Errno::ENOSYS);
-        }
         Ok((targets, me, sender.ids.ruid))
     }
 
@@ -325,18 +326,19 @@ pub fn exit_process(status: i32) -> ! {
 }
 
 /// Called before returning to user mode: a thread whose process is ending
-/// does not go back.
+/// does not go back, nor one whose process is stopped until it continues.
 #[inline(always)]
 pub fn check_exiting() {
-    if DYING.load(Ordering::Relaxed) != 0 {
+    if RETURN_CHECKS.load(Ordering::Relaxed) != 0 {
         exit_if_dying();
     }
 }
 
-/// Ends the running thread if its process is ending.
+/// Waits while the running thread's process is stopped
+/// (`task::job`), then ends the thread if its process is ending.
 #[cold]
 fn exit_if_dying() {
-    let g = SCHED.lock();
+    let g = super::job::wait_while_stopped(SCHED.lock());
     let pid = g.current_pid();
     let exiting = g.procs.get(&pid).is_some_and(|p| p.death.is_some());
     drop(g);
@@ -347,18 +349,20 @@ fn exit_if_dying() {
 
 /// `wait4(pid, options)` by the running process (which children `pid`
 /// names, and the errors, are `kernel::wait::reap`'s): blocks until one of
-/// them has exited, unless WNOHANG; EINTR if a signal comes to handle
-/// first. A zombie found is first handed to
-/// `deliver` with the caller's address space and its CPU time, its
-/// children's included (to store its status and usage): if
-/// that fails, the error is returned and the child stays a zombie;
-/// otherwise it is reaped, and its pid and death returned. `Ok(None)`:
-/// WNOHANG and none has exited.
+/// them has exited (or, as `options` ask, stopped or continued), unless
+/// WNOHANG; EINTR if a signal comes to handle first. What is found is
+/// first handed to `deliver` with the caller's address space, the wait
+/// status and the child's CPU time, its reaped children's included (to
+/// store its status and usage): if that fails, the error is returned and
+/// nothing changes; otherwise a zombie is reaped (its CPU time added to
+/// the caller's children's), a stop or a continue counts as reported, and
+/// the child's pid and what it did are returned. `Ok(None)`: WNOHANG and
+/// nothing to report.
 pub fn wait4(
     pid: i32,
     options: u32,
-    deliver: impl Fn(&AddressSpace, Death, u64) -> Result<(), Errno>,
-) -> Result<Option<(u32, Death)>, Errno> {
+    deliver: impl Fn(&AddressSpace, i32, u64) -> Result<(), Errno>,
+) -> Result<Option<(u32, Waited)>, Errno> {
     loop {
         let mut g = SCHED.lock();
         let me = g.current_pid();
@@ -371,6 +375,7 @@ pub fn wait4(
                 pid: p.pid,
                 pgid: p.pgid,
                 exited: p.space.is_none(),
+                job: p.job,
             })
             .collect();
         match reap(pid, options, pgid, &children)? {
@@ -378,13 +383,22 @@ pub fn wait4(
                 let (death, cpu) = g
                     .process(z)
                     .map_or((None, 0), |p| (p.death, p.cpu.own + p.cpu.children));
-                let death = death.unwrap_or(Death::Exit(0));
-                deliver(g.current_space(), death, cpu)?;
+                let ended = Waited::Ended(death.unwrap_or(Death::Exit(0)));
+                deliver(g.current_space(), ended.wait_status(), cpu)?;
                 g.procs.remove(&z);
                 if let Some(parent) = g.procs.get_mut(&me) {
                     parent.cpu.children += cpu;
                 }
-                return Ok(Some((z, death)));
+                return Ok(Some((z, ended)));
+            }
+            Reap::Changed(child, report) => {
+                let changed = Waited::Changed(report);
+                let cpu = g.process(child).map_or(0, |p| p.cpu.own + p.cpu.children);
+                deliver(g.current_space(), changed.wait_status(), cpu)?;
+                if let Some(p) = g.procs.get_mut(&child) {
+                    p.job.reported();
+                }
+                return Ok(Some((child, changed)));
             }
             Reap::NotYet => return Ok(None),
             Reap::Block if g.interrupted() => return Err(Errno::EINTR),

@@ -6,14 +6,16 @@
 //! fault's signal that the thread does not block: the handler runs (on the
 //! way back to user mode, `task::signals`), and returning from it runs the
 //! faulting instruction again. In the kernel it is a bug, reported with
-//! the same detail, and a panic.
+//! the same detail, and a panic. And the deadlock report: what each
+//! thread waits for when none can ever run again.
 
-use super::{SCHED, exit_thread};
+use super::{SCHED, Sched, State, Wait, exit_thread};
 use crate::arch::traps::{TrapFrame, exception_name, fault_address};
 use abi::signal::SIGKILL;
 use alloc::string::String;
 use kernel::cow::NoFrame;
 use kernel::linux::pending::Info;
+use kernel::pipe::End;
 use kernel::signal::Death;
 
 /// Page-fault error bits: the page was present, the access a write, from
@@ -111,4 +113,43 @@ pub fn on_kernel_exception(frame: &TrapFrame) {
         cr2_for(frame.vector),
         frame.rsp,
     );
+}
+
+/// Prints the deadlock report: one line per blocked or stopped thread.
+/// A stopped process counts as blocked: with no timer pending and nothing
+/// else to run, nobody is left to send it SIGCONT.
+pub(super) fn report_deadlock(g: &Sched) {
+    crate::error!("deadlock: every thread is blocked or stopped and no timer is pending");
+    for t in g.threads.values().filter(|t| t.tid != g.idle) {
+        let name = g.process(t.pid).map_or("?", |p| p.name.as_str());
+        let wait = match t.state {
+            State::Blocked(wait) => wait,
+            State::Stopped => {
+                crate::error!(
+                    "deadlock: process {} ({name}) thread {} is stopped: it waits for SIGCONT",
+                    t.pid,
+                    t.tid
+                );
+                continue;
+            }
+            State::Ready | State::Running | State::Dead => continue,
+        };
+        let what = match wait {
+            Wait::Join(tid) => alloc::format!("to join thread {tid}"),
+            Wait::Child => "for a child process to exit".into(),
+            Wait::Pause => "for a signal (pause) with no alarm pending".into(),
+            Wait::Sleep => "for a timer".into(),
+            Wait::DoorCall => "for its door call to return".into(),
+            Wait::DoorPark => "for a door invocation (idle server thread)".into(),
+            Wait::Pipe(id, End::Read) => alloc::format!("to read from pipe {id:?}"),
+            Wait::Pipe(id, End::Write) => alloc::format!("to write to pipe {id:?}"),
+            Wait::Futex => "for a futex wake".into(),
+            Wait::Signal(set) => alloc::format!("for a signal of {set:#x} (sigtimedwait)"),
+        };
+        crate::error!(
+            "deadlock: process {} ({name}) thread {} waits {what}",
+            t.pid,
+            t.tid
+        );
+    }
 }

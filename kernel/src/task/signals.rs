@@ -14,7 +14,9 @@
 //! the frame back. A frame that cannot be written, or a hostile one given
 //! back, ends the process with SIGSEGV and a report. `rt_sigtimedwait`
 //! takes a signal of its set instead ([`wait_signal`]). Native programs
-//! have no handlers: a signal takes its default action, as before.
+//! have no handlers: a signal takes its default action, as before. A
+//! stop signal at its default action stops the process, SIGCONT
+//! continues it (`task::job`).
 
 use super::{SCHED, Sched, State, Thread, Wait, block, check_exiting, exit_thread};
 use crate::arch::cpu::{self, FpuState};
@@ -49,7 +51,7 @@ pub struct Interrupted {
 /// sees it.
 fn run_of(t: &Thread) -> Run {
     match t.state {
-        State::Ready | State::Running => Run::Runnable,
+        State::Ready | State::Running | State::Stopped => Run::Runnable,
         State::Blocked(Wait::Signal(set)) => Run::Waiting(set),
         State::Blocked(
             Wait::Pause
@@ -69,7 +71,8 @@ fn effect(disposition: Disposition) -> Effect {
     match disposition {
         Disposition::Handler(_) => Effect::Handle,
         Disposition::Default(DefaultAction::Terminate) => Effect::Terminate,
-        Disposition::Ignore | Disposition::Default(_) => Effect::Ignore,
+        Disposition::Default(DefaultAction::Stop) => Effect::Stop,
+        Disposition::Ignore | Disposition::Default(DefaultAction::Ignore) => Effect::Ignore,
     }
 }
 
@@ -80,12 +83,6 @@ impl Sched {
             Some(linux) => linux.actions.disposition(sig),
             None => Disposition::Default(rules::default_action(sig)),
         }
-    }
-
-    /// Whether `sig` sent to `pid` would stop it (nothing here stops a
-    /// process: `kill` fails with ENOSYS then).
-    pub fn would_stop(&self, pid: u32, sig: u32) -> bool {
-        self.disposition(pid, sig) == Disposition::Default(DefaultAction::Stop)
     }
 
     /// Instances of real-time signals queued behind the first of their
@@ -103,23 +100,31 @@ impl Sched {
         !set.queues(sig) || self.queued_signals() < abi::MAX_QUEUED_SIGNALS
     }
 
-    /// Sends `info.signo` to process `pid` (a zombie ignores it), as
-    /// [`pending::to_process`] says: dropped, pending (waking a thread
-    /// that waits for it or that its handler interrupts), or the end of
-    /// the process. A native process has no masks: its default action.
+    /// Sends `info.signo` to process `pid` (a zombie ignores it): first
+    /// what job control does whatever its action (SIGCONT continues it,
+    /// [`Sched::prepare_signal`]), then as [`pending::to_process`] says:
+    /// dropped, pending (waking a thread that waits for it or that its
+    /// handler interrupts), the end of the process, or its stop. A
+    /// native process has no masks: its default action.
     /// `Full`, with nothing changed, when a real-time signal pending
     /// already would be queued again and the system has no room
     /// ([`abi::MAX_QUEUED_SIGNALS`]): `kill` then leaves the pending
     /// instance alone, as Linux does, and `sigqueue` fails.
     pub fn signal_process(&mut self, pid: u32, info: Info) -> Result<(), Full> {
         let sig = info.signo;
-        let Some(p) = self.procs.get(&pid).filter(|p| p.space.is_some()) else {
+        if self.procs.get(&pid).is_none_or(|p| p.space.is_none()) {
+            return Ok(());
+        }
+        self.prepare_signal(pid, sig);
+        let effect = effect(self.disposition(pid, sig));
+        let Some(p) = self.procs.get(&pid) else {
             return Ok(());
         };
-        let effect = effect(self.disposition(pid, sig));
         let Some(linux) = p.linux.as_deref() else {
-            if effect == Effect::Terminate {
-                self.kill_process(pid, Death::Signal(sig as i32));
+            match effect {
+                Effect::Terminate => self.kill_process(pid, Death::Signal(sig as i32)),
+                Effect::Stop => self.stop_process(pid, sig),
+                Effect::Handle | Effect::Ignore => {}
             }
             return Ok(());
         };
@@ -137,6 +142,7 @@ impl Sched {
         match pending::to_process(sig, effect, &runs) {
             Sent::Dropped => {}
             Sent::Fatal => self.kill_process(pid, Death::Signal(sig as i32)),
+            Sent::Stop => self.stop_process(pid, sig),
             Sent::Pending { wake } => {
                 if let Some(linux) = self
                     .procs
@@ -162,8 +168,15 @@ impl Sched {
             return Ok(());
         };
         let pid = t.pid;
-        let Some(linux) = t.linux.as_deref() else {
+        if t.linux.is_none() {
             return self.signal_process(pid, info);
+        }
+        self.prepare_signal(pid, sig);
+        let Some(t) = self.threads.get(tid) else {
+            return Ok(());
+        };
+        let Some(linux) = t.linux.as_deref() else {
+            return Ok(());
         };
         let (mask, room) = (
             linux.signals.mask,
@@ -173,6 +186,7 @@ impl Sched {
         match pending::to_thread(sig, effect, mask, run_of(t)) {
             Sent::Dropped => {}
             Sent::Fatal => self.kill_process(pid, Death::Signal(sig as i32)),
+            Sent::Stop => self.stop_process(pid, sig),
             Sent::Pending { wake } => {
                 if let Some(linux) = self
                     .threads
@@ -509,8 +523,9 @@ fn bad_frame(mut g: MutexGuard<'static, Sched>, what: &str, why: &str) -> ! {
 
 /// Takes the running thread's pending signals on its way back to user mode
 /// with `frame` (a Linux thread's; nothing for a native one): each runs
-/// its handler (the frames nest) unless ignored meanwhile, or ends the
-/// process by its default action. `call`: the Linux system call ending
+/// its handler (the frames nest) unless ignored meanwhile, or ends or
+/// stops the process by its default action (a call that failed with
+/// EINTR for a stop alone is restarted once the process continues). `call`: the Linux system call ending
 /// here, which a handler with SA_RESTART may restart.
 pub fn deliver_signals(frame: &mut TrapFrame, call: Option<Interrupted>) {
     let mut g = SCHED.lock();
@@ -519,6 +534,7 @@ pub fn deliver_signals(frame: &mut TrapFrame, call: Option<Interrupted>) {
     }
     let mut call = call;
     let eintr = (-i64::from(Errno::EINTR.linux())) as u64;
+    let mut stopped = false;
     while let Some(info) = g.take_signal() {
         let sig = info.signo;
         let pid = g.current_pid();
@@ -526,10 +542,20 @@ pub fn deliver_signals(frame: &mut TrapFrame, call: Option<Interrupted>) {
             .current_linux_process()
             .and_then(|p| p.actions.take_handler(sig));
         let Some(action) = handler else {
-            if g.disposition(pid, sig) == Disposition::Default(DefaultAction::Terminate) {
-                g.kill_process(pid, Death::Signal(sig as i32));
-                drop(g);
-                exit_thread(0, None);
+            match g.disposition(pid, sig) {
+                Disposition::Default(DefaultAction::Terminate) => {
+                    g.kill_process(pid, Death::Signal(sig as i32));
+                    drop(g);
+                    exit_thread(0, None);
+                }
+                // A stop signal it had blocked: the process stops now,
+                // the thread until it continues.
+                Disposition::Default(DefaultAction::Stop) => {
+                    g.stop_process(pid, sig);
+                    g = super::job::wait_while_stopped(g);
+                    stopped = true;
+                }
+                _ => {}
             }
             continue;
         };
@@ -543,6 +569,12 @@ pub fn deliver_signals(frame: &mut TrapFrame, call: Option<Interrupted>) {
         if let Err(why) = g.enter_handler(frame, &info, &action) {
             bad_frame(g, &format!("cannot deliver signal {sig}"), &why);
         }
+    }
+    // A call a stop ended (rt_sigsuspend that unblocked a pending stop
+    // signal) with no handler run after it starts again, as on Linux.
+    if let Some(call) = call.filter(|_| stopped && frame.rax == eintr) {
+        frame.rip -= 2;
+        frame.rax = call.nr;
     }
     // rt_sigsuspend's mask comes back when no handler took its place.
     if let Some(thread) = g.current_linux_thread()

@@ -147,6 +147,13 @@ pub fn block(mut g: MutexGuard<'static, Sched>, wait: Wait) {
     switch_to(g, next, |t| t.state = State::Blocked(wait));
 }
 
+/// Sets the running thread aside ([`State::Stopped`]: its process is
+/// stopped) until its process continues; `g` is released meanwhile.
+pub(super) fn set_aside(mut g: MutexGuard<'static, Sched>) {
+    let next = g.pick_next();
+    switch_to(g, next, |t| t.state = State::Stopped);
+}
+
 /// How the running thread leaves the CPU in a door operation.
 #[derive(Clone, Copy, Debug)]
 pub enum Leave {
@@ -287,7 +294,7 @@ fn jump(
 /// Gives the CPU to the next ready thread, if any.
 pub fn yield_now() {
     let mut g = SCHED.lock();
-    let Some(next) = g.ready.pop() else { return };
+    let Some(next) = g.pop_ready() else { return };
     let cur = g.current;
     if cur != g.idle
         && let Some(t) = g.threads.get_mut(cur)

@@ -6,8 +6,9 @@
 //!   status pointer keeps the child;
 //! - a zombie stays until waited for (kill(pid, 0) finds it); an orphan
 //!   is adopted by init (its getppid becomes 1) and reaped by it;
-//! - kill: default actions (SIGTERM and SIGKILL terminate, SIGCHLD and
-//!   SIGCONT do nothing, stop signals ENOSYS), kill(pid, 0) probes, init
+//! - kill: default actions (SIGTERM and SIGKILL terminate, SIGCHLD does
+//!   nothing, a stop signal stops a native process and SIGCONT continues
+//!   it, as WUNTRACED and WCONTINUED report), kill(pid, 0) probes, init
 //!   is not killed, ESRCH for no such process, EINVAL for a bad signal,
 //!   EPERM for another user's process (after setuid), a process may kill
 //!   itself;
@@ -20,7 +21,7 @@
 extern crate alloc;
 
 use userland::abi::kstat::PROCESSES;
-use userland::abi::signal::wait::{self, WNOHANG};
+use userland::abi::signal::wait::{self, WCONTINUED, WNOHANG, WUNTRACED};
 use userland::abi::signal::*;
 use userland::fs::{close, pipe, read_fd, write_fd};
 use userland::sys::{check, syscall3};
@@ -194,7 +195,18 @@ fn kill_rules() {
     expect_eq(
         "a stop signal",
         process::kill(victim as i32, SIGSTOP),
-        Err(Errno::ENOSYS),
+        Ok(()),
+    );
+    expect_eq(
+        "stopped",
+        process::wait4(victim as i32, WUNTRACED),
+        Ok(Some((victim, (SIGSTOP << 8) | 0x7f))),
+    );
+    expect_eq("continue", process::kill(victim as i32, SIGCONT), Ok(()));
+    expect_eq(
+        "continued",
+        process::wait4(victim as i32, WCONTINUED),
+        Ok(Some((victim, 0xffff))),
     );
     expect_eq(
         "no such signal",

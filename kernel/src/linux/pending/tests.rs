@@ -200,6 +200,19 @@ fn who_is_woken() {
         Sent::Dropped
     );
     assert_eq!(to_process(sig, Ignore, &[]), Sent::Dropped);
+    // A stop is as a termination, but stops: nobody blocked is woken.
+    assert_eq!(
+        to_process(sig, Stop, &[(b, Runnable), (0, Interruptible)]),
+        Sent::Stop
+    );
+    assert_eq!(
+        to_process(sig, Stop, &[(b, Runnable), (b, Interruptible)]),
+        Sent::Pending { wake: None }
+    );
+    assert_eq!(
+        to_process(sig, Stop, &waiter),
+        Sent::Pending { wake: Some(2) }
+    );
     assert_eq!(
         to_process(sig, Terminate, &[]),
         Sent::Pending { wake: None }
@@ -221,6 +234,12 @@ fn to_one_thread() {
         Sent::Pending { wake: Some(0) }
     );
     assert_eq!(to_thread(10, Terminate, 0, Uninterruptible), Sent::Fatal);
+    assert_eq!(to_thread(20, Stop, 0, Interruptible), Sent::Stop);
+    assert_eq!(
+        to_thread(20, Stop, bit(20), Runnable),
+        Sent::Pending { wake: None },
+        "blocked: it waits, the process runs on"
+    );
     assert_eq!(
         to_thread(10, Terminate, b, Interruptible),
         Sent::Pending { wake: None }
@@ -260,7 +279,8 @@ fn effect() -> impl Strategy<Value = Effect> {
     prop_oneof![
         Just(Effect::Handle),
         Just(Effect::Ignore),
-        Just(Effect::Terminate)
+        Just(Effect::Terminate),
+        Just(Effect::Stop)
     ]
 }
 
@@ -290,6 +310,10 @@ proptest! {
                 prop_assert_eq!(effect, Effect::Terminate);
                 prop_assert!(unblocked);
             }
+            Sent::Stop => {
+                prop_assert_eq!(effect, Effect::Stop);
+                prop_assert!(unblocked);
+            }
             Sent::Pending { wake: Some(i) } => {
                 let (mask, run) = threads[i];
                 prop_assert!(blocked_run(run));
@@ -309,11 +333,15 @@ proptest! {
                 }
             }
         }
-        // A terminating signal ends the process when a thread that does
-        // not block it takes it: a runnable one, or any when nobody
-        // waits for it.
-        if effect == Effect::Terminate && (runnable_takes || (waiter.is_none() && unblocked)) {
+        // A terminating (stopping) signal ends (stops) the process when
+        // a thread that does not block it takes it: a runnable one, or
+        // any when nobody waits for it.
+        let at_once = runnable_takes || (waiter.is_none() && unblocked);
+        if effect == Effect::Terminate && at_once {
             prop_assert_eq!(sent, Sent::Fatal);
+        }
+        if effect == Effect::Stop && at_once {
+            prop_assert_eq!(sent, Sent::Stop);
         }
         // Blocked by all and waited for by none: it waits.
         if effect != Effect::Ignore && !unblocked && waiter.is_none() {

@@ -250,8 +250,7 @@ fn read_siginfo(space: &AddressSpace, addr: u64) -> Result<[u8; SIGINFO_SIZE], E
 /// `info_of(caller's pid, real uid)` makes, to thread `tid` of process
 /// `tgid` (any process for `tkill`'s `None`), which must be the caller's:
 /// EINVAL for a tid or tgid that is not positive, ESRCH for a thread that
-/// is not the caller's, ENOSYS for a signal that would stop it, EAGAIN for one
-/// the system has no room to queue.
+/// is not the caller's, EAGAIN for one the system has no room to queue.
 fn to_own_thread(
     tgid: Option<u64>,
     tid: u64,
@@ -272,10 +271,7 @@ fn to_own_thread(
         return Err(Errno::ESRCH);
     }
     let uid = g.current_cred().ruid;
-    if let Some(sig) = sig {
-        if g.would_stop(me, sig) {
-            return Err(Errno::ENOSYS);
-        }
+    if sig.is_some() {
         g.signal_thread(tid, info_of(me, uid))
             .map_err(|Full| Errno::EAGAIN)?;
     }

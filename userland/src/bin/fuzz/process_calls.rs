@@ -2,8 +2,9 @@
 //! (fork, execve, wait4, kill, alarm, getppid, setuid, prlimit) without
 //! ending or stopping the fuzzer: a forked child exits at once from a stub
 //! and is reaped, execve only ever names what cannot be started, wait4
-//! never blocks, kill sends only probes and signals that do nothing (or
-//! that fail), alarm only cancels, setuid never changes an id, prlimit
+//! never blocks, kill sends only probes and signals that do nothing (a
+//! stop signal only to init, which no signal reaches, or to nobody),
+//! alarm only cancels, setuid never changes an id, prlimit
 //! only reads.
 
 use crate::fds;
@@ -12,7 +13,7 @@ use crate::mem::{Access, wire};
 use crate::rng::choose;
 use crate::table::unwritable;
 use core::arch::naked_asm;
-use userland::abi::signal::{SIGCHLD, SIGCONT, SIGSTOP, SIGURG, SIGWINCH, wait::WNOHANG};
+use userland::abi::signal::{SIGCHLD, SIGCONT, SIGSTOP, SIGTSTP, SIGURG, SIGWINCH, wait::WNOHANG};
 use userland::abi::{Errno, ExecArgs, Sys};
 use userland::process;
 
@@ -123,21 +124,35 @@ pub fn wait4(c: &mut Ctx) {
     c.issue([pid, out.addr, options, 0, 0, 0], expect);
 }
 
-/// kill with a probe, a signal that does nothing here (ignored, continue)
-/// or fails (a stop signal: ENOSYS), or no signal at all (EINVAL).
+/// kill with a probe, a signal that does nothing here (ignored, continue
+/// with nothing stopped), a stop signal to init (no signal reaches it;
+/// EPERM unprivileged) or to a group that cannot exist (ESRCH), or no
+/// signal at all (EINVAL).
 pub fn kill(c: &mut Ctx) {
     let pid = choose(
         [0, 1, usize::MAX, c.pid as usize, c.rng.boundary() as usize],
         &mut c.rng,
     );
-    let (sig, expect) = match c.rng.below(4) {
-        0 => (0, Expect::Any),
+    let (pid, sig, expect) = match c.rng.below(4) {
+        0 => (pid, 0, Expect::Any),
         1 => (
+            pid,
             choose([SIGCHLD, SIGCONT, SIGURG, SIGWINCH], &mut c.rng) as usize,
             Expect::Any,
         ),
-        2 => (SIGSTOP as usize, Expect::Fail),
+        2 => {
+            let stop = choose([SIGSTOP, SIGTSTP], &mut c.rng) as usize;
+            match c.rng.chance(50) {
+                true => (1, stop, Expect::Any),
+                false => (
+                    i32::MIN as isize as usize,
+                    stop,
+                    Expect::Errno(Errno::ESRCH),
+                ),
+            }
+        }
         _ => (
+            pid,
             choose([65, -1isize as usize, 1 << 40], &mut c.rng),
             Expect::Errno(Errno::EINVAL),
         ),
