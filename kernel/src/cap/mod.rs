@@ -1,4 +1,6 @@
-//! The capability layer: every process's descriptor table ([`Table`]),
+//! The capability layer: every process's descriptor table ([`Table`],
+//! numbering its descriptors with generations for a native program and
+//! POSIX's way for a Linux one: [`Numbering`], [`CapSpace::set_numbering`]),
 //! whose entries name objects of every kind ([`Capability`]), the
 //! per-process state that goes with them (current directory, umask), and
 //! the operations that work the same for every kind — close, dup,
