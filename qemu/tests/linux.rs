@@ -217,3 +217,22 @@ fn c_select() {
         .assert_line("c_select: pselect and ppoll masks, time left, errors ok")
         .assert_line("c_select: ok");
 }
+
+/// POSIX descriptor numbers (see `userland/c/c_fdnum.c`): the lowest free
+/// number for every new descriptor, so `close(1); open(...)` redirects
+/// printf into a file and `close(0); dup(p[0])` makes a pipe stdin; pipe,
+/// dup, F_DUPFD, dup2 and dup3; numbers kept across fork + exec; a
+/// pipeline `ls dir | sort > file` of exec'd images; select after closes;
+/// descriptors a door passes land at the receiver's lowest free numbers.
+#[test]
+fn c_fdnum() {
+    test_program("c_fdnum", &[])
+        .expect_success()
+        .assert_line("c_fdnum: close(1) + open and close(0) + dup redirect ok")
+        .assert_line("c_fdnum: pipe, dup, F_DUPFD, dup2 and dup3 take the lowest free numbers ok")
+        .assert_line("c_fdnum: a fork + exec child keeps its numbers ok")
+        .assert_line("c_fdnum: ls | sort > file through fork, close, dup and exec ok")
+        .assert_line("c_fdnum: select on descriptors made after closes ok")
+        .assert_line("c_fdnum: descriptors a door passes land at the lowest free numbers ok")
+        .assert_line("c_fdnum: ok");
+}

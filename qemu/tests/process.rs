@@ -35,7 +35,8 @@ fn proc_doors() {
 /// execve: a door descriptor kept across exec called by the new image
 /// (with its arguments and environment), the close-on-exec one closed,
 /// the process's doors revoked, the other threads ended, relative paths,
-/// a Linux program in a native one's place, and every error leaving the
+/// a Linux program in a native one's place (keeping a descriptor's
+/// number with a generation), and every error leaving the
 /// caller working.
 #[test]
 fn proc_exec() {
@@ -43,6 +44,7 @@ fn proc_exec() {
         .expect_success()
         .assert_line("proc_image: called door 10 after exec")
         .assert_line("hello from C: from proc_exec")
+        .assert_line("c_fdnum carried: a number with a generation from a native image ok")
         .assert_line("proc_exec: every failed exec left the caller working")
         .assert_line("proc_exec: ok");
 }

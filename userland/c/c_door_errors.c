@@ -263,10 +263,11 @@ child(const char *role)
 	}
 	int d = door_create(until_stopped, NULL, 0);
 	int keep = dup(d);
-	hand_over(d);
-	/* The console, the mailbox and `keep`. */
+	/* The console, the mailbox and `keep`, once `d` is handed over: full
+	 * before the parent may call. */
 	struct rlimit full = { CHILD_FD(1) + 1, CHILD_FD(1) + 1 };
 	CHECK(setrlimit(RLIMIT_NOFILE, &full) == 0);
+	hand_over(d);
 	CHECK_ERR(dup(keep), EMFILE);
 	pthread_mutex_lock(&stop_lock);
 	while (!stopping)

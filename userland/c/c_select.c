@@ -92,17 +92,12 @@ reap(pid_t c)
 	CHECK(waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
-/*
- * Pipes made before any descriptor is closed: their slots are fresh, so
- * their descriptors are small (a reused slot's carry a generation above
- * bit 12, beyond an fd_set's 1024 bits).
- */
-static int p[2], eof[2], broken[2], masked[2];
-
 static void
 selects(void)
 {
 	fd_set r, w, e;
+	int p[2], eof[2], broken[2];
+	CHECK(pipe(p) == 0 && pipe(eof) == 0 && pipe(broken) == 0);
 
 	/* A pipe becoming readable, no timeout. */
 	pid_t c = late_writer(p[1]);
@@ -197,7 +192,9 @@ masked_waits(void)
 	sigaddset(&usr1, SIGUSR1);
 	sigemptyset(&empty);
 	CHECK(sigprocmask(SIG_BLOCK, &usr1, NULL) == 0);
-	int *p = masked;
+	/* Made after selects() closed its pipes: their numbers again. */
+	int p[2];
+	CHECK(pipe(p) == 0 && p[0] == 3 && p[1] == 4);
 	fd_set r;
 
 	/* pselect: a pending blocked signal interrupts a wait that unblocks it. */
@@ -283,8 +280,6 @@ masked_waits(void)
 int
 main(void)
 {
-	CHECK(pipe(p) == 0 && pipe(eof) == 0 && pipe(broken) == 0 && pipe(masked) == 0);
-	CHECK(p[0] < FD_SETSIZE && masked[1] < FD_SETSIZE);
 	selects();
 	masked_waits();
 	printf("c_select: ok\n");

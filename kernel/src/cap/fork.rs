@@ -1,6 +1,6 @@
 //! fork and exec in the capability layer: the whole descriptor table
 //! copied into a child (every kind, the same descriptors, close-on-exec
-//! flags kept; each copy is one more reference to its object, counted by
+//! flags and the table's numbering kept; each copy is one more reference to its object, counted by
 //! its kind, so an open-file description is shared as POSIX says), and the
 //! close-on-exec descriptors closed by exec. The door logic is told first
 //! (see `doors`' `fork` module for what fork and exec do to doors).

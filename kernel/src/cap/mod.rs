@@ -1,4 +1,6 @@
-//! The capability layer: every process's descriptor table ([`Table`]),
+//! The capability layer: every process's descriptor table ([`Table`],
+//! numbering its descriptors with generations for a native program and
+//! POSIX's way for a Linux one: [`Numbering`], [`CapSpace::set_numbering`]),
 //! whose entries name objects of every kind ([`Capability`]), the
 //! per-process state that goes with them (current directory, umask), and
 //! the operations that work the same for every kind — close, dup,
@@ -32,7 +34,7 @@ mod table;
 mod tests;
 
 pub use files::{DOOR_DEV, Program};
-pub use table::{Entry, INDEX_BITS, MAX_CAPACITY, Table};
+pub use table::{Entry, INDEX_BITS, MAX_CAPACITY, Numbering, Placed, Table};
 
 use crate::fs::{Device, Fs, NodeId, OfdId};
 use crate::io::PageStore;
@@ -142,6 +144,16 @@ impl<S: PageStore> CapSpace<S> {
     /// Process `pid`'s table, mutably.
     pub fn table_mut(&mut self, pid: Pid) -> Option<&mut Table<Capability>> {
         self.holders.get_mut(&pid).map(|h| &mut h.table)
+    }
+
+    /// Makes `pid`'s table number new descriptors `numbering`'s way (the
+    /// kernel: POSIX numbering for a Linux program, from its start or its
+    /// exec; generations for a native one). A fork's copy keeps its
+    /// parent's. Nothing happens if there is no such process.
+    pub fn set_numbering(&mut self, pid: Pid, numbering: Numbering) {
+        if let Some(holder) = self.holders.get_mut(&pid) {
+            holder.table.set_numbering(numbering);
+        }
     }
 
     /// Slots all tables may still add.
@@ -397,8 +409,9 @@ impl<S: PageStore> Objects<S> {
 
     /// Makes descriptor `new` of `pid` name what `old` names (dup2): a
     /// descriptor open at `new` is closed first; `new == old` only checks
-    /// `old`. Errors: EBADF (`old` not open, or `new` negative or beyond
-    /// the table), ENFILE (`new`'s slot would be new, beyond `max_slots`).
+    /// `old`. Errors: EBADF (`old` not open, or `new` negative, beyond the
+    /// table, stale or its slot taken: [`Table::insert_at`]), ENFILE
+    /// (`new`'s slot would be new, beyond `max_slots`).
     pub fn dup2(&mut self, pid: Pid, old: Fd, new: Fd, cloexec: bool) -> Result<Fd, Errno> {
         let spare = self.caps.spare();
         let table = self.caps.table_mut(pid).ok_or(Errno::EBADF)?;
@@ -406,16 +419,10 @@ impl<S: PageStore> Objects<S> {
         if new == old {
             return Ok(new);
         }
-        let growth = table.growth_at(new);
-        if growth > spare && (new as usize & (MAX_CAPACITY - 1)) < table.capacity() {
-            return Err(Errno::ENFILE);
-        }
-        let replaced = table
-            .insert_at(new, Entry { cap, cloexec })
-            .ok_or(Errno::EBADF)?;
-        self.caps.slots += growth;
+        let placed = table.insert_at(new, Entry { cap, cloexec }, spare)?;
+        self.caps.slots += placed.growth;
         self.retain(cap);
-        if let Some(old_entry) = replaced {
+        if let Some(old_entry) = placed.replaced {
             self.release(old_entry.cap);
         }
         Ok(new)

@@ -1,19 +1,36 @@
 //! A process's descriptor table.
 //!
-//! A descriptor is a non-negative `i32`: the low [`INDEX_BITS`] bits are the
-//! slot index and the bits above them the slot's generation, which changes
-//! every time the slot is freed. A stale descriptor (its slot was closed and
-//! maybe reused) or a forged one therefore fails to resolve, which the
-//! callers turn into `EBADF`. The first use of slot `i` has generation 0, so
-//! a fresh table hands out `0, 1, 2, ...` like Unix.
+//! A table numbers its descriptors one of two ways ([`Numbering`]).
 //!
-//! dup2 names its descriptor exactly, as POSIX has it: onto an open
-//! descriptor (which it replaces), or onto a free slot under the number's
-//! own generation (so `close(5); dup2(d, 5)` works), but never onto a slot
-//! another descriptor holds under another generation (EBADF: that number
-//! is stale, and taking the slot would close the other descriptor). A slot
-//! never hands out a generation it handed out before when it is freed,
-//! whatever dup2 named it meanwhile (until generations wrap).
+//! **Generations** (native programs): a descriptor is a non-negative
+//! `i32` whose low [`INDEX_BITS`] bits are the slot index and the bits
+//! above them the slot's generation, which changes every time the slot is
+//! freed. A stale descriptor (its slot was closed and maybe reused) or a
+//! forged one therefore fails to resolve, which the callers turn into
+//! `EBADF`. The first use of slot `i` has generation 0, so a fresh table
+//! hands out `0, 1, 2, ...` like Unix. dup2 names its descriptor exactly,
+//! as POSIX has it: onto an open descriptor (which it replaces), or onto a
+//! free slot under the number's own generation (so `close(5); dup2(d, 5)`
+//! works), but never onto a slot another descriptor holds under another
+//! generation (EBADF: that number is stale, and taking the slot would
+//! close the other descriptor). A slot never hands out a generation it
+//! handed out before when it is freed, whatever dup2 named it meanwhile
+//! (until generations wrap).
+//!
+//! **POSIX** (Linux programs): a descriptor is its slot's index
+//! (generation 0), so a closed number is free for the next descriptor at
+//! once and every new descriptor is the lowest free number, as POSIX
+//! requires (`close(1); open(...)` gives 1). dup2 onto any number below
+//! the capacity replaces what is open there. Descriptors a table held
+//! under a generation when it switched to POSIX numbering (a Linux program
+//! exec'd by a native one) keep their numbers until closed; their slots
+//! are not free, so dup2 onto the plain number of such a slot is EBADF, as
+//! with generations, rather than closing a descriptor under another
+//! number (Linux's error for a number taken but not open, EBUSY, is one C
+//! libraries retry for ever: musl's dup2 does); and a number with
+//! generation bits that names no open descriptor is EBADF (beyond the
+//! capacity, as Linux sees it). Lookups are the same in both numberings:
+//! an index and a compare.
 //!
 //! Each entry holds what the descriptor names (a capability, `C`) and its
 //! descriptor flags (close-on-exec).
@@ -27,6 +44,25 @@ pub const INDEX_BITS: u32 = 12;
 pub const MAX_CAPACITY: usize = 1 << INDEX_BITS;
 /// Generations wrap at this value, keeping descriptors positive `i32`s.
 const GEN_LIMIT: u32 = 1 << (31 - INDEX_BITS);
+
+/// How a table numbers its descriptors (see the module's documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Numbering {
+    /// The slot's index and its generation: a stale number fails to
+    /// resolve (native programs).
+    Generations,
+    /// The slot's index alone, the lowest free one first (Linux programs).
+    Posix,
+}
+
+/// What [`Table::insert_at`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Placed<C> {
+    /// The entry it replaced (the number was open).
+    pub replaced: Option<Entry<C>>,
+    /// How many slots it added.
+    pub growth: usize,
+}
 
 /// An open descriptor: what it names, and its flags.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,12 +95,15 @@ impl<C> Slot<C> {
 /// Invariants: `used` equals the number of slots holding an entry;
 /// `slots.len() <= MAX_CAPACITY`; `used <= capacity` except after the
 /// capacity was lowered below the number of open descriptors; every slot's
-/// `generation < GEN_LIMIT` and `newest < GEN_LIMIT`.
+/// `generation < GEN_LIMIT` and `newest < GEN_LIMIT`; a free slot's
+/// `generation` is `newest`, which no descriptor had since the slot was
+/// last freed (POSIX numbering fills a slot under generation 0 instead).
 #[derive(Clone)]
 pub struct Table<C> {
     slots: Vec<Slot<C>>,
     used: usize,
     capacity: usize,
+    numbering: Numbering,
 }
 
 fn encode(index: usize, generation: u32) -> i32 {
@@ -78,13 +117,26 @@ fn decode(fd: i32) -> Option<(usize, u32)> {
 }
 
 impl<C: Copy> Table<C> {
-    /// An empty table holding at most `capacity` descriptors.
+    /// An empty table holding at most `capacity` descriptors, numbering
+    /// them with generations.
     pub fn new(capacity: usize) -> Self {
         Table {
             slots: Vec::new(),
             used: 0,
             capacity: capacity.min(MAX_CAPACITY),
+            numbering: Numbering::Generations,
         }
+    }
+
+    /// How the table numbers new descriptors.
+    pub fn numbering(&self) -> Numbering {
+        self.numbering
+    }
+
+    /// Numbers new descriptors `numbering`'s way from now on; open ones
+    /// keep their numbers.
+    pub fn set_numbering(&mut self, numbering: Numbering) {
+        self.numbering = numbering;
     }
 
     #[inline]
@@ -137,11 +189,6 @@ impl<C: Copy> Table<C> {
         self.slots.len()
     }
 
-    /// Slots [`Table::insert_at`] with `fd` would add.
-    pub fn growth_at(&self, fd: i32) -> usize {
-        decode(fd).map_or(0, |(index, _)| (index + 1).saturating_sub(self.slots.len()))
-    }
-
     /// Most descriptors the table holds (RLIMIT_NOFILE).
     pub fn capacity(&self) -> usize {
         self.capacity
@@ -164,7 +211,7 @@ impl<C: Copy> Table<C> {
     }
 
     /// Stores `entry` in the lowest free slot whose index is at least
-    /// `lowest`; `None` when no such slot fits.
+    /// `lowest` and below the capacity; `None` when no such slot fits.
     pub fn insert_from(&mut self, lowest: usize, entry: Entry<C>) -> Option<i32> {
         let inserted = self.insert_within(lowest, entry, usize::MAX);
         inserted.ok().map(|(fd, _)| fd)
@@ -183,6 +230,7 @@ impl<C: Copy> Table<C> {
         let free = self
             .slots
             .iter()
+            .take(self.capacity)
             .enumerate()
             .skip(lowest)
             .position(|(_, s)| s.entry.is_none())
@@ -209,9 +257,13 @@ impl<C: Copy> Table<C> {
                 i
             }
         };
-        self.slots[index].entry = Some(entry);
+        let slot = &mut self.slots[index];
+        if self.numbering == Numbering::Posix {
+            slot.generation = 0;
+        }
+        slot.entry = Some(entry);
         self.used += 1;
-        Ok((encode(index, self.slots[index].generation), growth))
+        Ok((encode(index, slot.generation), growth))
     }
 
     /// Stores `cap` in the lowest free slot; `None` when the table is full.
@@ -225,30 +277,45 @@ impl<C: Copy> Table<C> {
         )
     }
 
-    /// Stores `entry` under exactly descriptor `fd` (dup2), returning the
-    /// entry it replaces (`fd` was open). `None` (nothing changed) when `fd`
-    /// is negative, its slot lies beyond the capacity, or another
-    /// descriptor holds its slot (see the module's documentation).
-    #[allow(clippy::type_complexity)]
-    pub fn insert_at(&mut self, fd: i32, entry: Entry<C>) -> Option<Option<Entry<C>>> {
-        let (index, generation) = decode(fd)?;
+    /// Stores `entry` under exactly descriptor `fd` (dup2) when the table
+    /// may add at most `spare` new slots. Errors (nothing changed): EBADF
+    /// (`fd` is negative, its slot lies beyond the capacity, another
+    /// descriptor holds its slot, or with POSIX numbering it carries a
+    /// generation and is not open), ENFILE (it would add more than `spare`
+    /// slots). See the module's documentation.
+    pub fn insert_at(
+        &mut self,
+        fd: i32,
+        entry: Entry<C>,
+        spare: usize,
+    ) -> Result<Placed<C>, Errno> {
+        let (index, generation) = decode(fd).ok_or(Errno::EBADF)?;
         if index >= self.capacity {
-            return None;
+            return Err(Errno::EBADF);
         }
-        if index >= self.slots.len() {
+        let holder = self.slots.get(index).filter(|s| s.entry.is_some());
+        let allowed = match holder {
+            Some(held) => held.generation == generation,
+            None => generation == 0 || self.numbering == Numbering::Generations,
+        };
+        if !allowed {
+            return Err(Errno::EBADF);
+        }
+        let growth = (index + 1).saturating_sub(self.slots.len());
+        if growth > spare {
+            return Err(Errno::ENFILE);
+        }
+        if growth > 0 {
             self.slots.resize(index + 1, Slot::FRESH);
         }
         let slot = &mut self.slots[index];
-        if slot.entry.is_some() && slot.generation != generation {
-            return None;
-        }
-        let old = slot.entry.replace(entry);
-        if old.is_none() {
+        let replaced = slot.entry.replace(entry);
+        if replaced.is_none() {
             self.used += 1;
         }
         slot.generation = generation;
         slot.newest = slot.newest.max(generation);
-        Some(old)
+        Ok(Placed { replaced, growth })
     }
 
     /// Frees descriptor `fd`, returning what it named.
@@ -271,6 +338,8 @@ impl<C: Copy> Table<C> {
 }
 
 #[cfg(test)]
+mod model;
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -279,6 +348,11 @@ mod tests {
             cap,
             cloexec: false,
         }
+    }
+
+    /// dup2 with no bound on new slots: the entry it replaced.
+    fn place(t: &mut Table<u32>, fd: i32, cap: u32) -> Result<Option<Entry<u32>>, Errno> {
+        t.insert_at(fd, entry(cap), usize::MAX).map(|p| p.replaced)
     }
 
     #[test]
@@ -333,17 +407,21 @@ mod tests {
     fn insert_at_replaces_and_takes_the_chosen_value() {
         let mut t = Table::new(8);
         let a = t.insert(1).unwrap();
-        assert_eq!(t.insert_at(a, entry(2)), Some(Some(entry(1))));
+        assert_eq!(place(&mut t, a, 2), Ok(Some(entry(1))));
         assert_eq!(t.get(a), Some(2));
         assert_eq!(t.len(), 1);
-        assert_eq!(t.insert_at(5, entry(3)), Some(None));
+        assert_eq!(place(&mut t, 5, 3), Ok(None));
         assert_eq!(t.get(5), Some(3));
-        assert_eq!(t.insert_at(9, entry(4)), None, "beyond the capacity");
-        assert_eq!(t.insert_at(-1, entry(4)), None);
+        assert_eq!(
+            place(&mut t, 9, 4),
+            Err(Errno::EBADF),
+            "beyond the capacity"
+        );
+        assert_eq!(place(&mut t, -1, 4), Err(Errno::EBADF));
         assert_eq!(t.len(), 2);
         // A free slot takes the number dup2 names, with its generation...
         t.remove(5).unwrap();
-        assert_eq!(t.insert_at(5, entry(6)), Some(None));
+        assert_eq!(place(&mut t, 5, 6), Ok(None));
         assert_eq!(t.get(5), Some(6));
         // ... but the next descriptor there gets a generation never used.
         t.remove(5).unwrap();
@@ -359,7 +437,7 @@ mod tests {
         t.remove(a).unwrap();
         let b = t.insert(2).unwrap();
         assert_eq!(b, a | (1 << INDEX_BITS), "the slot reused");
-        assert_eq!(t.insert_at(a, entry(3)), None, "a stale number");
+        assert_eq!(place(&mut t, a, 3), Err(Errno::EBADF), "a stale number");
         assert_eq!(t.get(b), Some(2), "the holder keeps its slot");
         assert_eq!(t.len(), 1);
         // Closing the holder frees the slot under a new generation, which
@@ -390,5 +468,138 @@ mod tests {
         assert_eq!((t.len(), t.room()), (3, 0));
         assert_eq!(t.insert(9), None);
         assert_eq!(t.get(2), Some(2));
+    }
+
+    fn posix(capacity: usize) -> Table<u32> {
+        let mut t = Table::new(capacity);
+        t.set_numbering(Numbering::Posix);
+        t
+    }
+
+    #[test]
+    fn posix_numbers_are_indices_and_the_lowest_free_comes_first() {
+        let mut t = posix(8);
+        assert_eq!(
+            [t.insert(10), t.insert(11), t.insert(12)],
+            [Some(0), Some(1), Some(2)]
+        );
+        assert_eq!(t.remove(1), Some(11));
+        assert_eq!(t.insert(13), Some(1), "a closed number at once");
+        assert_eq!(t.get(1), Some(13));
+        t.remove(0).unwrap();
+        t.remove(2).unwrap();
+        assert_eq!(
+            t.insert_from(1, entry(14)),
+            Some(2),
+            "F_DUPFD: lowest at or above"
+        );
+        assert_eq!(t.insert_from(5, entry(15)), Some(5));
+        assert_eq!(t.insert(16), Some(0));
+        assert_eq!(t.insert(17), Some(3));
+        assert_eq!(t.insert_from(5, entry(18)), Some(6));
+        assert_eq!(t.insert_from(8, entry(19)), None, "beyond the capacity");
+        let numbers: Vec<i32> = t.iter().map(|(fd, _)| fd).collect();
+        assert_eq!(numbers, [0, 1, 2, 3, 5, 6]);
+        for _ in 0..3 {
+            t.remove(3).unwrap();
+            assert_eq!(t.insert(20), Some(3), "no generation ever");
+        }
+    }
+
+    #[test]
+    fn posix_dup2_replaces_or_takes_any_number_below_the_capacity() {
+        let mut t = posix(8);
+        t.insert(1).unwrap();
+        t.insert(2).unwrap();
+        assert_eq!(place(&mut t, 1, 3), Ok(Some(entry(2))), "replaced");
+        assert_eq!(t.get(1), Some(3));
+        assert_eq!(place(&mut t, 6, 4), Ok(None));
+        assert_eq!((t.get(6), t.len(), t.slots()), (Some(4), 3, 7));
+        assert_eq!(t.insert(5), Some(2), "below what dup2 took");
+        assert_eq!(
+            place(&mut t, 8, 6),
+            Err(Errno::EBADF),
+            "beyond the capacity"
+        );
+        assert_eq!(place(&mut t, -1, 6), Err(Errno::EBADF));
+        let carried = 3 | (1 << INDEX_BITS);
+        assert_eq!(place(&mut t, carried, 6), Err(Errno::EBADF), "a generation");
+        assert_eq!(t.remove(6), Some(4));
+        assert_eq!(t.insert_from(4, entry(7)), Some(4));
+        assert_eq!(t.insert_from(4, entry(8)), Some(5));
+        assert_eq!(
+            t.insert_from(4, entry(9)),
+            Some(6),
+            "the closed number again"
+        );
+        assert_eq!(t.len(), 6);
+        // New slots beyond the bound: ENFILE, after the number's checks.
+        assert_eq!(
+            t.insert_at(7, entry(10), 0).map(|p| p.replaced),
+            Err(Errno::ENFILE)
+        );
+        let placed = t.insert_at(7, entry(10), 1).unwrap();
+        assert_eq!((placed.replaced, placed.growth), (None, 1));
+        assert_eq!(
+            t.insert_at(-1, entry(11), 0).map(|p| p.growth),
+            Err(Errno::EBADF)
+        );
+    }
+
+    #[test]
+    fn descriptors_with_generations_keep_their_numbers_under_posix_numbering() {
+        let mut t = Table::new(8);
+        let first = t.insert(1).unwrap();
+        t.remove(first).unwrap();
+        let carried = t.insert(2).unwrap();
+        assert_eq!(carried, 1 << INDEX_BITS, "slot 0's second descriptor");
+        assert_eq!(t.insert(3), Some(1));
+        t.set_numbering(Numbering::Posix);
+        assert_eq!(t.get(carried), Some(2), "still open under its number");
+        assert_eq!(t.get(0), None);
+        assert_eq!(t.insert(4), Some(2), "slot 0 is not free");
+        // dup2 onto its plain number closes nothing; onto its own number
+        // it replaces it.
+        assert_eq!(place(&mut t, 0, 5), Err(Errno::EBADF));
+        assert_eq!(t.get(carried), Some(2));
+        assert_eq!(place(&mut t, carried, 6), Ok(Some(entry(2))));
+        assert_eq!(t.get(carried), Some(6));
+        assert_eq!(t.len(), 3);
+        // Once closed, its slot gives the plain number.
+        assert_eq!(t.remove(carried), Some(6));
+        assert_eq!(t.insert(7), Some(0));
+        assert_eq!(place(&mut t, carried, 8), Err(Errno::EBADF), "stale");
+        // Back to generations (a native program exec'd): a slot freed now
+        // gives a number it never gave.
+        t.set_numbering(Numbering::Generations);
+        t.remove(0).unwrap();
+        let next = t.insert(9).unwrap();
+        assert_eq!(next & (MAX_CAPACITY as i32 - 1), 0);
+        assert!(next != 0 && next != first && next != carried);
+        assert_eq!(
+            (t.get(0), t.get(carried), t.get(next)),
+            (None, None, Some(9))
+        );
+    }
+
+    #[test]
+    fn a_lowered_capacity_bounds_new_numbers_in_free_slots_too() {
+        for numbering in [Numbering::Generations, Numbering::Posix] {
+            let mut t = Table::new(6);
+            t.set_numbering(numbering);
+            for cap in 0..6 {
+                t.insert(cap).unwrap();
+            }
+            for fd in [0, 1, 4] {
+                t.remove(fd).unwrap();
+            }
+            t.set_capacity(4);
+            assert_eq!(
+                t.insert_from(2, entry(9)),
+                None,
+                "slot 4 is free but beyond"
+            );
+            assert_eq!(t.insert(9).map(|fd| fd & 0xfff), Some(0));
+        }
     }
 }

@@ -10,6 +10,7 @@ use crate::arch::cpu::rdtsc;
 use crate::mem::user::UserPtr;
 use abi::Errno;
 use alloc::boxed::Box;
+use kernel::cap::Numbering;
 use kernel::linux::futex::{self, Key};
 use kernel::linux::mm::Prot;
 use kernel::linux::{LinuxProcess, LinuxThread};
@@ -51,7 +52,8 @@ impl Sched {
 
     /// Gives process `pid` and its only thread `tid` the personality of
     /// their image: a Linux program's state (its data ending at
-    /// `linux_end`: its `brk` starts there), or none for a native program.
+    /// `linux_end`: its `brk` starts there) and POSIX descriptor numbers,
+    /// or none and numbers with generations for a native program.
     /// A Linux program replacing a Linux program (`execve`) keeps what
     /// Linux keeps of the signal state ([`LinuxProcess::after_exec`],
     /// [`ThreadSignals::after_exec`](kernel::linux::signal::ThreadSignals::after_exec));
@@ -88,6 +90,11 @@ impl Sched {
         if tid == self.current {
             self.on_cpu.linux = linux_end.is_some();
         }
+        let numbering = match linux_end {
+            Some(_) => Numbering::Posix,
+            None => Numbering::Generations,
+        };
+        self.objects().caps.set_numbering(pid, numbering);
     }
 
     /// The running thread's FS base.

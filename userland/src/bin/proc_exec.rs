@@ -8,7 +8,9 @@
 //! - exec from a process with other threads (one blocked in a door call to
 //!   this process) ends them: the image runs alone, nothing is left;
 //! - a relative path is found from the current directory;
-//! - a Linux program (C) replaces a native one;
+//! - a Linux program (C) replaces a native one; a descriptor with a
+//!   generation (its slot used before) keeps its number there, while the
+//!   Linux image's new descriptors get POSIX numbers (`c_fdnum carried`);
 //! - every error leaves the caller as it was: ENOENT, EACCES (a directory,
 //!   a file without execute permission), ENOEXEC (garbage, an ELF cut
 //!   short that is still being written), E2BIG, EFAULT, ENAMETOOLONG; its
@@ -48,6 +50,7 @@ fn main() -> i32 {
     ends_the_other_threads();
     relative_path();
     a_linux_program();
+    a_linux_program_keeps_a_number();
     errors_leave_the_caller_unharmed(door.fd());
     door.close().expect("close the door");
     verdict(true)
@@ -192,6 +195,23 @@ fn a_linux_program() {
         1
     });
     expect_exit("the Linux program", child, 0);
+}
+
+/// A descriptor whose slot was used before carries a generation; the
+/// Linux image keeps it under that number (`c_fdnum carried` checks it).
+fn a_linux_program_keeps_a_number() {
+    let child = fork_child("carried", || {
+        let first = fs::open("/dev/null", O_RDWR, 0).expect("open");
+        close(first).expect("close");
+        let carried = fs::open("/dev/null", O_RDWR, 0).expect("open again");
+        expect_eq("the same slot", carried & 0xfff, first & 0xfff);
+        expect_eq("another number", carried == first, false);
+        let number = format!("{carried}");
+        let e = process::execve("/bin/c_fdnum", &["c_fdnum", "carried", &number], &[]);
+        fail(format_args!("execve of c_fdnum failed with {}", e.name()));
+        1
+    });
+    expect_exit("c_fdnum carried", child, 0);
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);

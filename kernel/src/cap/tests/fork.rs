@@ -187,3 +187,37 @@ fn exec_closes_the_close_on_exec_descriptors_of_every_kind() {
     assert_eq!(o.exec(1, 10), Err(Errno::ESRCH));
     assert_eq!(o.exec(3, 11), Err(Errno::ESRCH));
 }
+
+/// A native program that exec's a Linux one: the table numbers POSIX's way
+/// from then on, the descriptor it holds under a generation keeping its
+/// number until closed; a fork keeps the parent's numbering.
+#[test]
+fn exec_changes_the_numbering_and_fork_keeps_it() {
+    let null = |o: &mut TestObjects, pid| {
+        o.open(pid, ROOT, AT_FDCWD, b"/dev/null", O_RDWR, 0)
+            .unwrap()
+    };
+    let mut o = parent();
+    assert_eq!(null(&mut o, 1), 0);
+    o.close(1, 0).unwrap();
+    let carried = null(&mut o, 1);
+    assert_eq!(carried, 1 << INDEX_BITS, "with a generation");
+    o.exec(1, 11).unwrap();
+    o.caps.set_numbering(1, Numbering::Posix);
+    assert_eq!(null(&mut o, 1), 1, "slot 0 is held");
+    assert_eq!(o.dup2(1, 1, 0, false), Err(Errno::EBADF), "taken");
+    assert_eq!(o.dup2(1, 1, carried, false), Ok(carried), "replaced");
+    assert_eq!(o.caps.fs.usage().ofds, 1, "the replaced description closed");
+    o.close(1, carried).unwrap();
+    assert_eq!(o.dup(1, 1, 0, false), Ok(0), "a plain number now");
+    assert_eq!(o.fcntl(1, 1, F_DUPFD, 1), Ok(2));
+    o.fork(1, 11, 2, 20).unwrap();
+    o.close(2, 0).unwrap();
+    assert_eq!(null(&mut o, 2), 0, "the child numbers POSIX's way");
+    o.exec(2, 20).unwrap();
+    o.caps.set_numbering(2, Numbering::Generations);
+    o.close(2, 0).unwrap();
+    let fresh = null(&mut o, 2);
+    assert!(fresh & (MAX_CAPACITY as i32 - 1) == 0 && fresh != 0 && fresh != carried);
+    assert_eq!(o.caps.table(1).unwrap().numbering(), Numbering::Posix);
+}

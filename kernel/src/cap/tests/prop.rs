@@ -1,11 +1,14 @@
 //! The property test of the capability layer: random open / pipe /
 //! door_create / dup / dup2 / close / pass through a door (both ways, with
 //! and without DOOR_RELEASE) / fattach / fdetach / chdir / rmdir and mkdir
-//! / pipe write / exit sequences, with the real door logic, file system and
-//! pipes, against a model of every table: each step's result, every
-//! descriptor, the number of live objects of every kind and the pipe
+//! / pipe write / exec / exit sequences, with the real door logic, file
+//! system and pipes, against a model of every table: each step's result,
+//! every descriptor, the number of live objects of every kind and the pipe
 //! wakeups must be what the model says, and once every process has exited
-//! and every attachment is gone, nothing is left.
+//! and every attachment is gone, nothing is left. Each process's table
+//! numbers descriptors with generations or as POSIX (chosen at random, and
+//! again at each exec): in a POSIX table every new descriptor, a received
+//! one too, must be the lowest free number.
 
 use super::*;
 use abi::{DOOR_DESCRIPTOR, DOOR_RELEASE, DoorArg};
@@ -53,6 +56,8 @@ enum Op {
     PipeWrite(usize, usize),
     /// The client exits and is started again by the server, with the door.
     Exit(usize),
+    /// The client executes a program with POSIX numbering (true) or not.
+    Exec(usize, bool),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -72,7 +77,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (p.clone(), any::<bool>()).prop_map(|(p, d)| Op::Chdir(p, d)),
         1 => any::<bool>().prop_map(Op::Dir),
         1 => (p.clone(), k.clone()).prop_map(|(p, k)| Op::PipeWrite(p, k)),
-        1 => p.prop_map(Op::Exit),
+        1 => p.clone().prop_map(Op::Exit),
+        1 => (p, any::<bool>()).prop_map(|(p, posix)| Op::Exec(p, posix)),
     ]
 }
 
@@ -88,12 +94,30 @@ struct World {
     queued: BTreeMap<PipeId, usize>,
     /// Whether `/tmp/d` exists.
     dir: bool,
+    /// How each process's table numbers new descriptors.
+    numbering: BTreeMap<Pid, Numbering>,
+}
+
+fn numbering(posix: bool) -> Numbering {
+    if posix {
+        Numbering::Posix
+    } else {
+        Numbering::Generations
+    }
 }
 
 impl World {
-    fn new() -> World {
+    /// The server and clients, each numbering as `posix` says (server
+    /// first).
+    fn new(posix: [bool; 4]) -> World {
+        let numbering: BTreeMap<Pid, Numbering> = [SERVER]
+            .into_iter()
+            .chain(CLIENTS)
+            .zip(posix.map(numbering))
+            .collect();
         let mut o = objects();
         o.create_process(SERVER, CAPACITY).unwrap();
+        o.caps.set_numbering(SERVER, numbering[&SERVER]);
         o.doors.create_thread(SERVER, SERVER_TID).unwrap();
         for i in 0..FILES {
             let fd = o
@@ -116,6 +140,7 @@ impl World {
             door,
             queued: BTreeMap::new(),
             dir: true,
+            numbering,
         };
         world.park();
         for pid in CLIENTS {
@@ -154,9 +179,22 @@ impl World {
     fn start(&mut self, pid: Pid) {
         let door_fd = self.fd_of(SERVER, Capability::Door(self.door)).unwrap();
         self.o.spawn(SERVER, pid, &[door_fd], CAPACITY).unwrap();
+        self.o.caps.set_numbering(pid, self.numbering[&pid]);
         self.o.doors.create_thread(pid, tid_of(pid)).unwrap();
         self.tables
             .insert(pid, BTreeMap::from([(0, Capability::Door(self.door))]));
+    }
+
+    /// Records `fd`, new in `pid`'s table and naming `cap`; with POSIX
+    /// numbering it must be the lowest free number.
+    fn add(&mut self, pid: Pid, fd: Fd, cap: Capability) {
+        let table = self.tables.get_mut(&pid).unwrap();
+        if self.numbering[&pid] == Numbering::Posix {
+            let index = |fd: Fd| fd & (MAX_CAPACITY as i32 - 1);
+            let lowest = (0..).find(|&i| !table.keys().any(|&f| index(f) == i));
+            assert_eq!(Some(fd), lowest, "{pid}'s new descriptor");
+        }
+        assert_eq!(table.insert(fd, cap), None, "{fd} of {pid} was open");
     }
 
     /// A descriptor of `pid` that names `cap`.
@@ -237,7 +275,7 @@ impl World {
                     _ => false,
                 };
                 assert!(expected, "open {which} gave {cap:?}");
-                self.tables.get_mut(&pid(p)).unwrap().insert(fd, cap);
+                self.add(pid(p), fd, cap);
             }
             Op::Pipe(p) => {
                 let alive: BTreeSet<PipeId> = self.pipe_ends().keys().map(|&(id, _)| id).collect();
@@ -247,9 +285,8 @@ impl World {
                     return;
                 }
                 let (r, w) = made.unwrap();
-                let table = self.tables.get_mut(&pid(p)).unwrap();
-                table.insert(r, self.o.cap(pid(p), r).unwrap());
-                table.insert(w, self.o.cap(pid(p), w).unwrap());
+                self.add(pid(p), r, self.o.cap(pid(p), r).unwrap());
+                self.add(pid(p), w, self.o.cap(pid(p), w).unwrap());
             }
             Op::DoorCreate(p) => {
                 let created = self
@@ -258,19 +295,20 @@ impl World {
                     .door_create(&mut self.o.caps, pid(p), 0x1000, 0, 0);
                 let fd = created.unwrap().fd;
                 let cap = self.o.cap(pid(p), fd).unwrap();
-                self.tables.get_mut(&pid(p)).unwrap().insert(fd, cap);
+                self.add(pid(p), fd, cap);
             }
             Op::Dup(p, k) => {
                 if let Some((fd, cap)) = self.pick(pid(p), k) {
                     let new = self.o.dup(pid(p), fd, 0, false).unwrap();
-                    self.tables.get_mut(&pid(p)).unwrap().insert(new, cap);
+                    self.add(pid(p), new, cap);
                 }
             }
             Op::Dup2(p, k, slot) => {
                 if let Some((fd, cap)) = self.pick(pid(p), k) {
                     let table = self.tables.get_mut(&pid(p)).unwrap();
                     let index = |fd: Fd| fd & (MAX_CAPACITY as i32 - 1);
-                    // Another number holding the slot makes `slot` stale.
+                    // Another number holding the slot makes `slot` stale
+                    // (with generations), or taken (POSIX numbering).
                     let held = table.keys().any(|&f| index(f) == slot && f != slot);
                     let expected = match held {
                         true => Err(Errno::EBADF),
@@ -302,7 +340,7 @@ impl World {
                 }
                 let new = got[0].d_descriptor;
                 assert_eq!(self.o.cap(SERVER, new), Ok(cap));
-                self.tables.get_mut(&SERVER).unwrap().insert(new, cap);
+                self.add(SERVER, new, cap);
                 assert!(self.park().is_some());
             }
             Op::Back(p, k) => {
@@ -321,7 +359,7 @@ impl World {
                 let new = reply.result.unwrap().descs[0].d_descriptor;
                 self.tables.get_mut(&SERVER).unwrap().remove(&fd);
                 assert_eq!(self.o.cap(pid(p), new), Ok(cap));
-                self.tables.get_mut(&pid(p)).unwrap().insert(new, cap);
+                self.add(pid(p), new, cap);
             }
             Op::Attach(p, k, f) => {
                 let Some((fd, cap)) = self.pick(pid(p), k) else {
@@ -389,6 +427,11 @@ impl World {
                 self.tables.remove(&pid(p));
                 self.start(pid(p));
             }
+            Op::Exec(p, posix) => {
+                self.o.exec(pid(p), tid_of(pid(p))).unwrap();
+                self.o.caps.set_numbering(pid(p), numbering(posix));
+                self.numbering.insert(pid(p), numbering(posix));
+            }
         }
     }
 
@@ -445,8 +488,11 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
     #[test]
-    fn descriptors_of_every_kind_are_counted(ops in proptest::collection::vec(op(), 1..80)) {
-        let mut w = World::new();
+    fn descriptors_of_every_kind_are_counted(
+        posix in any::<[bool; 4]>(),
+        ops in proptest::collection::vec(op(), 1..80),
+    ) {
+        let mut w = World::new(posix);
         w.check();
         for op in &ops {
             let before = w.pipe_ends();
