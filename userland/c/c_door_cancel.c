@@ -17,8 +17,7 @@
  * - door_revoke while callers wait: they get EBADF; a call already being
  *   served completes normally.
  */
-#include <ctest.h>
-#include <door.h>
+#include <ctest_door.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -28,7 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static atomic_int serving, release, finished, saw_cancel, handed = -1;
+static atomic_int serving, release, finished, saw_cancel;
 static int released_fd = -1;
 
 static void
@@ -71,15 +70,6 @@ gives_up(void *cookie, char *argp, size_t size, door_desc_t *dp, uint_t n)
 }
 
 static void
-mailbox(void *cookie, char *argp, size_t size, door_desc_t *dp, uint_t n)
-{
-	(void) cookie, (void) argp, (void) size;
-	if (n == 1)
-		handed = dp[0].d_data.d_desc.d_descriptor;
-	door_return(NULL, 0, NULL, 0);
-}
-
-static void
 exit_now(void *cookie, char *argp, size_t size, door_desc_t *dp, uint_t n)
 {
 	(void) cookie, (void) argp, (void) size, (void) dp, (void) n;
@@ -106,12 +96,7 @@ child(const char *role)
 		CHECK_ERR(door_call(CHILD_FD(0), NULL), EINTR);
 		return (0);
 	}
-	door_desc_t pass = {
-		.d_attributes = DOOR_DESCRIPTOR | DOOR_RELEASE,
-		.d_data.d_desc.d_descriptor = door_create(exit_now, NULL, 0),
-	};
-	door_arg_t a = { .desc_ptr = &pass, .desc_num = 1 };
-	CHECK(door_call(CHILD_FD(0), &a) == 0);
+	ctest_hand(CHILD_FD(0), door_create(exit_now, NULL, 0));
 	pthread_t t;
 	int d = CHILD_FD(1);
 	CHECK(pthread_create(&t, NULL, call_forever, &d) == 0);
@@ -152,13 +137,13 @@ static void
 abandoned_by_exit(int d, int m, int no_cancel)
 {
 	serving = finished = release = 0;
-	handed = -1;
+	ctest_handed = -1;
 	released_fd = dup(m);
 	int fds[] = { m, d };
 	char *args[] = { "c_door_cancel", "abandon", NULL };
 	pid_t c = ctest_spawn(args, fds, 2);
 	await(&serving);
-	await(&handed);
+	int handed = ctest_await_handed();
 	/* The child's door ends it. */
 	CHECK_ERR(door_call(handed, NULL), EINTR);
 	int status;
@@ -261,7 +246,7 @@ main(int argc, char *argv[])
 {
 	if (argc > 1)
 		return (child(argv[1]));
-	int m = door_create(mailbox, NULL, 0);
+	int m = door_create(ctest_mailbox, NULL, 0);
 	int d = door_create(hold, NULL, 0);
 	int nc = door_create(hold, (void *)1, DOOR_NO_CANCEL);
 	CHECK(m >= 0 && d >= 0 && nc >= 0);

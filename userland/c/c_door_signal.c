@@ -14,8 +14,7 @@
  *   the thread parks again;
  * - SIGINT, left to its default action, ends the parked server.
  */
-#include <ctest.h>
-#include <door.h>
+#include <ctest_door.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -115,26 +114,10 @@ server(void)
 	sigaddset(&usr2_set, SIGUSR2);
 	CHECK(sigprocmask(SIG_BLOCK, &usr2_set, NULL) == 0);
 	(void) door_server_create(no_threads);
-	door_desc_t pass = {
-		.d_attributes = DOOR_DESCRIPTOR | DOOR_RELEASE,
-		.d_data.d_desc.d_descriptor = door_create(serve, NULL, 0),
-	};
-	door_arg_t a = { .desc_ptr = &pass, .desc_num = 1 };
-	CHECK(door_call(CHILD_FD(0), &a) == 0);
+	ctest_hand(CHILD_FD(0), door_create(serve, NULL, 0));
 	door_return(NULL, 0, NULL, 0);
 	CHECK(0);
 	return (1);
-}
-
-static atomic_int handed = -1;
-
-static void
-mailbox(void *cookie, char *argp, size_t size, door_desc_t *dp, uint_t n)
-{
-	(void) cookie, (void) argp, (void) size;
-	if (n == 1)
-		handed = dp[0].d_data.d_desc.d_descriptor;
-	door_return(NULL, 0, NULL, 0);
 }
 
 /* The server's state, by a call to its door. */
@@ -175,18 +158,14 @@ main(int argc, char *argv[])
 {
 	if (argc > 1)
 		return (server());
-	int m = door_create(mailbox, NULL, 0);
+	int m = door_create(ctest_mailbox, NULL, 0);
 	int report[2], go[2];
 	CHECK(m >= 0 && pipe(report) == 0 && pipe(go) == 0);
 	int fds[] = { m, report[1], go[0] };
 	char *args[] = { "c_door_signal", "server", NULL };
 	pid_t srv = ctest_spawn(args, fds, 3);
 	CHECK(close(report[1]) == 0 && close(go[0]) == 0);
-	for (int i = 0; handed < 0; i++) {
-		CHECK(i < 1000000);
-		sched_yield();
-	}
-	int d = handed;
+	int d = ctest_await_handed();
 	struct state s = ask(d);
 	CHECK(s.usr1 == 0 && s.usr2 == 0 && s.term == 0 && !s.usr2_pending);
 

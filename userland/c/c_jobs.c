@@ -18,8 +18,7 @@
  *   served.
  * `c_jobs alone` stops itself, with nobody to continue it.
  */
-#include <ctest.h>
-#include <door.h>
+#include <ctest_door.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -452,26 +451,10 @@ static int
 server(void)
 {
 	(void) door_server_create(no_threads);
-	door_desc_t pass = {
-		.d_attributes = DOOR_DESCRIPTOR | DOOR_RELEASE,
-		.d_data.d_desc.d_descriptor = door_create(count, NULL, 0),
-	};
-	door_arg_t a = { .desc_ptr = &pass, .desc_num = 1 };
-	CHECK(door_call(CHILD_FD(0), &a) == 0);
+	ctest_hand(CHILD_FD(0), door_create(count, NULL, 0));
 	door_return(NULL, 0, NULL, 0);
 	CHECK(0);
 	return (1);
-}
-
-static atomic_int handed = -1;
-
-static void
-mailbox(void *cookie, char *argp, size_t size, door_desc_t *dp, uint_t n)
-{
-	(void) cookie, (void) argp, (void) size;
-	if (n == 1)
-		handed = dp[0].d_data.d_desc.d_descriptor;
-	door_return(NULL, 0, NULL, 0);
 }
 
 static int
@@ -496,15 +479,11 @@ call(void *arg)
 static void
 door_server(void)
 {
-	int m = door_create(mailbox, NULL, 0);
+	int m = door_create(ctest_mailbox, NULL, 0);
 	CHECK(m >= 0);
 	char *args[] = { "c_jobs", "server", NULL };
 	pid_t srv = ctest_spawn(args, &m, 1);
-	for (int i = 0; handed < 0; i++) {
-		CHECK(i < 1000000);
-		sched_yield();
-	}
-	int d = handed;
+	int d = ctest_await_handed();
 	CHECK(ask(d) == 1);
 	CHECK(kill(srv, SIGSTOP) == 0);
 	stopped_by(srv, SIGSTOP);
