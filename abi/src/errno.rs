@@ -46,6 +46,7 @@ errnos! {
     ESRCH = 3, linux 3: "No such process or thread.";
     EINTR = 4, linux 4: "Interrupted: the other side of a door call went away.";
     EIO = 5, linux 5: "I/O error.";
+    ENXIO = 6, linux 6: "No such device or address (a non-blocking write-only open of a FIFO with no reader).";
     E2BIG = 7, linux 7: "Argument list or message too large.";
     ENOEXEC = 8, linux 8: "Not an executable this kernel can run.";
     EBADF = 9, linux 9: "Bad descriptor (or not of the kind the call needs).";

@@ -110,6 +110,8 @@ pub const S_IFDOOR: u32 = 0o150000;
 pub const S_IFREG: u32 = 0o100000;
 /// A directory.
 pub const S_IFDIR: u32 = 0o040000;
+/// A block device.
+pub const S_IFBLK: u32 = 0o060000;
 /// A character device.
 pub const S_IFCHR: u32 = 0o020000;
 /// A pipe.

@@ -14,6 +14,8 @@ pub mod cap;
 pub mod clock;
 pub mod cow;
 pub mod elf;
+#[cfg(any(test, feature = "alloc"))]
+pub mod fifo;
 pub mod frames;
 #[cfg(any(test, feature = "alloc"))]
 pub mod fs;

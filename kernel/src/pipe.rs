@@ -105,6 +105,9 @@ struct EndState {
     /// other side, and for its own holders (reads see end of file once
     /// empty, writes EPIPE), while its references stay counted.
     shut: bool,
+    /// Times the end was opened as a FIFO's ([`Pipes::open_end`]), which
+    /// an opener waiting for this side watches.
+    opens: u64,
 }
 
 impl EndState {
@@ -218,6 +221,7 @@ impl<S: PageStore> Pipes<S> {
             refs: 1,
             nonblock,
             shut: false,
+            opens: 0,
         };
         let pipe = Pipe {
             slots: core::array::from_fn(|_| None),
@@ -227,6 +231,43 @@ impl<S: PageStore> Pipes<S> {
             owner,
         };
         self.pipes.insert(id, pipe);
+    }
+
+    /// A named pipe's (a FIFO's) pipe: like [`Pipes::create`] but with no
+    /// end open yet; each opener opens its ends with [`Pipes::open_end`]
+    /// (so the pipe goes with the last end released). Errors: ENFILE.
+    pub fn create_unopened(&mut self, owner: Cred) -> Result<PipeId, Errno> {
+        let id = self.create(owner, false)?;
+        self.pipe_mut(id).ends.iter_mut().for_each(|e| e.refs = 0);
+        Ok(id)
+    }
+
+    /// A FIFO's opener takes `end` of `id`: one more reference to it,
+    /// counted as an open; returns whom to wake: the threads parked at
+    /// the other side (an opener waiting for this side among them).
+    pub fn open_end(&mut self, id: PipeId, end: End) -> Wake {
+        let state = self.pipe_mut(id).end(end);
+        state.refs += 1;
+        state.opens += 1;
+        match end {
+            End::Read => Wake::Writers,
+            End::Write => Wake::Readers,
+        }
+    }
+
+    /// How many times `end` of `id` was opened by [`Pipes::open_end`].
+    pub fn opens(&self, id: PipeId, end: End) -> u64 {
+        self.pipe(id).ends[end as usize].opens
+    }
+
+    /// Whether any reference to `end` of `id` is held.
+    pub fn is_held(&self, id: PipeId, end: End) -> bool {
+        self.pipe(id).ends[end as usize].refs > 0
+    }
+
+    /// Whether pipe `id` still exists (the last release of both ends frees it).
+    pub fn exists(&self, id: PipeId) -> bool {
+        self.pipes.contains_key(&id)
     }
 
     /// Counts one more descriptor naming `end` of `id`.

@@ -170,6 +170,25 @@ fn c_socket() {
         .assert_line("c_socket: done");
 }
 
+/// Named pipes (see `userland/c/c_fifo.c`): mkfifo/mknod and their
+/// errors, unrelated processes exchanging messages, blocking opens in both
+/// orders, O_NONBLOCK and ENXIO, O_RDWR, end of file, EPIPE with SIGPIPE,
+/// data gone after the last close, unlink while open, fork/spawn/exec,
+/// EINTR and a kill during an open, EACCES for a non-root process.
+#[test]
+fn c_fifo() {
+    test_program("c_fifo", &[])
+        .expect_success()
+        .assert_line("c_fifo: mkfifo, mknod, stat, readdir, rename and errors ok")
+        .assert_line("c_fifo: unrelated processes, blocking opens in both orders ok")
+        .assert_line("c_fifo: O_NONBLOCK opens, ENXIO, end of file, EPIPE and SIGPIPE ok")
+        .assert_line("c_fifo: O_RDWR, ESPIPE, data gone after the last close, unlink while open ok")
+        .assert_line("c_fifo: descriptors across fork, spawn and exec ok")
+        .assert_line("c_fifo: an open interrupted (EINTR) and one killed ok")
+        .assert_line("c_fifo unprivileged: EACCES and EPERM ok")
+        .assert_line("c_fifo: done");
+}
+
 /// MAP_SHARED anonymous memory across fork: a counter and buffers shared
 /// by parent, child and grandchild (pages untouched before the fork too),
 /// mprotect after fork, munmap on one side, MAP_PRIVATE beside it still

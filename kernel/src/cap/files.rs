@@ -21,7 +21,9 @@
 //! a pipe or door, is EINVAL; a directory where a path starts must be a
 //! directory (ENOTDIR).
 
+use super::fifo::{FifoOpen, Open};
 use super::{Capability, Entry, Objects};
+use crate::fifo::Fifo;
 use crate::fs::{self, Cred, Executable, NodeId, Opened, Statted, Written};
 use crate::io::{PageStore, Sink, Source};
 use crate::pipe::{End, PipeId, Wake};
@@ -80,16 +82,18 @@ impl<S: PageStore> Objects<S> {
 
     /// Puts `cap` (a reference already counted) in `pid`'s lowest free
     /// slot; the caller checked that there is room.
-    fn install(&mut self, pid: Pid, cap: Capability, cloexec: bool) -> Fd {
+    pub(super) fn install(&mut self, pid: Pid, cap: Capability, cloexec: bool) -> Fd {
         self.caps
             .insert_from(pid, 0, Entry { cap, cloexec })
             .expect("install without room")
     }
 
-    /// `openat`: the new descriptor. A created file gets `mode` less the
-    /// umask. Errors: EINVAL (flags), EMFILE, ENFILE (no new table slot:
-    /// [`super::CapSpace::check_room`]), those of [`Objects::start`] and
-    /// [`fs::Fs::open`].
+    /// `openat`: the new descriptor, or a FIFO open that must wait
+    /// ([`Open::Wait`], see [`Objects::fifo_opened`]). A created file gets
+    /// `mode` less the umask. Errors: EINVAL (flags), EMFILE, ENFILE (no
+    /// new table slot: [`super::CapSpace::check_room`]), those of
+    /// [`Objects::start`] and [`fs::Fs::open`], and for a FIFO those of
+    /// [`Fifo::open`].
     pub fn open(
         &mut self,
         pid: Pid,
@@ -98,11 +102,12 @@ impl<S: PageStore> Objects<S> {
         path: &[u8],
         flags: u32,
         mode: u32,
-    ) -> Result<Fd, Errno> {
+    ) -> Result<Open, Errno> {
         fs::check_open_flags(flags)?;
         self.caps.check_room(pid, 1)?;
         let at = self.start(pid, dirfd, path)?;
         let umask = self.caps.holder(pid)?.umask;
+        let cloexec = flags & O_CLOEXEC != 0;
         let cap = match self
             .caps
             .fs
@@ -115,8 +120,18 @@ impl<S: PageStore> Objects<S> {
                 self.doors.add_ref(id);
                 Capability::Door(id)
             }
+            Opened::Fifo(ofd) => match self.open_fifo(ofd, flags, cred)? {
+                (fifo, None) => Capability::Fifo(fifo),
+                (fifo, Some(waiting)) => {
+                    return Ok(Open::Wait(FifoOpen {
+                        fifo,
+                        waiting,
+                        cloexec,
+                    }));
+                }
+            },
         };
-        Ok(self.install(pid, cap, flags & O_CLOEXEC != 0))
+        Ok(Open::Done(self.install(pid, cap, cloexec)))
     }
 
     /// `pipe2`: the read and the write descriptor of a new pipe. Errors:
@@ -352,6 +367,7 @@ impl<S: PageStore> Objects<S> {
             }
             Capability::Pipe(id, _) => self.caps.pipes.stat(id),
             Capability::Socket(end) => end.stat(&self.caps.pipes),
+            Capability::Fifo(fifo) => self.caps.fs.fstat(fifo.ofd),
         }
     }
 
@@ -377,6 +393,7 @@ impl<S: PageStore> Objects<S> {
             }
             Capability::Pipe(id, end) => self.caps.pipes.status_flags(id, end),
             Capability::Socket(end) => end.status_flags(&self.caps.pipes),
+            Capability::Fifo(fifo) => self.caps.fs.status_flags(fifo.ofd),
         }
     }
 
@@ -416,6 +433,7 @@ impl<S: PageStore> Objects<S> {
                     }
                     Capability::Pipe(id, end) => self.caps.pipes.set_status_flags(id, end, flags),
                     Capability::Socket(end) => end.set_status_flags(&mut self.caps.pipes, flags),
+                    Capability::Fifo(fifo) => self.caps.fs.set_status_flags(fifo.ofd, flags),
                 }
                 Ok(0)
             }
@@ -483,8 +501,8 @@ impl<S: PageStore> Objects<S> {
         }
     }
 
-    /// EBADF unless `cap` may be read from: a file, directory or device
-    /// open for reading, a pipe's read end, or a socket.
+    /// EBADF unless `cap` may be read from: a file, directory, device or
+    /// FIFO open for reading, a pipe's read end, or a socket.
     pub fn check_readable(&self, cap: Capability) -> Result<(), Errno> {
         let ok = match cap {
             Capability::Door(_) | Capability::Pipe(_, End::Write) => false,
@@ -494,8 +512,8 @@ impl<S: PageStore> Objects<S> {
         if ok { Ok(()) } else { Err(Errno::EBADF) }
     }
 
-    /// EBADF unless `cap` may be written to: a file or device open for
-    /// writing, a pipe's write end, or a socket.
+    /// EBADF unless `cap` may be written to: a file, device or FIFO open
+    /// for writing, a pipe's write end, or a socket.
     pub fn check_writable(&self, cap: Capability) -> Result<(), Errno> {
         let ok = match cap {
             Capability::Door(_) | Capability::Pipe(_, End::Read) => false,
@@ -510,7 +528,7 @@ impl<S: PageStore> Objects<S> {
     pub fn read(&mut self, cap: Capability, sink: &mut impl Sink) -> Result<usize, Errno> {
         self.check_readable(cap)?;
         let id = match cap {
-            Capability::Pipe(id, _) => id,
+            Capability::Pipe(id, _) | Capability::Fifo(Fifo { pipe: id, .. }) => id,
             Capability::Socket(end) => end.rx(),
             other => {
                 let ofd = other.ofd().expect("a file system object");
@@ -527,7 +545,7 @@ impl<S: PageStore> Objects<S> {
     pub fn write(&mut self, cap: Capability, source: &mut impl Source) -> Result<Written, Errno> {
         self.check_writable(cap)?;
         let id = match cap {
-            Capability::Pipe(id, _) => id,
+            Capability::Pipe(id, _) | Capability::Fifo(Fifo { pipe: id, .. }) => id,
             Capability::Socket(end) => end.tx(),
             other => {
                 let ofd = other.ofd().expect("a file system object");
@@ -588,11 +606,15 @@ impl<S: PageStore> Objects<S> {
         }
     }
 
-    /// `fchmod`. Errors: EINVAL (a pipe or door), EPERM, EROFS.
+    /// `fchmod` (of a FIFO: its node's). Errors: EINVAL (a pipe, socket
+    /// or door), EPERM, EROFS.
     pub fn fchmod(&mut self, cred: Cred, cap: Capability, mode: u32) -> Result<(), Errno> {
-        match cap.ofd() {
-            Some(ofd) => self.caps.fs.fchmod(cred, ofd, mode),
-            None => Err(Errno::EINVAL),
+        match cap {
+            Capability::Fifo(fifo) => self.caps.fs.fchmod(cred, fifo.ofd, mode),
+            other => match other.ofd() {
+                Some(ofd) => self.caps.fs.fchmod(cred, ofd, mode),
+                None => Err(Errno::EINVAL),
+            },
         }
     }
 }

@@ -12,8 +12,9 @@
 //! logic (`doors::DoorSystem`, which counts door references itself and
 //! reaches the tables through [`doors::Descriptors`], implemented by
 //! [`CapSpace`]), the file system ([`crate::fs`]: files, directories,
-//! devices), the pipes ([`crate::pipe`]) and the stream sockets made of
-//! them ([`crate::socket`]). [`CapSpace`] owns the tables,
+//! devices), the pipes ([`crate::pipe`]), the stream sockets made of
+//! them ([`crate::socket`]) and the named pipes that join the two
+//! ([`crate::fifo`]). [`CapSpace`] owns the tables,
 //! the file system and the pipes, so the door logic's descriptor passing
 //! counts references to every kind; [`Objects`] adds the door logic. The
 //! calls on names and files are in [`files`](self) (`files.rs`).
@@ -27,15 +28,18 @@
 //! end of file; the last reader gone: writers get EPIPE) are recorded here
 //! ([`CapSpace::pop_wake`]); the kernel drains them with the door events.
 
+mod fifo;
 mod files;
 mod fork;
 mod table;
 #[cfg(test)]
 mod tests;
 
+pub use fifo::{FifoOpen, Open};
 pub use files::{DOOR_DEV, Program};
 pub use table::{Entry, INDEX_BITS, MAX_CAPACITY, Numbering, Placed, Table};
 
+use crate::fifo::{Access, Fifo};
 use crate::fs::{Device, Fs, NodeId, OfdId};
 use crate::io::PageStore;
 use crate::pipe::{End, PipeId, Pipes, Wake};
@@ -62,6 +66,8 @@ pub enum Capability {
     Pipe(PipeId, End),
     /// One end of a connected stream socket pair.
     Socket(Stream),
+    /// An open named pipe.
+    Fifo(Fifo),
 }
 
 impl Capability {
@@ -71,6 +77,11 @@ impl Capability {
         match self {
             Capability::Pipe(id, End::Read) => Some((id, End::Read)),
             Capability::Socket(end) => Some(end.read_end()),
+            Capability::Fifo(Fifo {
+                pipe,
+                access: Access::Read | Access::Both,
+                ..
+            }) => Some((pipe, End::Read)),
             _ => None,
         }
     }
@@ -81,15 +92,24 @@ impl Capability {
         match self {
             Capability::Pipe(id, End::Write) => Some((id, End::Write)),
             Capability::Socket(end) => Some(end.write_end()),
+            Capability::Fifo(Fifo {
+                pipe,
+                access: Access::Write | Access::Both,
+                ..
+            }) => Some((pipe, End::Write)),
             _ => None,
         }
     }
 
-    /// The open-file description of a file, directory or device.
+    /// The open-file description of a file, directory or device: what
+    /// seeks and positioned calls use (a FIFO's has no offset: ESPIPE).
     pub fn ofd(self) -> Option<OfdId> {
         match self {
             Capability::File(ofd) | Capability::Dir(ofd) | Capability::Device(ofd, _) => Some(ofd),
-            Capability::Door(_) | Capability::Pipe(..) | Capability::Socket(_) => None,
+            Capability::Door(_)
+            | Capability::Pipe(..)
+            | Capability::Socket(_)
+            | Capability::Fifo(_) => None,
         }
     }
 }
@@ -215,9 +235,7 @@ impl<S: PageStore> CapSpace<S> {
 
     /// Records that `wake` is due on pipe `id`.
     pub fn note_wake(&mut self, id: PipeId, wake: Wake) {
-        if wake != Wake::Nobody {
-            self.wakes.push_back((id, wake));
-        }
+        note(&mut self.wakes, id, wake);
     }
 
     fn holder(&self, pid: Pid) -> Result<&Holder, Errno> {
@@ -226,6 +244,13 @@ impl<S: PageStore> CapSpace<S> {
 
     fn holder_mut(&mut self, pid: Pid) -> Result<&mut Holder, Errno> {
         self.holders.get_mut(&pid).ok_or(Errno::ESRCH)
+    }
+}
+
+/// Records in `wakes` that `wake` is due on pipe `id`.
+fn note(wakes: &mut VecDeque<(PipeId, Wake)>, id: PipeId, wake: Wake) {
+    if wake != Wake::Nobody {
+        wakes.push_back((id, wake));
     }
 }
 
@@ -275,6 +300,7 @@ impl<S: PageStore> Descriptors for CapSpace<S> {
             }
             Capability::Pipe(id, end) => self.pipes.retain(id, end),
             Capability::Socket(end) => end.retain(&mut self.pipes),
+            Capability::Fifo(fifo) => fifo.retain(&mut self.fs, &mut self.pipes),
         }
     }
 
@@ -293,6 +319,12 @@ impl<S: PageStore> Descriptors for CapSpace<S> {
                     let wake = self.pipes.release(id, side);
                     self.note_wake(id, wake);
                 }
+            }
+            Capability::Fifo(fifo) => {
+                let CapSpace {
+                    fs, pipes, wakes, ..
+                } = self;
+                fifo.release(fs, pipes, |id, wake| note(wakes, id, wake));
             }
         }
     }

@@ -1,5 +1,5 @@
 //! The RAM file system mounted at `/`: directories, regular files, device
-//! nodes and the read-only programs of the boot image, with owners and
+//! nodes, FIFOs and the read-only programs of the boot image, with owners and
 //! permission bits checked as POSIX says, open-file descriptions, and doors
 //! attached over paths (fattach) with illumos's rules. Pure bookkeeping:
 //! file contents live in pages of a [`PageStore`], transfers go through a
@@ -28,6 +28,10 @@
 //!   [`Fs::read`]/[`Fs::write`]/[`Fs::pread`]/[`Fs::pwrite`]/[`Fs::lseek`]/
 //!   [`Fs::truncate`]/[`Fs::fstat`]/[`Fs::fchmod`]/[`Fs::getdents`] and the
 //!   status flags ([`Fs::status_flags`], [`Fs::set_status_flags`]).
+//! - FIFOs: [`Fs::mknod`] makes one; [`Fs::open`] gives its description
+//!   ([`Opened::Fifo`]), and the node remembers the pipe its openers share
+//!   ([`Fs::fifo_pipe`], [`Fs::set_fifo_pipe`]; the pipe is the
+//!   capability layer's, see [`crate::fifo`]).
 //! - By path: [`Fs::stat`], [`Fs::access`], [`Fs::mkdir`], [`Fs::rmdir`],
 //!   [`Fs::unlink`], [`Fs::rename`], [`Fs::chmod`], [`Fs::executable`] (to
 //!   spawn a program by path).

@@ -1,4 +1,4 @@
-//! Calls on names: `stat`, `access`, `mkdir`, `unlink`, `rmdir`, `rename`,
+//! Calls on names: `stat`, `access`, `mkdir`, `mknod`, `unlink`, `rmdir`, `rename`,
 //! `chmod`, and current directories (`chdir`, `fchdir`, `getcwd`).
 //!
 //! Removing or renaming needs write and search permission on the
@@ -11,12 +11,16 @@
 //! component `.` or `..` is EINVAL for `rename` as POSIX and illumos say.
 
 use super::dir::Dir;
+use super::file::FileData;
 use super::node::Kind;
 use super::path::{Last, Path};
 use super::{Cred, Fs, NodeId, OfdId};
 use crate::io::PageStore;
 use abi::Errno;
-use abi::fs::{F_OK, PATH_MAX, R_OK, Stat, W_OK, X_OK};
+use abi::fs::{
+    F_OK, PATH_MAX, R_OK, S_IALLUGO, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, S_IFREG, S_IFSOCK,
+    Stat, W_OK, X_OK,
+};
 use alloc::vec::Vec;
 
 /// What [`Fs::stat`] found.
@@ -68,6 +72,41 @@ impl<S: PageStore, D: Copy> Fs<S, D> {
         }
         self.check_create(cred, dir)?;
         let node = self.insert_node(Kind::Dir(Dir::new()), mode, cred);
+        self.link(dir, name, node);
+        Ok(())
+    }
+
+    /// `mknod`: a FIFO (`S_IFIFO`) or an empty regular file (`S_IFREG` or
+    /// no type) named `path`, with the permission bits of `mode` (umask
+    /// already applied), owned by `cred`. Errors, in Linux's order: EINVAL
+    /// (an unknown type), EPERM (`S_IFDIR`: `mkdir` makes directories),
+    /// those of paths, EEXIST, ENOENT (a trailing slash, or the directory
+    /// was removed), EROFS, EACCES, ENOSPC, then EPERM for device and
+    /// socket nodes (`S_IFCHR`, `S_IFBLK`, `S_IFSOCK`), which this file
+    /// system cannot hold, whoever asks.
+    pub fn mknod(&mut self, cred: Cred, at: NodeId, path: &[u8], mode: u32) -> Result<(), Errno> {
+        let file_type = mode & S_IFMT;
+        let kind = match file_type {
+            0 | S_IFREG => Some(Kind::File(FileData::new())),
+            S_IFIFO => Some(Kind::Fifo(None)),
+            S_IFCHR | S_IFBLK | S_IFSOCK => None,
+            S_IFDIR => return Err(Errno::EPERM),
+            _ => return Err(Errno::EINVAL),
+        };
+        let path = Path::parse(path)?;
+        let (dir, last) = self.resolve_parent(cred, at, &path)?;
+        let Last::Name(name) = last else {
+            return Err(Errno::EEXIST);
+        };
+        if self.dir(dir).lookup(name).is_some() {
+            return Err(Errno::EEXIST);
+        }
+        if path.trailing_slash() {
+            return Err(Errno::ENOENT);
+        }
+        self.check_create(cred, dir)?;
+        let kind = kind.ok_or(Errno::EPERM)?;
+        let node = self.insert_node(kind, mode & S_IALLUGO, cred);
         self.link(dir, name, node);
         Ok(())
     }

@@ -1,15 +1,16 @@
 //! A node: what a name stands for (directory, regular file, boot program,
-//! device), with its owner, permission bits, timestamps, holders, and the
+//! device, FIFO), with its owner, permission bits, timestamps, holders, and the
 //! door attached over it; the permission check of POSIX.
 
 use super::dir::Dir;
 use super::file::FileData;
 use super::{Cred, DEV, NodeId};
 use crate::io::PAGE_SIZE;
+use crate::pipe::PipeId;
 use abi::Errno;
 use abi::fs::{
-    DT_CHR, DT_DIR, DT_REG, S_IALLUGO, S_IFCHR, S_IFDIR, S_IFREG, S_ISVTX, Stat, Timespec, W_OK,
-    X_OK, makedev,
+    DT_CHR, DT_DIR, DT_FIFO, DT_REG, S_IALLUGO, S_IFCHR, S_IFDIR, S_IFIFO, S_IFREG, S_ISVTX, Stat,
+    Timespec, W_OK, X_OK, makedev,
 };
 
 /// The devices under `/dev`.
@@ -40,6 +41,9 @@ pub(super) enum Kind<P> {
     /// A program of the boot image: its bytes, never changed.
     Boot(&'static [u8]),
     Device(Device),
+    /// A named pipe (`mknod`): the pipe its openers share while any end
+    /// of it is open, which the capability layer makes and forgets.
+    Fifo(Option<PipeId>),
 }
 
 pub(super) struct Node<P, D> {
@@ -165,6 +169,7 @@ impl<P, D> Node<P, D> {
             Kind::Dir(_) => DT_DIR,
             Kind::File(_) | Kind::Boot(_) => DT_REG,
             Kind::Device(_) => DT_CHR,
+            Kind::Fifo(_) => DT_FIFO,
         }
     }
 
@@ -181,6 +186,7 @@ impl<P, D> Node<P, D> {
             Kind::File(data) => (S_IFREG, data.size(), data.pages_held(), 1, 0),
             Kind::Boot(bytes) => (S_IFREG, bytes.len() as u64, 0, 1, 0),
             Kind::Device(device) => (S_IFCHR, 0, 0, 1, device.rdev()),
+            Kind::Fifo(_) => (S_IFIFO, 0, 0, 1, 0),
         };
         let stamp = |t: Timespec| (t.tv_sec, t.tv_nsec);
         let (atime, atime_nsec) = stamp(self.created);

@@ -4,12 +4,16 @@
 //! counts the descriptors that share it (dup, passing through a door,
 //! inheritance). Reads and writes of regular files move the shared offset;
 //! `pread`/`pwrite` do not (and `pwrite` writes at its offset even with
-//! `O_APPEND`, as POSIX and illumos say; Linux appends).
+//! `O_APPEND`, as POSIX and illumos say; Linux appends). A FIFO's
+//! description holds its node and flags; its bytes go through the pipe
+//! the node remembers ([`Fs::fifo_pipe`]), so the calls here that move
+//! bytes or offsets refuse it (ESPIPE).
 
 use super::file::ZEROS;
 use super::node::Kind;
 use super::{Cred, Device, Fs, MAX_OFFSET, NodeId, OfdId, dir};
 use crate::io::{PAGE_SIZE, PageStore, Sink, Source};
+use crate::pipe::PipeId;
 use abi::Errno;
 use abi::fs::{
     Dirent64Head, NAME_MAX, O_ACCMODE, O_APPEND, O_RDONLY, O_SETFL_MASK, O_WRONLY, SEEK_CUR,
@@ -105,6 +109,26 @@ impl<S: PageStore, D: Copy> Fs<S, D> {
         entry.flags = entry.flags & !O_SETFL_MASK | flags & O_SETFL_MASK;
     }
 
+    /// The pipe the FIFO that `ofd` opened shares among its openers, if
+    /// it has one now (see [`Fs::set_fifo_pipe`]).
+    pub fn fifo_pipe(&self, ofd: OfdId) -> Option<PipeId> {
+        match self.node(self.ofd(ofd).node).kind {
+            Kind::Fifo(pipe) => pipe,
+            _ => None,
+        }
+    }
+
+    /// Makes the FIFO that `ofd` opened remember `pipe` (the capability
+    /// layer's, made at the first open of an end) or forget it (`None`,
+    /// once every end is closed).
+    pub fn set_fifo_pipe(&mut self, ofd: OfdId, pipe: Option<PipeId>) {
+        let node = self.ofd(ofd).node;
+        match &mut self.node_mut(node).kind {
+            Kind::Fifo(held) => *held = pipe,
+            _ => panic!("not a FIFO"),
+        }
+    }
+
     /// The directory `ofd` opened (for `openat`-style calls and `fchdir`):
     /// ENOTDIR if it is not one.
     pub fn ofd_dir(&self, ofd: OfdId) -> Result<NodeId, Errno> {
@@ -191,7 +215,7 @@ impl<S: PageStore, D: Copy> Fs<S, D> {
             Kind::File(data) => Some(data.size()),
             Kind::Boot(bytes) => Some(bytes.len() as u64),
             Kind::Dir(_) => None,
-            Kind::Device(Device::Console) => return Err(Errno::ESPIPE),
+            Kind::Device(Device::Console) | Kind::Fifo(_) => return Err(Errno::ESPIPE),
             Kind::Device(_) => {
                 return match whence {
                     SEEK_SET | SEEK_CUR | SEEK_END => Ok(0),
@@ -292,7 +316,7 @@ impl<S: PageStore, D: Copy> Fs<S, D> {
     /// A positioned call's offset: EINVAL if negative, ESPIPE on the
     /// console.
     fn positioned(&self, node: NodeId, offset: i64) -> Result<u64, Errno> {
-        if let Kind::Device(Device::Console) = self.node(node).kind {
+        if let Kind::Device(Device::Console) | Kind::Fifo(_) = self.node(node).kind {
             return Err(Errno::ESPIPE);
         }
         u64::try_from(offset).map_err(|_| Errno::EINVAL)
@@ -321,6 +345,7 @@ impl<S: PageStore, D: Copy> Fs<S, D> {
                 n
             }
             Kind::Device(Device::Null | Device::Console) => 0,
+            Kind::Fifo(_) => return Err(Errno::ESPIPE),
         })
     }
 
@@ -335,7 +360,7 @@ impl<S: PageStore, D: Copy> Fs<S, D> {
         let data = match &self.node(node).kind {
             Kind::File(data) => data,
             Kind::Device(Device::Null | Device::Zero) => return Ok(len as usize),
-            Kind::Device(Device::Console) => return Err(Errno::ESPIPE),
+            Kind::Device(Device::Console) | Kind::Fifo(_) => return Err(Errno::ESPIPE),
             Kind::Dir(_) => return Err(Errno::EISDIR),
             Kind::Boot(_) => return Err(Errno::EROFS),
         };

@@ -16,6 +16,10 @@
 //! for is checked against the covered node's owner and mode (so the
 //! covered file's permissions say who may open the door, as with
 //! illumos's namefs); `O_CREAT`, `O_TRUNC` and the rest do nothing to it.
+//!
+//! A FIFO opens as a description like a file's (its access checked the
+//! same way; `O_TRUNC` does nothing to it, as Linux); waiting for the
+//! other side and the pipe its openers share are the capability layer's.
 
 use super::file::FileData;
 use super::node::Kind;
@@ -36,6 +40,8 @@ pub enum Opened<D> {
     Dir(OfdId),
     /// A device.
     Device(OfdId, Device),
+    /// A FIFO (its pipe: [`Fs::fifo_pipe`]).
+    Fifo(OfdId),
     /// The door attached at the path (no description is made).
     Door(D),
 }
@@ -155,6 +161,10 @@ impl<S: PageStore, D: Copy> Fs<S, D> {
                 entry.check_access(cred, want)?;
                 Ok(Opened::Device(self.new_ofd(node, flags), device))
             }
+            Kind::Fifo(_) => {
+                entry.check_access(cred, want)?;
+                Ok(Opened::Fifo(self.new_ofd(node, flags)))
+            }
             Kind::File(_) | Kind::Boot(_) => {
                 entry.check_access(cred, want)?;
                 if truncate && matches!(entry.kind, Kind::File(_)) {
@@ -178,7 +188,7 @@ impl<S: PageStore, D: Copy> Fs<S, D> {
         match entry.kind {
             Kind::Boot(bytes) => Ok(Executable::Boot(bytes)),
             Kind::File(_) => Ok(Executable::File(self.new_ofd(node, O_RDONLY))),
-            Kind::Dir(_) | Kind::Device(_) => Err(Errno::EACCES),
+            Kind::Dir(_) | Kind::Device(_) | Kind::Fifo(_) => Err(Errno::EACCES),
         }
     }
 }

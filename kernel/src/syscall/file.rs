@@ -12,8 +12,9 @@
 //! checked [`UserSink`](crate::mem::user::UserSink) or
 //! [`UserSource`](crate::mem::user::UserSource) (the whole range checked
 //! first, so a copy never fails halfway), the console, and blocking on
-//! pipes. One call moves at most [`IO_MAX`] bytes (a larger request gets
-//! a short count), which bounds how long it runs with interrupts off.
+//! pipes (FIFO opens waiting for the other side among them). One call
+//! moves at most [`IO_MAX`] bytes (a larger request gets a short count),
+//! which bounds how long it runs with interrupts off.
 
 use super::SysResult;
 use crate::mem::user::{UserPtr, UserSlice, UserSource};
@@ -22,7 +23,7 @@ use abi::fs::{AT_EACCESS, IO_MAX, Stat};
 use abi::{DEBUG_WRITE_MAX, Errno};
 use alloc::vec;
 use doors::Pid;
-use kernel::cap::Capability;
+use kernel::cap::{Capability, FifoOpen, Open};
 use kernel::fs::{Cred, Written};
 use kernel::io::Source;
 use kernel::pipe::{End, PipeId};
@@ -138,8 +139,45 @@ fn write_console(source: &mut UserSource) -> usize {
     bytes.len()
 }
 
+/// `openat`: a FIFO's open may wait for the other side ([`open_fifo`]).
 pub fn openat(dirfd: i32, path: &[u8], flags: u32, mode: u32) -> SysResult {
-    with_objects(|o, pid, cred| o.open(pid, cred, dirfd, path, flags, mode)).map(|fd| fd as u64)
+    let mut g = SCHED.lock();
+    let (pid, cred) = (g.current_pid(), g.current_cred().into());
+    let opened = g.objects().open(pid, cred, dirfd, path, flags, mode);
+    g.handle_events();
+    match opened? {
+        Open::Done(fd) => Ok(fd as u64),
+        Open::Wait(open) => open_fifo(g, pid, open),
+    }
+}
+
+/// Waits until the other side of the FIFO opens, then completes `open`
+/// (its descriptor); a signal to handle gives it up (EINTR). While it
+/// waits the thread holds what the open holds (its description and pipe
+/// end), which the kernel releases if the thread is destroyed meanwhile.
+fn open_fifo(mut g: Guard, pid: Pid, open: FifoOpen) -> SysResult {
+    g.set_holds(Some(open.cap()));
+    let (id, end) = open.wait_at();
+    let result = loop {
+        if g.objects().fifo_partner_came(open) {
+            g.set_holds(None);
+            break g.objects().fifo_opened(pid, open).map(|fd| fd as u64);
+        }
+        if g.interrupted() {
+            g.set_holds(None);
+            g.objects().release(open.cap());
+            break Err(Errno::EINTR);
+        }
+        task::block(g, Wait::Pipe(id, end));
+        g = SCHED.lock();
+    };
+    g.handle_events();
+    result
+}
+
+/// `mknodat`: a FIFO or an empty regular file (see `Fs::mknod`).
+pub fn mknodat(dirfd: i32, path: &[u8], mode: u32) -> SysResult {
+    with_objects(|o, pid, cred| o.mknod(pid, cred, dirfd, path, mode)).map(|()| 0)
 }
 
 pub fn close(fd: i32) -> SysResult {

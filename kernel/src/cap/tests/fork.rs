@@ -35,11 +35,11 @@ fn fork_copies_every_descriptor_with_its_number_and_flags() {
     assert_ne!(reused, a, "a reused slot has a new generation");
     o.dup2(1, b, 9, true).unwrap();
     let file = o
-        .open(1, ROOT, AT_FDCWD, b"/tmp/f", O_CREAT | O_RDWR, 0o644)
+        .open_fd(1, ROOT, AT_FDCWD, b"/tmp/f", O_CREAT | O_RDWR, 0o644)
         .unwrap();
-    let dir = o.open(1, ROOT, AT_FDCWD, b"/tmp", O_RDONLY, 0).unwrap();
+    let dir = o.open_fd(1, ROOT, AT_FDCWD, b"/tmp", O_RDONLY, 0).unwrap();
     let null = o
-        .open(1, ROOT, AT_FDCWD, b"/dev/null", O_WRONLY, 0)
+        .open_fd(1, ROOT, AT_FDCWD, b"/dev/null", O_WRONLY, 0)
         .unwrap();
     let (r, w) = o.pipe(1, ROOT, O_CLOEXEC).unwrap();
     let ofds = o.caps.fs.usage().ofds;
@@ -152,7 +152,7 @@ fn exec_closes_the_close_on_exec_descriptors_of_every_kind() {
     let closed = door(&mut o, 0);
     o.caps.table_mut(1).unwrap().set_cloexec(closed, true);
     let file = o
-        .open(
+        .open_fd(
             1,
             ROOT,
             AT_FDCWD,
@@ -194,7 +194,7 @@ fn exec_closes_the_close_on_exec_descriptors_of_every_kind() {
 #[test]
 fn exec_changes_the_numbering_and_fork_keeps_it() {
     let null = |o: &mut TestObjects, pid| {
-        o.open(pid, ROOT, AT_FDCWD, b"/dev/null", O_RDWR, 0)
+        o.open_fd(pid, ROOT, AT_FDCWD, b"/dev/null", O_RDWR, 0)
             .unwrap()
     };
     let mut o = parent();

@@ -2,6 +2,7 @@
 //! system and pipes (over a [`VecStore`]): the calls of `files.rs` and
 //! their errors here, and a property test against a model in `prop`.
 
+mod fifo;
 mod fork;
 mod prop;
 mod slots;
@@ -21,6 +22,37 @@ const ROOT: Cred = Cred::ROOT;
 const CAPACITY: usize = DEFAULT_CAPACITY;
 /// Nodes at creation: `/`, `/tmp`, `/dev`, three devices, `/bin`.
 const INITIAL_NODES: usize = 7;
+
+/// `Objects::open` for opens that never wait (no FIFO opened so that it
+/// must): the descriptor.
+trait OpenFd {
+    fn open_fd(
+        &mut self,
+        pid: Pid,
+        cred: Cred,
+        dirfd: Fd,
+        path: &[u8],
+        flags: u32,
+        mode: u32,
+    ) -> Result<Fd, Errno>;
+}
+
+impl OpenFd for TestObjects {
+    fn open_fd(
+        &mut self,
+        pid: Pid,
+        cred: Cred,
+        dirfd: Fd,
+        path: &[u8],
+        flags: u32,
+        mode: u32,
+    ) -> Result<Fd, Errno> {
+        match self.open(pid, cred, dirfd, path, flags, mode)? {
+            Open::Done(fd) => Ok(fd),
+            Open::Wait(open) => panic!("the open of {path:?} waits: {open:?}"),
+        }
+    }
+}
 
 /// User memory that is all accessible; descriptor arrays by (pid, address).
 #[derive(Default)]
@@ -75,14 +107,14 @@ fn open_checks_flags_and_room_before_creating() {
     o.create_process(1, 1).unwrap();
     let bad = O_CREAT | O_DIRECTORY;
     assert_eq!(
-        o.open(1, ROOT, AT_FDCWD, b"/tmp/x", bad, 0),
+        o.open_fd(1, ROOT, AT_FDCWD, b"/tmp/x", bad, 0),
         Err(Errno::EINVAL)
     );
     let fd = o
-        .open(1, ROOT, AT_FDCWD, b"/tmp/x", O_CREAT | O_RDWR, 0o666)
+        .open_fd(1, ROOT, AT_FDCWD, b"/tmp/x", O_CREAT | O_RDWR, 0o666)
         .unwrap();
     assert_eq!(
-        o.open(1, ROOT, AT_FDCWD, b"/tmp/y", O_CREAT | O_RDWR, 0o666),
+        o.open_fd(1, ROOT, AT_FDCWD, b"/tmp/y", O_CREAT | O_RDWR, 0o666),
         Err(Errno::EMFILE)
     );
     assert_eq!(
@@ -102,19 +134,25 @@ fn paths_start_at_the_directory_a_descriptor_names() {
     o.create_process(1, CAPACITY).unwrap();
     o.mkdir(1, ROOT, AT_FDCWD, b"/tmp/d", 0o755).unwrap();
     let dir = o
-        .open(1, ROOT, AT_FDCWD, b"/tmp/d", O_DIRECTORY, 0)
+        .open_fd(1, ROOT, AT_FDCWD, b"/tmp/d", O_DIRECTORY, 0)
         .unwrap();
     let file = o
-        .open(1, ROOT, dir, b"f", O_CREAT | O_WRONLY, 0o600)
+        .open_fd(1, ROOT, dir, b"f", O_CREAT | O_WRONLY, 0o600)
         .unwrap();
     assert!(o.stat(1, ROOT, AT_FDCWD, b"/tmp/d/f", 0).is_ok());
-    assert_eq!(o.open(1, ROOT, file, b"g", O_CREAT, 0), Err(Errno::ENOTDIR));
-    assert_eq!(o.open(1, ROOT, 99, b"g", O_CREAT, 0), Err(Errno::EBADF));
+    assert_eq!(
+        o.open_fd(1, ROOT, file, b"g", O_CREAT, 0),
+        Err(Errno::ENOTDIR)
+    );
+    assert_eq!(o.open_fd(1, ROOT, 99, b"g", O_CREAT, 0), Err(Errno::EBADF));
     assert!(
-        o.open(1, ROOT, 99, b"/tmp/d/f", O_RDONLY, 0).is_ok(),
+        o.open_fd(1, ROOT, 99, b"/tmp/d/f", O_RDONLY, 0).is_ok(),
         "an absolute path ignores dirfd"
     );
-    assert_eq!(o.open(1, ROOT, dir, b"", O_RDONLY, 0), Err(Errno::ENOENT));
+    assert_eq!(
+        o.open_fd(1, ROOT, dir, b"", O_RDONLY, 0),
+        Err(Errno::ENOENT)
+    );
     let (r, _) = o.pipe(1, ROOT, 0).unwrap();
     assert_eq!(o.mkdir(1, ROOT, r, b"e", 0o755), Err(Errno::ENOTDIR));
     // fstatat with AT_EMPTY_PATH: the descriptor itself, of any kind.
@@ -126,7 +164,7 @@ fn paths_start_at_the_directory_a_descriptor_names() {
     o.chdir(1, ROOT, b"/tmp/d").unwrap();
     assert_eq!(o.getcwd(1).unwrap(), b"/tmp/d");
     assert!(o.stat(1, ROOT, AT_FDCWD, b"f", 0).is_ok());
-    let root = o.open(1, ROOT, AT_FDCWD, b"/", O_RDONLY, 0).unwrap();
+    let root = o.open_fd(1, ROOT, AT_FDCWD, b"/", O_RDONLY, 0).unwrap();
     o.fchdir(1, ROOT, root).unwrap();
     assert_eq!(o.getcwd(1).unwrap(), b"/");
     assert_eq!(o.fchdir(1, ROOT, file), Err(Errno::ENOTDIR));
@@ -161,7 +199,7 @@ fn fcntl_and_dup3() {
     let mut o = objects();
     o.create_process(1, 8).unwrap();
     let fd = o
-        .open(1, ROOT, AT_FDCWD, b"/dev/null", O_RDWR | O_CLOEXEC, 0)
+        .open_fd(1, ROOT, AT_FDCWD, b"/dev/null", O_RDWR | O_CLOEXEC, 0)
         .unwrap();
     assert_eq!(o.fcntl(1, fd, F_GETFD, 0), Ok(u64::from(FD_CLOEXEC)));
     assert_eq!(o.fcntl(1, fd, F_SETFD, 0), Ok(0));
@@ -204,9 +242,9 @@ fn transfers_need_the_right_kind_and_access() {
     let mut o = objects();
     o.create_process(1, CAPACITY).unwrap();
     let wo = o
-        .open(1, ROOT, AT_FDCWD, b"/tmp/f", O_CREAT | O_WRONLY, 0o644)
+        .open_fd(1, ROOT, AT_FDCWD, b"/tmp/f", O_CREAT | O_WRONLY, 0o644)
         .unwrap();
-    let dir = o.open(1, ROOT, AT_FDCWD, b"/tmp", O_RDONLY, 0).unwrap();
+    let dir = o.open_fd(1, ROOT, AT_FDCWD, b"/tmp", O_RDONLY, 0).unwrap();
     let (r, w) = o.pipe(1, ROOT, 0).unwrap();
     let door = o
         .doors
@@ -291,7 +329,7 @@ fn fattach_holds_a_door_reference_and_takes_only_doors() {
     let mut o = objects();
     o.create_process(1, CAPACITY).unwrap();
     let file = o
-        .open(1, ROOT, AT_FDCWD, b"/tmp/f", O_CREAT | O_RDWR, 0o644)
+        .open_fd(1, ROOT, AT_FDCWD, b"/tmp/f", O_CREAT | O_RDWR, 0o644)
         .unwrap();
     assert_eq!(o.fattach(1, ROOT, file, b"/tmp/f"), Err(Errno::EINVAL));
     assert_eq!(o.fattach(1, ROOT, 77, b"/tmp/f"), Err(Errno::EBADF));
@@ -303,7 +341,9 @@ fn fattach_holds_a_door_reference_and_takes_only_doors() {
     let id = door_of(&o, 1, d);
     o.fattach(1, ROOT, d, b"/tmp/f").unwrap();
     assert_eq!(o.doors.references(id), Some(2));
-    let opened = o.open(1, ROOT, AT_FDCWD, b"/tmp/f", O_RDONLY, 0).unwrap();
+    let opened = o
+        .open_fd(1, ROOT, AT_FDCWD, b"/tmp/f", O_RDONLY, 0)
+        .unwrap();
     assert_eq!(o.cap(1, opened), Ok(Capability::Door(id)));
     let st = o.stat(1, ROOT, AT_FDCWD, b"/tmp/f", 0).unwrap();
     assert_eq!(st.st_mode, S_IFDOOR | 0o644);
@@ -337,7 +377,7 @@ fn programs_are_found_in_bin_or_by_path() {
         "a bare name is looked up in /bin, whatever the current directory"
     );
     let fd = o
-        .open(1, ROOT, AT_FDCWD, b"/tmp/copy", O_CREAT | O_WRONLY, 0o755)
+        .open_fd(1, ROOT, AT_FDCWD, b"/tmp/copy", O_CREAT | O_WRONLY, 0o755)
         .unwrap();
     o.write(o.cap(1, fd).unwrap(), &mut &ELF[..]).unwrap();
     let copy = Program::File(ELF.to_vec());

@@ -121,7 +121,7 @@ impl World {
         o.doors.create_thread(SERVER, SERVER_TID).unwrap();
         for i in 0..FILES {
             let fd = o
-                .open(SERVER, ROOT, AT_FDCWD, &file(i), O_CREAT, 0o644)
+                .open_fd(SERVER, ROOT, AT_FDCWD, &file(i), O_CREAT, 0o644)
                 .unwrap();
             o.close(SERVER, fd).unwrap();
         }
@@ -264,7 +264,7 @@ impl World {
                 };
                 let fd = self
                     .o
-                    .open(pid(p), ROOT, AT_FDCWD, &path, flags, 0)
+                    .open_fd(pid(p), ROOT, AT_FDCWD, &path, flags, 0)
                     .unwrap();
                 let cap = self.o.cap(pid(p), fd).unwrap();
                 let expected = match (which, cap) {

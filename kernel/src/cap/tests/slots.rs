@@ -7,7 +7,7 @@
 use super::*;
 
 fn null(o: &mut TestObjects, pid: Pid) -> Result<Fd, Errno> {
-    o.open(pid, ROOT, AT_FDCWD, b"/dev/null", O_RDWR, 0)
+    o.open_fd(pid, ROOT, AT_FDCWD, b"/dev/null", O_RDWR, 0)
 }
 
 #[test]

@@ -6,6 +6,7 @@
 mod attach;
 mod files;
 mod names;
+mod nodes;
 mod prop;
 
 use super::node::Kind;
@@ -56,7 +57,9 @@ fn with_limits(max_pages: usize, max_nodes: usize) -> TestFs {
 fn open(fs: &mut TestFs, cred: Cred, path: &str, flags: u32) -> Result<OfdId, Errno> {
     let root = fs.root();
     match fs.open(cred, root, path.as_bytes(), flags, 0o644)? {
-        Opened::File(ofd) | Opened::Dir(ofd) | Opened::Device(ofd, _) => Ok(ofd),
+        Opened::File(ofd) | Opened::Dir(ofd) | Opened::Device(ofd, _) | Opened::Fifo(ofd) => {
+            Ok(ofd)
+        }
         Opened::Door(door) => panic!("{path} opened door {door}"),
     }
 }
@@ -207,7 +210,7 @@ impl TestFs {
                     data.audit(&self.store);
                     pages += data.pages_held();
                 }
-                Kind::Boot(_) | Kind::Device(_) => {}
+                Kind::Boot(_) | Kind::Device(_) | Kind::Fifo(_) => {}
             }
         }
         for (&id, node) in &self.nodes {

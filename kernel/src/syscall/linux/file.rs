@@ -3,7 +3,7 @@
 //! file ABI's values are Linux's already (`abi::fs`), so flags, modes,
 //! `struct stat` and `getdents64` records pass through untranslated. This
 //! module adds Linux's conventions: NUL-terminated paths, the older calls
-//! (`open`, `stat`, `mkdir`, `unlink`, ...) as their `*at` forms with
+//! (`open`, `stat`, `mkdir`, `mknod`, `unlink`, ...) as their `*at` forms with
 //! `AT_FDCWD`, `statx`, `readv`/`writev`, and `ioctl(TIOCGWINSZ)`,
 //! which answers for the console (a terminal of 80 by 24) and is ENOTTY
 //! for everything else.
@@ -15,11 +15,12 @@ use crate::mem::user::{UserPtr, UserSlice};
 use crate::task::SCHED;
 use abi::Errno;
 use abi::fs::{
-    AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, IO_MAX, O_CREAT, O_TRUNC, O_WRONLY,
-    Stat,
+    AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, IO_MAX, O_CREAT, O_NONBLOCK,
+    O_TRUNC, O_WRONLY, Stat,
 };
 use abi::linux::Iovec;
 use kernel::cap::Capability;
+use kernel::fifo::Fifo;
 use kernel::fs::Device;
 
 /// Runs Linux file call `call` with arguments `a`; `None` if it is not one.
@@ -79,6 +80,8 @@ pub fn dispatch(call: usize, a: [u64; 6]) -> Option<SysResult> {
         nr::RENAMEAT2 => Err(Errno::EINVAL),
         nr::MKDIR => path_arg(a[0]).and_then(|p| file::mkdirat(AT_FDCWD, &p, flags(1))),
         nr::MKDIRAT => path_arg(a[1]).and_then(|p| file::mkdirat(fd(0), &p, flags(2))),
+        nr::MKNOD => path_arg(a[0]).and_then(|p| file::mknodat(AT_FDCWD, &p, flags(1))),
+        nr::MKNODAT => path_arg(a[1]).and_then(|p| file::mknodat(fd(0), &p, flags(2))),
         nr::RMDIR => path_arg(a[0]).and_then(|p| file::unlinkat(AT_FDCWD, &p, AT_REMOVEDIR)),
         nr::UNLINK => path_arg(a[0]).and_then(|p| file::unlinkat(AT_FDCWD, &p, 0)),
         nr::UNLINKAT => path_arg(a[1]).and_then(|p| file::unlinkat(fd(0), &p, flags(2))),
@@ -106,10 +109,15 @@ fn dup2(old: i32, new: i32) -> SysResult {
 }
 
 /// `truncate(path, len)`: the file opened for writing (so the caller needs
-/// write permission), truncated, closed.
+/// write permission), truncated, closed. The open does not block: a FIFO
+/// (which only a FIFO's open would refuse with ENXIO) is EINVAL, as any
+/// other file that is not a regular one.
 fn truncate(path: u64, len: i64) -> SysResult {
     let path = path_arg(path)?;
-    let fd = file::openat(AT_FDCWD, &path, O_WRONLY, 0)? as i32;
+    let fd = match file::openat(AT_FDCWD, &path, O_WRONLY | O_NONBLOCK, 0) {
+        Err(Errno::ENXIO) => return Err(Errno::EINVAL),
+        opened => opened? as i32,
+    };
     let done = file::ftruncate(fd, len);
     file::close(fd)?;
     done
@@ -193,7 +201,9 @@ fn readable_now(fd: i32) -> bool {
     let mut g = SCHED.lock();
     let pid = g.current_pid();
     match g.objects().cap(pid, fd) {
-        Ok(Capability::Pipe(id, _)) => g.objects().caps.pipes.readiness(id).readable,
+        Ok(Capability::Pipe(id, _) | Capability::Fifo(Fifo { pipe: id, .. })) => {
+            g.objects().caps.pipes.readiness(id).readable
+        }
         Ok(Capability::Socket(end)) => end.readiness(&g.objects().caps.pipes).readable,
         _ => true,
     }

@@ -120,6 +120,7 @@ mod nr {
     pub const RT_SIGQUEUEINFO: usize = 129;
     pub const RT_SIGSUSPEND: usize = 130;
     pub const SIGALTSTACK: usize = 131;
+    pub const MKNOD: usize = 133;
     pub const ARCH_PRCTL: usize = 158;
     pub const SETRLIMIT: usize = 160;
     pub const GETTID: usize = 186;
@@ -136,6 +137,7 @@ mod nr {
     pub const TGKILL: usize = 234;
     pub const OPENAT: usize = 257;
     pub const MKDIRAT: usize = 258;
+    pub const MKNODAT: usize = 259;
     pub const NEWFSTATAT: usize = 262;
     pub const UNLINKAT: usize = 263;
     pub const RENAMEAT: usize = 264;

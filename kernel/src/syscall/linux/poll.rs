@@ -1,7 +1,7 @@
 //! Waiting for descriptors: `poll`, `ppoll`, `select` and `pselect6`
 //! (decoding and `fd_set` bitmaps: `kernel::linux::select`). Files,
 //! directories and devices are always ready (as Linux says of regular
-//! files); a pipe as its contents and ends say, a socket as its two
+//! files); a pipe or FIFO as its contents and ends say, a socket as its two
 //! directions say (`kernel::socket::Stream::readiness`); a door never
 //! (nothing to read or write). With nothing ready a call looks again at every timer
 //! tick until its timeout passes, or a signal to handle comes (EINTR; never
@@ -17,6 +17,7 @@ use abi::Errno;
 use abi::fs::Timespec;
 use abi::linux::Timeval;
 use kernel::cap::Capability;
+use kernel::fifo::Access;
 use kernel::linux::select::{
     self, FdSets, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLRDNORM, POLLWRNORM,
 };
@@ -42,6 +43,14 @@ fn revents(fd: i32, events: i16) -> i16 {
         Ok(Capability::Socket(end)) => {
             let r = end.readiness(&g.objects().caps.pipes);
             (r.readable, r.writable, if r.hangup { POLLHUP } else { 0 })
+        }
+        Ok(Capability::Fifo(fifo)) => {
+            let r = g.objects().caps.pipes.readiness(fifo.pipe);
+            match fifo.access {
+                Access::Read => (r.readable, false, if r.hangup { POLLHUP } else { 0 }),
+                Access::Write => (false, r.writable, if r.broken { POLLERR } else { 0 }),
+                Access::Both => (r.readable, r.writable, 0),
+            }
         }
         Ok(_) => (true, true, 0),
     };
