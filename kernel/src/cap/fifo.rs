@@ -35,7 +35,7 @@ impl FifoOpen {
     /// The reference the open holds (one capability: released once, with
     /// [`Objects::release`], if the open is given up).
     pub fn cap(self) -> Capability {
-        Capability::Fifo(self.fifo)
+        Capability::Fifo(self.fifo.ofd, self.fifo.access)
     }
 
     /// The pipe end it waits at: the wakeups of an open of the other side

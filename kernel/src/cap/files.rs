@@ -23,7 +23,6 @@
 
 use super::fifo::{FifoOpen, Open};
 use super::{Capability, Entry, Objects};
-use crate::fifo::Fifo;
 use crate::fs::{self, Cred, Executable, NodeId, Opened, Statted, Written};
 use crate::io::{PageStore, Sink, Source};
 use crate::pipe::{End, PipeId, Wake};
@@ -121,7 +120,7 @@ impl<S: PageStore> Objects<S> {
                 Capability::Door(id)
             }
             Opened::Fifo(ofd) => match self.open_fifo(ofd, flags, cred)? {
-                (fifo, None) => Capability::Fifo(fifo),
+                (fifo, None) => Capability::Fifo(fifo.ofd, fifo.access),
                 (fifo, Some(waiting)) => {
                     return Ok(Open::Wait(FifoOpen {
                         fifo,
@@ -367,7 +366,7 @@ impl<S: PageStore> Objects<S> {
             }
             Capability::Pipe(id, _) => self.caps.pipes.stat(id),
             Capability::Socket(end) => end.stat(&self.caps.pipes),
-            Capability::Fifo(fifo) => self.caps.fs.fstat(fifo.ofd),
+            Capability::Fifo(ofd, _) => self.caps.fs.fstat(ofd),
         }
     }
 
@@ -393,7 +392,7 @@ impl<S: PageStore> Objects<S> {
             }
             Capability::Pipe(id, end) => self.caps.pipes.status_flags(id, end),
             Capability::Socket(end) => end.status_flags(&self.caps.pipes),
-            Capability::Fifo(fifo) => self.caps.fs.status_flags(fifo.ofd),
+            Capability::Fifo(ofd, _) => self.caps.fs.status_flags(ofd),
         }
     }
 
@@ -433,7 +432,7 @@ impl<S: PageStore> Objects<S> {
                     }
                     Capability::Pipe(id, end) => self.caps.pipes.set_status_flags(id, end, flags),
                     Capability::Socket(end) => end.set_status_flags(&mut self.caps.pipes, flags),
-                    Capability::Fifo(fifo) => self.caps.fs.set_status_flags(fifo.ofd, flags),
+                    Capability::Fifo(ofd, _) => self.caps.fs.set_status_flags(ofd, flags),
                 }
                 Ok(0)
             }
@@ -528,7 +527,8 @@ impl<S: PageStore> Objects<S> {
     pub fn read(&mut self, cap: Capability, sink: &mut impl Sink) -> Result<usize, Errno> {
         self.check_readable(cap)?;
         let id = match cap {
-            Capability::Pipe(id, _) | Capability::Fifo(Fifo { pipe: id, .. }) => id,
+            Capability::Pipe(id, _) => id,
+            Capability::Fifo(ofd, access) => self.caps.fifo(ofd, access).pipe,
             Capability::Socket(end) => end.rx(),
             other => {
                 let ofd = other.ofd().expect("a file system object");
@@ -545,7 +545,8 @@ impl<S: PageStore> Objects<S> {
     pub fn write(&mut self, cap: Capability, source: &mut impl Source) -> Result<Written, Errno> {
         self.check_writable(cap)?;
         let id = match cap {
-            Capability::Pipe(id, _) | Capability::Fifo(Fifo { pipe: id, .. }) => id,
+            Capability::Pipe(id, _) => id,
+            Capability::Fifo(ofd, access) => self.caps.fifo(ofd, access).pipe,
             Capability::Socket(end) => end.tx(),
             other => {
                 let ofd = other.ofd().expect("a file system object");
@@ -610,7 +611,7 @@ impl<S: PageStore> Objects<S> {
     /// or door), EPERM, EROFS.
     pub fn fchmod(&mut self, cred: Cred, cap: Capability, mode: u32) -> Result<(), Errno> {
         match cap {
-            Capability::Fifo(fifo) => self.caps.fs.fchmod(cred, fifo.ofd, mode),
+            Capability::Fifo(ofd, _) => self.caps.fs.fchmod(cred, ofd, mode),
             other => match other.ofd() {
                 Some(ofd) => self.caps.fs.fchmod(cred, ofd, mode),
                 None => Err(Errno::EINVAL),

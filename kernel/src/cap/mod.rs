@@ -66,41 +66,14 @@ pub enum Capability {
     Pipe(PipeId, End),
     /// One end of a connected stream socket pair.
     Socket(Stream),
-    /// An open named pipe.
-    Fifo(Fifo),
+    /// An open named pipe: its description and the ends of its pipe it
+    /// holds (the pipe is its node's, [`CapSpace::fifo`]: kept out of the
+    /// capability, which stays 16 bytes, as every descriptor slot's size
+    /// follows it).
+    Fifo(OfdId, Access),
 }
 
 impl Capability {
-    /// The pipe end a read of it waits at when it would block: a pipe's
-    /// read end, or the pipe a socket receives on.
-    pub fn read_wait(self) -> Option<(PipeId, End)> {
-        match self {
-            Capability::Pipe(id, End::Read) => Some((id, End::Read)),
-            Capability::Socket(end) => Some(end.read_end()),
-            Capability::Fifo(Fifo {
-                pipe,
-                access: Access::Read | Access::Both,
-                ..
-            }) => Some((pipe, End::Read)),
-            _ => None,
-        }
-    }
-
-    /// The pipe end a write to it waits at when it would block: a pipe's
-    /// write end, or the pipe a socket sends on.
-    pub fn write_wait(self) -> Option<(PipeId, End)> {
-        match self {
-            Capability::Pipe(id, End::Write) => Some((id, End::Write)),
-            Capability::Socket(end) => Some(end.write_end()),
-            Capability::Fifo(Fifo {
-                pipe,
-                access: Access::Write | Access::Both,
-                ..
-            }) => Some((pipe, End::Write)),
-            _ => None,
-        }
-    }
-
     /// The open-file description of a file, directory or device: what
     /// seeks and positioned calls use (a FIFO's has no offset: ESPIPE).
     pub fn ofd(self) -> Option<OfdId> {
@@ -109,7 +82,7 @@ impl Capability {
             Capability::Door(_)
             | Capability::Pipe(..)
             | Capability::Socket(_)
-            | Capability::Fifo(_) => None,
+            | Capability::Fifo(..) => None,
         }
     }
 }
@@ -238,6 +211,42 @@ impl<S: PageStore> CapSpace<S> {
         note(&mut self.wakes, id, wake);
     }
 
+    /// The open FIFO a [`Capability::Fifo`] names, with its pipe: its
+    /// node's, which the node keeps while the open holds its ends.
+    pub fn fifo(&self, ofd: OfdId, access: Access) -> Fifo {
+        let pipe = self
+            .fs
+            .fifo_pipe(ofd)
+            .expect("an open FIFO's node has its pipe");
+        Fifo { ofd, pipe, access }
+    }
+
+    /// The pipe end a read of `cap` waits at when it would block: a pipe's
+    /// read end, the pipe a socket receives on, a FIFO's pipe.
+    pub fn read_wait(&self, cap: Capability) -> Option<(PipeId, End)> {
+        match cap {
+            Capability::Pipe(id, End::Read) => Some((id, End::Read)),
+            Capability::Socket(end) => Some(end.read_end()),
+            Capability::Fifo(ofd, Access::Read | Access::Both) => {
+                Some((self.fifo(ofd, Access::Read).pipe, End::Read))
+            }
+            _ => None,
+        }
+    }
+
+    /// The pipe end a write to `cap` waits at when it would block: a
+    /// pipe's write end, the pipe a socket sends on, a FIFO's pipe.
+    pub fn write_wait(&self, cap: Capability) -> Option<(PipeId, End)> {
+        match cap {
+            Capability::Pipe(id, End::Write) => Some((id, End::Write)),
+            Capability::Socket(end) => Some(end.write_end()),
+            Capability::Fifo(ofd, Access::Write | Access::Both) => {
+                Some((self.fifo(ofd, Access::Write).pipe, End::Write))
+            }
+            _ => None,
+        }
+    }
+
     fn holder(&self, pid: Pid) -> Result<&Holder, Errno> {
         self.holders.get(&pid).ok_or(Errno::ESRCH)
     }
@@ -300,7 +309,10 @@ impl<S: PageStore> Descriptors for CapSpace<S> {
             }
             Capability::Pipe(id, end) => self.pipes.retain(id, end),
             Capability::Socket(end) => end.retain(&mut self.pipes),
-            Capability::Fifo(fifo) => fifo.retain(&mut self.fs, &mut self.pipes),
+            Capability::Fifo(ofd, access) => {
+                let fifo = self.fifo(ofd, access);
+                fifo.retain(&mut self.fs, &mut self.pipes)
+            }
         }
     }
 
@@ -320,7 +332,8 @@ impl<S: PageStore> Descriptors for CapSpace<S> {
                     self.note_wake(id, wake);
                 }
             }
-            Capability::Fifo(fifo) => {
+            Capability::Fifo(ofd, access) => {
+                let fifo = self.fifo(ofd, access);
                 let CapSpace {
                     fs, pipes, wakes, ..
                 } = self;

@@ -93,10 +93,11 @@ impl Parked {
     }
 
     /// The pipe end it waits at, if it may wait.
-    fn at(&self) -> Option<(PipeId, End)> {
+    fn at(&self, g: &mut Guard) -> Option<(PipeId, End)> {
+        let caps = &g.objects().caps;
         match self.write {
-            false => self.cap.read_wait(),
-            true => self.cap.write_wait(),
+            false => caps.read_wait(self.cap),
+            true => caps.write_wait(self.cap),
         }
     }
 
@@ -104,12 +105,12 @@ impl Parked {
     /// `MSG_DONTWAIT`, on a description that is not `O_NONBLOCK` (asked
     /// each time: another thread may change it).
     fn may_block(&self, g: &mut Guard) -> bool {
-        !self.dont_wait && self.at().is_some() && !g.objects().nonblocking(self.cap)
+        !self.dont_wait && self.at(g).is_some() && !g.objects().nonblocking(self.cap)
     }
 
     /// Blocks until the pipe's other side acts; returns the lock again.
     fn block(&mut self, mut g: Guard) -> Guard {
-        let (id, end) = self.at().expect("only transfers at a pipe end block");
+        let (id, end) = self.at(&mut g).expect("only transfers at a pipe end block");
         if !self.held {
             g.objects().retain(self.cap);
             g.set_holds(Some(self.cap));

@@ -20,7 +20,6 @@ use abi::fs::{
 };
 use abi::linux::Iovec;
 use kernel::cap::Capability;
-use kernel::fifo::Fifo;
 use kernel::fs::Device;
 
 /// Runs Linux file call `call` with arguments `a`; `None` if it is not one.
@@ -201,8 +200,10 @@ fn readable_now(fd: i32) -> bool {
     let mut g = SCHED.lock();
     let pid = g.current_pid();
     match g.objects().cap(pid, fd) {
-        Ok(Capability::Pipe(id, _) | Capability::Fifo(Fifo { pipe: id, .. })) => {
-            g.objects().caps.pipes.readiness(id).readable
+        Ok(Capability::Pipe(id, _)) => g.objects().caps.pipes.readiness(id).readable,
+        Ok(Capability::Fifo(ofd, access)) => {
+            let caps = &g.objects().caps;
+            caps.pipes.readiness(caps.fifo(ofd, access).pipe).readable
         }
         Ok(Capability::Socket(end)) => end.readiness(&g.objects().caps.pipes).readable,
         _ => true,

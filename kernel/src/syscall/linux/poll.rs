@@ -44,9 +44,10 @@ fn revents(fd: i32, events: i16) -> i16 {
             let r = end.readiness(&g.objects().caps.pipes);
             (r.readable, r.writable, if r.hangup { POLLHUP } else { 0 })
         }
-        Ok(Capability::Fifo(fifo)) => {
-            let r = g.objects().caps.pipes.readiness(fifo.pipe);
-            match fifo.access {
+        Ok(Capability::Fifo(ofd, access)) => {
+            let caps = &g.objects().caps;
+            let r = caps.pipes.readiness(caps.fifo(ofd, access).pipe);
+            match access {
                 Access::Read => (r.readable, false, if r.hangup { POLLHUP } else { 0 }),
                 Access::Write => (false, r.writable, if r.broken { POLLERR } else { 0 }),
                 Access::Both => (r.readable, r.writable, 0),
