@@ -99,9 +99,23 @@ fn fresh(output: &Path, inputs: &[PathBuf]) -> bool {
         .all(|i| modified(i).is_some_and(|m| m <= built))
 }
 
+/// Where the compiler's warnings for `output` are kept, so that a build
+/// that finds `output` fresh reports them as the one that compiled it did.
+fn warnings_file(output: &Path) -> PathBuf {
+    let mut name = output.as_os_str().to_owned();
+    name.push(".warnings");
+    PathBuf::from(name)
+}
+
+/// The warnings kept for `output` (none if it compiled cleanly).
+fn kept_warnings(output: &Path) -> String {
+    fs::read_to_string(warnings_file(output)).unwrap_or_default()
+}
+
 /// Runs `musl-gcc ARGS -o OUTPUT`, writing a temporary file first so that a
 /// concurrent runner never sees half a binary. Returns the compiler's
-/// messages, as `Err` when it failed.
+/// messages, as `Err` when it failed; the warnings of a success are kept
+/// beside `output` ([`kept_warnings`]).
 fn gcc(args: &[&str], extra: &[&Path], output: &Path) -> Result<String, String> {
     let tmp = output.with_extension(format!("tmp{}", std::process::id()));
     let result = Command::new(MUSL_GCC)
@@ -119,6 +133,14 @@ fn gcc(args: &[&str], extra: &[&Path], output: &Path) -> Result<String, String> 
         let _ = fs::remove_file(&tmp);
         return Err(text);
     }
+    let kept = match text.is_empty() {
+        true => fs::remove_file(warnings_file(output)).or_else(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Ok(()),
+            _ => Err(e),
+        }),
+        false => fs::write(warnings_file(output), &text),
+    };
+    kept.map_err(|e| format!("{}: {e}", warnings_file(output).display()))?;
     fs::rename(&tmp, output).map_err(|e| format!("{}: {e}", output.display()))?;
     Ok(text)
 }
@@ -141,10 +163,25 @@ fn build_libdoor(
     let sources = files(&src.join("lib"), "c");
     let archive = out.join("libdoor.a");
     let inputs: Vec<PathBuf> = sources.iter().chain(headers).cloned().collect();
+    let objects_dir = out.join("lib");
+    let object_of = |source: &Path| {
+        let stem = source.file_stem().unwrap_or_default();
+        objects_dir.join(stem).with_extension("o")
+    };
+    let mut warn = |source: &Path, text: String| {
+        if !text.is_empty() {
+            warnings.push(Diagnostic {
+                source: relative(source, root),
+                text,
+            });
+        }
+    };
     if fresh(&archive, &inputs) {
+        for source in &sources {
+            warn(source, kept_warnings(&object_of(source)));
+        }
         return Ok(archive);
     }
-    let objects_dir = out.join("lib");
     let broken = |source: &Path, errors: String| Broken {
         name: "libdoor".into(),
         source: relative(source, root),
@@ -153,18 +190,12 @@ fn build_libdoor(
     fs::create_dir_all(&objects_dir).map_err(|e| broken(&objects_dir, e.to_string()))?;
     let mut objects = Vec::new();
     for source in &sources {
-        let stem = source.file_stem().unwrap_or_default();
-        let object = objects_dir.join(stem).with_extension("o");
+        let object = object_of(source);
         let mut args: Vec<&str> = CFLAGS.to_vec();
         args.extend(["-c", "-I"]);
         args.push(include.to_str().unwrap_or_default());
         let text = gcc(&args, &[source], &object).map_err(|e| broken(source, e))?;
-        if !text.is_empty() {
-            warnings.push(Diagnostic {
-                source: relative(source, root),
-                text,
-            });
-        }
+        warn(source, text);
         objects.push(object);
     }
     let tmp = archive.with_extension(format!("tmp{}", std::process::id()));
@@ -249,7 +280,7 @@ pub fn build(root: &Path, out: &Path, show: bool) -> Result<CBuild, crate::Error
                     let mut inputs = vec![source.clone(), libdoor.clone()];
                     inputs.extend(headers.iter().cloned());
                     let outcome = if fresh(&elf, &inputs) {
-                        Ok(String::new())
+                        Ok(kept_warnings(&elf))
                     } else {
                         let mut args: Vec<&str> = CFLAGS.to_vec();
                         args.extend(["-static", "-I", include.to_str().unwrap_or_default()]);
@@ -313,6 +344,22 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
         assert_eq!(found.unwrap(), ["client", "server"]);
         assert!(discover(Path::new("/no/such/dir")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn warnings_are_kept_beside_the_output() {
+        let out = Path::new("/tmp/x/bin/c_hello");
+        assert_eq!(warnings_file(out), Path::new("/tmp/x/bin/c_hello.warnings"));
+        let lib = Path::new("/tmp/x/lib/door.o");
+        assert_eq!(warnings_file(lib), Path::new("/tmp/x/lib/door.o.warnings"));
+        let dir = env::temp_dir().join(format!("qemu-runner-cwarn-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let elf = dir.join("a");
+        assert_eq!(kept_warnings(&elf), "", "none kept");
+        fs::write(warnings_file(&elf), "a.c:1: warning: x\n").unwrap();
+        assert_eq!(kept_warnings(&elf), "a.c:1: warning: x\n");
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

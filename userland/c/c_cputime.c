@@ -5,7 +5,6 @@
  * charged to the thread it finds running), so the checks are orderings
  * and sums, never amounts of time.
  */
-#define _GNU_SOURCE
 #include <ctest.h>
 #include <pthread.h>
 #include <stdint.h>

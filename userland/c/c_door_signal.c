@@ -156,6 +156,7 @@ call_during_term(void *arg)
 int
 main(int argc, char *argv[])
 {
+	(void) argv;
 	if (argc > 1)
 		return (server());
 	int m = door_create(ctest_mailbox, NULL, 0);

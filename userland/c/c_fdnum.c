@@ -17,7 +17,6 @@
  * free (dup2 onto it is EBADF, closing nothing), and once N is closed the
  * slot gives its plain number.
  */
-#define _GNU_SOURCE
 #include <ctest.h>
 #include <dirent.h>
 #include <door.h>

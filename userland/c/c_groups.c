@@ -6,7 +6,6 @@
  * setsid and its EPERM, kill(-pgid) reaching exactly one group, and
  * waitpid(-pgid) and waitpid(0) reaping by group.
  */
-#define _GNU_SOURCE
 #include <ctest.h>
 #include <signal.h>
 #include <stdio.h>

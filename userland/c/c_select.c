@@ -9,7 +9,6 @@
  * the handler having run), and stays pending when a descriptor is ready
  * first; the thread's own mask is back afterwards either way.
  */
-#define _GNU_SOURCE
 #include <ctest.h>
 #include <poll.h>
 #include <signal.h>

@@ -13,7 +13,6 @@
  * timeouts, polls, interrupted), and what execve keeps (run as
  * "c_signals exec", the new image checks it).
  */
-#define _GNU_SOURCE
 #include <ctest.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -277,13 +276,22 @@ on_segv(int sig, siginfo_t *info, void *uc)
 	siglongjmp(jump, 1);
 }
 
+/* Always true, though the compiler cannot know: the recursion below never
+ * ends, and is meant not to. */
+static volatile int deeper = 1;
+
 static int
 recurse(volatile char *prev)
 {
 	volatile char frame[512];
 	frame[0] = prev != NULL ? prev[0] + 1 : 0;
+	if (!deeper)
+		return (frame[0]);
 	return (recurse(frame) + frame[1]);
 }
+
+/* An address nothing is mapped at (the compiler cannot tell). */
+static volatile uintptr_t unmapped = 16;
 
 static void
 faults(void)
@@ -291,7 +299,7 @@ faults(void)
 	reset();
 	on_info(SIGSEGV, on_segv, 0);
 	if (sigsetjmp(jump, 1) == 0) {
-		*(volatile int *)16 = 1;
+		*(volatile int *)unmapped = 1;
 		CHECK(0);
 	}
 	CHECK(got[SIGSEGV] == 1 && fault_addr == (void *)16 && fault_code == SEGV_MAPERR);

@@ -7,7 +7,6 @@
  * bound (EAGAIN, kill then loses the instance, a discard makes room); and
  * Linux's errors.
  */
-#define _GNU_SOURCE
 #include <ctest.h>
 #include <pthread.h>
 #include <signal.h>

@@ -7,7 +7,6 @@
  * asking for IOPL 3 and NT gets neither, and the code it names runs; one
  * with TF set traps after one instruction (SIGTRAP), as on Linux.
  */
-#define _GNU_SOURCE
 #include <ctest.h>
 #include <signal.h>
 #include <stdint.h>

@@ -6,11 +6,11 @@
  * SIGPIPE (for pipes too) and MSG_NOSIGNAL, poll and select, and Linux's
  * errors.
  */
-#define _GNU_SOURCE
 #include <ctest.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/select.h>
@@ -21,6 +21,9 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t pipes_broken;
+
+/* An address nothing is mapped at (the compiler cannot tell). */
+static volatile uintptr_t unmapped = 8;
 
 static void
 on_sigpipe(int sig)
@@ -259,7 +262,7 @@ errors(void)
 	CHECK_ERR(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), ESOCKTNOSUPPORT);
 	CHECK_ERR(socketpair(AF_UNIX, SOCK_STREAM, 5, sv), EPROTONOSUPPORT);
 	CHECK_ERR(socketpair(AF_UNIX, SOCK_STREAM | 0x1000, 0, sv), EINVAL);
-	CHECK_ERR(socketpair(AF_UNIX, SOCK_STREAM, 0, (int *)8), EFAULT);
+	CHECK_ERR(socketpair(AF_UNIX, SOCK_STREAM, 0, (int *)unmapped), EFAULT);
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, AF_UNIX, sv) == 0);
 	char buf[4];
 	struct sockaddr sa = { .sa_family = AF_UNIX };
