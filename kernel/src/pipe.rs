@@ -278,6 +278,7 @@ impl<S: PageStore> Pipes<S> {
     /// Drops a descriptor naming `end` of `id`. When the last of a side
     /// goes, the other side's parked threads must wake (end of file or
     /// EPIPE); when both sides are gone the pipe and its pages go.
+    #[inline(always)]
     pub fn release(&mut self, id: PipeId, end: End) -> Wake {
         let pipe = self.pipe_mut(id);
         let state = pipe.end(end);

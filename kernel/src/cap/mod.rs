@@ -74,6 +74,24 @@ pub enum Capability {
 }
 
 impl Capability {
+    /// Whether a transfer on it may wait at a pipe end when it would
+    /// block: a read (`write`: false) of a pipe's read end, a write to
+    /// its write end, either on a socket or a FIFO open that way
+    /// ([`CapSpace::read_wait`]/[`CapSpace::write_wait`] say where).
+    #[inline]
+    pub fn may_wait(self, write: bool) -> bool {
+        match self {
+            Capability::Pipe(_, end) => (end == End::Write) == write,
+            Capability::Socket(_) => true,
+            Capability::Fifo(_, access) => match access {
+                Access::Both => true,
+                Access::Read => !write,
+                Access::Write => write,
+            },
+            _ => false,
+        }
+    }
+
     /// The open-file description of a file, directory or device: what
     /// seeks and positioned calls use (a FIFO's has no offset: ESPIPE).
     pub fn ofd(self) -> Option<OfdId> {
@@ -207,6 +225,7 @@ impl<S: PageStore> CapSpace<S> {
     }
 
     /// Records that `wake` is due on pipe `id`.
+    #[inline]
     pub fn note_wake(&mut self, id: PipeId, wake: Wake) {
         note(&mut self.wakes, id, wake);
     }
@@ -257,6 +276,7 @@ impl<S: PageStore> CapSpace<S> {
 }
 
 /// Records in `wakes` that `wake` is due on pipe `id`.
+#[inline]
 fn note(wakes: &mut VecDeque<(PipeId, Wake)>, id: PipeId, wake: Wake) {
     if wake != Wake::Nobody {
         wakes.push_back((id, wake));

@@ -105,7 +105,7 @@ impl Parked {
     /// `MSG_DONTWAIT`, on a description that is not `O_NONBLOCK` (asked
     /// each time: another thread may change it).
     fn may_block(&self, g: &mut Guard) -> bool {
-        !self.dont_wait && self.at(g).is_some() && !g.objects().nonblocking(self.cap)
+        !self.dont_wait && self.cap.may_wait(self.write) && !g.objects().nonblocking(self.cap)
     }
 
     /// Blocks until the pipe's other side acts; returns the lock again.
