@@ -10,6 +10,12 @@
 
 use crate::signal::Pid;
 use abi::Errno;
+use abi::signal::{SIGTSTP, SIGTTIN, SIGTTOU};
+#[cfg(any(test, feature = "alloc"))]
+use alloc::vec::Vec;
+
+/// Init: it adopts the children of a process that ends.
+pub const INIT: Pid = 1;
 
 /// A process as these calls see it (every process that exists, zombies
 /// too, as Linux's pid lookups find them).
@@ -23,6 +29,10 @@ pub struct Member {
     pub sid: Pid,
     /// It has run a program since it was forked (exec, or a spawn).
     pub execed: bool,
+    /// It is stopped (`kernel::job`).
+    pub stopped: bool,
+    /// It has exited (a zombie).
+    pub exited: bool,
 }
 
 /// The process `pid` names for `getpgid`/`getsid` by `caller` (0: the
@@ -96,6 +106,90 @@ pub fn setsid(caller: Pid, procs: &[Member]) -> Result<Pid, Errno> {
     Ok(caller)
 }
 
+/// A change that may orphan process groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Process `pid` ends: it has exited, and init adopts its children.
+    Exit(Pid),
+    /// Process `pid` joins group `pgid` of session `sid` (`setpgid`,
+    /// `setsid`).
+    Move { pid: Pid, pgid: Pid, sid: Pid },
+}
+
+#[cfg(any(test, feature = "alloc"))]
+impl Change {
+    /// Process `m` as it is once the change is made.
+    fn apply(self, m: Member) -> Member {
+        match self {
+            Change::Exit(pid) if m.pid == pid => Member {
+                exited: true,
+                stopped: false,
+                ..m
+            },
+            Change::Exit(pid) if m.parent == pid => Member { parent: INIT, ..m },
+            Change::Move { pid, pgid, sid } if m.pid == pid => Member { pgid, sid, ..m },
+            _ => m,
+        }
+    }
+}
+
+/// Whether group `pgid` is orphaned among `procs`, each seen through
+/// `view`: no member that has not exited has its parent in another group
+/// of the same session.
+fn orphaned_as(pgid: Pid, procs: &[Member], view: impl Fn(Member) -> Member) -> bool {
+    let parent = |m: &Member| procs.iter().find(|p| p.pid == m.parent).map(|&p| view(p));
+    !procs
+        .iter()
+        .map(|&m| view(m))
+        .filter(|m| m.pgid == pgid && !m.exited)
+        .any(|m| parent(&m).is_some_and(|p| p.pgid != pgid && p.sid == m.sid))
+}
+
+/// Whether group `pgid` is orphaned among `procs`.
+pub fn orphaned(pgid: Pid, procs: &[Member]) -> bool {
+    orphaned_as(pgid, procs, |m| m)
+}
+
+/// The groups that `change` to `procs` orphans while a member is stopped,
+/// each once: every member then gets SIGHUP, then SIGCONT (Linux's
+/// `kill_orphaned_pgrp`). Only the groups of the process that changes and
+/// of its children can lose the parent that held them.
+#[cfg(any(test, feature = "alloc"))]
+pub fn hang_ups(change: Change, procs: &[Member]) -> Vec<Pid> {
+    let pid = match change {
+        Change::Exit(pid) | Change::Move { pid, .. } => pid,
+    };
+    // A group a process joins gains its parent; it can lose only the
+    // parent its children had there, and theirs are among these.
+    let mut groups: Vec<Pid> = procs
+        .iter()
+        .filter(|m| m.pid == pid || (m.parent == pid && !m.exited))
+        .map(|m| m.pgid)
+        .collect();
+    groups.sort_unstable();
+    groups.dedup();
+    groups.retain(|&g| {
+        let stopped = procs
+            .iter()
+            .map(|&m| change.apply(m))
+            .any(|m| m.pgid == g && m.stopped && !m.exited);
+        stopped && !orphaned(g, procs) && orphaned_as(g, procs, |m| change.apply(m))
+    });
+    groups
+}
+
+/// Whether stop signal `sig` sent to process `pid` at its default action
+/// is discarded rather than stopping it: SIGTSTP, SIGTTIN and SIGTTOU in
+/// an orphaned group (SIGSTOP always stops).
+pub fn discards_stop(sig: u32, pid: Pid, procs: &[Member]) -> bool {
+    let terminal = [SIGTSTP, SIGTTIN, SIGTTOU].contains(&(sig as i32));
+    terminal
+        && procs
+            .iter()
+            .find(|p| p.pid == pid)
+            .is_some_and(|p| orphaned(p.pgid, procs))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +203,8 @@ mod tests {
             pgid,
             sid,
             execed,
+            stopped: false,
+            exited: false,
         }
     }
 
@@ -329,6 +425,214 @@ mod tests {
                     }
                 }
                 check_invariants(&procs)?;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod orphan_tests {
+    use super::*;
+    use abi::signal::SIGSTOP;
+    use proptest::prelude::*;
+    use std::vec::Vec;
+
+    const fn process(pid: Pid, parent: Pid, pgid: Pid, sid: Pid, stopped: bool) -> Member {
+        Member {
+            pid,
+            parent,
+            pgid,
+            sid,
+            execed: false,
+            stopped,
+            exited: false,
+        }
+    }
+
+    /// Init; 5, a program init started (group 5); 6, its child, leads
+    /// session 6; 7 and 8, 6's children, in group 7 of session 6.
+    fn sessions(stopped: bool) -> [Member; 5] {
+        [
+            process(1, 0, 1, 1, false),
+            process(5, 1, 5, 1, false),
+            process(6, 5, 6, 6, false),
+            process(7, 6, 7, 6, stopped),
+            process(8, 6, 7, 6, stopped),
+        ]
+    }
+
+    #[test]
+    fn an_exit_that_orphans_a_stopped_group_hangs_it_up() {
+        let all = sessions(true);
+        assert!(!orphaned(7, &all), "6 holds it");
+        assert_eq!(hang_ups(Change::Exit(6), &all), [7], "init is in session 1");
+        assert_eq!(
+            hang_ups(Change::Exit(6), &sessions(false)),
+            [],
+            "none stopped"
+        );
+        assert!(orphaned(6, &all), "its parent is in another session");
+        let gone = [all[0], all[1], all[3], all[4]];
+        assert_eq!(hang_ups(Change::Exit(7), &gone), [], "orphaned already");
+        assert!(!orphaned(5, &all), "init holds what it started");
+        assert!(orphaned(1, &all), "init's parent is none");
+    }
+
+    #[test]
+    fn leaving_for_another_session_can_orphan_a_childs_group() {
+        let all = [
+            process(1, 0, 1, 1, false),
+            process(5, 1, 5, 1, false),
+            process(6, 5, 5, 1, false),
+            process(7, 6, 7, 1, true),
+        ];
+        let setsid = Change::Move {
+            pid: 6,
+            pgid: 6,
+            sid: 6,
+        };
+        assert_eq!(hang_ups(setsid, &all), [7]);
+        let setpgid = Change::Move {
+            pid: 6,
+            pgid: 7,
+            sid: 1,
+        };
+        assert_eq!(hang_ups(setpgid, &all), [], "6 joins 7, and 5 holds it");
+    }
+
+    #[test]
+    fn only_terminal_stops_are_discarded_and_only_in_orphaned_groups() {
+        let all = sessions(false);
+        for sig in [SIGTSTP, SIGTTIN, SIGTTOU] {
+            assert!(discards_stop(sig as u32, 6, &all), "signal {sig}");
+            assert!(!discards_stop(sig as u32, 5, &all), "signal {sig}");
+        }
+        assert!(!discards_stop(SIGSTOP as u32, 6, &all));
+        assert!(!discards_stop(SIGTSTP as u32, 99, &all), "no such process");
+    }
+
+    /// POSIX's definition, read directly: the parent of every member is
+    /// either a member or outside the group's session (one that exited is
+    /// no member).
+    fn orphaned_by_definition(pgid: Pid, procs: &[Member]) -> bool {
+        procs
+            .iter()
+            .filter(|m| m.pgid == pgid && !m.exited)
+            .all(|m| match procs.iter().find(|p| p.pid == m.parent) {
+                None => true,
+                Some(parent) => parent.pgid == pgid || parent.sid != m.sid,
+            })
+    }
+
+    /// The groups of `after` orphaned there, not in `before`, with a member
+    /// stopped.
+    fn newly_orphaned(before: &[Member], after: &[Member]) -> Vec<Pid> {
+        let mut groups: Vec<Pid> = after
+            .iter()
+            .filter(|m| m.stopped && !m.exited)
+            .map(|m| m.pgid)
+            .filter(|&g| orphaned_by_definition(g, after) && !orphaned_by_definition(g, before))
+            .collect();
+        groups.sort_unstable();
+        groups.dedup();
+        groups
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Fork(usize),
+        /// It exits (its children go to init).
+        Exit(usize),
+        /// Its parent waits for it (if it has exited).
+        Reap(usize),
+        /// A process calls setpgid for a process, into the group of a
+        /// third or a new one (each chosen by index: the call may fail).
+        SetPgid(usize, usize, usize),
+        SetSid(usize),
+        /// It is sent SIGSTOP (19) or SIGTSTP, SIGTTIN, SIGTTOU (20..=22).
+        Stop(usize, u32),
+        Cont(usize),
+    }
+
+    proptest! {
+        /// Random forks, exits, reaps, group and session changes, stops
+        /// and continues: `hang_ups` names exactly the groups that each
+        /// change orphans while a member is stopped (their members then
+        /// continue), and `discards_stop` discards a stop exactly when the
+        /// definition says the group is orphaned and the signal is not
+        /// SIGSTOP.
+        #[test]
+        fn orphans_follow_the_definition(
+            ops in proptest::collection::vec(prop_oneof![
+                3 => any::<usize>().prop_map(Op::Fork),
+                2 => any::<usize>().prop_map(Op::Exit),
+                1 => any::<usize>().prop_map(Op::Reap),
+                4 => (any::<usize>(), any::<usize>(), any::<usize>())
+                    .prop_map(|(c, p, g)| Op::SetPgid(c, p, g)),
+                2 => any::<usize>().prop_map(Op::SetSid),
+                3 => (any::<usize>(), 19..=22u32).prop_map(|(i, s)| Op::Stop(i, s)),
+                1 => any::<usize>().prop_map(Op::Cont),
+            ], 1..80),
+        ) {
+            let mut procs = std::vec![process(INIT, 0, INIT, INIT, false)];
+            let mut next = 2;
+            for op in ops {
+                let n = procs.len();
+                let before = procs.clone();
+                let change = match op {
+                    Op::Fork(i) if next < 14 && !procs[i % n].exited => {
+                        let parent = procs[i % n];
+                        procs.push(Member { pid: next, parent: parent.pid, stopped: false, ..parent });
+                        next += 1;
+                        None
+                    }
+                    Op::Exit(i) if procs[i % n].pid != INIT && !procs[i % n].exited => {
+                        let gone = procs[i % n].pid;
+                        (procs[i % n].exited, procs[i % n].stopped) = (true, false);
+                        for p in procs.iter_mut().filter(|p| p.parent == gone) {
+                            p.parent = INIT;
+                        }
+                        Some(Change::Exit(gone))
+                    }
+                    Op::Reap(i) if procs[i % n].exited => {
+                        procs.remove(i % n);
+                        None
+                    }
+                    Op::SetPgid(i, j, k) if !procs[i % n].exited => {
+                        let pid = procs[j % n].pid as i32;
+                        let pgid = procs.get(k % (n + 1)).map_or(0, |p| p.pgid as i32);
+                        setpgid(procs[i % n].pid, pid, pgid, &procs).ok().map(|(target, group)| {
+                            let t = procs.iter_mut().find(|p| p.pid == target).expect("found");
+                            t.pgid = group;
+                            Change::Move { pid: target, pgid: group, sid: t.sid }
+                        })
+                    }
+                    Op::SetSid(i) if !procs[i % n].exited => {
+                        setsid(procs[i % n].pid, &procs).ok().map(|sid| {
+                            let p = &mut procs[i % n];
+                            (p.pgid, p.sid) = (sid, sid);
+                            Change::Move { pid: sid, pgid: sid, sid }
+                        })
+                    }
+                    Op::Stop(i, sig) if !procs[i % n].exited => {
+                        let p = procs[i % n];
+                        let discard = sig != SIGSTOP as u32 && orphaned_by_definition(p.pgid, &procs);
+                        prop_assert_eq!(discards_stop(sig, p.pid, &procs), discard);
+                        procs[i % n].stopped |= !discard;
+                        None
+                    }
+                    Op::Cont(i) => {
+                        procs[i % n].stopped = false;
+                        None
+                    }
+                    _ => None,
+                };
+                let Some(change) = change else { continue };
+                let hung = hang_ups(change, &before);
+                prop_assert_eq!(&hung, &newly_orphaned(&before, &procs), "{:?}", change);
+                for p in procs.iter_mut().filter(|p| hung.contains(&p.pgid)) {
+                    p.stopped = false;
+                }
             }
         }
     }

@@ -96,7 +96,8 @@ fn c_sigreturn() {
 /// process until SIGCONT, as waitpid (WUNTRACED, WCONTINUED) and SIGCHLD
 /// report; handled, ignored, blocked and self-sent stop signals; a
 /// stopped process killed; a group continued; a native program; a
-/// stopped door server served once continued.
+/// stopped door server served once continued; orphaned groups hung up,
+/// and not stopped by SIGTSTP, SIGTTIN, SIGTTOU.
 #[test]
 fn c_jobs() {
     let report = test_program("c_jobs", &[]);
@@ -118,6 +119,10 @@ fn c_jobs() {
         .assert_line("c_jobs: kill(-pgid, SIGCONT) continues a stopped group ok")
         .assert_line("c_jobs: a native program stops and continues ok")
         .assert_line("c_jobs: a call to a stopped door server waits for SIGCONT, then is served ok")
+        .assert_line("c_jobs: a group orphaned with members stopped gets SIGHUP, then SIGCONT ok")
+        .assert_line(
+            "c_jobs: in an orphaned group SIGTSTP, SIGTTIN, SIGTTOU do not stop, SIGSTOP does ok",
+        )
         .assert_line("c_jobs: done");
     assert!(
         report.kernel_errors().is_empty(),

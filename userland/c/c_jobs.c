@@ -15,7 +15,11 @@
  * - kill(-pgid, SIGCONT) continues a group of stopped children;
  * - a native program stops and continues too;
  * - a stopped door server: a call to it waits until SIGCONT, then it is
- *   served.
+ *   served;
+ * - orphaned process groups: a group that its last outside parent's exit
+ *   orphans with members stopped gets SIGHUP, then SIGCONT; in an
+ *   orphaned group SIGTSTP, SIGTTIN and SIGTTOU do not stop (SIGSTOP
+ *   does).
  * `c_jobs alone` stops itself, with nobody to continue it.
  */
 #include <ctest_door.h>
@@ -503,6 +507,142 @@ door_server(void)
 	    "then is served ok\n");
 }
 
+/* Stops itself in group `pgid` (0: a new one) once there; if
+ * continued, writes 'C' to `fd` and exits. */
+static void
+stop_in_group(pid_t pgid, int fd)
+{
+	CHECK(setpgid(0, pgid) == 0);
+	CHECK(raise(SIGSTOP) == 0);
+	CHECK(write(fd, "C", 1) == 1);
+	_exit(0);
+}
+
+static void
+on_hangup(int sig)
+{
+	(void) sig;
+	CHECK(write(report_fd, "H", 1) == 1);
+}
+
+/* Reads `fd` to its end: what came, as a string. */
+static const char *
+all_of(int fd)
+{
+	static char buf[8];
+	size_t n = 0;
+	ssize_t r;
+
+	while ((r = read(fd, buf + n, sizeof (buf) - 1 - n)) > 0)
+		n += r;
+	CHECK(r == 0);
+	buf[n] = '\0';
+	return (buf);
+}
+
+/* A child leads a session of its own (init, in session 1, holds none of
+ * its groups) and puts two children of its own in a group, stopped; they
+ * write 'C' once continued. Its exit orphans their group: each gets
+ * SIGHUP, then SIGCONT. The one with a handler says 'H', then 'C'; the
+ * other dies of the SIGHUP. The pipes' ends: each grandchild holds the
+ * write end of its own, so its end is theirs. */
+static void
+hung_up(void)
+{
+	int p[2], q[2];
+
+	CHECK(pipe(p) == 0 && pipe(q) == 0);
+	pid_t c = fork();
+	CHECK(c >= 0);
+	if (c == 0) {
+		CHECK(close(p[0]) == 0 && close(q[0]) == 0);
+		CHECK(setsid() == getpid());
+		pid_t handled = fork();
+		CHECK(handled >= 0);
+		if (handled == 0) {
+			CHECK(close(q[1]) == 0);
+			report_fd = p[1];
+			handle(SIGHUP, on_hangup, 0);
+			stop_in_group(0, p[1]);
+		}
+		stopped_by(handled, SIGSTOP);
+		pid_t dies = fork();
+		CHECK(dies >= 0);
+		if (dies == 0) {
+			CHECK(close(p[1]) == 0);
+			stop_in_group(handled, q[1]);
+		}
+		stopped_by(dies, SIGSTOP);
+		CHECK(getpgid(dies) == handled);
+		_exit(0);
+	}
+	CHECK(close(p[1]) == 0 && close(q[1]) == 0);
+	int st;
+	CHECK(waitpid(c, &st, 0) == c);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(strcmp(all_of(p[0]), "HC") == 0);
+	CHECK(strcmp(all_of(q[0]), "") == 0);
+	CHECK(close(p[0]) == 0 && close(q[0]) == 0);
+	printf("c_jobs: a group orphaned with members stopped gets SIGHUP, "
+	    "then SIGCONT ok\n");
+}
+
+/* Writes `b` to the child through `to`; it must echo it on `from`. */
+static void
+echoed(int to, int from, char b)
+{
+	CHECK(write(to, &b, 1) == 1);
+	CHECK(next_byte(from) == b);
+}
+
+/* A child leading a session of its own is in an orphaned group (its
+ * parent is in another session): SIGTSTP, SIGTTIN, SIGTTOU, even raised
+ * by itself ('r'), leave it running, echoing what it reads; SIGSTOP
+ * stops it. */
+static void
+orphan_runs_on(void)
+{
+	int to[2], from[2];
+
+	CHECK(pipe(to) == 0 && pipe(from) == 0);
+	pid_t c = fork();
+	CHECK(c >= 0);
+	if (c == 0) {
+		char b;
+
+		CHECK(close(to[1]) == 0 && close(from[0]) == 0);
+		CHECK(setsid() == getpid());
+		while (read(to[0], &b, 1) == 1) {
+			if (b == 'r')
+				CHECK(raise(SIGTSTP) == 0);
+			CHECK(write(from[1], &b, 1) == 1);
+		}
+		_exit(0);
+	}
+	CHECK(close(to[0]) == 0 && close(from[1]) == 0);
+	echoed(to[1], from[0], 'a');
+	int sigs[] = { SIGTSTP, SIGTTIN, SIGTTOU };
+	for (size_t i = 0; i < sizeof (sigs) / sizeof (sigs[0]); i++) {
+		CHECK(kill(c, sigs[i]) == 0);
+		echoed(to[1], from[0], 'b');
+		quiet(c, WUNTRACED);
+	}
+	echoed(to[1], from[0], 'r');
+	quiet(c, WUNTRACED);
+	CHECK(kill(c, SIGSTOP) == 0);
+	stopped_by(c, SIGSTOP);
+	CHECK(kill(c, SIGCONT) == 0);
+	continued(c);
+	echoed(to[1], from[0], 'c');
+	CHECK(close(to[1]) == 0);
+	int st;
+	CHECK(waitpid(c, &st, 0) == c);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(close(from[0]) == 0);
+	printf("c_jobs: in an orphaned group SIGTSTP, SIGTTIN, SIGTTOU do not "
+	    "stop, SIGSTOP does ok\n");
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -525,6 +665,8 @@ main(int argc, char *argv[])
 	group();
 	native();
 	door_server();
+	hung_up();
+	orphan_runs_on();
 	printf("c_jobs: done\n");
 	return (0);
 }

@@ -8,14 +8,19 @@
 //! ([`wait_while_stopped`]). Threads blocked in the kernel stay blocked;
 //! woken, they are set aside in their turn. SIGCONT puts the threads set
 //! aside back on the run queue. The parent learns each change: SIGCHLD
-//! (unless SA_NOCLDSTOP) and its waits in `wait4`, woken.
+//! (unless SA_NOCLDSTOP) and its waits in `wait4`, woken. In an orphaned
+//! group SIGTSTP, SIGTTIN and SIGTTOU do not stop, and a group orphaned
+//! with a member stopped is hung up (SIGHUP, then SIGCONT: the rules are
+//! `kernel::session`'s).
 
 use super::switch::set_aside;
 use super::{HANDOFF_OFF, RETURN_CHECKS, SCHED, STOPPED, Sched, State};
-use abi::signal::{SIGCHLD, SIGCONT};
+use abi::signal::{SIGCHLD, SIGCONT, SIGHUP};
+use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use kernel::job::{self, Report};
 use kernel::linux::pending::{CLD_CONTINUED, CLD_STOPPED, Detail, Info};
+use kernel::session::{self, Change};
 use spin::MutexGuard;
 
 impl Sched {
@@ -37,8 +42,13 @@ impl Sched {
     }
 
     /// Stops process `pid` by signal `sig` (nothing for one stopped
-    /// already, ending, or a zombie), and tells its parent.
+    /// already, ending, or a zombie, and the signal discarded for SIGTSTP,
+    /// SIGTTIN or SIGTTOU in an orphaned group), and tells its parent.
     pub(super) fn stop_process(&mut self, pid: u32, sig: u32) {
+        if session::discards_stop(sig, pid, &self.session_members()) {
+            crate::debug!("process {pid}: signal {sig} discarded in an orphaned group");
+            return;
+        }
         let Sched { procs, threads, .. } = self;
         let Some(p) = procs
             .get_mut(&pid)
@@ -86,6 +96,35 @@ impl Sched {
         }
         crate::debug!("process {pid} ({}) continued", p.name);
         self.tell_parent(pid, report);
+    }
+
+    /// The groups that `change`, about to be made, orphans with a member
+    /// stopped (`session::hang_ups`; none while no process is stopped).
+    pub(super) fn orphaned_by(&self, change: Change) -> Vec<u32> {
+        if STOPPED.load(Ordering::Relaxed) == 0 {
+            return Vec::new();
+        }
+        session::hang_ups(change, &self.session_members())
+    }
+
+    /// Sends SIGHUP, then SIGCONT, to every process of the groups
+    /// `orphaned` (Linux's `kill_orphaned_pgrp`).
+    pub(super) fn hang_up(&mut self, orphaned: &[u32]) {
+        if orphaned.is_empty() {
+            return;
+        }
+        for sig in [SIGHUP, SIGCONT] {
+            let members: Vec<u32> = self
+                .procs
+                .values()
+                .filter(|p| orphaned.contains(&p.pgid))
+                .map(|p| p.pid)
+                .collect();
+            for pid in members {
+                // Standard signals: they never queue.
+                let _ = self.signal_process(pid, Info::kernel(sig as u32));
+            }
+        }
     }
 
     /// Tells the parent of process `pid` that it stopped or continued: a

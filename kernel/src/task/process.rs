@@ -6,7 +6,8 @@
 //! calls and the calls its threads serve end as on exit (callers get EINTR,
 //! servers a cancellation notice). Also process groups and sessions
 //! (`setpgid`, `setsid`, `getpgid`, `getsid`: the rules are
-//! `kernel::session`'s).
+//! `kernel::session`'s), and the groups an exit or a move orphans with a
+//! member stopped, hung up (`task::job`).
 
 use super::{
     CpuTicks, HANDOFF_OFF, Process, RETURN_CHECKS, SCHED, Sched, State, Wait, block, exit_thread,
@@ -19,16 +20,13 @@ use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use kernel::job::Job;
 use kernel::linux::pending::{CLD_EXITED, CLD_KILLED, Detail, Full, Info};
-use kernel::session::{self, Member};
+use kernel::session::{self, Change, INIT, Member};
 use kernel::signal::{self, Death, Ids};
 use kernel::wait::{Child, Reap, Waited, reap};
 
-/// The process that adopts orphans.
-const INIT: u32 = 1;
-
 impl Sched {
     /// Every process (zombies too) as `kernel::session` sees it.
-    fn session_members(&self) -> Vec<Member> {
+    pub(super) fn session_members(&self) -> Vec<Member> {
         self.procs
             .values()
             .map(|p| Member {
@@ -37,26 +35,44 @@ impl Sched {
                 pgid: p.pgid,
                 sid: p.sid,
                 execed: p.execed,
+                stopped: p.job.is_stopped(),
+                exited: p.space.is_none(),
             })
             .collect()
     }
 
-    /// `setpgid(pid, pgid)` by the running process (`session::setpgid`).
+    /// `setpgid(pid, pgid)` by the running process (`session::setpgid`);
+    /// a group it orphans with a member stopped is hung up.
     pub fn setpgid(&mut self, pid: i32, pgid: i32) -> Result<(), Errno> {
         let me = self.current_pid();
         let (target, group) = session::setpgid(me, pid, pgid, &self.session_members())?;
-        let p = self.procs.get_mut(&target).ok_or(Errno::ESRCH)?;
-        p.pgid = group;
+        let sid = self.process(target).ok_or(Errno::ESRCH)?.sid;
+        let orphaned = self.orphaned_by(Change::Move {
+            pid: target,
+            pgid: group,
+            sid,
+        });
+        if let Some(p) = self.procs.get_mut(&target) {
+            p.pgid = group;
+        }
+        self.hang_up(&orphaned);
         Ok(())
     }
 
     /// `setsid()` by the running process (`session::setsid`): it leads a
-    /// new session and a new group, both named by its pid, returned.
+    /// new session and a new group, both named by its pid, returned; a
+    /// group it orphans with a member stopped is hung up.
     pub fn setsid(&mut self) -> Result<u32, Errno> {
         let me = self.current_pid();
         let sid = session::setsid(me, &self.session_members())?;
+        let orphaned = self.orphaned_by(Change::Move {
+            pid: me,
+            pgid: sid,
+            sid,
+        });
         let p = self.procs.get_mut(&me).ok_or(Errno::ESRCH)?;
         (p.pgid, p.sid) = (sid, sid);
+        self.hang_up(&orphaned);
         Ok(sid)
     }
 
@@ -106,8 +122,10 @@ impl Sched {
 
     /// The last thread is gone: free the address space, make the process a
     /// zombie for its parent (or drop it if nobody will wait), give its
-    /// children to init, wake whoever waits for them.
+    /// children to init, hang up the groups that orphans with a member
+    /// stopped, wake whoever waits for them.
     pub(super) fn finish_process(&mut self, pid: u32) {
+        let orphaned = self.orphaned_by(Change::Exit(pid));
         self.objects().exit_process(pid);
         self.handle_events();
         self.alarms.remove(&pid);
@@ -130,6 +148,7 @@ impl Sched {
         crate::trace::process_exit(pid, death.status());
         crate::debug!("process {pid} ({}) ended: {death:?}", p.name);
         self.adopt_children(pid);
+        self.hang_up(&orphaned);
         if parent == 0 || !self.procs.contains_key(&parent) {
             self.procs.remove(&pid);
             return;
