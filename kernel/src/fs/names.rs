@@ -59,17 +59,30 @@ impl<S: PageStore, D: Copy> Fs<S, D> {
         self.node(node).check_access(cred, mode)
     }
 
-    /// `mkdir` (`mode`: umask already applied). Errors: those of paths,
-    /// EEXIST, ENOENT (the directory was removed), EROFS, EACCES, ENOSPC.
-    pub fn mkdir(&mut self, cred: Cred, at: NodeId, path: &[u8], mode: u32) -> Result<(), Errno> {
-        let path = Path::parse(path)?;
-        let (dir, last) = self.resolve_parent(cred, at, &path)?;
+    /// Where a new entry named by `path` goes: its directory and name.
+    /// Errors: those of paths, EEXIST (the name is taken, or `path` names
+    /// no new entry: `.`, `..`, `/`).
+    fn new_entry<'p>(
+        &self,
+        cred: Cred,
+        at: NodeId,
+        path: &Path<'p>,
+    ) -> Result<(NodeId, &'p [u8]), Errno> {
+        let (dir, last) = self.resolve_parent(cred, at, path)?;
         let Last::Name(name) = last else {
             return Err(Errno::EEXIST);
         };
         if self.dir(dir).lookup(name).is_some() {
             return Err(Errno::EEXIST);
         }
+        Ok((dir, name))
+    }
+
+    /// `mkdir` (`mode`: umask already applied). Errors: those of paths,
+    /// EEXIST, ENOENT (the directory was removed), EROFS, EACCES, ENOSPC.
+    pub fn mkdir(&mut self, cred: Cred, at: NodeId, path: &[u8], mode: u32) -> Result<(), Errno> {
+        let path = Path::parse(path)?;
+        let (dir, name) = self.new_entry(cred, at, &path)?;
         self.check_create(cred, dir)?;
         let node = self.insert_node(Kind::Dir(Dir::new()), mode, cred);
         self.link(dir, name, node);
@@ -94,13 +107,7 @@ impl<S: PageStore, D: Copy> Fs<S, D> {
             _ => return Err(Errno::EINVAL),
         };
         let path = Path::parse(path)?;
-        let (dir, last) = self.resolve_parent(cred, at, &path)?;
-        let Last::Name(name) = last else {
-            return Err(Errno::EEXIST);
-        };
-        if self.dir(dir).lookup(name).is_some() {
-            return Err(Errno::EEXIST);
-        }
+        let (dir, name) = self.new_entry(cred, at, &path)?;
         if path.trailing_slash() {
             return Err(Errno::ENOENT);
         }
