@@ -10,6 +10,7 @@
 use super::NodeId;
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
+use alloc::collections::btree_map::Entry;
 
 /// The cookie after `.`.
 pub(super) const DOT: u64 = 1;
@@ -62,14 +63,18 @@ impl Dir {
         self.by_name.get(name).map(|&(node, _)| node)
     }
 
-    /// Adds `name` (which must be new) for `node`.
-    pub fn insert(&mut self, name: &[u8], node: NodeId, is_dir: bool) {
+    /// Adds `name` for `node` unless the directory has it already (false,
+    /// nothing changed): one search for both.
+    pub fn try_insert(&mut self, name: &[u8], node: NodeId, is_dir: bool) -> bool {
         let cookie = self.next_cookie;
+        let Entry::Vacant(entry) = self.by_name.entry(name.into()) else {
+            return false;
+        };
+        entry.insert((node, cookie));
         self.next_cookie += 1;
-        let old = self.by_name.insert(name.into(), (node, cookie));
-        assert!(old.is_none(), "directory entry made twice");
         self.by_cookie.insert(cookie, name.into());
         self.subdirs += u32::from(is_dir);
+        true
     }
 
     /// Removes `name` (which must exist).
@@ -114,15 +119,17 @@ mod tests {
     #[test]
     fn listing_resumes_after_a_cookie_across_changes() {
         let mut dir = Dir::new();
-        dir.insert(b"b", NodeId(10), false);
-        dir.insert(b"a", NodeId(11), true);
+        assert!(dir.try_insert(b"b", NodeId(10), false));
+        assert!(dir.try_insert(b"a", NodeId(11), true));
+        assert!(!dir.try_insert(b"a", NodeId(13), false), "taken");
         assert_eq!(dir.subdirs(), 1);
         let first = names(&dir, 0);
         assert_eq!(first, [(3, b"b".to_vec()), (4, b"a".to_vec())]);
         // Removing a listed entry and adding a new one: the rest of the
         // listing after cookie 3 sees "a" once, then the new entry.
         dir.remove(b"b", false);
-        dir.insert(b"c", NodeId(12), false);
+        assert!(dir.try_insert(b"c", NodeId(12), false));
+        // The refused entry took no cookie.
         assert_eq!(names(&dir, 3), [(4, b"a".to_vec()), (5, b"c".to_vec())]);
         assert_eq!(names(&dir, 5), []);
         assert_eq!(dir.lookup(b"c"), Some(NodeId(12)));

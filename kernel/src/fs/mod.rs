@@ -233,11 +233,9 @@ impl<S: PageStore, D: Copy> Fs<S, D> {
                 }
             }
         }
-        if dir.is_some_and(|d| self.dir(d).lookup(name).is_some()) {
-            return Err(Errno::EEXIST);
-        }
         if self.nodes.len() + missing >= self.limits.max_nodes {
-            return Err(Errno::ENOSPC);
+            let taken = dir.is_some_and(|d| self.dir(d).lookup(name).is_some());
+            return Err(if taken { Errno::EEXIST } else { Errno::ENOSPC });
         }
         let mut at = self.bin;
         for part in dirs() {
@@ -246,7 +244,13 @@ impl<S: PageStore, D: Copy> Fs<S, D> {
                 None => self.make_child(at, part, Kind::Dir(Dir::new()), 0o555),
             };
         }
-        self.make_child(at, name, Kind::Boot(bytes), 0o555);
+        // The name is looked for once, as the entry is made (a directory
+        // made just now cannot have it; none was made when it is taken).
+        let file = self.insert_node(Kind::Boot(bytes), 0o555, Cred::ROOT);
+        if !self.try_link(at, name, file) {
+            self.nodes.remove(&file);
+            return Err(Errno::EEXIST);
+        }
         Ok(())
     }
 
@@ -346,24 +350,34 @@ impl<S: PageStore, D: Copy> Fs<S, D> {
         id
     }
 
-    /// Enters `child` in `parent` as `name` and stamps the change; `child`
-    /// is read-only if `parent` is.
+    /// Enters `child` in `parent` as `name` (which must be new) and stamps
+    /// the change; `child` is read-only if `parent` is.
     fn link(&mut self, parent: NodeId, name: &[u8], child: NodeId) {
+        assert!(
+            self.try_link(parent, name, child),
+            "directory entry made twice"
+        );
+    }
+
+    /// [`Fs::link`] unless `parent` has `name` already (false, nothing
+    /// changed): the name is looked for once, as the entry is made.
+    fn try_link(&mut self, parent: NodeId, name: &[u8], child: NodeId) -> bool {
         let now = self.now;
-        let read_only = self.node(parent).read_only;
+        let is_dir = self.node(child).as_dir().is_some();
+        let parent_node = self.node_mut(parent);
+        let read_only = parent_node.read_only;
+        let entries = parent_node.as_dir_mut().expect("not a directory");
+        if !entries.try_insert(name, child, is_dir) {
+            return false;
+        }
+        parent_node.touch(now);
         let child_node = self.node_mut(child);
         child_node.linked = true;
         child_node.read_only |= read_only;
-        let is_dir = child_node.as_dir().is_some();
         if let Some(dir) = child_node.as_dir_mut() {
             dir.set_place(Some(parent), name);
         }
-        let parent_node = self.node_mut(parent);
-        parent_node
-            .as_dir_mut()
-            .expect("not a directory")
-            .insert(name, child, is_dir);
-        parent_node.touch(now);
+        true
     }
 
     /// Takes `name` (naming `child`) out of `parent`; `child` goes away now

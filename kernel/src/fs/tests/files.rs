@@ -396,6 +396,13 @@ fn the_node_limit_bounds_files_and_directories() {
     assert_eq!(mkdir(&mut fs, ALICE, "/tmp/e", 0o755), Err(Errno::ENOSPC));
     assert_eq!(fs.add_boot_file(b"prog", b"elf"), Err(Errno::ENOSPC));
     assert_eq!(fs.add_boot_file(b"d/prog", b"elf"), Err(Errno::ENOSPC));
+    let mut full = with_limits(64, INITIAL_NODES + 1);
+    full.add_boot_file(b"prog", b"elf").unwrap();
+    assert_eq!(
+        full.add_boot_file(b"prog", b"elf"),
+        Err(Errno::EEXIST),
+        "a taken name before the limit"
+    );
     let ofd = open(&mut fs, ALICE, "/tmp/a", O_CREAT).unwrap();
     unlink(&mut fs, ALICE, "/tmp/a").unwrap();
     assert_eq!(
@@ -460,7 +467,10 @@ fn boot_programs_are_read_only_in_bin() {
     static ELF: &[u8] = b"\x7fELF program";
     let mut fs = new_fs();
     fs.add_boot_file(b"init", ELF).unwrap();
+    let nodes = fs.usage().nodes;
     assert_eq!(fs.add_boot_file(b"init", ELF), Err(Errno::EEXIST));
+    assert_eq!(fs.usage().nodes, nodes, "the refused file's node is gone");
+    fs.audit();
     for bad in [&b"a//b"[..], b"/a", b"a/", b"./a", b"a/../b", b"a\0"] {
         assert_eq!(fs.add_boot_file(bad, ELF), Err(Errno::EINVAL), "{bad:?}");
     }
