@@ -12,6 +12,7 @@
 #include <door.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <spawn_np.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -86,8 +87,7 @@ call_whoami(int d)
 
 /* B's door DB: 'c' calls the door it is passed; 'g' gives a new door
  * (released); 'r' tries to revoke the door it is passed; 'f' reads the
- * file it is passed from where its offset is and appends to it; 'q'
- * quits. */
+ * file it is passed from where its offset is and appends to it. */
 static void
 b_server(void *cookie, char *argp, size_t size, door_desc_t *dp, uint_t n)
 {
@@ -123,28 +123,28 @@ b_server(void *cookie, char *argp, size_t size, door_desc_t *dp, uint_t n)
 		door_return(text, (size_t)got, NULL, 0);
 		break;
 	}
-	case 'q':
-		door_return(NULL, 0, NULL, 0);
-		break;
 	}
 	door_return((char *)&result, sizeof (result), NULL, 0);
 }
 
-static atomic_int quit;
-
+/* B ends when A tells it to with SIGTERM, once no call of A's is in
+ * flight (ending while a server thread still returns would end that
+ * call with EINTR, as door_call(3C) says of a server that exits). */
 static void
-b_main_server(void *cookie, char *argp, size_t size, door_desc_t *dp, uint_t n)
+bye(int sig)
 {
-	if (size == 1 && argp[0] == 'q')
-		quit = 1;
-	b_server(cookie, argp, size, dp, n);
+	(void) sig;
+	_exit(0);
 }
 
 /* B: gets A's registry as CHILD_FD(0). */
 static int
 b(void)
 {
-	int db = door_create(b_main_server, NULL, 0);
+	struct sigaction sa = { .sa_handler = bye };
+	sigemptyset(&sa.sa_mask);
+	CHECK(sigaction(SIGTERM, &sa, NULL) == 0);
+	int db = door_create(b_server, NULL, 0);
 	unsigned long long id = uniq(db);
 	door_desc_t pass = passing(db, 1);
 	door_arg_t a = { .desc_ptr = &pass, .desc_num = 1 };
@@ -154,9 +154,8 @@ b(void)
 	door_info_t info;
 	CHECK_ERR(door_info(db, &info), EBADF);
 	printf("c_door_desc B: handed door %llu to A\n", id);
-	while (!quit)
-		usleep(10000);
-	return (0);
+	for (;;)
+		pause();
 }
 
 static int
@@ -241,7 +240,7 @@ main(int argc, char *argv[])
 	CHECK(call_whoami(da) == getpid());
 	printf("c_door_desc: door_revoke in another process is EPERM ok\n");
 
-	CHECK(ask(db, 'q', NULL, 0, NULL) == -1);
+	CHECK(kill(child, SIGTERM) == 0);
 	int status;
 	CHECK(waitpid(child, &status, 0) == child && WEXITSTATUS(status) == 0);
 	CHECK_ERR(door_call(dx, NULL), EBADF);
