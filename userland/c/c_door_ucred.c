@@ -9,6 +9,7 @@
 #include <ctest.h>
 #include <door.h>
 #include <sched.h>
+#include <signal.h>
 #include <spawn_np.h>
 #include <stdatomic.h>
 #include <sys/wait.h>
@@ -39,9 +40,9 @@ caller(void)
 	return (s);
 }
 
-static atomic_int handed = -1, quit;
+static atomic_int handed = -1;
 
-/* Reports its caller; 'q' quits; a descriptor is handed over. */
+/* Reports its caller; a descriptor is handed over. */
 static void
 report(void *cookie, char *argp, size_t size, door_desc_t *dp, uint_t n)
 {
@@ -50,10 +51,6 @@ report(void *cookie, char *argp, size_t size, door_desc_t *dp, uint_t n)
 	(void) cookie;
 	if (n == 1) {
 		handed = dp[0].d_data.d_desc.d_descriptor;
-		door_return(NULL, 0, NULL, 0);
-	}
-	if (size == 1 && argp[0] == 'q') {
-		quit = 1;
 		door_return(NULL, 0, NULL, 0);
 	}
 	if (size == 1 && argp[0] == 'f') {
@@ -84,11 +81,7 @@ nested(void *cookie, char *argp, size_t size, door_desc_t *dp, uint_t n)
 {
 	struct seen s[3];
 
-	(void) cookie, (void) dp, (void) n;
-	if (size == 1 && argp[0] == 'q') {
-		quit = 1;
-		door_return(NULL, 0, NULL, 0);
-	}
+	(void) cookie, (void) argp, (void) size, (void) dp, (void) n;
 	s[0] = caller();
 	s[1] = ask(CHILD_FD(1));
 	s[2] = caller();
@@ -107,19 +100,31 @@ hand_over(int mailbox, int d)
 	CHECK(door_call(mailbox, &a) == 0);
 }
 
+/* A child ends when A tells it to with SIGTERM, once no call of A's is
+ * in flight (ending while a server thread still returns would end that
+ * call with EINTR, as door_call(3C) says of a server that exits). */
+static void
+bye(int sig)
+{
+	(void) sig;
+	_exit(0);
+}
+
 /* The children get A's mailbox as CHILD_FD(0) (B gets C's door as
  * CHILD_FD(1)). */
 static int
 child(const char *role)
 {
 	int b = strcmp(role, "b") == 0;
+	struct sigaction sa = { .sa_handler = bye };
 
+	sigemptyset(&sa.sa_mask);
+	CHECK(sigaction(SIGTERM, &sa, NULL) == 0);
 	CHECK(seteuid(b ? 100 : 200) == 0);
 	CHECK(geteuid() == (uid_t)(b ? 100 : 200) && getuid() == 0);
 	hand_over(CHILD_FD(0), door_create(b ? nested : report, NULL, 0));
-	while (!quit)
-		usleep(10000);
-	return (0);
+	for (;;)
+		pause();
 }
 
 static int
@@ -179,10 +184,7 @@ main(int argc, char *argv[])
 	CHECK(door_call(mailbox, &a) == 0);
 	CHECK(errs[0] == EFAULT && errs[1] == EFAULT);
 
-	a = (door_arg_t){ .data_ptr = "q", .data_size = 1 };
-	CHECK(door_call(db_door, &a) == 0);
-	a = (door_arg_t){ .data_ptr = "q", .data_size = 1 };
-	CHECK(door_call(dc_door, &a) == 0);
+	CHECK(kill(b, SIGTERM) == 0 && kill(c, SIGTERM) == 0);
 	int status;
 	CHECK(waitpid(b, &status, 0) == b && WEXITSTATUS(status) == 0);
 	CHECK(waitpid(c, &status, 0) == c && WEXITSTATUS(status) == 0);
