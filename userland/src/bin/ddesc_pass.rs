@@ -572,6 +572,11 @@ fn role_b() {
     if !QUIT.load(Ordering::SeqCst) {
         fail(format_args!("B: never told to quit"));
     }
+    // The server thread set QUIT just before its reply: if a tick let
+    // this thread see it first, one more tick lets that thread (ready)
+    // finish the reply before the process ends (an exit during the reply
+    // would end A's call with EINTR, as door_call(3C) says).
+    process::sleep_ticks(1);
     // DA went to C with DOOR_RELEASE: B's copy is closed.
     let da = B_DA.load(Ordering::SeqCst);
     if da < 0 {

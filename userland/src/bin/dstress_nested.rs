@@ -271,6 +271,11 @@ fn child(
     while QUIT.load(Ordering::SeqCst) == 0 {
         process::sleep_ticks(1);
     }
+    // The server thread set QUIT just before its reply: if a tick let
+    // this thread see it first, one more tick lets that thread (ready)
+    // finish the reply before the process ends (an exit during the reply
+    // would end the caller's call with EINTR, as door_call(3C) says).
+    process::sleep_ticks(1);
     match FAILED.load(Ordering::SeqCst) {
         0 => 0,
         n => {
