@@ -113,6 +113,17 @@ impl Info {
         self.code >= 0 || self.code == SI_TKILL
     }
 
+    /// SIGCHLD for child `pid` (real uid `uid`) that ended, stopped or
+    /// continued (`code`: CLD_EXITED, CLD_KILLED, CLD_STOPPED,
+    /// CLD_CONTINUED) with `status` (its exit status or the signal).
+    pub const fn child(code: i32, pid: u32, uid: u32, status: i32) -> Info {
+        Info {
+            signo: abi::signal::SIGCHLD as u32,
+            code,
+            detail: Detail::Child { pid, uid, status },
+        }
+    }
+
     /// A fault at `addr` (`si_addr`).
     pub const fn fault(signo: u32, code: i32, addr: u64) -> Info {
         Info {

@@ -15,11 +15,11 @@
 
 use super::switch::set_aside;
 use super::{HANDOFF_OFF, RETURN_CHECKS, SCHED, STOPPED, Sched, State};
-use abi::signal::{SIGCHLD, SIGCONT, SIGHUP};
+use abi::signal::{SIGCONT, SIGHUP};
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use kernel::job::{self, Report};
-use kernel::linux::pending::{CLD_CONTINUED, CLD_STOPPED, Detail, Info};
+use kernel::linux::pending::{CLD_CONTINUED, CLD_STOPPED, Info};
 use kernel::session::{self, Change};
 use spin::MutexGuard;
 
@@ -144,12 +144,7 @@ impl Sched {
                 Report::Stopped(_) => CLD_STOPPED,
                 Report::Continued => CLD_CONTINUED,
             };
-            let status = report.signal();
-            let info = Info {
-                signo: SIGCHLD as u32,
-                code,
-                detail: Detail::Child { pid, uid, status },
-            };
+            let info = Info::child(code, pid, uid, report.signal());
             // A standard signal: it never queues.
             let _ = self.signal_process(parent, info);
         }

@@ -15,11 +15,11 @@ use super::{
 use crate::arch::timer::HZ;
 use crate::mem::space::AddressSpace;
 use abi::Errno;
-use abi::signal::{SIGALRM, SIGCHLD};
+use abi::signal::SIGALRM;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use kernel::job::Job;
-use kernel::linux::pending::{CLD_EXITED, CLD_KILLED, Detail, Full, Info};
+use kernel::linux::pending::{CLD_EXITED, CLD_KILLED, Full, Info};
 use kernel::session::{self, Change, INIT, Member};
 use kernel::signal::{self, Death, Ids};
 use kernel::wait::{Child, Reap, Waited, reap};
@@ -158,13 +158,8 @@ impl Sched {
             Death::Fault(vector) => (CLD_KILLED, signal::fault_signal(vector)),
             Death::Signal(sig) => (CLD_KILLED, sig),
         };
-        let child = Info {
-            signo: SIGCHLD as u32,
-            code,
-            detail: Detail::Child { pid, uid, status },
-        };
         // A standard signal: it never queues.
-        let _ = self.signal_process(parent, child);
+        let _ = self.signal_process(parent, Info::child(code, pid, uid, status));
         self.wake_waiters(parent);
     }
 

@@ -20,16 +20,8 @@ fn siginfo_layouts() {
     let alarm = Info::kernel(14).encode();
     assert_eq!(&alarm[8..12], &0x80i32.to_le_bytes());
     assert!(alarm[12..].iter().all(|&b| b == 0));
-    let child = Info {
-        signo: 17,
-        code: CLD_EXITED,
-        detail: Detail::Child {
-            pid: 9,
-            uid: 1,
-            status: 3,
-        },
-    }
-    .encode();
+    let child = Info::child(CLD_EXITED, 9, 1, 3).encode();
+    assert_eq!(&child[0..4], &17u32.to_le_bytes());
     assert_eq!(&child[16..28], &[9, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0]);
 }
 
