@@ -21,11 +21,11 @@
 //! operation sequences through both and compare every result, every copy
 //! and the whole state after each step.
 
-use crate::descriptors::Descriptors;
+use crate::descriptors::DoorId;
 use crate::dispatch::{ARG_SIZE, layout, locate_top};
 use crate::outcome::{StackArea, UNPLACED, UserMemory};
 use crate::system::{CallState, Door, Invocation, PoolKey, ReplyTo, ThreadKey};
-use crate::{CallParams, Cred, DoorSystem, Fd, Pid, Tid};
+use crate::{CallParams, Cred, DoorSystem, Pid, Tid};
 use abi::{DOOR_PRIVATE, DoorArg, invocation};
 
 /// The thread making a door call through [`DoorSystem::try_fast_call`],
@@ -119,28 +119,30 @@ impl ResultPlace {
 }
 
 impl<C: Copy> DoorSystem<C> {
-    /// `door_call(fd, params)` by thread `me` when it can start at once:
-    /// the thread is running (in the process the kernel says), `fd` names
-    /// a callable door, the call passes no descriptors and its argument
-    /// size is within the door's DATA_MIN..DATA_MAX, its `door_arg_t`,
-    /// argument bytes and rbuf can be accessed, the door's
-    /// pool has an idle thread (of a private pool: one that stays idle,
-    /// since a depleted private pool hands the server its door_info in
-    /// memory), and the arguments fit that thread's area. `None`, with
-    /// nothing changed, otherwise.
+    /// `door_call(fd, params)` by thread `me` when it can start at once,
+    /// `fd` naming door `id` in its process's table (the kernel looked it
+    /// up, [`crate::Descriptors::get`]): the thread is running (in the
+    /// process the kernel says), the door is callable, the call passes no
+    /// descriptors and its argument size is within the door's
+    /// DATA_MIN..DATA_MAX, its `door_arg_t`, argument bytes and rbuf can be
+    /// accessed, the door's pool has an idle thread (of a private pool: one
+    /// that stays idle, since a depleted private pool hands the server its
+    /// door_info in memory), and the arguments fit that thread's area.
+    /// `None`, with nothing changed, otherwise. Records are reached by the
+    /// keys that the kernel and other records hold for them, checked for
+    /// their generation in debug builds only (`Records::live_mut`).
     #[inline(always)]
-    pub fn try_fast_call<M: UserMemory, D: Descriptors<Cap = C>>(
+    pub fn try_fast_call<M: UserMemory>(
         &mut self,
-        caps: &D,
         mem: &M,
         me: FastCaller,
-        fd: Fd,
+        id: DoorId,
         params: Option<&CallParams>,
     ) -> Option<FastUpcall> {
         let FastCaller { key: me, pid, cred } = me;
         // The caller's record is reached once, with the server's (below).
-        let id = D::door(caps.get(pid, fd)?)?;
-        let door = self.doors.get_mut(id)?;
+        // The door is there: the caller's descriptor holds a reference.
+        let door = self.doors.live_mut(id);
         let size = params.map_or(0, |p| p.arg.data_size);
         let sizes_fit = door.data_min <= size && size <= door.data_max.min(self.cfg.max_data);
         if !door.callable() || !sizes_fit {
@@ -148,7 +150,11 @@ impl<C: Copy> DoorSystem<C> {
         }
         // The tokens of the argument bytes, the door_arg_t and rbuf.
         let (mut from, mut at) = (UNPLACED, (UNPLACED, UNPLACED));
+        // A call with arguments or a place for results compares where it
+        // finds them with the current unmap epoch (a null call does not).
+        let mut epoch = 0;
         if let Some(p) = params {
+            epoch = mem.epoch();
             let a = &p.arg;
             if a.desc_num != 0 {
                 return None;
@@ -159,14 +165,18 @@ impl<C: Copy> DoorSystem<C> {
         let private = door.attrs & DOOR_PRIVATE != 0;
         let pool = match private {
             true => &mut door.pool,
-            false => &mut self.procs.by_key_mut(door.server_proc)?.pool,
+            // A callable door's server process is alive.
+            false => &mut self.procs.live_mut(door.server_proc).pool,
         };
         let server = *pool.idle.last()?;
         let depleted = pool.idle.len() == 1;
         if depleted && private {
             return None;
         }
-        let (caller, s) = self.threads.pair_mut(me, server)?;
+        // Both records are there (the kernel's thread, a pool's); a thread
+        // that calls is not idle (its record is checked below), so they are
+        // two.
+        let (caller, s) = self.threads.live_pair_mut(me, server)?;
         if caller.pid != pid || caller.idle.is_some() || caller.call.is_some() {
             return None;
         }
@@ -178,10 +188,10 @@ impl<C: Copy> DoorSystem<C> {
             // without them worked that out).
             _ => {
                 let data_addr = s.arg_end.checked_sub(size)? & !15;
-                if data_addr < s.stack.base.checked_add(self.cfg.stack_reserve)? {
+                if data_addr < s.arg_floor {
                     return None;
                 }
-                let to = match s.stack_epoch == mem.epoch() && data_addr >= s.top.1 {
+                let to = match s.stack_epoch == epoch && data_addr >= s.top.1 {
                     true => s.top,
                     false => (UNPLACED, 0),
                 };
@@ -198,7 +208,7 @@ impl<C: Copy> DoorSystem<C> {
             door: id,
             caller: Some(me),
             unref: false,
-            reply: params.map(|p| ReplyTo::of(p, mem.epoch(), at)),
+            reply: params.map(|p| ReplyTo::of(p, epoch, at)),
             caller_pid: pid,
             cred,
             cancelled: false,
@@ -237,7 +247,7 @@ impl<C: Copy> DoorSystem<C> {
         size: u64,
         stack: StackArea,
     ) -> Option<FastReply> {
-        let t = self.threads.by_key_mut(me)?;
+        let t = self.threads.live_mut(me);
         if t.idle.is_some() || t.call.is_some() {
             return None;
         }
@@ -259,7 +269,8 @@ impl<C: Copy> DoorSystem<C> {
             if !mem.accessible(t.pid, stack.base, stack.size, true) {
                 return None;
             }
-            anew = Some((null.sp, null.desc_addr, locate_top(mem, t.pid, stack)));
+            let floor = stack.base.saturating_add(self.cfg.stack_reserve);
+            anew = Some((null, floor, locate_top(mem, t.pid, stack)));
         }
         // No results at address 0 (the null return) need no check;
         // results in the top of the area (an echo of the arguments, a
@@ -268,7 +279,7 @@ impl<C: Copy> DoorSystem<C> {
             0 => (UNPLACED, 0),
             _ => {
                 // The top runs from its start to the end of the area.
-                let top = anew.map_or(t.top, |(_, _, top)| top);
+                let top = anew.map_or(t.top, |(.., top)| top);
                 let end = stack.base.wrapping_add(stack.size);
                 let (at, len) = (data.wrapping_sub(top.1), end.wrapping_sub(top.1));
                 match top.0 != UNPLACED && at < len && size <= len - at {
@@ -311,14 +322,19 @@ impl<C: Copy> DoorSystem<C> {
         let (bind, proc) = (t.bind, t.proc);
         let ends_simply = |d: &Door<C>| d.refs > 0 && !d.unref.deferred;
         let (key, pool, active) = match bind {
+            // The invocation holds its door (its count of active ones), and
+            // a thread's process outlives it.
             None => {
-                let d = self.doors.get_mut(door).filter(|d| ends_simply(d))?;
-                let pool = &mut self.procs.by_key_mut(proc)?.pool;
+                let d = self.doors.live_mut(door);
+                if !ends_simply(d) {
+                    return None;
+                }
+                let pool = &mut self.procs.live_mut(proc).pool;
                 (PoolKey::Shared(proc), pool, &mut d.active)
             }
             Some(bound) if bound == door => {
-                let d = self.doors.get_mut(door).filter(|d| ends_simply(d))?;
-                if d.revoked {
+                let d = self.doors.live_mut(door);
+                if !ends_simply(d) || d.revoked {
                     return None;
                 }
                 (PoolKey::Private(bound), &mut d.pool, &mut d.active)
@@ -338,11 +354,12 @@ impl<C: Copy> DoorSystem<C> {
         pool.idle.push(me);
         *active -= 1;
         (t.serving, t.idle) = (None, Some(key));
-        if let Some((null_sp, arg_end, top)) = anew {
+        if let Some((null, floor, top)) = anew {
             (t.stack, t.stack_epoch) = (stack, epoch);
-            (t.null_sp, t.arg_end, t.top) = (null_sp, arg_end, top);
+            (t.null_sp, t.arg_end) = (null.sp, null.desc_addr);
+            (t.arg_floor, t.top) = (floor, top);
         }
-        let c = self.threads.at_mut(caller);
+        let c = self.threads.live_mut(caller);
         c.call = None;
         Some(FastReply {
             caller: c.tid,

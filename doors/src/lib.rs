@@ -95,7 +95,7 @@ pub use outcome::{
     ArgCopy, ArgLayout, CallOutcome, Called, Delivery, Depleted, Event, Next, Reply, ReturnOutcome,
     StackArea, Stats, UNPLACED, Upcall, UserMemory,
 };
-pub use registry::Registry;
+pub use registry::{At, Registry};
 pub use system::{CallParams, Config, Created, Cred, DoorSystem, Located, ReturnArgs, ThreadKey};
 
 /// A process id (0 is the kernel).

@@ -72,11 +72,18 @@ impl<T> Records<T> {
         self.slab.get_mut(key)
     }
 
-    /// The records with keys `a` and `b`, both mutably (`None` unless both
-    /// are live and different).
+    /// [`Records::at_mut`] with the generation checked in debug builds
+    /// only (the door fast path's lookups: `Slab::live`).
     #[inline(always)]
-    pub fn pair_mut(&mut self, a: Key, b: Key) -> Option<(&mut T, &mut T)> {
-        self.slab.pair_mut(a, b)
+    pub fn live_mut(&mut self, key: Key) -> &mut T {
+        self.slab.live_mut(key)
+    }
+
+    /// The records with live keys `a` and `b` ([`Records::live_mut`]),
+    /// both mutably, unless they are one record.
+    #[inline(always)]
+    pub fn live_pair_mut(&mut self, a: Key, b: Key) -> Option<(&mut T, &mut T)> {
+        self.slab.live_pair_mut(a, b)
     }
 
     /// The record with key `key`, which must be live (a key held by another

@@ -19,6 +19,12 @@ const MIN_SLOTS: usize = 8;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct At(usize);
 
+impl At {
+    /// A position no value is at: a hint ([`Registry::get_hinted`]) that
+    /// has yet to be learnt.
+    pub const NOWHERE: At = At(usize::MAX);
+}
+
 /// Values keyed by `u32` ids, in no particular order.
 ///
 /// Invariants: `slots.len()` is a power of two `>= MIN_SLOTS` and equals
@@ -126,6 +132,27 @@ impl<T> Registry<T> {
         }
     }
 
+    /// The value under `key`, looked for first at `hint` (where it was
+    /// found last time; any position will do, it is checked), which is
+    /// set to where it is when it was elsewhere: a lookup that finds it
+    /// there is an index and one key comparison, with no hashing.
+    #[inline(always)]
+    pub fn get_hinted(&self, hint: &mut At, key: u32) -> Option<&T> {
+        match self.slots.get(hint.0) {
+            Some(Some((k, v))) if *k == key => Some(v),
+            _ => self.get_and_hint(hint, key),
+        }
+    }
+
+    /// [`Registry::get_hinted`] when the hint was wrong.
+    #[cold]
+    #[inline(never)]
+    fn get_and_hint(&self, hint: &mut At, key: u32) -> Option<&T> {
+        let at = self.find(key)?;
+        *hint = at;
+        Some(self.at(at))
+    }
+
     #[inline(always)]
     pub fn get_mut(&mut self, key: &u32) -> Option<&mut T> {
         let at = self.find(*key)?;
@@ -231,6 +258,7 @@ impl<'a, T> IntoIterator for &'a Registry<T> {
 mod tests {
     use super::*;
     use alloc::collections::BTreeMap;
+    use alloc::vec;
 
     #[test]
     fn behaves_like_a_map_through_growth_and_removal() {
@@ -260,5 +288,32 @@ mod tests {
         }
         assert!(r.is_empty());
         assert_eq!(r.get(&1), None);
+    }
+
+    #[test]
+    fn hinted_lookups_find_what_lookups_do_through_stale_hints() {
+        let mut r = Registry::default();
+        let mut m = BTreeMap::new();
+        let keys: Vec<u32> = (0..120u32)
+            .map(|i| if i % 2 == 0 { i << 16 } else { i * 13 + 5 })
+            .collect();
+        // One hint per key, kept across inserts and removals that move
+        // values (growth, backward shifts).
+        let mut hints = vec![At::NOWHERE; keys.len()];
+        for (n, &k) in keys.iter().enumerate() {
+            r.insert(k, n);
+            m.insert(k, n);
+            if n % 3 == 2 {
+                let gone = keys[n / 2];
+                r.remove(&gone);
+                m.remove(&gone);
+            }
+            for (i, &key) in keys[..=n].iter().enumerate() {
+                assert_eq!(r.get_hinted(&mut hints[i], key), m.get(&key));
+                if m.contains_key(&key) {
+                    assert_eq!(Some(hints[i]), r.find(key), "the hint learnt");
+                }
+            }
+        }
     }
 }

@@ -296,6 +296,7 @@ impl<C: Copy> DoorSystem<C> {
         let (null_sp, arg_end) = null.map_or((0, 0), |l| (l.sp, l.desc_addr));
         let t = self.threads.at_mut(me);
         (t.arg_end, t.top) = (arg_end, locate_top(mem, t.pid, stack));
+        t.arg_floor = stack.base.saturating_add(self.cfg.stack_reserve);
         t.stack = stack;
         t.stack_epoch = mem.epoch();
         t.null_sp = null_sp;

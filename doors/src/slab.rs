@@ -83,6 +83,16 @@ impl<T> Slab<T> {
         }
     }
 
+    /// The value named by `key`, mutably, which must be live (a key that
+    /// another record, a reference or the kernel holds for a value still
+    /// there): its generation is checked in debug builds only.
+    #[inline(always)]
+    pub fn live_mut(&mut self, key: Key) -> &mut T {
+        let slot = &mut self.slots[key.index as usize];
+        debug_assert_eq!(slot.generation, key.generation, "a stale key");
+        slot.value.as_mut().expect("a live key")
+    }
+
     /// The values named by `a` and `b`, both mutably, if both are still
     /// there and are two different values.
     #[inline(always)]
@@ -102,6 +112,30 @@ impl<T> Slab<T> {
             return None;
         }
         Some((x.value.as_mut()?, y.value.as_mut()?))
+    }
+
+    /// The values named by live keys `a` and `b` ([`Slab::live_mut`]), both
+    /// mutably, unless they are one value.
+    #[inline(always)]
+    pub fn live_pair_mut(&mut self, a: Key, b: Key) -> Option<(&mut T, &mut T)> {
+        let (i, j) = (a.index as usize, b.index as usize);
+        if i == j {
+            return None;
+        }
+        let (x, y) = match i < j {
+            true => {
+                let (low, high) = self.slots.split_at_mut(j);
+                (&mut low[i], &mut high[0])
+            }
+            false => {
+                let (low, high) = self.slots.split_at_mut(i);
+                (&mut high[0], &mut low[j])
+            }
+        };
+        debug_assert_eq!(x.generation, a.generation, "a stale key");
+        debug_assert_eq!(y.generation, b.generation, "a stale key");
+        let live = "a live key";
+        Some((x.value.as_mut().expect(live), y.value.as_mut().expect(live)))
     }
 
     /// Removes and returns the value named by `key`.
@@ -172,5 +206,27 @@ mod tests {
         let c = s.insert(3);
         assert!(s.pair_mut(a, b).is_none(), "a stale key to a reused slot");
         assert!(s.pair_mut(c, a).is_some());
+    }
+
+    #[test]
+    fn live_keys_reach_their_values() {
+        let mut s = Slab::default();
+        let (a, b) = (s.insert(1), s.insert(2));
+        *s.live_mut(a) += 10;
+        let (y, x) = s.live_pair_mut(b, a).expect("two values");
+        (*x, *y) = (*x + 100, *y + 200);
+        assert_eq!((s.get(a), s.get(b)), (Some(&111), Some(&202)));
+        assert!(s.live_pair_mut(a, a).is_none(), "one value twice");
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "a stale key")]
+    fn stale_live_key_panics_in_debug_builds() {
+        let mut s = Slab::default();
+        let a = s.insert(1);
+        s.remove(a);
+        s.insert(2);
+        s.live_mut(a);
     }
 }

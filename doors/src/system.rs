@@ -335,6 +335,10 @@ pub(crate) struct Thread {
     /// `stack` (below the door_info slot), worked out with `null_sp` (0
     /// before).
     pub arg_end: u64,
+    /// The lowest address arguments may start at in `stack` (above the
+    /// reserve), worked out with `arg_end` (saturating: no address is
+    /// above an area that ends the address space).
+    pub arg_floor: u64,
     /// The token ([`crate::UserMemory::locate`]) and start of the top of
     /// `stack` (`crate::dispatch::area_top`, where small arguments land),
     /// found with it at `stack_epoch`; `(UNPLACED, 0)` for none.
@@ -450,6 +454,7 @@ impl<C: Copy> DoorSystem<C> {
             stack_epoch: 0,
             null_sp: 0,
             arg_end: 0,
+            arg_floor: 0,
             top: (crate::UNPLACED, 0),
         };
         let key = self.threads.insert(tid, t).ok_or(Errno::EINVAL)?;

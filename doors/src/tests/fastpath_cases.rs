@@ -259,7 +259,8 @@ fn fast_path_declines_without_an_idle_thread_or_a_door() {
         pid: 1,
         cred: Cred::default(),
     };
-    assert_eq!(w.sys.try_fast_call(&w.caps, &w.mem, me, shared, None), None);
+    let id = Caps::door(w.caps.get(2, shared).unwrap()).unwrap();
+    assert_eq!(w.sys.try_fast_call(&w.mem, me, id, None), None);
     assert!(w.try_fast_call(21, shared, None).is_some());
     w.park(22);
     // A call that passed a descriptor is served, and its return can be

@@ -462,8 +462,8 @@ impl World {
             pid: self.sys.threads.get(&tid)?.pid,
             cred,
         };
-        self.sys
-            .try_fast_call(&self.caps, &self.mem, me, fd, params.as_ref())
+        let id = Caps::door(self.caps.get(me.pid, fd)?)?;
+        self.sys.try_fast_call(&self.mem, me, id, params.as_ref())
     }
 
     /// The fast path's door_return of `size` bytes at `data` (no

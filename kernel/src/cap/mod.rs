@@ -47,7 +47,7 @@ use crate::socket::Stream;
 use abi::Errno;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
-use doors::{Descriptors, DoorId, DoorSystem, Fd, Pid, Registry};
+use doors::{At, Descriptors, DoorId, DoorSystem, Fd, Pid, Registry};
 
 /// What a descriptor names. A capability held in a table, in a door
 /// message in flight, or by a thread blocked on it is one counted
@@ -280,6 +280,19 @@ impl<S: PageStore> CapSpace<S> {
 fn note(wakes: &mut VecDeque<(PipeId, Wake)>, id: PipeId, wake: Wake) {
     if wake != Wake::Nobody {
         wakes.push_back((id, wake));
+    }
+}
+
+impl<S: PageStore> CapSpace<S> {
+    /// The door descriptor `fd` of process `pid` names, its table looked
+    /// for first at `hint` (the door fast path's lookup: with the right
+    /// hint, no hashing; see [`Registry::get_hinted`]).
+    #[inline(always)]
+    pub fn door_hinted(&self, hint: &mut At, pid: Pid, fd: Fd) -> Option<DoorId> {
+        match self.holders.get_hinted(hint, pid)?.table.get(fd)? {
+            Capability::Door(id) => Some(id),
+            _ => None,
+        }
     }
 }
 

@@ -124,7 +124,11 @@ fn fast_data_return(frame: &mut TrapFrame) {
 /// changed, otherwise.
 #[inline(always)]
 fn try_fast_call(frame: &TrapFrame, params: Option<u64>) {
-    let Ok(d) = fd_arg(frame.rdi) else { return };
+    // A descriptor is a non-negative int (the general path answers the
+    // rest).
+    let Ok(d) = i32::try_from(frame.rdi) else {
+        return;
+    };
     // Nothing holds the lock on a system call's way in (one CPU, and
     // interrupts off in the kernel): trying it is taking it, one compare
     // less than a lock that would spin.
@@ -147,14 +151,17 @@ fn try_fast_call(frame: &TrapFrame, params: Option<u64>) {
         pid,
         cred: me.cred(),
     };
+    let Some(door) = caps.door_hinted(me.caps_at(), pid, d) else {
+        return;
+    };
     let memory = ProcessMemory::new(procs, pid);
     let (up, data_ptr) = match params {
-        None => (doors.try_fast_call(caps, &memory, caller, d, None), 0),
+        None => (doors.try_fast_call(&memory, caller, door, None), 0),
         Some(addr) => {
             let Some(params) = memory.read_params(addr, me.door_pages()) else {
                 return;
             };
-            let up = doors.try_fast_call(caps, &memory, caller, d, Some(&params));
+            let up = doors.try_fast_call(&memory, caller, door, Some(&params));
             (up, params.arg.data_ptr)
         }
     };

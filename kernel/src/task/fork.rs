@@ -21,6 +21,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
+use doors::At;
 use kernel::job::Job;
 use kernel::joins::ExitValues;
 use kernel::linux::LinuxThread;
@@ -81,6 +82,7 @@ impl Sched {
             root: Some(space.root()),
             door_key: None,
             door_pages: WritablePages::NONE,
+            caps_at: At::NOWHERE,
             cred,
             linux: linux_thread,
             cpu_ticks: 0,

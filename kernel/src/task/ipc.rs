@@ -21,8 +21,8 @@ use abi::{DoorArg, DoorDesc, DoorInfo, Errno, Wire};
 use alloc::vec::Vec;
 use core::cell::Cell;
 use doors::{
-    CallParams, Cred, Depleted, DoorSystem, Located, Pid, Registry, Reply, ResultPlace, ThreadKey,
-    UNPLACED, Upcall, UserMemory,
+    At, CallParams, Cred, Depleted, DoorSystem, Located, Pid, Registry, Reply, ResultPlace,
+    ThreadKey, UNPLACED, Upcall, UserMemory,
 };
 use kernel::cap::{CapSpace, Capability};
 
@@ -318,7 +318,12 @@ impl Sched {
     /// no record, which cannot happen).
     #[inline(always)]
     pub fn fast_door_env(&mut self) -> Option<FastDoorEnv<'_>> {
-        let me = self.threads.get_mut(self.current)?;
+        // SAFETY: `running` points to the boxed record of the running
+        // thread (set with `current`); a record is freed only once its
+        // thread no longer runs (`destroy_thread`, and the switch away
+        // from a dead one), and `&mut self` is held for as long as the
+        // reference lives, so nothing else reaches the record meanwhile.
+        let me = unsafe { &mut *self.running.0?.as_ptr() };
         let objects = self.objects.as_mut().expect("objects initialised at boot");
         Some(FastDoorEnv {
             doors: &mut objects.doors,
@@ -433,6 +438,12 @@ impl Thread {
     #[inline(always)]
     pub fn cred(&self) -> Cred {
         self.cred
+    }
+
+    /// Where its process's descriptor table was last found (a hint).
+    #[inline(always)]
+    pub fn caps_at(&mut self) -> &mut At {
+        &mut self.caps_at
     }
 
     /// The pages of its last fast door_call's `door_arg_t`, rbuf and arguments.

@@ -21,7 +21,7 @@ impl Sched {
     /// Whether the running thread belongs to a Linux program.
     #[inline]
     pub fn current_is_linux(&self) -> bool {
-        self.on_cpu.linux
+        self.running().is_some_and(|t| t.linux.is_some())
     }
 
     /// The running thread's Linux state (`None` for a native thread).
@@ -86,9 +86,6 @@ impl Sched {
                     t.detached = false;
                 }
             }
-        }
-        if tid == self.current {
-            self.on_cpu.linux = linux_end.is_some();
         }
         let numbering = match linux_end {
             Some(_) => Numbering::Posix,

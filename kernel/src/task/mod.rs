@@ -51,8 +51,9 @@ use x86_64::structures::paging::PhysFrame;
 
 use crate::mem::pages::FrameStore;
 use abi::{Errno, MAX_PROCESSES, MAX_THREADS, limit};
+use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use doors::{Cred, Registry, ThreadKey};
+use doors::{At, Cred, Registry, ThreadKey};
 use kernel::cap::Capability;
 use kernel::clock::Clock;
 use kernel::job::Job;
@@ -137,6 +138,9 @@ pub struct Thread {
     door_key: Option<ThreadKey>,
     /// The pages of its last fast door_call's `door_arg_t`, rbuf and arguments.
     door_pages: WritablePages,
+    /// Where its process's descriptor table was last found, for the door
+    /// fast path's lookup ([`Registry::get_hinted`]).
+    caps_at: At,
     /// Its process's credentials (a copy of [`Process::cred`], kept in step
     /// by [`Sched::set_current_cred`], read on every door call).
     cred: Cred,
@@ -224,29 +228,14 @@ impl Limits {
     };
 }
 
-/// What the system calls of the running thread read of it (the door
-/// fast paths read the rest from its record, which they reach anyway).
+/// Where the running thread's record is (its box, which stays put while
+/// the thread table grows).
 #[derive(Clone, Copy)]
-struct OnCpu {
-    pid: u32,
-    /// It belongs to a Linux program (its errors take Linux's numbers).
-    linux: bool,
-}
+struct Running(Option<NonNull<Thread>>);
 
-impl OnCpu {
-    const NONE: OnCpu = OnCpu {
-        pid: 0,
-        linux: false,
-    };
-
-    #[inline(always)]
-    fn of(t: &Thread) -> OnCpu {
-        OnCpu {
-            pid: t.pid,
-            linux: t.linux.is_some(),
-        }
-    }
-}
+// SAFETY: the pointer is only followed under the `SCHED` lock, as the
+// table that owns the record is.
+unsafe impl Send for Running {}
 
 pub struct Sched {
     /// Threads by tid (a tid says where its record is: no hashing).
@@ -255,9 +244,12 @@ pub struct Sched {
     ready: ReadyQueue,
     sleepers: SleepQueue,
     current: u32,
-    /// What system calls read of the running thread, refreshed at every
-    /// switch (so they need no lookup).
-    on_cpu: OnCpu,
+    /// The running thread's record, set with `current`: system calls
+    /// reach it without a lookup.
+    running: Running,
+    /// The running thread's process (as `running` says: kept apart, as
+    /// most system calls read it).
+    current_pid: u32,
     idle: u32,
     /// Threads that exited (still in `threads`, state `Dead`): the switch
     /// away from one still saves into its record and runs on its stack, so
@@ -284,7 +276,8 @@ pub static SCHED: Mutex<Sched> = Mutex::new(Sched {
     ready: ReadyQueue::new(),
     sleepers: SleepQueue::new(),
     current: 0,
-    on_cpu: OnCpu::NONE,
+    running: Running(None),
+    current_pid: 0,
     idle: 0,
     dead: Vec::new(),
     pids: Pids::new(),
@@ -335,8 +328,20 @@ impl Sched {
     fn make_current_inline(&mut self, tid: u32) -> Option<&mut Thread> {
         let t = self.threads.get_mut(tid)?;
         self.current = tid;
-        self.on_cpu = OnCpu::of(t);
+        self.running = Running(Some(NonNull::from(&mut **t)));
+        self.current_pid = t.pid;
         Some(t)
+    }
+
+    /// The running thread's record (`None` before the first switch), as
+    /// `running` points to it.
+    #[inline(always)]
+    fn running(&self) -> Option<&Thread> {
+        // SAFETY: `running` points to the boxed record of the running
+        // thread; a record is freed only once its thread no longer runs
+        // (`destroy_thread`, and the switch away from a dead one), and the
+        // reference borrows the table that owns it.
+        self.running.0.map(|t| unsafe { t.as_ref() })
     }
 
     /// The running thread's record.
@@ -349,7 +354,7 @@ impl Sched {
     }
 
     pub fn current_pid(&self) -> u32 {
-        self.on_cpu.pid
+        self.current_pid
     }
 
     pub fn process(&self, pid: u32) -> Option<&Process> {
@@ -526,6 +531,7 @@ impl Sched {
             root,
             door_key: None,
             door_pages: WritablePages::NONE,
+            caps_at: At::NOWHERE,
             cred,
             linux: None,
             cpu_ticks: 0,
@@ -651,6 +657,7 @@ impl Sched {
 
     /// Takes a thread that is not running off every queue and frees it.
     fn destroy_thread(&mut self, tid: u32) {
+        assert_ne!(tid, self.current, "the running thread destroyed");
         self.ready.remove(tid);
         self.sleepers.remove(tid);
         self.futexes.remove(tid);
@@ -758,6 +765,7 @@ pub fn start() -> ! {
         root: None,
         door_key: None,
         door_pages: WritablePages::NONE,
+        caps_at: At::NOWHERE,
         cred: Cred::default(),
         linux: None,
         cpu_ticks: 0,
