@@ -48,6 +48,14 @@ pub(crate) fn locate_top<M: UserMemory>(mem: &M, pid: Pid, area: StackArea) -> (
     (mem.locate(pid, start, len, true).unwrap_or(UNPLACED), start)
 }
 
+/// The lowest address an invocation's arguments may start at in `area`,
+/// keeping `reserve` bytes free at its bottom (saturating: nothing starts
+/// above an area that ends the address space).
+#[inline(always)]
+pub(crate) fn arg_floor(area: StackArea, reserve: u64) -> u64 {
+    area.base.saturating_add(reserve)
+}
+
 /// Places an invocation with `data` bytes and `ndesc` descriptors in `area`,
 /// keeping `reserve` bytes free at the bottom; `None` if it does not fit.
 #[inline]
@@ -56,8 +64,7 @@ pub(crate) fn layout(area: StackArea, data: u64, ndesc: u32, reserve: u64) -> Op
     let info_addr = top.checked_sub(INFO_SIZE)? & !7;
     let desc_addr = info_addr.checked_sub(ndesc as u64 * DESC_SIZE)? & !7;
     let data_addr = desc_addr.checked_sub(data)? & !15;
-    let floor = area.base.checked_add(reserve)?;
-    (data_addr >= floor).then_some(ArgLayout {
+    (data_addr >= arg_floor(area, reserve)).then_some(ArgLayout {
         info_addr,
         desc_addr,
         data_addr,

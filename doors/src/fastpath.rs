@@ -22,7 +22,7 @@
 //! and the whole state after each step.
 
 use crate::descriptors::DoorId;
-use crate::dispatch::{ARG_SIZE, layout, locate_top};
+use crate::dispatch::{ARG_SIZE, arg_floor, layout, locate_top};
 use crate::outcome::{StackArea, UNPLACED, UserMemory};
 use crate::system::{CallState, Door, Invocation, PoolKey, ReplyTo, ThreadKey};
 use crate::{CallParams, Cred, DoorSystem, Pid, Tid};
@@ -269,7 +269,7 @@ impl<C: Copy> DoorSystem<C> {
             if !mem.accessible(t.pid, stack.base, stack.size, true) {
                 return None;
             }
-            let floor = stack.base.saturating_add(self.cfg.stack_reserve);
+            let floor = arg_floor(stack, self.cfg.stack_reserve);
             anew = Some((null, floor, locate_top(mem, t.pid, stack)));
         }
         // No results at address 0 (the null return) need no check;

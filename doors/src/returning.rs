@@ -4,7 +4,8 @@
 
 use crate::descriptors::Descriptors;
 use crate::dispatch::{
-    ARG_SIZE, DESC_SIZE, Passed, Taken, layout, locate_top, parse_descs, release_fds, round_up,
+    ARG_SIZE, DESC_SIZE, Passed, Taken, arg_floor, layout, locate_top, parse_descs, release_fds,
+    round_up,
 };
 use crate::outcome::{Delivery, Next, Reply, ReturnOutcome, StackArea, Upcall, UserMemory};
 use crate::system::{Pending, PoolKey, ReplyTo, ThreadKey};
@@ -296,7 +297,7 @@ impl<C: Copy> DoorSystem<C> {
         let (null_sp, arg_end) = null.map_or((0, 0), |l| (l.sp, l.desc_addr));
         let t = self.threads.at_mut(me);
         (t.arg_end, t.top) = (arg_end, locate_top(mem, t.pid, stack));
-        t.arg_floor = stack.base.saturating_add(self.cfg.stack_reserve);
+        t.arg_floor = arg_floor(stack, self.cfg.stack_reserve);
         t.stack = stack;
         t.stack_epoch = mem.epoch();
         t.null_sp = null_sp;

@@ -336,8 +336,7 @@ pub(crate) struct Thread {
     /// before).
     pub arg_end: u64,
     /// The lowest address arguments may start at in `stack` (above the
-    /// reserve), worked out with `arg_end` (saturating: no address is
-    /// above an area that ends the address space).
+    /// reserve: `crate::dispatch::arg_floor`), worked out with `arg_end`.
     pub arg_floor: u64,
     /// The token ([`crate::UserMemory::locate`]) and start of the top of
     /// `stack` (`crate::dispatch::area_top`, where small arguments land),

@@ -51,9 +51,10 @@ raw_ppoll(struct pollfd *fds, long n, struct timespec *ts, const sigset_t *mask,
 	return (syscall(SYS_ppoll, fds, n, ts, mask, size));
 }
 
-/* A child that writes one byte to `fd` after a short sleep, then exits. */
+/* Forks a child that sleeps a short while before going on: 0 in the
+ * child, its pid in the parent. */
 static pid_t
-late_writer(int fd)
+napping_child(void)
 {
 	fflush(stdout);
 	pid_t c = fork();
@@ -61,6 +62,16 @@ late_writer(int fd)
 	if (c == 0) {
 		struct timespec nap = { 0, 30 * 1000 * 1000 };
 		nanosleep(&nap, NULL);
+	}
+	return (c);
+}
+
+/* A child that writes one byte to `fd` after a short sleep, then exits. */
+static pid_t
+late_writer(int fd)
+{
+	pid_t c = napping_child();
+	if (c == 0) {
 		CHECK(write(fd, "x", 1) == 1);
 		_exit(0);
 	}
@@ -72,12 +83,8 @@ static pid_t
 late_signal(void)
 {
 	pid_t parent = getpid();
-	fflush(stdout);
-	pid_t c = fork();
-	CHECK(c >= 0);
+	pid_t c = napping_child();
 	if (c == 0) {
-		struct timespec nap = { 0, 30 * 1000 * 1000 };
-		nanosleep(&nap, NULL);
 		CHECK(kill(parent, SIGUSR1) == 0);
 		_exit(0);
 	}

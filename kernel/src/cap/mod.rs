@@ -289,10 +289,7 @@ impl<S: PageStore> CapSpace<S> {
     /// hint, no hashing; see [`Registry::get_hinted`]).
     #[inline(always)]
     pub fn door_hinted(&self, hint: &mut At, pid: Pid, fd: Fd) -> Option<DoorId> {
-        match self.holders.get_hinted(hint, pid)?.table.get(fd)? {
-            Capability::Door(id) => Some(id),
-            _ => None,
-        }
+        Self::door(self.holders.get_hinted(hint, pid)?.table.get(fd)?)
     }
 }
 
