@@ -49,6 +49,8 @@ pub struct FastCaller {
 pub struct FastUpcall {
     /// The server thread, taken from its pool.
     pub server: Tid,
+    /// Its handle ([`DoorSystem::create_thread`]).
+    pub server_handle: u64,
     /// Its process.
     pub server_pid: Pid,
     /// The thread's stack pointer: the bottom of its argument area.
@@ -76,6 +78,8 @@ pub struct FastUpcall {
 pub struct FastReply {
     /// The caller, to switch straight back to.
     pub caller: Tid,
+    /// Its handle ([`DoorSystem::create_thread`]).
+    pub caller_handle: u64,
     /// Its process.
     pub caller_pid: Pid,
     /// Where the results go; `None` for a call with `params == NULL`
@@ -215,6 +219,7 @@ impl<C: Copy> DoorSystem<C> {
         });
         Some(FastUpcall {
             server: s.tid,
+            server_handle: s.handle,
             server_pid: s.pid,
             sp,
             status: match depleted {
@@ -363,6 +368,7 @@ impl<C: Copy> DoorSystem<C> {
         c.call = None;
         Some(FastReply {
             caller: c.tid,
+            caller_handle: c.handle,
             caller_pid,
             place,
             from,

@@ -39,8 +39,9 @@ use alloc::vec::Vec;
 
 impl<C: Copy> DoorSystem<C> {
     /// fork by thread `forker` of process `parent`: registers process
-    /// `child` with one thread, `child_tid` (the forking thread's copy),
-    /// and returns that thread's key. Errors (nothing changes): ESRCH
+    /// `child` with one thread, `child_tid` (the forking thread's copy,
+    /// whose kernel record is `child_handle`: see
+    /// [`DoorSystem::create_thread`]), and returns that thread's key. Errors (nothing changes): ESRCH
     /// (`forker` unknown or not a thread of `parent`), EINVAL (`forker` is
     /// parked or blocked in a call, or `child` or `child_tid` exists).
     ///
@@ -52,6 +53,7 @@ impl<C: Copy> DoorSystem<C> {
         forker: Tid,
         child: Pid,
         child_tid: Tid,
+        child_handle: u64,
     ) -> Result<ThreadKey, Errno> {
         let key = self.thread_of(parent, forker)?;
         let t = self.threads.at(key);
@@ -60,7 +62,7 @@ impl<C: Copy> DoorSystem<C> {
         }
         let bound_invalid = t.bind.is_some() || t.bound_invalid;
         self.create_process(child)?;
-        let copy = self.create_thread(child, child_tid)?;
+        let copy = self.create_thread(child, child_tid, child_handle)?;
         self.threads.at_mut(copy).bound_invalid = bound_invalid;
         Ok(copy)
     }
@@ -80,10 +82,10 @@ impl<C: Copy> DoorSystem<C> {
         pid: Pid,
         tid: Tid,
     ) -> Result<ThreadKey, Errno> {
-        self.thread_of(pid, tid)?;
+        let handle = self.threads.at(self.thread_of(pid, tid)?).handle;
         self.exit_process(caps, pid);
         self.create_process(pid)?;
-        self.create_thread(pid, tid)
+        self.create_thread(pid, tid, handle)
     }
 
     /// The argument areas (`(base, size)`) of process `pid`'s idle server

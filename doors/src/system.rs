@@ -311,6 +311,10 @@ pub(crate) enum CallState {
 /// (a nested call made while serving), never with `idle`.
 pub(crate) struct Thread {
     pub tid: Tid,
+    /// The kernel's word for its own record of the thread, given at
+    /// [`DoorSystem::create_thread`] and handed back by the fast paths
+    /// with the thread to switch to, so the kernel needs no lookup.
+    pub handle: u64,
     pub pid: Pid,
     pub proc: ProcKey,
     pub idle: Option<PoolKey>,
@@ -435,13 +439,15 @@ impl<C: Copy> DoorSystem<C> {
         Ok(())
     }
 
-    /// Registers thread `tid` of process `pid`; returns the key the kernel
-    /// keeps for the fast path. Errors: ESRCH (no process), EINVAL (`tid`
-    /// exists).
-    pub fn create_thread(&mut self, pid: Pid, tid: Tid) -> Result<ThreadKey, Errno> {
+    /// Registers thread `tid` of process `pid`, whose kernel record the
+    /// kernel calls `handle` (handed back by the fast paths, never looked
+    /// into); returns the key the kernel keeps for the fast path. Errors:
+    /// ESRCH (no process), EINVAL (`tid` exists).
+    pub fn create_thread(&mut self, pid: Pid, tid: Tid, handle: u64) -> Result<ThreadKey, Errno> {
         let proc = self.procs.find(pid).ok_or(Errno::ESRCH)?;
         let t = Thread {
             tid,
+            handle,
             pid,
             proc,
             idle: None,

@@ -1,7 +1,8 @@
 //! [`Slots`]: records under ids that say where they are. An id is a slot
 //! index plus a reuse count (`index + CAPACITY * generation`), so finding a
 //! record is an index and one compare, with no hashing: the thread table is
-//! one, and the door fast path looks threads up by id on every call.
+//! one (the door fast path does not look threads up: the door logic hands
+//! it the address of the thread's record).
 //!
 //! Ids of fresh slots count up from 1; a freed slot is reused last-freed
 //! last (so an id comes back only after every other free slot was used),

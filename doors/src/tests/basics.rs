@@ -141,8 +141,8 @@ fn process_and_thread_registration_rejects_duplicates() {
     let mut w = World::new();
     w.process(1, &[10]);
     assert_eq!(w.sys.create_process(1), Err(Errno::EINVAL));
-    assert_eq!(w.sys.create_thread(1, 10), Err(Errno::EINVAL));
-    assert_eq!(w.sys.create_thread(5, 11), Err(Errno::ESRCH));
+    assert_eq!(w.sys.create_thread(1, 10, 1), Err(Errno::EINVAL));
+    assert_eq!(w.sys.create_thread(5, 11, 1), Err(Errno::ESRCH));
     assert_eq!(w.door_info(99, DOOR_QUERY), Err(Errno::ESRCH));
 }
 

@@ -81,7 +81,7 @@ fn without_an_idle_thread_the_caller_waits_until_one_parks() {
     let mut w = setup();
     w.call_handoff(20, 0);
     w.call_handoff(21, 0);
-    w.sys.create_thread(2, 22).unwrap();
+    w.sys.create_thread(2, 22, handle_of(22)).unwrap();
     w.call_wait(22, 0);
     assert_eq!(w.sys.stats().waiting, 1);
     let out = w.ret(11, 0, &[]).unwrap();
@@ -150,7 +150,7 @@ fn too_many_descriptors_is_e2big_before_they_are_read() {
     );
     w.process(1, &[10]);
     let d = w.create(1, 0, 0);
-    w.sys.create_thread(1, 11).unwrap();
+    w.sys.create_thread(1, 11, handle_of(11)).unwrap();
     w.park(10);
     let p = w.arg(11, 0, &[pass_release(d), pass(d), pass(d)], 0);
     assert_eq!(w.call(11, d, Some(p)), Err(Errno::E2BIG));

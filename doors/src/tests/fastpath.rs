@@ -287,6 +287,7 @@ fn area(tid: Tid, bad: bool) -> StackArea {
 fn as_fast_upcall(up: &Upcall, from: u64, to: (u64, u64)) -> FastUpcall {
     FastUpcall {
         server: up.server,
+        server_handle: handle_of(up.server),
         server_pid: up.server_pid,
         sp: up.layout.sp,
         status: up.entry_status(),
@@ -428,7 +429,10 @@ impl Pair {
                     .clone()
                     .expect("the general path failed a fast return");
                 let r = g.reply.expect("the general path found no caller");
-                assert_eq!((r.caller, r.caller_pid), (reply.caller, reply.caller_pid));
+                assert_eq!(
+                    (r.caller, handle_of(r.caller), r.caller_pid),
+                    (reply.caller, reply.caller_handle, reply.caller_pid)
+                );
                 let d = r.result.expect("the general path failed the reply");
                 let server_pid = self.general.sys.threads[&tid].pid;
                 let to = reply.place.map_or(0, |p| p.rbuf);

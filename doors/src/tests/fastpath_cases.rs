@@ -325,3 +325,20 @@ fn tokens_reach_the_kernel_as_they_were_found() {
     let place = reply.place.expect("a place");
     assert_eq!((reply.from, place.params_at), ((UNPLACED, 0), !p.addr));
 }
+
+#[test]
+fn fast_paths_hand_back_the_kernels_handles_across_fork_and_exec() {
+    let mut pair = Pair::new();
+    pair.null_return(20, false);
+    // A fork child's thread has the handle the kernel gave it, and an
+    // exec keeps the thread's (`Pair` compares every handle the fast
+    // paths hand back with the one the thread was given).
+    pair.both(|w| w.fork(1, 10, 3, 30));
+    pair.both(|w| w.exec(1, 10));
+    for caller in [30, 10] {
+        let up = pair.call(caller, 0, None).expect("a fast call");
+        assert_eq!((up.server, up.server_handle), (20, handle_of(20)));
+        pair.null_return(20, false);
+    }
+    assert_eq!(pair.hits, 4);
+}

@@ -67,7 +67,7 @@ fn the_child_cannot_revoke_set_parameters_of_or_bind_to_the_parents_doors() {
 fn the_child_has_no_server_threads_and_owns_the_doors_it_creates() {
     let mut w = World::new();
     forked(&mut w, 0);
-    w.sys.create_thread(2, 21).unwrap();
+    w.sys.create_thread(2, 21, handle_of(21)).unwrap();
     let created = w.door_create(2, PC, 0xd0, 0).unwrap();
     assert_eq!(
         created.create_server,

@@ -157,6 +157,12 @@ impl Caps {
 }
 
 /// The stack area thread `tid` registers.
+/// The handle the tests' kernel gives thread `tid`'s record (not its id,
+/// so a mix-up shows).
+pub fn handle_of(tid: Tid) -> u64 {
+    0x4000_0000_0000 + u64::from(tid) * 0x40
+}
+
 pub fn stack(tid: Tid) -> StackArea {
     StackArea {
         base: 0x1000_0000 + tid as u64 * 0x10_0000,
@@ -214,7 +220,7 @@ impl World {
         self.caps.tables.insert(pid, Vec::new());
         self.creds.insert(pid, c);
         for &t in tids {
-            self.sys.create_thread(pid, t).unwrap();
+            self.sys.create_thread(pid, t, handle_of(t)).unwrap();
         }
     }
 
@@ -374,7 +380,8 @@ impl World {
         child_tid: Tid,
     ) -> Result<(), Errno> {
         let table = self.caps.tables.get(&parent).ok_or(Errno::ESRCH)?.clone();
-        self.sys.fork_process(parent, forker, child, child_tid)?;
+        self.sys
+            .fork_process(parent, forker, child, child_tid, handle_of(child_tid))?;
         for &cap in table.iter().flatten() {
             match cap {
                 Cap::Door(d) => self.sys.add_ref(d),

@@ -188,7 +188,9 @@ impl Run {
             m.born.insert(*pid);
         }
         for tid in TIDS.into_iter().filter(|&t| m.born.contains(&pid_of(t))) {
-            w.sys.create_thread(pid_of(tid), tid).unwrap();
+            w.sys
+                .create_thread(pid_of(tid), tid, handle_of(tid))
+                .unwrap();
             m.threads.insert(tid);
         }
         Run { w, m }

@@ -32,6 +32,7 @@
 
 use super::{NAMES, Op, PIDS, Run, TIDS, pid_of};
 use crate::system::{CallState, Pending, PoolKey};
+use crate::tests::handle_of;
 use crate::{Errno, Next, Pid, Tid, Upcall};
 use abi::{DOOR_PRIVATE, DOOR_UNREF, DOOR_UNREF_DATA, DOOR_UNREF_MULTI};
 use proptest::prelude::*;
@@ -450,7 +451,10 @@ impl Run {
         let tid = (server * 10 + 2..server * 10 + 10)
             .find(|t| !self.m.threads.contains(t))
             .expect("no thread id left");
-        self.w.sys.create_thread(server, tid).unwrap();
+        self.w
+            .sys
+            .create_thread(server, tid, handle_of(tid))
+            .unwrap();
         self.m.threads.insert(tid);
         if let (PoolM::Private(_), Some(fd)) = (pool, fd) {
             self.w.door_bind(tid, fd).unwrap();

@@ -16,17 +16,20 @@ impl<S: PageStore> Objects<S> {
     /// parent's table (every kind: a file's, directory's or device's
     /// open-file description and a pipe's end are shared, one more
     /// reference each), its current directory (one more reference) and its
-    /// umask, and one thread, `child_tid`, whose door-logic key is
-    /// returned. Errors (nothing created): EAGAIN (the copy's slots would
-    /// take the tables beyond `max_slots`), ESRCH (no process `parent`, or
-    /// `forker` is not its thread), EINVAL (`forker` is parked or blocked
-    /// in a door call; `child` or `child_tid` exists).
+    /// umask, and one thread, `child_tid` (its kernel record's handle
+    /// `child_handle`: `doors::DoorSystem::create_thread`), whose
+    /// door-logic key is returned. Errors (nothing created): EAGAIN (the
+    /// copy's slots would take the tables beyond `max_slots`), ESRCH (no
+    /// process `parent`, or `forker` is not its thread), EINVAL (`forker`
+    /// is parked or blocked in a door call; `child` or `child_tid`
+    /// exists).
     pub fn fork(
         &mut self,
         parent: Pid,
         forker: Tid,
         child: Pid,
         child_tid: Tid,
+        child_handle: u64,
     ) -> Result<ThreadKey, Errno> {
         let holder = self.caps.holder(parent)?;
         if self.caps.holders.contains_key(&child) {
@@ -40,7 +43,9 @@ impl<S: PageStore> Objects<S> {
             cwd: holder.cwd,
             umask: holder.umask,
         };
-        let key = self.doors.fork_process(parent, forker, child, child_tid)?;
+        let key = self
+            .doors
+            .fork_process(parent, forker, child, child_tid, child_handle)?;
         for (_, entry) in copy.table.iter() {
             self.retain(entry.cap);
         }

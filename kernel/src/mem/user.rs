@@ -730,24 +730,22 @@ fn one_page(addr: u64, len: u64) -> bool {
 #[inline(always)]
 fn copy_physical(from: u64, to: u64, len: u64) {
     let (src, dst) = (phys_to_virt(from), phys_to_virt(to));
-    if (8..=32).contains(&len) {
+    if len > 32 && to.wrapping_sub(from) >= len {
+        // SAFETY: the callers checked that both ranges are mapped user
+        // memory, `len` bytes each, reached through the window; the
+        // destination does not start inside the source (tested above).
+        unsafe { copy_forward(src, dst, len as usize) }
+    } else if (8..=32).contains(&len) {
         let len = len as usize;
         match len <= 16 {
-            // SAFETY: the callers checked that both ranges are mapped user
-            // memory, `len` bytes each, reached through the window; two
-            // words cover 8 to 16 bytes.
+            // SAFETY: as above; two words cover 8 to 16 bytes.
             true => unsafe { copy_words::<2>(src, dst, len) },
             // SAFETY: as above; four words cover 17 to 32 bytes.
             false => unsafe { copy_words::<4>(src, dst, len) },
         }
-    } else if len < 8 || to.wrapping_sub(from) < len {
-        // SAFETY: the callers checked that both ranges are mapped user
-        // memory; they may overlap, hence `copy`.
-        unsafe { core::ptr::copy(src, dst, len as usize) }
     } else {
-        // SAFETY: as above, more than 32 bytes each; the destination does
-        // not start inside the source (tested above).
-        unsafe { copy_forward(src, dst, len as usize) }
+        // SAFETY: as above; the ranges may overlap, hence `copy`.
+        unsafe { core::ptr::copy(src, dst, len as usize) }
     }
 }
 

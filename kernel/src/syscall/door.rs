@@ -14,8 +14,8 @@ use crate::arch::traps::TrapFrame;
 use crate::mem::pages::FrameStore;
 use crate::mem::user::UserPtr;
 use crate::task::{
-    self, Entry, FastDoorEnv, Leave, ProcessMemory, Resume, SCHED, Sched, Wait, copy_arguments,
-    deliver_results,
+    self, DoorTarget, Entry, FastDoorEnv, Leave, ProcessMemory, Resume, SCHED, Sched, Wait,
+    copy_arguments, deliver_results,
 };
 use crate::trace;
 use abi::{DOOR_CREATE_RUN_SERVER_CREATE, DoorArg, DoorCred, DoorInfo, Errno, Ucred};
@@ -183,7 +183,10 @@ fn try_fast_call(frame: &TrapFrame, params: Option<u64>) {
         status: up.status,
         regs: up.regs,
     });
-    task::door_leave(g, parked, Some((up.server, &resume)))
+    // SAFETY: the door logic handed the server's handle back just now,
+    // under this hold of the lock.
+    let server = unsafe { DoorTarget::handed_back(up.server, up.server_handle) };
+    task::door_leave(g, parked, Some((server, &resume)))
 }
 
 /// `door_return(data, size, desc_ptr, 0)` (`data` and `size` as in
@@ -229,7 +232,10 @@ fn try_fast_return(frame: &TrapFrame, data: u64, size: u64) {
     let parked = me.park(Leave::Blocked(Wait::DoorPark));
     FAST_PATHS.fetch_add(1, Ordering::Relaxed);
     let done = Resume::Return(Ok(0));
-    task::door_leave(g, parked, Some((reply.caller, &done)))
+    // SAFETY: the door logic handed the caller's handle back just now,
+    // under this hold of the lock.
+    let caller = unsafe { DoorTarget::handed_back(reply.caller, reply.caller_handle) };
+    task::door_leave(g, parked, Some((caller, &done)))
 }
 
 /// door_call: returns only when it fails at once; otherwise the calling

@@ -87,8 +87,10 @@ impl Sched {
             linux: linux_thread,
             cpu_ticks: 0,
         };
-        let tid = self.threads.insert(Box::new(thread)).ok_or(Errno::EAGAIN)?;
-        let key = match self.objects().fork(parent, forker, child, tid) {
+        let thread = Box::new(thread);
+        let handle = thread.door_handle();
+        let tid = self.threads.insert(thread).ok_or(Errno::EAGAIN)?;
+        let key = match self.objects().fork(parent, forker, child, tid, handle) {
             Ok(key) => key,
             Err(e) => {
                 self.threads.remove(tid);

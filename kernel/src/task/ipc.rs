@@ -20,6 +20,7 @@ use crate::mem::user::{
 use abi::{DoorArg, DoorDesc, DoorInfo, Errno, Wire};
 use alloc::vec::Vec;
 use core::cell::Cell;
+use core::ptr::NonNull;
 use doors::{
     At, CallParams, Cred, Depleted, DoorSystem, Located, Pid, Registry, Reply, ResultPlace,
     ThreadKey, UNPLACED, Upcall, UserMemory,
@@ -244,16 +245,18 @@ fn deliver(
 ) -> Result<(), Errno> {
     let caller = || space_of(procs, caller_pid).ok_or(Errno::EFAULT);
     let own = || src.space().ok_or(Errno::EFAULT);
-    let from_at = match from_at {
-        (UNPLACED, _) => UNPLACED,
-        range => token_of(range, from),
-    };
     if len > 0 {
         match (from_at, place.rbuf_at) {
-            (_, UNPLACED) => copy_located_from(from_at, own()?, from, caller()?, place.rbuf, len)?,
+            (from_at, UNPLACED) => {
+                let from_at = match from_at {
+                    (UNPLACED, _) => UNPLACED,
+                    range => token_of(range, from),
+                };
+                copy_located_from(from_at, own()?, from, caller()?, place.rbuf, len)?
+            }
             // The whole rbuf (at least `len` bytes) lies in one page.
-            (UNPLACED, rbuf_at) => copy_located_to(own()?, from, rbuf_at, len)?,
-            (from_at, rbuf_at) => copy_tokens(from_at, rbuf_at, len),
+            ((UNPLACED, _), rbuf_at) => copy_located_to(own()?, from, rbuf_at, len)?,
+            (range, rbuf_at) => copy_tokens(token_of(range, from), rbuf_at, len),
         }
     }
     let arg = place.arg(len);
@@ -427,7 +430,47 @@ pub struct FastDoorEnv<'a> {
     pub me: &'a mut Thread,
 }
 
+/// A thread parked in a door operation that a door switch resumes: its id,
+/// and its record when a door fast path found it (else the switch looks it
+/// up by id).
+#[derive(Clone, Copy)]
+pub struct DoorTarget {
+    pub tid: u32,
+    pub(super) record: Option<NonNull<Thread>>,
+}
+
+impl DoorTarget {
+    /// Thread `tid`, to look up by id.
+    pub fn by_id(tid: u32) -> Self {
+        DoorTarget { tid, record: None }
+    }
+
+    /// Thread `tid` as a door fast path found it: with the handle its door
+    /// record holds ([`Thread::door_handle`]), no lookup.
+    ///
+    /// # Safety
+    /// `handle` is the handle of thread `tid`'s door record, read under the
+    /// hold of the `SCHED` lock the switch happens in: the kernel gives
+    /// each door record its thread's handle, and removes the door record
+    /// (`exit_thread`) before it frees the thread's, so the record is live.
+    #[inline(always)]
+    pub unsafe fn handed_back(tid: u32, handle: u64) -> Self {
+        // SAFETY: a handle is the address of a boxed record, never null.
+        let record = unsafe { NonNull::new_unchecked(handle as *mut Thread) };
+        DoorTarget {
+            tid,
+            record: Some(record),
+        }
+    }
+}
+
 impl Thread {
+    /// What the door logic calls this record (`DoorSystem::create_thread`):
+    /// its address, which stays put (records are boxed).
+    pub fn door_handle(&self) -> u64 {
+        core::ptr::from_ref(self) as u64
+    }
+
     /// Its record in the door logic (`None` for the idle thread).
     #[inline(always)]
     pub fn door_key(&self) -> Option<ThreadKey> {

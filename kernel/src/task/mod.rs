@@ -22,7 +22,7 @@ mod signals;
 mod switch;
 
 pub use fork::exec;
-pub use ipc::{FastDoorEnv, ProcessMemory, copy_arguments, deliver_results};
+pub use ipc::{DoorTarget, FastDoorEnv, ProcessMemory, copy_arguments, deliver_results};
 pub use join::{detach_thread, exit_thread, join_thread};
 pub use linux::{exit_linux_thread, futex_wait, sleep_until};
 pub use loader::{spawn, user_frame};
@@ -107,6 +107,9 @@ enum State {
     Dead,
 }
 
+/// A thread's record. Records are boxed, so each stays put while the table
+/// grows: its address is what the door logic calls the thread
+/// ([`Thread::door_handle`]).
 pub struct Thread {
     pub tid: u32,
     pub pid: u32,
@@ -320,17 +323,25 @@ impl Sched {
     /// read of it; its record.
     #[inline]
     fn make_current(&mut self, tid: u32) -> Option<&mut Thread> {
-        self.make_current_inline(tid)
+        let record = NonNull::from(&mut **self.threads.get_mut(tid)?);
+        // SAFETY: the record of a live thread, in the table `self` owns.
+        Some(unsafe { self.make_current_at(record) })
     }
 
-    /// [`Sched::make_current`], inlined (into the door handoff).
+    /// Makes the thread whose record is at `record` the running one (the
+    /// door handoff, which has it from a [`DoorTarget`]); its record.
+    ///
+    /// # Safety
+    /// `record` is the boxed record of a live thread in `self.threads`.
     #[inline(always)]
-    fn make_current_inline(&mut self, tid: u32) -> Option<&mut Thread> {
-        let t = self.threads.get_mut(tid)?;
-        self.current = tid;
-        self.running = Running(Some(NonNull::from(&mut **t)));
+    unsafe fn make_current_at(&mut self, record: NonNull<Thread>) -> &mut Thread {
+        // SAFETY: as the caller promises; `&mut self` keeps the table, and
+        // so the record, from anyone else while the reference lives.
+        let t = unsafe { &mut *record.as_ptr() };
+        self.current = t.tid;
+        self.running = Running(Some(record));
         self.current_pid = t.pid;
-        Some(t)
+        t
     }
 
     /// The running thread's record (`None` before the first switch), as
@@ -536,8 +547,10 @@ impl Sched {
             linux: None,
             cpu_ticks: 0,
         };
-        let tid = self.threads.insert(Box::new(thread)).ok_or(Errno::EAGAIN)?;
-        let door_key = match self.objects().doors.create_thread(pid, tid) {
+        let thread = Box::new(thread);
+        let handle = thread.door_handle();
+        let tid = self.threads.insert(thread).ok_or(Errno::EAGAIN)?;
+        let door_key = match self.objects().doors.create_thread(pid, tid, handle) {
             Ok(key) => key,
             Err(e) => {
                 self.threads.remove(tid);

@@ -11,7 +11,9 @@
 //! door fast path makes the most of it: [`jump`] leaves the caller's kernel
 //! stack for good and enters the server's user mode at once.
 
-use super::{DEAD_PENDING, FIRST_USER_TSC, HANDOFFS, Resume, SCHED, Sched, State, Thread, Wait};
+use super::{
+    DEAD_PENDING, DoorTarget, FIRST_USER_TSC, HANDOFFS, Resume, SCHED, Sched, State, Thread, Wait,
+};
 use crate::arch::cpu::{self, FpuState, rdtsc};
 use crate::arch::gdt;
 use crate::arch::switch::{jump_to_user, switch, switch_to_user};
@@ -19,6 +21,7 @@ use crate::arch::traps::TrapFrame;
 use crate::mem::space::activate_root;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+use core::ptr::NonNull;
 use core::sync::atomic::Ordering;
 use spin::MutexGuard;
 
@@ -177,6 +180,7 @@ pub fn door_park(
     leave: Leave,
     target: Option<(u32, &Resume)>,
 ) -> ! {
+    let target = target.map(|(tid, resume)| (DoorTarget::by_id(tid), resume));
     let parked = g.current_thread().park(leave);
     door_leave(g, parked, target)
 }
@@ -215,7 +219,7 @@ impl Thread {
 pub fn door_leave(
     mut g: MutexGuard<'static, Sched>,
     parked: Parked,
-    target: Option<(u32, &Resume)>,
+    target: Option<(DoorTarget, &Resume)>,
 ) -> ! {
     let cur = g.current;
     let prev = (parked.fpu, parked.pid);
@@ -223,11 +227,11 @@ pub fn door_leave(
         g.ready.push(cur);
     }
     let next = match target {
-        Some((target, resume)) if g.direct_switch_to(target) => {
+        Some((target, resume)) if g.direct_switch_to(target.tid) => {
             HANDOFFS.fetch_add(1, Ordering::Relaxed);
             jump(g, prev, target, resume)
         }
-        Some((target, resume)) => wake_door_thread(&mut g, target, *resume),
+        Some((target, resume)) => wake_door_thread(&mut g, target.tid, *resume),
         None => {
             crate::trace::door_alone(matches!(parked.leave, Leave::Blocked(Wait::DoorCall)));
             g.pick_next()
@@ -236,7 +240,7 @@ pub fn door_leave(
     if next == cur {
         g.ready.remove(cur);
         let resume = g.take_resume(cur);
-        jump(g, prev, cur, &resume)
+        jump(g, prev, DoorTarget::by_id(cur), &resume)
     }
     switch_to(g, next, |_| {});
     unreachable!("a thread parked in a door operation resumed its kernel context")
@@ -262,18 +266,28 @@ fn wake_door_thread(g: &mut Sched, target: u32, resume: Resume) -> u32 {
 fn jump(
     mut g: MutexGuard<'static, Sched>,
     prev: (*mut FpuState, u32),
-    target: u32,
+    target: DoorTarget,
     resume: &Resume,
 ) -> ! {
     let (prev_fpu, prev_pid) = prev;
     let s = &mut *g;
-    let n = s
-        .make_current_inline(target)
-        .expect("jump to unknown thread");
+    let record = match target.record {
+        Some(record) => record,
+        None => NonNull::from(
+            &mut **s
+                .threads
+                .get_mut(target.tid)
+                .expect("jump to unknown thread"),
+        ),
+    };
+    // SAFETY: a live thread's record: looked up just now, or a door
+    // target's (see `DoorTarget`).
+    let n = unsafe { s.make_current_at(record) };
     crate::trace::handoff(n, resume);
     assert!(
         core::mem::take(&mut n.to_user),
-        "jump to thread {target}, which is not parked in a door operation"
+        "jump to thread {}, which is not parked in a door operation",
+        target.tid
     );
     let was_ready = core::mem::replace(&mut n.state, State::Running) == State::Ready;
     let top = n.kstack.top();
@@ -281,7 +295,7 @@ fn jump(
     let next_fpu = &raw const *n.fpu;
     load(n, prev_pid, top);
     if was_ready {
-        s.ready.remove(target);
+        s.ready.remove(target.tid);
     }
     drop(g);
     // SAFETY: the caller parked the running thread (or it is `target`), so

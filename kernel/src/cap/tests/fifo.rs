@@ -79,8 +79,8 @@ fn a_waiting_open_completes_once_the_other_side_opens() {
     assert_eq!(o.read(reader, &mut &mut buf[..]), Err(Errno::EAGAIN));
 
     // Fork shares both; the last close of the writers is end of file.
-    o.doors.create_thread(2, 20).unwrap();
-    o.fork(2, 20, 3, 30).unwrap();
+    o.doors.create_thread(2, 20, 0).unwrap();
+    o.fork(2, 20, 3, 30, 0).unwrap();
     o.close(2, w).unwrap();
     assert_eq!(o.read(reader, &mut &mut buf[..]), Err(Errno::EAGAIN));
     o.exit_process(3);

@@ -9,8 +9,8 @@ use doors::{Event, ReturnArgs, StackArea};
 fn parent() -> TestObjects {
     let mut o = objects();
     o.create_process(1, 16).unwrap();
-    o.doors.create_thread(1, 10).unwrap();
-    o.doors.create_thread(1, 11).unwrap();
+    o.doors.create_thread(1, 10, 0).unwrap();
+    o.doors.create_thread(1, 11, 0).unwrap();
     o
 }
 
@@ -43,7 +43,7 @@ fn fork_copies_every_descriptor_with_its_number_and_flags() {
         .unwrap();
     let (r, w) = o.pipe(1, ROOT, O_CLOEXEC).unwrap();
     let ofds = o.caps.fs.usage().ofds;
-    o.fork(1, 10, 2, 20).unwrap();
+    o.fork(1, 10, 2, 20, 0).unwrap();
     assert_eq!(entries(&o, 2), entries(&o, 1));
     assert!(o.caps.table(2).unwrap().entry(9).unwrap().cloexec);
     assert!(o.caps.table(2).unwrap().entry(r).unwrap().cloexec);
@@ -81,7 +81,7 @@ fn fork_copies_the_current_directory_and_umask() {
     o.mkdir(1, ROOT, AT_FDCWD, b"/tmp/home", 0o777).unwrap();
     o.chdir(1, ROOT, b"/tmp/home").unwrap();
     o.umask(1, 0o077).unwrap();
-    o.fork(1, 10, 2, 20).unwrap();
+    o.fork(1, 10, 2, 20, 0).unwrap();
     assert_eq!(o.getcwd(2).unwrap(), b"/tmp/home");
     assert_eq!(o.umask(2, 0o022), Ok(0o077));
     // The child's directory is a reference of its own.
@@ -103,7 +103,7 @@ fn the_childs_copies_are_references_its_exit_drops() {
         attrs & DOOR_IS_UNREF != 0
     };
     assert!(unref(&o));
-    o.fork(1, 10, 2, 20).unwrap();
+    o.fork(1, 10, 2, 20, 0).unwrap();
     assert!(!unref(&o), "the child's descriptor counts");
     let stack = StackArea {
         base: 0x10000,
@@ -130,10 +130,10 @@ fn fork_errors_create_nothing() {
     let mut o = parent();
     door(&mut o, 0);
     let nodes = o.caps.fs.usage().nodes;
-    assert_eq!(o.fork(3, 10, 2, 20), Err(Errno::ESRCH), "no parent");
-    assert_eq!(o.fork(1, 99, 2, 20), Err(Errno::ESRCH), "no forker");
-    assert_eq!(o.fork(1, 10, 1, 20), Err(Errno::EINVAL), "child exists");
-    assert_eq!(o.fork(1, 10, 2, 11), Err(Errno::EINVAL), "tid exists");
+    assert_eq!(o.fork(3, 10, 2, 20, 0), Err(Errno::ESRCH), "no parent");
+    assert_eq!(o.fork(1, 99, 2, 20, 0), Err(Errno::ESRCH), "no forker");
+    assert_eq!(o.fork(1, 10, 1, 20, 0), Err(Errno::EINVAL), "child exists");
+    assert_eq!(o.fork(1, 10, 2, 11, 0), Err(Errno::EINVAL), "tid exists");
     assert!(o.caps.table(2).is_none());
     assert_eq!(o.caps.descriptors(), 1);
     assert_eq!(o.caps.fs.usage().nodes, nodes);
@@ -165,7 +165,7 @@ fn exec_closes_the_close_on_exec_descriptors_of_every_kind() {
     o.pipe(1, ROOT, O_CLOEXEC).unwrap();
     o.chdir(1, ROOT, b"/tmp").unwrap();
     o.umask(1, 0o077).unwrap();
-    o.fork(1, 10, 2, 20).unwrap();
+    o.fork(1, 10, 2, 20, 0).unwrap();
     o.exec(1, 11).unwrap();
     let open: Vec<Fd> = entries(&o, 1).iter().map(|e| e.0).collect();
     assert_eq!(open, [kept, file_kept]);
@@ -211,7 +211,7 @@ fn exec_changes_the_numbering_and_fork_keeps_it() {
     o.close(1, carried).unwrap();
     assert_eq!(o.dup(1, 1, 0, false), Ok(0), "a plain number now");
     assert_eq!(o.fcntl(1, 1, F_DUPFD, 1), Ok(2));
-    o.fork(1, 11, 2, 20).unwrap();
+    o.fork(1, 11, 2, 20, 0).unwrap();
     o.close(2, 0).unwrap();
     assert_eq!(null(&mut o, 2), 0, "the child numbers POSIX's way");
     o.exec(2, 20).unwrap();

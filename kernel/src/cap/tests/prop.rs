@@ -118,7 +118,7 @@ impl World {
         let mut o = objects();
         o.create_process(SERVER, CAPACITY).unwrap();
         o.caps.set_numbering(SERVER, numbering[&SERVER]);
-        o.doors.create_thread(SERVER, SERVER_TID).unwrap();
+        o.doors.create_thread(SERVER, SERVER_TID, 0).unwrap();
         for i in 0..FILES {
             let fd = o
                 .open_fd(SERVER, ROOT, AT_FDCWD, &file(i), O_CREAT, 0o644)
@@ -180,7 +180,7 @@ impl World {
         let door_fd = self.fd_of(SERVER, Capability::Door(self.door)).unwrap();
         self.o.spawn(SERVER, pid, &[door_fd], CAPACITY).unwrap();
         self.o.caps.set_numbering(pid, self.numbering[&pid]);
-        self.o.doors.create_thread(pid, tid_of(pid)).unwrap();
+        self.o.doors.create_thread(pid, tid_of(pid), 0).unwrap();
         self.tables
             .insert(pid, BTreeMap::from([(0, Capability::Door(self.door))]));
     }

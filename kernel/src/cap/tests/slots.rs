@@ -16,7 +16,7 @@ fn slots_beyond_the_bound_are_enfile_and_free_ones_still_serve() {
     o.caps.max_slots = 4;
     o.create_process(1, 8).unwrap();
     o.create_process(2, 8).unwrap();
-    o.doors.create_thread(1, 10).unwrap();
+    o.doors.create_thread(1, 10, 0).unwrap();
     let a = null(&mut o, 1).unwrap();
     assert_eq!(o.dup(1, a, 2, false), Ok(2), "slots 0 to 2");
     assert_eq!(o.caps.slots(), 3);
@@ -44,7 +44,7 @@ fn slots_beyond_the_bound_are_enfile_and_free_ones_still_serve() {
         Err(Errno::EMFILE),
         "the door logic's error"
     );
-    assert_eq!(o.fork(1, 10, 3, 30), Err(Errno::EAGAIN));
+    assert_eq!(o.fork(1, 10, 3, 30, 0), Err(Errno::EAGAIN));
     assert!(o.caps.table(3).is_none());
     o.close(1, 2).unwrap();
     assert_eq!(o.caps.slots(), 4, "a closed descriptor keeps its slot");
@@ -61,11 +61,11 @@ fn a_fork_takes_the_parents_slots_and_gives_them_back_at_exit() {
     let mut o = objects();
     o.caps.max_slots = 6;
     o.create_process(1, 8).unwrap();
-    o.doors.create_thread(1, 10).unwrap();
+    o.doors.create_thread(1, 10, 0).unwrap();
     let a = null(&mut o, 1).unwrap();
     o.dup2(1, a, 2, false).unwrap();
     assert_eq!(o.caps.slots(), 3);
-    o.fork(1, 10, 2, 20).unwrap();
+    o.fork(1, 10, 2, 20, 0).unwrap();
     assert_eq!(o.caps.slots(), 6);
     assert_eq!(null(&mut o, 2), Ok(1), "its free slot serves");
     assert_eq!(null(&mut o, 2), Err(Errno::ENFILE));
