@@ -69,8 +69,8 @@ impl<C: Copy> DoorSystem<C> {
 
     /// exec by thread `tid` of process `pid`: the process's doors are
     /// revoked and its other threads exit as at exit; `tid` stays with a
-    /// fresh door record, whose key is returned (the old key names
-    /// nothing). Events this queues never name a thread of `pid`. Errors
+    /// fresh door record (keeping its handle), whose key is returned (the
+    /// old key names nothing). Events this queues never name a thread of `pid`. Errors
     /// (nothing changes): ESRCH (`tid` unknown or not of `pid`), EINVAL
     /// (`tid` is parked or blocked in a call).
     ///
