@@ -23,21 +23,9 @@ const CAPACITY: usize = DEFAULT_CAPACITY;
 /// Nodes at creation: `/`, `/tmp`, `/dev`, three devices, `/bin`.
 const INITIAL_NODES: usize = 7;
 
-/// `Objects::open` for opens that never wait (no FIFO opened so that it
-/// must): the descriptor.
-trait OpenFd {
-    fn open_fd(
-        &mut self,
-        pid: Pid,
-        cred: Cred,
-        dirfd: Fd,
-        path: &[u8],
-        flags: u32,
-        mode: u32,
-    ) -> Result<Fd, Errno>;
-}
-
-impl OpenFd for TestObjects {
+impl TestObjects {
+    /// `Objects::open` for opens that never wait (no FIFO opened so that
+    /// it must): the descriptor.
     fn open_fd(
         &mut self,
         pid: Pid,
