@@ -63,7 +63,14 @@ bench:
   prints their BENCH lines as a table, with seL4's null round trip (seL4
   13.0.0 under the same emulator) and the ratio; with --linux, also runs
   ../shared/bench/linux-ipc-baseline.sh and adds its results as `linux ...`
-  rows.";
+  rows.
+
+profile [SIZE] [--listing FILE]:
+  boots `door_profile SIZE` (a client calling a server in another process
+  with SIZE bytes of arguments and results, default 0: the null call) with
+  QEMU logging every instruction, and prints where the instructions of one
+  round trip go, by part of the path (from the kernel's and the program's
+  DWARF); --listing writes each instruction with its source line to FILE.";
 
 /// The program `cargo run` boots when none is named.
 pub const DEFAULT_PROGRAM: &str = "demo";
@@ -72,6 +79,9 @@ pub const BENCH_PROGRAM: &str = "bench";
 /// The C benchmark `cargo run -- bench` boots after [`BENCH_PROGRAM`] (its
 /// rows show what libdoor costs beside the Rust library).
 pub const C_BENCH_PROGRAM: &str = "c_bench";
+/// The word that asks for a profile of a door round trip
+/// ([`crate::profile`]).
+pub const PROFILE_COMMAND: &str = "profile";
 /// How long a CLI run may take unless `--timeout` says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -99,6 +109,13 @@ pub enum Command {
     Pack(Run, PathBuf),
     /// Boot the benchmark program; with `linux`, add the Linux baseline.
     Bench { run: Run, linux: bool },
+    /// Profile one door round trip with `size` bytes of arguments and
+    /// results; write the instruction listing to `listing` if given.
+    Profile {
+        run: Run,
+        size: u64,
+        listing: Option<PathBuf>,
+    },
 }
 
 fn number<T: std::str::FromStr>(option: &str, value: &str) -> Result<T, Error> {
@@ -214,6 +231,24 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, Error> {
         run.icount = true;
         run.programs = vec![vec![BENCH_PROGRAM.into()], vec![C_BENCH_PROGRAM.into()]];
         return Ok(Command::Bench { run, linux });
+    } else if words.first().is_some_and(|w| w == PROFILE_COMMAND) {
+        if run.trace.is_some() {
+            return Err(Error::Config(
+                "profile counts untraced: --trace goes with a boot".into(),
+            ));
+        }
+        let (mut size, mut listing) = (0, None);
+        let mut rest = words[1..].iter();
+        while let Some(word) = rest.next() {
+            match word.as_str() {
+                "--listing" => match rest.next() {
+                    Some(file) => listing = Some(PathBuf::from(file)),
+                    None => return Err(Error::Config("--listing needs a value".into())),
+                },
+                n => size = number("profile SIZE", n)?,
+            }
+        }
+        return Ok(Command::Profile { run, size, listing });
     } else if !words.is_empty() {
         run.programs = plan::split_programs(&words)?;
     } else if run.image.is_none() {
@@ -363,6 +398,28 @@ mod tests {
             Ok(Command::Bench { linux: false, .. })
         ));
         assert!(parse_str("bench --fast").is_err());
+    }
+
+    #[test]
+    fn profile_takes_a_size_and_a_listing() {
+        match parse_str("--timeout 30 profile 256 --listing out.txt") {
+            Ok(Command::Profile { run, size, listing }) => {
+                assert_eq!((size, listing), (256, Some("out.txt".into())));
+                assert_eq!(run.timeout, Some(Duration::from_secs(30)));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse_str("profile"),
+            Ok(Command::Profile {
+                size: 0,
+                listing: None,
+                ..
+            })
+        ));
+        assert!(parse_str("profile big").is_err());
+        assert!(parse_str("profile --listing").is_err());
+        assert!(parse_str("--trace t profile").is_err());
     }
 
     #[test]

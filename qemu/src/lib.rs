@@ -43,6 +43,7 @@ pub mod logs;
 mod machine;
 pub mod output;
 pub mod plan;
+pub mod profile;
 pub mod ramdisk;
 mod report;
 pub mod results;

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use qemu::cli::{self, Command, Outputs, USAGE};
-use qemu::{Error, Report, bench, output, trace};
+use qemu::{Error, Report, bench, output, profile, trace};
 
 fn main() -> ExitCode {
     let command = match cli::parse(std::env::args().skip(1)) {
@@ -41,6 +41,16 @@ fn main() -> ExitCode {
             print!("\n{}", bench::table(&rows));
             report
         }),
+        Command::Profile { run, size, listing } => {
+            profile::run_profile(&run, size).and_then(|(report, profile)| {
+                print!("\n{}", profile::table(&profile));
+                if let Some(path) = listing {
+                    write_file(&path, &profile::listing(&profile))?;
+                    eprintln!("qemu: listing in {}", path.display());
+                }
+                Ok(report)
+            })
+        }
     };
     match result {
         Ok(report) => {

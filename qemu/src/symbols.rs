@@ -116,49 +116,87 @@ impl Drop for Symbols {
     }
 }
 
-/// `FUNCTION at FILE:LINE:COL`, for the innermost function from this
-/// workspace's sources (or the outermost when none is), followed by
-/// `(in inlined F, G)` for the functions inlined into it that hold `rip`;
-/// the symbol table's name when there is no line information.
-fn describe(loader: &Loader, rip: u64) -> Option<String> {
+/// One frame of the source an address was compiled from, innermost
+/// (inlined) frames first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFrame {
+    /// The function, demangled (`??` when the DWARF has no name).
+    pub function: String,
+    /// The file, relative to the workspace root when it is inside it.
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+    /// Whether the file is one of this workspace's.
+    pub ours: bool,
+}
+
+impl SourceFrame {
+    /// `FILE:LINE:COL` (or less, as known).
+    fn place(&self) -> Option<String> {
+        let file = self.file.as_deref()?;
+        Some(match (self.line, self.column) {
+            (Some(line), Some(col)) => format!("{file}:{line}:{col}"),
+            (Some(line), None) => format!("{file}:{line}"),
+            _ => file.to_owned(),
+        })
+    }
+}
+
+/// The source frames of `pc` in the ELF `loader` reads, innermost first;
+/// without line information, the symbol table's function alone; none
+/// when the ELF has nothing for the address.
+pub fn source_frames(loader: &Loader, pc: u64) -> Vec<SourceFrame> {
     let root = workspace_root();
-    // (function, place, whether the place is in the workspace), innermost first.
     let mut frames = Vec::new();
-    if let Ok(mut iter) = loader.find_frames(rip) {
+    if let Ok(mut iter) = loader.find_frames(pc) {
         while let Ok(Some(frame)) = iter.next() {
             let function = frame
                 .function
                 .as_ref()
                 .and_then(|f| f.demangle().ok())
                 .map_or_else(|| "??".to_owned(), |f| f.into_owned());
-            let file = frame.location.as_ref().and_then(|l| l.file);
-            let ours = file.is_some_and(|f| Path::new(f).starts_with(&root));
-            let place = frame.location.map(|l| {
-                let file = l.file.map_or("??".into(), |f| shorten(&root, f));
-                match (l.line, l.column) {
-                    (Some(line), Some(col)) => format!("{file}:{line}:{col}"),
-                    (Some(line), None) => format!("{file}:{line}"),
-                    _ => file,
-                }
+            let location = frame.location;
+            let file = location.as_ref().and_then(|l| l.file);
+            frames.push(SourceFrame {
+                function,
+                ours: file.is_some_and(|f| Path::new(f).starts_with(&root)),
+                file: file.map(|f| shorten(&root, f)),
+                line: location.as_ref().and_then(|l| l.line),
+                column: location.as_ref().and_then(|l| l.column),
             });
-            frames.push((function, place, ours));
         }
     }
-    if frames.is_empty() {
-        let name = loader.find_symbol(rip)?;
-        return Some(addr2line::demangle_auto(name.into(), None).into_owned());
+    if frames.is_empty()
+        && let Some(name) = loader.find_symbol(pc)
+    {
+        frames.push(SourceFrame {
+            function: addr2line::demangle_auto(name.into(), None).into_owned(),
+            file: None,
+            line: None,
+            column: None,
+            ours: false,
+        });
     }
+    frames
+}
+
+/// `FUNCTION at FILE:LINE:COL`, for the innermost function from this
+/// workspace's sources (or the outermost when none is), followed by
+/// `(in inlined F, G)` for the functions inlined into it that hold `rip`;
+/// the symbol table's name when there is no line information.
+fn describe(loader: &Loader, rip: u64) -> Option<String> {
+    let frames = source_frames(loader, rip);
     let main = frames
         .iter()
-        .position(|(_, _, ours)| *ours)
-        .unwrap_or(frames.len() - 1);
-    let (function, place, _) = &frames[main];
-    let mut text = match place {
-        Some(place) => format!("{function} at {place}"),
-        None => function.clone(),
+        .position(|f| f.ours)
+        .unwrap_or(frames.len().checked_sub(1)?);
+    let frame = &frames[main];
+    let mut text = match frame.place() {
+        Some(place) => format!("{} at {place}", frame.function),
+        None => frame.function.clone(),
     };
     if main > 0 {
-        let inlined: Vec<&str> = frames[..main].iter().map(|(f, _, _)| f.as_str()).collect();
+        let inlined: Vec<&str> = frames[..main].iter().map(|f| f.function.as_str()).collect();
         text.push_str(&format!(" (in inlined {})", inlined.join(", ")));
     }
     Some(text)
