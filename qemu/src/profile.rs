@@ -3,11 +3,12 @@
 //! server in another process; `userland/src/bin/door_profile.rs`) with QEMU
 //! logging every instruction it executes in user programs and the kernel
 //! (`-d exec,nochain -singlestep -dfilter ...`: one translation block per
-//! instruction, and a `rep` instruction logged once per repetition, as
-//! icount counts it; the firmware and the loader left out), cuts the log at the client's
-//! two marks and into round trips where each call starts, and attributes
-//! each instruction of a typical round trip to a part of the path by the
-//! source it was compiled from (the ELFs' DWARF, inlined frames included).
+//! instruction, a `rep` instruction logged once per repetition, as icount
+//! counts it; the firmware and the loader left out), cuts the log at the
+//! client's two marks and into round trips where each call starts, and
+//! attributes each instruction of a typical round trip to a part of the
+//! path by the source it was compiled from (the ELFs' DWARF, inlined
+//! frames included).
 //!
 //! The counts are those `cargo run -- bench` measures, give or take the
 //! bench's loop: the same guest instructions, counted one by one.
@@ -132,7 +133,8 @@ pub enum Part {
     /// The system-call entry and exit stubs (saving and restoring the
     /// user's registers).
     EntryExit,
-    /// Choosing the fast path, taking the lock (`kernel/src/syscall`).
+    /// The dispatcher and the fast paths' own code: their prologues, the
+    /// lock, the running thread's record (`kernel/src/syscall`).
     Dispatch,
     /// The descriptor table (`kernel/src/cap`).
     Descriptor,
@@ -154,6 +156,7 @@ pub enum Part {
 }
 
 impl Part {
+    /// Its line in the table.
     pub fn describe(self) -> &'static str {
         match self {
             Part::User => "user code (client, server procedure, libdoor)",
