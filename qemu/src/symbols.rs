@@ -1,6 +1,8 @@
 //! Turning the `rip` of a fault report into a function and a source line,
 //! from the ELF's symbols and DWARF line tables (the images are built with
-//! `debug = 1`), as the serial log arrives.
+//! `debug = 1`), as the serial log arrives; [`source_frames`] gives the
+//! frames of any address (`cargo run -- profile` places every instruction
+//! with it).
 //!
 //! The kernel prints `user fault: process N (NAME) thread T: ... at
 //! rip=0x...` for a user fault and `kernel exception ... at rip=0x...` for a
