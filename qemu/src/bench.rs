@@ -1,7 +1,8 @@
 //! `cargo run -- bench`: boots the `bench` program under `-icount shift=0`
 //! (so one clock tick is one guest instruction, reproducible run to run),
 //! collects its `BENCH <name> <value> <unit>` lines and prints them as a
-//! table with seL4's figures under the same emulator and the ratio,
+//! table with the round trips with small arguments over the null call,
+//! seL4's figures under the same emulator and the ratio,
 //! optionally next to the Linux baseline measured the same way by
 //! `../shared/bench/linux-ipc-baseline.sh`.
 
@@ -122,6 +123,37 @@ pub fn sel4_rows(rows: &[Row]) -> Vec<Row> {
     out
 }
 
+/// The round trips with small arguments and results (issue 13's 16, 64
+/// and 256 bytes), set against [`SEL4_PEER`], the null call.
+pub const SMALL_ARGUMENTS: [&str; 3] = [
+    "door_16B_cross_process",
+    "door_64B_cross_process",
+    "door_256B_cross_process",
+];
+
+/// Each of [`SMALL_ARGUMENTS`] over the null call, as rows (when `rows`
+/// has both).
+pub fn small_argument_rows(rows: &[Row]) -> Vec<Row> {
+    let value = |name: &str| {
+        rows.iter()
+            .find(|r| r.name == name)
+            .and_then(|r| r.value.parse::<f64>().ok())
+    };
+    let Some(null) = value(SEL4_PEER) else {
+        return Vec::new();
+    };
+    SMALL_ARGUMENTS
+        .iter()
+        .filter_map(|name| {
+            Some(Row {
+                name: format!("{name} / {SEL4_PEER}"),
+                value: format!("{:.3}", value(name)? / null),
+                unit: "x".into(),
+            })
+        })
+        .collect()
+}
+
 /// Boots the benchmark described by `run` and gathers its rows and seL4's,
 /// plus the Linux baseline when `linux` is set and the benchmark itself
 /// succeeded.
@@ -131,6 +163,7 @@ pub fn bench(run: &Run, linux: bool) -> Result<(Report, Vec<Row>), Error> {
         .lines_with(PREFIX)
         .filter_map(parse_bench_line)
         .collect();
+    rows.extend(small_argument_rows(&rows));
     rows.extend(sel4_rows(&rows));
     if linux && report.outcome == crate::Outcome::Success {
         rows.extend(linux_baseline()?);
@@ -225,6 +258,29 @@ mod tests {
         assert!(rows[0].unit.contains("seL4 13.0.0"));
         // Without our figure, seL4's alone.
         assert_eq!(sel4_rows(&[]).len(), 2);
+    }
+
+    #[test]
+    fn sets_small_arguments_beside_the_null_call() {
+        let rows = [
+            row("door_null_cross_process", "500", "instructions"),
+            row("door_16B_cross_process", "700", "instructions"),
+            row("door_256B_cross_process", "750", "instructions"),
+        ];
+        let ratios = small_argument_rows(&rows);
+        let shown: Vec<(&str, &str)> = ratios
+            .iter()
+            .map(|r| (r.name.as_str(), r.value.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("door_16B_cross_process / door_null_cross_process", "1.400"),
+                ("door_256B_cross_process / door_null_cross_process", "1.500"),
+            ]
+        );
+        // Without the null call, none.
+        assert!(small_argument_rows(&rows[1..]).is_empty());
     }
 
     #[test]

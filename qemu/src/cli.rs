@@ -60,8 +60,9 @@ machine:
 
 bench:
   boots the `bench` program, then the C one (`c_bench`), under -icount and
-  prints their BENCH lines as a table, with seL4's null round trip (seL4
-  13.0.0 under the same emulator) and the ratio; with --linux, also runs
+  prints their BENCH lines as a table, with the 16, 64 and 256-byte round
+  trips over the null one, seL4's null round trip (seL4 13.0.0 under the
+  same emulator) and the ratio; with --linux, also runs
   ../shared/bench/linux-ipc-baseline.sh and adds its results as `linux ...`
   rows.
 
