@@ -96,13 +96,17 @@ pub const SEL4: [(&str, u64); 2] = [
 /// The benchmark whose figure is set against seL4's.
 pub const SEL4_PEER: &str = "door_null_cross_process";
 
+/// The figure of the row called `name` among `rows`, if there is one.
+fn figure(rows: &[Row], name: &str) -> Option<f64> {
+    rows.iter()
+        .find(|r| r.name == name)
+        .and_then(|r| r.value.parse().ok())
+}
+
 /// seL4's figures as rows, and the ratio of [`SEL4_PEER`] to each (when
 /// `rows` has it).
 pub fn sel4_rows(rows: &[Row]) -> Vec<Row> {
-    let ours = rows
-        .iter()
-        .find(|r| r.name == SEL4_PEER)
-        .and_then(|r| r.value.parse::<f64>().ok());
+    let ours = figure(rows, SEL4_PEER);
     let mut out = Vec::new();
     for (name, value) in SEL4 {
         out.push(Row {
@@ -134,12 +138,7 @@ pub const SMALL_ARGUMENTS: [&str; 3] = [
 /// Each of [`SMALL_ARGUMENTS`] over the null call, as rows (when `rows`
 /// has both).
 pub fn small_argument_rows(rows: &[Row]) -> Vec<Row> {
-    let value = |name: &str| {
-        rows.iter()
-            .find(|r| r.name == name)
-            .and_then(|r| r.value.parse::<f64>().ok())
-    };
-    let Some(null) = value(SEL4_PEER) else {
+    let Some(null) = figure(rows, SEL4_PEER) else {
         return Vec::new();
     };
     SMALL_ARGUMENTS
@@ -147,7 +146,7 @@ pub fn small_argument_rows(rows: &[Row]) -> Vec<Row> {
         .filter_map(|name| {
             Some(Row {
                 name: format!("{name} / {SEL4_PEER}"),
-                value: format!("{:.3}", value(name)? / null),
+                value: format!("{:.3}", figure(rows, name)? / null),
                 unit: "x".into(),
             })
         })
